@@ -1,0 +1,3 @@
+from salesloop.cli import main
+
+main()

@@ -1,0 +1,33 @@
+"""Money: Decimal with two places, currencies, exact rounding."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+MONEY_DIGITS = 16
+MONEY_PLACES = 2
+
+
+class Currency(models.TextChoices):
+    CNY = "CNY", _("Chinese yuan")
+    USD = "USD", _("US dollar")
+    EUR = "EUR", _("Euro")
+    HKD = "HKD", _("Hong Kong dollar")
+    JPY = "JPY", _("Japanese yen")
+
+
+def money(value: Decimal | int | str | float) -> Decimal:
+    """Round to cents, half up (the convention of Chinese invoices)."""
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def MoneyField(verbose_name: str, **kwargs: object) -> models.DecimalField:  # noqa: N802
+    """A DecimalField sized for money in minor units of two places."""
+    return models.DecimalField(
+        verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs
+    )
