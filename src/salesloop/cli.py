@@ -1,10 +1,10 @@
 """The ``salesloop`` console script: the management commands users need, with --help on each.
 
-    salesloop demo [--scale S] [--seed N] [--no-serve] [--port P]
-    salesloop serve [--port P] [--host H]
-    salesloop migrate
-    salesloop createuser USERNAME --role ROLE --unit UNIT_ID
-    salesloop <any django-admin command>
+salesloop demo [--scale S] [--seed N] [--no-serve] [--port P]
+salesloop serve [--port P] [--host H]
+salesloop migrate
+salesloop createuser USERNAME --role ROLE --unit UNIT_ID
+salesloop <any django-admin command>
 """
 
 from __future__ import annotations

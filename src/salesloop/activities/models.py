@@ -30,19 +30,27 @@ class Activity(TimeStampedModel):
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="activities"
     )
     opportunity = models.ForeignKey(
-        "pipeline.Opportunity", verbose_name=_("opportunity"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="activities",
+        "pipeline.Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
     )
     occurred_at = models.DateTimeField(_("when"), db_index=True)
     duration_minutes = models.PositiveIntegerField(
         _("duration (minutes)"), default=0, validators=[MaxValueValidator(24 * 60)]
     )
     subject = models.CharField(_("subject"), max_length=200)
-    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.NEUTRAL)
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.NEUTRAL
+    )
     notes = models.TextField(_("notes"), blank=True)
     follow_up_due = models.DateField(_("next follow-up due"), null=True, blank=True)
     followed_up_at = models.DateTimeField(_("followed up at"), null=True, blank=True)
-    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        _("external id"), max_length=64, null=True, blank=True, unique=True
+    )
 
     class Meta:
         verbose_name = _("activity")
@@ -51,14 +59,17 @@ class Activity(TimeStampedModel):
         indexes = [
             models.Index(fields=["owner", "occurred_at"], name="activity_owner_at_idx"),
             models.Index(fields=["customer", "occurred_at"], name="activity_customer_at_idx"),
-            models.Index(fields=["owner", "follow_up_due"], name="activity_owner_due_idx",
-                         condition=models.Q(followed_up_at__isnull=True, follow_up_due__isnull=False)),
+            models.Index(
+                fields=["owner", "follow_up_due"],
+                name="activity_owner_due_idx",
+                condition=models.Q(followed_up_at__isnull=True, follow_up_due__isnull=False),
+            ),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(duration_minutes__gte=0), name="activity_duration_ok"),
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=0), name="activity_duration_ok"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.subject
-
-

@@ -50,7 +50,9 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["subject_type", "subject_id", "at"], name="audit_subject_idx")]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "at"], name="audit_subject_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject_type}#{self.subject_id}"

@@ -26,7 +26,7 @@ def money(value: Decimal | int | str | float) -> Decimal:
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def MoneyField(verbose_name: str, **kwargs: object) -> models.DecimalField:  # noqa: N802
+def MoneyField(verbose_name: str, **kwargs: object) -> models.DecimalField:
     """A DecimalField sized for money in minor units of two places."""
     return models.DecimalField(
         verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs

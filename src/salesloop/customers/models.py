@@ -29,7 +29,10 @@ class Product(TimeStampedModel):
     name = models.CharField(_("name"), max_length=160)
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
     product_line = models.ForeignKey(
-        ProductLine, verbose_name=_("product line"), on_delete=models.PROTECT, related_name="products"
+        ProductLine,
+        verbose_name=_("product line"),
+        on_delete=models.PROTECT,
+        related_name="products",
     )
     list_price = MoneyField(_("list price"), default=0)
     is_active = models.BooleanField(_("active"), default=True)

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from salesloop.common.models import TimeStampedModel
 from salesloop.common.money import Currency, MoneyField
 from salesloop.customers.models import Customer, Product, ProductLine
-from salesloop.org.models import Member
 from salesloop.orders.choices import OrderStatus, PaymentMethod
+from salesloop.org.models import Member
 
 
 class ExchangeRate(models.Model):
@@ -22,7 +22,10 @@ class ExchangeRate(models.Model):
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     valid_from = models.DateField(_("valid from"))
     rate = models.DecimalField(
-        _("rate"), max_digits=18, decimal_places=8, validators=[MinValueValidator(Decimal("0.00000001"))]
+        _("rate"),
+        max_digits=18,
+        decimal_places=8,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
     )
 
     class Meta:
@@ -30,7 +33,9 @@ class ExchangeRate(models.Model):
         verbose_name_plural = _("exchange rates")
         ordering = ["currency", "-valid_from"]
         constraints = [
-            models.UniqueConstraint(fields=["currency", "valid_from"], name="exchange_rate_unique_day"),
+            models.UniqueConstraint(
+                fields=["currency", "valid_from"], name="exchange_rate_unique_day"
+            ),
             models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
         ]
 
@@ -42,7 +47,9 @@ class Order(TimeStampedModel):
     VISIBILITY_OWNER = "owner"
 
     number = models.CharField(_("contract number"), max_length=64, unique=True)
-    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        _("external id"), max_length=64, null=True, blank=True, unique=True
+    )
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders"
     )
@@ -50,16 +57,26 @@ class Order(TimeStampedModel):
         Member, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="orders"
     )
     opportunity = models.ForeignKey(
-        "pipeline.Opportunity", verbose_name=_("opportunity"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="orders",
+        "pipeline.Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
     )
     signed_on = models.DateField(_("signed on"), db_index=True)
     amount = MoneyField(_("amount"), validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY)
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY
+    )
     amount_base = MoneyField(_("amount (company currency)"), editable=False, default=0)
     product_line = models.ForeignKey(
-        ProductLine, verbose_name=_("main product line"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="orders",
+        ProductLine,
+        verbose_name=_("main product line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
     )
     status = models.CharField(
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.ACTIVE
@@ -72,7 +89,9 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["owner", "signed_on"], name="order_owner_signed_idx"),
             models.Index(fields=["customer", "signed_on"], name="order_customer_signed_idx"),
-            models.Index(fields=["signed_on", "owner", "amount_base"], name="order_signed_cover_idx"),
+            models.Index(
+                fields=["signed_on", "owner", "amount_base"], name="order_signed_cover_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_non_negative"),
@@ -85,15 +104,23 @@ class Order(TimeStampedModel):
 class OrderLine(models.Model):
     VISIBILITY_OWNER = "order__owner"
 
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines"
+    )
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="order_lines"
     )
     product_line = models.ForeignKey(
-        ProductLine, verbose_name=_("product line"), on_delete=models.PROTECT, related_name="order_lines"
+        ProductLine,
+        verbose_name=_("product line"),
+        on_delete=models.PROTECT,
+        related_name="order_lines",
     )
     quantity = models.DecimalField(
-        _("quantity"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+        _("quantity"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
     )
     unit_price = MoneyField(_("unit price"), validators=[MinValueValidator(Decimal("0"))])
     amount = MoneyField(_("amount"), validators=[MinValueValidator(Decimal("0"))])
@@ -113,19 +140,25 @@ class OrderCredit(models.Model):
 
     VISIBILITY_OWNER = "order__owner"
 
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="credits")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="credits"
+    )
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="order_credits"
     )
     share = models.DecimalField(
-        _("share (%)"), max_digits=5, decimal_places=2,
+        _("share (%)"),
+        max_digits=5,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
     )
 
     class Meta:
         verbose_name = _("order credit")
         verbose_name_plural = _("order credits")
-        constraints = [models.UniqueConstraint(fields=["order", "member"], name="order_credit_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "member"], name="order_credit_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.share}%"
@@ -134,22 +167,33 @@ class OrderCredit(models.Model):
 class Payment(TimeStampedModel):
     VISIBILITY_OWNER = "order__owner"
 
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="payments")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="payments"
+    )
     paid_on = models.DateField(_("paid on"), db_index=True)
     amount = MoneyField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))])
-    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY)
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY
+    )
     amount_base = MoneyField(_("amount (company currency)"), editable=False, default=0)
     method = models.CharField(
-        _("method"), max_length=8, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER
+        _("method"),
+        max_length=8,
+        choices=PaymentMethod.choices,
+        default=PaymentMethod.BANK_TRANSFER,
     )
-    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        _("external id"), max_length=64, null=True, blank=True, unique=True
+    )
 
     class Meta:
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-paid_on", "-id"]
         indexes = [models.Index(fields=["order", "paid_on"], name="payment_order_paid_idx")]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.paid_on} {self.amount}"

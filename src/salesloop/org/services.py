@@ -97,7 +97,9 @@ def member_set_role(*, member: Member, role: str, actor: object) -> Member:
     if old != role:
         member.role = role
         member.save(update_fields=["role", "updated_at"])
-        audit_record(actor=actor, action="member.role", subject=member, changes={"role": [old, role]})
+        audit_record(
+            actor=actor, action="member.role", subject=member, changes={"role": [old, role]}
+        )
     return member
 
 

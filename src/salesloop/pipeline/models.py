@@ -44,7 +44,9 @@ class Stage(TimeStampedModel):
         _("default win probability (%)"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
-    kind = models.CharField(_("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN
+    )
 
     class Meta:
         verbose_name = _("stage")
@@ -74,22 +76,34 @@ class Lead(TimeStampedModel):
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.OTHER)
+    source = models.CharField(
+        _("source"), max_length=16, choices=Source.choices, default=Source.OTHER
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW
     )
     owner = models.ForeignKey(
         Member, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="leads"
     )
-    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        _("external id"), max_length=64, null=True, blank=True, unique=True
+    )
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
     converted_customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL,
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     converted_opportunity = models.ForeignKey(
-        "Opportunity", verbose_name=_("opportunity"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        "Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -119,18 +133,30 @@ class Opportunity(TimeStampedModel):
         Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities"
     )
     amount = MoneyField(_("amount"), validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY)
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY
+    )
     amount_base = MoneyField(_("amount (company currency)"), editable=False, default=0)
     expected_close = models.DateField(_("expected close"), db_index=True)
     product_line = models.ForeignKey(
-        ProductLine, verbose_name=_("product line"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="opportunities",
+        ProductLine,
+        verbose_name=_("product line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
     )
-    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.OTHER)
+    source = models.CharField(
+        _("source"), max_length=16, choices=Source.choices, default=Source.OTHER
+    )
     stage_entered_at = models.DateTimeField(_("in stage since"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
-    lost_reason = models.CharField(_("lost reason"), max_length=16, choices=LostReason.choices, blank=True)
-    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True, unique=True)
+    lost_reason = models.CharField(
+        _("lost reason"), max_length=16, choices=LostReason.choices, blank=True
+    )
+    external_id = models.CharField(
+        _("external id"), max_length=64, null=True, blank=True, unique=True
+    )
 
     class Meta:
         verbose_name = _("opportunity")
@@ -143,7 +169,9 @@ class Opportunity(TimeStampedModel):
             models.Index(fields=["owner", "created_at"], name="opp_owner_created_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="opportunity_amount_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -156,10 +184,17 @@ class StageChange(models.Model):
     VISIBILITY_OWNER = "opportunity__owner"
 
     opportunity = models.ForeignKey(
-        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="stage_changes"
+        Opportunity,
+        verbose_name=_("opportunity"),
+        on_delete=models.CASCADE,
+        related_name="stage_changes",
     )
     from_stage = models.ForeignKey(
-        Stage, verbose_name=_("from stage"), null=True, blank=True, on_delete=models.PROTECT,
+        Stage,
+        verbose_name=_("from stage"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     to_stage = models.ForeignKey(
@@ -167,7 +202,11 @@ class StageChange(models.Model):
     )
     changed_at = models.DateTimeField(_("changed at"), db_index=True)
     changed_by = models.ForeignKey(
-        Member, verbose_name=_("changed by"), null=True, blank=True, on_delete=models.SET_NULL,
+        Member,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     amount_base = MoneyField(_("amount at change (company currency)"), default=0)
@@ -194,10 +233,15 @@ class OpportunityCredit(models.Model):
         Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="credits"
     )
     member = models.ForeignKey(
-        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="opportunity_credits"
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="opportunity_credits",
     )
     share = models.DecimalField(
-        _("share (%)"), max_digits=5, decimal_places=2,
+        _("share (%)"),
+        max_digits=5,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
     )
 
@@ -205,7 +249,9 @@ class OpportunityCredit(models.Model):
         verbose_name = _("opportunity credit")
         verbose_name_plural = _("opportunity credits")
         constraints = [
-            models.UniqueConstraint(fields=["opportunity", "member"], name="opportunity_credit_unique"),
+            models.UniqueConstraint(
+                fields=["opportunity", "member"], name="opportunity_credit_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,128 @@
+"""Writes for customers, contacts and products."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from salesloop.common.audit import audit_record, diff, snapshot
+from salesloop.common.models import AuditEvent
+from salesloop.customers.models import Contact, Customer, Product, ProductLine
+from salesloop.org.models import Member
+
+CUSTOMER_AUDITED = ("name", "tier", "industry", "region", "owner", "potential")
+CUSTOMER_EDITABLE = {
+    "name",
+    "tier",
+    "industry",
+    "region",
+    "owner",
+    "potential",
+    "phone",
+    "address",
+    "notes",
+    "external_id",
+}
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    name: str,
+    owner: Member,
+    tier: str = "c",
+    industry: str = "other",
+    region: str = "",
+    potential: Decimal = Decimal("0"),
+    phone: str = "",
+    address: str = "",
+    notes: str = "",
+    external_id: str | None = None,
+    contacts: Iterable[Mapping[str, Any]] = (),
+    actor: Any = None,
+) -> Customer:
+    customer = Customer(
+        name=name.strip(),
+        owner=owner,
+        tier=tier,
+        industry=industry,
+        region=region,
+        potential=potential,
+        phone=phone,
+        address=address,
+        notes=notes,
+        external_id=external_id or None,
+    )
+    customer.full_clean()
+    customer.save()
+    for data in contacts:
+        contact_create(customer=customer, **data)
+    audit_record(
+        actor=actor,
+        action="customer.create",
+        subject=customer,
+        kind=AuditEvent.Kind.CREATE,
+        changes={k: [None, v] for k, v in snapshot(customer, CUSTOMER_AUDITED).items()},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, actor: Any = None, **fields: Any) -> Customer:
+    unknown = set(fields) - CUSTOMER_EDITABLE
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
+    before = snapshot(customer, CUSTOMER_AUDITED)
+    for key, value in fields.items():
+        setattr(customer, key, value)
+    customer.full_clean()
+    customer.save()
+    changes = diff(before, snapshot(customer, CUSTOMER_AUDITED))
+    if changes:
+        audit_record(actor=actor, action="customer.update", subject=customer, changes=changes)
+    return customer
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    customer: Customer,
+    name: str,
+    title: str = "",
+    phone: str = "",
+    email: str = "",
+    is_primary: bool = False,
+) -> Contact:
+    contact = Contact(
+        customer=customer, name=name, title=title, phone=phone, email=email, is_primary=is_primary
+    )
+    contact.full_clean()
+    if is_primary:
+        customer.contacts.filter(is_primary=True).update(is_primary=False)
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def product_line_create(*, name: str, code: str) -> ProductLine:
+    line = ProductLine(name=name, code=code)
+    line.full_clean()
+    line.save()
+    return line
+
+
+@transaction.atomic
+def product_create(
+    *, name: str, sku: str, product_line: ProductLine, list_price: Decimal
+) -> Product:
+    product = Product(name=name, sku=sku, product_line=product_line, list_price=list_price)
+    product.full_clean()
+    product.save()
+    return product

@@ -1,0 +1,221 @@
+"""Writes for orders, payments and exchange rates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from salesloop.common.audit import audit_record, diff, snapshot
+from salesloop.common.models import AuditEvent
+from salesloop.common.money import money
+from salesloop.customers.models import Customer, Product
+from salesloop.orders.models import ExchangeRate, Order, OrderCredit, OrderLine, Payment
+from salesloop.org.models import Member
+
+ORDER_AUDITED = ("customer", "owner", "signed_on", "amount", "currency", "status")
+PAYMENT_AUDITED = ("order", "paid_on", "amount", "currency")
+
+
+def company_currency() -> str:
+    from salesloop.org.services import company_get
+
+    return company_get().currency
+
+
+def currency_to_base(*, amount: Decimal, currency: str, on: date) -> Decimal:
+    """``amount`` in ``currency`` converted to the company currency at the rate valid on ``on``."""
+    base = company_currency()
+    if currency == base:
+        return money(amount)
+    rate = (
+        ExchangeRate.objects.filter(currency=currency, valid_from__lte=on)
+        .order_by("-valid_from")
+        .values_list("rate", flat=True)
+        .first()
+    )
+    if rate is None:
+        raise ValidationError(
+            {
+                "currency": _(
+                    "No exchange rate for %(currency)s on or before %(date)s: add one first."
+                )
+                % {"currency": currency, "date": on.isoformat()}
+            }
+        )
+    return money(amount * rate)
+
+
+@dataclass(frozen=True)
+class LineIn:
+    product: Product
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class CreditIn:
+    member: Member
+    share: Decimal  # percent
+
+
+def validate_credit_shares(credits: Sequence[CreditIn]) -> None:
+    """Credit shares are positive, name each member once, and add up to exactly 100 %."""
+    if not credits:
+        return
+    members = [c.member.pk for c in credits]
+    if len(set(members)) != len(members):
+        raise ValidationError(_("Each member may appear only once in a credit split."))
+    if any(c.share <= 0 for c in credits):
+        raise ValidationError(_("Every credit share must be more than 0 %."))
+    total = sum((c.share for c in credits), Decimal(0))
+    if total != Decimal(100):
+        raise ValidationError(
+            _("Credit shares must add up to 100 %%, not %(total)s %%.") % {"total": total}
+        )
+
+
+@transaction.atomic
+def order_create(
+    *,
+    number: str,
+    customer: Customer,
+    owner: Member,
+    signed_on: date,
+    amount: Decimal | None = None,
+    currency: str | None = None,
+    lines: Sequence[LineIn] = (),
+    credits: Sequence[CreditIn] = (),
+    opportunity: Any = None,
+    external_id: str | None = None,
+    actor: Any = None,
+) -> Order:
+    """Create a signed order. With lines, the amount is their sum (and must match if given)."""
+    currency = currency or company_currency()
+    line_amounts = [money(line.quantity * line.unit_price) for line in lines]
+    if lines:
+        total = sum(line_amounts, Decimal("0.00"))
+        if amount is not None and money(amount) != total:
+            raise ValidationError(
+                {
+                    "amount": _(
+                        "The amount %(amount)s differs from the sum of the lines %(total)s."
+                    )
+                    % {"amount": money(amount), "total": total}
+                }
+            )
+        amount = total
+    if amount is None:
+        raise ValidationError({"amount": _("An order needs an amount or lines.")})
+    if amount < 0:
+        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    validate_credit_shares(credits)
+    order = Order(
+        number=number,
+        external_id=external_id,
+        customer=customer,
+        owner=owner,
+        opportunity=opportunity,
+        signed_on=signed_on,
+        amount=money(amount),
+        currency=currency,
+        product_line=lines[0].product.product_line if lines else None,
+    )
+    order.amount_base = currency_to_base(amount=order.amount, currency=currency, on=signed_on)
+    order.full_clean()
+    order.save()
+    for line, line_amount in zip(lines, line_amounts, strict=True):
+        row = OrderLine(
+            order=order,
+            product=line.product,
+            product_line=line.product.product_line,
+            quantity=line.quantity,
+            unit_price=money(line.unit_price),
+            amount=line_amount,
+            amount_base=currency_to_base(amount=line_amount, currency=currency, on=signed_on),
+        )
+        row.full_clean()
+        row.save()
+    OrderCredit.objects.bulk_create(
+        OrderCredit(order=order, member=c.member, share=c.share) for c in credits
+    )
+    audit_record(
+        actor=actor,
+        action="order.create",
+        subject=order,
+        kind=AuditEvent.Kind.CREATE,
+        changes={k: [None, v] for k, v in snapshot(order, ORDER_AUDITED).items()},
+    )
+    return order
+
+
+@transaction.atomic
+def payment_create(
+    *,
+    order: Order,
+    paid_on: date,
+    amount: Decimal,
+    currency: str | None = None,
+    method: str = "bank",
+    external_id: str | None = None,
+    actor: Any = None,
+) -> Payment:
+    currency = currency or order.currency
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": _("A payment must be more than zero.")})
+    if paid_on < order.signed_on:
+        raise ValidationError(
+            {"paid_on": _("A payment cannot be dated before the order was signed.")}
+        )
+    payment = Payment(
+        order=order,
+        paid_on=paid_on,
+        amount=money(amount),
+        currency=currency,
+        method=method,
+        external_id=external_id,
+    )
+    payment.amount_base = currency_to_base(amount=payment.amount, currency=currency, on=paid_on)
+    payment.full_clean()
+    payment.save()
+    audit_record(
+        actor=actor,
+        action="payment.create",
+        subject=payment,
+        kind=AuditEvent.Kind.CREATE,
+        changes={k: [None, v] for k, v in snapshot(payment, PAYMENT_AUDITED).items()},
+    )
+    return payment
+
+
+@transaction.atomic
+def order_update(*, order: Order, actor: Any, **fields: Any) -> Order:
+    allowed = {"customer", "owner", "signed_on", "status"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
+    before = snapshot(order, ORDER_AUDITED)
+    for key, value in fields.items():
+        setattr(order, key, value)
+    order.full_clean()
+    order.save()
+    changes = diff(before, snapshot(order, ORDER_AUDITED))
+    if changes:
+        audit_record(actor=actor, action="order.update", subject=order, changes=changes)
+    return order
+
+
+def exchange_rate_set(*, currency: str, valid_from: date, rate: Decimal) -> ExchangeRate:
+    obj, _created = ExchangeRate.objects.update_or_create(
+        currency=currency, valid_from=valid_from, defaults={"rate": rate}
+    )
+    obj.full_clean()
+    return obj

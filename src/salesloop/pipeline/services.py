@@ -1,0 +1,346 @@
+"""Writes for pipelines, leads and opportunities. Every stage transition is recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesloop.common.audit import audit_record, diff, snapshot
+from salesloop.common.models import AuditEvent
+from salesloop.common.money import money
+from salesloop.customers.models import Customer, ProductLine
+from salesloop.customers.services import customer_create
+from salesloop.orders.services import (
+    CreditIn,
+    company_currency,
+    currency_to_base,
+    validate_credit_shares,
+)
+from salesloop.org.models import Member
+from salesloop.pipeline.choices import LeadStatus, StageKind
+from salesloop.pipeline.models import (
+    Lead,
+    Opportunity,
+    OpportunityCredit,
+    Pipeline,
+    Stage,
+    StageChange,
+)
+
+OPPORTUNITY_AUDITED = (
+    "name",
+    "customer",
+    "owner",
+    "stage",
+    "amount",
+    "currency",
+    "expected_close",
+    "product_line",
+)
+
+# (name, probability %, kind) — a B2B pipeline familiar to Chinese SME sales teams.
+DEFAULT_STAGES: tuple[tuple[str, int, str], ...] = (
+    ("初步接洽 Prospecting", 10, StageKind.OPEN),
+    ("需求确认 Qualification", 20, StageKind.OPEN),
+    ("方案报价 Proposal", 40, StageKind.OPEN),
+    ("商务谈判 Negotiation", 70, StageKind.OPEN),
+    ("赢单 Won", 100, StageKind.WON),
+    ("输单 Lost", 0, StageKind.LOST),
+)
+
+
+@transaction.atomic
+def pipeline_create(
+    *, name: str, stages: Sequence[tuple[str, int, str]] = DEFAULT_STAGES, is_default: bool = False
+) -> Pipeline:
+    kinds = [kind for _n, _p, kind in stages]
+    if StageKind.WON not in kinds or StageKind.LOST not in kinds:
+        raise ValidationError(_("A pipeline needs at least one won and one lost stage."))
+    if is_default:
+        Pipeline.objects.filter(is_default=True).update(is_default=False)
+    pipeline = Pipeline(name=name, is_default=is_default)
+    pipeline.full_clean()
+    pipeline.save()
+    for order, (stage_name, probability, kind) in enumerate(stages, start=1):
+        stage = Stage(
+            pipeline=pipeline, name=stage_name, order=order, probability=probability, kind=kind
+        )
+        stage.full_clean()
+        stage.save()
+    return pipeline
+
+
+def pipeline_default() -> Pipeline:
+    pipeline = Pipeline.objects.filter(is_default=True).first() or Pipeline.objects.first()
+    if pipeline is None:
+        pipeline = pipeline_create(name=_("Sales pipeline"), is_default=True)
+    return pipeline
+
+
+def _first_open_stage(pipeline: Pipeline) -> Stage:
+    stage = pipeline.stages.filter(kind=StageKind.OPEN).order_by("order").first()
+    if stage is None:
+        raise ValidationError(_("The pipeline %(p)s has no open stage.") % {"p": pipeline})
+    return stage
+
+
+def _check_stage(pipeline: Pipeline, stage: Stage) -> None:
+    if stage.pipeline_id != pipeline.pk:
+        raise ValidationError(
+            {
+                "stage": _("The stage %(s)s does not belong to the pipeline %(p)s.")
+                % {"s": stage, "p": pipeline}
+            }
+        )
+
+
+@transaction.atomic
+def opportunity_create(
+    *,
+    name: str,
+    customer: Customer,
+    owner: Member,
+    amount: Decimal,
+    expected_close: date,
+    pipeline: Pipeline | None = None,
+    stage: Stage | None = None,
+    currency: str | None = None,
+    product_line: ProductLine | None = None,
+    source: str = "other",
+    external_id: str | None = None,
+    created_at: datetime | None = None,
+    actor: Any = None,
+) -> Opportunity:
+    pipeline = pipeline or (stage.pipeline if stage is not None else pipeline_default())
+    stage = stage or _first_open_stage(pipeline)
+    _check_stage(pipeline, stage)
+    if amount is None or amount < 0:
+        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    now = created_at or timezone.now()
+    currency = currency or company_currency()
+    opportunity = Opportunity(
+        name=name,
+        customer=customer,
+        owner=owner,
+        pipeline=pipeline,
+        stage=stage,
+        amount=money(amount),
+        currency=currency,
+        expected_close=expected_close,
+        product_line=product_line,
+        source=source,
+        external_id=external_id,
+        created_at=now,
+        stage_entered_at=now,
+        closed_at=now if stage.kind != StageKind.OPEN else None,
+    )
+    opportunity.amount_base = currency_to_base(
+        amount=opportunity.amount, currency=currency, on=now.date()
+    )
+    opportunity.full_clean()
+    opportunity.save()
+    StageChange.objects.create(
+        opportunity=opportunity,
+        from_stage=None,
+        to_stage=stage,
+        changed_at=now,
+        changed_by=_member(actor),
+        amount_base=opportunity.amount_base,
+    )
+    audit_record(
+        actor=actor,
+        action="opportunity.create",
+        subject=opportunity,
+        kind=AuditEvent.Kind.CREATE,
+        changes={k: [None, v] for k, v in snapshot(opportunity, OPPORTUNITY_AUDITED).items()},
+    )
+    return opportunity
+
+
+def _member(actor: Any) -> Member | None:
+    if actor is None:
+        return None
+    if isinstance(actor, Member):
+        return actor
+    from salesloop.org.visibility import member_of
+
+    return member_of(actor)
+
+
+@transaction.atomic
+def opportunity_move_stage(
+    *,
+    opportunity: Opportunity,
+    stage: Stage,
+    actor: Any = None,
+    at: datetime | None = None,
+    lost_reason: str = "",
+) -> Opportunity:
+    """Move to ``stage``, recording the transition. Moving to the current stage changes nothing."""
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    _check_stage(opportunity.pipeline, stage)
+    if stage.pk == opportunity.stage_id:
+        return opportunity
+    now = at or timezone.now()
+    if opportunity.stage_entered_at and now < opportunity.stage_entered_at:
+        raise ValidationError(_("A stage change cannot be dated before the previous one."))
+    if stage.kind == StageKind.LOST and not lost_reason:
+        lost_reason = "other"
+    old_stage = opportunity.stage
+    before = snapshot(opportunity, OPPORTUNITY_AUDITED)
+    opportunity.stage = stage
+    opportunity.stage_entered_at = now
+    opportunity.closed_at = now if stage.kind != StageKind.OPEN else None
+    opportunity.lost_reason = lost_reason if stage.kind == StageKind.LOST else ""
+    opportunity.full_clean()
+    opportunity.save()
+    StageChange.objects.create(
+        opportunity=opportunity,
+        from_stage=old_stage,
+        to_stage=stage,
+        changed_at=now,
+        changed_by=_member(actor),
+        amount_base=opportunity.amount_base,
+    )
+    audit_record(
+        actor=actor,
+        action="opportunity.stage",
+        subject=opportunity,
+        changes=diff(before, snapshot(opportunity, OPPORTUNITY_AUDITED)),
+    )
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_update(
+    *, opportunity: Opportunity, actor: Any = None, **fields: Any
+) -> Opportunity:
+    """Change the editable fields (not the stage: use :func:`opportunity_move_stage`)."""
+    allowed = {
+        "name",
+        "customer",
+        "owner",
+        "amount",
+        "currency",
+        "expected_close",
+        "product_line",
+        "source",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
+    if "amount" in fields and (fields["amount"] is None or fields["amount"] < 0):
+        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    before = snapshot(opportunity, OPPORTUNITY_AUDITED)
+    for key, value in fields.items():
+        setattr(opportunity, key, money(value) if key == "amount" else value)
+    if {"amount", "currency"} & set(fields):
+        opportunity.amount_base = currency_to_base(
+            amount=opportunity.amount,
+            currency=opportunity.currency,
+            on=opportunity.created_at.date(),
+        )
+    opportunity.full_clean()
+    opportunity.save()
+    changes = diff(before, snapshot(opportunity, OPPORTUNITY_AUDITED))
+    if changes:
+        audit_record(actor=actor, action="opportunity.update", subject=opportunity, changes=changes)
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_set_credits(
+    *, opportunity: Opportunity, credits: Sequence[CreditIn], actor: Any = None
+) -> None:
+    """Replace the credit split. An empty split means 100 % to the owner."""
+    validate_credit_shares(credits)
+    before = {str(c.member_id): str(c.share) for c in opportunity.credits.all()}
+    opportunity.credits.all().delete()
+    OpportunityCredit.objects.bulk_create(
+        OpportunityCredit(opportunity=opportunity, member=c.member, share=c.share) for c in credits
+    )
+    after = {str(c.member.pk): str(c.share) for c in credits}
+    audit_record(
+        actor=actor,
+        action="opportunity.credits",
+        subject=opportunity,
+        changes={"credits": [before, after]},
+    )
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    name: str,
+    owner: Member,
+    company_name: str = "",
+    phone: str = "",
+    email: str = "",
+    source: str = "other",
+    external_id: str | None = None,
+    actor: Any = None,
+) -> Lead:
+    lead = Lead(
+        name=name,
+        owner=owner,
+        company_name=company_name,
+        phone=phone,
+        email=email,
+        source=source,
+        external_id=external_id,
+    )
+    lead.full_clean()
+    lead.save()
+    return lead
+
+
+@transaction.atomic
+def lead_convert(
+    *,
+    lead: Lead,
+    amount: Decimal,
+    expected_close: date,
+    opportunity_name: str | None = None,
+    product_line: ProductLine | None = None,
+    actor: Any = None,
+) -> Opportunity:
+    """Turn a lead into a customer and an opportunity (both owned by the lead's owner)."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
+        raise ValidationError(
+            _("This lead is already %(status)s.") % {"status": lead.get_status_display()}
+        )
+    customer = customer_create(
+        name=lead.company_name or lead.name,
+        owner=lead.owner,
+        phone=lead.phone,
+        actor=actor,
+        contacts=[
+            {"name": lead.name, "phone": lead.phone, "email": lead.email, "is_primary": True}
+        ],
+    )
+    opportunity = opportunity_create(
+        name=opportunity_name or customer.name,
+        customer=customer,
+        owner=lead.owner,
+        amount=amount,
+        expected_close=expected_close,
+        product_line=product_line,
+        source=lead.source,
+        actor=actor,
+    )
+    lead.status = LeadStatus.CONVERTED
+    lead.converted_at = timezone.now()
+    lead.converted_customer = customer
+    lead.converted_opportunity = opportunity
+    lead.save()
+    return opportunity
