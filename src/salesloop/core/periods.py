@@ -712,7 +712,7 @@ def elapsed_fraction(
     if total <= 0:
         if t < period.start:
             return 0.0
-        return (period.clamp(t) - period.start).days / period.days + 1 / period.days
+        return ((period.clamp(t) - period.start).days + 1) / period.days
     if t >= period.end:
         return 1.0
     return min(1.0, curve.elapsed(t) / total)

@@ -7,3 +7,6 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Static files come from the apps and installed packages through the finders (no collectstatic).
+STATIC_ROOT = None

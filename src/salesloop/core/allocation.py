@@ -1,0 +1,443 @@
+"""Splitting targets: parent → children, year → months, members × months.
+
+Pure Python: no Django, no I/O. Money is :class:`decimal.Decimal`; every split is done in
+integer minor units (cents for ``places=2``, whole units for counts with ``places=0``)
+so that children always add up *exactly* to their parent.
+
+Rounding is the largest-remainder (Hamilton) method: everyone gets the floor of their
+exact proportional quota, and the units left over go to the largest fractional parts,
+ties to the lower index. The quotas are computed with exact integer arithmetic (float
+and Decimal weights are converted to exact fractions), so results do not depend on
+float rounding and are reproducible.
+
+Targets are non-negative: negative totals, weights or locked values are refused with an
+:class:`AllocationError` that names the numbers involved.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from salesloop.core.periods import SeasonalWeights
+
+__all__ = [
+    "AllocationError",
+    "ChildSpec",
+    "allocate",
+    "allocate_by_key",
+    "capacity_weights",
+    "equal_weights",
+    "historical_share_weights",
+    "largest_remainder",
+    "potential_weights",
+    "round_grid",
+    "split_grid",
+    "split_over_months",
+    "split_rows_over_columns",
+]
+
+Weight = float | Decimal
+
+
+class AllocationError(ValueError):
+    """An impossible or invalid split request (the message explains why)."""
+
+
+# ------------------------------------------------------------------- basics
+
+
+def _is_finite(value: Weight) -> bool:
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return math.isfinite(value)
+
+
+def _exact_weights(weights: Sequence[Weight], what: str = "weight") -> list[int]:
+    """Integers exactly proportional to ``weights`` (validated: finite, >= 0)."""
+    fracs: list[Fraction] = []
+    for i, w in enumerate(weights):
+        if isinstance(w, bool) or not isinstance(w, int | float | Decimal):
+            raise AllocationError(f"{what} #{i + 1} must be a number, got {w!r}")
+        if not _is_finite(w):
+            raise AllocationError(f"{what} #{i + 1} must be finite, got {w}")
+        if w < 0:
+            raise AllocationError(f"{what} #{i + 1} must not be negative, got {w}")
+        fracs.append(Fraction(w))
+    den = 1
+    for f in fracs:
+        den = math.lcm(den, f.denominator)
+    return [f.numerator * (den // f.denominator) for f in fracs]
+
+
+def _hamilton(total: int, weights: Sequence[int]) -> list[int]:
+    """Largest remainder on exact non-negative integer weights (some positive)."""
+    s = sum(weights)
+    floors: list[int] = []
+    rems: list[int] = []
+    for w in weights:
+        q, r = divmod(total * w, s)
+        floors.append(q)
+        rems.append(r)
+    left = total - sum(floors)
+    # left < number of positive remainders, so zero-weight items never get a unit.
+    order = sorted(range(len(weights)), key=lambda i: (-rems[i], i))
+    for i in order[:left]:
+        floors[i] += 1
+    return floors
+
+
+def largest_remainder(total_minor: int, weights: Sequence[Weight]) -> list[int]:
+    """Split the integer ``total_minor`` proportionally to ``weights`` (Hamilton).
+
+    * The result sums exactly to ``total_minor``; every item is the floor or the
+      ceiling of its exact quota ``total_minor * w_i / sum(w)``.
+    * A larger weight never gets less; equal weights differ by at most 1, the lower
+      index getting the extra unit.
+    * Zero weights get 0, unless every weight is zero: then the split is equal.
+    * Negative totals, negative or non-finite weights and an empty weight list are
+      refused (targets are never negative).
+    """
+    if isinstance(total_minor, bool) or not isinstance(total_minor, int):
+        raise AllocationError(
+            f"total must be an integer number of minor units, got {total_minor!r}"
+        )
+    if total_minor < 0:
+        raise AllocationError(f"cannot split a negative total ({total_minor})")
+    if len(weights) == 0:
+        raise AllocationError(f"cannot split {total_minor} over no weights")
+    exact = _exact_weights(weights)
+    if sum(exact) == 0:
+        exact = [1] * len(exact)
+    return _hamilton(total_minor, exact)
+
+
+def _to_minor(value: Decimal | int, places: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise AllocationError(f"{what} must be a Decimal or int, got {value!r}")
+    d = Decimal(value)
+    if not d.is_finite():
+        raise AllocationError(f"{what} must be finite, got {value}")
+    scaled = d.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise AllocationError(
+            f"{what} {value} has more than {places} decimal place(s); round it first"
+        )
+    return int(scaled)
+
+
+def _from_minor(minor: int, places: int) -> Decimal:
+    return Decimal(minor).scaleb(-places)
+
+
+def _check_places(places: int) -> None:
+    if isinstance(places, bool) or not isinstance(places, int) or not 0 <= places <= 12:
+        raise AllocationError(f"places must be an integer between 0 and 12, got {places!r}")
+
+
+# ----------------------------------------------------------------- allocate
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSpec:
+    """One child of a split: ``weight`` (>= 0) for unlocked children; a child with a
+    ``locked_value`` keeps exactly that value and its weight is ignored."""
+
+    key: Hashable
+    weight: Weight = 1.0
+    locked_value: Decimal | None = None
+
+
+def allocate(parent: Decimal, children: Sequence[ChildSpec], *, places: int = 2) -> list[Decimal]:
+    """Split ``parent`` over ``children`` (results in the children's order).
+
+    Locked children keep their exact value. The remainder ``parent - sum(locked)`` is
+    split over the unlocked children by weight with largest-remainder rounding in
+    minor units (``places`` decimals: 2 for money, 0 for counts). If every unlocked
+    weight is zero the remainder is split equally among the unlocked children. The
+    results are quantised to ``places`` and sum exactly to ``parent``.
+
+    Refused (AllocationError): no children, duplicate keys, a negative parent or
+    locked value, values with more decimals than ``places``, locked values exceeding
+    the parent, all children locked with a sum different from the parent.
+    """
+    _check_places(places)
+    if len(children) == 0:
+        raise AllocationError(f"cannot allocate {parent}: there are no children")
+    parent_minor = _to_minor(parent, places, "parent target")
+    if parent_minor < 0:
+        raise AllocationError(f"parent target must not be negative, got {parent}")
+    seen: set[Hashable] = set()
+    locked_minor: dict[int, int] = {}
+    for i, child in enumerate(children):
+        if child.key in seen:
+            raise AllocationError(f"duplicate child key {child.key!r}")
+        seen.add(child.key)
+        if child.locked_value is not None:
+            v = _to_minor(child.locked_value, places, f"locked value of {child.key!r}")
+            if v < 0:
+                raise AllocationError(
+                    f"locked value of {child.key!r} must not be negative, got {child.locked_value}"
+                )
+            locked_minor[i] = v
+    locked_sum = sum(locked_minor.values())
+    unlocked = [i for i in range(len(children)) if i not in locked_minor]
+    if locked_sum > parent_minor:
+        raise AllocationError(
+            f"locked children total {_from_minor(locked_sum, places)}, which exceeds the "
+            f"parent target {_from_minor(parent_minor, places)} by "
+            f"{_from_minor(locked_sum - parent_minor, places)}"
+        )
+    if not unlocked and locked_sum != parent_minor:
+        raise AllocationError(
+            f"all children are locked and they total {_from_minor(locked_sum, places)}, "
+            f"not the parent target {_from_minor(parent_minor, places)}; unlock a child "
+            f"or change the parent"
+        )
+    result = dict(locked_minor)
+    if unlocked:
+        weights = [children[i].weight for i in unlocked]
+        try:
+            parts = largest_remainder(parent_minor - locked_sum, weights)
+        except AllocationError as exc:
+            raise AllocationError(f"invalid child weight: {exc}") from exc
+        result.update(zip(unlocked, parts, strict=True))
+    return [_from_minor(result[i], places) for i in range(len(children))]
+
+
+def allocate_by_key(
+    parent: Decimal, children: Sequence[ChildSpec], *, places: int = 2
+) -> dict[Hashable, Decimal]:
+    """:func:`allocate` keyed by ``ChildSpec.key``."""
+    values = allocate(parent, children, places=places)
+    return {c.key: v for c, v in zip(children, values, strict=True)}
+
+
+# ----------------------------------------------------------- weight builders
+
+
+def _normalise(values: Sequence[Weight], what: str) -> list[float]:
+    exact = _exact_weights(values, what)
+    n = len(exact)
+    if n == 0:
+        return []
+    s = sum(exact)
+    if s == 0:
+        return [1.0 / n] * n
+    return [float(Fraction(w, s)) for w in exact]
+
+
+def equal_weights(n: int) -> list[float]:
+    """``n`` equal weights summing to 1 (an empty list for 0)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise AllocationError(f"number of children must be a non-negative integer, got {n!r}")
+    return [1.0 / n] * n if n else []
+
+
+def historical_share_weights(history: Sequence[Weight], shrink_k: float) -> list[float]:
+    """Shares of past results, shrunk toward equal shares when history is thin.
+
+    With ``H = sum(history)`` and ``n`` children::
+
+        w_i = lam * h_i / H + (1 - lam) / n,   lam = H / (H + shrink_k)
+
+    which is the same as adding ``shrink_k`` pseudo-units of history spread equally
+    over the children: ``w_i = (h_i + shrink_k / n) / (H + shrink_k)``. ``shrink_k`` is
+    in the units of ``history`` (e.g. for amounts, the volume at which observed
+    shares get half credibility; for deal counts, a number of deals). ``shrink_k = 0``
+    means plain shares. Negative history values (net returns) count as 0; zero or
+    empty history gives equal weights. The result sums to 1.
+    """
+    if not math.isfinite(shrink_k) or shrink_k < 0:
+        raise AllocationError(f"shrink_k must be a finite number >= 0, got {shrink_k}")
+    n = len(history)
+    if n == 0:
+        return []
+    clipped: list[Weight] = []
+    for i, h in enumerate(history):
+        if isinstance(h, bool) or not isinstance(h, int | float | Decimal) or not _is_finite(h):
+            raise AllocationError(f"history #{i + 1} must be a finite number, got {h!r}")
+        clipped.append(max(h, 0))
+    exact = [Fraction(h) for h in clipped]
+    total = sum(exact, Fraction(0))
+    if total == 0:
+        return [1.0 / n] * n
+    k = Fraction(shrink_k)
+    return [float((h + k / n) / (total + k)) for h in exact]
+
+
+def capacity_weights(ramped_fte: Sequence[Weight]) -> list[float]:
+    """Weights proportional to ramped FTE (a new hire at 40 % ramp counts 0.4);
+    all-zero capacity gives equal weights."""
+    return _normalise(ramped_fte, "ramped FTE")
+
+
+def potential_weights(potential: Sequence[Weight]) -> list[float]:
+    """Weights proportional to account potential; all-zero potential gives equal
+    weights."""
+    return _normalise(potential, "potential")
+
+
+# ------------------------------------------------------------------ months
+
+
+def split_over_months(
+    total: Decimal,
+    weights: SeasonalWeights | Sequence[Weight],
+    locked: Mapping[int, Decimal] | None = None,
+    *,
+    places: int = 2,
+) -> list[Decimal]:
+    """Split a yearly ``total`` into 12 fiscal months (fiscal order) by seasonal
+    weights. ``locked`` maps fiscal month indices (1..12) to values kept exactly; the
+    rest is spread over the other months by weight. Sums exactly to ``total``."""
+    w: Sequence[Weight] = weights.values if isinstance(weights, SeasonalWeights) else weights
+    if len(w) != 12:
+        raise AllocationError(f"need 12 month weights, got {len(w)}")
+    locked = dict(locked or {})
+    for m in locked:
+        if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 12:
+            raise AllocationError(f"locked month must be a fiscal month index 1..12, got {m!r}")
+    children = [ChildSpec(key=m, weight=w[m - 1], locked_value=locked.get(m)) for m in range(1, 13)]
+    return allocate(total, children, places=places)
+
+
+# ------------------------------------------------------------------- grids
+
+
+def round_grid(row_totals: Sequence[int], col_totals: Sequence[int]) -> list[list[int]]:
+    """Controlled rounding of the product table ``x_ij = r_i * c_j / T`` (``T`` = the
+    common grand total) to integers that keep *both* margins exactly.
+
+    Every cell is the floor or the ceiling of its exact value ``x_ij``; each row sums
+    to ``r_i`` and each column to ``c_j``. Such a rounding always exists (the
+    fractional parts form a feasible fractional flow with integer margins, and flows
+    have integral optima). It is found by giving the extra units greedily to the
+    cells with the largest fractional parts (ties by position) and then repairing any
+    row still short with augmenting paths in the bipartite row/column graph.
+    """
+    rows = list(row_totals)
+    cols = list(col_totals)
+    for what, values in (("row", rows), ("column", cols)):
+        for i, v in enumerate(values):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise AllocationError(f"{what} total #{i + 1} must be an integer >= 0, got {v!r}")
+    total = sum(rows)
+    if total != sum(cols):
+        raise AllocationError(f"row totals sum to {total} but column totals to {sum(cols)}")
+    n, m = len(rows), len(cols)
+    if total == 0:
+        return [[0] * m for _ in range(n)]
+    cells = [[0] * m for _ in range(n)]
+    rems = [[0] * m for _ in range(n)]
+    row_need = [0] * n
+    col_need = [0] * m
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            cells[i][j], rems[i][j] = divmod(r * c, total)
+    for i in range(n):
+        row_need[i] = rows[i] - sum(cells[i])
+    for j in range(m):
+        col_need[j] = cols[j] - sum(cells[i][j] for i in range(n))
+
+    # extra[i][j] is True when cell (i, j) takes its ceiling.
+    extra = [[False] * m for _ in range(n)]
+    candidates = sorted(
+        ((i, j) for i in range(n) for j in range(m) if rems[i][j]),
+        key=lambda ij: (-rems[ij[0]][ij[1]], ij[0], ij[1]),
+    )
+    for i, j in candidates:
+        if row_need[i] and col_need[j]:
+            extra[i][j] = True
+            row_need[i] -= 1
+            col_need[j] -= 1
+
+    # Repair: augmenting path row -> (free fractional cell) -> column -> (taken cell)
+    # -> row ... ending at a column that still needs units.
+    for start in range(n):
+        while row_need[start]:
+            parent_col: dict[int, int] = {}  # column -> row it was reached from
+            parent_row: dict[int, int] = {start: -1}  # row -> column it was reached from
+            frontier = [start]
+            end_col = -1
+            while frontier and end_col < 0:
+                nxt: list[int] = []
+                for i in frontier:
+                    for j in range(m):
+                        if j in parent_col or not rems[i][j] or extra[i][j]:
+                            continue
+                        parent_col[j] = i
+                        if col_need[j]:
+                            end_col = j
+                            break
+                        for i2 in range(n):
+                            if extra[i2][j] and i2 not in parent_row:
+                                parent_row[i2] = j
+                                nxt.append(i2)
+                    if end_col >= 0:
+                        break
+                frontier = nxt
+            if end_col < 0:  # pragma: no cover - impossible by the flow argument
+                raise AllocationError("internal error: no controlled rounding found")
+            j = end_col
+            col_need[j] -= 1
+            while True:
+                i = parent_col[j]
+                extra[i][j] = True
+                pj = parent_row[i]
+                if pj < 0:
+                    break
+                extra[i][pj] = False
+                j = pj
+            row_need[start] -= 1
+    return [[cells[i][j] + int(extra[i][j]) for j in range(m)] for i in range(n)]
+
+
+def split_grid(
+    total: Decimal,
+    row_weights: Sequence[Weight],
+    col_weights: Sequence[Weight],
+    *,
+    places: int = 2,
+) -> list[list[Decimal]]:
+    """Split ``total`` over a rows × columns grid (members × months, product lines ×
+    months) in proportion to ``row_weight_i * col_weight_j``.
+
+    Exact margins: the row totals are ``largest_remainder(total, row_weights)``, the
+    column totals ``largest_remainder(total, col_weights)``, and the cells are a
+    controlled rounding (:func:`round_grid`): every row sums exactly to its row total,
+    every column exactly to its column total, the grand total is exact, and every cell
+    is within one minor unit of its exact share."""
+    _check_places(places)
+    total_minor = _to_minor(total, places, "total")
+    if total_minor < 0:
+        raise AllocationError(f"total must not be negative, got {total}")
+    row_minor = largest_remainder(total_minor, row_weights)
+    col_minor = largest_remainder(total_minor, col_weights)
+    grid = round_grid(row_minor, col_minor)
+    return [[_from_minor(v, places) for v in row] for row in grid]
+
+
+def split_rows_over_columns(
+    row_totals: Sequence[Decimal],
+    col_weights: Sequence[Weight],
+    *,
+    places: int = 2,
+) -> list[list[Decimal]]:
+    """Spread already-fixed row totals (e.g. each member's yearly target) over columns
+    (e.g. months by seasonal weights). Each row sums exactly to its total; the column
+    totals are ``largest_remainder(sum(row_totals), col_weights)`` and are exact too
+    (controlled rounding, see :func:`round_grid`)."""
+    _check_places(places)
+    row_minor: list[int] = []
+    for i, r in enumerate(row_totals):
+        v = _to_minor(r, places, f"row total #{i + 1}")
+        if v < 0:
+            raise AllocationError(f"row total #{i + 1} must not be negative, got {r}")
+        row_minor.append(v)
+    col_minor = largest_remainder(sum(row_minor), col_weights)
+    grid = round_grid(row_minor, col_minor)
+    return [[_from_minor(v, places) for v in row] for row in grid]

@@ -1,0 +1,51 @@
+"""One filter definition for the customer list, used by the page and (later) the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from salesloop.customers.choices import Industry, Tier
+from salesloop.customers.models import Customer
+
+ORDERINGS = {
+    "name": "name",
+    "-created": "-created_at",
+    "tier": "tier",
+    "owner": "owner__display_name",
+}
+
+
+class CustomerFilter(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    tier = forms.ChoiceField(label=_("Tier"), required=False, choices=[("", _("All tiers")), *Tier.choices])
+    industry = forms.ChoiceField(
+        label=_("Industry"), required=False, choices=[("", _("All industries")), *Industry.choices]
+    )
+    region = forms.CharField(label=_("Region"), required=False, max_length=64)
+    owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1)
+    order = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[("name", _("Name")), ("-created", _("Newest")), ("tier", _("Tier")), ("owner", _("Owner"))],
+    )
+
+    def apply(self, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+        data: dict[str, Any] = self.cleaned_data if self.is_valid() else {}
+        if q := (data.get("q") or "").strip():
+            queryset = queryset.filter(
+                Q(name__icontains=q) | Q(external_id__iexact=q) | Q(contacts__name__icontains=q)
+                | Q(contacts__phone__icontains=q)
+            ).distinct()
+        if tier := data.get("tier"):
+            queryset = queryset.filter(tier=tier)
+        if industry := data.get("industry"):
+            queryset = queryset.filter(industry=industry)
+        if region := (data.get("region") or "").strip():
+            queryset = queryset.filter(region=region)
+        if owner := data.get("owner"):
+            queryset = queryset.filter(owner_id=owner)
+        return queryset.order_by(ORDERINGS.get(data.get("order") or "name", "name"), "pk")

@@ -1,0 +1,67 @@
+"""One filter definition for the opportunity list, used by the page and (later) the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from salesloop.customers.models import ProductLine
+from salesloop.pipeline.choices import StageKind
+from salesloop.pipeline.models import Opportunity, Stage
+
+ORDERINGS = {
+    "close": "expected_close",
+    "-amount": "-amount_base",
+    "-created": "-created_at",
+    "stage": "stage__order",
+}
+
+
+class OpportunityFilter(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), *StageKind.choices],
+        initial=StageKind.OPEN,
+    )
+    stage = forms.ModelChoiceField(
+        label=_("Stage"), required=False, queryset=Stage.objects.all(), empty_label=_("All stages")
+    )
+    product_line = forms.ModelChoiceField(
+        label=_("Product line"), required=False, queryset=ProductLine.objects.all(),
+        empty_label=_("All product lines"),
+    )
+    owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1)
+    customer = forms.IntegerField(label=_("Customer"), required=False, min_value=1)
+    close_from = forms.DateField(label=_("Closes from"), required=False)
+    close_to = forms.DateField(label=_("Closes by"), required=False)
+    order = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[("close", _("Expected close")), ("-amount", _("Largest first")),
+                 ("-created", _("Newest")), ("stage", _("Stage"))],
+    )
+
+    def apply(self, queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+        data: dict[str, Any] = self.cleaned_data if self.is_valid() else {}
+        if q := (data.get("q") or "").strip():
+            queryset = queryset.filter(Q(name__icontains=q) | Q(customer__name__icontains=q) | Q(external_id__iexact=q))
+        if status := data.get("status"):
+            queryset = queryset.filter(stage__kind=status)
+        if stage := data.get("stage"):
+            queryset = queryset.filter(stage=stage)
+        if product_line := data.get("product_line"):
+            queryset = queryset.filter(product_line=product_line)
+        if owner := data.get("owner"):
+            queryset = queryset.filter(owner_id=owner)
+        if customer := data.get("customer"):
+            queryset = queryset.filter(customer_id=customer)
+        if close_from := data.get("close_from"):
+            queryset = queryset.filter(expected_close__gte=close_from)
+        if close_to := data.get("close_to"):
+            queryset = queryset.filter(expected_close__lte=close_to)
+        return queryset.order_by(ORDERINGS.get(data.get("order") or "close", "expected_close"), "pk")

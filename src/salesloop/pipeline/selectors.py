@@ -1,0 +1,81 @@
+"""Reads for opportunities, stages and leads, through the visibility rule."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
+
+from salesloop.org.visibility import get_visible_or_404, visible
+from salesloop.pipeline.choices import StageKind
+from salesloop.pipeline.filters import OpportunityFilter
+from salesloop.pipeline.models import Lead, Opportunity, Pipeline, Stage, StageChange
+
+
+def opportunity_list(*, user: Any, filters: OpportunityFilter | None = None) -> QuerySet[Opportunity]:
+    queryset = visible(
+        Opportunity.objects.select_related("customer", "owner", "stage", "product_line"), user=user
+    )
+    if filters is not None:
+        queryset = filters.apply(queryset)
+    return queryset
+
+
+def opportunity_get(*, user: Any, pk: Any) -> Opportunity:
+    return get_visible_or_404(
+        Opportunity.objects.select_related("customer", "owner", "stage", "pipeline", "product_line"),
+        user=user,
+        pk=pk,
+    )
+
+
+def stage_history(*, user: Any, opportunity: Opportunity) -> QuerySet[StageChange]:
+    return visible(
+        StageChange.objects.filter(opportunity=opportunity).select_related("from_stage", "to_stage", "changed_by"),
+        user=user,
+    ).order_by("changed_at", "id")
+
+
+def pipeline_stages(pipeline: Pipeline) -> QuerySet[Stage]:
+    return pipeline.stages.order_by("order")
+
+
+def pipeline_summary(*, user: Any) -> dict[str, Any]:
+    """Open pipeline the user can see: count, amount and stage-probability-weighted amount."""
+    weighted = ExpressionWrapper(
+        F("amount_base") * F("stage__probability") / Decimal(100),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+    figures = opportunity_list(user=user).filter(stage__kind=StageKind.OPEN).aggregate(
+        n=Count("id"), amount=Sum("amount_base"), weighted=Sum(weighted)
+    )
+    return {
+        "count": figures["n"],
+        "amount": figures["amount"] or Decimal(0),
+        "weighted": figures["weighted"] or Decimal(0),
+    }
+
+
+def board_columns(*, user: Any, pipeline: Pipeline, filters: OpportunityFilter | None = None,
+                  per_column: int = 50) -> list[dict[str, Any]]:
+    """The pipeline board: every stage with its totals and its first cards.
+
+    Totals are aggregated in the database in one query; cards are fetched per stage, capped so
+    a large pipeline does not render thousands of cards.
+    """
+    base = opportunity_list(user=user, filters=filters).filter(pipeline=pipeline)
+    totals = {
+        row["stage"]: row
+        for row in base.order_by().values("stage").annotate(n=Count("id"), amount=Sum("amount_base"))
+    }
+    columns = []
+    for stage in pipeline_stages(pipeline):
+        row = totals.get(stage.pk, {"n": 0, "amount": Decimal(0)})
+        cards = list(base.filter(stage=stage).order_by("expected_close", "pk")[:per_column]) if row["n"] else []
+        columns.append({"stage": stage, "count": row["n"], "amount": row["amount"] or Decimal(0), "cards": cards})
+    return columns
+
+
+def lead_list(*, user: Any) -> QuerySet[Lead]:
+    return visible(Lead.objects.select_related("owner"), user=user)

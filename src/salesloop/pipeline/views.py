@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from salesloop.activities.forms import ActivityForm
+from salesloop.activities.selectors import activity_list
+from salesloop.common.forms import apply_service_errors
+from salesloop.common.htmx import render_page_or_partial
+from salesloop.customers.selectors import customer_list
+from salesloop.org.decorators import writer_required
+from salesloop.pipeline import services
+from salesloop.pipeline.filters import OpportunityFilter
+from salesloop.pipeline.forms import MoveStageForm, OpportunityForm
+from salesloop.pipeline.selectors import (
+    board_columns,
+    opportunity_get,
+    opportunity_list,
+    pipeline_stages,
+    stage_history,
+)
+from salesloop.pipeline.services import pipeline_default
+
+PAGE_SIZE = 25
+
+
+def opportunity_list_view(request: HttpRequest) -> HttpResponse:
+    params = request.GET.copy()
+    if "status" not in params:
+        params["status"] = "open"
+    filters = OpportunityFilter(params)
+    page = Paginator(opportunity_list(user=request.user, filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"filters": filters, "page": page, "query": params}
+    return render_page_or_partial(request, "pipeline/opportunity_list.html", context, "table")
+
+
+def opportunity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = opportunity_get(user=request.user, pk=pk)
+    context = {
+        "opportunity": opportunity,
+        "history": stage_history(user=request.user, opportunity=opportunity),
+        "stages": pipeline_stages(opportunity.pipeline),
+        "move_form": MoveStageForm(opportunity=opportunity, initial={"stage": opportunity.stage}),
+        "activities": activity_list(user=request.user, opportunity=opportunity)[:30],
+        "activity_form": ActivityForm(),
+    }
+    return render(request, "pipeline/opportunity_detail.html", context)
+
+
+@writer_required
+def opportunity_create_view(request: HttpRequest) -> HttpResponse:
+    initial = {}
+    if customer_id := request.GET.get("customer"):
+        customer = customer_list(user=request.user).filter(pk=customer_id).first()
+        if customer is not None:
+            initial["customer"] = f"{customer.name} · #{customer.pk}"
+    form = OpportunityForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            opportunity = services.opportunity_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Opportunity %(name)s created.") % {"name": opportunity.name})
+            return redirect("pipeline:detail", pk=opportunity.pk)
+    return render(request, "pipeline/opportunity_form.html", {"form": form})
+
+
+@writer_required
+def opportunity_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = opportunity_get(user=request.user, pk=pk)
+    form = OpportunityForm(request.POST or None, instance=opportunity, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.opportunity_update(opportunity=opportunity, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("pipeline:detail", pk=opportunity.pk)
+    if request.method == "POST":
+        opportunity.refresh_from_db()
+    return render(request, "pipeline/opportunity_form.html", {"form": form, "opportunity": opportunity})
+
+
+@writer_required
+@require_POST
+def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move an opportunity to another stage (the board's drag and drop, or the detail page)."""
+    opportunity = opportunity_get(user=request.user, pk=pk)
+    form = MoveStageForm(request.POST, opportunity=opportunity)
+    status = 200
+    if form.is_valid():
+        try:
+            opportunity = services.opportunity_move_stage(
+                opportunity=opportunity, stage=form.cleaned_data["stage"], actor=request.user,
+                lost_reason=form.cleaned_data.get("lost_reason") or "",
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+            status = 400
+    else:
+        status = 400
+    if request.htmx and request.POST.get("from") == "board":
+        response = _board(request, status=status, error=form.errors.get("stage") or form.non_field_errors())
+        return response
+    if status == 400:
+        for error in form.errors.values():
+            messages.error(request, " ".join(error))
+    else:
+        messages.success(request, _("Moved to %(stage)s.") % {"stage": opportunity.stage.name})
+    return redirect("pipeline:detail", pk=opportunity.pk)
+
+
+def _board(request: HttpRequest, *, status: int = 200, error: object = None) -> HttpResponse:
+    pipeline = pipeline_default()
+    params = request.GET.copy()
+    params.pop("status", None)
+    filters = OpportunityFilter(params)
+    context = {
+        "pipeline": pipeline,
+        "columns": board_columns(user=request.user, pipeline=pipeline, filters=filters),
+        "filters": filters,
+        "board_error": error,
+    }
+    template = "pipeline/board.html#board" if request.htmx and not request.htmx.boosted else "pipeline/board.html"
+    return render(request, template, context, status=status)
+
+
+def board_view(request: HttpRequest) -> HttpResponse:
+    return _board(request)

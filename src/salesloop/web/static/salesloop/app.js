@@ -1,0 +1,55 @@
+// salesloop: small progressive enhancements. Everything also works without JavaScript.
+(function () {
+  "use strict";
+
+  // Pipeline board: drag a card onto another stage column to move the deal.
+  // The drop submits the card's own move form (HTMX), so the server records the stage change.
+  function setupBoard(root) {
+    var board = root.querySelector ? root.querySelector("#board") : null;
+    if (!board && root.id === "board") board = root;
+    if (!board || board.dataset.dndReady) return;
+    board.dataset.dndReady = "1";
+    board.addEventListener("dragstart", function (event) {
+      var card = event.target.closest(".board-card");
+      if (!card) return;
+      event.dataTransfer.setData("text/plain", card.dataset.opportunity);
+      event.dataTransfer.effectAllowed = "move";
+      card.classList.add("dragging");
+    });
+    board.addEventListener("dragend", function (event) {
+      var card = event.target.closest(".board-card");
+      if (card) card.classList.remove("dragging");
+    });
+    board.addEventListener("dragover", function (event) {
+      var col = event.target.closest(".board-col");
+      if (!col) return;
+      event.preventDefault();
+      col.classList.add("drop-target");
+    });
+    board.addEventListener("dragleave", function (event) {
+      var col = event.target.closest(".board-col");
+      if (col && !col.contains(event.relatedTarget)) col.classList.remove("drop-target");
+    });
+    board.addEventListener("drop", function (event) {
+      var col = event.target.closest(".board-col");
+      if (!col) return;
+      event.preventDefault();
+      col.classList.remove("drop-target");
+      var id = event.dataTransfer.getData("text/plain");
+      var card = document.getElementById("card-" + id);
+      if (!card) return;
+      var select = card.querySelector("select[name=stage]");
+      if (!select || select.value === col.dataset.stage) return;
+      select.value = col.dataset.stage;
+      col.querySelector(".board-cards").prepend(card);
+      htmx.trigger(select.form, "submit");
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setupBoard(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { setupBoard(event.detail.elt); });
+  // Let HTMX swap validation responses (HTTP 400) so forms show their errors in place.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400) { event.detail.shouldSwap = true; event.detail.isError = false; }
+  });
+})();

@@ -1,0 +1,51 @@
+"""Template filters for money and small display helpers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+@register.filter
+def yuan(value: Any) -> str:
+    """Money in the company currency, compact: ¥1,234,567 or, in Chinese, ¥123.5万."""
+    if value is None or value == "":
+        return "—"
+    amount = Decimal(value)
+    if (get_language() or "").startswith("zh") and abs(amount) >= 10_000:
+        if abs(amount) >= 100_000_000:
+            return f"¥{amount / 100_000_000:,.2f}亿"
+        return f"¥{amount / 10_000:,.1f}万"
+    return f"¥{intcomma(int(amount.quantize(Decimal(1))))}"
+
+
+@register.filter
+def money2(value: Any) -> str:
+    """Exact money with two places and thousands separators."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):,.2f}"
+
+
+@register.filter
+def add_list(first: Any, second: Any) -> list[Any]:
+    return [*list(first or []), *list(second or [])]
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: Any, **changes: Any) -> str:
+    """The current query string with some parameters changed (for sorting and paging links)."""
+    query = context.get("query")
+    params = query.copy() if query is not None else context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return params.urlencode()

@@ -1,0 +1,404 @@
+"""Tests for salesloop.core.allocation (pure math, no database)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salesloop.core.allocation import (
+    AllocationError,
+    ChildSpec,
+    allocate,
+    allocate_by_key,
+    capacity_weights,
+    equal_weights,
+    historical_share_weights,
+    largest_remainder,
+    potential_weights,
+    round_grid,
+    split_grid,
+    split_over_months,
+    split_rows_over_columns,
+)
+from salesloop.core.periods import SeasonalWeights
+
+weights_st = st.lists(
+    st.one_of(st.just(0.0), st.floats(0, 1e6, allow_nan=False, allow_infinity=False)),
+    min_size=1,
+    max_size=30,
+)
+totals_st = st.integers(0, 10**12)
+
+
+def _quota(total: int, weights: list[float], i: int) -> Fraction:
+    s = sum(Fraction(w) for w in weights)
+    if s == 0:
+        return Fraction(total, len(weights))
+    return total * Fraction(weights[i]) / s
+
+
+# --------------------------------------------------------- largest remainder
+
+
+def test_largest_remainder_hand_examples() -> None:
+    # 100 / 3 = 33.33 each: floors 33+33+33 = 99, the 1 left goes to index 0 (tie)
+    assert largest_remainder(100, [1, 1, 1]) == [34, 33, 33]
+    # quotas 10 * (0.5, 0.3, 0.2) = 5, 3, 2 exactly
+    assert largest_remainder(10, [0.5, 0.3, 0.2]) == [5, 3, 2]
+    # quotas 7 * (1, 2, 4)/7 = 1, 2, 4
+    assert largest_remainder(7, [1, 2, 4]) == [1, 2, 4]
+    # quotas 10 * (1, 1, 4)/6 = 1.67, 1.67, 6.67: floors 1, 1, 6 (=8); remainders tie
+    # at 2/3, so indices 0 and 1 get the two units: 2, 2, 6
+    assert largest_remainder(10, [1, 1, 4]) == [2, 2, 6]
+    assert largest_remainder(5, [0, 0]) == [3, 2]
+    assert largest_remainder(5, [0, 1, 0]) == [0, 5, 0]
+    assert largest_remainder(0, [1, 2]) == [0, 0]
+    assert largest_remainder(3, [Decimal("0.1"), Decimal("0.2")]) == [1, 2]
+
+
+def test_largest_remainder_refusals() -> None:
+    with pytest.raises(AllocationError, match="negative total"):
+        largest_remainder(-1, [1])
+    with pytest.raises(AllocationError, match="must not be negative"):
+        largest_remainder(10, [1, -1])
+    with pytest.raises(AllocationError, match="finite"):
+        largest_remainder(10, [1, float("inf")])
+    with pytest.raises(AllocationError, match="finite"):
+        largest_remainder(10, [float("nan")])
+    with pytest.raises(AllocationError, match="no weights"):
+        largest_remainder(10, [])
+    with pytest.raises(AllocationError, match="integer"):
+        largest_remainder(10.0, [1])  # type: ignore[arg-type]
+
+
+@given(totals_st, weights_st)
+def test_largest_remainder_properties(total: int, weights: list[float]) -> None:
+    parts = largest_remainder(total, weights)
+    assert sum(parts) == total
+    all_zero = all(w == 0 for w in weights)
+    for i, part in enumerate(parts):
+        q = _quota(total, weights, i)
+        assert q - 1 < part < q + 1  # floor or ceiling of the exact quota
+        if weights[i] == 0 and not all_zero:
+            assert part == 0
+    for i in range(len(weights)):
+        for j in range(len(weights)):
+            if weights[i] > weights[j]:
+                assert parts[i] >= parts[j]
+            if weights[i] == weights[j] and i < j:
+                assert 0 <= parts[i] - parts[j] <= 1
+
+
+@given(totals_st, weights_st, st.floats(1.5, 1000))
+def test_largest_remainder_monotone_in_weight(total: int, weights: list[float], k: float) -> None:
+    # Raising one child's weight never lowers that child's share.
+    before = largest_remainder(total, weights)
+    bumped = list(weights)
+    bumped[0] = weights[0] * k + 1
+    after = largest_remainder(total, bumped)
+    assert after[0] >= before[0]
+
+
+# ------------------------------------------------------------------ allocate
+
+
+def test_allocate_hand_example() -> None:
+    # 100.00 with B locked at 10.50: 89.50 left for A (weight 1) and C (weight 2):
+    # 8950 cents * 1/3 = 2983.33 -> 2983, * 2/3 = 5966.67 -> 5967 (largest remainder)
+    out = allocate(
+        Decimal("100"),
+        [ChildSpec("A", 1), ChildSpec("B", 5, Decimal("10.5")), ChildSpec("C", 2)],
+    )
+    assert out == [Decimal("29.83"), Decimal("10.50"), Decimal("59.67")]
+    assert sum(out) == Decimal("100")
+    assert [str(v) for v in out] == ["29.83", "10.50", "59.67"]
+
+
+def test_allocate_counts_and_keys() -> None:
+    # 10 deals over 3 people: 3.33 each -> 4, 3, 3
+    assert allocate(Decimal(10), [ChildSpec(k) for k in "xyz"], places=0) == [4, 3, 3]
+    by_key = allocate_by_key(Decimal(10), [ChildSpec("x", 0), ChildSpec("y", 1)], places=0)
+    assert by_key == {"x": Decimal(0), "y": Decimal(10)}
+    # unlocked weights all zero -> equal among the unlocked
+    out = allocate(Decimal("9.00"), [ChildSpec(1, 0), ChildSpec(2, 0, Decimal(3)), ChildSpec(3, 0)])
+    assert out == [Decimal("3.00"), Decimal("3.00"), Decimal("3.00")]
+    # all locked and consistent is fine
+    assert allocate(Decimal(5), [ChildSpec(1, 1, Decimal(2)), ChildSpec(2, 1, Decimal(3))]) == [
+        2,
+        3,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parent", "children", "places", "message"),
+    [
+        (
+            Decimal(100),
+            [ChildSpec("a", 1, Decimal(60)), ChildSpec("b", 1, Decimal(50)), ChildSpec("c")],
+            2,
+            "locked children total 110.00, which exceeds the parent target 100.00 by 10.00",
+        ),
+        (Decimal(100), [ChildSpec("a", 1, Decimal(-1)), ChildSpec("b")], 2, "must not be negative"),
+        (Decimal(-5), [ChildSpec("a")], 2, "parent target must not be negative, got -5"),
+        (
+            Decimal(100),
+            [ChildSpec("a", 1, Decimal(40)), ChildSpec("b", 1, Decimal(50))],
+            2,
+            "all children are locked and they total 90.00, not the parent target 100.00",
+        ),
+        (Decimal(100), [], 2, "no children"),
+        (Decimal("10.5"), [ChildSpec("a")], 0, "more than 0 decimal place"),
+        (Decimal("10.005"), [ChildSpec("a")], 2, "more than 2 decimal place"),
+        (Decimal(10), [ChildSpec("a"), ChildSpec("a")], 2, "duplicate child key"),
+        (Decimal(10), [ChildSpec("a", -1.0)], 2, "invalid child weight"),
+        (Decimal("NaN"), [ChildSpec("a")], 2, "finite"),
+    ],
+)
+def test_allocate_refusals(
+    parent: Decimal, children: list[ChildSpec], places: int, message: str
+) -> None:
+    with pytest.raises(AllocationError, match=message):
+        allocate(parent, children, places=places)
+
+
+def test_allocation_error_is_value_error() -> None:
+    assert issubclass(AllocationError, ValueError)
+
+
+child_st = st.tuples(
+    st.floats(0, 1000, allow_nan=False),
+    st.one_of(st.none(), st.integers(0, 10**6)),
+)
+
+
+@given(st.integers(0, 10**9), st.lists(child_st, min_size=1, max_size=20), st.sampled_from([0, 2]))
+def test_allocate_properties(
+    parent_minor: int, raw: list[tuple[float, int | None]], places: int
+) -> None:
+    scale = Decimal(1).scaleb(-places)
+    parent = parent_minor * scale
+    children = [
+        ChildSpec(i, w, None if lock is None else lock * scale) for i, (w, lock) in enumerate(raw)
+    ]
+    locked_total = sum((c.locked_value for c in children if c.locked_value is not None), Decimal(0))
+    unlocked = [c for c in children if c.locked_value is None]
+    if locked_total > parent or (not unlocked and locked_total != parent):
+        with pytest.raises(AllocationError):
+            allocate(parent, children, places=places)
+        return
+    out = allocate(parent, children, places=places)
+    assert sum(out) == parent
+    for child, value in zip(children, out, strict=True):
+        assert value.as_tuple().exponent == -places
+        assert value >= 0
+        if child.locked_value is not None:
+            assert value == child.locked_value
+    # The remainder is spread only over the unlocked children, exactly as a
+    # largest-remainder split of the remainder by their weights.
+    if unlocked:
+        rest = int((parent - locked_total).scaleb(places))
+        expected = largest_remainder(rest, [c.weight for c in unlocked])
+        got = [int(v.scaleb(places)) for c, v in zip(children, out, strict=True) if c in unlocked]
+        assert got == expected
+
+
+# ----------------------------------------------------------- weight builders
+
+
+def test_simple_weight_builders() -> None:
+    assert equal_weights(4) == [0.25] * 4
+    assert equal_weights(0) == []
+    with pytest.raises(AllocationError):
+        equal_weights(-1)
+    assert capacity_weights([1.0, 0.5, 0.5]) == [0.5, 0.25, 0.25]
+    assert capacity_weights([0, 0]) == [0.5, 0.5]
+    assert potential_weights([Decimal(300), Decimal(100)]) == [0.75, 0.25]
+    with pytest.raises(AllocationError, match="potential #2 must not be negative"):
+        potential_weights([1.0, -2.0])
+
+
+def test_historical_share_thin_vs_thick() -> None:
+    # Same 1:3 split of history, thin (4 deals) vs thick (400 deals), k = 4.
+    # thin:  lam = 4 / (4 + 4) = 1/2 -> w = 1/2 * (1/4, 3/4) + 1/2 * (1/2, 1/2)
+    #        = (3/8, 5/8)
+    # thick: lam = 400 / 404 -> w0 = (100 + 2) / 404 = 0.2525
+    thin = historical_share_weights([1, 3], 4)
+    thick = historical_share_weights([100, 300], 4)
+    assert thin == pytest.approx([3 / 8, 5 / 8])
+    assert thick == pytest.approx([102 / 404, 302 / 404])
+    assert abs(thick[0] - 0.25) < abs(thin[0] - 0.25)
+    assert historical_share_weights([1, 3], 0) == pytest.approx([0.25, 0.75])
+
+
+def test_historical_share_edge_cases() -> None:
+    assert historical_share_weights([], 5) == []
+    assert historical_share_weights([0, 0, 0], 5) == pytest.approx([1 / 3] * 3)
+    # a net-negative member counts as zero history
+    assert historical_share_weights([-10, 10], 0) == [0.0, 1.0]
+    with pytest.raises(AllocationError, match="shrink_k"):
+        historical_share_weights([1], -1)
+    with pytest.raises(AllocationError, match="finite"):
+        historical_share_weights([float("nan")], 1)
+
+
+@given(st.lists(st.floats(-10, 1e9, allow_nan=False), max_size=20), st.floats(0, 1e6))
+def test_historical_share_sums_to_one(history: list[float], k: float) -> None:
+    w = historical_share_weights(history, k)
+    assert len(w) == len(history)
+    if history:
+        assert sum(w) == pytest.approx(1.0)
+        assert all(v >= 0 for v in w)
+        # shrinkage keeps the order of the history
+        clipped = [max(h, 0) for h in history]
+        for i in range(len(history)):
+            for j in range(len(history)):
+                if clipped[i] > clipped[j]:
+                    assert w[i] >= w[j]
+
+
+# -------------------------------------------------------------------- months
+
+
+def test_split_over_months_hand_example() -> None:
+    # 1,000,000.00 / 12 = 83,333.333...: 8,333,333,333 cents each + 4 cents left,
+    # given to the first four months.
+    months = split_over_months(Decimal(1_000_000), SeasonalWeights.equal())
+    assert months[:4] == [Decimal("83333.34")] * 4
+    assert months[4:] == [Decimal("83333.33")] * 8
+    assert sum(months) == Decimal(1_000_000)
+
+
+def test_split_over_months_with_locks() -> None:
+    # Month 1 locked at 500; 700 left over 11 months weighted 1..11 (sum 66)
+    out = split_over_months(
+        Decimal(1200), [0.0] + [float(i) for i in range(1, 12)], {1: Decimal(500)}, places=0
+    )
+    assert out[0] == 500
+    assert sum(out) == 1200
+    assert out[1:] == [
+        int(v) for v in allocate(Decimal(700), [ChildSpec(i, i) for i in range(1, 12)], places=0)
+    ]
+    with pytest.raises(AllocationError, match="fiscal month index"):
+        split_over_months(Decimal(1), SeasonalWeights.equal(), {13: Decimal(0)})
+    with pytest.raises(AllocationError, match="12 month weights"):
+        split_over_months(Decimal(1), [1.0] * 11)
+
+
+@given(
+    st.integers(0, 10**11),
+    st.lists(st.floats(0, 100), min_size=12, max_size=12).filter(lambda v: sum(v) > 0),
+    st.dictionaries(st.integers(1, 12), st.integers(0, 10**6), max_size=11),
+)
+def test_split_over_months_properties(
+    total_minor: int, raw: list[float], locks: dict[int, int]
+) -> None:
+    total = Decimal(total_minor).scaleb(-2)
+    locked = {m: Decimal(v).scaleb(-2) for m, v in locks.items()}
+    if sum(locked.values(), Decimal(0)) > total:
+        with pytest.raises(AllocationError, match="exceeds"):
+            split_over_months(total, SeasonalWeights.from_raw(raw), locked)
+        return
+    out = split_over_months(total, SeasonalWeights.from_raw(raw), locked)
+    assert len(out) == 12
+    assert sum(out) == total
+    for m, v in locked.items():
+        assert out[m - 1] == v
+
+
+# --------------------------------------------------------------------- grids
+
+
+def test_split_grid_hand_example() -> None:
+    # 10.00 over rows (1, 1) and columns (1, 1, 1): rows 5.00 each; columns
+    # 3.34, 3.33, 3.33. Each cell's exact value is 500 * c_j / 1000 = 1.67/1.665/1.665
+    grid = split_grid(Decimal(10), [1, 1], [1, 1, 1])
+    assert [sum(r) for r in grid] == [Decimal(5), Decimal(5)]
+    assert [grid[0][j] + grid[1][j] for j in range(3)] == [
+        Decimal("3.34"),
+        Decimal("3.33"),
+        Decimal("3.33"),
+    ]
+    for row in grid:
+        for cell in row:
+            assert Decimal("1.66") <= cell <= Decimal("1.67")
+
+
+def test_split_grid_zero_and_refusals() -> None:
+    assert split_grid(Decimal(0), [1, 2], [1]) == [[Decimal("0.00")], [Decimal("0.00")]]
+    with pytest.raises(AllocationError, match="negative"):
+        split_grid(Decimal(-1), [1], [1])
+    with pytest.raises(AllocationError, match="row totals sum to 3 but column totals to 4"):
+        round_grid([1, 2], [4])
+
+
+def test_split_rows_over_columns_members_by_month() -> None:
+    members = [Decimal("1000.00"), Decimal("333.33"), Decimal("0")]
+    seasonal = SeasonalWeights.from_raw([1, 1, 2] * 4)
+    grid = split_rows_over_columns(members, seasonal.values)
+    assert [sum(r) for r in grid] == members
+    col_totals = [sum((r[j] for r in grid), Decimal(0)) for j in range(12)]
+    expected_cols = largest_remainder(133333, list(seasonal.values))
+    assert [int(c.scaleb(2)) for c in col_totals] == expected_cols
+    assert all(v == 0 for v in grid[2])
+
+
+def _check_controlled(rows: list[int], cols: list[int], grid: list[list[int]]) -> None:
+    total = sum(rows)
+    assert [sum(r) for r in grid] == rows
+    assert [sum(grid[i][j] for i in range(len(rows))) for j in range(len(cols))] == cols
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            exact = Fraction(r * c, total) if total else Fraction(0)
+            assert exact - 1 < grid[i][j] < exact + 1
+
+
+@settings(max_examples=150)
+@given(
+    st.integers(0, 10**9),
+    st.lists(st.floats(0, 100), min_size=1, max_size=25),
+    st.lists(st.floats(0, 100), min_size=1, max_size=12),
+)
+def test_split_grid_both_margins_exact(
+    total_minor: int, row_w: list[float], col_w: list[float]
+) -> None:
+    grid = split_grid(Decimal(total_minor).scaleb(-2), row_w, col_w)
+    ints = [[int(v.scaleb(2)) for v in row] for row in grid]
+    rows = largest_remainder(total_minor, row_w)
+    cols = largest_remainder(total_minor, col_w)
+    _check_controlled(rows, cols, ints)
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.integers(0, 50), min_size=1, max_size=30),
+    st.lists(st.integers(0, 20), min_size=1, max_size=12),
+)
+def test_round_grid_small_totals(rows: list[int], col_w: list[int]) -> None:
+    # Small totals make many fractional cells, which exercises the repair step.
+    cols = largest_remainder(sum(rows), col_w)
+    _check_controlled(rows, cols, round_grid(rows, cols))
+
+
+def test_round_grid_needs_repair_case() -> None:
+    # 3 x 3 with all margins 2: every cell is exactly 2 * 2 / 6 = 2/3, so each takes 0
+    # or 1. The greedy pass (all remainders tie, so row-major order) fills (0,0),
+    # (0,1), (1,0), (1,1) and then row 2 can only get column 2: one unit short. The
+    # augmenting path moves units around so every row and column gets exactly 2.
+    grid = round_grid([2, 2, 2], [2, 2, 2])
+    _check_controlled([2, 2, 2], [2, 2, 2], grid)
+    assert grid == [[0, 1, 1], [1, 1, 0], [1, 0, 1]]
+
+
+def test_round_grid_large_is_fast() -> None:
+    import time
+
+    rows = largest_remainder(123_456_789, [float(i % 7 + 1) for i in range(200)])
+    cols = largest_remainder(123_456_789, [float(m % 3 + 1) for m in range(12)])
+    t0 = time.perf_counter()
+    grid = round_grid(rows, cols)
+    assert time.perf_counter() - t0 < 2.0
+    _check_controlled(rows, cols, grid)
