@@ -81,7 +81,7 @@ _NORMAL = NormalDist()
 _GRID_SCORES: FloatArray = np.array([_NORMAL.inv_cdf(p) for p in GRID_PROBS])
 
 # Tuning constants of the method (not learnt from data).
-_N_ORIGINS = 5  # rolling-origin windows per series
+_N_ORIGINS = 8  # rolling-origin windows per series
 _MIN_FIT = 8  # minimum history length for a model fit
 _BLEND_K = 20.0  # pseudo-count of the fallback scale when blending with hold-out errors
 _INTERMITTENT_ZERO_SHARE = 0.3
@@ -350,38 +350,54 @@ def seasonal_indices(y: FloatArray, m: int, multiplicative: bool) -> FloatArray:
 # --------------------------------------------------------------------------------------
 
 
-def _sf_mean(model: Any, y: FloatArray, h: int) -> FloatArray | None:
+def _finite(out: Any, h: int) -> FloatArray | None:
     try:
-        res = model.forecast(y, h)
-        out = np.asarray(res["mean"], dtype=np.float64)
+        arr = np.asarray(out["mean"], dtype=np.float64)
     except Exception:
         return None
-    if out.shape != (h,) or not np.all(np.isfinite(out)):
+    if arr.shape != (h,) or not np.all(np.isfinite(arr)):
         return None
-    return out
+    return arr
 
 
-def _combo(z: FloatArray, h: int) -> FloatArray:
-    """Median of SES, damped-trend ETS and dynamic optimised Theta on a (deseasonalised) series."""
-    from statsforecast.models import AutoETS, DynamicOptimizedTheta
+def _sf_mean(model: Any, y: FloatArray, h: int) -> FloatArray | None:
+    try:
+        return _finite(model.forecast(y, h), h)
+    except Exception:
+        return None
 
-    n = z.size
-    if n < _SHORT_N or np.ptp(z) == 0.0:
-        return _naive_mean(z, h)
-    preds: list[FloatArray] = []
-    ses = _sf_mean(AutoETS(model="ANN"), z, h)
-    if ses is not None:
-        preds.append(ses)
-    if n >= _MIN_FIT:
-        damped = _sf_mean(AutoETS(model="AAN", damped=True), z, h)
-        if damped is not None:
-            preds.append(damped)
-        theta = _sf_mean(DynamicOptimizedTheta(), z, h)
-        if theta is not None:
-            preds.append(theta)
-    if not preds:
-        return _naive_mean(z, h)
-    return np.asarray(np.median(np.vstack(preds), axis=0), dtype=np.float64)
+
+class _Fitted:
+    """A statsforecast model fitted once on the full history.
+
+    ``on_raw`` says whether it was fitted on the raw history (seasonal ETS) or on the
+    deseasonalised one.  Rolling-origin forecasts use ``forward`` (fixed parameters,
+    states re-run on the prefix), so the hold-out costs almost nothing.
+    """
+
+    def __init__(self, model: Any, on_raw: bool) -> None:
+        self.model = model
+        self.on_raw = on_raw
+
+    def predict(self, h: int) -> FloatArray | None:
+        try:
+            return _finite(self.model.predict(h), h)
+        except Exception:
+            return None
+
+    def forward(self, y: FloatArray, h: int) -> FloatArray | None:
+        try:
+            return _finite(self.model.forward(y, h), h)
+        except Exception:
+            return None
+
+
+def _try_fit(model: Any, y: FloatArray, on_raw: bool) -> _Fitted | None:
+    try:
+        model.fit(y)
+    except Exception:
+        return None
+    return _Fitted(model, on_raw)
 
 
 def _intermittent(z: FloatArray, h: int) -> FloatArray:
@@ -475,9 +491,76 @@ def _prepare(arr: FloatArray, h: int, m: int) -> _Prepared:
     return _Prepared(z, fut, hist, multiplicative, intermittent, mode)
 
 
-def _point(prep: _Prepared, z: FloatArray, h: int, season: FloatArray) -> FloatArray:
-    f = _intermittent(z, h) if prep.intermittent else _combo(z, h)
-    return f * season if prep.multiplicative else f + season
+class _PointMethod:
+    """The point-forecast method for one history, re-usable on prefixes (rolling origin).
+
+    Regular series: mean of (a) the dynamic optimised Theta model on the deseasonalised
+    series and (b) damped additive-seasonal ETS (AAdA) on the raw series (damped-trend
+    ETS on the deseasonalised series when seasonal ETS is not applicable).
+    """
+
+    def __init__(self, arr: FloatArray, prep: _Prepared, m: int) -> None:
+        from statsforecast.models import AutoETS, DynamicOptimizedTheta
+
+        self.arr = arr
+        self.prep = prep
+        n = arr.size
+        self.models: list[_Fitted] = []
+        if prep.intermittent:
+            self.kind = "intermittent"
+        elif n < _SHORT_N or np.ptp(prep.z) == 0.0:
+            self.kind = "short"
+        else:
+            self.kind = "combo"
+            theta = _try_fit(DynamicOptimizedTheta(), prep.z, on_raw=False)
+            if theta is not None:
+                self.models.append(theta)
+            ets: _Fitted | None = None
+            if m > 1 and n >= 2 * m + 4:
+                ets = _try_fit(AutoETS(season_length=m, model="AAA", damped=True), arr, True)
+            if ets is None and n >= _MIN_FIT:
+                ets = _try_fit(AutoETS(model="AAN", damped=True), prep.z, on_raw=False)
+            if ets is not None:
+                self.models.append(ets)
+            if not self.models:
+                self.kind = "short"
+
+    def _reseason(self, f: FloatArray, season: FloatArray) -> FloatArray:
+        return f * season if self.prep.multiplicative else f + season
+
+    def _combine(self, preds: list[FloatArray], z: FloatArray, k: int, season: FloatArray) -> FloatArray:
+        if not preds:
+            return self._reseason(_naive_mean(z, k), season)
+        return np.asarray(np.mean(np.vstack(preds), axis=0), dtype=np.float64)
+
+    def predict(self, h: int) -> FloatArray:
+        prep = self.prep
+        if self.kind == "intermittent":
+            return _intermittent(prep.z, h)
+        if self.kind == "short":
+            return self._reseason(_naive_mean(prep.z, h), prep.season)
+        preds: list[FloatArray] = []
+        for mod in self.models:
+            p = mod.predict(h)
+            if p is not None:
+                preds.append(p if mod.on_raw else self._reseason(p, prep.season))
+        return self._combine(preds, prep.z, h, prep.season)
+
+    def forward(self, o: int, k: int) -> FloatArray:
+        """Forecast ``k`` steps from the prefix of length ``o`` (same parameters)."""
+        prep = self.prep
+        z = prep.z[:o]
+        season = prep.hist_season[o : o + k]
+        if self.kind == "intermittent":
+            return _intermittent(z, k)
+        if self.kind == "short":
+            return self._reseason(_naive_mean(z, k), season)
+        preds: list[FloatArray] = []
+        for mod in self.models:
+            p = mod.forward(self.arr[:o] if mod.on_raw else z, k)
+            if p is not None:
+                preds.append(p if mod.on_raw else self._reseason(p, season))
+        return self._combine(preds, z, k, season)
 
 
 def _floor_center(f: FloatArray, arr: FloatArray, mode: Mode) -> FloatArray:
@@ -510,10 +593,11 @@ def components(arr: FloatArray, h: int, m: int, mode: Mode | None = None) -> Com
         )
     prep = _prepare(arr, h, m)
     use_mode: Mode = prep.mode if mode is None else mode
-    center = _floor_center(_point(prep, prep.z, h, prep.season), arr, prep.mode)
-    a, f, st = _holdout(arr, prep, h)
+    pm = _PointMethod(arr, prep, m)
+    center = _floor_center(pm.predict(h), arr, prep.mode)
+    a, f, st = _holdout(arr, pm, h)
     fb = _fallback_scale(prep.z, use_mode)
-    method = "intermittent" if prep.intermittent else ("short" if n < _SHORT_N else "combo")
+    method = pm.kind
     return Components(center, use_mode, _table_key(m, use_mode), method, fb, a, f, st)
 
 
@@ -543,7 +627,9 @@ def _fit(arr: FloatArray, h: int, m: int) -> tuple[FloatArray, float, Mode, str,
     return comp.center, scale, comp.mode, comp.key, comp.method
 
 
-def _holdout(arr: FloatArray, prep: _Prepared, h: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _holdout(
+    arr: FloatArray, pm: _PointMethod, h: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Rolling-origin hold-out forecasts of the point method on the history itself."""
     n = arr.size
     stride = max(1, math.ceil(h / _N_ORIGINS))
@@ -555,8 +641,7 @@ def _holdout(arr: FloatArray, prep: _Prepared, h: int) -> tuple[FloatArray, Floa
         if o < _MIN_FIT:
             break
         k = min(h, n - o)
-        season = prep.hist_season[o : o + k]
-        f = _floor_center(_point(prep, prep.z[:o], k, season), arr, prep.mode)
+        f = _floor_center(pm.forward(o, k), arr, pm.prep.mode)
         act.append(arr[o : o + k])
         fcs.append(f)
         steps.append(np.arange(1, k + 1, dtype=np.float64))

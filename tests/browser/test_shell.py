@@ -1,0 +1,129 @@
+"""The pages a rep lives in, clicked through in real Chromium."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from salesloop.activities.models import Activity
+from salesloop.customers.models import Customer
+from salesloop.pipeline.models import Opportunity, StageChange
+from tests import factories as f
+from tests.browser.conftest import log_in, shot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_login_failure_then_success_lands_on_my_day(page, org):
+    page.goto(f"{page.base}/login/")
+    page.fill("input[name=username]", "rep_a1")
+    page.fill("input[name=password]", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".message-error")).to_be_visible()
+    shot(page, "login-failed")
+    log_in(page, "rep_a1", f.PASSWORD)
+    expect(page.locator("h1")).to_contain_text("Rep_A1")
+    shot(page, "home-rep")
+
+
+def test_rep_creates_a_customer_with_validation(page, org):
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.click("text=Customers")
+    page.click("text=New customer")
+    page.fill("#id_potential", "-5")
+    page.click("button:has-text('Save')")
+    # name missing and negative potential: clear messages, nothing saved
+    expect(page.locator(".field-errors").first).to_be_visible()
+    assert Customer.objects.count() == 0
+    page.fill("#id_name", "上海恒通机械有限公司")
+    page.fill("#id_potential", "500000")
+    page.select_option("#id_tier", "key")
+    page.click("button:has-text('Save')")
+    expect(page.locator("h1")).to_contain_text("上海恒通机械有限公司")
+    customer = Customer.objects.get()
+    assert customer.owner == org.rep_a1 and customer.tier == "key"
+    shot(page, "customer-detail")
+
+
+def test_rep_logs_an_activity_in_two_clicks(page, org):
+    cust = f.customer(org.rep_a1, name="北京星河贸易")
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.goto(f"{page.base}/customers/{cust.pk}/")
+    page.click("[data-testid=log-activity]")  # click 1: open the form
+    page.check("input[name=kind][value=visit]")
+    page.fill("#id_subject", "上门拜访，演示新产品")
+    due = (timezone.localdate() + timedelta(days=3)).isoformat()
+    page.fill("#id_follow_up_due", due)
+    page.click("#timeline button:has-text('Save')")  # click 2: save
+    expect(page.locator(".timeline-item").first).to_contain_text("上门拜访")
+    activity = Activity.objects.get()
+    assert activity.kind == "visit" and activity.follow_up_due.isoformat() == due
+    shot(page, "activity-logged")
+
+
+def test_follow_up_due_before_activity_is_refused(page, org):
+    cust = f.customer(org.rep_a1, name="广州蓝海")
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.goto(f"{page.base}/customers/{cust.pk}/")
+    page.click("[data-testid=log-activity]")
+    page.check("input[name=kind][value=call]")
+    page.fill("#id_subject", "电话回访")
+    page.fill("#id_follow_up_due", (timezone.localdate() - timedelta(days=2)).isoformat())
+    page.click("#timeline button:has-text('Save')")
+    expect(page.locator("#timeline .field-errors")).to_contain_text("cannot be due before")
+    assert Activity.objects.count() == 0
+
+
+def test_drag_a_card_on_the_board_records_a_stage_change(page, org):
+    opp = f.opportunity(org.rep_a1, name="ERP 升级项目", amount="250000")
+    negotiation = org.pipeline.stages.get(order=4)
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.click("text=Pipeline board")
+    card = page.locator(f"#card-{opp.pk}")
+    expect(card).to_be_visible()
+    card.drag_to(page.locator(f".board-col[data-stage='{negotiation.pk}']"))
+    expect(page.locator(f".board-col[data-stage='{negotiation.pk}'] #card-{opp.pk}")).to_be_visible()
+    # the server answers with the re-rendered board: the column now counts the deal
+    expect(page.locator(f".board-col[data-stage='{negotiation.pk}'] header .small")).to_contain_text("1 ·")
+    opp.refresh_from_db()
+    assert opp.stage == negotiation
+    change = StageChange.objects.filter(opportunity=opp).order_by("-changed_at").first()
+    assert change.to_stage == negotiation and change.changed_by == org.rep_a1
+    shot(page, "board")
+
+
+def test_rep_cannot_open_another_reps_opportunity(page, org):
+    other = f.opportunity(org.rep_a2, name="Secret deal")
+    log_in(page, "rep_a1", f.PASSWORD)
+    response = page.goto(f"{page.base}/opportunities/{other.pk}/")
+    assert response.status == 404
+    assert "Secret deal" not in page.content()
+
+
+def test_language_switch_to_chinese(page, org):
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_load_state()
+    expect(page.locator(".nav")).to_contain_text("客户")
+    org.rep_a1.refresh_from_db()
+    assert org.rep_a1.language == "zh-hans"
+    shot(page, "home-zh")
+
+
+def test_opportunity_detail_and_move_form(page, org):
+    opp = f.opportunity(org.rep_a1, name="云服务续约", amount="88000")
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.goto(f"{page.base}/opportunities/{opp.pk}/")
+    lost = org.pipeline.stages.get(kind="lost")
+    page.select_option("#id_stage", str(lost.pk))
+    page.select_option("#id_lost_reason", "price")
+    page.click("button:has-text('Move')")
+    expect(page.locator(".message-success")).to_contain_text(re.compile("Moved to"))
+    opp.refresh_from_db()
+    assert opp.stage == lost and opp.lost_reason == "price" and opp.closed_at is not None
+    assert Opportunity.objects.filter(stage__kind="lost").count() == 1
+    shot(page, "opportunity-detail")
