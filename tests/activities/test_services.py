@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from salesloop.activities.models import Activity
+from salesloop.activities.selectors import follow_up_buckets
+from salesloop.activities.services import follow_up_complete
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def test_follow_up_due_before_the_activity_is_refused(org):
+    cust = f.customer(org.rep_a1)
+    now = timezone.now()
+    with pytest.raises(ValidationError, match="cannot be due before"):
+        f.activity(org.rep_a1, cust, at=now, due=timezone.localdate(now) - timedelta(days=1))
+    assert not Activity.objects.exists()
+
+
+def test_a_new_activity_settles_earlier_open_follow_ups_of_the_same_owner_and_customer(org):
+    cust = f.customer(org.rep_a1)
+    other_cust = f.customer(org.rep_a1)
+    t0 = timezone.now() - timedelta(days=10)
+    first = f.activity(org.rep_a1, cust, at=t0, due=timezone.localdate(t0) + timedelta(days=3))
+    elsewhere = f.activity(org.rep_a1, other_cust, at=t0, due=timezone.localdate(t0) + timedelta(days=3))
+    peer = f.activity(org.rep_a2, cust, at=t0, due=timezone.localdate(t0) + timedelta(days=3))
+    second = f.activity(org.rep_a1, cust, at=t0 + timedelta(days=2))
+    first.refresh_from_db(); elsewhere.refresh_from_db(); peer.refresh_from_db()  # noqa: E702
+    assert first.followed_up_at == second.occurred_at
+    assert elsewhere.followed_up_at is None and peer.followed_up_at is None
+
+
+def test_buckets_split_overdue_today_and_upcoming(org):
+    cust = f.customer(org.rep_a1)
+    today = timezone.localdate()
+    past = timezone.now() - timedelta(days=5)
+    overdue = f.activity(org.rep_a1, cust, at=past, due=today - timedelta(days=1))
+    cust2 = f.customer(org.rep_a1)
+    due_today = f.activity(org.rep_a1, cust2, due=today)
+    cust3 = f.customer(org.rep_a1)
+    soon = f.activity(org.rep_a1, cust3, due=today + timedelta(days=3))
+    cust4 = f.customer(org.rep_a1)
+    f.activity(org.rep_a1, cust4, due=today + timedelta(days=30))  # beyond a week: not listed
+    buckets = follow_up_buckets(user=org.rep_a1.user)
+    assert [a.pk for a in buckets["overdue"]] == [overdue.pk]
+    assert [a.pk for a in buckets["due_today"]] == [due_today.pk]
+    assert [a.pk for a in buckets["upcoming"]] == [soon.pk]
+    assert follow_up_buckets(user=org.rep_a2.user)["overdue_count"] == 0
+    follow_up_complete(activity=overdue)
+    assert follow_up_buckets(user=org.rep_a1.user)["overdue_count"] == 0
+
+
+def test_opportunity_of_another_customer_is_refused(org):
+    cust, other = f.customer(org.rep_a1), f.customer(org.rep_a1)
+    opp = f.opportunity(org.rep_a1, other)
+    with pytest.raises(ValidationError, match="another customer"):
+        f.activity(org.rep_a1, cust, opportunity=opp)
