@@ -155,9 +155,10 @@ _NORMAL = NormalDist()
 _GRID_SCORES: FloatArray = np.array([_NORMAL.inv_cdf(p) for p in GRID_PROBS])
 
 # Tuning constants of the method (not learnt from data).
-_N_ORIGINS = 8  # rolling-origin windows per series
+_N_ORIGINS = 3  # rolling-origin windows per series
+_REFIT = True  # re-estimate the models at each origin (honest out-of-sample errors)
 _MIN_FIT = 8  # minimum history length for a model fit
-_BLEND_K = 20.0  # pseudo-count of the fallback scale when blending with hold-out errors
+_BLEND_K = 5.0  # pseudo-count of the fallback scale when blending with hold-out errors
 _INTERMITTENT_ZERO_SHARE = 0.3
 _LOG_SCALE_PRIOR = 0.15  # prior relative scale for very short histories
 _LOG_SCALE_MIN = 0.01
@@ -209,6 +210,7 @@ def forecast(
     arr = arr[np.isfinite(arr)]
     h = max(int(h), 0)
     m = max(int(season_length), 1)
+    arr = arr[-max_history(m) :]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
@@ -274,6 +276,11 @@ def total_quantiles(
     totals = sample_paths(fc, n=n, rho=r, seed=seed).sum(axis=1)
     qs = np.quantile(totals, [min(max(float(p), 0.0), 1.0) for p in probs])
     return tuple(float(v) for v in qs)
+
+
+def max_history(season_length: int) -> int:
+    """Only the most recent observations are used (speed; old history adds little)."""
+    return max(120, 12 * max(int(season_length), 1))
 
 
 # --------------------------------------------------------------------------------------
@@ -578,6 +585,7 @@ class _PointMethod:
 
         self.arr = arr
         self.prep = prep
+        self.m = m
         n = arr.size
         self.models: list[_Fitted] = []
         if prep.intermittent:
@@ -619,6 +627,19 @@ class _PointMethod:
             if p is not None:
                 preds.append(p if mod.on_raw else self._reseason(p, prep.season))
         return self._combine(preds, prep.z, h, prep.season)
+
+    def refit(self, o: int, k: int) -> FloatArray:
+        """Forecast ``k`` steps from the prefix of length ``o``, re-estimating the models."""
+        p = self.prep
+        sub = _Prepared(
+            z=p.z[:o],
+            season=p.hist_season[o : o + k],
+            hist_season=p.hist_season[:o],
+            multiplicative=p.multiplicative,
+            intermittent=p.intermittent,
+            mode=p.mode,
+        )
+        return _PointMethod(self.arr[:o], sub, self.m).predict(k)
 
     def forward(self, o: int, k: int) -> FloatArray:
         """Forecast ``k`` steps from the prefix of length ``o`` (same parameters)."""
@@ -715,7 +736,7 @@ def _holdout(
         if o < _MIN_FIT:
             break
         k = min(h, n - o)
-        f = _floor_center(pm.forward(o, k), arr, pm.prep.mode)
+        f = _floor_center(pm.refit(o, k) if _REFIT else pm.forward(o, k), arr, pm.prep.mode)
         act.append(arr[o : o + k])
         fcs.append(f)
         steps.append(np.arange(1, k + 1, dtype=np.float64))

@@ -192,12 +192,16 @@ class DemoGenerator:
         np.minimum.at(self.c_first, customer, seconds)
 
     def customer_names(self) -> pl.Series:
-        rng, pools, n = self.rng, self.pools, len(self.c_owner)
+        return self.make_names(self.c_industry)
+
+    def make_names(self, industry: np.ndarray) -> pl.Series:
+        """Unique zh-CN company names: city + trade name + line of business + legal form."""
+        rng, pools, n = self.rng, self.pools, len(industry)
         industries = list(P.INDUSTRY_WEIGHTS)
         words = [w for ind in industries for w in P.INDUSTRY_WORDS[ind]]
         word_start = np.cumsum([0] + [len(P.INDUSTRY_WORDS[i]) for i in industries])
         word_len = np.diff(word_start)
-        word = word_start[self.c_industry] + rng.integers(0, 1 << 30, n) % word_len[self.c_industry]
+        word = word_start[industry] + rng.integers(0, 1 << 30, n) % word_len[industry]
         suffix = _choice(rng, n, np.array([0.7, 0.25, 0.05]))
         frame = pl.DataFrame(
             {
@@ -232,7 +236,7 @@ class DemoGenerator:
         keep = np.flatnonzero(created < ax.n_days)
         if len(keep) > target:
             keep = np.sort(rng.choice(keep, target, replace=False))
-        rep, decision, created = rep[keep], decision[keep], created[keep]
+        rep, decision, created, floor = rep[keep], decision[keep], created[keep], floor[keep]
         n = len(rep)
         customer = self.picker.pick(rep, created + 30, rng)
         quiet = self.planted["quiet_customer"]

@@ -76,7 +76,10 @@ def _series(name: str, col: Col, lo: int, hi: int, vendor: str) -> pl.Series:
         s = pl.Series(name, values.astype("datetime64[D]")).dt.strftime("%Y-%m-%d")
     elif col.kind == "datetime":
         fmt = SQLITE_DATETIME if vendor == "sqlite" else PG_DATETIME
-        s = pl.Series(name, values.astype(np.int64).astype("datetime64[s]")).dt.strftime(fmt)
+        secs = values.astype(np.int64)
+        if col.null is not None:
+            secs = np.where(col.null[lo:hi], 0, secs)
+        s = pl.from_epoch(pl.Series(name, secs), time_unit="s").dt.strftime(fmt)
     elif col.kind == "bool":
         b = values.astype(bool)
         s = pl.Series(name, b.astype(np.int64)) if vendor == "sqlite" else pl.Series(
@@ -147,6 +150,11 @@ def drop_secondary(tables: Iterable[str]) -> list[str]:
     restore: list[str] = []
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Fire the deferred checks of the rows written so far: a table with pending
+            # trigger events cannot be altered.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         for table in tables:
             if connection.vendor == "sqlite":
                 cursor.execute(
@@ -218,6 +226,8 @@ def insert(table: Table, timings: dict[str, Timing], progress: Progress | None =
     if table.rows:
         connection.ensure_connection()
         raw = connection.connection
+        if progress is not None:
+            progress(label, 0, table.rows)
         for lo in range(0, table.rows, CHUNK_ROWS):
             hi = min(lo + CHUNK_ROWS, table.rows)
             frame = table_frame(table, lo, hi, vendor)

@@ -8,6 +8,9 @@
 
 A model opts in by naming the lookup from itself to the owning ``Member`` in
 ``VISIBILITY_OWNER`` (e.g. ``"owner"`` on an opportunity, ``"order__owner"`` on a payment).
+A record that may instead belong to an org unit (a unit's target) also names the lookup to that
+unit in ``VISIBILITY_UNIT``: a manager sees the units of their subtree, a rep none (so a rep
+never sees a total they could subtract their own figure from).
 Records outside the rule answer exactly like missing ones (404), so ids reveal nothing.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
+from django.db.models import Q
 from django.http import Http404
 
 from salesloop.org.choices import COMPANY_WIDE_ROLES, WRITER_ROLES, Role
@@ -69,7 +73,12 @@ def visible(queryset: models.QuerySet[M], *, user: Any) -> models.QuerySet[M]:
             return queryset.filter(pk=member.pk)
         return queryset.filter(**{lookup: member})
     prefix = "" if lookup == "self" else f"{lookup}__"
-    return queryset.filter(**{f"{prefix}org_unit__path__startswith": member.org_unit.path})
+    path = member.org_unit.path
+    condition = Q(**{f"{prefix}org_unit__path__startswith": path})
+    unit_lookup = getattr(queryset.model, "VISIBILITY_UNIT", None)
+    if unit_lookup:
+        condition |= Q(**{f"{unit_lookup}__path__startswith": path})
+    return queryset.filter(condition)
 
 
 def get_visible_or_404(queryset: models.QuerySet[M], *, user: Any, **lookup: Any) -> M:

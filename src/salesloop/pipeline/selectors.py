@@ -44,7 +44,7 @@ def pipeline_stages(pipeline: Pipeline) -> QuerySet[Stage]:
 def pipeline_summary(*, user: Any) -> dict[str, Any]:
     """Open pipeline the user can see: count, amount and stage-probability-weighted amount."""
     weighted = ExpressionWrapper(
-        F("amount_base") * F("stage__probability") / Decimal(100),
+        F("amount_base") * F("stage__probability") * Decimal("0.01"),
         output_field=DecimalField(max_digits=20, decimal_places=4),
     )
     figures = opportunity_list(user=user).filter(stage__kind=StageKind.OPEN).aggregate(

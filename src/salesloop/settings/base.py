@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "salesloop.pipeline",
     "salesloop.orders",
     "salesloop.activities",
+    "salesloop.targets",
+    "salesloop.insights",
     "salesloop.demo",
     "salesloop.web",
 ]

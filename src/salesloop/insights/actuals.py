@@ -1,0 +1,164 @@
+"""Load metric actuals per member and month, aggregated in the database.
+
+Every figure credits members by their credit-split share: a record without credit rows credits
+100 % to its owner; a record with credit rows credits each member their share. Both halves are
+grouped in the database (two GROUP BY queries, never a Python loop over rows) and added up.
+
+These loaders take the member ids to load for; callers get those ids from the visibility rule
+(:func:`salesloop.org.visibility.visible` on ``Member``), so no figure of a hidden member is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import TruncMonth
+
+from salesloop.activities.models import Activity
+from salesloop.orders.choices import OrderStatus
+from salesloop.orders.models import Order, OrderCredit, OrderLine, Payment
+from salesloop.pipeline.choices import StageKind
+from salesloop.pipeline.models import Opportunity, OpportunityCredit, StageChange
+from salesloop.targets.choices import Metric
+
+PERCENT = Decimal("0.01")  # multiply (never divide): SQLite divides integers as integers
+DEC = DecimalField(max_digits=24, decimal_places=6)
+
+
+@dataclass(frozen=True)
+class MonthlyActuals:
+    """values[(member_id, year, month)] = credited value of the metric."""
+
+    metric: str
+    values: dict[tuple[int, int, int], Decimal]
+
+    def series(self, member_id: int, months: list[tuple[int, int]]) -> list[float]:
+        return [float(self.values.get((member_id, y, m), 0)) for y, m in months]
+
+    def total(self, member_ids: Iterable[int] | None = None) -> Decimal:
+        keep = set(member_ids) if member_ids is not None else None
+        return sum((v for (mid, _y, _m), v in self.values.items() if keep is None or mid in keep), Decimal(0))
+
+
+def _month_key(value: Any) -> tuple[int, int]:
+    return value.year, value.month
+
+
+def _collect(rows: Iterable[dict[str, Any]], member_key: str, out: dict[tuple[int, int, int], Decimal]) -> None:
+    for row in rows:
+        year, month = _month_key(row["month"])
+        key = (row[member_key], year, month)
+        out[key] = out.get(key, Decimal(0)) + Decimal(row["value"] or 0)
+
+
+def monthly_actuals(*, metric: str, members: Iterable[int], start: date, end: date, product_line: Any = None) -> MonthlyActuals:
+    """Credited values of ``metric`` per member and calendar month for dates in [start, end]."""
+    member_ids = list(members)
+    out: dict[tuple[int, int, int], Decimal] = {}
+    if metric == Metric.BOOKED_REVENUE:
+        _booked(member_ids, start, end, product_line, out)
+    elif metric == Metric.COLLECTED_REVENUE:
+        _collected(member_ids, start, end, product_line, out)
+    elif metric == Metric.DEALS_WON:
+        _won(member_ids, start, end, product_line, out)
+    elif metric == Metric.NEW_CUSTOMERS:
+        _new_customers(member_ids, start, end, product_line, out)
+    elif metric == Metric.OPPORTUNITIES_CREATED:
+        _created(member_ids, start, end, product_line, out)
+    elif metric.startswith("activities_"):
+        _activities(member_ids, start, end, metric.removeprefix("activities_"), out)
+    else:
+        raise ValueError(f"unknown metric {metric!r}")
+    return MonthlyActuals(metric=metric, values=out)
+
+
+def _orders(start: date, end: date) -> QuerySet[Order]:
+    return Order.objects.filter(status=OrderStatus.ACTIVE, signed_on__gte=start, signed_on__lte=end)
+
+
+def _booked(members: list[int], start: date, end: date, product_line: Any, out: dict) -> None:
+    orders = _orders(start, end)
+    if product_line is None:
+        _by_owner_and_credit(orders, OrderCredit, "order", "signed_on", "amount_base", members, out)
+        return
+    # By product line: order lines of that line, credited like their order.
+    lines = OrderLine.objects.filter(order__in=orders, product_line=product_line)
+    unsplit = lines.filter(order__owner_id__in=members, order__credits__isnull=True)
+    _collect(unsplit.annotate(month=TruncMonth("order__signed_on")).values("order__owner_id", "month")
+             .annotate(value=Sum("amount_base")).order_by(), "order__owner_id", out)
+    credited = OrderCredit.objects.filter(member_id__in=members, order__lines__in=lines)
+    _collect(credited.annotate(month=TruncMonth("order__signed_on")).values("member_id", "month")
+             .annotate(value=Sum(ExpressionWrapper(F("order__lines__amount_base") * F("share") * PERCENT, output_field=DEC))).order_by(),
+             "member_id", out)
+
+
+def _by_owner_and_credit(base: QuerySet[Any], credit_model: Any, fk: str, date_field: str, amount: str | None,
+                         members: list[int], out: dict) -> None:
+    value = Sum(amount) if amount else Count("id")
+    unsplit = base.filter(owner_id__in=members, credits__isnull=True)
+    _collect(unsplit.annotate(month=TruncMonth(date_field)).values("owner_id", "month").annotate(value=value).order_by(), "owner_id", out)
+    credit_value = (Sum(ExpressionWrapper(F(f"{fk}__{amount}") * F("share") * PERCENT, output_field=DEC)) if amount
+                    else Sum(ExpressionWrapper(F("share") * PERCENT, output_field=DEC)))
+    credited = credit_model.objects.filter(member_id__in=members, **{f"{fk}__in": base.values("pk")})
+    _collect(credited.annotate(month=TruncMonth(f"{fk}__{date_field}")).values("member_id", "month").annotate(value=credit_value).order_by(),
+             "member_id", out)
+
+
+def _collected(members: list[int], start: date, end: date, product_line: Any, out: dict) -> None:
+    payments = Payment.objects.filter(paid_on__gte=start, paid_on__lte=end, order__status=OrderStatus.ACTIVE)
+    if product_line is not None:
+        payments = payments.filter(order__product_line=product_line)
+    unsplit = payments.filter(order__owner_id__in=members, order__credits__isnull=True)
+    _collect(unsplit.annotate(month=TruncMonth("paid_on")).values("order__owner_id", "month").annotate(value=Sum("amount_base")).order_by(),
+             "order__owner_id", out)
+    credited = OrderCredit.objects.filter(member_id__in=members, order__payments__in=payments.values("pk"))
+    _collect(credited.annotate(month=TruncMonth("order__payments__paid_on")).values("member_id", "month")
+             .annotate(value=Sum(ExpressionWrapper(F("order__payments__amount_base") * F("share") * PERCENT, output_field=DEC))).order_by(),
+             "member_id", out)
+
+
+def _won(members: list[int], start: date, end: date, product_line: Any, out: dict) -> None:
+    """Deals won = opportunities moved to a won stage in P (the last move into won counts)."""
+    won_moves = StageChange.objects.filter(to_stage__kind=StageKind.WON, changed_at__date__gte=start, changed_at__date__lte=end)
+    opps = Opportunity.objects.filter(stage__kind=StageKind.WON, pk__in=won_moves.values("opportunity_id"))
+    if product_line is not None:
+        opps = opps.filter(product_line=product_line)
+    _by_owner_and_credit(opps, OpportunityCredit, "opportunity", "closed_at", None, members, out)
+
+
+def _created(members: list[int], start: date, end: date, product_line: Any, out: dict) -> None:
+    opps = Opportunity.objects.filter(created_at__date__gte=start, created_at__date__lte=end)
+    if product_line is not None:
+        opps = opps.filter(product_line=product_line)
+    _by_owner_and_credit(opps, OpportunityCredit, "opportunity", "created_at", None, members, out)
+
+
+def _new_customers(members: list[int], start: date, end: date, product_line: Any, out: dict) -> None:
+    """Customers whose first order is in P, credited to that first order's owner / split."""
+    first = Order.objects.filter(status=OrderStatus.ACTIVE, customer=OuterRef("customer")).order_by("signed_on", "pk").values("pk")[:1]
+    firsts = _orders(start, end).annotate(first_pk=Subquery(first)).filter(pk=F("first_pk"))
+    if product_line is not None:
+        firsts = firsts.filter(product_line=product_line)
+    _by_owner_and_credit(Order.objects.filter(pk__in=firsts.values("pk")), OrderCredit, "order", "signed_on", None, members, out)
+
+
+def _activities(members: list[int], start: date, end: date, kind: str, out: dict) -> None:
+    rows = Activity.objects.filter(owner_id__in=members, occurred_at__date__gte=start, occurred_at__date__lte=end)
+    if kind != "all":
+        rows = rows.filter(kind=kind)
+    _collect(rows.annotate(month=TruncMonth("occurred_at")).values("owner_id", "month").annotate(value=Count("id")).order_by(), "owner_id", out)
+

@@ -1,0 +1,59 @@
+"""Who may do what with plans and targets.
+
+- A director or admin edits every target of a draft plan except their own member target.
+- A manager edits the targets of the units strictly below their unit and of the members in
+  their subtree, never their own (nor their own unit's, which is theirs to carry).
+- A rep edits nothing; reps and managers propose for themselves (and managers for their unit).
+- A plan is approved by someone above its owner: a member with a manager / director role in a
+  unit strictly above the owner's, or an admin — never the owner.
+- A viewer only reads.
+"""
+
+from __future__ import annotations
+
+from salesloop.org.choices import Role
+from salesloop.org.models import Member
+from salesloop.targets.models import Plan, Target
+
+
+def _strictly_below(path: str, ancestor_path: str) -> bool:
+    return path.startswith(ancestor_path) and path != ancestor_path
+
+
+def may_edit_plan(member: Member, plan: Plan) -> bool:
+    return member.role in (Role.ADMIN, Role.DIRECTOR) or member.pk == plan.owner_id
+
+
+def may_approve_plan(member: Member, plan: Plan) -> bool:
+    if member.pk == plan.owner_id:
+        return False
+    if member.role == Role.ADMIN:
+        return True
+    if member.role not in (Role.DIRECTOR, Role.MANAGER):
+        return False
+    return _strictly_below(plan.owner.org_unit.path, member.org_unit.path)
+
+
+def may_edit_target(member: Member, target: Target, *, for_children: bool = False) -> bool:
+    """Whether ``member`` may set ``target`` (or, ``for_children``, split it to its children)."""
+    if member.role == Role.VIEWER or member.role == Role.REP:
+        return False
+    if target.member_id == member.pk and not for_children:
+        return False
+    if member.role in (Role.ADMIN, Role.DIRECTOR):
+        return True
+    own = member.org_unit.path
+    if target.member_id:
+        return target.member.org_unit.path.startswith(own)  # type: ignore[union-attr]
+    unit_path = target.unit.path  # type: ignore[union-attr]
+    if for_children:
+        return unit_path.startswith(own)
+    return _strictly_below(unit_path, own)
+
+
+def may_propose(member: Member, target: Target) -> bool:
+    if member.role == Role.VIEWER:
+        return False
+    if target.member_id:
+        return target.member_id == member.pk
+    return member.role == Role.MANAGER and target.unit_id == member.org_unit_id

@@ -1,0 +1,422 @@
+"""Writes for plans and targets: the workflow, exact splits, proposals and revisions.
+
+Rules:
+- targets of a plan change only while the plan is a draft; an active plan's targets change only
+  through :func:`target_revise`, with a reason;
+- every write of a plan or target names the ``lock_version`` it read; a stale write is refused
+  with :class:`StaleEdit`, never merged silently;
+- children always add up exactly to their parent (in cents for money, whole units for counts),
+  locked children keep their values;
+- who may do what is decided by :mod:`salesloop.targets.rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesloop.common.audit import audit_record
+from salesloop.common.models import AuditEvent
+from salesloop.core.allocation import AllocationError, ChildSpec, allocate, split_over_months
+from salesloop.core.periods import SeasonalWeights
+from salesloop.org.models import Member, OrgUnit
+from salesloop.org.visibility import member_of
+from salesloop.targets import rules
+from salesloop.targets.choices import Method, PlanStatus, ProposalStatus, metric_places
+from salesloop.targets.models import Plan, Proposal, Revision, Target, TargetMonth
+
+VALUE_FIELDS = ("floor", "target", "stretch")
+QUOTA_ROLES = ("rep", "manager")
+
+
+class StaleEdit(ValidationError):
+    """Someone else saved this record after it was read: reload and try again."""
+
+
+def _actor_member(actor: Any) -> Member:
+    member = actor if isinstance(actor, Member) else member_of(actor)
+    if member is None:
+        raise PermissionDenied(_("Only members of the sales org can change targets."))
+    return member
+
+
+def _bump(model: type[Plan] | type[Target], pk: int, expected: int | None) -> None:
+    """Optimistic lock: advance lock_version only if it is still ``expected``."""
+    query = model.objects.filter(pk=pk)
+    if expected is not None:
+        query = query.filter(lock_version=expected)
+    if query.update(lock_version=F("lock_version") + 1, updated_at=timezone.now()) != 1:
+        raise StaleEdit(_("Someone else changed this after you opened it. Reload the page to see their change, then try again."))
+
+
+def _values(target: Target) -> dict[str, str]:
+    return {name: str(getattr(target, name)) for name in VALUE_FIELDS}
+
+
+def _check_order(floor: Decimal, target: Decimal, stretch: Decimal) -> None:
+    if min(floor, target, stretch) < 0:
+        raise ValidationError(_("Targets cannot be negative."))
+    if not floor <= target <= stretch:
+        raise ValidationError(
+            _("The floor (%(floor)s) must not exceed the target (%(target)s), and the target must not exceed the stretch (%(stretch)s).")
+            % {"floor": floor, "target": target, "stretch": stretch}
+        )
+
+
+def _quantize(value: Decimal, places: int) -> Decimal:
+    quantum = Decimal(1).scaleb(-places)
+    if value != value.quantize(quantum):
+        raise ValidationError(_("%(value)s has more decimal places than this metric allows (%(places)s).") % {"value": value, "places": places})
+    return value.quantize(quantum)
+
+
+# ---------------------------------------------------------------- plans
+
+
+@transaction.atomic
+def plan_create(*, fiscal_year: int, owner: Member, name: str = "", root_unit: OrgUnit | None = None,
+                assumptions: dict[str, Any] | None = None, actor: Any = None) -> Plan:
+    version = (Plan.objects.filter(fiscal_year=fiscal_year).aggregate(v=Max("version"))["v"] or 0) + 1
+    plan = Plan(
+        fiscal_year=fiscal_year, version=version, owner=owner, root_unit=root_unit or owner.org_unit,
+        name=name or _("Targets FY%(year)s") % {"year": fiscal_year}, assumptions=assumptions or {},
+    )
+    plan.full_clean()
+    plan.save()
+    audit_record(actor=actor, action="plan.create", subject=plan, kind=AuditEvent.Kind.CREATE,
+                 changes={"fiscal_year": [None, fiscal_year], "version": [None, version]})
+    return plan
+
+
+def _tree_nodes(root: OrgUnit) -> tuple[list[OrgUnit], list[Member]]:
+    units = list(OrgUnit.objects.filter(path__startswith=root.path).order_by("path"))
+    members = list(
+        Member.objects.filter(org_unit__path__startswith=root.path, role__in=QUOTA_ROLES, left_on__isnull=True)
+        .select_related("org_unit").order_by("org_unit__path", "display_name")
+    )
+    return units, members
+
+
+@transaction.atomic
+def plan_build_tree(*, plan: Plan, metric: str, product_line: Any = None, method: str = Method.HISTORICAL) -> Target:
+    """Create zero targets for every unit of the plan's subtree and every quota-carrying member.
+
+    Returns the root target. Existing targets of the same metric / product line are kept.
+    """
+    if not plan.is_editable:
+        raise ValidationError(_("Only a draft plan can be changed."))
+    units, members = _tree_nodes(plan.root_unit)
+    by_unit: dict[int, Target] = {}
+    zero = Decimal(0)
+    for unit in units:
+        parent = by_unit.get(unit.parent_id) if unit.parent_id else None
+        node, _created = Target.objects.get_or_create(
+            plan=plan, unit=unit, metric=metric, product_line=product_line,
+            defaults={"parent": parent, "floor": zero, "target": zero, "stretch": zero, "method": method},
+        )
+        by_unit[unit.pk] = node
+    for member in members:
+        Target.objects.get_or_create(
+            plan=plan, member=member, metric=metric, product_line=product_line,
+            defaults={"parent": by_unit[member.org_unit_id], "floor": zero, "target": zero, "stretch": zero, "method": Method.MANUAL},
+        )
+    return by_unit[plan.root_unit_id]
+
+
+def _transition(plan: Plan, *, to: str, allowed_from: Sequence[str], expected_version: int | None, actor: Any, **fields: Any) -> Plan:
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status not in allowed_from:
+        raise ValidationError(
+            _("A plan that is %(status)s cannot become %(to)s.")
+            % {"status": plan.get_status_display(), "to": PlanStatus(to).label}
+        )
+    _bump(Plan, plan.pk, expected_version)
+    old = plan.status
+    Plan.objects.filter(pk=plan.pk).update(status=to, **fields)
+    plan.refresh_from_db()
+    audit_record(actor=actor, action=f"plan.{to}", subject=plan, changes={"status": [old, to]})
+    return plan
+
+
+@transaction.atomic
+def plan_submit(*, plan: Plan, actor: Any, expected_version: int | None = None) -> Plan:
+    member = _actor_member(actor)
+    if not rules.may_edit_plan(member, plan):
+        raise PermissionDenied(_("You may not submit this plan."))
+    return _transition(plan, to=PlanStatus.SUBMITTED, allowed_from=[PlanStatus.DRAFT], expected_version=expected_version,
+                       actor=actor, submitted_at=timezone.now())
+
+
+@transaction.atomic
+def plan_return_to_draft(*, plan: Plan, actor: Any, reason: str, expected_version: int | None = None) -> Plan:
+    member = _actor_member(actor)
+    if not (rules.may_approve_plan(member, plan) or rules.may_edit_plan(member, plan)):
+        raise PermissionDenied(_("You may not send this plan back."))
+    if not reason.strip():
+        raise ValidationError(_("Say why the plan goes back to draft."))
+    plan = _transition(plan, to=PlanStatus.DRAFT, allowed_from=[PlanStatus.SUBMITTED, PlanStatus.APPROVED],
+                       expected_version=expected_version, actor=actor, submitted_at=None, approved_at=None, approved_by=None)
+    audit_record(actor=actor, action="plan.returned", subject=plan, changes={"reason": [None, reason.strip()]})
+    return plan
+
+
+@transaction.atomic
+def plan_approve(*, plan: Plan, actor: Any, expected_version: int | None = None) -> Plan:
+    member = _actor_member(actor)
+    if not rules.may_approve_plan(member, plan):
+        raise PermissionDenied(_("A plan is approved by someone above its owner in the org tree, not by its owner."))
+    return _transition(plan, to=PlanStatus.APPROVED, allowed_from=[PlanStatus.SUBMITTED], expected_version=expected_version,
+                       actor=actor, approved_at=timezone.now(), approved_by=member)
+
+
+@transaction.atomic
+def plan_activate(*, plan: Plan, actor: Any, expected_version: int | None = None) -> Plan:
+    """Make an approved plan the active one of its fiscal year (the previous one is archived)."""
+    member = _actor_member(actor)
+    if not (rules.may_approve_plan(member, plan) or rules.may_edit_plan(member, plan)):
+        raise PermissionDenied(_("You may not activate this plan."))
+    for previous in Plan.objects.select_for_update().filter(fiscal_year=plan.fiscal_year, status=PlanStatus.ACTIVE).exclude(pk=plan.pk):
+        _transition(previous, to=PlanStatus.ARCHIVED, allowed_from=[PlanStatus.ACTIVE], expected_version=None, actor=actor)
+    return _transition(plan, to=PlanStatus.ACTIVE, allowed_from=[PlanStatus.APPROVED], expected_version=expected_version,
+                       actor=actor, activated_at=timezone.now())
+
+
+@transaction.atomic
+def plan_archive(*, plan: Plan, actor: Any, expected_version: int | None = None) -> Plan:
+    member = _actor_member(actor)
+    if not rules.may_edit_plan(member, plan):
+        raise PermissionDenied(_("You may not archive this plan."))
+    return _transition(plan, to=PlanStatus.ARCHIVED, allowed_from=[PlanStatus.ACTIVE, PlanStatus.DRAFT, PlanStatus.APPROVED],
+                       expected_version=expected_version, actor=actor)
+
+
+@transaction.atomic
+def plan_copy(*, plan: Plan, actor: Any) -> Plan:
+    """A new draft version of a plan with all its targets, months and tree copied."""
+    member = _actor_member(actor)
+    if not rules.may_edit_plan(member, plan):
+        raise PermissionDenied(_("You may not copy this plan."))
+    new = plan_create(fiscal_year=plan.fiscal_year, owner=plan.owner, name=plan.name, root_unit=plan.root_unit,
+                      assumptions=dict(plan.assumptions), actor=actor)
+    Plan.objects.filter(pk=new.pk).update(based_on=plan)
+    mapping: dict[int, Target] = {}
+    for old in plan.targets.order_by("unit__depth", "pk").select_related("unit"):
+        copy = Target.objects.create(
+            plan=new, parent=mapping.get(old.parent_id) if old.parent_id else None, unit=old.unit, member=old.member,
+            metric=old.metric, product_line=old.product_line, floor=old.floor, target=old.target, stretch=old.stretch,
+            method=old.method, locked=old.locked, recommendation=old.recommendation, smart=old.smart,
+            strategy_line=old.strategy_line,
+        )
+        mapping[old.pk] = copy
+    TargetMonth.objects.bulk_create(
+        TargetMonth(target=mapping[m.target_id], month=m.month, floor=m.floor, target_value=m.target_value, stretch=m.stretch)
+        for m in TargetMonth.objects.filter(target__plan=plan)
+    )
+    new.refresh_from_db()
+    return new
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _months_for(target: Target, weights: SeasonalWeights | None) -> list[TargetMonth]:
+    places = metric_places(target.metric)
+    w = weights or SeasonalWeights.equal()
+    columns = {name: split_over_months(getattr(target, name), w, places=places) for name in VALUE_FIELDS}
+    return [
+        TargetMonth(target=target, month=i + 1, floor=columns["floor"][i], target_value=columns["target"][i], stretch=columns["stretch"][i])
+        for i in range(12)
+    ]
+
+
+def target_split_months(*, target: Target, weights: SeasonalWeights | None = None) -> list[TargetMonth]:
+    """(Re)write the monthly split of a target by seasonal weights; months add up exactly."""
+    rows = _months_for(target, weights)
+    TargetMonth.objects.filter(target=target).delete()
+    return TargetMonth.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def target_set(*, target: Target, floor: Decimal, target_value: Decimal, stretch: Decimal, actor: Any,
+               expected_version: int | None = None, lock: bool | None = None,
+               weights: SeasonalWeights | None = None, audit_action: str = "target.set") -> Target:
+    """Set a draft target's floor / target / stretch (and its monthly split)."""
+    member = _actor_member(actor)
+    target = Target.objects.select_for_update().select_related("plan", "unit", "member").get(pk=target.pk)
+    if not target.plan.is_editable:
+        raise ValidationError(_("This plan is %(status)s: change its targets through a revision with a reason.")
+                              % {"status": target.plan.get_status_display()})
+    if not rules.may_edit_target(member, target):
+        raise PermissionDenied(_("You may set the targets of the people and teams below you, not your own."))
+    places = metric_places(target.metric)
+    floor, target_value, stretch = (_quantize(Decimal(v), places) for v in (floor, target_value, stretch))
+    _check_order(floor, target_value, stretch)
+    _bump(Target, target.pk, expected_version)
+    before = _values(target)
+    target.floor, target.target, target.stretch = floor, target_value, stretch
+    if lock is not None:
+        target.locked = lock
+    Target.objects.filter(pk=target.pk).update(floor=floor, target=target_value, stretch=stretch, locked=target.locked)
+    target.refresh_from_db()
+    target_split_months(target=target, weights=weights)
+    audit_record(actor=actor, action=audit_action, subject=target, changes={k: [before[k], v] for k, v in _values(target).items() if before[k] != v})
+    return target
+
+
+@transaction.atomic
+def target_set_method(*, target: Target, method: str, actor: Any, expected_version: int | None = None) -> Target:
+    member = _actor_member(actor)
+    if method not in Method.values:
+        raise ValidationError(_("Unknown split method: %(m)s") % {"m": method})
+    if not target.plan.is_editable or not rules.may_edit_target(member, target, for_children=True):
+        raise PermissionDenied(_("You may not change how this target is split."))
+    _bump(Target, target.pk, expected_version)
+    Target.objects.filter(pk=target.pk).update(method=method)
+    audit_record(actor=actor, action="target.method", subject=target, changes={"method": [target.method, method]})
+    target.refresh_from_db()
+    return target
+
+
+@transaction.atomic
+def target_set_locked(*, target: Target, locked: bool, actor: Any, expected_version: int | None = None) -> Target:
+    member = _actor_member(actor)
+    if not target.plan.is_editable or not rules.may_edit_target(member, target):
+        raise PermissionDenied(_("You may not lock or unlock this target."))
+    _bump(Target, target.pk, expected_version)
+    Target.objects.filter(pk=target.pk).update(locked=locked)
+    audit_record(actor=actor, action="target.lock", subject=target, changes={"locked": [target.locked, locked]})
+    target.refresh_from_db()
+    return target
+
+
+@transaction.atomic
+def target_allocate(*, target: Target, weights: dict[int, float], actor: Any, recursive: bool = True,
+                    seasonal: dict[int, SeasonalWeights] | None = None) -> list[Target]:
+    """Split a target's floor / target / stretch over its children by ``weights`` (child id → weight).
+
+    Locked children keep their values; the rest is spread exactly over the unlocked ones. With
+    ``recursive``, unit children are split again by their own method's weights, which the caller
+    passes for every node in ``weights`` (so the whole subtree is split in one transaction).
+    """
+    member = _actor_member(actor)
+    target = Target.objects.select_related("plan").get(pk=target.pk)
+    if not target.plan.is_editable:
+        raise ValidationError(_("Only a draft plan can be split again."))
+    if not rules.may_edit_target(member, target, for_children=True):
+        raise PermissionDenied(_("You may not split this target."))
+    children = list(target.children.select_related("unit", "member").order_by("pk"))
+    if not children:
+        return []
+    places = metric_places(target.metric)
+    specs = [ChildSpec(key=c.pk, weight=max(float(weights.get(c.pk, 0.0)), 0.0),
+                       locked_value=None) for c in children]
+    results: dict[str, list[Decimal]] = {}
+    for name in VALUE_FIELDS:
+        locked_specs = [
+            ChildSpec(key=s.key, weight=s.weight, locked_value=getattr(c, name) if c.locked else None)
+            for s, c in zip(specs, children, strict=True)
+        ]
+        try:
+            results[name] = allocate(getattr(target, name), locked_specs, places=places)
+        except AllocationError as exc:
+            raise ValidationError(
+                _("Cannot split %(owner)s's %(level)s: %(reason)s") % {"owner": target.owner_name, "level": name, "reason": str(exc)}
+            ) from exc
+    changed: list[Target] = []
+    for i, child in enumerate(children):
+        new = {name: results[name][i] for name in VALUE_FIELDS}
+        if not new["floor"] <= new["target"] <= new["stretch"]:
+            # Locked siblings can squeeze one level more than another; keep the order.
+            new["floor"] = min(new["floor"], new["target"])
+            new["stretch"] = max(new["stretch"], new["target"])
+        before = _values(child)
+        if {k: str(v) for k, v in new.items()} != before:
+            Target.objects.filter(pk=child.pk).update(floor=new["floor"], target=new["target"], stretch=new["stretch"],
+                                                      lock_version=F("lock_version") + 1)
+            child.refresh_from_db()
+            target_split_months(target=child, weights=(seasonal or {}).get(child.pk))
+            audit_record(actor=actor, action="target.allocate", subject=child,
+                         changes={k: [before[k], v] for k, v in _values(child).items() if before[k] != v})
+            changed.append(child)
+        if recursive and child.unit_id:
+            changed += target_allocate(target=child, weights=weights, actor=actor, recursive=True, seasonal=seasonal)
+    return changed
+
+
+@transaction.atomic
+def target_revise(*, target: Target, floor: Decimal, target_value: Decimal, stretch: Decimal, reason: str, actor: Any,
+                  expected_version: int | None = None, weights: SeasonalWeights | None = None) -> Revision:
+    """Change an active target with a recorded reason (目标调整)."""
+    member = _actor_member(actor)
+    target = Target.objects.select_for_update().select_related("plan").get(pk=target.pk)
+    if target.plan.status != PlanStatus.ACTIVE:
+        raise ValidationError(_("Only targets of the active plan are revised; a draft is edited directly."))
+    if not rules.may_edit_target(member, target):
+        raise PermissionDenied(_("You may revise the targets of the people and teams below you, not your own."))
+    if len(reason.strip()) < 5:
+        raise ValidationError({"reason": _("A revision needs a reason (at least a few words).")})
+    places = metric_places(target.metric)
+    floor, target_value, stretch = (_quantize(Decimal(v), places) for v in (floor, target_value, stretch))
+    _check_order(floor, target_value, stretch)
+    _bump(Target, target.pk, expected_version)
+    before = _values(target)
+    Target.objects.filter(pk=target.pk).update(floor=floor, target=target_value, stretch=stretch)
+    target.refresh_from_db()
+    target_split_months(target=target, weights=weights)
+    revision = Revision.objects.create(target=target, author=member, reason=reason.strip(), before=before, after=_values(target))
+    audit_record(actor=actor, action="target.revise", subject=target,
+                 changes={**{k: [before[k], v] for k, v in _values(target).items()}, "reason": [None, reason.strip()]})
+    return revision
+
+
+# ---------------------------------------------------------------- proposals
+
+
+@transaction.atomic
+def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any) -> Proposal:
+    member = _actor_member(actor)
+    if target.plan.status != PlanStatus.DRAFT:
+        raise ValidationError(_("Proposals are made while the plan is a draft."))
+    if not rules.may_propose(member, target):
+        raise PermissionDenied(_("You may propose targets for yourself and for the teams you lead."))
+    value = _quantize(Decimal(value), metric_places(target.metric))
+    if value < 0:
+        raise ValidationError({"value": _("A proposal cannot be negative.")})
+    proposal = Proposal(target=target, proposed_by=member, value=value, comment=comment.strip())
+    proposal.full_clean()
+    proposal.save()
+    audit_record(actor=actor, action="proposal.create", subject=proposal, kind=AuditEvent.Kind.CREATE,
+                 changes={"value": [None, str(value)]})
+    return proposal
+
+
+@transaction.atomic
+def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal:
+    """Accept (the target takes the proposed value, scaled floor / stretch kept in proportion) or reject."""
+    member = _actor_member(actor)
+    proposal = Proposal.objects.select_for_update().select_related("target__plan").get(pk=proposal.pk)
+    if proposal.status != ProposalStatus.OPEN:
+        raise ValidationError(_("This proposal has already been decided."))
+    target = proposal.target
+    if not rules.may_edit_target(member, target):
+        raise PermissionDenied(_("Only someone above the proposer decides on a proposal."))
+    if accept:
+        places = metric_places(target.metric)
+        quantum = Decimal(1).scaleb(-places)
+        ratio_floor = (target.floor / target.target) if target.target else Decimal("0.9")
+        ratio_stretch = (target.stretch / target.target) if target.target else Decimal("1.2")
+        target_set(target=target, floor=(proposal.value * ratio_floor).quantize(quantum), target_value=proposal.value,
+                   stretch=max((proposal.value * ratio_stretch).quantize(quantum), proposal.value), actor=actor,
+                   lock=True, audit_action="target.proposal_accepted")
+    proposal.status = ProposalStatus.ACCEPTED if accept else ProposalStatus.REJECTED
+    proposal.decided_by = member
+    proposal.decided_at = timezone.now()
+    proposal.save()
+    return proposal
