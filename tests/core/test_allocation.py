@@ -402,3 +402,40 @@ def test_round_grid_large_is_fast() -> None:
     grid = round_grid(rows, cols)
     assert time.perf_counter() - t0 < 2.0
     _check_controlled(rows, cols, grid)
+
+
+# ---------------------------------------------------------------- members × product lines
+
+
+from hypothesis import given as _given  # noqa: E402
+from hypothesis import settings as _settings  # noqa: E402
+from hypothesis import strategies as _st  # noqa: E402
+
+from salesloop.core.allocation import fit_matrix, round_matrix  # noqa: E402
+
+
+def test_fit_and_round_keeps_both_margins_and_each_childs_mix():
+    # Two reps: A sells only software, B sells both; parent line targets 60 software / 40 hardware.
+    seed = [[100.0, 0.0], [50.0, 50.0]]
+    fitted = fit_matrix(seed, [50, 50], [60, 40])
+    cells = round_matrix(fitted, [50, 50], [60, 40])
+    assert [sum(r) for r in cells] == [50, 50]
+    assert [sum(c) for c in zip(*cells, strict=True)] == [60, 40]
+    assert cells[0][1] <= 1  # A keeps (almost) no hardware target: their own mix, not the parent's
+
+
+@_settings(max_examples=200, deadline=None)
+@_given(_st.data())
+def test_round_matrix_property(data):
+    n = data.draw(_st.integers(1, 6))
+    m = data.draw(_st.integers(1, 5))
+    seed = [[data.draw(_st.floats(0, 1000)) for _ in range(m)] for _ in range(n)]
+    rows = [data.draw(_st.integers(0, 10_000)) for _ in range(n)]
+    total = sum(rows)
+    col_w = [data.draw(_st.integers(0, 100)) for _ in range(m)]
+    cols = largest_remainder(total, col_w) if total else [0] * m
+    fitted = fit_matrix(seed, rows, cols)
+    cells = round_matrix(fitted, rows, cols)
+    assert [sum(r) for r in cells] == rows
+    assert [sum(c) for c in zip(*cells, strict=True)] == cols
+    assert all(v >= 0 for r in cells for v in r)

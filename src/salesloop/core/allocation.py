@@ -441,3 +441,120 @@ def split_rows_over_columns(
     col_minor = largest_remainder(sum(row_minor), col_weights)
     grid = round_grid(row_minor, col_minor)
     return [[_from_minor(v, places) for v in row] for row in grid]
+
+
+def fit_matrix(
+    seed: Sequence[Sequence[float]],
+    row_totals: Sequence[float],
+    col_totals: Sequence[float],
+    *,
+    iterations: int = 200,
+    tolerance: float = 1e-9,
+) -> list[list[float]]:
+    """Scale a non-negative ``seed`` table to the given margins (iterative proportional fitting).
+
+    Used to split each child's target across product lines: the seed is the children's
+    history by line (their own mix), the margins are the children's targets and the parent's
+    per-line targets. Rows or columns whose seed is all zero fall back to the product table
+    (the parent's mix), so every margin can be met.
+    """
+    n, m = len(row_totals), len(col_totals)
+    total = float(sum(row_totals))
+    if n == 0 or m == 0 or total <= 0:
+        return [[0.0] * m for _ in range(n)]
+    base = [[float(row_totals[i]) * float(col_totals[j]) / total for j in range(m)] for i in range(n)]
+    x = [[max(float(seed[i][j]), 0.0) if i < len(seed) and j < len(seed[i]) else 0.0 for j in range(m)] for i in range(n)]
+    # Blend in a little of the product table so that structural zeros never block the margins.
+    x = [[x[i][j] + 1e-6 * base[i][j] for j in range(m)] for i in range(n)]
+    for i in range(n):
+        if sum(x[i]) <= 0 < row_totals[i]:
+            x[i] = list(base[i])
+    for _ in range(iterations):
+        for i in range(n):
+            s = sum(x[i])
+            if s > 0:
+                f = float(row_totals[i]) / s
+                x[i] = [v * f for v in x[i]]
+        worst = 0.0
+        for j in range(m):
+            s = sum(x[i][j] for i in range(n))
+            if s > 0:
+                f = float(col_totals[j]) / s
+                for i in range(n):
+                    x[i][j] *= f
+            worst = max(worst, abs(s - float(col_totals[j])))
+        if worst <= tolerance * max(total, 1.0):
+            break
+    return x
+
+
+def round_matrix(x: Sequence[Sequence[float]], row_totals: Sequence[int], col_totals: Sequence[int]) -> list[list[int]]:
+    """Integers near ``x`` (each cell its floor or floor + 1) whose rows and columns sum EXACTLY
+    to the given integer margins.
+
+    Floors first; then each row's missing units go to the cells with the largest fractional
+    parts whose column still needs units; rows left short are completed along augmenting paths
+    (a bipartite b-matching), which always succeeds when a 0/1 completion exists.
+    """
+    n, m = len(row_totals), len(col_totals)
+    if sum(row_totals) != sum(col_totals):
+        raise AllocationError(f"row totals sum to {sum(row_totals)} but column totals to {sum(col_totals)}")
+    cells = [[max(int(math.floor(x[i][j] + 1e-9)), 0) for j in range(m)] for i in range(n)]
+    # Never exceed a margin with floors (float noise): trim from the smallest fractions.
+    for i in range(n):
+        while sum(cells[i]) > row_totals[i]:
+            j = max((j for j in range(m) if cells[i][j] > 0), key=lambda j: cells[i][j] - x[i][j])
+            cells[i][j] -= 1
+    for j in range(m):
+        while sum(cells[i][j] for i in range(n)) > col_totals[j]:
+            i = max((i for i in range(n) if cells[i][j] > 0), key=lambda i: cells[i][j] - x[i][j])
+            cells[i][j] -= 1
+    row_need = [row_totals[i] - sum(cells[i]) for i in range(n)]
+    col_need = [col_totals[j] - sum(cells[i][j] for i in range(n)) for j in range(m)]
+    extra = [[0] * m for _ in range(n)]
+    order = sorted(((i, j) for i in range(n) for j in range(m)), key=lambda ij: (-(x[ij[0]][ij[1]] - cells[ij[0]][ij[1]]), ij))
+    for i, j in order:
+        if row_need[i] > 0 and col_need[j] > 0:
+            extra[i][j] += 1
+            row_need[i] -= 1
+            col_need[j] -= 1
+
+    def augment(i: int, seen: set[int]) -> bool:
+        for j in range(m):
+            if j in seen:
+                continue
+            seen.add(j)
+            if col_need[j] > 0:
+                extra[i][j] += 1
+                col_need[j] -= 1
+                return True
+            for k in range(n):
+                if extra[k][j] > 0 and k != i and augment_from(k, j, seen):
+                    extra[i][j] += 1
+                    return True
+        return False
+
+    def augment_from(k: int, j_from: int, seen: set[int]) -> bool:
+        # Move one of row k's extra units from column j_from to another column.
+        for j in range(m):
+            if j in seen:
+                continue
+            seen.add(j)
+            if col_need[j] > 0:
+                extra[k][j_from] -= 1
+                extra[k][j] += 1
+                col_need[j] -= 1
+                return True
+            for k2 in range(n):
+                if extra[k2][j] > 0 and k2 != k and augment_from(k2, j, seen):
+                    extra[k][j_from] -= 1
+                    extra[k][j] += 1
+                    return True
+        return False
+
+    for i in range(n):
+        while row_need[i] > 0:
+            if not augment(i, set()):
+                raise AllocationError("no integer split keeps both the row and the column totals")
+            row_need[i] -= 1
+    return [[cells[i][j] + extra[i][j] for j in range(m)] for i in range(n)]
