@@ -171,3 +171,46 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target_id} @ {self.at:%Y-%m-%d}"
+
+
+class ForecastCache(models.Model):
+    """A computed forecast, keyed by what it was computed from (the series itself is hashed in)."""
+
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cached forecast")
+        verbose_name_plural = _("cached forecasts")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class PlanRun(TimeStampedModel):
+    """One computation of a plan's recommendation (a background task with progress)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="runs")
+    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
+    requested_by = models.ForeignKey(Member, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+")
+    inputs = models.JSONField(_("inputs"), default=dict)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    seconds = models.FloatField(_("seconds"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("plan computation")
+        verbose_name_plural = _("plan computations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.metric} {self.status}"

@@ -108,25 +108,36 @@ def _tree_nodes(root: OrgUnit) -> tuple[list[OrgUnit], list[Member]]:
 def plan_build_tree(*, plan: Plan, metric: str, product_line: Any = None, method: str = Method.HISTORICAL) -> Target:
     """Create zero targets for every unit of the plan's subtree and every quota-carrying member.
 
-    Returns the root target. Existing targets of the same metric / product line are kept.
+    Returns the root target. Existing targets of the same metric / product line are kept. Runs
+    in a fixed number of queries (bulk inserts), whatever the size of the org.
     """
     if not plan.is_editable:
         raise ValidationError(_("Only a draft plan can be changed."))
     units, members = _tree_nodes(plan.root_unit)
-    by_unit: dict[int, Target] = {}
+    existing = Target.objects.filter(plan=plan, metric=metric, product_line=product_line)
+    by_unit = {t.unit_id: t for t in existing if t.unit_id}
+    by_member = {t.member_id: t for t in existing if t.member_id}
     zero = Decimal(0)
+    new_units = [
+        Target(plan=plan, unit=u, metric=metric, product_line=product_line, floor=zero, target=zero, stretch=zero, method=method)
+        for u in units if u.pk not in by_unit
+    ]
+    for t in Target.objects.bulk_create(new_units):
+        by_unit[t.unit_id] = t
+    fix_parents = []
     for unit in units:
-        parent = by_unit.get(unit.parent_id) if unit.parent_id else None
-        node, _created = Target.objects.get_or_create(
-            plan=plan, unit=unit, metric=metric, product_line=product_line,
-            defaults={"parent": parent, "floor": zero, "target": zero, "stretch": zero, "method": method},
-        )
-        by_unit[unit.pk] = node
-    for member in members:
-        Target.objects.get_or_create(
-            plan=plan, member=member, metric=metric, product_line=product_line,
-            defaults={"parent": by_unit[member.org_unit_id], "floor": zero, "target": zero, "stretch": zero, "method": Method.MANUAL},
-        )
+        node = by_unit[unit.pk]
+        parent = by_unit.get(unit.parent_id) if unit.parent_id and unit.pk != plan.root_unit_id else None
+        if parent is not None and node.parent_id != parent.pk:
+            node.parent = parent
+            fix_parents.append(node)
+    Target.objects.bulk_update(fix_parents, ["parent"])
+    new_members = [
+        Target(plan=plan, member=m, metric=metric, product_line=product_line, floor=zero, target=zero, stretch=zero,
+               method=Method.MANUAL, parent=by_unit[m.org_unit_id])
+        for m in members if m.pk not in by_member
+    ]
+    Target.objects.bulk_create(new_members)
     return by_unit[plan.root_unit_id]
 
 

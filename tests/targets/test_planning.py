@@ -1,0 +1,110 @@
+"""A whole plan recommended from history: exact splits across the tree, product lines and months."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+
+from salesloop.customers.services import product_create, product_line_create
+from salesloop.orders.services import LineIn, order_create
+from salesloop.targets import services as s
+from salesloop.targets.models import Target, TargetMonth
+from salesloop.targets.planning import Inputs, recommend_plan
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(org):
+    """36 months of orders before FY2027 for each rep; rep_a1 sells twice as much as rep_a2."""
+    hw_line = product_line_create(name="Hardware", code="HW")
+    sw = product_create(name="SW", sku="SW1", product_line=org.product_line, list_price=Decimal(1))
+    hw = product_create(name="HW", sku="HW1", product_line=hw_line, list_price=Decimal(1))
+    rng = np.random.default_rng(7)
+    n = 0
+    for rep, scale, hw_share in ((org.rep_a1, 2.0, 0.0), (org.rep_a2, 1.0, 0.5), (org.rep_b1, 1.0, 0.3), (org.rep_w1, 1.5, 0.2)):
+        cust = f.customer(rep)
+        for k in range(36):
+            y, m = 2024 + k // 12, k % 12 + 1
+            amount = round(10_000 * scale * (1 + 0.01 * k) * (0.6 if m in (1, 2) else 1.3 if m in (11, 12) else 1.0) * rng.lognormal(0, 0.1))
+            hw_amount = round(amount * hw_share)
+            lines = [LineIn(sw, Decimal(1), Decimal(amount - hw_amount))]
+            if hw_amount:
+                lines.append(LineIn(hw, Decimal(1), Decimal(hw_amount)))
+            n += 1
+            order_create(number=f"H{n}", customer=cust, owner=rep, signed_on=date(y, m, 15), lines=lines)
+    return hw_line
+
+
+def test_recommend_a_whole_plan(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    result = recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(growth_rate=0.1, uplifts={"HW": 50_000}),
+                            actor=org.director.user)
+    root = result.root
+    rec = root.recommendation
+    assert float(root.target) == pytest.approx(round(rec["target"], 2), abs=0.01)
+    assert [w["key"] for w in rec["waterfall"]][:3] == ["baseline", "growth", "uplift:HW"]
+    assert sum(w["amount"] for w in rec["waterfall"]) == pytest.approx(rec["target"])
+    last_year = 12 * 10_000 * 5.5  # about 660k a year for all four reps before growth
+    assert 0.8 * last_year < float(root.target) < 2.0 * last_year
+    # Every unit's children add up exactly, at each level, in every tree (total and per line).
+    for parent in Target.objects.filter(plan=plan, unit__isnull=False).prefetch_related("children"):
+        kids = list(parent.children.all())
+        if kids:
+            for level in ("floor", "target", "stretch"):
+                assert sum(getattr(k, level) for k in kids) == getattr(parent, level), (parent, level)
+    # Each owner's product-line targets add up exactly to their total target.
+    for total in Target.objects.filter(plan=plan, product_line=None):
+        lines = Target.objects.filter(plan=plan, unit=total.unit, member=total.member).exclude(product_line=None)
+        assert sum(t.target for t in lines) == total.target
+    # rep_a1 never sold hardware: (almost) no hardware target; the uplift lands on the hardware tree.
+    a1_hw = Target.objects.get(plan=plan, member=org.rep_a1, product_line=history)
+    a1_total = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    assert a1_hw.target <= Decimal("0.02") * a1_total.target
+    # rep_a1 sold twice rep_a2's amount: the historical split gives them more.
+    a2_total = Target.objects.get(plan=plan, member=org.rep_a2, product_line=None)
+    assert a1_total.target > Decimal("1.3") * a2_total.target
+    # months add up and follow the seasonality: December above February
+    months = {m.month: m for m in TargetMonth.objects.filter(target=a1_total)}
+    assert sum(m.target_value for m in months.values()) == a1_total.target
+    assert months[12].target_value > months[2].target_value
+    # SMART: every target checked, each letter present
+    assert {c["letter"] for c in a1_total.smart} == {"S", "M", "A", "R", "T"}
+    assert result.forecasts_computed > 0
+
+
+def test_second_run_uses_cached_forecasts_and_keeps_locks(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    west = Target.objects.get(plan=plan, unit=org.west, product_line=None)
+    s.target_set(target=west, floor=Decimal(1000), target_value=Decimal(2000), stretch=Decimal(3000), actor=org.director.user, lock=True)
+    again = recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    assert again.forecasts_computed == 0
+    west.refresh_from_db()
+    assert west.target == Decimal(2000)
+    east = Target.objects.get(plan=plan, unit=org.east, product_line=None)
+    assert east.target == again.root.target - Decimal(2000)
+
+
+def test_count_metric_in_whole_units(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="activities_visit", inputs=Inputs(), actor=org.director.user)
+    assert all(t.target == t.target.to_integral_value() for t in Target.objects.filter(plan=plan))
+
+
+def test_rep_cannot_recompute_and_bad_inputs_are_refused(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.rep_a1.user)
+    with pytest.raises(ValidationError):
+        Inputs.from_dict({"growth_rate": 9})
+    with pytest.raises(ValidationError):
+        Inputs.from_dict({"hires": [{"start_month": 13}]})
+    assert not Target.objects.filter(plan=plan).exists()
