@@ -260,7 +260,7 @@ def target_set(*, target: Target, floor: Decimal, target_value: Decimal, stretch
                weights: SeasonalWeights | None = None, audit_action: str = "target.set") -> Target:
     """Set a draft target's floor / target / stretch (and its monthly split)."""
     member = _actor_member(actor)
-    target = Target.objects.select_for_update().select_related("plan", "unit", "member").get(pk=target.pk)
+    target = Target.objects.select_for_update(of=("self",)).select_related("plan", "unit", "member").get(pk=target.pk)
     if not target.plan.is_editable:
         raise ValidationError(_("This plan is %(status)s: change its targets through a revision with a reason.")
                               % {"status": target.plan.get_status_display()})
@@ -366,7 +366,7 @@ def target_revise(*, target: Target, floor: Decimal, target_value: Decimal, stre
                   expected_version: int | None = None, weights: SeasonalWeights | None = None) -> Revision:
     """Change an active target with a recorded reason (目标调整)."""
     member = _actor_member(actor)
-    target = Target.objects.select_for_update().select_related("plan").get(pk=target.pk)
+    target = Target.objects.select_for_update(of=("self",)).select_related("plan").get(pk=target.pk)
     if target.plan.status != PlanStatus.ACTIVE:
         raise ValidationError(_("Only targets of the active plan are revised; a draft is edited directly."))
     if not rules.may_edit_target(member, target):
@@ -412,7 +412,7 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
 def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal:
     """Accept (the target takes the proposed value, scaled floor / stretch kept in proportion) or reject."""
     member = _actor_member(actor)
-    proposal = Proposal.objects.select_for_update().select_related("target__plan").get(pk=proposal.pk)
+    proposal = Proposal.objects.select_for_update(of=("self",)).select_related("target__plan").get(pk=proposal.pk)
     if proposal.status != ProposalStatus.OPEN:
         raise ValidationError(_("This proposal has already been decided."))
     target = proposal.target
