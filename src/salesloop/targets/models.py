@@ -65,6 +65,7 @@ class Target(TimeStampedModel):
 
     VISIBILITY_OWNER = "member"
     VISIBILITY_UNIT = "unit"
+    METHODS = Method.choices
 
     plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="targets")
     parent = models.ForeignKey("self", verbose_name=_("parent target"), null=True, blank=True, on_delete=models.CASCADE, related_name="children")

@@ -416,10 +416,26 @@ def recommend_plan(*, plan: Plan, metric: str, inputs: Inputs, actor: Any, progr
     if progress:
         progress(1, 1, "split")
 
-    # Monthly split and SMART, then bulk writes.
-    line_names = {ln.pk: ln.name for ln in lines}
-    quantum = Decimal(1).scaleb(-places)
     all_nodes = nodes + [n for root in line_roots.values() for n in _walk(root)]
+    updates = _finalize(all_nodes, values, places=places, months=months, fy_start=fy_start, inputs=inputs,
+                        line_names={ln.pk: ln.name for ln in lines}, members=members,
+                        root_json={total.target.pk: _recommendation_json(rec, ramped, top_decile, capacity)})
+    with transaction.atomic():
+        plan.assumptions = {**plan.assumptions, metric: inputs.as_dict()}
+        Plan.objects.filter(pk=plan.pk).update(assumptions=plan.assumptions)
+        audit_record(actor=actor, action="plan.recommend", subject=plan, changes={
+            "metric": [None, metric], "inputs": [None, inputs.as_dict()],
+            "root": [None, [str(total.target.floor), str(total.target.target), str(total.target.stretch)]],
+        })
+    return Result(root=total.target, recommendation=rec, targets=updates, forecasts_computed=computed,
+                  seconds=time.perf_counter() - started)
+
+
+def _finalize(all_nodes: list[Node], values: dict[int, list[int]], *, places: int, months: list[tuple[int, int]],
+              fy_start: date, inputs: Inputs, line_names: dict[int, str], members: dict[int, Node],
+              root_json: dict[int, dict[str, Any]]) -> int:
+    """Write new values, monthly splits and SMART checks of the nodes in ``values``, in bulk."""
+    quantum = Decimal(1).scaleb(-places)
     parents = {c.target.pk: n for n in all_nodes for c in n.children}
     updates, months_rows = [], []
     for n in all_nodes:
@@ -429,14 +445,12 @@ def recommend_plan(*, plan: Plan, metric: str, inputs: Inputs, actor: Any, progr
         t = n.target
         t.floor, t.target, t.stretch = (Decimal(x).scaleb(-places).quantize(quantum) for x in v)
         t.lock_version += 1
-        if n is total:
-            t.recommendation = _recommendation_json(rec, ramped, top_decile, capacity)
-        else:
-            t.recommendation = {"own_baseline": _own_baseline(n, inputs)} if n.target.product_line_id is None else {}
-        if n.target.product_line_id is None or n.fc is not None:
-            t.smart = _smart(n, float(t.target), parents.get(t.pk), inputs, line_names.get(t.product_line_id or 0, ""), members)
-        else:
-            t.smart = _smart(n, float(t.target), parents.get(t.pk), inputs, line_names.get(t.product_line_id, ""), {})
+        if t.pk in root_json:
+            t.recommendation = root_json[t.pk]
+        elif t.product_line_id is None:
+            t.recommendation = {**(t.recommendation or {}), "own_baseline": _own_baseline(n, inputs)}
+        line = line_names.get(t.product_line_id or 0, "")
+        t.smart = _smart(n, float(t.target), parents.get(t.pk), inputs, line, members if t.product_line_id is None else {})
         updates.append(t)
         weights = _seasonal(n.series, months, fy_start)
         split = {level: split_over_months(getattr(t, level), weights, places=places) for level in LEVELS}
@@ -446,14 +460,42 @@ def recommend_plan(*, plan: Plan, metric: str, inputs: Inputs, actor: Any, progr
         Target.objects.bulk_update(updates, ["floor", "target", "stretch", "lock_version", "recommendation", "smart"], batch_size=500)
         TargetMonth.objects.filter(target__in=[t.pk for t in updates]).delete()
         TargetMonth.objects.bulk_create(months_rows, batch_size=2000)
-        plan.assumptions = {**plan.assumptions, metric: inputs.as_dict()}
-        Plan.objects.filter(pk=plan.pk).update(assumptions=plan.assumptions)
-        audit_record(actor=actor, action="plan.recommend", subject=plan, changes={
-            "metric": [None, metric], "inputs": [None, inputs.as_dict()],
-            "root": [None, [str(total.target.floor), str(total.target.target), str(total.target.stretch)]],
-        })
-    return Result(root=total.target, recommendation=rec, targets=len(updates), forecasts_computed=computed,
-                  seconds=time.perf_counter() - started)
+    return len(updates)
+
+
+def split_subtree(*, target: Target, actor: Any) -> int:
+    """Split a node's current values down its subtree by each node's method (locks kept)."""
+    member = _actor_member(actor)
+    plan = target.plan
+    if not plan.is_editable:
+        raise ValidationError(_("Only a draft plan can be split again."))
+    if not rules.may_edit_target(member, target, for_children=True):
+        raise PermissionDenied(_("You may not split this target."))
+    places = metric_places(target.metric)
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    fy_start = fiscal.year(plan.fiscal_year).start
+    start, end, months = history_window(plan)
+    member_ids = list(Target.objects.filter(plan=plan, metric=target.metric, member__isnull=False).values_list("member_id", flat=True).distinct())
+    actual = monthly_actuals(metric=target.metric, members=member_ids, start=start, end=end, product_line=target.product_line)
+    root = _build_nodes(plan, target.metric, target.product_line, actual.values, months, fy_start)
+    node = next(n for n in _walk(root) if n.target.pk == target.pk)
+    sub = _walk(node)
+    fcs, _computed = forecasts_for([n.series for n in sub])
+    for n, fc in zip(sub, fcs, strict=True):
+        n.fc = fc
+    values = {node.target.pk: [_minor(getattr(node.target, level), places) for level in LEVELS]}
+    potential = {
+        row["owner_id"]: float(row["p"] or 0) for row in Customer.objects.filter(owner_id__in=member_ids).values("owner_id").annotate(p=Sum("potential"))
+    }
+    _split_tree(node, values, potential, places)
+    values.pop(node.target.pk)
+    members = {n.target.member_id: n for n in _walk(root) if n.target.member_id}
+    count = _finalize(sub, values, places=places, months=months, fy_start=fy_start,
+                      inputs=Inputs.from_dict(plan.assumptions.get(target.metric, {})),
+                      line_names={target.product_line_id: target.product_line.name} if target.product_line_id else {},  # type: ignore[union-attr]
+                      members=members, root_json={})
+    audit_record(actor=actor, action="target.split", subject=target, changes={"children": [None, count]})
+    return count
 
 
 def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date) -> SeasonalWeights:

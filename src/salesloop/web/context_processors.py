@@ -16,6 +16,7 @@ NAV = (
     ("opportunities", _("Opportunities"), "pipeline:list"),
     ("board", _("Pipeline board"), "pipeline:board"),
     ("followups", _("Follow-ups"), "activities:followups"),
+    ("targets", _("Targets"), "targets:plans"),
 )
 
 
@@ -32,6 +33,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "customers": "customers",
         "pipeline": "board" if current == "board" else "opportunities",
         "activities": "followups",
+        "targets": "targets",
     }.get(namespace, "home" if current == "home" else "")
     return {
         "nav_items": NAV,

@@ -49,3 +49,24 @@ def query_with(context: Any, **changes: Any) -> str:
         else:
             params[key] = value
     return params.urlencode()
+
+
+@register.filter
+def pct(value: Any) -> str:
+    """0.8 → 80%."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.0f}%"
+
+
+@register.filter
+def indent(depth: Any) -> int:
+    return 14 + 22 * int(depth or 0)
+
+
+@register.filter
+def signed(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    amount = Decimal(value)
+    return f"{'+' if amount > 0 else ''}{amount:,.2f}"

@@ -46,7 +46,19 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { setupBoard(document); });
+  // Charts: figure specs are built in Python and rendered by Plotly.js from the plotly package.
+  function renderCharts(root) {
+    if (typeof Plotly === "undefined") return;
+    (root.querySelectorAll ? root : document).querySelectorAll(".chart[data-figure]").forEach(function (el) {
+      if (el.dataset.rendered) return;
+      el.dataset.rendered = "1";
+      var fig = JSON.parse(el.dataset.figure);
+      Plotly.newPlot(el, fig.data, fig.layout, { displayModeBar: false, responsive: true, locale: document.documentElement.lang });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setupBoard(document); renderCharts(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.detail.elt); });
   document.addEventListener("htmx:afterSettle", function (event) { setupBoard(event.detail.elt); });
   // Let HTMX swap validation responses (HTTP 400) so forms show their errors in place.
   document.addEventListener("htmx:beforeSwap", function (event) {

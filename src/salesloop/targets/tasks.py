@@ -1,0 +1,34 @@
+"""Background entry points for targets (thin: they call services)."""
+
+from __future__ import annotations
+
+import time
+
+from django_tasks import task
+
+from salesloop.targets.models import PlanRun
+
+
+@task()
+def plan_recompute(run_id: int) -> None:
+    """Compute a plan's recommendation and splits, reporting progress on the PlanRun row."""
+    from salesloop.targets.planning import Inputs, recommend_plan
+
+    run = PlanRun.objects.select_related("plan", "requested_by__user").get(pk=run_id)
+    PlanRun.objects.filter(pk=run.pk).update(status=PlanRun.Status.RUNNING, message="")
+    started = time.perf_counter()
+
+    def progress(done: int, total: int, stage: str) -> None:
+        PlanRun.objects.filter(pk=run.pk).update(done=done, total=total, message=stage)
+
+    try:
+        result = recommend_plan(plan=run.plan, metric=run.metric, inputs=Inputs.from_dict(run.inputs),
+                                actor=run.requested_by.user, progress=progress)
+    except Exception as exc:  # the run records the failure; the worker keeps going
+        PlanRun.objects.filter(pk=run.pk).update(status=PlanRun.Status.FAILED, message=str(exc)[:2000],
+                                                 seconds=time.perf_counter() - started)
+        raise
+    PlanRun.objects.filter(pk=run.pk).update(
+        status=PlanRun.Status.DONE, seconds=time.perf_counter() - started,
+        message=f"{result.targets} targets, {result.forecasts_computed} forecasts computed",
+    )

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from salesloop.targets import views
+
+app_name = "targets"
+urlpatterns = [
+    path("", views.plans_view, name="plans"),
+    path("new/", views.plan_create_view, name="plan_create"),
+    path("mine/", views.my_targets_view, name="mine"),
+    path("plans/<int:pk>/", views.plan_view, name="plan"),
+    path("plans/<int:pk>/recompute/", views.plan_recompute_view, name="recompute"),
+    path("plans/<int:pk>/runs/<int:run_id>/", views.plan_run_view, name="run"),
+    path("plans/<int:pk>/transition/", views.plan_transition_view, name="transition"),
+    path("plans/<int:pk>/reconcile/", views.reconcile_view, name="reconcile"),
+    path("plans/<int:pk>/history/", views.history_view, name="history"),
+    path("plans/<int:pk>/export.xlsx", views.plan_export_view, name="export"),
+    path("t/<int:pk>/save/", views.target_save_view, name="save"),
+    path("t/<int:pk>/method/", views.target_method_view, name="method"),
+    path("t/<int:pk>/split/", views.target_split_view, name="split"),
+    path("t/<int:pk>/propose/", views.proposal_create_view, name="propose"),
+    path("proposals/<int:pk>/decide/", views.proposal_decide_view, name="decide"),
+]

@@ -1,0 +1,299 @@
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from salesloop.core.periods import FiscalCalendar
+from salesloop.customers.models import ProductLine
+from salesloop.org.decorators import writer_required
+from salesloop.org.services import company_get
+from salesloop.org.visibility import member_of, sees_everything
+from salesloop.targets import charts, rules, selectors, services
+from salesloop.targets.choices import Metric, PlanStatus
+from salesloop.targets.forms import InputsForm, NewPlanForm, ProposalForm, RevisionForm, TargetValuesForm
+from salesloop.targets.models import PlanRun, Proposal, Target
+from salesloop.targets.planning import LINE_METRICS, history_window
+from salesloop.targets.tasks import plan_recompute
+
+
+def _metric(request: HttpRequest) -> str:
+    metric = request.GET.get("metric") or request.POST.get("metric") or Metric.BOOKED_REVENUE
+    return metric if metric in Metric.values else Metric.BOOKED_REVENUE
+
+
+def _line(request: HttpRequest) -> ProductLine | None:
+    raw = request.GET.get("line") or request.POST.get("line")
+    return ProductLine.objects.filter(pk=raw).first() if raw and raw.isdigit() else None
+
+
+def plans_view(request: HttpRequest) -> HttpResponse:
+    this_year = FiscalCalendar(company_get().fiscal_year_start_month).fiscal_year_of(timezone.localdate())
+    form = NewPlanForm(initial={"fiscal_year": this_year + 1})
+    return render(request, "targets/plans.html", {"plans": selectors.plan_list(user=request.user), "form": form,
+                                                  "may_create": sees_everything(request.user)})
+
+
+@writer_required
+@require_POST
+def plan_create_view(request: HttpRequest) -> HttpResponse:
+    member = member_of(request.user)
+    form = NewPlanForm(request.POST)
+    if member is None or not sees_everything(request.user):
+        raise PermissionDenied
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("targets:plans")
+    plan = services.plan_create(fiscal_year=form.cleaned_data["fiscal_year"], owner=member, actor=request.user)
+    services.plan_build_tree(plan=plan, metric=Metric.BOOKED_REVENUE)
+    return redirect("targets:plan", pk=plan.pk)
+
+
+def _plan_context(request: HttpRequest, plan: Any, metric: str, line: ProductLine | None) -> dict[str, Any]:
+    rows = selectors.plan_rows(user=request.user, plan=plan, metric=metric, product_line=line)
+    member = member_of(request.user)
+    lines = list(ProductLine.objects.filter(is_active=True)) if metric in LINE_METRICS else []
+    root = next((r.target for r in rows if r.depth == 0), None)
+    context: dict[str, Any] = {
+        "plan": plan, "rows": rows, "metric": metric, "metric_label": Metric(metric).label, "metrics": Metric.choices,
+        "line": line, "lines": lines, "root": root,
+        "may_edit_plan": bool(member) and rules.may_edit_plan(member, plan),  # type: ignore[arg-type]
+        "may_approve": bool(member) and rules.may_approve_plan(member, plan),  # type: ignore[arg-type]
+        "run": selectors.latest_run(plan=plan, metric=metric),
+        "query": f"metric={metric}" + (f"&line={line.pk}" if line else ""),
+    }
+    rec = (root.recommendation if root is not None and root.product_line_id is None else {}) or {}
+    if rec.get("fan") and sees_everything(request.user):
+        start, _end, _months = history_window(plan)
+        history = _root_history(plan, metric)
+        fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+        context["fan_figure"] = json.dumps(charts.forecast_fan(history=history, history_start=start, recommendation=rec,
+                                                               plan_start=fiscal.year(plan.fiscal_year).start))
+        context["waterfall_figure"] = json.dumps(charts.waterfall(rec, line_names={ln.code: ln.name for ln in lines}))
+        context["rec"] = rec
+    if context["may_edit_plan"] and plan.status == PlanStatus.DRAFT and line is None:
+        context["inputs_form"] = InputsForm(initial=InputsForm.initial_from(plan.assumptions.get(metric, {})), lines=lines)
+    return context
+
+
+def _root_history(plan: Any, metric: str) -> list[float]:
+    from salesloop.insights.actuals import monthly_actuals
+
+    start, end, months = history_window(plan)
+    member_ids = list(Target.objects.filter(plan=plan, metric=metric, member__isnull=False).values_list("member_id", flat=True).distinct())
+    actual = monthly_actuals(metric=metric, members=member_ids, start=start, end=end)
+    totals = {ym: Decimal(0) for ym in months}
+    for (_mid, y, m), v in actual.values.items():
+        if (y, m) in totals:
+            totals[(y, m)] += v
+    return [float(totals[ym]) for ym in months]
+
+
+def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    context = _plan_context(request, plan, _metric(request), _line(request))
+    template = "targets/plan.html#tree" if request.htmx and not request.htmx.boosted and request.GET.get("partial") == "tree" else "targets/plan.html"
+    return render(request, template, context)
+
+
+def _tree_response(request: HttpRequest, plan: Any, status: int = 200, error: str = "") -> HttpResponse:
+    context = _plan_context(request, plan, _metric(request), _line(request))
+    context["tree_error"] = error
+    return render(request, "targets/plan.html#tree", context, status=status)
+
+
+@writer_required
+@require_POST
+def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Inline edit of one node (draft) or a revision with a reason (active)."""
+    target = selectors.target_get(user=request.user, pk=pk)
+    plan = target.plan
+    revising = plan.status == PlanStatus.ACTIVE
+    form = (RevisionForm if revising else TargetValuesForm)(request.POST)
+    error = ""
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            if revising:
+                services.target_revise(target=target, floor=d["floor"], target_value=d["target"], stretch=d["stretch"],
+                                       reason=d["reason"], actor=request.user, expected_version=d["version"])
+            else:
+                services.target_set(target=target, floor=d["floor"], target_value=d["target"], stretch=d["stretch"],
+                                    actor=request.user, expected_version=d["version"], lock=d["locked"])
+        except (ValidationError, PermissionDenied) as exc:
+            error = " ".join(getattr(exc, "messages", [str(exc)]))
+    else:
+        error = " ".join(e for errs in form.errors.values() for e in errs)
+    return _tree_response(request, plan, status=400 if error else 200, error=error)
+
+
+@writer_required
+@require_POST
+def target_method_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = selectors.target_get(user=request.user, pk=pk)
+    error = ""
+    try:
+        services.target_set_method(target=target, method=request.POST.get("method", ""), actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        error = " ".join(getattr(exc, "messages", [str(exc)]))
+    return _tree_response(request, target.plan, status=400 if error else 200, error=error)
+
+
+@writer_required
+@require_POST
+def target_split_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from salesloop.targets.planning import split_subtree
+
+    target = selectors.target_get(user=request.user, pk=pk)
+    error = ""
+    try:
+        split_subtree(target=target, actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        error = " ".join(getattr(exc, "messages", [str(exc)]))
+    return _tree_response(request, target.plan, status=400 if error else 200, error=error)
+
+
+@writer_required
+@require_POST
+def plan_recompute_view(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    member = member_of(request.user)
+    metric = _metric(request)
+    if member is None or not rules.may_edit_plan(member, plan):
+        raise PermissionDenied
+    lines = list(ProductLine.objects.filter(is_active=True)) if metric in LINE_METRICS else []
+    form = InputsForm(request.POST, lines=lines)
+    if not form.is_valid():
+        context = _plan_context(request, plan, metric, None)
+        context["inputs_form"] = form
+        return render(request, "targets/plan.html#inputs", context, status=400)
+    run = PlanRun.objects.create(plan=plan, metric=metric, requested_by=member, inputs=form.inputs())
+    plan_recompute.enqueue(run.pk)
+    run.refresh_from_db()
+    return render(request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": metric})
+
+
+def plan_run_view(request: HttpRequest, pk: int, run_id: int) -> HttpResponse:
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    run = PlanRun.objects.filter(plan=plan, pk=run_id).first()
+    if run is None:
+        from django.http import Http404
+
+        raise Http404("Not found.")
+    response = render(request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": run.metric})
+    if run.status == PlanRun.Status.DONE and request.htmx:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@writer_required
+@require_POST
+def plan_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    action = request.POST.get("action", "")
+    version = int(request.POST.get("version") or 0) or None
+    try:
+        if action == "submit":
+            services.plan_submit(plan=plan, actor=request.user, expected_version=version)
+        elif action == "approve":
+            services.plan_approve(plan=plan, actor=request.user, expected_version=version)
+        elif action == "activate":
+            services.plan_activate(plan=plan, actor=request.user, expected_version=version)
+        elif action == "return":
+            services.plan_return_to_draft(plan=plan, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version)
+        elif action == "archive":
+            services.plan_archive(plan=plan, actor=request.user, expected_version=version)
+        elif action == "copy":
+            new = services.plan_copy(plan=plan, actor=request.user)
+            messages.success(request, _("Version %(v)s created as a draft.") % {"v": new.version})
+            return redirect("targets:plan", pk=new.pk)
+        else:
+            raise ValidationError(_("Unknown action."))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("You may not do that."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Done: the plan is now %(status)s.") % {"status": selectors.plan_get(user=request.user, pk=pk).get_status_display()})
+    return redirect(reverse("targets:plan", args=[plan.pk]) + f"?metric={_metric(request)}")
+
+
+def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    metric = _metric(request)
+    return render(request, "targets/reconcile.html", {
+        "plan": plan, "metric": metric, "metric_label": Metric(metric).label, "metrics": Metric.choices,
+        "rows": selectors.reconciliation(user=request.user, plan=plan, metric=metric),
+    })
+
+
+@writer_required
+@require_POST
+def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.http import Http404
+
+    from salesloop.org.visibility import visible
+
+    proposal = visible(Proposal.objects.select_related("target__plan"), user=request.user).filter(pk=pk).first()
+    if proposal is None:
+        raise Http404("Not found.")
+    try:
+        services.proposal_decide(proposal=proposal, accept=request.POST.get("accept") == "1", actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect(reverse("targets:reconcile", args=[proposal.target.plan_id]) + f"?metric={proposal.target.metric}")
+
+
+@writer_required
+@require_POST
+def proposal_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = selectors.target_get(user=request.user, pk=pk)
+    form = ProposalForm(request.POST)
+    if form.is_valid():
+        try:
+            services.proposal_create(target=target, value=form.cleaned_data["value"], comment=form.cleaned_data["comment"], actor=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("Proposal sent to your manager."))
+    else:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("targets:mine")
+
+
+def history_view(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    return render(request, "targets/history.html", {
+        "plan": plan, "revisions": selectors.revision_history(user=request.user, plan=plan),
+        "events": selectors.plan_audit(plan=plan) if sees_everything(request.user) else [],
+    })
+
+
+def my_targets_view(request: HttpRequest) -> HttpResponse:
+    member = member_of(request.user)
+    targets = (Target.objects.filter(member=member, plan__status__in=[PlanStatus.ACTIVE, PlanStatus.DRAFT, PlanStatus.SUBMITTED])
+               .select_related("plan", "product_line").prefetch_related("months").order_by("-plan__fiscal_year", "metric", "product_line__name")
+               if member else Target.objects.none())
+    return render(request, "targets/mine.html", {"targets": targets, "proposal_form": ProposalForm()})
+
+
+def plan_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from salesloop.targets.export import plan_workbook
+
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    data = plan_workbook(user=request.user, plan=plan)
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="plan-FY{plan.fiscal_year}-v{plan.version}.xlsx"'
+    from salesloop.common.audit import security_event
+
+    security_event(actor=request.user, action="export", kind="plan", plan=plan.pk)
+    return response
