@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from salesloop.pipeline.models import Stage
 from tests import factories as f
+from tests.api.matrix import API_ROUTES
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,28 @@ ROUTES = {
     "activities:log": "object-write",
     "activities:followups": "page",
     "activities:done": "object-write",
+    # targets: plans are company documents (every member may open one; what they see inside is
+    # filtered per target); writes are checked by the targets rules (tests/targets/test_views.py)
+    "targets:plans": "page",
+    "targets:mine": "page",
+    "targets:plan_create": "targets",
+    "targets:plan": "targets",
+    "targets:recompute": "targets",
+    "targets:run": "targets",
+    "targets:transition": "targets",
+    "targets:reconcile": "targets",
+    "targets:history": "targets",
+    "targets:export": "targets",
+    "targets:save": "targets",
+    "targets:method": "targets",
+    "targets:split": "targets",
+    "targets:propose": "targets",
+    "targets:decide": "targets",
+    "apitokens:list": "page",
+    "apitokens:revoke": "personal",  # only the user's own tokens: tests/api/test_token_pages.py
 }
+# The API has its own matrix (every role × record): tests/api/matrix.py and test_matrix.py.
+ROUTES.update({f"api:{name}": "api" for name in API_ROUTES})
 
 
 def _names(resolver, prefix=""):

@@ -32,8 +32,10 @@ class RevisionForm(TargetValuesForm):
 
 
 class ProposalForm(forms.Form):
-    value = forms.DecimalField(label=_("My proposal"), min_value=Decimal(0), max_digits=16, decimal_places=2)
-    comment = forms.CharField(label=_("Why"), required=False, max_length=500, widget=forms.TextInput)
+    value = forms.DecimalField(label=_("My proposal"), min_value=Decimal(0), max_digits=16, decimal_places=2,
+                               widget=forms.NumberInput(attrs={"placeholder": _("My proposal"), "step": "any"}))
+    comment = forms.CharField(label=_("Why"), required=False, max_length=500,
+                              widget=forms.TextInput(attrs={"placeholder": _("Why (e.g. a key account's budget is cut)")}))
 
 
 class NewPlanForm(forms.Form):

@@ -1,0 +1,160 @@
+"""The targets pages: every route × role × own / subordinate's / peer's / other branch's target."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from salesloop.targets import services as s
+from salesloop.targets.models import Plan, PlanRun, Proposal, Target
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+ROLES = ["rep_a1", "mgr_a", "viewer_a", "east_mgr", "mgr_w", "director", "admin"]
+
+
+@pytest.fixture
+def plan(org):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    return plan
+
+
+def node(plan, *, unit=None, member=None):
+    return Target.objects.get(plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None)
+
+
+# whose target → who may see it / who may set it (rules: managers set below them, never their own)
+TARGETS = {"rep_a1": "rep_a1", "peer": "rep_a2", "other_branch": "rep_w1", "team_a": None}
+SEES = {
+    "rep_a1": {"rep_a1"}, "mgr_a": {"rep_a1", "peer", "team_a"}, "viewer_a": {"rep_a1", "peer", "team_a"},
+    "east_mgr": {"rep_a1", "peer", "team_a"}, "mgr_w": {"other_branch"},
+    "director": {"rep_a1", "peer", "other_branch", "team_a"}, "admin": {"rep_a1", "peer", "other_branch", "team_a"},
+}
+SETS = {
+    "rep_a1": set(), "mgr_a": {"rep_a1", "peer"}, "viewer_a": set(), "east_mgr": {"rep_a1", "peer", "team_a"},
+    "mgr_w": {"other_branch"}, "director": {"rep_a1", "peer", "other_branch", "team_a"},
+    "admin": {"rep_a1", "peer", "other_branch", "team_a"},
+}
+
+
+def target_for(org, plan, key):
+    return node(plan, unit=org.team_a) if key == "team_a" else node(plan, member=getattr(org, TARGETS[key]))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_save_matrix(client, org, plan, login, role):
+    login(getattr(org, role))
+    for key in TARGETS:
+        t = target_for(org, plan, key)
+        response = client.post(reverse("targets:save", args=[t.pk]), {"floor": "1", "target": "2", "stretch": "3", "version": t.lock_version})
+        t.refresh_from_db()
+        if role == "viewer_a":
+            assert response.status_code == 403
+        elif key not in SEES[role]:
+            assert response.status_code == 404, (role, key)
+        elif key in SETS[role]:
+            assert response.status_code == 200 and t.target == D(2), (role, key)
+            continue
+        else:
+            assert response.status_code == 400, (role, key, response.status_code)
+            assert "below you" in response.content.decode()
+        assert t.target == 0, (role, key)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_method_split_and_propose_matrix(client, org, plan, login, role):
+    login(getattr(org, role))
+    team = node(plan, unit=org.team_a)
+    response = client.post(reverse("targets:method", args=[team.pk]), {"method": "equal"})
+    team.refresh_from_db()
+    expected_method = {"mgr_a": 200, "east_mgr": 200, "director": 200, "admin": 200, "rep_a1": 404, "mgr_w": 404, "viewer_a": 403}
+    assert response.status_code == expected_method[role]
+    assert (team.method == "equal") == (expected_method[role] == 200)
+    own = node(plan, member=org.rep_a1)
+    response = client.post(reverse("targets:propose", args=[own.pk]), {"value": "5000", "comment": "x"})
+    created = Proposal.objects.filter(target=own).exists()
+    if role == "viewer_a":
+        assert response.status_code == 403
+    elif role == "mgr_w":
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 302
+    assert created == (role == "rep_a1")  # only the owner proposes for themselves
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_plan_pages_open_and_show_only_what_the_role_may_see(client, org, plan, login, role):
+    login(getattr(org, role))
+    for name in ("targets:plan", "targets:reconcile", "targets:history", "targets:export"):
+        assert client.get(reverse(name, args=[plan.pk])).status_code == 200, name
+    page = client.get(reverse("targets:plan", args=[plan.pk])).content.decode().split('id="tree"', 1)[1]
+    if role == "rep_a1":
+        assert "Rep_A1" in page and "Rep_A2" not in page and "Team A" not in page and "Company" not in page
+    if role == "mgr_w":
+        assert "Rep_W1" in page and "Rep_A1" not in page
+    assert client.get(reverse("targets:plan", args=[99999])).status_code == 404
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_recompute_and_create_only_for_the_plan_owner_side(client, org, plan, login, role):
+    login(getattr(org, role))
+    response = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "5",
+                           "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"})
+    assert response.status_code == (200 if role in ("director", "admin") else 403)
+    assert PlanRun.objects.filter(plan=plan).exists() == (role in ("director", "admin"))
+    response = client.post(reverse("targets:plan_create"), {"fiscal_year": "2028"})
+    assert response.status_code == (302 if role in ("director", "admin") else 403)
+
+
+def test_recompute_runs_the_task_and_reports(client, org, plan, login):
+    login(org.director)
+    response = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "5",
+                           "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"})
+    run = PlanRun.objects.get(plan=plan)
+    assert run.status == "done", run.message
+    assert b"Computed in" in response.content
+    assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 200
+
+
+def test_bad_recompute_inputs_change_nothing(client, org, plan, login):
+    login(org.director)
+    response = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "900",
+                           "floor_probability": "30", "target_probability": "50", "stretch_probability": "80"})
+    assert response.status_code == 400
+    assert not PlanRun.objects.exists()
+
+
+def test_transitions_through_the_page(client, org, plan, login):
+    login(org.mgr_a)
+    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "submit", "version": plan.lock_version})
+    assert Plan.objects.get(pk=plan.pk).status == "draft"  # a manager may not submit the company plan
+    login(org.director)
+    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "submit", "version": plan.lock_version})
+    plan.refresh_from_db()
+    assert plan.status == "submitted"
+    stale = client.post(reverse("targets:transition", args=[plan.pk]), {"action": "approve", "version": plan.lock_version - 1}, follow=True)
+    assert "Someone else changed" in stale.content.decode() or "not by its owner" in stale.content.decode()
+    login(org.admin)
+    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "approve", "version": plan.lock_version - 1})
+    assert Plan.objects.get(pk=plan.pk).status == "submitted"  # stale version refused
+    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "approve", "version": plan.lock_version})
+    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "activate", "version": plan.lock_version + 1})
+    assert Plan.objects.get(pk=plan.pk).status == "active"
+
+
+def test_export_is_a_real_workbook_with_neutralised_text(client, org, plan, login):
+    import io
+
+    from openpyxl import load_workbook
+
+    org.rep_a1.display_name = "=HYPERLINK(evil)"
+    org.rep_a1.save()
+    login(org.director)
+    response = client.get(reverse("targets:export", args=[plan.pk]))
+    wb = load_workbook(io.BytesIO(response.content))
+    values = [c.value for row in wb.active.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(v.strip().startswith("'=HYPERLINK") for v in values)
+    assert not any(v.strip().startswith("=") for v in values)
