@@ -19,3 +19,6 @@ def login(client):
         return client
 
     return _login
+
+
+from tests.history_data import history  # noqa: E402,F401  (a fixture: 36 months of orders)

@@ -244,8 +244,9 @@ def _weights(node: Node, potential: dict[int, float]) -> list[float]:
     if method == Method.POTENTIAL:
         return [sum(potential.get(mid, 0.0) for mid in c.members) for c in kids]
     last_year = [float(c.series[-12:].sum()) for c in kids]
-    mean = sum(last_year) / len(last_year) if last_year else 0.0
-    return historical_share_weights(last_year, shrink_k=0.5 * mean * len(kids) if mean > 0 else 1.0)
+    total = sum(last_year)
+    # k = 10 % of the children's total history: a child with no history still gets a small share.
+    return historical_share_weights(last_year, shrink_k=0.1 * total if total > 0 else 1.0)
 
 
 def _split_tree(node: Node, values: dict[int, list[int]], potential: dict[int, float], places: int) -> None:
@@ -274,8 +275,14 @@ def _split_tree(node: Node, values: dict[int, list[int]], potential: dict[int, f
             values.setdefault(c.target.pk, [0, 0, 0])[level_index] = int(part)
     for c in node.children:
         v = values[c.target.pk]
-        v[0] = min(v[0], v[1])
-        v[2] = max(v[2], v[1])
+        if not v[0] <= v[1] <= v[2]:
+            locked = [k.target.owner_name for k in node.children if k.target.locked]
+            raise ValidationError(
+                _("%(owner)s cannot be split: the locked range of %(locked)s is wider than %(owner)s's range leaves room "
+                  "for, so %(child)s's floor would exceed its target or its target its stretch. Narrow the locked floor / "
+                  "stretch, or widen %(owner)s's.")
+                % {"owner": node.target.owner_name, "locked": ", ".join(locked) or "—", "child": c.target.owner_name}
+            )
         _split_tree(c, values, potential, places)
 
 
@@ -322,13 +329,16 @@ def _split_lines(total: Node, line_roots: dict[int, Node], values: dict[int, lis
 # ---------------------------------------------------------------- SMART
 
 
-def _smart(node: Node, target_value: float, parent: Node | None, inputs: Inputs, line_name: str, all_members: dict[int, Node]) -> list[dict[str, Any]]:
-    probability = core.probability_of_reaching(node.fc, target_value) if node.fc is not None else None
+def _smart(node: Node, target_value: float, parent: Node | None, inputs: Inputs, line_name: str, all_members: dict[int, Node],
+           lines_label: str = "") -> list[dict[str, Any]]:
+    has_history = float(node.series.sum()) > 0
+    # With no history of their own, a probability from their trend says nothing: not judged.
+    probability = core.probability_of_reaching(node.fc, target_value) if node.fc is not None and has_history else None
     peers = [all_members[mid] for mid in (parent.members if parent else []) if mid in all_members]
     productivity = [float(p.series[-12:].sum()) / max(p.fte_next_year, 0.25) for p in peers if p.series[-12:].sum() > 0]
     checks = core.smart_check(core.SmartInputs(
         has_owner=True, metric_defined=node.target.metric in Metric.values, target=target_value, period_set=True,
-        relevant_to=line_name or node.target.strategy_line or inputs.strategy_line, probability=probability,
+        relevant_to=line_name or node.target.strategy_line or inputs.strategy_line or lines_label, probability=probability,
         last_year_actual=float(node.series[-12:].sum()) or None, yoy_growth_history=core.yoy_growth_rates(node.series),
         fte=node.fte_next_year if node.target.member_id else None, team_productivity=productivity,
     ))
@@ -450,7 +460,8 @@ def _finalize(all_nodes: list[Node], values: dict[int, list[int]], *, places: in
         elif t.product_line_id is None:
             t.recommendation = {**(t.recommendation or {}), "own_baseline": _own_baseline(n, inputs)}
         line = line_names.get(t.product_line_id or 0, "")
-        t.smart = _smart(n, float(t.target), parents.get(t.pk), inputs, line, members if t.product_line_id is None else {})
+        t.smart = _smart(n, float(t.target), parents.get(t.pk), inputs, line, members if t.product_line_id is None else {},
+                         lines_label=", ".join(sorted(line_names.values())))
         updates.append(t)
         weights = _seasonal(n.series, months, fy_start)
         split = {level: split_over_months(getattr(t, level), weights, places=places) for level in LEVELS}
@@ -492,7 +503,7 @@ def split_subtree(*, target: Target, actor: Any) -> int:
     members = {n.target.member_id: n for n in _walk(root) if n.target.member_id}
     count = _finalize(sub, values, places=places, months=months, fy_start=fy_start,
                       inputs=Inputs.from_dict(plan.assumptions.get(target.metric, {})),
-                      line_names={target.product_line_id: target.product_line.name} if target.product_line_id else {},  # type: ignore[union-attr]
+                      line_names={ln.pk: ln.name for ln in ProductLine.objects.filter(is_active=True)} if target.metric in LINE_METRICS else {},
                       members=members, root_json={})
     audit_record(actor=actor, action="target.split", subject=target, changes={"children": [None, count]})
     return count

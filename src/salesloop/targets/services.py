@@ -344,9 +344,11 @@ def target_allocate(*, target: Target, weights: dict[int, float], actor: Any, re
     for i, child in enumerate(children):
         new = {name: results[name][i] for name in VALUE_FIELDS}
         if not new["floor"] <= new["target"] <= new["stretch"]:
-            # Locked siblings can squeeze one level more than another; keep the order.
-            new["floor"] = min(new["floor"], new["target"])
-            new["stretch"] = max(new["stretch"], new["target"])
+            raise ValidationError(
+                _("%(owner)s cannot be split: the locked children's ranges leave %(child)s a floor above its target or a "
+                  "target above its stretch. Narrow the locked floor / stretch, or widen %(owner)s's.")
+                % {"owner": target.owner_name, "child": child.owner_name}
+            )
         before = _values(child)
         if {k: str(v) for k, v in new.items()} != before:
             Target.objects.filter(pk=child.pk).update(floor=new["floor"], target=new["target"], stretch=new["stretch"],

@@ -108,7 +108,8 @@ def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _tree_response(request: HttpRequest, plan: Any, status: int = 200, error: str = "") -> HttpResponse:
     context = _plan_context(request, plan, _metric(request), _line(request))
     context["tree_error"] = error
-    return render(request, "targets/plan.html#tree", context, status=status)
+    template = "targets/plan.html#tree" if request.htmx else "targets/plan.html"  # no JavaScript: the whole page
+    return render(request, template, context, status=status)
 
 
 @writer_required
@@ -179,7 +180,12 @@ def plan_recompute_view(request: HttpRequest, pk: int) -> HttpResponse:
     run = PlanRun.objects.create(plan=plan, metric=metric, requested_by=member, inputs=form.inputs())
     plan_recompute.enqueue(run.pk)
     run.refresh_from_db()
-    return render(request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": metric})
+    if not request.htmx:  # a plain form post (no JavaScript yet): back to the plan page
+        return redirect(reverse("targets:plan", args=[plan.pk]) + f"?metric={metric}")
+    response = render(request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": metric})
+    if run.status == PlanRun.Status.DONE and request.htmx:
+        response["HX-Refresh"] = "true"  # computed already (immediate backend): show the new plan
+    return response
 
 
 def plan_run_view(request: HttpRequest, pk: int, run_id: int) -> HttpResponse:

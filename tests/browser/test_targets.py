@@ -1,0 +1,95 @@
+"""A director builds next year's plan from the recommendation, locks a child, gets it approved,
+and a manager revises an active target with a reason — in real Chromium."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from salesloop.targets.models import Plan, Revision, Target
+from tests import factories as f
+from tests.browser.conftest import log_in, shot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def row(page, name):
+    return page.locator(f"[data-testid='row-{name}']").first
+
+
+def log_out(page):
+    page.click("button:has-text('Log out')")
+    page.wait_for_url("**/login/")
+
+
+def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
+    log_in(page, "director", f.PASSWORD)
+    page.click("nav >> text=Targets")
+    page.fill("input[name=fiscal_year]", "2027")
+    page.click("button:has-text('New plan')")
+    expect(page.locator("h1")).to_contain_text("v1")
+    page.fill("#id_growth_pct", "10")
+    page.click("[data-testid=recompute]")
+    # the computation runs as a task; the page reloads with the recommendation and its charts
+    expect(page.locator("[data-testid=fan-chart] .main-svg").first).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid=waterfall-chart] .main-svg").first).to_be_visible()
+    plan = Plan.objects.get()
+    root = Target.objects.get(plan=plan, unit=org.company, metric="booked_revenue", product_line=None)
+    assert root.target > 0
+    shot(page, "plan-recommended")
+
+    # lock West at a typed value, then split the company again: West keeps it, East takes the rest
+    west = row(page, "West")
+    # floor and stretch in the company's proportions, so the rest can still be split in order
+    west_floor = (Decimal(150000) * root.floor / root.target).quantize(Decimal("0.01"))
+    west_stretch = (Decimal(150000) * root.stretch / root.target).quantize(Decimal("0.01"))
+    west.locator("input[name=floor]").fill(str(west_floor))
+    west.locator("input[name=target]").fill("150000")
+    west.locator("input[name=stretch]").fill(str(west_stretch))
+    west.locator("input[name=locked]").check()
+    with page.expect_response(lambda r: "/save/" in r.url):
+        west.locator("button:has-text('Save')").click()
+    expect(row(page, "West")).to_contain_text("🔒")
+    expect(row(page, "Company")).to_contain_text("Σ")  # children no longer add up: shown, not hidden
+    with page.expect_response(lambda r: "/split/" in r.url):
+        row(page, "Company").locator("button:has-text('Split down')").click()
+    expect(row(page, "Company").locator(".ok")).to_be_visible()
+    west_t = Target.objects.get(plan=plan, unit=org.west, product_line=None, metric="booked_revenue")
+    east_t = Target.objects.get(plan=plan, unit=org.east, product_line=None, metric="booked_revenue")
+    root.refresh_from_db()
+    assert west_t.target == Decimal("150000.00") and west_t.locked
+    assert east_t.target == root.target - west_t.target
+    shot(page, "plan-locked-split")
+
+    page.click("button:has-text('Submit for approval')")
+    expect(page.locator("[data-testid=plan-status]")).to_contain_text("Submitted")
+    log_out(page)
+    log_in(page, "admin", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    page.click("button:has-text('Approve')")
+    expect(page.locator("[data-testid=plan-status]")).to_contain_text("Approved")
+    page.click("button:has-text('Activate')")
+    expect(page.locator("[data-testid=plan-status]")).to_contain_text("Active")
+    log_out(page)
+
+    # the team manager revises a rep's active target, with a reason
+    log_in(page, "mgr_a", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    rep = row(page, "Rep_A1")
+    rep_t = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None, metric="booked_revenue")
+    new_target = rep_t.target + Decimal("1000.00")
+    rep.locator("input[name=target]").fill(str(new_target))
+    rep.locator("input[name=stretch]").fill(str(max(rep_t.stretch, new_target)))
+    rep.locator("input[name=reason]").fill("新签大客户，上调目标")
+    with page.expect_response(lambda r: "/save/" in r.url) as answer:
+        rep.locator("button:has-text('Revise')").click()
+    assert answer.value.status == 200
+    expect(page.locator("[data-testid=tree-error]")).to_have_count(0)
+    revision = Revision.objects.get()
+    assert revision.reason == "新签大客户，上调目标" and revision.author == org.mgr_a
+    assert Decimal(revision.after["target"]) == new_target
+    page.click("text=History")
+    expect(page.locator("table").first).to_contain_text("新签大客户")
+    shot(page, "plan-history")
