@@ -102,7 +102,7 @@ def test_plan_pages_open_and_show_only_what_the_role_may_see(client, org, plan, 
 def test_recompute_and_create_only_for_the_plan_owner_side(client, org, plan, login, role):
     login(getattr(org, role))
     response = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "5",
-                           "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"})
+                           "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"}, HTTP_HX_REQUEST="true")
     assert response.status_code == (200 if role in ("director", "admin") else 403)
     assert PlanRun.objects.filter(plan=plan).exists() == (role in ("director", "admin"))
     response = client.post(reverse("targets:plan_create"), {"fiscal_year": "2028"})
@@ -112,10 +112,14 @@ def test_recompute_and_create_only_for_the_plan_owner_side(client, org, plan, lo
 def test_recompute_runs_the_task_and_reports(client, org, plan, login):
     login(org.director)
     response = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "5",
-                           "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"})
+                           "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"}, HTTP_HX_REQUEST="true")
     run = PlanRun.objects.get(plan=plan)
     assert run.status == "done", run.message
-    assert b"Computed in" in response.content
+    assert b"Computed in" in response.content and response["HX-Refresh"] == "true"
+    # without JavaScript the same form posts and comes back to the plan page
+    plain = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "5",
+                        "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"})
+    assert plain.status_code == 302 and plain["Location"].startswith(reverse("targets:plan", args=[plan.pk]))
     assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 200
 
 
