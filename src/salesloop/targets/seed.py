@@ -1,0 +1,54 @@
+"""Plans for the demo company: this year's active plan and next year's draft, built like a director would."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from salesloop.core.periods import FiscalCalendar
+from salesloop.customers.models import ProductLine
+from salesloop.org.choices import Role
+from salesloop.org.models import Member
+from salesloop.org.services import company_get
+from salesloop.targets import services
+from salesloop.targets.choices import Metric
+from salesloop.targets.models import Plan
+from salesloop.targets.planning import Inputs, recommend_plan
+
+
+def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
+    """Build (idempotently) the active plan of the current fiscal year and a draft for the next one."""
+    director = Member.objects.filter(role=Role.DIRECTOR, left_on__isnull=True).select_related("user").order_by("pk").first()
+    admin = Member.objects.filter(role=Role.ADMIN, left_on__isnull=True).select_related("user").order_by("pk").first()
+    if director is None or admin is None:
+        return []
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    this_year = fiscal.fiscal_year_of(today)
+    lines = list(ProductLine.objects.filter(is_active=True).order_by("pk"))
+    plans = []
+    for fiscal_year, growth, activate in ((this_year, 0.08, True), (this_year + 1, 0.12, False)):
+        if Plan.objects.filter(fiscal_year=fiscal_year).exists():
+            plans.append(Plan.objects.filter(fiscal_year=fiscal_year).order_by("-version").first())
+            continue
+        plan = services.plan_create(fiscal_year=fiscal_year, owner=director, actor=director.user,
+                                    name=f"FY{fiscal_year} 销售目标 Sales targets")
+        uplift = {lines[-1].code: 0.0} if lines else {}
+        if lines and not activate:
+            # next year: a strategy push on the newest product line
+            uplift = {lines[-1].code: 2_000_000.0}
+        for metric, inputs in (
+            (Metric.BOOKED_REVENUE, Inputs(growth_rate=growth, uplifts={k: v for k, v in uplift.items() if v},
+                                           hires=[{"start_month": 3, "ramp_months": 6, "fte": 2}] if not activate else [],
+                                           strategy_line="年度经营计划 Annual business plan")),
+            (Metric.COLLECTED_REVENUE, Inputs(growth_rate=growth, strategy_line="回款 Cash collection")),
+            (Metric.NEW_CUSTOMERS, Inputs(growth_rate=growth, strategy_line="新客户开发 New accounts")),
+            (Metric.VISITS, Inputs(growth_rate=0.0, strategy_line="客户拜访 Customer visits")),
+        ):
+            recommend_plan(plan=plan, metric=metric, inputs=inputs, actor=director.user, progress=progress)
+        if activate:
+            services.plan_submit(plan=plan, actor=director.user)
+            services.plan_approve(plan=plan, actor=admin.user)
+            services.plan_activate(plan=plan, actor=admin.user)
+        plan.refresh_from_db()
+        plans.append(plan)
+    return plans
