@@ -57,6 +57,15 @@ ROUTES = {
     "targets:decide": "targets",
     "apitokens:list": "page",
     "apitokens:revoke": "personal",  # only the user's own tokens: tests/api/test_token_pages.py
+    # Import / export. "own-job": one import job, reachable only by the writer who uploaded it
+    # (anyone else gets 404, a viewer 403) — exercised in tests/dataio/test_views.py.
+    "dataio:import": "create",
+    "dataio:mapping": "own-job",
+    "dataio:job": "own-job",
+    "dataio:progress": "own-job",
+    "dataio:run": "own-job",
+    "dataio:rejects": "own-job",
+    "dataio:export": "page",
 }
 # The API has its own matrix (every role × record): tests/api/matrix.py and test_matrix.py.
 ROUTES.update({f"api:{name}": "api" for name in API_ROUTES})

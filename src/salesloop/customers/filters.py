@@ -26,7 +26,7 @@ class CustomerFilter(forms.Form):
         label=_("Industry"), required=False, choices=[("", _("All industries")), *Industry.choices]
     )
     region = forms.CharField(label=_("Region"), required=False, max_length=64)
-    owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1)
+    owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1, max_value=2**62)
     order = forms.ChoiceField(
         label=_("Sort"),
         required=False,

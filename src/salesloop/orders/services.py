@@ -18,6 +18,9 @@ from salesloop.common.money import money
 from salesloop.customers.models import Customer, Product
 from salesloop.orders.models import ExchangeRate, Order, OrderCredit, OrderLine, Payment
 from salesloop.org.models import Member
+from salesloop.webhooks.choices import WebhookEvent
+from salesloop.webhooks.payloads import order_payload
+from salesloop.webhooks.services import webhook_emit
 
 ORDER_AUDITED = ("customer", "owner", "signed_on", "amount", "currency", "status")
 PAYMENT_AUDITED = ("order", "paid_on", "amount", "currency")
@@ -152,6 +155,8 @@ def order_create(
         kind=AuditEvent.Kind.CREATE,
         changes={k: [None, v] for k, v in snapshot(order, ORDER_AUDITED).items()},
     )
+    event = order_payload(order)
+    transaction.on_commit(lambda: webhook_emit(WebhookEvent.ORDER_CREATED, event))
     return order
 
 

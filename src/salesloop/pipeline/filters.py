@@ -35,8 +35,8 @@ class OpportunityFilter(forms.Form):
         label=_("Product line"), required=False, queryset=ProductLine.objects.all(),
         empty_label=_("All product lines"),
     )
-    owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1)
-    customer = forms.IntegerField(label=_("Customer"), required=False, min_value=1)
+    owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1, max_value=2**62)
+    customer = forms.IntegerField(label=_("Customer"), required=False, min_value=1, max_value=2**62)
     close_from = forms.DateField(label=_("Closes from"), required=False)
     close_to = forms.DateField(label=_("Closes by"), required=False)
     order = forms.ChoiceField(

@@ -33,6 +33,9 @@ from salesloop.pipeline.models import (
     Stage,
     StageChange,
 )
+from salesloop.webhooks.choices import WebhookEvent
+from salesloop.webhooks.payloads import opportunity_payload
+from salesloop.webhooks.services import webhook_emit
 
 OPPORTUNITY_AUDITED = (
     "name",
@@ -215,6 +218,10 @@ def opportunity_move_stage(
         subject=opportunity,
         changes=diff(before, snapshot(opportunity, OPPORTUNITY_AUDITED)),
     )
+    event = opportunity_payload(opportunity, from_stage=old_stage)
+    transaction.on_commit(lambda: webhook_emit(WebhookEvent.STAGE_CHANGED, event))
+    if stage.kind == StageKind.WON:
+        transaction.on_commit(lambda: webhook_emit(WebhookEvent.DEAL_WON, event))
     return opportunity
 
 

@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "salesloop.pipeline",
     "salesloop.orders",
     "salesloop.activities",
+    "salesloop.dataio",
+    "salesloop.apitokens",
+    "salesloop.webhooks",
     "salesloop.targets",
     "salesloop.insights",
     "salesloop.demo",
@@ -112,6 +115,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "salesloop.web.finders.PlotlyFinder",
+]
 
 TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
 

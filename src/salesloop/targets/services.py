@@ -31,6 +31,9 @@ from salesloop.org.visibility import member_of
 from salesloop.targets import rules
 from salesloop.targets.choices import Method, PlanStatus, ProposalStatus, metric_places
 from salesloop.targets.models import Plan, Proposal, Revision, Target, TargetMonth
+from salesloop.webhooks.choices import WebhookEvent
+from salesloop.webhooks.payloads import target_payload
+from salesloop.webhooks.services import webhook_emit
 
 VALUE_FIELDS = ("floor", "target", "stretch")
 QUOTA_ROLES = ("rep", "manager")
@@ -386,6 +389,8 @@ def target_revise(*, target: Target, floor: Decimal, target_value: Decimal, stre
     revision = Revision.objects.create(target=target, author=member, reason=reason.strip(), before=before, after=_values(target))
     audit_record(actor=actor, action="target.revise", subject=target,
                  changes={**{k: [before[k], v] for k, v in _values(target).items()}, "reason": [None, reason.strip()]})
+    event = target_payload(revision)
+    transaction.on_commit(lambda: webhook_emit(WebhookEvent.TARGET_REVISED, event))
     return revision
 
 

@@ -1,0 +1,55 @@
+"""How each API route is guarded (the API's permission matrix; tests/api/test_matrix.py).
+
+A route added to the API without an entry here fails ``test_every_api_route_is_in_the_matrix``
+(and tests/web/test_permission_matrix.py delegates every ``api:`` route to this table).
+
+- "public": no authentication (the docs page's static assets);
+- "docs": the schema and the docs page: any logged-in user or token;
+- "reference": company-wide configuration any member may read (product lines, pipelines);
+- "list": a list restricted by the visibility rule;
+- "create": creates a record: 403 for a viewer and for a read-only token;
+- "object": reads one record: 404 when hidden, exactly like a missing one;
+- "object-write": changes one record: 403 for a viewer / read-only token, else 404 when hidden.
+"""
+
+API_ROUTES = {
+    "api-root": "public",  # ninja's root: always 404 (it only anchors the URLs)
+    "openapi-json": "docs",
+    "openapi-view": "docs",
+    "docs-asset": "public",
+    # customers
+    "customer_list": "list",
+    "customer_create": "create",
+    "customer_detail": "object",
+    "customer_update": "object-write",
+    "contact_list": "object",
+    "contact_create": "object-write",
+    "contact_detail": "object",
+    "product_line_list": "reference",
+    "product_list": "reference",
+    # pipeline
+    "pipeline_list": "reference",
+    "opportunity_list": "list",
+    "opportunity_create": "create",
+    "opportunity_detail": "object",
+    "opportunity_update": "object-write",
+    "opportunity_move_stage": "object-write",
+    "opportunity_stage_history": "object",
+    "lead_list": "list",
+    "lead_create": "create",
+    "lead_detail": "object",
+    "lead_convert": "object-write",
+    # orders
+    "order_list": "list",
+    "order_create": "create",
+    "order_detail": "object",
+    "order_update": "object-write",
+    "payment_list": "list",
+    "payment_create": "create",
+    "payment_detail": "object",
+    # activities
+    "activity_list": "list",
+    "activity_create": "create",
+    "activity_detail": "object",
+    "activity_complete_follow_up": "object-write",
+}
