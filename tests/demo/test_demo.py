@@ -41,18 +41,45 @@ FINGERPRINT = {
     Customer: ("name", "tier", "industry", "region", "owner_id", "potential", "created_at"),
     Contact: ("customer_id", "name", "phone", "is_primary"),
     Opportunity: (
-        "name", "customer_id", "owner_id", "stage_id", "amount", "currency", "amount_base",
-        "expected_close", "stage_entered_at", "closed_at", "lost_reason", "created_at",
+        "name",
+        "customer_id",
+        "owner_id",
+        "stage_id",
+        "amount",
+        "currency",
+        "amount_base",
+        "expected_close",
+        "stage_entered_at",
+        "closed_at",
+        "lost_reason",
+        "created_at",
     ),
     StageChange: ("opportunity_id", "from_stage_id", "to_stage_id", "changed_at", "amount_base"),
     OpportunityCredit: ("opportunity_id", "member_id", "share"),
-    Order: ("number", "customer_id", "owner_id", "opportunity_id", "signed_on", "amount",
-            "amount_base", "currency"),
+    Order: (
+        "number",
+        "customer_id",
+        "owner_id",
+        "opportunity_id",
+        "signed_on",
+        "amount",
+        "amount_base",
+        "currency",
+    ),
     OrderLine: ("order_id", "product_id", "quantity", "unit_price", "amount", "amount_base"),
     OrderCredit: ("order_id", "member_id", "share"),
     Payment: ("order_id", "paid_on", "amount", "amount_base", "method"),
-    Activity: ("kind", "owner_id", "customer_id", "opportunity_id", "occurred_at",
-               "follow_up_due", "followed_up_at", "subject", "outcome"),
+    Activity: (
+        "kind",
+        "owner_id",
+        "customer_id",
+        "opportunity_id",
+        "occurred_at",
+        "follow_up_due",
+        "followed_up_at",
+        "subject",
+        "outcome",
+    ),
     Lead: ("name", "company_name", "status", "owner_id", "converted_opportunity_id"),
     ExchangeRate: ("currency", "valid_from", "rate"),
 }
@@ -72,8 +99,15 @@ def fingerprint() -> dict[str, tuple[int, str]]:
 
 def build(seed: int) -> None:
     call_command(
-        "demo", "--scale", SCALE, "--seed", str(seed), "--today", TODAY.isoformat(),
-        "--no-serve", stdout=io.StringIO(),
+        "demo",
+        "--scale",
+        SCALE,
+        "--seed",
+        str(seed),
+        "--today",
+        TODAY.isoformat(),
+        "--no-serve",
+        stdout=io.StringIO(),
     )
 
 
@@ -176,7 +210,7 @@ def test_new_hires_ramp_up(team, db):
     hires = list(Member.objects.filter(role="rep", hired_on__gt=recent))
     assert hires
     assert any(m.org_unit_id == team[0].org_unit_id for m in hires)
-    early = late = Decimal(0)
+    early = late = Decimal("0.00")
     for member in hires:
         base = member.hired_on
         for opp in Opportunity.objects.filter(owner=member, stage__kind=StageKind.WON):
@@ -185,7 +219,7 @@ def test_new_hires_ramp_up(team, db):
                 early += opp.amount_base
             elif month < 6:
                 late += opp.amount_base
-    assert late > 1.5 * early
+    assert late > Decimal("1.5") * early
 
 
 def monthly_booked() -> dict[tuple[int, int], Decimal]:
@@ -276,15 +310,17 @@ def models_f(name):
 def test_won_iff_closed_won(demo, db):
     closed = Opportunity.objects.filter(closed_at__isnull=False)
     assert not closed.filter(stage__kind=StageKind.OPEN).exists()
-    assert not Opportunity.objects.filter(closed_at__isnull=True).exclude(
-        stage__kind=StageKind.OPEN
-    ).exists()
+    assert (
+        not Opportunity.objects.filter(closed_at__isnull=True)
+        .exclude(stage__kind=StageKind.OPEN)
+        .exists()
+    )
     won = Opportunity.objects.filter(stage__kind=StageKind.WON)
     assert won.count() == Order.objects.filter(opportunity__isnull=False).count()
     assert not Opportunity.objects.filter(stage__kind=StageKind.LOST, lost_reason="").exists()
-    assert not Opportunity.objects.exclude(stage__kind=StageKind.LOST).exclude(
-        lost_reason=""
-    ).exists()
+    assert (
+        not Opportunity.objects.exclude(stage__kind=StageKind.LOST).exclude(lost_reason="").exists()
+    )
     for opp in won.select_related("stage").prefetch_related("orders")[:200]:
         order = opp.orders.get()
         assert order.signed_on == timezone.localtime(opp.closed_at).date()
@@ -292,16 +328,18 @@ def test_won_iff_closed_won(demo, db):
 
 
 def test_orders_lines_and_payments_are_consistent(demo, db):
-    sums = Order.objects.annotate(lines=Sum("lines__amount"), n=Count("lines"))
+    sums = Order.objects.annotate(line_total=Sum("lines__amount"), n=Count("lines"))
     assert not sums.filter(n=0).exists()
-    assert all(o.lines == o.amount for o in sums.only("amount"))
+    assert all(o.line_total == o.amount for o in sums.only("amount"))
     paid = Order.objects.annotate(paid=Sum("payments__amount")).filter(paid__isnull=False)
     assert all(o.paid <= o.amount for o in paid.only("amount"))
     first = Order.objects.annotate(first=Min("payments__paid_on")).filter(first__isnull=False)
     assert all(o.first >= o.signed_on for o in first.only("signed_on"))
     # Some recent orders are not (fully) paid yet.
     recent = sums.filter(signed_on__gte=TODAY - timedelta(days=60))
-    unpaid = [o for o in paid.filter(signed_on__gte=TODAY - timedelta(days=90)) if o.paid < o.amount]
+    unpaid = [
+        o for o in paid.filter(signed_on__gte=TODAY - timedelta(days=90)) if o.paid < o.amount
+    ]
     assert recent.exists() and unpaid
 
 

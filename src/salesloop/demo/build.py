@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from salesloop.common.models import AuditEvent
 from salesloop.customers.models import Product, ProductLine
 from salesloop.customers.services import product_create, product_line_create
 from salesloop.demo import loader
@@ -123,7 +124,9 @@ def create_small_tables(plan: P.OrgPlan, axis: DayAxis, seed: int) -> Refs:
         password=make_password(P.DEMO_PASSWORD, salt=f"salesloopdemo{seed}")
     )
     pipeline = pipeline_create(name=PIPELINE_NAME, stages=DEFAULT_STAGES, is_default=True)
-    stages = list(Stage.objects.filter(pipeline=pipeline).order_by("order").values_list("pk", flat=True))
+    stages = list(
+        Stage.objects.filter(pipeline=pipeline).order_by("order").values_list("pk", flat=True)
+    )
 
     line_ids, line_names, product_ids, product_line, prices = [], [], [], [], []
     for i, (name, code, _level, products) in enumerate(P.CATALOGUE):
@@ -152,7 +155,7 @@ def create_small_tables(plan: P.OrgPlan, axis: DayAxis, seed: int) -> Refs:
         value = round(rate, 4)
         exchange_rate_set(currency="USD", valid_from=month, rate=Decimal(f"{value:.4f}"))
         offset = (month - axis.start).days
-        usd_rate[max(offset, 0):] = round(value * 10000)
+        usd_rate[max(offset, 0) :] = round(value * 10000)
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
     # Small tables get their history's timestamps, not the wall clock's.
@@ -164,6 +167,8 @@ def create_small_tables(plan: P.OrgPlan, axis: DayAxis, seed: int) -> Refs:
         Member.objects.filter(user__username=person.username).update(
             created_at=joined, updated_at=joined
         )
+        get_user_model().objects.filter(username=person.username).update(date_joined=joined)
+    AuditEvent.objects.update(at=start)
     return Refs(
         rep_member=np.array([members[p.username].pk for p in plan.reps], dtype=np.int64),
         stage=np.array(stages, dtype=np.int64),
@@ -227,15 +232,23 @@ def build_demo(
     vendor = connection.vendor
     connection.ensure_connection()
     saved_pragmas: dict[str, object] = {}
-    if vendor == "sqlite":
+    if vendor == "sqlite" and not connection.in_atomic_block:
+        # Pragmas for the load; they can only change outside a transaction.
         with connection.cursor() as cursor:
             for pragma in ("foreign_keys", "synchronous"):
                 cursor.execute(f"PRAGMA {pragma}")
                 saved_pragmas[pragma] = cursor.fetchone()[0]
+            cursor.execute("PRAGMA journal_mode")
+            journal = cursor.fetchone()[0]
+            if journal.lower() == "wal":
+                # A rollback journal writes the new pages once (WAL writes them twice).
+                cursor.execute("PRAGMA journal_mode = TRUNCATE")
+                saved_pragmas["journal_mode"] = journal
             cursor.execute("PRAGMA foreign_keys = OFF")
             cursor.execute("PRAGMA synchronous = OFF")
             cursor.execute("PRAGMA cache_size = -262144")
             cursor.execute("PRAGMA temp_store = MEMORY")
+            cursor.execute("PRAGMA threads = 4")
     try:
         with transaction.atomic():
             t0 = time.perf_counter()
@@ -246,7 +259,9 @@ def build_demo(
                 rows=len(plan.people), seconds=time.perf_counter() - t0
             )
             t0 = time.perf_counter()
-            gen = DemoGenerator(seed=seed, scale=scale, axis=axis, plan=plan, refs=refs, pools=pools)
+            gen = DemoGenerator(
+                seed=seed, scale=scale, axis=axis, plan=plan, refs=refs, pools=pools
+            )
             gen.customers()
             gen.opportunities()
             gen.orders()
@@ -265,18 +280,23 @@ def build_demo(
             t0 = time.perf_counter()
             loader.restore_secondary(restore)
             loader.reset_sequences(loader.business_models())
-            if vendor == "sqlite":
-                _sqlite_fk_check([m._meta.db_table for m in models])
             result.timings["indexes & constraints"] = loader.Timing(
                 rows=0, seconds=time.perf_counter() - t0
             )
+            if vendor == "sqlite":
+                t0 = time.perf_counter()
+                _sqlite_fk_check([m._meta.db_table for m in models])
+                result.timings["foreign key check"] = loader.Timing(
+                    rows=0, seconds=time.perf_counter() - t0
+                )
             quiet = int(gen.customer_id[gen.planted["quiet_customer"]])
             result.planted["quiet_customer_id"] = str(quiet)
     finally:
-        if vendor == "sqlite":
+        if saved_pragmas:
             with connection.cursor() as cursor:
                 for pragma, value in saved_pragmas.items():
-                    cursor.execute(f"PRAGMA {pragma} = {int(value)}")
+                    value = value if pragma == "journal_mode" else int(value)
+                    cursor.execute(f"PRAGMA {pragma} = {value}")
     for label in BIG_TABLES:
         model = apps.get_model(label)
         result.rows[model._meta.db_table] = result.timings.get(

@@ -40,7 +40,7 @@ FIRST_YEAR = min(CNY_DATES) + 3
 LAST_YEAR = max(CNY_DATES) - 1
 
 # Relative weight of each calendar month for signing orders (Jan … Dec).
-MONTH_FACTOR = np.array([0.90, 0.85, 1.02, 0.98, 1.00, 1.06, 0.96, 0.95, 1.02, 0.92, 1.25, 1.45])
+MONTH_FACTOR = np.array([0.92, 0.90, 1.00, 0.98, 1.00, 1.04, 0.96, 0.95, 0.98, 0.92, 1.35, 1.55])
 # Monday … Sunday.
 WEEKDAY_FACTOR = np.array([1.0, 1.05, 1.05, 1.0, 0.95, 0.12, 0.06])
 YEARLY_GROWTH = 0.15
@@ -109,13 +109,13 @@ def build_axis(today: date, time_zone: str) -> DayAxis:
         if year not in CNY_DATES:
             continue
         delta = day_numbers - np.datetime64(CNY_DATES[year], "D").astype(np.int64)
-        cny = np.where((delta >= -7) & (delta <= 10), 0.12, cny)
+        cny = np.where((delta >= -7) & (delta <= 10), 0.2, cny)
         cny = np.where((delta >= -16) & (delta < -7), cny * 0.65, cny)
         cny = np.where((delta > 10) & (delta <= 21), cny * 0.7, cny)
     national_day = np.where((months == 10) & (dom <= 7), 0.2, 1.0)
     labour_day = np.where((months == 5) & (dom <= 3), 0.3, 1.0)
     # End-of-quarter push (and the year-end rush in December's second half).
-    quarter_end = np.where(np.isin(months, [3, 6, 9]) & (dom >= 20), 1.35, 1.0)
+    quarter_end = np.where(np.isin(months, [3, 6, 9]) & (dom >= 21), 1.25, 1.0)
     quarter_end = np.where((months == 12) & (dom >= 15), 1.25, quarter_end)
     growth = np.exp(np.log1p(YEARLY_GROWTH) * (np.arange(n_total + 1) - n_days) / 365.25)
 

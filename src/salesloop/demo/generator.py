@@ -143,14 +143,16 @@ class DemoGenerator:
         n_leg = int(legacy.sum())
         vet_weight = np.where(reps.hire_day < 0, reps.opp_rate, 0.0)
         leg_owner = _choice(rng, n_leg, vet_weight)
-        intensity = reps.opp_rate[:, None] * self.ramp[:, : ax.n_days] * ax.order_weight[None, :ax.n_days]
+        intensity = (
+            reps.opp_rate[:, None] * self.ramp[:, : ax.n_days] * ax.order_weight[None, : ax.n_days]
+        )
         new_owner, new_day = self.sample_rep_days(intensity, rest - n_leg)
         owner[nr:][legacy] = leg_owner
         acq[nr:][legacy] = -rng.integers(30, 1500, n_leg)
         owner[nr:][~legacy] = new_owner
         acq[nr:][~legacy] = new_day
 
-        size = rng.lognormal(0.0, 1.6, n)
+        size = rng.lognormal(0.0, 1.75, n)
         rank = np.empty(n, dtype=np.int64)
         rank[np.argsort(-size, kind="stable")] = np.arange(n)
         tier = np.select(
@@ -206,9 +208,7 @@ class DemoGenerator:
         frame = pl.DataFrame(
             {
                 "city": pl.Series(pools.cities).gather(rng.integers(0, len(pools.cities), n)),
-                "prefix": pl.Series(pools.prefixes).gather(
-                    rng.integers(0, len(pools.prefixes), n)
-                ),
+                "prefix": pl.Series(pools.prefixes).gather(rng.integers(0, len(pools.prefixes), n)),
                 "word": pl.Series(words).gather(word),
                 "suffix": pl.Series(list(P.CORPORATE_SUFFIXES)).gather(suffix),
             }
@@ -246,12 +246,16 @@ class DemoGenerator:
             customer[moved] = np.where(others == quiet, rep[moved] % self.n_reps, others)
 
         ramp_c = self.ramp[rep, created]
-        line = np.where(rng.random(n) < 0.65, self.c_pref[customer],
-                        rng.integers(0, len(P.CATALOGUE), n))
+        line = np.where(
+            rng.random(n) < 0.65, self.c_pref[customer], rng.integers(0, len(P.CATALOGUE), n)
+        )
         level = np.array([c[2] for c in P.CATALOGUE], dtype=float)
         value_cny = (
-            level[line] * self.c_size[customer] ** 0.4 * reps.deal_size[rep]
-            * (0.5 + 0.5 * ramp_c) * rng.lognormal(0, 0.45, n)
+            level[line]
+            * self.c_size[customer] ** 0.4
+            * reps.deal_size[rep]
+            * (0.5 + 0.5 * ramp_c)
+            * rng.lognormal(0, 0.45, n)
         )
         value_cny = np.maximum(np.round(value_cny / 100) * 100, 1000) * 100  # cents
         usd = self.c_intl[customer]
@@ -304,9 +308,7 @@ class DemoGenerator:
             slip = rng.random(len(big)) < 0.6
             exp_close[big[slip]] = ax.n_days - rng.integers(7, 75, int(slip.sum()))
             exp_close[big[slip]] = np.maximum(exp_close[big[slip]], created[big[slip]])
-        lost_reason = np.where(
-            closed & ~won, _choice(rng, n, P.LOST_WEIGHTS), -1
-        )
+        lost_reason = np.where(closed & ~won, _choice(rng, n, P.LOST_WEIGHTS), -1)
         existing = self.c_acq[customer] < created - 30
         source = np.where(
             existing & (rng.random(n) < 0.7), len(P.SOURCES), _choice(rng, n, P.SOURCE_WEIGHTS)
@@ -314,12 +316,26 @@ class DemoGenerator:
 
         order = np.argsort(c_sec, kind="stable")  # ids follow creation time
         for name, arr in (
-            ("rep", rep), ("customer", customer), ("created", created), ("c_sec", c_sec),
-            ("line", line), ("usd", usd), ("amount", amount), ("amount_base", amount_base),
-            ("value_cny", value_cny), ("won", won), ("closed", closed),
-            ("stage_order", stage_order), ("last_event", last_event), ("e_sec", e_sec),
-            ("exp_close", exp_close), ("lost_reason", lost_reason), ("source", source),
-            ("events", events), ("happened", happened), ("last_open", last_open),
+            ("rep", rep),
+            ("customer", customer),
+            ("created", created),
+            ("c_sec", c_sec),
+            ("line", line),
+            ("usd", usd),
+            ("amount", amount),
+            ("amount_base", amount_base),
+            ("value_cny", value_cny),
+            ("won", won),
+            ("closed", closed),
+            ("stage_order", stage_order),
+            ("last_event", last_event),
+            ("e_sec", e_sec),
+            ("exp_close", exp_close),
+            ("lost_reason", lost_reason),
+            ("source", source),
+            ("events", events),
+            ("happened", happened),
+            ("last_open", last_open),
             ("stalled", stalled),
         ):
             setattr(self, f"o_{name}", arr[order])
@@ -337,18 +353,22 @@ class DemoGenerator:
         stage = np.concatenate([[0], self.refs.stage])
         self.sc_count = len(row)
         del self.o_events, self.o_happened
-        return Table(
-            _model("pipeline.StageChange"),
-            {
-                "id": Col("int", np.arange(1, len(row) + 1)),
-                "opportunity_id": Col("int", row + 1),
-                "from_stage_id": Col("int", stage[from_order], null=from_order == 0),
-                "to_stage_id": Col("int", stage[to_order]),
-                "changed_at": Col("datetime", at),
-                "changed_by_id": Col("int", self.refs.rep_member[self.o_rep[row]]),
-                "amount_base": Col("money", self.o_amount_base[row]),
-            },
-        ) if n else _empty("pipeline.StageChange")
+        return (
+            Table(
+                _model("pipeline.StageChange"),
+                {
+                    "id": Col("int", np.arange(1, len(row) + 1)),
+                    "opportunity_id": Col("int", row + 1),
+                    "from_stage_id": Col("int", stage[from_order], null=from_order == 0),
+                    "to_stage_id": Col("int", stage[to_order]),
+                    "changed_at": Col("datetime", at),
+                    "changed_by_id": Col("int", self.refs.rep_member[self.o_rep[row]]),
+                    "amount_base": Col("money", self.o_amount_base[row]),
+                },
+            )
+            if n
+            else _empty("pipeline.StageChange")
+        )
 
     # --- orders and payments ------------------------------------------------------------
 
@@ -387,11 +407,13 @@ class DemoGenerator:
         value = np.concatenate(
             [
                 self.o_value_cny[won].astype(float),
-                level[line[n_won:]] * size_f[n_won:] * rng.lognormal(-0.9, 0.5, len(day) - n_won)
+                level[line[n_won:]]
+                * size_f[n_won:]
+                * rng.lognormal(-0.9, 0.5, len(day) - n_won)
                 * 100,
             ]
         )
-        value[n_won:n_won + n_first] *= 1.6
+        value[n_won : n_won + n_first] *= 1.6
         owner = np.where(opp >= 0, self.o_rep[np.maximum(opp, 0)], self.c_owner[customer])
         order = np.argsort(created_sec, kind="stable")
         self.r_customer, self.r_day, self.r_sec = customer[order], day[order], created_sec[order]
@@ -403,13 +425,20 @@ class DemoGenerator:
     def lines(self, value_cny: np.ndarray) -> None:
         rng, refs = self.rng, self.refs
         n = len(value_cny)
-        k = np.where(self.r_opp >= 0, _choice(rng, n, np.array([0.45, 0.35, 0.2])),
-                     _choice(rng, n, np.array([0.7, 0.25, 0.05]))) + 1
+        k = (
+            np.where(
+                self.r_opp >= 0,
+                _choice(rng, n, np.array([0.45, 0.35, 0.2])),
+                _choice(rng, n, np.array([0.7, 0.25, 0.05])),
+            )
+            + 1
+        )
         grp, pos = _segments(k)
         w = rng.exponential(1.0, len(grp)) * np.where(pos == 0, 2.0, 1.0)
         share = w / np.bincount(grp, w, n)[grp]
         line = np.where(
-            (pos == 0) | (rng.random(len(grp)) < 0.7), self.r_line[grp],
+            (pos == 0) | (rng.random(len(grp)) < 0.7),
+            self.r_line[grp],
             rng.integers(0, len(refs.line_ids), len(grp)),
         )
         starts = np.searchsorted(refs.product_line, np.arange(len(refs.line_ids)), "left")
@@ -491,7 +520,7 @@ class DemoGenerator:
         self.cr_shares = np.stack([main, 10000 - main], axis=1).ravel()
 
 
-def _model(label: str):  # noqa: ANN202
+def _model(label: str):
     from django.apps import apps
 
     return apps.get_model(label)

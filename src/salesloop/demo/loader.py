@@ -13,6 +13,7 @@ They are converted chunk by chunk into exactly what Django would store for the s
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from collections.abc import Callable, Iterable
@@ -55,8 +56,10 @@ class Table:
 def _series(name: str, col: Col, lo: int, hi: int, vendor: str) -> pl.Series:
     values = col.values[lo:hi] if not isinstance(col.values, pl.Series) else None
     if col.kind == "str":
-        s = col.values.slice(lo, hi - lo) if isinstance(col.values, pl.Series) else pl.Series(
-            name, values, dtype=pl.String
+        s = (
+            col.values.slice(lo, hi - lo)
+            if isinstance(col.values, pl.Series)
+            else pl.Series(name, values, dtype=pl.String)
         )
         s = s.alias(name)
     elif col.kind == "int":
@@ -82,8 +85,10 @@ def _series(name: str, col: Col, lo: int, hi: int, vendor: str) -> pl.Series:
         s = pl.from_epoch(pl.Series(name, secs), time_unit="s").dt.strftime(fmt)
     elif col.kind == "bool":
         b = values.astype(bool)
-        s = pl.Series(name, b.astype(np.int64)) if vendor == "sqlite" else pl.Series(
-            name, np.where(b, "t", "f")
+        s = (
+            pl.Series(name, b.astype(np.int64))
+            if vendor == "sqlite"
+            else pl.Series(name, np.where(b, "t", "f"))
         )
     else:  # pragma: no cover - programming error
         raise ValueError(col.kind)
@@ -113,10 +118,8 @@ def business_models() -> list[type[Model]]:
     user = get_user_model()
     out += [user, user.groups.through, user.user_permissions.through]
     for label in ("admin.LogEntry", "sessions.Session"):
-        try:
+        with contextlib.suppress(LookupError):
             out.append(apps.get_model(label))
-        except LookupError:
-            pass
     existing = set(connection.introspection.table_names())
     return [m for m in out if m._meta.db_table in existing]
 
@@ -128,9 +131,7 @@ def wipe() -> None:
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                f"TRUNCATE {', '.join(qn(t) for t in tables)} RESTART IDENTITY CASCADE"
-            )
+            cursor.execute(f"TRUNCATE {', '.join(qn(t) for t in tables)} RESTART IDENTITY CASCADE")
         else:
             for t in tables:
                 cursor.execute(f"DELETE FROM {qn(t)}")
@@ -192,6 +193,10 @@ def drop_secondary(tables: Iterable[str]) -> list[str]:
 
 def restore_secondary(statements: list[str]) -> None:
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Index builds and foreign-key validation sort and join millions of rows.
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            cursor.execute("SET LOCAL work_mem = '256MB'")
         for sql in statements:
             cursor.execute(sql)
 
@@ -241,15 +246,17 @@ def insert(table: Table, timings: dict[str, Timing], progress: Progress | None =
                     quote_style="never",
                 )
                 columns = ", ".join(qn(n) for n in names)
-                with raw.cursor() as cur, cur.copy(
-                    f"COPY {qn(label)} ({columns}) FROM STDIN"
-                ) as copy:
+                with (
+                    raw.cursor() as cur,
+                    cur.copy(f"COPY {qn(label)} ({columns}) FROM STDIN") as copy,
+                ):
                     copy.write(buffer.getvalue())
             else:
                 columns = ", ".join(qn(n) for n in names)
                 marks = ", ".join("?" for _ in names)
-                raw.executemany(f"INSERT INTO {qn(label)} ({columns}) VALUES ({marks})",
-                                frame.rows())
+                raw.executemany(
+                    f"INSERT INTO {qn(label)} ({columns}) VALUES ({marks})", frame.rows()
+                )
             if progress is not None:
                 progress(label, hi, table.rows)
     timing = timings.setdefault(label, Timing())

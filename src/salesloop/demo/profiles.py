@@ -122,15 +122,28 @@ def plan_org(scale: float, rng: np.random.Generator, names: list[str]) -> OrgPla
     for r in range(n_regions):
         plan.people.append(
             Person(
-                f"rgm{r + 1:02d}", next(name_iter), "manager", "大区经理", f"region:{r}",
-                tenure(), region=r,
+                f"rgm{r + 1:02d}",
+                next(name_iter),
+                "manager",
+                "大区经理",
+                f"region:{r}",
+                tenure(),
+                region=r,
             )
         )
     for t, (r, _name) in enumerate(teams):
         username = "manager" if t == 0 else f"mgr{t + 1:02d}"
         plan.people.append(
-            Person(username, next(name_iter), "manager", "销售经理", f"team:{t}", tenure(),
-                   team=t, region=r)
+            Person(
+                username,
+                next(name_iter),
+                "manager",
+                "销售经理",
+                f"team:{t}",
+                tenure(),
+                team=t,
+                region=r,
+            )
         )
     # Reps: team 0 (the demo manager's) gets the planted profiles; sizes as even as possible.
     team_of = [i % n_teams for i in range(n_reps)]
@@ -161,8 +174,17 @@ def plan_org(scale: float, rng: np.random.Generator, names: list[str]) -> OrgPla
         else:
             hired, title = int(rng.integers(1100, 3000)), "高级销售代表"
         plan.people.append(
-            Person(username, next(name_iter), "rep", title, f"team:{t}", hired,
-                   profile=profile, team=t, region=teams[t][0])
+            Person(
+                username,
+                next(name_iter),
+                "rep",
+                title,
+                f"team:{t}",
+                hired,
+                profile=profile,
+                team=t,
+                region=teams[t][0],
+            )
         )
     return plan
 
@@ -200,35 +222,89 @@ def rep_params(plan: OrgPlan, rng: np.random.Generator, n_history_days: int) -> 
 
 # Product lines: (name, code, price level of a typical deal in yuan, products (name, list price)).
 CATALOGUE: tuple[tuple[str, str, int, tuple[tuple[str, int], ...]], ...] = (
-    ("工业软件", "ISW", 180_000, (
-        ("MES 制造执行系统", 380_000), ("WMS 仓储管理系统", 160_000),
-        ("APS 高级排产", 220_000), ("质量管理 QMS", 120_000), ("软件年度维保", 45_000),
-    )),
-    ("智能硬件", "HW", 90_000, (
-        ("工业网关", 6_800), ("边缘计算盒", 15_800), ("智能传感器套件", 2_600),
-        ("工控一体机", 9_800), ("RFID 读写器", 3_200),
-    )),
-    ("运维服务", "OPS", 60_000, (
-        ("驻场运维（人月）", 28_000), ("远程运维年包", 36_000), ("系统巡检", 8_000),
-        ("应急响应服务", 15_000),
-    )),
-    ("培训咨询", "EDU", 40_000, (
-        ("数字化转型咨询", 120_000), ("精益生产培训", 18_000), ("认证培训课程", 6_500),
-        ("管理层工作坊", 30_000),
-    )),
-    ("云服务", "CLOUD", 50_000, (
-        ("云主机年包", 24_000), ("对象存储年包", 9_600), ("SaaS 订阅（年）", 36_000),
-        ("数据备份服务", 12_000), ("安全防护套餐", 18_000),
-    )),
+    (
+        "工业软件",
+        "ISW",
+        180_000,
+        (
+            ("MES 制造执行系统", 380_000),
+            ("WMS 仓储管理系统", 160_000),
+            ("APS 高级排产", 220_000),
+            ("质量管理 QMS", 120_000),
+            ("软件年度维保", 45_000),
+        ),
+    ),
+    (
+        "智能硬件",
+        "HW",
+        90_000,
+        (
+            ("工业网关", 6_800),
+            ("边缘计算盒", 15_800),
+            ("智能传感器套件", 2_600),
+            ("工控一体机", 9_800),
+            ("RFID 读写器", 3_200),
+        ),
+    ),
+    (
+        "运维服务",
+        "OPS",
+        60_000,
+        (
+            ("驻场运维（人月）", 28_000),
+            ("远程运维年包", 36_000),
+            ("系统巡检", 8_000),
+            ("应急响应服务", 15_000),
+        ),
+    ),
+    (
+        "培训咨询",
+        "EDU",
+        40_000,
+        (
+            ("数字化转型咨询", 120_000),
+            ("精益生产培训", 18_000),
+            ("认证培训课程", 6_500),
+            ("管理层工作坊", 30_000),
+        ),
+    ),
+    (
+        "云服务",
+        "CLOUD",
+        50_000,
+        (
+            ("云主机年包", 24_000),
+            ("对象存储年包", 9_600),
+            ("SaaS 订阅（年）", 36_000),
+            ("数据备份服务", 12_000),
+            ("安全防护套餐", 18_000),
+        ),
+    ),
 )
 # Preferred product line by industry (index into CATALOGUE), the rest spread evenly.
 INDUSTRY_LINE = {
-    "manufacturing": 0, "retail": 4, "it": 4, "healthcare": 1, "education": 3,
-    "finance": 4, "logistics": 1, "construction": 2, "energy": 2, "other": 3,
+    "manufacturing": 0,
+    "retail": 4,
+    "it": 4,
+    "healthcare": 1,
+    "education": 3,
+    "finance": 4,
+    "logistics": 1,
+    "construction": 2,
+    "energy": 2,
+    "other": 3,
 }
 INDUSTRY_WEIGHTS = {
-    "manufacturing": 0.30, "retail": 0.10, "it": 0.12, "healthcare": 0.07, "education": 0.06,
-    "finance": 0.06, "logistics": 0.09, "construction": 0.07, "energy": 0.06, "other": 0.07,
+    "manufacturing": 0.30,
+    "retail": 0.10,
+    "it": 0.12,
+    "healthcare": 0.07,
+    "education": 0.06,
+    "finance": 0.06,
+    "logistics": 0.09,
+    "construction": 0.07,
+    "energy": 0.06,
+    "other": 0.07,
 }
 INDUSTRY_WORDS = {
     "manufacturing": ("精密机械", "汽车零部件", "电子制造", "新材料", "装备制造", "模具"),
@@ -250,8 +326,13 @@ LOST_REASONS = ("price", "competitor", "no_budget", "no_decision", "timing", "ot
 LOST_WEIGHTS = np.array([0.3, 0.25, 0.15, 0.12, 0.12, 0.06])
 ACTIVITY_KINDS = ("call", "visit", "email", "meeting", "other")
 ACTIVITY_KIND_WEIGHTS = np.array([0.40, 0.22, 0.18, 0.13, 0.07])
-ACTIVITY_MINUTES = {"call": (5, 25), "visit": (45, 150), "email": (0, 10), "meeting": (30, 120),
-                    "other": (10, 40)}
+ACTIVITY_MINUTES = {
+    "call": (5, 25),
+    "visit": (45, 150),
+    "email": (0, 10),
+    "meeting": (30, 120),
+    "other": (10, 40),
+}
 OUTCOMES = ("positive", "neutral", "negative", "no_answer")
 OUTCOME_WEIGHTS = np.array([0.32, 0.45, 0.10, 0.13])
 SUBJECTS = {

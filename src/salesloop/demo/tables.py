@@ -59,7 +59,11 @@ def activities(g: DemoGenerator) -> None:
     # Follow-ups: the next activity of the same owner with the same customer settles them.
     order = np.lexsort((at, customer, owner))
     owner, customer, opportunity, at, day = (
-        owner[order], customer[order], opportunity[order], at[order], day[order]
+        owner[order],
+        customer[order],
+        opportunity[order],
+        at[order],
+        day[order],
     )
     same_next = np.zeros(n, dtype=bool)
     same_next[:-1] = (owner[1:] == owner[:-1]) & (customer[1:] == customer[:-1])
@@ -121,9 +125,7 @@ def leads(g: DemoGenerator) -> None:
     g.ld_created = created[order]
     g.ld_owner = np.concatenate([g.o_rep[conv], owner_other])[order]
     g.ld_status = np.concatenate([np.full(n_conv, 3), np.where(status == 3, 4, status)])[order]
-    g.ld_source = np.concatenate(
-        [g.o_source[conv], _choice(rng, n_other, P.SOURCE_WEIGHTS)]
-    )[order]
+    g.ld_source = np.concatenate([g.o_source[conv], _choice(rng, n_other, P.SOURCE_WEIGHTS)])[order]
     g.ld_conv_opp = np.concatenate([conv, np.full(n_other, -1)])[order]
     g.ld_conv_at = np.concatenate([conv_at, np.full(n_other, -1)])[order]
     g.ld_updated = np.where(g.ld_conv_at >= 0, g.ld_conv_at, g.ld_created)
@@ -201,8 +203,9 @@ def emit(g: DemoGenerator) -> Iterator[Table]:
             "id": Col("int", np.arange(1, n_ct + 1)),
             "customer_id": Col("int", grp + 1),
             "name": Col("str", _pool(g.pools.people, rng.integers(0, len(g.pools.people), n_ct))),
-            "title": Col("str", _pool(list(P.CONTACT_TITLES),
-                                      rng.integers(0, len(P.CONTACT_TITLES), n_ct))),
+            "title": Col(
+                "str", _pool(list(P.CONTACT_TITLES), rng.integers(0, len(P.CONTACT_TITLES), n_ct))
+            ),
             "phone": Col("str", _phones(rng, n_ct)),
             "email": Col("str", _pool(g.pools.emails, rng.integers(0, len(g.pools.emails), n_ct))),
             "is_primary": Col("bool", pos == 0),
@@ -235,7 +238,9 @@ def emit(g: DemoGenerator) -> Iterator[Table]:
             "closed_at": Col("datetime", g.o_last_event, null=~closed),
             "lost_reason": Col(
                 "str",
-                _pool(["", *P.LOST_REASONS], np.where(g.o_lost_reason >= 0, g.o_lost_reason + 1, 0)),
+                _pool(
+                    ["", *P.LOST_REASONS], np.where(g.o_lost_reason >= 0, g.o_lost_reason + 1, 0)
+                ),
             ),
             "external_id": Col("str", _nulls(no)),
             "created_at": Col("datetime", g.o_c_sec),

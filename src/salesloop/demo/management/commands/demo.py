@@ -36,7 +36,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--today",
             default=None,
-            help=_("The last day of history, YYYY-MM-DD (default: today in the company time zone)."),
+            help=_(
+                "The last day of history, YYYY-MM-DD (default: today in the company time zone)."
+            ),
         )
         parser.add_argument("--no-serve", action="store_true", help=_("Build only, do not serve."))
         parser.add_argument("--port", type=int, default=8000, help=_("Port to serve on."))
@@ -76,8 +78,10 @@ class Command(BaseCommand):
             call_command("runserver", f"{options['host']}:{port}", use_reloader=False)
 
     def _summary(self, console: Console, result: object, host: str, port: int) -> None:
-        table = Table(title=_("Demo company built (scale %(s)g, seed %(seed)d, today %(d)s)") % {
-            "s": result.scale, "seed": result.seed, "d": result.today.isoformat()})
+        table = Table(
+            title=_("Demo company built (scale %(s)g, seed %(seed)d, today %(d)s)")
+            % {"s": result.scale, "seed": result.seed, "d": result.today.isoformat()}
+        )
         table.add_column(_("table"))
         table.add_column(_("rows"), justify="right")
         table.add_column(_("seconds"), justify="right")
@@ -89,7 +93,9 @@ class Command(BaseCommand):
             table.add_row(label, f"{timing.rows:,}", f"{timing.seconds:.2f}", rate)
         table.add_row(_("generating (NumPy)"), "", f"{result.generate_seconds:.2f}", "")
         table.add_row(
-            _("total"), f"{rows:,}", f"{result.total_seconds:.2f}",
+            _("total"),
+            f"{rows:,}",
+            f"{result.total_seconds:.2f}",
             f"{rows / result.total_seconds:,.0f}",
         )
         console.print(table)
@@ -98,6 +104,4 @@ class Command(BaseCommand):
             _("Users: director, manager, rep (also admin, viewer) — password: %(pw)s")
             % {"pw": DEMO_PASSWORD}
         )
-        console.print(
-            _("Every other member (rep001…, mgr02…, rgm01…) has the same password.")
-        )
+        console.print(_("Every other member (rep001…, mgr02…, rgm01…) has the same password."))
