@@ -18,6 +18,7 @@ def test_demo_plans_active_this_year_and_draft_next_year(org, history):
     assert root.target > 0 and root.recommendation["waterfall"]
     assert set(Target.objects.filter(plan=active).values_list("metric", flat=True)) == {
         "booked_revenue", "collected_revenue", "new_customers", "activities_visit"}
+    assert set(Target.objects.filter(plan=plans[1]).values_list("metric", flat=True)) == {"booked_revenue"}
     # idempotent
     assert [p.pk for p in seed_demo_plans(today=date(2026, 11, 29))] == [p.pk for p in plans]
     assert Plan.objects.count() == 2

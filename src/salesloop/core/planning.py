@@ -191,9 +191,10 @@ def recommend(
     )
 
 
-def probability_of_reaching(fc: Forecast, value: float, *, seed: int = 0, extra: float = 0.0) -> float:
-    """P(total of the forecast horizon + ``extra`` ≥ value) under the forecast distribution."""
-    totals = sample_paths(fc, n=N_PATHS, seed=seed).sum(axis=1) + extra
+def probability_of_reaching(fc: Forecast, value: float, *, seed: int = 0, extra: float = 0.0, n: int = 1000) -> float:
+    """P(total of the forecast horizon + ``extra`` ≥ value) under the forecast distribution
+    (``n`` sample paths: a standard error of at most 1.6 points with the default)."""
+    totals = sample_paths(fc, n=n, seed=seed).sum(axis=1) + extra
     return float(np.mean(totals >= value))
 
 

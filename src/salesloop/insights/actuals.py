@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +26,10 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from salesloop.activities.models import Activity
+from salesloop.common.db import MonthKey
 from salesloop.orders.choices import OrderStatus
 from salesloop.orders.models import Order, OrderCredit, OrderLine, Payment
 from salesloop.pipeline.choices import StageKind
@@ -55,7 +56,9 @@ class MonthlyActuals:
 
 
 def _month_key(value: Any) -> tuple[int, int]:
-    return value.year, value.month
+    """'YYYY-MM' (MonthKey) → (year, month)."""
+    year, month = str(value)[:7].split("-")
+    return int(year), int(month)
 
 
 def _collect(rows: Iterable[dict[str, Any]], member_key: str, out: dict[tuple[int, int, int], Decimal]) -> None:
@@ -86,6 +89,15 @@ def monthly_actuals(*, metric: str, members: Iterable[int], start: date, end: da
     return MonthlyActuals(metric=metric, values=out)
 
 
+def _between(field: str, start: date, end: date) -> dict[str, datetime]:
+    """A datetime field within the local days [start, end] — an indexable range, no per-row function."""
+    tz = timezone.get_current_timezone()
+    return {
+        f"{field}__gte": datetime.combine(start, time.min, tzinfo=tz),
+        f"{field}__lt": datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
+    }
+
+
 def _orders(start: date, end: date) -> QuerySet[Order]:
     return Order.objects.filter(status=OrderStatus.ACTIVE, signed_on__gte=start, signed_on__lte=end)
 
@@ -98,10 +110,10 @@ def _booked(members: list[int], start: date, end: date, product_line: Any, out: 
     # By product line: order lines of that line, credited like their order.
     lines = OrderLine.objects.filter(order__in=orders, product_line=product_line)
     unsplit = lines.filter(order__owner_id__in=members, order__credits__isnull=True)
-    _collect(unsplit.annotate(month=TruncMonth("order__signed_on")).values("order__owner_id", "month")
+    _collect(unsplit.annotate(month=MonthKey("order__signed_on")).values("order__owner_id", "month")
              .annotate(value=Sum("amount_base")).order_by(), "order__owner_id", out)
     credited = OrderCredit.objects.filter(member_id__in=members, order__lines__in=lines)
-    _collect(credited.annotate(month=TruncMonth("order__signed_on")).values("member_id", "month")
+    _collect(credited.annotate(month=MonthKey("order__signed_on")).values("member_id", "month")
              .annotate(value=Sum(ExpressionWrapper(F("order__lines__amount_base") * F("share") * PERCENT, output_field=DEC))).order_by(),
              "member_id", out)
 
@@ -110,11 +122,11 @@ def _by_owner_and_credit(base: QuerySet[Any], credit_model: Any, fk: str, date_f
                          members: list[int], out: dict) -> None:
     value = Sum(amount) if amount else Count("id")
     unsplit = base.filter(owner_id__in=members, credits__isnull=True)
-    _collect(unsplit.annotate(month=TruncMonth(date_field)).values("owner_id", "month").annotate(value=value).order_by(), "owner_id", out)
+    _collect(unsplit.annotate(month=MonthKey(date_field)).values("owner_id", "month").annotate(value=value).order_by(), "owner_id", out)
     credit_value = (Sum(ExpressionWrapper(F(f"{fk}__{amount}") * F("share") * PERCENT, output_field=DEC)) if amount
                     else Sum(ExpressionWrapper(F("share") * PERCENT, output_field=DEC)))
     credited = credit_model.objects.filter(member_id__in=members, **{f"{fk}__in": base.values("pk")})
-    _collect(credited.annotate(month=TruncMonth(f"{fk}__{date_field}")).values("member_id", "month").annotate(value=credit_value).order_by(),
+    _collect(credited.annotate(month=MonthKey(f"{fk}__{date_field}")).values("member_id", "month").annotate(value=credit_value).order_by(),
              "member_id", out)
 
 
@@ -123,17 +135,17 @@ def _collected(members: list[int], start: date, end: date, product_line: Any, ou
     if product_line is not None:
         payments = payments.filter(order__product_line=product_line)
     unsplit = payments.filter(order__owner_id__in=members, order__credits__isnull=True)
-    _collect(unsplit.annotate(month=TruncMonth("paid_on")).values("order__owner_id", "month").annotate(value=Sum("amount_base")).order_by(),
+    _collect(unsplit.annotate(month=MonthKey("paid_on")).values("order__owner_id", "month").annotate(value=Sum("amount_base")).order_by(),
              "order__owner_id", out)
     credited = OrderCredit.objects.filter(member_id__in=members, order__payments__in=payments.values("pk"))
-    _collect(credited.annotate(month=TruncMonth("order__payments__paid_on")).values("member_id", "month")
+    _collect(credited.annotate(month=MonthKey("order__payments__paid_on")).values("member_id", "month")
              .annotate(value=Sum(ExpressionWrapper(F("order__payments__amount_base") * F("share") * PERCENT, output_field=DEC))).order_by(),
              "member_id", out)
 
 
 def _won(members: list[int], start: date, end: date, product_line: Any, out: dict) -> None:
     """Deals won = opportunities moved to a won stage in P (the last move into won counts)."""
-    won_moves = StageChange.objects.filter(to_stage__kind=StageKind.WON, changed_at__date__gte=start, changed_at__date__lte=end)
+    won_moves = StageChange.objects.filter(to_stage__kind=StageKind.WON, **_between("changed_at", start, end))
     opps = Opportunity.objects.filter(stage__kind=StageKind.WON, pk__in=won_moves.values("opportunity_id"))
     if product_line is not None:
         opps = opps.filter(product_line=product_line)
@@ -141,7 +153,7 @@ def _won(members: list[int], start: date, end: date, product_line: Any, out: dic
 
 
 def _created(members: list[int], start: date, end: date, product_line: Any, out: dict) -> None:
-    opps = Opportunity.objects.filter(created_at__date__gte=start, created_at__date__lte=end)
+    opps = Opportunity.objects.filter(**_between("created_at", start, end))
     if product_line is not None:
         opps = opps.filter(product_line=product_line)
     _by_owner_and_credit(opps, OpportunityCredit, "opportunity", "created_at", None, members, out)
@@ -157,8 +169,8 @@ def _new_customers(members: list[int], start: date, end: date, product_line: Any
 
 
 def _activities(members: list[int], start: date, end: date, kind: str, out: dict) -> None:
-    rows = Activity.objects.filter(owner_id__in=members, occurred_at__date__gte=start, occurred_at__date__lte=end)
+    rows = Activity.objects.filter(owner_id__in=members, **_between("occurred_at", start, end))
     if kind != "all":
         rows = rows.filter(kind=kind)
-    _collect(rows.annotate(month=TruncMonth("occurred_at")).values("owner_id", "month").annotate(value=Count("id")).order_by(), "owner_id", out)
+    _collect(rows.annotate(month=MonthKey("occurred_at")).values("owner_id", "month").annotate(value=Count("id")).order_by(), "owner_id", out)
 

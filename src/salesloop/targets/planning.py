@@ -22,8 +22,11 @@ Everything is computed in memory and written in bulk, in one transaction.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -210,6 +213,24 @@ def _from_payload(p: dict[str, Any]) -> Forecast:
     )
 
 
+PARALLEL_FROM = 40  # below this many series, process start-up costs more than it saves
+
+
+def _forecast_one(series: np.ndarray) -> Forecast:
+    return forecast(series, 12, season_length=12)
+
+
+def _forecast_many(series_list: list[np.ndarray]) -> Iterator[Forecast]:
+    """Forecasts in order; many series are spread over the machine's cores (pure math only:
+    the forked workers never touch the database, and leave through os._exit)."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(series_list) < PARALLEL_FROM or workers < 2:
+        yield from (_forecast_one(s) for s in series_list)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_forecast_one, series_list, chunksize=max(len(series_list) // (workers * 4), 1))
+
+
 def forecasts_for(series_list: Sequence[np.ndarray], progress: Progress | None = None) -> tuple[list[Forecast], int]:
     """Forecasts for many monthly series, from the cache where possible. Returns (forecasts, computed)."""
     keys = [_cache_key(s) for s in series_list]
@@ -217,8 +238,7 @@ def forecasts_for(series_list: Sequence[np.ndarray], progress: Progress | None =
     out: list[Forecast | None] = [(_from_payload(cached[k]) if k in cached else None) for k in keys]
     todo = [i for i, fc in enumerate(out) if fc is None]
     new_rows: dict[str, ForecastCache] = {}
-    for n, i in enumerate(todo, start=1):
-        fc = forecast(series_list[i], 12, season_length=12)
+    for n, (i, fc) in enumerate(zip(todo, _forecast_many([series_list[i] for i in todo]), strict=True), start=1):
         out[i] = fc
         new_rows.setdefault(keys[i], ForecastCache(key=keys[i], payload=_to_payload(fc)))
         if progress and (n % 10 == 0 or n == len(todo)):
@@ -523,7 +543,7 @@ def _own_baseline(n: Node, inputs: Inputs) -> dict[str, float]:
         return {}
     from salesloop.core.forecast import sample_paths
 
-    totals = sample_paths(n.fc, n=2000).sum(axis=1)
+    totals = sample_paths(n.fc, n=1000).sum(axis=1)
     levels = [1 - p for p in inputs.probabilities]
     q = np.quantile(totals, levels)
     return {"floor": float(q[0]), "target": float(q[1]), "stretch": float(q[2]), "last_year": float(n.series[-12:].sum())}

@@ -36,14 +36,16 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
         if lines and not activate:
             # next year: a strategy push on the newest product line
             uplift = {lines[-1].code: 2_000_000.0}
-        for metric, inputs in (
+        metrics = (
             (Metric.BOOKED_REVENUE, Inputs(growth_rate=growth, uplifts={k: v for k, v in uplift.items() if v},
                                            hires=[{"start_month": 3, "ramp_months": 6, "fte": 2}] if not activate else [],
                                            strategy_line="年度经营计划 Annual business plan")),
             (Metric.COLLECTED_REVENUE, Inputs(growth_rate=growth, strategy_line="回款 Cash collection")),
             (Metric.NEW_CUSTOMERS, Inputs(growth_rate=growth, strategy_line="新客户开发 New accounts")),
             (Metric.VISITS, Inputs(growth_rate=0.0, strategy_line="客户拜访 Customer visits")),
-        ):
+        )
+        # next year's draft starts with the revenue target; the director adds the rest
+        for metric, inputs in metrics if activate else metrics[:1]:
             recommend_plan(plan=plan, metric=metric, inputs=inputs, actor=director.user, progress=progress)
         if activate:
             services.plan_submit(plan=plan, actor=director.user)

@@ -41,6 +41,10 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument("--no-serve", action="store_true", help=_("Build only, do not serve."))
+        parser.add_argument(
+            "--no-plans", action="store_true",
+            help=_("Skip the target plans (this year's active plan, next year's draft)."),
+        )
         parser.add_argument("--port", type=int, default=8000, help=_("Port to serve on."))
         parser.add_argument("--host", default="127.0.0.1", help=_("Address to serve on."))
 
@@ -72,6 +76,19 @@ class Command(BaseCommand):
             result = build_demo(scale=scale, seed=seed, today=today, console=console)
         except DemoInputError as exc:
             raise CommandError(str(exc)) from exc
+        if not options.get("no_plans"):
+            import time
+
+            from salesloop.targets.seed import seed_demo_plans
+
+            started = time.perf_counter()
+            plans = seed_demo_plans(today=today)
+            if console is not None:
+                console.print(
+                    _("Target plans: %(plans)s in %(s).1f s")
+                    % {"plans": ", ".join(f"FY{p.fiscal_year} {p.status}" for p in plans),
+                       "s": time.perf_counter() - started}
+                )
         if console is not None:
             self._summary(console, result, str(options["host"]), port)
         if not options["no_serve"]:
