@@ -1,0 +1,193 @@
+"""Writes for imports: store an upload, set its mapping, run its dry run and its import.
+
+Uploaded files live in a private folder (``SALESLOOP_IMPORT_DIR``, default ``var/imports`` under
+the project folder), one sub-folder per job, never served by the web server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from salesloop.common.audit import security_event
+from salesloop.dataio.engine import ImportResult, run_import
+from salesloop.dataio.kinds import KINDS, suggest_mapping
+from salesloop.dataio.models import ImportJob, ImportTemplate
+from salesloop.dataio.readers import FileRejected, open_table, sheet_preview
+from salesloop.org.visibility import can_write
+
+DEFAULT_MAX_UPLOAD = 100 * 1024 * 1024
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "SALESLOOP_IMPORT_MAX_BYTES", DEFAULT_MAX_UPLOAD))
+
+
+def import_root() -> Path:
+    return Path(getattr(settings, "SALESLOOP_IMPORT_DIR", None) or Path(settings.BASE_DIR) / "var" / "imports")
+
+
+def job_dir(job: ImportJob) -> Path:
+    return import_root() / job.stored_name
+
+
+def job_file(job: ImportJob) -> Path:
+    folder = job_dir(job)
+    return next((p for p in folder.glob("upload.*")), folder / "upload")
+
+
+def rejects_csv(job: ImportJob) -> Path:
+    return job_dir(job) / "rejected.csv"
+
+
+def _suffix(filename: str) -> str:
+    match = re.search(r"\.(csv|txt|tsv|xlsx|xlsm)$", filename.lower())
+    return f".{match.group(1)}" if match else ""
+
+
+def import_job_create(*, user: Any, kind: str, upload: UploadedFile, language: str = "") -> ImportJob:
+    """Store an uploaded file and read its header; refuses bad files with a clear message."""
+    if not can_write(user):
+        raise PermissionDenied
+    if kind not in KINDS or not KINDS[kind].available():
+        raise ValidationError(_("Choose what the file contains."))
+    if upload.size is not None and upload.size > max_upload_bytes():
+        raise ValidationError(_("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
+                              % {"size": upload.size // 1024**2, "limit": max_upload_bytes() // 1024**2})
+    stored = uuid.uuid4().hex
+    folder = import_root() / stored
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    path = folder / f"upload{_suffix(upload.name or '')}"
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        table = open_table(path, filename=upload.name or "")
+        try:
+            preview = sheet_preview(table)
+        finally:
+            table.close()
+    except FileRejected as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        security_event(actor=user, action="import.refused", kind=kind, file=upload.name, reason=exc.message)
+        raise ValidationError(exc.message) from exc
+    spec = KINDS[kind]
+    job = ImportJob.objects.create(
+        user=user, kind=kind, filename=(upload.name or "")[:255], stored_name=stored, size=path.stat().st_size,
+        headers=table.headers, mapping=suggest_mapping(spec, table.headers), language=language,
+        preview=[[_cell(v) for v in row] for row in preview],
+    )
+    security_event(actor=user, action="import.upload", kind=kind, file=job.filename, job=job.pk, size=job.size)
+    return job
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def import_job_set_mapping(*, job: ImportJob, mapping: dict[str, str], valid_rows_only: bool,
+                           template_name: str = "") -> ImportJob:
+    spec = KINDS[job.kind]
+    names = {c.name for c in spec.columns}
+    job.mapping = {h: f for h, f in mapping.items() if h in job.headers and f in names}
+    job.valid_rows_only = valid_rows_only
+    job.status = ImportJob.Status.UPLOADED
+    job.save(update_fields=["mapping", "valid_rows_only", "status", "updated_at"])
+    if template_name.strip():
+        import_template_save(user=job.user, kind=job.kind, name=template_name.strip(), mapping=job.mapping)
+    return job
+
+
+def import_template_save(*, user: Any, kind: str, name: str, mapping: dict[str, str]) -> ImportTemplate:
+    template, _created = ImportTemplate.objects.update_or_create(
+        created_by=user, kind=kind, name=name[:120], defaults={"mapping": mapping}
+    )
+    return template
+
+
+def import_template_apply(*, job: ImportJob, template: ImportTemplate) -> ImportJob:
+    mapping = {h: f for h, f in template.mapping.items() if h in job.headers}
+    job.mapping = {**suggest_mapping(KINDS[job.kind], job.headers), **mapping}
+    job.save(update_fields=["mapping", "updated_at"])
+    return job
+
+
+def progress_path(job: ImportJob) -> Path:
+    return job_dir(job) / "progress.json"
+
+
+def job_progress(job: ImportJob) -> dict[str, Any]:
+    """Rows done so far (written by the running task to a file: the import's own transaction
+    is not visible to other connections until it ends)."""
+    try:
+        return json.loads(progress_path(job).read_text())
+    except (OSError, ValueError):
+        return {"done": 0, "estimate": None, "rejected": 0}
+
+
+def import_job_run(*, job: ImportJob, dry_run: bool) -> ImportJob:
+    """Run the dry run or the import of a job (called by the background task)."""
+    job.status = ImportJob.Status.CHECKING if dry_run else ImportJob.Status.IMPORTING
+    job.dry_run = dry_run
+    job.save(update_fields=["status", "dry_run", "updated_at"])
+    progress_file = progress_path(job)
+    rejects_csv(job).unlink(missing_ok=True)
+    (job_dir(job) / "rejected.xlsx").unlink(missing_ok=True)
+
+    def progress(done: int, estimate: int | None, result: ImportResult) -> None:
+        temp = progress_file.with_suffix(".tmp")
+        temp.write_text(json.dumps({"done": done, "estimate": estimate, "rejected": result.rejected}))
+        temp.replace(progress_file)
+
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        result = run_import(
+            path=job_file(job), filename=job.filename, kind=job.kind, user=job.user, mapping=job.mapping,
+            dry_run=dry_run, valid_rows_only=job.valid_rows_only, rejects_path=rejects_csv(job), progress=progress,
+        )
+    job.total_rows = result.total
+    job.created_count, job.updated_count = result.created, result.updated
+    job.unchanged_count, job.rejected_count = result.unchanged, result.rejected
+    job.committed = result.committed
+    job.error = result.error
+    job.samples = result.samples
+    job.finished_at = timezone.now()
+    if result.error:
+        job.status = ImportJob.Status.FAILED
+    else:
+        job.status = ImportJob.Status.CHECKED if dry_run else ImportJob.Status.DONE
+    job.save()
+    security_event(actor=job.user, action="import.dry_run" if dry_run else "import", kind=job.kind, job=job.pk,
+                   file=job.filename, **result.as_dict())
+    if not dry_run and result.committed:
+        job_file(job).unlink(missing_ok=True)  # the data is in the database now
+    return job
+
+
+def rejects_xlsx(job: ImportJob) -> Path:
+    """The rejected rows as a workbook (made from the CSV, streamed, cells neutralised)."""
+    from salesloop.dataio.exports import write_xlsx_rows
+
+    source = rejects_csv(job)
+    target = job_dir(job) / "rejected.xlsx"
+    if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+        import csv
+
+        with source.open(encoding="utf-8", newline="") as handle:
+            write_xlsx_rows(target, csv.reader(handle), sheet_title=_("Rejected rows"))
+    return target

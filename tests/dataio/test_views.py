@@ -1,0 +1,156 @@
+"""The wizard over HTTP, its guards, and exports (visibility, filters, formula injection, BOM)."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from salesloop.common.models import AuditEvent
+from salesloop.customers.models import Customer
+from salesloop.dataio.models import ImportJob
+from tests import factories as f
+from tests.dataio.conftest import write_xlsx
+
+pytestmark = pytest.mark.django_db
+
+CSV_BODY = "客户编号,客户名称,负责人\nC1,华东机电,rep_a1\nC2,=HYPERLINK(\"http://x\"),rep_a1\nC3,西部,rep_w1\n".encode("gbk")
+
+
+@pytest.fixture(autouse=True)
+def _imports_dir(tmp_path, settings):
+    settings.SALESLOOP_IMPORT_DIR = str(tmp_path / "imports")
+
+
+def _upload(client, body=CSV_BODY, name="客户.csv", kind="customers"):
+    return client.post(reverse("dataio:import"), {"kind": kind, "file": SimpleUploadedFile(name, body)})
+
+
+def test_wizard_upload_map_dry_run_import_and_rejects(org, login):
+    client = login(org.mgr_a)
+    response = _upload(client)
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("dataio:mapping", args=[job.pk])
+    assert job.mapping == {"客户编号": "external_id", "客户名称": "name", "负责人": "owner"}
+    page = client.get(reverse("dataio:mapping", args=[job.pk]))
+    assert "华东机电" in page.content.decode()
+    response = client.post(reverse("dataio:mapping", args=[job.pk]),
+                           {"col_0": "external_id", "col_1": "name", "col_2": "owner", "template_name": "CRM export"})
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.rejected_count, job.committed) == ("checked", 2, 1, False)
+    assert Customer.objects.count() == 0
+    page = client.get(reverse("dataio:job", args=[job.pk])).content.decode()
+    assert "outside your team" in page and "Import now" not in page
+    assert client.post(reverse("dataio:run", args=[job.pk])).status_code == 302
+    assert Customer.objects.count() == 0  # all-or-nothing: refused while a row is rejected
+    client.post(reverse("dataio:mapping", args=[job.pk]),
+                {"col_0": "external_id", "col_1": "name", "col_2": "owner", "valid_rows_only": "on"})
+    client.post(reverse("dataio:run", args=[job.pk]))
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.committed) == ("done", 2, True)
+    assert Customer.objects.count() == 2
+    rejected = client.get(reverse("dataio:rejects", args=[job.pk]) + "?format=csv")
+    text = rejected.content.decode("utf-8")
+    assert text.startswith("\ufeff") and "rep_w1" in text and "outside your team" in text
+    xlsx = client.get(reverse("dataio:rejects", args=[job.pk]) + "?format=xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    assert [c.value for c in sheet[1]][:3] == ["Row", "Reason", "客户编号"]
+    assert AuditEvent.objects.filter(action__in=["import.upload", "import.dry_run", "import"]).count() == 4
+    assert job.mapping and client.get(reverse("dataio:mapping", args=[job.pk]) + "?template=1").status_code in {200, 302}
+
+
+def test_progress_partial(org, login):
+    client = login(org.mgr_a)
+    _upload(client)
+    job = ImportJob.objects.get()
+    response = client.get(reverse("dataio:progress", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Refresh"] == "true"
+
+
+def test_viewer_gets_403_and_others_jobs_are_404(org, login, client):
+    login(org.mgr_a)
+    _upload(client)
+    job = ImportJob.objects.get()
+    client.logout()
+    login(org.viewer_a)
+    assert client.get(reverse("dataio:import")).status_code == 403
+    assert _upload(client).status_code == 403
+    client.logout()
+    login(org.mgr_w)
+    for name in ("dataio:job", "dataio:mapping", "dataio:progress", "dataio:rejects"):
+        assert client.get(reverse(name, args=[job.pk])).status_code == 404, name
+    assert client.post(reverse("dataio:run", args=[job.pk])).status_code == 404
+
+
+@override_settings(SALESLOOP_IMPORT_MAX_BYTES=1024)
+def test_too_big_upload_refused_early(org, login):
+    client = login(org.mgr_a)
+    response = _upload(client, body=b"a,b\n" + b"x,y\n" * 200_000)
+    assert response.status_code == 413
+    assert "too big" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_bad_files_get_a_clear_message(org, login, tmp_path):
+    client = login(org.mgr_a)
+    response = _upload(client, body=b"%PDF-1.4", name="x.pdf")
+    assert response.status_code == 200 and "not a spreadsheet" in response.content.decode()
+    path = write_xlsx(tmp_path / "f.xlsx", [["客户名称"], ["=1+1"]])
+    response = _upload(client, body=path.read_bytes(), name="f.xlsx")
+    assert "formulas" in response.content.decode() and "A2" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def _csv(response):
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+def test_export_visibility_filters_and_formula_injection(org, login):
+    f.customer(org.rep_a1, name="=cmd|' /C calc'!A0", tier="key")
+    f.customer(org.rep_a1, name="Plain A", tier="a")
+    f.customer(org.rep_a2, name="Peer's")
+    client = login(org.rep_a1)
+    rows = _csv(client.get(reverse("dataio:export") + "?kind=customers&format=csv"))
+    names = sorted(r[1] for r in rows[1:])
+    assert names == ["'=cmd|' /C calc'!A0", "Plain A"]
+    rows = _csv(client.get(reverse("dataio:export") + "?kind=customers&format=csv&tier=a"))
+    assert [r[1] for r in rows[1:]] == ["Plain A"]
+    response = client.get(reverse("dataio:export") + "?kind=customers&format=xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    values = sorted(row[1].value for row in sheet.iter_rows(min_row=2))
+    assert values == ["'=cmd|' /C calc'!A0", "Plain A"]
+    assert AuditEvent.objects.filter(action="export").count() == 3
+
+
+@pytest.mark.parametrize("kind", ["customers", "opportunities", "orders", "payments", "activities", "leads"])
+def test_every_list_exports(org, login, kind):
+    cust = f.customer(org.rep_a1)
+    f.opportunity(org.rep_a1, cust)
+    f.activity(org.rep_a1, cust)
+    client = login(org.mgr_a)
+    for fmt in ("csv", "xlsx"):
+        assert client.get(reverse("dataio:export") + f"?kind={kind}&format={fmt}").status_code == 200
+
+
+def test_opportunity_export_uses_the_page_filters(org, login):
+    cust = f.customer(org.rep_a1)
+    f.opportunity(org.rep_a1, cust, name="Open deal")
+    client = login(org.rep_a1)
+    assert [r[1] for r in _csv(client.get(reverse("dataio:export") + "?kind=opportunities&format=csv&status=open"))[1:]] == ["Open deal"]
+    assert _csv(client.get(reverse("dataio:export") + "?kind=opportunities&format=csv&status=won"))[1:] == []
+
+
+def test_export_command(org, tmp_path):
+    from django.core.management import call_command
+
+    f.customer(org.rep_a1, name="+SUM(1)")
+    f.customer(org.rep_w1, name="West")
+    out = tmp_path / "c.csv"
+    call_command("export", "--kind", "customers", "--format", "csv", "--user", "rep_a1", "-o", str(out))
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("\ufeff") and "'+SUM(1)" in text and "West" not in text
