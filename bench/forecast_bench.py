@@ -213,6 +213,7 @@ def _calib_one(args: tuple[np.ndarray, int, int, str]) -> Any:
 
 def calibrate(jobs: int, limit: int | None) -> str:
     rng_keys: dict[str, list[Any]] = {}
+    groups: dict[str, list[Any]] = {}  # log-mode windows per data set, for TOTAL_RHO
     for name, kind in CALIB_SETS:
         data = load(name, kind)
         if limit:
@@ -226,6 +227,8 @@ def calibrate(jobs: int, limit: int | None) -> str:
             res = _map(_calib_one, items, jobs)
             for comp, x_out in res:
                 rng_keys.setdefault(comp.key, []).append((comp, x_out))
+                if mode == "log":
+                    groups.setdefault(f"{name} {kind}", []).append((comp, x_out))
     probs = np.asarray(fmod.GRID_PROBS)
     anchors = fmod.ANCHOR_STEPS
     tables: dict[str, list[list[float]]] = {}
@@ -234,13 +237,9 @@ def calibrate(jobs: int, limit: int | None) -> str:
         # 1. ratio between hold-out scale and naive scale
         rr = []
         for comp, _ in items:
-            if comp.ho_actual.size and comp.fb_scale > 0:
-                ro = fmod.combine_scale(comp, 1.0)
-                n_e = comp.ho_actual.size
-                # recover the pure hold-out part from the blend
-                pure = (ro * (n_e + fmod._BLEND_K) - fmod._BLEND_K * comp.fb_scale) / n_e
-                if pure > 0:
-                    rr.append(pure / comp.fb_scale)
+            pure, n_e = fmod.holdout_scale(comp)
+            if n_e and comp.fb_scale > 0 and pure > 0:
+                rr.append(pure / comp.fb_scale)
         ratio = float(np.median(rr)) if rr else 1.0
         ratios[key] = ratio
         # 2. standardised errors per step
@@ -278,19 +277,26 @@ def calibrate(jobs: int, limit: int | None) -> str:
     fmod._Z_TABLES.update({k: tuple(tuple(r) for r in t) for k, t in tables.items()})
     fmod._FALLBACK_RATIO.clear()
     fmod._FALLBACK_RATIO.update(ratios)
+    # Width criterion: the location of a window's errors is a period effect shared by
+    # all series of a data set (it flips sign from one window to the next), so rho is
+    # chosen to match the total miss rates of both tails together (20% / 5%), each data
+    # set weighted equally.
     best_rho, best_err = 1.0, float("inf")
-    log_items = [it for k, its in rng_keys.items() if k.endswith("_log") for it in its]
-    for rho in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
-        miss = np.zeros(4)
-        for comp, x_out in log_items:
-            s = fmod.combine_scale(comp, ratios[comp.key])
-            fc = fmod._assemble(comp.center, s, comp.mode, comp.key, True, LEVELS, comp.method)
-            tq = fmod.total_quantiles(fc, [0.1, 0.9, 0.025, 0.975], rho=rho, n=1000)
-            tot = float(np.sum(x_out))
-            miss += [tot < tq[0], tot > tq[1], tot < tq[2], tot > tq[3]]
-        miss = miss / len(log_items) * 100
-        err = float(np.sum(np.abs(miss - [10, 10, 2.5, 2.5])))
-        print(f"rho={rho:.1f} total miss rates {np.round(miss, 1)} err={err:.2f}", file=sys.stderr)
+    for rho in [round(0.05 * i, 2) for i in range(21)]:
+        errs = []
+        for gname, items in groups.items():
+            miss = np.zeros(4)
+            for comp, x_out in items:
+                s = fmod.combine_scale(comp, ratios[comp.key])
+                fc = fmod._assemble(comp.center, s, comp.mode, comp.key, True, LEVELS, comp.method)
+                tq = fmod.total_quantiles(fc, [0.1, 0.9, 0.025, 0.975], rho=rho, n=1000)
+                tot = float(np.sum(x_out))
+                miss += [tot < tq[0], tot > tq[1], tot < tq[2], tot > tq[3]]
+            miss = miss / max(len(items), 1) * 100
+            errs.append(abs(miss[0] + miss[1] - 20.0) + abs(miss[2] + miss[3] - 5.0))
+            print(f"rho={rho:.2f} {gname}: total miss rates {np.round(miss, 1)}", file=sys.stderr)
+        err = float(np.mean(errs))
+        print(f"rho={rho:.2f} width error {err:.2f}", file=sys.stderr)
         if err < best_err:
             best_rho, best_err = rho, err
     lines = ["# CALIBRATION-BEGIN", "_Z_TABLES: dict[str, tuple[tuple[float, ...], ...]] = {"]

@@ -63,7 +63,7 @@ from salesloop.targets.services import _actor_member, plan_build_tree
 
 HISTORY_MONTHS = 36
 RAMP_MONTHS = 6
-FORECAST_VERSION = "1"
+FORECAST_VERSION = "2"
 LINE_METRICS = {Metric.BOOKED_REVENUE, Metric.COLLECTED_REVENUE, Metric.DEALS_WON, Metric.OPPORTUNITIES_CREATED}
 LEVELS = ("floor", "target", "stretch")
 Progress = Callable[[int, int, str], None]
