@@ -12,6 +12,7 @@ urlpatterns = [
     path("data/", include("salesloop.dataio.urls")),
     path("targets/", include("salesloop.targets.urls")),
     path("dashboard/", include("salesloop.insights.urls")),
+    path("alerts/", include("salesloop.alerts.urls")),
     path("api/", api.urls),
     path("settings/tokens/", include("salesloop.apitokens.urls")),
 ]

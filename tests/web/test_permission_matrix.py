@@ -66,6 +66,19 @@ ROUTES = {
     "dataio:run": "own-job",
     "dataio:rejects": "own-job",
     "dataio:export": "page",
+    "insights:dashboard": "page",
+    # Alerts and reports: the notification centre, reports and preferences are personal (a
+    # member's own notifications / reports; anyone else's answer 404) — tests/alerts/test_views.py.
+    "alerts:inbox": "page",
+    "alerts:reports": "page",
+    "alerts:preferences": "page",
+    "alerts:open": "personal",
+    "alerts:read": "personal",
+    "alerts:read_all": "personal",
+    "alerts:report": "personal",
+    "alerts:report_xlsx": "personal",
+    "alerts:rules": "company-admin",  # admins and directors only (403): tests/alerts/test_views.py
+    "alerts:rule_edit": "company-admin",
 }
 # The API has its own matrix (every role × record): tests/api/matrix.py and test_matrix.py.
 ROUTES.update({f"api:{name}": "api" for name in API_ROUTES})

@@ -8,15 +8,19 @@ from django.http import HttpRequest
 from django.urls import resolve
 from django.utils.translation import gettext_lazy as _
 
+from salesloop.alerts.selectors import unread_count
 from salesloop.org.visibility import can_write, member_of
 
 NAV = (
     ("home", _("My day"), "home"),
+    ("dashboard", _("Dashboard"), "insights:dashboard"),
     ("customers", _("Customers"), "customers:list"),
     ("opportunities", _("Opportunities"), "pipeline:list"),
     ("board", _("Pipeline board"), "pipeline:board"),
     ("followups", _("Follow-ups"), "activities:followups"),
+    ("dataio", _("Import / export"), "dataio:import"),
     ("targets", _("Targets"), "targets:plans"),
+    ("alerts", _("Notifications"), "alerts:inbox"),
 )
 
 
@@ -34,10 +38,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "pipeline": "board" if current == "board" else "opportunities",
         "activities": "followups",
         "targets": "targets",
+        "insights": "dashboard",
+        "alerts": "alerts",
     }.get(namespace, "home" if current == "home" else "")
     return {
         "nav_items": NAV,
         "nav_active": active,
         "me": member_of(user),
         "may_write": can_write(user),
+        "unread_alerts": unread_count(user=user),
     }

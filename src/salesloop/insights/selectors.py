@@ -1,0 +1,568 @@
+"""Dashboard selectors: load the inputs (aggregated in the database, through the scope's
+visible members) and call :mod:`salesloop.core` for the math.
+
+Every function takes a :class:`~salesloop.insights.scope.Scope` (or its parts) and returns
+plain dataclasses / dicts; nothing here renders. See docs/metrics.md ("Tracking as
+implemented") for the decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import polars as pl
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from salesloop.activities.models import Activity
+from salesloop.core import gaps as core_gaps
+from salesloop.core.funnel import closed_metrics
+from salesloop.core.periods import (
+    Period,
+    SeasonalWeights,
+    elapsed_fraction,
+    expected_to_date,
+    pace_index,
+    run_rate_projection,
+    weight_of,
+)
+from salesloop.core.tracking import (
+    attainment,
+    in_rest_of_period,
+    probability_of_attainment,
+    ratio,
+    win_probability,
+)
+from salesloop.insights.calibration import calibration, win_rate_table
+from salesloop.insights.facts import Facts, by_product_line
+from salesloop.insights.rollups import funnel_steps
+from salesloop.insights.scope import Node, Scope
+from salesloop.org.visibility import visible
+from salesloop.pipeline.choices import StageKind
+from salesloop.pipeline.models import Opportunity, Stage
+from salesloop.targets.choices import Metric, PlanStatus
+from salesloop.targets.models import Target, TargetMonth
+
+ROLLUP_METRIC = {Metric.BOOKED_REVENUE: "booked", Metric.COLLECTED_REVENUE: "collected"}
+CENT = Decimal("0.01")
+DRAWS = 2000
+ZERO = Decimal("0.00")
+
+
+def _q(value: Decimal | float | None) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+# ----------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    floor: Decimal
+    target: Decimal
+    stretch: Decimal
+    months: tuple[float, ...] = ()  # 12 fiscal-month target values (seasonal weights)
+
+    @property
+    def defined(self) -> bool:
+        return self.target > 0 or self.stretch > 0
+
+    def __add__(self, other: Thresholds) -> Thresholds:
+        months = tuple(a + b for a, b in zip(self.months or (0.0,) * 12, other.months or (0.0,) * 12, strict=True))
+        return Thresholds(self.floor + other.floor, self.target + other.target, self.stretch + other.stretch, months)
+
+
+NO_TARGET = Thresholds(ZERO, ZERO, ZERO, (0.0,) * 12)
+
+
+def _period_share(period: Period, scope: Scope, fiscal_year: int) -> dict[int, float]:
+    """{fiscal month: share of that month inside the period} (working-day weighted)."""
+    out: dict[int, float] = {}
+    for m in range(1, 13):
+        month = scope.fiscal.month(fiscal_year, m)
+        part = month.intersection(period)
+        if part is None:
+            continue
+        whole = weight_of(month)
+        out[m] = 1.0 if part == month else (weight_of(part) / whole if whole else part.days / month.days)
+    return out
+
+
+def node_targets(scope: Scope, nodes: list[Node]) -> dict[str, Thresholds]:
+    """Floor / target / stretch of each node for the scope's period, metric and product line,
+    from the active plan of the period's fiscal year (a unit's own target when the plan has
+    one, else the sum of its members'). Months partly inside a custom period count by their
+    share of working days. Read through the visibility rule."""
+    fy = scope.fiscal.fiscal_year_of(scope.period.start)
+    share = _period_share(scope.period, scope, fy)
+    base = Target.objects.filter(plan__fiscal_year=fy, plan__status=PlanStatus.ACTIVE, metric=scope.metric,
+                                 product_line=scope.product_line)
+    unit_ids = [n.pk for n in nodes if n.kind == "unit"]
+    member_ids = sorted({m for n in nodes for m in n.member_ids})
+    targets = visible(base.filter(Q(unit_id__in=unit_ids) | Q(member_id__in=member_ids)), user=scope.user)
+    rows = TargetMonth.objects.filter(target__in=targets.values("pk")).values_list(
+        "target__unit_id", "target__member_id", "month", "floor", "target_value", "stretch")
+    per: dict[tuple[str, int], list[Any]] = {}
+    for unit_id, member_id, month, fl, tg, st in rows:
+        key = ("unit", unit_id) if unit_id else ("member", member_id)
+        acc = per.setdefault(key, [ZERO, ZERO, ZERO, [0.0] * 12])
+        s = Decimal(repr(share.get(month, 0.0)))
+        acc[0] += fl * s
+        acc[1] += tg * s
+        acc[2] += st * s
+        acc[3][month - 1] += float(tg)
+
+    def make(acc: list[Any]) -> Thresholds:
+        return Thresholds(_q(acc[0]), _q(acc[1]), _q(acc[2]), tuple(acc[3]))
+
+    out: dict[str, Thresholds] = {}
+    for n in nodes:
+        own = per.get((n.kind, n.pk))
+        if own is not None:
+            out[n.key] = make(own)
+            continue
+        total = NO_TARGET
+        for m in n.member_ids:
+            if ("member", m) in per:
+                total = total + make(per[("member", m)])
+        out[n.key] = total
+    return out
+
+
+# ----------------------------------------------------------------- tracking
+
+
+@dataclass
+class Card:
+    """Attainment, pacing, coverage and probability of one node."""
+
+    node: Node
+    actual: Decimal
+    thresholds: Thresholds
+    vs_floor: float | None
+    vs_target: float | None
+    vs_stretch: float | None
+    expected: Decimal
+    pace: float | None
+    run_rate: Decimal | None
+    remaining_gap: Decimal
+    open_amount: Decimal = ZERO
+    weighted_amount: Decimal = ZERO
+    coverage: float | None = None
+    weighted_coverage: float | None = None
+    p_floor: float | None = None
+    p_target: float | None = None
+    p_stretch: float | None = None
+    projected_p50: Decimal | None = None
+    elapsed: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _weights(th: Thresholds) -> SeasonalWeights | None:
+    if th.months and sum(th.months) > 0:
+        return SeasonalWeights.from_raw(list(th.months))
+    return None
+
+
+@dataclass
+class Pipeline:
+    """Open opportunities of the scope expected to close in the rest of the period."""
+
+    owner: np.ndarray
+    amount: np.ndarray
+    close: np.ndarray
+    nominal: np.ndarray
+    calibrated: np.ndarray
+
+
+def open_pipeline(scope: Scope, member_ids: list[int]) -> Pipeline:
+    now = timezone.now()
+    qs = Opportunity.objects.filter(owner_id__in=member_ids, stage__kind=StageKind.OPEN,
+                                    expected_close__gte=scope.as_of, expected_close__lte=scope.period.end)
+    if scope.product_line is not None:
+        qs = qs.filter(product_line=scope.product_line)
+    rows = list(qs.values_list("owner_id", "amount_base", "expected_close", "stage_id", "stage__probability", "stage_entered_at"))
+    if not rows:
+        empty = np.zeros(0)
+        return Pipeline(np.zeros(0, dtype=np.int64), empty, np.zeros(0, dtype="datetime64[D]"), empty, empty)
+    owner = np.array([r[0] for r in rows], dtype=np.int64)
+    amount = np.array([float(r[1]) for r in rows])
+    close = np.array([r[2] for r in rows], dtype="datetime64[D]")
+    nominal = np.array([r[4] / 100 for r in rows])
+    stage = np.array([r[3] for r in rows], dtype=np.int64)
+    age = np.array([((now - r[5]).total_seconds() / 86400 if r[5] else 0.0) for r in rows])
+    table = win_rate_table(calibration())
+    return Pipeline(owner, amount, close, nominal, win_probability(stage, age, table))
+
+
+def new_business(scope: Scope, member_ids: list[int]) -> tuple[dict[int, float], list[int], list[float]]:
+    """Historical new business per member: mean number of deals created and won inside the
+    same period over the last four periods of the period's length, and the won amounts of
+    the last 180 days (the deal-size distribution)."""
+    p = scope.period
+    periods = []
+    cur = p
+    for _ in range(4):
+        cur = scope.fiscal.previous(cur)
+        periods.append(cur)
+    tz = timezone.get_current_timezone()
+
+    def aware(d: date, end: bool = False) -> datetime:
+        return datetime.combine(d + timedelta(days=1) if end else d, time.min, tzinfo=tz)
+
+    won = Opportunity.objects.filter(owner_id__in=member_ids, stage__kind=StageKind.WON)
+    if scope.product_line is not None:
+        won = won.filter(product_line=scope.product_line)
+    aggs = {f"p{i}": Count("pk", filter=Q(created_at__gte=aware(q.start), created_at__lt=aware(q.end, True),
+                                            closed_at__gte=aware(q.start), closed_at__lt=aware(q.end, True)))
+            for i, q in enumerate(periods)}
+    rates = {r["owner_id"]: sum(r[k] for k in aggs) / len(periods)
+             for r in won.filter(closed_at__gte=aware(periods[-1].start), closed_at__lt=aware(periods[0].end, True))
+             .values("owner_id").annotate(**aggs).order_by()}
+    since = aware(scope.as_of - timedelta(days=180))
+    hist = list(won.filter(closed_at__gte=since).values_list("owner_id", "amount_base"))
+    return rates, [h[0] for h in hist], [float(h[1]) for h in hist]
+
+
+def cards(scope: Scope, nodes: list[Node], facts: Facts, *, simulate: bool = True) -> dict[str, Card]:
+    """Attainment cards for ``nodes`` (the scope's node and/or its children)."""
+    metric = ROLLUP_METRIC[scope.metric]
+    p, t = scope.period, scope.as_of
+    started = scope.today >= p.start
+    all_members = sorted({m for n in nodes for m in n.member_ids})
+    per_member = facts.by_member([metric], p.start, t) if started else {}
+    targets = node_targets(scope, nodes)
+    pipe = open_pipeline(scope, all_members)
+    out: dict[str, Card] = {}
+    for n in nodes:
+        actual = _q(sum((per_member.get((metric, m), ZERO) for m in n.member_ids), ZERO))
+        th = targets.get(n.key, NO_TARGET)
+        w = _weights(th)
+        a = attainment(actual, floor=th.floor, target=th.target, stretch=th.stretch)
+        expected = _q(expected_to_date(th.target, p, t, w, scope.fiscal)) if started else ZERO
+        rr = run_rate_projection(actual, p, t, w, scope.fiscal) if started else None
+        mask = np.isin(pipe.owner, list(n.member_ids))
+        open_amt = float(pipe.amount[mask].sum())
+        weighted = float((pipe.amount[mask] * pipe.nominal[mask]).sum())
+        gap = float(a.remaining_gap)
+        out[n.key] = Card(
+            node=n, actual=actual, thresholds=th, vs_floor=a.vs_floor, vs_target=a.vs_target, vs_stretch=a.vs_stretch,
+            expected=expected, pace=pace_index(actual, expected) if th.defined else None,
+            run_rate=_q(rr) if rr is not None else None, remaining_gap=a.remaining_gap,
+            open_amount=_q(open_amt), weighted_amount=_q(weighted),
+            coverage=open_amt / gap if gap > 0 else None, weighted_coverage=weighted / gap if gap > 0 else None,
+            elapsed=elapsed_fraction(p, t, w, scope.fiscal) if started else 0.0,
+        )
+    if simulate and nodes and scope.today <= p.end:
+        _simulate(scope, nodes, out, pipe)
+    return out
+
+
+def _simulate(scope: Scope, nodes: list[Node], out: dict[str, Card], pipe: Pipeline) -> None:
+    code_of: dict[int, int] = {}
+    for i, n in enumerate(nodes):
+        for m in n.member_ids:
+            code_of.setdefault(m, i)
+    members = list(code_of)
+    rates, h_owner, h_amount = new_business(scope, members)
+    n_codes = len(nodes)
+    rate = np.zeros(n_codes)
+    for m, r in rates.items():
+        if m in code_of:
+            rate[code_of[m]] += r
+    keep = np.isin(pipe.owner, members) & in_rest_of_period(pipe.close, scope.period, scope.as_of)
+    codes = np.array([code_of[int(o)] for o in pipe.owner[keep]], dtype=np.int64)
+    cards_ = [out[n.key] for n in nodes]
+    remaining = 1.0 - (cards_[0].elapsed if cards_ else 0.0)
+    prob = probability_of_attainment(
+        actual_to_date=[float(c.actual) for c in cards_],
+        floor=[float(c.thresholds.floor) for c in cards_], target=[float(c.thresholds.target) for c in cards_],
+        stretch=[float(c.thresholds.stretch) for c in cards_],
+        opp_owner=codes, opp_amount=pipe.amount[keep], opp_probability=pipe.calibrated[keep],
+        new_deal_rate=rate, remaining_fraction=remaining,
+        history_owner=np.array([code_of[o] for o in h_owner if o in code_of], dtype=np.int64),
+        history_amount=[a for o, a in zip(h_owner, h_amount, strict=True) if o in code_of],
+        draws=DRAWS, seed=scope.period.start.toordinal(), levels=(50.0,),
+    )
+    for i, c in enumerate(cards_):
+        if c.thresholds.defined:
+            c.p_floor, c.p_target, c.p_stretch = (float(prob.p_floor[i]), float(prob.p_target[i]), float(prob.p_stretch[i]))
+        c.projected_p50 = _q(prob.percentiles[i, 0])
+
+
+def burn_up(scope: Scope, card: Card, facts: Facts) -> dict[str, Any]:
+    """Cumulative actual by day vs expected E(t) and the run-rate line to the period end."""
+    metric = ROLLUP_METRIC[scope.metric]
+    p = scope.period
+    days = list(p.iter_days())
+    w = _weights(card.thresholds)
+    daily = facts.by_day([metric], p.start, scope.as_of) if scope.today >= p.start else {}
+    cum, total, actual = [], ZERO, []
+    for d in days:
+        if d <= scope.as_of and scope.today >= p.start:
+            total += daily.get((metric, d), ZERO)
+            actual.append(round(float(total), 2))
+        else:
+            actual.append(None)
+        cum.append(round(float(expected_to_date(float(card.thresholds.target), p, d, w, scope.fiscal)), 2))
+    rr = []
+    if card.run_rate is not None and scope.today >= p.start:
+        for d in days:
+            rr.append(round(float(run_rate_projection(float(card.actual), p, scope.as_of, w, scope.fiscal) or 0)
+                            * elapsed_fraction(p, d, w, scope.fiscal), 2) if d >= scope.as_of else None)
+    return {"days": [d.isoformat() for d in days], "actual": actual, "expected": cum, "run_rate": rr,
+            "floor": float(card.thresholds.floor), "target": float(card.thresholds.target),
+            "stretch": float(card.thresholds.stretch)}
+
+
+# ------------------------------------------------------------ process metrics
+
+
+@dataclass
+class Process:
+    """Funnel, outcomes and activity figures of one node (or child)."""
+
+    reached: list[float]
+    won: Decimal = ZERO
+    lost: Decimal = ZERO
+    won_amount: Decimal = ZERO
+    created: Decimal = ZERO
+    activities: Decimal = ZERO
+    fu_decided: Decimal = ZERO
+    fu_on_time: Decimal = ZERO
+
+    @property
+    def conversions(self) -> list[float | None]:
+        return [self.reached[i + 1] / self.reached[i] if self.reached[i] else None for i in range(len(self.reached) - 1)]
+
+    @property
+    def win_rate(self) -> float | None:
+        return ratio(self.won, self.won + self.lost)
+
+    @property
+    def deal_size(self) -> Decimal | None:
+        return _q(self.won_amount / self.won) if self.won else None
+
+    @property
+    def timeliness(self) -> float | None:
+        return ratio(self.fu_on_time, self.fu_decided)
+
+    def state(self) -> core_gaps.DriverState:
+        closed = self.won + self.lost
+        return core_gaps.DriverState(
+            opportunities=float(closed), win_rate=float(self.won / closed) if closed else None,
+            deal_size=float(self.won_amount / self.won) if self.won else None, revenue=_q(self.won_amount))
+
+
+def stage_names() -> list[str]:
+    steps = funnel_steps()
+    names = []
+    default = max(steps.by_pipeline, key=lambda k: len(steps.by_pipeline[k]), default=None)
+    if default is not None:
+        by_order = dict(Stage.objects.filter(pipeline_id=default, kind=StageKind.OPEN).values_list("order", "name"))
+        names = [by_order.get(o, str(o)) for o in steps.by_pipeline[default]]
+    won = Stage.objects.filter(pipeline_id=default, kind=StageKind.WON).values_list("name", flat=True).first()
+    return [*names, won or "Won"]
+
+
+def process(scope: Scope, nodes: list[Node], facts: Facts, period: Period | None = None,
+            until: date | None = None) -> dict[str, Process]:
+    """Funnel (cohort = opportunities created in the period), outcomes closed in the period
+    to date, activities and follow-up timeliness per node: one rollup read."""
+    p = period or scope.period
+    end = min(until or scope.as_of, p.end)
+    k = funnel_steps().k
+    reach = [f"reach_{i}" for i in range(k + 1)]
+    metrics = [*reach, "won", "lost", "won_amount", "created", "act_all", "fu_due", "fu_done", "fu_ontime"]
+    started = scope.today >= p.start
+    rows = facts.by_member(metrics, p.start, end) if started and end >= p.start else {}
+    fu_past = facts.by_member(["fu_due", "fu_done"], p.start, min(end, scope.today - timedelta(days=1))) if started else {}
+    out: dict[str, Process] = {}
+    for n in nodes:
+        def s(metric: str, src: dict[tuple[str, int], Decimal] = rows) -> Decimal:
+            return sum((src.get((metric, m), ZERO) for m in n.member_ids), ZERO)  # noqa: B023
+        pr = Process(reached=[float(s(r)) for r in reach], won=s("won"), lost=s("lost"), won_amount=s("won_amount"),
+                     created=s("created"), activities=s("act_all"))
+        # decided = followed up (any due day), or due before today and not followed up
+        pr.fu_decided = s("fu_done") + s("fu_due", fu_past) - s("fu_done", fu_past)
+        pr.fu_on_time = s("fu_ontime")
+        out[n.key] = pr
+    return out
+
+
+def sales_cycle(scope: Scope, member_ids: list[int]) -> float | None:
+    """Median days from creation to won over the deals won in the period to date
+    (:func:`salesloop.core.funnel.closed_metrics`)."""
+    tz = timezone.get_current_timezone()
+    lo = datetime.combine(scope.period.start, time.min, tzinfo=tz)
+    hi = datetime.combine(scope.as_of + timedelta(days=1), time.min, tzinfo=tz)
+    qs = Opportunity.objects.filter(owner_id__in=member_ids, stage__kind=StageKind.WON, closed_at__gte=lo, closed_at__lt=hi)
+    if scope.product_line is not None:
+        qs = qs.filter(product_line=scope.product_line)
+    rows = list(qs.values_list("pk", "created_at", "closed_at", "amount_base"))
+    if not rows:
+        return None
+    frame = pl.DataFrame({"id": [r[0] for r in rows], "created_at": [r[1] for r in rows], "closed_at": [r[2] for r in rows],
+                          "amount": [float(r[3]) for r in rows], "status": ["won"] * len(rows)})
+    frame = frame.with_columns(pl.col("created_at").dt.convert_time_zone(str(tz)), pl.col("closed_at").dt.convert_time_zone(str(tz)))
+    result = closed_metrics(frame, Period(scope.period.start, scope.as_of))
+    return result.get_column("sales_cycle_days")[0] if result.height else None
+
+
+def stalled(scope: Scope, member_ids: list[int], limit: int = 10) -> tuple[dict[int, int], list[Opportunity]]:
+    """Open deals in their current stage longer than the stage's limit (80th percentile of
+    historical stints): count per owner and the largest ones."""
+    limits = calibration().get("stalled_limits", {})
+    now = timezone.now()
+    cond = Q()
+    for stage_id, days in limits.items():
+        cond |= Q(stage_id=int(stage_id), stage_entered_at__lt=now - timedelta(days=float(days)))
+    if not limits:
+        return {}, []
+    qs = Opportunity.objects.filter(cond, owner_id__in=member_ids, stage__kind=StageKind.OPEN)
+    if scope.product_line is not None:
+        qs = qs.filter(product_line=scope.product_line)
+    counts = dict(qs.values("owner_id").annotate(n=Count("pk")).order_by().values_list("owner_id", "n"))
+    top = list(qs.select_related("owner", "stage", "customer").order_by("-amount_base")[:limit])
+    return counts, top
+
+
+def overdue_follow_ups(scope: Scope, member_ids: list[int], limit: int = 10) -> tuple[int, list[Activity]]:
+    qs = Activity.objects.filter(owner_id__in=member_ids, followed_up_at__isnull=True, follow_up_due__lt=scope.today)
+    return qs.count(), list(qs.select_related("owner", "customer").order_by("follow_up_due", "pk")[:limit])
+
+
+def heatmap(scope: Scope, nodes: list[Node], facts: Facts, weeks: int = 12) -> dict[str, Any]:
+    """Activities per node and ISO week for the last ``weeks`` weeks up to the period's end."""
+    end = scope.as_of
+    start = end - timedelta(days=end.weekday()) - timedelta(weeks=weeks - 1)
+    rows = facts.by_member_week(["act_all"], start, end)
+    mondays = [start + timedelta(weeks=i) for i in range(weeks)]
+    owner_of = {m: n.key for n in nodes for m in n.member_ids}
+    grid = {n.key: [0.0] * weeks for n in nodes}
+    for (_metric, member, monday), v in rows.items():
+        key = owner_of.get(member)
+        i = (monday - start).days // 7
+        if key is not None and 0 <= i < weeks:
+            grid[key][i] += float(v)
+    return {"weeks": [m.isoformat() for m in mondays], "rows": [(n, grid[n.key]) for n in nodes]}
+
+
+def trend(scope: Scope, facts: Facts) -> dict[str, Any]:
+    """Monthly actual this fiscal year vs last fiscal year."""
+    metric = ROLLUP_METRIC[scope.metric]
+    fy = scope.fiscal.fiscal_year_of(scope.period.start)
+    this, last = scope.fiscal.year(fy), scope.fiscal.year(fy - 1)
+    rows = facts.by_month([metric], last.start, min(this.end, scope.today))
+    months = scope.fiscal.months(fy)
+    return {
+        "labels": [m.start.strftime("%Y-%m") for m in months],
+        "this": [float(rows.get((metric, m.start), 0)) if m.start <= scope.today else None for m in months],
+        "last": [float(rows.get((metric, scope.fiscal.same_period_last_year(m).start), 0)) for m in months],
+        "fy": fy,
+    }
+
+
+def product_mix(scope: Scope, facts: Facts) -> list[tuple[int, Decimal]]:
+    metric = ROLLUP_METRIC[scope.metric]
+    rows = by_product_line(facts, metric, scope.period.start, scope.as_of)
+    return sorted(((pl_id, _q(v)) for pl_id, v in rows.items()), key=lambda x: -x[1])
+
+
+# ---------------------------------------------------------------- gap analysis
+
+
+def previous_to_date(scope: Scope) -> tuple[Period, date]:
+    """The previous period and the same elapsed length in it (a fair "to date" comparison)."""
+    prev = scope.fiscal.previous(scope.period)
+    elapsed_days = (scope.as_of - scope.period.start).days
+    return prev, min(prev.end, prev.start + timedelta(days=elapsed_days))
+
+
+def target_state(expected: Decimal, history: Process) -> core_gaps.DriverState:
+    """The state the target implies: historical win rate and deal size, and the closed
+    opportunities needed to reach the expected-to-date revenue with them."""
+    win = history.win_rate or 0.0
+    size = float(history.deal_size or 0)
+    opps = float(expected) / (win * size) if win and size else 0.0
+    return core_gaps.DriverState(opportunities=opps, win_rate=history.win_rate, deal_size=float(history.deal_size or 0) or None,
+                                 revenue=_q(expected))
+
+
+def gap_analysis(scope: Scope, cards_: dict[str, Card], facts: Facts) -> dict[str, Any]:
+    """LMDI splits: target vs actual, this period vs last, each child vs the children's
+    median, the period-over-period gap across children and across product lines."""
+    node = scope.node
+    kids = list(scope.children)
+    now = process(scope, [node, *kids], facts)
+    prev, prev_until = previous_to_date(scope)
+    before = process(scope, [node, *kids], facts, period=prev, until=prev_until)
+    hist_p = scope.fiscal.previous(prev)
+    history = process(scope, [node], facts, period=Period(hist_p.start, prev.end), until=prev.end)[node.key]
+    card = cards_[node.key]
+    out: dict[str, Any] = {
+        "vs_last": core_gaps.lmdi_split(before[node.key].state(), now[node.key].state()),
+        "vs_target": core_gaps.lmdi_split(target_state(card.expected, history), now[node.key].state()) if card.thresholds.defined else None,
+        "previous": prev,
+        "now": now, "before": before,
+    }
+    if kids:
+        out["children"] = core_gaps.lmdi_split_children({k.key: before[k.key].state() for k in kids},
+                                                        {k.key: now[k.key].state() for k in kids})
+        median = core_gaps.median_state([now[k.key].state() for k in kids])
+        out["vs_median"] = dict(zip([k.key for k in kids], core_gaps.lmdi_split_many([median] * len(kids),
+                                                                                    [now[k.key].state() for k in kids]), strict=True))
+    out["lines"] = _lines_split(scope, facts, prev, prev_until)
+    return out
+
+
+def _lines_split(scope: Scope, facts: Facts, prev: Period, prev_until: date) -> core_gaps.ChildrenSplit[int] | None:
+    if scope.product_line is not None or not scope.lines:
+        return None
+    states: list[dict[int, core_gaps.DriverState]] = []
+    for lo, hi in ((prev.start, prev_until), (scope.period.start, scope.as_of)):
+        per: dict[int, core_gaps.DriverState] = {}
+        if scope.today >= scope.period.start:
+            for line in scope.lines:
+                f = facts.for_line(line.pk)
+                rows = f.by_member(["won", "lost", "won_amount"], lo, hi)
+                tot = {m: sum((v for (mm, _x), v in rows.items() if mm == m), ZERO) for m in ("won", "lost", "won_amount")}
+                if tot["won"] or tot["lost"]:
+                    per[line.pk] = Process(reached=[], won=tot["won"], lost=tot["lost"], won_amount=tot["won_amount"]).state()
+        states.append(per)
+    return core_gaps.lmdi_split_children(states[0], states[1])
+
+
+def bottleneck_rows(scope: Scope, facts: Facts, member_nodes: list[Node]) -> list[core_gaps.Bottleneck]:
+    """Each member's weakest funnel conversion vs the median of the members shown, with the
+    revenue a median conversion would have brought (:func:`salesloop.core.gaps.bottlenecks`)."""
+    if len(member_nodes) < 2:
+        return []
+    figures = process(scope, member_nodes, facts)
+    keys = [n.key for n in member_nodes]
+    entries = [figures[k].reached[0] if figures[k].reached else 0.0 for k in keys]
+    conv = np.array([[np.nan if c is None else c for c in figures[k].conversions] for k in keys], dtype=np.float64)
+    size = [float(figures[k].deal_size) if figures[k].deal_size else np.nan for k in keys]
+    labels = stage_names()
+    labels = [f"{labels[i]} → {labels[i + 1]}" for i in range(len(labels) - 1)]
+    return core_gaps.bottlenecks(keys, entries, conv, size, stage_labels=labels if conv.shape[1] == len(labels) else None)
+
+
+def calibration_diagnosis(scope: Scope, member_cards: list[Card]) -> core_gaps.TargetCalibrationDiagnosis | None:
+    paces = [c.pace for c in member_cards if c.thresholds.defined]
+    elapsed = member_cards[0].elapsed if member_cards else 0.0
+    return core_gaps.diagnose_target_calibration(paces, elapsed)
+
+
+def member_nodes_of(scope: Scope) -> list[Node]:
+    """The members under the scope's node, as nodes (for bottlenecks and diagnosis)."""
+    from salesloop.org.models import Member
+
+    if scope.node.kind == "member":
+        return [scope.node]
+    names = dict(Member.objects.filter(pk__in=scope.node.member_ids).values_list("pk", "display_name"))
+    return [Node("member", pk, names.get(pk, str(pk)), (pk,)) for pk in scope.node.member_ids]

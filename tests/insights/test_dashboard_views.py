@@ -1,0 +1,113 @@
+"""The dashboard pages: visibility of every figure, drill-down, filters in the URL, query counts."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from salesloop.insights.models import FillState
+from salesloop.insights.rollups import rollup_fill
+
+pytestmark = pytest.mark.django_db
+
+
+def figures(response):
+    return {k: json.loads(v) for k, v in response.context["figures_json"].items()}
+
+
+def test_rep_sees_no_other_reps_name_or_number(client, org, sales, login):
+    login(org.rep_a1)
+    response = client.get("/dashboard/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    blob = html + json.dumps(figures(response))
+    for other in ("Rep_A2", "Rep_W1", "Rep_B1", "Mgr_A", "East"):  # (the sidebar names their own team)
+        assert other not in blob, other
+    for number in ("99999", "99,999", "77777", "77,777"):
+        assert number not in blob, number  # rep_w1's order and deal
+    assert response.context["card"].actual == 50000  # their own, not the team's 60 000
+    assert response.context["children_rows"] == []
+    assert "50,000" in html or "50000" in blob
+
+
+@pytest.mark.parametrize("node", ["u{team_a}", "u{company}", "m{rep_a2}", "u{east}"])
+def test_rep_cannot_open_another_node(client, org, sales, login, node):
+    login(org.rep_a1)
+    key = node.format(team_a=org.team_a.pk, company=org.company.pk, rep_a2=org.rep_a2.pk, east=org.east.pk)
+    assert client.get(f"/dashboard/?node={key}").status_code == 404
+
+
+def test_manager_sees_only_their_subtree(client, org, sales, login):
+    login(org.mgr_a)
+    response = client.get("/dashboard/")
+    blob = response.content.decode() + json.dumps(figures(response))
+    assert "Rep_A1" in blob and "Rep_A2" in blob
+    assert "Rep_W1" not in blob and "99999" not in blob and "99,999" not in blob
+    assert client.get(f"/dashboard/?node=u{org.west.pk}").status_code == 404
+    assert client.get(f"/dashboard/?node=m{org.rep_w1.pk}").status_code == 404
+    assert client.get(f"/dashboard/?node=u{org.company.pk}").status_code == 404
+
+
+def test_director_drills_from_company_to_rep_to_deals(client, org, sales, login):
+    login(org.director)
+    top = client.get("/dashboard/?period=quarter")
+    assert top.context["scope"].node.key == f"u{org.company.pk}"
+    assert [c.name for c in top.context["scope"].children] == ["East", "West", "Admin", "Director"]
+    html = top.content.decode()
+    assert f'data-drill="u{org.east.pk}"' in html
+    east = client.get(f"/dashboard/?node=u{org.east.pk}&period=quarter")
+    assert [c.name for c in east.context["scope"].children] == ["Team A", "Team B", "East_Mgr"]
+    team = client.get(f"/dashboard/?node=u{org.team_a.pk}&period=quarter")
+    assert f"/opportunities/?owner={org.rep_a1.pk}&amp;status=open" in team.content.decode()
+    rep = client.get(f"/dashboard/?node=m{org.rep_a1.pk}&period=quarter")
+    assert rep.context["card"].actual == 50000
+    # the crumbs lead back up
+    assert [c.name for c in rep.context["scope"].crumbs] == ["Company", "East", "Team A"]
+
+
+def test_filters_are_kept_in_links(client, org, sales, login):
+    login(org.director)
+    line = org.product_line.pk
+    r = client.get(f"/dashboard/?node=u{org.east.pk}&period=month&on=2025-05-01&line={line}")
+    scope = r.context["scope"]
+    assert scope.period.start == date(2025, 5, 1) and scope.product_line.pk == line
+    html = r.content.decode()
+    assert f"node=u{org.team_a.pk}" in html and "period=month" in html and f"line={line}" in html
+    prev = r.context["prev_query"]
+    assert "on=2025-04-01" in prev and "period=month" in prev
+
+
+def test_figures_hold_the_numbers(client, org, sales, login):
+    login(org.mgr_a)
+    figs = figures(client.get("/dashboard/"))
+    burn = figs["burn_up"]["data"]
+    actual = next(t for t in burn if t["name"] == "Actual")
+    assert max(v for v in actual["y"] if v is not None) == 60000.0
+    wf = figs["gap_last"]["data"][0]
+    assert sum(wf["y"][1:4]) == pytest.approx(wf["y"][4] - wf["y"][0])
+    assert figs["funnel"]["data"][0]["x"] == [3.0, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_every_figure_explains_its_definition(client, org, sales, login):
+    login(org.mgr_a)
+    html = client.get("/dashboard/").content.decode()
+    for needle in ("Pace index = actual to date / expected to date", "Coverage = open pipeline",
+                   "Exact LMDI split", "Win rate = won / (won + lost)", "ever reached each stage"):
+        assert needle in html
+
+
+@pytest.mark.parametrize("who", ["director", "mgr_a", "rep_a1"])
+def test_query_counts(client, org, sales, login, who, django_assert_max_num_queries):
+    rollup_fill(start=date(2024, 1, 1), end=date(2025, 5, 14))
+    FillState.objects.update_or_create(property="daily", defaults={"end": date(2025, 5, 14)})
+    login(getattr(org, who))
+    client.get("/dashboard/")  # calibration computed once
+    with django_assert_max_num_queries(90):
+        assert client.get("/dashboard/").status_code == 200
+
+
+def test_home_still_works(client, org, login):
+    login(org.rep_a1)
+    assert client.get("/").status_code == 200

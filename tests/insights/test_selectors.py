@@ -1,0 +1,172 @@
+"""Every dashboard selector on hand-built data, with the expected figure worked out here."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.http import QueryDict
+
+from salesloop.core.periods import Period, elapsed_fraction
+from salesloop.insights import selectors as s
+from salesloop.insights.facts import Facts
+from salesloop.insights.rollups import rollup_fill
+from salesloop.insights.scope import resolve_scope
+from tests import factories as f
+from tests.insights.conftest import TODAY
+
+pytestmark = pytest.mark.django_db
+
+
+def scope_for(user, **params):
+    q = QueryDict(mutable=True)
+    q.update(params)
+    return resolve_scope(user, q, today=TODAY)
+
+
+@pytest.fixture(params=["raw", "rollup"])
+def filled(request, sales):
+    """Each selector test runs on raw rows and on the filled rollup: same figures."""
+    if request.param == "rollup":
+        rollup_fill(start=date(2025, 1, 1), end=date(2025, 5, 14))
+        from salesloop.insights.models import FillState
+
+        FillState.objects.update_or_create(property="daily", defaults={"end": date(2025, 5, 14)})
+    return request.param
+
+
+def test_period_defaults_to_the_current_quarter(org, sales):
+    scope = scope_for(org.rep_a1.user)
+    assert scope.period == Period(date(2025, 4, 1), date(2025, 6, 30))
+    assert scope.as_of == TODAY
+    assert scope.node.key == f"m{org.rep_a1.pk}"
+    assert scope_for(org.rep_a1.user, period="month").period == Period(date(2025, 5, 1), date(2025, 5, 31))
+    assert scope_for(org.rep_a1.user, period="year").period == Period(date(2025, 1, 1), date(2025, 12, 31))
+    custom = scope_for(org.rep_a1.user, period="custom", **{"from": "2025-04-15", "to": "2025-05-20"})
+    assert custom.period == Period(date(2025, 4, 15), date(2025, 5, 20))
+
+
+def test_attainment_pacing_and_coverage_of_a_rep(org, filled):
+    scope = scope_for(org.rep_a1.user)
+    card = s.cards(scope, [scope.node], Facts(scope.node.member_ids), simulate=False)[scope.node.key]
+    # orders 30 000 + 20 000 in Q2 to date; target 240 000 / 12 × 3 months = 60 000
+    assert card.actual == Decimal("50000.00")
+    assert card.thresholds.target == Decimal("60000.00")
+    assert card.thresholds.floor == Decimal("48000.00")
+    assert card.thresholds.stretch == Decimal("72000.00")
+    assert card.vs_target == pytest.approx(50000 / 60000)
+    assert card.remaining_gap == Decimal("10000.00")
+    # equal months: E(t) = 60 000 × elapsed working-day weight of Q2 by 15 May
+    frac = elapsed_fraction(scope.period, TODAY)
+    assert card.expected == (Decimal("60000") * Decimal(frac)).quantize(Decimal("0.01"))
+    assert card.pace == pytest.approx(50000 / float(card.expected), rel=1e-6)
+    assert float(card.run_rate) == pytest.approx(50000 / frac, rel=1e-6)
+    # open deal 40 000 closes 20 June (in the rest of Q2), stage probability 10 %
+    assert card.open_amount == Decimal("40000.00")
+    assert card.coverage == pytest.approx(4.0)
+    assert card.weighted_coverage == pytest.approx(0.4)
+
+
+def test_probability_of_attainment_is_bounded_and_ordered(org, sales):
+    scope = scope_for(org.rep_a1.user)
+    card = s.cards(scope, [scope.node], Facts(scope.node.member_ids))[scope.node.key]
+    assert 0 <= card.p_stretch <= card.p_target <= card.p_floor <= 1
+    # the floor (48 000) is already reached
+    assert card.p_floor == 1.0
+
+
+def test_funnel_outcomes_and_cycle(org, filled):
+    scope = scope_for(org.rep_a1.user)
+    pr = s.process(scope, [scope.node], Facts(scope.node.member_ids))[scope.node.key]
+    # cohort Q2: big deal (reached proposal, won), lost deal (first stage), open deal (first stage)
+    assert pr.reached == [3.0, 1.0, 1.0, 1.0, 1.0]
+    assert pr.conversions == [pytest.approx(1 / 3), 1.0, 1.0, 1.0]
+    assert pr.won == 1 and pr.lost == 1
+    assert pr.win_rate == 0.5
+    assert pr.deal_size == Decimal("50000.00")
+    # created 1 April 10:00, won 5 May 10:00
+    assert s.sales_cycle(scope, [org.rep_a1.pk]) == pytest.approx(34.0)
+
+
+def test_team_totals_are_the_sum_of_the_children(org, filled):
+    scope = scope_for(org.mgr_a.user)
+    nodes = [scope.node, *scope.children]
+    cards = s.cards(scope, nodes, Facts(scope.node.member_ids), simulate=False)
+    assert cards[scope.node.key].actual == Decimal("60000.00")
+    assert sum(cards[c.key].actual for c in scope.children) == cards[scope.node.key].actual
+    assert sum(cards[c.key].thresholds.target for c in scope.children) == cards[scope.node.key].thresholds.target
+
+
+def test_gap_split_adds_up_to_the_cent(org, filled):
+    scope = scope_for(org.mgr_a.user)
+    facts = Facts(scope.node.member_ids)
+    cards = s.cards(scope, [scope.node, *scope.children], facts, simulate=False)
+    gaps = s.gap_analysis(scope, cards, facts)
+    for split in (gaps["vs_last"], gaps["vs_target"]):
+        assert split.opportunities + split.win_rate + split.deal_size == split.gap
+    # nothing closed in Q1: the whole change vs last period is new closed opportunities
+    assert gaps["vs_last"].gap == Decimal("50000.00")
+    assert gaps["vs_last"].opportunities == Decimal("50000.00")
+    children = gaps["children"]
+    assert sum(c.gap for c in children.children.values()) == children.total.gap == Decimal("50000.00")
+
+
+def test_stalled_and_overdue(org, sales, time_machine):
+    from salesloop.insights.calibration import calibration_refresh
+    from salesloop.insights.models import FillState
+
+    calibration_refresh(today=TODAY)
+    state = FillState.objects.get(property="calibration")
+    first_open = min(int(k) for k in state.payload["table"]["stages"])
+    state.payload["stalled_limits"] = {str(first_open): 3.0}
+    state.save()
+    cust = f.customer(org.rep_a1)
+    from tests.insights.conftest import at
+
+    f.activity(org.rep_a1, cust, at=at(date(2025, 4, 28)), due=date(2025, 5, 1))
+    scope = scope_for(org.rep_a1.user)
+    counts, top = s.stalled(scope, [org.rep_a1.pk])
+    # the open deal entered its first stage on 10 May: 5 days > 3
+    assert counts == {org.rep_a1.pk: 1}
+    assert [o.name for o in top] == ["Open deal"]
+    n, rows = s.overdue_follow_ups(scope, [org.rep_a1.pk])
+    assert n == 1 and rows[0].customer == cust
+
+
+def test_follow_up_timeliness_and_heatmap(org, sales, time_machine):
+    from tests.insights.conftest import at
+
+    cust = f.customer(org.rep_a2)
+    first = f.activity(org.rep_a2, cust, at=at(date(2025, 4, 7)), due=date(2025, 4, 10))
+    f.activity(org.rep_a2, cust, at=at(date(2025, 4, 9)))  # settles the first one on time
+    f.activity(org.rep_a2, cust, at=at(date(2025, 4, 14)), due=date(2025, 4, 16))  # never settled: late
+    f.activity(org.rep_a2, cust, at=at(date(2025, 5, 14)), due=date(2025, 5, 20))  # not decided yet
+    first.refresh_from_db()
+    assert first.followed_up_at is not None
+    scope = scope_for(org.rep_a2.user)
+    pr = s.process(scope, [scope.node], Facts(scope.node.member_ids))[scope.node.key]
+    # due in Q2 to date: 10 Apr (on time), 16 Apr (overdue) → 1 / 2; 20 May is after today
+    assert pr.fu_decided == 2 and pr.fu_on_time == 1 and pr.timeliness == 0.5
+    assert pr.activities == 4
+    heat = s.heatmap(scope, [scope.node], Facts(scope.node.member_ids), weeks=7)
+    assert sum(heat["rows"][0][1]) == 4
+
+
+def test_trend_and_product_mix(org, filled):
+    scope = scope_for(org.mgr_a.user, period="year")
+    t = s.trend(scope, Facts(scope.node.member_ids))
+    assert t["this"][3] == 40000.0 and t["this"][4] == 20000.0  # April, May
+    assert t["this"][5] is None  # June has not started
+    assert t["last"] == [0.0] * 12
+
+
+def test_bottleneck_and_calibration_diagnosis(org, sales):
+    scope = scope_for(org.mgr_a.user)
+    facts = Facts(scope.node.member_ids)
+    nodes = s.member_nodes_of(scope)
+    rows = {b.key: b for b in s.bottleneck_rows(scope, facts, nodes)}
+    # rep_a1 converts 1/3 into the second stage, nobody else has a funnel: no median to beat
+    assert all(b.gain >= 0 for b in rows.values())
+    member_cards = s.cards(scope, nodes, facts, simulate=False)
+    assert s.calibration_diagnosis(scope, list(member_cards.values())) is None
