@@ -35,16 +35,18 @@ def forecast_fan(*, history: list[float], history_start: date, recommendation: d
     fx = _month_labels(plan_start, 12)
     fan = recommendation.get("fan", {})
     monthly = recommendation.get("monthly", [])
+    # xgettext:no-python-format
+    band95 = _("95% interval")
+    # xgettext:no-python-format
+    band80 = _("80% interval")
     traces: list[dict[str, Any]] = [
         {"type": "scatter", "x": hx, "y": history, "name": _("History"), "mode": "lines", "line": {"color": GREY, "width": 2}},
         {"type": "scatter", "x": fx, "y": fan.get("hi95", []), "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip", "name": "hi95"},
-        # xgettext:no-python-format
         {"type": "scatter", "x": fx, "y": fan.get("lo95", []), "fill": "tonexty", "fillcolor": "rgba(37,99,235,0.10)",
-         "line": {"width": 0}, "name": _("95% interval")},
+         "line": {"width": 0}, "name": band95},
         {"type": "scatter", "x": fx, "y": fan.get("hi80", []), "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip", "name": "hi80"},
-        # xgettext:no-python-format
         {"type": "scatter", "x": fx, "y": fan.get("lo80", []), "fill": "tonexty", "fillcolor": "rgba(37,99,235,0.22)",
-         "line": {"width": 0}, "name": _("80% interval")},
+         "line": {"width": 0}, "name": band80},
         {"type": "scatter", "x": fx, "y": fan.get("mean", []), "name": _("Baseline forecast"), "mode": "lines",
          "line": {"color": BLUE, "dash": "dot"}},
     ]
