@@ -60,3 +60,22 @@ def test_opportunity_of_another_customer_is_refused(org):
     opp = f.opportunity(org.rep_a1, other)
     with pytest.raises(ValidationError, match="another customer"):
         f.activity(org.rep_a1, cust, opportunity=opp)
+
+
+def test_update_and_delete_are_validated_and_audited(org):
+    from salesloop.activities.services import activity_delete, activity_update
+    from salesloop.common.models import AuditEvent
+
+    cust = f.customer(org.rep_a1)
+    activity = f.activity(org.rep_a1, cust, at=timezone.now())
+    with pytest.raises(ValidationError, match="cannot be due before"):
+        activity_update(activity=activity, follow_up_due=timezone.localdate() - timedelta(days=3))
+    activity.refresh_from_db()
+    assert activity.follow_up_due is None
+    with pytest.raises(ValidationError, match="cannot be changed"):
+        activity_update(activity=activity, owner=org.rep_a2)
+    activity_update(activity=activity, subject="复盘电话", actor=org.rep_a1.user)
+    assert AuditEvent.objects.get(action="activity.update").changes["subject"] == ["Call", "复盘电话"]
+    activity_delete(activity=activity, actor=org.rep_a1.user)
+    assert not Activity.objects.exists()
+    assert AuditEvent.objects.get(action="activity.delete").changes["subject"] == ["复盘电话", None]

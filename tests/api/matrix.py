@@ -25,6 +25,8 @@ API_ROUTES = {
     "contact_list": "object",
     "contact_create": "object-write",
     "contact_detail": "object",
+    "contact_update": "object-write",
+    "contact_delete": "object-write",
     "product_line_list": "reference",
     "product_list": "reference",
     # pipeline
@@ -38,6 +40,7 @@ API_ROUTES = {
     "lead_list": "list",
     "lead_create": "create",
     "lead_detail": "object",
+    "lead_update": "object-write",
     "lead_convert": "object-write",
     # orders
     "order_list": "list",
@@ -51,5 +54,7 @@ API_ROUTES = {
     "activity_list": "list",
     "activity_create": "create",
     "activity_detail": "object",
+    "activity_update": "object-write",
+    "activity_delete": "object-write",
     "activity_complete_follow_up": "object-write",
 }

@@ -118,3 +118,16 @@ def test_lead_converts_once_into_customer_and_opportunity(org):
 def test_pipeline_needs_won_and_lost_stages(db):
     with pytest.raises(ValidationError):
         pipeline_create(name="Broken", stages=[("Only", 10, "open")])
+
+
+def test_lead_update_never_converts_and_is_audited(org):
+    from salesloop.pipeline.services import lead_update
+
+    lead = lead_create(name="李雷", owner=org.rep_a1)
+    with pytest.raises(ValidationError):
+        lead_update(lead=lead, status="converted")
+    lead_update(lead=lead, status="contacted", actor=org.rep_a1.user)
+    assert AuditEvent.objects.get(action="lead.update").changes["status"] == ["new", "contacted"]
+    lead_convert(lead=lead, amount=Decimal("10"), expected_close=timezone.localdate())
+    with pytest.raises(ValidationError, match="converted lead"):
+        lead_update(lead=lead, phone="1")

@@ -7,7 +7,7 @@ from django.utils import timezone
 from ninja import Query, Router, Status
 
 from salesloop.activities import services
-from salesloop.activities.schemas import ActivityIn, ActivityOut, ActivityQuery
+from salesloop.activities.schemas import ActivityIn, ActivityOut, ActivityPatch, ActivityQuery
 from salesloop.activities.selectors import activity_get, activity_list
 from salesloop.apitokens.rest import (
     CREATE_ERRORS,
@@ -79,3 +79,19 @@ def activity_complete_route(request: HttpRequest, activity_id: PathId) -> Any:
     """Mark the promised follow-up done without logging a new activity."""
     activity = activity_get(user=request.user, pk=activity_id)
     return services.follow_up_complete(activity=activity)
+
+
+@router.patch("/activities/{activity_id}", response={200: ActivityOut, **WRITE_ERRORS}, url_name="activity_update")
+def activity_update_route(request: HttpRequest, activity_id: PathId, payload: ActivityPatch) -> Any:
+    """Correct a logged activity. Send ``follow_up_due: null`` to clear the follow-up."""
+    activity = activity_get(user=request.user, pk=activity_id)
+    fields = payload.dict(exclude_unset=True)
+    fields = {k: v for k, v in fields.items() if v is not None or k == "follow_up_due"}
+    return services.activity_update(activity=activity, actor=request.user, **fields)
+
+
+@router.delete("/activities/{activity_id}", response={204: None, **WRITE_ERRORS}, url_name="activity_delete")
+def activity_delete_route(request: HttpRequest, activity_id: PathId) -> Any:
+    activity = activity_get(user=request.user, pk=activity_id)
+    services.activity_delete(activity=activity, actor=request.user)
+    return Status(204, None)

@@ -23,6 +23,18 @@ class ActivityIn(Schema):
     external_id: Text(64) | None = None  # type: ignore[valid-type]
 
 
+class ActivityPatch(Schema):
+    """Only the fields sent change (customer and owner stay: log a new activity instead)."""
+
+    kind: ActivityKind | None = None
+    subject: Text(200, min_length=1) | None = None  # type: ignore[valid-type]
+    occurred_at: Moment | None = None
+    duration_minutes: int | None = Field(None, ge=0, le=24 * 60)
+    outcome: Outcome | None = None
+    notes: Text(5000) | None = None  # type: ignore[valid-type]
+    follow_up_due: Day | None = None
+
+
 class ActivityOut(Schema):
     id: int
     kind: ActivityKind

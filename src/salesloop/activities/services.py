@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesloop.activities.models import Activity
+from salesloop.common.audit import audit_record, diff, snapshot
+from salesloop.common.models import AuditEvent
 from salesloop.customers.models import Customer
 from salesloop.org.models import Member
 
@@ -78,3 +80,37 @@ def follow_up_complete(*, activity: Activity, at: datetime | None = None) -> Act
         activity.followed_up_at = at or timezone.now()
         activity.save(update_fields=["followed_up_at", "updated_at"])
     return activity
+
+
+ACTIVITY_EDITABLE = {"kind", "subject", "occurred_at", "duration_minutes", "outcome", "notes", "follow_up_due"}
+
+
+@transaction.atomic
+def activity_update(*, activity: Activity, actor: Any = None, **fields: Any) -> Activity:
+    """Correct a logged activity (the customer and owner stay: log a new one instead)."""
+    unknown = set(fields) - ACTIVITY_EDITABLE
+    if unknown:
+        raise ValidationError(_("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    before = snapshot(activity, sorted(ACTIVITY_EDITABLE))
+    for key, value in fields.items():
+        setattr(activity, key, value)
+    local_day = timezone.localtime(activity.occurred_at).date()
+    if activity.follow_up_due is not None and activity.follow_up_due < local_day:
+        raise ValidationError(
+            {"follow_up_due": _("The next follow-up cannot be due before the activity itself (%(day)s).")
+             % {"day": local_day.isoformat()}}
+        )
+    activity.full_clean()
+    activity.save()
+    changes = diff(before, snapshot(activity, sorted(ACTIVITY_EDITABLE)))
+    if changes:
+        audit_record(actor=actor, action="activity.update", subject=activity, changes=changes)
+    return activity
+
+
+@transaction.atomic
+def activity_delete(*, activity: Activity, actor: Any = None) -> None:
+    """Remove an activity logged by mistake; the removal is audited with what it said."""
+    audit_record(actor=actor, action="activity.delete", subject=activity, kind=AuditEvent.Kind.DELETE,
+                 changes={k: [v, None] for k, v in snapshot(activity, sorted(ACTIVITY_EDITABLE)).items()})
+    activity.delete()

@@ -26,6 +26,7 @@ from salesloop.customers.models import Contact, Customer, Product, ProductLine
 from salesloop.customers.schemas import (
     ContactIn,
     ContactOut,
+    ContactPatch,
     CustomerIn,
     CustomerOut,
     CustomerPatch,
@@ -112,6 +113,20 @@ def contact_create_route(request: HttpRequest, customer_id: PathId, payload: Con
 @router.get("/contacts/{contact_id}", response={200: ContactOut, **OBJECT_ERRORS}, url_name="contact_detail")
 def contact_detail_route(request: HttpRequest, contact_id: PathId) -> Any:
     return get_visible_or_404(Contact.objects.all(), user=request.user, pk=contact_id)
+
+
+@router.patch("/contacts/{contact_id}", response={200: ContactOut, **WRITE_ERRORS}, url_name="contact_update")
+def contact_update_route(request: HttpRequest, contact_id: PathId, payload: ContactPatch) -> Any:
+    contact = get_visible_or_404(Contact.objects.select_related("customer"), user=request.user, pk=contact_id)
+    fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    return services.contact_update(contact=contact, actor=request.user, **fields)
+
+
+@router.delete("/contacts/{contact_id}", response={204: None, **WRITE_ERRORS}, url_name="contact_delete")
+def contact_delete_route(request: HttpRequest, contact_id: PathId) -> Any:
+    contact = get_visible_or_404(Contact.objects.all(), user=request.user, pk=contact_id)
+    services.contact_delete(contact=contact, actor=request.user)
+    return Status(204, None)
 
 
 @router.get("/product-lines/", response={200: Page[ProductLineOut], **READ_ERRORS}, url_name="product_line_list")

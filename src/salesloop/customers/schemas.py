@@ -19,6 +19,16 @@ class ContactIn(Schema):
     is_primary: bool = False
 
 
+class ContactPatch(Schema):
+    """Only the fields sent change."""
+
+    name: Text(120, min_length=1) | None = None  # type: ignore[valid-type]
+    title: Text(120) | None = None  # type: ignore[valid-type]
+    phone: Text(40) | None = None  # type: ignore[valid-type]
+    email: Text(254) | None = None  # type: ignore[valid-type]
+    is_primary: bool | None = None
+
+
 class ContactOut(Schema):
     id: int
     customer: int = Field(alias="customer_id")

@@ -31,6 +31,7 @@ from salesloop.pipeline.schemas import (
     LeadConvertIn,
     LeadIn,
     LeadOut,
+    LeadPatch,
     LeadQuery,
     MoveStageIn,
     OpportunityIn,
@@ -174,6 +175,15 @@ def lead_create_route(request: HttpRequest, payload: LeadIn) -> Any:
 @router.get("/leads/{lead_id}", response={200: LeadOut, **OBJECT_ERRORS}, url_name="lead_detail")
 def lead_detail_route(request: HttpRequest, lead_id: PathId) -> Any:
     return get_visible_or_404(Lead.objects.all(), user=request.user, pk=lead_id)
+
+
+@router.patch("/leads/{lead_id}", response={200: LeadOut, **WRITE_ERRORS}, url_name="lead_update")
+def lead_update_route(request: HttpRequest, lead_id: PathId, payload: LeadPatch) -> Any:
+    lead = get_visible_or_404(Lead.objects.all(), user=request.user, pk=lead_id)
+    fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    if "owner" in fields:
+        fields["owner"] = owner_for(request, fields["owner"], default=lead.owner)
+    return services.lead_update(lead=lead, actor=request.user, **fields)
 
 
 @router.post("/leads/{lead_id}/convert", response={201: OpportunityOut, **WRITE_ERRORS}, url_name="lead_convert")

@@ -126,6 +126,18 @@ class LeadIn(Schema):
     external_id: Text(64) | None = None  # type: ignore[valid-type]
 
 
+class LeadPatch(Schema):
+    """Only the fields sent change; a lead becomes "converted" only through /convert."""
+
+    name: Text(120, min_length=1) | None = None  # type: ignore[valid-type]
+    owner: Id | None = None
+    company_name: Text(200) | None = None  # type: ignore[valid-type]
+    phone: Text(40) | None = None  # type: ignore[valid-type]
+    email: Text(254) | None = None  # type: ignore[valid-type]
+    source: Source | None = None
+    status: LeadStatus | None = None
+
+
 class LeadConvertIn(Schema):
     amount: Money
     expected_close: Day

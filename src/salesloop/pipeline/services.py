@@ -351,3 +351,27 @@ def lead_convert(
     lead.converted_opportunity = opportunity
     lead.save()
     return opportunity
+
+
+LEAD_EDITABLE = {"name", "company_name", "phone", "email", "source", "status", "owner"}
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, actor: Any = None, **fields: Any) -> Lead:
+    """Change a lead; converting goes through :func:`lead_convert`, never by setting the status."""
+    unknown = set(fields) - LEAD_EDITABLE
+    if unknown:
+        raise ValidationError(_("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    if lead.status == LeadStatus.CONVERTED:
+        raise ValidationError(_("A converted lead cannot be changed: change its customer or opportunity instead."))
+    if fields.get("status") == LeadStatus.CONVERTED:
+        raise ValidationError({"status": _("Convert the lead to make it converted.")})
+    before = snapshot(lead, sorted(LEAD_EDITABLE))
+    for key, value in fields.items():
+        setattr(lead, key, value)
+    lead.full_clean()
+    lead.save()
+    changes = diff(before, snapshot(lead, sorted(LEAD_EDITABLE)))
+    if changes:
+        audit_record(actor=actor, action="lead.update", subject=lead, changes=changes)
+    return lead
