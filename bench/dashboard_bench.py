@@ -71,18 +71,47 @@ def _ensure_plan(today: date) -> None:
         return
     members = list(Member.objects.filter(role="rep").values_list("pk", flat=True))
     owner = Member.objects.filter(role="director").first()
-    plan = Plan.objects.create(fiscal_year=fy, name=f"FY{fy} bench", status=PlanStatus.ACTIVE, owner=owner,
-                               root_unit=owner.org_unit)
-    last = monthly_actuals(metric=Metric.BOOKED_REVENUE, members=members, start=date(fy - 1, 1, 1), end=date(fy - 1, 12, 31))
+    plan = Plan.objects.create(
+        fiscal_year=fy,
+        name=f"FY{fy} bench",
+        status=PlanStatus.ACTIVE,
+        owner=owner,
+        root_unit=owner.org_unit,
+    )
+    last = monthly_actuals(
+        metric=Metric.BOOKED_REVENUE,
+        members=members,
+        start=date(fy - 1, 1, 1),
+        end=date(fy - 1, 12, 31),
+    )
     for pk in members:
-        months = [Decimal(str(round(v * 1.1, 2))) for v in last.series(pk, [(fy - 1, m) for m in range(1, 13)])]
+        months = [
+            Decimal(str(round(v * 1.1, 2)))
+            for v in last.series(pk, [(fy - 1, m) for m in range(1, 13)])
+        ]
         total = sum(months, Decimal(0))
         if total <= 0:
             continue
-        t = Target.objects.create(plan=plan, member_id=pk, metric=Metric.BOOKED_REVENUE, floor=total * Decimal("0.8"),
-                                  target=total, stretch=total * Decimal("1.2"))
-        TargetMonth.objects.bulk_create([TargetMonth(target=t, month=m + 1, floor=v * Decimal("0.8"), target_value=v,
-                                                     stretch=v * Decimal("1.2")) for m, v in enumerate(months)])
+        t = Target.objects.create(
+            plan=plan,
+            member_id=pk,
+            metric=Metric.BOOKED_REVENUE,
+            floor=total * Decimal("0.8"),
+            target=total,
+            stretch=total * Decimal("1.2"),
+        )
+        TargetMonth.objects.bulk_create(
+            [
+                TargetMonth(
+                    target=t,
+                    month=m + 1,
+                    floor=v * Decimal("0.8"),
+                    target_value=v,
+                    stretch=v * Decimal("1.2"),
+                )
+                for m, v in enumerate(months)
+            ]
+        )
 
 
 def _time_pages(runs: int) -> dict[str, dict[str, float]]:
@@ -93,9 +122,11 @@ def _time_pages(runs: int) -> dict[str, dict[str, float]]:
 
     setup_test_environment()
     out: dict[str, dict[str, float]] = {}
-    who = {"director": Member.objects.filter(role="director").first(),
-           "manager": Member.objects.filter(role="manager", org_unit__kind="team").first(),
-           "rep": Member.objects.filter(role="rep").first()}
+    who = {
+        "director": Member.objects.filter(role="director").first(),
+        "manager": Member.objects.filter(role="manager", org_unit__kind="team").first(),
+        "rep": Member.objects.filter(role="rep").first(),
+    }
     for label, member in who.items():
         client = Client()
         client.force_login(member.user)
@@ -109,7 +140,11 @@ def _time_pages(runs: int) -> dict[str, dict[str, float]]:
                 ytd = client.get("/dashboard/?period=year", HTTP_HOST="localhost")
                 assert ytd.status_code == 200
         warm = sorted(times[1:])
-        out[label] = {"cold": times[0], "p50": statistics.median(warm), "p95": warm[int(0.95 * (len(warm) - 1))]}
+        out[label] = {
+            "cold": times[0],
+            "p50": statistics.median(warm),
+            "p95": warm[int(0.95 * (len(warm) - 1))],
+        }
     return out
 
 
@@ -123,9 +158,13 @@ def _duckdb_reference(runs: int) -> dict[str, float]:
 
     table = DailyCount._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT metric, member_id, day, product_line_id, CAST(value AS DOUBLE PRECISION) FROM {table}")
+        cursor.execute(
+            f"SELECT metric, member_id, day, product_line_id, CAST(value AS DOUBLE PRECISION) FROM {table}"
+        )
         rows = cursor.fetchall()
-    frame = pl.DataFrame(rows, schema=["metric", "member_id", "day", "product_line_id", "value"], orient="row")
+    frame = pl.DataFrame(
+        rows, schema=["metric", "member_id", "day", "product_line_id", "value"], orient="row"
+    )
     con = duckdb.connect()
     con.register("dc", frame.to_arrow())
     queries = [
@@ -158,14 +197,28 @@ def child(args: argparse.Namespace) -> None:
     with time_machine.travel(f"{args.today} 12:00 +08:00", tick=True):
         pages = _time_pages(args.runs)
     ref = _duckdb_reference(args.runs)
-    print("RESULT " + json.dumps({"vendor": connection.vendor, "setup_s": setup_s, "pages": pages, "duckdb": ref,
-                                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "vendor": connection.vendor,
+                "setup_s": setup_s,
+                "pages": pages,
+                "duckdb": ref,
+                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sqlite", default=str(ROOT / "bench" / "results" / "dash_s1.sqlite3"))
-    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/salesloop_dash_bench")
+    parser.add_argument(
+        "--pg-url", default="postgres://postgres@127.0.0.1:5432/salesloop_dash_bench"
+    )
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--runs", type=int, default=20)
@@ -175,22 +228,41 @@ def main() -> None:
     if args.url:
         child(args)
         return
-    targets = ([] if args.skip_sqlite else [f"sqlite:///{Path(args.sqlite).resolve()}"]) + ([] if args.skip_pg else [args.pg_url])
+    targets = ([] if args.skip_sqlite else [f"sqlite:///{Path(args.sqlite).resolve()}"]) + (
+        [] if args.skip_pg else [args.pg_url]
+    )
     results = []
     for url in targets:
-        proc = subprocess.run([sys.executable, __file__, "--url", url, "--runs", str(args.runs), "--today", args.today],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--url",
+                url,
+                "--runs",
+                str(args.runs),
+                "--today",
+                args.today,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
         if line is None:
             print(proc.stderr[-3000:])
             continue
         results.append(json.loads(line[7:]))
-    print(f"{'db':<11}{'dashboard':<10}{'cold ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'duckdb p95':>12}{'ratio':>7}{'RSS MB':>8}")
+    print(
+        f"{'db':<11}{'dashboard':<10}{'cold ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'duckdb p95':>12}{'ratio':>7}{'RSS MB':>8}"
+    )
     for r in results:
         for label, t in r["pages"].items():
             ratio = t["p95"] / r["duckdb"]["p95"] if r["duckdb"]["p95"] else float("nan")
-            print(f"{r['vendor']:<11}{label:<10}{t['cold']:>9.0f}{t['p50']:>9.0f}{t['p95']:>9.0f}"
-                  f"{r['duckdb']['p95']:>12.1f}{ratio:>7.1f}{r['maxrss_mb']:>8.0f}")
+            print(
+                f"{r['vendor']:<11}{label:<10}{t['cold']:>9.0f}{t['p50']:>9.0f}{t['p95']:>9.0f}"
+                f"{r['duckdb']['p95']:>12.1f}{ratio:>7.1f}{r['maxrss_mb']:>8.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta  # noqa: F401 (re-exported for tests)
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,8 +29,12 @@ def unit(name: str, kind: str = UnitKind.TEAM, parent: OrgUnit | None = None) ->
 
 def member(username: str, org_unit: OrgUnit, role: str = Role.REP, **kwargs: Any) -> Member:
     return member_create(
-        username=username, password=PASSWORD, display_name=username.title(), org_unit=org_unit,
-        role=role, **kwargs,
+        username=username,
+        password=PASSWORD,
+        display_name=username.title(),
+        org_unit=org_unit,
+        role=role,
+        **kwargs,
     )
 
 
@@ -38,18 +42,35 @@ def customer(owner: Member, name: str | None = None, **kwargs: Any) -> Customer:
     return customer_create(name=name or f"Customer {next(_seq)}", owner=owner, **kwargs)
 
 
-def opportunity(owner: Member, cust: Customer | None = None, amount: str = "10000", **kwargs: Any) -> Opportunity:
+def opportunity(
+    owner: Member, cust: Customer | None = None, amount: str = "10000", **kwargs: Any
+) -> Opportunity:
     return opportunity_create(
-        name=kwargs.pop("name", f"Deal {next(_seq)}"), customer=cust or customer(owner), owner=owner,
-        amount=Decimal(amount), expected_close=kwargs.pop("expected_close", date.today() + timedelta(days=30)),
+        name=kwargs.pop("name", f"Deal {next(_seq)}"),
+        customer=cust or customer(owner),
+        owner=owner,
+        amount=Decimal(amount),
+        expected_close=kwargs.pop("expected_close", date.today() + timedelta(days=30)),
         **kwargs,
     )
 
 
-def activity(owner: Member, cust: Customer, *, at: datetime | None = None, due: date | None = None, **kwargs: Any):
+def activity(
+    owner: Member,
+    cust: Customer,
+    *,
+    at: datetime | None = None,
+    due: date | None = None,
+    **kwargs: Any,
+):
     return activity_log(
-        owner=owner, customer=cust, kind=kwargs.pop("kind", "call"), subject=kwargs.pop("subject", "Call"),
-        occurred_at=at or timezone.now(), follow_up_due=due, **kwargs,
+        owner=owner,
+        customer=cust,
+        kind=kwargs.pop("kind", "call"),
+        subject=kwargs.pop("subject", "Call"),
+        occurred_at=at or timezone.now(),
+        follow_up_due=due,
+        **kwargs,
     )
 
 
@@ -57,12 +78,12 @@ def activity(owner: Member, cust: Customer, *, at: datetime | None = None, due: 
 class Org:
     """A small company with two branches, used by the visibility and view tests.
 
-        Company (director, admin)
-        ├── East region (regional manager: east_mgr)
-        │   ├── Team A (manager: mgr_a; reps: rep_a1, rep_a2; viewer_a)
-        │   └── Team B (rep_b1)
-        └── West region
-            └── Team W (manager: mgr_w; rep: rep_w1)
+    Company (director, admin)
+    ├── East region (regional manager: east_mgr)
+    │   ├── Team A (manager: mgr_a; reps: rep_a1, rep_a2; viewer_a)
+    │   └── Team B (rep_b1)
+    └── West region
+        └── Team W (manager: mgr_w; rep: rep_w1)
     """
 
     company: OrgUnit
@@ -93,7 +114,12 @@ def build_org() -> Org:
     team_b = unit("Team B", UnitKind.TEAM, east)
     team_w = unit("Team W", UnitKind.TEAM, west)
     return Org(
-        company=company, east=east, west=west, team_a=team_a, team_b=team_b, team_w=team_w,
+        company=company,
+        east=east,
+        west=west,
+        team_a=team_a,
+        team_b=team_b,
+        team_w=team_w,
         director=member("director", company, Role.DIRECTOR),
         admin=member("admin", company, Role.ADMIN),
         east_mgr=member("east_mgr", east, Role.MANAGER),

@@ -21,17 +21,28 @@ def history(org):
     hw = product_create(name="HW", sku="HW1", product_line=hw_line, list_price=Decimal(1))
     rng = np.random.default_rng(7)
     n = 0
-    for rep, scale, hw_share in ((org.rep_a1, 2.0, 0.0), (org.rep_a2, 1.0, 0.5), (org.rep_b1, 1.0, 0.3), (org.rep_w1, 1.5, 0.2)):
+    for rep, scale, hw_share in (
+        (org.rep_a1, 2.0, 0.0),
+        (org.rep_a2, 1.0, 0.5),
+        (org.rep_b1, 1.0, 0.3),
+        (org.rep_w1, 1.5, 0.2),
+    ):
         cust = f.customer(rep)
         for k in range(36):
             y, m = 2024 + k // 12, k % 12 + 1
-            amount = round(10_000 * scale * (1 + 0.01 * k) * (0.6 if m in (1, 2) else 1.3 if m in (11, 12) else 1.0) * rng.lognormal(0, 0.1))
+            amount = round(
+                10_000
+                * scale
+                * (1 + 0.01 * k)
+                * (0.6 if m in (1, 2) else 1.3 if m in (11, 12) else 1.0)
+                * rng.lognormal(0, 0.1)
+            )
             hw_amount = round(amount * hw_share)
             lines = [LineIn(sw, Decimal(1), Decimal(amount - hw_amount))]
             if hw_amount:
                 lines.append(LineIn(hw, Decimal(1), Decimal(hw_amount)))
             n += 1
-            order_create(number=f"H{n}", customer=cust, owner=rep, signed_on=date(y, m, 15), lines=lines)
+            order_create(
+                number=f"H{n}", customer=cust, owner=rep, signed_on=date(y, m, 15), lines=lines
+            )
     return hw_line
-
-

@@ -99,7 +99,11 @@ api.add_router("", "salesloop.activities.api.router")
 
 
 def error(
-    request: HttpRequest, status: int, code: str, detail: str, errors: dict[str, list[str]] | None = None
+    request: HttpRequest,
+    status: int,
+    code: str,
+    detail: str,
+    errors: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
     return api.create_response(
         request, {"detail": detail, "code": code, "errors": errors or {}}, status=status
@@ -114,7 +118,11 @@ def _messages(items: Any) -> list[str]:
 def on_schema_error(request: HttpRequest, exc: SchemaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for item in exc.errors:
-        loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path", "header", "payload", "filters")]
+        loc = [
+            str(part)
+            for part in item.get("loc", ())
+            if part not in ("body", "query", "path", "header", "payload", "filters")
+        ]
         fields.setdefault(".".join(loc) or "__all__", []).append(str(item.get("msg", "")))
     return error(request, 422, "validation_error", _("The request is not valid."), fields)
 
@@ -122,10 +130,14 @@ def on_schema_error(request: HttpRequest, exc: SchemaValidationError) -> HttpRes
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     if hasattr(exc, "error_dict"):
-        fields = {("__all__" if k == "__all__" else k): _messages(v) for k, v in exc.error_dict.items()}
+        fields = {
+            ("__all__" if k == "__all__" else k): _messages(v) for k, v in exc.error_dict.items()
+        }
     else:
         fields = {"__all__": [str(m) for m in exc.messages]}
-    detail = " ".join(m for messages in fields.values() for m in messages) or _("The request is not valid.")
+    detail = " ".join(m for messages in fields.values() for m in messages) or _(
+        "The request is not valid."
+    )
     return error(request, 422, "validation_error", detail, fields)
 
 
@@ -142,7 +154,9 @@ def on_conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 @api.exception_handler(IntegrityError)
 def on_integrity(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
     log.info("integrity error on %s: %s", request.path, exc)
-    return error(request, 409, "conflict", _("This conflicts with an existing record (a duplicate?)."))
+    return error(
+        request, 409, "conflict", _("This conflicts with an existing record (a duplicate?).")
+    )
 
 
 @api.exception_handler(BadRequest)
@@ -171,7 +185,13 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    codes = {400: "bad_request", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed", 429: "throttled"}
+    codes = {
+        400: "bad_request",
+        403: "permission_denied",
+        404: "not_found",
+        405: "method_not_allowed",
+        429: "throttled",
+    }
     return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
 
 

@@ -27,10 +27,14 @@ def test_a_new_activity_settles_earlier_open_follow_ups_of_the_same_owner_and_cu
     other_cust = f.customer(org.rep_a1)
     t0 = timezone.now() - timedelta(days=10)
     first = f.activity(org.rep_a1, cust, at=t0, due=timezone.localdate(t0) + timedelta(days=3))
-    elsewhere = f.activity(org.rep_a1, other_cust, at=t0, due=timezone.localdate(t0) + timedelta(days=3))
+    elsewhere = f.activity(
+        org.rep_a1, other_cust, at=t0, due=timezone.localdate(t0) + timedelta(days=3)
+    )
     peer = f.activity(org.rep_a2, cust, at=t0, due=timezone.localdate(t0) + timedelta(days=3))
     second = f.activity(org.rep_a1, cust, at=t0 + timedelta(days=2))
-    first.refresh_from_db(); elsewhere.refresh_from_db(); peer.refresh_from_db()  # noqa: E702
+    first.refresh_from_db()
+    elsewhere.refresh_from_db()
+    peer.refresh_from_db()
     assert first.followed_up_at == second.occurred_at
     assert elsewhere.followed_up_at is None and peer.followed_up_at is None
 
@@ -75,7 +79,10 @@ def test_update_and_delete_are_validated_and_audited(org):
     with pytest.raises(ValidationError, match="cannot be changed"):
         activity_update(activity=activity, owner=org.rep_a2)
     activity_update(activity=activity, subject="复盘电话", actor=org.rep_a1.user)
-    assert AuditEvent.objects.get(action="activity.update").changes["subject"] == ["Call", "复盘电话"]
+    assert AuditEvent.objects.get(action="activity.update").changes["subject"] == [
+        "Call",
+        "复盘电话",
+    ]
     activity_delete(activity=activity, actor=org.rep_a1.user)
     assert not Activity.objects.exists()
     assert AuditEvent.objects.get(action="activity.delete").changes["subject"] == ["复盘电话", None]

@@ -24,9 +24,13 @@ class ApiClient:
         if self.token:
             extra.setdefault("HTTP_AUTHORIZATION", f"Bearer {self.token}")
         data = json.dumps(body) if body is not None else None
-        response = getattr(self.client, method.lower())(
-            path, data=data, content_type="application/json", **extra
-        ) if method.upper() not in ("GET", "HEAD") else getattr(self.client, method.lower())(path, **extra)
+        response = (
+            getattr(self.client, method.lower())(
+                path, data=data, content_type="application/json", **extra
+            )
+            if method.upper() not in ("GET", "HEAD")
+            else getattr(self.client, method.lower())(path, **extra)
+        )
         return response
 
     def get(self, path: str, **headers: str) -> Any:

@@ -18,12 +18,20 @@ def records_for(owner: Any, key: str) -> dict[str, Any]:
     opp = f.opportunity(owner, cust, name=f"Opp {key}")
     lead = lead_create(name=f"Lead {key}", owner=owner, company_name=f"Co {key}")
     order = order_create(
-        number=f"SO-{key}-{owner.pk}", customer=cust, owner=owner, signed_on=date.today() - timedelta(days=3),
+        number=f"SO-{key}-{owner.pk}",
+        customer=cust,
+        owner=owner,
+        signed_on=date.today() - timedelta(days=3),
         amount=Decimal("1000"),
     )
     payment = payment_create(order=order, paid_on=date.today(), amount=Decimal("100"))
     activity = f.activity(owner, cust, due=date.today() + timedelta(days=2))
     return {
-        "customer": cust, "contact": contact, "opportunity": opp, "lead": lead,
-        "order": order, "payment": payment, "activity": activity,
+        "customer": cust,
+        "contact": contact,
+        "opportunity": opp,
+        "lead": lead,
+        "order": order,
+        "payment": payment,
+        "activity": activity,
     }

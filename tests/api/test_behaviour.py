@@ -45,18 +45,30 @@ def test_same_key_other_body_is_refused(org, api_as):
 
 def test_keys_are_per_user_and_errors_are_not_kept(org, api_as):
     rep, peer = api_as(org.rep_a1), api_as(org.rep_a2)
-    assert rep.post("/api/customers/", {"name": "Mine"}, **{"Idempotency-Key": "same"}).status_code == 201
-    assert peer.post("/api/customers/", {"name": "Mine"}, **{"Idempotency-Key": "same"}).status_code == 201
+    assert (
+        rep.post("/api/customers/", {"name": "Mine"}, **{"Idempotency-Key": "same"}).status_code
+        == 201
+    )
+    assert (
+        peer.post("/api/customers/", {"name": "Mine"}, **{"Idempotency-Key": "same"}).status_code
+        == 201
+    )
     # a failed request frees its key: fix the body and retry with the same key
     assert rep.post("/api/leads/", {"name": ""}, **{"Idempotency-Key": "retry"}).status_code == 422
-    assert rep.post("/api/leads/", {"name": "Fixed"}, **{"Idempotency-Key": "retry"}).status_code == 201
+    assert (
+        rep.post("/api/leads/", {"name": "Fixed"}, **{"Idempotency-Key": "retry"}).status_code
+        == 201
+    )
 
 
 def test_keys_expire_after_24_hours(org, api_as):
     api = api_as(org.rep_a1)
     api.post("/api/customers/", {"name": "Old"}, **{"Idempotency-Key": "old"})
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
-    assert api.post("/api/customers/", {"name": "Old"}, **{"Idempotency-Key": "old"}).status_code == 201
+    assert (
+        api.post("/api/customers/", {"name": "Old"}, **{"Idempotency-Key": "old"}).status_code
+        == 201
+    )
     assert Customer.objects.filter(name="Old").count() == 2
 
 
@@ -68,7 +80,9 @@ def test_a_key_still_running_answers_409(org, api_as):
     from salesloop.apitokens.services import idempotency_fingerprint
 
     IdempotencyKey.objects.filter(key="busy").update(
-        fingerprint=idempotency_fingerprint(method="POST", path="/api/customers/", body=b'{"name": "B"}')
+        fingerprint=idempotency_fingerprint(
+            method="POST", path="/api/customers/", body=b'{"name": "B"}'
+        )
     )
     response = api.post("/api/customers/", {"name": "B"}, **{"Idempotency-Key": "busy"})
     assert response.status_code == 409 and response.json()["code"] == "idempotency_in_progress"
@@ -133,13 +147,26 @@ def _page_ids(client, url):
 
 @pytest.mark.parametrize(
     "query",
-    ["", "q=Acme", "tier=key", "industry=it&order=-created", "order=owner", "region=East&tier=a", "q=13800"],
+    [
+        "",
+        "q=Acme",
+        "tier=key",
+        "industry=it&order=-created",
+        "order=owner",
+        "region=East&tier=a",
+        "q=13800",
+    ],
 )
 def test_customer_filters_match_the_html_list(org, api_as, login, client, query):
     for i, owner in enumerate([org.rep_a1, org.rep_a2, org.rep_b1] * 4):
-        f.customer(owner, name=f"Acme {i}" if i % 2 else f"Beta {i}", tier=["key", "a", "c"][i % 3],
-                   industry=["it", "retail"][i % 2], region="East" if i % 4 else "West",
-                   contacts=[{"name": "Wang", "phone": f"13800{i}"}] if i % 3 == 0 else [])
+        f.customer(
+            owner,
+            name=f"Acme {i}" if i % 2 else f"Beta {i}",
+            tier=["key", "a", "c"][i % 3],
+            industry=["it", "retail"][i % 2],
+            region="East" if i % 4 else "West",
+            contacts=[{"name": "Wang", "phone": f"13800{i}"}] if i % 3 == 0 else [],
+        )
     login(org.mgr_a)
     page = _page_ids(client, f"/customers/?{query}")
     api = api_as(org.mgr_a).get(f"/api/customers/?{query}&limit=200").json()
@@ -147,14 +174,21 @@ def test_customer_filters_match_the_html_list(org, api_as, login, client, query)
     assert page or query.startswith("q=1")
 
 
-@pytest.mark.parametrize("query", ["", "status=won", "status=", "order=-amount", "q=Deal&order=stage", "close_from=2030-01-01"])
+@pytest.mark.parametrize(
+    "query",
+    ["", "status=won", "status=", "order=-amount", "q=Deal&order=stage", "close_from=2030-01-01"],
+)
 def test_opportunity_filters_match_the_html_list(org, api_as, login, client, query):
     won = Stage.objects.get(pipeline=org.pipeline, kind="won")
     from salesloop.pipeline.services import opportunity_move_stage
 
     for i in range(8):
-        opp = f.opportunity(org.rep_a1 if i % 2 else org.rep_a2, amount=str(1000 * (i + 1)), name=f"Deal {i}",
-                            expected_close=f.date(2029 + i % 3, 1, 1))
+        opp = f.opportunity(
+            org.rep_a1 if i % 2 else org.rep_a2,
+            amount=str(1000 * (i + 1)),
+            name=f"Deal {i}",
+            expected_close=f.date(2029 + i % 3, 1, 1),
+        )
         if i % 3 == 0:
             opportunity_move_stage(opportunity=opp, stage=won)
     login(org.mgr_a)
@@ -177,7 +211,9 @@ def test_owner_is_validated_with_assignable_owners(org, api_as):
     refused = rep.post("/api/customers/", {"name": "X", "owner": org.rep_a2.pk})
     missing = rep.post("/api/customers/", {"name": "X", "owner": 999_999})
     assert refused.status_code == missing.status_code == 422
-    assert refused.json()["errors"]["owner"] == [m.replace("999999", str(org.rep_a2.pk)) for m in missing.json()["errors"]["owner"]]
+    assert refused.json()["errors"]["owner"] == [
+        m.replace("999999", str(org.rep_a2.pk)) for m in missing.json()["errors"]["owner"]
+    ]
     manager = api_as(org.mgr_a)
     response = manager.post("/api/customers/", {"name": "Assigned", "owner": org.rep_a2.pk})
     assert response.status_code == 201 and response.json()["owner"] == org.rep_a2.pk
@@ -185,12 +221,16 @@ def test_owner_is_validated_with_assignable_owners(org, api_as):
 
 def test_fields_that_set_audit_or_state_are_not_taken_from_input(org, api_as):
     api = api_as(org.rep_a1)
-    response = api.post("/api/customers/", {"name": "X", "created_at": "2001-01-01T00:00:00Z", "id": 5})
+    response = api.post(
+        "/api/customers/", {"name": "X", "created_at": "2001-01-01T00:00:00Z", "id": 5}
+    )
     assert response.status_code == 201
     assert response.json()["created_at"][:4] != "2001"
     opp = f.opportunity(org.rep_a1)
     won = Stage.objects.get(pipeline=org.pipeline, kind="won")
-    response = api.patch(f"/api/opportunities/{opp.pk}", {"stage": won.pk, "closed_at": "2020-01-01T00:00:00Z"})
+    response = api.patch(
+        f"/api/opportunities/{opp.pk}", {"stage": won.pk, "closed_at": "2020-01-01T00:00:00Z"}
+    )
     assert response.status_code == 200
     opp.refresh_from_db()
     assert opp.stage != won and opp.closed_at is None
@@ -215,7 +255,12 @@ def test_stale_edit_with_if_match_is_409(org, api_as):
     customer = f.customer(org.rep_a1)
     api = api_as(org.rep_a1)
     etag = api.get(f"/api/customers/{customer.pk}")["ETag"]
-    assert api.patch(f"/api/customers/{customer.pk}", {"notes": "first"}, **{"If-Match": etag}).status_code == 200
+    assert (
+        api.patch(
+            f"/api/customers/{customer.pk}", {"notes": "first"}, **{"If-Match": etag}
+        ).status_code
+        == 200
+    )
     stale = api.patch(f"/api/customers/{customer.pk}", {"notes": "second"}, **{"If-Match": etag})
     assert stale.status_code == 409 and stale.json()["code"] == "stale"
     customer.refresh_from_db()
@@ -225,39 +270,74 @@ def test_stale_edit_with_if_match_is_409(org, api_as):
 def test_order_with_lines_sums_and_checks(org, api_as):
     from salesloop.customers.services import product_create
 
-    product = product_create(name="License", sku="LIC", product_line=org.product_line, list_price=100)
+    product = product_create(
+        name="License", sku="LIC", product_line=org.product_line, list_price=100
+    )
     customer = f.customer(org.rep_a1)
     api = api_as(org.rep_a1)
-    response = api.post("/api/orders/", {"number": "SO-9", "customer": customer.pk, "signed_on": "2026-03-01",
-                                         "lines": [{"product": product.pk, "quantity": "3", "unit_price": "99.90"}]})
+    response = api.post(
+        "/api/orders/",
+        {
+            "number": "SO-9",
+            "customer": customer.pk,
+            "signed_on": "2026-03-01",
+            "lines": [{"product": product.pk, "quantity": "3", "unit_price": "99.90"}],
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["amount"] == "299.70" and body["lines"][0]["amount"] == "299.70"
-    mismatch = api.post("/api/orders/", {"number": "SO-10", "customer": customer.pk, "signed_on": "2026-03-01",
-                                         "amount": "1.00", "lines": [{"product": product.pk, "quantity": "1", "unit_price": "5"}]})
+    mismatch = api.post(
+        "/api/orders/",
+        {
+            "number": "SO-10",
+            "customer": customer.pk,
+            "signed_on": "2026-03-01",
+            "amount": "1.00",
+            "lines": [{"product": product.pk, "quantity": "1", "unit_price": "5"}],
+        },
+    )
     assert mismatch.status_code == 422 and "amount" in mismatch.json()["errors"]
-    duplicate = api.post("/api/orders/", {"number": "SO-9", "customer": customer.pk, "signed_on": "2026-03-01", "amount": "1"})
+    duplicate = api.post(
+        "/api/orders/",
+        {"number": "SO-9", "customer": customer.pk, "signed_on": "2026-03-01", "amount": "1"},
+    )
     assert duplicate.status_code == 422 and "number" in duplicate.json()["errors"]
-    payment = api.post("/api/payments/", {"order": body["id"], "paid_on": "2026-02-01", "amount": "10"})
+    payment = api.post(
+        "/api/payments/", {"order": body["id"], "paid_on": "2026-02-01", "amount": "10"}
+    )
     assert payment.status_code == 422 and "paid_on" in payment.json()["errors"]
 
 
 def test_lead_convert_and_activity_follow_up(org, api_as):
     api = api_as(org.rep_a1)
     lead = api.post("/api/leads/", {"name": "王经理", "company_name": "杭州云帆"}).json()
-    converted = api.post(f"/api/leads/{lead['id']}/convert", {"amount": "50000", "expected_close": "2030-06-30"})
+    converted = api.post(
+        f"/api/leads/{lead['id']}/convert", {"amount": "50000", "expected_close": "2030-06-30"}
+    )
     assert converted.status_code == 201 and converted.json()["customer_name"] == "杭州云帆"
-    again = api.post(f"/api/leads/{lead['id']}/convert", {"amount": "1", "expected_close": "2030-06-30"})
+    again = api.post(
+        f"/api/leads/{lead['id']}/convert", {"amount": "1", "expected_close": "2030-06-30"}
+    )
     assert again.status_code == 422
     customer_id = converted.json()["customer"]
     due = (timezone.localdate() + timedelta(days=2)).isoformat()
-    activity = api.post("/api/activities/", {"customer": customer_id, "kind": "visit", "subject": "拜访",
-                                             "follow_up_due": due}).json()
+    activity = api.post(
+        "/api/activities/",
+        {"customer": customer_id, "kind": "visit", "subject": "拜访", "follow_up_due": due},
+    ).json()
     assert api.get("/api/activities/?follow_up=open").json()["items"][0]["id"] == activity["id"]
     done = api.post(f"/api/activities/{activity['id']}/complete-follow-up")
     assert done.status_code == 200 and done.json()["followed_up_at"]
-    naive = api.post("/api/activities/", {"customer": customer_id, "kind": "call", "subject": "x",
-                                          "occurred_at": "2026-01-01T10:00:00"})
+    naive = api.post(
+        "/api/activities/",
+        {
+            "customer": customer_id,
+            "kind": "call",
+            "subject": "x",
+            "occurred_at": "2026-01-01T10:00:00",
+        },
+    )
     assert naive.status_code == 422 and "occurred_at" in naive.json()["errors"]
 
 
@@ -273,9 +353,17 @@ def test_error_bodies_have_one_shape(org, api_as):
         body = response.json()
         assert set(body) == {"detail", "code", "errors"}, body
         assert isinstance(body["detail"], str) and isinstance(body["errors"], dict)
-    malformed = api.client.post("/api/customers/", data="{not json", content_type="application/json",
-                                HTTP_AUTHORIZATION=f"Bearer {api.token}")
-    assert malformed.status_code in (400, 422) and set(malformed.json()) == {"detail", "code", "errors"}
+    malformed = api.client.post(
+        "/api/customers/",
+        data="{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api.token}",
+    )
+    assert malformed.status_code in (400, 422) and set(malformed.json()) == {
+        "detail",
+        "code",
+        "errors",
+    }
 
 
 # ---------------------------------------------------------------- tokens and sessions
@@ -321,7 +409,12 @@ def test_session_auth_needs_csrf_for_writes(org):
     assert refused.status_code == 403
     client.get("/settings/tokens/")  # sets the CSRF cookie
     csrf = client.cookies["csrftoken"].value
-    ok = client.post("/api/customers/", data={"name": "X"}, content_type="application/json", HTTP_X_CSRFTOKEN=csrf)
+    ok = client.post(
+        "/api/customers/",
+        data={"name": "X"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=csrf,
+    )
     assert ok.status_code == 201
 
 
@@ -334,8 +427,14 @@ def test_a_wrong_bearer_token_does_not_fall_back_to_the_session(org):
 def test_opportunity_create_checks_references(org, api_as):
     hidden = f.customer(org.rep_a2)
     api = api_as(org.rep_a1)
-    response = api.post("/api/opportunities/", {"name": "x", "customer": hidden.pk, "amount": "1", "expected_close": "2030-01-01"})
-    missing = api.post("/api/opportunities/", {"name": "x", "customer": 999_999, "amount": "1", "expected_close": "2030-01-01"})
+    response = api.post(
+        "/api/opportunities/",
+        {"name": "x", "customer": hidden.pk, "amount": "1", "expected_close": "2030-01-01"},
+    )
+    missing = api.post(
+        "/api/opportunities/",
+        {"name": "x", "customer": 999_999, "amount": "1", "expected_close": "2030-01-01"},
+    )
     assert response.status_code == missing.status_code == 422
     assert "customer" in response.json()["errors"]
     assert not Opportunity.objects.filter(customer=hidden, name="x").exists()

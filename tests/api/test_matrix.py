@@ -73,24 +73,43 @@ def object_request(route, objs, org):
         "contact_delete": ("DELETE", f"/api/contacts/{objs['contact'].pk}", None),
         "opportunity_detail": ("GET", f"/api/opportunities/{opp.pk}", None),
         "opportunity_update": ("PATCH", f"/api/opportunities/{opp.pk}", {"amount": "5.00"}),
-        "opportunity_move_stage": ("POST", f"/api/opportunities/{opp.pk}/move-stage", {"stage": won.pk}),
+        "opportunity_move_stage": (
+            "POST",
+            f"/api/opportunities/{opp.pk}/move-stage",
+            {"stage": won.pk},
+        ),
         "opportunity_stage_history": ("GET", f"/api/opportunities/{opp.pk}/stage-history", None),
         "lead_detail": ("GET", f"/api/leads/{lead.pk}", None),
         "lead_update": ("PATCH", f"/api/leads/{lead.pk}", {"status": "contacted"}),
-        "lead_convert": ("POST", f"/api/leads/{lead.pk}/convert", {"amount": "100", "expected_close": "2030-01-01"}),
+        "lead_convert": (
+            "POST",
+            f"/api/leads/{lead.pk}/convert",
+            {"amount": "100", "expected_close": "2030-01-01"},
+        ),
         "order_detail": ("GET", f"/api/orders/{objs['order'].pk}", None),
         "order_update": ("PATCH", f"/api/orders/{objs['order'].pk}", {"status": "active"}),
         "payment_detail": ("GET", f"/api/payments/{objs['payment'].pk}", None),
         "activity_detail": ("GET", f"/api/activities/{objs['activity'].pk}", None),
-        "activity_update": ("PATCH", f"/api/activities/{objs['activity'].pk}", {"notes": "补充记录"}),
+        "activity_update": (
+            "PATCH",
+            f"/api/activities/{objs['activity'].pk}",
+            {"notes": "补充记录"},
+        ),
         "activity_delete": ("DELETE", f"/api/activities/{objs['activity'].pk}", None),
-        "activity_complete_follow_up": ("POST", f"/api/activities/{objs['activity'].pk}/complete-follow-up", None),
+        "activity_complete_follow_up": (
+            "POST",
+            f"/api/activities/{objs['activity'].pk}/complete-follow-up",
+            None,
+        ),
     }
     return table[route]
 
 
 # deletes last: the other routes still need the records
-OBJECT_ROUTES = sorted((r for r, kind in API_ROUTES.items() if kind in {"object", "object-write"}), key=lambda r: r.endswith("_delete"))
+OBJECT_ROUTES = sorted(
+    (r for r, kind in API_ROUTES.items() if kind in {"object", "object-write"}),
+    key=lambda r: r.endswith("_delete"),
+)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -106,7 +125,13 @@ def test_object_routes(org, objects, api_as, role):
                 expected = {200, 201, 204}
             else:
                 expected = {404}
-            assert response.status_code in expected, (role, route, key, response.status_code, response.content[:300])
+            assert response.status_code in expected, (
+                role,
+                route,
+                key,
+                response.status_code,
+                response.content[:300],
+            )
             if response.status_code == 404:
                 assert response.json() == NOT_FOUND
 
@@ -114,8 +139,15 @@ def test_object_routes(org, objects, api_as, role):
 def test_a_reps_token_reading_another_reps_record_answers_like_a_missing_one(org, objects, api_as):
     api = api_as(org.rep_a1)
     peer = objects["peer"]
-    for kind, prefix in [("customer", "customers"), ("opportunity", "opportunities"), ("order", "orders"),
-                         ("payment", "payments"), ("activity", "activities"), ("lead", "leads"), ("contact", "contacts")]:
+    for kind, prefix in [
+        ("customer", "customers"),
+        ("opportunity", "opportunities"),
+        ("order", "orders"),
+        ("payment", "payments"),
+        ("activity", "activities"),
+        ("lead", "leads"),
+        ("contact", "contacts"),
+    ]:
         hidden = api.get(f"/api/{prefix}/{peer[kind].pk}")
         missing = api.get(f"/api/{prefix}/999999")
         assert hidden.status_code == missing.status_code == 404, kind
@@ -160,14 +192,42 @@ def create_request(route, member):
     cust = f.customer(member, name=f"Mine {member.pk}")
     from tests.api.objects import order_create
 
-    order = order_create(number=f"OWN-{member.pk}-{next(f._seq)}", customer=cust, owner=member, signed_on=date(2026, 1, 5), amount=100)
+    order = order_create(
+        number=f"OWN-{member.pk}-{next(f._seq)}",
+        customer=cust,
+        owner=member,
+        signed_on=date(2026, 1, 5),
+        amount=100,
+    )
     table = {
         "customer_create": ("/api/customers/", {"name": "Created by API"}),
-        "opportunity_create": ("/api/opportunities/", {"name": "API deal", "customer": cust.pk, "amount": "10.00", "expected_close": "2030-01-01"}),
+        "opportunity_create": (
+            "/api/opportunities/",
+            {
+                "name": "API deal",
+                "customer": cust.pk,
+                "amount": "10.00",
+                "expected_close": "2030-01-01",
+            },
+        ),
         "lead_create": ("/api/leads/", {"name": "API lead"}),
-        "order_create": ("/api/orders/", {"number": f"API-{member.pk}-{next(f._seq)}", "customer": cust.pk, "signed_on": "2026-01-10", "amount": "10.00"}),
-        "payment_create": ("/api/payments/", {"order": order.pk, "paid_on": "2026-01-10", "amount": "5.00"}),
-        "activity_create": ("/api/activities/", {"customer": cust.pk, "kind": "call", "subject": "Hello"}),
+        "order_create": (
+            "/api/orders/",
+            {
+                "number": f"API-{member.pk}-{next(f._seq)}",
+                "customer": cust.pk,
+                "signed_on": "2026-01-10",
+                "amount": "10.00",
+            },
+        ),
+        "payment_create": (
+            "/api/payments/",
+            {"order": order.pk, "paid_on": "2026-01-10", "amount": "5.00"},
+        ),
+        "activity_create": (
+            "/api/activities/",
+            {"customer": cust.pk, "kind": "call", "subject": "Hello"},
+        ),
     }
     return table[route]
 
@@ -215,8 +275,12 @@ def test_anonymous_gets_401_everywhere(org, objects):
     api = ApiClient()
     for route, kind in API_ROUTES.items():
         if kind in {"list", "reference"}:
-            path = {**{k: v[0] for k, v in LIST_ROUTES.items()}, "product_line_list": "/api/product-lines/",
-                    "product_list": "/api/products/", "pipeline_list": "/api/pipelines/"}[route]
+            path = {
+                **{k: v[0] for k, v in LIST_ROUTES.items()},
+                "product_line_list": "/api/product-lines/",
+                "product_list": "/api/products/",
+                "pipeline_list": "/api/pipelines/",
+            }[route]
             response = api.get(path)
         elif kind == "create":
             response = api.post(create_request(route, org.rep_a1)[0], {})

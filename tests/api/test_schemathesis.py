@@ -26,7 +26,12 @@ from tests.api.objects import records_for
 
 pytestmark = pytest.mark.django_db
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -44,7 +49,9 @@ def in_test_transaction():
 def admin_token(org, in_test_transaction):
     for key, owner in {"own": org.rep_a1, "other": org.rep_w1}.items():
         records_for(owner, key)
-    _token, raw = token_create(user=org.admin.user, name="schemathesis", scope=TokenScope.READ_WRITE)
+    _token, raw = token_create(
+        user=org.admin.user, name="schemathesis", scope=TokenScope.READ_WRITE
+    )
     return raw
 
 

@@ -80,7 +80,9 @@ def _verified(request):
     headers = request["headers"]
     assert headers["Content-Type"].startswith("application/json")
     assert verify(
-        secret=SECRET, timestamp=headers["X-Salesloop-Timestamp"], body=request["body"],
+        secret=SECRET,
+        timestamp=headers["X-Salesloop-Timestamp"],
+        body=request["body"],
         signature=headers["X-Salesloop-Signature"],
     ), "bad signature"
     payload = json.loads(request["body"])
@@ -100,32 +102,71 @@ def test_each_event_is_delivered_once_and_signed(org, django_capture_on_commit_c
         with django_capture_on_commit_callbacks(execute=True):
             opportunity_move_stage(opportunity=opp, stage=won, actor=org.rep_a1.user)
         with django_capture_on_commit_callbacks(execute=True):
-            order_create(number="SO-1", customer=opp.customer, owner=org.rep_a1, signed_on=date.today(),
-                         amount=Decimal("250000"), opportunity=opp)
+            order_create(
+                number="SO-1",
+                customer=opp.customer,
+                owner=org.rep_a1,
+                signed_on=date.today(),
+                amount=Decimal("250000"),
+                opportunity=opp,
+            )
         # target.revised: the targets app emits it from target_revise (see docs/api.md)
         revision = type("Revision", (), {})()
-        target = type("Target", (), {"pk": 7, "plan_id": 1, "member_id": org.rep_a1.pk, "unit_id": None,
-                                     "metric": "booked_revenue", "product_line_id": None,
-                                     "floor": Decimal("1"), "target": Decimal("2"), "stretch": Decimal("3")})()
-        revision.__dict__.update(pk=3, target=target, reason="market shrank", author_id=org.mgr_a.pk,
-                                 before={"target": "3"}, after={"target": "2"}, at=None)
+        target = type(
+            "Target",
+            (),
+            {
+                "pk": 7,
+                "plan_id": 1,
+                "member_id": org.rep_a1.pk,
+                "unit_id": None,
+                "metric": "booked_revenue",
+                "product_line_id": None,
+                "floor": Decimal("1"),
+                "target": Decimal("2"),
+                "stretch": Decimal("3"),
+            },
+        )()
+        revision.__dict__.update(
+            pk=3,
+            target=target,
+            reason="market shrank",
+            author_id=org.mgr_a.pk,
+            before={"target": "3"},
+            after={"target": "2"},
+            at=None,
+        )
         webhook_emit(WebhookEvent.TARGET_REVISED, target_payload(revision))
 
         events = [_verified(r) for r in receiver.requests]
     names = [e["event"] for e in events]
-    assert names == ["opportunity.stage_changed", "opportunity.stage_changed", "deal.won", "order.created", "target.revised"]
+    assert names == [
+        "opportunity.stage_changed",
+        "opportunity.stage_changed",
+        "deal.won",
+        "order.created",
+        "target.revised",
+    ]
     stage_change, _second, deal_won, order, target_event = events
     assert stage_change["data"]["opportunity"]["name"] == "ERP 升级"
     assert stage_change["data"]["to_stage"]["id"] == negotiation.pk
-    assert deal_won["data"]["to_stage"]["kind"] == "won" and deal_won["data"]["from_stage"]["id"] == negotiation.pk
-    assert order["data"]["order"]["number"] == "SO-1" and order["data"]["order"]["amount"] == "250000.00"
+    assert (
+        deal_won["data"]["to_stage"]["kind"] == "won"
+        and deal_won["data"]["from_stage"]["id"] == negotiation.pk
+    )
+    assert (
+        order["data"]["order"]["number"] == "SO-1"
+        and order["data"]["order"]["amount"] == "250000.00"
+    )
     assert target_event["data"]["revision"]["reason"] == "market shrank"
     assert WebhookDelivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 5
 
 
 def test_an_endpoint_gets_only_its_events(org, django_capture_on_commit_callbacks):
     with Receiver() as receiver:
-        webhook_endpoint_create(name="Won only", url=receiver.url, secret=SECRET, events=["deal.won"])
+        webhook_endpoint_create(
+            name="Won only", url=receiver.url, secret=SECRET, events=["deal.won"]
+        )
         opp = f.opportunity(org.rep_a1)
         won = Stage.objects.get(pipeline=org.pipeline, kind="won")
         with django_capture_on_commit_callbacks(execute=True):
@@ -161,7 +202,9 @@ def test_a_hanging_receiver_times_out_is_retried_then_marked_failed(org, setting
     assert len(receiver.requests) == 3
 
 
-def test_an_unreachable_endpoint_never_breaks_the_caller(org, django_capture_on_commit_callbacks, settings):
+def test_an_unreachable_endpoint_never_breaks_the_caller(
+    org, django_capture_on_commit_callbacks, settings
+):
     settings.SALESLOOP_WEBHOOK_MAX_ATTEMPTS = 2
     webhook_endpoint_create(name="Gone", url="http://127.0.0.1:9/nothing", secret=SECRET)
     opp = f.opportunity(org.rep_a1)
@@ -196,8 +239,12 @@ def test_signature_rejects_tampering_and_old_timestamps():
     assert verify(secret=SECRET, timestamp=str(now), body=body, signature=signature)
     assert not verify(secret=SECRET, timestamp=str(now), body=b'{"a":2}', signature=signature)
     assert not verify(secret="other", timestamp=str(now), body=body, signature=signature)
-    assert not verify(secret=SECRET, timestamp=str(now - 3600), body=body,
-                      signature=sign(secret=SECRET, timestamp=now - 3600, body=body))
+    assert not verify(
+        secret=SECRET,
+        timestamp=str(now - 3600),
+        body=body,
+        signature=sign(secret=SECRET, timestamp=now - 3600, body=body),
+    )
 
 
 def test_unknown_events_are_refused():

@@ -16,7 +16,17 @@ def workbook(tmp_path):
     ws = wb.active
     ws.title = "客户清单"
     ws.append(["客户编号", "客户名称", "负责人", "客户等级", "所属行业", "年潜力", "联系电话"])
-    ws.append(["KH-0001", "上海华东机电有限公司", "rep_a1", "重点客户", "制造业", "120万", "021-5888 6600"])
+    ws.append(
+        [
+            "KH-0001",
+            "上海华东机电有限公司",
+            "rep_a1",
+            "重点客户",
+            "制造业",
+            "120万",
+            "021-5888 6600",
+        ]
+    )
     ws.append(["KH-0002", "杭州云栖软件科技", "rep_a2", "A类", "IT", "￥350,000", "0571-8888 1234"])
     ws.append(["KH-0003", "成都西部物流", "rep_w1", "B", "物流", "80万", ""])
     ws.append(["KH-0004", "苏州精工模具", "", "C", "制造", "1.5亿元?", ""])
@@ -40,7 +50,10 @@ def test_import_wizard(page, transactional_db, settings, tmp_path, workbook):
     shot(page, "import-2-mapping")
     page.click("text=Check the file (dry run)")
     page.wait_for_selector("text=Rejected rows")
-    assert "outside your team" in page.inner_text(".table >> nth=0") or "outside your team" in page.content()
+    assert (
+        "outside your team" in page.inner_text(".table >> nth=0")
+        or "outside your team" in page.content()
+    )
     shot(page, "import-3-dry-run")
     assert Customer.objects.count() == 0
     with page.expect_download() as download:

@@ -86,9 +86,13 @@ def test_drag_a_card_on_the_board_records_a_stage_change(page, org):
     card = page.locator(f"#card-{opp.pk}")
     expect(card).to_be_visible()
     card.drag_to(page.locator(f".board-col[data-stage='{negotiation.pk}']"))
-    expect(page.locator(f".board-col[data-stage='{negotiation.pk}'] #card-{opp.pk}")).to_be_visible()
+    expect(
+        page.locator(f".board-col[data-stage='{negotiation.pk}'] #card-{opp.pk}")
+    ).to_be_visible()
     # the server answers with the re-rendered board: the column now counts the deal
-    expect(page.locator(f".board-col[data-stage='{negotiation.pk}'] header .small")).to_contain_text("1 ·")
+    expect(
+        page.locator(f".board-col[data-stage='{negotiation.pk}'] header .small")
+    ).to_contain_text("1 ·")
     opp.refresh_from_db()
     assert opp.stage == negotiation
     change = StageChange.objects.filter(opportunity=opp).order_by("-changed_at").first()

@@ -36,7 +36,9 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     expect(page.locator("[data-testid=fan-chart] .main-svg").first).to_be_visible(timeout=60_000)
     expect(page.locator("[data-testid=waterfall-chart] .main-svg").first).to_be_visible()
     plan = Plan.objects.get()
-    root = Target.objects.get(plan=plan, unit=org.company, metric="booked_revenue", product_line=None)
+    root = Target.objects.get(
+        plan=plan, unit=org.company, metric="booked_revenue", product_line=None
+    )
     assert root.target > 0
     shot(page, "plan-recommended")
 
@@ -52,12 +54,18 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     with page.expect_response(lambda r: "/save/" in r.url):
         west.locator("button:has-text('Save')").click()
     expect(row(page, "West")).to_contain_text("🔒")
-    expect(row(page, "Company")).to_contain_text("Σ")  # children no longer add up: shown, not hidden
+    expect(row(page, "Company")).to_contain_text(
+        "Σ"
+    )  # children no longer add up: shown, not hidden
     with page.expect_response(lambda r: "/split/" in r.url):
         row(page, "Company").locator("button:has-text('Split down')").click()
     expect(row(page, "Company").locator(".ok")).to_be_visible()
-    west_t = Target.objects.get(plan=plan, unit=org.west, product_line=None, metric="booked_revenue")
-    east_t = Target.objects.get(plan=plan, unit=org.east, product_line=None, metric="booked_revenue")
+    west_t = Target.objects.get(
+        plan=plan, unit=org.west, product_line=None, metric="booked_revenue"
+    )
+    east_t = Target.objects.get(
+        plan=plan, unit=org.east, product_line=None, metric="booked_revenue"
+    )
     root.refresh_from_db()
     assert west_t.target == Decimal("150000.00") and west_t.locked
     assert east_t.target == root.target - west_t.target
@@ -78,7 +86,9 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     log_in(page, "mgr_a", f.PASSWORD)
     page.goto(f"{page.base}/targets/plans/{plan.pk}/")
     rep = row(page, "Rep_A1")
-    rep_t = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None, metric="booked_revenue")
+    rep_t = Target.objects.get(
+        plan=plan, member=org.rep_a1, product_line=None, metric="booked_revenue"
+    )
     new_target = rep_t.target + Decimal("1000.00")
     rep.locator("input[name=target]").fill(str(new_target))
     rep.locator("input[name=stretch]").fill(str(max(rep_t.stretch, new_target)))

@@ -60,13 +60,23 @@ def test_higher_growth_never_lowers_the_target(g, extra):
 
 
 def test_waterfall_adds_up_to_the_target_and_names_each_input():
-    rec = recommend(HISTORY, PlanInputs(growth_rate=0.1, uplifts={"cloud": 300.0}, hires=[Hire(start_month=4, ramp_months=6)],
-                                        ramped_productivity=40.0), fc=FC)
+    rec = recommend(
+        HISTORY,
+        PlanInputs(
+            growth_rate=0.1,
+            uplifts={"cloud": 300.0},
+            hires=[Hire(start_month=4, ramp_months=6)],
+            ramped_productivity=40.0,
+        ),
+        fc=FC,
+    )
     keys = [s.key for s in rec.waterfall]
     assert keys == ["baseline", "growth", "uplift:cloud", "hires"]
     assert sum(s.amount for s in rec.waterfall) == pytest.approx(rec.target, abs=1e-6)
     steps = {s.key: s.amount for s in rec.waterfall}
-    assert steps["uplift:cloud"] == pytest.approx(300.0, rel=1e-9)  # deterministic additions pass through
+    assert steps["uplift:cloud"] == pytest.approx(
+        300.0, rel=1e-9
+    )  # deterministic additions pass through
     # hire from month 4 with a 6-month ramp: FTE 1/6, 2/6, … 6/6 from month 4 to 9, then 1 → 3.5 + 3 = 6.5 FTE-months
     assert steps["hires"] == pytest.approx(6.5 * 40.0, rel=1e-9)
     assert steps["growth"] == pytest.approx(0.1 * steps["baseline"], rel=1e-9)
@@ -82,7 +92,9 @@ def test_capacity_caps_and_flags():
     capped = recommend(HISTORY, PlanInputs(capacity=free.target * 0.8), fc=FC)
     assert capped.capped and capped.target == pytest.approx(free.target * 0.8)
     assert capped.floor <= capped.target <= capped.stretch
-    assert capped.waterfall[-1].key == "cap" and sum(s.amount for s in capped.waterfall) == pytest.approx(capped.target)
+    assert capped.waterfall[-1].key == "cap" and sum(
+        s.amount for s in capped.waterfall
+    ) == pytest.approx(capped.target)
     assert not recommend(HISTORY, PlanInputs(capacity=free.target * 2), fc=FC).capped
 
 
@@ -109,9 +121,18 @@ def test_yoy_growth_rates_by_hand():
 
 
 def base_inputs(**kw):
-    values = dict(has_owner=True, metric_defined=True, target=1_000_000.0, period_set=True, relevant_to="云服务",
-                  probability=0.5, last_year_actual=900_000.0, yoy_growth_history=[0.05, 0.1, 0.15, 0.2],
-                  fte=1.0, team_productivity=[600_000.0, 800_000.0, 900_000.0, 1_200_000.0])
+    values = dict(
+        has_owner=True,
+        metric_defined=True,
+        target=1_000_000.0,
+        period_set=True,
+        relevant_to="云服务",
+        probability=0.5,
+        last_year_actual=900_000.0,
+        yoy_growth_history=[0.05, 0.1, 0.15, 0.2],
+        fte=1.0,
+        team_productivity=[600_000.0, 800_000.0, 900_000.0, 1_200_000.0],
+    )
     values.update(kw)
     return SmartInputs(**values)
 
@@ -127,11 +148,16 @@ def test_smart_all_good():
 def test_smart_flags_constructed_cases():
     # growth implied 1.5M / 0.9M − 1 = 66.7 % vs the 90th percentile of 5/10/15/20 % = 18.5 %
     checks = smart_check(base_inputs(target=1_500_000.0, probability=0.05))
-    assert failed(checks) == {("A", "growth_above_p90"), ("A", "probability_low"), ("A", "productivity_above_top_decile")}
+    assert failed(checks) == {
+        ("A", "growth_above_p90"),
+        ("A", "probability_low"),
+        ("A", "productivity_above_top_decile"),
+    }
     growth = next(c for c in checks if c.reason == "growth_above_p90")
     assert growth.figures["implied_growth"] == pytest.approx(0.6667, abs=1e-4)
     assert growth.figures["p90_growth"] == pytest.approx(0.185)
     assert failed(smart_check(base_inputs(probability=0.99))) == {("A", "probability_high")}
     assert failed(smart_check(base_inputs(relevant_to=""))) == {("R", "not_tied")}
-    assert failed(smart_check(base_inputs(has_owner=False, metric_defined=False, period_set=False))) == {
-        ("S", "no_owner"), ("M", "metric_undefined"), ("T", "no_period")}
+    assert failed(
+        smart_check(base_inputs(has_owner=False, metric_defined=False, period_set=False))
+    ) == {("S", "no_owner"), ("M", "metric_undefined"), ("T", "no_period")}

@@ -11,8 +11,11 @@ from salesloop.customers.models import Customer
 from salesloop.dataio.readers import FileRejected, open_table
 from tests.dataio.conftest import write_csv, write_xlsx
 
-ROWS = [["客户编号", "客户名称", "负责人", "行业", "电话"], ["C1", "上海华东机电有限公司", "rep_a1", "制造业", "021-5555"],
-        ["C2", "杭州云栖软件", "rep_a1", "IT", "0571-888"]]
+ROWS = [
+    ["客户编号", "客户名称", "负责人", "行业", "电话"],
+    ["C1", "上海华东机电有限公司", "rep_a1", "制造业", "021-5555"],
+    ["C2", "杭州云栖软件", "rep_a1", "IT", "0571-888"],
+]
 
 
 def _read(path):
@@ -50,11 +53,28 @@ def test_xlsx_by_openpyxl_with_dates_and_numbers(tmp_path):
     assert rows == [["HT1", date(2025, 3, 7), 1234.5]]
 
 
-@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
+@pytest.mark.skipif(
+    not shutil.which("soffice"),
+    reason="LibreOffice is not installed (apt-get install libreoffice-calc-nogui)",
+)
 def test_xlsx_written_by_libreoffice(tmp_path, org, do_import):
     source = write_csv(tmp_path / "customers.csv", ROWS, encoding="utf-8")
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--infilter=CSV:44,34,76,1", "--convert-to", "xlsx",
-                    "--outdir", str(tmp_path / "out"), str(source)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--infilter=CSV:44,34,76,1",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     path = tmp_path / "out" / "customers.xlsx"
     headers, rows = _read(path)
     assert headers == ROWS[0] and rows[1][1] == "杭州云栖软件"
@@ -91,7 +111,10 @@ def test_wrong_encoding(tmp_path):
 
 
 def test_duplicate_headers(tmp_path):
-    _rejected(write_csv(tmp_path / "d.csv", [["客户名称", "电话", "客户名称"], ["a", "b", "c"]]), "appears twice")
+    _rejected(
+        write_csv(tmp_path / "d.csv", [["客户名称", "电话", "客户名称"], ["a", "b", "c"]]),
+        "appears twice",
+    )
 
 
 def test_formulas_refused_with_the_cell(tmp_path):
@@ -128,7 +151,7 @@ def test_zip_bomb_refused_before_decompressing(tmp_path):
 def test_xml_entities_refused(tmp_path):
     path = write_xlsx(tmp_path / "ok.xlsx", ROWS)
     evil = tmp_path / "evil.xlsx"
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>')
+    laughs = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(evil, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             data = src.read(item.filename)

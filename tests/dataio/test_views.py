@@ -17,7 +17,9 @@ from tests.dataio.conftest import write_xlsx
 
 pytestmark = pytest.mark.django_db
 
-CSV_BODY = "客户编号,客户名称,负责人\nC1,华东机电,rep_a1\nC2,=HYPERLINK(\"http://x\"),rep_a1\nC3,西部,rep_w1\n".encode("gbk")
+CSV_BODY = '客户编号,客户名称,负责人\nC1,华东机电,rep_a1\nC2,=HYPERLINK("http://x"),rep_a1\nC3,西部,rep_w1\n'.encode(
+    "gbk"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -26,28 +28,41 @@ def _imports_dir(tmp_path, settings):
 
 
 def _upload(client, body=CSV_BODY, name="客户.csv", kind="customers"):
-    return client.post(reverse("dataio:import"), {"kind": kind, "file": SimpleUploadedFile(name, body)})
+    return client.post(
+        reverse("dataio:import"), {"kind": kind, "file": SimpleUploadedFile(name, body)}
+    )
 
 
 def test_wizard_upload_map_dry_run_import_and_rejects(org, login):
     client = login(org.mgr_a)
     response = _upload(client)
     job = ImportJob.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("dataio:mapping", args=[job.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "dataio:mapping", args=[job.pk]
+    )
     assert job.mapping == {"客户编号": "external_id", "客户名称": "name", "负责人": "owner"}
     page = client.get(reverse("dataio:mapping", args=[job.pk]))
     assert "华东机电" in page.content.decode()
-    response = client.post(reverse("dataio:mapping", args=[job.pk]),
-                           {"col_0": "external_id", "col_1": "name", "col_2": "owner", "template_name": "CRM export"})
+    response = client.post(
+        reverse("dataio:mapping", args=[job.pk]),
+        {"col_0": "external_id", "col_1": "name", "col_2": "owner", "template_name": "CRM export"},
+    )
     job.refresh_from_db()
-    assert (job.status, job.created_count, job.rejected_count, job.committed) == ("checked", 2, 1, False)
+    assert (job.status, job.created_count, job.rejected_count, job.committed) == (
+        "checked",
+        2,
+        1,
+        False,
+    )
     assert Customer.objects.count() == 0
     page = client.get(reverse("dataio:job", args=[job.pk])).content.decode()
     assert "outside your team" in page and "Import now" not in page
     assert client.post(reverse("dataio:run", args=[job.pk])).status_code == 302
     assert Customer.objects.count() == 0  # all-or-nothing: refused while a row is rejected
-    client.post(reverse("dataio:mapping", args=[job.pk]),
-                {"col_0": "external_id", "col_1": "name", "col_2": "owner", "valid_rows_only": "on"})
+    client.post(
+        reverse("dataio:mapping", args=[job.pk]),
+        {"col_0": "external_id", "col_1": "name", "col_2": "owner", "valid_rows_only": "on"},
+    )
     client.post(reverse("dataio:run", args=[job.pk]))
     job.refresh_from_db()
     assert (job.status, job.created_count, job.committed) == ("done", 2, True)
@@ -58,8 +73,13 @@ def test_wizard_upload_map_dry_run_import_and_rejects(org, login):
     xlsx = client.get(reverse("dataio:rejects", args=[job.pk]) + "?format=xlsx")
     sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
     assert [c.value for c in sheet[1]][:3] == ["Row", "Reason", "客户编号"]
-    assert AuditEvent.objects.filter(action__in=["import.upload", "import.dry_run", "import"]).count() == 4
-    assert job.mapping and client.get(reverse("dataio:mapping", args=[job.pk]) + "?template=1").status_code in {200, 302}
+    assert (
+        AuditEvent.objects.filter(action__in=["import.upload", "import.dry_run", "import"]).count()
+        == 4
+    )
+    assert job.mapping and client.get(
+        reverse("dataio:mapping", args=[job.pk]) + "?template=1"
+    ).status_code in {200, 302}
 
 
 def test_progress_partial(org, login):
@@ -127,22 +147,34 @@ def test_export_visibility_filters_and_formula_injection(org, login):
     assert AuditEvent.objects.filter(action="export").count() == 3
 
 
-@pytest.mark.parametrize("kind", ["customers", "opportunities", "orders", "payments", "activities", "leads"])
+@pytest.mark.parametrize(
+    "kind", ["customers", "opportunities", "orders", "payments", "activities", "leads"]
+)
 def test_every_list_exports(org, login, kind):
     cust = f.customer(org.rep_a1)
     f.opportunity(org.rep_a1, cust)
     f.activity(org.rep_a1, cust)
     client = login(org.mgr_a)
     for fmt in ("csv", "xlsx"):
-        assert client.get(reverse("dataio:export") + f"?kind={kind}&format={fmt}").status_code == 200
+        assert (
+            client.get(reverse("dataio:export") + f"?kind={kind}&format={fmt}").status_code == 200
+        )
 
 
 def test_opportunity_export_uses_the_page_filters(org, login):
     cust = f.customer(org.rep_a1)
     f.opportunity(org.rep_a1, cust, name="Open deal")
     client = login(org.rep_a1)
-    assert [r[1] for r in _csv(client.get(reverse("dataio:export") + "?kind=opportunities&format=csv&status=open"))[1:]] == ["Open deal"]
-    assert _csv(client.get(reverse("dataio:export") + "?kind=opportunities&format=csv&status=won"))[1:] == []
+    assert [
+        r[1]
+        for r in _csv(
+            client.get(reverse("dataio:export") + "?kind=opportunities&format=csv&status=open")
+        )[1:]
+    ] == ["Open deal"]
+    assert (
+        _csv(client.get(reverse("dataio:export") + "?kind=opportunities&format=csv&status=won"))[1:]
+        == []
+    )
 
 
 def test_export_command(org, tmp_path):
@@ -151,6 +183,8 @@ def test_export_command(org, tmp_path):
     f.customer(org.rep_a1, name="+SUM(1)")
     f.customer(org.rep_w1, name="West")
     out = tmp_path / "c.csv"
-    call_command("export", "--kind", "customers", "--format", "csv", "--user", "rep_a1", "-o", str(out))
+    call_command(
+        "export", "--kind", "customers", "--format", "csv", "--user", "rep_a1", "-o", str(out)
+    )
     text = out.read_text(encoding="utf-8")
     assert text.startswith("\ufeff") and "'+SUM(1)" in text and "West" not in text

@@ -22,24 +22,43 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def product(org):
-    return product_create(name="MES 标准版", sku="MES-1", product_line=org.product_line, list_price=Decimal("9999"))
+    return product_create(
+        name="MES 标准版", sku="MES-1", product_line=org.product_line, list_price=Decimal("9999")
+    )
 
 
 def test_order_amount_is_the_sum_of_its_lines(org, product):
     cust = f.customer(org.rep_a1)
-    order = order_create(number="HT-1", customer=cust, owner=org.rep_a1, signed_on=date(2025, 3, 7),
-                         lines=[LineIn(product, Decimal("3"), Decimal("1000.10")), LineIn(product, Decimal("0.5"), Decimal("99.99"))])
+    order = order_create(
+        number="HT-1",
+        customer=cust,
+        owner=org.rep_a1,
+        signed_on=date(2025, 3, 7),
+        lines=[
+            LineIn(product, Decimal("3"), Decimal("1000.10")),
+            LineIn(product, Decimal("0.5"), Decimal("99.99")),
+        ],
+    )
     # 3 × 1000.10 = 3000.30 ; 0.5 × 99.99 = 49.995 → 50.00 (half up) ; total 3050.30
     assert order.amount == Decimal("3050.30")
-    assert list(order.lines.order_by("pk").values_list("amount", flat=True)) == [Decimal("3000.30"), Decimal("50.00")]
+    assert list(order.lines.order_by("pk").values_list("amount", flat=True)) == [
+        Decimal("3000.30"),
+        Decimal("50.00"),
+    ]
     assert order.product_line == org.product_line
 
 
 def test_mismatching_amount_and_lines_is_refused(org, product):
     cust = f.customer(org.rep_a1)
     with pytest.raises(ValidationError, match="differs"):
-        order_create(number="HT-2", customer=cust, owner=org.rep_a1, signed_on=date(2025, 3, 7),
-                     amount=Decimal("1"), lines=[LineIn(product, Decimal("1"), Decimal("2"))])
+        order_create(
+            number="HT-2",
+            customer=cust,
+            owner=org.rep_a1,
+            signed_on=date(2025, 3, 7),
+            amount=Decimal("1"),
+            lines=[LineIn(product, Decimal("1"), Decimal("2"))],
+        )
     assert not Order.objects.exists() and not OrderLine.objects.exists()
 
 
@@ -47,19 +66,49 @@ def test_foreign_currency_converts_at_the_rate_valid_on_the_day(org):
     exchange_rate_set(currency="USD", valid_from=date(2025, 1, 1), rate=Decimal("7.1"))
     exchange_rate_set(currency="USD", valid_from=date(2025, 6, 1), rate=Decimal("7.25"))
     cust = f.customer(org.rep_a1)
-    early = order_create(number="U-1", customer=cust, owner=org.rep_a1, signed_on=date(2025, 5, 31), amount=Decimal("1000"), currency="USD")
-    late = order_create(number="U-2", customer=cust, owner=org.rep_a1, signed_on=date(2025, 6, 1), amount=Decimal("1000"), currency="USD")
+    early = order_create(
+        number="U-1",
+        customer=cust,
+        owner=org.rep_a1,
+        signed_on=date(2025, 5, 31),
+        amount=Decimal("1000"),
+        currency="USD",
+    )
+    late = order_create(
+        number="U-2",
+        customer=cust,
+        owner=org.rep_a1,
+        signed_on=date(2025, 6, 1),
+        amount=Decimal("1000"),
+        currency="USD",
+    )
     assert early.amount_base == Decimal("7100.00") and late.amount_base == Decimal("7250.00")
     with pytest.raises(ValidationError, match="No exchange rate"):
-        order_create(number="U-3", customer=cust, owner=org.rep_a1, signed_on=date(2024, 12, 31), amount=Decimal("1"), currency="USD")
+        order_create(
+            number="U-3",
+            customer=cust,
+            owner=org.rep_a1,
+            signed_on=date(2024, 12, 31),
+            amount=Decimal("1"),
+            currency="USD",
+        )
     assert not Order.objects.filter(number="U-3").exists()
 
 
 def test_payments_are_positive_and_not_before_signing(org):
     cust = f.customer(org.rep_a1)
-    order = order_create(number="HT-9", customer=cust, owner=org.rep_a1, signed_on=date(2025, 3, 7), amount=Decimal("500"))
-    for bad in (dict(amount=Decimal("0"), paid_on=date(2025, 4, 1)), dict(amount=Decimal("-3"), paid_on=date(2025, 4, 1)),
-                dict(amount=Decimal("10"), paid_on=date(2025, 3, 6))):
+    order = order_create(
+        number="HT-9",
+        customer=cust,
+        owner=org.rep_a1,
+        signed_on=date(2025, 3, 7),
+        amount=Decimal("500"),
+    )
+    for bad in (
+        dict(amount=Decimal("0"), paid_on=date(2025, 4, 1)),
+        dict(amount=Decimal("-3"), paid_on=date(2025, 4, 1)),
+        dict(amount=Decimal("10"), paid_on=date(2025, 3, 6)),
+    ):
         with pytest.raises(ValidationError):
             payment_create(order=order, **bad)
     assert not Payment.objects.exists()
@@ -70,9 +119,21 @@ def test_payments_are_positive_and_not_before_signing(org):
 def test_order_credit_split(org):
     cust = f.customer(org.rep_a1)
     with pytest.raises(ValidationError):
-        order_create(number="S-1", customer=cust, owner=org.rep_a1, signed_on=date(2025, 1, 2), amount=Decimal("100"),
-                     credits=[CreditIn(org.rep_a1, Decimal("60")), CreditIn(org.rep_a2, Decimal("60"))])
-    order = order_create(number="S-2", customer=cust, owner=org.rep_a1, signed_on=date(2025, 1, 2), amount=Decimal("100"),
-                         credits=[CreditIn(org.rep_a1, Decimal("60")), CreditIn(org.rep_a2, Decimal("40"))])
+        order_create(
+            number="S-1",
+            customer=cust,
+            owner=org.rep_a1,
+            signed_on=date(2025, 1, 2),
+            amount=Decimal("100"),
+            credits=[CreditIn(org.rep_a1, Decimal("60")), CreditIn(org.rep_a2, Decimal("60"))],
+        )
+    order = order_create(
+        number="S-2",
+        customer=cust,
+        owner=org.rep_a1,
+        signed_on=date(2025, 1, 2),
+        amount=Decimal("100"),
+        credits=[CreditIn(org.rep_a1, Decimal("60")), CreditIn(org.rep_a2, Decimal("40"))],
+    )
     assert order.credits.count() == 2
     assert not Order.objects.filter(number="S-1").exists()

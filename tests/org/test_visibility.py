@@ -8,10 +8,10 @@ import pytest
 
 from salesloop.activities.models import Activity
 from salesloop.customers.models import Contact, Customer
-from salesloop.org.models import Member
-from salesloop.org.visibility import can_write, visible
 from salesloop.orders.models import Order, Payment
 from salesloop.orders.services import order_create, payment_create
+from salesloop.org.models import Member
+from salesloop.org.visibility import can_write, visible
 from salesloop.pipeline.models import Opportunity, StageChange
 from tests import factories as f
 
@@ -27,8 +27,13 @@ def world(org):
         cust = f.customer(owner, name=f"Customer of {name}")
         f.opportunity(owner, cust)
         f.activity(owner, cust)
-        order = order_create(number=f"O-{name}", customer=cust, owner=owner, signed_on=f.date(2025, 1, 5),
-                             amount=Decimal("100.00"))
+        order = order_create(
+            number=f"O-{name}",
+            customer=cust,
+            owner=owner,
+            signed_on=f.date(2025, 1, 5),
+            amount=Decimal("100.00"),
+        )
         payment_create(order=order, paid_on=f.date(2025, 2, 1), amount=Decimal("40.00"))
         records[name] = cust
     return records
@@ -72,8 +77,12 @@ def test_each_role_sees_exactly_its_scope(org, world, viewer, model, lookup):
 
 
 def test_members_are_visible_by_the_same_rule(org):
-    assert set(visible(Member.objects.all(), user=org.rep_a1.user).values_list("user__username", flat=True)) == {"rep_a1"}
-    team = set(visible(Member.objects.all(), user=org.mgr_a.user).values_list("user__username", flat=True))
+    assert set(
+        visible(Member.objects.all(), user=org.rep_a1.user).values_list("user__username", flat=True)
+    ) == {"rep_a1"}
+    team = set(
+        visible(Member.objects.all(), user=org.mgr_a.user).values_list("user__username", flat=True)
+    )
     assert team == {"mgr_a", "rep_a1", "rep_a2", "viewer_a"}
 
 

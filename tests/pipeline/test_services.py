@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from salesloop.common.models import AuditEvent
+from salesloop.orders.services import CreditIn
 from salesloop.pipeline.models import Opportunity, Stage, StageChange
 from salesloop.pipeline.services import (
     lead_convert,
@@ -17,7 +18,6 @@ from salesloop.pipeline.services import (
     opportunity_update,
     pipeline_create,
 )
-from salesloop.orders.services import CreditIn
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -36,10 +36,18 @@ def test_every_move_is_recorded_and_closing_sets_closed_at(org):
     opp = f.opportunity(org.rep_a1)
     stages = {s.order: s for s in org.pipeline.stages.all()}
     t0 = timezone.now()
-    opportunity_move_stage(opportunity=opp, stage=stages[3], actor=org.rep_a1.user, at=t0 + timedelta(days=2))
-    opp = opportunity_move_stage(opportunity=opp, stage=stages[5], actor=org.rep_a1.user, at=t0 + timedelta(days=9))
+    opportunity_move_stage(
+        opportunity=opp, stage=stages[3], actor=org.rep_a1.user, at=t0 + timedelta(days=2)
+    )
+    opp = opportunity_move_stage(
+        opportunity=opp, stage=stages[5], actor=org.rep_a1.user, at=t0 + timedelta(days=9)
+    )
     assert opp.closed_at == t0 + timedelta(days=9)
-    path = list(StageChange.objects.filter(opportunity=opp).values_list("from_stage__order", "to_stage__order"))
+    path = list(
+        StageChange.objects.filter(opportunity=opp).values_list(
+            "from_stage__order", "to_stage__order"
+        )
+    )
     assert path == [(None, 1), (1, 3), (3, 5)]
     # moving back to an open stage re-opens it
     opp = opportunity_move_stage(opportunity=opp, stage=stages[4], at=t0 + timedelta(days=10))
@@ -67,7 +75,9 @@ def test_stage_change_dated_before_the_previous_one_is_refused(org):
     opp = f.opportunity(org.rep_a1)
     stage2 = org.pipeline.stages.get(order=2)
     with pytest.raises(ValidationError):
-        opportunity_move_stage(opportunity=opp, stage=stage2, at=opp.stage_entered_at - timedelta(days=1))
+        opportunity_move_stage(
+            opportunity=opp, stage=stage2, at=opp.stage_entered_at - timedelta(days=1)
+        )
     assert StageChange.objects.filter(opportunity=opp).count() == 1
 
 
@@ -85,7 +95,9 @@ def test_negative_amount_is_refused_and_nothing_is_written(org):
 
 def test_update_audits_amount_close_date_and_owner(org):
     opp = f.opportunity(org.rep_a1)
-    opportunity_update(opportunity=opp, actor=org.mgr_a.user, amount=Decimal("20000"), owner=org.rep_a2)
+    opportunity_update(
+        opportunity=opp, actor=org.mgr_a.user, amount=Decimal("20000"), owner=org.rep_a2
+    )
     event = AuditEvent.objects.get(action="opportunity.update")
     assert event.actor == org.mgr_a.user
     assert event.changes["amount"] == ["10000.00", "20000.00"]
@@ -95,17 +107,37 @@ def test_update_audits_amount_close_date_and_owner(org):
 def test_credit_split_must_sum_to_100(org):
     opp = f.opportunity(org.rep_a1)
     with pytest.raises(ValidationError, match="100"):
-        opportunity_set_credits(opportunity=opp, credits=[CreditIn(org.rep_a1, Decimal("70")), CreditIn(org.rep_a2, Decimal("20"))])
+        opportunity_set_credits(
+            opportunity=opp,
+            credits=[CreditIn(org.rep_a1, Decimal("70")), CreditIn(org.rep_a2, Decimal("20"))],
+        )
     with pytest.raises(ValidationError, match="once"):
-        opportunity_set_credits(opportunity=opp, credits=[CreditIn(org.rep_a1, Decimal("50")), CreditIn(org.rep_a1, Decimal("50"))])
+        opportunity_set_credits(
+            opportunity=opp,
+            credits=[CreditIn(org.rep_a1, Decimal("50")), CreditIn(org.rep_a1, Decimal("50"))],
+        )
     assert not opp.credits.exists()
-    opportunity_set_credits(opportunity=opp, credits=[CreditIn(org.rep_a1, Decimal("70")), CreditIn(org.rep_a2, Decimal("30"))])
-    assert sorted(opp.credits.values_list("share", flat=True)) == [Decimal("30.00"), Decimal("70.00")]
+    opportunity_set_credits(
+        opportunity=opp,
+        credits=[CreditIn(org.rep_a1, Decimal("70")), CreditIn(org.rep_a2, Decimal("30"))],
+    )
+    assert sorted(opp.credits.values_list("share", flat=True)) == [
+        Decimal("30.00"),
+        Decimal("70.00"),
+    ]
 
 
 def test_lead_converts_once_into_customer_and_opportunity(org):
-    lead = lead_create(name="王芳", company_name="杭州云帆科技", owner=org.rep_a1, phone="13800000000", source="website")
-    opp = lead_convert(lead=lead, amount=Decimal("50000"), expected_close=timezone.localdate() + timedelta(days=60))
+    lead = lead_create(
+        name="王芳",
+        company_name="杭州云帆科技",
+        owner=org.rep_a1,
+        phone="13800000000",
+        source="website",
+    )
+    opp = lead_convert(
+        lead=lead, amount=Decimal("50000"), expected_close=timezone.localdate() + timedelta(days=60)
+    )
     lead.refresh_from_db()
     assert lead.status == "converted" and lead.converted_opportunity == opp
     assert opp.customer.name == "杭州云帆科技" and opp.source == "website"

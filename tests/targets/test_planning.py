@@ -16,8 +16,12 @@ pytestmark = pytest.mark.django_db
 
 def test_recommend_a_whole_plan(org, history):
     plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
-    result = recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(growth_rate=0.1, uplifts={"HW": 50_000}),
-                            actor=org.director.user)
+    result = recommend_plan(
+        plan=plan,
+        metric="booked_revenue",
+        inputs=Inputs(growth_rate=0.1, uplifts={"HW": 50_000}),
+        actor=org.director.user,
+    )
     root = result.root
     rec = root.recommendation
     assert float(root.target) == pytest.approx(round(rec["target"], 2), abs=0.01)
@@ -30,10 +34,15 @@ def test_recommend_a_whole_plan(org, history):
         kids = list(parent.children.all())
         if kids:
             for level in ("floor", "target", "stretch"):
-                assert sum(getattr(k, level) for k in kids) == getattr(parent, level), (parent, level)
+                assert sum(getattr(k, level) for k in kids) == getattr(parent, level), (
+                    parent,
+                    level,
+                )
     # Each owner's product-line targets add up exactly to their total target.
     for total in Target.objects.filter(plan=plan, product_line=None):
-        lines = Target.objects.filter(plan=plan, unit=total.unit, member=total.member).exclude(product_line=None)
+        lines = Target.objects.filter(plan=plan, unit=total.unit, member=total.member).exclude(
+            product_line=None
+        )
         assert sum(t.target for t in lines) == total.target
     # rep_a1 never sold hardware: (almost) no hardware target; the uplift lands on the hardware tree.
     a1_hw = Target.objects.get(plan=plan, member=org.rep_a1, product_line=history)
@@ -55,8 +64,17 @@ def test_second_run_uses_cached_forecasts_and_keeps_locks(org, history):
     plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
     recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
     west = Target.objects.get(plan=plan, unit=org.west, product_line=None)
-    s.target_set(target=west, floor=Decimal(1000), target_value=Decimal(2000), stretch=Decimal(3000), actor=org.director.user, lock=True)
-    again = recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    s.target_set(
+        target=west,
+        floor=Decimal(1000),
+        target_value=Decimal(2000),
+        stretch=Decimal(3000),
+        actor=org.director.user,
+        lock=True,
+    )
+    again = recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user
+    )
     assert again.forecasts_computed == 0
     west.refresh_from_db()
     assert west.target == Decimal(2000)

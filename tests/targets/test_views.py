@@ -23,25 +23,39 @@ def plan(org):
 
 
 def node(plan, *, unit=None, member=None):
-    return Target.objects.get(plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None)
+    return Target.objects.get(
+        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
+    )
 
 
 # whose target → who may see it / who may set it (rules: managers set below them, never their own)
 TARGETS = {"rep_a1": "rep_a1", "peer": "rep_a2", "other_branch": "rep_w1", "team_a": None}
 SEES = {
-    "rep_a1": {"rep_a1"}, "mgr_a": {"rep_a1", "peer", "team_a"}, "viewer_a": {"rep_a1", "peer", "team_a"},
-    "east_mgr": {"rep_a1", "peer", "team_a"}, "mgr_w": {"other_branch"},
-    "director": {"rep_a1", "peer", "other_branch", "team_a"}, "admin": {"rep_a1", "peer", "other_branch", "team_a"},
+    "rep_a1": {"rep_a1"},
+    "mgr_a": {"rep_a1", "peer", "team_a"},
+    "viewer_a": {"rep_a1", "peer", "team_a"},
+    "east_mgr": {"rep_a1", "peer", "team_a"},
+    "mgr_w": {"other_branch"},
+    "director": {"rep_a1", "peer", "other_branch", "team_a"},
+    "admin": {"rep_a1", "peer", "other_branch", "team_a"},
 }
 SETS = {
-    "rep_a1": set(), "mgr_a": {"rep_a1", "peer"}, "viewer_a": set(), "east_mgr": {"rep_a1", "peer", "team_a"},
-    "mgr_w": {"other_branch"}, "director": {"rep_a1", "peer", "other_branch", "team_a"},
+    "rep_a1": set(),
+    "mgr_a": {"rep_a1", "peer"},
+    "viewer_a": set(),
+    "east_mgr": {"rep_a1", "peer", "team_a"},
+    "mgr_w": {"other_branch"},
+    "director": {"rep_a1", "peer", "other_branch", "team_a"},
     "admin": {"rep_a1", "peer", "other_branch", "team_a"},
 }
 
 
 def target_for(org, plan, key):
-    return node(plan, unit=org.team_a) if key == "team_a" else node(plan, member=getattr(org, TARGETS[key]))
+    return (
+        node(plan, unit=org.team_a)
+        if key == "team_a"
+        else node(plan, member=getattr(org, TARGETS[key]))
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -49,7 +63,10 @@ def test_save_matrix(client, org, plan, login, role):
     login(getattr(org, role))
     for key in TARGETS:
         t = target_for(org, plan, key)
-        response = client.post(reverse("targets:save", args=[t.pk]), {"floor": "1", "target": "2", "stretch": "3", "version": t.lock_version})
+        response = client.post(
+            reverse("targets:save", args=[t.pk]),
+            {"floor": "1", "target": "2", "stretch": "3", "version": t.lock_version},
+        )
         t.refresh_from_db()
         if role == "viewer_a":
             assert response.status_code == 403
@@ -70,11 +87,21 @@ def test_method_split_and_propose_matrix(client, org, plan, login, role):
     team = node(plan, unit=org.team_a)
     response = client.post(reverse("targets:method", args=[team.pk]), {"method": "equal"})
     team.refresh_from_db()
-    expected_method = {"mgr_a": 200, "east_mgr": 200, "director": 200, "admin": 200, "rep_a1": 404, "mgr_w": 404, "viewer_a": 403}
+    expected_method = {
+        "mgr_a": 200,
+        "east_mgr": 200,
+        "director": 200,
+        "admin": 200,
+        "rep_a1": 404,
+        "mgr_w": 404,
+        "viewer_a": 403,
+    }
     assert response.status_code == expected_method[role]
     assert (team.method == "equal") == (expected_method[role] == 200)
     own = node(plan, member=org.rep_a1)
-    response = client.post(reverse("targets:propose", args=[own.pk]), {"value": "5000", "comment": "x"})
+    response = client.post(
+        reverse("targets:propose", args=[own.pk]), {"value": "5000", "comment": "x"}
+    )
     created = Proposal.objects.filter(target=own).exists()
     if role == "viewer_a":
         assert response.status_code == 403
@@ -90,9 +117,18 @@ def test_plan_pages_open_and_show_only_what_the_role_may_see(client, org, plan, 
     login(getattr(org, role))
     for name in ("targets:plan", "targets:reconcile", "targets:history", "targets:export"):
         assert client.get(reverse(name, args=[plan.pk])).status_code == 200, name
-    page = client.get(reverse("targets:plan", args=[plan.pk])).content.decode().split('id="tree"', 1)[1]
+    page = (
+        client.get(reverse("targets:plan", args=[plan.pk]))
+        .content.decode()
+        .split('id="tree"', 1)[1]
+    )
     if role == "rep_a1":
-        assert "Rep_A1" in page and "Rep_A2" not in page and "Team A" not in page and "Company" not in page
+        assert (
+            "Rep_A1" in page
+            and "Rep_A2" not in page
+            and "Team A" not in page
+            and "Company" not in page
+        )
     if role == "mgr_w":
         assert "Rep_W1" in page and "Rep_A1" not in page
     assert client.get(reverse("targets:plan", args=[99999])).status_code == 404
@@ -101,8 +137,17 @@ def test_plan_pages_open_and_show_only_what_the_role_may_see(client, org, plan, 
 @pytest.mark.parametrize("role", ROLES)
 def test_recompute_and_create_only_for_the_plan_owner_side(client, org, plan, login, role):
     login(getattr(org, role))
-    response = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "5",
-                           "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("targets:recompute", args=[plan.pk]),
+        {
+            "metric": "booked_revenue",
+            "growth_pct": "5",
+            "floor_probability": "80",
+            "target_probability": "50",
+            "stretch_probability": "30",
+        },
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == (200 if role in ("director", "admin") else 403)
     assert PlanRun.objects.filter(plan=plan).exists() == (role in ("director", "admin"))
     response = client.post(reverse("targets:plan_create"), {"fiscal_year": "2028"})
@@ -111,41 +156,92 @@ def test_recompute_and_create_only_for_the_plan_owner_side(client, org, plan, lo
 
 def test_recompute_runs_the_task_and_reports(client, org, plan, login):
     login(org.director)
-    response = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "5",
-                           "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("targets:recompute", args=[plan.pk]),
+        {
+            "metric": "booked_revenue",
+            "growth_pct": "5",
+            "floor_probability": "80",
+            "target_probability": "50",
+            "stretch_probability": "30",
+        },
+        HTTP_HX_REQUEST="true",
+    )
     run = PlanRun.objects.get(plan=plan)
     assert run.status == "done", run.message
     assert b"Computed in" in response.content and response["HX-Refresh"] == "true"
     # without JavaScript the same form posts and comes back to the plan page
-    plain = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "5",
-                        "floor_probability": "80", "target_probability": "50", "stretch_probability": "30"})
-    assert plain.status_code == 302 and plain["Location"].startswith(reverse("targets:plan", args=[plan.pk]))
+    plain = client.post(
+        reverse("targets:recompute", args=[plan.pk]),
+        {
+            "metric": "booked_revenue",
+            "growth_pct": "5",
+            "floor_probability": "80",
+            "target_probability": "50",
+            "stretch_probability": "30",
+        },
+    )
+    assert plain.status_code == 302 and plain["Location"].startswith(
+        reverse("targets:plan", args=[plan.pk])
+    )
     assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 200
 
 
 def test_bad_recompute_inputs_change_nothing(client, org, plan, login):
     login(org.director)
-    response = client.post(reverse("targets:recompute", args=[plan.pk]), {"metric": "booked_revenue", "growth_pct": "900",
-                           "floor_probability": "30", "target_probability": "50", "stretch_probability": "80"})
+    response = client.post(
+        reverse("targets:recompute", args=[plan.pk]),
+        {
+            "metric": "booked_revenue",
+            "growth_pct": "900",
+            "floor_probability": "30",
+            "target_probability": "50",
+            "stretch_probability": "80",
+        },
+    )
     assert response.status_code == 400
     assert not PlanRun.objects.exists()
 
 
 def test_transitions_through_the_page(client, org, plan, login):
     login(org.mgr_a)
-    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "submit", "version": plan.lock_version})
-    assert Plan.objects.get(pk=plan.pk).status == "draft"  # a manager may not submit the company plan
+    client.post(
+        reverse("targets:transition", args=[plan.pk]),
+        {"action": "submit", "version": plan.lock_version},
+    )
+    assert (
+        Plan.objects.get(pk=plan.pk).status == "draft"
+    )  # a manager may not submit the company plan
     login(org.director)
-    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "submit", "version": plan.lock_version})
+    client.post(
+        reverse("targets:transition", args=[plan.pk]),
+        {"action": "submit", "version": plan.lock_version},
+    )
     plan.refresh_from_db()
     assert plan.status == "submitted"
-    stale = client.post(reverse("targets:transition", args=[plan.pk]), {"action": "approve", "version": plan.lock_version - 1}, follow=True)
-    assert "Someone else changed" in stale.content.decode() or "not by its owner" in stale.content.decode()
+    stale = client.post(
+        reverse("targets:transition", args=[plan.pk]),
+        {"action": "approve", "version": plan.lock_version - 1},
+        follow=True,
+    )
+    assert (
+        "Someone else changed" in stale.content.decode()
+        or "not by its owner" in stale.content.decode()
+    )
     login(org.admin)
-    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "approve", "version": plan.lock_version - 1})
+    client.post(
+        reverse("targets:transition", args=[plan.pk]),
+        {"action": "approve", "version": plan.lock_version - 1},
+    )
     assert Plan.objects.get(pk=plan.pk).status == "submitted"  # stale version refused
-    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "approve", "version": plan.lock_version})
-    client.post(reverse("targets:transition", args=[plan.pk]), {"action": "activate", "version": plan.lock_version + 1})
+    client.post(
+        reverse("targets:transition", args=[plan.pk]),
+        {"action": "approve", "version": plan.lock_version},
+    )
+    client.post(
+        reverse("targets:transition", args=[plan.pk]),
+        {"action": "activate", "version": plan.lock_version + 1},
+    )
     assert Plan.objects.get(pk=plan.pk).status == "active"
 
 

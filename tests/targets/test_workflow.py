@@ -11,7 +11,7 @@ from salesloop.common.models import AuditEvent
 from salesloop.org.models import Member
 from salesloop.org.visibility import visible
 from salesloop.targets import services as s
-from salesloop.targets.models import Plan, Revision, Target, TargetMonth
+from salesloop.targets.models import Plan, Target, TargetMonth
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -25,33 +25,66 @@ def plan(org):
 
 
 def node(plan, *, unit=None, member=None):
-    return Target.objects.get(plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None)
+    return Target.objects.get(
+        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
+    )
 
 
 def test_tree_mirrors_the_org_with_quota_members_as_leaves(org, plan):
     root = node(plan, unit=org.company)
     assert {c.unit.name for c in root.children.all()} == {"East", "West"}
     team_a = node(plan, unit=org.team_a)
-    assert {c.member.user.username for c in team_a.children.all()} == {"mgr_a", "rep_a1", "rep_a2"}  # no viewer
+    assert {c.member.user.username for c in team_a.children.all()} == {
+        "mgr_a",
+        "rep_a1",
+        "rep_a2",
+    }  # no viewer
 
 
 def test_allocation_is_exact_keeps_locks_and_splits_months(org, plan):
     root = node(plan, unit=org.company)
-    s.target_set(target=root, floor=D("800000.00"), target_value=D("1000000.00"), stretch=D("1300000.00"), actor=org.admin.user)
+    s.target_set(
+        target=root,
+        floor=D("800000.00"),
+        target_value=D("1000000.00"),
+        stretch=D("1300000.00"),
+        actor=org.admin.user,
+    )
     east, west = node(plan, unit=org.east), node(plan, unit=org.west)
-    s.target_set(target=west, floor=D("100000"), target_value=D("200000"), stretch=D("250000"), actor=org.director.user, lock=True)
+    s.target_set(
+        target=west,
+        floor=D("100000"),
+        target_value=D("200000"),
+        stretch=D("250000"),
+        actor=org.director.user,
+        lock=True,
+    )
     team_a, team_b = node(plan, unit=org.team_a), node(plan, unit=org.team_b)
     weights = {east.pk: 1, west.pk: 1, team_a.pk: 2, team_b.pk: 1}
     for m in Member.objects.filter(role__in=["rep", "manager"]):
         weights[node(plan, member=m).pk] = 1
     s.target_allocate(target=root, weights=weights, actor=org.director.user)
-    west.refresh_from_db(); east.refresh_from_db()  # noqa: E702
-    assert (west.target, west.floor, west.stretch) == (D("200000.00"), D("100000.00"), D("250000.00"))  # locked: kept
-    assert east.target == D("800000.00") and east.floor == D("700000.00") and east.stretch == D("1050000.00")
+    west.refresh_from_db()
+    east.refresh_from_db()
+    assert (west.target, west.floor, west.stretch) == (
+        D("200000.00"),
+        D("100000.00"),
+        D("250000.00"),
+    )  # locked: kept
+    assert (
+        east.target == D("800000.00")
+        and east.floor == D("700000.00")
+        and east.stretch == D("1050000.00")
+    )
     # East's children: team A : team B : the regional manager's own quota = 2 : 1 : 1 of 800000
-    team_a.refresh_from_db(); team_b.refresh_from_db()  # noqa: E702
+    team_a.refresh_from_db()
+    team_b.refresh_from_db()
     east_mgr = node(plan, member=org.east_mgr)
-    assert (team_a.target, team_b.target, east_mgr.target) == (D("400000.00"), D("200000.00"), D("200000.00"))
+    assert (team_a.target, team_b.target, east_mgr.target) == (
+        D("400000.00"),
+        D("200000.00"),
+        D("200000.00"),
+    )
     # team A's 400000 over mgr_a, rep_a1, rep_a2 (1 : 1 : 1) → 133333.34 / 133333.33 / 133333.33
     kids = sorted(team_a.children.all(), key=lambda t: t.pk)
     assert [k.target for k in kids] == [D("133333.34"), D("133333.33"), D("133333.33")]
@@ -71,8 +104,17 @@ def test_allocation_is_exact_keeps_locks_and_splits_months(org, plan):
 def test_locked_children_exceeding_the_parent_are_refused(org, plan):
     east, west = node(plan, unit=org.east), node(plan, unit=org.west)
     root = node(plan, unit=org.company)
-    s.target_set(target=root, floor=D(50), target_value=D(100), stretch=D(150), actor=org.admin.user)
-    s.target_set(target=west, floor=D(100), target_value=D(120), stretch=D(130), actor=org.director.user, lock=True)
+    s.target_set(
+        target=root, floor=D(50), target_value=D(100), stretch=D(150), actor=org.admin.user
+    )
+    s.target_set(
+        target=west,
+        floor=D(100),
+        target_value=D(120),
+        stretch=D(130),
+        actor=org.director.user,
+        lock=True,
+    )
     with pytest.raises(ValidationError, match="exceeds the parent"):
         s.target_allocate(target=root, weights={east.pk: 1, west.pk: 1}, actor=org.director.user)
     east.refresh_from_db()
@@ -82,11 +124,17 @@ def test_locked_children_exceeding_the_parent_are_refused(org, plan):
 def test_floor_target_stretch_order_and_places(org, plan):
     rep = node(plan, member=org.rep_a1)
     with pytest.raises(ValidationError, match="must not exceed"):
-        s.target_set(target=rep, floor=D(10), target_value=D(5), stretch=D(20), actor=org.mgr_a.user)
+        s.target_set(
+            target=rep, floor=D(10), target_value=D(5), stretch=D(20), actor=org.mgr_a.user
+        )
     with pytest.raises(ValidationError, match="negative"):
-        s.target_set(target=rep, floor=D(-1), target_value=D(5), stretch=D(20), actor=org.mgr_a.user)
+        s.target_set(
+            target=rep, floor=D(-1), target_value=D(5), stretch=D(20), actor=org.mgr_a.user
+        )
     with pytest.raises(ValidationError, match="decimal places"):
-        s.target_set(target=rep, floor=D("1.001"), target_value=D(5), stretch=D(20), actor=org.mgr_a.user)
+        s.target_set(
+            target=rep, floor=D("1.001"), target_value=D(5), stretch=D(20), actor=org.mgr_a.user
+        )
     rep.refresh_from_db()
     assert rep.target == 0 and not AuditEvent.objects.filter(action="target.set").exists()
 
@@ -117,16 +165,42 @@ def test_who_may_set_member_targets(org, plan, who, whose, allowed):
 
 def test_manager_cannot_set_their_own_unit_target(org, plan):
     with pytest.raises(PermissionDenied):
-        s.target_set(target=node(plan, unit=org.team_a), floor=D(1), target_value=D(2), stretch=D(3), actor=org.mgr_a.user)
-    s.target_set(target=node(plan, unit=org.team_a), floor=D(1), target_value=D(2), stretch=D(3), actor=org.east_mgr.user)
+        s.target_set(
+            target=node(plan, unit=org.team_a),
+            floor=D(1),
+            target_value=D(2),
+            stretch=D(3),
+            actor=org.mgr_a.user,
+        )
+    s.target_set(
+        target=node(plan, unit=org.team_a),
+        floor=D(1),
+        target_value=D(2),
+        stretch=D(3),
+        actor=org.east_mgr.user,
+    )
 
 
 def test_stale_edit_is_refused_never_merged(org, plan):
     rep = node(plan, member=org.rep_a1)
     seen = rep.lock_version
-    s.target_set(target=rep, floor=D(1), target_value=D(2), stretch=D(3), actor=org.mgr_a.user, expected_version=seen)
+    s.target_set(
+        target=rep,
+        floor=D(1),
+        target_value=D(2),
+        stretch=D(3),
+        actor=org.mgr_a.user,
+        expected_version=seen,
+    )
     with pytest.raises(s.StaleEdit, match="Someone else changed"):
-        s.target_set(target=rep, floor=D(5), target_value=D(6), stretch=D(7), actor=org.east_mgr.user, expected_version=seen)
+        s.target_set(
+            target=rep,
+            floor=D(5),
+            target_value=D(6),
+            stretch=D(7),
+            actor=org.east_mgr.user,
+            expected_version=seen,
+        )
     rep.refresh_from_db()
     assert rep.target == D(2)
 
@@ -149,9 +223,22 @@ def test_workflow_submit_approve_activate_and_revise(org, plan):
     with pytest.raises(ValidationError, match="revision"):
         s.target_set(target=rep, floor=D(1), target_value=D(2), stretch=D(3), actor=org.mgr_a.user)
     with pytest.raises(ValidationError, match="reason"):
-        s.target_revise(target=rep, floor=D(1), target_value=D(2), stretch=D(3), reason=" ", actor=org.mgr_a.user)
-    revision = s.target_revise(target=rep, floor=D(80), target_value=D(100), stretch=D(120),
-                               reason="大客户预算冻结，下调 Q3 目标", actor=org.mgr_a.user)
+        s.target_revise(
+            target=rep,
+            floor=D(1),
+            target_value=D(2),
+            stretch=D(3),
+            reason=" ",
+            actor=org.mgr_a.user,
+        )
+    revision = s.target_revise(
+        target=rep,
+        floor=D(80),
+        target_value=D(100),
+        stretch=D(120),
+        reason="大客户预算冻结，下调 Q3 目标",
+        actor=org.mgr_a.user,
+    )
     assert revision.before["target"] == "0.00" and revision.after["target"] == "100.00"
     assert revision.author == org.mgr_a
     assert AuditEvent.objects.filter(action="target.revise", subject_id=str(rep.pk)).exists()
@@ -180,13 +267,22 @@ def test_proposals_bottom_up(org, plan):
     rep = node(plan, member=org.rep_a1)
     s.target_set(target=rep, floor=D(80), target_value=D(100), stretch=D(130), actor=org.mgr_a.user)
     with pytest.raises(PermissionDenied):
-        s.proposal_create(target=node(plan, member=org.rep_a2), value=D(1), comment="", actor=org.rep_a1.user)
-    proposal = s.proposal_create(target=rep, value=D(90), comment="两个大客户明年预算减少", actor=org.rep_a1.user)
+        s.proposal_create(
+            target=node(plan, member=org.rep_a2), value=D(1), comment="", actor=org.rep_a1.user
+        )
+    proposal = s.proposal_create(
+        target=rep, value=D(90), comment="两个大客户明年预算减少", actor=org.rep_a1.user
+    )
     with pytest.raises(PermissionDenied):
         s.proposal_decide(proposal=proposal, accept=True, actor=org.rep_a1.user)
     s.proposal_decide(proposal=proposal, accept=True, actor=org.mgr_a.user)
     rep.refresh_from_db()
-    assert (rep.floor, rep.target, rep.stretch, rep.locked) == (D("72.00"), D("90.00"), D("117.00"), True)
+    assert (rep.floor, rep.target, rep.stretch, rep.locked) == (
+        D("72.00"),
+        D("90.00"),
+        D("117.00"),
+        True,
+    )
 
 
 def test_rep_sees_only_their_own_targets(org, plan):

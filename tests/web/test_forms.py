@@ -15,7 +15,10 @@ pytestmark = pytest.mark.django_db
 
 def test_customer_form_errors_change_nothing(org, login):
     client = login(org.rep_a1)
-    response = client.post(reverse("customers:create"), {"name": "", "tier": "gold", "industry": "it", "potential": "-1", "owner": org.rep_a1.pk})
+    response = client.post(
+        reverse("customers:create"),
+        {"name": "", "tier": "gold", "industry": "it", "potential": "-1", "owner": org.rep_a1.pk},
+    )
     assert response.status_code == 200
     form = response.context["form"]
     assert set(form.errors) >= {"name", "tier", "potential"}
@@ -24,7 +27,10 @@ def test_customer_form_errors_change_nothing(org, login):
 
 def test_rep_cannot_assign_a_customer_to_someone_else(org, login):
     client = login(org.rep_a1)
-    response = client.post(reverse("customers:create"), {"name": "X", "tier": "a", "industry": "it", "potential": "0", "owner": org.rep_a2.pk})
+    response = client.post(
+        reverse("customers:create"),
+        {"name": "X", "tier": "a", "industry": "it", "potential": "0", "owner": org.rep_a2.pk},
+    )
     assert "owner" in response.context["form"].errors
     assert not Customer.objects.exists()
 
@@ -32,8 +38,15 @@ def test_rep_cannot_assign_a_customer_to_someone_else(org, login):
 def test_opportunity_form_refuses_negative_amount_and_hidden_customer(org, login):
     mine, hidden = f.customer(org.rep_a1), f.customer(org.rep_w1)
     client = login(org.rep_a1)
-    data = {"name": "Deal", "customer": f"{mine.name} · #{mine.pk}", "owner": org.rep_a1.pk, "amount": "-100",
-            "currency": "CNY", "expected_close": "2027-01-01", "source": "other"}
+    data = {
+        "name": "Deal",
+        "customer": f"{mine.name} · #{mine.pk}",
+        "owner": org.rep_a1.pk,
+        "amount": "-100",
+        "currency": "CNY",
+        "expected_close": "2027-01-01",
+        "source": "other",
+    }
     response = client.post(reverse("pipeline:create"), data)
     assert "amount" in response.context["form"].errors
     data.update(amount="100", customer=str(hidden.pk))
@@ -49,7 +62,11 @@ def test_opportunity_form_refuses_negative_amount_and_hidden_customer(org, login
 def test_unknown_stage_on_the_board_is_a_clear_400(org, login):
     opp = f.opportunity(org.rep_a1)
     client = login(org.rep_a1)
-    response = client.post(reverse("pipeline:move", args=[opp.pk]), {"stage": 999999, "from": "board"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("pipeline:move", args=[opp.pk]),
+        {"stage": 999999, "from": "board"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 400
     assert b"Unknown stage" in response.content
     assert StageChange.objects.filter(opportunity=opp).count() == 1
@@ -58,9 +75,19 @@ def test_unknown_stage_on_the_board_is_a_clear_400(org, login):
 def test_activity_with_due_before_is_refused_through_htmx(org, login):
     cust = f.customer(org.rep_a1)
     client = login(org.rep_a1)
-    response = client.post(reverse("activities:log"), {"customer": cust.pk, "kind": "call", "subject": "x",
-                                                        "occurred_at": "2026-03-10T10:00", "duration_minutes": "5",
-                                                        "outcome": "neutral", "follow_up_due": "2026-03-09"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("activities:log"),
+        {
+            "customer": cust.pk,
+            "kind": "call",
+            "subject": "x",
+            "occurred_at": "2026-03-10T10:00",
+            "duration_minutes": "5",
+            "outcome": "neutral",
+            "follow_up_due": "2026-03-09",
+        },
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 400
     assert b"cannot be due before" in response.content
     assert not Activity.objects.exists()

@@ -28,7 +28,9 @@ router = Router(tags=["activities"])
 ORDERINGS = {"-occurred": "-occurred_at", "occurred": "occurred_at", "due": "follow_up_due"}
 
 
-@router.get("/activities/", response={200: Page[ActivityOut], **READ_ERRORS}, url_name="activity_list")
+@router.get(
+    "/activities/", response={200: Page[ActivityOut], **READ_ERRORS}, url_name="activity_list"
+)
 def activity_list_route(request: HttpRequest, filters: Query[ActivityQuery]) -> Any:
     queryset = activity_list(user=request.user)
     if filters.customer:
@@ -49,10 +51,14 @@ def activity_list_route(request: HttpRequest, filters: Query[ActivityQuery]) -> 
         queryset = queryset.filter(occurred_at__gte=filters.occurred_from)
     if filters.occurred_to:
         queryset = queryset.filter(occurred_at__lt=filters.occurred_to)
-    return paginate(queryset, order=ORDERINGS[filters.order], cursor=filters.cursor, limit=filters.limit)
+    return paginate(
+        queryset, order=ORDERINGS[filters.order], cursor=filters.cursor, limit=filters.limit
+    )
 
 
-@router.post("/activities/", response={201: ActivityOut, **CREATE_ERRORS}, url_name="activity_create")
+@router.post(
+    "/activities/", response={201: ActivityOut, **CREATE_ERRORS}, url_name="activity_create"
+)
 def activity_create_route(request: HttpRequest, payload: ActivityIn) -> Any:
     """Log a follow-up; it also settles the owner's open follow-ups with this customer."""
     user = request.user
@@ -60,19 +66,26 @@ def activity_create_route(request: HttpRequest, payload: ActivityIn) -> Any:
     activity = services.activity_log(
         owner=owner_for(request, payload.owner),
         customer=customer,
-        opportunity=resolve_one(opportunity_list(user=user), payload.opportunity, field="opportunity"),
+        opportunity=resolve_one(
+            opportunity_list(user=user), payload.opportunity, field="opportunity"
+        ),
         **payload.dict(exclude={"owner", "customer", "opportunity"}),
     )
     return Status(201, activity)
 
 
-@router.get("/activities/{activity_id}", response={200: ActivityOut, **OBJECT_ERRORS}, url_name="activity_detail")
+@router.get(
+    "/activities/{activity_id}",
+    response={200: ActivityOut, **OBJECT_ERRORS},
+    url_name="activity_detail",
+)
 def activity_detail_route(request: HttpRequest, activity_id: PathId) -> Any:
     return activity_get(user=request.user, pk=activity_id)
 
 
 @router.post(
-    "/activities/{activity_id}/complete-follow-up", response={200: ActivityOut, **WRITE_ERRORS},
+    "/activities/{activity_id}/complete-follow-up",
+    response={200: ActivityOut, **WRITE_ERRORS},
     url_name="activity_complete_follow_up",
 )
 def activity_complete_route(request: HttpRequest, activity_id: PathId) -> Any:
@@ -81,7 +94,11 @@ def activity_complete_route(request: HttpRequest, activity_id: PathId) -> Any:
     return services.follow_up_complete(activity=activity)
 
 
-@router.patch("/activities/{activity_id}", response={200: ActivityOut, **WRITE_ERRORS}, url_name="activity_update")
+@router.patch(
+    "/activities/{activity_id}",
+    response={200: ActivityOut, **WRITE_ERRORS},
+    url_name="activity_update",
+)
 def activity_update_route(request: HttpRequest, activity_id: PathId, payload: ActivityPatch) -> Any:
     """Correct a logged activity. Send ``follow_up_due: null`` to clear the follow-up."""
     activity = activity_get(user=request.user, pk=activity_id)
@@ -90,7 +107,9 @@ def activity_update_route(request: HttpRequest, activity_id: PathId, payload: Ac
     return services.activity_update(activity=activity, actor=request.user, **fields)
 
 
-@router.delete("/activities/{activity_id}", response={204: None, **WRITE_ERRORS}, url_name="activity_delete")
+@router.delete(
+    "/activities/{activity_id}", response={204: None, **WRITE_ERRORS}, url_name="activity_delete"
+)
 def activity_delete_route(request: HttpRequest, activity_id: PathId) -> Any:
     activity = activity_get(user=request.user, pk=activity_id)
     services.activity_delete(activity=activity, actor=request.user)

@@ -14,7 +14,15 @@ from salesloop.common.forms import DateInput, DateTimeInput
 class ActivityForm(forms.ModelForm):
     class Meta:
         model = Activity
-        fields = ["kind", "subject", "occurred_at", "duration_minutes", "outcome", "notes", "follow_up_due"]
+        fields = [
+            "kind",
+            "subject",
+            "occurred_at",
+            "duration_minutes",
+            "outcome",
+            "notes",
+            "follow_up_due",
+        ]
         widgets = {
             "kind": forms.RadioSelect,
             "occurred_at": DateTimeInput(),
@@ -33,5 +41,7 @@ class ActivityForm(forms.ModelForm):
         due: date | None = data.get("follow_up_due")
         occurred = data.get("occurred_at")
         if due and occurred and due < timezone.localtime(occurred).date():
-            self.add_error("follow_up_due", _("The next follow-up cannot be due before the activity itself."))
+            self.add_error(
+                "follow_up_due", _("The next follow-up cannot be due before the activity itself.")
+            )
         return data

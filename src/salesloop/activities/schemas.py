@@ -57,7 +57,9 @@ class ActivityQuery(Schema):
     opportunity: Id | None = None
     owner: Id | None = None
     kind: ActivityKind | None = None
-    follow_up: str | None = Field(None, pattern="^(open|overdue)$", description="open: not yet done; overdue: past due.")
+    follow_up: str | None = Field(
+        None, pattern="^(open|overdue)$", description="open: not yet done; overdue: past due."
+    )
     occurred_from: Moment | None = None
     occurred_to: Moment | None = None
     order: str = Field("-occurred", pattern="^(-occurred|occurred|due)$")

@@ -12,8 +12,12 @@ from salesloop.activities.models import Activity
 from salesloop.org.visibility import get_visible_or_404, member_of, visible
 
 
-def activity_list(*, user: Any, customer: Any = None, opportunity: Any = None) -> QuerySet[Activity]:
-    queryset = visible(Activity.objects.select_related("owner", "customer", "opportunity"), user=user)
+def activity_list(
+    *, user: Any, customer: Any = None, opportunity: Any = None
+) -> QuerySet[Activity]:
+    queryset = visible(
+        Activity.objects.select_related("owner", "customer", "opportunity"), user=user
+    )
     if customer is not None:
         queryset = queryset.filter(customer=customer)
     if opportunity is not None:

@@ -82,7 +82,15 @@ def follow_up_complete(*, activity: Activity, at: datetime | None = None) -> Act
     return activity
 
 
-ACTIVITY_EDITABLE = {"kind", "subject", "occurred_at", "duration_minutes", "outcome", "notes", "follow_up_due"}
+ACTIVITY_EDITABLE = {
+    "kind",
+    "subject",
+    "occurred_at",
+    "duration_minutes",
+    "outcome",
+    "notes",
+    "follow_up_due",
+}
 
 
 @transaction.atomic
@@ -90,15 +98,21 @@ def activity_update(*, activity: Activity, actor: Any = None, **fields: Any) -> 
     """Correct a logged activity (the customer and owner stay: log a new one instead)."""
     unknown = set(fields) - ACTIVITY_EDITABLE
     if unknown:
-        raise ValidationError(_("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))})
+        raise ValidationError(
+            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
     before = snapshot(activity, sorted(ACTIVITY_EDITABLE))
     for key, value in fields.items():
         setattr(activity, key, value)
     local_day = timezone.localtime(activity.occurred_at).date()
     if activity.follow_up_due is not None and activity.follow_up_due < local_day:
         raise ValidationError(
-            {"follow_up_due": _("The next follow-up cannot be due before the activity itself (%(day)s).")
-             % {"day": local_day.isoformat()}}
+            {
+                "follow_up_due": _(
+                    "The next follow-up cannot be due before the activity itself (%(day)s)."
+                )
+                % {"day": local_day.isoformat()}
+            }
         )
     activity.full_clean()
     activity.save()
@@ -111,6 +125,11 @@ def activity_update(*, activity: Activity, actor: Any = None, **fields: Any) -> 
 @transaction.atomic
 def activity_delete(*, activity: Activity, actor: Any = None) -> None:
     """Remove an activity logged by mistake; the removal is audited with what it said."""
-    audit_record(actor=actor, action="activity.delete", subject=activity, kind=AuditEvent.Kind.DELETE,
-                 changes={k: [v, None] for k, v in snapshot(activity, sorted(ACTIVITY_EDITABLE)).items()})
+    audit_record(
+        actor=actor,
+        action="activity.delete",
+        subject=activity,
+        kind=AuditEvent.Kind.DELETE,
+        changes={k: [v, None] for k, v in snapshot(activity, sorted(ACTIVITY_EDITABLE)).items()},
+    )
     activity.delete()

@@ -34,14 +34,18 @@ def activity_log_view(request: HttpRequest) -> HttpResponse:
         form.add_error(None, _("Only members of the sales org can log activities."))
     elif form.is_valid():
         try:
-            services.activity_log(owner=member, customer=customer, opportunity=opportunity, **form.cleaned_data)
+            services.activity_log(
+                owner=member, customer=customer, opportunity=opportunity, **form.cleaned_data
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
             saved = True
     context = {
         "activity_form": ActivityForm() if saved else form,
-        "activities": activity_list(user=request.user, customer=customer, opportunity=opportunity)[:30],
+        "activities": activity_list(user=request.user, customer=customer, opportunity=opportunity)[
+            :30
+        ],
         "customer": customer,
         "opportunity": opportunity,
         "saved": saved,
@@ -52,7 +56,9 @@ def activity_log_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Activity logged."))
     else:
         messages.error(request, _("The activity was not saved: please check the form."))
-    target = ("pipeline:detail", opportunity.pk) if opportunity else ("customers:detail", customer.pk)
+    target = (
+        ("pipeline:detail", opportunity.pk) if opportunity else ("customers:detail", customer.pk)
+    )
     return redirect(*target)
 
 
@@ -62,7 +68,8 @@ def followups_view(request: HttpRequest) -> HttpResponse:
     context = {
         "buckets": follow_up_buckets(user=request.user, mine_only=mine_only, limit=100),
         "scope": "mine" if mine_only else "team",
-        "can_see_team": sees_everything(request.user) or (member_of(request.user) and member_of(request.user).role != "rep"),
+        "can_see_team": sees_everything(request.user)
+        or (member_of(request.user) and member_of(request.user).role != "rep"),
     }
     return render(request, "activities/followups.html", context)
 

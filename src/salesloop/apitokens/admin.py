@@ -10,7 +10,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "scope", "created_at", "last_used_at", "revoked_at")
     list_filter = ("scope",)
     search_fields = ("name", "prefix", "user__username")
-    readonly_fields = ("user", "name", "prefix", "scope", "last_used_at", "revoked_at", "created_at")
+    readonly_fields = (
+        "user",
+        "name",
+        "prefix",
+        "scope",
+        "last_used_at",
+        "revoked_at",
+        "created_at",
+    )
     exclude = ("key_hash",)
 
     def has_add_permission(self, request):

@@ -53,8 +53,12 @@ def authorize_method(request: HttpRequest, user: Any, token: ApiToken | None) ->
     else:
         return
     security_event(
-        actor=user, action="denied", ip=client_ip(request), path=request.path,
-        method=request.method, reason=reason,
+        actor=user,
+        action="denied",
+        ip=client_ip(request),
+        path=request.path,
+        method=request.method,
+        reason=reason,
     )
     raise PermissionDenied(_("You may only read: this request would change data."))
 
@@ -68,7 +72,9 @@ class TokenAuth(HttpBearer):
             return None
         token = token_authenticate(raw=raw, ip=client_ip(request)) if raw else None
         if token is None:
-            security_event(actor=None, action="api_token.invalid", ip=client_ip(request), path=request.path)
+            security_event(
+                actor=None, action="api_token.invalid", ip=client_ip(request), path=request.path
+            )
             raise AuthenticationError(message=_("Invalid or revoked token."))
         request.user = token.user
         request.api_token = token  # type: ignore[attr-defined]

@@ -43,15 +43,29 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return run(request, *args, **kwargs)
         key = key.strip()
         if not 1 <= len(key) <= 255:
-            return _error(422, "invalid_idempotency_key", _("An idempotency key has 1 to 255 characters."))
-        fingerprint = idempotency_fingerprint(method=request.method, path=request.path, body=request.body)
+            return _error(
+                422, "invalid_idempotency_key", _("An idempotency key has 1 to 255 characters.")
+            )
+        fingerprint = idempotency_fingerprint(
+            method=request.method, path=request.path, body=request.body
+        )
         stored = idempotency_begin(user=user, key=key, fingerprint=fingerprint)
         if stored is not None:
             if stored.fingerprint != fingerprint:
-                return _error(422, "idempotency_key_reused", _("This idempotency key was used for another request."))
+                return _error(
+                    422,
+                    "idempotency_key_reused",
+                    _("This idempotency key was used for another request."),
+                )
             if stored.status == 0:
-                return _error(409, "idempotency_in_progress", _("A request with this idempotency key is still running."))
-            response = HttpResponse(bytes(stored.body), status=stored.status, content_type=stored.content_type)
+                return _error(
+                    409,
+                    "idempotency_in_progress",
+                    _("A request with this idempotency key is still running."),
+                )
+            response = HttpResponse(
+                bytes(stored.body), status=stored.status, content_type=stored.content_type
+            )
             response["Idempotency-Replayed"] = "true"
             return response
         try:
@@ -60,8 +74,11 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             idempotency_finish(user=user, key=key, status=500, content_type="", body=b"")
             raise
         idempotency_finish(
-            user=user, key=key, status=response.status_code,
-            content_type=response.get("Content-Type", ""), body=response.content,
+            user=user,
+            key=key,
+            status=response.status_code,
+            content_type=response.get("Content-Type", ""),
+            body=response.content,
         )
         return response
 

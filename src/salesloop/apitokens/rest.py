@@ -116,7 +116,9 @@ def cursor_encode(*, order: str, value: Any, pk: int) -> str:
 
 
 def cursor_decode(cursor: str, *, order: str) -> tuple[Any, int]:
-    invalid = BadRequest(_("This cursor is not valid for this list: start again without it."), "invalid_cursor")
+    invalid = BadRequest(
+        _("This cursor is not valid for this list: start again without it."), "invalid_cursor"
+    )
     try:
         blob = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         mac, raw = blob[:12], blob[12:]
@@ -210,16 +212,16 @@ def check_if_match(request: HttpRequest, model: type[models.Model], pk: Any) -> 
         )
 
 
-def resolve_ids(
-    queryset: QuerySet[M], ids: Iterable[int], *, field: str
-) -> dict[int, M]:
+def resolve_ids(queryset: QuerySet[M], ids: Iterable[int], *, field: str) -> dict[int, M]:
     """Referenced records by id, only those the caller may see; a hidden or missing id is
     refused with the same field error."""
     wanted = set(ids)
     found = {obj.pk: obj for obj in queryset.filter(pk__in=wanted)}
     missing = wanted - set(found)
     if missing:
-        raise ValidationError({field: _("Not found: %(ids)s.") % {"ids": ", ".join(map(str, sorted(missing)))}})
+        raise ValidationError(
+            {field: _("Not found: %(ids)s.") % {"ids": ", ".join(map(str, sorted(missing)))}}
+        )
     return found
 
 
@@ -243,8 +245,9 @@ def owner_for(request: HttpRequest, owner_id: int | None, *, default: Any = None
 
 
 def limit_field(default: int = DEFAULT_LIMIT) -> Any:
-    return Field(default, ge=1, description=f"Rows per page; more than {MAX_LIMIT} is capped to {MAX_LIMIT}.")
-
+    return Field(
+        default, ge=1, description=f"Rows per page; more than {MAX_LIMIT} is capped to {MAX_LIMIT}."
+    )
 
 
 # ---------------------------------------------------------------- input types
@@ -273,7 +276,9 @@ def _sane_day(value: date) -> date:
 def Text(max_length: int, *, min_length: int = 0) -> Any:
     """A string without null characters, of bounded length."""
     return Annotated[
-        str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        AfterValidator(_no_nul),
     ]
 
 

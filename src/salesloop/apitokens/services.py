@@ -111,9 +111,7 @@ def idempotency_begin(*, user: Any, key: str, fingerprint: str) -> IdempotencyKe
     return None
 
 
-def idempotency_finish(
-    *, user: Any, key: str, status: int, content_type: str, body: bytes
-) -> None:
+def idempotency_finish(*, user: Any, key: str, status: int, content_type: str, body: bytes) -> None:
     """Keep a successful first response; forget the key after a failure so it can be retried."""
     rows = IdempotencyKey.objects.filter(user=user, key=key, status=0)
     if 200 <= status < 300:

@@ -462,8 +462,16 @@ def fit_matrix(
     total = float(sum(row_totals))
     if n == 0 or m == 0 or total <= 0:
         return [[0.0] * m for _ in range(n)]
-    base = [[float(row_totals[i]) * float(col_totals[j]) / total for j in range(m)] for i in range(n)]
-    x = [[max(float(seed[i][j]), 0.0) if i < len(seed) and j < len(seed[i]) else 0.0 for j in range(m)] for i in range(n)]
+    base = [
+        [float(row_totals[i]) * float(col_totals[j]) / total for j in range(m)] for i in range(n)
+    ]
+    x = [
+        [
+            max(float(seed[i][j]), 0.0) if i < len(seed) and j < len(seed[i]) else 0.0
+            for j in range(m)
+        ]
+        for i in range(n)
+    ]
     # Blend in a little of the product table so that structural zeros never block the margins.
     x = [[x[i][j] + 1e-6 * base[i][j] for j in range(m)] for i in range(n)]
     for i in range(n):
@@ -488,7 +496,9 @@ def fit_matrix(
     return x
 
 
-def round_matrix(x: Sequence[Sequence[float]], row_totals: Sequence[int], col_totals: Sequence[int]) -> list[list[int]]:
+def round_matrix(
+    x: Sequence[Sequence[float]], row_totals: Sequence[int], col_totals: Sequence[int]
+) -> list[list[int]]:
     """Integers near ``x`` (each cell its floor or floor + 1) whose rows and columns sum EXACTLY
     to the given integer margins.
 
@@ -498,7 +508,9 @@ def round_matrix(x: Sequence[Sequence[float]], row_totals: Sequence[int], col_to
     """
     n, m = len(row_totals), len(col_totals)
     if sum(row_totals) != sum(col_totals):
-        raise AllocationError(f"row totals sum to {sum(row_totals)} but column totals to {sum(col_totals)}")
+        raise AllocationError(
+            f"row totals sum to {sum(row_totals)} but column totals to {sum(col_totals)}"
+        )
     cells = [[max(int(math.floor(x[i][j] + 1e-9)), 0) for j in range(m)] for i in range(n)]
     # Never exceed a margin with floors (float noise): trim from the smallest fractions.
     for i in range(n):
@@ -512,7 +524,10 @@ def round_matrix(x: Sequence[Sequence[float]], row_totals: Sequence[int], col_to
     row_need = [row_totals[i] - sum(cells[i]) for i in range(n)]
     col_need = [col_totals[j] - sum(cells[i][j] for i in range(n)) for j in range(m)]
     extra = [[0] * m for _ in range(n)]
-    order = sorted(((i, j) for i in range(n) for j in range(m)), key=lambda ij: (-(x[ij[0]][ij[1]] - cells[ij[0]][ij[1]]), ij))
+    order = sorted(
+        ((i, j) for i in range(n) for j in range(m)),
+        key=lambda ij: (-(x[ij[0]][ij[1]] - cells[ij[0]][ij[1]]), ij),
+    )
     for i, j in order:
         if row_need[i] > 0 and col_need[j] > 0:
             extra[i][j] += 1

@@ -44,7 +44,11 @@ def _levels(probabilities: Sequence[float]) -> list[float]:
 
 
 def period_targets(
-    y: Sequence[float], season_length: int, probabilities: Sequence[float] = DEFAULT_PROBABILITIES, *, seed: int = 0
+    y: Sequence[float],
+    season_length: int,
+    probabilities: Sequence[float] = DEFAULT_PROBABILITIES,
+    *,
+    seed: int = 0,
 ) -> tuple[float, ...]:
     """Totals of the next ``season_length`` periods reached with each probability.
 
@@ -166,7 +170,11 @@ def recommend(
         steps.append(Step("cap", float(inputs.capacity) - target))
         scale = float(inputs.capacity) / target if target > 0 else 0.0
         current = current * scale
-        floor, target, stretch = floor * scale, float(inputs.capacity), min(stretch * scale, float(inputs.capacity) * 1.0)
+        floor, target, stretch = (
+            floor * scale,
+            float(inputs.capacity),
+            min(stretch * scale, float(inputs.capacity) * 1.0),
+        )
         stretch = max(stretch, target)
     # Monthly split of each level: the month's share of the mean adjusted path.
     month_profile = current.mean(axis=0)
@@ -185,13 +193,23 @@ def recommend(
         last = steps[-1]
         steps[-1] = Step(last.key, last.amount + dust)
     return Recommendation(
-        floor=max(floor, 0.0), target=max(target, 0.0), stretch=max(stretch, 0.0), monthly=monthly,
-        baseline=(baseline_levels[0], baseline_levels[1], baseline_levels[2]), waterfall=tuple(steps), capped=capped,
-        capacity=inputs.capacity, fan=fan, probabilities=inputs.probabilities, method=fc.method,
+        floor=max(floor, 0.0),
+        target=max(target, 0.0),
+        stretch=max(stretch, 0.0),
+        monthly=monthly,
+        baseline=(baseline_levels[0], baseline_levels[1], baseline_levels[2]),
+        waterfall=tuple(steps),
+        capped=capped,
+        capacity=inputs.capacity,
+        fan=fan,
+        probabilities=inputs.probabilities,
+        method=fc.method,
     )
 
 
-def probability_of_reaching(fc: Forecast, value: float, *, seed: int = 0, extra: float = 0.0, n: int = 1000) -> float:
+def probability_of_reaching(
+    fc: Forecast, value: float, *, seed: int = 0, extra: float = 0.0, n: int = 1000
+) -> float:
     """P(total of the forecast horizon + ``extra`` ≥ value) under the forecast distribution
     (``n`` sample paths: a standard error of at most 1.6 points with the default)."""
     totals = sample_paths(fc, n=n, seed=seed).sum(axis=1) + extra
@@ -237,32 +255,70 @@ def smart_check(inputs: SmartInputs) -> tuple[SmartCheck, ...]:
     """The five SMART checks of one target, each with the numbers behind its verdict."""
     checks = [
         SmartCheck("S", inputs.has_owner, "ok" if inputs.has_owner else "no_owner"),
-        SmartCheck("M", inputs.metric_defined, "ok" if inputs.metric_defined else "metric_undefined"),
+        SmartCheck(
+            "M", inputs.metric_defined, "ok" if inputs.metric_defined else "metric_undefined"
+        ),
     ]
     achievable: list[SmartCheck] = []
     lo, hi = inputs.probability_band
     if inputs.probability is not None:
         if inputs.probability < lo:
-            achievable.append(SmartCheck("A", False, "probability_low", {"probability": inputs.probability, "band_low": lo}))
+            achievable.append(
+                SmartCheck(
+                    "A",
+                    False,
+                    "probability_low",
+                    {"probability": inputs.probability, "band_low": lo},
+                )
+            )
         elif inputs.probability > hi:
-            achievable.append(SmartCheck("A", False, "probability_high", {"probability": inputs.probability, "band_high": hi}))
+            achievable.append(
+                SmartCheck(
+                    "A",
+                    False,
+                    "probability_high",
+                    {"probability": inputs.probability, "band_high": hi},
+                )
+            )
     if inputs.last_year_actual and inputs.last_year_actual > 0:
         implied = inputs.target / inputs.last_year_actual - 1.0
         p90 = _percentile(inputs.yoy_growth_history, 90)
         if p90 is not None and implied > p90 + 1e-9:
-            achievable.append(SmartCheck("A", False, "growth_above_p90", {"implied_growth": implied, "p90_growth": p90,
-                                                                           "last_year": inputs.last_year_actual}))
+            achievable.append(
+                SmartCheck(
+                    "A",
+                    False,
+                    "growth_above_p90",
+                    {
+                        "implied_growth": implied,
+                        "p90_growth": p90,
+                        "last_year": inputs.last_year_actual,
+                    },
+                )
+            )
     if inputs.fte and inputs.fte > 0 and len(inputs.team_productivity) >= 3:
         implied_productivity = inputs.target / inputs.fte
         top_decile = _percentile(inputs.team_productivity, 90)
         if top_decile is not None and implied_productivity > top_decile + 1e-9:
-            achievable.append(SmartCheck("A", False, "productivity_above_top_decile",
-                                         {"implied_productivity": implied_productivity, "top_decile": top_decile}))
+            achievable.append(
+                SmartCheck(
+                    "A",
+                    False,
+                    "productivity_above_top_decile",
+                    {"implied_productivity": implied_productivity, "top_decile": top_decile},
+                )
+            )
     if not achievable:
         achievable.append(SmartCheck("A", True, "ok", {"probability": inputs.probability}))
     checks += achievable
-    checks.append(SmartCheck("R", bool(inputs.relevant_to), "ok" if inputs.relevant_to else "not_tied",
-                             {"relevant_to": inputs.relevant_to or None}))
+    checks.append(
+        SmartCheck(
+            "R",
+            bool(inputs.relevant_to),
+            "ok" if inputs.relevant_to else "not_tied",
+            {"relevant_to": inputs.relevant_to or None},
+        )
+    )
     checks.append(SmartCheck("T", inputs.period_set, "ok" if inputs.period_set else "no_period"))
     return tuple(checks)
 

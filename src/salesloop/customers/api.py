@@ -45,7 +45,9 @@ def _with_etag(response: HttpResponse, obj: Any) -> None:
     response["ETag"] = etag_of(obj)
 
 
-@router.get("/customers/", response={200: Page[CustomerOut], **READ_ERRORS}, url_name="customer_list")
+@router.get(
+    "/customers/", response={200: Page[CustomerOut], **READ_ERRORS}, url_name="customer_list"
+)
 def customer_list_route(request: HttpRequest, filters: Query[CustomerQuery]) -> Any:
     """Customers you may see, filtered and ordered like the customer list page."""
     params = filters.dict(exclude={"cursor", "limit"})
@@ -55,7 +57,9 @@ def customer_list_route(request: HttpRequest, filters: Query[CustomerQuery]) -> 
     return paginate(queryset, order=order, cursor=filters.cursor, limit=filters.limit)
 
 
-@router.post("/customers/", response={201: CustomerOut, **CREATE_ERRORS}, url_name="customer_create")
+@router.post(
+    "/customers/", response={201: CustomerOut, **CREATE_ERRORS}, url_name="customer_create"
+)
 def customer_create_route(request: HttpRequest, payload: CustomerIn) -> Any:
     data = payload.dict(exclude={"owner", "contacts"})
     owner = owner_for(request, payload.owner)
@@ -64,14 +68,22 @@ def customer_create_route(request: HttpRequest, payload: CustomerIn) -> Any:
     return Status(201, customer_get(user=request.user, pk=customer.pk))
 
 
-@router.get("/customers/{customer_id}", response={200: CustomerOut, **OBJECT_ERRORS}, url_name="customer_detail")
+@router.get(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **OBJECT_ERRORS},
+    url_name="customer_detail",
+)
 def customer_detail_route(request: HttpRequest, customer_id: PathId, response: HttpResponse) -> Any:
     customer = customer_get(user=request.user, pk=customer_id)
     _with_etag(response, customer)
     return customer
 
 
-@router.patch("/customers/{customer_id}", response={200: CustomerOut, **WRITE_ERRORS}, url_name="customer_update")
+@router.patch(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **WRITE_ERRORS},
+    url_name="customer_update",
+)
 def customer_update_route(
     request: HttpRequest, customer_id: PathId, payload: CustomerPatch, response: HttpResponse
 ) -> Any:
@@ -92,7 +104,8 @@ def customer_update_route(
 
 
 @router.get(
-    "/customers/{customer_id}/contacts/", response={200: Page[ContactOut], **OBJECT_ERRORS},
+    "/customers/{customer_id}/contacts/",
+    response={200: Page[ContactOut], **OBJECT_ERRORS},
     url_name="contact_list",
 )
 def contact_list_route(request: HttpRequest, customer_id: PathId, query: Query[PageQuery]) -> Any:
@@ -102,7 +115,8 @@ def contact_list_route(request: HttpRequest, customer_id: PathId, query: Query[P
 
 
 @router.post(
-    "/customers/{customer_id}/contacts/", response={201: ContactOut, **WRITE_ERRORS},
+    "/customers/{customer_id}/contacts/",
+    response={201: ContactOut, **WRITE_ERRORS},
     url_name="contact_create",
 )
 def contact_create_route(request: HttpRequest, customer_id: PathId, payload: ContactIn) -> Any:
@@ -110,26 +124,38 @@ def contact_create_route(request: HttpRequest, customer_id: PathId, payload: Con
     return Status(201, services.contact_create(customer=customer, **payload.dict()))
 
 
-@router.get("/contacts/{contact_id}", response={200: ContactOut, **OBJECT_ERRORS}, url_name="contact_detail")
+@router.get(
+    "/contacts/{contact_id}", response={200: ContactOut, **OBJECT_ERRORS}, url_name="contact_detail"
+)
 def contact_detail_route(request: HttpRequest, contact_id: PathId) -> Any:
     return get_visible_or_404(Contact.objects.all(), user=request.user, pk=contact_id)
 
 
-@router.patch("/contacts/{contact_id}", response={200: ContactOut, **WRITE_ERRORS}, url_name="contact_update")
+@router.patch(
+    "/contacts/{contact_id}", response={200: ContactOut, **WRITE_ERRORS}, url_name="contact_update"
+)
 def contact_update_route(request: HttpRequest, contact_id: PathId, payload: ContactPatch) -> Any:
-    contact = get_visible_or_404(Contact.objects.select_related("customer"), user=request.user, pk=contact_id)
+    contact = get_visible_or_404(
+        Contact.objects.select_related("customer"), user=request.user, pk=contact_id
+    )
     fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     return services.contact_update(contact=contact, actor=request.user, **fields)
 
 
-@router.delete("/contacts/{contact_id}", response={204: None, **WRITE_ERRORS}, url_name="contact_delete")
+@router.delete(
+    "/contacts/{contact_id}", response={204: None, **WRITE_ERRORS}, url_name="contact_delete"
+)
 def contact_delete_route(request: HttpRequest, contact_id: PathId) -> Any:
     contact = get_visible_or_404(Contact.objects.all(), user=request.user, pk=contact_id)
     services.contact_delete(contact=contact, actor=request.user)
     return Status(204, None)
 
 
-@router.get("/product-lines/", response={200: Page[ProductLineOut], **READ_ERRORS}, url_name="product_line_list")
+@router.get(
+    "/product-lines/",
+    response={200: Page[ProductLineOut], **READ_ERRORS},
+    url_name="product_line_list",
+)
 def product_line_list_route(request: HttpRequest, query: Query[PageQuery]) -> Any:
     """The product lines (company-wide reference data)."""
     return paginate(ProductLine.objects.all(), order="pk", cursor=query.cursor, limit=query.limit)

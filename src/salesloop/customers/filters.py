@@ -21,7 +21,9 @@ ORDERINGS = {
 
 class CustomerFilter(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    tier = forms.ChoiceField(label=_("Tier"), required=False, choices=[("", _("All tiers")), *Tier.choices])
+    tier = forms.ChoiceField(
+        label=_("Tier"), required=False, choices=[("", _("All tiers")), *Tier.choices]
+    )
     industry = forms.ChoiceField(
         label=_("Industry"), required=False, choices=[("", _("All industries")), *Industry.choices]
     )
@@ -30,14 +32,21 @@ class CustomerFilter(forms.Form):
     order = forms.ChoiceField(
         label=_("Sort"),
         required=False,
-        choices=[("name", _("Name")), ("-created", _("Newest")), ("tier", _("Tier")), ("owner", _("Owner"))],
+        choices=[
+            ("name", _("Name")),
+            ("-created", _("Newest")),
+            ("tier", _("Tier")),
+            ("owner", _("Owner")),
+        ],
     )
 
     def apply(self, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
         data: dict[str, Any] = self.cleaned_data if self.is_valid() else {}
         if q := (data.get("q") or "").strip():
             queryset = queryset.filter(
-                Q(name__icontains=q) | Q(external_id__iexact=q) | Q(contacts__name__icontains=q)
+                Q(name__icontains=q)
+                | Q(external_id__iexact=q)
+                | Q(contacts__name__icontains=q)
                 | Q(contacts__phone__icontains=q)
             ).distinct()
         if tier := data.get("tier"):

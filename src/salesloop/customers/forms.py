@@ -13,7 +13,18 @@ from salesloop.org.visibility import assignable_owners
 class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
-        fields = ["name", "tier", "industry", "region", "owner", "potential", "phone", "address", "external_id", "notes"]
+        fields = [
+            "name",
+            "tier",
+            "industry",
+            "region",
+            "owner",
+            "potential",
+            "phone",
+            "address",
+            "external_id",
+            "notes",
+        ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:

@@ -1,6 +1,5 @@
 """API schemas for customers, contacts and products: explicit fields in and out."""
 
-
 from datetime import datetime
 from decimal import Decimal
 

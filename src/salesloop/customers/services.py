@@ -135,13 +135,17 @@ CONTACT_EDITABLE = {"name", "title", "phone", "email", "is_primary"}
 def contact_update(*, contact: Contact, actor: Any = None, **fields: Any) -> Contact:
     unknown = set(fields) - CONTACT_EDITABLE
     if unknown:
-        raise ValidationError(_("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))})
+        raise ValidationError(
+            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
     before = snapshot(contact, sorted(CONTACT_EDITABLE))
     for key, value in fields.items():
         setattr(contact, key, value)
     contact.full_clean()
     if fields.get("is_primary"):
-        contact.customer.contacts.exclude(pk=contact.pk).filter(is_primary=True).update(is_primary=False)
+        contact.customer.contacts.exclude(pk=contact.pk).filter(is_primary=True).update(
+            is_primary=False
+        )
     contact.save()
     changes = diff(before, snapshot(contact, sorted(CONTACT_EDITABLE)))
     if changes:
@@ -152,6 +156,11 @@ def contact_update(*, contact: Contact, actor: Any = None, **fields: Any) -> Con
 @transaction.atomic
 def contact_delete(*, contact: Contact, actor: Any = None) -> None:
     """Remove a contact person (the customer and its history stay); the removal is audited."""
-    audit_record(actor=actor, action="contact.delete", subject=contact, kind=AuditEvent.Kind.DELETE,
-                 changes={k: [v, None] for k, v in snapshot(contact, sorted(CONTACT_EDITABLE)).items()})
+    audit_record(
+        actor=actor,
+        action="contact.delete",
+        subject=contact,
+        kind=AuditEvent.Kind.DELETE,
+        changes={k: [v, None] for k, v in snapshot(contact, sorted(CONTACT_EDITABLE)).items()},
+    )
     contact.delete()

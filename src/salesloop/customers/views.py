@@ -15,7 +15,12 @@ from salesloop.common.htmx import render_page_or_partial
 from salesloop.customers import services
 from salesloop.customers.filters import CustomerFilter
 from salesloop.customers.forms import ContactForm, CustomerForm
-from salesloop.customers.selectors import customer_contacts, customer_get, customer_list, customer_search
+from salesloop.customers.selectors import (
+    customer_contacts,
+    customer_get,
+    customer_list,
+    customer_search,
+)
 from salesloop.orders.selectors import customer_revenue, order_list
 from salesloop.org.decorators import writer_required
 from salesloop.pipeline.selectors import opportunity_list
@@ -25,7 +30,9 @@ PAGE_SIZE = 25
 
 def customer_list_view(request: HttpRequest) -> HttpResponse:
     filters = CustomerFilter(request.GET)
-    page = Paginator(customer_list(user=request.user, filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(customer_list(user=request.user, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {"filters": filters, "page": page, "query": request.GET.copy()}
     return render_page_or_partial(request, "customers/customer_list.html", context, "table")
 
@@ -35,7 +42,9 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "customer": customer,
         "contacts": customer_contacts(user=request.user, customer=customer),
-        "opportunities": opportunity_list(user=request.user).filter(customer=customer).order_by("-created_at")[:20],
+        "opportunities": opportunity_list(user=request.user)
+        .filter(customer=customer)
+        .order_by("-created_at")[:20],
         "orders": order_list(user=request.user, customer=customer)[:20],
         "revenue": customer_revenue(user=request.user, customer=customer),
         "activities": activity_list(user=request.user, customer=customer)[:30],
@@ -86,8 +95,11 @@ def contact_create_view(request: HttpRequest, pk: int) -> HttpResponse:
             services.contact_create(customer=customer, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
-    context = {"customer": customer, "contacts": customer_contacts(user=request.user, customer=customer),
-               "contact_form": form if form.errors else ContactForm()}
+    context = {
+        "customer": customer,
+        "contacts": customer_contacts(user=request.user, customer=customer),
+        "contact_form": form if form.errors else ContactForm(),
+    }
     if request.htmx:
         return render(request, "customers/customer_detail.html#contacts", context)
     return redirect("customers:detail", pk=customer.pk)
@@ -95,5 +107,8 @@ def contact_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def customer_search_view(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or request.GET.get("customer") or "").split("·")[0].strip()
-    return render(request, "customers/customer_options.html",
-                  {"customers": customer_search(user=request.user, q=q)})
+    return render(
+        request,
+        "customers/customer_options.html",
+        {"customers": customer_search(user=request.user, q=q)},
+    )

@@ -25,7 +25,8 @@ def _allocate_ids(model: type, count: int) -> list[int]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
             )
             return [row[0] for row in cursor.fetchall()]
         cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')
@@ -52,7 +53,9 @@ def _insert(model: type, columns: Sequence[str], rows: list[tuple[Any, ...]]) ->
             cursor.execute("PRAGMA cache_size = -65536")
             connection._salesloop_bulk_cache = True
         marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})", rows)
+        cursor.executemany(
+            f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})", rows
+        )
 
 
 class _Adapt:
@@ -81,10 +84,26 @@ def _plain(value: Any) -> Any:
     return str(value) if not isinstance(value, int | str) or isinstance(value, bool) else value
 
 
-def _audit_rows(adapt: _Adapt, actor_id: int | None, now_db: Any, action: str, subject_type: str,
-                ids: list[int], changes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def _audit_rows(
+    adapt: _Adapt,
+    actor_id: int | None,
+    now_db: Any,
+    action: str,
+    subject_type: str,
+    ids: list[int],
+    changes: list[dict[str, Any]],
+) -> list[tuple[Any, ...]]:
     return [
-        (now_db, actor_id, AuditEvent.Kind.CREATE.value, action, subject_type, str(pk), json.dumps(change), None)
+        (
+            now_db,
+            actor_id,
+            AuditEvent.Kind.CREATE.value,
+            action,
+            subject_type,
+            str(pk),
+            json.dumps(change),
+            None,
+        )
         for pk, change in zip(ids, changes, strict=True)
     ]
 
@@ -97,23 +116,62 @@ def insert_orders(rows: list[dict[str, Any]], *, actor: Any) -> None:
     now = timezone.now()
     now_db = adapt.datetime(now)
     ids = _allocate_ids(Order, len(rows))
-    columns = ("id", "created_at", "updated_at", "number", "external_id", "customer_id", "owner_id", "opportunity_id",
-               "signed_on", "amount", "currency", "amount_base", "product_line_id", "status")
+    columns = (
+        "id",
+        "created_at",
+        "updated_at",
+        "number",
+        "external_id",
+        "customer_id",
+        "owner_id",
+        "opportunity_id",
+        "signed_on",
+        "amount",
+        "currency",
+        "amount_base",
+        "product_line_id",
+        "status",
+    )
     out = []
     changes = []
     for pk, r in zip(ids, rows, strict=True):
         owner_id = r["owner"].pk
         line = r["product_line"]
-        out.append((pk, now_db, now_db, r["number"], r["external_id"], r["customer_id"], owner_id, r["opportunity_id"],
-                    adapt.date(r["signed_on"]), adapt.decimal(r["amount"]), r["currency"], adapt.decimal(r["amount_base"]),
-                    line.pk if line is not None else None, r["status"]))
-        changes.append({
-            "customer": [None, r["customer_id"]], "owner": [None, owner_id], "signed_on": [None, r["signed_on"].isoformat()],
-            "amount": [None, str(r["amount"])], "currency": [None, r["currency"]], "status": [None, r["status"]],
-        })
+        out.append(
+            (
+                pk,
+                now_db,
+                now_db,
+                r["number"],
+                r["external_id"],
+                r["customer_id"],
+                owner_id,
+                r["opportunity_id"],
+                adapt.date(r["signed_on"]),
+                adapt.decimal(r["amount"]),
+                r["currency"],
+                adapt.decimal(r["amount_base"]),
+                line.pk if line is not None else None,
+                r["status"],
+            )
+        )
+        changes.append(
+            {
+                "customer": [None, r["customer_id"]],
+                "owner": [None, owner_id],
+                "signed_on": [None, r["signed_on"].isoformat()],
+                "amount": [None, str(r["amount"])],
+                "currency": [None, r["currency"]],
+                "status": [None, r["status"]],
+            }
+        )
     _insert(Order, columns, out)
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-    _insert(AuditEvent, AUDIT_COLUMNS, _audit_rows(adapt, actor_id, now_db, "order.create", "orders.order", ids, changes))
+    _insert(
+        AuditEvent,
+        AUDIT_COLUMNS,
+        _audit_rows(adapt, actor_id, now_db, "order.create", "orders.order", ids, changes),
+    )
 
 
 def insert_payments(rows: list[dict[str, Any]], *, actor: Any) -> None:
@@ -121,17 +179,47 @@ def insert_payments(rows: list[dict[str, Any]], *, actor: Any) -> None:
     now = timezone.now()
     now_db = adapt.datetime(now)
     ids = _allocate_ids(Payment, len(rows))
-    columns = ("id", "created_at", "updated_at", "order_id", "paid_on", "amount", "currency", "amount_base", "method",
-               "external_id")
+    columns = (
+        "id",
+        "created_at",
+        "updated_at",
+        "order_id",
+        "paid_on",
+        "amount",
+        "currency",
+        "amount_base",
+        "method",
+        "external_id",
+    )
     out = []
     changes = []
     for pk, r in zip(ids, rows, strict=True):
-        out.append((pk, now_db, now_db, r["order_id"], adapt.date(r["paid_on"]), adapt.decimal(r["amount"]),
-                    r["currency"], adapt.decimal(r["amount_base"]), r["method"], r["external_id"]))
-        changes.append({
-            "order": [None, r["order_id"]], "paid_on": [None, r["paid_on"].isoformat()],
-            "amount": [None, str(r["amount"])], "currency": [None, r["currency"]],
-        })
+        out.append(
+            (
+                pk,
+                now_db,
+                now_db,
+                r["order_id"],
+                adapt.date(r["paid_on"]),
+                adapt.decimal(r["amount"]),
+                r["currency"],
+                adapt.decimal(r["amount_base"]),
+                r["method"],
+                r["external_id"],
+            )
+        )
+        changes.append(
+            {
+                "order": [None, r["order_id"]],
+                "paid_on": [None, r["paid_on"].isoformat()],
+                "amount": [None, str(r["amount"])],
+                "currency": [None, r["currency"]],
+            }
+        )
     _insert(Payment, columns, out)
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-    _insert(AuditEvent, AUDIT_COLUMNS, _audit_rows(adapt, actor_id, now_db, "payment.create", "orders.payment", ids, changes))
+    _insert(
+        AuditEvent,
+        AUDIT_COLUMNS,
+        _audit_rows(adapt, actor_id, now_db, "payment.create", "orders.payment", ids, changes),
+    )

@@ -95,10 +95,14 @@ class Context:
         owner = self.find_member(raw)
         if owner.pk not in self.assignable or owner.left_on is not None:
             if self.member is not None and self.member.role == Role.REP:
-                raise RowError(_("You can import only records you own; this row belongs to %(name)s.")
-                               % {"name": owner.display_name})
-            raise RowError(_("%(name)s is outside your team: you cannot import records for them.")
-                           % {"name": owner.display_name})
+                raise RowError(
+                    _("You can import only records you own; this row belongs to %(name)s.")
+                    % {"name": owner.display_name}
+                )
+            raise RowError(
+                _("%(name)s is outside your team: you cannot import records for them.")
+                % {"name": owner.display_name}
+            )
         return owner
 
     def unit(self, raw: Any) -> OrgUnit:
@@ -106,7 +110,9 @@ class Context:
             self._units = list(OrgUnit.objects.all())
         text = clean_text(raw)
         by_id = {u.pk: u for u in self._units}
-        parts = [p.strip() for p in text.replace(">", "/").replace("›", "/").split("/") if p.strip()]
+        parts = [
+            p.strip() for p in text.replace(">", "/").replace("›", "/").split("/") if p.strip()
+        ]
         matches = []
         for candidate in self._units:
             if candidate.name.casefold() != parts[-1].casefold():
@@ -117,13 +123,15 @@ class Context:
                 names.append(node.name.casefold())
                 node = by_id.get(node.parent_id) if node.parent_id else None
             names.reverse()
-            if [p.casefold() for p in parts] == names[-len(parts):]:
+            if [p.casefold() for p in parts] == names[-len(parts) :]:
                 matches.append(candidate)
         if not matches:
             raise RowError(_("No org unit is called %(name)s.") % {"name": text})
         if len(matches) > 1:
-            raise RowError(_("Several org units are called %(name)s: write its path, e.g. Region/Team.")
-                           % {"name": text})
+            raise RowError(
+                _("Several org units are called %(name)s: write its path, e.g. Region/Team.")
+                % {"name": text}
+            )
         return matches[0]
 
     # --------------------------------------------------------------- references
@@ -141,8 +149,20 @@ class Context:
         text = clean_text(raw).upper()
         if not text:
             return default or self.base_currency
-        aliases = {"RMB": "CNY", "人民币": "CNY", "元": "CNY", "¥": "CNY", "￥": "CNY", "美元": "USD",
-                   "$": "USD", "欧元": "EUR", "€": "EUR", "港币": "HKD", "港元": "HKD", "日元": "JPY"}
+        aliases = {
+            "RMB": "CNY",
+            "人民币": "CNY",
+            "元": "CNY",
+            "¥": "CNY",
+            "￥": "CNY",
+            "美元": "USD",
+            "$": "USD",
+            "欧元": "EUR",
+            "€": "EUR",
+            "港币": "HKD",
+            "港元": "HKD",
+            "日元": "JPY",
+        }
         text = aliases.get(text, text)
         if text not in self.currencies:
             raise RowError(_("Unknown currency %(c)s.") % {"c": text})
@@ -155,8 +175,10 @@ class Context:
         days, values = self._rates.get(currency, ([], []))
         index = bisect.bisect_right(days, on) - 1
         if index < 0:
-            raise RowError(_("No exchange rate for %(currency)s on or before %(date)s: add one first.")
-                           % {"currency": currency, "date": on.isoformat()})
+            raise RowError(
+                _("No exchange rate for %(currency)s on or before %(date)s: add one first.")
+                % {"currency": currency, "date": on.isoformat()}
+            )
         return money(amount * values[index])
 
     def prefetch_customers(self, raws: Iterable[Any]) -> None:
@@ -165,7 +187,7 @@ class Context:
         if not missing:
             return
         for start in range(0, len(missing), 500):
-            batch = missing[start:start + 500]
+            batch = missing[start : start + 500]
             for ext in batch:
                 self._customers_by_ext.setdefault(ext, None)
                 self._customers_by_name.setdefault(ext, [])
@@ -189,8 +211,10 @@ class Context:
         if len(by_name) == 1:
             return by_name[0]
         if len(by_name) > 1:
-            raise RowError(_("Several customers are named %(name)s: use the customer's external id.")
-                           % {"name": text})
+            raise RowError(
+                _("Several customers are named %(name)s: use the customer's external id.")
+                % {"name": text}
+            )
         raise RowError(_("Customer %(name)s not found.") % {"name": text})
 
     def remember_customer(self, customer: Customer) -> None:

@@ -53,8 +53,21 @@ class ImportResult:
         return self.total / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("dry_run", "valid_rows_only", "total", "created", "updated",
-                                               "unchanged", "rejected", "committed", "error", "seconds")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "dry_run",
+                "valid_rows_only",
+                "total",
+                "created",
+                "updated",
+                "unchanged",
+                "rejected",
+                "committed",
+                "error",
+                "seconds",
+            )
+        }
 
 
 class _Rollback(Exception):
@@ -73,18 +86,27 @@ def check_mapping(kind: Kind, headers: list[str], mapping: dict[str, str]) -> di
         if not header or not target:
             continue
         if target not in names:
-            raise FileRejected(_("Unknown field %(f)s for %(kind)s.") % {"f": target, "kind": kind.label})
+            raise FileRejected(
+                _("Unknown field %(f)s for %(kind)s.") % {"f": target, "kind": kind.label}
+            )
         if target in fields:
-            raise FileRejected(_("Two columns are mapped to %(f)s: %(a)s and %(b)s.")
-                               % {"f": kind.column(target).label, "a": headers[fields[target]], "b": header})
+            raise FileRejected(
+                _("Two columns are mapped to %(f)s: %(a)s and %(b)s.")
+                % {"f": kind.column(target).label, "a": headers[fields[target]], "b": header}
+            )
         fields[target] = index
     missing = [str(c.label) for c in kind.columns if c.required and c.name not in fields]
     if missing:
-        raise FileRejected(_("These required columns are missing or not mapped: %(cols)s.") % {"cols": ", ".join(missing)})
+        raise FileRejected(
+            _("These required columns are missing or not mapped: %(cols)s.")
+            % {"cols": ", ".join(missing)}
+        )
     return fields
 
 
-def parse_row(kind: Kind, fields: dict[str, int], values: list[Any]) -> tuple[dict[str, Any], list[str]]:
+def parse_row(
+    kind: Kind, fields: dict[str, int], values: list[Any]
+) -> tuple[dict[str, Any], list[str]]:
     row: dict[str, Any] = {}
     errors: list[str] = []
     for column in kind.columns:
@@ -123,7 +145,10 @@ class RejectsWriter:
             self.handle = self.path.open("w", encoding="utf-8", newline="")
             self.writer = csv.writer(self.handle)
             self.writer.writerow([_("Row"), _("Reason"), *self.headers])
-        cells = ["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in values[: len(self.headers)]]
+        cells = [
+            "" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v)
+            for v in values[: len(self.headers)]
+        ]
         self.writer.writerow([number, reason, *cells])
 
     def close(self) -> None:
@@ -131,28 +156,49 @@ class RejectsWriter:
             self.handle.close()
 
 
-def _chunks(rows: Iterator[tuple[int, list[Any]]], size: int) -> Iterator[list[tuple[int, list[Any]]]]:
+def _chunks(
+    rows: Iterator[tuple[int, list[Any]]], size: int
+) -> Iterator[list[tuple[int, list[Any]]]]:
     while chunk := list(islice(rows, size)):
         yield chunk
 
 
-def run_import(*, path: str | Path, kind: str, user: Any, mapping: dict[str, str] | None = None,
-               filename: str = "", dry_run: bool = False, valid_rows_only: bool = False, bulk: bool | None = None,
-               rejects_path: str | Path | None = None, progress: Progress | None = None,
-               table: Table | None = None) -> ImportResult:
+def run_import(
+    *,
+    path: str | Path,
+    kind: str,
+    user: Any,
+    mapping: dict[str, str] | None = None,
+    filename: str = "",
+    dry_run: bool = False,
+    valid_rows_only: bool = False,
+    bulk: bool | None = None,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+    table: Table | None = None,
+) -> ImportResult:
     """Import one file. Never raises for bad data: the result says what happened."""
     from salesloop.dataio.kinds import suggest_mapping
 
     spec = KINDS[kind]
-    result = ImportResult(kind=kind, dry_run=dry_run, valid_rows_only=valid_rows_only,
-                          rejects_path=str(rejects_path or ""))
+    result = ImportResult(
+        kind=kind,
+        dry_run=dry_run,
+        valid_rows_only=valid_rows_only,
+        rejects_path=str(rejects_path or ""),
+    )
     started = time.monotonic()
     rejects: RejectsWriter | None = None
     try:
         if not can_write(user):
-            raise PermissionDenied(_("Your role may only read: importing needs a role that may change data."))
+            raise PermissionDenied(
+                _("Your role may only read: importing needs a role that may change data.")
+            )
         if not spec.available():
-            raise FileRejected(_("Importing %(kind)s is not available in this installation.") % {"kind": spec.label})
+            raise FileRejected(
+                _("Importing %(kind)s is not available in this installation.")
+                % {"kind": spec.label}
+            )
         table = table or open_table(path, filename=filename)
         mapping = mapping if mapping is not None else suggest_mapping(spec, table.headers)
         fields = check_mapping(spec, table.headers, mapping)
@@ -163,7 +209,15 @@ def run_import(*, path: str | Path, kind: str, user: Any, mapping: dict[str, str
                 ctx = Context(user)
                 handler = HANDLERS[kind](spec, ctx, bulk=use_bulk)
                 for chunk in _chunks(table.rows(), CHUNK):
-                    _run_chunk(spec, fields, handler, chunk, result, rejects, savepoints=not handler.bulk or valid_rows_only)
+                    _run_chunk(
+                        spec,
+                        fields,
+                        handler,
+                        chunk,
+                        result,
+                        rejects,
+                        savepoints=not handler.bulk or valid_rows_only,
+                    )
                     if progress is not None:
                         progress(result.total, table.estimated_rows, result)
                 if dry_run or (result.rejected and not valid_rows_only):
@@ -184,8 +238,16 @@ def run_import(*, path: str | Path, kind: str, user: Any, mapping: dict[str, str
     return result
 
 
-def _run_chunk(spec: Kind, fields: dict[str, int], handler: Any, chunk: list[tuple[int, list[Any]]],
-               result: ImportResult, rejects: RejectsWriter, *, savepoints: bool) -> None:
+def _run_chunk(
+    spec: Kind,
+    fields: dict[str, int],
+    handler: Any,
+    chunk: list[tuple[int, list[Any]]],
+    result: ImportResult,
+    rejects: RejectsWriter,
+    *,
+    savepoints: bool,
+) -> None:
     parsed: list[tuple[int, dict[str, Any], list[Any], list[str]]] = []
     for number, values in chunk:
         result.total += 1
@@ -212,9 +274,16 @@ def _run_chunk(spec: Kind, fields: dict[str, int], handler: Any, chunk: list[tup
     handler.flush()
 
 
-def _reject(result: ImportResult, rejects: RejectsWriter, number: int, values: list[Any], reason: str) -> None:
+def _reject(
+    result: ImportResult, rejects: RejectsWriter, number: int, values: list[Any], reason: str
+) -> None:
     result.rejected += 1
     rejects.write(number, values, reason)
     if len(result.samples) < SAMPLE_LIMIT:
-        result.samples.append({"row": number, "reason": reason,
-                               "values": ["" if v is None else str(v) for v in values[: len(rejects.headers)]]})
+        result.samples.append(
+            {
+                "row": number,
+                "reason": reason,
+                "values": ["" if v is None else str(v) for v in values[: len(rejects.headers)]],
+            }
+        )

@@ -94,7 +94,9 @@ def _payments(user: Any, params: QueryDict) -> QuerySet[Any]:
     from salesloop.orders.selectors import payment_list
 
     queryset = payment_list(user=user).select_related("order__customer", "order__owner")
-    return _owner(_date_range(queryset, "paid_on", params), "order__owner_id", params).order_by("-paid_on", "-id")
+    return _owner(_date_range(queryset, "paid_on", params), "order__owner_id", params).order_by(
+        "-paid_on", "-id"
+    )
 
 
 def _activities(user: Any, params: QueryDict) -> QuerySet[Any]:
@@ -118,46 +120,108 @@ def _leads(user: Any, params: QueryDict) -> QuerySet[Any]:
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        Dataset("customers", _("Customers"), (
-            (_("External id"), lambda c: c.external_id or ""), (_("Name"), lambda c: c.name),
-            (_("Tier"), _display("tier")), (_("Industry"), _display("industry")), (_("Region"), lambda c: c.region),
-            (_("Owner"), lambda c: c.owner.display_name), (_("Annual potential"), lambda c: c.potential),
-            (_("Phone"), lambda c: c.phone), (_("Address"), lambda c: c.address), (_("Notes"), lambda c: c.notes),
-        ), _customers),
-        Dataset("opportunities", _("Opportunities"), (
-            (_("External id"), lambda o: o.external_id or ""), (_("Name"), lambda o: o.name),
-            (_("Customer"), lambda o: o.customer.name), (_("Owner"), lambda o: o.owner.display_name),
-            (_("Stage"), lambda o: o.stage.name), (_("Amount"), lambda o: o.amount), (_("Currency"), lambda o: o.currency),
-            (_("Amount (company currency)"), lambda o: o.amount_base), (_("Expected close"), lambda o: o.expected_close),
-            (_("Product line"), lambda o: o.product_line.name if o.product_line else ""),
-            (_("Source"), _display("source")), (_("Created on"), lambda o: o.created_at),
-        ), _opportunities),
-        Dataset("orders", _("Orders"), (
-            (_("Contract number"), lambda o: o.number), (_("External id"), lambda o: o.external_id or ""),
-            (_("Customer"), lambda o: o.customer.name), (_("Owner"), lambda o: o.owner.display_name),
-            (_("Signed on"), lambda o: o.signed_on), (_("Amount"), lambda o: o.amount), (_("Currency"), lambda o: o.currency),
-            (_("Amount (company currency)"), lambda o: o.amount_base),
-            (_("Product line"), lambda o: o.product_line.name if o.product_line else ""), (_("Status"), _display("status")),
-        ), _orders),
-        Dataset("payments", _("Payments"), (
-            (_("External id"), lambda p: p.external_id or ""), (_("Contract number"), lambda p: p.order.number),
-            (_("Customer"), lambda p: p.order.customer.name), (_("Owner"), lambda p: p.order.owner.display_name),
-            (_("Paid on"), lambda p: p.paid_on), (_("Amount"), lambda p: p.amount), (_("Currency"), lambda p: p.currency),
-            (_("Amount (company currency)"), lambda p: p.amount_base), (_("Method"), _display("method")),
-        ), _payments),
-        Dataset("activities", _("Activities"), (
-            (_("External id"), lambda a: a.external_id or ""), (_("Customer"), lambda a: a.customer.name),
-            (_("Owner"), lambda a: a.owner.display_name), (_("Type"), _display("kind")), (_("Subject"), lambda a: a.subject),
-            (_("When"), lambda a: a.occurred_at), (_("Duration (minutes)"), lambda a: a.duration_minutes),
-            (_("Outcome"), _display("outcome")), (_("Notes"), lambda a: a.notes),
-            (_("Next follow-up due"), lambda a: a.follow_up_due),
-        ), _activities),
-        Dataset("leads", _("Leads"), (
-            (_("External id"), lambda lead: lead.external_id or ""), (_("Contact name"), lambda lead: lead.name),
-            (_("Company"), lambda lead: lead.company_name), (_("Phone"), lambda lead: lead.phone),
-            (_("Email"), lambda lead: lead.email), (_("Source"), _display("source")), (_("Status"), _display("status")),
-            (_("Owner"), lambda lead: lead.owner.display_name), (_("Created on"), lambda lead: lead.created_at),
-        ), _leads),
+        Dataset(
+            "customers",
+            _("Customers"),
+            (
+                (_("External id"), lambda c: c.external_id or ""),
+                (_("Name"), lambda c: c.name),
+                (_("Tier"), _display("tier")),
+                (_("Industry"), _display("industry")),
+                (_("Region"), lambda c: c.region),
+                (_("Owner"), lambda c: c.owner.display_name),
+                (_("Annual potential"), lambda c: c.potential),
+                (_("Phone"), lambda c: c.phone),
+                (_("Address"), lambda c: c.address),
+                (_("Notes"), lambda c: c.notes),
+            ),
+            _customers,
+        ),
+        Dataset(
+            "opportunities",
+            _("Opportunities"),
+            (
+                (_("External id"), lambda o: o.external_id or ""),
+                (_("Name"), lambda o: o.name),
+                (_("Customer"), lambda o: o.customer.name),
+                (_("Owner"), lambda o: o.owner.display_name),
+                (_("Stage"), lambda o: o.stage.name),
+                (_("Amount"), lambda o: o.amount),
+                (_("Currency"), lambda o: o.currency),
+                (_("Amount (company currency)"), lambda o: o.amount_base),
+                (_("Expected close"), lambda o: o.expected_close),
+                (_("Product line"), lambda o: o.product_line.name if o.product_line else ""),
+                (_("Source"), _display("source")),
+                (_("Created on"), lambda o: o.created_at),
+            ),
+            _opportunities,
+        ),
+        Dataset(
+            "orders",
+            _("Orders"),
+            (
+                (_("Contract number"), lambda o: o.number),
+                (_("External id"), lambda o: o.external_id or ""),
+                (_("Customer"), lambda o: o.customer.name),
+                (_("Owner"), lambda o: o.owner.display_name),
+                (_("Signed on"), lambda o: o.signed_on),
+                (_("Amount"), lambda o: o.amount),
+                (_("Currency"), lambda o: o.currency),
+                (_("Amount (company currency)"), lambda o: o.amount_base),
+                (_("Product line"), lambda o: o.product_line.name if o.product_line else ""),
+                (_("Status"), _display("status")),
+            ),
+            _orders,
+        ),
+        Dataset(
+            "payments",
+            _("Payments"),
+            (
+                (_("External id"), lambda p: p.external_id or ""),
+                (_("Contract number"), lambda p: p.order.number),
+                (_("Customer"), lambda p: p.order.customer.name),
+                (_("Owner"), lambda p: p.order.owner.display_name),
+                (_("Paid on"), lambda p: p.paid_on),
+                (_("Amount"), lambda p: p.amount),
+                (_("Currency"), lambda p: p.currency),
+                (_("Amount (company currency)"), lambda p: p.amount_base),
+                (_("Method"), _display("method")),
+            ),
+            _payments,
+        ),
+        Dataset(
+            "activities",
+            _("Activities"),
+            (
+                (_("External id"), lambda a: a.external_id or ""),
+                (_("Customer"), lambda a: a.customer.name),
+                (_("Owner"), lambda a: a.owner.display_name),
+                (_("Type"), _display("kind")),
+                (_("Subject"), lambda a: a.subject),
+                (_("When"), lambda a: a.occurred_at),
+                (_("Duration (minutes)"), lambda a: a.duration_minutes),
+                (_("Outcome"), _display("outcome")),
+                (_("Notes"), lambda a: a.notes),
+                (_("Next follow-up due"), lambda a: a.follow_up_due),
+            ),
+            _activities,
+        ),
+        Dataset(
+            "leads",
+            _("Leads"),
+            (
+                (_("External id"), lambda lead: lead.external_id or ""),
+                (_("Contact name"), lambda lead: lead.name),
+                (_("Company"), lambda lead: lead.company_name),
+                (_("Phone"), lambda lead: lead.phone),
+                (_("Email"), lambda lead: lead.email),
+                (_("Source"), _display("source")),
+                (_("Status"), _display("status")),
+                (_("Owner"), lambda lead: lead.owner.display_name),
+                (_("Created on"), lambda lead: lead.created_at),
+            ),
+            _leads,
+        ),
     )
 }
 

@@ -49,7 +49,9 @@ def is_blank(value: Any) -> bool:
 
 _DATE_PATTERNS = (
     # 2025-03-07, 2025/3/7, 2025.3.7, 2025年3月7日, optionally followed by a time
-    re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"),
+    re.compile(
+        r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+    ),
     # 20250307
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
@@ -111,8 +113,15 @@ def parse_date(value: Any) -> date:
 
 # ------------------------------------------------------------------ numbers
 
-_CURRENCY_MARKS = re.compile(r"(?i)^(?:¥|￥|\$|€|HK\$|rmb|cny|usd|eur|hkd|jpy)\s*|\s*(?:元|块|rmb|cny|usd|eur|hkd|jpy)$")
-_UNITS = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "千": Decimal(1000), "百万": Decimal(1_000_000)}
+_CURRENCY_MARKS = re.compile(
+    r"(?i)^(?:¥|￥|\$|€|HK\$|rmb|cny|usd|eur|hkd|jpy)\s*|\s*(?:元|块|rmb|cny|usd|eur|hkd|jpy)$"
+)
+_UNITS = {
+    "万": Decimal(10_000),
+    "亿": Decimal(100_000_000),
+    "千": Decimal(1000),
+    "百万": Decimal(1_000_000),
+}
 _GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
@@ -139,7 +148,9 @@ def _number_from_text(text: str) -> Decimal:
         # (a decimal comma) is refused rather than guessed: 1,234 could mean either.
         if not _GROUPED.match(text):
             raise CellError(
-                _("%(value)s: use a point for decimals and commas only between thousands (1,234.50).")
+                _(
+                    "%(value)s: use a point for decimals and commas only between thousands (1,234.50)."
+                )
                 % {"value": original}
             )
         text = text.replace(",", "")

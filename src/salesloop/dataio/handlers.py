@@ -53,8 +53,10 @@ def _error_text(error: ValidationError | PermissionDenied) -> str:
     if isinstance(error, PermissionDenied):
         return str(error) or _("You may not change this record.")
     if hasattr(error, "error_dict"):
-        return " ".join(f"{field}: {' '.join(msgs)}" if field != "__all__" else " ".join(msgs)
-                        for field, msgs in error.message_dict.items())
+        return " ".join(
+            f"{field}: {' '.join(msgs)}" if field != "__all__" else " ".join(msgs)
+            for field, msgs in error.message_dict.items()
+        )
     return " ".join(error.messages)
 
 
@@ -70,7 +72,9 @@ def _choice(parser: ChoiceParser, value: Any, default: str) -> str:
 def _limit(value: str | None, length: int, label: str) -> str | None:
     if value is not None and len(value) > length:
         # ``label`` is the column label's msgid (declared with gettext_lazy in kinds.py)
-        raise RowError(_("%(field)s is longer than %(n)s characters.") % {"field": _(label), "n": length})
+        raise RowError(
+            _("%(field)s is longer than %(n)s characters.") % {"field": _(label), "n": length}
+        )
     return value
 
 
@@ -109,16 +113,56 @@ class Handler:
         return obj
 
 
-TIER = ChoiceParser(Tier.choices, {"重点": "key", "重点客户": "key", "ka": "key", "key": "key", "vip": "key",
-                                   "a类": "a", "b类": "b", "c类": "c", "a级": "a", "b级": "b", "c级": "c"})
-INDUSTRY = ChoiceParser(Industry.choices, {"制造": "manufacturing", "零售": "retail", "it": "it", "软件": "it", "互联网": "it",
-                                           "医疗": "healthcare", "医药": "healthcare", "教育": "education", "金融": "finance",
-                                           "物流": "logistics", "建筑": "construction", "能源": "energy", "其他": "other", "其它": "other"})
+TIER = ChoiceParser(
+    Tier.choices,
+    {
+        "重点": "key",
+        "重点客户": "key",
+        "ka": "key",
+        "key": "key",
+        "vip": "key",
+        "a类": "a",
+        "b类": "b",
+        "c类": "c",
+        "a级": "a",
+        "b级": "b",
+        "c级": "c",
+    },
+)
+INDUSTRY = ChoiceParser(
+    Industry.choices,
+    {
+        "制造": "manufacturing",
+        "零售": "retail",
+        "it": "it",
+        "软件": "it",
+        "互联网": "it",
+        "医疗": "healthcare",
+        "医药": "healthcare",
+        "教育": "education",
+        "金融": "finance",
+        "物流": "logistics",
+        "建筑": "construction",
+        "能源": "energy",
+        "其他": "other",
+        "其它": "other",
+    },
+)
 
 
 class CustomerHandler(Handler):
     model = Customer
-    FIELDS = ("name", "owner", "tier", "industry", "region", "potential", "phone", "address", "notes")
+    FIELDS = (
+        "name",
+        "owner",
+        "tier",
+        "industry",
+        "region",
+        "potential",
+        "phone",
+        "address",
+        "notes",
+    )
 
     def prepare(self, rows: list[tuple[int, Row]]) -> None:
         self.ctx.prefetch_customers(r.get("external_id") for _n, r in rows)
@@ -132,7 +176,10 @@ class CustomerHandler(Handler):
             return None
         matches = list(visible(Customer.objects.filter(name=row["name"]), user=self.ctx.user)[:2])
         if len(matches) > 1:
-            raise RowError(_("Several customers are named %(name)s: add an external id column.") % {"name": row["name"]})
+            raise RowError(
+                _("Several customers are named %(name)s: add an external id column.")
+                % {"name": row["name"]}
+            )
         return matches[0] if matches else None
 
     def handle(self, number: int, row: Row) -> str:
@@ -142,7 +189,9 @@ class CustomerHandler(Handler):
             "tier": _choice(TIER, row.get("tier"), Tier.C),
             "industry": _choice(INDUSTRY, row.get("industry"), Industry.OTHER),
             "region": _limit(row.get("region") or "", 64, "Region"),
-            "potential": row.get("potential") if row.get("potential") is not None else Decimal("0.00"),
+            "potential": row.get("potential")
+            if row.get("potential") is not None
+            else Decimal("0.00"),
             "phone": _limit(row.get("phone") or "", 40, "Phone"),
             "address": _limit(row.get("address") or "", 255, "Address"),
             "notes": row.get("notes") or "",
@@ -177,8 +226,12 @@ class ContactHandler(Handler):
         if owner_id not in self.ctx.assignable:
             raise RowError(_("You may not change the contacts of this customer."))
         name = _limit(row["name"], 120, "Name")
-        fields = {"title": row.get("title"), "phone": row.get("phone"), "email": row.get("email"),
-                  "is_primary": row.get("is_primary")}
+        fields = {
+            "title": row.get("title"),
+            "phone": row.get("phone"),
+            "email": row.get("email"),
+            "is_primary": row.get("is_primary"),
+        }
         fields = {k: v for k, v in fields.items() if v is not None}
         existing = Contact.objects.filter(customer_id=customer_pk, name=name).first()
         if existing is None:
@@ -192,16 +245,40 @@ class ContactHandler(Handler):
             setattr(existing, key, value)
         existing.full_clean()
         if changed.get("is_primary"):
-            Contact.objects.filter(customer_id=customer_pk, is_primary=True).update(is_primary=False)
+            Contact.objects.filter(customer_id=customer_pk, is_primary=True).update(
+                is_primary=False
+            )
         existing.save()
         return "updated"
 
 
-SOURCE = ChoiceParser(Source.choices, {"转介绍": "referral", "推荐": "referral", "官网": "website", "网站": "website",
-                                       "展会": "exhibition", "电话": "cold_call", "陌拜": "cold_call", "渠道": "partner",
-                                       "合作伙伴": "partner", "广告": "advertising", "老客户": "existing", "其他": "other"})
-LEAD_STATUS = ChoiceParser([c for c in LeadStatus.choices if c[0] != LeadStatus.CONVERTED],
-                           {"新建": "new", "新线索": "new", "已联系": "contacted", "已确认": "qualified", "无效": "disqualified"})
+SOURCE = ChoiceParser(
+    Source.choices,
+    {
+        "转介绍": "referral",
+        "推荐": "referral",
+        "官网": "website",
+        "网站": "website",
+        "展会": "exhibition",
+        "电话": "cold_call",
+        "陌拜": "cold_call",
+        "渠道": "partner",
+        "合作伙伴": "partner",
+        "广告": "advertising",
+        "老客户": "existing",
+        "其他": "other",
+    },
+)
+LEAD_STATUS = ChoiceParser(
+    [c for c in LeadStatus.choices if c[0] != LeadStatus.CONVERTED],
+    {
+        "新建": "new",
+        "新线索": "new",
+        "已联系": "contacted",
+        "已确认": "qualified",
+        "无效": "disqualified",
+    },
+)
 
 
 class LeadHandler(Handler):
@@ -223,8 +300,12 @@ class LeadHandler(Handler):
             if existing is not None:
                 self.visible_existing(existing, existing.owner_id)
         else:
-            existing = visible(Lead.objects.filter(name=values["name"], company_name=values["company_name"],
-                                                   phone=values["phone"]), user=self.ctx.user).first()
+            existing = visible(
+                Lead.objects.filter(
+                    name=values["name"], company_name=values["company_name"], phone=values["phone"]
+                ),
+                user=self.ctx.user,
+            ).first()
         if existing is None:
             lead = lead_create(owner=owner, external_id=ext, actor=self.ctx.user, **values)
             if status != LeadStatus.NEW:
@@ -246,7 +327,10 @@ class LeadHandler(Handler):
         return "updated"
 
 
-LOST_REASON = ChoiceParser(LostReason.choices, {"价格": "price", "竞争对手": "competitor", "没有预算": "no_budget", "无预算": "no_budget"})
+LOST_REASON = ChoiceParser(
+    LostReason.choices,
+    {"价格": "price", "竞争对手": "competitor", "没有预算": "no_budget", "无预算": "no_budget"},
+)
 HISTORY_SPLIT = re.compile(r"[;；\n]+")
 
 
@@ -267,8 +351,10 @@ class OpportunityHandler(Handler):
         if not exact:
             exact = [s for s in self.stages if text in s.name.casefold().split()]
         if len(exact) != 1:
-            raise RowError(_("No stage is called %(name)s. Stages: %(stages)s.")
-                           % {"name": clean_text(raw), "stages": ", ".join(s.name for s in self.stages)})
+            raise RowError(
+                _("No stage is called %(name)s. Stages: %(stages)s.")
+                % {"name": clean_text(raw), "stages": ", ".join(s.name for s in self.stages)}
+            )
         return exact[0]
 
     def history(self, raw: Any) -> list[tuple[datetime, Stage]]:
@@ -315,19 +401,36 @@ class OpportunityHandler(Handler):
             if existing is not None:
                 self.visible_existing(existing, existing.owner_id)
         else:
-            existing = visible(Opportunity.objects.filter(customer_id=customer_pk, name=values["name"]),
-                               user=self.ctx.user).first()
+            existing = visible(
+                Opportunity.objects.filter(customer_id=customer_pk, name=values["name"]),
+                user=self.ctx.user,
+            ).first()
         if existing is None:
             created = row.get("created_at")
-            created_at = timezone.make_aware(datetime.combine(created[0], created[1] or time(9, 0))) if created else None
+            created_at = (
+                timezone.make_aware(datetime.combine(created[0], created[1] or time(9, 0)))
+                if created
+                else None
+            )
             first_stage = history[0][1] if history else stage
             if history:
                 created_at = min(created_at, history[0][0]) if created_at else history[0][0]
-            opportunity = opportunity_create(external_id=ext, pipeline=self.pipeline, stage=first_stage,
-                                             created_at=created_at, actor=self.ctx.user, **values)
+            opportunity = opportunity_create(
+                external_id=ext,
+                pipeline=self.pipeline,
+                stage=first_stage,
+                created_at=created_at,
+                actor=self.ctx.user,
+                **values,
+            )
             for at, step in history[1:]:
-                opportunity = opportunity_move_stage(opportunity=opportunity, stage=step, at=at,
-                                                     actor=self.ctx.user, lost_reason=lost_reason)
+                opportunity = opportunity_move_stage(
+                    opportunity=opportunity,
+                    stage=step,
+                    at=at,
+                    actor=self.ctx.user,
+                    lost_reason=lost_reason,
+                )
             return "created"
         self.check_once(existing.pk)
         if row.get("owner") is None:
@@ -342,19 +445,46 @@ class OpportunityHandler(Handler):
         for at, step in history:
             if last is not None and at <= last:
                 continue  # already recorded
-            existing = opportunity_move_stage(opportunity=existing, stage=step, at=at, actor=self.ctx.user,
-                                              lost_reason=lost_reason)
+            existing = opportunity_move_stage(
+                opportunity=existing,
+                stage=step,
+                at=at,
+                actor=self.ctx.user,
+                lost_reason=lost_reason,
+            )
             moved = True
         if stage is not None and stage.pk != existing.stage_id:
-            opportunity_move_stage(opportunity=existing, stage=stage, actor=self.ctx.user, lost_reason=lost_reason)
+            opportunity_move_stage(
+                opportunity=existing, stage=stage, actor=self.ctx.user, lost_reason=lost_reason
+            )
             moved = True
         return "updated" if (changed or moved) else "unchanged"
 
 
-ORDER_STATUS = ChoiceParser(OrderStatus.choices, {"有效": "active", "执行中": "active", "正常": "active",
-                                                  "已取消": "cancelled", "作废": "cancelled", "取消": "cancelled"})
-PAYMENT_METHOD = ChoiceParser(PaymentMethod.choices, {"转账": "bank", "银行": "bank", "电汇": "bank", "承兑": "bill",
-                                                      "承兑汇票": "bill", "汇票": "bill", "现金": "cash", "其他": "other"})
+ORDER_STATUS = ChoiceParser(
+    OrderStatus.choices,
+    {
+        "有效": "active",
+        "执行中": "active",
+        "正常": "active",
+        "已取消": "cancelled",
+        "作废": "cancelled",
+        "取消": "cancelled",
+    },
+)
+PAYMENT_METHOD = ChoiceParser(
+    PaymentMethod.choices,
+    {
+        "转账": "bank",
+        "银行": "bank",
+        "电汇": "bank",
+        "承兑": "bill",
+        "承兑汇票": "bill",
+        "汇票": "bill",
+        "现金": "cash",
+        "其他": "other",
+    },
+)
 MAX_MONEY = Decimal("99999999999999.99")
 
 
@@ -394,7 +524,9 @@ class OrderHandler(Handler):
         signed_on: date = row["signed_on"]
         opportunity_id = None
         if row.get("opportunity"):
-            opp = visible(Opportunity.objects.filter(external_id=row["opportunity"]), user=self.ctx.user).first()
+            opp = visible(
+                Opportunity.objects.filter(external_id=row["opportunity"]), user=self.ctx.user
+            ).first()
             if opp is None:
                 raise RowError(_("Opportunity %(id)s not found.") % {"id": row["opportunity"]})
             opportunity_id = opp.pk
@@ -421,10 +553,14 @@ class OrderHandler(Handler):
         if existing is not None:
             self.visible_existing(existing, existing.owner_id)
             if values["external_id"] and existing.external_id not in (None, values["external_id"]):
-                raise RowError(_("Contract %(n)s already has another external id.") % {"n": values["number"]})
+                raise RowError(
+                    _("Contract %(n)s already has another external id.") % {"n": values["number"]}
+                )
             self.check_once(existing.pk)
             return self.update(existing, values, row)
-        keys = {f"n:{values['number']}"} | ({f"e:{values['external_id']}"} if values["external_id"] else set())
+        keys = {f"n:{values['number']}"} | (
+            {f"e:{values['external_id']}"} if values["external_id"] else set()
+        )
         if keys & self.pending_keys:
             raise RowError(_("This record appears more than once in the file."))
         self.pending_keys |= keys
@@ -432,10 +568,17 @@ class OrderHandler(Handler):
             self.pending.append(values)
             return "created"
         order = order_create(
-            number=values["number"], customer=Customer.objects.get(pk=values["customer_id"]), owner=values["owner"],
-            signed_on=values["signed_on"], amount=values["amount"], currency=values["currency"],
-            opportunity=Opportunity.objects.get(pk=values["opportunity_id"]) if values["opportunity_id"] else None,
-            external_id=values["external_id"], actor=self.ctx.user,
+            number=values["number"],
+            customer=Customer.objects.get(pk=values["customer_id"]),
+            owner=values["owner"],
+            signed_on=values["signed_on"],
+            amount=values["amount"],
+            currency=values["currency"],
+            opportunity=Opportunity.objects.get(pk=values["opportunity_id"])
+            if values["opportunity_id"]
+            else None,
+            external_id=values["external_id"],
+            actor=self.ctx.user,
         )
         if values["product_line"] is not None:
             Order.objects.filter(pk=order.pk).update(product_line=values["product_line"])
@@ -445,9 +588,13 @@ class OrderHandler(Handler):
 
     def update(self, existing: Order, values: dict[str, Any], row: Row) -> str:
         if existing.amount != values["amount"] or existing.currency != values["currency"]:
-            raise RowError(_("Contract %(n)s exists with another amount (%(a)s %(c)s): amounts of signed "
-                             "orders are not changed by import.")
-                           % {"n": existing.number, "a": existing.amount, "c": existing.currency})
+            raise RowError(
+                _(
+                    "Contract %(n)s exists with another amount (%(a)s %(c)s): amounts of signed "
+                    "orders are not changed by import."
+                )
+                % {"n": existing.number, "a": existing.amount, "c": existing.currency}
+            )
         changes: dict[str, Any] = {}
         if existing.customer_id != values["customer_id"]:
             changes["customer"] = Customer.objects.get(pk=values["customer_id"])
@@ -458,7 +605,10 @@ class OrderHandler(Handler):
         if row.get("status") is not None and existing.status != values["status"]:
             changes["status"] = values["status"]
         extra = {}
-        if values["product_line"] is not None and existing.product_line_id != values["product_line"].pk:
+        if (
+            values["product_line"] is not None
+            and existing.product_line_id != values["product_line"].pk
+        ):
             extra["product_line"] = values["product_line"]
         if values["external_id"] and existing.external_id != values["external_id"]:
             extra["external_id"] = values["external_id"]
@@ -492,12 +642,16 @@ class PaymentHandler(Handler):
     def prepare(self, rows: list[tuple[int, Row]]) -> None:
         refs = {r["order"] for _n, r in rows if r.get("order")}
         self.orders = dict.fromkeys(refs)
-        found = Order.objects.filter(number__in=refs).only("pk", "number", "external_id", "owner_id", "signed_on", "currency")
+        found = Order.objects.filter(number__in=refs).only(
+            "pk", "number", "external_id", "owner_id", "signed_on", "currency"
+        )
         for order in found:
             self.orders[order.number] = order
         missing = [r for r, o in self.orders.items() if o is None]
         if missing:
-            for order in Order.objects.filter(external_id__in=missing).only("pk", "number", "external_id", "owner_id", "signed_on", "currency"):
+            for order in Order.objects.filter(external_id__in=missing).only(
+                "pk", "number", "external_id", "owner_id", "signed_on", "currency"
+            ):
                 self.orders[order.external_id] = order
         exts = [r["external_id"] for _n, r in rows if r.get("external_id")]
         self.existing = {}
@@ -507,7 +661,9 @@ class PaymentHandler(Handler):
         order_ids = [o.pk for o in self.orders.values() if o is not None]
         keyless = [r for _n, r in rows if not r.get("external_id")]
         if keyless and order_ids:
-            for payment in Payment.objects.filter(order_id__in=order_ids, external_id__isnull=True).select_related("order"):
+            for payment in Payment.objects.filter(
+                order_id__in=order_ids, external_id__isnull=True
+            ).select_related("order"):
                 self.existing[(payment.order_id, payment.paid_on, payment.amount)] = payment
         self.pending_keys = set()
 
@@ -527,7 +683,11 @@ class PaymentHandler(Handler):
             raise RowError(_("A payment cannot be dated before the order was signed."))
         currency = self.ctx.currency(row.get("currency"), default=order.currency)
         values = {
-            "order_id": order.pk, "order": order, "paid_on": paid_on, "amount": amount, "currency": currency,
+            "order_id": order.pk,
+            "order": order,
+            "paid_on": paid_on,
+            "amount": amount,
+            "currency": currency,
             "amount_base": self.ctx.to_base(amount, currency, paid_on),
             "method": _choice(PAYMENT_METHOD, row.get("method"), PaymentMethod.BANK_TRANSFER),
             "external_id": _limit(row.get("external_id") or None, 64, "External id"),
@@ -538,21 +698,36 @@ class PaymentHandler(Handler):
             self.visible_existing(existing, existing.order.owner_id)
             self.check_once(existing.pk)
             if existing.order_id != order.pk:
-                raise RowError(_("Payment %(id)s belongs to another order.") % {"id": values["external_id"]})
+                raise RowError(
+                    _("Payment %(id)s belongs to another order.") % {"id": values["external_id"]}
+                )
             same = (existing.paid_on, existing.amount, existing.currency, existing.method) == (
-                paid_on, amount, currency, values["method"])
+                paid_on,
+                amount,
+                currency,
+                values["method"],
+            )
             if same:
                 return "unchanged"
-            raise RowError(_("Payment %(id)s exists with other values: payments are not changed by import.")
-                           % {"id": values["external_id"]})
+            raise RowError(
+                _("Payment %(id)s exists with other values: payments are not changed by import.")
+                % {"id": values["external_id"]}
+            )
         if key in self.pending_keys:
             raise RowError(_("This record appears more than once in the file."))
         self.pending_keys.add(key)
         if self.bulk:
             self.pending.append(values)
             return "created"
-        payment_create(order=order, paid_on=paid_on, amount=amount, currency=currency, method=values["method"],
-                       external_id=values["external_id"], actor=self.ctx.user)
+        payment_create(
+            order=order,
+            paid_on=paid_on,
+            amount=amount,
+            currency=currency,
+            method=values["method"],
+            external_id=values["external_id"],
+            actor=self.ctx.user,
+        )
         return "created"
 
     def flush(self) -> None:
@@ -563,10 +738,32 @@ class PaymentHandler(Handler):
             self.pending = []
 
 
-ACTIVITY_KIND = ChoiceParser(ActivityKind.choices, {"上门": "visit", "面访": "visit", "电话": "call", "致电": "call",
-                                                    "邮件": "email", "会议": "meeting", "微信": "other", "其他": "other"})
-OUTCOME = ChoiceParser(Outcome.choices, {"积极": "positive", "好": "positive", "一般": "neutral", "中性": "neutral",
-                                         "消极": "negative", "差": "negative", "未接通": "no_answer", "无人接听": "no_answer"})
+ACTIVITY_KIND = ChoiceParser(
+    ActivityKind.choices,
+    {
+        "上门": "visit",
+        "面访": "visit",
+        "电话": "call",
+        "致电": "call",
+        "邮件": "email",
+        "会议": "meeting",
+        "微信": "other",
+        "其他": "other",
+    },
+)
+OUTCOME = ChoiceParser(
+    Outcome.choices,
+    {
+        "积极": "positive",
+        "好": "positive",
+        "一般": "neutral",
+        "中性": "neutral",
+        "消极": "negative",
+        "差": "negative",
+        "未接通": "no_answer",
+        "无人接听": "no_answer",
+    },
+)
 
 
 class ActivityHandler(Handler):
@@ -585,23 +782,43 @@ class ActivityHandler(Handler):
         ext = _limit(row.get("external_id") or None, 64, "External id")
         opportunity = None
         if row.get("opportunity"):
-            opportunity = visible(Opportunity.objects.filter(external_id=row["opportunity"]), user=self.ctx.user).first()
+            opportunity = visible(
+                Opportunity.objects.filter(external_id=row["opportunity"]), user=self.ctx.user
+            ).first()
             if opportunity is None:
                 raise RowError(_("Opportunity %(id)s not found.") % {"id": row["opportunity"]})
-        values = {"kind": kind, "subject": subject, "occurred_at": occurred_at,
-                  "duration_minutes": row.get("duration_minutes") or 0,
-                  "outcome": _choice(OUTCOME, row.get("outcome"), Outcome.NEUTRAL),
-                  "notes": row.get("notes") or "", "follow_up_due": row.get("follow_up_due")}
+        values = {
+            "kind": kind,
+            "subject": subject,
+            "occurred_at": occurred_at,
+            "duration_minutes": row.get("duration_minutes") or 0,
+            "outcome": _choice(OUTCOME, row.get("outcome"), Outcome.NEUTRAL),
+            "notes": row.get("notes") or "",
+            "follow_up_due": row.get("follow_up_due"),
+        }
         if ext:
             existing = Activity.objects.filter(external_id=ext).first()
             if existing is not None:
                 self.visible_existing(existing, existing.owner_id)
         else:
-            existing = visible(Activity.objects.filter(owner=owner, customer_id=customer_pk, occurred_at=occurred_at,
-                                                       kind=kind, subject=subject), user=self.ctx.user).first()
+            existing = visible(
+                Activity.objects.filter(
+                    owner=owner,
+                    customer_id=customer_pk,
+                    occurred_at=occurred_at,
+                    kind=kind,
+                    subject=subject,
+                ),
+                user=self.ctx.user,
+            ).first()
         if existing is None:
-            activity_log(owner=owner, customer=Customer.objects.get(pk=customer_pk), opportunity=opportunity,
-                         external_id=ext, **values)
+            activity_log(
+                owner=owner,
+                customer=Customer.objects.get(pk=customer_pk),
+                opportunity=opportunity,
+                external_id=ext,
+                **values,
+            )
             return "created"
         self.check_once(existing.pk)
         changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
@@ -614,8 +831,19 @@ class ActivityHandler(Handler):
         return "updated"
 
 
-ROLE = ChoiceParser(Role.choices, {"管理员": "admin", "总监": "director", "经理": "manager", "主管": "manager",
-                                   "销售代表": "rep", "业务员": "rep", "只读": "viewer", "查看": "viewer"})
+ROLE = ChoiceParser(
+    Role.choices,
+    {
+        "管理员": "admin",
+        "总监": "director",
+        "经理": "manager",
+        "主管": "manager",
+        "销售代表": "rep",
+        "业务员": "rep",
+        "只读": "viewer",
+        "查看": "viewer",
+    },
+)
 MEMBER_AUDITED = ("display_name", "title", "org_unit", "hired_on", "external_id")
 
 
@@ -624,7 +852,9 @@ class MemberHandler(Handler):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        if not (self.ctx.member and self.ctx.member.role in COMPANY_WIDE_ROLES) and not getattr(self.ctx.user, "is_superuser", False):
+        if not (self.ctx.member and self.ctx.member.role in COMPANY_WIDE_ROLES) and not getattr(
+            self.ctx.user, "is_superuser", False
+        ):
             raise PermissionDenied(_("Only an admin or a sales director can import org members."))
 
     def handle(self, number: int, row: Row) -> str:
@@ -635,17 +865,32 @@ class MemberHandler(Handler):
         if role == Role.ADMIN and not getattr(self.ctx.user, "is_superuser", False):
             raise RowError(_("Only an admin can make someone an admin."))
         unit = self.ctx.unit(row["org_unit"])
-        values = {"display_name": _limit(row["display_name"], 120, "Name"), "org_unit": unit,
-                  "title": row.get("title") or "", "hired_on": row.get("hired_on"),
-                  "external_id": _limit(row.get("external_id") or "", 64, "Employee number")}
+        values = {
+            "display_name": _limit(row["display_name"], 120, "Name"),
+            "org_unit": unit,
+            "title": row.get("title") or "",
+            "hired_on": row.get("hired_on"),
+            "external_id": _limit(row.get("external_id") or "", 64, "Employee number"),
+        }
         user = get_user_model().objects.filter(username=username).first()
         member = Member.objects.filter(user=user).first() if user else None
         if member is None:
             if user is not None:
-                raise RowError(_("The user %(u)s exists but is not a member of the sales org.") % {"u": username})
-            member = member_create(username=username, password=None, role=role, email=row.get("email") or "",
-                                   actor=self.ctx.user, display_name=values["display_name"], org_unit=unit,
-                                   title=values["title"], hired_on=values["hired_on"])
+                raise RowError(
+                    _("The user %(u)s exists but is not a member of the sales org.")
+                    % {"u": username}
+                )
+            member = member_create(
+                username=username,
+                password=None,
+                role=role,
+                email=row.get("email") or "",
+                actor=self.ctx.user,
+                display_name=values["display_name"],
+                org_unit=unit,
+                title=values["title"],
+                hired_on=values["hired_on"],
+            )
             if values["external_id"]:
                 Member.objects.filter(pk=member.pk).update(external_id=values["external_id"])
             return "created"
@@ -666,8 +911,12 @@ class MemberHandler(Handler):
                 setattr(member, key, value)
             member.full_clean()
             member.save()
-            audit_record(actor=self.ctx.user, action="member.update", subject=member,
-                         changes=diff(before, snapshot(member, MEMBER_AUDITED)))
+            audit_record(
+                actor=self.ctx.user,
+                action="member.update",
+                subject=member,
+                changes=diff(before, snapshot(member, MEMBER_AUDITED)),
+            )
         if role_changed:
             member_set_role(member=member, role=role, actor=self.ctx.user)
         return "updated"
@@ -691,10 +940,17 @@ class TargetHandler(Handler):
         from salesloop.targets.services import plan_create
 
         if year not in self.plans:
-            plan = Plan.objects.filter(fiscal_year=year, status=PlanStatus.DRAFT).order_by("-version").first()
+            plan = (
+                Plan.objects.filter(fiscal_year=year, status=PlanStatus.DRAFT)
+                .order_by("-version")
+                .first()
+            )
             if plan is None:
                 if self.ctx.member is None or self.ctx.member.role not in COMPANY_WIDE_ROLES:
-                    raise RowError(_("There is no draft plan for %(y)s; ask your director to start one.") % {"y": year})
+                    raise RowError(
+                        _("There is no draft plan for %(y)s; ask your director to start one.")
+                        % {"y": year}
+                    )
                 plan = plan_create(fiscal_year=year, owner=self.ctx.member, actor=self.ctx.user)
             self.plans[year] = plan
         return self.plans[year]
@@ -704,9 +960,20 @@ class TargetHandler(Handler):
         from salesloop.targets.models import Target
         from salesloop.targets.services import plan_build_tree, target_set
 
-        metric = _choice(ChoiceParser(Metric.choices, {"业绩": "booked_revenue", "签约额": "booked_revenue", "合同额": "booked_revenue",
-                                                       "回款": "collected_revenue", "回款额": "collected_revenue"}),
-                         row.get("metric"), Metric.BOOKED_REVENUE)
+        metric = _choice(
+            ChoiceParser(
+                Metric.choices,
+                {
+                    "业绩": "booked_revenue",
+                    "签约额": "booked_revenue",
+                    "合同额": "booked_revenue",
+                    "回款": "collected_revenue",
+                    "回款额": "collected_revenue",
+                },
+            ),
+            row.get("metric"),
+            Metric.BOOKED_REVENUE,
+        )
         member = self.ctx.find_member(row["owner"])
         if not self.ctx.owner_pk_visible(member.pk):
             raise RowError(_("No member is called %(name)s.") % {"name": clean_text(row["owner"])})
@@ -715,12 +982,19 @@ class TargetHandler(Handler):
             raise RowError(_("%(y)s is not a fiscal year.") % {"y": year})
         plan = self.plan(year)
         line = self.ctx.product_line(row.get("product_line"))
-        target = Target.objects.filter(plan=plan, member=member, metric=metric, product_line=line).first()
+        target = Target.objects.filter(
+            plan=plan, member=member, metric=metric, product_line=line
+        ).first()
         if target is None:
             plan_build_tree(plan=plan, metric=metric, product_line=line)
-            target = Target.objects.filter(plan=plan, member=member, metric=metric, product_line=line).first()
+            target = Target.objects.filter(
+                plan=plan, member=member, metric=metric, product_line=line
+            ).first()
             if target is None:
-                raise RowError(_("%(name)s does not carry a quota (only reps and managers do).") % {"name": member.display_name})
+                raise RowError(
+                    _("%(name)s does not carry a quota (only reps and managers do).")
+                    % {"name": member.display_name}
+                )
             status = "created"
         else:
             status = "updated"
@@ -731,16 +1005,24 @@ class TargetHandler(Handler):
         if (target.floor, target.target, target.stretch) == (floor, value, stretch):
             return "unchanged"
         try:
-            target_set(target=target, floor=floor, target_value=value, stretch=stretch, actor=self.ctx.user)
+            target_set(
+                target=target, floor=floor, target_value=value, stretch=stretch, actor=self.ctx.user
+            )
         except (ValidationError, PermissionDenied) as exc:
             raise RowError(_error_text(exc)) from exc
         return status
 
 
 HANDLERS: dict[str, type[Handler]] = {
-    "customers": CustomerHandler, "contacts": ContactHandler, "leads": LeadHandler,
-    "opportunities": OpportunityHandler, "orders": OrderHandler, "payments": PaymentHandler,
-    "activities": ActivityHandler, "members": MemberHandler, "targets": TargetHandler,
+    "customers": CustomerHandler,
+    "contacts": ContactHandler,
+    "leads": LeadHandler,
+    "opportunities": OpportunityHandler,
+    "orders": OrderHandler,
+    "payments": PaymentHandler,
+    "activities": ActivityHandler,
+    "members": MemberHandler,
+    "targets": TargetHandler,
 }
 
 

@@ -16,7 +16,9 @@ class ImportTemplate(TimeStampedModel):
     kind = models.CharField(_("kind"), max_length=24)
     mapping = models.JSONField(_("column mapping"), default=dict)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.CASCADE,
         related_name="+",
     )
 
@@ -25,7 +27,9 @@ class ImportTemplate(TimeStampedModel):
         verbose_name_plural = _("import templates")
         ordering = ["kind", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["created_by", "kind", "name"], name="import_template_unique_name"),
+            models.UniqueConstraint(
+                fields=["created_by", "kind", "name"], name="import_template_unique_name"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -55,7 +59,9 @@ class ImportJob(TimeStampedModel):
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     valid_rows_only = models.BooleanField(_("import the valid rows only"), default=False)
     language = models.CharField(_("language"), max_length=10, blank=True)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.UPLOADED)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.UPLOADED
+    )
     dry_run = models.BooleanField(_("dry run"), default=True)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)

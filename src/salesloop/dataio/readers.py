@@ -14,6 +14,7 @@ Anything else — a legacy .xls, an .ods, a PDF, an empty file, duplicate header
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -71,10 +72,8 @@ class Table:
 
     def close(self) -> None:
         for closer in self._closers:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort
                 closer.close()
-            except Exception:
-                pass
 
 
 def open_table(path: str | Path, *, filename: str = "") -> Table:
@@ -90,15 +89,21 @@ def open_table(path: str | Path, *, filename: str = "") -> Table:
         return _open_xlsx(path)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRejected(
-            _("This is an old Excel file (.xls) or a password-protected workbook. Open it in Excel "
-              "or WPS and save it as .xlsx (Excel workbook) or CSV, without a password.")
+            _(
+                "This is an old Excel file (.xls) or a password-protected workbook. Open it in Excel "
+                "or WPS and save it as .xlsx (Excel workbook) or CSV, without a password."
+            )
         )
-    if head.startswith((b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z")):
+    if head.startswith(
+        (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z")
+    ):
         raise FileRejected(_("This is not a spreadsheet. Upload an .xlsx workbook or a CSV file."))
     if name.endswith((".xls", ".xlsx", ".xlsm", ".ods", ".numbers")):
         raise FileRejected(
-            _("The file is named like a workbook but is not a valid .xlsx file. Save it again "
-              "from Excel or WPS as .xlsx, or as CSV.")
+            _(
+                "The file is named like a workbook but is not a valid .xlsx file. Save it again "
+                "from Excel or WPS as .xlsx, or as CSV."
+            )
         )
     return _open_csv(path, size)
 
@@ -116,13 +121,21 @@ def _header(values: list[Any], row: int) -> list[str]:
         key = header.casefold()
         if key in seen:
             raise FileRejected(
-                _('The column "%(name)s" appears twice (columns %(first)s and %(second)s). Rename '
-                  "or remove one of them.")
-                % {"name": header, "first": column_letter(seen[key]), "second": column_letter(index)}
+                _(
+                    'The column "%(name)s" appears twice (columns %(first)s and %(second)s). Rename '
+                    "or remove one of them."
+                )
+                % {
+                    "name": header,
+                    "first": column_letter(seen[key]),
+                    "second": column_letter(index),
+                }
             )
         seen[key] = index
     if not seen:
-        raise FileRejected(_("The first row of the file should hold the column names; it is empty."))
+        raise FileRejected(
+            _("The first row of the file should hold the column names; it is empty.")
+        )
     return headers
 
 
@@ -159,8 +172,10 @@ def detect_encoding(sample: bytes) -> str:
     if best is not None and best.encoding in {"big5", "big5hkscs", "cp950"}:
         return best.encoding
     raise FileRejected(
-        _("The file's text encoding was not recognised. Save it as “CSV UTF-8” (or as .xlsx) and "
-          "upload it again.")
+        _(
+            "The file's text encoding was not recognised. Save it as “CSV UTF-8” (or as .xlsx) and "
+            "upload it again."
+        )
     )
 
 
@@ -184,9 +199,18 @@ def _open_csv(path: Path, size: int) -> Table:
         raise
     headers = _header(header_values, header_row)
     lines_in_sample = max(decoded.count("\n"), 1)
-    estimate = int(size / (len(sample) / lines_in_sample)) if len(sample) < size else lines_in_sample
-    return Table(headers=headers, header_row=header_row, kind="csv", encoding=encoding,
-                 estimated_rows=max(estimate - header_row, 1), _rows=lines, _closers=[text])
+    estimate = (
+        int(size / (len(sample) / lines_in_sample)) if len(sample) < size else lines_in_sample
+    )
+    return Table(
+        headers=headers,
+        header_row=header_row,
+        kind="csv",
+        encoding=encoding,
+        estimated_rows=max(estimate - header_row, 1),
+        _rows=lines,
+        _closers=[text],
+    )
 
 
 def _csv_rows(reader: Any) -> Iterator[tuple[int, list[Any]]]:
@@ -195,8 +219,11 @@ def _csv_rows(reader: Any) -> Iterator[tuple[int, list[Any]]]:
             yield reader.line_num, values
     except UnicodeDecodeError as exc:
         raise FileRejected(
-            _("The file mixes text encodings (near line %(line)s). Save it as “CSV UTF-8” and "
-              "upload it again.") % {"line": reader.line_num + 1}
+            _(
+                "The file mixes text encodings (near line %(line)s). Save it as “CSV UTF-8” and "
+                "upload it again."
+            )
+            % {"line": reader.line_num + 1}
         ) from exc
     except csv.Error as exc:
         raise FileRejected(
@@ -242,8 +269,10 @@ def _open_xlsx(path: Path) -> Table:
     except (DefusedXmlException, SafeET.ParseError) as exc:
         archive.close()
         raise FileRejected(
-            _("The workbook contains XML that is not accepted (document type declarations or "
-              "entities). Save it again from Excel or WPS.")
+            _(
+                "The workbook contains XML that is not accepted (document type declarations or "
+                "entities). Save it again from Excel or WPS."
+            )
         ) from exc
 
 
@@ -252,10 +281,14 @@ def check_zip(archive: zipfile.ZipFile) -> None:
     total = 0
     for info in archive.infolist():
         total += info.file_size
-        if info.file_size > 1024 * 1024 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
+        ):
             raise FileRejected(
-                _("The workbook is compressed suspiciously well (%(name)s expands %(ratio)s×). "
-                  "It was refused as a possible zip bomb.")
+                _(
+                    "The workbook is compressed suspiciously well (%(name)s expands %(ratio)s×). "
+                    "It was refused as a possible zip bomb."
+                )
                 % {"name": info.filename, "ratio": info.file_size // max(info.compress_size, 1)}
             )
     if total > MAX_UNCOMPRESSED_BYTES:
@@ -287,11 +320,19 @@ def _first_sheet(archive: zipfile.ZipFile) -> tuple[str, str]:
     names = set(archive.namelist())
     if "xl/workbook.xml" not in names:
         if "mimetype" in names or "content.xml" in names:
-            raise FileRejected(_("OpenDocument spreadsheets (.ods) are not supported. Save the file as .xlsx or CSV."))
-        raise FileRejected(_("This is not an Excel workbook. Upload an .xlsx workbook or a CSV file."))
+            raise FileRejected(
+                _(
+                    "OpenDocument spreadsheets (.ods) are not supported. Save the file as .xlsx or CSV."
+                )
+            )
+        raise FileRejected(
+            _("This is not an Excel workbook. Upload an .xlsx workbook or a CSV file.")
+        )
     workbook = SafeET.fromstring(_read_part(archive, "xl/workbook.xml"), forbid_dtd=True)
     rels = SafeET.fromstring(_read_part(archive, "xl/_rels/workbook.xml.rels"), forbid_dtd=True)
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{NS_PKG_REL}Relationship")}
+    targets = {
+        rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{NS_PKG_REL}Relationship")
+    }
     for sheet in workbook.iter(f"{NS_MAIN}sheet"):
         if sheet.get("state") in {"hidden", "veryHidden"}:
             continue
@@ -316,7 +357,7 @@ class SharedStrings:
         self.offsets.append(len(self.blob))
 
     def __getitem__(self, index: int) -> str:
-        return self.blob[self.offsets[index]: self.offsets[index + 1]].decode()
+        return self.blob[self.offsets[index] : self.offsets[index + 1]].decode()
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -345,7 +386,9 @@ def xml_text(raw: bytes) -> str:
     return text
 
 
-def _elements(archive: zipfile.ZipFile, name: str, pattern: re.Pattern[bytes], close: bytes) -> Iterator[bytes]:
+def _elements(
+    archive: zipfile.ZipFile, name: str, pattern: re.Pattern[bytes], close: bytes
+) -> Iterator[bytes]:
     """Complete elements matched by ``pattern`` from a streamed part (never the whole part in memory)."""
     buffer = b""
     for chunk in _stream_part(archive, name):
@@ -395,8 +438,10 @@ def _scan_dtd(archive: zipfile.ZipFile, name: str) -> None:
     for chunk in _stream_part(archive, name):
         if _DTD.search(chunk[:4096]):
             raise FileRejected(
-                _("The workbook contains XML that is not accepted (document type declarations or "
-                  "entities). Save it again from Excel or WPS.")
+                _(
+                    "The workbook contains XML that is not accepted (document type declarations or "
+                    "entities). Save it again from Excel or WPS."
+                )
             )
         break
 
@@ -410,8 +455,10 @@ def scan_sheet(archive: zipfile.ZipFile, name: str) -> None:
     for chunk in _stream_part(archive, name):
         if first and _DTD.search(chunk[:4096]):
             raise FileRejected(
-                _("The workbook contains XML that is not accepted (document type declarations or "
-                  "entities). Save it again from Excel or WPS.")
+                _(
+                    "The workbook contains XML that is not accepted (document type declarations or "
+                    "entities). Save it again from Excel or WPS."
+                )
             )
         first = False
         window = tail + chunk
@@ -422,14 +469,18 @@ def scan_sheet(archive: zipfile.ZipFile, name: str) -> None:
     if formulas:
         cells = _formula_cells(archive, name)
         raise FileRejected(
-            _("Cells with formulas are not imported: %(cells)s. Copy the sheet and paste it as "
-              "values only (Paste Special → Values), then upload it again.")
+            _(
+                "Cells with formulas are not imported: %(cells)s. Copy the sheet and paste it as "
+                "values only (Paste Special → Values), then upload it again."
+            )
             % {"cells": ", ".join(cells[:10]) + (" …" if len(cells) > 10 else "")}
         )
     if merged:
         raise FileRejected(
-            _("The sheet has merged cells (%(cells)s). Unmerge them and fill in every cell, so that "
-              "each row stands on its own, then upload it again.")
+            _(
+                "The sheet has merged cells (%(cells)s). Unmerge them and fill in every cell, so that "
+                "each row stands on its own, then upload it again."
+            )
             % {"cells": ", ".join(merged[:10])}
         )
 
@@ -463,9 +514,14 @@ def _read_xlsx(archive: zipfile.ZipFile) -> Table:
     rows = _xlsx_rows(archive, sheet_part, strings, date_styles)
     header_row, header_values = _first_non_empty(rows)
     headers = _header(header_values, header_row)
-    return Table(headers=headers, header_row=header_row, kind="xlsx",
-                 estimated_rows=max((estimate or 0) - header_row, 1) if estimate else None,
-                 _rows=rows, _closers=[archive])
+    return Table(
+        headers=headers,
+        header_row=header_row,
+        kind="xlsx",
+        estimated_rows=max((estimate or 0) - header_row, 1) if estimate else None,
+        _rows=rows,
+        _closers=[archive],
+    )
 
 
 def _dimension_rows(archive: zipfile.ZipFile, name: str) -> int | None:
@@ -499,12 +555,13 @@ _V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FAST = re.compile(
     rb'<row r="(\d+)"[^>]*>'
     rb'|<c r="([A-Z]+)\d+"(?: s="(\d+)")?(?: t="(\w+)")?(?: [^>/]*)?'
-    rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: [^>]*)?>([^<]*)</t></is>)?</c>)'
+    rb"(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: [^>]*)?>([^<]*)</t></is>)?</c>)"
 )
 
 
-def _xlsx_rows(archive: zipfile.ZipFile, name: str, strings: SharedStrings,
-               date_styles: set[int]) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(
+    archive: zipfile.ZipFile, name: str, strings: SharedStrings, date_styles: set[int]
+) -> Iterator[tuple[int, list[Any]]]:
     """Stream (row number, values) from a worksheet.
 
     The part has been scanned first (:func:`scan_sheet`): no DTD, hence no entity can expand, and
@@ -521,7 +578,9 @@ def _xlsx_rows(archive: zipfile.ZipFile, name: str, strings: SharedStrings,
         if kind == b"s":
             return strings[int(raw)]
         if kind == b"n" or kind == b"":
-            number: float | int = float(raw) if (b"." in raw or b"E" in raw or b"e" in raw) else int(raw)
+            number: float | int = (
+                float(raw) if (b"." in raw or b"E" in raw or b"e" in raw) else int(raw)
+            )
             if style and style in date_style_bytes:
                 return _serial_to_datetime(float(number))
             return number
@@ -577,7 +636,9 @@ def _xlsx_rows(archive: zipfile.ZipFile, name: str, strings: SharedStrings,
         yield from process(buffer[tail_start:])
 
 
-def _general_rows(data: bytes, convert: Any, col_cache: dict[bytes, int]) -> Iterator[tuple[int, list[Any]]]:
+def _general_rows(
+    data: bytes, convert: Any, col_cache: dict[bytes, int]
+) -> Iterator[tuple[int, list[Any]]]:
     """Any valid row / cell shape (prefixes, attribute orders), more slowly."""
     row_number = 0
     for attrs, body in _ROW.findall(data):

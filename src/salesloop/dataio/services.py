@@ -35,7 +35,10 @@ def max_upload_bytes() -> int:
 
 
 def import_root() -> Path:
-    return Path(getattr(settings, "SALESLOOP_IMPORT_DIR", None) or Path(settings.BASE_DIR) / "var" / "imports")
+    return Path(
+        getattr(settings, "SALESLOOP_IMPORT_DIR", None)
+        or Path(settings.BASE_DIR) / "var" / "imports"
+    )
 
 
 def job_dir(job: ImportJob) -> Path:
@@ -56,15 +59,19 @@ def _suffix(filename: str) -> str:
     return f".{match.group(1)}" if match else ""
 
 
-def import_job_create(*, user: Any, kind: str, upload: UploadedFile, language: str = "") -> ImportJob:
+def import_job_create(
+    *, user: Any, kind: str, upload: UploadedFile, language: str = ""
+) -> ImportJob:
     """Store an uploaded file and read its header; refuses bad files with a clear message."""
     if not can_write(user):
         raise PermissionDenied
     if kind not in KINDS or not KINDS[kind].available():
         raise ValidationError(_("Choose what the file contains."))
     if upload.size is not None and upload.size > max_upload_bytes():
-        raise ValidationError(_("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
-                              % {"size": upload.size // 1024**2, "limit": max_upload_bytes() // 1024**2})
+        raise ValidationError(
+            _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
+            % {"size": upload.size // 1024**2, "limit": max_upload_bytes() // 1024**2}
+        )
     stored = uuid.uuid4().hex
     folder = import_root() / stored
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,15 +88,25 @@ def import_job_create(*, user: Any, kind: str, upload: UploadedFile, language: s
             table.close()
     except FileRejected as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        security_event(actor=user, action="import.refused", kind=kind, file=upload.name, reason=exc.message)
+        security_event(
+            actor=user, action="import.refused", kind=kind, file=upload.name, reason=exc.message
+        )
         raise ValidationError(exc.message) from exc
     spec = KINDS[kind]
     job = ImportJob.objects.create(
-        user=user, kind=kind, filename=(upload.name or "")[:255], stored_name=stored, size=path.stat().st_size,
-        headers=table.headers, mapping=suggest_mapping(spec, table.headers), language=language,
+        user=user,
+        kind=kind,
+        filename=(upload.name or "")[:255],
+        stored_name=stored,
+        size=path.stat().st_size,
+        headers=table.headers,
+        mapping=suggest_mapping(spec, table.headers),
+        language=language,
         preview=[[_cell(v) for v in row] for row in preview],
     )
-    security_event(actor=user, action="import.upload", kind=kind, file=job.filename, job=job.pk, size=job.size)
+    security_event(
+        actor=user, action="import.upload", kind=kind, file=job.filename, job=job.pk, size=job.size
+    )
     return job
 
 
@@ -101,8 +118,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def import_job_set_mapping(*, job: ImportJob, mapping: dict[str, str], valid_rows_only: bool,
-                           template_name: str = "") -> ImportJob:
+def import_job_set_mapping(
+    *, job: ImportJob, mapping: dict[str, str], valid_rows_only: bool, template_name: str = ""
+) -> ImportJob:
     spec = KINDS[job.kind]
     names = {c.name for c in spec.columns}
     job.mapping = {h: f for h, f in mapping.items() if h in job.headers and f in names}
@@ -110,11 +128,15 @@ def import_job_set_mapping(*, job: ImportJob, mapping: dict[str, str], valid_row
     job.status = ImportJob.Status.UPLOADED
     job.save(update_fields=["mapping", "valid_rows_only", "status", "updated_at"])
     if template_name.strip():
-        import_template_save(user=job.user, kind=job.kind, name=template_name.strip(), mapping=job.mapping)
+        import_template_save(
+            user=job.user, kind=job.kind, name=template_name.strip(), mapping=job.mapping
+        )
     return job
 
 
-def import_template_save(*, user: Any, kind: str, name: str, mapping: dict[str, str]) -> ImportTemplate:
+def import_template_save(
+    *, user: Any, kind: str, name: str, mapping: dict[str, str]
+) -> ImportTemplate:
     template, _created = ImportTemplate.objects.update_or_create(
         created_by=user, kind=kind, name=name[:120], defaults={"mapping": mapping}
     )
@@ -152,13 +174,22 @@ def import_job_run(*, job: ImportJob, dry_run: bool) -> ImportJob:
 
     def progress(done: int, estimate: int | None, result: ImportResult) -> None:
         temp = progress_file.with_suffix(".tmp")
-        temp.write_text(json.dumps({"done": done, "estimate": estimate, "rejected": result.rejected}))
+        temp.write_text(
+            json.dumps({"done": done, "estimate": estimate, "rejected": result.rejected})
+        )
         temp.replace(progress_file)
 
     with translation.override(job.language or settings.LANGUAGE_CODE):
         result = run_import(
-            path=job_file(job), filename=job.filename, kind=job.kind, user=job.user, mapping=job.mapping,
-            dry_run=dry_run, valid_rows_only=job.valid_rows_only, rejects_path=rejects_csv(job), progress=progress,
+            path=job_file(job),
+            filename=job.filename,
+            kind=job.kind,
+            user=job.user,
+            mapping=job.mapping,
+            dry_run=dry_run,
+            valid_rows_only=job.valid_rows_only,
+            rejects_path=rejects_csv(job),
+            progress=progress,
         )
     job.total_rows = result.total
     job.created_count, job.updated_count = result.created, result.updated
@@ -172,8 +203,14 @@ def import_job_run(*, job: ImportJob, dry_run: bool) -> ImportJob:
     else:
         job.status = ImportJob.Status.CHECKED if dry_run else ImportJob.Status.DONE
     job.save()
-    security_event(actor=job.user, action="import.dry_run" if dry_run else "import", kind=job.kind, job=job.pk,
-                   file=job.filename, **result.as_dict())
+    security_event(
+        actor=job.user,
+        action="import.dry_run" if dry_run else "import",
+        kind=job.kind,
+        job=job.pk,
+        file=job.filename,
+        **result.as_dict(),
+    )
     if not dry_run and result.committed:
         job_file(job).unlink(missing_ok=True)  # the data is in the database now
     return job

@@ -49,7 +49,8 @@ class _QuotaUploadHandler(FileUploadHandler):
 
 def _too_big_message() -> str:
     return _("The file is too big: the limit is %(limit)s. Split it into smaller files.") % {
-        "limit": filesizeformat(services.max_upload_bytes())}
+        "limit": filesizeformat(services.max_upload_bytes())
+    }
 
 
 @csrf_exempt
@@ -63,7 +64,9 @@ def import_start_view(request: HttpRequest) -> HttpResponse:
         except ValueError:
             length = 0
         if length > limit + UPLOAD_OVERHEAD:
-            security_event(actor=request.user, action="import.refused", reason="too big", size=length)
+            security_event(
+                actor=request.user, action="import.refused", reason="too big", size=length
+            )
             return _start_page(request, UploadForm(), status=413, error=_too_big_message())
         request.upload_handlers.insert(0, _QuotaUploadHandler(limit + UPLOAD_OVERHEAD, request))
     return _import_start(request)
@@ -71,14 +74,22 @@ def import_start_view(request: HttpRequest) -> HttpResponse:
 
 @csrf_protect
 def _import_start(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None, initial={"kind": request.GET.get("kind")})
+    form = UploadForm(
+        request.POST or None, request.FILES or None, initial={"kind": request.GET.get("kind")}
+    )
     if request.method == "POST":
         if not request.FILES and request.POST.get("kind"):
-            form.add_error(None, _too_big_message() if request.upload_handlers[0].seen else _("Choose a file."))  # type: ignore[attr-defined]
+            form.add_error(
+                None, _too_big_message() if request.upload_handlers[0].seen else _("Choose a file.")
+            )  # type: ignore[attr-defined]
         elif form.is_valid():
             try:
-                job = services.import_job_create(user=request.user, kind=form.cleaned_data["kind"],
-                                                  upload=form.cleaned_data["file"], language=get_language() or "")
+                job = services.import_job_create(
+                    user=request.user,
+                    kind=form.cleaned_data["kind"],
+                    upload=form.cleaned_data["file"],
+                    language=get_language() or "",
+                )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
@@ -86,10 +97,17 @@ def _import_start(request: HttpRequest) -> HttpResponse:
     return _start_page(request, form)
 
 
-def _start_page(request: HttpRequest, form: UploadForm, status: int = 200, error: str = "") -> HttpResponse:
-    context = {"form": form, "error": error, "jobs": import_job_list(user=request.user),
-               "limit_mb": filesizeformat(services.max_upload_bytes()), "limit_bytes": services.max_upload_bytes(),
-               "kinds": [k for k in KINDS.values() if k.available()]}
+def _start_page(
+    request: HttpRequest, form: UploadForm, status: int = 200, error: str = ""
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "error": error,
+        "jobs": import_job_list(user=request.user),
+        "limit_mb": filesizeformat(services.max_upload_bytes()),
+        "limit_bytes": services.max_upload_bytes(),
+        "kinds": [k for k in KINDS.values() if k.available()],
+    }
     return render(request, "dataio/import_start.html", context, status=status)
 
 
@@ -114,18 +132,34 @@ def import_mapping_view(request: HttpRequest, pk: int) -> HttpResponse:
         if missing:
             form.add_error(None, _("Choose a column for: %(cols)s.") % {"cols": ", ".join(missing)})
         elif twice:
-            form.add_error(None, _("Each field can come from one column only: %(f)s.")
-                           % {"f": ", ".join(str(kind.column(f).label) for f in twice)})
+            form.add_error(
+                None,
+                _("Each field can come from one column only: %(f)s.")
+                % {"f": ", ".join(str(kind.column(f).label) for f in twice)},
+            )
         else:
-            services.import_job_set_mapping(job=job, mapping=mapping, valid_rows_only=form.cleaned_data["valid_rows_only"],
-                                            template_name=form.cleaned_data["template_name"])
+            services.import_job_set_mapping(
+                job=job,
+                mapping=mapping,
+                valid_rows_only=form.cleaned_data["valid_rows_only"],
+                template_name=form.cleaned_data["template_name"],
+            )
             run_import_job.enqueue(job.pk, True)
             return redirect("dataio:job", pk=job.pk)
-    rows = [{"name": name, "header": header, "field": form[name],
-             "samples": [r[index] for r in job.preview if index < len(r) and r[index]][:3]}
-            for name, header, index in form.header_fields]
-    return render(request, "dataio/import_mapping.html",
-                  {"job": job, "kind": kind, "form": form, "rows": rows, "templates": templates})
+    rows = [
+        {
+            "name": name,
+            "header": header,
+            "field": form[name],
+            "samples": [r[index] for r in job.preview if index < len(r) and r[index]][:3],
+        }
+        for name, header, index in form.header_fields
+    ]
+    return render(
+        request,
+        "dataio/import_mapping.html",
+        {"job": job, "kind": kind, "form": form, "rows": rows, "templates": templates},
+    )
 
 
 def _job_context(job: ImportJob) -> dict[str, object]:
@@ -133,8 +167,13 @@ def _job_context(job: ImportJob) -> dict[str, object]:
     estimate = progress.get("estimate") or 0
     done = progress.get("done") or 0
     percent = min(99, int(done * 100 / estimate)) if estimate else None
-    return {"job": job, "kind": KINDS[job.kind], "progress": progress, "percent": percent,
-            "has_rejects": services.rejects_csv(job).exists() and job.rejected_count > 0}
+    return {
+        "job": job,
+        "kind": KINDS[job.kind],
+        "progress": progress,
+        "percent": percent,
+        "has_rejects": services.rejects_csv(job).exists() and job.rejected_count > 0,
+    }
 
 
 @writer_required
@@ -160,7 +199,9 @@ def import_run_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Check the file (dry run) before importing it."))
         return redirect("dataio:job", pk=job.pk)
     if job.rejected_count and not job.valid_rows_only:
-        messages.error(request, _("Fix the rejected rows, or choose to import the valid rows only."))
+        messages.error(
+            request, _("Fix the rejected rows, or choose to import the valid rows only.")
+        )
         return redirect("dataio:job", pk=job.pk)
     run_import_job.enqueue(job.pk, False)
     return redirect("dataio:job", pk=job.pk)
@@ -218,8 +259,12 @@ def export_view(request: HttpRequest) -> HttpResponse:
     path = write_xlsx_rows(Path(temp.name), rows, sheet_title=dataset.label)
     handle = path.open("rb")
     path.unlink()  # the open handle keeps the data until the response is sent
-    return FileResponse(handle, as_attachment=True, filename=filename,
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=filename,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def _deny() -> None:  # pragma: no cover - kept for clarity of the guard order

@@ -40,7 +40,12 @@ from salesloop.pipeline.selectors import opportunity_list
 
 router = Router(tags=["orders"])
 
-ORDER_ORDERINGS = {"-signed": "-signed_on", "signed": "signed_on", "-amount": "-amount_base", "-created": "-created_at"}
+ORDER_ORDERINGS = {
+    "-signed": "-signed_on",
+    "signed": "signed_on",
+    "-amount": "-amount_base",
+    "-created": "-created_at",
+}
 PAYMENT_ORDERINGS = {"-paid": "-paid_on", "paid": "paid_on"}
 
 
@@ -67,15 +72,23 @@ def order_list_route(request: HttpRequest, filters: Query[OrderQuery]) -> Any:
         queryset = queryset.filter(signed_on__gte=filters.signed_from)
     if filters.signed_to:
         queryset = queryset.filter(signed_on__lte=filters.signed_to)
-    return paginate(queryset, order=ORDER_ORDERINGS[filters.order], cursor=filters.cursor, limit=filters.limit)
+    return paginate(
+        queryset, order=ORDER_ORDERINGS[filters.order], cursor=filters.cursor, limit=filters.limit
+    )
 
 
 @router.post("/orders/", response={201: OrderOut, **CREATE_ERRORS}, url_name="order_create")
 def order_create_route(request: HttpRequest, payload: OrderIn) -> Any:
     """Create a signed order; with lines, the amount is their sum (and must match if sent)."""
     user = request.user
-    products = resolve_ids(Product.objects.select_related("product_line"), [line.product for line in payload.lines], field="lines")
-    members = resolve_ids(assignable_owners(user), [c.member for c in payload.credits], field="credits")
+    products = resolve_ids(
+        Product.objects.select_related("product_line"),
+        [line.product for line in payload.lines],
+        field="lines",
+    )
+    members = resolve_ids(
+        assignable_owners(user), [c.member for c in payload.credits], field="credits"
+    )
     order = services.order_create(
         number=payload.number,
         customer=resolve_one(customer_list(user=user), payload.customer, field="customer"),
@@ -83,30 +96,47 @@ def order_create_route(request: HttpRequest, payload: OrderIn) -> Any:
         signed_on=payload.signed_on,
         amount=payload.amount,
         currency=payload.currency,
-        lines=[services.LineIn(product=products[line.product], quantity=line.quantity, unit_price=line.unit_price) for line in payload.lines],
-        credits=[services.CreditIn(member=members[c.member], share=c.share) for c in payload.credits],
-        opportunity=resolve_one(opportunity_list(user=user), payload.opportunity, field="opportunity"),
+        lines=[
+            services.LineIn(
+                product=products[line.product], quantity=line.quantity, unit_price=line.unit_price
+            )
+            for line in payload.lines
+        ],
+        credits=[
+            services.CreditIn(member=members[c.member], share=c.share) for c in payload.credits
+        ],
+        opportunity=resolve_one(
+            opportunity_list(user=user), payload.opportunity, field="opportunity"
+        ),
         external_id=payload.external_id,
         actor=user,
     )
     return Status(201, _order(request, order.pk))
 
 
-@router.get("/orders/{order_id}", response={200: OrderOut, **OBJECT_ERRORS}, url_name="order_detail")
+@router.get(
+    "/orders/{order_id}", response={200: OrderOut, **OBJECT_ERRORS}, url_name="order_detail"
+)
 def order_detail_route(request: HttpRequest, order_id: PathId, response: HttpResponse) -> Any:
     order = _order(request, order_id)
     response["ETag"] = etag_of(order)
     return order
 
 
-@router.patch("/orders/{order_id}", response={200: OrderOut, **WRITE_ERRORS}, url_name="order_update")
-def order_update_route(request: HttpRequest, order_id: PathId, payload: OrderPatch, response: HttpResponse) -> Any:
+@router.patch(
+    "/orders/{order_id}", response={200: OrderOut, **WRITE_ERRORS}, url_name="order_update"
+)
+def order_update_route(
+    request: HttpRequest, order_id: PathId, payload: OrderPatch, response: HttpResponse
+) -> Any:
     """Change the fields sent. With ``If-Match: <ETag>``, a stale edit answers 409."""
     user = request.user
     order = _order(request, order_id)
     fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     if "customer" in fields:
-        fields["customer"] = resolve_one(customer_list(user=user), fields["customer"], field="customer")
+        fields["customer"] = resolve_one(
+            customer_list(user=user), fields["customer"], field="customer"
+        )
     if "owner" in fields:
         fields["owner"] = owner_for(request, fields["owner"])
     with transaction.atomic():
@@ -126,7 +156,12 @@ def payment_list_route(request: HttpRequest, filters: Query[PaymentQuery]) -> An
         queryset = queryset.filter(paid_on__gte=filters.paid_from)
     if filters.paid_to:
         queryset = queryset.filter(paid_on__lte=filters.paid_to)
-    return paginate(queryset, order=PAYMENT_ORDERINGS[filters.order_by], cursor=filters.cursor, limit=filters.limit)
+    return paginate(
+        queryset,
+        order=PAYMENT_ORDERINGS[filters.order_by],
+        cursor=filters.cursor,
+        limit=filters.limit,
+    )
 
 
 @router.post("/payments/", response={201: PaymentOut, **CREATE_ERRORS}, url_name="payment_create")
@@ -138,6 +173,8 @@ def payment_create_route(request: HttpRequest, payload: PaymentIn) -> Any:
     return Status(201, payment)
 
 
-@router.get("/payments/{payment_id}", response={200: PaymentOut, **OBJECT_ERRORS}, url_name="payment_detail")
+@router.get(
+    "/payments/{payment_id}", response={200: PaymentOut, **OBJECT_ERRORS}, url_name="payment_detail"
+)
 def payment_detail_route(request: HttpRequest, payment_id: PathId) -> Any:
     return get_visible_or_404(Payment.objects.all(), user=request.user, pk=payment_id)

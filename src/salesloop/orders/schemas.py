@@ -31,7 +31,9 @@ class OrderIn(Schema):
     currency: Currency | None = Field(None, description="Default: the company currency.")
     lines: list[OrderLineIn] = Field(default_factory=list, max_length=500)
     credits: list[CreditIn] = Field(
-        default_factory=list, max_length=50, description="Shares adding up to 100 %; default: 100 % owner."
+        default_factory=list,
+        max_length=50,
+        description="Shares adding up to 100 %; default: 100 % owner.",
     )
     opportunity: Id | None = None
     external_id: Text(64) | None = None  # type: ignore[valid-type]

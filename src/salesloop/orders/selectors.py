@@ -28,10 +28,14 @@ def payment_list(*, user: Any, order: Any = None) -> QuerySet[Payment]:
 def customer_revenue(*, user: Any, customer: Any) -> dict[str, Any]:
     """Lifetime booked and collected revenue of a customer, from the orders the user may see."""
     orders = order_list(user=user, customer=customer).filter(status=OrderStatus.ACTIVE)
-    booked = orders.aggregate(revenue=Sum("amount_base"), last_order=Max("signed_on"), n=Count("id"))
-    collected = payment_list(user=user).filter(
-        order__customer=customer, order__status=OrderStatus.ACTIVE
-    ).aggregate(total=Sum("amount_base"))
+    booked = orders.aggregate(
+        revenue=Sum("amount_base"), last_order=Max("signed_on"), n=Count("id")
+    )
+    collected = (
+        payment_list(user=user)
+        .filter(order__customer=customer, order__status=OrderStatus.ACTIVE)
+        .aggregate(total=Sum("amount_base"))
+    )
     return {
         "booked": booked["revenue"] or 0,
         "collected": collected["total"] or 0,

@@ -17,7 +17,9 @@ def writer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not can_write(request.user):
-            security_event(actor=request.user, action="denied", path=request.path, method=request.method)
+            security_event(
+                actor=request.user, action="denied", path=request.path, method=request.method
+            )
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

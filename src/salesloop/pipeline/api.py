@@ -52,7 +52,9 @@ LEAD_ORDERINGS = {"-created": "-created_at", "name": "name"}
 # ---------------------------------------------------------------- pipelines
 
 
-@router.get("/pipelines/", response={200: Page[PipelineOut], **READ_ERRORS}, url_name="pipeline_list")
+@router.get(
+    "/pipelines/", response={200: Page[PipelineOut], **READ_ERRORS}, url_name="pipeline_list"
+)
 def pipeline_list_route(request: HttpRequest, query: Query[PageQuery]) -> Any:
     """Pipelines and their stages (company-wide configuration)."""
     return paginate(Pipeline.objects.all(), order="pk", cursor=query.cursor, limit=query.limit)
@@ -61,7 +63,11 @@ def pipeline_list_route(request: HttpRequest, query: Query[PageQuery]) -> Any:
 # ---------------------------------------------------------------- opportunities
 
 
-@router.get("/opportunities/", response={200: Page[OpportunityOut], **READ_ERRORS}, url_name="opportunity_list")
+@router.get(
+    "/opportunities/",
+    response={200: Page[OpportunityOut], **READ_ERRORS},
+    url_name="opportunity_list",
+)
 def opportunity_list_route(request: HttpRequest, filters: Query[OpportunityQuery]) -> Any:
     """Opportunities you may see, filtered and ordered like the opportunity list page."""
     form = filter_form(OpportunityFilter, filters.dict(exclude={"cursor", "limit"}))
@@ -70,7 +76,11 @@ def opportunity_list_route(request: HttpRequest, filters: Query[OpportunityQuery
     return paginate(queryset, order=order, cursor=filters.cursor, limit=filters.limit)
 
 
-@router.post("/opportunities/", response={201: OpportunityOut, **CREATE_ERRORS}, url_name="opportunity_create")
+@router.post(
+    "/opportunities/",
+    response={201: OpportunityOut, **CREATE_ERRORS},
+    url_name="opportunity_create",
+)
 def opportunity_create_route(request: HttpRequest, payload: OpportunityIn) -> Any:
     user = request.user
     pipeline = resolve_one(Pipeline.objects.all(), payload.pipeline, field="pipeline")
@@ -83,7 +93,9 @@ def opportunity_create_route(request: HttpRequest, payload: OpportunityIn) -> An
         pipeline=pipeline,
         stage=resolve_one(Stage.objects.all(), payload.stage, field="stage"),
         currency=payload.currency,
-        product_line=resolve_one(ProductLine.objects.all(), payload.product_line, field="product_line"),
+        product_line=resolve_one(
+            ProductLine.objects.all(), payload.product_line, field="product_line"
+        ),
         source=payload.source,
         external_id=payload.external_id,
         actor=user,
@@ -92,17 +104,21 @@ def opportunity_create_route(request: HttpRequest, payload: OpportunityIn) -> An
 
 
 @router.get(
-    "/opportunities/{opportunity_id}", response={200: OpportunityOut, **OBJECT_ERRORS},
+    "/opportunities/{opportunity_id}",
+    response={200: OpportunityOut, **OBJECT_ERRORS},
     url_name="opportunity_detail",
 )
-def opportunity_detail_route(request: HttpRequest, opportunity_id: PathId, response: HttpResponse) -> Any:
+def opportunity_detail_route(
+    request: HttpRequest, opportunity_id: PathId, response: HttpResponse
+) -> Any:
     opportunity = opportunity_get(user=request.user, pk=opportunity_id)
     response["ETag"] = etag_of(opportunity)
     return opportunity
 
 
 @router.patch(
-    "/opportunities/{opportunity_id}", response={200: OpportunityOut, **WRITE_ERRORS},
+    "/opportunities/{opportunity_id}",
+    response={200: OpportunityOut, **WRITE_ERRORS},
     url_name="opportunity_update",
 )
 def opportunity_update_route(
@@ -111,13 +127,21 @@ def opportunity_update_route(
     """Change the fields sent (not the stage). With ``If-Match: <ETag>``, a stale edit answers 409."""
     user = request.user
     opportunity = opportunity_get(user=user, pk=opportunity_id)
-    fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None or k == "product_line"}
+    fields = {
+        k: v
+        for k, v in payload.dict(exclude_unset=True).items()
+        if v is not None or k == "product_line"
+    }
     if "customer" in fields:
-        fields["customer"] = resolve_one(customer_list(user=user), fields["customer"], field="customer")
+        fields["customer"] = resolve_one(
+            customer_list(user=user), fields["customer"], field="customer"
+        )
     if "owner" in fields:
         fields["owner"] = owner_for(request, fields["owner"])
     if "product_line" in fields:
-        fields["product_line"] = resolve_one(ProductLine.objects.all(), fields["product_line"], field="product_line")
+        fields["product_line"] = resolve_one(
+            ProductLine.objects.all(), fields["product_line"], field="product_line"
+        )
     with transaction.atomic():
         check_if_match(request, Opportunity, opportunity.pk)
         services.opportunity_update(opportunity=opportunity, actor=user, **fields)
@@ -127,21 +151,28 @@ def opportunity_update_route(
 
 
 @router.post(
-    "/opportunities/{opportunity_id}/move-stage", response={200: OpportunityOut, **WRITE_ERRORS},
+    "/opportunities/{opportunity_id}/move-stage",
+    response={200: OpportunityOut, **WRITE_ERRORS},
     url_name="opportunity_move_stage",
 )
-def opportunity_move_stage_route(request: HttpRequest, opportunity_id: PathId, payload: MoveStageIn) -> Any:
+def opportunity_move_stage_route(
+    request: HttpRequest, opportunity_id: PathId, payload: MoveStageIn
+) -> Any:
     """Move to another stage of the opportunity's pipeline; the change is recorded."""
     opportunity = opportunity_get(user=request.user, pk=opportunity_id)
     stage = resolve_one(opportunity.pipeline.stages.all(), payload.stage, field="stage")
     services.opportunity_move_stage(
-        opportunity=opportunity, stage=stage, actor=request.user, lost_reason=payload.lost_reason or ""
+        opportunity=opportunity,
+        stage=stage,
+        actor=request.user,
+        lost_reason=payload.lost_reason or "",
     )
     return opportunity_get(user=request.user, pk=opportunity_id)
 
 
 @router.get(
-    "/opportunities/{opportunity_id}/stage-history", response={200: list[StageChangeOut], **OBJECT_ERRORS},
+    "/opportunities/{opportunity_id}/stage-history",
+    response={200: list[StageChangeOut], **OBJECT_ERRORS},
     url_name="opportunity_stage_history",
 )
 def opportunity_stage_history_route(request: HttpRequest, opportunity_id: PathId) -> Any:
@@ -160,13 +191,16 @@ def lead_list_route(request: HttpRequest, filters: Query[LeadQuery]) -> Any:
         queryset = queryset.filter(status=filters.status)
     if filters.owner:
         queryset = queryset.filter(owner_id=filters.owner)
-    return paginate(queryset, order=LEAD_ORDERINGS[filters.order], cursor=filters.cursor, limit=filters.limit)
+    return paginate(
+        queryset, order=LEAD_ORDERINGS[filters.order], cursor=filters.cursor, limit=filters.limit
+    )
 
 
 @router.post("/leads/", response={201: LeadOut, **CREATE_ERRORS}, url_name="lead_create")
 def lead_create_route(request: HttpRequest, payload: LeadIn) -> Any:
     lead = services.lead_create(
-        owner=owner_for(request, payload.owner), actor=request.user,
+        owner=owner_for(request, payload.owner),
+        actor=request.user,
         **payload.dict(exclude={"owner"}),
     )
     return Status(201, lead)
@@ -186,7 +220,11 @@ def lead_update_route(request: HttpRequest, lead_id: PathId, payload: LeadPatch)
     return services.lead_update(lead=lead, actor=request.user, **fields)
 
 
-@router.post("/leads/{lead_id}/convert", response={201: OpportunityOut, **WRITE_ERRORS}, url_name="lead_convert")
+@router.post(
+    "/leads/{lead_id}/convert",
+    response={201: OpportunityOut, **WRITE_ERRORS},
+    url_name="lead_convert",
+)
 def lead_convert_route(request: HttpRequest, lead_id: PathId, payload: LeadConvertIn) -> Any:
     """Turn the lead into a customer and an opportunity, owned by the lead's owner."""
     lead = get_visible_or_404(Lead.objects.all(), user=request.user, pk=lead_id)
@@ -195,7 +233,9 @@ def lead_convert_route(request: HttpRequest, lead_id: PathId, payload: LeadConve
         amount=payload.amount,
         expected_close=payload.expected_close,
         opportunity_name=payload.opportunity_name,
-        product_line=resolve_one(ProductLine.objects.all(), payload.product_line, field="product_line"),
+        product_line=resolve_one(
+            ProductLine.objects.all(), payload.product_line, field="product_line"
+        ),
         actor=request.user,
     )
     return Status(201, opportunity_get(user=request.user, pk=opportunity.pk))

@@ -32,7 +32,9 @@ class OpportunityFilter(forms.Form):
         label=_("Stage"), required=False, queryset=Stage.objects.all(), empty_label=_("All stages")
     )
     product_line = forms.ModelChoiceField(
-        label=_("Product line"), required=False, queryset=ProductLine.objects.all(),
+        label=_("Product line"),
+        required=False,
+        queryset=ProductLine.objects.all(),
         empty_label=_("All product lines"),
     )
     owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1, max_value=2**62)
@@ -42,14 +44,20 @@ class OpportunityFilter(forms.Form):
     order = forms.ChoiceField(
         label=_("Sort"),
         required=False,
-        choices=[("close", _("Expected close")), ("-amount", _("Largest first")),
-                 ("-created", _("Newest")), ("stage", _("Stage"))],
+        choices=[
+            ("close", _("Expected close")),
+            ("-amount", _("Largest first")),
+            ("-created", _("Newest")),
+            ("stage", _("Stage")),
+        ],
     )
 
     def apply(self, queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
         data: dict[str, Any] = self.cleaned_data if self.is_valid() else {}
         if q := (data.get("q") or "").strip():
-            queryset = queryset.filter(Q(name__icontains=q) | Q(customer__name__icontains=q) | Q(external_id__iexact=q))
+            queryset = queryset.filter(
+                Q(name__icontains=q) | Q(customer__name__icontains=q) | Q(external_id__iexact=q)
+            )
         if status := data.get("status"):
             queryset = queryset.filter(stage__kind=status)
         if stage := data.get("stage"):
@@ -64,4 +72,6 @@ class OpportunityFilter(forms.Form):
             queryset = queryset.filter(expected_close__gte=close_from)
         if close_to := data.get("close_to"):
             queryset = queryset.filter(expected_close__lte=close_to)
-        return queryset.order_by(ORDERINGS.get(data.get("order") or "close", "expected_close"), "pk")
+        return queryset.order_by(
+            ORDERINGS.get(data.get("order") or "close", "expected_close"), "pk"
+        )

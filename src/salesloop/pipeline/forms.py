@@ -30,7 +30,16 @@ class OpportunityForm(forms.ModelForm):
 
     class Meta:
         model = Opportunity
-        fields = ["name", "customer", "owner", "amount", "currency", "expected_close", "product_line", "source"]
+        fields = [
+            "name",
+            "customer",
+            "owner",
+            "amount",
+            "currency",
+            "expected_close",
+            "product_line",
+            "source",
+        ]
         widgets = {"expected_close": DateInput()}
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -42,7 +51,9 @@ class OpportunityForm(forms.ModelForm):
         self.fields["owner"].queryset = assignable_owners(user)
         self.fields["amount"].widget.attrs["min"] = "0"
         if self.instance.pk and self.instance.customer_id:
-            self.initial["customer"] = f"{self.instance.customer.name} · #{self.instance.customer_id}"
+            self.initial["customer"] = (
+                f"{self.instance.customer.name} · #{self.instance.customer_id}"
+            )
         if not self.instance.pk and (owners := self.fields["owner"].queryset).count() == 1:
             self.fields["owner"].initial = owners.first()
 

@@ -13,7 +13,9 @@ from salesloop.pipeline.filters import OpportunityFilter
 from salesloop.pipeline.models import Lead, Opportunity, Pipeline, Stage, StageChange
 
 
-def opportunity_list(*, user: Any, filters: OpportunityFilter | None = None) -> QuerySet[Opportunity]:
+def opportunity_list(
+    *, user: Any, filters: OpportunityFilter | None = None
+) -> QuerySet[Opportunity]:
     queryset = visible(
         Opportunity.objects.select_related("customer", "owner", "stage", "product_line"), user=user
     )
@@ -24,7 +26,9 @@ def opportunity_list(*, user: Any, filters: OpportunityFilter | None = None) -> 
 
 def opportunity_get(*, user: Any, pk: Any) -> Opportunity:
     return get_visible_or_404(
-        Opportunity.objects.select_related("customer", "owner", "stage", "pipeline", "product_line"),
+        Opportunity.objects.select_related(
+            "customer", "owner", "stage", "pipeline", "product_line"
+        ),
         user=user,
         pk=pk,
     )
@@ -32,7 +36,9 @@ def opportunity_get(*, user: Any, pk: Any) -> Opportunity:
 
 def stage_history(*, user: Any, opportunity: Opportunity) -> QuerySet[StageChange]:
     return visible(
-        StageChange.objects.filter(opportunity=opportunity).select_related("from_stage", "to_stage", "changed_by"),
+        StageChange.objects.filter(opportunity=opportunity).select_related(
+            "from_stage", "to_stage", "changed_by"
+        ),
         user=user,
     ).order_by("changed_at", "id")
 
@@ -47,8 +53,10 @@ def pipeline_summary(*, user: Any) -> dict[str, Any]:
         F("amount_base") * F("stage__probability") * Decimal("0.01"),
         output_field=DecimalField(max_digits=20, decimal_places=4),
     )
-    figures = opportunity_list(user=user).filter(stage__kind=StageKind.OPEN).aggregate(
-        n=Count("id"), amount=Sum("amount_base"), weighted=Sum(weighted)
+    figures = (
+        opportunity_list(user=user)
+        .filter(stage__kind=StageKind.OPEN)
+        .aggregate(n=Count("id"), amount=Sum("amount_base"), weighted=Sum(weighted))
     )
     return {
         "count": figures["n"],
@@ -57,8 +65,9 @@ def pipeline_summary(*, user: Any) -> dict[str, Any]:
     }
 
 
-def board_columns(*, user: Any, pipeline: Pipeline, filters: OpportunityFilter | None = None,
-                  per_column: int = 50) -> list[dict[str, Any]]:
+def board_columns(
+    *, user: Any, pipeline: Pipeline, filters: OpportunityFilter | None = None, per_column: int = 50
+) -> list[dict[str, Any]]:
     """The pipeline board: every stage with its totals and its first cards.
 
     Totals are aggregated in the database in one query; cards are fetched per stage, capped so
@@ -67,13 +76,26 @@ def board_columns(*, user: Any, pipeline: Pipeline, filters: OpportunityFilter |
     base = opportunity_list(user=user, filters=filters).filter(pipeline=pipeline)
     totals = {
         row["stage"]: row
-        for row in base.order_by().values("stage").annotate(n=Count("id"), amount=Sum("amount_base"))
+        for row in base.order_by()
+        .values("stage")
+        .annotate(n=Count("id"), amount=Sum("amount_base"))
     }
     columns = []
     for stage in pipeline_stages(pipeline):
         row = totals.get(stage.pk, {"n": 0, "amount": Decimal(0)})
-        cards = list(base.filter(stage=stage).order_by("expected_close", "pk")[:per_column]) if row["n"] else []
-        columns.append({"stage": stage, "count": row["n"], "amount": row["amount"] or Decimal(0), "cards": cards})
+        cards = (
+            list(base.filter(stage=stage).order_by("expected_close", "pk")[:per_column])
+            if row["n"]
+            else []
+        )
+        columns.append(
+            {
+                "stage": stage,
+                "count": row["n"],
+                "amount": row["amount"] or Decimal(0),
+                "cards": cards,
+            }
+        )
     return columns
 
 

@@ -361,10 +361,14 @@ def lead_update(*, lead: Lead, actor: Any = None, **fields: Any) -> Lead:
     """Change a lead; converting goes through :func:`lead_convert`, never by setting the status."""
     unknown = set(fields) - LEAD_EDITABLE
     if unknown:
-        raise ValidationError(_("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))})
+        raise ValidationError(
+            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == LeadStatus.CONVERTED:
-        raise ValidationError(_("A converted lead cannot be changed: change its customer or opportunity instead."))
+        raise ValidationError(
+            _("A converted lead cannot be changed: change its customer or opportunity instead.")
+        )
     if fields.get("status") == LeadStatus.CONVERTED:
         raise ValidationError({"status": _("Convert the lead to make it converted.")})
     before = snapshot(lead, sorted(LEAD_EDITABLE))

@@ -34,7 +34,9 @@ def opportunity_list_view(request: HttpRequest) -> HttpResponse:
     if "status" not in params:
         params["status"] = "open"
     filters = OpportunityFilter(params)
-    page = Paginator(opportunity_list(user=request.user, filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(opportunity_list(user=request.user, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {"filters": filters, "page": page, "query": params}
     return render_page_or_partial(request, "pipeline/opportunity_list.html", context, "table")
 
@@ -66,7 +68,9 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, _("Opportunity %(name)s created.") % {"name": opportunity.name})
+            messages.success(
+                request, _("Opportunity %(name)s created.") % {"name": opportunity.name}
+            )
             return redirect("pipeline:detail", pk=opportunity.pk)
     return render(request, "pipeline/opportunity_form.html", {"form": form})
 
@@ -77,7 +81,9 @@ def opportunity_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = OpportunityForm(request.POST or None, instance=opportunity, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            services.opportunity_update(opportunity=opportunity, actor=request.user, **form.cleaned_data)
+            services.opportunity_update(
+                opportunity=opportunity, actor=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -85,7 +91,9 @@ def opportunity_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("pipeline:detail", pk=opportunity.pk)
     if request.method == "POST":
         opportunity.refresh_from_db()
-    return render(request, "pipeline/opportunity_form.html", {"form": form, "opportunity": opportunity})
+    return render(
+        request, "pipeline/opportunity_form.html", {"form": form, "opportunity": opportunity}
+    )
 
 
 @writer_required
@@ -98,7 +106,9 @@ def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             opportunity = services.opportunity_move_stage(
-                opportunity=opportunity, stage=form.cleaned_data["stage"], actor=request.user,
+                opportunity=opportunity,
+                stage=form.cleaned_data["stage"],
+                actor=request.user,
                 lost_reason=form.cleaned_data.get("lost_reason") or "",
             )
         except ValidationError as error:
@@ -107,7 +117,9 @@ def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         status = 400
     if request.htmx and request.POST.get("from") == "board":
-        response = _board(request, status=status, error=form.errors.get("stage") or form.non_field_errors())
+        response = _board(
+            request, status=status, error=form.errors.get("stage") or form.non_field_errors()
+        )
         return response
     if status == 400:
         for error in form.errors.values():
@@ -128,7 +140,11 @@ def _board(request: HttpRequest, *, status: int = 200, error: object = None) -> 
         "filters": filters,
         "board_error": error,
     }
-    template = "pipeline/board.html#board" if request.htmx and not request.htmx.boosted else "pipeline/board.html"
+    template = (
+        "pipeline/board.html#board"
+        if request.htmx and not request.htmx.boosted
+        else "pipeline/board.html"
+    )
     return render(request, template, context, status=status)
 
 

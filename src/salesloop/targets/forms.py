@@ -13,9 +13,15 @@ HIRE_ROWS = 3
 
 
 class TargetValuesForm(forms.Form):
-    floor = forms.DecimalField(label=_("Floor"), min_value=Decimal(0), max_digits=16, decimal_places=2)
-    target = forms.DecimalField(label=_("Target"), min_value=Decimal(0), max_digits=16, decimal_places=2)
-    stretch = forms.DecimalField(label=_("Stretch"), min_value=Decimal(0), max_digits=16, decimal_places=2)
+    floor = forms.DecimalField(
+        label=_("Floor"), min_value=Decimal(0), max_digits=16, decimal_places=2
+    )
+    target = forms.DecimalField(
+        label=_("Target"), min_value=Decimal(0), max_digits=16, decimal_places=2
+    )
+    stretch = forms.DecimalField(
+        label=_("Stretch"), min_value=Decimal(0), max_digits=16, decimal_places=2
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     locked = forms.BooleanField(label=_("Locked"), required=False)
 
@@ -28,14 +34,30 @@ class TargetValuesForm(forms.Form):
 
 
 class RevisionForm(TargetValuesForm):
-    reason = forms.CharField(label=_("Reason"), min_length=5, max_length=500, widget=forms.TextInput(attrs={"placeholder": _("Why does this target change?")}))
+    reason = forms.CharField(
+        label=_("Reason"),
+        min_length=5,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": _("Why does this target change?")}),
+    )
 
 
 class ProposalForm(forms.Form):
-    value = forms.DecimalField(label=_("My proposal"), min_value=Decimal(0), max_digits=16, decimal_places=2,
-                               widget=forms.NumberInput(attrs={"placeholder": _("My proposal"), "step": "any"}))
-    comment = forms.CharField(label=_("Why"), required=False, max_length=500,
-                              widget=forms.TextInput(attrs={"placeholder": _("Why (e.g. a key account's budget is cut)")}))
+    value = forms.DecimalField(
+        label=_("My proposal"),
+        min_value=Decimal(0),
+        max_digits=16,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"placeholder": _("My proposal"), "step": "any"}),
+    )
+    comment = forms.CharField(
+        label=_("Why"),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("Why (e.g. a key account's budget is cut)")}
+        ),
+    )
 
 
 class NewPlanForm(forms.Form):
@@ -45,29 +67,62 @@ class NewPlanForm(forms.Form):
 class InputsForm(forms.Form):
     """The inputs of a recommendation; growth in percent, uplifts per product line, hires."""
 
-    growth_pct = forms.DecimalField(label=_("Market growth (%)"), initial=0, min_value=Decimal(-90), max_value=Decimal(500), decimal_places=2)
+    growth_pct = forms.DecimalField(
+        label=_("Market growth (%)"),
+        initial=0,
+        min_value=Decimal(-90),
+        max_value=Decimal(500),
+        decimal_places=2,
+    )
     strategy_line = forms.CharField(label=_("Strategy line"), required=False, max_length=200)
-    floor_probability = forms.IntegerField(label=_("Floor reached with (%)"), initial=80, min_value=51, max_value=99)
-    target_probability = forms.IntegerField(label=_("Target reached with (%)"), initial=50, min_value=2, max_value=98)
-    stretch_probability = forms.IntegerField(label=_("Stretch reached with (%)"), initial=30, min_value=1, max_value=49)
-    cap_to_capacity = forms.BooleanField(label=_("Cap at team capacity"), required=False, initial=True)
+    floor_probability = forms.IntegerField(
+        label=_("Floor reached with (%)"), initial=80, min_value=51, max_value=99
+    )
+    target_probability = forms.IntegerField(
+        label=_("Target reached with (%)"), initial=50, min_value=2, max_value=98
+    )
+    stretch_probability = forms.IntegerField(
+        label=_("Stretch reached with (%)"), initial=30, min_value=1, max_value=49
+    )
+    cap_to_capacity = forms.BooleanField(
+        label=_("Cap at team capacity"), required=False, initial=True
+    )
 
     def __init__(self, *args: Any, lines: list[ProductLine] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lines = lines or []
         for line in self.lines:
             self.fields[f"uplift_{line.code}"] = forms.DecimalField(
-                label=_("Uplift %(line)s") % {"line": line.name}, required=False, min_value=Decimal(-1e12), decimal_places=2)
+                label=_("Uplift %(line)s") % {"line": line.name},
+                required=False,
+                min_value=Decimal(-1e12),
+                decimal_places=2,
+            )
         for i in range(HIRE_ROWS):
-            self.fields[f"hire{i}_month"] = forms.IntegerField(label=_("Hire starts in month"), required=False, min_value=1, max_value=12)
-            self.fields[f"hire{i}_fte"] = forms.DecimalField(label=_("Headcount"), required=False, min_value=Decimal("0.1"), max_value=Decimal(100))
-            self.fields[f"hire{i}_ramp"] = forms.IntegerField(label=_("Ramp (months)"), required=False, min_value=1, max_value=24, initial=6)
+            self.fields[f"hire{i}_month"] = forms.IntegerField(
+                label=_("Hire starts in month"), required=False, min_value=1, max_value=12
+            )
+            self.fields[f"hire{i}_fte"] = forms.DecimalField(
+                label=_("Headcount"),
+                required=False,
+                min_value=Decimal("0.1"),
+                max_value=Decimal(100),
+            )
+            self.fields[f"hire{i}_ramp"] = forms.IntegerField(
+                label=_("Ramp (months)"), required=False, min_value=1, max_value=24, initial=6
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        fp, tp, sp = data.get("floor_probability"), data.get("target_probability"), data.get("stretch_probability")
+        fp, tp, sp = (
+            data.get("floor_probability"),
+            data.get("target_probability"),
+            data.get("stretch_probability"),
+        )
         if None not in (fp, tp, sp) and not fp > tp > sp:  # type: ignore[operator]
-            raise forms.ValidationError(_("The floor must be the most likely, then the target, then the stretch."))
+            raise forms.ValidationError(
+                _("The floor must be the most likely, then the target, then the stretch.")
+            )
         return data
 
     def inputs(self) -> dict[str, Any]:
@@ -75,13 +130,26 @@ class InputsForm(forms.Form):
         hires = []
         for i in range(HIRE_ROWS):
             if d.get(f"hire{i}_month"):
-                hires.append({"start_month": d[f"hire{i}_month"], "fte": float(d.get(f"hire{i}_fte") or 1),
-                              "ramp_months": d.get(f"hire{i}_ramp") or 6})
+                hires.append(
+                    {
+                        "start_month": d[f"hire{i}_month"],
+                        "fte": float(d.get(f"hire{i}_fte") or 1),
+                        "ramp_months": d.get(f"hire{i}_ramp") or 6,
+                    }
+                )
         return {
             "growth_rate": float(d["growth_pct"]) / 100,
-            "uplifts": {ln.code: float(d.get(f"uplift_{ln.code}") or 0) for ln in self.lines if d.get(f"uplift_{ln.code}")},
+            "uplifts": {
+                ln.code: float(d.get(f"uplift_{ln.code}") or 0)
+                for ln in self.lines
+                if d.get(f"uplift_{ln.code}")
+            },
             "hires": hires,
-            "probabilities": [d["floor_probability"] / 100, d["target_probability"] / 100, d["stretch_probability"] / 100],
+            "probabilities": [
+                d["floor_probability"] / 100,
+                d["target_probability"] / 100,
+                d["stretch_probability"] / 100,
+            ],
             "cap_to_capacity": bool(d.get("cap_to_capacity")),
             "strategy_line": d.get("strategy_line") or "",
         }
@@ -96,12 +164,21 @@ class InputsForm(forms.Form):
             "cap_to_capacity": inputs.get("cap_to_capacity", True),
         }
         probs = inputs.get("probabilities") or [0.8, 0.5, 0.3]
-        initial.update(floor_probability=round(probs[0] * 100), target_probability=round(probs[1] * 100),
-                       stretch_probability=round(probs[2] * 100))
+        initial.update(
+            floor_probability=round(probs[0] * 100),
+            target_probability=round(probs[1] * 100),
+            stretch_probability=round(probs[2] * 100),
+        )
         for code, amount in (inputs.get("uplifts") or {}).items():
             initial[f"uplift_{code}"] = amount
         for i, hire in enumerate(inputs.get("hires") or []):
-            initial.update({f"hire{i}_month": hire["start_month"], f"hire{i}_fte": hire.get("fte", 1), f"hire{i}_ramp": hire.get("ramp_months", 6)})
+            initial.update(
+                {
+                    f"hire{i}_month": hire["start_month"],
+                    f"hire{i}_fte": hire.get("fte", 1),
+                    f"hire{i}_ramp": hire.get("ramp_months", 6),
+                }
+            )
         return initial
 
 

@@ -22,18 +22,40 @@ class Plan(TimeStampedModel):
     someone above the owner in the org tree (an admin for the top of the tree).
     """
 
-    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)])
+    fiscal_year = models.PositiveSmallIntegerField(
+        _("fiscal year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
     version = models.PositiveSmallIntegerField(_("version"), default=1)
     name = models.CharField(_("name"), max_length=120)
-    status = models.CharField(_("status"), max_length=12, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
-    owner = models.ForeignKey(Member, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="plans")
-    root_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="plans")
-    based_on = models.ForeignKey("self", verbose_name=_("based on"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=12, choices=PlanStatus.choices, default=PlanStatus.DRAFT
+    )
+    owner = models.ForeignKey(
+        Member, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="plans"
+    )
+    root_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="plans"
+    )
+    based_on = models.ForeignKey(
+        "self",
+        verbose_name=_("based on"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     notes = models.TextField(_("notes"), blank=True)
     lock_version = models.PositiveIntegerField(_("lock version"), default=1, editable=False)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    approved_by = models.ForeignKey(Member, verbose_name=_("approved by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        Member,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     # Inputs of the recommendation, kept with the plan: growth, uplifts, hires, probabilities.
     assumptions = models.JSONField(_("assumptions"), default=dict, blank=True)
@@ -44,7 +66,11 @@ class Plan(TimeStampedModel):
         ordering = ["-fiscal_year", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["fiscal_year", "version"], name="plan_unique_version"),
-            models.UniqueConstraint(fields=["fiscal_year"], condition=Q(status="active"), name="plan_one_active_per_year"),
+            models.UniqueConstraint(
+                fields=["fiscal_year"],
+                condition=Q(status="active"),
+                name="plan_one_active_per_year",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -67,17 +93,56 @@ class Target(TimeStampedModel):
     VISIBILITY_UNIT = "unit"
     METHODS = Method.choices
 
-    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="targets")
-    parent = models.ForeignKey("self", verbose_name=_("parent target"), null=True, blank=True, on_delete=models.CASCADE, related_name="children")
-    unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="targets")
-    member = models.ForeignKey(Member, verbose_name=_("member"), null=True, blank=True, on_delete=models.PROTECT, related_name="targets")
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="targets"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent target"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+    )
+    unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("org unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
+    )
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
+    )
     metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
-    product_line = models.ForeignKey(ProductLine, verbose_name=_("product line"), null=True, blank=True, on_delete=models.PROTECT, related_name="targets")
+    product_line = models.ForeignKey(
+        ProductLine,
+        verbose_name=_("product line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
+    )
     floor = models.DecimalField(_("floor"), **AMOUNT, validators=[MinValueValidator(0)])
     target = models.DecimalField(_("target"), **AMOUNT, validators=[MinValueValidator(0)])
     stretch = models.DecimalField(_("stretch"), **AMOUNT, validators=[MinValueValidator(0)])
-    method = models.CharField(_("split method for children"), max_length=12, choices=Method.choices, default=Method.HISTORICAL)
-    locked = models.BooleanField(_("locked"), default=False, help_text=_("A locked target keeps its value when its parent is split again."))
+    method = models.CharField(
+        _("split method for children"),
+        max_length=12,
+        choices=Method.choices,
+        default=Method.HISTORICAL,
+    )
+    locked = models.BooleanField(
+        _("locked"),
+        default=False,
+        help_text=_("A locked target keeps its value when its parent is split again."),
+    )
     lock_version = models.PositiveIntegerField(_("lock version"), default=1, editable=False)
     # The recommendation behind the values (baseline, waterfall, probabilities) and the SMART check.
     recommendation = models.JSONField(_("recommendation"), default=dict, blank=True)
@@ -90,12 +155,26 @@ class Target(TimeStampedModel):
         ordering = ["plan", "unit__path", "member__display_name"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(unit__isnull=False) & Q(member__isnull=True)) | (Q(unit__isnull=True) & Q(member__isnull=False)),
+                condition=(Q(unit__isnull=False) & Q(member__isnull=True))
+                | (Q(unit__isnull=True) & Q(member__isnull=False)),
                 name="target_one_owner",
             ),
-            models.CheckConstraint(condition=Q(floor__lte=models.F("target")) & Q(target__lte=models.F("stretch")), name="target_floor_le_target_le_stretch"),
-            models.UniqueConstraint(fields=["plan", "unit", "metric", "product_line"], condition=Q(unit__isnull=False), name="target_unique_unit", nulls_distinct=False),
-            models.UniqueConstraint(fields=["plan", "member", "metric", "product_line"], condition=Q(member__isnull=False), name="target_unique_member", nulls_distinct=False),
+            models.CheckConstraint(
+                condition=Q(floor__lte=models.F("target")) & Q(target__lte=models.F("stretch")),
+                name="target_floor_le_target_le_stretch",
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "unit", "metric", "product_line"],
+                condition=Q(unit__isnull=False),
+                name="target_unique_unit",
+                nulls_distinct=False,
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "member", "metric", "product_line"],
+                condition=Q(member__isnull=False),
+                name="target_unique_member",
+                nulls_distinct=False,
+            ),
         ]
         indexes = [models.Index(fields=["plan", "metric", "parent"], name="target_plan_metric_idx")]
 
@@ -113,8 +192,12 @@ class TargetMonth(models.Model):
     VISIBILITY_OWNER = "target__member"
     VISIBILITY_UNIT = "target__unit"
 
-    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="months")
-    month = models.PositiveSmallIntegerField(_("fiscal month"), validators=[MinValueValidator(1), MaxValueValidator(12)])
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="months"
+    )
+    month = models.PositiveSmallIntegerField(
+        _("fiscal month"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
     floor = models.DecimalField(_("floor"), **AMOUNT)
     target_value = models.DecimalField(_("target"), **AMOUNT)
     stretch = models.DecimalField(_("stretch"), **AMOUNT)
@@ -123,7 +206,9 @@ class TargetMonth(models.Model):
         verbose_name = _("monthly target")
         verbose_name_plural = _("monthly targets")
         ordering = ["target", "month"]
-        constraints = [models.UniqueConstraint(fields=["target", "month"], name="target_month_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "month"], name="target_month_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.target_id} M{self.month}: {self.target_value}"
@@ -135,12 +220,25 @@ class Proposal(TimeStampedModel):
     VISIBILITY_OWNER = "target__member"
     VISIBILITY_UNIT = "target__unit"
 
-    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="proposals")
-    proposed_by = models.ForeignKey(Member, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="proposals"
+    )
+    proposed_by = models.ForeignKey(
+        Member, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
     value = models.DecimalField(_("proposed target"), **AMOUNT, validators=[MinValueValidator(0)])
     comment = models.TextField(_("comment"), blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.OPEN)
-    decided_by = models.ForeignKey(Member, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.OPEN
+    )
+    decided_by = models.ForeignKey(
+        Member,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
@@ -158,8 +256,12 @@ class Revision(models.Model):
     VISIBILITY_OWNER = "target__member"
     VISIBILITY_UNIT = "target__unit"
 
-    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="revisions")
-    author = models.ForeignKey(Member, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="revisions"
+    )
+    author = models.ForeignKey(
+        Member, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     reason = models.TextField(_("reason"))
     before = models.JSONField(_("before"))
@@ -198,11 +300,17 @@ class PlanRun(TimeStampedModel):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="runs")
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="runs"
+    )
     metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
-    requested_by = models.ForeignKey(Member, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        Member, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
     inputs = models.JSONField(_("inputs"), default=dict)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
     done = models.PositiveIntegerField(_("done"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)
     message = models.TextField(_("message"), blank=True)

@@ -64,7 +64,12 @@ from salesloop.targets.services import _actor_member, plan_build_tree
 HISTORY_MONTHS = 36
 RAMP_MONTHS = 6
 FORECAST_VERSION = "2"
-LINE_METRICS = {Metric.BOOKED_REVENUE, Metric.COLLECTED_REVENUE, Metric.DEALS_WON, Metric.OPPORTUNITIES_CREATED}
+LINE_METRICS = {
+    Metric.BOOKED_REVENUE,
+    Metric.COLLECTED_REVENUE,
+    Metric.DEALS_WON,
+    Metric.OPPORTUNITIES_CREATED,
+}
 LEVELS = ("floor", "target", "stretch")
 Progress = Callable[[int, int, str], None]
 
@@ -75,18 +80,26 @@ class Inputs:
 
     growth_rate: float = 0.0
     uplifts: dict[str, float] = field(default_factory=dict)  # product line code → yearly amount
-    hires: list[dict[str, Any]] = field(default_factory=list)  # {"start_month": 4, "ramp_months": 6, "fte": 1}
+    hires: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"start_month": 4, "ramp_months": 6, "fte": 1}
     probabilities: tuple[float, float, float] = core.DEFAULT_PROBABILITIES
     cap_to_capacity: bool = True
     strategy_line: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Inputs:
-        probabilities = tuple(float(p) for p in data.get("probabilities", core.DEFAULT_PROBABILITIES))
-        if len(probabilities) != 3 or not all(0 < p < 1 for p in probabilities) or not (
-            probabilities[0] >= probabilities[1] >= probabilities[2]
+        probabilities = tuple(
+            float(p) for p in data.get("probabilities", core.DEFAULT_PROBABILITIES)
+        )
+        if (
+            len(probabilities) != 3
+            or not all(0 < p < 1 for p in probabilities)
+            or not (probabilities[0] >= probabilities[1] >= probabilities[2])
         ):
-            raise ValidationError(_("Probabilities must be three numbers between 0 and 1, floor ≥ target ≥ stretch."))
+            raise ValidationError(
+                _("Probabilities must be three numbers between 0 and 1, floor ≥ target ≥ stretch.")
+            )
         growth = float(data.get("growth_rate", 0) or 0)
         if not -0.9 <= growth <= 5:
             raise ValidationError(_("The market growth rate must be between -90 % and +500 %."))
@@ -96,11 +109,19 @@ class Inputs:
             ramp = int(hire.get("ramp_months", RAMP_MONTHS))
             fte = float(hire.get("fte", 1))
             if not (1 <= start <= 12 and 1 <= ramp <= 24 and 0 < fte <= 100):
-                raise ValidationError(_("A hire needs a start month 1–12, a ramp of 1–24 months and a positive FTE."))
+                raise ValidationError(
+                    _("A hire needs a start month 1–12, a ramp of 1–24 months and a positive FTE.")
+                )
             hires.append({"start_month": start, "ramp_months": ramp, "fte": fte})
         uplifts = {str(k): float(v) for k, v in (data.get("uplifts") or {}).items() if float(v)}
-        return cls(growth_rate=growth, uplifts=uplifts, hires=hires, probabilities=probabilities,  # type: ignore[arg-type]
-                   cap_to_capacity=bool(data.get("cap_to_capacity", True)), strategy_line=str(data.get("strategy_line", "")))
+        return cls(
+            growth_rate=growth,
+            uplifts=uplifts,
+            hires=hires,
+            probabilities=probabilities,  # type: ignore[arg-type]
+            cap_to_capacity=bool(data.get("cap_to_capacity", True)),
+            strategy_line=str(data.get("strategy_line", "")),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,27 +151,46 @@ def history_window(plan: Plan) -> tuple[date, date, list[tuple[int, int]]]:
             y, m = y - 1, 12
         months.append((y, m))
     months.reverse()
-    return date(months[0][0], months[0][1], 1), date.fromordinal(start_of_year.toordinal() - 1), months
+    return (
+        date(months[0][0], months[0][1], 1),
+        date.fromordinal(start_of_year.toordinal() - 1),
+        months,
+    )
 
 
 def _member_fte(member: Member, fy_start: date) -> float:
     """FTE-years a member contributes next year with a linear ramp from their hire date."""
     total = 0.0
     for k in range(12):
-        month_start = date(fy_start.year + (fy_start.month - 1 + k) // 12, (fy_start.month - 1 + k) % 12 + 1, 1)
+        month_start = date(
+            fy_start.year + (fy_start.month - 1 + k) // 12, (fy_start.month - 1 + k) % 12 + 1, 1
+        )
         if member.hired_on is None:
             total += 1.0
             continue
-        tenure = (month_start.year - member.hired_on.year) * 12 + month_start.month - member.hired_on.month
+        tenure = (
+            (month_start.year - member.hired_on.year) * 12
+            + month_start.month
+            - member.hired_on.month
+        )
         if tenure >= 0:
             total += min(1.0, (tenure + 1) / RAMP_MONTHS)
     return total / 12.0
 
 
-def _build_nodes(plan: Plan, metric: str, product_line: Any, values: dict[tuple[int, int, int], Decimal],
-                 months: list[tuple[int, int]], fy_start: date) -> Node:
-    targets = list(Target.objects.filter(plan=plan, metric=metric, product_line=product_line)
-                   .select_related("unit", "member__org_unit").order_by("pk"))
+def _build_nodes(
+    plan: Plan,
+    metric: str,
+    product_line: Any,
+    values: dict[tuple[int, int, int], Decimal],
+    months: list[tuple[int, int]],
+    fy_start: date,
+) -> Node:
+    targets = list(
+        Target.objects.filter(plan=plan, metric=metric, product_line=product_line)
+        .select_related("unit", "member__org_unit")
+        .order_by("pk")
+    )
     by_pk = {t.pk: t for t in targets}
     index = {ym: i for i, ym in enumerate(months)}
     nodes: dict[int, Node] = {}
@@ -168,6 +208,7 @@ def _build_nodes(plan: Plan, metric: str, product_line: Any, values: dict[tuple[
         if t.parent_id and t.parent_id in by_pk:
             parent = nodes[t.parent_id]
             parent.children.append(node)
+
     # sums bottom-up (members first, then units deepest first)
     def fill(node: Node) -> None:
         for child in node.children:
@@ -177,7 +218,12 @@ def _build_nodes(plan: Plan, metric: str, product_line: Any, values: dict[tuple[
             node.fte_next_year = sum(c.fte_next_year for c in node.children)
             node.members = [mid for c in node.children for mid in c.members]
         node.children.sort(key=lambda c: c.target.pk)
-    root = next(n for n in nodes.values() if n.target.parent_id is None and n.target.unit_id == plan.root_unit_id)
+
+    root = next(
+        n
+        for n in nodes.values()
+        if n.target.parent_id is None and n.target.unit_id == plan.root_unit_id
+    )
     fill(root)
     return root
 
@@ -199,17 +245,25 @@ def _cache_key(series: np.ndarray) -> str:
 
 def _to_payload(fc: Forecast) -> dict[str, Any]:
     return {
-        "mean": list(fc.mean), "lo": {str(k): list(v) for k, v in fc.lo.items()},
-        "hi": {str(k): list(v) for k, v in fc.hi.items()}, "mode": fc.mode, "nonneg": fc.nonneg,
-        "spread": [list(s) for s in fc.spread], "method": fc.method,
+        "mean": list(fc.mean),
+        "lo": {str(k): list(v) for k, v in fc.lo.items()},
+        "hi": {str(k): list(v) for k, v in fc.hi.items()},
+        "mode": fc.mode,
+        "nonneg": fc.nonneg,
+        "spread": [list(s) for s in fc.spread],
+        "method": fc.method,
     }
 
 
 def _from_payload(p: dict[str, Any]) -> Forecast:
     return Forecast(
-        mean=tuple(p["mean"]), lo={int(k): tuple(v) for k, v in p["lo"].items()},
-        hi={int(k): tuple(v) for k, v in p["hi"].items()}, mode=p["mode"], nonneg=p["nonneg"],
-        spread=tuple(tuple(s) for s in p["spread"]), method=p["method"],
+        mean=tuple(p["mean"]),
+        lo={int(k): tuple(v) for k, v in p["lo"].items()},
+        hi={int(k): tuple(v) for k, v in p["hi"].items()},
+        mode=p["mode"],
+        nonneg=p["nonneg"],
+        spread=tuple(tuple(s) for s in p["spread"]),
+        method=p["method"],
     )
 
 
@@ -227,18 +281,26 @@ def _forecast_many(series_list: list[np.ndarray]) -> Iterator[Forecast]:
     if len(series_list) < PARALLEL_FROM or workers < 2:
         yield from (_forecast_one(s) for s in series_list)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(_forecast_one, series_list, chunksize=max(len(series_list) // (workers * 4), 1))
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("fork")
+    ) as pool:
+        yield from pool.map(
+            _forecast_one, series_list, chunksize=max(len(series_list) // (workers * 4), 1)
+        )
 
 
-def forecasts_for(series_list: Sequence[np.ndarray], progress: Progress | None = None) -> tuple[list[Forecast], int]:
+def forecasts_for(
+    series_list: Sequence[np.ndarray], progress: Progress | None = None
+) -> tuple[list[Forecast], int]:
     """Forecasts for many monthly series, from the cache where possible. Returns (forecasts, computed)."""
     keys = [_cache_key(s) for s in series_list]
     cached = {c.key: c.payload for c in ForecastCache.objects.filter(key__in=set(keys))}
     out: list[Forecast | None] = [(_from_payload(cached[k]) if k in cached else None) for k in keys]
     todo = [i for i, fc in enumerate(out) if fc is None]
     new_rows: dict[str, ForecastCache] = {}
-    for n, (i, fc) in enumerate(zip(todo, _forecast_many([series_list[i] for i in todo]), strict=True), start=1):
+    for n, (i, fc) in enumerate(
+        zip(todo, _forecast_many([series_list[i] for i in todo]), strict=True), start=1
+    ):
         out[i] = fc
         new_rows.setdefault(keys[i], ForecastCache(key=keys[i], payload=_to_payload(fc)))
         if progress and (n % 10 == 0 or n == len(todo)):
@@ -269,7 +331,9 @@ def _weights(node: Node, potential: dict[int, float]) -> list[float]:
     return historical_share_weights(last_year, shrink_k=0.1 * total if total > 0 else 1.0)
 
 
-def _split_tree(node: Node, values: dict[int, list[int]], potential: dict[int, float], places: int) -> None:
+def _split_tree(
+    node: Node, values: dict[int, list[int]], potential: dict[int, float], places: int
+) -> None:
     """values[target pk] = [floor, target, stretch] in minor units; fill the children's."""
     if not node.children:
         return
@@ -277,20 +341,30 @@ def _split_tree(node: Node, values: dict[int, list[int]], potential: dict[int, f
     weights = _weights(node, potential)
     for level_index, level in enumerate(LEVELS):
         specs = [
-            ChildSpec(key=c.target.pk, weight=w,
-                      locked_value=Decimal(_minor(getattr(c.target, level), places)) if (c.target.locked or manual) else None)
+            ChildSpec(
+                key=c.target.pk,
+                weight=w,
+                locked_value=Decimal(_minor(getattr(c.target, level), places))
+                if (c.target.locked or manual)
+                else None,
+            )
             for c, w in zip(node.children, weights, strict=True)
         ]
         parent_value = Decimal(values[node.target.pk][level_index])
         if manual and sum(s.locked_value or 0 for s in specs) != parent_value:
             # A manual split keeps what was typed; the gap to the parent is shown, not hidden.
             for c in node.children:
-                values.setdefault(c.target.pk, [0, 0, 0])[level_index] = _minor(getattr(c.target, level), places)
+                values.setdefault(c.target.pk, [0, 0, 0])[level_index] = _minor(
+                    getattr(c.target, level), places
+                )
             continue
         try:
             parts = allocate(parent_value, specs, places=0)
         except AllocationError as exc:
-            raise ValidationError(_("Cannot split %(owner)s: %(reason)s") % {"owner": node.target.owner_name, "reason": exc}) from exc
+            raise ValidationError(
+                _("Cannot split %(owner)s: %(reason)s")
+                % {"owner": node.target.owner_name, "reason": exc}
+            ) from exc
         for c, part in zip(node.children, parts, strict=True):
             values.setdefault(c.target.pk, [0, 0, 0])[level_index] = int(part)
     for c in node.children:
@@ -298,15 +372,26 @@ def _split_tree(node: Node, values: dict[int, list[int]], potential: dict[int, f
         if not v[0] <= v[1] <= v[2]:
             locked = [k.target.owner_name for k in node.children if k.target.locked]
             raise ValidationError(
-                _("%(owner)s cannot be split: the locked range of %(locked)s is wider than %(owner)s's range leaves room "
-                  "for, so %(child)s's floor would exceed its target or its target its stretch. Narrow the locked floor / "
-                  "stretch, or widen %(owner)s's.")
-                % {"owner": node.target.owner_name, "locked": ", ".join(locked) or "—", "child": c.target.owner_name}
+                _(
+                    "%(owner)s cannot be split: the locked range of %(locked)s is wider than %(owner)s's range leaves room "
+                    "for, so %(child)s's floor would exceed its target or its target its stretch. Narrow the locked floor / "
+                    "stretch, or widen %(owner)s's."
+                )
+                % {
+                    "owner": node.target.owner_name,
+                    "locked": ", ".join(locked) or "—",
+                    "child": c.target.owner_name,
+                }
             )
         _split_tree(c, values, potential, places)
 
 
-def _split_lines(total: Node, line_roots: dict[int, Node], values: dict[int, list[int]], line_shares: dict[int, float]) -> None:
+def _split_lines(
+    total: Node,
+    line_roots: dict[int, Node],
+    values: dict[int, list[int]],
+    line_shares: dict[int, float],
+) -> None:
     """Per product line: root by shares; below, each child's mix from its own history (both margins exact)."""
     lines = sorted(line_roots)
     if not lines:
@@ -332,11 +417,16 @@ def _split_lines(total: Node, line_roots: dict[int, Node], values: dict[int, lis
             line_nodes = {line: by_owner[line][owner_key(node)] for line in lines}
             col_totals = [values[line_nodes[line].target.pk][level_index] for line in lines]
             row_totals = [values[c.target.pk][level_index] for c in node.children]
-            seed = [[float(by_owner[line][owner_key(c)].series[-12:].sum()) for line in lines] for c in node.children]
+            seed = [
+                [float(by_owner[line][owner_key(c)].series[-12:].sum()) for line in lines]
+                for c in node.children
+            ]
             cells = round_matrix(fit_matrix(seed, row_totals, col_totals), row_totals, col_totals)
             for c, row in zip(node.children, cells, strict=True):
                 for line, v in zip(lines, row, strict=True):
-                    values.setdefault(by_owner[line][owner_key(c)].target.pk, [0, 0, 0])[level_index] = v
+                    values.setdefault(by_owner[line][owner_key(c)].target.pk, [0, 0, 0])[
+                        level_index
+                    ] = v
                 down(c)
 
         down(total)
@@ -349,20 +439,49 @@ def _split_lines(total: Node, line_roots: dict[int, Node], values: dict[int, lis
 # ---------------------------------------------------------------- SMART
 
 
-def _smart(node: Node, target_value: float, parent: Node | None, inputs: Inputs, line_name: str, all_members: dict[int, Node],
-           lines_label: str = "") -> list[dict[str, Any]]:
+def _smart(
+    node: Node,
+    target_value: float,
+    parent: Node | None,
+    inputs: Inputs,
+    line_name: str,
+    all_members: dict[int, Node],
+    lines_label: str = "",
+) -> list[dict[str, Any]]:
     has_history = float(node.series.sum()) > 0
     # With no history of their own, a probability from their trend says nothing: not judged.
-    probability = core.probability_of_reaching(node.fc, target_value) if node.fc is not None and has_history else None
+    probability = (
+        core.probability_of_reaching(node.fc, target_value)
+        if node.fc is not None and has_history
+        else None
+    )
     peers = [all_members[mid] for mid in (parent.members if parent else []) if mid in all_members]
-    productivity = [float(p.series[-12:].sum()) / max(p.fte_next_year, 0.25) for p in peers if p.series[-12:].sum() > 0]
-    checks = core.smart_check(core.SmartInputs(
-        has_owner=True, metric_defined=node.target.metric in Metric.values, target=target_value, period_set=True,
-        relevant_to=line_name or node.target.strategy_line or inputs.strategy_line or lines_label, probability=probability,
-        last_year_actual=float(node.series[-12:].sum()) or None, yoy_growth_history=core.yoy_growth_rates(node.series),
-        fte=node.fte_next_year if node.target.member_id else None, team_productivity=productivity,
-    ))
-    return [{"letter": c.letter, "ok": c.ok, "reason": c.reason, "figures": dict(c.figures)} for c in checks]
+    productivity = [
+        float(p.series[-12:].sum()) / max(p.fte_next_year, 0.25)
+        for p in peers
+        if p.series[-12:].sum() > 0
+    ]
+    checks = core.smart_check(
+        core.SmartInputs(
+            has_owner=True,
+            metric_defined=node.target.metric in Metric.values,
+            target=target_value,
+            period_set=True,
+            relevant_to=line_name
+            or node.target.strategy_line
+            or inputs.strategy_line
+            or lines_label,
+            probability=probability,
+            last_year_actual=float(node.series[-12:].sum()) or None,
+            yoy_growth_history=core.yoy_growth_rates(node.series),
+            fte=node.fte_next_year if node.target.member_id else None,
+            team_productivity=productivity,
+        )
+    )
+    return [
+        {"letter": c.letter, "ok": c.ok, "reason": c.reason, "figures": dict(c.figures)}
+        for c in checks
+    ]
 
 
 # ---------------------------------------------------------------- the whole plan
@@ -377,7 +496,9 @@ class Result:
     seconds: float
 
 
-def recommend_plan(*, plan: Plan, metric: str, inputs: Inputs, actor: Any, progress: Progress | None = None) -> Result:
+def recommend_plan(
+    *, plan: Plan, metric: str, inputs: Inputs, actor: Any, progress: Progress | None = None
+) -> Result:
     started = time.perf_counter()
     member = _actor_member(actor)
     if not rules.may_edit_plan(member, plan):
@@ -390,18 +511,28 @@ def recommend_plan(*, plan: Plan, metric: str, inputs: Inputs, actor: Any, progr
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     fy_start = fiscal.year(plan.fiscal_year).start
     start, end, months = history_window(plan)
-    lines = list(ProductLine.objects.filter(is_active=True).order_by("pk")) if metric in LINE_METRICS else []
+    lines = (
+        list(ProductLine.objects.filter(is_active=True).order_by("pk"))
+        if metric in LINE_METRICS
+        else []
+    )
 
     with transaction.atomic():
         plan_build_tree(plan=plan, metric=metric)
         for line in lines:
             plan_build_tree(plan=plan, metric=metric, product_line=line)
-    member_ids = list(Target.objects.filter(plan=plan, metric=metric, product_line=None, member__isnull=False).values_list("member_id", flat=True))
+    member_ids = list(
+        Target.objects.filter(
+            plan=plan, metric=metric, product_line=None, member__isnull=False
+        ).values_list("member_id", flat=True)
+    )
     actual = monthly_actuals(metric=metric, members=member_ids, start=start, end=end)
     total = _build_nodes(plan, metric, None, actual.values, months, fy_start)
     line_roots = {}
     for line in lines:
-        per_line = monthly_actuals(metric=metric, members=member_ids, start=start, end=end, product_line=line)
+        per_line = monthly_actuals(
+            metric=metric, members=member_ids, start=start, end=end, product_line=line
+        )
         line_roots[line.pk] = _build_nodes(plan, metric, line, per_line.values, months, fy_start)
     if progress:
         progress(0, 1, "history")
@@ -419,51 +550,107 @@ def recommend_plan(*, plan: Plan, metric: str, inputs: Inputs, actor: Any, progr
     top_decile = float(np.percentile(monthly_productivity, 90)) if monthly_productivity else 0.0
     hires = [core.Hire(**h) for h in inputs.hires]
     hire_fte_months = sum(float(h.fte_by_month().sum()) for h in hires)
-    capacity = (total.fte_next_year * 12 + hire_fte_months) * top_decile * (1 + max(inputs.growth_rate, 0.0))
-    uplifts_by_line = {ln.code: inputs.uplifts.get(ln.code, 0.0) for ln in lines} if lines else dict(inputs.uplifts)
+    capacity = (
+        (total.fte_next_year * 12 + hire_fte_months)
+        * top_decile
+        * (1 + max(inputs.growth_rate, 0.0))
+    )
+    uplifts_by_line = (
+        {ln.code: inputs.uplifts.get(ln.code, 0.0) for ln in lines}
+        if lines
+        else dict(inputs.uplifts)
+    )
     rec = core.recommend(
-        total.series, core.PlanInputs(
-            growth_rate=inputs.growth_rate, uplifts=uplifts_by_line, hires=hires, ramped_productivity=ramped,
+        total.series,
+        core.PlanInputs(
+            growth_rate=inputs.growth_rate,
+            uplifts=uplifts_by_line,
+            hires=hires,
+            ramped_productivity=ramped,
             capacity=capacity if inputs.cap_to_capacity and capacity > 0 and places == 2 else None,
             probabilities=inputs.probabilities,
-        ), fc=total.fc,
+        ),
+        fc=total.fc,
     )
-    values: dict[int, list[int]] = {total.target.pk: [_minor(round(v, places), places) for v in (rec.floor, rec.target, rec.stretch)]}
+    values: dict[int, list[int]] = {
+        total.target.pk: [
+            _minor(round(v, places), places) for v in (rec.floor, rec.target, rec.stretch)
+        ]
+    }
     r = values[total.target.pk]
     r[0], r[2] = min(r[0], r[1]), max(r[2], r[1])
     potential = {
-        row["owner_id"]: float(row["p"] or 0) for row in Customer.objects.filter(owner_id__in=member_ids).values("owner_id").annotate(p=Sum("potential"))
+        row["owner_id"]: float(row["p"] or 0)
+        for row in Customer.objects.filter(owner_id__in=member_ids)
+        .values("owner_id")
+        .annotate(p=Sum("potential"))
     }
     _split_tree(total, values, potential, places)
     # Product-line shares: last year's mix (shrunk toward equal) plus the uplifts.
     if lines:
         last = {ln.pk: float(line_roots[ln.pk].series[-12:].sum()) for ln in lines}
         mix_total = sum(last.values())
-        base = historical_share_weights(list(last.values()), shrink_k=0.1 * mix_total if mix_total > 0 else 1.0)
+        base = historical_share_weights(
+            list(last.values()), shrink_k=0.1 * mix_total if mix_total > 0 else 1.0
+        )
         grown = rec.target - sum(inputs.uplifts.get(ln.code, 0.0) for ln in lines)
-        shares = {ln.pk: max(b * max(grown, 0.0) + inputs.uplifts.get(ln.code, 0.0), 0.0) for ln, b in zip(lines, base, strict=True)}
+        shares = {
+            ln.pk: max(b * max(grown, 0.0) + inputs.uplifts.get(ln.code, 0.0), 0.0)
+            for ln, b in zip(lines, base, strict=True)
+        }
         _split_lines(total, line_roots, values, shares)
     if progress:
         progress(1, 1, "split")
 
     all_nodes = nodes + [n for root in line_roots.values() for n in _walk(root)]
-    updates = _finalize(all_nodes, values, places=places, months=months, fy_start=fy_start, inputs=inputs,
-                        line_names={ln.pk: ln.name for ln in lines}, members=members,
-                        root_json={total.target.pk: _recommendation_json(rec, ramped, top_decile, capacity)})
+    updates = _finalize(
+        all_nodes,
+        values,
+        places=places,
+        months=months,
+        fy_start=fy_start,
+        inputs=inputs,
+        line_names={ln.pk: ln.name for ln in lines},
+        members=members,
+        root_json={total.target.pk: _recommendation_json(rec, ramped, top_decile, capacity)},
+    )
     with transaction.atomic():
         plan.assumptions = {**plan.assumptions, metric: inputs.as_dict()}
         Plan.objects.filter(pk=plan.pk).update(assumptions=plan.assumptions)
-        audit_record(actor=actor, action="plan.recommend", subject=plan, changes={
-            "metric": [None, metric], "inputs": [None, inputs.as_dict()],
-            "root": [None, [str(total.target.floor), str(total.target.target), str(total.target.stretch)]],
-        })
-    return Result(root=total.target, recommendation=rec, targets=updates, forecasts_computed=computed,
-                  seconds=time.perf_counter() - started)
+        audit_record(
+            actor=actor,
+            action="plan.recommend",
+            subject=plan,
+            changes={
+                "metric": [None, metric],
+                "inputs": [None, inputs.as_dict()],
+                "root": [
+                    None,
+                    [str(total.target.floor), str(total.target.target), str(total.target.stretch)],
+                ],
+            },
+        )
+    return Result(
+        root=total.target,
+        recommendation=rec,
+        targets=updates,
+        forecasts_computed=computed,
+        seconds=time.perf_counter() - started,
+    )
 
 
-def _finalize(all_nodes: list[Node], values: dict[int, list[int]], *, places: int, months: list[tuple[int, int]],
-              fy_start: date, inputs: Inputs, line_names: dict[int, str], members: dict[int, Node],
-              root_json: dict[int, dict[str, Any]]) -> int:
+def _finalize(
+    all_nodes: list[Node],
+    values: dict[int, list[int]],
+    *,
+    places: int,
+    months: list[tuple[int, int]],
+    fy_start: date,
+    inputs: Inputs,
+    line_names: dict[int, str],
+    members: dict[int, Node],
+    root_json: dict[int, dict[str, Any]],
+) -> int:
     """Write new values, monthly splits and SMART checks of the nodes in ``values``, in bulk."""
     quantum = Decimal(1).scaleb(-places)
     parents = {c.target.pk: n for n in all_nodes for c in n.children}
@@ -478,17 +665,41 @@ def _finalize(all_nodes: list[Node], values: dict[int, list[int]], *, places: in
         if t.pk in root_json:
             t.recommendation = root_json[t.pk]
         elif t.product_line_id is None:
-            t.recommendation = {**(t.recommendation or {}), "own_baseline": _own_baseline(n, inputs)}
+            t.recommendation = {
+                **(t.recommendation or {}),
+                "own_baseline": _own_baseline(n, inputs),
+            }
         line = line_names.get(t.product_line_id or 0, "")
-        t.smart = _smart(n, float(t.target), parents.get(t.pk), inputs, line, members if t.product_line_id is None else {},
-                         lines_label=", ".join(sorted(line_names.values())))
+        t.smart = _smart(
+            n,
+            float(t.target),
+            parents.get(t.pk),
+            inputs,
+            line,
+            members if t.product_line_id is None else {},
+            lines_label=", ".join(sorted(line_names.values())),
+        )
         updates.append(t)
         weights = _seasonal(n.series, months, fy_start)
-        split = {level: split_over_months(getattr(t, level), weights, places=places) for level in LEVELS}
-        months_rows += [TargetMonth(target=t, month=i + 1, floor=split["floor"][i], target_value=split["target"][i],
-                                    stretch=split["stretch"][i]) for i in range(12)]
+        split = {
+            level: split_over_months(getattr(t, level), weights, places=places) for level in LEVELS
+        }
+        months_rows += [
+            TargetMonth(
+                target=t,
+                month=i + 1,
+                floor=split["floor"][i],
+                target_value=split["target"][i],
+                stretch=split["stretch"][i],
+            )
+            for i in range(12)
+        ]
     with transaction.atomic():
-        Target.objects.bulk_update(updates, ["floor", "target", "stretch", "lock_version", "recommendation", "smart"], batch_size=500)
+        Target.objects.bulk_update(
+            updates,
+            ["floor", "target", "stretch", "lock_version", "recommendation", "smart"],
+            batch_size=500,
+        )
         TargetMonth.objects.filter(target__in=[t.pk for t in updates]).delete()
         TargetMonth.objects.bulk_create(months_rows, batch_size=2000)
     return len(updates)
@@ -506,8 +717,18 @@ def split_subtree(*, target: Target, actor: Any) -> int:
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     fy_start = fiscal.year(plan.fiscal_year).start
     start, end, months = history_window(plan)
-    member_ids = list(Target.objects.filter(plan=plan, metric=target.metric, member__isnull=False).values_list("member_id", flat=True).distinct())
-    actual = monthly_actuals(metric=target.metric, members=member_ids, start=start, end=end, product_line=target.product_line)
+    member_ids = list(
+        Target.objects.filter(plan=plan, metric=target.metric, member__isnull=False)
+        .values_list("member_id", flat=True)
+        .distinct()
+    )
+    actual = monthly_actuals(
+        metric=target.metric,
+        members=member_ids,
+        start=start,
+        end=end,
+        product_line=target.product_line,
+    )
     root = _build_nodes(plan, target.metric, target.product_line, actual.values, months, fy_start)
     node = next(n for n in _walk(root) if n.target.pk == target.pk)
     sub = _walk(node)
@@ -516,16 +737,30 @@ def split_subtree(*, target: Target, actor: Any) -> int:
         n.fc = fc
     values = {node.target.pk: [_minor(getattr(node.target, level), places) for level in LEVELS]}
     potential = {
-        row["owner_id"]: float(row["p"] or 0) for row in Customer.objects.filter(owner_id__in=member_ids).values("owner_id").annotate(p=Sum("potential"))
+        row["owner_id"]: float(row["p"] or 0)
+        for row in Customer.objects.filter(owner_id__in=member_ids)
+        .values("owner_id")
+        .annotate(p=Sum("potential"))
     }
     _split_tree(node, values, potential, places)
     values.pop(node.target.pk)
     members = {n.target.member_id: n for n in _walk(root) if n.target.member_id}
-    count = _finalize(sub, values, places=places, months=months, fy_start=fy_start,
-                      inputs=Inputs.from_dict(plan.assumptions.get(target.metric, {})),
-                      line_names={ln.pk: ln.name for ln in ProductLine.objects.filter(is_active=True)} if target.metric in LINE_METRICS else {},
-                      members=members, root_json={})
-    audit_record(actor=actor, action="target.split", subject=target, changes={"children": [None, count]})
+    count = _finalize(
+        sub,
+        values,
+        places=places,
+        months=months,
+        fy_start=fy_start,
+        inputs=Inputs.from_dict(plan.assumptions.get(target.metric, {})),
+        line_names={ln.pk: ln.name for ln in ProductLine.objects.filter(is_active=True)}
+        if target.metric in LINE_METRICS
+        else {},
+        members=members,
+        root_json={},
+    )
+    audit_record(
+        actor=actor, action="target.split", subject=target, changes={"children": [None, count]}
+    )
     return count
 
 
@@ -533,7 +768,7 @@ def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date)
     """Seasonal weights in fiscal order from the node's history (whole fiscal years only)."""
     years: list[list[float]] = []
     for k in range(len(months) // 12):
-        years.append([float(v) for v in series[k * 12:(k + 1) * 12]])
+        years.append([float(v) for v in series[k * 12 : (k + 1) * 12]])
     # months are the 36 months just before the fiscal year, so each block of 12 is a fiscal year
     return SeasonalWeights.from_history(years)
 
@@ -546,14 +781,29 @@ def _own_baseline(n: Node, inputs: Inputs) -> dict[str, float]:
     totals = sample_paths(n.fc, n=1000).sum(axis=1)
     levels = [1 - p for p in inputs.probabilities]
     q = np.quantile(totals, levels)
-    return {"floor": float(q[0]), "target": float(q[1]), "stretch": float(q[2]), "last_year": float(n.series[-12:].sum())}
-
-
-def _recommendation_json(rec: core.Recommendation, ramped: float, top_decile: float, capacity: float) -> dict[str, Any]:
     return {
-        "floor": rec.floor, "target": rec.target, "stretch": rec.stretch, "baseline": list(rec.baseline),
-        "waterfall": [{"key": s.key, "amount": s.amount} for s in rec.waterfall], "capped": rec.capped,
-        "capacity": capacity, "ramped_productivity": ramped, "top_decile_productivity": top_decile,
-        "fan": {k: list(v) for k, v in rec.fan.items()}, "monthly": [list(m) for m in rec.monthly],
-        "probabilities": list(rec.probabilities), "method": rec.method,
+        "floor": float(q[0]),
+        "target": float(q[1]),
+        "stretch": float(q[2]),
+        "last_year": float(n.series[-12:].sum()),
+    }
+
+
+def _recommendation_json(
+    rec: core.Recommendation, ramped: float, top_decile: float, capacity: float
+) -> dict[str, Any]:
+    return {
+        "floor": rec.floor,
+        "target": rec.target,
+        "stretch": rec.stretch,
+        "baseline": list(rec.baseline),
+        "waterfall": [{"key": s.key, "amount": s.amount} for s in rec.waterfall],
+        "capped": rec.capped,
+        "capacity": capacity,
+        "ramped_productivity": ramped,
+        "top_decile_productivity": top_decile,
+        "fan": {k: list(v) for k, v in rec.fan.items()},
+        "monthly": [list(m) for m in rec.monthly],
+        "probabilities": list(rec.probabilities),
+        "method": rec.method,
     }

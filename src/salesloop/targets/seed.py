@@ -18,8 +18,18 @@ from salesloop.targets.planning import Inputs, recommend_plan
 
 def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
     """Build (idempotently) the active plan of the current fiscal year and a draft for the next one."""
-    director = Member.objects.filter(role=Role.DIRECTOR, left_on__isnull=True).select_related("user").order_by("pk").first()
-    admin = Member.objects.filter(role=Role.ADMIN, left_on__isnull=True).select_related("user").order_by("pk").first()
+    director = (
+        Member.objects.filter(role=Role.DIRECTOR, left_on__isnull=True)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    admin = (
+        Member.objects.filter(role=Role.ADMIN, left_on__isnull=True)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
     if director is None or admin is None:
         return []
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
@@ -30,23 +40,41 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
         if Plan.objects.filter(fiscal_year=fiscal_year).exists():
             plans.append(Plan.objects.filter(fiscal_year=fiscal_year).order_by("-version").first())
             continue
-        plan = services.plan_create(fiscal_year=fiscal_year, owner=director, actor=director.user,
-                                    name=f"FY{fiscal_year} 销售目标 Sales targets")
+        plan = services.plan_create(
+            fiscal_year=fiscal_year,
+            owner=director,
+            actor=director.user,
+            name=f"FY{fiscal_year} 销售目标 Sales targets",
+        )
         uplift = {lines[-1].code: 0.0} if lines else {}
         if lines and not activate:
             # next year: a strategy push on the newest product line
             uplift = {lines[-1].code: 2_000_000.0}
         metrics = (
-            (Metric.BOOKED_REVENUE, Inputs(growth_rate=growth, uplifts={k: v for k, v in uplift.items() if v},
-                                           hires=[{"start_month": 3, "ramp_months": 6, "fte": 2}] if not activate else [],
-                                           strategy_line="年度经营计划 Annual business plan")),
-            (Metric.COLLECTED_REVENUE, Inputs(growth_rate=growth, strategy_line="回款 Cash collection")),
-            (Metric.NEW_CUSTOMERS, Inputs(growth_rate=growth, strategy_line="新客户开发 New accounts")),
+            (
+                Metric.BOOKED_REVENUE,
+                Inputs(
+                    growth_rate=growth,
+                    uplifts={k: v for k, v in uplift.items() if v},
+                    hires=[{"start_month": 3, "ramp_months": 6, "fte": 2}] if not activate else [],
+                    strategy_line="年度经营计划 Annual business plan",
+                ),
+            ),
+            (
+                Metric.COLLECTED_REVENUE,
+                Inputs(growth_rate=growth, strategy_line="回款 Cash collection"),
+            ),
+            (
+                Metric.NEW_CUSTOMERS,
+                Inputs(growth_rate=growth, strategy_line="新客户开发 New accounts"),
+            ),
             (Metric.VISITS, Inputs(growth_rate=0.0, strategy_line="客户拜访 Customer visits")),
         )
         # next year's draft starts with the revenue target; the director adds the rest
         for metric, inputs in metrics if activate else metrics[:1]:
-            recommend_plan(plan=plan, metric=metric, inputs=inputs, actor=director.user, progress=progress)
+            recommend_plan(
+                plan=plan, metric=metric, inputs=inputs, actor=director.user, progress=progress
+            )
         if activate:
             services.plan_submit(plan=plan, actor=director.user)
             services.plan_approve(plan=plan, actor=admin.user)

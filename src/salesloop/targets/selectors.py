@@ -31,8 +31,12 @@ def plan_get(*, user: Any, pk: Any) -> Plan:
     return plan
 
 
-def target_list(*, user: Any, plan: Plan, metric: str | None = None, product_line: Any = "any") -> QuerySet[Target]:
-    queryset = Target.objects.filter(plan=plan).select_related("unit", "member__org_unit", "product_line", "parent")
+def target_list(
+    *, user: Any, plan: Plan, metric: str | None = None, product_line: Any = "any"
+) -> QuerySet[Target]:
+    queryset = Target.objects.filter(plan=plan).select_related(
+        "unit", "member__org_unit", "product_line", "parent"
+    )
     if metric:
         queryset = queryset.filter(metric=metric)
     if product_line != "any":
@@ -43,7 +47,11 @@ def target_list(*, user: Any, plan: Plan, metric: str | None = None, product_lin
 def target_get(*, user: Any, pk: Any) -> Target:
     from salesloop.org.visibility import get_visible_or_404
 
-    return get_visible_or_404(Target.objects.select_related("plan", "unit", "member__org_unit", "product_line"), user=user, pk=pk)
+    return get_visible_or_404(
+        Target.objects.select_related("plan", "unit", "member__org_unit", "product_line"),
+        user=user,
+        pk=pk,
+    )
 
 
 @dataclass
@@ -79,16 +87,38 @@ def plan_rows(*, user: Any, plan: Plan, metric: str, product_line: Any = None) -
         sums = None
         gaps: dict[str, Decimal] = {}
         if kids:
-            sums = {level: sum((getattr(k, level) for k in kids), Decimal(0)) for level in ("floor", "target", "stretch")}
-            gaps = {level: getattr(t, level) - sums[level] for level in sums if getattr(t, level) != sums[level]}
-        rows.append(Row(
-            target=t, depth=depth, children_sum=sums, gaps=gaps,
-            editable=bool(member) and plan.status == PlanStatus.DRAFT and rules.may_edit_target(member, t),  # type: ignore[arg-type]
-            splittable=bool(member) and bool(kids) and plan.status == PlanStatus.DRAFT and rules.may_edit_target(member, t, for_children=True),  # type: ignore[arg-type]
-            revisable=bool(member) and plan.status == PlanStatus.ACTIVE and rules.may_edit_target(member, t),  # type: ignore[arg-type]
-            proposable=bool(member) and plan.status == PlanStatus.DRAFT and rules.may_propose(member, t),  # type: ignore[arg-type]
-            smart=smart.summary(t.smart), own_baseline=(t.recommendation or {}).get("own_baseline", {}),
-        ))
+            sums = {
+                level: sum((getattr(k, level) for k in kids), Decimal(0))
+                for level in ("floor", "target", "stretch")
+            }
+            gaps = {
+                level: getattr(t, level) - sums[level]
+                for level in sums
+                if getattr(t, level) != sums[level]
+            }
+        rows.append(
+            Row(
+                target=t,
+                depth=depth,
+                children_sum=sums,
+                gaps=gaps,
+                editable=bool(member)
+                and plan.status == PlanStatus.DRAFT
+                and rules.may_edit_target(member, t),  # type: ignore[arg-type]
+                splittable=bool(member)
+                and bool(kids)
+                and plan.status == PlanStatus.DRAFT
+                and rules.may_edit_target(member, t, for_children=True),  # type: ignore[arg-type]
+                revisable=bool(member)
+                and plan.status == PlanStatus.ACTIVE
+                and rules.may_edit_target(member, t),  # type: ignore[arg-type]
+                proposable=bool(member)
+                and plan.status == PlanStatus.DRAFT
+                and rules.may_propose(member, t),  # type: ignore[arg-type]
+                smart=smart.summary(t.smart),
+                own_baseline=(t.recommendation or {}).get("own_baseline", {}),
+            )
+        )
         for k in kids:
             walk(k, depth + 1)
 
@@ -102,15 +132,23 @@ def latest_run(*, plan: Plan, metric: str) -> PlanRun | None:
 
 
 def proposals_for(*, user: Any, plan: Plan, metric: str) -> QuerySet[Proposal]:
-    return visible(Proposal.objects.filter(target__plan=plan, target__metric=metric).select_related(
-        "target__unit", "target__member", "proposed_by"), user=user)
+    return visible(
+        Proposal.objects.filter(target__plan=plan, target__metric=metric).select_related(
+            "target__unit", "target__member", "proposed_by"
+        ),
+        user=user,
+    )
 
 
 def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]]:
     """Top-down target and bottom-up proposal side by side, per visible node, gaps highlighted."""
     rows = plan_rows(user=user, plan=plan, metric=metric, product_line=None)
     latest: dict[int, Proposal] = {}
-    for p in proposals_for(user=user, plan=plan, metric=metric).exclude(status=ProposalStatus.REJECTED).order_by("created_at"):
+    for p in (
+        proposals_for(user=user, plan=plan, metric=metric)
+        .exclude(status=ProposalStatus.REJECTED)
+        .order_by("created_at")
+    ):
         latest[p.target_id] = p
     out = []
     bottom_up: dict[int, Decimal] = {}
@@ -124,15 +162,30 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
             bottom_up[t.pk] = value
         gap = (value - t.target) if value is not None else None
         ratio = (gap / t.target) if (gap is not None and t.target) else None
-        out.append({"row": row, "proposal": proposal, "bottom_up": value, "gap": gap, "ratio": ratio,
-                    "flag": ratio is not None and abs(ratio) >= Decimal("0.1")})
+        out.append(
+            {
+                "row": row,
+                "proposal": proposal,
+                "bottom_up": value,
+                "gap": gap,
+                "ratio": ratio,
+                "flag": ratio is not None and abs(ratio) >= Decimal("0.1"),
+            }
+        )
     out.reverse()
     return out
 
 
 def revision_history(*, user: Any, plan: Plan) -> QuerySet[Revision]:
-    return visible(Revision.objects.filter(target__plan=plan).select_related("target__unit", "target__member", "author"), user=user)
+    return visible(
+        Revision.objects.filter(target__plan=plan).select_related(
+            "target__unit", "target__member", "author"
+        ),
+        user=user,
+    )
 
 
 def plan_audit(*, plan: Plan) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(subject_type="targets.plan", subject_id=str(plan.pk)).select_related("actor")
+    return AuditEvent.objects.filter(
+        subject_type="targets.plan", subject_id=str(plan.pk)
+    ).select_related("actor")

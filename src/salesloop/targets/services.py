@@ -56,7 +56,11 @@ def _bump(model: type[Plan] | type[Target], pk: int, expected: int | None) -> No
     if expected is not None:
         query = query.filter(lock_version=expected)
     if query.update(lock_version=F("lock_version") + 1, updated_at=timezone.now()) != 1:
-        raise StaleEdit(_("Someone else changed this after you opened it. Reload the page to see their change, then try again."))
+        raise StaleEdit(
+            _(
+                "Someone else changed this after you opened it. Reload the page to see their change, then try again."
+            )
+        )
 
 
 def _values(target: Target) -> dict[str, str]:
@@ -68,7 +72,9 @@ def _check_order(floor: Decimal, target: Decimal, stretch: Decimal) -> None:
         raise ValidationError(_("Targets cannot be negative."))
     if not floor <= target <= stretch:
         raise ValidationError(
-            _("The floor (%(floor)s) must not exceed the target (%(target)s), and the target must not exceed the stretch (%(stretch)s).")
+            _(
+                "The floor (%(floor)s) must not exceed the target (%(target)s), and the target must not exceed the stretch (%(stretch)s)."
+            )
             % {"floor": floor, "target": target, "stretch": stretch}
         )
 
@@ -76,7 +82,10 @@ def _check_order(floor: Decimal, target: Decimal, stretch: Decimal) -> None:
 def _quantize(value: Decimal, places: int) -> Decimal:
     quantum = Decimal(1).scaleb(-places)
     if value != value.quantize(quantum):
-        raise ValidationError(_("%(value)s has more decimal places than this metric allows (%(places)s).") % {"value": value, "places": places})
+        raise ValidationError(
+            _("%(value)s has more decimal places than this metric allows (%(places)s).")
+            % {"value": value, "places": places}
+        )
     return value.quantize(quantum)
 
 
@@ -84,31 +93,54 @@ def _quantize(value: Decimal, places: int) -> Decimal:
 
 
 @transaction.atomic
-def plan_create(*, fiscal_year: int, owner: Member, name: str = "", root_unit: OrgUnit | None = None,
-                assumptions: dict[str, Any] | None = None, actor: Any = None) -> Plan:
-    version = (Plan.objects.filter(fiscal_year=fiscal_year).aggregate(v=Max("version"))["v"] or 0) + 1
+def plan_create(
+    *,
+    fiscal_year: int,
+    owner: Member,
+    name: str = "",
+    root_unit: OrgUnit | None = None,
+    assumptions: dict[str, Any] | None = None,
+    actor: Any = None,
+) -> Plan:
+    version = (
+        Plan.objects.filter(fiscal_year=fiscal_year).aggregate(v=Max("version"))["v"] or 0
+    ) + 1
     plan = Plan(
-        fiscal_year=fiscal_year, version=version, owner=owner, root_unit=root_unit or owner.org_unit,
-        name=name or _("Targets FY%(year)s") % {"year": fiscal_year}, assumptions=assumptions or {},
+        fiscal_year=fiscal_year,
+        version=version,
+        owner=owner,
+        root_unit=root_unit or owner.org_unit,
+        name=name or _("Targets FY%(year)s") % {"year": fiscal_year},
+        assumptions=assumptions or {},
     )
     plan.full_clean()
     plan.save()
-    audit_record(actor=actor, action="plan.create", subject=plan, kind=AuditEvent.Kind.CREATE,
-                 changes={"fiscal_year": [None, fiscal_year], "version": [None, version]})
+    audit_record(
+        actor=actor,
+        action="plan.create",
+        subject=plan,
+        kind=AuditEvent.Kind.CREATE,
+        changes={"fiscal_year": [None, fiscal_year], "version": [None, version]},
+    )
     return plan
 
 
 def _tree_nodes(root: OrgUnit) -> tuple[list[OrgUnit], list[Member]]:
     units = list(OrgUnit.objects.filter(path__startswith=root.path).order_by("path"))
     members = list(
-        Member.objects.filter(org_unit__path__startswith=root.path, role__in=QUOTA_ROLES, left_on__isnull=True)
-        .select_related("org_unit").order_by("org_unit__path", "display_name")
+        Member.objects.filter(
+            org_unit__path__startswith=root.path, role__in=QUOTA_ROLES, left_on__isnull=True
+        )
+        .select_related("org_unit")
+        .order_by("org_unit__path", "display_name")
     )
     return units, members
 
 
 @transaction.atomic
-def plan_build_tree(*, plan: Plan, metric: str, product_line: Any = None, method: str = Method.HISTORICAL) -> Target:
+def plan_build_tree(
+    *, plan: Plan, metric: str, product_line: Any = None, method: str = Method.HISTORICAL
+) -> Target:
     """Create zero targets for every unit of the plan's subtree and every quota-carrying member.
 
     Returns the root target. Existing targets of the same metric / product line are kept. Runs
@@ -122,29 +154,59 @@ def plan_build_tree(*, plan: Plan, metric: str, product_line: Any = None, method
     by_member = {t.member_id: t for t in existing if t.member_id}
     zero = Decimal(0)
     new_units = [
-        Target(plan=plan, unit=u, metric=metric, product_line=product_line, floor=zero, target=zero, stretch=zero, method=method)
-        for u in units if u.pk not in by_unit
+        Target(
+            plan=plan,
+            unit=u,
+            metric=metric,
+            product_line=product_line,
+            floor=zero,
+            target=zero,
+            stretch=zero,
+            method=method,
+        )
+        for u in units
+        if u.pk not in by_unit
     ]
     for t in Target.objects.bulk_create(new_units):
         by_unit[t.unit_id] = t
     fix_parents = []
     for unit in units:
         node = by_unit[unit.pk]
-        parent = by_unit.get(unit.parent_id) if unit.parent_id and unit.pk != plan.root_unit_id else None
+        parent = (
+            by_unit.get(unit.parent_id) if unit.parent_id and unit.pk != plan.root_unit_id else None
+        )
         if parent is not None and node.parent_id != parent.pk:
             node.parent = parent
             fix_parents.append(node)
     Target.objects.bulk_update(fix_parents, ["parent"])
     new_members = [
-        Target(plan=plan, member=m, metric=metric, product_line=product_line, floor=zero, target=zero, stretch=zero,
-               method=Method.MANUAL, parent=by_unit[m.org_unit_id])
-        for m in members if m.pk not in by_member
+        Target(
+            plan=plan,
+            member=m,
+            metric=metric,
+            product_line=product_line,
+            floor=zero,
+            target=zero,
+            stretch=zero,
+            method=Method.MANUAL,
+            parent=by_unit[m.org_unit_id],
+        )
+        for m in members
+        if m.pk not in by_member
     ]
     Target.objects.bulk_create(new_members)
     return by_unit[plan.root_unit_id]
 
 
-def _transition(plan: Plan, *, to: str, allowed_from: Sequence[str], expected_version: int | None, actor: Any, **fields: Any) -> Plan:
+def _transition(
+    plan: Plan,
+    *,
+    to: str,
+    allowed_from: Sequence[str],
+    expected_version: int | None,
+    actor: Any,
+    **fields: Any,
+) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in allowed_from:
         raise ValidationError(
@@ -164,20 +226,41 @@ def plan_submit(*, plan: Plan, actor: Any, expected_version: int | None = None) 
     member = _actor_member(actor)
     if not rules.may_edit_plan(member, plan):
         raise PermissionDenied(_("You may not submit this plan."))
-    return _transition(plan, to=PlanStatus.SUBMITTED, allowed_from=[PlanStatus.DRAFT], expected_version=expected_version,
-                       actor=actor, submitted_at=timezone.now())
+    return _transition(
+        plan,
+        to=PlanStatus.SUBMITTED,
+        allowed_from=[PlanStatus.DRAFT],
+        expected_version=expected_version,
+        actor=actor,
+        submitted_at=timezone.now(),
+    )
 
 
 @transaction.atomic
-def plan_return_to_draft(*, plan: Plan, actor: Any, reason: str, expected_version: int | None = None) -> Plan:
+def plan_return_to_draft(
+    *, plan: Plan, actor: Any, reason: str, expected_version: int | None = None
+) -> Plan:
     member = _actor_member(actor)
     if not (rules.may_approve_plan(member, plan) or rules.may_edit_plan(member, plan)):
         raise PermissionDenied(_("You may not send this plan back."))
     if not reason.strip():
         raise ValidationError(_("Say why the plan goes back to draft."))
-    plan = _transition(plan, to=PlanStatus.DRAFT, allowed_from=[PlanStatus.SUBMITTED, PlanStatus.APPROVED],
-                       expected_version=expected_version, actor=actor, submitted_at=None, approved_at=None, approved_by=None)
-    audit_record(actor=actor, action="plan.returned", subject=plan, changes={"reason": [None, reason.strip()]})
+    plan = _transition(
+        plan,
+        to=PlanStatus.DRAFT,
+        allowed_from=[PlanStatus.SUBMITTED, PlanStatus.APPROVED],
+        expected_version=expected_version,
+        actor=actor,
+        submitted_at=None,
+        approved_at=None,
+        approved_by=None,
+    )
+    audit_record(
+        actor=actor,
+        action="plan.returned",
+        subject=plan,
+        changes={"reason": [None, reason.strip()]},
+    )
     return plan
 
 
@@ -185,9 +268,18 @@ def plan_return_to_draft(*, plan: Plan, actor: Any, reason: str, expected_versio
 def plan_approve(*, plan: Plan, actor: Any, expected_version: int | None = None) -> Plan:
     member = _actor_member(actor)
     if not rules.may_approve_plan(member, plan):
-        raise PermissionDenied(_("A plan is approved by someone above its owner in the org tree, not by its owner."))
-    return _transition(plan, to=PlanStatus.APPROVED, allowed_from=[PlanStatus.SUBMITTED], expected_version=expected_version,
-                       actor=actor, approved_at=timezone.now(), approved_by=member)
+        raise PermissionDenied(
+            _("A plan is approved by someone above its owner in the org tree, not by its owner.")
+        )
+    return _transition(
+        plan,
+        to=PlanStatus.APPROVED,
+        allowed_from=[PlanStatus.SUBMITTED],
+        expected_version=expected_version,
+        actor=actor,
+        approved_at=timezone.now(),
+        approved_by=member,
+    )
 
 
 @transaction.atomic
@@ -196,10 +288,26 @@ def plan_activate(*, plan: Plan, actor: Any, expected_version: int | None = None
     member = _actor_member(actor)
     if not (rules.may_approve_plan(member, plan) or rules.may_edit_plan(member, plan)):
         raise PermissionDenied(_("You may not activate this plan."))
-    for previous in Plan.objects.select_for_update().filter(fiscal_year=plan.fiscal_year, status=PlanStatus.ACTIVE).exclude(pk=plan.pk):
-        _transition(previous, to=PlanStatus.ARCHIVED, allowed_from=[PlanStatus.ACTIVE], expected_version=None, actor=actor)
-    return _transition(plan, to=PlanStatus.ACTIVE, allowed_from=[PlanStatus.APPROVED], expected_version=expected_version,
-                       actor=actor, activated_at=timezone.now())
+    for previous in (
+        Plan.objects.select_for_update()
+        .filter(fiscal_year=plan.fiscal_year, status=PlanStatus.ACTIVE)
+        .exclude(pk=plan.pk)
+    ):
+        _transition(
+            previous,
+            to=PlanStatus.ARCHIVED,
+            allowed_from=[PlanStatus.ACTIVE],
+            expected_version=None,
+            actor=actor,
+        )
+    return _transition(
+        plan,
+        to=PlanStatus.ACTIVE,
+        allowed_from=[PlanStatus.APPROVED],
+        expected_version=expected_version,
+        actor=actor,
+        activated_at=timezone.now(),
+    )
 
 
 @transaction.atomic
@@ -207,8 +315,13 @@ def plan_archive(*, plan: Plan, actor: Any, expected_version: int | None = None)
     member = _actor_member(actor)
     if not rules.may_edit_plan(member, plan):
         raise PermissionDenied(_("You may not archive this plan."))
-    return _transition(plan, to=PlanStatus.ARCHIVED, allowed_from=[PlanStatus.ACTIVE, PlanStatus.DRAFT, PlanStatus.APPROVED],
-                       expected_version=expected_version, actor=actor)
+    return _transition(
+        plan,
+        to=PlanStatus.ARCHIVED,
+        allowed_from=[PlanStatus.ACTIVE, PlanStatus.DRAFT, PlanStatus.APPROVED],
+        expected_version=expected_version,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -217,20 +330,42 @@ def plan_copy(*, plan: Plan, actor: Any) -> Plan:
     member = _actor_member(actor)
     if not rules.may_edit_plan(member, plan):
         raise PermissionDenied(_("You may not copy this plan."))
-    new = plan_create(fiscal_year=plan.fiscal_year, owner=plan.owner, name=plan.name, root_unit=plan.root_unit,
-                      assumptions=dict(plan.assumptions), actor=actor)
+    new = plan_create(
+        fiscal_year=plan.fiscal_year,
+        owner=plan.owner,
+        name=plan.name,
+        root_unit=plan.root_unit,
+        assumptions=dict(plan.assumptions),
+        actor=actor,
+    )
     Plan.objects.filter(pk=new.pk).update(based_on=plan)
     mapping: dict[int, Target] = {}
     for old in plan.targets.order_by("unit__depth", "pk").select_related("unit"):
         copy = Target.objects.create(
-            plan=new, parent=mapping.get(old.parent_id) if old.parent_id else None, unit=old.unit, member=old.member,
-            metric=old.metric, product_line=old.product_line, floor=old.floor, target=old.target, stretch=old.stretch,
-            method=old.method, locked=old.locked, recommendation=old.recommendation, smart=old.smart,
+            plan=new,
+            parent=mapping.get(old.parent_id) if old.parent_id else None,
+            unit=old.unit,
+            member=old.member,
+            metric=old.metric,
+            product_line=old.product_line,
+            floor=old.floor,
+            target=old.target,
+            stretch=old.stretch,
+            method=old.method,
+            locked=old.locked,
+            recommendation=old.recommendation,
+            smart=old.smart,
             strategy_line=old.strategy_line,
         )
         mapping[old.pk] = copy
     TargetMonth.objects.bulk_create(
-        TargetMonth(target=mapping[m.target_id], month=m.month, floor=m.floor, target_value=m.target_value, stretch=m.stretch)
+        TargetMonth(
+            target=mapping[m.target_id],
+            month=m.month,
+            floor=m.floor,
+            target_value=m.target_value,
+            stretch=m.stretch,
+        )
         for m in TargetMonth.objects.filter(target__plan=plan)
     )
     new.refresh_from_db()
@@ -243,14 +378,24 @@ def plan_copy(*, plan: Plan, actor: Any) -> Plan:
 def _months_for(target: Target, weights: SeasonalWeights | None) -> list[TargetMonth]:
     places = metric_places(target.metric)
     w = weights or SeasonalWeights.equal()
-    columns = {name: split_over_months(getattr(target, name), w, places=places) for name in VALUE_FIELDS}
+    columns = {
+        name: split_over_months(getattr(target, name), w, places=places) for name in VALUE_FIELDS
+    }
     return [
-        TargetMonth(target=target, month=i + 1, floor=columns["floor"][i], target_value=columns["target"][i], stretch=columns["stretch"][i])
+        TargetMonth(
+            target=target,
+            month=i + 1,
+            floor=columns["floor"][i],
+            target_value=columns["target"][i],
+            stretch=columns["stretch"][i],
+        )
         for i in range(12)
     ]
 
 
-def target_split_months(*, target: Target, weights: SeasonalWeights | None = None) -> list[TargetMonth]:
+def target_split_months(
+    *, target: Target, weights: SeasonalWeights | None = None
+) -> list[TargetMonth]:
     """(Re)write the monthly split of a target by seasonal weights; months add up exactly."""
     rows = _months_for(target, weights)
     TargetMonth.objects.filter(target=target).delete()
@@ -258,34 +403,62 @@ def target_split_months(*, target: Target, weights: SeasonalWeights | None = Non
 
 
 @transaction.atomic
-def target_set(*, target: Target, floor: Decimal, target_value: Decimal, stretch: Decimal, actor: Any,
-               expected_version: int | None = None, lock: bool | None = None,
-               weights: SeasonalWeights | None = None, audit_action: str = "target.set") -> Target:
+def target_set(
+    *,
+    target: Target,
+    floor: Decimal,
+    target_value: Decimal,
+    stretch: Decimal,
+    actor: Any,
+    expected_version: int | None = None,
+    lock: bool | None = None,
+    weights: SeasonalWeights | None = None,
+    audit_action: str = "target.set",
+) -> Target:
     """Set a draft target's floor / target / stretch (and its monthly split)."""
     member = _actor_member(actor)
-    target = Target.objects.select_for_update(of=("self",)).select_related("plan", "unit", "member").get(pk=target.pk)
+    target = (
+        Target.objects.select_for_update(of=("self",))
+        .select_related("plan", "unit", "member")
+        .get(pk=target.pk)
+    )
     if not target.plan.is_editable:
-        raise ValidationError(_("This plan is %(status)s: change its targets through a revision with a reason.")
-                              % {"status": target.plan.get_status_display()})
+        raise ValidationError(
+            _("This plan is %(status)s: change its targets through a revision with a reason.")
+            % {"status": target.plan.get_status_display()}
+        )
     if not rules.may_edit_target(member, target):
-        raise PermissionDenied(_("You may set the targets of the people and teams below you, not your own."))
+        raise PermissionDenied(
+            _("You may set the targets of the people and teams below you, not your own.")
+        )
     places = metric_places(target.metric)
-    floor, target_value, stretch = (_quantize(Decimal(v), places) for v in (floor, target_value, stretch))
+    floor, target_value, stretch = (
+        _quantize(Decimal(v), places) for v in (floor, target_value, stretch)
+    )
     _check_order(floor, target_value, stretch)
     _bump(Target, target.pk, expected_version)
     before = _values(target)
     target.floor, target.target, target.stretch = floor, target_value, stretch
     if lock is not None:
         target.locked = lock
-    Target.objects.filter(pk=target.pk).update(floor=floor, target=target_value, stretch=stretch, locked=target.locked)
+    Target.objects.filter(pk=target.pk).update(
+        floor=floor, target=target_value, stretch=stretch, locked=target.locked
+    )
     target.refresh_from_db()
     target_split_months(target=target, weights=weights)
-    audit_record(actor=actor, action=audit_action, subject=target, changes={k: [before[k], v] for k, v in _values(target).items() if before[k] != v})
+    audit_record(
+        actor=actor,
+        action=audit_action,
+        subject=target,
+        changes={k: [before[k], v] for k, v in _values(target).items() if before[k] != v},
+    )
     return target
 
 
 @transaction.atomic
-def target_set_method(*, target: Target, method: str, actor: Any, expected_version: int | None = None) -> Target:
+def target_set_method(
+    *, target: Target, method: str, actor: Any, expected_version: int | None = None
+) -> Target:
     member = _actor_member(actor)
     if method not in Method.values:
         raise ValidationError(_("Unknown split method: %(m)s") % {"m": method})
@@ -293,26 +466,44 @@ def target_set_method(*, target: Target, method: str, actor: Any, expected_versi
         raise PermissionDenied(_("You may not change how this target is split."))
     _bump(Target, target.pk, expected_version)
     Target.objects.filter(pk=target.pk).update(method=method)
-    audit_record(actor=actor, action="target.method", subject=target, changes={"method": [target.method, method]})
+    audit_record(
+        actor=actor,
+        action="target.method",
+        subject=target,
+        changes={"method": [target.method, method]},
+    )
     target.refresh_from_db()
     return target
 
 
 @transaction.atomic
-def target_set_locked(*, target: Target, locked: bool, actor: Any, expected_version: int | None = None) -> Target:
+def target_set_locked(
+    *, target: Target, locked: bool, actor: Any, expected_version: int | None = None
+) -> Target:
     member = _actor_member(actor)
     if not target.plan.is_editable or not rules.may_edit_target(member, target):
         raise PermissionDenied(_("You may not lock or unlock this target."))
     _bump(Target, target.pk, expected_version)
     Target.objects.filter(pk=target.pk).update(locked=locked)
-    audit_record(actor=actor, action="target.lock", subject=target, changes={"locked": [target.locked, locked]})
+    audit_record(
+        actor=actor,
+        action="target.lock",
+        subject=target,
+        changes={"locked": [target.locked, locked]},
+    )
     target.refresh_from_db()
     return target
 
 
 @transaction.atomic
-def target_allocate(*, target: Target, weights: dict[int, float], actor: Any, recursive: bool = True,
-                    seasonal: dict[int, SeasonalWeights] | None = None) -> list[Target]:
+def target_allocate(
+    *,
+    target: Target,
+    weights: dict[int, float],
+    actor: Any,
+    recursive: bool = True,
+    seasonal: dict[int, SeasonalWeights] | None = None,
+) -> list[Target]:
     """Split a target's floor / target / stretch over its children by ``weights`` (child id → weight).
 
     Locked children keep their values; the rest is spread exactly over the unlocked ones. With
@@ -329,66 +520,107 @@ def target_allocate(*, target: Target, weights: dict[int, float], actor: Any, re
     if not children:
         return []
     places = metric_places(target.metric)
-    specs = [ChildSpec(key=c.pk, weight=max(float(weights.get(c.pk, 0.0)), 0.0),
-                       locked_value=None) for c in children]
+    specs = [
+        ChildSpec(key=c.pk, weight=max(float(weights.get(c.pk, 0.0)), 0.0), locked_value=None)
+        for c in children
+    ]
     results: dict[str, list[Decimal]] = {}
     for name in VALUE_FIELDS:
         locked_specs = [
-            ChildSpec(key=s.key, weight=s.weight, locked_value=getattr(c, name) if c.locked else None)
+            ChildSpec(
+                key=s.key, weight=s.weight, locked_value=getattr(c, name) if c.locked else None
+            )
             for s, c in zip(specs, children, strict=True)
         ]
         try:
             results[name] = allocate(getattr(target, name), locked_specs, places=places)
         except AllocationError as exc:
             raise ValidationError(
-                _("Cannot split %(owner)s's %(level)s: %(reason)s") % {"owner": target.owner_name, "level": name, "reason": str(exc)}
+                _("Cannot split %(owner)s's %(level)s: %(reason)s")
+                % {"owner": target.owner_name, "level": name, "reason": str(exc)}
             ) from exc
     changed: list[Target] = []
     for i, child in enumerate(children):
         new = {name: results[name][i] for name in VALUE_FIELDS}
         if not new["floor"] <= new["target"] <= new["stretch"]:
             raise ValidationError(
-                _("%(owner)s cannot be split: the locked children's ranges leave %(child)s a floor above its target or a "
-                  "target above its stretch. Narrow the locked floor / stretch, or widen %(owner)s's.")
+                _(
+                    "%(owner)s cannot be split: the locked children's ranges leave %(child)s a floor above its target or a "
+                    "target above its stretch. Narrow the locked floor / stretch, or widen %(owner)s's."
+                )
                 % {"owner": target.owner_name, "child": child.owner_name}
             )
         before = _values(child)
         if {k: str(v) for k, v in new.items()} != before:
-            Target.objects.filter(pk=child.pk).update(floor=new["floor"], target=new["target"], stretch=new["stretch"],
-                                                      lock_version=F("lock_version") + 1)
+            Target.objects.filter(pk=child.pk).update(
+                floor=new["floor"],
+                target=new["target"],
+                stretch=new["stretch"],
+                lock_version=F("lock_version") + 1,
+            )
             child.refresh_from_db()
             target_split_months(target=child, weights=(seasonal or {}).get(child.pk))
-            audit_record(actor=actor, action="target.allocate", subject=child,
-                         changes={k: [before[k], v] for k, v in _values(child).items() if before[k] != v})
+            audit_record(
+                actor=actor,
+                action="target.allocate",
+                subject=child,
+                changes={k: [before[k], v] for k, v in _values(child).items() if before[k] != v},
+            )
             changed.append(child)
         if recursive and child.unit_id:
-            changed += target_allocate(target=child, weights=weights, actor=actor, recursive=True, seasonal=seasonal)
+            changed += target_allocate(
+                target=child, weights=weights, actor=actor, recursive=True, seasonal=seasonal
+            )
     return changed
 
 
 @transaction.atomic
-def target_revise(*, target: Target, floor: Decimal, target_value: Decimal, stretch: Decimal, reason: str, actor: Any,
-                  expected_version: int | None = None, weights: SeasonalWeights | None = None) -> Revision:
+def target_revise(
+    *,
+    target: Target,
+    floor: Decimal,
+    target_value: Decimal,
+    stretch: Decimal,
+    reason: str,
+    actor: Any,
+    expected_version: int | None = None,
+    weights: SeasonalWeights | None = None,
+) -> Revision:
     """Change an active target with a recorded reason (目标调整)."""
     member = _actor_member(actor)
     target = Target.objects.select_for_update(of=("self",)).select_related("plan").get(pk=target.pk)
     if target.plan.status != PlanStatus.ACTIVE:
-        raise ValidationError(_("Only targets of the active plan are revised; a draft is edited directly."))
+        raise ValidationError(
+            _("Only targets of the active plan are revised; a draft is edited directly.")
+        )
     if not rules.may_edit_target(member, target):
-        raise PermissionDenied(_("You may revise the targets of the people and teams below you, not your own."))
+        raise PermissionDenied(
+            _("You may revise the targets of the people and teams below you, not your own.")
+        )
     if len(reason.strip()) < 5:
         raise ValidationError({"reason": _("A revision needs a reason (at least a few words).")})
     places = metric_places(target.metric)
-    floor, target_value, stretch = (_quantize(Decimal(v), places) for v in (floor, target_value, stretch))
+    floor, target_value, stretch = (
+        _quantize(Decimal(v), places) for v in (floor, target_value, stretch)
+    )
     _check_order(floor, target_value, stretch)
     _bump(Target, target.pk, expected_version)
     before = _values(target)
     Target.objects.filter(pk=target.pk).update(floor=floor, target=target_value, stretch=stretch)
     target.refresh_from_db()
     target_split_months(target=target, weights=weights)
-    revision = Revision.objects.create(target=target, author=member, reason=reason.strip(), before=before, after=_values(target))
-    audit_record(actor=actor, action="target.revise", subject=target,
-                 changes={**{k: [before[k], v] for k, v in _values(target).items()}, "reason": [None, reason.strip()]})
+    revision = Revision.objects.create(
+        target=target, author=member, reason=reason.strip(), before=before, after=_values(target)
+    )
+    audit_record(
+        actor=actor,
+        action="target.revise",
+        subject=target,
+        changes={
+            **{k: [before[k], v] for k, v in _values(target).items()},
+            "reason": [None, reason.strip()],
+        },
+    )
     event = target_payload(revision)
     transaction.on_commit(lambda: webhook_emit(WebhookEvent.TARGET_REVISED, event))
     return revision
@@ -403,15 +635,22 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
     if target.plan.status != PlanStatus.DRAFT:
         raise ValidationError(_("Proposals are made while the plan is a draft."))
     if not rules.may_propose(member, target):
-        raise PermissionDenied(_("You may propose targets for yourself and for the teams you lead."))
+        raise PermissionDenied(
+            _("You may propose targets for yourself and for the teams you lead.")
+        )
     value = _quantize(Decimal(value), metric_places(target.metric))
     if value < 0:
         raise ValidationError({"value": _("A proposal cannot be negative.")})
     proposal = Proposal(target=target, proposed_by=member, value=value, comment=comment.strip())
     proposal.full_clean()
     proposal.save()
-    audit_record(actor=actor, action="proposal.create", subject=proposal, kind=AuditEvent.Kind.CREATE,
-                 changes={"value": [None, str(value)]})
+    audit_record(
+        actor=actor,
+        action="proposal.create",
+        subject=proposal,
+        kind=AuditEvent.Kind.CREATE,
+        changes={"value": [None, str(value)]},
+    )
     return proposal
 
 
@@ -419,7 +658,11 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
 def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal:
     """Accept (the target takes the proposed value, scaled floor / stretch kept in proportion) or reject."""
     member = _actor_member(actor)
-    proposal = Proposal.objects.select_for_update(of=("self",)).select_related("target__plan").get(pk=proposal.pk)
+    proposal = (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("target__plan")
+        .get(pk=proposal.pk)
+    )
     if proposal.status != ProposalStatus.OPEN:
         raise ValidationError(_("This proposal has already been decided."))
     target = proposal.target
@@ -430,9 +673,15 @@ def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal
         quantum = Decimal(1).scaleb(-places)
         ratio_floor = (target.floor / target.target) if target.target else Decimal("0.9")
         ratio_stretch = (target.stretch / target.target) if target.target else Decimal("1.2")
-        target_set(target=target, floor=(proposal.value * ratio_floor).quantize(quantum), target_value=proposal.value,
-                   stretch=max((proposal.value * ratio_stretch).quantize(quantum), proposal.value), actor=actor,
-                   lock=True, audit_action="target.proposal_accepted")
+        target_set(
+            target=target,
+            floor=(proposal.value * ratio_floor).quantize(quantum),
+            target_value=proposal.value,
+            stretch=max((proposal.value * ratio_stretch).quantize(quantum), proposal.value),
+            actor=actor,
+            lock=True,
+            audit_action="target.proposal_accepted",
+        )
     proposal.status = ProposalStatus.ACCEPTED if accept else ProposalStatus.REJECTED
     proposal.decided_by = member
     proposal.decided_at = timezone.now()

@@ -22,13 +22,22 @@ def plan_recompute(run_id: int) -> None:
         PlanRun.objects.filter(pk=run.pk).update(done=done, total=total, message=stage)
 
     try:
-        result = recommend_plan(plan=run.plan, metric=run.metric, inputs=Inputs.from_dict(run.inputs),
-                                actor=run.requested_by.user, progress=progress)
+        result = recommend_plan(
+            plan=run.plan,
+            metric=run.metric,
+            inputs=Inputs.from_dict(run.inputs),
+            actor=run.requested_by.user,
+            progress=progress,
+        )
     except Exception as exc:  # the run records the failure; the worker keeps going
-        PlanRun.objects.filter(pk=run.pk).update(status=PlanRun.Status.FAILED, message=str(exc)[:2000],
-                                                 seconds=time.perf_counter() - started)
+        PlanRun.objects.filter(pk=run.pk).update(
+            status=PlanRun.Status.FAILED,
+            message=str(exc)[:2000],
+            seconds=time.perf_counter() - started,
+        )
         raise
     PlanRun.objects.filter(pk=run.pk).update(
-        status=PlanRun.Status.DONE, seconds=time.perf_counter() - started,
+        status=PlanRun.Status.DONE,
+        seconds=time.perf_counter() - started,
         message=f"{result.targets} targets, {result.forecasts_computed} forecasts computed",
     )

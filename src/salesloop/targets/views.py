@@ -20,7 +20,13 @@ from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of, sees_everything
 from salesloop.targets import charts, rules, selectors, services
 from salesloop.targets.choices import Metric, PlanStatus
-from salesloop.targets.forms import InputsForm, NewPlanForm, ProposalForm, RevisionForm, TargetValuesForm
+from salesloop.targets.forms import (
+    InputsForm,
+    NewPlanForm,
+    ProposalForm,
+    RevisionForm,
+    TargetValuesForm,
+)
 from salesloop.targets.models import PlanRun, Proposal, Target
 from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
@@ -37,10 +43,19 @@ def _line(request: HttpRequest) -> ProductLine | None:
 
 
 def plans_view(request: HttpRequest) -> HttpResponse:
-    this_year = FiscalCalendar(company_get().fiscal_year_start_month).fiscal_year_of(timezone.localdate())
+    this_year = FiscalCalendar(company_get().fiscal_year_start_month).fiscal_year_of(
+        timezone.localdate()
+    )
     form = NewPlanForm(initial={"fiscal_year": this_year + 1})
-    return render(request, "targets/plans.html", {"plans": selectors.plan_list(user=request.user), "form": form,
-                                                  "may_create": sees_everything(request.user)})
+    return render(
+        request,
+        "targets/plans.html",
+        {
+            "plans": selectors.plan_list(user=request.user),
+            "form": form,
+            "may_create": sees_everything(request.user),
+        },
+    )
 
 
 @writer_required
@@ -53,19 +68,29 @@ def plan_create_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
         return redirect("targets:plans")
-    plan = services.plan_create(fiscal_year=form.cleaned_data["fiscal_year"], owner=member, actor=request.user)
+    plan = services.plan_create(
+        fiscal_year=form.cleaned_data["fiscal_year"], owner=member, actor=request.user
+    )
     services.plan_build_tree(plan=plan, metric=Metric.BOOKED_REVENUE)
     return redirect("targets:plan", pk=plan.pk)
 
 
-def _plan_context(request: HttpRequest, plan: Any, metric: str, line: ProductLine | None) -> dict[str, Any]:
+def _plan_context(
+    request: HttpRequest, plan: Any, metric: str, line: ProductLine | None
+) -> dict[str, Any]:
     rows = selectors.plan_rows(user=request.user, plan=plan, metric=metric, product_line=line)
     member = member_of(request.user)
     lines = list(ProductLine.objects.filter(is_active=True)) if metric in LINE_METRICS else []
     root = next((r.target for r in rows if r.depth == 0), None)
     context: dict[str, Any] = {
-        "plan": plan, "rows": rows, "metric": metric, "metric_label": Metric(metric).label, "metrics": Metric.choices,
-        "line": line, "lines": lines, "root": root,
+        "plan": plan,
+        "rows": rows,
+        "metric": metric,
+        "metric_label": Metric(metric).label,
+        "metrics": Metric.choices,
+        "line": line,
+        "lines": lines,
+        "root": root,
         "may_edit_plan": bool(member) and rules.may_edit_plan(member, plan),  # type: ignore[arg-type]
         "may_approve": bool(member) and rules.may_approve_plan(member, plan),  # type: ignore[arg-type]
         "run": selectors.latest_run(plan=plan, metric=metric),
@@ -76,12 +101,22 @@ def _plan_context(request: HttpRequest, plan: Any, metric: str, line: ProductLin
         start, _end, _months = history_window(plan)
         history = _root_history(plan, metric)
         fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
-        context["fan_figure"] = json.dumps(charts.forecast_fan(history=history, history_start=start, recommendation=rec,
-                                                               plan_start=fiscal.year(plan.fiscal_year).start))
-        context["waterfall_figure"] = json.dumps(charts.waterfall(rec, line_names={ln.code: ln.name for ln in lines}))
+        context["fan_figure"] = json.dumps(
+            charts.forecast_fan(
+                history=history,
+                history_start=start,
+                recommendation=rec,
+                plan_start=fiscal.year(plan.fiscal_year).start,
+            )
+        )
+        context["waterfall_figure"] = json.dumps(
+            charts.waterfall(rec, line_names={ln.code: ln.name for ln in lines})
+        )
         context["rec"] = rec
     if context["may_edit_plan"] and plan.status == PlanStatus.DRAFT and line is None:
-        context["inputs_form"] = InputsForm(initial=InputsForm.initial_from(plan.assumptions.get(metric, {})), lines=lines)
+        context["inputs_form"] = InputsForm(
+            initial=InputsForm.initial_from(plan.assumptions.get(metric, {})), lines=lines
+        )
     return context
 
 
@@ -89,7 +124,11 @@ def _root_history(plan: Any, metric: str) -> list[float]:
     from salesloop.insights.actuals import monthly_actuals
 
     start, end, months = history_window(plan)
-    member_ids = list(Target.objects.filter(plan=plan, metric=metric, member__isnull=False).values_list("member_id", flat=True).distinct())
+    member_ids = list(
+        Target.objects.filter(plan=plan, metric=metric, member__isnull=False)
+        .values_list("member_id", flat=True)
+        .distinct()
+    )
     actual = monthly_actuals(metric=metric, members=member_ids, start=start, end=end)
     totals = {ym: Decimal(0) for ym in months}
     for (_mid, y, m), v in actual.values.items():
@@ -101,14 +140,22 @@ def _root_history(plan: Any, metric: str) -> list[float]:
 def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     context = _plan_context(request, plan, _metric(request), _line(request))
-    template = "targets/plan.html#tree" if request.htmx and not request.htmx.boosted and request.GET.get("partial") == "tree" else "targets/plan.html"
+    template = (
+        "targets/plan.html#tree"
+        if request.htmx and not request.htmx.boosted and request.GET.get("partial") == "tree"
+        else "targets/plan.html"
+    )
     return render(request, template, context)
 
 
-def _tree_response(request: HttpRequest, plan: Any, status: int = 200, error: str = "") -> HttpResponse:
+def _tree_response(
+    request: HttpRequest, plan: Any, status: int = 200, error: str = ""
+) -> HttpResponse:
     context = _plan_context(request, plan, _metric(request), _line(request))
     context["tree_error"] = error
-    template = "targets/plan.html#tree" if request.htmx else "targets/plan.html"  # no JavaScript: the whole page
+    template = (
+        "targets/plan.html#tree" if request.htmx else "targets/plan.html"
+    )  # no JavaScript: the whole page
     return render(request, template, context, status=status)
 
 
@@ -125,11 +172,25 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
         d = form.cleaned_data
         try:
             if revising:
-                services.target_revise(target=target, floor=d["floor"], target_value=d["target"], stretch=d["stretch"],
-                                       reason=d["reason"], actor=request.user, expected_version=d["version"])
+                services.target_revise(
+                    target=target,
+                    floor=d["floor"],
+                    target_value=d["target"],
+                    stretch=d["stretch"],
+                    reason=d["reason"],
+                    actor=request.user,
+                    expected_version=d["version"],
+                )
             else:
-                services.target_set(target=target, floor=d["floor"], target_value=d["target"], stretch=d["stretch"],
-                                    actor=request.user, expected_version=d["version"], lock=d["locked"])
+                services.target_set(
+                    target=target,
+                    floor=d["floor"],
+                    target_value=d["target"],
+                    stretch=d["stretch"],
+                    actor=request.user,
+                    expected_version=d["version"],
+                    lock=d["locked"],
+                )
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))
     else:
@@ -143,7 +204,9 @@ def target_method_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = selectors.target_get(user=request.user, pk=pk)
     error = ""
     try:
-        services.target_set_method(target=target, method=request.POST.get("method", ""), actor=request.user)
+        services.target_set_method(
+            target=target, method=request.POST.get("method", ""), actor=request.user
+        )
     except (ValidationError, PermissionDenied) as exc:
         error = " ".join(getattr(exc, "messages", [str(exc)]))
     return _tree_response(request, target.plan, status=400 if error else 200, error=error)
@@ -177,12 +240,16 @@ def plan_recompute_view(request: HttpRequest, pk: int) -> HttpResponse:
         context = _plan_context(request, plan, metric, None)
         context["inputs_form"] = form
         return render(request, "targets/plan.html#inputs", context, status=400)
-    run = PlanRun.objects.create(plan=plan, metric=metric, requested_by=member, inputs=form.inputs())
+    run = PlanRun.objects.create(
+        plan=plan, metric=metric, requested_by=member, inputs=form.inputs()
+    )
     plan_recompute.enqueue(run.pk)
     run.refresh_from_db()
     if not request.htmx:  # a plain form post (no JavaScript yet): back to the plan page
         return redirect(reverse("targets:plan", args=[plan.pk]) + f"?metric={metric}")
-    response = render(request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": metric})
+    response = render(
+        request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": metric}
+    )
     if run.status == PlanRun.Status.DONE and request.htmx:
         response["HX-Refresh"] = "true"  # computed already (immediate backend): show the new plan
     return response
@@ -195,7 +262,9 @@ def plan_run_view(request: HttpRequest, pk: int, run_id: int) -> HttpResponse:
         from django.http import Http404
 
         raise Http404("Not found.")
-    response = render(request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": run.metric})
+    response = render(
+        request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": run.metric}
+    )
     if run.status == PlanRun.Status.DONE and request.htmx:
         response["HX-Refresh"] = "true"
     return response
@@ -215,7 +284,12 @@ def plan_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
         elif action == "activate":
             services.plan_activate(plan=plan, actor=request.user, expected_version=version)
         elif action == "return":
-            services.plan_return_to_draft(plan=plan, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version)
+            services.plan_return_to_draft(
+                plan=plan,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+                expected_version=version,
+            )
         elif action == "archive":
             services.plan_archive(plan=plan, actor=request.user, expected_version=version)
         elif action == "copy":
@@ -229,17 +303,28 @@ def plan_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Done: the plan is now %(status)s.") % {"status": selectors.plan_get(user=request.user, pk=pk).get_status_display()})
+        messages.success(
+            request,
+            _("Done: the plan is now %(status)s.")
+            % {"status": selectors.plan_get(user=request.user, pk=pk).get_status_display()},
+        )
     return redirect(reverse("targets:plan", args=[plan.pk]) + f"?metric={_metric(request)}")
 
 
 def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     metric = _metric(request)
-    return render(request, "targets/reconcile.html", {
-        "plan": plan, "metric": metric, "metric_label": Metric(metric).label, "metrics": Metric.choices,
-        "rows": selectors.reconciliation(user=request.user, plan=plan, metric=metric),
-    })
+    return render(
+        request,
+        "targets/reconcile.html",
+        {
+            "plan": plan,
+            "metric": metric,
+            "metric_label": Metric(metric).label,
+            "metrics": Metric.choices,
+            "rows": selectors.reconciliation(user=request.user, plan=plan, metric=metric),
+        },
+    )
 
 
 @writer_required
@@ -249,14 +334,23 @@ def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 
     from salesloop.org.visibility import visible
 
-    proposal = visible(Proposal.objects.select_related("target__plan"), user=request.user).filter(pk=pk).first()
+    proposal = (
+        visible(Proposal.objects.select_related("target__plan"), user=request.user)
+        .filter(pk=pk)
+        .first()
+    )
     if proposal is None:
         raise Http404("Not found.")
     try:
-        services.proposal_decide(proposal=proposal, accept=request.POST.get("accept") == "1", actor=request.user)
+        services.proposal_decide(
+            proposal=proposal, accept=request.POST.get("accept") == "1", actor=request.user
+        )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    return redirect(reverse("targets:reconcile", args=[proposal.target.plan_id]) + f"?metric={proposal.target.metric}")
+    return redirect(
+        reverse("targets:reconcile", args=[proposal.target.plan_id])
+        + f"?metric={proposal.target.metric}"
+    )
 
 
 @writer_required
@@ -266,7 +360,12 @@ def proposal_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = ProposalForm(request.POST)
     if form.is_valid():
         try:
-            services.proposal_create(target=target, value=form.cleaned_data["value"], comment=form.cleaned_data["comment"], actor=request.user)
+            services.proposal_create(
+                target=target,
+                value=form.cleaned_data["value"],
+                comment=form.cleaned_data["comment"],
+                actor=request.user,
+            )
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         else:
@@ -278,18 +377,33 @@ def proposal_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def history_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
-    return render(request, "targets/history.html", {
-        "plan": plan, "revisions": selectors.revision_history(user=request.user, plan=plan),
-        "events": selectors.plan_audit(plan=plan) if sees_everything(request.user) else [],
-    })
+    return render(
+        request,
+        "targets/history.html",
+        {
+            "plan": plan,
+            "revisions": selectors.revision_history(user=request.user, plan=plan),
+            "events": selectors.plan_audit(plan=plan) if sees_everything(request.user) else [],
+        },
+    )
 
 
 def my_targets_view(request: HttpRequest) -> HttpResponse:
     member = member_of(request.user)
-    targets = (Target.objects.filter(member=member, plan__status__in=[PlanStatus.ACTIVE, PlanStatus.DRAFT, PlanStatus.SUBMITTED])
-               .select_related("plan", "product_line").prefetch_related("months").order_by("-plan__fiscal_year", "metric", "product_line__name")
-               if member else Target.objects.none())
-    return render(request, "targets/mine.html", {"targets": targets, "proposal_form": ProposalForm()})
+    targets = (
+        Target.objects.filter(
+            member=member,
+            plan__status__in=[PlanStatus.ACTIVE, PlanStatus.DRAFT, PlanStatus.SUBMITTED],
+        )
+        .select_related("plan", "product_line")
+        .prefetch_related("months")
+        .order_by("-plan__fiscal_year", "metric", "product_line__name")
+        if member
+        else Target.objects.none()
+    )
+    return render(
+        request, "targets/mine.html", {"targets": targets, "proposal_form": ProposalForm()}
+    )
 
 
 def plan_export_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -297,8 +411,12 @@ def plan_export_view(request: HttpRequest, pk: int) -> HttpResponse:
 
     plan = selectors.plan_get(user=request.user, pk=pk)
     data = plan_workbook(user=request.user, plan=plan)
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="plan-FY{plan.fiscal_year}-v{plan.version}.xlsx"'
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="plan-FY{plan.fiscal_year}-v{plan.version}.xlsx"'
+    )
     from salesloop.common.audit import security_event
 
     security_event(actor=request.user, action="export", kind="plan", plan=plan.pk)

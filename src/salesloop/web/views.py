@@ -1,19 +1,19 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.conf import settings
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from salesloop.common.audit import security_event
 from salesloop.activities.selectors import follow_up_buckets
+from salesloop.common.audit import security_event
 from salesloop.org.services import member_set_language
-from salesloop.pipeline.selectors import pipeline_summary
 from salesloop.org.visibility import member_of
+from salesloop.pipeline.selectors import pipeline_summary
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -37,7 +37,6 @@ class SalesloopLoginView(auth_views.LoginView):
             username=(self.request.POST.get("username") or "")[:150],
         )
         return super().form_invalid(form)
-
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -16,7 +16,12 @@ def _when(value: Any) -> str | None:
 def _stage(stage: Any) -> dict[str, Any] | None:
     if stage is None:
         return None
-    return {"id": stage.pk, "name": stage.name, "kind": stage.kind, "probability": stage.probability}
+    return {
+        "id": stage.pk,
+        "name": stage.name,
+        "kind": stage.kind,
+        "probability": stage.probability,
+    }
 
 
 def opportunity_payload(opportunity: Any, *, from_stage: Any = None) -> dict[str, Any]:

@@ -197,8 +197,12 @@ def webhook_attempt(delivery: WebhookDelivery) -> WebhookAttempt:
             error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"[:EXCERPT]
     duration = int((time.monotonic() - started) * 1000)
     attempt = WebhookAttempt.objects.create(
-        delivery=delivery, number=number, status_code=status_code, duration_ms=duration,
-        error=error[:EXCERPT], response_excerpt=excerpt[:EXCERPT],
+        delivery=delivery,
+        number=number,
+        status_code=status_code,
+        duration_ms=duration,
+        error=error[:EXCERPT],
+        response_excerpt=excerpt[:EXCERPT],
     )
     delivery.attempts = number
     if attempt.ok:
@@ -206,7 +210,9 @@ def webhook_attempt(delivery: WebhookDelivery) -> WebhookAttempt:
         delivery.delivered_at = timezone.now()
     elif number >= max_attempts() or refused:
         delivery.status = DeliveryStatus.FAILED
-        log.warning("webhook %s to %s failed after %s attempts", delivery.event, endpoint.url, number)
+        log.warning(
+            "webhook %s to %s failed after %s attempts", delivery.event, endpoint.url, number
+        )
     delivery.save(update_fields=["attempts", "status", "delivered_at", "updated_at"])
     return attempt
 

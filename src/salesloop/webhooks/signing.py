@@ -27,7 +27,12 @@ def sign(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def verify(
-    *, secret: str, timestamp: str, body: bytes, signature: str, now: float | None = None,
+    *,
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    now: float | None = None,
     tolerance: int = TOLERANCE_SECONDS,
 ) -> bool:
     """What a receiver does: a fresh timestamp and a matching signature (constant time)."""

@@ -22,8 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--format", default="xlsx", choices=["xlsx", "csv"])
         parser.add_argument("--user", required=True, help="export what this user may see")
         parser.add_argument("-o", "--output", required=True)
-        parser.add_argument("--filter", action="append", default=[], metavar="NAME=VALUE",
-                            help="a filter of the list page, e.g. --filter tier=key --filter from=2025-01-01")
+        parser.add_argument(
+            "--filter",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a filter of the list page, e.g. --filter tier=key --filter from=2025-01-01",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(username=options["user"]).first()
@@ -37,17 +42,26 @@ class Command(BaseCommand):
         out = Path(options["output"])
         rows = export_rows(dataset, user, params)
         count = -1
+
         def counted():
             nonlocal count
             for row in rows:
                 count += 1
                 yield row
+
         if options["format"] == "csv":
             with out.open("w", encoding="utf-8", newline="") as handle:
                 for piece in csv_stream(counted()):
                     handle.write(piece)
         else:
             write_xlsx_rows(out, counted(), sheet_title=dataset.label)
-        security_event(actor=user, action="export", kind=options["kind"], format=options["format"], via="cli",
-                       filters=dict(params.items()), rows=count)
+        security_event(
+            actor=user,
+            action="export",
+            kind=options["kind"],
+            format=options["format"],
+            via="cli",
+            filters=dict(params.items()),
+            rows=count,
+        )
         self.stdout.write(_("%(n)s rows written to %(f)s.") % {"n": count, "f": out})

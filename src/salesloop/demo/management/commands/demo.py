@@ -42,7 +42,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-serve", action="store_true", help=_("Build only, do not serve."))
         parser.add_argument(
-            "--no-plans", action="store_true",
+            "--no-plans",
+            action="store_true",
             help=_("Skip the target plans (this year's active plan, next year's draft)."),
         )
         parser.add_argument("--port", type=int, default=8000, help=_("Port to serve on."))
@@ -86,8 +87,10 @@ class Command(BaseCommand):
             if console is not None:
                 console.print(
                     _("Target plans: %(plans)s in %(s).1f s")
-                    % {"plans": ", ".join(f"FY{p.fiscal_year} {p.status}" for p in plans),
-                       "s": time.perf_counter() - started}
+                    % {
+                        "plans": ", ".join(f"FY{p.fiscal_year} {p.status}" for p in plans),
+                        "s": time.perf_counter() - started,
+                    }
                 )
         if console is not None:
             self._summary(console, result, str(options["host"]), port)

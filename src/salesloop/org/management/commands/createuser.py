@@ -17,10 +17,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=Role.values)
-        parser.add_argument("--unit", help="Org unit name or id (default: the top of the tree; created if the tree is empty).")
+        parser.add_argument(
+            "--unit",
+            help="Org unit name or id (default: the top of the tree; created if the tree is empty).",
+        )
         parser.add_argument("--name", help="Display name (default: the username).")
         parser.add_argument("--email", default="")
-        parser.add_argument("--password-stdin", action="store_true", help="Read the password from standard input.")
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="Read the password from standard input."
+        )
 
     def handle(self, *args, **opts):
         unit = self._unit(opts.get("unit"))
@@ -36,12 +41,20 @@ class Command(BaseCommand):
             raise CommandError("The password must have at least 8 characters; nothing was created.")
         try:
             member = member_create(
-                username=opts["username"], password=password, display_name=opts.get("name") or opts["username"],
-                org_unit=unit, role=opts["role"], email=opts["email"],
+                username=opts["username"],
+                password=password,
+                display_name=opts.get("name") or opts["username"],
+                org_unit=unit,
+                role=opts["role"],
+                email=opts["email"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages) + " Nothing was created.") from exc
-        self.stdout.write(self.style.SUCCESS(f"Created {member.user.username} ({member.get_role_display()}) in {unit}."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created {member.user.username} ({member.get_role_display()}) in {unit}."
+            )
+        )
 
     def _unit(self, ref: str | None) -> OrgUnit:
         if ref is None:

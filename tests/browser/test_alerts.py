@@ -1,0 +1,98 @@
+"""Alerts and reports in real Chromium: the notification centre shows and clears alerts, a
+report page renders with its charts, an admin edits a rule threshold and the alert set changes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from salesloop.alerts.models import Alert, Report
+from salesloop.alerts.reports.services import reports_send
+from salesloop.alerts.services import rules_evaluate
+from tests import factories as f
+from tests.alerts.conftest import TODAY, at, scenario  # noqa: F401 (fixture)
+from tests.browser.conftest import log_in, shot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def alerted(scenario, time_machine, settings):  # noqa: F811
+    rules_evaluate(today=TODAY)
+    # the server lives on 15 May 2025 (ticking); the browser on the real clock keeps the cookies
+    settings.SESSION_COOKIE_AGE = settings.CSRF_COOKIE_AGE = 20 * 365 * 86400
+    time_machine.move_to(at(TODAY, 12), tick=True)
+    return scenario
+
+
+def test_notification_centre_shows_and_clears_alerts(page, alerted):
+    log_in(page, "rep_a2", f.PASSWORD)
+    badge = page.locator("[data-testid=unread-count]")
+    expect(badge).to_have_text("4")
+    page.click("nav >> text=Notifications")
+    expect(page.locator("[data-testid=note]")).to_have_count(4)
+    expect(page.locator("[data-testid=open-alerts]")).to_contain_text("behind pace")
+    shot(page, "alerts-inbox-rep")
+    # opening one goes to its subject and marks it read
+    page.click("a.note-title:has-text('overdue follow-ups')")
+    page.wait_for_url("**/activities/**")
+    expect(badge).to_have_text("3")
+    page.click("nav >> text=Notifications")
+    page.click("[data-testid=read-all]")
+    expect(page.locator("[data-testid=unread-count]")).to_have_count(0)
+    expect(page.locator(".note.unread")).to_have_count(0)
+    shot(page, "alerts-inbox-read")
+    # a director sees the company's open alerts
+    page.click("button:has-text('Log out')")
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/alerts/")
+    expect(page.locator("[data-testid=open-alerts] tr.alert-row")).to_have_count(
+        Alert.objects.filter(status="open").count()
+    )
+    shot(page, "alerts-inbox-director")
+
+
+def test_report_pages_render_with_their_charts(page, alerted, time_machine):
+    time_machine.move_to(at(date(2025, 5, 19), 8), tick=True)
+    reports_send(kind="weekly", today=date(2025, 5, 19))
+    time_machine.move_to(at(date(2025, 7, 1), 9, 30), tick=True)
+    reports_send(kind="quarterly", today=date(2025, 7, 1))
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/alerts/reports/")
+    expect(page.locator("[data-testid=reports] tbody tr")).to_have_count(2)
+    shot(page, "reports-list")
+    weekly = Report.objects.get(kind="weekly", recipient__user__username="director")
+    page.goto(f"{page.base}/alerts/reports/{weekly.pk}/")
+    expect(page.locator("[data-testid=chart-burn-up] .main-svg").first).to_be_visible()
+    expect(page.locator("[data-testid=risks]")).to_contain_text("miscalibrated")
+    expect(page.locator("[data-testid=kpi-actual]")).to_have_attribute(
+        "data-value", str(weekly.data["card"]["actual"])
+    )
+    shot(page, "report-weekly-director")
+    review = Report.objects.get(kind="quarterly", recipient__user__username="director")
+    page.goto(f"{page.base}/alerts/reports/{review.pk}/")
+    expect(page.locator("[data-testid=chart-gap-last] .main-svg").first).to_be_visible()
+    expect(page.locator("[data-testid=recommendations]")).to_be_visible()
+    shot(page, "report-quarterly-director")
+    with page.expect_download() as dl:
+        page.click("[data-testid=xlsx]")
+    assert dl.value.suggested_filename.endswith(".xlsx")
+
+
+def test_admin_edits_a_threshold_and_the_alert_set_changes(page, alerted):
+    log_in(page, "admin", f.PASSWORD)
+    page.goto(f"{page.base}/alerts/rules/")
+    card = page.locator("[data-testid=rule-behind_pace]")
+    expect(card.locator("[data-testid=open-count]")).to_have_text("2 open")
+    shot(page, "alert-rules")
+    card.locator("input[name='behind_pace-p_pace_below']").fill("0.1")
+    card.locator("button:has-text('Save')").click()
+    expect(page.locator(".message-success")).to_be_visible()
+    card = page.locator("[data-testid=rule-behind_pace]")
+    expect(card.locator("[data-testid=open-count]")).to_have_text("1 open")
+    assert list(
+        Alert.objects.filter(rule="behind_pace", status="open").values_list("subject_id", flat=True)
+    ) == [alerted.org.rep_b1.pk]
+    shot(page, "alert-rules-saved")

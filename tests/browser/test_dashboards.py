@@ -1,0 +1,140 @@
+"""The director, manager and rep dashboards in real Chromium on a small demo company: charts
+render, a director drills from a unit to a rep to the deals behind a number, the filters stay
+in the URL, "Apply" keeps the period and customer health loads after the page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from salesloop.org.models import Member
+from tests.browser.conftest import log_in, shot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "salesloop-demo"
+CHARTS = ("burn-up", "gap-last", "funnel", "trend", "heatmap")
+
+
+@pytest.fixture
+def demo(db):
+    """A small demo company (scale 0.003) with history to yesterday, this year's active plan,
+    the rollups and the calibration filled."""
+    from salesloop.demo.build import build_demo
+    from salesloop.insights.calibration import calibration_refresh
+    from salesloop.insights.rollups import rollup_refresh
+    from salesloop.targets.seed import seed_demo_plans
+
+    today = timezone.localdate()
+    build_demo(scale=0.003, seed=3, today=today - timedelta(days=1))
+    seed_demo_plans(today=today)
+    rollup_refresh(today=today)
+    calibration_refresh(today=today)
+    return today
+
+
+def charts_render(page, names=CHARTS):
+    for name in names:
+        expect(page.locator(f"[data-testid=chart-{name}] .main-svg").first).to_be_visible(
+            timeout=20_000
+        )
+
+
+def test_director_drills_from_company_to_unit_to_rep_to_deals(page, demo):
+    log_in(page, "director", PASSWORD)
+    page.goto(f"{page.base}/dashboard/?period=quarter")
+    charts_render(page, (*CHARTS, "leaderboard", "gap-children"))
+    expect(page.get_by_test_id("health")).to_be_visible(timeout=20_000)  # loaded after the page
+    expect(page.get_by_test_id("churn")).not_to_have_text("")
+    shot(page, "dashboard-director")
+
+    # company → first child unit
+    first_unit = page.locator("[data-testid=children] a[data-drill^=u]").first
+    unit_name = first_unit.inner_text()
+    first_unit.click()
+    expect(page.get_by_test_id("node-name")).to_contain_text(unit_name)
+    assert "period=quarter" in page.url and "node=u" in page.url
+    charts_render(page, ("burn-up", "funnel"))
+    # down to a team if the unit has teams, then to a rep
+    while page.locator("[data-testid=children] a[data-drill^=u]").count():
+        page.locator("[data-testid=children] a[data-drill^=u]").first.click()
+        page.wait_for_load_state()
+    expect(page.locator("[data-testid=children] a[data-drill^=m]").first).to_be_visible()
+    shot(page, "dashboard-team")
+    rep_link = page.locator("[data-testid=children] a[data-drill^=m]").first
+    rep_name = rep_link.inner_text()
+    rep_key = rep_link.get_attribute("data-drill")
+    rep_link.click()
+    expect(page.get_by_test_id("node-name")).to_contain_text(rep_name)
+    assert f"node={rep_key}" in page.url and "period=quarter" in page.url
+    expect(page.get_by_test_id("crumbs")).to_contain_text(unit_name)
+    charts_render(page, ("burn-up", "funnel"))
+    shot(page, "dashboard-director-rep")
+
+    # the deals behind the pipeline number: the rep's open deals
+    page.get_by_test_id("crumbs").locator("a").last.click()
+    page.locator(f"[data-deals='{rep_key[1:]}']").click()
+    page.wait_for_url(f"**/opportunities/?owner={rep_key[1:]}&status=open")
+    expect(page.locator("table")).to_contain_text(rep_name)
+
+
+def test_filters_stay_in_the_url_and_apply_keeps_the_period(page, demo):
+    log_in(page, "director", PASSWORD)
+    page.goto(f"{page.base}/dashboard/")
+    page.click("[data-period=month]")
+    page.wait_for_url("**period=month**")
+    on = page.url.split("on=")[1][:10] if "on=" in page.url else None
+    line = page.get_by_test_id("line-filter")
+    value = line.locator("option").nth(1).get_attribute("value")
+    line.select_option(value)
+    page.get_by_test_id("apply").click()
+    page.wait_for_url(f"**line={value}**")
+    assert "period=month" in page.url and "from=" not in page.url and "to=" not in page.url
+    if on:
+        assert f"on={on}" in page.url
+    charts_render(page, ("burn-up",))
+    # previous period keeps the line and the kind
+    page.get_by_test_id("prev").click()
+    page.wait_for_url("**period=month**")
+    assert f"line={value}" in page.url
+    # a custom range is explicit
+    page.fill("input[name=from]", "2026-09-01")
+    page.fill("input[name=to]", "2026-10-15")
+    page.get_by_test_id("show-range").click()
+    page.wait_for_url("**period=custom**")
+    assert (
+        "from=2026-09-01" in page.url
+        and "to=2026-10-15" in page.url
+        and f"line={value}" in page.url
+    )
+    expect(page.get_by_test_id("node-name")).to_contain_text("2026-09-01")
+    # Apply on a custom range keeps the range
+    page.get_by_test_id("metric-filter").select_option("collected_revenue")
+    page.get_by_test_id("apply").click()
+    page.wait_for_url("**metric=collected_revenue**")
+    assert "period=custom" in page.url and "from=2026-09-01" in page.url
+
+
+def test_manager_dashboard(page, demo):
+    manager = Member.objects.select_related("org_unit").get(user__username="manager")
+    log_in(page, "manager", PASSWORD)
+    page.goto(f"{page.base}/dashboard/")
+    expect(page.get_by_test_id("node-name")).to_contain_text(manager.org_unit.name)
+    charts_render(page, (*CHARTS, "gap-children"))
+    expect(page.get_by_test_id("health")).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("bottlenecks")).to_be_visible()
+    shot(page, "dashboard-manager")
+
+
+def test_rep_dashboard(page, demo):
+    rep = Member.objects.get(user__username="rep")
+    log_in(page, "rep", PASSWORD)
+    page.goto(f"{page.base}/dashboard/?period=year")
+    expect(page.get_by_test_id("node-name")).to_contain_text(rep.display_name)
+    charts_render(page)
+    expect(page.get_by_test_id("health")).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("children")).to_have_count(0)
+    shot(page, "dashboard-rep")
