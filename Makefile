@@ -32,8 +32,8 @@ install: $(VENV)/.base-installed ## Create the virtual environment and install s
 
 install-dev: $(VENV)/.dev-installed ## Install salesloop with the development tools
 
-demo: install ## Build the demo company on SQLite and serve it on http://127.0.0.1:8000
-	env -u DATABASE_URL $(BIN)/salesloop demo --port $(PORT)
+demo: install ## Build the demo company on SQLite and serve it on http://127.0.0.1:8000 (with a worker and the scheduler)
+	env -u DATABASE_URL BIN=$(BIN) bash scripts/run-demo --port $(PORT)
 
 test: install-dev ## Run every test (SQLite, then PostgreSQL when DATABASE_URL names one)
 	@bash scripts/ensure-chromium

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "salesloop.webhooks",
     "salesloop.targets",
     "salesloop.insights",
+    "salesloop.alerts",
     "salesloop.demo",
     "salesloop.web",
 ]

@@ -1,0 +1,171 @@
+"""Build, store and send reports. A report is stored (data snapshot + rendered email) before
+anything is sent, once per recipient, kind and period: a second run of the same schedule, or
+a broken mail server, never loses or duplicates it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from salesloop.alerts import delivery
+from salesloop.alerts.choices import ReportKind
+from salesloop.alerts.models import Channel, Notification, NotificationPreference, Report
+from salesloop.alerts.reports.builders import build_review, build_weekly
+from salesloop.org.choices import Role
+from salesloop.org.models import Member
+
+logger = logging.getLogger("salesloop.alerts")
+RECIPIENT_ROLES = (Role.REP, Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
+
+
+def report_title(data: dict[str, Any]) -> str:
+    kind = data["kind"]
+    if kind == ReportKind.WEEKLY:
+        return _("Weekly progress report · %(node)s · week to %(end)s") % {
+            "node": data["node"]["name"],
+            "end": data["week"]["end"],
+        }
+    label = _("Monthly review") if kind == ReportKind.MONTHLY else _("Quarterly review")
+    return _("%(label)s · %(node)s · %(period)s") % {
+        "label": label,
+        "node": data["node"]["name"],
+        "period": data["period"]["label"],
+    }
+
+
+def report_build(*, member: Member, kind: str, today: date) -> dict[str, Any]:
+    if kind == ReportKind.WEEKLY:
+        return build_weekly(member, today)
+    return build_review(member, today, kind)
+
+
+def report_render(report: Report) -> tuple[str, str]:
+    """(text, html) of a report's email, from its stored snapshot."""
+    ctx = {
+        "report": report,
+        "data": report.data,
+        "link": delivery.absolute(reverse("alerts:report", args=[report.pk])),
+    }
+    return (
+        render_to_string("alerts/email_report.txt", ctx),
+        render_to_string("alerts/email_report.html", ctx),
+    )
+
+
+def _period_start(kind: str, data: dict[str, Any]) -> date:
+    return date.fromisoformat(
+        data["week"]["start"] if kind == ReportKind.WEEKLY else data["period"]["start"]
+    )
+
+
+def report_create(*, member: Member, kind: str, today: date) -> Report | None:
+    """Build and store one report (None when this recipient already has it for the period)."""
+    if (
+        kind == ReportKind.WEEKLY
+        and Report.objects.filter(
+            kind=kind, recipient=member, period_start=today - timedelta(days=7)
+        ).exists()
+    ):
+        return None
+    data = report_build(member=member, kind=kind, today=today)
+    start = _period_start(kind, data)
+    if Report.objects.filter(kind=kind, recipient=member, period_start=start).exists():
+        return None
+    end = date.fromisoformat(
+        data["week"]["end"] if kind == ReportKind.WEEKLY else data["period"]["end"]
+    )
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(
+                kind=kind,
+                recipient=member,
+                period_start=start,
+                period_end=end,
+                title=report_title(data)[:255],
+                data=data,
+            )
+            report.text, report.html = report_render(report)
+            report.save(update_fields=["text", "html"])
+    except IntegrityError:  # built at the same time elsewhere
+        return None
+    return report
+
+
+def report_deliver(report: Report) -> None:
+    member = report.recipient
+    link = reverse("alerts:report", args=[report.pk])
+    Notification.objects.get_or_create(
+        recipient=member, report=report, defaults={"title": report.title, "link": link, "body": ""}
+    )
+    pref = NotificationPreference.objects.filter(member=member).first()
+    if (pref is None or (pref.reports and pref.email)) and member.user.email:
+        delivery.email_queue(
+            member=member,
+            subject=report.title,
+            text=report.text,
+            html=report.html,
+            link=link,
+            report=report,
+        )
+
+
+def _channel_summaries(kind: str, reports: list[Report]) -> None:
+    """Chat channels get the summary of the report of their unit's manager (or the director's for
+    the company's channel)."""
+    by_node = {r.data["node"]["key"]: r for r in reports}
+    for channel in Channel.objects.filter(enabled=True, reports=True).select_related("unit"):
+        report = by_node.get(f"u{channel.unit_id}")
+        if report is None:
+            continue
+        c = report.data["card"]
+        text = _(
+            "Booked %(actual)s of %(target)s target (%(att)s), pace index %(pace)s; %(risks)s open risks."
+        ) % {
+            "actual": f"¥{c['actual'] or 0:,.0f}",
+            "target": f"¥{c['target'] or 0:,.0f}",
+            "att": "–" if c["vs_target"] is None else f"{c['vs_target']:.0%}",
+            "pace": "–" if c["pace"] is None else f"{c['pace']:.2f}",
+            "risks": report.data.get("risk_count", 0),
+        }
+        delivery.webhook_queue(
+            channel=channel,
+            subject=report.title,
+            text=text,
+            link=reverse("alerts:report", args=[report.pk]),
+        )
+
+
+def reports_send(*, kind: str, today: date | None = None) -> dict[str, Any]:
+    """Build, store and send one kind of report to every member by role (a rep: their own
+    figures; a manager: their team; a director / admin: the company). One failing recipient
+    is recorded and the others still get theirs."""
+    today = today or timezone.localdate()
+    created: list[Report] = []
+    errors: dict[str, str] = {}
+    members = (
+        Member.objects.filter(role__in=RECIPIENT_ROLES, left_on__isnull=True, user__is_active=True)
+        .select_related("user", "org_unit")
+        .order_by("pk")
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        for member in members:
+            try:
+                report = report_create(member=member, kind=kind, today=today)
+            except Exception as exc:
+                logger.exception("report %s for %s failed", kind, member.pk)
+                errors[str(member.pk)] = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            if report is not None:
+                report_deliver(report)
+                created.append(report)
+        _channel_summaries(kind, created)
+    delivery.deliveries_kick()
+    return {"kind": kind, "reports": len(created), "errors": errors}

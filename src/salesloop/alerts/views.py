@@ -1,0 +1,196 @@
+"""Notification centre, reports, rules and preferences: parse, call a selector or service, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from salesloop.alerts import selectors, services
+from salesloop.alerts.choices import SEVERITY_ORDER
+from salesloop.alerts.forms import RULE_HELP, PreferenceForm, RuleForm
+from salesloop.alerts.models import AlertRule, NotificationPreference
+from salesloop.alerts.reports.xlsx import report_workbook
+from salesloop.common.audit import security_event
+from salesloop.org.choices import COMPANY_WIDE_ROLES
+from salesloop.org.visibility import member_of
+
+
+def _member(request: HttpRequest) -> Any:
+    member = member_of(request.user)
+    if member is None:
+        raise Http404("Not found.")
+    return member
+
+
+@require_GET
+def inbox_view(request: HttpRequest) -> HttpResponse:
+    """The notification centre: my notifications, and the open alerts I may see."""
+    notes = Paginator(selectors.notification_list(user=request.user), 30).get_page(
+        request.GET.get("page")
+    )
+    alerts = sorted(
+        selectors.alert_list(user=request.user)[:300],
+        key=lambda a: (SEVERITY_ORDER.get(a.severity, 9), -a.opened_at.timestamp()),
+    )
+    return render(
+        request,
+        "alerts/inbox.html",
+        {
+            "page": notes,
+            "alerts": alerts[:100],
+            "alert_total": len(alerts),
+            "unread": selectors.unread_count(user=request.user),
+        },
+    )
+
+
+@require_GET
+def notification_open_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a notification read and go to its subject."""
+    note = selectors.notification_get(user=request.user, pk=pk)
+    services.notification_mark_read(member=_member(request), pk=note.pk)
+    target = (
+        note.link
+        if note.link and url_has_allowed_host_and_scheme(note.link, allowed_hosts=None)
+        else "alerts:inbox"
+    )
+    return redirect(target)
+
+
+@require_POST
+def notification_read_view(request: HttpRequest, pk: int) -> HttpResponse:
+    note = selectors.notification_get(user=request.user, pk=pk)
+    services.notification_mark_read(member=_member(request), pk=note.pk)
+    return redirect("alerts:inbox")
+
+
+@require_POST
+def notification_read_all_view(request: HttpRequest) -> HttpResponse:
+    n = services.notification_mark_read(member=_member(request))
+    messages.success(request, _("%(n)d notifications marked read.") % {"n": n})
+    return redirect("alerts:inbox")
+
+
+def preferences_view(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    pref = NotificationPreference.objects.filter(member=member).first() or NotificationPreference(
+        member=member
+    )
+    form = PreferenceForm(request.POST or None, instance=pref)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.preference_save(member=member, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Your notification preferences were saved."))
+            return redirect("alerts:preferences")
+    return render(request, "alerts/preferences.html", {"form": form})
+
+
+@require_GET
+def report_list_view(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.report_list(user=request.user), 30).get_page(request.GET.get("page"))
+    return render(request, "alerts/report_list.html", {"page": page})
+
+
+@require_GET
+def report_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A report as it was sent (rendered from its stored snapshot)."""
+    report = selectors.report_get(user=request.user, pk=pk)
+    figures = {
+        k: json.dumps(v, cls=DjangoJSONEncoder, ensure_ascii=False)
+        for k, v in (report.data.get("figures") or {}).items()
+        if v
+    }
+    return render(
+        request, "alerts/report.html", {"report": report, "data": report.data, "figures": figures}
+    )
+
+
+@require_GET
+def report_xlsx_view(request: HttpRequest, pk: int) -> HttpResponse:
+    report = selectors.report_get(user=request.user, pk=pk)
+    security_event(actor=request.user, action="export.report", report=report.pk)
+    response = HttpResponse(
+        report_workbook(report),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{report.kind}-{report.period_start.isoformat()}.xlsx"'
+    )
+    return response
+
+
+def _require_rule_admin(request: HttpRequest) -> None:
+    """Thresholds are company settings: admins and directors change them."""
+    member = member_of(request.user)
+    if not (
+        request.user.is_superuser or (member is not None and member.role in COMPANY_WIDE_ROLES)
+    ):
+        raise PermissionDenied
+
+
+@require_GET
+def rules_view(request: HttpRequest) -> HttpResponse:
+    _require_rule_admin(request)
+    rules = services.rules_ensure()
+    open_counts = {
+        r.key: selectors.alert_list(user=request.user).filter(rule=r.key).count() for r in rules
+    }
+    forms_ = [
+        (r, RuleForm(rule=r, prefix=r.key), open_counts[r.key], RULE_HELP.get(r.key, ""))
+        for r in rules
+    ]
+    return render(request, "alerts/rules.html", {"rules": forms_})
+
+
+@require_POST
+def rule_edit_view(request: HttpRequest, key: str) -> HttpResponse:
+    _require_rule_admin(request)
+    rule = AlertRule.objects.filter(key=key).first()
+    if rule is None:
+        raise Http404("Not found.")
+    form = RuleForm(request.POST, rule=rule, prefix=rule.key)
+    if form.is_valid():
+        try:
+            services.rule_update(
+                rule=rule,
+                params=form.params(),
+                enabled=form.cleaned_data["enabled"],
+                severity=form.cleaned_data["severity"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        else:
+            from salesloop.alerts.tasks import alerts_evaluate
+
+            alerts_evaluate.enqueue(rules=[rule.key])
+            messages.success(
+                request, _("“%(rule)s” saved; its alerts are being re-evaluated.") % {"rule": rule}
+            )
+    else:
+        messages.error(
+            request,
+            _("“%(rule)s” was not saved: %(errors)s")
+            % {
+                "rule": rule,
+                "errors": "; ".join(
+                    f"{form.fields[k].label}: {' '.join(v)}" if k in form.fields else " ".join(v)
+                    for k, v in form.errors.items()
+                ),
+            },
+        )
+    return redirect(f"{reverse('alerts:rules')}#rule-{rule.key}")

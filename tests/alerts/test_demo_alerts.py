@@ -1,0 +1,83 @@
+"""On the demo company the planted problems raise the expected alerts: the weak-conversion
+rep, the low-activity rep and the key account that went quiet."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Max
+
+from salesloop.alerts.choices import AlertStatus
+from salesloop.alerts.models import Alert
+from salesloop.alerts.services import rules_evaluate
+from salesloop.customers.models import Customer
+from salesloop.demo import loader
+from salesloop.org.models import Member
+
+TODAY = date(2026, 10, 31)
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command(
+            "demo",
+            "--scale",
+            "0.005",
+            "--seed",
+            "42",
+            "--no-serve",
+            "--today",
+            TODAY.isoformat(),
+            stdout=io.StringIO(),
+        )
+        yield
+        with transaction.atomic():
+            loader.wipe()
+
+
+@pytest.mark.django_db
+def test_planted_problems_raise_their_alerts(demo, time_machine):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    time_machine.move_to(datetime(2026, 10, 31, 12, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+    result = rules_evaluate(today=TODAY)
+    assert result.errors == {}
+    manager = Member.objects.get(user__username="manager")
+    team = {
+        m.user.username: m
+        for m in Member.objects.filter(org_unit=manager.org_unit, role="rep").select_related("user")
+    }
+    # the demo manager's team holds the planted profiles: rep002 converts badly at the proposal
+    # stage, rep003 logs few activities (see salesloop/demo/profiles.py)
+    weak, lazy = team["rep002"], team["rep003"]
+    open_ = Alert.objects.filter(status=AlertStatus.OPEN)
+    weak_alerts = open_.filter(rule="weak_conversion")
+    assert {a.owner_id for a in weak_alerts} == {weak.pk}
+    assert "Proposal" in weak_alerts.get().title
+    assert {a.owner_id for a in open_.filter(rule="low_activity")} == {lazy.pk}
+    # the planted key account stopped ordering 165–200 days before "today" (a long-standing
+    # customer of the demo manager's team); the quiet-account rule finds it
+    last = dict(
+        Customer.objects.filter(tier="key", owner__org_unit=manager.org_unit)
+        .annotate(last=Max("orders__signed_on"))
+        .values_list("pk", "last")
+    )
+    planted = [
+        pk
+        for pk, d in last.items()
+        if d and timedelta(days=165) <= TODAY - d <= timedelta(days=200)
+    ]
+    assert planted
+    quiet = set(open_.filter(rule="key_account_quiet").values_list("subject_id", flat=True))
+    assert set(planted) <= quiet
+    # every alert is routed: the owner got it in the notification centre
+    assert all(
+        a.notifications.filter(recipient_id=a.owner_id).exists()
+        for a in open_.filter(owner__isnull=False)[:50]
+    )

@@ -1,0 +1,184 @@
+"""Weekly and review reports: delivered by a real SMTP server per role, the figures equal the
+dashboard's, stored as sent, available as a page and an XLSX."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from openpyxl import load_workbook
+
+from salesloop.alerts.delivery import deliveries_send_due
+from salesloop.alerts.models import Delivery, Notification, Report
+from salesloop.alerts.reports.services import reports_send
+from salesloop.alerts.services import rules_evaluate
+from salesloop.insights.dashboard import build_dashboard
+from salesloop.insights.scope import resolve_scope
+from salesloop.orders.services import order_create
+from salesloop.web.templatetags.salesloop import pct, yuan
+from tests import factories as f
+from tests.alerts.conftest import TODAY, at, parts
+
+pytestmark = pytest.mark.django_db
+MONDAY = date(2025, 5, 19)
+
+
+@pytest.fixture
+def monday(scenario, time_machine):
+    rules_evaluate(today=TODAY)
+    time_machine.move_to(at(MONDAY, 8), tick=False)
+    return scenario
+
+
+def test_weekly_report_reaches_each_role_by_smtp_with_the_dashboard_figures(monday, smtp, settings):
+    settings.LANGUAGE_CODE = "en"
+    org = monday.org
+    result = reports_send(kind="weekly", today=MONDAY)
+    assert result["errors"] == {}
+    for member, node in (
+        (org.rep_a2, f"m{org.rep_a2.pk}"),
+        (org.mgr_a, f"u{org.team_a.pk}"),
+        (org.east_mgr, f"u{org.east.pk}"),
+        (org.director, f"u{org.company.pk}"),
+    ):
+        report = Report.objects.get(kind="weekly", recipient=member)
+        assert report.data["node"]["key"] == node
+        # the dashboard this member opens on Monday shows the same figures
+        scope = resolve_scope(member.user, {"period": "quarter"}, today=MONDAY)
+        card = build_dashboard(scope).context["card"]
+        got = report.data["card"]
+        assert got["actual"] == round(float(card.actual), 2)
+        assert got["target"] == round(float(card.thresholds.target), 2)
+        assert got["expected"] == round(float(card.expected), 2)
+        assert got["pace"] == (round(card.pace, 4) if card.pace is not None else None)
+        assert got["vs_target"] == (
+            round(card.vs_target, 4) if card.vs_target is not None else None
+        )
+        assert got["p_floor"] == (round(card.p_floor, 4) if card.p_floor is not None else None)
+        # …and so does the email the SMTP server received
+        [msg] = [m for m in smtp.to(member.user.email) if smtp.subject(m) == report.title]
+        text, html = parts(msg)
+        with translation.override("en"):
+            assert yuan(card.actual) in text and yuan(card.actual) in html
+            if card.vs_target is not None:
+                assert pct(card.vs_target) in text
+                assert any(
+                    p.get_filename() and p.get_filename().endswith(".xlsx")
+                    for p in msg.iter_attachments()
+                )
+    # the rep's report lists only their own risks, the director's the company's
+    rep_risks = Report.objects.get(recipient=org.rep_a2).data["risks"]
+    assert rep_risks and all("Rep_A2" in r["title"] or "Customer" in r["title"] for r in rep_risks)
+    director = Report.objects.get(recipient=org.director).data
+    assert director["risk_count"] == 10
+    assert Notification.objects.filter(report__isnull=False).count() == Report.objects.count()
+
+
+def test_weekly_report_is_built_once_per_period(monday):
+    first = reports_send(kind="weekly", today=MONDAY)
+    second = reports_send(kind="weekly", today=MONDAY)
+    assert first["reports"] > 0 and second["reports"] == 0
+
+
+def test_past_report_stays_as_it_was_sent(monday, client, login, time_machine):
+    org = monday.org
+    reports_send(kind="weekly", today=MONDAY)
+    report = Report.objects.get(recipient=org.rep_a1)
+    before = report.data["card"]["actual"]
+    time_machine.move_to(at(date(2025, 5, 20)), tick=False)
+    order_create(
+        number="LATE",
+        customer=f.customer(org.rep_a1),
+        owner=org.rep_a1,
+        signed_on=date(2025, 5, 16),
+        amount=f.Decimal("123456"),
+    )
+    login(org.rep_a1)
+    page = client.get(reverse("alerts:report", args=[report.pk]))
+    assert page.status_code == 200
+    report.refresh_from_db()
+    assert report.data["card"]["actual"] == before
+    assert f'data-value="{before}"'.encode() in page.content
+    wb = load_workbook(
+        io.BytesIO(client.get(reverse("alerts:report_xlsx", args=[report.pk])).content)
+    )
+    assert wb["Summary"]["B6"].value == before
+
+
+def test_reports_are_personal(monday, client, login):
+    org = monday.org
+    reports_send(kind="weekly", today=MONDAY)
+    other = Report.objects.get(recipient=org.director)
+    login(org.rep_a1)
+    assert client.get(reverse("alerts:report", args=[other.pk])).status_code == 404
+    assert client.get(reverse("alerts:report_xlsx", args=[other.pk])).status_code == 404
+    login(org.director)
+    assert client.get(reverse("alerts:report", args=[other.pk])).status_code == 200
+
+
+def test_broken_smtp_server_keeps_the_report_and_retries(monday, smtp, time_machine):
+    org = monday.org
+    smtp.fail = 1000  # every message refused with 451
+    reports_send(kind="weekly", today=MONDAY)
+    report = Report.objects.get(recipient=org.director)
+    d = Delivery.objects.get(report=report)
+    assert d.status == "pending" and d.attempts == 1 and "451" in d.last_error
+    smtp.fail = 0
+    time_machine.move_to(at(MONDAY, 8, 2), tick=False)
+    deliveries_send_due()
+    d.refresh_from_db()
+    assert d.status == "sent" and d.attempts == 2
+    assert smtp.to(org.director.user.email)
+
+
+def test_unreachable_smtp_server_gives_up_after_the_last_attempt(monday, settings, time_machine):
+    from tests.alerts.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
+    reports_send(kind="weekly", today=MONDAY)
+    d = Delivery.objects.filter(channel="email").first()
+    for minutes in (2, 10, 45, 170, 540, 1000):
+        time_machine.move_to(at(MONDAY, 8) + f.timedelta(minutes=minutes), tick=False)
+        deliveries_send_due()
+    d.refresh_from_db()
+    assert d.status == "failed" and d.attempts == 6
+    assert Report.objects.filter(pk=d.report_id).exists()  # the report itself is kept
+
+
+@pytest.mark.parametrize(
+    "kind,start,day",
+    [
+        ("monthly", date(2025, 5, 1), date(2025, 6, 1)),
+        ("quarterly", date(2025, 1, 1), date(2025, 4, 1)),
+    ],
+)
+def test_review_report(scenario, kind, start, day, time_machine):
+    org = scenario.org
+    time_machine.move_to(at(day, 9), tick=False)
+    reports_send(kind=kind, today=day)
+    report = Report.objects.get(kind=kind, recipient=org.director)
+    data = report.data
+    assert report.period_start == start
+    # results equal the dashboard of that closed period
+    scope = resolve_scope(
+        org.director.user,
+        {"period": "month" if kind == "monthly" else "quarter", "on": start.isoformat()},
+        today=day,
+    )
+    card = build_dashboard(scope).context["card"]
+    assert data["card"]["actual"] == round(float(card.actual), 2)
+    assert data["card"]["target"] == round(float(card.thresholds.target), 2)
+    g = data["gaps"]["vs_last"]
+    assert round(g["opportunities"] + g["win_rate"] + g["deal_size"], 2) == g["gap"]
+    assert {"gap_last"} <= set(data["figures"])
+    assert isinstance(data["actions"], list)
+    wb = load_workbook(
+        io.BytesIO(
+            __import__("salesloop.alerts.reports.xlsx", fromlist=["x"]).report_workbook(report)
+        )
+    )
+    assert "Gap by driver" in wb.sheetnames and "Actions" in wb.sheetnames

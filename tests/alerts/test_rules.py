@@ -1,0 +1,215 @@
+"""Each rule on a company with one planted problem of each kind; dedup; auto-resolve; routing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import IntegrityError
+
+from salesloop.alerts.choices import AlertStatus
+from salesloop.alerts.models import Alert, AlertRule, Notification
+from salesloop.alerts.services import rule_update, rules_evaluate
+from salesloop.insights import selectors as s
+from salesloop.insights.dashboard import build_dashboard
+from salesloop.insights.scope import resolve_scope
+from salesloop.pipeline.services import opportunity_update
+from tests.alerts.conftest import TODAY
+
+pytestmark = pytest.mark.django_db
+
+
+def open_set():
+    return {
+        (a.rule, a.subject_type, a.subject_id)
+        for a in Alert.objects.filter(status=AlertStatus.OPEN)
+    }
+
+
+def test_every_planted_problem_raises_its_alert_once(scenario):
+    org = scenario.org
+    result = rules_evaluate(today=TODAY)
+    assert result.errors == {}
+    expected = {
+        ("behind_pace", "member", org.rep_a2.pk),
+        ("behind_pace", "member", org.rep_b1.pk),
+        ("low_probability", "member", org.rep_a2.pk),
+        ("low_probability", "member", org.rep_b1.pk),
+        ("stalled_deal", "opportunity", scenario.stalled.pk),
+        ("overdue_follow_up", "member", org.rep_a2.pk),
+        ("key_account_quiet", "customer", scenario.quiet.pk),
+        ("low_activity", "member", org.rep_a2.pk),
+        ("target_miscalibrated", "unit", org.east.pk),
+        ("big_deal_slipped", "opportunity", scenario.slipped.pk),
+    }
+    assert open_set() == expected
+    # each alert says what to do
+    assert all(a.action and a.message for a in Alert.objects.all())
+    # a second evaluation refreshes, never duplicates
+    again = rules_evaluate(today=TODAY)
+    assert again.opened == [] and again.refreshed == len(expected)
+    assert Alert.objects.count() == len(expected)
+
+
+def test_pace_alert_uses_the_dashboard_figures(scenario):
+    org = scenario.org
+    rules_evaluate(today=TODAY, keys=["behind_pace"])
+    alert = Alert.objects.get(rule="behind_pace", subject_id=org.rep_a2.pk)
+    scope = resolve_scope(
+        org.director.user, {"period": "quarter", "node": f"m{org.rep_a2.pk}"}, today=TODAY
+    )
+    card = build_dashboard(scope).context["card"]
+    assert alert.data["pace"] == round(card.pace, 4)
+    assert alert.data["actual"] == str(card.actual)
+    assert alert.data["expected"] == str(card.expected)
+
+
+def test_one_open_alert_per_rule_and_subject_is_a_database_constraint(scenario):
+    rules_evaluate(today=TODAY, keys=["overdue_follow_up"])
+    a = Alert.objects.get(rule="overdue_follow_up")
+    with pytest.raises(IntegrityError):
+        Alert.objects.create(
+            rule=a.rule,
+            subject_type=a.subject_type,
+            subject_id=a.subject_id,
+            title="dup",
+            message="x",
+        )
+
+
+def test_alert_resolves_when_the_condition_clears_and_reopens_as_a_new_alert(
+    scenario, time_machine
+):
+    rules_evaluate(today=TODAY, keys=["big_deal_slipped"])
+    alert = Alert.objects.get(rule="big_deal_slipped")
+    opportunity_update(
+        opportunity=scenario.slipped,
+        actor=scenario.org.rep_w1.user,
+        expected_close=date(2025, 6, 28),
+    )
+    rules_evaluate(today=TODAY, keys=["big_deal_slipped"])
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.RESOLVED and alert.resolved_at is not None
+    opportunity_update(
+        opportunity=scenario.slipped,
+        actor=scenario.org.rep_w1.user,
+        expected_close=date(2025, 8, 1),
+    )
+    rules_evaluate(today=TODAY, keys=["big_deal_slipped"])
+    assert Alert.objects.filter(rule="big_deal_slipped").count() == 2
+    assert Alert.objects.filter(rule="big_deal_slipped", status=AlertStatus.OPEN).count() == 1
+
+
+def test_threshold_change_changes_the_alert_set(scenario):
+    rules_evaluate(today=TODAY)
+    assert Alert.objects.filter(rule="behind_pace", status=AlertStatus.OPEN).count() == 2
+    rule = AlertRule.objects.get(key="behind_pace")
+    rule_update(
+        rule=rule,
+        params={**rule.params, "pace_below": 0.1},
+        enabled=True,
+        severity="warning",
+        actor=scenario.org.admin.user,
+    )
+    rules_evaluate(today=TODAY, keys=["behind_pace"])
+    # rep_b1 (pace 0) stays; rep_a2 (pace ≈ 0.17) is no longer below 0.1
+    assert {
+        a.subject_id for a in Alert.objects.filter(rule="behind_pace", status=AlertStatus.OPEN)
+    } == {scenario.org.rep_b1.pk}
+
+
+def test_disabled_rule_resolves_its_alerts(scenario):
+    rules_evaluate(today=TODAY)
+    rule = AlertRule.objects.get(key="low_activity")
+    rule_update(
+        rule=rule,
+        params=rule.params,
+        enabled=False,
+        severity=rule.severity,
+        actor=scenario.org.admin.user,
+    )
+    rules_evaluate(today=TODAY)
+    assert not Alert.objects.filter(rule="low_activity", status=AlertStatus.OPEN).exists()
+
+
+def test_bad_threshold_is_refused(scenario):
+    from django.core.exceptions import ValidationError
+
+    rule = AlertRule.objects.get(key="behind_pace")
+    with pytest.raises(ValidationError):
+        rule_update(
+            rule=rule, params={"pace_below": "-1"}, enabled=True, severity="warning", actor=None
+        )
+
+
+def test_routing_rep_gets_own_unit_alert_goes_to_its_manager(scenario):
+    org = scenario.org
+    rules_evaluate(today=TODAY)
+    mine = Notification.objects.filter(recipient=org.rep_a2)
+    assert {n.alert.rule for n in mine} == {
+        "behind_pace",
+        "low_probability",
+        "overdue_follow_up",
+        "low_activity",
+    }
+    # the East unit's miscalibration goes to East's manager, not to the reps
+    assert Notification.objects.filter(
+        recipient=org.east_mgr, alert__rule="target_miscalibrated"
+    ).exists()
+    assert not Notification.objects.filter(
+        recipient__in=[org.rep_a1, org.rep_a2, org.rep_b1], alert__rule="target_miscalibrated"
+    ).exists()
+    # a rep never gets a peer's alert
+    assert (
+        not Notification.objects.filter(recipient=org.rep_a1)
+        .exclude(alert__owner=org.rep_a1)
+        .filter(alert__isnull=False)
+        .exists()
+    )
+
+
+def test_one_failing_rule_does_not_stop_the_others(scenario, monkeypatch):
+    from salesloop.alerts import rules
+
+    def boom(ctx, p):
+        raise RuntimeError("broken")
+
+    monkeypatch.setitem(rules.EVALUATORS, "low_activity", boom)
+    result = rules_evaluate(today=TODAY)
+    assert "low_activity" in result.errors
+    assert Alert.objects.filter(rule="overdue_follow_up").exists()
+
+
+def test_calibration_diagnosis_matches_the_dashboard(scenario):
+    """The miscalibration rule flags East exactly when the East dashboard shows the diagnosis."""
+    org = scenario.org
+    for unit, flagged in ((org.east, True), (org.company, False)):
+        scope = resolve_scope(
+            org.director.user, {"period": "quarter", "node": f"u{unit.pk}"}, today=TODAY
+        )
+        assert (build_dashboard(scope).context["diagnosis"] is not None) == flagged
+    rules_evaluate(today=TODAY, keys=["target_miscalibrated"])
+    assert {a.subject_id for a in Alert.objects.filter(rule="target_miscalibrated")} == {
+        org.east.pk
+    }
+    assert s  # selectors module is the source of both
+
+
+def test_quiet_hours_defer_the_email_and_digest_users_get_no_instant_email(scenario, time_machine):
+    from datetime import time
+
+    from salesloop.alerts.models import Delivery, NotificationPreference
+    from tests.alerts.conftest import at
+
+    org = scenario.org
+    NotificationPreference.objects.create(
+        member=org.rep_a2, quiet_start=time(22), quiet_end=time(8)
+    )
+    NotificationPreference.objects.create(member=org.rep_b1, digest=True)
+    time_machine.move_to(at(TODAY, 23), tick=False)
+    rules_evaluate(today=TODAY)
+    a2 = Delivery.objects.filter(recipient=org.rep_a2)
+    assert a2.exists() and all(d.status == "pending" for d in a2)
+    assert {d.next_attempt_at for d in a2} == {at(date(2025, 5, 16), 8)}
+    assert not Delivery.objects.filter(recipient=org.rep_b1).exists()  # digest only
+    assert Notification.objects.filter(recipient=org.rep_b1).exists()  # the centre always gets it

@@ -1,0 +1,139 @@
+"""The notification centre, preferences, rules page — per role."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from salesloop.alerts.models import Alert, AlertRule, Notification, NotificationPreference
+from salesloop.alerts.services import rules_evaluate
+from tests.alerts.conftest import TODAY
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alerted(scenario):
+    rules_evaluate(today=TODAY)
+    return scenario
+
+
+def test_inbox_shows_my_notifications_and_the_alerts_i_may_see(alerted, client, login):
+    org = alerted.org
+    login(org.rep_a2)
+    page = client.get(reverse("alerts:inbox"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-testid="unread-count">4<' in body  # the badge in the layout
+    assert "Rep_A2 is behind pace" in body and "Big slipped deal" not in body
+    login(org.director)
+    body = client.get(reverse("alerts:inbox")).content.decode()
+    assert "Big slipped deal" in body and "East: the" in body
+
+
+def test_open_marks_read_and_goes_to_the_subject(alerted, client, login):
+    org = alerted.org
+    note = Notification.objects.filter(recipient=org.rep_a2, alert__rule="overdue_follow_up").get()
+    login(org.rep_a2)
+    response = client.get(reverse("alerts:open", args=[note.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("activities:followups")
+    note.refresh_from_db()
+    assert note.read_at is not None
+
+
+def test_mark_read_and_read_all(alerted, client, login):
+    org = alerted.org
+    login(org.rep_a2)
+    notes = list(Notification.objects.filter(recipient=org.rep_a2))
+    client.post(reverse("alerts:read", args=[notes[0].pk]))
+    assert (
+        Notification.objects.filter(recipient=org.rep_a2, read_at__isnull=True).count()
+        == len(notes) - 1
+    )
+    client.post(reverse("alerts:read_all"))
+    assert not Notification.objects.filter(recipient=org.rep_a2, read_at__isnull=True).exists()
+    assert 'data-testid="unread-count"' not in client.get(reverse("alerts:inbox")).content.decode()
+
+
+def test_someone_elses_notification_answers_like_a_missing_one(alerted, client, login):
+    org = alerted.org
+    theirs = Notification.objects.filter(recipient=org.rep_a2).first()
+    login(org.director)  # even a director: notifications are personal
+    for name, method in (("alerts:open", "get"), ("alerts:read", "post")):
+        hidden = getattr(client, method)(reverse(name, args=[theirs.pk]))
+        missing = getattr(client, method)(reverse(name, args=[999_999]))
+        assert hidden.status_code == missing.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+
+
+@pytest.mark.parametrize(
+    "role,status",
+    [
+        ("rep_a1", 403),
+        ("mgr_a", 403),
+        ("viewer_a", 403),
+        ("east_mgr", 403),
+        ("director", 200),
+        ("admin", 200),
+    ],
+)
+def test_rules_page_is_for_admins_and_directors(alerted, client, login, role, status):
+    login(getattr(alerted.org, role))
+    assert client.get(reverse("alerts:rules")).status_code == status
+    post = client.post(reverse("alerts:rule_edit", args=["behind_pace"]), {})
+    assert post.status_code == (403 if status == 403 else 302)
+
+
+def test_editing_a_threshold_changes_the_alert_set(alerted, client, login):
+    org = alerted.org
+    login(org.admin)
+    rule = AlertRule.objects.get(key="behind_pace")
+    data = {
+        f"behind_pace-{k}": v
+        for k, v in {
+            "enabled": "on",
+            "severity": "warning",
+            "p_period": "quarter",
+            "p_pace_below": "0.1",
+            "p_critical_below": "0.05",
+            "p_min_elapsed": "0.25",
+        }.items()
+    }
+    response = client.post(reverse("alerts:rule_edit", args=[rule.key]), data)
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.params["pace_below"] == 0.1
+    open_ = Alert.objects.filter(rule="behind_pace", status="open")
+    assert [a.subject_id for a in open_] == [org.rep_b1.pk]
+    bad = client.post(
+        reverse("alerts:rule_edit", args=[rule.key]),
+        {**data, "behind_pace-p_pace_below": "-3"},
+        follow=True,
+    )
+    assert "was not saved" in bad.content.decode()
+
+
+def test_preferences(alerted, client, login):
+    org = alerted.org
+    login(org.rep_a1)
+    response = client.post(
+        reverse("alerts:preferences"),
+        {
+            "email": "on",
+            "digest": "on",
+            "quiet_start": "22:00",
+            "quiet_end": "07:30",
+            "reports": "on",
+        },
+    )
+    assert response.status_code == 302
+    pref = NotificationPreference.objects.get(member=org.rep_a1)
+    assert pref.digest and pref.quiet_start.hour == 22
+    response = client.post(reverse("alerts:preferences"), {"email": "on", "quiet_start": "22:00"})
+    assert response.status_code == 200 and "both ends" in response.content.decode()
+
+
+def test_reports_page_lists_only_mine(alerted, client, login):
+    login(alerted.org.rep_a1)
+    assert client.get(reverse("alerts:reports")).status_code == 200
