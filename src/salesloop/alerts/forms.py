@@ -66,7 +66,7 @@ PARAM_LABELS: dict[str, tuple[Any, Any]] = {
 # (rule, parameter) where a parameter means something else than its usual help text says
 PARAM_HELP_BY_RULE: dict[tuple[str, str], Any] = {
     ("weak_conversion", "share_of_median"): _(
-        "0.6 = a step converting below 60 % of the team's median conversion."
+        "0.6 = a step converting at less than 0.6 × the team's median conversion."
     ),
     ("weak_conversion", "days"): _("The deals created in this many days make up the funnel."),
     ("low_activity", "days"): _("Activities logged in this many days, compared within the team."),
