@@ -127,6 +127,9 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"
 EMAIL_HOST = env.EMAIL_URL_HOST
 EMAIL_PORT = env.EMAIL_PORT
 DEFAULT_FROM_EMAIL = env.DEFAULT_FROM_EMAIL
+EMAIL_BACKEND = env.EMAIL_BACKEND or "django.core.mail.backends.smtp.EmailBackend"
+# Links in emails and chat messages point here.
+SALESLOOP_BASE_URL = env.BASE_URL
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

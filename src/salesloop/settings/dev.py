@@ -1,6 +1,7 @@
 """Settings for the demo and local development: safe defaults, SQLite in the project folder."""
 
 from salesloop.settings.base import *  # noqa: F403
+from salesloop.settings import env
 from salesloop.settings.base import STORAGES
 
 STORAGES = {
@@ -10,3 +11,6 @@ STORAGES = {
 
 # Static files come from the apps and installed packages through the finders (no collectstatic).
 STATIC_ROOT = None
+
+# The demo has no mail server: emails are printed by the worker unless EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = env.EMAIL_BACKEND or "django.core.mail.backends.console.EmailBackend"

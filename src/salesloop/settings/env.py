@@ -66,3 +66,5 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "salesloop@localhost")
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 SECURE_SSL = env_bool("SECURE_SSL", default=False)
+BASE_URL = env_str("SALESLOOP_BASE_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "")
