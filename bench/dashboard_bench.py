@@ -3,15 +3,21 @@ DuckDB computing the same aggregates from the same data as the reference.
 
     python bench/dashboard_bench.py                      # both databases
     python bench/dashboard_bench.py --skip-pg
-    python bench/dashboard_bench.py --sqlite bench/results/dash_s1.sqlite3 \
+    python bench/dashboard_bench.py --sqlite bench/results/dash_s1.sqlite3 \\
         --pg-url postgres://postgres@127.0.0.1:5432/salesloop_dash_bench
 
 Each database runs in its own process (so peak memory does not mix): it builds the S1 demo
 when the database is empty (minutes), creates an active plan for the current fiscal year when
-there is none, refreshes the rollups, then renders each dashboard through Django's test client
-(cold = first request after the process starts, warm = the next ``--runs``) and reports
-p50 / p95. The DuckDB reference exports the rollup and raw tables the director dashboard reads
-to Arrow with polars and times only DuckDB's aggregate queries.
+there is none, refreshes the rollups (``--refill`` rebuilds them from scratch and times it),
+runs the planner's statistics (ANALYZE; VACUUM on PostgreSQL: fresh bulk loads have neither),
+then renders each dashboard through Django's test client for the current quarter and the year
+to date (cold = first request after the process starts, warm = the next ``--runs``) and reports
+p50 / p95, and the customer-health part the page loads after it.
+
+The DuckDB reference runs in another process: it exports with polars the tables the director
+dashboard reads and times only DuckDB's queries — once over the rollup rows (the very reads the
+dashboard does) and once over the raw rows (orders, order lines, opportunities, activities:
+the same aggregates computed from scratch).
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-11-29"
+PERIODS = ("quarter", "year")
 
 
 def _setup(url: str) -> None:
@@ -41,21 +48,40 @@ def _setup(url: str) -> None:
     django.setup()
 
 
-def _ensure_data(today: date) -> None:
+def _ensure_data(today: date, refill: bool) -> dict[str, float]:
     from django.core.management import call_command
+    from django.db import connection
 
     from salesloop.demo.build import build_demo
+    from salesloop.insights.calibration import calibration_refresh
+    from salesloop.insights.models import FillState, RollupCount
+    from salesloop.insights.rollups import rollup_refresh
     from salesloop.pipeline.models import Opportunity
 
+    times: dict[str, float] = {}
     call_command("migrate", verbosity=0, interactive=False)
     if not Opportunity.objects.exists():
-        build_demo(scale=1.0, seed=42, today=today)
+        t0 = time.perf_counter()
+        build_demo(scale=1.0, seed=42, today=today - timedelta(days=1))
+        times["build_s"] = time.perf_counter() - t0
     _ensure_plan(today)
-    from salesloop.insights.calibration import calibration_refresh
-    from salesloop.insights.rollups import rollup_refresh
-
-    rollup_refresh(today=today)
+    if refill:
+        RollupCount.objects.all().delete()
+        FillState.objects.filter(property="rollup").delete()
+    t0 = time.perf_counter()
+    result = rollup_refresh(today=today)
+    times["rollup_s"] = time.perf_counter() - t0
+    times["rollup_rows"] = result["rows"]
+    t0 = time.perf_counter()
     calibration_refresh(today=today)
+    times["calibration_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
+    times["analyze_s"] = time.perf_counter() - t0
+    times["rollup_month_rows"] = RollupCount.objects.filter(grain="m").count()
+    times["rollup_day_rows"] = RollupCount.objects.filter(grain="d").count()
+    return times
 
 
 def _ensure_plan(today: date) -> None:
@@ -114,6 +140,15 @@ def _ensure_plan(today: date) -> None:
         )
 
 
+def _stats(times: list[float]) -> dict[str, float]:
+    warm = sorted(times[1:])
+    return {
+        "cold": times[0],
+        "p50": statistics.median(warm),
+        "p95": warm[int(0.95 * (len(warm) - 1))],
+    }
+
+
 def _time_pages(runs: int) -> dict[str, dict[str, float]]:
     from django.test import Client
     from django.test.utils import setup_test_environment
@@ -130,58 +165,151 @@ def _time_pages(runs: int) -> dict[str, dict[str, float]]:
     for label, member in who.items():
         client = Client()
         client.force_login(member.user)
-        times = []
-        for i in range(runs + 1):
-            t0 = time.perf_counter()
-            response = client.get("/dashboard/?period=quarter", HTTP_HOST="localhost")
-            times.append((time.perf_counter() - t0) * 1000)
-            assert response.status_code == 200, response.status_code
-            if i == 0:
-                ytd = client.get("/dashboard/?period=year", HTTP_HOST="localhost")
-                assert ytd.status_code == 200
-        warm = sorted(times[1:])
-        out[label] = {
-            "cold": times[0],
-            "p50": statistics.median(warm),
-            "p95": warm[int(0.95 * (len(warm) - 1))],
-        }
+        for period in PERIODS:
+            for part in ("", "&part=health"):
+                times = []
+                for _ in range(runs + 1):
+                    t0 = time.perf_counter()
+                    response = client.get(
+                        f"/dashboard/?period={period}{part}", HTTP_HOST="localhost"
+                    )
+                    times.append((time.perf_counter() - t0) * 1000)
+                    assert response.status_code == 200, response.status_code
+                out[f"{label} {period}{' health' if part else ''}"] = _stats(times)
     return out
 
 
-def _duckdb_reference(runs: int) -> dict[str, float]:
-    """The director's aggregates in DuckDB over Arrow copies of the same tables."""
-    import duckdb
+# ------------------------------------------------------------------ DuckDB reference
+
+
+def _frame(sql: str, names: list[str]):  # type: ignore[no-untyped-def]
     import polars as pl
     from django.db import connection
 
-    from salesloop.insights.models import DailyCount
-
-    table = DailyCount._meta.db_table
+    parts = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT metric, member_id, day, product_line_id, CAST(value AS DOUBLE PRECISION) FROM {table}"
-        )
-        rows = cursor.fetchall()
-    frame = pl.DataFrame(
-        rows, schema=["metric", "member_id", "day", "product_line_id", "value"], orient="row"
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(200_000):
+            parts.append(pl.DataFrame(batch, schema=names, orient="row", infer_schema_length=None))
+    return pl.concat(parts) if parts else pl.DataFrame(schema=names)
+
+
+def _duckdb_reference(runs: int, today: date) -> dict[str, dict[str, float]]:
+    """The director's aggregates (current quarter and year to date) in DuckDB."""
+    import duckdb
+    import polars as pl
+    from django.conf import settings
+
+    from salesloop.insights.models import RollupCount
+
+    q0, y0 = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1), date(today.year, 1, 1)
+    pq0 = date(q0.year, q0.month - 3, 1) if q0.month > 3 else date(q0.year - 1, q0.month + 9, 1)
+    pq_to = pq0 + (today - q0)
+    py_to = date(today.year - 1, today.month, today.day)
+    wk0 = today - timedelta(days=today.weekday()) - timedelta(weeks=11)
+    lo = date(today.year - 1, 1, 1)
+    dt = "CAST(value AS DOUBLE PRECISION)"
+    rollup = _frame(
+        f"SELECT grain, metric, member_id, day, product_line_id, {dt} FROM {RollupCount._meta.db_table}",
+        ["grain", "metric", "member_id", "day", "product_line_id", "value"],
     )
     con = duckdb.connect()
-    con.register("dc", frame.to_arrow())
-    queries = [
-        "SELECT metric, member_id, sum(value) FROM dc WHERE product_line_id IS NULL AND day BETWEEN DATE '2026-10-01' AND DATE '2026-11-29' GROUP BY 1, 2",
-        "SELECT metric, day, sum(value) FROM dc WHERE product_line_id IS NULL AND metric = 'booked' AND day BETWEEN DATE '2026-10-01' AND DATE '2026-11-29' GROUP BY 1, 2",
-        "SELECT metric, date_trunc('month', day), sum(value) FROM dc WHERE product_line_id IS NULL AND metric = 'booked' AND day BETWEEN DATE '2025-01-01' AND DATE '2026-11-29' GROUP BY 1, 2",
-        "SELECT metric, member_id, sum(value) FROM dc WHERE product_line_id IS NULL AND day BETWEEN DATE '2026-07-01' AND DATE '2026-08-29' GROUP BY 1, 2",
-        "SELECT product_line_id, sum(value) FROM dc WHERE product_line_id IS NOT NULL AND metric = 'booked' AND day BETWEEN DATE '2026-10-01' AND DATE '2026-11-29' GROUP BY 1",
+    con.register(
+        "rc",
+        rollup.with_columns(
+            pl.col("day").str.to_date()
+            if rollup.schema["day"] == pl.Utf8
+            else pl.col("day").cast(pl.Date)
+        ).to_arrow(),
+    )
+    metrics = (
+        "'booked','collected','won','lost','won_amount','created','act_all','fu_due','fu_done','fu_ontime',"
+        "'reach_0','reach_1','reach_2','reach_3','reach_4'"
+    )
+    cur_month = date(today.year, today.month, 1)
+
+    def months(a: date) -> str:
+        return f"grain = 'm' AND day >= DATE '{a}' AND day <= DATE '{cur_month}'"
+
+    rollup_queries = []
+    for a, prev_a, prev_to in ((q0, pq0, pq_to), (y0, date(y0.year - 1, 1, 1), py_to)):
+        rollup_queries += [
+            f"SELECT metric, member_id, sum(value) FROM rc WHERE product_line_id IS NULL AND {months(a)} AND metric IN ({metrics}) GROUP BY 1, 2",
+            f"SELECT day, sum(value) FROM rc WHERE product_line_id IS NULL AND metric = 'booked' AND grain = 'd' AND day >= DATE '{a}' GROUP BY 1",
+            f"SELECT metric, member_id, sum(value) FROM rc WHERE product_line_id IS NULL AND metric IN ('won','lost','won_amount') AND ((grain = 'm' AND day >= DATE '{prev_a}' AND day < DATE '{prev_to.replace(day=1)}') OR (grain = 'd' AND day >= DATE '{prev_to.replace(day=1)}' AND day <= DATE '{prev_to}')) GROUP BY 1, 2",
+            f"SELECT metric, product_line_id, sum(value) FROM rc WHERE product_line_id IS NOT NULL AND metric IN ('booked','won','lost','won_amount') AND {months(a)} GROUP BY 1, 2",
+        ]
+    rollup_queries += [
+        f"SELECT day, sum(value) FROM rc WHERE product_line_id IS NULL AND metric = 'booked' AND grain = 'm' AND day >= DATE '{lo}' GROUP BY 1",
+        f"SELECT member_id, date_trunc('week', day), sum(value) FROM rc WHERE metric = 'act_all' AND grain = 'd' AND day >= DATE '{wk0}' GROUP BY 1, 2",
     ]
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        for q in queries:
-            con.execute(q).fetchall()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return {"p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))]}
+    del rollup
+    # raw rows: the same aggregates from scratch (datetimes to the company's local dates)
+    orders = _frame(
+        f"SELECT owner_id, signed_on, CAST(amount_base AS DOUBLE PRECISION), product_line_id FROM orders_order "
+        f"WHERE status = 'active' AND signed_on >= '{lo}'",
+        ["owner_id", "day", "amount", "line"],
+    )
+    lines = _frame(
+        f"SELECT o.owner_id, o.signed_on, CAST(l.amount_base AS DOUBLE PRECISION), l.product_line_id FROM orders_orderline l "
+        f"JOIN orders_order o ON o.id = l.order_id WHERE o.status = 'active' AND o.signed_on >= '{y0}'",
+        ["owner_id", "day", "amount", "line"],
+    )
+    opps = _frame(
+        f"SELECT o.owner_id, o.created_at, o.closed_at, s.kind, CAST(o.amount_base AS DOUBLE PRECISION) FROM pipeline_opportunity o "
+        f"JOIN pipeline_stage s ON s.id = o.stage_id WHERE o.created_at >= '{lo}' OR o.closed_at >= '{lo}'",
+        ["owner_id", "created_at", "closed_at", "kind", "amount"],
+    )
+    acts = _frame(
+        f"SELECT owner_id, occurred_at FROM activities_activity WHERE occurred_at >= '{min(y0, wk0)}'",
+        ["owner_id", "occurred_at"],
+    )
+
+    def local(frame: pl.DataFrame, col: str) -> pl.Expr:
+        c = pl.col(col)
+        if frame.schema[col] == pl.Utf8:  # SQLite hands out text in UTC
+            c = c.str.to_datetime(time_zone="UTC")
+        return c.dt.convert_time_zone(settings.TIME_ZONE).dt.date().alias(col)
+
+    def day(frame: pl.DataFrame) -> pl.Expr:
+        return (
+            pl.col("day").str.to_date()
+            if frame.schema["day"] == pl.Utf8
+            else pl.col("day").cast(pl.Date)
+        )
+
+    con.register("o", orders.with_columns(day(orders)).to_arrow())
+    con.register("ol", lines.with_columns(day(lines)).to_arrow())
+    con.register(
+        "op", opps.with_columns(local(opps, "created_at"), local(opps, "closed_at")).to_arrow()
+    )
+    con.register("a", acts.with_columns(local(acts, "occurred_at")).to_arrow())
+    raw_queries = []
+    for a, prev_a, prev_to in ((q0, pq0, pq_to), (y0, date(y0.year - 1, 1, 1), py_to)):
+        raw_queries += [
+            f"SELECT owner_id, sum(amount) FROM o WHERE day BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+            f"SELECT day, sum(amount) FROM o WHERE day BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+            f"SELECT owner_id, count(*) FILTER (WHERE kind = 'won'), count(*) FILTER (WHERE kind = 'lost'), sum(amount) FILTER (WHERE kind = 'won') FROM op WHERE closed_at BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+            f"SELECT owner_id, count(*) FILTER (WHERE kind = 'won'), count(*) FILTER (WHERE kind = 'lost'), sum(amount) FILTER (WHERE kind = 'won') FROM op WHERE closed_at BETWEEN DATE '{prev_a}' AND DATE '{prev_to}' GROUP BY 1",
+            f"SELECT owner_id, count(*) FROM op WHERE created_at BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+            f"SELECT owner_id, count(*) FROM a WHERE occurred_at BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+            f"SELECT line, sum(amount) FROM ol WHERE day BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+        ]
+    raw_queries += [
+        f"SELECT date_trunc('month', day), sum(amount) FROM o WHERE day >= DATE '{lo}' GROUP BY 1",
+        f"SELECT owner_id, date_trunc('week', occurred_at), count(*) FROM a WHERE occurred_at >= DATE '{wk0}' GROUP BY 1, 2",
+    ]
+    out = {}
+    for label, queries in (("rollup", rollup_queries), ("raw", raw_queries)):
+        times = []
+        for _ in range(runs + 1):
+            t0 = time.perf_counter()
+            for q in queries:
+                con.execute(q).fetchall()
+            times.append((time.perf_counter() - t0) * 1000)
+        out[label] = _stats(times)
+        out[label]["queries"] = len(queries)
+    return out
 
 
 def child(args: argparse.Namespace) -> None:
@@ -189,26 +317,57 @@ def child(args: argparse.Namespace) -> None:
     from django.db import connection
 
     today = date.fromisoformat(args.today)
-    t0 = time.perf_counter()
-    _ensure_data(today)
-    setup_s = time.perf_counter() - t0
     import time_machine
 
+    if args.duckdb:
+        print(
+            "RESULT "
+            + json.dumps(
+                {
+                    "duckdb": _duckdb_reference(args.runs, today),
+                    "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                }
+            )
+        )
+        return
+    setup = _ensure_data(today, args.refill)
     with time_machine.travel(f"{args.today} 12:00 +08:00", tick=True):
         pages = _time_pages(args.runs)
-    ref = _duckdb_reference(args.runs)
     print(
         "RESULT "
         + json.dumps(
             {
                 "vendor": connection.vendor,
-                "setup_s": setup_s,
+                "setup": setup,
                 "pages": pages,
-                "duckdb": ref,
                 "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
     )
+
+
+def _run(url: str, args: argparse.Namespace, *extra: str) -> dict | None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--url",
+            url,
+            "--runs",
+            str(args.runs),
+            "--today",
+            args.today,
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        print(proc.stderr[-3000:])
+        return None
+    return json.loads(line[7:])
 
 
 def main() -> None:
@@ -221,9 +380,13 @@ def main() -> None:
     )
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--refill", action="store_true", help="rebuild the rollups from scratch (and time it)"
+    )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--today", default=TODAY)
     parser.add_argument("--url", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--duckdb", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.url:
         child(args)
@@ -231,37 +394,31 @@ def main() -> None:
     targets = ([] if args.skip_sqlite else [f"sqlite:///{Path(args.sqlite).resolve()}"]) + (
         [] if args.skip_pg else [args.pg_url]
     )
-    results = []
     for url in targets:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--url",
-                url,
-                "--runs",
-                str(args.runs),
-                "--today",
-                args.today,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
-        if line is None:
-            print(proc.stderr[-3000:])
+        r = _run(url, args, *(["--refill"] if args.refill else []))
+        ref = _run(url, args, "--duckdb")
+        if r is None or ref is None:
             continue
-        results.append(json.loads(line[7:]))
-    print(
-        f"{'db':<11}{'dashboard':<10}{'cold ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'duckdb p95':>12}{'ratio':>7}{'RSS MB':>8}"
-    )
-    for r in results:
+        duck = ref["duckdb"]
+        s = r["setup"]
+        print(
+            f"\n{r['vendor']}: rollup refresh {s['rollup_s']:.1f} s ({s['rollup_rows']:,} rows written; "
+            f"{s['rollup_month_rows']:,} month + {s['rollup_day_rows']:,} day rows held), calibration "
+            f"{s['calibration_s']:.1f} s, ANALYZE {s['analyze_s']:.1f} s; peak RSS {r['maxrss_mb']:.0f} MB "
+            f"(DuckDB process {ref['maxrss_mb']:.0f} MB)"
+        )
+        print(
+            f"DuckDB, director quarter + YTD aggregates: over the rollup rows p50 {duck['rollup']['p50']:.1f} ms / "
+            f"p95 {duck['rollup']['p95']:.1f} ms ({duck['rollup']['queries']} queries); over the raw rows "
+            f"p50 {duck['raw']['p50']:.1f} ms / p95 {duck['raw']['p95']:.1f} ms ({duck['raw']['queries']} queries)"
+        )
+        print(
+            f"{'page':<26}{'cold ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'÷ duck rollup':>15}{'÷ duck raw':>12}"
+        )
         for label, t in r["pages"].items():
-            ratio = t["p95"] / r["duckdb"]["p95"] if r["duckdb"]["p95"] else float("nan")
             print(
-                f"{r['vendor']:<11}{label:<10}{t['cold']:>9.0f}{t['p50']:>9.0f}{t['p95']:>9.0f}"
-                f"{r['duckdb']['p95']:>12.1f}{ratio:>7.1f}{r['maxrss_mb']:>8.0f}"
+                f"{label:<26}{t['cold']:>9.0f}{t['p50']:>9.0f}{t['p95']:>9.0f}"
+                f"{t['p95'] / duck['rollup']['p95']:>15.1f}{t['p95'] / duck['raw']['p95']:>12.1f}"
             )
 
 

@@ -17,17 +17,41 @@ SH = ZoneInfo("Asia/Shanghai")
 TODAY = date(2025, 5, 15)  # Q2 of FY2025, 45 days in
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The dashboards cache derived figures (simulation, sales cycle, customer health)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def at(d: date, hour: int = 10) -> datetime:
     return datetime(d.year, d.month, d.day, hour, tzinfo=SH)
 
 
-def member_target(plan, member, yearly: str, floor_ratio=Decimal("0.8"), stretch_ratio=Decimal("1.2")):
+def member_target(
+    plan, member, yearly: str, floor_ratio=Decimal("0.8"), stretch_ratio=Decimal("1.2")
+):
     total = Decimal(yearly)
-    t = Target.objects.create(plan=plan, member=member, metric=Metric.BOOKED_REVENUE, floor=total * floor_ratio,
-                              target=total, stretch=total * stretch_ratio)
+    t = Target.objects.create(
+        plan=plan,
+        member=member,
+        metric=Metric.BOOKED_REVENUE,
+        floor=total * floor_ratio,
+        target=total,
+        stretch=total * stretch_ratio,
+    )
     per = total / 12
     for m in range(1, 13):
-        TargetMonth.objects.create(target=t, month=m, floor=per * floor_ratio, target_value=per, stretch=per * stretch_ratio)
+        TargetMonth.objects.create(
+            target=t,
+            month=m,
+            floor=per * floor_ratio,
+            target_value=per,
+            stretch=per * stretch_ratio,
+        )
     return t
 
 
@@ -47,14 +71,34 @@ def sales(org, time_machine):
     stages = list(Stage.objects.filter(pipeline=org.pipeline, kind="open").order_by("order"))
     a1, a2, w1 = org.rep_a1, org.rep_a2, org.rep_w1
     cust = f.customer(a1)
-    order_create(number="A1-1", customer=cust, owner=a1, signed_on=date(2025, 4, 10), amount=Decimal("30000"))
-    order_create(number="A1-2", customer=cust, owner=a1, signed_on=date(2025, 5, 5), amount=Decimal("20000"))
-    order_create(number="A2-1", customer=f.customer(a2), owner=a2, signed_on=date(2025, 4, 20), amount=Decimal("10000"))
-    order_create(number="W1-1", customer=f.customer(w1), owner=w1, signed_on=date(2025, 5, 2), amount=Decimal("99999"))
+    order_create(
+        number="A1-1", customer=cust, owner=a1, signed_on=date(2025, 4, 10), amount=Decimal("30000")
+    )
+    order_create(
+        number="A1-2", customer=cust, owner=a1, signed_on=date(2025, 5, 5), amount=Decimal("20000")
+    )
+    order_create(
+        number="A2-1",
+        customer=f.customer(a2),
+        owner=a2,
+        signed_on=date(2025, 4, 20),
+        amount=Decimal("10000"),
+    )
+    order_create(
+        number="W1-1",
+        customer=f.customer(w1),
+        owner=w1,
+        signed_on=date(2025, 5, 2),
+        amount=Decimal("99999"),
+    )
     time_machine.move_to(at(date(2025, 4, 1)), tick=False)
-    deal = f.opportunity(a1, cust, amount="50000", name="Big deal", expected_close=date(2025, 5, 30))
+    deal = f.opportunity(
+        a1, cust, amount="50000", name="Big deal", expected_close=date(2025, 5, 30)
+    )
     time_machine.move_to(at(date(2025, 4, 2)), tick=False)
-    gone = f.opportunity(a1, cust, amount="7000", name="Lost deal", expected_close=date(2025, 5, 30))
+    gone = f.opportunity(
+        a1, cust, amount="7000", name="Lost deal", expected_close=date(2025, 5, 30)
+    )
     time_machine.move_to(at(date(2025, 4, 20)), tick=False)
     opportunity_move_stage(opportunity=deal, stage=stages[2], actor=a1.user)
     time_machine.move_to(at(date(2025, 5, 5)), tick=False)
@@ -63,10 +107,17 @@ def sales(org, time_machine):
     opportunity_move_stage(opportunity=gone, stage=lost, actor=a1.user)
     time_machine.move_to(at(date(2025, 5, 10)), tick=False)
     f.opportunity(a1, cust, amount="40000", name="Open deal", expected_close=date(2025, 6, 20))
-    f.opportunity(w1, f.customer(w1), amount="77777", name="West deal", expected_close=date(2025, 6, 20))
+    f.opportunity(
+        w1, f.customer(w1), amount="77777", name="West deal", expected_close=date(2025, 6, 20)
+    )
     time_machine.move_to(at(TODAY, 12), tick=False)
-    plan = Plan.objects.create(fiscal_year=2025, name="FY2025", status=PlanStatus.ACTIVE, owner=org.director,
-                               root_unit=org.company)
+    plan = Plan.objects.create(
+        fiscal_year=2025,
+        name="FY2025",
+        status=PlanStatus.ACTIVE,
+        owner=org.director,
+        root_unit=org.company,
+    )
     member_target(plan, a1, "240000")
     member_target(plan, a2, "120000")
     member_target(plan, w1, "120000")

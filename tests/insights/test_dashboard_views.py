@@ -7,8 +7,7 @@ from datetime import date
 
 import pytest
 
-from salesloop.insights.models import FillState
-from salesloop.insights.rollups import rollup_fill
+from salesloop.insights.rollups import rollup_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +22,13 @@ def test_rep_sees_no_other_reps_name_or_number(client, org, sales, login):
     assert response.status_code == 200
     html = response.content.decode()
     blob = html + json.dumps(figures(response))
-    for other in ("Rep_A2", "Rep_W1", "Rep_B1", "Mgr_A", "East"):  # (the sidebar names their own team)
+    for other in (
+        "Rep_A2",
+        "Rep_W1",
+        "Rep_B1",
+        "Mgr_A",
+        "East",
+    ):  # (the sidebar names their own team)
         assert other not in blob, other
     for number in ("99999", "99,999", "77777", "77,777"):
         assert number not in blob, number  # rep_w1's order and deal
@@ -35,7 +40,9 @@ def test_rep_sees_no_other_reps_name_or_number(client, org, sales, login):
 @pytest.mark.parametrize("node", ["u{team_a}", "u{company}", "m{rep_a2}", "u{east}"])
 def test_rep_cannot_open_another_node(client, org, sales, login, node):
     login(org.rep_a1)
-    key = node.format(team_a=org.team_a.pk, company=org.company.pk, rep_a2=org.rep_a2.pk, east=org.east.pk)
+    key = node.format(
+        team_a=org.team_a.pk, company=org.company.pk, rep_a2=org.rep_a2.pk, east=org.east.pk
+    )
     assert client.get(f"/dashboard/?node={key}").status_code == 404
 
 
@@ -93,15 +100,19 @@ def test_figures_hold_the_numbers(client, org, sales, login):
 def test_every_figure_explains_its_definition(client, org, sales, login):
     login(org.mgr_a)
     html = client.get("/dashboard/").content.decode()
-    for needle in ("Pace index = actual to date / expected to date", "Coverage = open pipeline",
-                   "Exact LMDI split", "Win rate = won / (won + lost)", "ever reached each stage"):
+    for needle in (
+        "Pace index = actual to date / expected to date",
+        "Coverage = open pipeline",
+        "Exact LMDI split",
+        "Win rate = won / (won + lost)",
+        "ever reached each stage",
+    ):
         assert needle in html
 
 
 @pytest.mark.parametrize("who", ["director", "mgr_a", "rep_a1"])
 def test_query_counts(client, org, sales, login, who, django_assert_max_num_queries):
-    rollup_fill(start=date(2024, 1, 1), end=date(2025, 5, 14))
-    FillState.objects.update_or_create(property="daily", defaults={"end": date(2025, 5, 14)})
+    rollup_refresh(today=date(2025, 5, 15), first=date(2024, 1, 1))
     login(getattr(org, who))
     client.get("/dashboard/")  # calibration computed once
     with django_assert_max_num_queries(90):
@@ -111,3 +122,26 @@ def test_query_counts(client, org, sales, login, who, django_assert_max_num_quer
 def test_home_still_works(client, org, login):
     login(org.rep_a1)
     assert client.get("/").status_code == 200
+
+
+def test_apply_keeps_the_period_and_only_the_range_form_sends_dates(client, org, sales, login):
+    login(org.director)
+    html = client.get("/dashboard/?period=month&on=2025-05-01").content.decode()
+    apply = html.split('data-testid="filter-form"')[1].split("</form>")[0]
+    assert 'name="period" value="month"' in apply and 'name="on" value="2025-05-01"' in apply
+    assert 'name="from"' not in apply and 'name="to"' not in apply
+    rng = html.split('data-testid="range-form"')[1].split("</form>")[0]
+    assert 'name="period" value="custom"' in rng and 'name="from"' in rng and 'name="to"' in rng
+    custom = client.get("/dashboard/?period=custom&from=2025-04-03&to=2025-05-06").content.decode()
+    apply = custom.split('data-testid="filter-form"')[1].split("</form>")[0]
+    assert 'name="from" value="2025-04-03"' in apply and 'name="period" value="custom"' in apply
+
+
+def test_members_without_figures_are_left_out_of_the_leaderboard(client, org, sales, login):
+    login(org.director)
+    r = client.get("/dashboard/?period=quarter")
+    shown = [row["node"].name for row in r.context["children_rows"]]
+    assert "East" in shown and "West" in shown
+    assert "Admin" not in shown and "Director" not in shown  # company members with nothing
+    assert r.context["hidden_children"] == 2
+    assert "2 members without figures not shown" in r.content.decode()

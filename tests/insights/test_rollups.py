@@ -13,45 +13,177 @@ from hypothesis import strategies as st
 from salesloop.core.funnel import funnel
 from salesloop.core.periods import Period
 from salesloop.insights.actuals import monthly_actuals
-from salesloop.insights.models import DailyCount
-from salesloop.insights.rollups import raw_daily, rollup_fill, rollup_refresh
+from salesloop.insights.facts import Facts
+from salesloop.insights.models import FillState, RollupCount
+from salesloop.insights.rollups import (
+    DAILY_METRICS,
+    daily_start,
+    raw_daily,
+    raw_rows,
+    rollup_fill,
+    rollup_refresh,
+)
 from salesloop.pipeline.models import Opportunity, Stage, StageChange
 from tests.insights.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
 
 
-def rollup_rows(start, end):
-    return sorted((r.metric, r.member_id, r.day, r.product_line_id, r.value)
-                  for r in DailyCount.objects.filter(day__gte=start, day__lte=end))
+def rollup_rows(start, end, grain="m"):
+    return sorted(
+        (r.metric, r.member_id, r.day, r.product_line_id, r.value)
+        for r in RollupCount.objects.filter(grain=grain, day__gte=start, day__lte=end)
+    )
+
+
+def month_rows_of_days(start, end):
+    """Raw day rows summed into months: what the month rows must hold."""
+    acc = {}
+    for m, mem, d, line, v in raw_daily(start, end):
+        key = (m, mem, d.replace(day=1), line)
+        acc[key] = acc.get(key, Decimal(0)) + v
+    return sorted((*k, v) for k, v in acc.items() if v)
 
 
 def test_fill_equals_raw_and_is_idempotent(org, sales):
     start, end = date(2025, 1, 1), TODAY
-    rollup_fill(start=start, end=end, chunk_days=17)
-    first = rollup_rows(start, end)
-    assert first == sorted(raw_daily(start, end))
-    rollup_fill(start=start, end=end)
-    assert rollup_rows(start, end) == first
+    rollup_fill(start=start, end=end, daily_from=date(2025, 3, 1))
+    months = rollup_rows(start, end)
+    assert months == sorted(raw_rows(start, end, grain="m")) == month_rows_of_days(start, end)
+    days = rollup_rows(start, end, grain="d")
+    assert days == sorted(r for r in raw_daily(date(2025, 3, 1), end) if r[0] in DAILY_METRICS)
+    assert {r[0] for r in days} <= DAILY_METRICS and min(r[2] for r in days) >= date(2025, 3, 1)
+    rollup_fill(start=start, end=end, daily_from=date(2025, 3, 1))
+    assert rollup_rows(start, end) == months and rollup_rows(start, end, grain="d") == days
+
+
+def test_the_grain_is_coarse(org, sales):
+    """Month rows for the months, day rows only for the daily metrics of the trailing months."""
+    rollup_refresh(today=TODAY, first=date(2024, 1, 1))
+    state = FillState.objects.get(property="rollup")
+    assert state.end == TODAY - timedelta(days=1)
+    assert (
+        state.payload["daily_from"]["booked"] == daily_start(state.end).isoformat() == "2025-01-01"
+    )
+    assert (
+        state.payload["daily_from"]["won"]
+        == daily_start(state.end, "won").isoformat()
+        == "2024-04-01"
+    )
+    assert not RollupCount.objects.filter(grain="d").exclude(metric__in=DAILY_METRICS).exists()
+    assert all(r.day.day == 1 for r in RollupCount.objects.filter(grain="m"))
+
+
+RANGES = [
+    (date(2025, 4, 1), TODAY),  # quarter to date: month rows + today raw
+    (date(2025, 1, 1), TODAY),  # year to date
+    (date(2025, 4, 1), date(2025, 4, 30)),  # a closed month
+    (date(2025, 4, 3), date(2025, 5, 6)),  # partial months (day rows / raw)
+    (date(2024, 12, 20), date(2025, 4, 9)),  # a partial month before the daily horizon (raw)
+    (date(2025, 5, 1), date(2025, 5, 14)),  # the open month, exactly the cursor's part
+    (date(2025, 5, 2), date(2025, 5, 15)),
+]
+
+
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_reads_from_the_rollup_equal_raw_reads(org, sales, start, end):
+    """Every read (by member, day, month, week, product line) gives the same figures from the
+    rollup (month / day rows + raw where needed) as from raw rows only."""
+    members = [org.rep_a1.pk, org.rep_a2.pk, org.rep_w1.pk, org.rep_b1.pk]
+    metrics = [
+        "booked",
+        "collected",
+        "won",
+        "lost",
+        "won_amount",
+        "created",
+        "reach_0",
+        "reach_2",
+        "reach_5",
+        "act_all",
+        "fu_due",
+        "fu_done",
+        "fu_ontime",
+    ]
+    raw = Facts(members)
+    assert raw.filled_through is None
+    rollup_refresh(today=TODAY, first=date(2024, 1, 1))
+    rolled = Facts(members)
+    assert rolled.filled_through == TODAY - timedelta(days=1)
+
+    def clean(d):
+        return {k: v for k, v in d.items() if v}
+
+    assert clean(rolled.by_member(metrics, start, end)) == clean(raw.by_member(metrics, start, end))
+    assert clean(rolled.by_month(metrics, start, end)) == clean(raw.by_month(metrics, start, end))
+    assert clean(rolled.by_line(["booked", "won"], start, end)) == clean(
+        raw.by_line(["booked", "won"], start, end)
+    )
+    line = org.product_line.pk
+    assert clean(rolled.for_line(line).by_member(metrics, start, end)) == clean(
+        raw.for_line(line).by_member(metrics, start, end)
+    )
+    # by day: the same cumulative totals at every point the rollup reports
+    daily_raw = raw.by_day(["booked"], start, end)
+    for (metric, point), _v in rolled.by_day(["booked"], start, end).items():
+        upto_rolled = sum(
+            v
+            for (m, d), v in rolled.by_day(["booked"], start, end).items()
+            if m == metric and d <= point
+        )
+        upto_raw = sum(v for (m, d), v in daily_raw.items() if m == metric and d <= point)
+        assert upto_rolled == upto_raw
+    monday = start - timedelta(days=start.weekday())
+    assert clean(rolled.by_member_week(["act_all"], monday, end)) == clean(
+        raw.by_member_week(["act_all"], monday, end)
+    )
 
 
 def test_rollup_matches_monthly_actuals_and_core_funnel(org, sales):
     rollup_fill(start=date(2025, 1, 1), end=TODAY)
     members = [org.rep_a1.pk, org.rep_a2.pk, org.rep_w1.pk]
-    booked = monthly_actuals(metric="booked_revenue", members=members, start=date(2025, 1, 1), end=TODAY)
-    rolled = sum(r.value for r in DailyCount.objects.filter(metric="booked", product_line__isnull=True))
+    booked = monthly_actuals(
+        metric="booked_revenue", members=members, start=date(2025, 1, 1), end=TODAY
+    )
+    months = RollupCount.objects.filter(grain="m", product_line__isnull=True)
+    rolled = sum(r.value for r in months.filter(metric="booked"))
     assert rolled == booked.total()
+    assert {
+        (r.member_id, r.day.year, r.day.month): r.value for r in months.filter(metric="booked")
+    } == booked.values
     won = monthly_actuals(metric="deals_won", members=members, start=date(2025, 1, 1), end=TODAY)
-    assert sum(r.value for r in DailyCount.objects.filter(metric="won", product_line__isnull=True)) == won.total()
+    assert sum(r.value for r in months.filter(metric="won")) == won.total()
     # reach_k equals core.funnel on the raw stage history
-    opps = pl.DataFrame([{"id": o.pk, "created_at": o.created_at.date(), "status": o.stage.kind, "amount": float(o.amount_base),
-                          "closed_at": o.closed_at.date() if o.closed_at else None} for o in Opportunity.objects.select_related("stage")])
-    sc = pl.DataFrame([{"opportunity_id": c.opportunity_id, "stage": c.to_stage.order, "changed_at": c.changed_at.date()}
-                       for c in StageChange.objects.select_related("to_stage")])
-    orders = list(Stage.objects.filter(pipeline=org.pipeline, kind="open").order_by("order").values_list("order", flat=True))
+    opps = pl.DataFrame(
+        [
+            {
+                "id": o.pk,
+                "created_at": o.created_at.date(),
+                "status": o.stage.kind,
+                "amount": float(o.amount_base),
+                "closed_at": o.closed_at.date() if o.closed_at else None,
+            }
+            for o in Opportunity.objects.select_related("stage")
+        ]
+    )
+    sc = pl.DataFrame(
+        [
+            {
+                "opportunity_id": c.opportunity_id,
+                "stage": c.to_stage.order,
+                "changed_at": c.changed_at.date(),
+            }
+            for c in StageChange.objects.select_related("to_stage")
+        ]
+    )
+    orders = list(
+        Stage.objects.filter(pipeline=org.pipeline, kind="open")
+        .order_by("order")
+        .values_list("order", flat=True)
+    )
     core = funnel(opps, sc, orders, Period(date(2025, 1, 1), TODAY))
     for step, reached in zip(core["step"].to_list(), core["reached"].to_list(), strict=True):
-        rolled = sum(r.value for r in DailyCount.objects.filter(metric=f"reach_{step}", product_line__isnull=True))
+        rolled = sum(r.value for r in months.filter(metric=f"reach_{step}"))
         assert rolled == reached
 
 
@@ -60,15 +192,39 @@ def test_refresh_picks_up_changes_inside_filled_days(org, sales, time_machine):
 
     rollup_refresh(today=TODAY + timedelta(days=1), first=date(2025, 1, 1))
     order = Order.objects.get(number="A1-1")
-    Order.objects.filter(pk=order.pk).update(amount_base=Decimal("31000"), updated_at=order.updated_at + timedelta(days=400))
+    Order.objects.filter(pk=order.pk).update(
+        amount_base=Decimal("31000"), updated_at=order.updated_at + timedelta(days=400)
+    )
     time_machine.move_to(TODAY + timedelta(days=100))
-    rollup_refresh(today=TODAY + timedelta(days=100), window=5)
-    assert rollup_rows(date(2025, 1, 1), TODAY) == sorted(raw_daily(date(2025, 1, 1), TODAY))
+    later = TODAY + timedelta(days=100)
+    result = rollup_refresh(today=later, window=5)
+    assert (date(2025, 4, 1), date(2025, 4, 30)) in result["ranges"]  # the changed order's month
+    through = later - timedelta(days=1)
+    assert rollup_rows(date(2025, 1, 1), through) == month_rows_of_days(date(2025, 1, 1), through)
+    assert rollup_rows(date(2025, 1, 1), through, grain="d") == sorted(
+        r
+        for r in raw_daily(date(2025, 1, 1), through)
+        if r[0] in DAILY_METRICS and r[2] >= daily_start(through, r[0])
+    )
+    for metric in DAILY_METRICS:
+        assert not RollupCount.objects.filter(
+            grain="d", metric=metric, day__lt=daily_start(through, metric)
+        ).exists()
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(amounts=st.lists(st.tuples(st.sampled_from(["rep_a1", "rep_a2", "rep_b1", "rep_w1"]),
-                                  st.integers(min_value=1, max_value=10_000_000), st.integers(0, 60)), max_size=12))
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    amounts=st.lists(
+        st.tuples(
+            st.sampled_from(["rep_a1", "rep_a2", "rep_b1", "rep_w1"]),
+            st.integers(min_value=1, max_value=10_000_000),
+            st.integers(0, 60),
+        ),
+        max_size=12,
+    )
+)
 def test_children_add_up_to_the_parent(org, amounts):
     from django.http import QueryDict
 
@@ -84,13 +240,33 @@ def test_children_add_up_to_the_parent(org, amounts):
     for i, (who, cents, day) in enumerate(amounts):
         owner = getattr(org, who)
         cust = Customer.objects.filter(owner=owner).first() or f.customer(owner)
-        order_create(number=f"H{i}", customer=cust, owner=owner, signed_on=date(2025, 4, 1) + timedelta(days=day),
-                     amount=Decimal(cents) / 100)
+        order_create(
+            number=f"H{i}",
+            customer=cust,
+            owner=owner,
+            signed_on=date(2025, 4, 1) + timedelta(days=day),
+            amount=Decimal(cents) / 100,
+        )
     q = QueryDict(mutable=True)
     q.update({"period": "quarter", "on": "2025-04-01"})
     for unit in (org.company, org.east):
         q["node"] = f"u{unit.pk}"
         scope = resolve_scope(org.director.user, q, today=date(2025, 7, 1))
-        cards = s.cards(scope, [scope.node, *scope.children], Facts(scope.node.member_ids), simulate=False)
+        cards = s.cards(
+            scope, [scope.node, *scope.children], Facts(scope.node.member_ids), simulate=False
+        )
         assert sum(cards[c.key].actual for c in scope.children) == cards[scope.node.key].actual
     assert cards[scope.node.key].actual >= 0
+
+
+def test_a_grown_daily_horizon_is_filled(org, sales):
+    """A metric whose day rows start later than its horizon (new metric, longer horizon) gets
+    the missing days on the next refresh."""
+    rollup_refresh(today=TODAY, first=date(2024, 1, 1))
+    before = rollup_rows(date(2024, 1, 1), TODAY, grain="d")
+    state = FillState.objects.get(property="rollup")
+    state.payload["daily_from"]["won"] = "2025-04-01"
+    state.save()
+    RollupCount.objects.filter(grain="d", metric="won", day__lt=date(2025, 4, 1)).delete()
+    rollup_refresh(today=TODAY)
+    assert rollup_rows(date(2024, 1, 1), TODAY, grain="d") == before

@@ -11,7 +11,8 @@ from django.http import QueryDict
 from salesloop.core.periods import Period, elapsed_fraction
 from salesloop.insights import selectors as s
 from salesloop.insights.facts import Facts
-from salesloop.insights.rollups import rollup_fill
+from salesloop.insights.models import FillState
+from salesloop.insights.rollups import rollup_refresh
 from salesloop.insights.scope import resolve_scope
 from tests import factories as f
 from tests.insights.conftest import TODAY
@@ -29,10 +30,7 @@ def scope_for(user, **params):
 def filled(request, sales):
     """Each selector test runs on raw rows and on the filled rollup: same figures."""
     if request.param == "rollup":
-        rollup_fill(start=date(2025, 1, 1), end=date(2025, 5, 14))
-        from salesloop.insights.models import FillState
-
-        FillState.objects.update_or_create(property="daily", defaults={"end": date(2025, 5, 14)})
+        rollup_refresh(today=TODAY, first=date(2024, 1, 1))
     return request.param
 
 
@@ -41,15 +39,23 @@ def test_period_defaults_to_the_current_quarter(org, sales):
     assert scope.period == Period(date(2025, 4, 1), date(2025, 6, 30))
     assert scope.as_of == TODAY
     assert scope.node.key == f"m{org.rep_a1.pk}"
-    assert scope_for(org.rep_a1.user, period="month").period == Period(date(2025, 5, 1), date(2025, 5, 31))
-    assert scope_for(org.rep_a1.user, period="year").period == Period(date(2025, 1, 1), date(2025, 12, 31))
-    custom = scope_for(org.rep_a1.user, period="custom", **{"from": "2025-04-15", "to": "2025-05-20"})
+    assert scope_for(org.rep_a1.user, period="month").period == Period(
+        date(2025, 5, 1), date(2025, 5, 31)
+    )
+    assert scope_for(org.rep_a1.user, period="year").period == Period(
+        date(2025, 1, 1), date(2025, 12, 31)
+    )
+    custom = scope_for(
+        org.rep_a1.user, period="custom", **{"from": "2025-04-15", "to": "2025-05-20"}
+    )
     assert custom.period == Period(date(2025, 4, 15), date(2025, 5, 20))
 
 
 def test_attainment_pacing_and_coverage_of_a_rep(org, filled):
     scope = scope_for(org.rep_a1.user)
-    card = s.cards(scope, [scope.node], Facts(scope.node.member_ids), simulate=False)[scope.node.key]
+    card = s.cards(scope, [scope.node], Facts(scope.node.member_ids), simulate=False)[
+        scope.node.key
+    ]
     # orders 30 000 + 20 000 in Q2 to date; target 240 000 / 12 × 3 months = 60 000
     assert card.actual == Decimal("50000.00")
     assert card.thresholds.target == Decimal("60000.00")
@@ -95,7 +101,10 @@ def test_team_totals_are_the_sum_of_the_children(org, filled):
     cards = s.cards(scope, nodes, Facts(scope.node.member_ids), simulate=False)
     assert cards[scope.node.key].actual == Decimal("60000.00")
     assert sum(cards[c.key].actual for c in scope.children) == cards[scope.node.key].actual
-    assert sum(cards[c.key].thresholds.target for c in scope.children) == cards[scope.node.key].thresholds.target
+    assert (
+        sum(cards[c.key].thresholds.target for c in scope.children)
+        == cards[scope.node.key].thresholds.target
+    )
 
 
 def test_gap_split_adds_up_to_the_cent(org, filled):
@@ -109,12 +118,13 @@ def test_gap_split_adds_up_to_the_cent(org, filled):
     assert gaps["vs_last"].gap == Decimal("50000.00")
     assert gaps["vs_last"].opportunities == Decimal("50000.00")
     children = gaps["children"]
-    assert sum(c.gap for c in children.children.values()) == children.total.gap == Decimal("50000.00")
+    assert (
+        sum(c.gap for c in children.children.values()) == children.total.gap == Decimal("50000.00")
+    )
 
 
 def test_stalled_and_overdue(org, sales, time_machine):
     from salesloop.insights.calibration import calibration_refresh
-    from salesloop.insights.models import FillState
 
     calibration_refresh(today=TODAY)
     state = FillState.objects.get(property="calibration")
@@ -140,7 +150,9 @@ def test_follow_up_timeliness_and_heatmap(org, sales, time_machine):
     cust = f.customer(org.rep_a2)
     first = f.activity(org.rep_a2, cust, at=at(date(2025, 4, 7)), due=date(2025, 4, 10))
     f.activity(org.rep_a2, cust, at=at(date(2025, 4, 9)))  # settles the first one on time
-    f.activity(org.rep_a2, cust, at=at(date(2025, 4, 14)), due=date(2025, 4, 16))  # never settled: late
+    f.activity(
+        org.rep_a2, cust, at=at(date(2025, 4, 14)), due=date(2025, 4, 16)
+    )  # never settled: late
     f.activity(org.rep_a2, cust, at=at(date(2025, 5, 14)), due=date(2025, 5, 20))  # not decided yet
     first.refresh_from_db()
     assert first.followed_up_at is not None

@@ -18,88 +18,274 @@ def _layout(**extra: Any) -> dict[str, Any]:
 def burn_up(data: dict[str, Any]) -> dict[str, Any]:
     x = data["days"]
     traces = [
-        {"type": "scatter", "x": x, "y": data["expected"], "name": _("Expected (seasonal, working days)"), "mode": "lines",
-         "line": {"color": GREY, "dash": "dot"}},
-        {"type": "scatter", "x": x, "y": data["actual"], "name": _("Actual"), "mode": "lines",
-         "line": {"color": BLUE, "width": 3}},
+        {
+            "type": "scatter",
+            "x": x,
+            "y": data["expected"],
+            "name": _("Expected (seasonal, working days)"),
+            "mode": "lines",
+            "line": {"color": GREY, "dash": "dot"},
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": data["actual"],
+            "name": _("Actual"),
+            "mode": "lines",
+            "line": {"color": BLUE, "width": 3},
+            "connectgaps": True,
+        },
     ]
     if data["run_rate"]:
-        traces.append({"type": "scatter", "x": x, "y": data["run_rate"], "name": _("Run-rate projection"), "mode": "lines",
-                       "line": {"color": ORANGE, "dash": "dash"}})
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": data["run_rate"],
+                "name": _("Run-rate projection"),
+                "mode": "lines",
+                "line": {"color": ORANGE, "dash": "dash"},
+            }
+        )
     shapes = []
     for key, colour in (("floor", ORANGE), ("stretch", RED)):
         if data[key]:
-            shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": data[key], "y1": data[key],
-                           "line": {"color": colour, "width": 1, "dash": "dot"}})
-    annotations = [{"xref": "paper", "x": 1, "y": data[k], "text": label, "showarrow": False, "xanchor": "right",
-                    "yanchor": "bottom", "font": {"size": 10, "color": GREY}}
-                   for k, label in (("floor", _("Floor")), ("stretch", _("Stretch"))) if data[k]]
-    return {"data": traces, "layout": _layout(yaxis={"tickformat": ",.0f", "rangemode": "tozero"}, shapes=shapes,
-                                              annotations=annotations)}
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "paper",
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": data[key],
+                    "y1": data[key],
+                    "line": {"color": colour, "width": 1, "dash": "dot"},
+                }
+            )
+    annotations = [
+        {
+            "xref": "paper",
+            "x": 1,
+            "y": data[k],
+            "text": label,
+            "showarrow": False,
+            "xanchor": "right",
+            "yanchor": "bottom",
+            "font": {"size": 10, "color": GREY},
+        }
+        for k, label in (("floor", _("Floor")), ("stretch", _("Stretch")))
+        if data[k]
+    ]
+    return {
+        "data": traces,
+        "layout": _layout(
+            yaxis={"tickformat": ",.0f", "rangemode": "tozero", "automargin": True},
+            shapes=shapes,
+            annotations=annotations,
+        ),
+    }
 
 
-def leaderboard(rows: list[tuple[str, float, float | None]]) -> dict[str, Any]:
-    """Horizontal bars of attainment vs target per child (rows: name, actual, vs target)."""
-    rows = sorted(rows, key=lambda r: (r[2] is None, r[2] or 0))
+def leaderboard(rows: list[tuple[str, float | None, float | None]]) -> dict[str, Any]:
+    """Horizontal bars of attainment vs target per child (rows: name, vs target, pace index),
+    coloured by pace — attainment alone reads as "behind" early in the period: green at or
+    above the expected-to-date pace, orange from 0.9, red below."""
+    rows = sorted(rows, key=lambda r: (r[1] is None, r[1] or 0))
     names = [r[0] for r in rows]
-    values = [round((r[2] or 0) * 100, 1) for r in rows]
-    colours = [GREEN if v >= 100 else ORANGE if v >= 80 else RED for v in values]
-    trace = {"type": "bar", "orientation": "h", "y": names, "x": values, "marker": {"color": colours},
-             "text": [f"{v:.0f}%" for v in values], "textposition": "auto", "name": _("Attainment vs target"),
-             "hovertemplate": "%{y}: %{x:.1f}%<extra></extra>"}
-    return {"data": [trace], "layout": _layout(hovermode="closest", showlegend=False, xaxis={"ticksuffix": "%", "rangemode": "tozero"},
-                                               margin={"l": 140, "r": 20, "t": 10, "b": 30})}
+    values = [round((r[1] or 0) * 100, 1) for r in rows]
+    paces = [r[2] for r in rows]
+    colours = [
+        GREY if p is None else GREEN if p >= 1 else ORANGE if p >= 0.9 else RED for p in paces
+    ]
+    text = [
+        f"{v:.0f}% · {_('pace')} {p:.2f}" if p is not None else f"{v:.0f}%"
+        for v, p in zip(values, paces, strict=True)
+    ]
+    trace = {
+        "type": "bar",
+        "orientation": "h",
+        "y": names,
+        "x": values,
+        "marker": {"color": colours},
+        "text": text,
+        "textposition": "auto",
+        "name": _("Attainment vs target"),
+        "hovertemplate": "%{y}: %{x:.1f}%<extra></extra>",
+    }
+    return {
+        "data": [trace],
+        "layout": _layout(
+            hovermode="closest",
+            showlegend=False,
+            xaxis={"ticksuffix": "%", "rangemode": "tozero"},
+            yaxis={"automargin": True},
+            margin={"l": 20, "r": 20, "t": 10, "b": 30},
+        ),
+    }
 
 
 def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:
-    trace = {"type": "funnel", "y": labels, "x": reached, "textinfo": "value+percent previous",
-             "marker": {"color": [BLUE] * (len(labels) - 1) + [GREEN]}, "name": _("Reached")}
-    return {"data": [trace], "layout": _layout(hovermode="closest", showlegend=False, margin={"l": 190, "r": 20, "t": 10, "b": 20})}
+    trace = {
+        "type": "funnel",
+        "y": labels,
+        "x": reached,
+        "textinfo": "value+percent previous",
+        "marker": {"color": [BLUE] * (len(labels) - 1) + [GREEN]},
+        "name": _("Reached"),
+    }
+    return {
+        "data": [trace],
+        "layout": _layout(
+            hovermode="closest", showlegend=False, margin={"l": 190, "r": 20, "t": 10, "b": 20}
+        ),
+    }
 
 
 def gap_waterfall(split: Any, *, reference_label: str, current_label: str) -> dict[str, Any]:
     """Reference → three drivers → current: the LMDI contributions add up exactly."""
-    x = [reference_label, _("Opportunities"), _("Win rate"), _("Deal size"), current_label]
-    y = [float(split.reference), float(split.opportunities), float(split.win_rate), float(split.deal_size), float(split.current)]
-    trace = {"type": "waterfall", "x": x, "y": y, "measure": ["absolute", "relative", "relative", "relative", "total"],
-             "connector": {"line": {"color": GREY}}, "increasing": {"marker": {"color": GREEN}},
-             "decreasing": {"marker": {"color": RED}}, "totals": {"marker": {"color": BLUE}},
-             "texttemplate": "%{y:,.0f}", "textposition": "outside"}
-    return {"data": [trace], "layout": _layout(showlegend=False, hovermode="closest", yaxis={"tickformat": ",.0f"})}
+    # long labels wrap onto two lines rather than tilt
+    x = [
+        _wrap(reference_label),
+        _("Opportunities"),
+        _("Win rate"),
+        _("Deal size"),
+        _wrap(current_label),
+    ]
+    y = [
+        float(split.reference),
+        float(split.opportunities),
+        float(split.win_rate),
+        float(split.deal_size),
+        float(split.current),
+    ]
+    trace = {
+        "type": "waterfall",
+        "x": x,
+        "y": y,
+        "measure": ["absolute", "relative", "relative", "relative", "total"],
+        "connector": {"line": {"color": GREY}},
+        "increasing": {"marker": {"color": GREEN}},
+        "decreasing": {"marker": {"color": RED}},
+        "totals": {"marker": {"color": BLUE}},
+        "texttemplate": "%{y:,.0f}",
+        "textposition": "outside",
+    }
+    return {
+        "data": [trace],
+        "layout": _layout(
+            showlegend=False,
+            hovermode="closest",
+            xaxis={"tickangle": 0, "automargin": True},
+            yaxis={"tickformat": ",.0f", "automargin": True},
+        ),
+    }
+
+
+def _wrap(label: str) -> str:
+    words = label.split(" ")
+    if len(label) <= 12 or len(words) < 2:
+        return label
+    half = (len(words) + 1) // 2
+    return " ".join(words[:half]) + "<br>" + " ".join(words[half:])
 
 
 def children_drivers(names: list[str], splits: list[Any]) -> dict[str, Any]:
     """Stacked bars: each child's gap split by driver."""
     traces = []
-    for key, label, colour in (("opportunities", _("Opportunities"), BLUE), ("win_rate", _("Win rate"), ORANGE),
-                               ("deal_size", _("Deal size"), GREEN)):
-        traces.append({"type": "bar", "name": label, "x": names, "y": [float(getattr(s, key)) for s in splits],
-                       "marker": {"color": colour}})
-    return {"data": traces, "layout": _layout(barmode="relative", yaxis={"tickformat": ",.0f"}, hovermode="x unified")}
+    for key, label, colour in (
+        ("opportunities", _("Opportunities"), BLUE),
+        ("win_rate", _("Win rate"), ORANGE),
+        ("deal_size", _("Deal size"), GREEN),
+    ):
+        traces.append(
+            {
+                "type": "bar",
+                "name": label,
+                "x": names,
+                "y": [float(getattr(s, key)) for s in splits],
+                "marker": {"color": colour},
+            }
+        )
+    return {
+        "data": traces,
+        "layout": _layout(
+            barmode="relative",
+            yaxis={"tickformat": ",.0f", "automargin": True},
+            hovermode="x unified",
+        ),
+    }
 
 
 def trend(data: dict[str, Any]) -> dict[str, Any]:
     traces = [
-        {"type": "bar", "x": data["labels"], "y": data["last"], "name": _("Last year"), "marker": {"color": GREY}},
-        {"type": "bar", "x": data["labels"], "y": data["this"], "name": _("This year"), "marker": {"color": BLUE}},
+        {
+            "type": "bar",
+            "x": data["labels"],
+            "y": data["last"],
+            "name": _("Last year"),
+            "marker": {"color": GREY},
+        },
+        {
+            "type": "bar",
+            "x": data["labels"],
+            "y": data["this"],
+            "name": _("This year"),
+            "marker": {"color": BLUE},
+        },
     ]
-    return {"data": traces, "layout": _layout(barmode="group", yaxis={"tickformat": ",.0f"})}
+    return {
+        "data": traces,
+        "layout": _layout(barmode="group", yaxis={"tickformat": ",.0f", "automargin": True}),
+    }
 
 
 def heatmap(data: dict[str, Any]) -> dict[str, Any]:
     names = [n.name for n, _v in data["rows"]]
     z = [v for _n, v in data["rows"]]
-    trace = {"type": "heatmap", "x": data["weeks"], "y": names, "z": z, "colorscale": "Blues",
-             "hovertemplate": "%{y} · %{x}: %{z}<extra></extra>", "colorbar": {"thickness": 10}}
-    height_margin = {"l": 140, "r": 20, "t": 10, "b": 40}
-    return {"data": [trace], "layout": _layout(hovermode="closest", margin=height_margin, yaxis={"autorange": "reversed"})}
+    trace = {
+        "type": "heatmap",
+        "x": data["weeks"],
+        "y": names,
+        "z": z,
+        "colorscale": "Blues",
+        "reversescale": True,
+        "zmin": 0,
+        "hovertemplate": "%{y} · %{x}: %{z}<extra></extra>",
+        "colorbar": {"thickness": 10},
+    }
+    margin = {"l": 20, "r": 20, "t": 10, "b": 40}
+    return {
+        "data": [trace],
+        "layout": _layout(
+            hovermode="closest", margin=margin, yaxis={"autorange": "reversed", "automargin": True}
+        ),
+    }
 
 
 def product_mix(names: list[str], values: list[float]) -> dict[str, Any]:
-    trace = {"type": "pie", "labels": names, "values": values, "hole": 0.55, "textinfo": "label+percent",
-             "sort": False}
-    return {"data": [trace], "layout": _layout(showlegend=False, hovermode="closest", margin={"l": 10, "r": 10, "t": 10, "b": 10})}
+    trace = {
+        "type": "pie",
+        "labels": names,
+        "values": values,
+        "hole": 0.55,
+        "textinfo": "label+percent",
+        "sort": False,
+    }
+    return {
+        "data": [trace],
+        "layout": _layout(
+            showlegend=False, hovermode="closest", margin={"l": 10, "r": 10, "t": 10, "b": 10}
+        ),
+    }
 
 
-__all__ = ["burn_up", "children_drivers", "funnel", "gap_waterfall", "heatmap", "leaderboard", "product_mix", "trend",
-           "RED"]
+__all__ = [
+    "burn_up",
+    "children_drivers",
+    "funnel",
+    "gap_waterfall",
+    "heatmap",
+    "leaderboard",
+    "product_mix",
+    "trend",
+    "RED",
+]

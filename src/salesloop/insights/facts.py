@@ -1,104 +1,285 @@
-"""Read day-keyed figures for a set of members: the rollup for filled days, raw rows for the
-tail after the fill cursor. Every read is a GROUP BY in the database; the tail is the same
-``raw_daily`` computation the fill writes, so both halves follow one definition."""
+"""Read day-keyed figures for a set of members from the rollup, with raw rows where the rollup
+holds nothing: every read is a GROUP BY in the database.
+
+A range [start, end] is planned month by month (:meth:`Facts._plan`):
+
+* a month whose rollup row covers exactly the part asked for → its **month** row (the cursor's
+  open month covers its first day through the cursor);
+* a partial month of the daily horizon, for daily metrics → **day** rows;
+* anything else (a partial month of an old period, non-daily metrics at a partial month, the
+  days after the cursor — normally today) → **raw** rows from
+  :func:`salesloop.insights.rollups.raw_rows`, the same definition the fill writes, so both
+  halves follow one definition. Raw reads are cached per request and shared between the
+  instances of one request (``for_line``).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models import Q, QuerySet, Sum
 
-from salesloop.insights.models import DailyCount, FillState
-from salesloop.insights.rollups import ROLLUP, raw_daily
+from salesloop.core.periods import add_months
+from salesloop.insights.keys import WeekStart, key_date
+from salesloop.insights.models import FillState, RollupCount
+from salesloop.insights.rollups import (
+    DAILY_METRICS,
+    DAY,
+    MONTH,
+    ROLLUP,
+    Row,
+    month_end,
+    raw_rows,
+    source_of,
+)
+from salesloop.org.models import Member
+
+Key = tuple[Any, ...]
+
+
+@dataclass
+class Plan:
+    months: list[date] = field(default_factory=list)  # month rows to read (first days)
+    month_ends: dict[date, date] = field(default_factory=dict)  # last day each month row covers
+    days: list[tuple[date, date]] = field(default_factory=list)  # day-row ranges
+    raw: list[tuple[date, date]] = field(default_factory=list)  # raw ranges
+
+
+def _merge(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    out: list[tuple[date, date]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + timedelta(days=1):
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 class Facts:
-    """Aggregates of rollup metrics over members and days (one instance per request: the
-    fill cursor and the tail rows are read once)."""
+    """Aggregates of rollup metrics over members and days (one instance per request: the fill
+    cursor and the raw rows are read once)."""
 
-    def __init__(self, member_ids: Iterable[int], product_line: int | None = None, *, _parent: Facts | None = None) -> None:
+    def __init__(
+        self,
+        member_ids: Iterable[int],
+        product_line: int | None = None,
+        *,
+        _parent: Facts | None = None,
+    ) -> None:
         self.members = sorted(set(member_ids))
         self._member_set = set(self.members)
         self.line = product_line
         if _parent is None:
-            self.filled_through: date | None = (
-                FillState.objects.filter(property=ROLLUP).values_list("end", flat=True).first())
-            self._raw: dict[tuple[date, date], list[tuple[str, int, date, int | None, Decimal]]] = {}
+            row = FillState.objects.filter(property=ROLLUP).values_list("end", "payload").first()
+            self.filled_through: date | None = row[0] if row else None
+            daily = (row[1] or {}).get("daily_from") if row and self.filled_through else None
+            self.daily_from: dict[str, date] = (
+                {m: date.fromisoformat(d) for m, d in daily.items()}
+                if isinstance(daily, dict)
+                else {}
+            )
+            self._raw: dict[tuple[date, date, str], list[Row]] = {}
+            self.memo: dict[Any, Any] = {}  # other per-request reads shared by the selectors
+            # the whole company (a director's root): no member filter, the same rows
+            self.everyone = bool(self.members) and len(self.members) == Member.objects.count()
         else:
+            self.memo = _parent.memo
+            self.everyone = _parent.everyone and self.members == _parent.members
             self.filled_through = _parent.filled_through
-            self._raw = _parent._raw  # one raw read of the tail per request
-        self._tail: dict[tuple[date, date], list[tuple[str, int, date, int | None, Decimal]]] = {}
+            self.daily_from = _parent.daily_from
+            self._raw = _parent._raw  # one raw read per range and source per request
 
     def for_line(self, product_line: int | None) -> Facts:
-        """The same members cut by another product line, sharing the fill cursor and the tail."""
+        """The same members cut by another product line, sharing the fill cursor and the raw reads."""
         return Facts(self.members, product_line, _parent=self)
 
-    # -- helpers
-    def _split(self, start: date, end: date) -> tuple[tuple[date, date] | None, tuple[date, date] | None]:
-        f = self.filled_through
-        if f is None or f < start:
-            return None, (start, end)
-        if f >= end:
-            return (start, end), None
-        return (start, f), (f + timedelta(days=1), end)
+    # -- planning
+    def _plan(
+        self, metrics: Sequence[str], start: date, end: date, *, prefer_days: bool = False
+    ) -> Plan:
+        plan = Plan()
+        c = self.filled_through
+        if start > end:
+            return plan
+        if c is None or c < start:
+            plan.raw.append((start, end))
+            return plan
+        if end > c:
+            plan.raw.append((c + timedelta(days=1), end))
+            end = c
+        daily_ok = (
+            bool(metrics) and set(metrics) <= DAILY_METRICS and set(metrics) <= set(self.daily_from)
+        )
+        daily_from = max(self.daily_from[m] for m in metrics) if daily_ok else None
+        m = start.replace(day=1)
+        while m <= end:
+            lo, hi = max(start, m), min(end, month_end(m))
+            covers = min(month_end(m), c)
+            in_daily = daily_from is not None and lo >= daily_from
+            if in_daily and prefer_days:
+                plan.days.append((lo, hi))
+            elif lo == m and hi == covers:
+                plan.months.append(m)
+                plan.month_ends[m] = covers
+            elif in_daily:
+                plan.days.append((lo, hi))
+            else:
+                plan.raw.append((lo, hi))
+            m = add_months(m, 1)
+        plan.days, plan.raw = _merge(plan.days), _merge(plan.raw)
+        return plan
 
-    def _tail_rows(self, start: date, end: date) -> list[tuple[str, int, date, int | None, Decimal]]:
-        key = (start, end)
-        if key not in self._tail:
+    def _raw_rows(self, metrics: Sequence[str], lo: date, hi: date) -> Iterable[Row]:
+        wanted = set(metrics)
+        for source in sorted({source_of(m) for m in wanted}):
+            key = (lo, hi, source)
             if key not in self._raw:
-                self._raw[key] = raw_daily(start, end)
-            self._tail[key] = [r for r in self._raw[key] if r[1] in self._member_set and r[3] == self.line]
-        return self._tail[key]
+                self._raw[key] = raw_rows(lo, hi, sources={source})
+            for r in self._raw[key]:
+                if r[0] in wanted and r[1] in self._member_set:
+                    yield r
 
-    def _rollup(self, metrics: Sequence[str], start: date, end: date) -> Any:
-        qs = DailyCount.objects.filter(metric__in=list(metrics), day__gte=start, day__lte=end)
-        qs = qs.filter(product_line_id=self.line) if self.line is not None else qs.filter(product_line__isnull=True)
-        return qs.filter(member_id__in=self.members)
+    def _line_filter(self, qs: QuerySet[Any], lines: bool = False) -> QuerySet[Any]:
+        if lines:
+            return qs.filter(product_line__isnull=False)
+        return (
+            qs.filter(product_line_id=self.line)
+            if self.line is not None
+            else qs.filter(product_line__isnull=True)
+        )
 
-    def _collect(self, metrics: Sequence[str], start: date, end: date, keys: Sequence[str],
-                 trunc: Callable[[date], date] | None, db_keys: dict[str, Any]) -> dict[tuple[Any, ...], Decimal]:
-        out: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
+    def _rows(self, grain: str, metrics: Sequence[str], lines: bool = False) -> QuerySet[Any]:
+        qs = RollupCount.objects.filter(grain=grain, metric__in=list(metrics))
+        if not self.everyone:
+            qs = qs.filter(member_id__in=self.members)
+        return self._line_filter(qs, lines)
+
+    def _collect(
+        self,
+        metrics: Sequence[str],
+        start: date,
+        end: date,
+        keys: Sequence[str],
+        *,
+        bucket: Callable[[date], date] | None = None,
+        db_bucket: Any = None,
+        prefer_days: bool = False,
+        month_point: Callable[[date, date], date] | None = None,
+        lines: bool = False,
+    ) -> dict[Key, Decimal]:
+        """Sum ``metrics`` over [start, end] grouped by ``keys`` (of metric, member_id,
+        product_line_id, bucket)."""
+        out: dict[Key, Decimal] = defaultdict(Decimal)
         if not self.members or start > end:
             return out
-        filled, tail = self._split(start, end)
-        if filled:
-            qs = self._rollup(metrics, *filled).annotate(**db_keys).values(*keys).annotate(v=Sum("value")).order_by()
-            for r in qs:
-                k = tuple(r[x].date() if hasattr(r[x], "date") and callable(r[x].date) else r[x] for x in keys)
-                out[k] += r["v"] or Decimal(0)
-        if tail:
-            wanted = set(metrics)
-            for metric, member, day, _pl, value in self._tail_rows(*tail):
-                if metric not in wanted:
+        plan = self._plan(metrics, start, end, prefer_days=prefer_days)
+        db_keys = [k for k in keys if k != "bucket"]
+        if plan.months:
+            qs = self._rows(MONTH, metrics, lines).filter(day__in=plan.months)
+            if "bucket" in keys:
+                qs = qs.values(*db_keys, "day")
+            else:
+                qs = qs.values(*db_keys)
+            for r in qs.annotate(v=Sum("value")).order_by():
+                if "bucket" in keys:
+                    first = r["day"]
+                    r["bucket"] = (
+                        month_point(first, plan.month_ends[first]) if month_point else bucket(first)
+                    )  # type: ignore[misc]
+                out[tuple(r[k] for k in keys)] += r["v"] or Decimal(0)
+        if plan.days:
+            cond = Q()
+            for lo, hi in plan.days:
+                cond |= Q(day__gte=lo, day__lte=hi)
+            qs = self._rows(DAY, metrics, lines).filter(cond)
+            if "bucket" in keys:
+                qs = (
+                    qs.annotate(b=db_bucket).values(*db_keys, "b")
+                    if db_bucket is not None
+                    else qs.values(*db_keys, "day")
+                )
+            else:
+                qs = qs.values(*db_keys)
+            for r in qs.annotate(v=Sum("value")).order_by():
+                if "bucket" in keys:
+                    r["bucket"] = (
+                        key_date(r["b"])
+                        if db_bucket is not None
+                        else bucket(r["day"])
+                        if bucket
+                        else r["day"]
+                    )
+                out[tuple(r[k] for k in keys)] += r["v"] or Decimal(0)
+        for lo, hi in plan.raw:
+            for metric, member, day, pl, value in self._raw_rows(metrics, lo, hi):
+                if lines:
+                    if pl is None:
+                        continue
+                elif pl != self.line:
                     continue
-                fields = {"metric": metric, "member_id": member, "day": day,
-                          "bucket": trunc(day) if trunc else day}
-                out[tuple(fields[x] for x in keys)] += value
+                fields = {
+                    "metric": metric,
+                    "member_id": member,
+                    "product_line_id": pl,
+                    "bucket": bucket(day) if bucket else day,
+                }
+                out[tuple(fields[k] for k in keys)] += value
         return out
 
     # -- public reads
-    def by_member(self, metrics: Sequence[str], start: date, end: date) -> dict[tuple[str, int], Decimal]:
+    def by_member(
+        self, metrics: Sequence[str], start: date, end: date
+    ) -> dict[tuple[str, int], Decimal]:
         """{(metric, member): total over [start, end]}."""
-        return self._collect(metrics, start, end, ("metric", "member_id"), None, {})  # type: ignore[return-value]
+        return self._collect(metrics, start, end, ("metric", "member_id"))  # type: ignore[return-value]
 
-    def by_day(self, metrics: Sequence[str], start: date, end: date) -> dict[tuple[str, date], Decimal]:
-        """{(metric, day): total over the members}."""
-        return self._collect(metrics, start, end, ("metric", "day"), None, {})  # type: ignore[return-value]
+    def by_day(
+        self, metrics: Sequence[str], start: date, end: date
+    ) -> dict[tuple[str, date], Decimal]:
+        """{(metric, day): total over the members}: daily where the rollup keeps days (the
+        daily horizon, raw tail); before it, one point per month on the last day it covers."""
+        return self._collect(
+            metrics,
+            start,
+            end,
+            ("metric", "bucket"),
+            prefer_days=True,
+            month_point=lambda _first, last: last,
+        )  # type: ignore[return-value]
 
-    def by_month(self, metrics: Sequence[str], start: date, end: date) -> dict[tuple[str, date], Decimal]:
+    def by_month(
+        self, metrics: Sequence[str], start: date, end: date
+    ) -> dict[tuple[str, date], Decimal]:
         """{(metric, first day of month): total over the members}."""
-        return self._collect(metrics, start, end, ("metric", "bucket"), lambda d: d.replace(day=1),
-                             {"bucket": TruncMonth("day")})  # type: ignore[return-value]
+        return self._collect(
+            metrics, start, end, ("metric", "bucket"), bucket=lambda d: d.replace(day=1)
+        )  # type: ignore[return-value]
 
-    def by_member_week(self, metrics: Sequence[str], start: date, end: date) -> dict[tuple[str, int, date], Decimal]:
-        """{(metric, member, Monday of the ISO week): total}."""
-        return self._collect(metrics, start, end, ("metric", "member_id", "bucket"),
-                             lambda d: d - timedelta(days=d.weekday()), {"bucket": TruncWeek("day")})  # type: ignore[return-value]
+    def by_member_week(
+        self, metrics: Sequence[str], start: date, end: date
+    ) -> dict[tuple[str, int, date], Decimal]:
+        """{(metric, member, Monday of the ISO week): total} (``start`` should be a Monday)."""
+        return self._collect(
+            metrics,
+            start,
+            end,
+            ("metric", "member_id", "bucket"),
+            prefer_days=True,
+            bucket=lambda d: d - timedelta(days=d.weekday()),
+            db_bucket=WeekStart("day"),
+            month_point=lambda first, _last: first - timedelta(days=first.weekday()),
+        )  # type: ignore[return-value]
+
+    def by_line(
+        self, metrics: Sequence[str], start: date, end: date
+    ) -> dict[tuple[str, int], Decimal]:
+        """{(metric, product line): total over the members} (lines with rows only)."""
+        return self._collect(metrics, start, end, ("metric", "product_line_id"), lines=True)  # type: ignore[return-value]
 
     def total(self, metric: str, start: date, end: date) -> Decimal:
         return sum((v for (_m, _x), v in self.by_member([metric], start, end).items()), Decimal(0))
@@ -106,23 +287,4 @@ class Facts:
 
 def by_product_line(facts: Facts, metric: str, start: date, end: date) -> dict[int, Decimal]:
     """{product line: total} of ``metric`` over the members (lines with rows only)."""
-    members = facts.members
-    out: dict[int, Decimal] = defaultdict(Decimal)
-    if not members:
-        return out
-    probe = facts
-    filled, tail = probe._split(start, end)
-    if filled:
-        qs = (DailyCount.objects.filter(Q(metric=metric) & Q(day__gte=filled[0]) & Q(day__lte=filled[1]),
-                                        product_line__isnull=False, member_id__in=members)
-              .values("product_line_id").annotate(v=Sum("value")).order_by())
-        for r in qs:
-            out[r["product_line_id"]] += r["v"] or Decimal(0)
-    if tail:
-        keep = set(members)
-        if tail not in facts._raw:
-            facts._raw[tail] = raw_daily(*tail)
-        for m, member, _day, pl, value in facts._raw[tail]:
-            if m == metric and pl is not None and member in keep:
-                out[pl] += value
-    return out
+    return {line: v for (_m, line), v in facts.by_line([metric], start, end).items()}

@@ -1,17 +1,25 @@
-"""Daily rollups for the dashboards: raw aggregation in the database, idempotent fills.
+"""Rollups for the dashboards: raw aggregation in the database, idempotent fills.
 
-Every metric here is a *day-keyed* figure: the value for day ``d`` depends only on the raw
-records whose key date is ``d`` (an order's signing day, a payment's day, an opportunity's
-creation or closing day, an activity's day, a follow-up's due day). So refilling a day range
-— delete its rows, insert the database's GROUP BY result — is idempotent and leaves the
-rollup exactly equal to the raw computation for that range (tested in
-``tests/insights/test_rollups.py``).
+Every metric here is *day-keyed*: the value for day ``d`` depends only on the raw records
+whose key date is ``d`` (an order's signing day, a payment's day, an opportunity's creation
+or closing day, an activity's day, a follow-up's due day). A month's value is the sum of its
+days. So refilling whole months — delete their rows, insert the database's GROUP BY result
+keyed by month (and by day for the daily metrics) — is idempotent and leaves the rollup
+exactly equal to the raw computation (tested in ``tests/insights/test_rollups.py``).
 
-``raw_daily`` is the one definition: the fill writes its rows, and the dashboards read raw
-rows for the days after the last fill (the "tail"), so a figure is never stale by more than
-the records changed inside already-filled days since the last refresh. ``rollup_refresh``
-refills the trailing ``window`` days, every key day of the records updated since the last
-refresh (``updated_at``), and the days after the fill cursor.
+The grain (see :class:`~salesloop.insights.models.RollupCount`):
+
+* month rows for every month from the oldest record through the cursor (the cursor's month
+  covers its first day through the cursor);
+* day rows for ``DAILY_METRICS`` only, each from its ``daily_from`` (the first day of the month
+  ``DAILY_MONTHS[metric]`` before the cursor's month) through the cursor: four months of
+  booked / collected / activities (burn-up, heatmap, "same days of last quarter"), thirteen
+  of the closed-deal outcomes ("same days of last year" in the gap split).
+
+``raw_rows`` is the one definition: the fill writes its rows, and the dashboards read raw rows
+for the days after the cursor (the "tail", normally today) and for partial months the rollup
+does not hold (custom periods, or an old month's first days). The keys are computed by the
+database (:mod:`salesloop.insights.keys`): no per-row Python function on SQLite.
 
 Metrics (member = credited member; values credited by split share, see docs/metrics.md):
 
@@ -37,7 +45,7 @@ line are that line's part (so an unfiltered dashboard reads only the total rows)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -45,6 +53,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import (
+    CharField,
     Count,
     DecimalField,
     ExpressionWrapper,
@@ -53,24 +62,32 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    Value,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from salesloop.activities.models import Activity
-from salesloop.insights.models import DailyCount, FillState
+from salesloop.core.periods import add_months
+from salesloop.insights.keys import DayKey, MonthKey, key_date
+from salesloop.insights.models import FillState, RollupCount
 from salesloop.orders.choices import OrderStatus
 from salesloop.orders.models import Order, OrderCredit, OrderLine, Payment
 from salesloop.pipeline.choices import StageKind
-from salesloop.pipeline.models import Opportunity, OpportunityCredit, Stage, StageChange
+from salesloop.pipeline.models import Opportunity, OpportunityCredit, Stage
 
 PERCENT = Decimal("0.01")  # multiply (never divide): SQLite divides integers as integers
 DEC = DecimalField(max_digits=24, decimal_places=6)
-ROLLUP = "daily"
+ROLLUP = "rollup"
+DAY, MONTH = RollupCount.DAY, RollupCount.MONTH
 DEFAULT_WINDOW_DAYS = 45
+DAILY_MONTHS = {"booked": 4, "collected": 4, "act_all": 4, "won": 13, "lost": 13, "won_amount": 13}
+DAILY_METRICS = frozenset(DAILY_MONTHS)
 BATCH = 5000
 
-Row = tuple[str, int, date, int | None, Decimal]  # metric, member, day, product line, value
+Row = tuple[
+    str, int, date, int | None, Decimal
+]  # metric, member, bucket start, product line, value
 
 
 @dataclass(frozen=True)
@@ -94,47 +111,67 @@ class FunnelSteps:
 def funnel_steps() -> FunnelSteps:
     out: dict[int, list[int]] = defaultdict(list)
     for pipeline_id, order in (
-        Stage.objects.filter(kind=StageKind.OPEN).order_by("pipeline_id", "order").values_list("pipeline_id", "order")
+        Stage.objects.filter(kind=StageKind.OPEN)
+        .order_by("pipeline_id", "order")
+        .values_list("pipeline_id", "order")
     ):
         out[pipeline_id].append(order)
     return FunnelSteps(dict(out))
 
 
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value  # type: ignore[no-any-return]
+def month_end(d: date) -> date:
+    return add_months(d.replace(day=1), 1) - timedelta(days=1)
+
+
+def _key(field: str, grain: str) -> Any:
+    return DayKey(field) if grain == DAY else MonthKey(field)
+
+
+def _range(field: str, start: date, end: date) -> dict[str, datetime]:
+    """An index-friendly filter for the local days [start, end] of a datetime field."""
+    tz = timezone.get_current_timezone()
+    return {
+        f"{field}__gte": datetime.combine(start, time.min, tzinfo=tz),
+        f"{field}__lt": datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
+    }
+
+
+# ------------------------------------------------------------------ sources
 
 
 def _credited(
     base: QuerySet[Any],
     credit_model: Any,
     fk: str,
-    day: Any,
-    credit_day: Any,
+    field: str,
+    grain: str,
     line: str | None,
-    credit_line: str | None,
     amount: str | None,
     metric: str,
 ) -> Iterator[Row]:
     """Rows of ``metric`` credited by share: unsplit records to their owner, split ones to
-    each credited member. ``day`` / ``line`` are expressions on the record, ``credit_day`` /
-    ``credit_line`` the same seen from the credit row."""
+    each credited member (``field``: the record's key date field)."""
     value = Sum(amount) if amount else Count("id")
-    keys = {"d": day}
+    keys: dict[str, Any] = {"k": _key(field, grain)}
     if line:
         keys["pl"] = F(line)
-    unsplit = base.filter(credits__isnull=True).annotate(**keys).values("owner_id", *keys).annotate(v=value).order_by()
+    unsplit = (
+        base.filter(credits__isnull=True)
+        .annotate(**keys)
+        .values("owner_id", *keys)
+        .annotate(v=value)
+        .order_by()
+    )
     for r in unsplit:
-        yield metric, r["owner_id"], _as_date(r["d"]), r.get("pl"), Decimal(r["v"] or 0)
+        yield metric, r["owner_id"], key_date(r["k"]), r.get("pl"), Decimal(r["v"] or 0)
     credit_value = (
         Sum(ExpressionWrapper(F(f"{fk}__{amount}") * F("share") * PERCENT, output_field=DEC))
         if amount
         else Sum(ExpressionWrapper(F("share") * PERCENT, output_field=DEC))
     )
-    ckeys = {"d": credit_day}
-    if credit_line:
-        ckeys["pl"] = F(credit_line)
+    ckeys: dict[str, Any] = {"k": _key(f"{fk}__{field}", grain)}
+    if line:
+        ckeys["pl"] = F(f"{fk}__{line}")
     credited = (
         credit_model.objects.filter(**{f"{fk}__in": base.values("pk")})
         .annotate(**ckeys)
@@ -143,163 +180,359 @@ def _credited(
         .order_by()
     )
     for r in credited:
-        yield metric, r["member_id"], _as_date(r["d"]), r.get("pl"), Decimal(r["v"] or 0)
+        yield metric, r["member_id"], key_date(r["k"]), r.get("pl"), Decimal(r["v"] or 0)
 
 
-def _booked(start: date, end: date) -> Iterator[Row]:
-    orders = Order.objects.filter(status=OrderStatus.ACTIVE, signed_on__gte=start, signed_on__lte=end)
-    # totals over all lines: the order amounts
-    yield from _credited(orders, OrderCredit, "order", F("signed_on"), F("order__signed_on"), None, None,
-                         "amount_base", "booked")
-    # per product line: order lines (an order without lines under its main line)
-    lines = OrderLine.objects.filter(order__in=orders.values("pk"))
-    unsplit = (lines.filter(order__credits__isnull=True)
-               .values("order__owner_id", "order__signed_on", "product_line_id").annotate(v=Sum("amount_base")).order_by())
-    for r in unsplit:
-        yield "booked", r["order__owner_id"], r["order__signed_on"], r["product_line_id"], Decimal(r["v"] or 0)
-    split = (OrderCredit.objects.filter(order__in=orders.values("pk"), order__lines__isnull=False)
-             .values("member_id", "order__signed_on", "order__lines__product_line_id")
-             .annotate(v=Sum(ExpressionWrapper(F("order__lines__amount_base") * F("share") * PERCENT, output_field=DEC)))
-             .order_by())
-    for r in split:
-        yield ("booked", r["member_id"], r["order__signed_on"], r["order__lines__product_line_id"],
-               Decimal(r["v"] or 0))
-    no_lines = orders.filter(lines__isnull=True, product_line__isnull=False)
-    yield from _credited(no_lines, OrderCredit, "order", F("signed_on"), F("order__signed_on"), "product_line_id",
-                         "order__product_line_id", "amount_base", "booked")
-
-
-def _collected(start: date, end: date) -> Iterator[Row]:
-    payments = Payment.objects.filter(paid_on__gte=start, paid_on__lte=end, order__status=OrderStatus.ACTIVE)
-    for with_line in (False, True):
-        base = payments.filter(order__product_line__isnull=False) if with_line else payments
-        keys = ["order__owner_id", "paid_on"] + (["order__product_line_id"] if with_line else [])
-        for r in base.filter(order__credits__isnull=True).values(*keys).annotate(v=Sum("amount_base")).order_by():
-            yield ("collected", r["order__owner_id"], r["paid_on"], r.get("order__product_line_id"),
-                   Decimal(r["v"] or 0))
-        ckeys = ["member_id", "order__payments__paid_on"] + (["order__product_line_id"] if with_line else [])
-        credited = (
-            OrderCredit.objects.filter(order__payments__in=base.values("pk"))
-            .values(*ckeys)
-            .annotate(v=Sum(ExpressionWrapper(F("order__payments__amount_base") * F("share") * PERCENT, output_field=DEC)))
-            .order_by()
-        )
-        for r in credited:
-            yield ("collected", r["member_id"], r["order__payments__paid_on"], r.get("order__product_line_id"),
-                   Decimal(r["v"] or 0))
-
-
-def _range(field: str, start: date, end: date) -> dict[str, datetime]:
-    """An index-friendly filter for the local days [start, end] of a datetime field."""
-    tz = timezone.get_current_timezone()
-    return {f"{field}__gte": datetime.combine(start, time.min, tzinfo=tz),
-            f"{field}__lt": datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)}
-
-
-def _opportunities(start: date, end: date) -> Iterator[Row]:
-    closed = Opportunity.objects.filter(**_range("closed_at", start, end))
-    won = closed.filter(stage__kind=StageKind.WON)
-    lost = closed.filter(stage__kind=StageKind.LOST)
-    created = Opportunity.objects.filter(**_range("created_at", start, end))
-    for line in (None, "product_line_id"):
-        cline = f"opportunity__{line}" if line else None
-
-        def restrict(qs: QuerySet[Any]) -> QuerySet[Any]:
-            return qs.filter(product_line__isnull=False) if line else qs  # noqa: B023
-
-        yield from _credited(restrict(won), OpportunityCredit, "opportunity", TruncDate("closed_at"),
-                             TruncDate("opportunity__closed_at"), line, cline, None, "won")
-        yield from _credited(restrict(won), OpportunityCredit, "opportunity", TruncDate("closed_at"),
-                             TruncDate("opportunity__closed_at"), line, cline, "amount_base", "won_amount")
-        yield from _credited(restrict(lost), OpportunityCredit, "opportunity", TruncDate("closed_at"),
-                             TruncDate("opportunity__closed_at"), line, cline, None, "lost")
-        yield from _credited(restrict(created), OpportunityCredit, "opportunity", TruncDate("created_at"),
-                             TruncDate("opportunity__created_at"), line, cline, None, "created")
-
-
-def _funnel(start: date, end: date, steps: FunnelSteps) -> Iterator[Row]:
-    """reach_<k>: opportunities created that day (by owner) that ever reached step k."""
-    opps = Opportunity.objects.filter(**_range("created_at", start, end))
-    top = dict(
-        StageChange.objects.filter(opportunity__in=opps.values("pk"), to_stage__kind=StageKind.OPEN)
-        .values("opportunity_id").annotate(top=Max("to_stage__order")).order_by().values_list("opportunity_id", "top")
+def _booked(start: date, end: date, grain: str, metrics: Collection[str] | None) -> Iterator[Row]:
+    orders = Order.objects.filter(
+        status=OrderStatus.ACTIVE, signed_on__gte=start, signed_on__lte=end
     )
-    grouped: dict[tuple[int, date, int | None, int, int | None, bool], int] = defaultdict(int)
-    for pk, owner, created, line, pipeline, kind in opps.values_list(
-        "pk", "owner_id", "created_at", "product_line_id", "pipeline_id", "stage__kind"
-    ):
-        grouped[(owner, _as_date(created), line, pipeline, top.get(pk), kind == StageKind.WON)] += 1
-    rows = [{"owner_id": o, "d": d, "product_line_id": pl, "pipeline_id": pp, "top": t, "won": w, "n": n}
-            for (o, d, pl, pp, t, w), n in grouped.items()]
-    k = steps.k
-    acc: dict[tuple[str, int, date, int | None], Decimal] = defaultdict(Decimal)
-    for r in rows:
-        reached = k if r["won"] else steps.step(r["pipeline_id"], r["top"])
-        n = Decimal(r["n"])
-        for step in range(reached + 1):
-            acc[(f"reach_{step}", r["owner_id"], _as_date(r["d"]), None)] += n
-            if r["product_line_id"] is not None:
-                acc[(f"reach_{step}", r["owner_id"], _as_date(r["d"]), r["product_line_id"])] += n
-    for (metric, member, day, line), value in acc.items():
-        yield metric, member, day, line, value
-
-
-def _activities(start: date, end: date) -> Iterator[Row]:
-    rows = Activity.objects.filter(**_range("occurred_at", start, end))
-    total: dict[tuple[int, date], int] = defaultdict(int)
-    for r in rows.annotate(d=TruncDate("occurred_at")).values("owner_id", "d", "kind").annotate(n=Count("id")).order_by():
-        day = _as_date(r["d"])
-        total[(r["owner_id"], day)] += r["n"]
-        yield f"act_{r['kind']}", r["owner_id"], day, None, Decimal(r["n"])
-    for (member, day), n in total.items():
-        yield "act_all", member, day, None, Decimal(n)
-    due = (
-        Activity.objects.filter(follow_up_due__gte=start, follow_up_due__lte=end)
-        .values("owner_id", "follow_up_due")
+    # totals over all lines: the order amounts
+    yield from _credited(
+        orders, OrderCredit, "order", "signed_on", grain, None, "amount_base", "booked"
+    )
+    # per product line: order lines (an order without lines under its main line)
+    lines = OrderLine.objects.filter(
+        order__status=OrderStatus.ACTIVE, order__signed_on__gte=start, order__signed_on__lte=end
+    )
+    unsplit = (
+        lines.filter(order__credits__isnull=True)
+        .annotate(k=_key("order__signed_on", grain))
+        .values("order__owner_id", "k", "product_line_id")
+        .annotate(v=Sum("amount_base"))
+        .order_by()
+    )
+    for r in unsplit:
+        yield (
+            "booked",
+            r["order__owner_id"],
+            key_date(r["k"]),
+            r["product_line_id"],
+            Decimal(r["v"] or 0),
+        )
+    split = (
+        OrderCredit.objects.filter(order__in=orders.values("pk"), order__lines__isnull=False)
+        .annotate(k=_key("order__signed_on", grain))
+        .values("member_id", "k", "order__lines__product_line_id")
         .annotate(
-            n=Count("id"),
-            done=Count("id", filter=Q(followed_up_at__isnull=False)),
-            on_time=Count("id", filter=Q(followed_up_at__date__lte=F("follow_up_due"))),
+            v=Sum(
+                ExpressionWrapper(
+                    F("order__lines__amount_base") * F("share") * PERCENT, output_field=DEC
+                )
+            )
         )
         .order_by()
     )
+    for r in split:
+        yield (
+            "booked",
+            r["member_id"],
+            key_date(r["k"]),
+            r["order__lines__product_line_id"],
+            Decimal(r["v"] or 0),
+        )
+    no_lines = orders.filter(lines__isnull=True, product_line__isnull=False)
+    yield from _credited(
+        no_lines,
+        OrderCredit,
+        "order",
+        "signed_on",
+        grain,
+        "product_line_id",
+        "amount_base",
+        "booked",
+    )
+
+
+def _collected(
+    start: date, end: date, grain: str, metrics: Collection[str] | None
+) -> Iterator[Row]:
+    payments = Payment.objects.filter(
+        paid_on__gte=start, paid_on__lte=end, order__status=OrderStatus.ACTIVE
+    )
+    for with_line in (False, True):
+        base = payments.filter(order__product_line__isnull=False) if with_line else payments
+        keys = ["order__owner_id", "k"] + (["order__product_line_id"] if with_line else [])
+        unsplit = (
+            base.filter(order__credits__isnull=True)
+            .annotate(k=_key("paid_on", grain))
+            .values(*keys)
+            .annotate(v=Sum("amount_base"))
+            .order_by()
+        )
+        for r in unsplit:
+            yield (
+                "collected",
+                r["order__owner_id"],
+                key_date(r["k"]),
+                r.get("order__product_line_id"),
+                Decimal(r["v"] or 0),
+            )
+        ckeys = ["member_id", "k"] + (["order__product_line_id"] if with_line else [])
+        credited = (
+            OrderCredit.objects.filter(order__payments__in=base.values("pk"))
+            .annotate(k=_key("order__payments__paid_on", grain))
+            .values(*ckeys)
+            .annotate(
+                v=Sum(
+                    ExpressionWrapper(
+                        F("order__payments__amount_base") * F("share") * PERCENT, output_field=DEC
+                    )
+                )
+            )
+            .order_by()
+        )
+        for r in credited:
+            yield (
+                "collected",
+                r["member_id"],
+                key_date(r["k"]),
+                r.get("order__product_line_id"),
+                Decimal(r["v"] or 0),
+            )
+
+
+def _opportunities(
+    start: date, end: date, grain: str, metrics: Collection[str] | None
+) -> Iterator[Row]:
+    closed = Opportunity.objects.filter(**_range("closed_at", start, end))
+    sets = (
+        ("won", closed.filter(stage__kind=StageKind.WON), "closed_at", None),
+        ("won_amount", closed.filter(stage__kind=StageKind.WON), "closed_at", "amount_base"),
+        ("lost", closed.filter(stage__kind=StageKind.LOST), "closed_at", None),
+        (
+            "created",
+            Opportunity.objects.filter(**_range("created_at", start, end)),
+            "created_at",
+            None,
+        ),
+    )
+    for metric, qs, field, amount in sets:
+        if metrics is not None and metric not in metrics:
+            continue
+        yield from _credited(
+            qs, OpportunityCredit, "opportunity", field, grain, None, amount, metric
+        )
+        yield from _credited(
+            qs.filter(product_line__isnull=False),
+            OpportunityCredit,
+            "opportunity",
+            field,
+            grain,
+            "product_line_id",
+            amount,
+            metric,
+        )
+
+
+def _funnel(
+    start: date,
+    end: date,
+    grain: str,
+    metrics: Collection[str] | None,
+    steps: FunnelSteps | None = None,
+) -> Iterator[Row]:
+    """reach_<k>: opportunities created in the bucket (by owner) that ever reached step k.
+
+    The database gives each opportunity of the cohort its bucket and the highest open stage
+    it reached (one GROUP BY over the stage history); Python counts the (owner, bucket, line,
+    pipeline, top, won) groups."""
+    steps = steps or funnel_steps()
+    per_opp = (
+        Opportunity.objects.filter(**_range("created_at", start, end))
+        .annotate(
+            k=_key("created_at", grain),
+            top=Max(
+                "stage_changes__to_stage__order",
+                filter=Q(stage_changes__to_stage__kind=StageKind.OPEN),
+            ),
+        )
+        .values_list("owner_id", "k", "product_line_id", "pipeline_id", "top", "stage__kind")
+    )
+    counts: dict[tuple[Any, ...], int] = defaultdict(int)
+    for row in per_opp.iterator(chunk_size=20000):
+        counts[row] += 1
+    groups = (
+        {
+            "owner_id": o,
+            "k": k_,
+            "product_line_id": pl,
+            "pipeline_id": pp,
+            "top": t,
+            "won": kind == StageKind.WON,
+            "n": n,
+        }
+        for (o, k_, pl, pp, t, kind), n in counts.items()
+    )
+    acc: dict[tuple[str, int, date, int | None], Decimal] = defaultdict(Decimal)
+    k = steps.k
+    for r in groups:
+        reached = k if r["won"] else steps.step(r["pipeline_id"], r["top"])
+        n = Decimal(r["n"])
+        bucket = key_date(r["k"])
+        for step in range(reached + 1):
+            acc[(f"reach_{step}", r["owner_id"], bucket, None)] += n
+            if r["product_line_id"] is not None:
+                acc[(f"reach_{step}", r["owner_id"], bucket, r["product_line_id"])] += n
+    for (metric, member, bucket, line), value in acc.items():
+        yield metric, member, bucket, line, value
+
+
+def _activities(
+    start: date, end: date, grain: str, metrics: Collection[str] | None
+) -> Iterator[Row]:
+    rows = Activity.objects.filter(**_range("occurred_at", start, end))
+    total: dict[tuple[int, date], int] = defaultdict(int)
+    for r in (
+        rows.annotate(k=_key("occurred_at", grain))
+        .values("owner_id", "k", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        bucket = key_date(r["k"])
+        total[(r["owner_id"], bucket)] += r["n"]
+        yield f"act_{r['kind']}", r["owner_id"], bucket, None, Decimal(r["n"])
+    for (member, bucket), n in total.items():
+        yield "act_all", member, bucket, None, Decimal(n)
+    if metrics is not None and not {"fu_due", "fu_done", "fu_ontime"} & set(metrics):
+        return
+    # settled and unsettled follow-ups apart: each half has its own partial index on the due day
+    base = Activity.objects.filter(
+        follow_up_due__gte=start, follow_up_due__lte=end, follow_up_due__isnull=False
+    )
+    settled = (
+        base.filter(followed_up_at__isnull=False)
+        .annotate(
+            k=_key("follow_up_due", grain),
+            done_day=DayKey("followed_up_at"),
+            due_day=Cast("follow_up_due", output_field=CharField()),
+        )
+        .values("owner_id", "k")
+        .annotate(
+            n=Count("id"),
+            done=Count("id"),
+            on_time=Count("id", filter=Q(done_day__lte=F("due_day"))),
+        )
+        .order_by()
+    )
+    unsettled = (
+        base.filter(followed_up_at__isnull=True)
+        .annotate(k=_key("follow_up_due", grain))
+        .values("owner_id", "k")
+        .annotate(n=Count("id"), done=Value(0), on_time=Value(0))
+        .order_by()
+    )
+    due = [*settled, *unsettled]
     for r in due:
         for metric, key in (("fu_due", "n"), ("fu_done", "done"), ("fu_ontime", "on_time")):
             if r[key]:
-                yield metric, r["owner_id"], r["follow_up_due"], None, Decimal(r[key])
+                yield metric, r["owner_id"], key_date(r["k"]), None, Decimal(r[key])
 
 
-def raw_daily(start: date, end: date, *, steps: FunnelSteps | None = None) -> list[Row]:
-    """Every rollup metric for days in [start, end], aggregated by the database from raw
-    rows, summed per (metric, member, day, product line)."""
-    steps = steps or funnel_steps()
+Source = Callable[[date, date, str, Collection[str] | None], Iterator[Row]]
+SOURCES: dict[str, Source] = {
+    "booked": _booked,
+    "collected": _collected,
+    "opportunities": _opportunities,
+    "funnel": _funnel,
+    "activities": _activities,
+}
+
+
+def source_of(metric: str) -> str:
+    if metric in ("booked", "collected"):
+        return metric
+    if metric in ("won", "won_amount", "lost", "created"):
+        return "opportunities"
+    if metric.startswith("reach_"):
+        return "funnel"
+    return "activities"
+
+
+def raw_rows(
+    start: date,
+    end: date,
+    *,
+    grain: str = DAY,
+    metrics: Collection[str] | None = None,
+    sources: Collection[str] | None = None,
+    steps: FunnelSteps | None = None,
+) -> list[Row]:
+    """Rollup metrics for days in [start, end] (all, or ``metrics``), aggregated by the database
+    from raw rows and keyed by day (or month: ``grain="m"``), summed per (metric, member,
+    bucket, product line). ``sources`` restricts the work to some of ``SOURCES``."""
+    wanted = set(metrics) if metrics is not None else None
+    if sources is None:
+        sources = {source_of(m) for m in wanted} if wanted is not None else set(SOURCES)
     acc: dict[tuple[str, int, date, int | None], Decimal] = defaultdict(Decimal)
-    for source in (_booked(start, end), _collected(start, end), _opportunities(start, end),
-                   _funnel(start, end, steps), _activities(start, end)):
-        for metric, member, day, line, value in source:
-            acc[(metric, member, day, line)] += value
+    for name in SOURCES:
+        if name not in sources:
+            continue
+        rows = (
+            _funnel(start, end, grain, wanted, steps)
+            if name == "funnel"
+            else SOURCES[name](start, end, grain, wanted)
+        )
+        for metric, member, bucket, line, value in rows:
+            if wanted is None or metric in wanted:
+                acc[(metric, member, bucket, line)] += value
     return [(m, mem, d, pl, v) for (m, mem, d, pl), v in acc.items() if v != 0]
 
 
-def _chunks(start: date, end: date, days: int) -> Iterator[tuple[date, date]]:
-    cur = start
-    while cur <= end:
-        hi = min(end, cur + timedelta(days=days - 1))
-        yield cur, hi
-        cur = hi + timedelta(days=1)
+def raw_daily(start: date, end: date, *, steps: FunnelSteps | None = None) -> list[Row]:
+    """Every metric for days in [start, end], keyed by day (the definition the rollup equals)."""
+    return raw_rows(start, end, grain=DAY, steps=steps)
 
 
-def rollup_fill(*, start: date, end: date, chunk_days: int = 31) -> int:
-    """Recompute the rollup for days in [start, end] (idempotent). Returns rows written."""
+# ------------------------------------------------------------------ fills
+
+
+def daily_start(cursor: date, metric: str = "booked") -> date:
+    """First day held at day grain for a metric and a cursor: the first day of the month
+    ``DAILY_MONTHS[metric]`` before the cursor's month."""
+    return add_months(cursor.replace(day=1), -DAILY_MONTHS[metric])
+
+
+def daily_starts(cursor: date) -> dict[str, date]:
+    return {m: daily_start(cursor, m) for m in DAILY_MONTHS}
+
+
+def _write(
+    grain: str, lo: date, hi: date, rows: Iterable[Row], metrics: Collection[str] | None = None
+) -> int:
+    objs = [
+        RollupCount(grain=grain, metric=m, member_id=mem, day=d, product_line_id=pl, value=v)
+        for m, mem, d, pl, v in rows
+    ]
+    old = RollupCount.objects.filter(grain=grain, day__gte=lo, day__lte=hi)
+    (old.filter(metric__in=list(metrics)) if metrics is not None else old).delete()
+    RollupCount.objects.bulk_create(objs, batch_size=BATCH)
+    return len(objs)
+
+
+def rollup_fill(*, start: date, end: date, daily_from: date | dict[str, date] | None = None) -> int:
+    """Recompute the whole months touching [start, end] through ``end`` (month rows, each
+    from its first day), and the day rows of ``DAILY_METRICS`` for those days from their
+    ``daily_from`` (one date for all, or per metric; default: :func:`daily_starts` of ``end``).
+    Idempotent; returns rows written.
+
+    One GROUP BY pass per source over the whole range (keyed by month in the database)."""
+    first = start.replace(day=1)
+    if daily_from is None:
+        daily_from = daily_starts(end)
+    elif isinstance(daily_from, date):
+        daily_from = dict.fromkeys(DAILY_METRICS, daily_from)
+    groups: dict[date, list[str]] = defaultdict(list)
+    for metric, since in daily_from.items():
+        groups[since].append(metric)
     steps = funnel_steps()
-    written = 0
-    for lo, hi in _chunks(start, end, chunk_days):
-        rows = raw_daily(lo, hi, steps=steps)
-        with transaction.atomic():
-            DailyCount.objects.filter(day__gte=lo, day__lte=hi).delete()
-            objs = [DailyCount(metric=m, member_id=mem, day=d, product_line_id=pl, value=v) for m, mem, d, pl, v in rows]
-            DailyCount.objects.bulk_create(objs, batch_size=BATCH)
-            written += len(objs)
+    with transaction.atomic():
+        written = _write(MONTH, first, end, raw_rows(first, end, grain=MONTH, steps=steps))
+        for since, metrics in sorted(groups.items()):
+            lo = max(first, since)
+            if lo <= end:
+                rows = raw_rows(lo, end, grain=DAY, metrics=metrics, steps=steps)
+                written += _write(DAY, lo, end, rows, metrics)
     return written
 
 
@@ -307,56 +540,96 @@ def fill_state() -> FillState | None:
     return FillState.objects.filter(property=ROLLUP).first()
 
 
-def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
+def _month_runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Runs of consecutive months holding ``days``: [(first day, last day of the last month)]."""
     out: list[tuple[date, date]] = []
-    for d in sorted(set(days)):
-        if out and d == out[-1][1] + timedelta(days=1):
-            out[-1] = (out[-1][0], d)
+    for m in sorted({d.replace(day=1) for d in days}):
+        if out and m == out[-1][1] + timedelta(days=1):
+            out[-1] = (out[-1][0], month_end(m))
         else:
-            out.append((d, d))
+            out.append((m, month_end(m)))
     return out
 
 
 def _dirty_days(since: datetime) -> set[date]:
     """Key days of the records changed since ``since`` (their current key dates)."""
     days: set[date] = set()
-    days.update(Order.objects.filter(updated_at__gte=since).values_list("signed_on", flat=True).distinct())
-    days.update(Payment.objects.filter(updated_at__gte=since).values_list("paid_on", flat=True).distinct())
+    days.update(
+        Order.objects.filter(updated_at__gte=since).values_list("signed_on", flat=True).distinct()
+    )
+    days.update(
+        Payment.objects.filter(updated_at__gte=since).values_list("paid_on", flat=True).distinct()
+    )
     changed = Opportunity.objects.filter(updated_at__gte=since)
     for field in ("created_at", "closed_at"):
-        days.update(_as_date(d) for d in changed.annotate(d=TruncDate(field)).values_list("d", flat=True).distinct() if d)
+        days.update(
+            key_date(k)
+            for k in changed.exclude(**{f"{field}__isnull": True})
+            .annotate(k=DayKey(field))
+            .values_list("k", flat=True)
+            .distinct()
+        )
     acts = Activity.objects.filter(updated_at__gte=since)
-    days.update(_as_date(d) for d in acts.annotate(d=TruncDate("occurred_at")).values_list("d", flat=True).distinct())
+    days.update(
+        key_date(k)
+        for k in acts.annotate(k=DayKey("occurred_at")).values_list("k", flat=True).distinct()
+    )
     days.update(d for d in acts.values_list("follow_up_due", flat=True).distinct() if d)
     return days
 
 
-def rollup_refresh(*, today: date | None = None, window: int = DEFAULT_WINDOW_DAYS, first: date | None = None) -> dict[str, Any]:
-    """Bring the rollup up to ``today`` - 1: the days after the cursor (from ``first`` or the
-    oldest record on the first run), the trailing ``window`` days, and the key days of
-    records updated since the last refresh. Today itself is always read raw."""
+def rollup_refresh(
+    *, today: date | None = None, window: int = DEFAULT_WINDOW_DAYS, first: date | None = None
+) -> dict[str, Any]:
+    """Bring the rollup up to ``today`` - 1: the months after the cursor's (from ``first`` or
+    the oldest record on the first run), the months of the trailing ``window`` days, and the
+    months holding the key days of records updated since the last refresh. Day rows older
+    than the daily horizon are dropped. Today itself is always read raw."""
     today = today or timezone.localdate()
     through = today - timedelta(days=1)
+    daily_from = daily_starts(through)
     state = fill_state()
     started = timezone.now()
-    days: set[date] = set()
+    payload: dict[str, Any] = dict(state.payload) if state else {}
+    ranges: list[tuple[date, date]] = []
     if state is None or state.end is None:
         oldest = first or _oldest_day()
-        if oldest is None:
-            FillState.objects.update_or_create(property=ROLLUP, defaults={"end": through, "payload": {"refreshed_at": started.isoformat()}})
-            return {"rows": 0, "ranges": []}
-        ranges = [(oldest, through)] if oldest <= through else []
+        if oldest is not None and oldest <= through:
+            ranges = [(oldest.replace(day=1), through)]
     else:
-        lo = min(state.end + timedelta(days=1), through - timedelta(days=window - 1))
-        ranges = [(lo, through)] if lo <= through else []
-        since = datetime.fromisoformat(state.payload.get("refreshed_at")) if state.payload.get("refreshed_at") else None
+        lo = min(state.end + timedelta(days=1), through - timedelta(days=window - 1)).replace(day=1)
+        if lo <= through:
+            ranges = [(lo, through)]
+        since = (
+            datetime.fromisoformat(payload["refreshed_at"]) if payload.get("refreshed_at") else None
+        )
+        dirty: set[date] = set()
         if since is not None:
-            days = {d for d in _dirty_days(since) if d <= through and not (lo <= d <= through)}
-            ranges += _runs(days)
-    rows = sum(rollup_fill(start=a, end=b) for a, b in ranges)
-    payload = dict(state.payload) if state else {}
-    payload["refreshed_at"] = started.isoformat()
-    FillState.objects.update_or_create(property=ROLLUP, defaults={"end": through, "payload": payload})
+            dirty = {d for d in _dirty_days(since) if d < lo}
+        # a daily horizon that grew (a new metric or more months): fill the days it lacks
+        held = payload.get("daily_from")
+        held = held if isinstance(held, dict) else {}
+        for metric, want in daily_from.items():
+            have = date.fromisoformat(held[metric]) if metric in held else lo
+            day = want
+            while day < min(have, lo):
+                dirty.add(day)
+                day = add_months(day, 1)
+        ranges = _month_runs(dirty) + ranges
+    rows = 0
+    for a, b in ranges:
+        rows += rollup_fill(start=a, end=min(b, through), daily_from=daily_from)
+    for metric, since in daily_from.items():
+        RollupCount.objects.filter(grain=DAY, metric=metric, day__lt=since).delete()
+    payload.update(
+        {
+            "refreshed_at": started.isoformat(),
+            "daily_from": {m: d.isoformat() for m, d in daily_from.items()},
+        }
+    )
+    FillState.objects.update_or_create(
+        property=ROLLUP, defaults={"end": through, "payload": payload}
+    )
     return {"rows": rows, "ranges": ranges}
 
 
@@ -367,8 +640,13 @@ def _oldest_day() -> date | None:
     ]
     for model, field in ((Opportunity, "created_at"), (Activity, "occurred_at")):
         v = model.objects.order_by(field).values_list(field, flat=True).first()
-        candidates.append(_as_date(v) if v else None)
-    fu = Activity.objects.filter(follow_up_due__isnull=False).order_by("follow_up_due").values_list("follow_up_due", flat=True).first()
+        candidates.append(timezone.localtime(v).date() if v else None)
+    fu = (
+        Activity.objects.filter(follow_up_due__isnull=False)
+        .order_by("follow_up_due")
+        .values_list("follow_up_due", flat=True)
+        .first()
+    )
     candidates.append(fu)
     found = [c for c in candidates if c]
     return min(found) if found else None

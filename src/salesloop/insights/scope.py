@@ -62,7 +62,7 @@ class Scope:
 
     @property
     def as_of(self) -> date:
-        """"Today" clamped to the period."""
+        """ "Today" clamped to the period."""
         return self.period.clamp(self.today)
 
     def query(self, **changes: Any) -> str:
@@ -95,7 +95,9 @@ def _parse_date(raw: str | None) -> date | None:
         return None
 
 
-def resolve_period(params: QueryDict | dict[str, str], fiscal: FiscalCalendar, today: date) -> tuple[Period, str]:
+def resolve_period(
+    params: QueryDict | dict[str, str], fiscal: FiscalCalendar, today: date
+) -> tuple[Period, str]:
     kind = params.get("period") or "quarter"
     if kind not in KINDS:
         kind = "quarter"
@@ -117,7 +119,9 @@ def _visible_members(user: Any) -> Any:
 
 
 def _unit_node(unit: OrgUnit, visible_members: dict[int, tuple[str, str]]) -> Node:
-    ids = tuple(sorted(pk for pk, (_name, path) in visible_members.items() if path.startswith(unit.path)))
+    ids = tuple(
+        sorted(pk for pk, (_name, path) in visible_members.items() if path.startswith(unit.path))
+    )
     return Node("unit", unit.pk, unit.name, ids, unit=unit)
 
 
@@ -139,7 +143,9 @@ def root_node_key(user: Any) -> str | None:
     return f"u{viewer.org_unit_id}"
 
 
-def resolve_scope(user: Any, params: QueryDict | dict[str, str], *, today: date | None = None) -> Scope:
+def resolve_scope(
+    user: Any, params: QueryDict | dict[str, str], *, today: date | None = None
+) -> Scope:
     """The scope of a dashboard request (404 for a node the user may not see)."""
     viewer = member_of(user)
     if viewer is None and not sees_everything(user):
@@ -148,8 +154,12 @@ def resolve_scope(user: Any, params: QueryDict | dict[str, str], *, today: date 
     fiscal = fiscal_calendar()
     period, kind = resolve_period(params, fiscal, today)
     key = params.get("node") or root_node_key(user) or ""
-    members = {pk: (name, path) for pk, name, path in
-               _visible_members(user).values_list("pk", "display_name", "org_unit__path")}
+    members = {
+        pk: (name, path)
+        for pk, name, path in _visible_members(user).values_list(
+            "pk", "display_name", "org_unit__path"
+        )
+    }
     node, children, crumbs = _resolve_node(user, viewer, key, members)
     lines = tuple(ProductLine.objects.order_by("name"))
     line = None
@@ -159,12 +169,25 @@ def resolve_scope(user: Any, params: QueryDict | dict[str, str], *, today: date 
     metric = params.get("metric") or Metric.BOOKED_REVENUE
     if metric not in TRACKED_METRICS:
         metric = Metric.BOOKED_REVENUE
-    return Scope(user=user, viewer=viewer, node=node, children=children, crumbs=crumbs, period=period,
-                 kind=kind, today=today, fiscal=fiscal, product_line=line, metric=metric, lines=lines)
+    return Scope(
+        user=user,
+        viewer=viewer,
+        node=node,
+        children=children,
+        crumbs=crumbs,
+        period=period,
+        kind=kind,
+        today=today,
+        fiscal=fiscal,
+        product_line=line,
+        metric=metric,
+        lines=lines,
+    )
 
 
-def _resolve_node(user: Any, viewer: Member | None, key: str, members: dict[int, tuple[str, str]]
-                  ) -> tuple[Node, tuple[Node, ...], tuple[Node, ...]]:
+def _resolve_node(
+    user: Any, viewer: Member | None, key: str, members: dict[int, tuple[str, str]]
+) -> tuple[Node, tuple[Node, ...], tuple[Node, ...]]:
     if len(key) < 2 or key[0] not in "um" or not key[1:].isdigit():
         raise Http404("Not found.")
     pk = int(key[1:])
@@ -174,7 +197,11 @@ def _resolve_node(user: Any, viewer: Member | None, key: str, members: dict[int,
             raise Http404("Not found.")
         member = Member.objects.select_related("org_unit").get(pk=pk)
         node = _member_node(member)
-        crumbs = _crumbs(member.org_unit, viewer, everything, members) if not _is_rep(viewer, everything) else ()
+        crumbs = (
+            _crumbs(member.org_unit, viewer, everything, members)
+            if not _is_rep(viewer, everything)
+            else ()
+        )
         return node, (), crumbs
     if _is_rep(viewer, everything):
         raise Http404("Not found.")  # a rep never sees a unit's total
@@ -184,7 +211,9 @@ def _resolve_node(user: Any, viewer: Member | None, key: str, members: dict[int,
     if not everything and not unit.path.startswith(viewer.org_unit.path):  # type: ignore[union-attr]
         raise Http404("Not found.")
     node = _unit_node(unit, members)
-    kids: list[Node] = [_unit_node(u, members) for u in OrgUnit.objects.filter(parent=unit).order_by("name")]
+    kids: list[Node] = [
+        _unit_node(u, members) for u in OrgUnit.objects.filter(parent=unit).order_by("name")
+    ]
     kids = [k for k in kids if k.member_ids]
     direct = Member.objects.filter(org_unit=unit, pk__in=list(members)).order_by("display_name")
     kids += [_member_node(m) for m in direct]
@@ -195,8 +224,12 @@ def _is_rep(viewer: Member | None, everything: bool) -> bool:
     return not everything and viewer is not None and viewer.role == Role.REP
 
 
-def _crumbs(unit: OrgUnit | None, viewer: Member | None, everything: bool,
-            members: dict[int, tuple[str, str]]) -> tuple[Node, ...]:
+def _crumbs(
+    unit: OrgUnit | None,
+    viewer: Member | None,
+    everything: bool,
+    members: dict[int, tuple[str, str]],
+) -> tuple[Node, ...]:
     """Ancestors of a node the viewer may open (top first)."""
     if unit is None:
         return ()

@@ -8,19 +8,20 @@ implemented") for the decisions.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import polars as pl
-from django.db.models import Count, Q
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
 from salesloop.activities.models import Activity
 from salesloop.core import gaps as core_gaps
-from salesloop.core.funnel import closed_metrics
 from salesloop.core.periods import (
     Period,
     SeasonalWeights,
@@ -39,18 +40,31 @@ from salesloop.core.tracking import (
 )
 from salesloop.insights.calibration import calibration, win_rate_table
 from salesloop.insights.facts import Facts, by_product_line
+from salesloop.insights.keys import DaysBetween
 from salesloop.insights.rollups import funnel_steps
 from salesloop.insights.scope import Node, Scope
+from salesloop.org.models import Member
 from salesloop.org.visibility import visible
 from salesloop.pipeline.choices import StageKind
 from salesloop.pipeline.models import Opportunity, Stage
 from salesloop.targets.choices import Metric, PlanStatus
 from salesloop.targets.models import Target, TargetMonth
 
+SIMULATION_TTL = 15 * 60  # seconds: the probability is recomputed at least that often
+DEC = DecimalField(max_digits=24, decimal_places=6)
 ROLLUP_METRIC = {Metric.BOOKED_REVENUE: "booked", Metric.COLLECTED_REVENUE: "collected"}
 CENT = Decimal("0.01")
 DRAWS = 2000
 ZERO = Decimal("0.00")
+
+
+def _owned_by(qs: Any, field: str, member_ids: Any) -> Any:
+    """``qs`` restricted to records of ``member_ids`` — no filter when they are every member
+    (a director's company: the same rows, and the planners do much better without the list)."""
+    ids = list(member_ids)
+    if ids and len(ids) == Member.objects.count():
+        return qs
+    return qs.filter(**{f"{field}__in": ids})
 
 
 def _q(value: Decimal | float | None) -> Decimal:
@@ -72,8 +86,16 @@ class Thresholds:
         return self.target > 0 or self.stretch > 0
 
     def __add__(self, other: Thresholds) -> Thresholds:
-        months = tuple(a + b for a, b in zip(self.months or (0.0,) * 12, other.months or (0.0,) * 12, strict=True))
-        return Thresholds(self.floor + other.floor, self.target + other.target, self.stretch + other.stretch, months)
+        months = tuple(
+            a + b
+            for a, b in zip(self.months or (0.0,) * 12, other.months or (0.0,) * 12, strict=True)
+        )
+        return Thresholds(
+            self.floor + other.floor,
+            self.target + other.target,
+            self.stretch + other.stretch,
+            months,
+        )
 
 
 NO_TARGET = Thresholds(ZERO, ZERO, ZERO, (0.0,) * 12)
@@ -88,7 +110,9 @@ def _period_share(period: Period, scope: Scope, fiscal_year: int) -> dict[int, f
         if part is None:
             continue
         whole = weight_of(month)
-        out[m] = 1.0 if part == month else (weight_of(part) / whole if whole else part.days / month.days)
+        out[m] = (
+            1.0 if part == month else (weight_of(part) / whole if whole else part.days / month.days)
+        )
     return out
 
 
@@ -99,13 +123,20 @@ def node_targets(scope: Scope, nodes: list[Node]) -> dict[str, Thresholds]:
     share of working days. Read through the visibility rule."""
     fy = scope.fiscal.fiscal_year_of(scope.period.start)
     share = _period_share(scope.period, scope, fy)
-    base = Target.objects.filter(plan__fiscal_year=fy, plan__status=PlanStatus.ACTIVE, metric=scope.metric,
-                                 product_line=scope.product_line)
+    base = Target.objects.filter(
+        plan__fiscal_year=fy,
+        plan__status=PlanStatus.ACTIVE,
+        metric=scope.metric,
+        product_line=scope.product_line,
+    )
     unit_ids = [n.pk for n in nodes if n.kind == "unit"]
     member_ids = sorted({m for n in nodes for m in n.member_ids})
-    targets = visible(base.filter(Q(unit_id__in=unit_ids) | Q(member_id__in=member_ids)), user=scope.user)
+    targets = visible(
+        base.filter(Q(unit_id__in=unit_ids) | Q(member_id__in=member_ids)), user=scope.user
+    )
     rows = TargetMonth.objects.filter(target__in=targets.values("pk")).values_list(
-        "target__unit_id", "target__member_id", "month", "floor", "target_value", "stretch")
+        "target__unit_id", "target__member_id", "month", "floor", "target_value", "stretch"
+    )
     per: dict[tuple[str, int], list[Any]] = {}
     for unit_id, member_id, month, fl, tg, st in rows:
         key = ("unit", unit_id) if unit_id else ("member", member_id)
@@ -179,16 +210,57 @@ class Pipeline:
     calibrated: np.ndarray
 
 
-def open_pipeline(scope: Scope, member_ids: list[int]) -> Pipeline:
-    now = timezone.now()
-    qs = Opportunity.objects.filter(owner_id__in=member_ids, stage__kind=StageKind.OPEN,
-                                    expected_close__gte=scope.as_of, expected_close__lte=scope.period.end)
+def _open_deals(scope: Scope, member_ids: list[int]) -> Any:
+    """Open opportunities of ``member_ids`` expected to close from today to the period end
+    (by open stage ids: the (stage, expected close) index)."""
+    open_stages = list(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
+    qs = _owned_by(
+        Opportunity.objects.filter(
+            stage_id__in=open_stages,
+            expected_close__gte=scope.as_of,
+            expected_close__lte=scope.period.end,
+        ),
+        "owner_id",
+        member_ids,
+    )
     if scope.product_line is not None:
         qs = qs.filter(product_line=scope.product_line)
-    rows = list(qs.values_list("owner_id", "amount_base", "expected_close", "stage_id", "stage__probability", "stage_entered_at"))
+    return qs.order_by()
+
+
+def pipeline_sums(scope: Scope, member_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, int]]:
+    """{owner: (open amount, amount × nominal stage probability, deals)} — a GROUP BY."""
+    weighted = Sum(
+        ExpressionWrapper(
+            F("amount_base") * F("stage__probability") * Decimal("0.01"), output_field=DEC
+        )
+    )
+    rows = (
+        _open_deals(scope, member_ids)
+        .values("owner_id")
+        .annotate(a=Sum("amount_base"), w=weighted, n=Count("pk"))
+    )
+    return {r["owner_id"]: (r["a"] or ZERO, r["w"] or ZERO, r["n"]) for r in rows}
+
+
+def open_pipeline(scope: Scope, member_ids: list[int]) -> Pipeline:
+    """The open deals one by one (for the simulation), with calibrated win probabilities."""
+    now = timezone.now()
+    rows = list(
+        _open_deals(scope, member_ids).values_list(
+            "owner_id",
+            "amount_base",
+            "expected_close",
+            "stage_id",
+            "stage__probability",
+            "stage_entered_at",
+        )
+    )
     if not rows:
         empty = np.zeros(0)
-        return Pipeline(np.zeros(0, dtype=np.int64), empty, np.zeros(0, dtype="datetime64[D]"), empty, empty)
+        return Pipeline(
+            np.zeros(0, dtype=np.int64), empty, np.zeros(0, dtype="datetime64[D]"), empty, empty
+        )
     owner = np.array([r[0] for r in rows], dtype=np.int64)
     amount = np.array([float(r[1]) for r in rows])
     close = np.array([r[2] for r in rows], dtype="datetime64[D]")
@@ -199,7 +271,9 @@ def open_pipeline(scope: Scope, member_ids: list[int]) -> Pipeline:
     return Pipeline(owner, amount, close, nominal, win_probability(stage, age, table))
 
 
-def new_business(scope: Scope, member_ids: list[int]) -> tuple[dict[int, float], list[int], list[float]]:
+def new_business(
+    scope: Scope, member_ids: list[int]
+) -> tuple[dict[int, float], list[int], list[float]]:
     """Historical new business per member: mean number of deals created and won inside the
     same period over the last four periods of the period's length, and the won amounts of
     the last 180 days (the deal-size distribution)."""
@@ -217,18 +291,35 @@ def new_business(scope: Scope, member_ids: list[int]) -> tuple[dict[int, float],
     won = Opportunity.objects.filter(owner_id__in=member_ids, stage__kind=StageKind.WON)
     if scope.product_line is not None:
         won = won.filter(product_line=scope.product_line)
-    aggs = {f"p{i}": Count("pk", filter=Q(created_at__gte=aware(q.start), created_at__lt=aware(q.end, True),
-                                            closed_at__gte=aware(q.start), closed_at__lt=aware(q.end, True)))
-            for i, q in enumerate(periods)}
-    rates = {r["owner_id"]: sum(r[k] for k in aggs) / len(periods)
-             for r in won.filter(closed_at__gte=aware(periods[-1].start), closed_at__lt=aware(periods[0].end, True))
-             .values("owner_id").annotate(**aggs).order_by()}
+    aggs = {
+        f"p{i}": Count(
+            "pk",
+            filter=Q(
+                created_at__gte=aware(q.start),
+                created_at__lt=aware(q.end, True),
+                closed_at__gte=aware(q.start),
+                closed_at__lt=aware(q.end, True),
+            ),
+        )
+        for i, q in enumerate(periods)
+    }
+    rates = {
+        r["owner_id"]: sum(r[k] for k in aggs) / len(periods)
+        for r in won.filter(
+            closed_at__gte=aware(periods[-1].start), closed_at__lt=aware(periods[0].end, True)
+        )
+        .values("owner_id")
+        .annotate(**aggs)
+        .order_by()
+    }
     since = aware(scope.as_of - timedelta(days=180))
     hist = list(won.filter(closed_at__gte=since).values_list("owner_id", "amount_base"))
     return rates, [h[0] for h in hist], [float(h[1]) for h in hist]
 
 
-def cards(scope: Scope, nodes: list[Node], facts: Facts, *, simulate: bool = True) -> dict[str, Card]:
+def cards(
+    scope: Scope, nodes: list[Node], facts: Facts, *, simulate: bool = True
+) -> dict[str, Card]:
     """Attainment cards for ``nodes`` (the scope's node and/or its children)."""
     metric = ROLLUP_METRIC[scope.metric]
     p, t = scope.period, scope.as_of
@@ -236,7 +327,11 @@ def cards(scope: Scope, nodes: list[Node], facts: Facts, *, simulate: bool = Tru
     all_members = sorted({m for n in nodes for m in n.member_ids})
     per_member = facts.by_member([metric], p.start, t) if started else {}
     targets = node_targets(scope, nodes)
-    pipe = open_pipeline(scope, all_members)
+    members = facts.members if set(all_members) <= set(facts.members) else all_members
+    memo_key = ("pipeline_sums", scope.period, scope.as_of, scope.product_line, tuple(members))
+    if memo_key not in facts.memo:  # one GROUP BY per request (for all the node's members)
+        facts.memo[memo_key] = pipeline_sums(scope, list(members))
+    sums = facts.memo[memo_key]
     out: dict[str, Card] = {}
     for n in nodes:
         actual = _q(sum((per_member.get((metric, m), ZERO) for m in n.member_ids), ZERO))
@@ -245,21 +340,80 @@ def cards(scope: Scope, nodes: list[Node], facts: Facts, *, simulate: bool = Tru
         a = attainment(actual, floor=th.floor, target=th.target, stretch=th.stretch)
         expected = _q(expected_to_date(th.target, p, t, w, scope.fiscal)) if started else ZERO
         rr = run_rate_projection(actual, p, t, w, scope.fiscal) if started else None
-        mask = np.isin(pipe.owner, list(n.member_ids))
-        open_amt = float(pipe.amount[mask].sum())
-        weighted = float((pipe.amount[mask] * pipe.nominal[mask]).sum())
+        mine = [sums[m] for m in n.member_ids if m in sums]
+        open_amt = float(sum((x[0] for x in mine), ZERO))
+        weighted = float(sum((x[1] for x in mine), ZERO))
         gap = float(a.remaining_gap)
         out[n.key] = Card(
-            node=n, actual=actual, thresholds=th, vs_floor=a.vs_floor, vs_target=a.vs_target, vs_stretch=a.vs_stretch,
-            expected=expected, pace=pace_index(actual, expected) if th.defined else None,
-            run_rate=_q(rr) if rr is not None else None, remaining_gap=a.remaining_gap,
-            open_amount=_q(open_amt), weighted_amount=_q(weighted),
-            coverage=open_amt / gap if gap > 0 else None, weighted_coverage=weighted / gap if gap > 0 else None,
+            node=n,
+            actual=actual,
+            thresholds=th,
+            vs_floor=a.vs_floor,
+            vs_target=a.vs_target,
+            vs_stretch=a.vs_stretch,
+            expected=expected,
+            pace=pace_index(actual, expected) if th.defined else None,
+            run_rate=_q(rr) if rr is not None else None,
+            remaining_gap=a.remaining_gap,
+            open_amount=_q(open_amt),
+            weighted_amount=_q(weighted),
+            coverage=open_amt / gap if gap > 0 else None,
+            weighted_coverage=weighted / gap if gap > 0 else None,
             elapsed=elapsed_fraction(p, t, w, scope.fiscal) if started else 0.0,
+            extra={"deals": sum(x[2] for x in mine)},
         )
     if simulate and nodes and scope.today <= p.end:
-        _simulate(scope, nodes, out, pipe)
+        key = _simulation_key(scope, nodes, out, facts)
+        cached = cache.get(key)
+        if cached is None:
+            _simulate(scope, nodes, out, open_pipeline(scope, all_members))
+            cache.set(
+                key,
+                [
+                    (c.p_floor, c.p_target, c.p_stretch, c.projected_p50)
+                    for c in (out[n.key] for n in nodes)
+                ],
+                SIMULATION_TTL,
+            )
+        else:
+            for n, (pf, pt, ps, p50) in zip(nodes, cached, strict=True):
+                (
+                    out[n.key].p_floor,
+                    out[n.key].p_target,
+                    out[n.key].p_stretch,
+                    out[n.key].projected_p50,
+                ) = pf, pt, ps, p50
     return out
+
+
+def _simulation_key(scope: Scope, nodes: list[Node], out: dict[str, Card], facts: Facts) -> str:
+    """Everything the simulation depends on that is cheap to know: the nodes and their members,
+    the period and "today", the line and metric, each node's actual, thresholds and open
+    pipeline, the rollup cursor and the database. A change of any of them is a new key."""
+    parts = [
+        connection.settings_dict.get("NAME"),
+        scope.period.start,
+        scope.period.end,
+        scope.as_of,
+        scope.today,
+        scope.metric,
+        scope.product_line.pk if scope.product_line else None,
+        facts.filled_through,
+    ]
+    for n in nodes:
+        c = out[n.key]
+        parts += [
+            n.key,
+            n.member_ids,
+            c.actual,
+            c.thresholds.floor,
+            c.thresholds.target,
+            c.thresholds.stretch,
+            c.open_amount,
+            c.weighted_amount,
+            c.extra.get("deals"),
+        ]
+    return "insights:sim:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def _simulate(scope: Scope, nodes: list[Node], out: dict[str, Card], pipe: Pipeline) -> None:
@@ -280,43 +434,77 @@ def _simulate(scope: Scope, nodes: list[Node], out: dict[str, Card], pipe: Pipel
     remaining = 1.0 - (cards_[0].elapsed if cards_ else 0.0)
     prob = probability_of_attainment(
         actual_to_date=[float(c.actual) for c in cards_],
-        floor=[float(c.thresholds.floor) for c in cards_], target=[float(c.thresholds.target) for c in cards_],
+        floor=[float(c.thresholds.floor) for c in cards_],
+        target=[float(c.thresholds.target) for c in cards_],
         stretch=[float(c.thresholds.stretch) for c in cards_],
-        opp_owner=codes, opp_amount=pipe.amount[keep], opp_probability=pipe.calibrated[keep],
-        new_deal_rate=rate, remaining_fraction=remaining,
+        opp_owner=codes,
+        opp_amount=pipe.amount[keep],
+        opp_probability=pipe.calibrated[keep],
+        new_deal_rate=rate,
+        remaining_fraction=remaining,
         history_owner=np.array([code_of[o] for o in h_owner if o in code_of], dtype=np.int64),
         history_amount=[a for o, a in zip(h_owner, h_amount, strict=True) if o in code_of],
-        draws=DRAWS, seed=scope.period.start.toordinal(), levels=(50.0,),
+        draws=DRAWS,
+        seed=scope.period.start.toordinal(),
+        levels=(50.0,),
     )
     for i, c in enumerate(cards_):
         if c.thresholds.defined:
-            c.p_floor, c.p_target, c.p_stretch = (float(prob.p_floor[i]), float(prob.p_target[i]), float(prob.p_stretch[i]))
+            c.p_floor, c.p_target, c.p_stretch = (
+                float(prob.p_floor[i]),
+                float(prob.p_target[i]),
+                float(prob.p_stretch[i]),
+            )
         c.projected_p50 = _q(prob.percentiles[i, 0])
 
 
 def burn_up(scope: Scope, card: Card, facts: Facts) -> dict[str, Any]:
-    """Cumulative actual by day vs expected E(t) and the run-rate line to the period end."""
+    """Cumulative actual by day vs expected E(t) and the run-rate line to the period end.
+    Before the rollup's daily horizon the actual has one point per month (its last day); the
+    days between are left empty and the chart joins the points."""
     metric = ROLLUP_METRIC[scope.metric]
     p = scope.period
     days = list(p.iter_days())
     w = _weights(card.thresholds)
     daily = facts.by_day([metric], p.start, scope.as_of) if scope.today >= p.start else {}
+    horizon = facts.daily_from.get(metric)
     cum, total, actual = [], ZERO, []
     for d in days:
         if d <= scope.as_of and scope.today >= p.start:
             total += daily.get((metric, d), ZERO)
-            actual.append(round(float(total), 2))
+            monthly = (
+                horizon is not None and d < horizon and (metric, d) not in daily and d != p.start
+            )
+            actual.append(None if monthly else round(float(total), 2))
         else:
             actual.append(None)
-        cum.append(round(float(expected_to_date(float(card.thresholds.target), p, d, w, scope.fiscal)), 2))
+        cum.append(
+            round(float(expected_to_date(float(card.thresholds.target), p, d, w, scope.fiscal)), 2)
+        )
     rr = []
     if card.run_rate is not None and scope.today >= p.start:
         for d in days:
-            rr.append(round(float(run_rate_projection(float(card.actual), p, scope.as_of, w, scope.fiscal) or 0)
-                            * elapsed_fraction(p, d, w, scope.fiscal), 2) if d >= scope.as_of else None)
-    return {"days": [d.isoformat() for d in days], "actual": actual, "expected": cum, "run_rate": rr,
-            "floor": float(card.thresholds.floor), "target": float(card.thresholds.target),
-            "stretch": float(card.thresholds.stretch)}
+            rr.append(
+                round(
+                    float(
+                        run_rate_projection(float(card.actual), p, scope.as_of, w, scope.fiscal)
+                        or 0
+                    )
+                    * elapsed_fraction(p, d, w, scope.fiscal),
+                    2,
+                )
+                if d >= scope.as_of
+                else None
+            )
+    return {
+        "days": [d.isoformat() for d in days],
+        "actual": actual,
+        "expected": cum,
+        "run_rate": rr,
+        "floor": float(card.thresholds.floor),
+        "target": float(card.thresholds.target),
+        "stretch": float(card.thresholds.stretch),
+    }
 
 
 # ------------------------------------------------------------ process metrics
@@ -337,7 +525,10 @@ class Process:
 
     @property
     def conversions(self) -> list[float | None]:
-        return [self.reached[i + 1] / self.reached[i] if self.reached[i] else None for i in range(len(self.reached) - 1)]
+        return [
+            self.reached[i + 1] / self.reached[i] if self.reached[i] else None
+            for i in range(len(self.reached) - 1)
+        ]
 
     @property
     def win_rate(self) -> float | None:
@@ -354,8 +545,11 @@ class Process:
     def state(self) -> core_gaps.DriverState:
         closed = self.won + self.lost
         return core_gaps.DriverState(
-            opportunities=float(closed), win_rate=float(self.won / closed) if closed else None,
-            deal_size=float(self.won_amount / self.won) if self.won else None, revenue=_q(self.won_amount))
+            opportunities=float(closed),
+            win_rate=float(self.won / closed) if closed else None,
+            deal_size=float(self.won_amount / self.won) if self.won else None,
+            revenue=_q(self.won_amount),
+        )
 
 
 def stage_names() -> list[str]:
@@ -363,30 +557,72 @@ def stage_names() -> list[str]:
     names = []
     default = max(steps.by_pipeline, key=lambda k: len(steps.by_pipeline[k]), default=None)
     if default is not None:
-        by_order = dict(Stage.objects.filter(pipeline_id=default, kind=StageKind.OPEN).values_list("order", "name"))
+        by_order = dict(
+            Stage.objects.filter(pipeline_id=default, kind=StageKind.OPEN).values_list(
+                "order", "name"
+            )
+        )
         names = [by_order.get(o, str(o)) for o in steps.by_pipeline[default]]
-    won = Stage.objects.filter(pipeline_id=default, kind=StageKind.WON).values_list("name", flat=True).first()
+    won = (
+        Stage.objects.filter(pipeline_id=default, kind=StageKind.WON)
+        .values_list("name", flat=True)
+        .first()
+    )
     return [*names, won or "Won"]
 
 
-def process(scope: Scope, nodes: list[Node], facts: Facts, period: Period | None = None,
-            until: date | None = None) -> dict[str, Process]:
+def process(
+    scope: Scope,
+    nodes: list[Node],
+    facts: Facts,
+    period: Period | None = None,
+    until: date | None = None,
+    *,
+    outcomes_only: bool = False,
+) -> dict[str, Process]:
     """Funnel (cohort = opportunities created in the period), outcomes closed in the period
-    to date, activities and follow-up timeliness per node: one rollup read."""
+    to date, activities and follow-up timeliness per node: one rollup read
+    (``outcomes_only``: won / lost / won amount only, all the gap split needs)."""
     p = period or scope.period
     end = min(until or scope.as_of, p.end)
     k = funnel_steps().k
-    reach = [f"reach_{i}" for i in range(k + 1)]
-    metrics = [*reach, "won", "lost", "won_amount", "created", "act_all", "fu_due", "fu_done", "fu_ontime"]
+    reach = [] if outcomes_only else [f"reach_{i}" for i in range(k + 1)]
+    metrics = (
+        ["won", "lost", "won_amount"]
+        if outcomes_only
+        else [
+            *reach,
+            "won",
+            "lost",
+            "won_amount",
+            "created",
+            "act_all",
+            "fu_due",
+            "fu_done",
+            "fu_ontime",
+        ]
+    )
     started = scope.today >= p.start
     rows = facts.by_member(metrics, p.start, end) if started and end >= p.start else {}
-    fu_past = facts.by_member(["fu_due", "fu_done"], p.start, min(end, scope.today - timedelta(days=1))) if started else {}
+    fu_past = (
+        facts.by_member(["fu_due", "fu_done"], p.start, min(end, scope.today - timedelta(days=1)))
+        if started and not outcomes_only
+        else {}
+    )
     out: dict[str, Process] = {}
     for n in nodes:
+
         def s(metric: str, src: dict[tuple[str, int], Decimal] = rows) -> Decimal:
             return sum((src.get((metric, m), ZERO) for m in n.member_ids), ZERO)  # noqa: B023
-        pr = Process(reached=[float(s(r)) for r in reach], won=s("won"), lost=s("lost"), won_amount=s("won_amount"),
-                     created=s("created"), activities=s("act_all"))
+
+        pr = Process(
+            reached=[float(s(r)) for r in reach],
+            won=s("won"),
+            lost=s("lost"),
+            won_amount=s("won_amount"),
+            created=s("created"),
+            activities=s("act_all"),
+        )
         # decided = followed up (any due day), or due before today and not followed up
         pr.fu_decided = s("fu_done") + s("fu_due", fu_past) - s("fu_done", fu_past)
         pr.fu_on_time = s("fu_ontime")
@@ -394,46 +630,103 @@ def process(scope: Scope, nodes: list[Node], facts: Facts, period: Period | None
     return out
 
 
-def sales_cycle(scope: Scope, member_ids: list[int]) -> float | None:
-    """Median days from creation to won over the deals won in the period to date
-    (:func:`salesloop.core.funnel.closed_metrics`)."""
+def sales_cycle(scope: Scope, member_ids: list[int], *, won: Any = None) -> float | None:
+    """Median days from creation to won over the deals won in the period to date (the
+    database computes each deal's days and sorts them; the same figure as
+    :func:`salesloop.core.funnel.closed_metrics`).
+
+    ``won`` (e.g. the node's won count and amount to date) keys a cache of the figure, so a
+    repeated view does not sort the period's won deals again until a deal is won or lost."""
+    key = None
+    if won is not None:
+        parts = [
+            connection.settings_dict.get("NAME"),
+            sorted(member_ids),
+            scope.period.start,
+            scope.as_of,
+            scope.product_line.pk if scope.product_line else None,
+            won,
+        ]
+        key = "insights:cycle:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+        hit = cache.get(key)
+        if hit is not None:
+            return hit[0]  # type: ignore[no-any-return]
+    value = _median_cycle(scope, member_ids)
+    if key is not None:
+        cache.set(key, (value,), SIMULATION_TTL)
+    return value
+
+
+def _median_cycle(scope: Scope, member_ids: list[int]) -> float | None:
     tz = timezone.get_current_timezone()
     lo = datetime.combine(scope.period.start, time.min, tzinfo=tz)
     hi = datetime.combine(scope.as_of + timedelta(days=1), time.min, tzinfo=tz)
-    qs = Opportunity.objects.filter(owner_id__in=member_ids, stage__kind=StageKind.WON, closed_at__gte=lo, closed_at__lt=hi)
+    won_stages = list(Stage.objects.filter(kind=StageKind.WON).values_list("pk", flat=True))
+    qs = _owned_by(
+        Opportunity.objects.filter(stage_id__in=won_stages, closed_at__gte=lo, closed_at__lt=hi),
+        "owner_id",
+        member_ids,
+    )
     if scope.product_line is not None:
         qs = qs.filter(product_line=scope.product_line)
-    rows = list(qs.values_list("pk", "created_at", "closed_at", "amount_base"))
-    if not rows:
+    days = qs.order_by().annotate(d=DaysBetween("closed_at", "created_at"))
+    n = days.count()
+    if not n:
         return None
-    frame = pl.DataFrame({"id": [r[0] for r in rows], "created_at": [r[1] for r in rows], "closed_at": [r[2] for r in rows],
-                          "amount": [float(r[3]) for r in rows], "status": ["won"] * len(rows)})
-    frame = frame.with_columns(pl.col("created_at").dt.convert_time_zone(str(tz)), pl.col("closed_at").dt.convert_time_zone(str(tz)))
-    result = closed_metrics(frame, Period(scope.period.start, scope.as_of))
-    return result.get_column("sales_cycle_days")[0] if result.height else None
+    # the median by the database: sort the days there, read the middle one or two
+    middle = [
+        float(d) for d in days.order_by("d").values_list("d", flat=True)[(n - 1) // 2 : n // 2 + 1]
+    ]
+    return round(sum(middle) / len(middle), 6)
 
 
-def stalled(scope: Scope, member_ids: list[int], limit: int = 10) -> tuple[dict[int, int], list[Opportunity]]:
+def stalled(
+    scope: Scope, member_ids: list[int], limit: int = 10
+) -> tuple[dict[int, int], list[Opportunity]]:
     """Open deals in their current stage longer than the stage's limit (80th percentile of
     historical stints): count per owner and the largest ones."""
     limits = calibration().get("stalled_limits", {})
+    if not limits:
+        return {}, []
     now = timezone.now()
     cond = Q()
     for stage_id, days in limits.items():
         cond |= Q(stage_id=int(stage_id), stage_entered_at__lt=now - timedelta(days=float(days)))
-    if not limits:
-        return {}, []
-    qs = Opportunity.objects.filter(cond, owner_id__in=member_ids, stage__kind=StageKind.OPEN)
+    open_stages = set(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
+    stages = [int(k) for k in limits if int(k) in open_stages]
+    qs = _owned_by(Opportunity.objects.filter(cond, stage_id__in=stages), "owner_id", member_ids)
     if scope.product_line is not None:
         qs = qs.filter(product_line=scope.product_line)
-    counts = dict(qs.values("owner_id").annotate(n=Count("pk")).order_by().values_list("owner_id", "n"))
-    top = list(qs.select_related("owner", "stage", "customer").order_by("-amount_base")[:limit])
+    counts = dict(
+        qs.values("owner_id").annotate(n=Count("pk")).order_by().values_list("owner_id", "n")
+    )
+    ids = list(qs.order_by("-amount_base", "pk").values_list("pk", flat=True)[:limit])
+    top = list(
+        Opportunity.objects.filter(pk__in=ids)
+        .select_related("owner", "stage", "customer")
+        .order_by("-amount_base", "pk")
+    )
     return counts, top
 
 
-def overdue_follow_ups(scope: Scope, member_ids: list[int], limit: int = 10) -> tuple[int, list[Activity]]:
-    qs = Activity.objects.filter(owner_id__in=member_ids, followed_up_at__isnull=True, follow_up_due__lt=scope.today)
-    return qs.count(), list(qs.select_related("owner", "customer").order_by("follow_up_due", "pk")[:limit])
+def overdue_follow_ups(
+    scope: Scope, member_ids: list[int], limit: int = 10
+) -> tuple[int, list[Activity]]:
+    qs = _owned_by(
+        Activity.objects.filter(
+            followed_up_at__isnull=True, follow_up_due__isnull=False, follow_up_due__lt=scope.today
+        ),
+        "owner_id",
+        member_ids,
+    )
+    # the oldest ids alone first (a sort of the unsettled index entries), then those rows joined
+    ids = list(qs.order_by("follow_up_due", "pk").values_list("pk", flat=True)[:limit])
+    rows = (
+        Activity.objects.filter(pk__in=ids)
+        .select_related("owner", "customer")
+        .order_by("follow_up_due", "pk")
+    )
+    return qs.count(), list(rows)
 
 
 def heatmap(scope: Scope, nodes: list[Node], facts: Facts, weeks: int = 12) -> dict[str, Any]:
@@ -461,8 +754,14 @@ def trend(scope: Scope, facts: Facts) -> dict[str, Any]:
     months = scope.fiscal.months(fy)
     return {
         "labels": [m.start.strftime("%Y-%m") for m in months],
-        "this": [float(rows.get((metric, m.start), 0)) if m.start <= scope.today else None for m in months],
-        "last": [float(rows.get((metric, scope.fiscal.same_period_last_year(m).start), 0)) for m in months],
+        "this": [
+            float(rows.get((metric, m.start), 0)) if m.start <= scope.today else None
+            for m in months
+        ],
+        "last": [
+            float(rows.get((metric, scope.fiscal.same_period_last_year(m).start), 0))
+            for m in months
+        ],
         "fy": fy,
     }
 
@@ -489,8 +788,12 @@ def target_state(expected: Decimal, history: Process) -> core_gaps.DriverState:
     win = history.win_rate or 0.0
     size = float(history.deal_size or 0)
     opps = float(expected) / (win * size) if win and size else 0.0
-    return core_gaps.DriverState(opportunities=opps, win_rate=history.win_rate, deal_size=float(history.deal_size or 0) or None,
-                                 revenue=_q(expected))
+    return core_gaps.DriverState(
+        opportunities=opps,
+        win_rate=history.win_rate,
+        deal_size=float(history.deal_size or 0) or None,
+        revenue=_q(expected),
+    )
 
 
 def gap_analysis(scope: Scope, cards_: dict[str, Card], facts: Facts) -> dict[str, Any]:
@@ -500,44 +803,67 @@ def gap_analysis(scope: Scope, cards_: dict[str, Card], facts: Facts) -> dict[st
     kids = list(scope.children)
     now = process(scope, [node, *kids], facts)
     prev, prev_until = previous_to_date(scope)
-    before = process(scope, [node, *kids], facts, period=prev, until=prev_until)
+    before = process(scope, [node, *kids], facts, period=prev, until=prev_until, outcomes_only=True)
     hist_p = scope.fiscal.previous(prev)
-    history = process(scope, [node], facts, period=Period(hist_p.start, prev.end), until=prev.end)[node.key]
+    history = process(
+        scope,
+        [node],
+        facts,
+        period=Period(hist_p.start, prev.end),
+        until=prev.end,
+        outcomes_only=True,
+    )[node.key]
     card = cards_[node.key]
     out: dict[str, Any] = {
         "vs_last": core_gaps.lmdi_split(before[node.key].state(), now[node.key].state()),
-        "vs_target": core_gaps.lmdi_split(target_state(card.expected, history), now[node.key].state()) if card.thresholds.defined else None,
+        "vs_target": core_gaps.lmdi_split(
+            target_state(card.expected, history), now[node.key].state()
+        )
+        if card.thresholds.defined
+        else None,
         "previous": prev,
-        "now": now, "before": before,
+        "now": now,
+        "before": before,
     }
     if kids:
-        out["children"] = core_gaps.lmdi_split_children({k.key: before[k.key].state() for k in kids},
-                                                        {k.key: now[k.key].state() for k in kids})
+        out["children"] = core_gaps.lmdi_split_children(
+            {k.key: before[k.key].state() for k in kids}, {k.key: now[k.key].state() for k in kids}
+        )
         median = core_gaps.median_state([now[k.key].state() for k in kids])
-        out["vs_median"] = dict(zip([k.key for k in kids], core_gaps.lmdi_split_many([median] * len(kids),
-                                                                                    [now[k.key].state() for k in kids]), strict=True))
+        out["vs_median"] = dict(
+            zip(
+                [k.key for k in kids],
+                core_gaps.lmdi_split_many([median] * len(kids), [now[k.key].state() for k in kids]),
+                strict=True,
+            )
+        )
     out["lines"] = _lines_split(scope, facts, prev, prev_until)
     return out
 
 
-def _lines_split(scope: Scope, facts: Facts, prev: Period, prev_until: date) -> core_gaps.ChildrenSplit[int] | None:
+def _lines_split(
+    scope: Scope, facts: Facts, prev: Period, prev_until: date
+) -> core_gaps.ChildrenSplit[int] | None:
     if scope.product_line is not None or not scope.lines:
         return None
     states: list[dict[int, core_gaps.DriverState]] = []
     for lo, hi in ((prev.start, prev_until), (scope.period.start, scope.as_of)):
         per: dict[int, core_gaps.DriverState] = {}
         if scope.today >= scope.period.start:
+            rows = facts.by_line(["won", "lost", "won_amount"], lo, hi)
             for line in scope.lines:
-                f = facts.for_line(line.pk)
-                rows = f.by_member(["won", "lost", "won_amount"], lo, hi)
-                tot = {m: sum((v for (mm, _x), v in rows.items() if mm == m), ZERO) for m in ("won", "lost", "won_amount")}
+                tot = {m: rows.get((m, line.pk), ZERO) for m in ("won", "lost", "won_amount")}
                 if tot["won"] or tot["lost"]:
-                    per[line.pk] = Process(reached=[], won=tot["won"], lost=tot["lost"], won_amount=tot["won_amount"]).state()
+                    per[line.pk] = Process(
+                        reached=[], won=tot["won"], lost=tot["lost"], won_amount=tot["won_amount"]
+                    ).state()
         states.append(per)
     return core_gaps.lmdi_split_children(states[0], states[1])
 
 
-def bottleneck_rows(scope: Scope, facts: Facts, member_nodes: list[Node]) -> list[core_gaps.Bottleneck]:
+def bottleneck_rows(
+    scope: Scope, facts: Facts, member_nodes: list[Node]
+) -> list[core_gaps.Bottleneck]:
     """Each member's weakest funnel conversion vs the median of the members shown, with the
     revenue a median conversion would have brought (:func:`salesloop.core.gaps.bottlenecks`)."""
     if len(member_nodes) < 2:
@@ -545,14 +871,21 @@ def bottleneck_rows(scope: Scope, facts: Facts, member_nodes: list[Node]) -> lis
     figures = process(scope, member_nodes, facts)
     keys = [n.key for n in member_nodes]
     entries = [figures[k].reached[0] if figures[k].reached else 0.0 for k in keys]
-    conv = np.array([[np.nan if c is None else c for c in figures[k].conversions] for k in keys], dtype=np.float64)
+    conv = np.array(
+        [[np.nan if c is None else c for c in figures[k].conversions] for k in keys],
+        dtype=np.float64,
+    )
     size = [float(figures[k].deal_size) if figures[k].deal_size else np.nan for k in keys]
     labels = stage_names()
     labels = [f"{labels[i]} → {labels[i + 1]}" for i in range(len(labels) - 1)]
-    return core_gaps.bottlenecks(keys, entries, conv, size, stage_labels=labels if conv.shape[1] == len(labels) else None)
+    return core_gaps.bottlenecks(
+        keys, entries, conv, size, stage_labels=labels if conv.shape[1] == len(labels) else None
+    )
 
 
-def calibration_diagnosis(scope: Scope, member_cards: list[Card]) -> core_gaps.TargetCalibrationDiagnosis | None:
+def calibration_diagnosis(
+    scope: Scope, member_cards: list[Card]
+) -> core_gaps.TargetCalibrationDiagnosis | None:
     paces = [c.pace for c in member_cards if c.thresholds.defined]
     elapsed = member_cards[0].elapsed if member_cards else 0.0
     return core_gaps.diagnose_target_calibration(paces, elapsed)
@@ -564,5 +897,7 @@ def member_nodes_of(scope: Scope) -> list[Node]:
 
     if scope.node.kind == "member":
         return [scope.node]
-    names = dict(Member.objects.filter(pk__in=scope.node.member_ids).values_list("pk", "display_name"))
+    names = dict(
+        Member.objects.filter(pk__in=scope.node.member_ids).values_list("pk", "display_name")
+    )
     return [Node("member", pk, names.get(pk, str(pk)), (pk,)) for pk in scope.node.member_ids]

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.insights.dashboard import build_dashboard
+from salesloop.insights.health import customer_health
 from salesloop.insights.scope import TRACKED_METRICS, resolve_scope, shift_anchor
 from salesloop.targets.choices import Metric
 
@@ -17,8 +18,18 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     """The logged-in user's dashboard (director: company, manager: team, rep: me), or any
     node they may see (``?node=u12`` / ``?node=m34``) for a period and product line."""
     scope = resolve_scope(request.user, request.GET)
+    if request.GET.get("part") == "health":  # loaded by the page after it renders (htmx)
+        return render(
+            request,
+            "insights/dashboard.html#health",
+            {"scope": scope, "health": customer_health(scope)},
+        )
     board = build_dashboard(scope)
-    context = {**board.context, "prev_query": scope.query(on=shift_anchor(scope, -1)),
-               "next_query": scope.query(on=shift_anchor(scope, 1)), "period_kinds": PERIOD_KINDS,
-               "metric_choices": [(m.value, m.label) for m in Metric if m in TRACKED_METRICS]}
+    context = {
+        **board.context,
+        "prev_query": scope.query(on=shift_anchor(scope, -1)),
+        "next_query": scope.query(on=shift_anchor(scope, 1)),
+        "period_kinds": PERIOD_KINDS,
+        "metric_choices": [(m.value, m.label) for m in Metric if m in TRACKED_METRICS],
+    }
     return render(request, "insights/dashboard.html", context)
