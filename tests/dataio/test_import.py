@@ -170,11 +170,13 @@ def test_bulk_path_writes_exactly_what_the_services_write(org, do_import):
         key=str,
     )
     assert [a for a, _c in bulk_audit] == [a for a, _c in service_audit]
+
     # the ids differ between the runs; everything else in the audit rows is the same
     def strip(rows):
         return sorted(
             str({k: v for k, v in c.items() if k not in {"customer", "order"}}) for _a, c in rows
         )
+
     assert strip(bulk_audit) == strip(service_audit)
 
 

@@ -138,12 +138,45 @@ def _request(client, route, objs, org):
     won = Stage.objects.get(pipeline=org.pipeline, kind="won")
     table = {
         "customers:detail": ("get", [cust.pk], None),
-        "customers:edit": ("post", [cust.pk], {"name": "Renamed", "tier": "a", "industry": "it", "owner": cust.owner_id, "potential": "0"}),
+        "customers:edit": (
+            "post",
+            [cust.pk],
+            {
+                "name": "Renamed",
+                "tier": "a",
+                "industry": "it",
+                "owner": cust.owner_id,
+                "potential": "0",
+            },
+        ),
         "customers:contact_create": ("post", [cust.pk], {"name": "Li Lei"}),
         "pipeline:detail": ("get", [opp.pk], None),
-        "pipeline:edit": ("post", [opp.pk], {"name": "Renamed", "customer": str(cust.pk), "owner": opp.owner_id, "amount": "5", "currency": "CNY", "expected_close": "2030-01-01", "source": "other"}),
+        "pipeline:edit": (
+            "post",
+            [opp.pk],
+            {
+                "name": "Renamed",
+                "customer": str(cust.pk),
+                "owner": opp.owner_id,
+                "amount": "5",
+                "currency": "CNY",
+                "expected_close": "2030-01-01",
+                "source": "other",
+            },
+        ),
         "pipeline:move": ("post", [opp.pk], {"stage": won.pk}),
-        "activities:log": ("post", [], {"customer": cust.pk, "kind": "call", "subject": "Hi", "occurred_at": "2026-01-05T10:00", "duration_minutes": "5", "outcome": "neutral"}),
+        "activities:log": (
+            "post",
+            [],
+            {
+                "customer": cust.pk,
+                "kind": "call",
+                "subject": "Hi",
+                "occurred_at": "2026-01-05T10:00",
+                "duration_minutes": "5",
+                "outcome": "neutral",
+            },
+        ),
         "activities:done": ("post", [act.pk], None),
     }
     method, args, data = table[route]

@@ -77,9 +77,23 @@ class Command(BaseCommand):
             result = build_demo(scale=scale, seed=seed, today=today, console=console)
         except DemoInputError as exc:
             raise CommandError(str(exc)) from exc
-        if not options.get("no_plans"):
-            import time
+        import time
 
+        from django.db import connection
+
+        from salesloop.insights.rollups import rollup_refresh
+
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ANALYZE"
+            )  # fresh statistics after the bulk load: the planner needs them
+        rollup_refresh(today=today)
+        if console is not None:
+            console.print(
+                _("Dashboard rollups filled in %(s).1f s") % {"s": time.perf_counter() - started}
+            )
+        if not options.get("no_plans"):
             from salesloop.targets.seed import seed_demo_plans
 
             started = time.perf_counter()
