@@ -57,13 +57,17 @@ def schedules_ensure(*, now: datetime | None = None) -> list[Schedule]:
     existing = set(Schedule.objects.values_list("name", flat=True))
     for name, job, cron, kwargs in DEFAULT_SCHEDULES:
         if name not in existing:
-            Schedule.objects.create(
-                name=name,
-                job=job,
-                cron=cron,
-                kwargs=kwargs,
-                next_run_at=Cron.parse(cron).next_after(now, tz),
-            )
+            try:
+                with transaction.atomic():
+                    Schedule.objects.create(
+                        name=name,
+                        job=job,
+                        cron=cron,
+                        kwargs=kwargs,
+                        next_run_at=Cron.parse(cron).next_after(now, tz),
+                    )
+            except IntegrityError:  # another scheduler created it at the same moment
+                continue
     return list(Schedule.objects.all())
 
 

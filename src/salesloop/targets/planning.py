@@ -194,12 +194,13 @@ def _build_nodes(
     by_pk = {t.pk: t for t in targets}
     index = {ym: i for i, ym in enumerate(months)}
     nodes: dict[int, Node] = {}
+    by_member: dict[int, np.ndarray] = {}
+    for (mid, y, m), v in values.items():  # one pass over the loaded figures
+        if (y, m) in index:
+            by_member.setdefault(mid, np.zeros(len(months)))[index[(y, m)]] += float(v)
     for t in targets:
         if t.member_id:
-            series = np.zeros(len(months))
-            for (mid, y, m), v in values.items():
-                if mid == t.member_id and (y, m) in index:
-                    series[index[(y, m)]] += float(v)
+            series = by_member.get(t.member_id, np.zeros(len(months))).copy()
             nodes[t.pk] = Node(t, series, _member_fte(t.member, fy_start), [t.member_id])  # type: ignore[arg-type]
         else:
             nodes[t.pk] = Node(t, np.zeros(len(months)), 0.0, [])
@@ -654,14 +655,23 @@ def _finalize(
     """Write new values, monthly splits and SMART checks of the nodes in ``values``, in bulk."""
     quantum = Decimal(1).scaleb(-places)
     parents = {c.target.pk: n for n in all_nodes for c in n.children}
+    existing: dict[int, list[tuple[Decimal, Decimal, Decimal]]] = {}
+    for tid, f, tv, st in (
+        TargetMonth.objects.filter(
+            target__in=[n.target.pk for n in all_nodes if n.target.pk in values]
+        )
+        .order_by("target_id", "month")
+        .values_list("target_id", "floor", "target_value", "stretch")
+    ):
+        existing.setdefault(tid, []).append((f, tv, st))
     updates, months_rows = [], []
     for n in all_nodes:
         v = values.get(n.target.pk)
         if v is None:
             continue
         t = n.target
+        before = (t.floor, t.target, t.stretch, t.recommendation, t.smart)
         t.floor, t.target, t.stretch = (Decimal(x).scaleb(-places).quantize(quantum) for x in v)
-        t.lock_version += 1
         if t.pk in root_json:
             t.recommendation = root_json[t.pk]
         elif t.product_line_id is None:
@@ -679,11 +689,17 @@ def _finalize(
             members if t.product_line_id is None else {},
             lines_label=", ".join(sorted(line_names.values())),
         )
-        updates.append(t)
         weights = _seasonal(n.series, months, fy_start)
         split = {
             level: split_over_months(getattr(t, level), weights, places=places) for level in LEVELS
         }
+        new_months = list(zip(split["floor"], split["target"], split["stretch"], strict=True))
+        if (t.floor, t.target, t.stretch, t.recommendation, t.smart) == before and existing.get(
+            t.pk
+        ) == new_months:
+            continue  # nothing changed: no write (a re-run with the same inputs is cheap)
+        t.lock_version += 1
+        updates.append(t)
         months_rows += [
             TargetMonth(
                 target=t,
