@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -99,3 +101,16 @@ def test_rep_cannot_recompute_and_bad_inputs_are_refused(org, history):
     with pytest.raises(ValidationError):
         Inputs.from_dict({"hires": [{"start_month": 13}]})
     assert not Target.objects.filter(plan=plan).exists()
+
+
+def test_months_before_the_first_record_are_missing_not_zero():
+    """History that starts late in a year: that year must not teach "everything in December"."""
+    from salesloop.targets.planning import _observed, _seasonal
+
+    flat = [10.0] * 12
+    # 36 months: the first year has only December (records start then), then two flat years
+    series = np.array([0.0] * 11 + [10.0] + flat + flat)
+    weights = _seasonal(series, [(2023, m) for m in range(1, 13)] * 3, date(2026, 1, 1))
+    assert weights.as_array() == pytest.approx(np.full(12, 1 / 12))  # not 0.35 for December
+    assert _observed(series).tolist() == [10.0] * 25
+    assert _observed(np.zeros(36)).size == 12

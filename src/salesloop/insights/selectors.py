@@ -43,6 +43,8 @@ from salesloop.insights.facts import Facts, by_product_line
 from salesloop.insights.keys import DaysBetween
 from salesloop.insights.rollups import funnel_steps
 from salesloop.insights.scope import Node, Scope
+from salesloop.orders.choices import OrderStatus
+from salesloop.orders.models import Order
 from salesloop.org.models import Member
 from salesloop.org.visibility import visible
 from salesloop.pipeline.choices import StageKind
@@ -275,13 +277,16 @@ def new_business(
     scope: Scope, member_ids: list[int]
 ) -> tuple[dict[int, float], list[int], list[float]]:
     """Historical new business per member: mean number of deals created and won inside the
-    same period over the last four periods of the period's length, and the won amounts of
-    the last 180 days (the deal-size distribution)."""
+    same period of the two previous years, and the won amounts of
+    the last 180 days (the deal-size distribution). For booked revenue, orders signed without
+    an opportunity (repeat business) count as new business too, with their own amounts."""
     p = scope.period
+    # The same period in the two previous years: new business is seasonal (a year-end push, a
+    # Chinese New Year lull), so the last few periods of another season would mislead.
     periods = []
     cur = p
-    for _ in range(4):
-        cur = scope.fiscal.previous(cur)
+    for _ in range(2):
+        cur = scope.fiscal.same_period_last_year(cur)
         periods.append(cur)
     tz = timezone.get_current_timezone()
 
@@ -314,6 +319,32 @@ def new_business(
     }
     since = aware(scope.as_of - timedelta(days=180))
     hist = list(won.filter(closed_at__gte=since).values_list("owner_id", "amount_base"))
+    if scope.metric == Metric.BOOKED_REVENUE:
+        # Booked revenue also counts orders that never went through the pipeline (repeat
+        # orders from existing customers): they are new business too, at their own rate and size.
+        direct = Order.objects.filter(
+            owner_id__in=member_ids, opportunity__isnull=True, status=OrderStatus.ACTIVE
+        )
+        if scope.product_line is not None:
+            direct = direct.filter(product_line=scope.product_line)
+        order_aggs = {
+            f"p{i}": Count("pk", filter=Q(signed_on__gte=q.start, signed_on__lte=q.end))
+            for i, q in enumerate(periods)
+        }
+        for r in (
+            direct.filter(signed_on__gte=periods[-1].start, signed_on__lte=periods[0].end)
+            .values("owner_id")
+            .annotate(**order_aggs)
+            .order_by()
+        ):
+            rates[r["owner_id"]] = rates.get(r["owner_id"], 0.0) + sum(
+                r[k] for k in order_aggs
+            ) / len(periods)
+        hist += list(
+            direct.filter(signed_on__gte=scope.as_of - timedelta(days=180)).values_list(
+                "owner_id", "amount_base"
+            )
+        )
     return rates, [h[0] for h in hist], [float(h[1]) for h in hist]
 
 

@@ -63,7 +63,7 @@ from salesloop.targets.services import _actor_member, plan_build_tree
 
 HISTORY_MONTHS = 36
 RAMP_MONTHS = 6
-FORECAST_VERSION = "2"
+FORECAST_VERSION = "3"
 LINE_METRICS = {
     Metric.BOOKED_REVENUE,
     Metric.COLLECTED_REVENUE,
@@ -272,7 +272,15 @@ PARALLEL_FROM = 40  # below this many series, process start-up costs more than i
 
 
 def _forecast_one(series: np.ndarray) -> Forecast:
-    return forecast(series, 12, season_length=12)
+    return forecast(_observed(series), 12, season_length=12)
+
+
+def _observed(series: np.ndarray) -> np.ndarray:
+    """The history from its first non-zero month on: the zeros before a member started (or
+    before the company's records begin) are missing data, not sales of zero. Left in, they
+    read as a steep upward trend and inflate the forecast."""
+    nonzero = np.flatnonzero(series)
+    return series[nonzero[0] :] if nonzero.size else series[-12:]
 
 
 def _forecast_many(series_list: list[np.ndarray]) -> Iterator[Forecast]:
@@ -782,9 +790,13 @@ def split_subtree(*, target: Target, actor: Any) -> int:
 
 def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date) -> SeasonalWeights:
     """Seasonal weights in fiscal order from the node's history (whole fiscal years only)."""
+    observed = series.astype(np.float64).copy()
+    nonzero = np.flatnonzero(observed)
+    # months before the first record are missing, not zero: that year is incomplete and skipped
+    observed[: nonzero[0] if nonzero.size else len(observed)] = np.nan
     years: list[list[float]] = []
     for k in range(len(months) // 12):
-        years.append([float(v) for v in series[k * 12 : (k + 1) * 12]])
+        years.append([float(v) for v in observed[k * 12 : (k + 1) * 12]])
     # months are the 36 months just before the fiscal year, so each block of 12 is a fiscal year
     return SeasonalWeights.from_history(years)
 
