@@ -464,16 +464,7 @@ def target_set_method(
         raise ValidationError(_("Unknown split method: %(m)s") % {"m": method})
     if not target.plan.is_editable or not rules.may_edit_target(member, target, for_children=True):
         raise PermissionDenied(_("You may not change how this target is split."))
-    _bump(Target, target.pk, expected_version)
-    Target.objects.filter(pk=target.pk).update(method=method)
-    audit_record(
-        actor=actor,
-        action="target.method",
-        subject=target,
-        changes={"method": [target.method, method]},
-    )
-    target.refresh_from_db()
-    return target
+    return _set_field(target, "method", method, actor=actor, expected_version=expected_version)
 
 
 @transaction.atomic
@@ -483,13 +474,18 @@ def target_set_locked(
     member = _actor_member(actor)
     if not target.plan.is_editable or not rules.may_edit_target(member, target):
         raise PermissionDenied(_("You may not lock or unlock this target."))
+    return _set_field(target, "locked", locked, actor=actor, expected_version=expected_version)
+
+
+def _set_field(
+    target: Target, field: str, value: Any, *, actor: Any, expected_version: int | None
+) -> Target:
+    """Change one setting of a target under its optimistic lock, and audit it."""
     _bump(Target, target.pk, expected_version)
-    Target.objects.filter(pk=target.pk).update(locked=locked)
+    Target.objects.filter(pk=target.pk).update(**{field: value})
+    action = {"method": "target.method", "locked": "target.lock"}[field]
     audit_record(
-        actor=actor,
-        action="target.lock",
-        subject=target,
-        changes={"locked": [target.locked, locked]},
+        actor=actor, action=action, subject=target, changes={field: [getattr(target, field), value]}
     )
     target.refresh_from_db()
     return target
