@@ -532,3 +532,34 @@ def test_probability_of_attainment_is_calibrated() -> None:
     base = hit.mean() * (1 - hit.mean())
     assert brier < 0.17
     assert brier < 0.7 * base
+
+
+def test_many_new_deals_use_the_normal_limit_with_the_same_answer(monkeypatch) -> None:
+    """300 new deals per draw × 2 000 draws = 600 000 simulated deals: the normal (central
+    limit) path gives the same probabilities as simulating every deal."""
+    import salesloop.core.tracking as tracking
+
+    rng = np.random.default_rng(3)
+    sizes = rng.lognormal(8.0, 0.6, 400)  # historical deal sizes around 3 600
+    mean_total = 300 * float(np.mean(sizes))  # expected new business ≈ 300 × E[X]
+    kwargs = dict(
+        actual_to_date=[0.0],
+        floor=[0.97 * mean_total],
+        target=[mean_total],
+        stretch=[1.03 * mean_total],
+        opp_owner=np.array([], dtype=np.int64),
+        opp_amount=[],
+        opp_probability=[],
+        new_deal_rate=[300.0],
+        remaining_fraction=1.0,
+        history_owner=np.zeros(400, dtype=np.int64),
+        history_amount=sizes.tolist(),
+        draws=2_000,
+        seed=5,
+    )
+    approx = probability_of_attainment(**kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(tracking, "_CLT_EVENTS", 10**9)
+    exact = probability_of_attainment(**kwargs)  # type: ignore[arg-type]
+    for name in ("p_floor", "p_target", "p_stretch"):
+        assert getattr(approx, name)[0] == pytest.approx(getattr(exact, name)[0], abs=0.04), name
+    assert 0.3 < approx.p_target[0] < 0.7  # the target is the mean: about even odds

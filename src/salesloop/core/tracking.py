@@ -593,6 +593,19 @@ def _simulate_new_business(
     n_deals = rng.poisson(d * lam)
     for o in np.flatnonzero(n_deals).tolist():
         m = int(n_deals[o])
+        if m > _CLT_EVENTS:
+            # Very many deals per draw (e.g. a whole company's repeat orders): the compound
+            # Poisson sum is close to normal (central limit), with mean lam*E[X] and variance
+            # lam*E[X^2]. This keeps time and memory bounded instead of one value per deal.
+            if boot[o]:
+                x = hist_cents[offset[o] : offset[o] + count[o]].astype(np.float64)
+                ex, ex2 = float(x.mean()), float((x * x).mean())
+            else:
+                ex = math.exp(mu[o] + sigma[o] ** 2 / 2)
+                ex2 = math.exp(2 * mu[o] + 2 * sigma[o] ** 2)
+            sums = rng.normal(lam[o] * ex, math.sqrt(lam[o] * ex2), d)
+            totals[o] += np.rint(np.maximum(sums, 0.0))
+            continue
         cell = (rng.random(m) * d).astype(np.int64)
         if boot[o]:
             pick = (rng.random(m) * count[o]).astype(np.int64)
@@ -600,6 +613,9 @@ def _simulate_new_business(
         else:
             sizes = np.rint(np.exp(mu[o] + sigma[o] * rng.standard_normal(m)))
         totals[o] += np.bincount(cell, weights=sizes, minlength=d)
+
+
+_CLT_EVENTS = 500_000  # above this many simulated deals for one owner, use the normal limit
 
 
 def probability_of_attainment(
