@@ -23,6 +23,7 @@ from salesloop.core.allocation import (
     split_grid,
     split_over_months,
     split_rows_over_columns,
+    split_totals_over_months,
 )
 from salesloop.core.periods import SeasonalWeights
 
@@ -307,6 +308,37 @@ def test_split_over_months_properties(
     assert sum(out) == total
     for m, v in locked.items():
         assert out[m - 1] == v
+
+
+@given(
+    st.lists(st.integers(0, 10**12), min_size=1, max_size=3),
+    st.lists(
+        st.one_of(
+            st.floats(0, 1e6),
+            st.integers(0, 10**6),
+            st.decimals(0, 10**6, places=3, allow_nan=False, allow_infinity=False),
+        ),
+        min_size=12,
+        max_size=12,
+    ),
+    st.sampled_from([0, 2]),
+)
+def test_split_totals_over_months_equals_one_split_per_total(
+    totals_minor: list[int], weights: list[float | int | Decimal], places: int
+) -> None:
+    totals = [Decimal(t).scaleb(-places) for t in totals_minor]
+    out = split_totals_over_months(totals, weights, places=places)
+    assert out == [split_over_months(t, weights, places=places) for t in totals]
+    assert [sum(row) for row in out] == totals
+
+
+def test_split_totals_over_months_refusals() -> None:
+    with pytest.raises(AllocationError, match="12 month weights"):
+        split_totals_over_months([Decimal(1)], [1.0] * 11)
+    with pytest.raises(AllocationError, match="negative"):
+        split_totals_over_months([Decimal(-1)], [1.0] * 12)
+    with pytest.raises(AllocationError, match="must not be negative"):
+        split_totals_over_months([Decimal(1)], [1.0] * 11 + [-1.0])
 
 
 # --------------------------------------------------------------------- grids

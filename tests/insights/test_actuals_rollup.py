@@ -55,3 +55,24 @@ def test_rollup_by_product_line_equals_raw(org, history):
         assert {k: v for k, v in via.values.items() if v} == {
             k: v for k, v in raw.values.items() if v
         }
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        date(2026, 11, 28),  # the cursor itself: November's month row, nothing raw
+        date(2026, 11, 15),  # inside the cursor's month, before it: November comes raw
+        date(2026, 12, 10),  # after the cursor: November's row plus the raw days after it
+        date(2026, 10, 31),  # a whole month before the cursor's
+    ],
+)
+def test_rollup_around_the_cursor_month_equals_raw(org, history, end):
+    members = list(Member.objects.values_list("pk", flat=True))
+    rollup_refresh(today=date(2026, 11, 29))  # cursor: 2026-11-28
+    start = date(2026, 1, 1)
+    for metric in ("booked_revenue", "deals_won"):
+        raw = _raw_monthly_actuals(metric=metric, members=members, start=start, end=end)
+        via = monthly_actuals(metric=metric, members=members, start=start, end=end)
+        assert {k: v for k, v in via.values.items() if v} == {
+            k: v for k, v in raw.values.items() if v
+        }

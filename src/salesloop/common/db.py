@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import TruncMonth
 
 
@@ -57,3 +59,105 @@ class MonthKey(models.Func):
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # other databases
         trunc_sql, params = compiler.compile(TruncMonth(self.source_expressions[0]))
         return trunc_sql, params
+
+
+def update_rows(
+    model: type[models.Model],
+    keys: Sequence[str],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    batch_size: int = 1000,
+) -> int:
+    """Update many rows, each with its own values, in a few statements.
+
+    ``keys`` are the fields that pick a row (the primary key, or a unique set), ``fields`` the
+    fields to set; each row of ``rows`` holds the key values, then the field values, in that
+    order, as Python values (converted like ``save()`` converts them). Django's ``bulk_update``
+    writes one ``CASE WHEN`` per field over the whole batch, whose cost grows with the batch;
+    here PostgreSQL gets the rows by ``COPY`` into a temporary table and one joined ``UPDATE``,
+    SQLite (3.33+) a joined ``UPDATE … FROM (VALUES …)`` per batch. Returns the rows updated.
+    """
+    if not rows:
+        return 0
+    meta = model._meta
+    columns = [meta.get_field(name) for name in (*keys, *fields)]
+    pg = connection.vendor == "postgresql"
+    # SQLite names the columns of a VALUES list column1, column2…; a temporary table has ours
+    names = [f"c{i}" if pg else f"column{i + 1}" for i in range(len(columns))]
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    sets = ", ".join(
+        f"{qn(columns[i].column)} = v.{names[i]}" for i in range(len(keys), len(columns))
+    )
+    where = " AND ".join(
+        f"{table}.{qn(columns[i].column)} = v.{names[i]}" for i in range(len(keys))
+    )
+    preps = [_prep(field) for field in columns]
+    with connection.cursor() as cursor:
+        if pg:
+            temp = qn(f"_update_{meta.db_table}")
+            typed = ", ".join(
+                f"{name} {col.db_type(connection)}"
+                for name, col in zip(names, columns, strict=True)
+            )
+            cursor.execute(f"DROP TABLE IF EXISTS {temp}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {temp} ({typed})")
+            with cursor.cursor.copy(f"COPY {temp} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([prep(v) for prep, v in zip(preps, row, strict=True)])
+            cursor.execute(f"UPDATE {table} SET {sets} FROM {temp} AS v WHERE {where}")
+            count = cursor.rowcount
+            cursor.execute(f"DROP TABLE {temp}")
+            return count
+        count = 0
+        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            params = [prep(v) for row in batch for prep, v in zip(preps, row, strict=True)]
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row_sql] * len(batch))}) "
+                f"AS v WHERE {where}",
+                params,
+            )
+            count += cursor.rowcount
+        return count
+
+
+def insert_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert many rows of plain values (no model instances, no returned ids): ``COPY`` on
+    PostgreSQL, one ``executemany`` on SQLite. Values are converted like ``save()`` would."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    preps = [_prep(field) for field in columns]
+    qn = connection.ops.quote_name
+    quoted = ", ".join(qn(c.column) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {qn(meta.db_table)} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([prep(v) for prep, v in zip(preps, row, strict=True)])
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(
+            f"INSERT INTO {qn(meta.db_table)} ({quoted}) VALUES ({marks})",
+            [[prep(v) for prep, v in zip(preps, row, strict=True)] for row in rows],
+        )
+
+
+def _prep(field: models.Field[Any, Any]) -> Any:
+    """A field's value → the driver's, as ``get_db_prep_save`` would give it; integers and
+    decimals (already at the field's precision) go straight to the driver, which is what
+    Django's conversion returns for them (and costs a decimal context per value)."""
+
+    def prep(value: Any) -> Any:
+        if type(value) is int or (isinstance(value, Decimal) and decimal):
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    decimal = isinstance(field, models.DecimalField)
+    return prep

@@ -38,6 +38,7 @@ __all__ = [
     "split_grid",
     "split_over_months",
     "split_rows_over_columns",
+    "split_totals_over_months",
 ]
 
 Weight = float | Decimal
@@ -58,7 +59,7 @@ def _is_finite(value: Weight) -> bool:
 
 def _exact_weights(weights: Sequence[Weight], what: str = "weight") -> list[int]:
     """Integers exactly proportional to ``weights`` (validated: finite, >= 0)."""
-    fracs: list[Fraction] = []
+    fracs: list[tuple[int, int]] = []
     for i, w in enumerate(weights):
         if isinstance(w, bool) or not isinstance(w, int | float | Decimal):
             raise AllocationError(f"{what} #{i + 1} must be a number, got {w!r}")
@@ -66,11 +67,11 @@ def _exact_weights(weights: Sequence[Weight], what: str = "weight") -> list[int]
             raise AllocationError(f"{what} #{i + 1} must be finite, got {w}")
         if w < 0:
             raise AllocationError(f"{what} #{i + 1} must not be negative, got {w}")
-        fracs.append(Fraction(w))
+        fracs.append(w.as_integer_ratio())  # exact, for floats, Decimals and ints alike
     den = 1
-    for f in fracs:
-        den = math.lcm(den, f.denominator)
-    return [f.numerator * (den // f.denominator) for f in fracs]
+    for _num, d in fracs:
+        den = math.lcm(den, d)
+    return [num * (den // d) for num, d in fracs]
 
 
 def _hamilton(total: int, weights: Sequence[int]) -> list[int]:
@@ -303,6 +304,34 @@ def split_over_months(
             raise AllocationError(f"locked month must be a fiscal month index 1..12, got {m!r}")
     children = [ChildSpec(key=m, weight=w[m - 1], locked_value=locked.get(m)) for m in range(1, 13)]
     return allocate(total, children, places=places)
+
+
+def split_totals_over_months(
+    totals: Sequence[Decimal],
+    weights: SeasonalWeights | Sequence[Weight],
+    *,
+    places: int = 2,
+) -> list[list[Decimal]]:
+    """:func:`split_over_months` (no locked months) of several totals by the same weights —
+    a floor, a target and a stretch — validating and converting the weights once. Each list
+    equals ``split_over_months(total, weights, places=places)``."""
+    _check_places(places)
+    w: Sequence[Weight] = weights.values if isinstance(weights, SeasonalWeights) else weights
+    if len(w) != 12:
+        raise AllocationError(f"need 12 month weights, got {len(w)}")
+    try:
+        exact = _exact_weights(w)
+    except AllocationError as exc:
+        raise AllocationError(f"invalid child weight: {exc}") from exc
+    if sum(exact) == 0:
+        exact = [1] * 12
+    out = []
+    for total in totals:
+        minor = _to_minor(total, places, "parent target")
+        if minor < 0:
+            raise AllocationError(f"parent target must not be negative, got {total}")
+        out.append([_from_minor(v, places) for v in _hamilton(minor, exact)])
+    return out
 
 
 # ------------------------------------------------------------------- grids

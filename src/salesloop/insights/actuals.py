@@ -105,9 +105,11 @@ def monthly_actuals(
         return _raw_monthly_actuals(
             metric=metric, members=member_ids, start=start, end=end, product_line=product_line
         )
-    # the last whole month inside [start, end] that the rollup covers completely
+    # The rollup's month rows are exact for whole months and, for the cursor's own month, for
+    # its first day through the cursor. So they serve [start, covered_to] where covered_to is
+    # the cursor (when ``end`` is at or after it) or the last whole month inside [start, end].
     covered_to = min(end, state.end)
-    if month_end(covered_to) != covered_to:
+    if covered_to != state.end and month_end(covered_to) != covered_to:
         covered_to = date(covered_to.year, covered_to.month, 1) - timedelta(days=1)
     if covered_to < start:
         return _raw_monthly_actuals(

@@ -39,6 +39,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from salesloop.common.audit import audit_record
+from salesloop.common.db import insert_rows, update_rows
 from salesloop.core import planning as core
 from salesloop.core.allocation import (
     AllocationError,
@@ -48,9 +49,9 @@ from salesloop.core.allocation import (
     historical_share_weights,
     largest_remainder,
     round_matrix,
-    split_over_months,
+    split_totals_over_months,
 )
-from salesloop.core.forecast import Forecast, forecast
+from salesloop.core.forecast import Forecast, forecast, sample_paths
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.customers.models import Customer, ProductLine
 from salesloop.insights.actuals import monthly_actuals
@@ -59,7 +60,7 @@ from salesloop.org.services import company_get
 from salesloop.targets import rules
 from salesloop.targets.choices import Method, Metric, metric_places
 from salesloop.targets.models import ForecastCache, Plan, Target, TargetMonth
-from salesloop.targets.services import _actor_member, plan_build_tree
+from salesloop.targets.services import _actor_member, _tree_nodes, plan_build_tree
 
 HISTORY_MONTHS = 36
 RAMP_MONTHS = 6
@@ -138,6 +139,15 @@ class Node:
     members: list[int]  # member ids in the subtree (a member node: itself)
     children: list[Node] = field(default_factory=list)
     fc: Forecast | None = None
+    _totals: np.ndarray | None = None
+
+    def path_totals(self) -> np.ndarray:
+        """Totals of the next year over 1,000 sample paths of the forecast (drawn once: the
+        SMART probability and the own baseline read the same draws)."""
+        if self._totals is None:
+            assert self.fc is not None
+            self._totals = sample_paths(self.fc, n=1000).sum(axis=1)
+        return self._totals
 
 
 def history_window(plan: Plan) -> tuple[date, date, list[tuple[int, int]]]:
@@ -185,12 +195,12 @@ def _build_nodes(
     values: dict[tuple[int, int, int], Decimal],
     months: list[tuple[int, int]],
     fy_start: date,
+    targets: list[Target] | None = None,
 ) -> Node:
-    targets = list(
-        Target.objects.filter(plan=plan, metric=metric, product_line=product_line)
-        .select_related("unit", "member__org_unit")
-        .order_by("pk")
-    )
+    """The tree of one metric and product line with each node's history (``targets``: that
+    tree's targets when the caller has loaded them, ordered by pk)."""
+    if targets is None:
+        targets = _load_targets(plan, metric).get(getattr(product_line, "pk", None), [])
     by_pk = {t.pk: t for t in targets}
     index = {ym: i for i, ym in enumerate(months)}
     nodes: dict[int, Node] = {}
@@ -227,6 +237,19 @@ def _build_nodes(
     )
     fill(root)
     return root
+
+
+def _load_targets(plan: Plan, metric: str) -> dict[int | None, list[Target]]:
+    """Every target of ``metric`` in the plan, by product line (None: the total tree), in one
+    query."""
+    out: dict[int | None, list[Target]] = {}
+    for t in (
+        Target.objects.filter(plan=plan, metric=metric)
+        .select_related("unit", "member")
+        .order_by("pk")
+    ):
+        out.setdefault(t.product_line_id, []).append(t)
+    return out
 
 
 def _walk(node: Node) -> list[Node]:
@@ -459,8 +482,9 @@ def _smart(
 ) -> list[dict[str, Any]]:
     has_history = float(node.series.sum()) > 0
     # With no history of their own, a probability from their trend says nothing: not judged.
+    # P(next year's total ≥ target): core.probability_of_reaching on the node's shared draws
     probability = (
-        core.probability_of_reaching(node.fc, target_value)
+        float(np.mean(node.path_totals() >= target_value))
         if node.fc is not None and has_history
         else None
     )
@@ -527,22 +551,26 @@ def recommend_plan(
     )
 
     with transaction.atomic():
-        plan_build_tree(plan=plan, metric=metric)
+        tree = _tree_nodes(plan.root_unit)
+        plan_build_tree(plan=plan, metric=metric, tree=tree)
         for line in lines:
-            plan_build_tree(plan=plan, metric=metric, product_line=line)
+            plan_build_tree(plan=plan, metric=metric, product_line=line, tree=tree)
     member_ids = list(
         Target.objects.filter(
             plan=plan, metric=metric, product_line=None, member__isnull=False
         ).values_list("member_id", flat=True)
     )
     actual = monthly_actuals(metric=metric, members=member_ids, start=start, end=end)
-    total = _build_nodes(plan, metric, None, actual.values, months, fy_start)
+    trees = _load_targets(plan, metric)
+    total = _build_nodes(plan, metric, None, actual.values, months, fy_start, trees.get(None, []))
     line_roots = {}
     for line in lines:
         per_line = monthly_actuals(
             metric=metric, members=member_ids, start=start, end=end, product_line=line
         )
-        line_roots[line.pk] = _build_nodes(plan, metric, line, per_line.values, months, fy_start)
+        line_roots[line.pk] = _build_nodes(
+            plan, metric, line, per_line.values, months, fy_start, trees.get(line.pk, [])
+        )
     if progress:
         progress(0, 1, "history")
 
@@ -672,7 +700,8 @@ def _finalize(
         .values_list("target_id", "floor", "target_value", "stretch")
     ):
         existing.setdefault(tid, []).append((f, tv, st))
-    updates, months_rows = [], []
+    updates: list[Target] = []
+    months_rows: list[tuple[Any, ...]] = []
     for n in all_nodes:
         v = values.get(n.target.pk)
         if v is None:
@@ -698,34 +727,35 @@ def _finalize(
             lines_label=", ".join(sorted(line_names.values())),
         )
         weights = _seasonal(n.series, months, fy_start)
-        split = {
-            level: split_over_months(getattr(t, level), weights, places=places) for level in LEVELS
-        }
-        new_months = list(zip(split["floor"], split["target"], split["stretch"], strict=True))
+        new_months = list(
+            zip(
+                *split_totals_over_months((t.floor, t.target, t.stretch), weights, places=places),
+                strict=True,
+            )
+        )
         if (t.floor, t.target, t.stretch, t.recommendation, t.smart) == before and existing.get(
             t.pk
         ) == new_months:
             continue  # nothing changed: no write (a re-run with the same inputs is cheap)
         t.lock_version += 1
         updates.append(t)
-        months_rows += [
-            TargetMonth(
-                target=t,
-                month=i + 1,
-                floor=split["floor"][i],
-                target_value=split["target"][i],
-                stretch=split["stretch"][i],
-            )
-            for i in range(12)
-        ]
+        months_rows += [(t.pk, i + 1, *m) for i, m in enumerate(new_months)]
     with transaction.atomic():
-        Target.objects.bulk_update(
-            updates,
+        update_rows(
+            Target,
+            ["id"],
             ["floor", "target", "stretch", "lock_version", "recommendation", "smart"],
-            batch_size=500,
+            [
+                (t.pk, t.floor, t.target, t.stretch, t.lock_version, t.recommendation, t.smart)
+                for t in updates
+            ],
         )
+        # the month rows of a changed target are replaced: a delete and a bulk insert (COPY on
+        # PostgreSQL) cost a fraction of updating them in place
         TargetMonth.objects.filter(target__in=[t.pk for t in updates]).delete()
-        TargetMonth.objects.bulk_create(months_rows, batch_size=2000)
+        insert_rows(
+            TargetMonth, ["target", "month", "floor", "target_value", "stretch"], months_rows
+        )
     return len(updates)
 
 
@@ -804,9 +834,7 @@ def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date)
 def _own_baseline(n: Node, inputs: Inputs) -> dict[str, float]:
     if n.fc is None:
         return {}
-    from salesloop.core.forecast import sample_paths
-
-    totals = sample_paths(n.fc, n=1000).sum(axis=1)
+    totals = n.path_totals()
     levels = [1 - p for p in inputs.probabilities]
     q = np.quantile(totals, levels)
     return {
