@@ -11,18 +11,33 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from salesloop.common.money import Currency, money
+from salesloop.common.money import CENT, Currency, money
 from salesloop.customers.models import Customer, ProductLine
 from salesloop.dataio.formats import clean_text, normalise_label
 from salesloop.orders.models import ExchangeRate
 from salesloop.org.choices import Role
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.visibility import assignable_owners, member_of, sees_everything, visible
+
+CURRENCY_ALIASES = {
+    "RMB": "CNY",
+    "人民币": "CNY",
+    "元": "CNY",
+    "¥": "CNY",
+    "￥": "CNY",
+    "美元": "USD",
+    "$": "USD",
+    "欧元": "EUR",
+    "€": "EUR",
+    "港币": "HKD",
+    "港元": "HKD",
+    "日元": "JPY",
+}
 
 
 class RowError(Exception):
@@ -63,6 +78,11 @@ class Context:
         self._customers_by_ext: dict[str, tuple[int, int] | None] = {}
         self._customers_by_name: dict[str, list[tuple[int, int]]] = {}
         self._units: list[OrgUnit] | None = None
+        # Answers already given, per cell text: the same text gets the same answer (or the same
+        # message) for the rest of the run. Cleared when the customers known change.
+        self._owners: dict[Any, Member | str] = {}
+        self._currencies: dict[tuple[Any, str | None], str | RowError] = {}
+        self._customer_refs: dict[Any, tuple[int, int] | str] = {}
 
     # ----------------------------------------------------------------- members
 
@@ -88,6 +108,20 @@ class Context:
 
     def owner(self, raw: Any) -> Member:
         """The owner named in the row (empty: the importer), if the importer may assign them."""
+        if raw.__class__ is not str:
+            return self._owner(raw)
+        found = self._owners.get(raw)
+        if found is None:
+            try:
+                found = self._owners[raw] = self._owner(raw)
+            except RowError as exc:
+                found = self._owners[raw] = exc.message
+                raise
+        if found.__class__ is str:
+            raise RowError(found)
+        return found
+
+    def _owner(self, raw: Any) -> Member:
         if raw is None or clean_text(raw) == "":
             if self.member is None:
                 raise RowError(_("The owner is required (you are not a member of the sales org)."))
@@ -146,24 +180,24 @@ class Context:
         return line
 
     def currency(self, raw: Any, default: str | None = None) -> str:
+        if raw.__class__ is not str and raw is not None:
+            return self._currency(raw, default)
+        found = self._currencies.get((raw, default))
+        if found is None:
+            try:
+                found = self._currencies[raw, default] = self._currency(raw, default)
+            except RowError as exc:
+                self._currencies[raw, default] = exc
+                raise
+        if found.__class__ is RowError:
+            raise RowError(found.message)  # type: ignore[union-attr]
+        return found  # type: ignore[return-value]
+
+    def _currency(self, raw: Any, default: str | None) -> str:
         text = clean_text(raw).upper()
         if not text:
             return default or self.base_currency
-        aliases = {
-            "RMB": "CNY",
-            "人民币": "CNY",
-            "元": "CNY",
-            "¥": "CNY",
-            "￥": "CNY",
-            "美元": "USD",
-            "$": "USD",
-            "欧元": "EUR",
-            "€": "EUR",
-            "港币": "HKD",
-            "港元": "HKD",
-            "日元": "JPY",
-        }
-        text = aliases.get(text, text)
+        text = CURRENCY_ALIASES.get(text, text)
         if text not in self.currencies:
             raise RowError(_("Unknown currency %(c)s.") % {"c": text})
         return text
@@ -171,6 +205,8 @@ class Context:
     def to_base(self, amount: Decimal, currency: str, on: date) -> Decimal:
         """Exactly what orders.services.currency_to_base computes, with the rates in memory."""
         if currency == self.base_currency:
+            if amount.__class__ is Decimal:  # money() of a Decimal: its str() reads back exactly
+                return amount.quantize(CENT, rounding=ROUND_HALF_UP)
             return money(amount)
         days, values = self._rates.get(currency, ([], []))
         index = bisect.bisect_right(days, on) - 1
@@ -182,7 +218,9 @@ class Context:
         return money(amount * values[index])
 
     def prefetch_customers(self, raws: Iterable[Any]) -> None:
-        wanted = {clean_text(r) for r in raws if r is not None and clean_text(r)}
+        distinct = set(raws)
+        distinct.discard(None)
+        wanted = {text for text in map(clean_text, distinct) if text}
         missing = [w for w in wanted if w not in self._customers_by_ext]
         if not missing:
             return
@@ -201,6 +239,20 @@ class Context:
 
     def customer_ref(self, raw: Any) -> tuple[int, int]:
         """(customer pk, owner pk) of a visible customer named by external id or exact name."""
+        if raw.__class__ is not str:
+            return self._customer_ref(raw)
+        found = self._customer_refs.get(raw)
+        if found is None:
+            try:
+                found = self._customer_refs[raw] = self._customer_ref(raw)
+            except RowError as exc:
+                found = self._customer_refs[raw] = exc.message
+                raise
+        if found.__class__ is str:
+            raise RowError(found)  # type: ignore[arg-type]
+        return found  # type: ignore[return-value]
+
+    def _customer_ref(self, raw: Any) -> tuple[int, int]:
         text = clean_text(raw)
         if text not in self._customers_by_ext:
             self.prefetch_customers([text])
@@ -218,6 +270,7 @@ class Context:
         raise RowError(_("Customer %(name)s not found.") % {"name": text})
 
     def remember_customer(self, customer: Customer) -> None:
+        self._customer_refs.clear()
         if customer.external_id:
             self._customers_by_ext[customer.external_id] = (customer.pk, customer.owner_id)
         entries = self._customers_by_name.setdefault(customer.name, [])

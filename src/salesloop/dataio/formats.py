@@ -164,7 +164,14 @@ def _number_from_text(text: str) -> Decimal:
     return -number if negative else number
 
 
+# A plain unsigned ASCII number ("1234", "1234.50"): what most cells hold. Short enough that the
+# general path's arithmetic is exact, so reading it directly gives the very same Decimal.
+_PLAIN_NUMBER = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,8})?")
+
+
 def parse_decimal(value: Any) -> Decimal:
+    if value.__class__ is str and _PLAIN_NUMBER.fullmatch(value):
+        return Decimal(value)
     if isinstance(value, bool):
         raise CellError(_("%(value)s is not a number.") % {"value": value})
     if isinstance(value, int):

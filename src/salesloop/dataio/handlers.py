@@ -26,6 +26,7 @@ from salesloop.common.money import money
 from salesloop.customers.choices import Industry, Tier
 from salesloop.customers.models import Contact, Customer
 from salesloop.customers.services import contact_create, customer_create, customer_update
+from salesloop.dataio.bulk import existing_ids
 from salesloop.dataio.context import Context, RowError
 from salesloop.dataio.formats import CellError, ChoiceParser, clean_text, parse_date_time
 from salesloop.dataio.kinds import Kind
@@ -494,76 +495,89 @@ class OrderHandler(Handler):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.existing: dict[str, Order] = {}
-        self.pending_keys: set[str] = set()
+        self.by_number: dict[str, Order] = {}
+        self.by_external_id: dict[str, Order] = {}
+        self.pending_numbers: set[str] = set()
+        self.pending_external_ids: set[str] = set()
         self.pending: list[dict[str, Any]] = []
 
     def prepare(self, rows: list[tuple[int, Row]]) -> None:
         self.ctx.prefetch_customers(r.get("customer") for _n, r in rows)
         numbers = [r["number"] for _n, r in rows if r.get("number")]
         exts = [r["external_id"] for _n, r in rows if r.get("external_id")]
-        self.existing = {}
-        if numbers:
-            for order in Order.objects.filter(number__in=numbers):
-                self.existing[f"n:{order.number}"] = order
-        if exts:
-            for order in Order.objects.filter(external_id__in=exts):
-                self.existing[f"e:{order.external_id}"] = order
-        self.pending_keys = set()
+        self.by_number = {}
+        self.by_external_id = {}
+        found = existing_ids(Order, {"number": numbers, "external_id": exts})
+        if found:
+            wanted_numbers, wanted_exts = set(numbers), set(exts)
+            for order in Order.objects.filter(pk__in=found):
+                if order.number in wanted_numbers:
+                    self.by_number[order.number] = order
+                if order.external_id is not None and order.external_id in wanted_exts:
+                    self.by_external_id[order.external_id] = order
+        self.pending_numbers = set()
+        self.pending_external_ids = set()
 
     def validate(self, row: Row) -> dict[str, Any]:
+        ctx = self.ctx
         number = _limit(row["number"], 64, "Contract number")
-        customer_pk, _customer_owner = self.ctx.customer_ref(row["customer"])
-        owner = self.ctx.owner(row.get("owner"))
+        customer_pk, _customer_owner = ctx.customer_ref(row["customer"])
+        owner = ctx.owner(row.get("owner"))
         amount = row["amount"]
         if amount < 0:
             raise RowError(_("The amount cannot be negative."))
         if amount > MAX_MONEY:
             raise RowError(_("The amount is too large."))
-        currency = self.ctx.currency(row.get("currency"))
+        currency = ctx.currency(row.get("currency"))
         signed_on: date = row["signed_on"]
         opportunity_id = None
         if row.get("opportunity"):
             opp = visible(
-                Opportunity.objects.filter(external_id=row["opportunity"]), user=self.ctx.user
+                Opportunity.objects.filter(external_id=row["opportunity"]), user=ctx.user
             ).first()
             if opp is None:
                 raise RowError(_("Opportunity %(id)s not found.") % {"id": row["opportunity"]})
             opportunity_id = opp.pk
+        external_id = row.get("external_id") or None
+        status = row.get("status")
         return {
             "number": number,
-            "external_id": _limit(row.get("external_id") or None, 64, "External id"),
+            "external_id": _limit(external_id, 64, "External id"),
             "customer_id": customer_pk,
             "owner": owner,
             "signed_on": signed_on,
             "amount": amount,
             "currency": currency,
-            "amount_base": self.ctx.to_base(amount, currency, signed_on),
-            "product_line": self.ctx.product_line(row.get("product_line")),
+            "amount_base": ctx.to_base(amount, currency, signed_on),
+            "product_line": ctx.product_line(row.get("product_line")),
             "opportunity_id": opportunity_id,
-            "status": _choice(ORDER_STATUS, row.get("status"), OrderStatus.ACTIVE),
+            "status": OrderStatus.ACTIVE
+            if status is None
+            else _choice(ORDER_STATUS, status, OrderStatus.ACTIVE),
         }
 
     def handle(self, number: int, row: Row) -> str:
         values = self.validate(row)
         existing = None
-        if values["external_id"]:
-            existing = self.existing.get(f"e:{values['external_id']}")
-        existing = existing or self.existing.get(f"n:{values['number']}")
+        external_id = values["external_id"]
+        if external_id:
+            existing = self.by_external_id.get(external_id)
+        existing = existing or self.by_number.get(values["number"])
         if existing is not None:
             self.visible_existing(existing, existing.owner_id)
-            if values["external_id"] and existing.external_id not in (None, values["external_id"]):
+            if external_id and existing.external_id not in (None, external_id):
                 raise RowError(
                     _("Contract %(n)s already has another external id.") % {"n": values["number"]}
                 )
             self.check_once(existing.pk)
             return self.update(existing, values, row)
-        keys = {f"n:{values['number']}"} | (
-            {f"e:{values['external_id']}"} if values["external_id"] else set()
-        )
-        if keys & self.pending_keys:
+        if values["number"] in self.pending_numbers or (
+            external_id and external_id in self.pending_external_ids
+        ):
             raise RowError(_("This record appears more than once in the file."))
-        self.pending_keys |= keys
+        self.pending_numbers.add(values["number"])
+        if external_id:
+            self.pending_external_ids.add(external_id)
         if self.bulk:
             self.pending.append(values)
             return "created"

@@ -23,6 +23,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,7 +67,10 @@ class Table:
         for number, values in self._rows:
             if len(values) < width:
                 values = values + [None] * (width - len(values))
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            first = values[0]  # (a first cell with a value settles it: the row is not blank)
+            if (first is None or (isinstance(first, str) and not first.strip())) and all(
+                v is None or (isinstance(v, str) and not v.strip()) for v in values
+            ):
                 continue  # blank lines are skipped silently
             yield number, values
 
@@ -362,6 +366,20 @@ class SharedStrings:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def cached(self, limit: int = 65536) -> Any:
+        """``self[i]``, remembering the strings asked for (most cells repeat a few strings)."""
+        seen: dict[int, str] = {}
+
+        def get(index: int) -> str:
+            text = seen.get(index)
+            if text is None:
+                if len(seen) >= limit:
+                    seen.clear()
+                text = seen[index] = self[index]
+            return text
+
+        return get
+
 
 _SI = re.compile(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si>)", re.DOTALL)
 _T = re.compile(rb"<(?:\w+:)?t\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?t>)")
@@ -462,9 +480,12 @@ def scan_sheet(archive: zipfile.ZipFile, name: str) -> None:
             )
         first = False
         window = tail + chunk
-        if not formulas and _FORMULA.search(window):
+        # The substring tests are much quicker than the expressions and rule out a match when
+        # they fail (a formula tag holds "<f" or, with a prefix, ":f").
+        if not formulas and (b"<f" in window or b":f" in window) and _FORMULA.search(window):
             formulas = True
-        merged.extend(m.decode() for m in _MERGE.findall(window) if m.decode() not in merged)
+        if b"mergeCell" in window:
+            merged.extend(m.decode() for m in _MERGE.findall(window) if m.decode() not in merged)
         tail = window[-64:]
     if formulas:
         cells = _formula_cells(archive, name)
@@ -559,6 +580,111 @@ _FAST = re.compile(
 )
 
 
+_LETTERS = itemgetter(1)
+
+# A row whose cells all have one of the plain shapes (a value or an inline string, nothing else):
+# the model for :class:`_RowShape`.
+_PLAIN_ROW = re.compile(
+    rb'<row r="\d+"[^>]*>((?:<c r="[A-Z]+\d+"(?: s="\d+")?(?: t="\w+")?>'
+    rb"(?:<v>[^<]*</v>|<is><t(?: [^>]*)?>[^<]*</t></is>)</c>)+)</row>"
+)
+_PLAIN_CELL = re.compile(rb'<c r="([A-Z]+)\d+"(?: s="(\d+)")?(?: t="(\w+)")?>(<v>|<is>)')
+
+
+_SHAPE_KINDS = {b"s", b"n", b"", b"b", b"str", b"inlineStr", b"d"}
+
+
+class _RowShape:
+    """Rows with the same cells as one model row, read a chunk at a time with one expression.
+
+    Machine-written sheets repeat one shape of row (the same columns and types) from top to
+    bottom. The expression built from the model row matches a whole row and captures its values
+    (and the style of numbers, which makes them dates or not); a chunk is read this way only when
+    every one of its rows matches, and each value is converted exactly as the cell-by-cell path
+    converts it. Any other chunk takes that path.
+    """
+
+    def __init__(self, pattern: re.Pattern[bytes], cells: list[tuple[int, str, bytes]]):
+        self.pattern = pattern
+        self.cells = cells  # (column index, how to convert, type) in the row's order
+        self.width = 1 + max((c[0] for c in cells if c[0] < MAX_COLUMNS), default=-1)
+
+    @classmethod
+    def learn(cls, data: bytes, at: int) -> _RowShape | None:
+        """The shape of the row starting at ``data[at]``, if all its cells are plain."""
+        match = _PLAIN_ROW.match(data, max(at, 0))
+        if match is None:
+            return None
+        parts = [rb'<row r="(\d+)"[^>]*>']
+        cells: list[tuple[int, str, bytes]] = []
+        last = -1
+        for letters, _style, kind, form in _PLAIN_CELL.findall(match.group(1)):
+            col = _col_index(letters.decode())
+            if col <= last:
+                return None  # columns out of order or repeated: leave it to the general path
+            last = col
+            typed = b' t="' + kind + b'"' if kind else b""
+            if form == b"<is>":
+                how = "text"
+                body = rb"><is><t(?: [^>]*)?>([^<]*)</t></is></c>"
+            elif kind not in _SHAPE_KINDS:
+                return None  # an error cell (#N/A) reads as empty: not worth a shape
+            else:
+                how = "shared" if kind == b"s" else "number" if kind in (b"n", b"") else "other"
+                body = rb"><v>([^<]*)</v></c>"
+            style = rb'(?: s="(\d+)")?' if how == "number" else rb'(?: s="\d+")?'
+            parts.append(b'<c r="' + letters + rb'\d+"' + style + typed + body)
+            cells.append((col, how, kind))
+        parts.append(b"</row>")
+        return cls(re.compile(b"".join(parts)), cells)
+
+    def read(
+        self, data: bytes, string: Any, convert: Any, text: Any, date_styles: set[bytes]
+    ) -> list[tuple[int, list[Any]]] | None:
+        """The rows of ``data``, or None when some row has another shape."""
+        found = self.pattern.findall(data)
+        if len(found) != data.count(b"<row"):
+            return None
+        if not found:
+            return []
+        captured = iter(list(zip(*found, strict=True)))
+        numbers = list(map(int, next(captured)))
+        columns: list[list[Any]] = [[None] * len(found)] * self.width
+        for col, how, kind in self.cells:
+            styles = next(captured) if how == "number" else ()
+            raws = next(captured)
+            if col >= MAX_COLUMNS:
+                continue
+            if how == "text":
+                if text is bytes.decode and b"" not in raws:
+                    columns[col] = list(map(bytes.decode, raws))
+                else:
+                    columns[col] = [text(raw) if raw else None for raw in raws]
+            elif how == "shared":
+                columns[col] = [string(int(raw)) if raw else None for raw in raws]
+            elif how == "number" and not date_styles.intersection(styles):
+                columns[col] = [
+                    (float(raw) if (b"." in raw or b"E" in raw or b"e" in raw) else int(raw))
+                    if raw
+                    else None
+                    for raw in raws
+                ]
+            elif how == "number":
+                columns[col] = [
+                    convert(kind, style, raw) if raw else None
+                    for style, raw in zip(styles, raws, strict=True)
+                ]
+            else:
+                columns[col] = [convert(kind, b"", raw) if raw else None for raw in raws]
+        rows = list(map(list, zip(*columns, strict=True)))
+        if None in columns[-1]:
+            # the cell-by-cell path makes a row only as long as its last cell with a value
+            for values in rows:
+                while values and values[-1] is None:
+                    values.pop()
+        return list(zip(numbers, rows, strict=True))
+
+
 def _xlsx_rows(
     archive: zipfile.ZipFile, name: str, strings: SharedStrings, date_styles: set[int]
 ) -> Iterator[tuple[int, list[Any]]]:
@@ -573,6 +699,7 @@ def _xlsx_rows(
     row_number = 0
     values: list[Any] | None = None
     date_style_bytes = {str(i).encode() for i in date_styles}
+    string = strings.cached()
 
     def convert(kind: bytes, style: bytes, raw: bytes) -> Any:
         if kind == b"s":
@@ -592,10 +719,44 @@ def _xlsx_rows(
             return datetime.fromisoformat(raw.decode())
         return None  # errors (#N/A…) read as empty
 
+    shape: _RowShape | None = None
+    misses = 0
+
     def process(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+        nonlocal shape, misses
+        # No entity and no _xHHHH_ escape anywhere in the rows: text is the bytes decoded.
+        plain = b"&" not in data and b"_x" not in data
+        text = bytes.decode if plain else xml_text
+        if shape is None and misses < 3:
+            # (from the last row: the first one of the file is the header)
+            shape = _RowShape.learn(data, data.rfind(b"<row"))
+        if shape is not None:
+            rows = shape.read(data, string, convert, text, date_style_bytes)
+            if rows is not None:
+                misses = 0
+                yield from rows
+                return
+            cut = data.find(b"</row>") + len(b"</row>")  # all but a first row of another shape?
+            rows = (
+                shape.read(data[cut:], string, convert, text, date_style_bytes)
+                if 0 < cut < len(data)
+                else None
+            )
+            if rows is not None:
+                misses = 0
+                yield from by_cell(data[:cut])
+                yield from rows
+                return
+            shape = None
+            misses += 1
+        yield from by_cell(data)
+
+    def by_cell(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         nonlocal row_number, values
+        plain = b"&" not in data and b"_x" not in data
+        text = bytes.decode if plain else xml_text
         found = _FAST.findall(data)
-        cells = sum(1 for item in found if item[1])
+        cells = len(found) - list(map(_LETTERS, found)).count(b"")  # row starts have no letters
         if cells != data.count(b"<c ") + data.count(b"<c>"):
             yield from _general_rows(data, convert, col_cache)
             return
@@ -613,10 +774,21 @@ def _xlsx_rows(
                 col = col_cache[letters] = _col_index(letters.decode())
             if col >= MAX_COLUMNS or values is None:
                 continue
-            cell = convert(kind, style, v) if v else xml_text(inline)
-            if col >= len(values):
-                values.extend([None] * (col - len(values) + 1))
-            values[col] = cell
+            if not v:
+                cell: Any = text(inline)
+            elif kind == b"s":
+                cell = string(int(v))
+            elif (kind == b"n" or kind == b"") and not (style and style in date_style_bytes):
+                cell = float(v) if (b"." in v or b"E" in v or b"e" in v) else int(v)
+            else:
+                cell = convert(kind, style, v)
+            size = len(values)
+            if col == size:
+                values.append(cell)
+            else:
+                if col > size:
+                    values.extend([None] * (col - size + 1))
+                values[col] = cell
         if values is not None:
             yield row_number, values
             values = None

@@ -1,0 +1,174 @@
+"""The fast paths of big imports give exactly what the plain paths give."""
+
+import contextlib
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from openpyxl import Workbook
+
+from salesloop.common.models import AuditEvent
+from salesloop.dataio import engine, readers
+from salesloop.dataio.bulk import order_changes
+from salesloop.dataio.engine import ChunkParser, parse_row
+from salesloop.dataio.formats import CellError, parse_decimal
+from salesloop.dataio.kinds import KINDS
+from salesloop.orders.models import Order
+from tests.dataio.test_import import CUSTOMERS, ORDERS
+
+CELLS = [
+    None,
+    "",
+    "   ",
+    "\u3000",
+    " C1 ",
+    "C1",
+    "上海华东机电",
+    "ｆｕｌｌ",
+    "rep_a1",
+    "2025/3/7",
+    "2025年3月8日",
+    "soon",
+    "45723",
+    "1234.50",
+    "0001234.5",
+    "¥1,234.50",
+    "1.2万",
+    "(300)",
+    "-5",
+    "1 234,50",
+    "12345678901234567890.5",
+    "1e3",
+    "NaN",
+    "１２３",
+    0,
+    7,
+    1234.5,
+    0.1 + 0.2,
+    True,
+    date(2025, 3, 7),
+    datetime(2025, 3, 7, 10, 30),
+]
+
+
+@pytest.mark.parametrize("kind", ["orders", "customers", "payments", "activities", "targets"])
+def test_chunk_parser_equals_parse_row(kind):
+    spec = KINDS[kind]
+    fields = {c.name: i for i, c in enumerate(spec.columns)}
+    rows = []
+    for shift in range(len(CELLS)):  # every cell in every column, in many combinations
+        rows.append([CELLS[(shift + i * 7) % len(CELLS)] for i in range(len(spec.columns))])
+    rows.append(["x"])  # a short row
+    parser = ChunkParser(spec, fields)
+    for _ in range(3):  # again, with what the parser remembers
+        parsed, errors = parser.parse([(n, values) for n, values in enumerate(rows)])
+        for n, values in enumerate(rows):
+            row, messages = parse_row(spec, fields, values)
+            assert parsed[n] == row and [type(v) for v in parsed[n].values()] == [
+                type(v) for v in row.values()
+            ]
+            assert errors.get(n, []) == messages
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "7", "1234.50", "0001234.5", "123456789012345678", "1.12345678", "99.90"]
+)
+def test_plain_numbers_read_as_the_general_path_reads_them(text):
+    from salesloop.dataio.formats import _number_from_text
+
+    fast, general = parse_decimal(text), _number_from_text(text)
+    assert fast == general and str(fast) == str(general)
+
+
+@pytest.mark.parametrize("text", ["1234567890123456789", "1.123456789", "-1", "1.", ".5", " 1"])
+def test_other_numbers_take_the_general_path(text):
+    from salesloop.dataio.formats import _PLAIN_NUMBER
+
+    assert not _PLAIN_NUMBER.fullmatch(text)
+    with contextlib.suppress(CellError):
+        parse_decimal(text)
+
+
+def test_order_changes_text_is_what_json_dumps_writes(org, do_import):
+    from salesloop.dataio import bulk
+
+    do_import("customers", CUSTOMERS, org.mgr_a)
+    result = do_import("orders", ORDERS[:3], org.mgr_a, bulk=True)
+    assert result.created == 2
+    for event in AuditEvent.objects.filter(action="order.create"):
+        order = Order.objects.get(pk=int(event.subject_id))
+        expected = order_changes(
+            order.customer_id,
+            order.owner_id,
+            order.signed_on.isoformat(),
+            order.amount,
+            order.currency,
+            order.status,
+        )
+        assert event.changes == json.loads(expected)
+    for amount in (Decimal("0.00"), Decimal("-5.10"), Decimal("99999999999999.99")):
+        written = (
+            f'{{"customer": [null, {1}], "owner": [null, {2}], '
+            f'"signed_on": [null, "2025-03-07"], "amount": [null, "{amount}"], '
+            f'"currency": [null, {bulk._JsonStrings()["CNY"]}], '
+            f'"status": [null, {bulk._JsonStrings()["active"]}]}}'
+        )
+        assert written == order_changes(1, 2, "2025-03-07", amount, "CNY", "active")
+
+
+def test_duplicates_across_chunks_are_rejected(org, do_import, monkeypatch):
+    monkeypatch.setattr(engine, "CHUNK", 2)
+    do_import("customers", CUSTOMERS, org.mgr_a)
+    rows = [*ORDERS[:3], ["HT-004", "C2", "rep_a2", "2025-03-09", "5", ""], ORDERS[1]]
+    result = do_import("orders", rows, org.mgr_a, valid_rows_only=True)
+    assert (result.created, result.rejected) == (3, 1)
+    assert result.samples[0]["row"] == 5 and "more than once" in result.samples[0]["reason"]
+    again = do_import("orders", rows[:4], org.mgr_a)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+
+
+def _shapeless(monkeypatch):
+    monkeypatch.setattr(readers._RowShape, "learn", classmethod(lambda cls, data, at: None))
+
+
+def _read(path):
+    table = readers.open_table(path)
+    try:
+        return [(n, list(v)) for n, v in table.rows()]
+    finally:
+        table.close()
+
+
+def test_xlsx_rows_of_one_shape_read_as_cell_by_cell(tmp_path, monkeypatch):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["合同编号", "签约日期", "金额", "备注", "布尔", "空"])
+    texts = ["a & b <c>", "line\nbreak", "_x000D_", " lead", "ｆｕｌｌ", "plain", ""]
+    for i in range(12000):  # several chunks of 1 MB
+        ws.append(
+            [
+                f"HT{i:05d}",
+                date(2024, 1, 1 + i % 28),
+                [1234.5, 100, 1e20, 3.0][i % 4],
+                texts[i % len(texts)] if i < 3000 else "plain",
+                i % 3 == 0,
+                None,
+            ]
+        )
+    path = tmp_path / "shape.xlsx"
+    wb.save(path)
+    hits = []
+    read = readers._RowShape.read
+    monkeypatch.setattr(
+        readers._RowShape, "read", lambda self, *a: hits.append(read(self, *a)) or hits[-1]
+    )
+    shaped = _read(path)
+    assert sum(1 for rows in hits if rows) >= 2  # most chunks were read by shape
+    _shapeless(monkeypatch)
+    plain = _read(path)
+    assert shaped == plain
+    assert [[type(v) for v in values] for _n, values in shaped] == [
+        [type(v) for v in values] for _n, values in plain
+    ]
+    assert shaped[1] == (3, ["HT00001", date(2024, 1, 2), 100, "line\nbreak", False, None])
