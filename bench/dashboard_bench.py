@@ -15,9 +15,13 @@ to date (cold = first request after the process starts, warm = the next ``--runs
 p50 / p95, and the customer-health part the page loads after it.
 
 The DuckDB reference runs in another process: it exports with polars the tables the director
-dashboard reads and times only DuckDB's queries — once over the rollup rows (the very reads the
-dashboard does) and once over the raw rows (orders, order lines, opportunities, activities:
-the same aggregates computed from scratch).
+dashboard reads and times only DuckDB's queries, per period, for the figures the page computes
+for that period: attainment against the targets, the open pipeline (sums, and the deals one by
+one for the simulation), stalled deals, overdue follow-ups, the sales cycle, and the period's
+sums — once over the rollup rows (the very reads the dashboard does) and once over the raw rows
+(orders, order lines, opportunities with their stage history, activities: the same aggregates
+computed from scratch, the funnel cohort included). Each page is divided by the reference of its
+own period.
 """
 
 from __future__ import annotations
@@ -194,20 +198,31 @@ def _frame(sql: str, names: list[str]):  # type: ignore[no-untyped-def]
     return pl.concat(parts) if parts else pl.DataFrame(schema=names)
 
 
-def _duckdb_reference(runs: int, today: date) -> dict[str, dict[str, float]]:
-    """The director's aggregates (current quarter and year to date) in DuckDB."""
+def _duckdb_reference(runs: int, today: date) -> dict[str, dict[str, dict[str, float]]]:
+    """The director's aggregates in DuckDB, per period (current quarter, year to date): the
+    figures the director page computes for that period, from the rollup rows it reads and,
+    separately, from scratch over the raw rows."""
     import duckdb
     import polars as pl
     from django.conf import settings
 
+    from salesloop.insights.calibration import calibration
     from salesloop.insights.models import RollupCount
+    from salesloop.targets.choices import PlanStatus
+    from salesloop.targets.models import Plan
 
     q0, y0 = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1), date(today.year, 1, 1)
     pq0 = date(q0.year, q0.month - 3, 1) if q0.month > 3 else date(q0.year - 1, q0.month + 9, 1)
     pq_to = pq0 + (today - q0)
     py_to = date(today.year - 1, today.month, today.day)
+    q_end = date(q0.year + (q0.month + 2) // 12, (q0.month + 2) % 12 + 1, 1) - timedelta(days=1)
+    y_end = date(today.year, 12, 31)
     wk0 = today - timedelta(days=today.weekday()) - timedelta(weeks=11)
     lo = date(today.year - 1, 1, 1)
+    periods = {
+        "quarter": (q0, q_end, pq0, pq_to),
+        "year": (y0, y_end, date(y0.year - 1, 1, 1), py_to),
+    }
     dt = "CAST(value AS DOUBLE PRECISION)"
     rollup = _frame(
         f"SELECT grain, metric, member_id, day, product_line_id, {dt} FROM {RollupCount._meta.db_table}",
@@ -222,6 +237,7 @@ def _duckdb_reference(runs: int, today: date) -> dict[str, dict[str, float]]:
             else pl.col("day").cast(pl.Date)
         ).to_arrow(),
     )
+    del rollup
     metrics = (
         "'booked','collected','won','lost','won_amount','created','act_all','fu_due','fu_done','fu_ontime',"
         "'reach_0','reach_1','reach_2','reach_3','reach_4'"
@@ -231,20 +247,7 @@ def _duckdb_reference(runs: int, today: date) -> dict[str, dict[str, float]]:
     def months(a: date) -> str:
         return f"grain = 'm' AND day >= DATE '{a}' AND day <= DATE '{cur_month}'"
 
-    rollup_queries = []
-    for a, prev_a, prev_to in ((q0, pq0, pq_to), (y0, date(y0.year - 1, 1, 1), py_to)):
-        rollup_queries += [
-            f"SELECT metric, member_id, sum(value) FROM rc WHERE product_line_id IS NULL AND {months(a)} AND metric IN ({metrics}) GROUP BY 1, 2",
-            f"SELECT day, sum(value) FROM rc WHERE product_line_id IS NULL AND metric = 'booked' AND grain = 'd' AND day >= DATE '{a}' GROUP BY 1",
-            f"SELECT metric, member_id, sum(value) FROM rc WHERE product_line_id IS NULL AND metric IN ('won','lost','won_amount') AND ((grain = 'm' AND day >= DATE '{prev_a}' AND day < DATE '{prev_to.replace(day=1)}') OR (grain = 'd' AND day >= DATE '{prev_to.replace(day=1)}' AND day <= DATE '{prev_to}')) GROUP BY 1, 2",
-            f"SELECT metric, product_line_id, sum(value) FROM rc WHERE product_line_id IS NOT NULL AND metric IN ('booked','won','lost','won_amount') AND {months(a)} GROUP BY 1, 2",
-        ]
-    rollup_queries += [
-        f"SELECT day, sum(value) FROM rc WHERE product_line_id IS NULL AND metric = 'booked' AND grain = 'm' AND day >= DATE '{lo}' GROUP BY 1",
-        f"SELECT member_id, date_trunc('week', day), sum(value) FROM rc WHERE metric = 'act_all' AND grain = 'd' AND day >= DATE '{wk0}' GROUP BY 1, 2",
-    ]
-    del rollup
-    # raw rows: the same aggregates from scratch (datetimes to the company's local dates)
+    # --- raw rows (datetimes to the company's local dates)
     orders = _frame(
         f"SELECT owner_id, signed_on, CAST(amount_base AS DOUBLE PRECISION), product_line_id FROM orders_order "
         f"WHERE status = 'active' AND signed_on >= '{lo}'",
@@ -256,59 +259,148 @@ def _duckdb_reference(runs: int, today: date) -> dict[str, dict[str, float]]:
         ["owner_id", "day", "amount", "line"],
     )
     opps = _frame(
-        f"SELECT o.owner_id, o.created_at, o.closed_at, s.kind, CAST(o.amount_base AS DOUBLE PRECISION) FROM pipeline_opportunity o "
-        f"JOIN pipeline_stage s ON s.id = o.stage_id WHERE o.created_at >= '{lo}' OR o.closed_at >= '{lo}'",
-        ["owner_id", "created_at", "closed_at", "kind", "amount"],
+        "SELECT o.id, o.owner_id, o.created_at, o.closed_at, s.kind, CAST(o.amount_base AS DOUBLE PRECISION), "
+        "o.stage_id, s.probability, o.expected_close, o.stage_entered_at FROM pipeline_opportunity o "
+        f"JOIN pipeline_stage s ON s.id = o.stage_id WHERE o.created_at >= '{lo}' OR o.closed_at >= '{lo}' "
+        "OR s.kind = 'open'",
+        [
+            "id",
+            "owner_id",
+            "created_at",
+            "closed_at",
+            "kind",
+            "amount",
+            "stage_id",
+            "probability",
+            "expected_close",
+            "stage_entered_at",
+        ],
+    )
+    changes = _frame(
+        'SELECT c.opportunity_id, s."order" FROM pipeline_stagechange c '
+        "JOIN pipeline_stage s ON s.id = c.to_stage_id JOIN pipeline_opportunity o ON o.id = c.opportunity_id "
+        f"WHERE s.kind = 'open' AND o.created_at >= '{y0}'",
+        ["opportunity_id", "step"],
     )
     acts = _frame(
-        f"SELECT owner_id, occurred_at FROM activities_activity WHERE occurred_at >= '{min(y0, wk0)}'",
-        ["owner_id", "occurred_at"],
+        "SELECT owner_id, occurred_at, follow_up_due, followed_up_at FROM activities_activity "
+        f"WHERE occurred_at >= '{min(y0, wk0)}' OR follow_up_due >= '{y0}' "
+        "OR (follow_up_due IS NOT NULL AND followed_up_at IS NULL)",
+        ["owner_id", "occurred_at", "follow_up_due", "followed_up_at"],
+    )
+    plan = Plan.objects.filter(fiscal_year=today.year, status=PlanStatus.ACTIVE).first()
+    targets = _frame(
+        "SELECT t.member_id, t.unit_id, m.month, CAST(m.floor AS DOUBLE PRECISION), "
+        "CAST(m.target_value AS DOUBLE PRECISION), CAST(m.stretch AS DOUBLE PRECISION) "
+        "FROM targets_targetmonth m JOIN targets_target t ON t.id = m.target_id "
+        f"WHERE t.plan_id = {plan.pk if plan else 0} AND t.metric = 'booked_revenue' AND t.product_line_id IS NULL",
+        ["member_id", "unit_id", "month", "floor", "target", "stretch"],
     )
 
-    def local(frame: pl.DataFrame, col: str) -> pl.Expr:
+    def local(frame: pl.DataFrame, col: str, as_date: bool = True) -> pl.Expr:
         c = pl.col(col)
         if frame.schema[col] == pl.Utf8:  # SQLite hands out text in UTC
             c = c.str.to_datetime(time_zone="UTC")
-        return c.dt.convert_time_zone(settings.TIME_ZONE).dt.date().alias(col)
+        c = c.dt.convert_time_zone(settings.TIME_ZONE)
+        return (c.dt.date() if as_date else c.dt.replace_time_zone(None)).alias(col)
 
-    def day(frame: pl.DataFrame) -> pl.Expr:
+    def day(frame: pl.DataFrame, col: str = "day") -> pl.Expr:
         return (
-            pl.col("day").str.to_date()
-            if frame.schema["day"] == pl.Utf8
-            else pl.col("day").cast(pl.Date)
-        )
+            pl.col(col).str.to_date() if frame.schema[col] == pl.Utf8 else pl.col(col).cast(pl.Date)
+        ).alias(col)
 
     con.register("o", orders.with_columns(day(orders)).to_arrow())
     con.register("ol", lines.with_columns(day(lines)).to_arrow())
     con.register(
-        "op", opps.with_columns(local(opps, "created_at"), local(opps, "closed_at")).to_arrow()
+        "op",
+        opps.with_columns(
+            local(opps, "created_at"),
+            local(opps, "closed_at"),
+            day(opps, "expected_close"),
+            local(opps, "stage_entered_at", as_date=False),
+        ).to_arrow(),
     )
-    con.register("a", acts.with_columns(local(acts, "occurred_at")).to_arrow())
-    raw_queries = []
-    for a, prev_a, prev_to in ((q0, pq0, pq_to), (y0, date(y0.year - 1, 1, 1), py_to)):
-        raw_queries += [
+    con.register("sc", changes.to_arrow())
+    con.register(
+        "a",
+        acts.with_columns(
+            local(acts, "occurred_at"), day(acts, "follow_up_due"), local(acts, "followed_up_at")
+        ).to_arrow(),
+    )
+    con.register("tm", targets.to_arrow())
+    now = f"TIMESTAMP '{today} 12:00:00'"
+    limits = calibration().get("stalled_limits", {}) or {"0": 1e9}
+    stalled = " OR ".join(
+        f"(stage_id = {int(k)} AND stage_entered_at < {now} - INTERVAL ({float(v) * 86400:.0f}) SECOND)"
+        for k, v in limits.items()
+    )
+    common_rollup = [
+        f"SELECT day, sum(value) FROM rc WHERE product_line_id IS NULL AND metric = 'booked' AND grain = 'm' AND day >= DATE '{lo}' GROUP BY 1",
+        f"SELECT member_id, date_trunc('week', day), sum(value) FROM rc WHERE metric = 'act_all' AND grain = 'd' AND day >= DATE '{wk0}' GROUP BY 1, 2",
+    ]
+    # what the page reads from the raw records whichever way the rollup is kept: targets, the
+    # open pipeline (sums and the deals one by one for the simulation), stalled deals, overdue
+    # follow-ups (count and the oldest ten)
+    common_live = [
+        "SELECT member_id, unit_id, month, floor, target, stretch FROM tm",
+        f"SELECT count(*) FROM (SELECT * FROM op WHERE kind = 'open' AND ({stalled})) GROUP BY owner_id",
+        f"SELECT id FROM op WHERE kind = 'open' AND ({stalled}) ORDER BY amount DESC, id LIMIT 10",
+        f"SELECT count(*) FROM a WHERE follow_up_due < DATE '{today}' AND followed_up_at IS NULL",
+        f"SELECT owner_id, follow_up_due FROM a WHERE follow_up_due < DATE '{today}' AND followed_up_at IS NULL ORDER BY follow_up_due LIMIT 10",
+    ]
+    queries: dict[str, dict[str, list[str]]] = {}
+    for label, (a, end, prev_a, prev_to) in periods.items():
+        live = common_live + [
+            f"SELECT owner_id, sum(amount), sum(amount * probability * 0.01), count(*) FROM op WHERE kind = 'open' AND expected_close BETWEEN DATE '{today}' AND DATE '{end}' GROUP BY 1",
+            f"SELECT owner_id, stage_id, amount, date_diff('day', stage_entered_at, {now}) FROM op WHERE kind = 'open' AND expected_close BETWEEN DATE '{today}' AND DATE '{end}'",
+            f"SELECT median(date_diff('day', created_at, closed_at)) FROM op WHERE kind = 'won' AND closed_at BETWEEN DATE '{a}' AND DATE '{today}'",
+        ]
+        rollup_q = (
+            live
+            + common_rollup
+            + [
+                f"SELECT metric, member_id, sum(value) FROM rc WHERE product_line_id IS NULL AND {months(a)} AND metric IN ({metrics}) GROUP BY 1, 2",
+                f"SELECT day, sum(value) FROM rc WHERE product_line_id IS NULL AND metric = 'booked' AND grain = 'd' AND day >= DATE '{a}' GROUP BY 1",
+                f"SELECT metric, member_id, sum(value) FROM rc WHERE product_line_id IS NULL AND metric IN ('won','lost','won_amount') AND ((grain = 'm' AND day >= DATE '{prev_a}' AND day < DATE '{prev_to.replace(day=1)}') OR (grain = 'd' AND day >= DATE '{prev_to.replace(day=1)}' AND day <= DATE '{prev_to}')) GROUP BY 1, 2",
+                f"SELECT metric, product_line_id, sum(value) FROM rc WHERE product_line_id IS NOT NULL AND metric IN ('booked','won','lost','won_amount') AND {months(a)} GROUP BY 1, 2",
+            ]
+        )
+        raw_q = live + [
             f"SELECT owner_id, sum(amount) FROM o WHERE day BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
             f"SELECT day, sum(amount) FROM o WHERE day BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
             f"SELECT owner_id, count(*) FILTER (WHERE kind = 'won'), count(*) FILTER (WHERE kind = 'lost'), sum(amount) FILTER (WHERE kind = 'won') FROM op WHERE closed_at BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
             f"SELECT owner_id, count(*) FILTER (WHERE kind = 'won'), count(*) FILTER (WHERE kind = 'lost'), sum(amount) FILTER (WHERE kind = 'won') FROM op WHERE closed_at BETWEEN DATE '{prev_a}' AND DATE '{prev_to}' GROUP BY 1",
             f"SELECT owner_id, count(*) FROM op WHERE created_at BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+            # funnel: the period's cohort, the furthest open step each deal reached (won = all)
+            "SELECT owner_id, top, count(*) FROM (SELECT op.owner_id, CASE WHEN op.kind = 'won' "
+            "THEN 99 ELSE max(sc.step) END AS top FROM op LEFT JOIN sc ON sc.opportunity_id = op.id "
+            f"WHERE op.created_at BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY op.owner_id, op.id, "
+            "op.kind) GROUP BY 1, 2",
             f"SELECT owner_id, count(*) FROM a WHERE occurred_at BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+            f"SELECT owner_id, count(*), count(followed_up_at), count(*) FILTER (WHERE followed_up_at <= follow_up_due) FROM a WHERE follow_up_due BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
             f"SELECT line, sum(amount) FROM ol WHERE day BETWEEN DATE '{a}' AND DATE '{today}' GROUP BY 1",
+            f"SELECT date_trunc('month', day), sum(amount) FROM o WHERE day >= DATE '{lo}' GROUP BY 1",
+            f"SELECT owner_id, date_trunc('week', occurred_at), count(*) FROM a WHERE occurred_at >= DATE '{wk0}' GROUP BY 1, 2",
         ]
-    raw_queries += [
-        f"SELECT date_trunc('month', day), sum(amount) FROM o WHERE day >= DATE '{lo}' GROUP BY 1",
-        f"SELECT owner_id, date_trunc('week', occurred_at), count(*) FROM a WHERE occurred_at >= DATE '{wk0}' GROUP BY 1, 2",
-    ]
-    out = {}
-    for label, queries in (("rollup", rollup_queries), ("raw", raw_queries)):
-        times = []
-        for _ in range(runs + 1):
-            t0 = time.perf_counter()
-            for q in queries:
-                con.execute(q).fetchall()
-            times.append((time.perf_counter() - t0) * 1000)
-        out[label] = _stats(times)
-        out[label]["queries"] = len(queries)
+        queries[label] = {"rollup": rollup_q, "raw": raw_q}
+    if os.environ.get("BENCH_QUERY_TIMES"):  # which reference query costs what
+        for label, sets in queries.items():
+            for kind, qs in sets.items():
+                for q in qs:
+                    t0 = time.perf_counter()
+                    con.execute(q).fetchall()
+                    print(f"{label} {kind} {(time.perf_counter() - t0) * 1000:7.1f} ms  {q[:110]}")
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for label, sets in queries.items():
+        out[label] = {}
+        for kind, qs in sets.items():
+            times = []
+            for _ in range(runs + 1):
+                t0 = time.perf_counter()
+                for q in qs:
+                    con.execute(q).fetchall()
+                times.append((time.perf_counter() - t0) * 1000)
+            out[label][kind] = {**_stats(times), "queries": len(qs)}
     return out
 
 
@@ -408,17 +500,22 @@ def main() -> None:
             f"(DuckDB process {ref['maxrss_mb']:.0f} MB)"
         )
         print(
-            f"DuckDB, director quarter + YTD aggregates: over the rollup rows p50 {duck['rollup']['p50']:.1f} ms / "
-            f"p95 {duck['rollup']['p95']:.1f} ms ({duck['rollup']['queries']} queries); over the raw rows "
-            f"p50 {duck['raw']['p50']:.1f} ms / p95 {duck['raw']['p95']:.1f} ms ({duck['raw']['queries']} queries)"
+            "DuckDB, the director page's aggregates per period (p50 / p95 ms, queries): "
+            + "; ".join(
+                f"{period}: rollup rows {d['rollup']['p50']:.1f} / {d['rollup']['p95']:.1f} "
+                f"({d['rollup']['queries']}), raw rows {d['raw']['p50']:.1f} / {d['raw']['p95']:.1f} "
+                f"({d['raw']['queries']})"
+                for period, d in duck.items()
+            )
         )
         print(
             f"{'page':<26}{'cold ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'÷ duck rollup':>15}{'÷ duck raw':>12}"
         )
         for label, t in r["pages"].items():
+            ref = duck[label.split()[1]]
             print(
                 f"{label:<26}{t['cold']:>9.0f}{t['p50']:>9.0f}{t['p95']:>9.0f}"
-                f"{t['p95'] / duck['rollup']['p95']:>15.1f}{t['p95'] / duck['raw']['p95']:>12.1f}"
+                f"{t['p95'] / ref['rollup']['p95']:>15.1f}{t['p95'] / ref['raw']['p95']:>12.1f}"
             )
 
 

@@ -231,12 +231,38 @@ class Facts:
                 out[tuple(fields[k] for k in keys)] += value
         return out
 
+    def _memo(
+        self, name: str, metrics: Sequence[str], start: date, end: date, read: Callable[[], Any]
+    ) -> Any:
+        """One database read per figure set and request: the cards, the funnel, the gap split and
+        the bottlenecks ask for the same sums (callers get a copy they may change)."""
+        key = (
+            "facts",
+            name,
+            tuple(metrics),
+            start,
+            end,
+            self.line,
+            tuple(self.members),
+        )
+        if key not in self.memo:
+            self.memo[key] = read()
+        out = defaultdict(Decimal)
+        out.update(self.memo[key])
+        return out
+
     # -- public reads
     def by_member(
         self, metrics: Sequence[str], start: date, end: date
     ) -> dict[tuple[str, int], Decimal]:
         """{(metric, member): total over [start, end]}."""
-        return self._collect(metrics, start, end, ("metric", "member_id"))  # type: ignore[return-value]
+        return self._memo(  # type: ignore[no-any-return]
+            "member",
+            metrics,
+            start,
+            end,
+            lambda: self._collect(metrics, start, end, ("metric", "member_id")),
+        )
 
     def by_day(
         self, metrics: Sequence[str], start: date, end: date

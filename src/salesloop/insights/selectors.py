@@ -118,12 +118,10 @@ def _period_share(period: Period, scope: Scope, fiscal_year: int) -> dict[int, f
     return out
 
 
-def node_targets(scope: Scope, nodes: list[Node]) -> dict[str, Thresholds]:
-    """Floor / target / stretch of each node for the scope's period, metric and product line,
-    from the active plan of the period's fiscal year (a unit's own target when the plan has
-    one, else the sum of its members'). Months partly inside a custom period count by their
-    share of working days. Read through the visibility rule."""
-    fy = scope.fiscal.fiscal_year_of(scope.period.start)
+def _target_months(
+    scope: Scope, fy: int, unit_ids: list[int], member_ids: list[int]
+) -> dict[tuple[str, int], list[Any]]:
+    """{("unit" | "member", pk): [floor, target, stretch in the period, target by month]}."""
     share = _period_share(scope.period, scope, fy)
     base = Target.objects.filter(
         plan__fiscal_year=fy,
@@ -131,23 +129,48 @@ def node_targets(scope: Scope, nodes: list[Node]) -> dict[str, Thresholds]:
         metric=scope.metric,
         product_line=scope.product_line,
     )
-    unit_ids = [n.pk for n in nodes if n.kind == "unit"]
-    member_ids = sorted({m for n in nodes for m in n.member_ids})
     targets = visible(
         base.filter(Q(unit_id__in=unit_ids) | Q(member_id__in=member_ids)), user=scope.user
     )
     rows = TargetMonth.objects.filter(target__in=targets.values("pk")).values_list(
         "target__unit_id", "target__member_id", "month", "floor", "target_value", "stretch"
     )
+    shares = {m: Decimal(repr(v)) for m, v in share.items()}
     per: dict[tuple[str, int], list[Any]] = {}
     for unit_id, member_id, month, fl, tg, st in rows:
         key = ("unit", unit_id) if unit_id else ("member", member_id)
         acc = per.setdefault(key, [ZERO, ZERO, ZERO, [0.0] * 12])
-        s = Decimal(repr(share.get(month, 0.0)))
+        s = shares.get(month, ZERO)
         acc[0] += fl * s
         acc[1] += tg * s
         acc[2] += st * s
         acc[3][month - 1] += float(tg)
+    return per
+
+
+def node_targets(
+    scope: Scope, nodes: list[Node], memo: dict[Any, Any] | None = None
+) -> dict[str, Thresholds]:
+    """Floor / target / stretch of each node for the scope's period, metric and product line,
+    from the active plan of the period's fiscal year (a unit's own target when the plan has
+    one, else the sum of its members'). Months partly inside a custom period count by their
+    share of working days. Read through the visibility rule.
+
+    ``memo`` (the request's): the month rows read for the scope's whole subtree once, shared
+    by the node cards and the member cards of the same request."""
+    fy = scope.fiscal.fiscal_year_of(scope.period.start)
+    unit_ids = [n.pk for n in nodes if n.kind == "unit"]
+    member_ids = sorted({m for n in nodes for m in n.member_ids})
+    key = ("node_targets", fy, scope.period, scope.metric, scope.product_line)
+    held = memo.get(key) if memo is not None else None
+    if held is not None and set(unit_ids) <= held[0] and set(member_ids) <= held[1]:
+        per = held[2]
+    else:
+        if memo is not None:  # every member of the scope's node: the member cards reuse it
+            member_ids = sorted({*member_ids, *scope.node.member_ids})
+        per = _target_months(scope, fy, unit_ids, member_ids)
+        if memo is not None:
+            memo[key] = (set(unit_ids), set(member_ids), per)
 
     def make(acc: list[Any]) -> Thresholds:
         return Thresholds(_q(acc[0]), _q(acc[1]), _q(acc[2]), tuple(acc[3]))
@@ -357,7 +380,7 @@ def cards(
     started = scope.today >= p.start
     all_members = sorted({m for n in nodes for m in n.member_ids})
     per_member = facts.by_member([metric], p.start, t) if started else {}
-    targets = node_targets(scope, nodes)
+    targets = node_targets(scope, nodes, facts.memo)
     members = facts.members if set(all_members) <= set(facts.members) else all_members
     memo_key = ("pipeline_sums", scope.period, scope.as_of, scope.product_line, tuple(members))
     if memo_key not in facts.memo:  # one GROUP BY per request (for all the node's members)
@@ -728,9 +751,26 @@ def stalled(
     qs = _owned_by(Opportunity.objects.filter(cond, stage_id__in=stages), "owner_id", member_ids)
     if scope.product_line is not None:
         qs = qs.filter(product_line=scope.product_line)
-    counts = dict(
-        qs.values("owner_id").annotate(n=Count("pk")).order_by().values_list("owner_id", "n")
-    )
+    # one GROUP BY per stage, each a range of the (stage, in stage since, owner) index: the
+    # planners otherwise walk every open deal by owner to save the sort of a small result
+    per_stage = [
+        _owned_by(
+            Opportunity.objects.filter(
+                stage_id=int(stage_id), stage_entered_at__lt=now - timedelta(days=float(days))
+            ),
+            "owner_id",
+            member_ids,
+        )
+        for stage_id, days in limits.items()
+        if int(stage_id) in open_stages
+    ]
+    if scope.product_line is not None:
+        per_stage = [q.filter(product_line=scope.product_line) for q in per_stage]
+    counts: dict[int, int] = {}
+    if per_stage:
+        grouped = [q.values("owner_id").annotate(n=Count("pk")).order_by() for q in per_stage]
+        for owner_id, n in grouped[0].union(*grouped[1:], all=True).values_list("owner_id", "n"):
+            counts[owner_id] = counts.get(owner_id, 0) + n
     ids = list(qs.order_by("-amount_base", "pk").values_list("pk", flat=True)[:limit])
     top = list(
         Opportunity.objects.filter(pk__in=ids)

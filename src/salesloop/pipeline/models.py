@@ -167,6 +167,10 @@ class Opportunity(TimeStampedModel):
             models.Index(fields=["stage", "expected_close"], name="opp_stage_close_idx"),
             models.Index(fields=["owner", "closed_at"], name="opp_owner_closed_idx"),
             models.Index(fields=["owner", "created_at"], name="opp_owner_created_idx"),
+            # stalled deals: open stage, in it since before the stage's limit (by owner)
+            models.Index(
+                fields=["stage", "stage_entered_at", "owner"], name="opp_stage_entered_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
