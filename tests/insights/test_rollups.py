@@ -270,3 +270,51 @@ def test_a_grown_daily_horizon_is_filled(org, sales):
     RollupCount.objects.filter(grain="d", metric="won", day__lt=date(2025, 4, 1)).delete()
     rollup_refresh(today=TODAY)
     assert rollup_rows(date(2024, 1, 1), TODAY, grain="d") == before
+
+
+def test_refresh_follows_moved_and_deleted_records_through_the_audit_trail(
+    org, sales, time_machine
+):
+    """An order moved to another month and an activity deleted leave their old days only in
+    the audit trail: the refresh refills those months, and the rollup equals raw again."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from salesloop.activities.models import Activity
+    from salesloop.activities.services import activity_delete, activity_log
+    from salesloop.orders.models import Order
+    from salesloop.orders.services import order_update
+
+    tz = ZoneInfo("Asia/Shanghai")
+    customer = Order.objects.get(number="A1-1").customer
+    activity = activity_log(
+        owner=org.rep_a1,
+        customer=customer,
+        kind="visit",
+        subject="first visit",
+        occurred_at=datetime(2025, 3, 3, 10, tzinfo=tz),
+        follow_up_due=date(2025, 3, 10),
+    )
+    rollup_refresh(today=TODAY + timedelta(days=1), first=date(2025, 1, 1))
+    through = TODAY
+    assert rollup_rows(date(2025, 1, 1), through) == month_rows_of_days(date(2025, 1, 1), through)
+    assert RollupCount.objects.filter(metric="act_all", day=date(2025, 3, 1)).exists()
+
+    # 100 days later (both months are outside the trailing window): the order moves from April
+    # to January and the March activity is deleted
+    time_machine.move_to(TODAY + timedelta(days=100))
+    later = TODAY + timedelta(days=100)
+    order_update(
+        order=Order.objects.get(number="A1-1"), actor=org.rep_a1.user, signed_on=date(2025, 1, 20)
+    )
+    activity_delete(activity=Activity.objects.get(pk=activity.pk), actor=org.rep_a1.user)
+    result = rollup_refresh(today=later, window=5)
+    for month in (date(2025, 1, 1), date(2025, 3, 1), date(2025, 4, 1)):
+        assert any(a <= month <= b for a, b in result["ranges"]), (month, result["ranges"])
+    through = later - timedelta(days=1)
+    assert rollup_rows(date(2025, 1, 1), through) == month_rows_of_days(date(2025, 1, 1), through)
+    assert not RollupCount.objects.filter(metric="act_all", day=date(2025, 3, 1)).exists()
+    april_booked = RollupCount.objects.filter(
+        grain="m", metric="booked", day=date(2025, 4, 1), member=org.rep_a1, product_line=None
+    )
+    assert [r.value for r in april_booked] == []  # A1-1 left April, nothing else of rep_a1 there

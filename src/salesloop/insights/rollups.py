@@ -575,7 +575,56 @@ def _dirty_days(since: datetime) -> set[date]:
         for k in acts.annotate(k=DayKey("occurred_at")).values_list("k", flat=True).distinct()
     )
     days.update(d for d in acts.values_list("follow_up_due", flat=True).distinct() if d)
+    days.update(_audited_old_days(since))
     return days
+
+
+# The key dates of each source, by the audit trail's subject type: a record deleted, or whose key
+# date moved, leaves its OLD day only in the audit trail (the record itself tells the new one).
+AUDITED_KEY_DATES = {
+    "orders.order": ("signed_on",),
+    "orders.payment": ("paid_on",),
+    "pipeline.opportunity": ("created_at", "closed_at"),
+    "activities.activity": ("occurred_at", "follow_up_due"),
+}
+
+
+def _audited_old_days(since: datetime) -> set[date]:
+    """Days that held a record before an update or a delete audited since ``since``: the old
+    values of the key dates in the events' ``changes`` ({field: [old, new]})."""
+    from salesloop.common.models import AuditEvent
+
+    days: set[date] = set()
+    events = (
+        AuditEvent.objects.filter(at__gte=since, subject_type__in=list(AUDITED_KEY_DATES))
+        .exclude(kind=AuditEvent.Kind.CREATE)
+        .values_list("subject_type", "changes")
+    )
+    for subject_type, changes in events.iterator(chunk_size=2000):
+        if not isinstance(changes, dict):
+            continue
+        for field in AUDITED_KEY_DATES[subject_type]:
+            pair = changes.get(field)
+            old = pair[0] if isinstance(pair, list) and pair else None
+            day = _local_day(old)
+            if day is not None:
+                days.add(day)
+    return days
+
+
+def _local_day(value: Any) -> date | None:
+    """An audited date or datetime (ISO text) as the company's local day; None if unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if timezone.is_naive(moment):
+        return moment.date()
+    return timezone.localtime(moment).date()
 
 
 def rollup_refresh(
