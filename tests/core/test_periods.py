@@ -473,3 +473,27 @@ def test_year_masks_have_year_length() -> None:
         n = 366 if stdlib_calendar.isleap(year) else 365
         assert CHINA.year_mask(year).shape == (n,)
         assert WEEKDAYS.year_mask(year).shape == (n,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.floats(-10, 1e6), min_size=36, max_size=36),
+            st.integers(0, 36),  # months missing at the start (NaN)
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_many_from_history_equals_one_from_history_per_owner(owners) -> None:
+    import numpy as np
+
+    grid = np.array([values for values, _ in owners], dtype=np.float64)
+    for row, (_values, missing) in zip(grid, owners, strict=True):
+        row[:missing] = np.nan
+    many = SeasonalWeights.many_from_history(grid.reshape(len(owners), 3, 12))
+    for row, got in zip(grid, many, strict=True):
+        one = SeasonalWeights.from_history([list(row[k * 12 : (k + 1) * 12]) for k in range(3)])
+        assert got.values == pytest.approx(one.values, rel=1e-12, abs=1e-15)
+        assert sum(got.values) == pytest.approx(1.0)

@@ -579,6 +579,36 @@ class SeasonalWeights:
         blended = lam * avg + (1.0 - lam) / 12.0
         return cls.from_raw([float(v) for v in blended])
 
+    @classmethod
+    def many_from_history(cls, years: FloatArray) -> list[SeasonalWeights]:
+        """:meth:`from_history` (default arguments) for many owners at once: ``years`` has the
+        shape (owners, years, 12), NaN marking a month before the owner's records (that year
+        is incomplete and skipped). The same figures as one :meth:`from_history` per owner
+        (to rounding in the last bits), computed with array operations."""
+        grid = np.asarray(years, dtype=np.float64)
+        if grid.ndim != 3 or grid.shape[2] != 12:
+            raise ValueError(f"history must have the shape (owners, years, 12), got {grid.shape}")
+        if np.isinf(grid).any():
+            raise ValueError("history contains an infinite value")
+        complete = ~np.isnan(grid).any(axis=2)
+        rows = np.clip(np.where(np.isnan(grid), 0.0, grid), 0.0, None)
+        totals = rows.sum(axis=2)
+        usable = complete & (totals > 0)
+        shares = np.divide(
+            rows, totals[:, :, None], out=np.zeros_like(rows), where=usable[:, :, None]
+        )
+        n = usable.sum(axis=1)
+        avg = np.divide(
+            shares.sum(axis=1), n[:, None], out=np.zeros((len(grid), 12)), where=n[:, None] > 0
+        )
+        lam = n / (n + 1.0)
+        blended = lam[:, None] * avg + (1.0 - lam[:, None]) / 12.0
+        equal = cls.equal()
+        return [
+            cls.from_raw([float(v) for v in row]) if k else equal
+            for row, k in zip(blended, n, strict=True)
+        ]
+
     def as_array(self) -> FloatArray:
         return np.asarray(self.values, dtype=np.float64)
 

@@ -702,6 +702,14 @@ def _finalize(
         existing.setdefault(tid, []).append((f, tv, st))
     updates: list[Target] = []
     months_rows: list[tuple[Any, ...]] = []
+    todo = [n for n in all_nodes if n.target.pk in values]
+    seasonal = dict(
+        zip(
+            (n.target.pk for n in todo),
+            _seasonal_many([n.series for n in todo], months),
+            strict=True,
+        )
+    )
     for n in all_nodes:
         v = values.get(n.target.pk)
         if v is None:
@@ -726,7 +734,7 @@ def _finalize(
             members if t.product_line_id is None else {},
             lines_label=", ".join(sorted(line_names.values())),
         )
-        weights = _seasonal(n.series, months, fy_start)
+        weights = seasonal[t.pk]
         new_months = list(
             zip(
                 *split_totals_over_months((t.floor, t.target, t.stretch), weights, places=places),
@@ -818,17 +826,27 @@ def split_subtree(*, target: Target, actor: Any) -> int:
     return count
 
 
-def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date) -> SeasonalWeights:
-    """Seasonal weights in fiscal order from the node's history (whole fiscal years only)."""
-    observed = series.astype(np.float64).copy()
-    nonzero = np.flatnonzero(observed)
-    # months before the first record are missing, not zero: that year is incomplete and skipped
-    observed[: nonzero[0] if nonzero.size else len(observed)] = np.nan
-    years: list[list[float]] = []
-    for k in range(len(months) // 12):
-        years.append([float(v) for v in observed[k * 12 : (k + 1) * 12]])
+def _seasonal_many(
+    series: list[np.ndarray], months: list[tuple[int, int]]
+) -> list[SeasonalWeights]:
+    """Seasonal weights in fiscal order from each node's history (whole fiscal years only)."""
+    if not series:
+        return []
+    observed = np.array(series, dtype=np.float64)
+    for row in observed:
+        nonzero = np.flatnonzero(row)
+        # months before the first record are missing, not zero: that year is incomplete, skipped
+        row[: nonzero[0] if nonzero.size else len(row)] = np.nan
     # months are the 36 months just before the fiscal year, so each block of 12 is a fiscal year
-    return SeasonalWeights.from_history(years)
+    years = len(months) // 12
+    return SeasonalWeights.many_from_history(
+        observed[:, : years * 12].reshape(len(series), years, 12)
+    )
+
+
+def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date) -> SeasonalWeights:
+    """Seasonal weights in fiscal order from one node's history."""
+    return _seasonal_many([series], months)[0]
 
 
 def _own_baseline(n: Node, inputs: Inputs) -> dict[str, float]:
