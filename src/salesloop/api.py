@@ -6,7 +6,7 @@ Every error answers ``{"detail": str, "code": str, "errors": {field: [str, ...]}
     401 not_authenticated               no or a wrong token / session
     403 permission_denied               the role or the token may not do this
     404 not_found                       missing, or hidden by the visibility rule (same body)
-    409 conflict / stale / idempotency_in_progress
+    409 conflict / stale / protected / idempotency_in_progress
     422 validation_error / idempotency_key_reused
     500 server_error
 
@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
 from django.utils.translation import gettext as _
@@ -149,6 +150,13 @@ def on_stale(request: HttpRequest, exc: StaleEdit) -> HttpResponse:
 @api.exception_handler(Conflict)
 def on_conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
     return error(request, 409, exc.code, exc.detail)
+
+
+@api.exception_handler(ProtectedError)
+def on_protected(request: HttpRequest, exc: ProtectedError) -> HttpResponse:
+    # A delete refused by a service because other records still refer to this one (an order
+    # with payments, a customer with orders): the service's message says which and how many.
+    return error(request, 409, "protected", str(exc.args[0]))
 
 
 @api.exception_handler(IntegrityError)

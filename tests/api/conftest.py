@@ -42,6 +42,9 @@ class ApiClient:
     def patch(self, path: str, body: Any = None, **headers: str) -> Any:
         return self.request("PATCH", path, body if body is not None else {}, **headers)
 
+    def delete(self, path: str, **headers: str) -> Any:
+        return self.request("DELETE", path, **headers)
+
 
 @pytest.fixture
 def api_as(org):

@@ -60,8 +60,29 @@ def objects(org):
     return {key: records_for(getattr(org, owner), key) for key, owner in OBJECT_OWNERS.items()}
 
 
+def deletable(route, objs):
+    """A record of the same owner that the delete can succeed on: the shared customer has
+    orders and the shared order a payment, so deleting those is refused (409; see
+    tests/api/test_delete.py)."""
+    from tests.api.objects import order_create
+
+    owner = objs["customer"].owner
+    if route == "customer_delete":
+        return f.customer(owner, name=f"Bare {owner.pk}-{next(f._seq)}")
+    return order_create(
+        number=f"DEL-{owner.pk}-{next(f._seq)}",
+        customer=objs["customer"],
+        owner=owner,
+        signed_on=date(2026, 1, 5),
+        amount=100,
+    )
+
+
 def object_request(route, objs, org):
     c, opp, lead = objs["customer"], objs["opportunity"], objs["lead"]
+    if route in {"customer_delete", "order_delete"}:
+        prefix = "customers" if route == "customer_delete" else "orders"
+        return ("DELETE", f"/api/{prefix}/{deletable(route, objs).pk}", None)
     won = Stage.objects.get(pipeline=org.pipeline, kind="won")
     table = {
         "customer_detail": ("GET", f"/api/customers/{c.pk}", None),
@@ -71,6 +92,7 @@ def object_request(route, objs, org):
         "contact_detail": ("GET", f"/api/contacts/{objs['contact'].pk}", None),
         "contact_update": ("PATCH", f"/api/contacts/{objs['contact'].pk}", {"title": "采购经理"}),
         "contact_delete": ("DELETE", f"/api/contacts/{objs['contact'].pk}", None),
+        "opportunity_delete": ("DELETE", f"/api/opportunities/{opp.pk}", None),
         "opportunity_detail": ("GET", f"/api/opportunities/{opp.pk}", None),
         "opportunity_update": ("PATCH", f"/api/opportunities/{opp.pk}", {"amount": "5.00"}),
         "opportunity_move_stage": (
@@ -81,6 +103,7 @@ def object_request(route, objs, org):
         "opportunity_stage_history": ("GET", f"/api/opportunities/{opp.pk}/stage-history", None),
         "lead_detail": ("GET", f"/api/leads/{lead.pk}", None),
         "lead_update": ("PATCH", f"/api/leads/{lead.pk}", {"status": "contacted"}),
+        "lead_delete": ("DELETE", f"/api/leads/{lead.pk}", None),
         "lead_convert": (
             "POST",
             f"/api/leads/{lead.pk}/convert",
@@ -89,6 +112,7 @@ def object_request(route, objs, org):
         "order_detail": ("GET", f"/api/orders/{objs['order'].pk}", None),
         "order_update": ("PATCH", f"/api/orders/{objs['order'].pk}", {"status": "active"}),
         "payment_detail": ("GET", f"/api/payments/{objs['payment'].pk}", None),
+        "payment_delete": ("DELETE", f"/api/payments/{objs['payment'].pk}", None),
         "activity_detail": ("GET", f"/api/activities/{objs['activity'].pk}", None),
         "activity_update": (
             "PATCH",

@@ -103,6 +103,19 @@ def customer_update_route(
     return customer
 
 
+@router.delete(
+    "/customers/{customer_id}", response={204: None, **WRITE_ERRORS}, url_name="customer_delete"
+)
+def customer_delete_route(request: HttpRequest, customer_id: PathId) -> Any:
+    """Remove a customer and its contacts (audited). Refused (409) while opportunities, orders
+    or activities refer to it. With ``If-Match: <ETag>``, a stale delete answers 409."""
+    customer = get_visible_or_404(Customer.objects.all(), user=request.user, pk=customer_id)
+    with transaction.atomic():
+        check_if_match(request, Customer, customer.pk)
+        services.customer_delete(customer=customer, actor=request.user)
+    return Status(204, None)
+
+
 @router.get(
     "/customers/{customer_id}/contacts/",
     response={200: Page[ContactOut], **OBJECT_ERRORS},

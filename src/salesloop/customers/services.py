@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from salesloop.common.audit import audit_record, diff, snapshot
@@ -126,6 +127,45 @@ def product_create(
     product.full_clean()
     product.save()
     return product
+
+
+# What a deleted customer said (the audit trail keeps it).
+CUSTOMER_SNAPSHOT = (*sorted(CUSTOMER_EDITABLE), "created_at")
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer, actor: Any = None) -> None:
+    """Remove a customer and its contacts (each removal audited with what it said).
+
+    Refused while opportunities, orders or activities refer to it: they are its history, and
+    the figures of past days are built from them.
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    counts = {
+        "opportunities": customer.opportunities.count(),
+        "orders": customer.orders.count(),
+        "activities": customer.activities.count(),
+    }
+    if any(counts.values()):
+        raise ProtectedError(
+            _(
+                "The customer %(name)s cannot be deleted while its history refers to it "
+                "(opportunities: %(opportunities)d, orders: %(orders)d, activities: "
+                "%(activities)d)."
+            )
+            % {"name": customer.name, **counts},
+            set(),
+        )
+    for contact in customer.contacts.order_by("pk"):
+        contact_delete(contact=contact, actor=actor)
+    audit_record(
+        actor=actor,
+        action="customer.delete",
+        subject=customer,
+        kind=AuditEvent.Kind.DELETE,
+        changes={k: [v, None] for k, v in snapshot(customer, CUSTOMER_SNAPSHOT).items()},
+    )
+    customer.delete()
 
 
 CONTACT_EDITABLE = {"name", "title", "phone", "email", "is_primary"}

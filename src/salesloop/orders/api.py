@@ -147,6 +147,17 @@ def order_update_route(
     return order
 
 
+@router.delete("/orders/{order_id}", response={204: None, **WRITE_ERRORS}, url_name="order_delete")
+def order_delete_route(request: HttpRequest, order_id: PathId) -> Any:
+    """Cancel the order: it is never erased (``status`` becomes ``cancelled``; again: 204).
+    Refused (409) while it has payments. With ``If-Match: <ETag>``, a stale cancel answers 409."""
+    order = get_visible_or_404(Order.objects.all(), user=request.user, pk=order_id)
+    with transaction.atomic():
+        check_if_match(request, Order, order.pk)
+        services.order_cancel(order=order, actor=request.user)
+    return Status(204, None)
+
+
 @router.get("/payments/", response={200: Page[PaymentOut], **READ_ERRORS}, url_name="payment_list")
 def payment_list_route(request: HttpRequest, filters: Query[PaymentQuery]) -> Any:
     queryset = payment_list(user=request.user)
@@ -178,3 +189,13 @@ def payment_create_route(request: HttpRequest, payload: PaymentIn) -> Any:
 )
 def payment_detail_route(request: HttpRequest, payment_id: PathId) -> Any:
     return get_visible_or_404(Payment.objects.all(), user=request.user, pk=payment_id)
+
+
+@router.delete(
+    "/payments/{payment_id}", response={204: None, **WRITE_ERRORS}, url_name="payment_delete"
+)
+def payment_delete_route(request: HttpRequest, payment_id: PathId) -> Any:
+    """Remove a payment recorded by mistake; the audit trail keeps what it said."""
+    payment = get_visible_or_404(Payment.objects.all(), user=request.user, pk=payment_id)
+    services.payment_delete(payment=payment, actor=request.user)
+    return Status(204, None)

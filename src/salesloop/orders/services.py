@@ -10,12 +10,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from salesloop.common.audit import audit_record, diff, snapshot
 from salesloop.common.models import AuditEvent
 from salesloop.common.money import money
 from salesloop.customers.models import Customer, Product
+from salesloop.orders.choices import OrderStatus
 from salesloop.orders.models import ExchangeRate, Order, OrderCredit, OrderLine, Payment
 from salesloop.org.models import Member
 from salesloop.webhooks.choices import WebhookEvent
@@ -24,6 +27,17 @@ from salesloop.webhooks.services import webhook_emit
 
 ORDER_AUDITED = ("customer", "owner", "signed_on", "amount", "currency", "status")
 PAYMENT_AUDITED = ("order", "paid_on", "amount", "currency")
+# What a deleted payment said (the audit trail keeps it; the rollups read ``paid_on``).
+PAYMENT_SNAPSHOT = (
+    "order",
+    "paid_on",
+    "amount",
+    "currency",
+    "amount_base",
+    "method",
+    "external_id",
+    "created_at",
+)
 
 
 def company_currency() -> str:
@@ -216,6 +230,50 @@ def order_update(*, order: Order, actor: Any, **fields: Any) -> Order:
     if changes:
         audit_record(actor=actor, action="order.update", subject=order, changes=changes)
     return order
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor: Any = None) -> Order:
+    """Cancel an order: it is never erased, its status becomes cancelled (audited as an update
+    that also names ``signed_on``, the day whose figures change). Cancelling a cancelled order
+    changes nothing. An order with payments is refused: delete the payments first."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    paid = order.payments.count()
+    if paid:
+        raise ProtectedError(
+            ngettext(
+                "The order %(number)s has %(count)d payment: delete it before cancelling the "
+                "order.",
+                "The order %(number)s has %(count)d payments: delete them before cancelling the "
+                "order.",
+                paid,
+            )
+            % {"number": order.number, "count": paid},
+            set(),
+        )
+    before = snapshot(order, ORDER_AUDITED)
+    order.status = OrderStatus.CANCELLED
+    order.full_clean()
+    order.save(update_fields=["status", "updated_at"])
+    changes = diff(before, snapshot(order, ORDER_AUDITED))
+    changes["signed_on"] = [before["signed_on"], before["signed_on"]]
+    audit_record(actor=actor, action="order.cancel", subject=order, changes=changes)
+    return order
+
+
+@transaction.atomic
+def payment_delete(*, payment: Payment, actor: Any = None) -> None:
+    """Remove a payment recorded by mistake; the removal is audited with what it said."""
+    audit_record(
+        actor=actor,
+        action="payment.delete",
+        subject=payment,
+        kind=AuditEvent.Kind.DELETE,
+        changes={k: [v, None] for k, v in snapshot(payment, PAYMENT_SNAPSHOT).items()},
+    )
+    payment.delete()
 
 
 def exchange_rate_set(*, currency: str, valid_from: date, rate: Decimal) -> ExchangeRate:

@@ -150,6 +150,24 @@ def opportunity_update_route(
     return opportunity
 
 
+@router.delete(
+    "/opportunities/{opportunity_id}",
+    response={204: None, **WRITE_ERRORS},
+    url_name="opportunity_delete",
+)
+def opportunity_delete_route(request: HttpRequest, opportunity_id: PathId) -> Any:
+    """Remove an opportunity with its stage history and credits (audited with what they said).
+    Refused (409) while orders refer to it. With ``If-Match: <ETag>``, a stale delete answers
+    409."""
+    opportunity = get_visible_or_404(
+        Opportunity.objects.all(), user=request.user, pk=opportunity_id
+    )
+    with transaction.atomic():
+        check_if_match(request, Opportunity, opportunity.pk)
+        services.opportunity_delete(opportunity=opportunity, actor=request.user)
+    return Status(204, None)
+
+
 @router.post(
     "/opportunities/{opportunity_id}/move-stage",
     response={200: OpportunityOut, **WRITE_ERRORS},
@@ -218,6 +236,14 @@ def lead_update_route(request: HttpRequest, lead_id: PathId, payload: LeadPatch)
     if "owner" in fields:
         fields["owner"] = owner_for(request, fields["owner"], default=lead.owner)
     return services.lead_update(lead=lead, actor=request.user, **fields)
+
+
+@router.delete("/leads/{lead_id}", response={204: None, **WRITE_ERRORS}, url_name="lead_delete")
+def lead_delete_route(request: HttpRequest, lead_id: PathId) -> Any:
+    """Remove a lead (audited; a converted lead's customer and opportunity stay)."""
+    lead = get_visible_or_404(Lead.objects.all(), user=request.user, pk=lead_id)
+    services.lead_delete(lead=lead, actor=request.user)
+    return Status(204, None)
 
 
 @router.post(

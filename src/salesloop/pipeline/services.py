@@ -9,8 +9,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from salesloop.common.audit import audit_record, diff, snapshot
 from salesloop.common.models import AuditEvent
@@ -46,6 +48,20 @@ OPPORTUNITY_AUDITED = (
     "currency",
     "expected_close",
     "product_line",
+)
+
+# What a deleted opportunity said (the audit trail keeps it; the rollups read the OLD
+# ``created_at`` and ``closed_at`` to know which days to refill).
+OPPORTUNITY_SNAPSHOT = (
+    *OPPORTUNITY_AUDITED,
+    "pipeline",
+    "amount_base",
+    "source",
+    "external_id",
+    "created_at",
+    "stage_entered_at",
+    "closed_at",
+    "lost_reason",
 )
 
 # (name, probability %, kind) — a B2B pipeline familiar to Chinese SME sales teams.
@@ -285,6 +301,43 @@ def opportunity_set_credits(
 
 
 @transaction.atomic
+def opportunity_delete(*, opportunity: Opportunity, actor: Any = None) -> None:
+    """Remove an opportunity with its stage history and credit split. The removal is audited
+    with what it said, its stage history and its credits (activities about it stay with the
+    customer). Refused while orders refer to it: an order is never erased."""
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    orders = opportunity.orders.count()
+    if orders:
+        raise ProtectedError(
+            ngettext(
+                "The opportunity %(name)s has %(count)d order: it cannot be deleted.",
+                "The opportunity %(name)s has %(count)d orders: it cannot be deleted.",
+                orders,
+            )
+            % {"name": opportunity.name, "count": orders},
+            set(),
+        )
+    said: dict[str, Any] = snapshot(opportunity, OPPORTUNITY_SNAPSHOT)
+    said["stage_history"] = [
+        snapshot(change, ("from_stage", "to_stage", "changed_at", "changed_by", "amount_base"))
+        for change in opportunity.stage_changes.order_by("changed_at", "pk")
+    ]
+    said["credits"] = {str(c.member_id): str(c.share) for c in opportunity.credits.all()}
+    said["activities"] = sorted(opportunity.activities.values_list("pk", flat=True))
+    said["converted_leads"] = sorted(
+        Lead.objects.filter(converted_opportunity=opportunity).values_list("pk", flat=True)
+    )
+    audit_record(
+        actor=actor,
+        action="opportunity.delete",
+        subject=opportunity,
+        kind=AuditEvent.Kind.DELETE,
+        changes={k: [v, None] for k, v in said.items()},
+    )
+    opportunity.delete()
+
+
+@transaction.atomic
 def lead_create(
     *,
     name: str,
@@ -380,3 +433,27 @@ def lead_update(*, lead: Lead, actor: Any = None, **fields: Any) -> Lead:
     if changes:
         audit_record(actor=actor, action="lead.update", subject=lead, changes=changes)
     return lead
+
+
+LEAD_SNAPSHOT = (
+    *sorted(LEAD_EDITABLE),
+    "external_id",
+    "created_at",
+    "converted_at",
+    "converted_customer",
+    "converted_opportunity",
+)
+
+
+@transaction.atomic
+def lead_delete(*, lead: Lead, actor: Any = None) -> None:
+    """Remove a lead; the removal is audited with what it said (a converted lead's customer
+    and opportunity stay)."""
+    audit_record(
+        actor=actor,
+        action="lead.delete",
+        subject=lead,
+        kind=AuditEvent.Kind.DELETE,
+        changes={k: [v, None] for k, v in snapshot(lead, LEAD_SNAPSHOT).items()},
+    )
+    lead.delete()
