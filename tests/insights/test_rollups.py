@@ -318,3 +318,24 @@ def test_refresh_follows_moved_and_deleted_records_through_the_audit_trail(
         grain="m", metric="booked", day=date(2025, 4, 1), member=org.rep_a1, product_line=None
     )
     assert [r.value for r in april_booked] == []  # A1-1 left April, nothing else of rep_a1 there
+
+
+def test_a_reopened_deal_leaves_its_old_closing_month(org, sales, time_machine):
+    from salesloop.pipeline.services import opportunity_move_stage
+
+    time_machine.move_to(TODAY + timedelta(days=60))
+    rollup_refresh(today=TODAY + timedelta(days=60), first=date(2025, 1, 1))  # cursor in July
+    won_may = RollupCount.objects.filter(grain="m", metric="won", day=date(2025, 5, 1))
+    assert sum(r.value for r in won_may.filter(product_line=None)) == 1
+    time_machine.move_to(TODAY + timedelta(days=100))
+    later = TODAY + timedelta(days=100)
+    open_stage = Stage.objects.filter(pipeline=org.pipeline, kind="open").order_by("order").first()
+    opportunity_move_stage(
+        opportunity=Opportunity.objects.get(pk=sales["deal"].pk),
+        stage=open_stage,
+        actor=org.rep_a1.user,
+    )
+    rollup_refresh(today=later, window=5)
+    through = later - timedelta(days=1)
+    assert rollup_rows(date(2025, 1, 1), through) == month_rows_of_days(date(2025, 1, 1), through)
+    assert sum(r.value for r in won_may.filter(product_line=None)) == 0

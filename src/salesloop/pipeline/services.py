@@ -48,6 +48,7 @@ OPPORTUNITY_AUDITED = (
     "currency",
     "expected_close",
     "product_line",
+    "closed_at",  # a stage move records its old value: the rollups refill that day's month
 )
 
 # What a deleted opportunity said (the audit trail keeps it; the rollups read the OLD
