@@ -413,3 +413,33 @@ def test_a_stale_if_match_refuses_the_delete(org, api_as):
     assert Opportunity.objects.filter(pk=opp.pk).exists()
     fresh = api.get(f"/api/opportunities/{opp.pk}")["ETag"]
     assert api.delete(f"/api/opportunities/{opp.pk}", **{"If-Match": fresh}).status_code == 204
+
+
+def test_patching_an_order_with_payments_to_cancelled_is_refused_too(org, api_as):
+    """The rule of DELETE holds for PATCH: an order with payments is not cancelled."""
+    order = _order(org.rep_a1, number="HT-2026-009")
+    payment_create(order=order, paid_on=SIGNED + timedelta(days=1), amount=Decimal("100"))
+    before = _counts()
+
+    response = api_as(org.rep_a1).patch(f"/api/orders/{order.pk}", {"status": "cancelled"})
+
+    assert response.status_code == 422, response.content
+    assert "1 payment" in response.content.decode()
+    assert _counts() == before
+    order.refresh_from_db()
+    assert order.status == "active"
+
+
+def test_a_cancelled_order_takes_no_payments(org, api_as):
+    order = _order(org.rep_a1)
+    assert api_as(org.rep_a1).delete(f"/api/orders/{order.pk}").status_code == 204
+    before = _counts()
+
+    response = api_as(org.rep_a1).post(
+        "/api/payments/",
+        {"order": order.pk, "paid_on": str(SIGNED + timedelta(days=2)), "amount": "10"},
+    )
+
+    assert response.status_code == 422, response.content
+    assert "cancelled order" in response.content.decode()
+    assert _counts() == before

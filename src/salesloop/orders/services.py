@@ -186,6 +186,8 @@ def payment_create(
     actor: Any = None,
 ) -> Payment:
     currency = currency or order.currency
+    if order.status == OrderStatus.CANCELLED:
+        raise ValidationError({"order": _("A cancelled order takes no payments.")})
     if amount is None or amount <= 0:
         raise ValidationError({"amount": _("A payment must be more than zero.")})
     if paid_on < order.signed_on:
@@ -221,6 +223,11 @@ def order_update(*, order: Order, actor: Any, **fields: Any) -> Order:
         raise ValidationError(
             _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
         )
+    status = getattr(fields.get("status"), "value", fields.get("status"))
+    if status == OrderStatus.CANCELLED and order.status != OrderStatus.CANCELLED:
+        refusal = _paid_refusal(order)  # the same rule as cancelling through DELETE
+        if refusal:
+            raise ValidationError({"status": refusal})
     before = snapshot(order, ORDER_AUDITED)
     for key, value in fields.items():
         setattr(order, key, value)
@@ -232,6 +239,18 @@ def order_update(*, order: Order, actor: Any, **fields: Any) -> Order:
     return order
 
 
+def _paid_refusal(order: Order) -> str | None:
+    """Why an order with payments is not cancelled (its payments are deleted first)."""
+    paid = order.payments.count()
+    if not paid:
+        return None
+    return ngettext(
+        "The order %(number)s has %(count)d payment: delete it before cancelling the order.",
+        "The order %(number)s has %(count)d payments: delete them before cancelling the order.",
+        paid,
+    ) % {"number": order.number, "count": paid}
+
+
 @transaction.atomic
 def order_cancel(*, order: Order, actor: Any = None) -> Order:
     """Cancel an order: it is never erased, its status becomes cancelled (audited as an update
@@ -240,19 +259,9 @@ def order_cancel(*, order: Order, actor: Any = None) -> Order:
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status == OrderStatus.CANCELLED:
         return order
-    paid = order.payments.count()
-    if paid:
-        raise ProtectedError(
-            ngettext(
-                "The order %(number)s has %(count)d payment: delete it before cancelling the "
-                "order.",
-                "The order %(number)s has %(count)d payments: delete them before cancelling the "
-                "order.",
-                paid,
-            )
-            % {"number": order.number, "count": paid},
-            set(),
-        )
+    refusal = _paid_refusal(order)
+    if refusal:
+        raise ProtectedError(refusal, set())
     before = snapshot(order, ORDER_AUDITED)
     order.status = OrderStatus.CANCELLED
     order.full_clean()
