@@ -117,7 +117,11 @@ def test_order_changes_text_is_what_json_dumps_writes(org, do_import):
         assert written == order_changes(1, 2, "2025-03-07", amount, "CNY", "active")
 
 
-def test_duplicates_across_chunks_are_rejected(org, do_import, monkeypatch):
+@pytest.mark.parametrize("overlap", [False, True])
+def test_duplicates_across_chunks_are_rejected(org, do_import, monkeypatch, overlap):
+    from salesloop.dataio import handlers
+
+    monkeypatch.setattr(handlers, "OVERLAP_ON_SQLITE", overlap)
     monkeypatch.setattr(engine, "CHUNK", 2)
     do_import("customers", CUSTOMERS, org.mgr_a)
     rows = [*ORDERS[:3], ["HT-004", "C2", "rep_a2", "2025-03-09", "5", ""], ORDERS[1]]
@@ -172,3 +176,126 @@ def test_xlsx_rows_of_one_shape_read_as_cell_by_cell(tmp_path, monkeypatch):
         [type(v) for v in values] for _n, values in plain
     ]
     assert shaped[1] == (3, ["HT00001", date(2024, 1, 2), 100, "line\nbreak", False, None])
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        ["1234.50", "7", "0001234.5", "99999999999999.99", "0.005", "12.345"],
+        ["1234.50", "7", " 8"],  # not all plain: cell by cell
+        ["1234.50", "", "7"],
+        ["1234.50", "12\n34"],
+    ],
+)
+def test_whole_columns_read_as_cell_by_cell(amounts):
+    spec = KINDS["orders"]
+    fields = {"number": 0, "customer": 1, "owner": 2, "signed_on": 3, "amount": 4, "currency": 5}
+    rows = [
+        [f" HT{i} " if i % 2 else f"HT{i}", "C1", "" if i == 1 else "rep_a1", "2025-03-07", a, ""]
+        for i, a in enumerate(amounts)
+    ]
+    parsed, errors = ChunkParser(spec, fields).parse(list(enumerate(rows)))
+    for n, values in enumerate(rows):
+        row, messages = parse_row(spec, fields, values)
+        assert parsed[n] == row and [str(v) for v in parsed[n].values()] == [
+            str(v) for v in row.values()
+        ]
+        assert errors.get(n, []) == messages
+
+
+@pytest.fixture
+def overlapped(monkeypatch):
+    from salesloop.dataio import handlers
+
+    monkeypatch.setattr(handlers, "OVERLAP_ON_SQLITE", True)
+
+
+@pytest.mark.parametrize("chunk", [2, 10_000])
+def test_rows_met_again_while_earlier_ones_are_written(
+    org, do_import, monkeypatch, overlapped, chunk
+):
+    """With writes overlapped, a key of the chunk being written is still found (same messages)."""
+    monkeypatch.setattr(engine, "CHUNK", chunk)
+    do_import("customers", CUSTOMERS, org.mgr_a)
+    head = ["合同编号", "外部编号", "客户编号", "负责人", "签约日期", "金额"]
+    rows = [
+        head,
+        ["HT-1", "E1", "C1", "rep_a1", "2025-03-07", "10"],  # chunk 1 (of 2 rows)
+        ["HT-2", "", "C2", "rep_a2", "2025-03-07", "20"],
+        ["HT-3", "", "C2", "rep_a2", "2025-03-07", "30"],  # chunk 2: chunk 1 is being written
+        ["HT-1", "", "C1", "rep_a1", "2025-03-07", "10"],
+        ["HT-9", "E1", "C1", "rep_a1", "2025-03-07", "10"],  # chunk 3
+        ["HT-1", "E5", "C1", "rep_a1", "2025-03-07", "10"],
+        ["HT-4", "", "C1", "rep_a1", "2025-03-07", "40"],  # chunk 4
+        ["HT-3", "", "C2", "rep_a2", "2025-03-07", "30"],
+    ]
+    overlapped = do_import("orders", rows, org.mgr_a)
+    assert not overlapped.committed and Order.objects.count() == 0
+    one_by_one = do_import("orders", rows, org.mgr_a, valid_rows_only=True)
+    assert one_by_one.committed
+    twice = "This record appears more than once in the file."
+    for result in (overlapped, one_by_one):
+        assert (result.created, result.rejected) == (4, 4)
+        assert [(s["row"], s["reason"]) for s in result.samples] == [
+            (5, "This record appears more than once in the file."),
+            (6, "This record appears more than once in the file."),
+            # (met in the same chunk, a repeated number is simply "more than once")
+            (7, "Contract HT-1 already has another external id." if chunk == 2 else twice),
+            (9, "This record appears more than once in the file."),
+        ]
+    clean = [r for n, r in enumerate(rows, 1) if n not in (5, 6, 7, 9)]
+    again = do_import("orders", clean, org.mgr_a)
+    assert (again.created, again.updated, again.unchanged, again.committed) == (0, 0, 4, True)
+
+
+def test_foreign_keys_are_checked_at_commit_again_after_an_import(org, do_import, overlapped):
+    """(PostgreSQL: the import checks them batch by batch, then sets them back.)"""
+    from django.db import transaction
+
+    do_import("customers", CUSTOMERS, org.mgr_a)
+    assert do_import("orders", ORDERS[:3], org.mgr_a).created == 2
+    order = Order.objects.first()
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(customer_id=10**9)  # no such customer, yet
+        Order.objects.filter(pk=order.pk).update(customer_id=order.customer_id)
+    order.refresh_from_db()
+    assert order.customer.external_id in {"C1", "C2"}
+
+
+@pytest.mark.parametrize("chunk", [2, 10_000])
+def test_overlapped_batches_write_what_the_services_write(
+    org, do_import, monkeypatch, overlapped, chunk
+):
+    from datetime import date as day
+
+    from salesloop.orders.models import ExchangeRate
+    from tests.dataio.test_import import _rows
+
+    monkeypatch.setattr(engine, "CHUNK", chunk)
+    ExchangeRate.objects.create(currency="USD", valid_from=day(2025, 1, 1), rate=Decimal("7.1"))
+    do_import("customers", CUSTOMERS, org.mgr_a)
+    orders = [
+        *ORDERS,
+        ["HT-004", "C2", "rep_a2", "45723", "(0)", "USD"],
+        ["HT-005", "C2", "", "2025-03-10", "3.333", "USD"],
+        ["HT-006", "C1", "rep_a1", "2025-03-11", "99999999999.99", "人民币"],
+    ]
+
+    def audit():
+        return sorted(
+            str(c)
+            for c in AuditEvent.objects.filter(action="order.create").values_list(
+                "changes", flat=True
+            )
+        )
+
+    assert do_import("orders", orders, org.mgr_a, bulk=False).created == 6
+    service_rows, service_audit = _rows(Order), audit()
+    Order.objects.all().delete()
+    AuditEvent.objects.filter(action="order.create").delete()
+    result = do_import("orders", orders, org.mgr_a, bulk=True)
+    assert (result.created, result.committed) == (6, True)
+    assert _rows(Order) == service_rows and audit() == service_audit
+    ids = sorted(Order.objects.values_list("pk", flat=True))
+    subjects = AuditEvent.objects.filter(action="order.create").values_list("subject_id", flat=True)
+    assert sorted(int(s) for s in subjects) == ids

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from typing import Any
 
@@ -23,8 +24,9 @@ from salesloop.common.models import AuditEvent
 from salesloop.orders.models import Order, Payment
 
 # Rows per SQLite statement: one statement of many rows costs much less than as many one-row
-# statements (one parse and one AUTOINCREMENT update instead of one per row).
-SQLITE_ROWS_PER_STATEMENT = 500
+# statements (one parse and one AUTOINCREMENT update instead of one per row); the driver also
+# lets other threads run while a statement executes.
+SQLITE_ROWS_PER_STATEMENT = 2000
 
 
 def existing_ids(model: type, lookups: dict[str, Sequence[str]]) -> list[int]:
@@ -53,13 +55,15 @@ def existing_ids(model: type, lookups: dict[str, Sequence[str]]) -> list[int]:
     return list(dict.fromkeys(found))
 
 
-def _allocate_ids(model: type, count: int) -> list[int]:
+def allocate_ids(model: type, count: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # (the sequence's name looked up once, not once per id)
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count]
             )
             return [row[0] for row in cursor.fetchall()]
         cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')
@@ -68,20 +72,82 @@ def _allocate_ids(model: type, count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def _pg_types(table: str, columns: Sequence[str]) -> list[int]:
-    """The type oids of ``columns`` (for a binary COPY), asked once per connection."""
-    cache = connection.__dict__.setdefault("_salesloop_copy_types", {})
-    key = (table, tuple(columns))
-    if key not in cache:
-        with connection.cursor() as cursor:
+class Target:
+    """The import's database connection as the bulk writes use it, from any thread.
+
+    Django's ``connection`` is per thread; this holds the importing thread's driver connection
+    (and what the writes need from Django: name quoting, error translation), so that the
+    inserts may run in a background thread (:class:`Writer`) in the import's transaction.
+    """
+
+    def __init__(self) -> None:
+        connection.ensure_connection()
+        self.vendor = connection.vendor
+        self.sqlite = self.vendor == "sqlite"
+        self.raw: Any = connection.connection
+        self.quote = connection.ops.quote_name
+        self.errors = connection.wrap_database_errors
+        self._types: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        if self.sqlite and not getattr(connection, "_salesloop_bulk_cache", False):
+            # A bigger page cache for the duration of the connection: index updates of a
+            # million rows otherwise spill the default 2 MB cache on every batch.
+            self.raw.execute("PRAGMA cache_size = -65536")
+            connection._salesloop_bulk_cache = True
+
+    def pg_types(self, cursor: Any, table: str, columns: Sequence[str]) -> list[int]:
+        """The type oids of ``columns`` (for a binary COPY)."""
+        key = (table, tuple(columns))
+        if key not in self._types:
             cursor.execute(
                 "SELECT attname, atttypid FROM pg_attribute "
                 "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                [connection.ops.quote_name(table)],
+                [self.quote(table)],
             )
             oids = dict(cursor.fetchall())
-        cache[key] = [oids[c] for c in columns]
-    return cache[key]
+            self._types[key] = [oids[c] for c in columns]
+        return self._types[key]
+
+    def copy(self, model: type, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """PostgreSQL: ``COPY`` ``rows`` in (values as the driver takes them; JSON as text)."""
+        from psycopg.postgres import types as pg_types
+
+        table = model._meta.db_table
+        quoted = ", ".join(self.quote(c) for c in columns)
+        with self.raw.cursor() as cursor:
+            oids = self.pg_types(cursor, table, columns)
+            jsonb = pg_types["jsonb"].oid
+            if jsonb in oids:
+                cursor.adapters.register_dumper(None, _jsonb_text_dumper(jsonb))
+            sql = f"COPY {self.quote(table)} ({quoted}) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(sql) as copy:
+                copy.set_types(oids)
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
+
+    def statements(
+        self, model: type, columns: Sequence[str], count: int
+    ) -> list[tuple[str, int, int]]:
+        """SQLite: (multi-row INSERT, first row, end row) covering ``count`` rows."""
+        width = len(columns)
+        db: sqlite3.Connection = self.raw
+        limit = (
+            db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(db, "getlimit") else 999
+        )
+        step = max(1, min(SQLITE_ROWS_PER_STATEMENT, limit // width))
+        one = "(" + ", ".join(["?"] * width) + ")"
+        quoted = ", ".join(self.quote(c) for c in columns)
+        head = f"INSERT INTO {self.quote(model._meta.db_table)} ({quoted}) VALUES "
+        full = head + ", ".join([one] * step)
+        return [
+            (
+                full if end - start == step else head + ", ".join([one] * (end - start)),
+                start,
+                end,
+            )
+            for start in range(0, count, step)
+            for end in [min(start + step, count)]
+        ]
 
 
 def _jsonb_text_dumper(oid: int) -> type:
@@ -99,55 +165,47 @@ def _jsonb_text_dumper(oid: int) -> type:
     return JsonbTextDumper
 
 
-def _insert(model: type, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` (values already as the driver takes them; JSON columns as JSON text)."""
-    if not rows:
-        return
-    table = model._meta.db_table
-    qn = connection.ops.quote_name
-    quoted = ", ".join(qn(c) for c in columns)
-    if connection.vendor == "postgresql":
-        oids = _pg_types(table, columns)
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-            from psycopg.postgres import types as pg_types
+class Writer:
+    """Runs the inserts of an import in one background thread, one batch at a time.
 
-            jsonb = pg_types["jsonb"].oid
-            if jsonb in oids:
-                raw.adapters.register_dumper(None, _jsonb_text_dumper(jsonb))
-            with raw.copy(f"COPY {qn(table)} ({quoted}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(oids)
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
-        return
-    connection.ensure_connection()
-    db: sqlite3.Connection = connection.connection
-    if not getattr(connection, "_salesloop_bulk_cache", False):
-        # A bigger page cache for the duration of the connection: index updates of a million
-        # rows otherwise spill the default 2 MB cache on every batch.
-        db.execute("PRAGMA cache_size = -65536")
-        connection._salesloop_bulk_cache = True
-    width = len(columns)
-    limit = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(db, "getlimit") else 999
-    step = max(1, min(SQLITE_ROWS_PER_STATEMENT, limit // width))
-    one = "(" + ", ".join(["?"] * width) + ")"
-    head = f"INSERT INTO {qn(table)} ({quoted}) VALUES "
-    full = head + ", ".join([one] * step)
-    for start in range(0, len(rows), step):
-        batch = rows[start : start + step]
-        sql = full if len(batch) == step else head + ", ".join([one] * len(batch))
-        db.execute(sql, list(chain.from_iterable(batch)))
-
-
-class _Adapt:
-    """Python values → what the database driver expects, as the ORM would store them."""
+    While a batch is written (SQLite works outside Python's interpreter lock; PostgreSQL in its
+    own process), the importing thread reads, parses and checks the next rows. The importing
+    thread must not use the connection while a batch is being written: it calls :meth:`wait`
+    first, which also raises the batch's error, if any.
+    """
 
     def __init__(self) -> None:
-        self.sqlite = connection.vendor == "sqlite"
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesloop-import")
+        self.running: Future[None] | None = None
 
-    def datetime(self, value: Any) -> Any:
-        return connection.ops.adapt_datetimefield_value(value) if self.sqlite else value
+    def submit(self, job: Callable[[], None]) -> None:
+        self.wait()
+        self.running = self.pool.submit(job)
+
+    def wait(self) -> None:
+        running, self.running = self.running, None
+        if running is not None:
+            running.result()
+
+    def close(self) -> None:
+        """Stop (after the batch being written, whose outcome no longer matters)."""
+        self.running = None
+        self.pool.shutdown(wait=True)
+
+
+def deferred_foreign_keys(target: Target, models: Sequence[type]) -> list[str]:
+    """The foreign keys of ``models`` checked at commit (PostgreSQL), quoted for SET CONSTRAINTS."""
+    if target.sqlite:
+        return []
+    with target.raw.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname, c.conname FROM pg_constraint c "
+            "JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE c.contype = 'f' AND c.condeferrable AND c.condeferred "
+            "AND c.conrelid = ANY(%s::regclass[])",
+            [[target.quote(m._meta.db_table) for m in models]],
+        )
+        return [f"{target.quote(schema)}.{target.quote(name)}" for schema, name in cursor]
 
 
 def _audit_rows(
@@ -192,84 +250,144 @@ def order_changes(
     )
 
 
+ORDER_COLUMNS = (
+    "id",
+    "created_at",
+    "updated_at",
+    "number",
+    "external_id",
+    "customer_id",
+    "owner_id",
+    "opportunity_id",
+    "signed_on",
+    "amount",
+    "currency",
+    "amount_base",
+    "product_line_id",
+    "status",
+)
+
+
+class NewOrders:
+    """The new orders of a chunk and their audit rows, converted for the database up front.
+
+    Built in the importing thread as soon as the chunk is checked; the ids, allocated just
+    before the batch is written, are filled in last (SQLite: the statements' parameters are
+    ready-made lists, the ids go in by slice assignment).
+    """
+
+    def __init__(self, target: Target, rows: list[dict[str, Any]], actor: Any):
+        self.target = target
+        self.count = len(rows)
+        sqlite = target.sqlite
+        now = timezone.now()
+        now_db = connection.ops.adapt_datetimefield_value(now) if sqlite else now
+        actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+        head = (now_db, actor_id, AuditEvent.Kind.CREATE.value, "order.create", "orders.order")
+        quoted = _JsonStrings()
+        orders: list[Any] = []
+        audit: list[Any] = []
+        add_order = orders.extend if sqlite else orders.append
+        add_audit = audit.extend if sqlite else audit.append
+        for r in rows:
+            customer_id = r["customer_id"]
+            owner_id = r["owner"].pk
+            line = r["product_line"]
+            signed_on = r["signed_on"]
+            day = signed_on.isoformat()
+            amount = r["amount"]
+            amount_text = str(amount)
+            currency = r["currency"]
+            status = r["status"]
+            if customer_id.__class__ is int and owner_id.__class__ is int:
+                # json.dumps of the dict order_changes() builds, written out: ints as digits;
+                # the date's ISO text and a Decimal's str() need no escaping (digits, "-", ".",
+                # "E", "+", "Infinity", "NaN").
+                changes = (
+                    f'{{"customer": [null, {customer_id}], "owner": [null, {owner_id}], '
+                    f'"signed_on": [null, "{day}"], "amount": [null, "{amount_text}"], '
+                    f'"currency": [null, {quoted[currency]}], "status": [null, {quoted[status]}]}}'
+                )
+            else:
+                changes = order_changes(customer_id, owner_id, day, amount, currency, status)
+            add_order(
+                (
+                    None,  # the id
+                    now_db,
+                    now_db,
+                    r["number"],
+                    r["external_id"],
+                    customer_id,
+                    owner_id,
+                    r["opportunity_id"],
+                    day if sqlite else signed_on,  # Django stores a date in SQLite as its ISO text
+                    amount_text if sqlite else amount,  # and a Decimal as its str()
+                    currency,
+                    str(r["amount_base"]) if sqlite else r["amount_base"],
+                    line.pk if line is not None else None,
+                    status,
+                )
+            )
+            add_audit((*head, None, changes, None) if sqlite else changes)  # None: the id
+        self.orders = orders
+        self.audit = audit
+        self.head = head
+
+    def job(self, ids: list[int]) -> Callable[[], None]:
+        """What writes the batch with these ids (run it in any thread)."""
+        target = self.target
+        if not target.sqlite:
+            head = self.head
+
+            def copy() -> None:
+                with target.errors:
+                    target.copy(
+                        Order,
+                        ORDER_COLUMNS,
+                        ((pk, *rest[1:]) for pk, rest in zip(ids, self.orders, strict=True)),
+                    )
+                    target.copy(
+                        AuditEvent,
+                        AUDIT_COLUMNS,
+                        (
+                            (*head, str(pk), changes, None)
+                            for pk, changes in zip(ids, self.audit, strict=True)
+                        ),
+                    )
+
+            return copy
+        statements = []
+        for model, columns, params, at, text in (
+            (Order, ORDER_COLUMNS, self.orders, 0, False),
+            (AuditEvent, AUDIT_COLUMNS, self.audit, 5, True),
+        ):
+            width = len(columns)
+            for sql, start, end in target.statements(model, columns, self.count):
+                part = params[start * width : end * width]
+                part[at::width] = list(map(str, ids[start:end])) if text else ids[start:end]
+                statements.append((sql, part))
+        execute = target.raw.execute
+
+        def run() -> None:
+            with target.errors:
+                for sql, part in statements:
+                    execute(sql, part)
+
+        return run
+
+
 def insert_orders(rows: list[dict[str, Any]], *, actor: Any) -> None:
-    adapt = _Adapt()
-    sqlite = adapt.sqlite
-    now = timezone.now()
-    now_db = adapt.datetime(now)
-    ids = _allocate_ids(Order, len(rows))
-    columns = (
-        "id",
-        "created_at",
-        "updated_at",
-        "number",
-        "external_id",
-        "customer_id",
-        "owner_id",
-        "opportunity_id",
-        "signed_on",
-        "amount",
-        "currency",
-        "amount_base",
-        "product_line_id",
-        "status",
-    )
-    out = []
-    changes = []
-    quoted = _JsonStrings()
-    for pk, r in zip(ids, rows, strict=True):
-        customer_id = r["customer_id"]
-        owner_id = r["owner"].pk
-        line = r["product_line"]
-        signed_on = r["signed_on"]
-        day = signed_on.isoformat()
-        amount = r["amount"]
-        amount_text = str(amount)
-        currency = r["currency"]
-        status = r["status"]
-        out.append(
-            (
-                pk,
-                now_db,
-                now_db,
-                r["number"],
-                r["external_id"],
-                customer_id,
-                owner_id,
-                r["opportunity_id"],
-                day if sqlite else signed_on,  # Django stores a date in SQLite as its ISO text
-                amount_text if sqlite else amount,  # and a Decimal as its str()
-                currency,
-                str(r["amount_base"]) if sqlite else r["amount_base"],
-                line.pk if line is not None else None,
-                status,
-            )
-        )
-        if customer_id.__class__ is int and owner_id.__class__ is int:
-            # json.dumps of the dict below, written out: ints as digits, the date's ISO text and a
-            # Decimal's str() need no escaping (digits, "-", ".", "E", "+", "Infinity", "NaN").
-            changes.append(
-                f'{{"customer": [null, {customer_id}], "owner": [null, {owner_id}], '
-                f'"signed_on": [null, "{day}"], "amount": [null, "{amount_text}"], '
-                f'"currency": [null, {quoted[currency]}], "status": [null, {quoted[status]}]}}'
-            )
-        else:
-            changes.append(order_changes(customer_id, owner_id, day, amount, currency, status))
-    _insert(Order, columns, out)
-    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-    _insert(
-        AuditEvent,
-        AUDIT_COLUMNS,
-        _audit_rows(actor_id, now_db, "order.create", "orders.order", ids, changes),
-    )
+    """Insert new orders (validated rows) and their audit rows."""
+    batch = NewOrders(Target(), rows, actor)
+    batch.job(allocate_ids(Order, len(rows)))()
 
 
 def insert_payments(rows: list[dict[str, Any]], *, actor: Any) -> None:
-    adapt = _Adapt()
-    sqlite = adapt.sqlite
+    target = Target()
+    sqlite = target.sqlite
     now = timezone.now()
-    now_db = adapt.datetime(now)
-    ids = _allocate_ids(Payment, len(rows))
+    now_db = connection.ops.adapt_datetimefield_value(now) if sqlite else now
+    ids = allocate_ids(Payment, len(rows))
     columns = (
         "id",
         "created_at",
@@ -309,10 +427,12 @@ def insert_payments(rows: list[dict[str, Any]], *, actor: Any) -> None:
                 }
             )
         )
-    _insert(Payment, columns, out)
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-    _insert(
-        AuditEvent,
-        AUDIT_COLUMNS,
-        _audit_rows(actor_id, now_db, "payment.create", "orders.payment", ids, changes),
-    )
+    audit = _audit_rows(actor_id, now_db, "payment.create", "orders.payment", ids, changes)
+    with target.errors:
+        for model, cols, rows_out in ((Payment, columns, out), (AuditEvent, AUDIT_COLUMNS, audit)):
+            if not sqlite:
+                target.copy(model, cols, rows_out)
+                continue
+            for sql, start, end in target.statements(model, cols, len(rows_out)):
+                target.raw.execute(sql, list(chain.from_iterable(rows_out[start:end])))

@@ -13,7 +13,7 @@ import csv
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from salesloop.dataio.context import Context, RowError
-from salesloop.dataio.formats import CellError, clean_text, is_blank
+from salesloop.dataio.formats import COLUMN_PARSERS, CellError, clean_text, is_blank
 from salesloop.dataio.handlers import HANDLERS, service_error_text
 from salesloop.dataio.kinds import KINDS, Column, Kind
 from salesloop.dataio.readers import FileRejected, Table, open_table
 from salesloop.org.visibility import can_write
 
-CHUNK = 2000
+CHUNK = 10_000
 SAMPLE_LIMIT = 50
 
 
@@ -132,6 +132,15 @@ def parse_row(
 _MISSING = object()
 
 
+def _ascii_texts(raws: list[Any]) -> list[str] | None:
+    """clean_text of each cell when all are ASCII text (the text stripped); else None."""
+    try:
+        joined = "".join(raws)
+    except TypeError:  # not all text
+        return None
+    return list(map(str.strip, raws)) if joined.isascii() else None
+
+
 class ChunkParser:
     """Parses a chunk of rows column by column; the same values and messages as :func:`parse_row`.
 
@@ -159,25 +168,36 @@ class ChunkParser:
         errors: dict[int, list[str]] = {}
         columns: list[list[Any]] = []
         for position, (column, index) in enumerate(self.plan):
-            if index is None:
-                raws: list[Any] = [None] * len(lines)
-            else:
-                raws = [values[index] for values in lines]
+            if index is None:  # not in the file (a required column always is: check_mapping)
+                columns.append([None] * len(lines))
+                if column.required:
+                    for at in range(len(lines)):
+                        self._required(column, errors, at)
+                continue
+            raws = [values[index] for values in lines]
             memo = self.memos[position]
             if memo is not None and len(memo) > self.MEMO_LIMIT:
                 memo.clear()
             before = len(memo) if memo is not None else 0
             if column.parse is None:
-                out = self._text(column, raws, memo, errors)
+                out = _ascii_texts(raws)
+                if out is None:
+                    out = self._text(column, raws, memo, errors)
+                elif "" in out:
+                    for at, text in enumerate(out):
+                        if not text:
+                            out[at] = None
+                            self._required(column, errors, at)
             else:
-                out = self._parsed(column, raws, memo, errors)
+                whole = COLUMN_PARSERS.get(column.parse)
+                out = whole(raws) if whole is not None else None
+                if out is None:
+                    out = self._parsed(column, raws, memo, errors)
             if memo is not None and len(memo) - before > len(lines) // 2 > 0:
                 self.memos[position] = None  # mostly distinct values: remembering does not pay
             columns.append(out)
-        names = self.names
-        return [
-            dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)
-        ], errors
+        rows = list(map(dict, map(zip, repeat(self.names), zip(*columns, strict=True))))
+        return rows, errors
 
     @staticmethod
     def _required(column: Column, errors: dict[int, list[str]], at: int) -> None:
@@ -345,17 +365,17 @@ def run_import(
                 ctx = Context(user)
                 handler = HANDLERS[kind](spec, ctx, bulk=use_bulk)
                 parser = ChunkParser(spec, fields)
-                for chunk in _chunks(table.rows(), CHUNK):
-                    _run_chunk(
-                        parser,
-                        handler,
-                        chunk,
-                        result,
-                        rejects,
-                        savepoints=not handler.bulk or valid_rows_only,
-                    )
-                    if progress is not None:
-                        progress(result.total, table.estimated_rows, result)
+                savepoints = not handler.bulk or valid_rows_only
+                try:
+                    if not savepoints:
+                        handler.overlap_writes()
+                    for chunk in _chunks(table.rows(), CHUNK):
+                        _run_chunk(parser, handler, chunk, result, rejects, savepoints=savepoints)
+                        if progress is not None:
+                            progress(result.total, table.estimated_rows, result)
+                    handler.finish()
+                finally:
+                    handler.close()
                 if dry_run or (result.rejected and not valid_rows_only):
                     raise _Rollback
                 result.committed = True

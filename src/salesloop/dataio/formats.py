@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from operator import methodcaller
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -188,6 +189,33 @@ def parse_decimal(value: Any) -> Decimal:
 def parse_money(value: Any) -> Decimal:
     """An amount of money, rounded half up to cents: ¥1,234.50, 1.2万, 3亿, (300), -300."""
     return parse_decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# Whole columns at once (see ChunkParser): when every cell is a plain number, the values are what
+# the parser gives cell by cell; otherwise None, and the cells are parsed one by one.
+_PLAIN_COLUMN = re.compile(r"(?:[0-9]{1,18}(?:\.[0-9]{1,8})?\n)*[0-9]{1,18}(?:\.[0-9]{1,8})?")
+_TO_CENTS = methodcaller("quantize", CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_decimal_column(values: list[Any]) -> list[Decimal] | None:
+    try:
+        joined = "\n".join(values)
+    except TypeError:  # not all text
+        return None
+    if joined.count("\n") != len(values) - 1 or not _PLAIN_COLUMN.fullmatch(joined):
+        return None
+    return list(map(Decimal, values))
+
+
+def parse_money_column(values: list[Any]) -> list[Decimal] | None:
+    numbers = parse_decimal_column(values)
+    return None if numbers is None else list(map(_TO_CENTS, numbers))
+
+
+COLUMN_PARSERS: dict[Any, Any] = {
+    parse_decimal: parse_decimal_column,
+    parse_money: parse_money_column,
+}
 
 
 def parse_int(value: Any) -> int:
