@@ -299,3 +299,11 @@ def test_overlapped_batches_write_what_the_services_write(
     ids = sorted(Order.objects.values_list("pk", flat=True))
     subjects = AuditEvent.objects.filter(action="order.create").values_list("subject_id", flat=True)
     assert sorted(int(s) for s in subjects) == ids
+
+
+def test_garbage_collection_settings_are_set_back(org, do_import):
+    import gc
+
+    before = gc.get_threshold()
+    do_import("customers", CUSTOMERS, org.mgr_a)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -10,8 +10,11 @@
 from __future__ import annotations
 
 import csv
+import gc
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from pathlib import Path
@@ -312,6 +315,38 @@ class RejectsWriter:
             self.handle.close()
 
 
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_thresholds: tuple[int, ...] = ()
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Spare a big import most of Python's cyclic garbage collections.
+
+    The collector runs after every few hundred new container objects and now and then walks all
+    live objects: for a million rows that was 10-30 % of the import's time, for no garbage (rows
+    make no reference cycles). Meanwhile the objects alive at the start are frozen (left out of
+    the walks) and collections come after 50,000 new objects; both are set back after the last
+    running import.
+    """
+    global _gc_users, _gc_thresholds
+    with _gc_lock:
+        _gc_users += 1
+        if _gc_users == 1:
+            _gc_thresholds = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(max(_gc_thresholds[0], 50_000), *_gc_thresholds[1:])
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_thresholds)
+                gc.unfreeze()
+
+
 def _chunks(
     rows: Iterator[tuple[int, list[Any]]], size: int
 ) -> Iterator[list[tuple[int, list[Any]]]]:
@@ -361,7 +396,7 @@ def run_import(
         rejects = RejectsWriter(Path(rejects_path) if rejects_path else None, table.headers)
         use_bulk = spec.bulk if bulk is None else bulk
         try:
-            with transaction.atomic():
+            with _few_collections(), transaction.atomic():
                 ctx = Context(user)
                 handler = HANDLERS[kind](spec, ctx, bulk=use_bulk)
                 parser = ChunkParser(spec, fields)
