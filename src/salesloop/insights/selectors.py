@@ -751,26 +751,16 @@ def stalled(
     qs = _owned_by(Opportunity.objects.filter(cond, stage_id__in=stages), "owner_id", member_ids)
     if scope.product_line is not None:
         qs = qs.filter(product_line=scope.product_line)
-    # one GROUP BY per stage, each a range of the (stage, in stage since, owner) index: the
-    # planners otherwise walk every open deal by owner to save the sort of a small result
-    per_stage = [
-        _owned_by(
-            Opportunity.objects.filter(
-                stage_id=int(stage_id), stage_entered_at__lt=now - timedelta(days=float(days))
-            ),
-            "owner_id",
-            member_ids,
-        )
-        for stage_id, days in limits.items()
-        if int(stage_id) in open_stages
-    ]
-    if scope.product_line is not None:
-        per_stage = [q.filter(product_line=scope.product_line) for q in per_stage]
-    counts: dict[int, int] = {}
-    if per_stage:
-        grouped = [q.values("owner_id").annotate(n=Count("pk")).order_by() for q in per_stage]
-        for owner_id, n in grouped[0].union(*grouped[1:], all=True).values_list("owner_id", "n"):
-            counts[owner_id] = counts.get(owner_id, 0) + n
+    # Grouped by owner_id + 0, an expression no index is ordered by: the planners then read a
+    # range of the (stage, in stage since, owner) index per stage; grouped by the bare column,
+    # SQLite walks every open deal in (owner, stage) order instead to save sorting the result.
+    counts = dict(
+        qs.annotate(o=F("owner_id") + 0)
+        .values("o")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("o", "n")
+    )
     ids = list(qs.order_by("-amount_base", "pk").values_list("pk", flat=True)[:limit])
     top = list(
         Opportunity.objects.filter(pk__in=ids)
