@@ -161,3 +161,26 @@ def test_smart_flags_constructed_cases():
     assert failed(
         smart_check(base_inputs(has_owner=False, metric_defined=False, period_set=False))
     ) == {("S", "no_owner"), ("M", "metric_undefined"), ("T", "no_period")}
+
+
+def test_path_totals_are_the_sample_path_sums_of_each_forecast() -> None:
+    """The batch draws equal one sample_paths call per forecast, bit for bit."""
+    import numpy as np
+
+    from salesloop.core.forecast import forecast, sample_paths
+    from salesloop.core.planning import path_totals
+
+    rng = np.random.default_rng(7)
+    histories = [
+        list(rng.uniform(50, 150, 30)),  # steady, positive (log scale)
+        list(rng.uniform(0, 10, 24) * (rng.uniform(0, 1, 24) > 0.6)),  # intermittent
+        list(np.linspace(10, 100, 36) + rng.normal(0, 5, 36)),  # trending
+        list(rng.normal(0, 50, 20)),  # signs mixed (additive)
+        [5.0, 6.0, 4.0],  # very short
+    ]
+    fcs = [forecast(y, 12, season_length=12) for y in histories]
+    batch = path_totals(fcs, n=500, seed=3)
+    assert batch.shape == (5, 500)
+    for fc, row in zip(fcs, batch, strict=True):
+        assert np.array_equal(row, sample_paths(fc, n=500, seed=3).sum(axis=1))
+    assert path_totals([], n=10).shape == (0, 10)

@@ -207,6 +207,50 @@ def recommend(
     )
 
 
+def path_totals(fcs: Sequence[Forecast], n: int = 1000, seed: int = 0) -> FloatArray:
+    """Horizon totals of ``n`` sample paths for each forecast (shape: forecasts × n), drawn
+    with the same seed for each: ``sample_paths(fc, n=n, seed=seed).sum(axis=1)`` for every
+    ``fc``, computed for all of them at once (a plan has hundreds of nodes). The forecasts
+    must share their horizon and quantile grid."""
+    from salesloop.core import forecast as fmod
+
+    if not fcs:
+        return np.zeros((0, n))
+    h = fcs[0].h
+    if any(fc.h != h for fc in fcs):
+        raise ValueError("path_totals needs forecasts of one horizon")
+    if h == 0 or n <= 0:
+        return np.zeros((len(fcs), max(n, 0)))
+    r = fmod.TOTAL_RHO
+    rng = np.random.default_rng(seed)
+    common = rng.standard_normal((n, 1))
+    own = rng.standard_normal((n, h))
+    scores = math.sqrt(r) * common + math.sqrt(1.0 - r) * own  # the same draws for every fc
+    g = fmod._GRID_SCORES
+    spread = np.array([np.asarray(fc.spread, dtype=np.float64) for fc in fcs]).reshape(
+        len(fcs), h, len(g)
+    )
+    # np.interp's arithmetic on the grid, for every forecast at once (then the linear tails)
+    idx = np.clip(np.searchsorted(g, scores, side="right") - 1, 0, len(g) - 2)  # (n, h)
+    steps = np.arange(h)[None, :]
+    lo_v, hi_v = spread[:, steps, idx], spread[:, steps, idx + 1]  # (fcs, n, h)
+    slope = (hi_v - lo_v) / (g[idx + 1] - g[idx])
+    out = slope * (scores - g[idx]) + lo_v
+    lo_slope = (spread[:, :, 1] - spread[:, :, 0]) / (g[1] - g[0])  # (fcs, h)
+    hi_slope = (spread[:, :, -1] - spread[:, :, -2]) / (g[-1] - g[-2])
+    below, above = scores < g[0], scores > g[-1]
+    out = np.where(below, spread[:, None, :, 0] + (scores - g[0]) * lo_slope[:, None, :], out)
+    out = np.where(above, spread[:, None, :, -1] + (scores - g[-1]) * hi_slope[:, None, :], out)
+    out = np.where(scores == g[-1], spread[:, None, :, -1], out)  # np.interp's right end
+    center = np.array([np.asarray(fc.mean, dtype=np.float64) for fc in fcs])[:, None, :]
+    log = np.array([fc.mode == "log" for fc in fcs])[:, None, None]
+    res = np.where(log, center * np.exp(np.clip(out, -50.0, 50.0)), center + out)
+    nonneg = np.array([bool(fc.nonneg) for fc in fcs])[:, None, None]
+    res = np.where(nonneg, np.maximum(res, 0.0), res)
+    res = np.nan_to_num(res, nan=0.0, posinf=1e300, neginf=-1e300)
+    return np.asarray(res.sum(axis=2))
+
+
 def probability_of_reaching(
     fc: Forecast, value: float, *, seed: int = 0, extra: float = 0.0, n: int = 1000
 ) -> float:

@@ -578,6 +578,9 @@ def recommend_plan(
     fcs, computed = forecasts_for([n.series for n in nodes], progress)
     for n, fc in zip(nodes, fcs, strict=True):
         n.fc = fc
+    # the SMART probabilities and own baselines read these draws: drawn for all nodes at once
+    for n, totals in zip(nodes, core.path_totals([n.fc for n in nodes]), strict=True):
+        n._totals = totals
 
     # Root recommendation with the user's inputs.
     members = {n.target.member_id: n for n in nodes if n.target.member_id}
