@@ -230,25 +230,27 @@ def path_totals(fcs: Sequence[Forecast], n: int = 1000, seed: int = 0) -> FloatA
     spread = np.array([np.asarray(fc.spread, dtype=np.float64) for fc in fcs]).reshape(
         len(fcs), h, len(g)
     )
-    # np.interp's arithmetic on the grid, for every forecast at once (then the linear tails)
-    idx = np.clip(np.searchsorted(g, scores, side="right") - 1, 0, len(g) - 2)  # (n, h)
-    steps = np.arange(h)[None, :]
-    lo_v, hi_v = spread[:, steps, idx], spread[:, steps, idx + 1]  # (fcs, n, h)
-    slope = (hi_v - lo_v) / (g[idx + 1] - g[idx])
-    out = slope * (scores - g[idx]) + lo_v
-    lo_slope = (spread[:, :, 1] - spread[:, :, 0]) / (g[1] - g[0])  # (fcs, h)
-    hi_slope = (spread[:, :, -1] - spread[:, :, -2]) / (g[-1] - g[-2])
-    below, above = scores < g[0], scores > g[-1]
-    out = np.where(below, spread[:, None, :, 0] + (scores - g[0]) * lo_slope[:, None, :], out)
-    out = np.where(above, spread[:, None, :, -1] + (scores - g[-1]) * hi_slope[:, None, :], out)
-    out = np.where(scores == g[-1], spread[:, None, :, -1], out)  # np.interp's right end
-    center = np.array([np.asarray(fc.mean, dtype=np.float64) for fc in fcs])[:, None, :]
-    log = np.array([fc.mode == "log" for fc in fcs])[:, None, None]
-    res = np.where(log, center * np.exp(np.clip(out, -50.0, 50.0)), center + out)
-    nonneg = np.array([bool(fc.nonneg) for fc in fcs])[:, None, None]
-    res = np.where(nonneg, np.maximum(res, 0.0), res)
-    res = np.nan_to_num(res, nan=0.0, posinf=1e300, neginf=-1e300)
-    return np.asarray(res.sum(axis=2))
+    center = np.array([np.asarray(fc.mean, dtype=np.float64) for fc in fcs])  # (fcs, h)
+    log = np.array([fc.mode == "log" for fc in fcs])[:, None]
+    nonneg = np.array([bool(fc.nonneg) for fc in fcs])[:, None]
+    values = np.empty((len(fcs), n, h))
+    for j in range(h):  # step by step: arrays of forecasts × draws stay small
+        s = scores[:, j]
+        # np.interp's arithmetic on the grid, for every forecast at once (then the linear tails)
+        idx = np.clip(np.searchsorted(g, s, side="right") - 1, 0, len(g) - 2)
+        fp = spread[:, j, :]  # (fcs, grid)
+        lo_v, hi_v = fp[:, idx], fp[:, idx + 1]
+        out = (hi_v - lo_v) / (g[idx + 1] - g[idx]) * (s - g[idx]) + lo_v
+        lo_slope = (fp[:, 1] - fp[:, 0]) / (g[1] - g[0])
+        hi_slope = (fp[:, -1] - fp[:, -2]) / (g[-1] - g[-2])
+        out = np.where(s < g[0], fp[:, :1] + (s - g[0]) * lo_slope[:, None], out)
+        out = np.where(s > g[-1], fp[:, -1:] + (s - g[-1]) * hi_slope[:, None], out)
+        out = np.where(s == g[-1], fp[:, -1:], out)  # np.interp's right end
+        c = center[:, j : j + 1]
+        res = np.where(log, c * np.exp(np.clip(out, -50.0, 50.0)), c + out)
+        res = np.where(nonneg, np.maximum(res, 0.0), res)
+        values[:, :, j] = np.nan_to_num(res, nan=0.0, posinf=1e300, neginf=-1e300)
+    return np.asarray(values.sum(axis=2))
 
 
 def probability_of_reaching(
