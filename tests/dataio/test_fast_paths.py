@@ -185,6 +185,9 @@ def test_xlsx_rows_of_one_shape_read_as_cell_by_cell(tmp_path, monkeypatch):
         ["1234.50", "7", " 8"],  # not all plain: cell by cell
         ["1234.50", "", "7"],
         ["1234.50", "12\n34"],
+        [1234.5, 0.1 + 0.2, 1e20, 3.0, 0.005],  # number cells of a workbook
+        [1234.5, 7, 3.0],
+        [1234.5, True],
     ],
 )
 def test_whole_columns_read_as_cell_by_cell(amounts):
@@ -307,3 +310,57 @@ def test_garbage_collection_settings_are_set_back(org, do_import):
     before = gc.get_threshold()
     do_import("customers", CUSTOMERS, org.mgr_a)
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_orders_checked_by_column_as_row_by_row(org, do_import, monkeypatch):
+    from salesloop.dataio.handlers import OrderHandler
+    from salesloop.orders.models import ExchangeRate
+
+    ExchangeRate.objects.create(currency="USD", valid_from=date(2025, 1, 1), rate=Decimal("7.1"))
+    do_import("customers", CUSTOMERS, org.mgr_a)
+    head = [
+        "合同编号",
+        "外部编号",
+        "客户编号",
+        "负责人",
+        "签约日期",
+        "金额",
+        "币种",
+        "产品线",
+        "状态",
+    ]
+    good = ["", "", "C1", "rep_a1", "2025-03-07", "10", "", "", ""]
+    changes = [
+        {},
+        {2: "C2", 3: "rep_a2", 6: "USD", 7: "SW", 8: "已取消"},
+        {3: ""},
+        {0: "X" * 65},
+        {1: "E" * 65},
+        {2: "NOPE"},
+        {3: "rep_w1"},
+        {3: "nobody"},
+        {5: "(5)"},
+        {5: "999999999999999"},
+        {6: "XYZ"},
+        {6: "USD", 4: "2024-12-31"},  # no rate yet
+        {7: "nothing"},
+        {8: "weird"},
+        {3: "nobody", 6: "XYZ"},
+        {6: "EUR", 8: "weird"},
+    ]
+    rows = [head]
+    for i, change in enumerate(changes):
+        row = [f"HT-{i}", "", *good[2:]]
+        for at, value in change.items():
+            row[at] = value
+        rows.append(row)
+    by_column = do_import("orders", rows, org.mgr_a, valid_rows_only=True)
+    Order.objects.all().delete()
+    monkeypatch.setattr(OrderHandler, "_check", lambda self, rows: {})
+    by_row = do_import("orders", rows, org.mgr_a, valid_rows_only=True)
+    assert by_column.samples == by_row.samples and by_column.as_dict() == {
+        **by_row.as_dict(),
+        "seconds": by_column.seconds,
+    }
+    assert (by_row.created, by_row.rejected) == (3, 13), by_row.samples
+    print([(s["row"], s["reason"]) for s in by_row.samples])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -83,6 +83,9 @@ class Context:
         self._owners: dict[Any, Member | str] = {}
         self._currencies: dict[tuple[Any, str | None], str | RowError] = {}
         self._customer_refs: dict[Any, tuple[int, int] | str] = {}
+        # Called before this object queries the database: a handler writing batches in the
+        # background sets it to wait for the batch (the connection is then free).
+        self.before_query: Callable[[], None] = lambda: None
 
     # ----------------------------------------------------------------- members
 
@@ -141,6 +144,7 @@ class Context:
 
     def unit(self, raw: Any) -> OrgUnit:
         if self._units is None:
+            self.before_query()
             self._units = list(OrgUnit.objects.all())
         text = clean_text(raw)
         by_id = {u.pk: u for u in self._units}
@@ -224,6 +228,7 @@ class Context:
         missing = [w for w in wanted if w not in self._customers_by_ext]
         if not missing:
             return
+        self.before_query()
         for start in range(0, len(missing), 500):
             batch = missing[start : start + 500]
             for ext in batch:
@@ -279,6 +284,7 @@ class Context:
 
     def customer(self, raw: Any) -> Customer:
         pk, _owner = self.customer_ref(raw)
+        self.before_query()
         return Customer.objects.get(pk=pk)
 
 

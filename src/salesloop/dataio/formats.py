@@ -198,6 +198,8 @@ _TO_CENTS = methodcaller("quantize", CENT, rounding=ROUND_HALF_UP)
 
 
 def parse_decimal_column(values: list[Any]) -> list[Decimal] | None:
+    if values and values[0].__class__ is float and set(map(type, values)) == {float}:
+        return list(map(Decimal, map(repr, values)))  # number cells of a workbook
     try:
         joined = "\n".join(values)
     except TypeError:  # not all text
