@@ -14,10 +14,12 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
 from itertools import chain
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 
 from salesloop.common.models import AuditEvent
@@ -29,7 +31,7 @@ from salesloop.orders.models import Order, Payment
 SQLITE_ROWS_PER_STATEMENT = 2000
 
 
-def existing_ids(model: type, lookups: dict[str, Sequence[str]]) -> list[int]:
+def existing_ids(model: type[Model], lookups: dict[str, Sequence[str]]) -> list[int]:
     """Primary keys of the rows whose column ``c`` holds one of ``lookups[c]`` (for any ``c``).
 
     One query per batch of values, without building model instances: in a new file nothing
@@ -44,7 +46,8 @@ def existing_ids(model: type, lookups: dict[str, Sequence[str]]) -> list[int]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             where = " OR ".join(f"{qn(column)} = ANY(%s)" for column in lookups)
-            cursor.execute(f"SELECT id FROM {table} WHERE {where}", list(lookups.values()))
+            params: list[Any] = list(lookups.values())
+            cursor.execute(f"SELECT id FROM {table} WHERE {where}", params)
             return [row[0] for row in cursor.fetchall()]
         for column, values in lookups.items():
             for start in range(0, len(values), 900):
@@ -55,7 +58,7 @@ def existing_ids(model: type, lookups: dict[str, Sequence[str]]) -> list[int]:
     return list(dict.fromkeys(found))
 
 
-def allocate_ids(model: type, count: int) -> list[int]:
+def allocate_ids(model: type[Model], count: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -107,7 +110,9 @@ class Target:
             self._types[key] = [oids[c] for c in columns]
         return self._types[key]
 
-    def copy(self, model: type, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    def copy(
+        self, model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
         """PostgreSQL: ``COPY`` ``rows`` in (values as the driver takes them; JSON as text)."""
         from psycopg.postgres import types as pg_types
 
@@ -126,7 +131,7 @@ class Target:
                     write_row(row)
 
     def statements(
-        self, model: type, columns: Sequence[str], count: int
+        self, model: type[Model], columns: Sequence[str], count: int
     ) -> list[tuple[str, int, int]]:
         """SQLite: (multi-row INSERT, first row, end row) covering ``count`` rows."""
         width = len(columns)
@@ -150,6 +155,7 @@ class Target:
         ]
 
 
+@cache
 def _jsonb_text_dumper(oid: int) -> type:
     """Dumps text that already is JSON into the binary jsonb format (version 1, then the text)."""
     from psycopg.adapt import Dumper
@@ -159,7 +165,7 @@ def _jsonb_text_dumper(oid: int) -> type:
         format = Format.BINARY
 
         def dump(self, obj: Any) -> bytes:
-            return b"\x01" + obj.encode()
+            return b"\x01" + str(obj).encode()
 
     JsonbTextDumper.oid = oid
     return JsonbTextDumper
@@ -193,7 +199,7 @@ class Writer:
         self.pool.shutdown(wait=True)
 
 
-def deferred_foreign_keys(target: Target, models: Sequence[type]) -> list[str]:
+def deferred_foreign_keys(target: Target, models: Sequence[type[Model]]) -> list[str]:
     """The foreign keys of ``models`` checked at commit (PostgreSQL), quoted for SET CONSTRAINTS."""
     if target.sqlite:
         return []

@@ -120,7 +120,7 @@ class Context:
             except RowError as exc:
                 found = self._owners[raw] = exc.message
                 raise
-        if found.__class__ is str:
+        if isinstance(found, str):
             raise RowError(found)
         return found
 
@@ -193,9 +193,9 @@ class Context:
             except RowError as exc:
                 self._currencies[raw, default] = exc
                 raise
-        if found.__class__ is RowError:
-            raise RowError(found.message)  # type: ignore[union-attr]
-        return found  # type: ignore[return-value]
+        if isinstance(found, RowError):
+            raise RowError(found.message)
+        return found
 
     def _currency(self, raw: Any, default: str | None) -> str:
         text = clean_text(raw).upper()
@@ -253,9 +253,9 @@ class Context:
             except RowError as exc:
                 found = self._customer_refs[raw] = exc.message
                 raise
-        if found.__class__ is str:
-            raise RowError(found)  # type: ignore[arg-type]
-        return found  # type: ignore[return-value]
+        if isinstance(found, str):
+            raise RowError(found)
+        return found
 
     def _customer_ref(self, raw: Any) -> tuple[int, int]:
         text = clean_text(raw)

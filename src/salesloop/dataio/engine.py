@@ -135,7 +135,7 @@ def parse_row(
 _MISSING = object()
 
 
-def _ascii_texts(raws: list[Any]) -> list[str] | None:
+def _ascii_texts(raws: list[Any]) -> list[Any] | None:
     """clean_text of each cell when all are ASCII text (the text stripped); else None."""
     try:
         joined = "".join(raws)
@@ -182,6 +182,7 @@ class ChunkParser:
             if memo is not None and len(memo) > self.MEMO_LIMIT:
                 memo.clear()
             before = len(memo) if memo is not None else 0
+            out: list[Any] | None
             if column.parse is None:
                 out = _ascii_texts(raws)
                 if out is None:
@@ -216,6 +217,7 @@ class ChunkParser:
     ) -> list[Any]:
         out: list[Any] = []
         append = out.append
+        text: Any
         for at, raw in enumerate(raws):
             if raw.__class__ is str:
                 if raw.isascii():  # clean_text of ASCII text is the text stripped
