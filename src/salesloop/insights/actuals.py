@@ -128,11 +128,10 @@ def monthly_actuals(
         if product_line is not None
         else rows.filter(product_line__isnull=True)
     )
-    for member_id, day, value in rows.values_list("member_id", "day", "value").iterator(
-        chunk_size=5000
-    ):
+    # one row per member and month (a few thousand): fetched at once, no server-side cursor
+    for member_id, day, value in rows.values_list("member_id", "day", "value"):
         key = (member_id, day.year, day.month)
-        out[key] = out.get(key, Decimal(0)) + Decimal(value)
+        out[key] = out.get(key, Decimal(0)) + value
     if covered_to < end:
         rest = _raw_monthly_actuals(
             metric=metric,
