@@ -99,8 +99,10 @@ class Target:
         self._types: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         if self.sqlite and not getattr(connection, "_salesloop_bulk_cache", False):
             # A bigger page cache for the duration of the connection: index updates of a
-            # million rows otherwise spill the default 2 MB cache on every batch.
-            self.raw.execute("PRAGMA cache_size = -65536")
+            # million rows otherwise spill the default 2 MB cache on every batch. 128 MB keeps
+            # the pages the orders' indexes are written to in memory up to a few million
+            # orders (measured: with 64 MB a second million was 12 % slower).
+            self.raw.execute("PRAGMA cache_size = -131072")
             connection._salesloop_bulk_cache = True
 
     def pg_types(self, cursor: Any, table: str, columns: Sequence[str]) -> list[int]:
