@@ -276,3 +276,55 @@ def test_forecast_is_deterministic() -> None:
     y = (50 + rng.normal(0, 5, 40)).tolist()
     a, b = forecast(y, 6, 4), forecast(y, 6, 4)
     assert a == b
+
+
+# --------------------------------------------------------------------------------------
+# Per-series adjustment of the two sides of the table
+# --------------------------------------------------------------------------------------
+
+
+def test_series_features_from_own_history() -> None:
+    from salesloop.core.forecast import ADJUST_FEATURES, components, series_features
+
+    rng = np.random.default_rng(21)
+    calm = 100 * np.exp(np.cumsum(rng.normal(0, 0.03, 72)))
+    shocked = calm.copy()
+    shocked[-12::4] *= 1.6  # a few large errors in the hold-out stretch
+    f_calm = series_features(components(calm, 6, 1), 1.0)
+    f_shock = series_features(components(shocked, 6, 1), 1.0)
+    assert len(f_calm) == len(ADJUST_FEATURES)
+    assert f_calm[2] == pytest.approx(math.log(72 / 6))
+    assert 0.0 <= f_calm[1] < f_shock[1] <= 1.0
+    # no hold-out possible: only the length feature is known
+    f_short = series_features(components(np.array([5.0, 6.0, 7.0]), 6, 1), 1.0)
+    assert np.isnan(f_short[0]) and np.isnan(f_short[1])
+
+
+def test_side_factors_bounded_and_tail_share_widens() -> None:
+    from salesloop.core.forecast import _ADJUST, side_factors
+
+    assert set(_ADJUST) == {"m1", "m4", "m12"}
+    for freq, (mu, _low, _high) in _ADJUST.items():
+        key = f"{freq}_log"
+        base = np.asarray(mu, dtype=np.float64)
+        lo0, hi0 = side_factors(key, base)
+        assert 2 / 3 - 1e-9 <= lo0 <= 1.5 + 1e-9 and 2 / 3 - 1e-9 <= hi0 <= 1.5 + 1e-9
+        # unknown features count as average ones
+        assert side_factors(key, np.full(3, np.nan)) == pytest.approx((lo0, hi0))
+        heavy = base.copy()
+        heavy[1] += 0.1  # ten points more of the hold-out errors beyond 3x their median
+        # occasional large hold-out errors widen the upper side (the median scale misses them)
+        assert side_factors(key, heavy)[1] > hi0
+    assert side_factors("unknown", np.zeros(3)) == (1.0, 1.0)
+
+
+def test_z_matrix_factors_scale_each_side() -> None:
+    from salesloop.core.forecast import GRID_PROBS, z_matrix
+
+    plain = z_matrix("m12_log", 12)
+    adj = z_matrix("m12_log", 12, (0.8, 1.3))
+    i50 = GRID_PROBS.index(0.5)
+    assert np.all(adj[:, i50] == 0.0)
+    assert adj[:, :i50] == pytest.approx(0.8 * plain[:, :i50])
+    assert adj[:, i50 + 1 :] == pytest.approx(1.3 * plain[:, i50 + 1 :])
+    assert np.all(np.diff(adj, axis=1) >= 0.0)
