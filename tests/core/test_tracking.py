@@ -242,10 +242,12 @@ def test_coverage_monotone(amounts: list[float], extra: float, gap: float, more_
     )
     bigger_gap = pipeline_coverage(amounts, close, prob, remaining_gap=gap + more_gap, **kw)  # type: ignore[arg-type]
     assert base.plain is not None and more_pipe.plain is not None and bigger_gap.plain is not None
-    assert more_pipe.plain >= base.plain
+    # monotone up to float rounding: adding an item can regroup numpy's pairwise sum
+    rel = 1e-12
+    assert more_pipe.plain >= base.plain * (1 - rel)
     assert more_pipe.weighted is not None and base.weighted is not None
-    assert more_pipe.weighted >= base.weighted
-    assert bigger_gap.plain <= base.plain
+    assert more_pipe.weighted >= base.weighted * (1 - rel)
+    assert bigger_gap.plain <= base.plain * (1 + rel)
 
 
 # ------------------------------------------------------------------- win rates
