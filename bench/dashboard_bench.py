@@ -16,8 +16,7 @@ p50 / p95, and the customer-health part the page loads after it.
 
 The DuckDB reference runs in another process: it exports with polars the tables the director
 dashboard reads and times only DuckDB's queries, per period, for the figures the page computes
-for that period: attainment against the targets, the open pipeline (sums, and the deals one by
-one for the simulation), stalled deals, overdue follow-ups, the sales cycle, and the period's
+for that period: attainment against the targets, the open pipeline's sums, stalled deals, overdue follow-ups, the sales cycle, and the period's
 sums — once over the rollup rows (the very reads the dashboard does) and once over the raw rows
 (orders, order lines, opportunities with their stage history, activities: the same aggregates
 computed from scratch, the funnel cohort included). Each page is divided by the reference of its
@@ -339,8 +338,8 @@ def _duckdb_reference(runs: int, today: date) -> dict[str, dict[str, dict[str, f
         f"SELECT member_id, date_trunc('week', day), sum(value) FROM rc WHERE metric = 'act_all' AND grain = 'd' AND day >= DATE '{wk0}' GROUP BY 1, 2",
     ]
     # what the page reads from the raw records whichever way the rollup is kept: targets, the
-    # open pipeline (sums and the deals one by one for the simulation), stalled deals, overdue
-    # follow-ups (count and the oldest ten)
+    # open pipeline's sums, stalled deals, overdue follow-ups (count and the oldest ten). The
+    # deals one by one feed only the simulation, which a warm page takes from its cache.
     common_live = [
         "SELECT member_id, unit_id, month, floor, target, stretch FROM tm",
         f"SELECT count(*) FROM (SELECT * FROM op WHERE kind = 'open' AND ({stalled})) GROUP BY owner_id",
@@ -352,7 +351,6 @@ def _duckdb_reference(runs: int, today: date) -> dict[str, dict[str, dict[str, f
     for label, (a, end, prev_a, prev_to) in periods.items():
         live = common_live + [
             f"SELECT owner_id, sum(amount), sum(amount * probability * 0.01), count(*) FROM op WHERE kind = 'open' AND expected_close BETWEEN DATE '{today}' AND DATE '{end}' GROUP BY 1",
-            f"SELECT owner_id, stage_id, amount, date_diff('day', stage_entered_at, {now}) FROM op WHERE kind = 'open' AND expected_close BETWEEN DATE '{today}' AND DATE '{end}'",
             f"SELECT median(date_diff('day', created_at, closed_at)) FROM op WHERE kind = 'won' AND closed_at BETWEEN DATE '{a}' AND DATE '{today}'",
         ]
         rollup_q = (
