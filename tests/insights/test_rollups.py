@@ -339,3 +339,30 @@ def test_a_reopened_deal_leaves_its_old_closing_month(org, sales, time_machine):
     through = later - timedelta(days=1)
     assert rollup_rows(date(2025, 1, 1), through) == month_rows_of_days(date(2025, 1, 1), through)
     assert sum(r.value for r in won_may.filter(product_line=None)) == 0
+
+
+def test_cached_rollup_reads_follow_every_fill(org, sales, django_assert_num_queries):
+    """The reads of rollup rows are cached per process under the rollup's version; a fill (or a
+    refresh) gives the rollup a new version in the same transaction, so a read after it sees
+    the new rows — never a stale cached figure."""
+    from salesloop.orders.models import Order
+
+    rollup_refresh(today=TODAY, first=date(2024, 1, 1))
+    members = [org.rep_a1.pk, org.rep_a2.pk]
+    start, end = date(2025, 1, 1), date(2025, 4, 30)  # whole months: month rows only
+    first = Facts(members).by_member(["booked"], start, end)
+    facts = Facts(members)  # reads the fill state (version) once
+    with django_assert_num_queries(0):  # the same read by another request: no query
+        assert facts.by_member(["booked"], start, end) == first
+    version = FillState.objects.get(property="rollup").payload["version"]
+
+    order = Order.objects.get(number="A1-1")  # signed in April 2025, owned by rep_a1
+    assert start <= order.signed_on <= end
+    Order.objects.filter(pk=order.pk).update(amount_base=order.amount_base + Decimal("1000.00"))
+    # the rollup still holds the old figure until it is filled again: the cache agrees with it
+    assert Facts(members).by_member(["booked"], start, end) == first
+    rollup_fill(start=date(2025, 4, 1), end=date(2025, 4, 30))  # refill the order's month
+    assert FillState.objects.get(property="rollup").payload["version"] != version
+    after = Facts(members).by_member(["booked"], start, end)
+    assert after[("booked", org.rep_a1.pk)] == first[("booked", org.rep_a1.pk)] + Decimal("1000.00")
+    assert after[("booked", org.rep_a2.pk)] == first[("booked", org.rep_a2.pk)]

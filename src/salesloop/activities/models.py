@@ -64,6 +64,12 @@ class Activity(TimeStampedModel):
                 name="activity_owner_due_idx",
                 condition=models.Q(followed_up_at__isnull=True, follow_up_due__isnull=False),
             ),
+            # the oldest overdue follow-ups of a whole company, in order (the dashboards' list)
+            models.Index(
+                fields=["follow_up_due", "id"],
+                name="activity_overdue_idx",
+                condition=models.Q(followed_up_at__isnull=True, follow_up_due__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

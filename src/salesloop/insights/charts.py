@@ -61,14 +61,16 @@ def burn_up(data: dict[str, Any]) -> dict[str, Any]:
                     "line": {"color": colour, "width": 1, "dash": "dot"},
                 }
             )
+    # labelled at the left end: the cumulative lines start near zero there, while at the right
+    # end the projection usually runs close to the floor or stretch line and hid the label
     annotations = [
         {
             "xref": "paper",
-            "x": 1,
+            "x": 0,
             "y": data[k],
             "text": label,
             "showarrow": False,
-            "xanchor": "right",
+            "xanchor": "left",
             "yanchor": "bottom",
             "font": {"size": 10, "color": GREY},
         }

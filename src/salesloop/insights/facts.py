@@ -15,15 +15,18 @@ A range [start, end] is planned month by month (:meth:`Facts._plan`):
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
+from salesloop.common.memo import once
 from salesloop.core.periods import add_months
 from salesloop.insights.keys import WeekStart, key_date
 from salesloop.insights.models import FillState, RollupCount
@@ -48,6 +51,38 @@ class Plan:
     month_ends: dict[date, date] = field(default_factory=dict)  # last day each month row covers
     days: list[tuple[date, date]] = field(default_factory=list)  # day-row ranges
     raw: list[tuple[date, date]] = field(default_factory=list)  # raw ranges
+
+
+ZERO = Decimal(0)
+MAX_CACHED_READS = 256
+_reads: OrderedDict[Key, dict[Key, Decimal]] = OrderedDict()
+_reads_lock = threading.Lock()
+
+
+def _cached_read(
+    version: str | None, key: Key, read: Callable[[], dict[Key, Decimal]]
+) -> dict[Key, Decimal]:
+    """``read()`` of rollup rows, kept per process under the rollup's version (least recently
+    used first out). Exact: every write of rollup rows gives the rollup a new version in the
+    same transaction (:func:`salesloop.insights.rollups._write`), so a cached read is always
+    what the database would answer. The raw rows (today) are never cached. Returned dicts are
+    shared: callers copy them."""
+    if version is None:
+        return read()
+    full = (version, *key)
+    with _reads_lock:
+        hit = _reads.get(full)
+        if hit is not None:
+            _reads.move_to_end(full)
+            return hit
+    value = read()
+    with _reads_lock:
+        if _reads and next(iter(_reads))[0] != version:
+            _reads.clear()  # an older version's reads will never be asked for again
+        _reads[full] = value
+        while len(_reads) > MAX_CACHED_READS:
+            _reads.popitem(last=False)
+    return value
 
 
 def _merge(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
@@ -77,6 +112,11 @@ class Facts:
         if _parent is None:
             row = FillState.objects.filter(property=ROLLUP).values_list("end", "payload").first()
             self.filled_through: date | None = row[0] if row else None
+            version = (row[1] or {}).get("version") if row else None
+            # the rollup's version: its reads are cached under it (None: not cached)
+            self.version: str | None = (
+                f"{connection.settings_dict.get('NAME')}:{version}" if version else None
+            )
             daily = (row[1] or {}).get("daily_from") if row and self.filled_through else None
             self.daily_from: dict[str, date] = (
                 {m: date.fromisoformat(d) for m, d in daily.items()}
@@ -86,11 +126,14 @@ class Facts:
             self._raw: dict[tuple[date, date, str], list[Row]] = {}
             self.memo: dict[Any, Any] = {}  # other per-request reads shared by the selectors
             # the whole company (a director's root): no member filter, the same rows
-            self.everyone = bool(self.members) and len(self.members) == Member.objects.count()
+            self.everyone = bool(self.members) and len(self.members) == once(
+                "member_count", Member.objects.count
+            )
         else:
             self.memo = _parent.memo
             self.everyone = _parent.everyone and self.members == _parent.members
             self.filled_through = _parent.filled_through
+            self.version = _parent.version
             self.daily_from = _parent.daily_from
             self._raw = _parent._raw  # one raw read per range and source per request
 
@@ -166,6 +209,7 @@ class Facts:
         end: date,
         keys: Sequence[str],
         *,
+        shape: str,
         bucket: Callable[[date], date] | None = None,
         db_bucket: Any = None,
         prefer_days: bool = False,
@@ -173,48 +217,32 @@ class Facts:
         lines: bool = False,
     ) -> dict[Key, Decimal]:
         """Sum ``metrics`` over [start, end] grouped by ``keys`` (of metric, member_id,
-        product_line_id, bucket)."""
+        product_line_id, bucket — the bucket always last; ``shape`` names the read for the
+        cache: the bucket functions of one shape are always the same)."""
         out: dict[Key, Decimal] = defaultdict(Decimal)
         if not self.members or start > end:
             return out
         plan = self._plan(metrics, start, end, prefer_days=prefer_days)
-        db_keys = [k for k in keys if k != "bucket"]
-        if plan.months:
-            qs = self._rows(MONTH, metrics, lines).filter(day__in=plan.months)
-            if "bucket" in keys:
-                qs = qs.values(*db_keys, "day")
-            else:
-                qs = qs.values(*db_keys)
-            for r in qs.annotate(v=Sum("value")).order_by():
-                if "bucket" in keys:
-                    first = r["day"]
-                    r["bucket"] = (
-                        month_point(first, plan.month_ends[first]) if month_point else bucket(first)
-                    )  # type: ignore[misc]
-                out[tuple(r[k] for k in keys)] += r["v"] or Decimal(0)
-        if plan.days:
-            cond = Q()
-            for lo, hi in plan.days:
-                cond |= Q(day__gte=lo, day__lte=hi)
-            qs = self._rows(DAY, metrics, lines).filter(cond)
-            if "bucket" in keys:
-                qs = (
-                    qs.annotate(b=db_bucket).values(*db_keys, "b")
-                    if db_bucket is not None
-                    else qs.values(*db_keys, "day")
+        if plan.months or plan.days:
+            key = (
+                shape,
+                tuple(metrics),
+                tuple(keys),
+                tuple(plan.months),
+                tuple(plan.days),
+                lines,
+                self.line,
+                (len(self.members),) if self.everyone else tuple(self.members),
+            )
+            out.update(
+                _cached_read(
+                    self.version,
+                    key,
+                    lambda: self._rollup_part(
+                        plan, metrics, keys, bucket, db_bucket, month_point, lines
+                    ),
                 )
-            else:
-                qs = qs.values(*db_keys)
-            for r in qs.annotate(v=Sum("value")).order_by():
-                if "bucket" in keys:
-                    r["bucket"] = (
-                        key_date(r["b"])
-                        if db_bucket is not None
-                        else bucket(r["day"])
-                        if bucket
-                        else r["day"]
-                    )
-                out[tuple(r[k] for k in keys)] += r["v"] or Decimal(0)
+            )
         for lo, hi in plan.raw:
             for metric, member, day, pl, value in self._raw_rows(metrics, lo, hi):
                 if lines:
@@ -230,6 +258,57 @@ class Facts:
                 }
                 out[tuple(fields[k] for k in keys)] += value
         return out
+
+    def _rollup_part(
+        self,
+        plan: Plan,
+        metrics: Sequence[str],
+        keys: Sequence[str],
+        bucket: Callable[[date], date] | None,
+        db_bucket: Any,
+        month_point: Callable[[date, date], date] | None,
+        lines: bool,
+    ) -> dict[Key, Decimal]:
+        """The month and day rows of ``plan``, summed by the database per ``keys``."""
+        out: dict[Key, Decimal] = defaultdict(Decimal)
+        bucketed = "bucket" in keys
+        db_keys = [k for k in keys if k != "bucket"]
+        if plan.months:
+            qs = self._rows(MONTH, metrics, lines).filter(day__in=plan.months)
+            cols = [*db_keys, "day"] if bucketed else db_keys
+            for *head, v in (
+                qs.values(*cols).annotate(v=Sum("value")).order_by().values_list(*cols, "v")
+            ):
+                if bucketed:
+                    first = head.pop()
+                    head.append(
+                        month_point(first, plan.month_ends[first]) if month_point else bucket(first)  # type: ignore[misc]
+                    )
+                out[tuple(head)] += v or ZERO
+        if plan.days:
+            cond = Q()
+            for lo, hi in plan.days:
+                cond |= Q(day__gte=lo, day__lte=hi)
+            qs = self._rows(DAY, metrics, lines).filter(cond)
+            if bucketed and db_bucket is not None:
+                qs = qs.annotate(b=db_bucket)
+                cols = [*db_keys, "b"]
+            else:
+                cols = [*db_keys, "day"] if bucketed else db_keys
+            for *head, v in (
+                qs.values(*cols).annotate(v=Sum("value")).order_by().values_list(*cols, "v")
+            ):
+                if bucketed:
+                    last = head.pop()
+                    head.append(
+                        key_date(last)
+                        if db_bucket is not None
+                        else bucket(last)
+                        if bucket
+                        else last
+                    )
+                out[tuple(head)] += v or ZERO
+        return dict(out)
 
     def _memo(
         self, name: str, metrics: Sequence[str], start: date, end: date, read: Callable[[], Any]
@@ -261,7 +340,7 @@ class Facts:
             metrics,
             start,
             end,
-            lambda: self._collect(metrics, start, end, ("metric", "member_id")),
+            lambda: self._collect(metrics, start, end, ("metric", "member_id"), shape="member"),
         )
 
     def by_day(
@@ -274,6 +353,7 @@ class Facts:
             start,
             end,
             ("metric", "bucket"),
+            shape="day",
             prefer_days=True,
             month_point=lambda _first, last: last,
         )  # type: ignore[return-value]
@@ -283,7 +363,12 @@ class Facts:
     ) -> dict[tuple[str, date], Decimal]:
         """{(metric, first day of month): total over the members}."""
         return self._collect(
-            metrics, start, end, ("metric", "bucket"), bucket=lambda d: d.replace(day=1)
+            metrics,
+            start,
+            end,
+            ("metric", "bucket"),
+            shape="month",
+            bucket=lambda d: d.replace(day=1),
         )  # type: ignore[return-value]
 
     def by_member_week(
@@ -295,6 +380,7 @@ class Facts:
             start,
             end,
             ("metric", "member_id", "bucket"),
+            shape="week",
             prefer_days=True,
             bucket=lambda d: d - timedelta(days=d.weekday()),
             db_bucket=WeekStart("day"),
@@ -305,7 +391,9 @@ class Facts:
         self, metrics: Sequence[str], start: date, end: date
     ) -> dict[tuple[str, int], Decimal]:
         """{(metric, product line): total over the members} (lines with rows only)."""
-        return self._collect(metrics, start, end, ("metric", "product_line_id"), lines=True)  # type: ignore[return-value]
+        return self._collect(
+            metrics, start, end, ("metric", "product_line_id"), shape="line", lines=True
+        )  # type: ignore[return-value]
 
     def total(self, metric: str, start: date, end: date) -> Decimal:
         return sum((v for (_m, _x), v in self.by_member([metric], start, end).items()), Decimal(0))

@@ -44,6 +44,7 @@ line are that line's part (so an unfiltered dashboard reads only the total rows)
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from salesloop.activities.models import Activity
+from salesloop.common.memo import once
 from salesloop.core.periods import add_months
 from salesloop.insights.keys import DayKey, MonthKey, key_date
 from salesloop.insights.models import FillState, RollupCount
@@ -109,6 +111,11 @@ class FunnelSteps:
 
 
 def funnel_steps() -> FunnelSteps:
+    """The open steps of every pipeline (read once per :func:`~salesloop.common.memo.memo_scope`)."""
+    return once("funnel_steps", _read_funnel_steps)
+
+
+def _read_funnel_steps() -> FunnelSteps:
     out: dict[int, list[int]] = defaultdict(list)
     for pipeline_id, order in (
         Stage.objects.filter(kind=StageKind.OPEN)
@@ -244,85 +251,161 @@ def _booked(start: date, end: date, grain: str, metrics: Collection[str] | None)
     )
 
 
+def _grouped(
+    base: QuerySet[Any],
+    credit_model: Any,
+    fk: str,
+    field: str,
+    grain: str,
+    line: str,
+    extra: str | None,
+    amount: str | None,
+) -> Iterator[tuple[int, date, int | None, Any, Decimal, Decimal]]:
+    """(member, bucket, product line, ``extra`` value, count, amount) groups of ``base``:
+    unsplit records to their owner, split ones to each credited member by share. One GROUP BY
+    each half, keyed by the line (and ``extra``, e.g. the stage kind): the caller derives the
+    totals over all lines and the per-line rows from the same groups."""
+    keys: dict[str, Any] = {"k": _key(field, grain), "pl": F(line)}
+    if extra:
+        keys["x"] = F(extra)
+    aggs: dict[str, Any] = {"n": Count("id")}
+    if amount:
+        aggs["a"] = Sum(amount)
+    unsplit = (
+        base.filter(credits__isnull=True)
+        .annotate(**keys)
+        .values("owner_id", *keys)
+        .annotate(**aggs)
+        .order_by()
+    )
+    for r in unsplit:
+        yield (
+            r["owner_id"],
+            key_date(r["k"]),
+            r["pl"],
+            r.get("x"),
+            Decimal(r["n"]),
+            Decimal(r.get("a") or 0),
+        )
+    ckeys: dict[str, Any] = {"k": _key(f"{fk}__{field}", grain), "pl": F(f"{fk}__{line}")}
+    if extra:
+        ckeys["x"] = F(f"{fk}__{extra}")
+    caggs: dict[str, Any] = {"n": Sum(ExpressionWrapper(F("share") * PERCENT, output_field=DEC))}
+    if amount:
+        caggs["a"] = Sum(
+            ExpressionWrapper(F(f"{fk}__{amount}") * F("share") * PERCENT, output_field=DEC)
+        )
+    credited = (
+        credit_model.objects.filter(**{f"{fk}__in": base.values("pk")})
+        .annotate(**ckeys)
+        .values("member_id", *ckeys)
+        .annotate(**caggs)
+        .order_by()
+    )
+    for r in credited:
+        yield (
+            r["member_id"],
+            key_date(r["k"]),
+            r["pl"],
+            r.get("x"),
+            Decimal(r["n"] or 0),
+            Decimal(r.get("a") or 0),
+        )
+
+
 def _collected(
     start: date, end: date, grain: str, metrics: Collection[str] | None
 ) -> Iterator[Row]:
+    """Payments of active orders by payment day, under the order's main line: one GROUP BY
+    by (member, day, line) for the unsplit orders and one for the split ones; the totals over
+    all lines are the sums of those groups."""
     payments = Payment.objects.filter(
         paid_on__gte=start, paid_on__lte=end, order__status=OrderStatus.ACTIVE
     )
-    for with_line in (False, True):
-        base = payments.filter(order__product_line__isnull=False) if with_line else payments
-        keys = ["order__owner_id", "k"] + (["order__product_line_id"] if with_line else [])
-        unsplit = (
-            base.filter(order__credits__isnull=True)
-            .annotate(k=_key("paid_on", grain))
-            .values(*keys)
-            .annotate(v=Sum("amount_base"))
-            .order_by()
-        )
-        for r in unsplit:
-            yield (
-                "collected",
-                r["order__owner_id"],
-                key_date(r["k"]),
-                r.get("order__product_line_id"),
-                Decimal(r["v"] or 0),
-            )
-        ckeys = ["member_id", "k"] + (["order__product_line_id"] if with_line else [])
-        credited = (
-            OrderCredit.objects.filter(order__payments__in=base.values("pk"))
-            .annotate(k=_key("order__payments__paid_on", grain))
-            .values(*ckeys)
-            .annotate(
-                v=Sum(
-                    ExpressionWrapper(
-                        F("order__payments__amount_base") * F("share") * PERCENT, output_field=DEC
-                    )
+    unsplit = (
+        payments.filter(order__credits__isnull=True)
+        .annotate(k=_key("paid_on", grain))
+        .values("order__owner_id", "k", "order__product_line_id")
+        .annotate(v=Sum("amount_base"))
+        .order_by()
+    )
+    credited = (
+        OrderCredit.objects.filter(order__payments__in=payments.values("pk"))
+        .annotate(k=_key("order__payments__paid_on", grain))
+        .values("member_id", "k", "order__product_line_id")
+        .annotate(
+            v=Sum(
+                ExpressionWrapper(
+                    F("order__payments__amount_base") * F("share") * PERCENT, output_field=DEC
                 )
             )
-            .order_by()
         )
-        for r in credited:
-            yield (
-                "collected",
-                r["member_id"],
-                key_date(r["k"]),
-                r.get("order__product_line_id"),
-                Decimal(r["v"] or 0),
-            )
+        .order_by()
+    )
+    for member_key, rows in (("order__owner_id", unsplit), ("member_id", credited)):
+        for r in rows:
+            member, bucket, line = r[member_key], key_date(r["k"]), r["order__product_line_id"]
+            value = Decimal(r["v"] or 0)
+            yield "collected", member, bucket, None, value
+            if line is not None:
+                yield "collected", member, bucket, line, value
 
 
 def _opportunities(
     start: date, end: date, grain: str, metrics: Collection[str] | None
 ) -> Iterator[Row]:
-    closed = Opportunity.objects.filter(**_range("closed_at", start, end))
-    sets = (
-        ("won", closed.filter(stage__kind=StageKind.WON), "closed_at", None),
-        ("won_amount", closed.filter(stage__kind=StageKind.WON), "closed_at", "amount_base"),
-        ("lost", closed.filter(stage__kind=StageKind.LOST), "closed_at", None),
-        (
-            "created",
-            Opportunity.objects.filter(**_range("created_at", start, end)),
-            "created_at",
-            None,
-        ),
-    )
-    for metric, qs, field, amount in sets:
-        if metrics is not None and metric not in metrics:
-            continue
-        yield from _credited(
-            qs, OpportunityCredit, "opportunity", field, grain, None, amount, metric
+    """won / won_amount / lost from one pair of GROUP BYs over the deals closed in the range
+    (keyed by stage kind and line), created from one pair over the deals created in it."""
+    wanted = set(metrics) if metrics is not None else {"won", "won_amount", "lost", "created"}
+    groups: list[tuple[str, Iterator[tuple[int, date, int | None, Any, Decimal, Decimal]]]] = []
+    if wanted & {"won", "won_amount", "lost"}:
+        closed = Opportunity.objects.filter(
+            **_range("closed_at", start, end), stage__kind__in=[StageKind.WON, StageKind.LOST]
         )
-        yield from _credited(
-            qs.filter(product_line__isnull=False),
-            OpportunityCredit,
-            "opportunity",
-            field,
-            grain,
-            "product_line_id",
-            amount,
-            metric,
+        groups.append(
+            (
+                "closed",
+                _grouped(
+                    closed,
+                    OpportunityCredit,
+                    "opportunity",
+                    "closed_at",
+                    grain,
+                    "product_line_id",
+                    "stage__kind",
+                    "amount_base",
+                ),
+            )
         )
+    if "created" in wanted:
+        created = Opportunity.objects.filter(**_range("created_at", start, end))
+        groups.append(
+            (
+                "created",
+                _grouped(
+                    created,
+                    OpportunityCredit,
+                    "opportunity",
+                    "created_at",
+                    grain,
+                    "product_line_id",
+                    None,
+                    None,
+                ),
+            )
+        )
+    for name, rows in groups:
+        for member, bucket, line, kind, n, amount in rows:
+            if name == "created":
+                values: tuple[tuple[str, Decimal], ...] = (("created", n),)
+            elif kind == StageKind.WON:
+                values = (("won", n), ("won_amount", amount))
+            else:
+                values = (("lost", n),)
+            for metric, value in values:
+                yield metric, member, bucket, None, value
+                if line is not None:
+                    yield metric, member, bucket, line, value
 
 
 def _funnel(
@@ -507,7 +590,17 @@ def _write(
     old = RollupCount.objects.filter(grain=grain, day__gte=lo, day__lte=hi)
     (old.filter(metric__in=list(metrics)) if metrics is not None else old).delete()
     RollupCount.objects.bulk_create(objs, batch_size=BATCH)
+    _new_version()
     return len(objs)
+
+
+def _new_version() -> None:
+    """Give the rollup a new version (in the same transaction as the rows written): the
+    dashboards key their cached rollup reads by it (:mod:`salesloop.insights.facts`)."""
+    state = FillState.objects.select_for_update().filter(property=ROLLUP).first()
+    if state is not None:
+        state.payload = {**(state.payload or {}), "version": uuid.uuid4().hex}
+        state.save(update_fields=["payload", "updated_at"])
 
 
 def rollup_fill(*, start: date, end: date, daily_from: date | dict[str, date] | None = None) -> int:
@@ -674,6 +767,7 @@ def rollup_refresh(
         {
             "refreshed_at": started.isoformat(),
             "daily_from": {m: d.isoformat() for m, d in daily_from.items()},
+            "version": uuid.uuid4().hex,
         }
     )
     FillState.objects.update_or_create(

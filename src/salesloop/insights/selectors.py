@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from salesloop.activities.models import Activity
+from salesloop.common.memo import once
 from salesloop.core import gaps as core_gaps
 from salesloop.core.periods import (
     Period,
@@ -53,20 +54,41 @@ from salesloop.targets.choices import Metric, PlanStatus
 from salesloop.targets.models import Target, TargetMonth
 
 SIMULATION_TTL = 15 * 60  # seconds: the probability is recomputed at least that often
-DEC = DecimalField(max_digits=24, decimal_places=6)
 ROLLUP_METRIC = {Metric.BOOKED_REVENUE: "booked", Metric.COLLECTED_REVENUE: "collected"}
 CENT = Decimal("0.01")
 DRAWS = 2000
 ZERO = Decimal("0.00")
+PERCENT = Decimal("0.01")
 
 
 def _owned_by(qs: Any, field: str, member_ids: Any) -> Any:
     """``qs`` restricted to records of ``member_ids`` — no filter when they are every member
     (a director's company: the same rows, and the planners do much better without the list)."""
     ids = list(member_ids)
-    if ids and len(ids) == Member.objects.count():
+    if ids and len(ids) == member_count():
         return qs
     return qs.filter(**{f"{field}__in": ids})
+
+
+def member_count() -> int:
+    """Members of the company (once per :func:`~salesloop.common.memo.memo_scope`)."""
+    return once("member_count", Member.objects.count)
+
+
+def stage_ids(kind: str) -> list[int]:
+    """Ids of the stages of ``kind`` (once per :func:`~salesloop.common.memo.memo_scope`)."""
+    return once(
+        ("stage_ids", kind),
+        lambda: list(Stage.objects.filter(kind=kind).values_list("pk", flat=True)),
+    )
+
+
+def stage_probabilities() -> dict[int, Decimal]:
+    """{stage id: nominal win probability in percent} (once per memo scope)."""
+    return once(
+        "stage_probabilities",
+        lambda: {pk: Decimal(p or 0) for pk, p in Stage.objects.values_list("pk", "probability")},
+    )
 
 
 def _q(value: Decimal | float | None) -> Decimal:
@@ -132,9 +154,13 @@ def _target_months(
     targets = visible(
         base.filter(Q(unit_id__in=unit_ids) | Q(member_id__in=member_ids)), user=scope.user
     )
-    rows = TargetMonth.objects.filter(target__in=targets.values("pk")).values_list(
-        "target__unit_id", "target__member_id", "month", "floor", "target_value", "stretch"
-    )
+    rows = (
+        TargetMonth.objects.filter(target__in=targets.values("pk"))
+        .order_by()
+        .values_list(
+            "target__unit_id", "target__member_id", "month", "floor", "target_value", "stretch"
+        )
+    )  # no ordering: the default one joins the plan, unit and member only to sort
     shares = {m: Decimal(repr(v)) for m, v in share.items()}
     per: dict[tuple[str, int], list[Any]] = {}
     for unit_id, member_id, month, fl, tg, st in rows:
@@ -238,7 +264,7 @@ class Pipeline:
 def _open_deals(scope: Scope, member_ids: list[int]) -> Any:
     """Open opportunities of ``member_ids`` expected to close from today to the period end
     (by open stage ids: the (stage, expected close) index)."""
-    open_stages = list(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
+    open_stages = stage_ids(StageKind.OPEN)
     qs = _owned_by(
         Opportunity.objects.filter(
             stage_id__in=open_stages,
@@ -254,18 +280,24 @@ def _open_deals(scope: Scope, member_ids: list[int]) -> Any:
 
 
 def pipeline_sums(scope: Scope, member_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, int]]:
-    """{owner: (open amount, amount × nominal stage probability, deals)} — a GROUP BY."""
-    weighted = Sum(
-        ExpressionWrapper(
-            F("amount_base") * F("stage__probability") * Decimal("0.01"), output_field=DEC
-        )
-    )
+    """{owner: (open amount, amount × nominal stage probability, deals)}: one GROUP BY owner
+    and stage, read from the (stage, expected close, owner, amount) index alone; the stage
+    probabilities are applied to the per-stage sums here (the same figure: a sum of products
+    with one factor per stage)."""
+    prob = stage_probabilities()
+    out: dict[int, tuple[Decimal, Decimal, int]] = {}
     rows = (
         _open_deals(scope, member_ids)
-        .values("owner_id")
-        .annotate(a=Sum("amount_base"), w=weighted, n=Count("pk"))
+        .values("owner_id", "stage_id")
+        .annotate(a=Sum("amount_base"), n=Count("*"))
+        .values_list("owner_id", "stage_id", "a", "n")
     )
-    return {r["owner_id"]: (r["a"] or ZERO, r["w"] or ZERO, r["n"]) for r in rows}
+    for owner, stage, a, n in rows:
+        a = Decimal(a or 0)
+        w = a * prob.get(stage, ZERO) * PERCENT
+        have = out.get(owner)
+        out[owner] = (a, w, n) if have is None else (have[0] + a, have[1] + w, have[2] + n)
+    return out
 
 
 def open_pipeline(scope: Scope, member_ids: list[int]) -> Pipeline:
@@ -607,6 +639,11 @@ class Process:
 
 
 def stage_names() -> list[str]:
+    """The funnel's step names (the longest pipeline's open stages, then won)."""
+    return list(once("stage_names", _read_stage_names))
+
+
+def _read_stage_names() -> list[str]:
     steps = funnel_steps()
     names = []
     default = max(steps.by_pipeline, key=lambda k: len(steps.by_pipeline[k]), default=None)
@@ -715,7 +752,7 @@ def _median_cycle(scope: Scope, member_ids: list[int]) -> float | None:
     tz = timezone.get_current_timezone()
     lo = datetime.combine(scope.period.start, time.min, tzinfo=tz)
     hi = datetime.combine(scope.as_of + timedelta(days=1), time.min, tzinfo=tz)
-    won_stages = list(Stage.objects.filter(kind=StageKind.WON).values_list("pk", flat=True))
+    won_stages = stage_ids(StageKind.WON)
     qs = _owned_by(
         Opportunity.objects.filter(stage_id__in=won_stages, closed_at__gte=lo, closed_at__lt=hi),
         "owner_id",
@@ -746,7 +783,7 @@ def stalled(
     cond = Q()
     for stage_id, days in limits.items():
         cond |= Q(stage_id=int(stage_id), stage_entered_at__lt=now - timedelta(days=float(days)))
-    open_stages = set(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
+    open_stages = set(stage_ids(StageKind.OPEN))
     stages = [int(k) for k in limits if int(k) in open_stages]
     qs = _owned_by(Opportunity.objects.filter(cond, stage_id__in=stages), "owner_id", member_ids)
     if scope.product_line is not None:

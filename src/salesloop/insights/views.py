@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from salesloop.common.memo import memo_scope
 from salesloop.insights.dashboard import build_dashboard
 from salesloop.insights.health import customer_health
 from salesloop.insights.scope import TRACKED_METRICS, resolve_scope, shift_anchor
@@ -17,6 +18,11 @@ PERIOD_KINDS = (("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Ye
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     """The logged-in user's dashboard (director: company, manager: team, rep: me), or any
     node they may see (``?node=u12`` / ``?node=m34``) for a period and product line."""
+    with memo_scope():
+        return _dashboard(request)
+
+
+def _dashboard(request: HttpRequest) -> HttpResponse:
     scope = resolve_scope(request.user, request.GET)
     if request.GET.get("part") == "health":  # loaded by the page after it renders (htmx)
         return render(

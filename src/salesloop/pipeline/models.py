@@ -172,9 +172,11 @@ class Opportunity(TimeStampedModel):
             ),
             models.Index(fields=["owner", "closed_at"], name="opp_owner_closed_idx"),
             models.Index(fields=["owner", "created_at"], name="opp_owner_created_idx"),
-            # stalled deals: open stage, in it since before the stage's limit (by owner)
+            # stalled deals: open stage, in it since before the stage's limit (counted by
+            # owner; the largest ones by amount, then id — all read from the index alone)
             models.Index(
-                fields=["stage", "stage_entered_at", "owner"], name="opp_stage_entered_idx"
+                fields=["stage", "stage_entered_at", "owner", "amount_base", "id"],
+                name="opp_stage_entered_amt_idx",
             ),
         ]
         constraints = [
