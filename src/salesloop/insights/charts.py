@@ -186,8 +186,12 @@ def _wrap(label: str) -> str:
     words = label.split(" ")
     if len(label) <= 12 or len(words) < 2:
         return label
-    half = (len(words) + 1) // 2
-    return " ".join(words[:half]) + "<br>" + " ".join(words[half:])
+    # the break that makes the longer line shortest ("Expected<br>to date", not "Expected to<br>date")
+    best = min(
+        range(1, len(words)),
+        key=lambda i: max(len(" ".join(words[:i])), len(" ".join(words[i:]))),
+    )
+    return " ".join(words[:best]) + "<br>" + " ".join(words[best:])
 
 
 def children_drivers(names: list[str], splits: list[Any]) -> dict[str, Any]:

@@ -18,11 +18,14 @@ def yuan(value: Any) -> str:
     if value is None or value == "":
         return "—"
     amount = Decimal(value)
-    if (get_language() or "").startswith("zh") and abs(amount) >= 10_000:
-        if abs(amount) >= 100_000_000:
-            return f"¥{amount / 100_000_000:,.2f}亿"
-        return f"¥{amount / 10_000:,.1f}万"
-    return f"¥{intcomma(int(amount.quantize(Decimal(1))))}"
+    sign = "−" if amount < 0 else ""  # the sign before the currency: −¥5,611,773
+    amount = abs(amount)
+    if (get_language() or "").startswith("zh") and amount >= 10_000:
+        if amount >= 100_000_000:
+            return f"{sign}¥{amount / 100_000_000:,.2f}亿"
+        return f"{sign}¥{amount / 10_000:,.1f}万"
+    whole = int(amount.quantize(Decimal(1)))
+    return f"{sign if whole else ''}¥{intcomma(whole)}"
 
 
 @register.filter
