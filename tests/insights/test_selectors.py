@@ -14,6 +14,7 @@ from salesloop.insights.facts import Facts
 from salesloop.insights.models import FillState
 from salesloop.insights.rollups import rollup_refresh
 from salesloop.insights.scope import resolve_scope
+from salesloop.pipeline.models import Stage
 from tests import factories as f
 from tests.insights.conftest import TODAY
 
@@ -182,3 +183,46 @@ def test_bottleneck_and_calibration_diagnosis(org, sales):
     assert all(b.gain >= 0 for b in rows.values())
     member_cards = s.cards(scope, nodes, facts, simulate=False)
     assert s.calibration_diagnosis(scope, list(member_cards.values())) is None
+
+
+def test_target_gap_expects_only_the_revenue_won_deals_bring(org, sales, time_machine):
+    """The identity (opportunities × win rate × deal size) holds for won deals; the target
+    state expects the share of revenue that came through won deals over the two previous
+    periods (here Q4 2024 + Q1 2025: 40 000 won of 100 000 booked → 40 %)."""
+    from salesloop.orders.services import order_create
+    from salesloop.pipeline.services import opportunity_move_stage
+    from tests.insights.conftest import at
+
+    a1 = org.rep_a1
+    cust = f.customer(a1)
+    order_create(
+        number="H-1", customer=cust, owner=a1, signed_on=date(2025, 1, 20), amount=Decimal("60000")
+    )
+    order_create(
+        number="H-2", customer=cust, owner=a1, signed_on=date(2024, 11, 5), amount=Decimal("40000")
+    )
+    time_machine.move_to(at(date(2025, 1, 5)), tick=False)
+    old = f.opportunity(a1, cust, amount="40000", name="Old win", expected_close=date(2025, 2, 1))
+    time_machine.move_to(at(date(2025, 2, 10)), tick=False)
+    opportunity_move_stage(
+        opportunity=old, stage=Stage.objects.get(pipeline=org.pipeline, kind="won"), actor=a1.user
+    )
+    time_machine.move_to(at(TODAY, 12), tick=False)
+    scope = scope_for(a1.user)
+    facts = Facts(scope.node.member_ids)
+    cards = s.cards(scope, [scope.node], facts, simulate=False)
+    gaps = s.gap_analysis(scope, cards, facts)
+    assert gaps["deal_share"] == pytest.approx(0.4)
+    split = gaps["vs_target"]
+    assert split.reference == (cards[scope.node.key].expected * Decimal("0.4")).quantize(
+        Decimal("0.01")
+    )
+    assert split.opportunities + split.win_rate + split.deal_size == split.gap
+    assert split.current == Decimal("50000.00")  # the deal won on May 5
+
+
+def test_deal_share_bounds():
+    assert s.deal_share(Decimal(0), Decimal(100)) == 1.0  # no won deals to tell: unchanged
+    assert s.deal_share(Decimal(50), Decimal(0)) == 1.0
+    assert s.deal_share(Decimal(150), Decimal(100)) == 1.0  # capped
+    assert s.deal_share(Decimal(25), Decimal(100)) == 0.25

@@ -45,7 +45,9 @@ def build_dashboard(scope: Scope) -> Dashboard:
     )
     if gaps["vs_target"] is not None:
         figures["gap_target"] = charts.gap_waterfall(
-            gaps["vs_target"], reference_label=_("Expected to date"), current_label=_("Won to date")
+            gaps["vs_target"],
+            reference_label=_("Expected from deals"),
+            current_label=_("Won to date"),
         )
     children_rows = []
     # member children with nothing at all (no actual, target, pipeline, closed deal or activity

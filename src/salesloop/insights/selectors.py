@@ -880,6 +880,14 @@ def previous_to_date(scope: Scope) -> tuple[Period, date]:
     return prev, min(prev.end, prev.start + timedelta(days=elapsed_days))
 
 
+def deal_share(won_amount: Decimal, actual: Decimal) -> float:
+    """The share of the actual (booked or collected revenue) that came through won deals,
+    capped at 1; 1 when there is no history of both to tell."""
+    if won_amount <= 0 or actual <= 0:
+        return 1.0
+    return min(1.0, float(won_amount / actual))
+
+
 def target_state(expected: Decimal, history: Process) -> core_gaps.DriverState:
     """The state the target implies: historical win rate and deal size, and the closed
     opportunities needed to reach the expected-to-date revenue with them."""
@@ -912,13 +920,24 @@ def gap_analysis(scope: Scope, cards_: dict[str, Card], facts: Facts) -> dict[st
         outcomes_only=True,
     )[node.key]
     card = cards_[node.key]
+    # The identity holds for the revenue of won deals; the target counts all revenue (for booked
+    # revenue also repeat orders signed without a deal). The target state therefore expects the
+    # part of the expected-to-date that came through won deals over the same history.
+    share = deal_share(
+        history.won_amount,
+        facts.total(ROLLUP_METRIC[scope.metric], hist_p.start, prev.end)
+        if scope.today >= hist_p.start
+        else ZERO,
+    )
     out: dict[str, Any] = {
         "vs_last": core_gaps.lmdi_split(before[node.key].state(), now[node.key].state()),
         "vs_target": core_gaps.lmdi_split(
-            target_state(card.expected, history), now[node.key].state()
+            target_state(_q(card.expected * Decimal(repr(share))), history),
+            now[node.key].state(),
         )
         if card.thresholds.defined
         else None,
+        "deal_share": share,
         "previous": prev,
         "now": now,
         "before": before,

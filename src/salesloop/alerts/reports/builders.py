@@ -390,7 +390,9 @@ def build_review(member: Member, today: date, kind: str) -> dict[str, Any]:
         )
     if gaps["vs_target"] is not None and _moved(gaps["vs_target"]):
         figures["gap_target"] = charts.gap_waterfall(
-            gaps["vs_target"], reference_label=_("Target"), current_label=_("Actual")
+            gaps["vs_target"],
+            reference_label=_("Expected from deals"),
+            current_label=_("Won to date"),
         )
     moved = (
         [c for c in scope.children if _moved(gaps["children"].children[c.key])]
