@@ -5,16 +5,28 @@ Usage (on a database that already holds the S1 demo, e.g. built with `salesloop 
     DATABASE_URL=sqlite:///path/to/s1.sqlite3 python bench/plan_bench.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/salesloop_bench python bench/plan_bench.py
 
-It creates a throw-away draft plan for the fiscal year after the latest order, runs the
-recommendation for booked revenue (total tree + one tree per product line) twice — first with
-the forecast cache empty ("computed"), then again ("cached") — and prints the timings, the
-number of targets written and the number of forecasts computed. Budgets (DESIGN.md): ≤ 10 s
-computed, ≤ 1 s cached. The plan is deleted at the end.
+It creates a throw-away draft plan for the fiscal year after the latest order and runs the
+recommendation for booked revenue (total tree + one tree per product line): first with the
+forecast cache empty ("computed"), then again with the same inputs ("cached": nothing changes,
+nothing is written), then with a new growth rate and back ("cached*": every target and month
+row is written). It prints the timings, the number of targets written and the number of
+forecasts computed. Budgets (DESIGN.md): ≤ 10 s computed, ≤ 1 s cached. The plan is deleted at
+the end. On PostgreSQL the targets tables are vacuumed first (see below in main).
+
+``--dump FILE`` writes, after each run, every target of the plan (owner, product line, floor /
+target / stretch, method, lock, lock version, recommendation and SMART json) and every month
+row to FILE, keyed by owner rather than by id: two dumps taken before and after a change of
+the code must be identical (``diff``). ``--profile`` prints a cProfile summary of each run;
+``--repeat N`` runs the cached runs N times (the machine is shared: take the best and median).
 """
 
 from __future__ import annotations
 
+import argparse
+import cProfile
+import json
 import os
+import pstats
 import resource
 import sys
 import time
@@ -37,7 +49,63 @@ from salesloop.targets.models import ForecastCache, Plan, Target, TargetMonth  #
 from salesloop.targets.planning import Inputs, recommend_plan  # noqa: E402
 
 
+def dump_plan(plan: Plan, label: str, out: list[str]) -> None:
+    """Every target and month row of ``plan``, in a stable order keyed by owner (no ids)."""
+    out.append(f"== {label}")
+    rows = Target.objects.filter(plan=plan).values(
+        "id",
+        "unit__path",
+        "member__display_name",
+        "member_id",
+        "metric",
+        "product_line__code",
+        "floor",
+        "target",
+        "stretch",
+        "method",
+        "locked",
+        "lock_version",
+        "recommendation",
+        "smart",
+        "parent__unit__path",
+    )
+    keyed = {}
+    for r in rows:
+        owner = f"u:{r['unit__path']}" if r["unit__path"] else f"m:{r['member_id']}"
+        keyed[r["id"]] = (r["metric"], r["product_line__code"] or "", owner)
+    months: dict[int, list[str]] = {}
+    for tid, month, f, t, s in (
+        TargetMonth.objects.filter(target__plan=plan)
+        .order_by("target_id", "month")
+        .values_list("target_id", "month", "floor", "target_value", "stretch")
+    ):
+        months.setdefault(tid, []).append(f"{month}:{f}/{t}/{s}")
+    for r in sorted(rows, key=lambda r: keyed[r["id"]]):
+        out.append(
+            " | ".join(
+                [
+                    *keyed[r["id"]],
+                    f"parent={r['parent__unit__path']}",
+                    f"{r['floor']}/{r['target']}/{r['stretch']}",
+                    r["method"],
+                    f"locked={r['locked']}",
+                    f"v={r['lock_version']}",
+                ]
+            )
+        )
+        out.append("  rec " + json.dumps(r["recommendation"], sort_keys=True))
+        out.append("  smart " + json.dumps(r["smart"], sort_keys=True))
+        out.append("  months " + " ".join(months.get(r["id"], [])))
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dump", help="write every target and month row after each run here")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each run")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the cached runs this many times (noise)"
+    )
+    args = parser.parse_args()
     director = Member.objects.filter(role="director").select_related("user").first()
     if director is None:
         sys.exit(
@@ -49,6 +117,12 @@ def main() -> None:
     print(
         f"database: {connection.vendor}; quota members: {members}; orders: {Order.objects.count():,}; plan year FY{fiscal_year}"
     )
+    if connection.vendor == "postgresql":
+        # Earlier runs (and other benches) leave dead rows in the tables a recomputation
+        # rewrites; a server with autovacuum on removes them within a minute, one with it off
+        # (a benchmark server) never does, and every run would be slower than the last.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) targets_target, targets_targetmonth")
     version = (
         Plan.objects.filter(fiscal_year=fiscal_year).aggregate(v=Max("version"))["v"] or 0
     ) + 1
@@ -60,14 +134,28 @@ def main() -> None:
         ForecastCache.objects.all().delete()
         rows = []
         changed = Inputs(growth_rate=0.12, hires=[{"start_month": 4, "ramp_months": 6, "fte": 3}])
-        runs = (("computed", inputs), ("cached", inputs), ("cached*", changed), ("cached*", inputs))
+        runs = [("computed", inputs), ("cached", inputs), ("cached*", changed), ("cached*", inputs)]
+        for _ in range(args.repeat - 1):
+            runs += [("cached", inputs), ("cached*", changed), ("cached*", inputs)]
+        dumped: list[str] = []
         for label, run_inputs in runs:
+            profile = cProfile.Profile() if args.profile else None
             started = time.perf_counter()
+            if profile:
+                profile.enable()
             result = recommend_plan(
                 plan=plan, metric="booked_revenue", inputs=run_inputs, actor=director.user
             )
             seconds = time.perf_counter() - started
+            if profile:
+                profile.disable()
+                print(f"--- {label} (growth {run_inputs.growth_rate}): {seconds:.2f} s")
+                pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
             rows.append((label, seconds, result.targets, result.forecasts_computed))
+            if args.dump:
+                dump_plan(plan, f"{label} growth={run_inputs.growth_rate}", dumped)
+        if args.dump:
+            Path(args.dump).write_text("\n".join(dumped) + "\n")
         months = TargetMonth.objects.filter(target__plan=plan).count()
         lines = (
             Target.objects.filter(plan=plan)
@@ -86,6 +174,13 @@ def main() -> None:
             budget = 10.0 if label == "computed" else 1.0
             verdict = "ok" if seconds <= budget else "OVER"
             print(f"{label:<10}{seconds:>10.2f}{computed:>22}{written:>18}{verdict:>10}")
+        if args.repeat > 1:
+            for label in ("cached", "cached*"):
+                times = sorted(seconds for lb, seconds, _w, _c in rows if lb == label)
+                print(
+                    f"{label:<10} best {times[0]:.2f} s, median {times[len(times) // 2]:.2f} s "
+                    f"over {len(times)} runs"
+                )
         print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
         Plan.objects.filter(pk=plan.pk).delete()

@@ -497,3 +497,33 @@ def test_many_from_history_equals_one_from_history_per_owner(owners) -> None:
         one = SeasonalWeights.from_history([list(row[k * 12 : (k + 1) * 12]) for k in range(3)])
         assert got.values == pytest.approx(one.values, rel=1e-12, abs=1e-15)
         assert sum(got.values) == pytest.approx(1.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(
+                st.one_of(st.floats(-10, 1e6), st.just(0.0), st.floats(0, 1e-300)),
+                min_size=36,
+                max_size=36,
+            ),
+            st.integers(0, 36),  # months missing at the start (NaN)
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_many_values_from_history_are_the_weights_bit_for_bit(owners) -> None:
+    """The array version gives exactly the floats of the objects (planning splits by them)."""
+    import numpy as np
+
+    grid = np.array([values for values, _ in owners], dtype=np.float64)
+    for row, (_values, missing) in zip(grid, owners, strict=True):
+        row[:missing] = np.nan
+    years = grid.reshape(len(owners), 3, 12)
+    table = SeasonalWeights.many_values_from_history(years)
+    assert table.shape == (len(owners), 12)
+    assert [tuple(row) for row in table.tolist()] == [
+        w.values for w in SeasonalWeights.many_from_history(years)
+    ]

@@ -114,3 +114,134 @@ def test_months_before_the_first_record_are_missing_not_zero():
     assert weights.as_array() == pytest.approx(np.full(12, 1 / 12))  # not 0.35 for December
     assert _observed(series).tolist() == [10.0] * 25
     assert _observed(np.zeros(36)).size == 12
+
+
+def _state(plan):
+    """Every target's values and lock version, and every month row, keyed by id."""
+    targets = {
+        t.pk: (t.floor, t.target, t.stretch, t.lock_version, t.smart)
+        for t in Target.objects.filter(plan=plan)
+    }
+    months = {
+        (m.target_id, m.month): (m.floor, m.target_value, m.stretch)
+        for m in TargetMonth.objects.filter(target__plan=plan)
+    }
+    return targets, months
+
+
+def _months_add_up(plan):
+    for t in Target.objects.filter(plan=plan).prefetch_related("months"):
+        rows = sorted(t.months.all(), key=lambda m: m.month)
+        assert [m.month for m in rows] == list(range(1, 13)), t
+        assert sum(m.floor for m in rows) == t.floor
+        assert sum(m.target_value for m in rows) == t.target
+        assert sum(m.stretch for m in rows) == t.stretch
+
+
+def test_rerun_with_the_same_inputs_writes_nothing_and_new_inputs_rewrite_all(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    first = recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(growth_rate=0.1), actor=org.director.user
+    )
+    count = Target.objects.filter(plan=plan).count()
+    assert first.targets == count
+    _months_add_up(plan)
+    before = _state(plan)
+    same = recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(growth_rate=0.1), actor=org.director.user
+    )
+    assert same.targets == 0
+    assert same.forecasts_computed == 0
+    assert _state(plan) == before
+    assert same.root.target == first.root.target
+    grown = recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(growth_rate=0.3), actor=org.director.user
+    )
+    assert grown.targets == count
+    assert grown.root.target > first.root.target
+    _months_add_up(plan)
+    targets, months = _state(plan)
+    assert len(months) == 12 * count  # updated in place: no row lost or added
+    assert all(targets[pk][3] == before[0][pk][3] + 1 for pk in targets)  # one new lock version
+    back = recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(growth_rate=0.1), actor=org.director.user
+    )
+    assert back.targets == count
+    assert {pk: v[:3] for pk, v in _state(plan)[0].items()} == {
+        pk: v[:3] for pk, v in before[0].items()
+    }
+    assert _state(plan)[1] == before[1]
+
+
+def test_month_rows_changed_elsewhere_are_written_again(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    a1 = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    a2 = Target.objects.get(plan=plan, member=org.rep_a2, product_line=None)
+    team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    TargetMonth.objects.filter(target=a1).delete()  # no rows at all
+    TargetMonth.objects.filter(target=a2, month=3).update(target_value=0)  # one row edited
+    TargetMonth.objects.filter(target=team, month=12).delete()  # one row missing
+    TargetMonth.objects.create(  # and one that should not be there
+        target=team, month=13, floor=Decimal(1), target_value=Decimal(1), stretch=Decimal(1)
+    )
+    again = recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user
+    )
+    assert again.targets == 3
+    _months_add_up(plan)
+
+
+def test_split_subtree_keeps_locks_and_a_second_split_writes_nothing(org, history):
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    east = Target.objects.get(plan=plan, unit=org.east, product_line=None)
+    team_b = Target.objects.get(plan=plan, unit=org.team_b, product_line=None)
+    s.target_set(
+        target=team_b,
+        floor=team_b.floor,
+        target_value=team_b.target,
+        stretch=team_b.stretch,
+        actor=org.director.user,
+        lock=True,
+    )
+    east = s.target_set(
+        target=east,
+        floor=Decimal("300000.00"),
+        target_value=Decimal("400000.01"),
+        stretch=Decimal("500000.00"),
+        actor=org.director.user,
+    )
+    locked = team_b.target
+    written = split_subtree(target=east, actor=org.director.user)
+    assert written > 0
+    team_b.refresh_from_db()
+    assert team_b.target == locked
+    team_a = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    for parent in (east, team_a):
+        kids = Target.objects.filter(parent=parent)
+        for level in ("floor", "target", "stretch"):
+            assert sum(getattr(k, level) for k in kids) == getattr(
+                Target.objects.get(pk=parent.pk), level
+            )
+    _months_add_up(plan)
+    assert split_subtree(target=east, actor=org.director.user) == 0
+
+
+def test_a_member_who_joined_after_the_first_run_gets_targets(org, history):
+    from tests.factories import member
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    newcomer = member("rep_new", org.team_b)
+    again = recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user
+    )
+    mine = Target.objects.filter(plan=plan, member=newcomer)
+    assert mine.count() == 1 + 2  # the total and each product line
+    assert again.targets >= 3
+    team_b = Target.objects.get(plan=plan, unit=org.team_b, product_line=None)
+    assert sum(k.target for k in Target.objects.filter(parent=team_b)) == team_b.target
+    _months_add_up(plan)

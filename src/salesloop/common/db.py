@@ -104,8 +104,12 @@ def update_rows(
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
             cursor.execute(f"CREATE TEMPORARY TABLE {temp} ({typed})")
             with cursor.cursor.copy(f"COPY {temp} ({', '.join(names)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([prep(v) for prep, v in zip(preps, row, strict=True)])
+                if all(isinstance(c, _NUMERIC_FIELDS) for c in columns):
+                    # numbers only: one block of COPY text lines (see insert_rows)
+                    copy.write("".join(_numeric_line(row) for row in rows))
+                else:
+                    for row in rows:
+                        copy.write_row([prep(v) for prep, v in zip(preps, row, strict=True)])
             cursor.execute(f"UPDATE {table} SET {sets} FROM {temp} AS v WHERE {where}")
             count = cursor.rowcount
             cursor.execute(f"DROP TABLE {temp}")

@@ -22,7 +22,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
+import numpy.typing as npt
+
 from salesloop.core.periods import SeasonalWeights
+
+IntArray = npt.NDArray[np.int64]
 
 __all__ = [
     "AllocationError",
@@ -33,6 +38,7 @@ __all__ = [
     "equal_weights",
     "historical_share_weights",
     "largest_remainder",
+    "largest_remainder_many",
     "potential_weights",
     "round_grid",
     "split_grid",
@@ -114,6 +120,119 @@ def largest_remainder(total_minor: int, weights: Sequence[Weight]) -> list[int]:
     if sum(exact) == 0:
         exact = [1] * len(exact)
     return _hamilton(total_minor, exact)
+
+
+# Above this total, float64 no longer holds every integer: such rows take the exact path.
+_FLOAT_EXACT_LIMIT = 2**53
+# A float quota total * w_i / sum(w) of m weights is within (m + 1) units in the last place
+# (2**-53 each, relative) of the exact quota: m - 1 roundings in the sum, one in the division,
+# one in the product (the total itself is exact below 2**53). The check uses twice that.
+_ULP = 2.0**-52
+
+
+def largest_remainder_many(
+    totals: Sequence[Sequence[int]] | IntArray,
+    weights: Sequence[Sequence[float]] | npt.NDArray[np.float64],
+) -> IntArray:
+    """:func:`largest_remainder` for many splits at once, with array operations.
+
+    ``weights`` has one row of float weights per owner (shape (n, m)); ``totals`` one row of
+    integer totals per owner (shape (n, k), e.g. a floor, a target and a stretch), each split
+    by that owner's weights. Returns the shape (n, k, m) where ``out[i, j]`` equals
+    ``largest_remainder(totals[i][j], weights[i])`` exactly — the same units, the same
+    tie-breaking (ties to the lower index).
+
+    The quotas are computed in float64 and the result is only taken from them where it is
+    provably the exact one: every positive quota's fractional part lies farther than the
+    float error bound from 0 and 1 (so the floors are exact) and the remainders at the cut
+    (the last one that gets a unit and the first that does not) differ by more than twice the
+    bound (so the order is exact). The other splits (exact ties, quotas at an integer, totals
+    beyond 2**53) are computed by the exact integer path.
+    """
+    w = np.array(weights, dtype=np.float64, ndmin=2)
+    if w.ndim != 2:
+        raise AllocationError(f"weights must be a table of rows, got the shape {w.shape}")
+    n, m = w.shape
+    if m == 0:
+        raise AllocationError("cannot split over no weights")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i, j = (int(x) for x in np.argwhere(bad)[0])
+        raise AllocationError(
+            f"weight #{j + 1} of row #{i + 1} must be finite and not negative, got {w[i, j]}"
+        )
+    t = _integer_table(totals)
+    if t.shape[0] != n:
+        raise AllocationError(
+            f"need one row of totals per row of weights ({n}), got the shape {t.shape}"
+        )
+    big = t >= _FLOAT_EXACT_LIMIT
+    t_safe = np.where(big, 0, t)
+
+    positive: npt.NDArray[np.bool_] = w > 0
+    no_weight: npt.NDArray[np.bool_] = ~np.any(positive, axis=1)
+    w = np.where(no_weight[:, None], 1.0, w)  # all zero: an equal split
+    positive |= no_weight[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        share = w / w.sum(axis=1)[:, None]
+    tf = t_safe.astype(np.float64)
+    quota = tf[:, :, None] * share[:, None, :]  # (n, k, m)
+    floors = np.floor(quota)
+    frac = quota - floors  # exact: a float minus its floor
+    # (n, k): every quota's float error is below this (plus a margin for subnormal weights)
+    bound = np.maximum(tf, 1.0) * ((m + 2) * _ULP) + 1e-300
+    eps = bound[:, :, None]
+    unsure = ~np.isfinite(quota).all(axis=2) | big
+    # a zero total splits into zeros exactly; otherwise each positive quota's floor must be sure
+    at_integer = positive[:, None, :] & ((frac <= eps) | (frac >= 1.0 - eps))
+    unsure |= (t_safe > 0) & at_integer.any(axis=2)
+    base = np.where(np.isfinite(floors), floors, 0.0).astype(np.int64)
+    left = t_safe - base.sum(axis=2)  # units still to give (n, k)
+    unsure |= (left < 0) | (left >= m)
+    left = np.clip(left, 0, m - 1)
+    order = np.argsort(-frac, axis=2, kind="stable")  # largest remainder first, ties by index
+    ranked = np.take_along_axis(frac, order, axis=2)
+    # remainders just inside and just outside the cut: their order must be certain
+    inside = np.take_along_axis(ranked, np.maximum(left - 1, 0)[:, :, None], axis=2)[:, :, 0]
+    outside = np.take_along_axis(ranked, left[:, :, None], axis=2)[:, :, 0]
+    unsure |= (left > 0) & (inside - outside <= 2.0 * bound)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(m)[None, None, :], axis=2)
+    out: IntArray = base + (rank < left[:, :, None])
+    for i, j in zip(*np.nonzero(unsure), strict=True):
+        out[i, j] = _exact_split(int(t[i, j]), w[i])
+    return out
+
+
+def _integer_table(totals: Sequence[Sequence[int]] | IntArray) -> IntArray:
+    """Totals as an int64 table (validated: integers, not negative, below 2**63)."""
+    if isinstance(totals, np.ndarray) and np.issubdtype(totals.dtype, np.integer):
+        table = np.array(totals, dtype=np.int64, ndmin=2)
+    else:
+        rows = [list(row) for row in totals]
+        for row in rows:
+            for value in row:
+                if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                    raise AllocationError(
+                        f"total must be an integer number of minor units, got {value!r}"
+                    )
+                if not -(2**63) <= value < 2**63:
+                    raise AllocationError(f"total {value} is too large to split")
+        table = np.array(rows, dtype=np.int64, ndmin=2)
+        if len(rows) == 0:
+            table = table.reshape(0, 0)
+    if table.ndim != 2:
+        raise AllocationError(f"totals must be a table of rows, got the shape {table.shape}")
+    if (table < 0).any():
+        raise AllocationError(f"cannot split a negative total ({int(table[table < 0][0])})")
+    return table
+
+
+def _exact_split(total: int, weights: npt.NDArray[np.float64]) -> list[int]:
+    exact = _exact_weights([float(x) for x in weights])
+    if sum(exact) == 0:
+        exact = [1] * len(exact)
+    return _hamilton(total, exact)
 
 
 def _to_minor(value: Decimal | int, places: int, what: str) -> int:

@@ -585,29 +585,25 @@ class SeasonalWeights:
         shape (owners, years, 12), NaN marking a month before the owner's records (that year
         is incomplete and skipped). The same figures as one :meth:`from_history` per owner
         (to rounding in the last bits), computed with array operations."""
-        grid = np.asarray(years, dtype=np.float64)
-        if grid.ndim != 3 or grid.shape[2] != 12:
-            raise ValueError(f"history must have the shape (owners, years, 12), got {grid.shape}")
-        if np.isinf(grid).any():
-            raise ValueError("history contains an infinite value")
-        complete = ~np.isnan(grid).any(axis=2)
-        rows = np.clip(np.where(np.isnan(grid), 0.0, grid), 0.0, None)
-        totals = rows.sum(axis=2)
-        usable = complete & (totals > 0)
-        shares = np.divide(
-            rows, totals[:, :, None], out=np.zeros_like(rows), where=usable[:, :, None]
-        )
-        n = usable.sum(axis=1)
-        avg = np.divide(
-            shares.sum(axis=1), n[:, None], out=np.zeros((len(grid), 12)), where=n[:, None] > 0
-        )
-        lam = n / (n + 1.0)
-        blended = lam[:, None] * avg + (1.0 - lam[:, None]) / 12.0
+        blended, n = _blend_history(years)
         equal = cls.equal()
         return [
             cls.from_raw([float(v) for v in row]) if k else equal
             for row, k in zip(blended, n, strict=True)
         ]
+
+    @classmethod
+    def many_values_from_history(cls, years: FloatArray) -> FloatArray:
+        """``[w.values for w in many_from_history(years)]`` as one (owners, 12) array, bit for
+        bit, without building an object per owner: the same per-owner arithmetic (a
+        correctly rounded sum per row, then an IEEE division, twice, as :meth:`from_raw` and
+        the constructor do)."""
+        blended, n = _blend_history(years)
+        # from_raw: values / fsum(values); the constructor: the same again
+        once = _divide_by_row_fsum(blended, raw=True)
+        out = _divide_by_row_fsum(once, raw=False)
+        out[n == 0] = cls.equal().values
+        return out
 
     def as_array(self) -> FloatArray:
         return np.asarray(self.values, dtype=np.float64)
@@ -619,6 +615,43 @@ class SeasonalWeights:
 
     def for_calendar_month(self, calendar_month: int, fiscal: FiscalCalendar) -> float:
         return self.values[fiscal.fiscal_month_index(calendar_month) - 1]
+
+
+def _blend_history(years: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int_]]:
+    """The shrunk average monthly shares of each owner (before normalising) and the number of
+    usable years behind them (see :meth:`SeasonalWeights.many_from_history`)."""
+    grid = np.asarray(years, dtype=np.float64)
+    if grid.ndim != 3 or grid.shape[2] != 12:
+        raise ValueError(f"history must have the shape (owners, years, 12), got {grid.shape}")
+    if np.isinf(grid).any():
+        raise ValueError("history contains an infinite value")
+    complete = ~np.isnan(grid).any(axis=2)
+    rows = np.clip(np.where(np.isnan(grid), 0.0, grid), 0.0, None)
+    totals = rows.sum(axis=2)
+    usable = complete & (totals > 0)
+    shares = np.divide(rows, totals[:, :, None], out=np.zeros_like(rows), where=usable[:, :, None])
+    n = usable.sum(axis=1)
+    avg = np.divide(
+        shares.sum(axis=1), n[:, None], out=np.zeros((len(grid), 12)), where=n[:, None] > 0
+    )
+    lam = n / (n + 1.0)
+    blended: FloatArray = lam[:, None] * avg + (1.0 - lam[:, None]) / 12.0
+    return blended, n
+
+
+def _divide_by_row_fsum(values: FloatArray, *, raw: bool) -> FloatArray:
+    """Each row divided by its correctly rounded sum (``math.fsum``), with the checks of
+    :meth:`SeasonalWeights.from_raw` (``raw``) or of the constructor."""
+    totals = np.array([math.fsum(row) for row in values.tolist()], dtype=np.float64)
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError("seasonal values must be finite and >= 0")
+    if raw and (totals <= 0).any():
+        raise ValueError("seasonal values sum to zero; use SeasonalWeights.equal()")
+    if not raw and (np.abs(totals - 1.0) > _WEIGHT_TOLERANCE).any():
+        raise ValueError("seasonal weights must sum to 1")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: FloatArray = values / totals[:, None]
+    return out
 
 
 # ------------------------------------------------------------------------ pacing

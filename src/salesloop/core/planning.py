@@ -231,25 +231,36 @@ def path_totals(fcs: Sequence[Forecast], n: int = 1000, seed: int = 0) -> FloatA
         len(fcs), h, len(g)
     )
     center = np.array([np.asarray(fc.mean, dtype=np.float64) for fc in fcs])  # (fcs, h)
-    log = np.array([fc.mode == "log" for fc in fcs])[:, None]
-    nonneg = np.array([bool(fc.nonneg) for fc in fcs])[:, None]
+    log_rows = np.flatnonzero([fc.mode == "log" for fc in fcs])
+    nonneg_rows = np.flatnonzero([bool(fc.nonneg) for fc in fcs])
+    dg = g[1:] - g[:-1]
     values = np.empty((len(fcs), n, h))
+    # The arithmetic of np.interp (and of the linear tails), element by element as before:
+    # only the draws outside the grid get the tails and only log forecasts the exponential.
     for j in range(h):  # step by step: arrays of forecasts × draws stay small
         s = scores[:, j]
-        # np.interp's arithmetic on the grid, for every forecast at once (then the linear tails)
         idx = np.clip(np.searchsorted(g, s, side="right") - 1, 0, len(g) - 2)
         fp = spread[:, j, :]  # (fcs, grid)
-        lo_v, hi_v = fp[:, idx], fp[:, idx + 1]
-        out = (hi_v - lo_v) / (g[idx + 1] - g[idx]) * (s - g[idx]) + lo_v
-        lo_slope = (fp[:, 1] - fp[:, 0]) / (g[1] - g[0])
-        hi_slope = (fp[:, -1] - fp[:, -2]) / (g[-1] - g[-2])
-        out = np.where(s < g[0], fp[:, :1] + (s - g[0]) * lo_slope[:, None], out)
-        out = np.where(s > g[-1], fp[:, -1:] + (s - g[-1]) * hi_slope[:, None], out)
-        out = np.where(s == g[-1], fp[:, -1:], out)  # np.interp's right end
+        slopes = (fp[:, 1:] - fp[:, :-1]) / dg  # each segment's, as (hi - lo) / (g1 - g0)
+        out = slopes[:, idx] * (s - g[idx]) + fp[:, idx]
+        below, above, at_end = s < g[0], s > g[-1], s == g[-1]
+        if below.any():
+            lo_slope = (fp[:, 1] - fp[:, 0]) / (g[1] - g[0])
+            out[:, below] = fp[:, :1] + (s[below] - g[0]) * lo_slope[:, None]
+        if above.any():
+            hi_slope = (fp[:, -1] - fp[:, -2]) / (g[-1] - g[-2])
+            out[:, above] = fp[:, -1:] + (s[above] - g[-1]) * hi_slope[:, None]
+        if at_end.any():
+            out[:, at_end] = fp[:, -1:]  # np.interp's right end
         c = center[:, j : j + 1]
-        res = np.where(log, c * np.exp(np.clip(out, -50.0, 50.0)), c + out)
-        res = np.where(nonneg, np.maximum(res, 0.0), res)
-        values[:, :, j] = np.nan_to_num(res, nan=0.0, posinf=1e300, neginf=-1e300)
+        res = c + out
+        if log_rows.size:
+            res[log_rows] = c[log_rows] * np.exp(np.clip(out[log_rows], -50.0, 50.0))
+        if nonneg_rows.size:
+            res[nonneg_rows] = np.maximum(res[nonneg_rows], 0.0)
+        if not np.isfinite(res).all():
+            res = np.nan_to_num(res, nan=0.0, posinf=1e300, neginf=-1e300)
+        values[:, :, j] = res
     return np.asarray(values.sum(axis=2))
 
 

@@ -34,8 +34,9 @@ from typing import Any
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Round
 from django.utils.translation import gettext as _
 
 from salesloop.common.audit import audit_record
@@ -48,8 +49,8 @@ from salesloop.core.allocation import (
     fit_matrix,
     historical_share_weights,
     largest_remainder,
+    largest_remainder_many,
     round_matrix,
-    split_totals_over_months,
 )
 from salesloop.core.forecast import Forecast, forecast, sample_paths
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights
@@ -131,9 +132,34 @@ class Inputs:
 # ---------------------------------------------------------------- history
 
 
+@dataclass(slots=True, eq=False)
+class TargetRow:
+    """What the computation reads of a target (loaded as plain values: no model instances)."""
+
+    pk: int
+    parent_id: int | None
+    unit_id: int | None
+    member_id: int | None
+    product_line_id: int | None
+    metric: str
+    method: str
+    locked: bool
+    floor: Decimal
+    target: Decimal
+    stretch: Decimal
+    lock_version: int
+    strategy_line: str
+    owner_name: str
+    depth: int  # the unit's depth in the org tree; 99 for a member
+    hired_on: date | None
+    # the stored JSON, loaded only where it is needed (``_load_json``)
+    recommendation: dict[str, Any] | None = None
+    smart: Any = None
+
+
 @dataclass
 class Node:
-    target: Target
+    target: TargetRow
     series: np.ndarray  # HISTORY_MONTHS monthly values, oldest first
     fte_next_year: float
     members: list[int]  # member ids in the subtree (a member node: itself)
@@ -168,24 +194,43 @@ def history_window(plan: Plan) -> tuple[date, date, list[tuple[int, int]]]:
     )
 
 
-def _member_fte(member: Member, fy_start: date) -> float:
-    """FTE-years a member contributes next year with a linear ramp from their hire date."""
+def _member_fte(member: Member | date | None, fy_start: date) -> float:
+    """FTE-years a member (or a member hired on that date) contributes next year with a linear
+    ramp from their hire date."""
+    hired_on = member.hired_on if isinstance(member, Member) else member
     total = 0.0
     for k in range(12):
         month_start = date(
             fy_start.year + (fy_start.month - 1 + k) // 12, (fy_start.month - 1 + k) % 12 + 1, 1
         )
-        if member.hired_on is None:
+        if hired_on is None:
             total += 1.0
             continue
-        tenure = (
-            (month_start.year - member.hired_on.year) * 12
-            + month_start.month
-            - member.hired_on.month
-        )
+        tenure = (month_start.year - hired_on.year) * 12 + month_start.month - hired_on.month
         if tenure >= 0:
             total += min(1.0, (tenure + 1) / RAMP_MONTHS)
     return total / 12.0
+
+
+def _member_series(
+    values: dict[tuple[int, int, int], Decimal], months: list[tuple[int, int]]
+) -> dict[int, np.ndarray]:
+    """Each member's monthly series over ``months`` from the loaded figures (one pass)."""
+    index = {ym: i for i, ym in enumerate(months)}
+    row_of: dict[int, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    figures: list[float] = []
+    for (mid, y, m), v in values.items():
+        i = index.get((y, m))
+        if i is not None:
+            rows.append(row_of.setdefault(mid, len(row_of)))
+            cols.append(i)
+            figures.append(float(v))
+    table = np.zeros((len(row_of), len(months)))
+    # the keys are unique, so every cell gets at most one figure: exactly 0.0 + float(v)
+    np.add.at(table, (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp)), figures)
+    return {mid: table[r] for mid, r in row_of.items()}
 
 
 def _build_nodes(
@@ -195,26 +240,28 @@ def _build_nodes(
     values: dict[tuple[int, int, int], Decimal],
     months: list[tuple[int, int]],
     fy_start: date,
-    targets: list[Target] | None = None,
+    targets: list[TargetRow] | None = None,
+    fte: dict[int, float] | None = None,
 ) -> Node:
     """The tree of one metric and product line with each node's history (``targets``: that
-    tree's targets when the caller has loaded them, ordered by pk)."""
+    tree's targets when the caller has loaded them, ordered by pk; ``fte``: a cache of the
+    members' FTE next year, shared by the trees of one computation)."""
     if targets is None:
         targets = _load_targets(plan, metric).get(getattr(product_line, "pk", None), [])
+    fte = {} if fte is None else fte
     by_pk = {t.pk: t for t in targets}
-    index = {ym: i for i, ym in enumerate(months)}
+    by_member = _member_series(values, months)
     nodes: dict[int, Node] = {}
-    by_member: dict[int, np.ndarray] = {}
-    for (mid, y, m), v in values.items():  # one pass over the loaded figures
-        if (y, m) in index:
-            by_member.setdefault(mid, np.zeros(len(months)))[index[(y, m)]] += float(v)
     for t in targets:
         if t.member_id:
-            series = by_member.get(t.member_id, np.zeros(len(months))).copy()
-            nodes[t.pk] = Node(t, series, _member_fte(t.member, fy_start), [t.member_id])  # type: ignore[arg-type]
+            series = by_member.get(t.member_id)
+            series = np.zeros(len(months)) if series is None else series.copy()
+            if t.member_id not in fte:
+                fte[t.member_id] = _member_fte(t.hired_on, fy_start)
+            nodes[t.pk] = Node(t, series, fte[t.member_id], [t.member_id])
         else:
             nodes[t.pk] = Node(t, np.zeros(len(months)), 0.0, [])
-    for t in sorted(targets, key=lambda t: -(t.unit.depth if t.unit_id else 99)):  # type: ignore[union-attr]
+    for t in sorted(targets, key=lambda t: -t.depth):
         node = nodes[t.pk]
         if t.parent_id and t.parent_id in by_pk:
             parent = nodes[t.parent_id]
@@ -239,17 +286,128 @@ def _build_nodes(
     return root
 
 
-def _load_targets(plan: Plan, metric: str) -> dict[int | None, list[Target]]:
+_TARGET_FIELDS = (
+    "pk",
+    "parent_id",
+    "unit_id",
+    "member_id",
+    "product_line_id",
+    "metric",
+    "method",
+    "locked",
+    "floor",
+    "target",
+    "stretch",
+    "lock_version",
+    "strategy_line",
+    "unit__name",
+    "unit__depth",
+    "member__display_name",
+    "member__hired_on",
+)
+
+
+def _load_targets(plan: Plan, metric: str) -> dict[int | None, list[TargetRow]]:
     """Every target of ``metric`` in the plan, by product line (None: the total tree), in one
-    query."""
-    out: dict[int | None, list[Target]] = {}
-    for t in (
-        Target.objects.filter(plan=plan, metric=metric)
-        .select_related("unit", "member")
-        .order_by("pk")
+    query of plain values (their JSON is read later, where needed: ``_load_json``)."""
+    out: dict[int | None, list[TargetRow]] = {}
+    for (
+        pk,
+        parent_id,
+        unit_id,
+        member_id,
+        line_id,
+        metric_,
+        method,
+        locked,
+        floor,
+        target,
+        stretch,
+        lock_version,
+        strategy_line,
+        unit_name,
+        unit_depth,
+        member_name,
+        hired_on,
+    ) in (
+        Target.objects.filter(plan=plan, metric=metric).order_by("pk").values_list(*_TARGET_FIELDS)
     ):
-        out.setdefault(t.product_line_id, []).append(t)
+        out.setdefault(line_id, []).append(
+            TargetRow(
+                pk=pk,
+                parent_id=parent_id,
+                unit_id=unit_id,
+                member_id=member_id,
+                product_line_id=line_id,
+                metric=metric_,
+                method=method,
+                locked=locked,
+                floor=floor,
+                target=target,
+                stretch=stretch,
+                lock_version=lock_version,
+                strategy_line=strategy_line,
+                owner_name=member_name if member_id else unit_name,
+                depth=unit_depth if unit_id else 99,
+                hired_on=hired_on,
+            )
+        )
     return out
+
+
+# Above this many ids, rows are picked by the computation's scope (a subquery: the plan's
+# targets of the metric) rather than by a list of ids, whose parameters cost more than the rows.
+_SCOPE_FROM = 500
+
+
+def _by_ids(ids: Sequence[int], scope: QuerySet[Target] | None) -> Iterator[Any]:
+    """What to filter ``…__in`` by to get (at least) the rows of the targets ``ids``: the scope's
+    targets when there are many ids, else the ids in batches. Callers drop rows of other targets."""
+    if scope is not None and len(ids) > _SCOPE_FROM:
+        yield scope.values("pk")
+        return
+    for start in range(0, len(ids), 2000):
+        yield list(ids[start : start + 2000])
+
+
+def _load_json(
+    rows: Sequence[TargetRow], fields: Sequence[str], scope: QuerySet[Target] | None = None
+) -> None:
+    """Read the stored JSON ``fields`` ("recommendation", "smart") of these targets."""
+    by_pk = {t.pk: t for t in rows}
+    for batch in _by_ids(list(by_pk), scope):
+        for pk, *data in Target.objects.filter(pk__in=batch).values_list("pk", *fields):
+            row = by_pk.get(pk)
+            if row is not None:
+                for name, value in zip(fields, data, strict=True):
+                    setattr(row, name, value)
+
+
+def _trees_complete(
+    plan: Plan,
+    trees: dict[int | None, list[TargetRow]],
+    tree: tuple[list[Any], list[Any]],
+    keys: Sequence[int | None],
+) -> bool:
+    """Whether every tree (product line, None for the total) already has a target for every
+    unit and member of ``tree`` (``_tree_nodes``), each unit under its parent unit's target:
+    then ``plan_build_tree`` would change nothing."""
+    units, members = tree
+    for key in keys:
+        rows = trees.get(key, [])
+        by_unit = {t.unit_id: t for t in rows if t.unit_id}
+        with_target = {t.member_id for t in rows if t.member_id}
+        if any(u.pk not in by_unit for u in units) or any(m.pk not in with_target for m in members):
+            return False
+        for u in units:
+            if (
+                u.parent_id
+                and u.pk != plan.root_unit_id
+                and u.parent_id in by_unit
+                and by_unit[u.pk].parent_id != by_unit[u.parent_id].pk
+            ):
+                return False
+    return True
 
 
 def _walk(node: Node) -> list[Node]:
@@ -471,33 +629,41 @@ def _split_lines(
 # ---------------------------------------------------------------- SMART
 
 
+_METRICS = frozenset(Metric.values)
+
+
+def _probabilities(nodes: list[Node], targets: list[float]) -> list[float | None]:
+    """P(next year's total ≥ target) for each node, on the node's shared draws (as
+    core.probability_of_reaching); None where the node has no forecast or no history of its
+    own (a probability from their trend says nothing: not judged)."""
+    out: list[float | None] = [None] * len(nodes)
+    judged = [i for i, n in enumerate(nodes) if n.fc is not None and float(n.series.sum()) > 0]
+    if judged:
+        totals = np.array([nodes[i].path_totals() for i in judged])
+        wanted = np.array([targets[i] for i in judged])[:, None]
+        # the share of the draws at or above the target: count / draws, as np.mean gives it
+        shares = np.count_nonzero(totals >= wanted, axis=1) / totals.shape[1]
+        for i, p in zip(judged, shares.tolist(), strict=True):
+            out[i] = p
+    return out
+
+
 def _smart(
     node: Node,
     target_value: float,
-    parent: Node | None,
+    probability: float | None,
+    productivity: list[float],
     inputs: Inputs,
     line_name: str,
-    all_members: dict[int, Node],
     lines_label: str = "",
 ) -> list[dict[str, Any]]:
-    has_history = float(node.series.sum()) > 0
-    # With no history of their own, a probability from their trend says nothing: not judged.
-    # P(next year's total ≥ target): core.probability_of_reaching on the node's shared draws
-    probability = (
-        float(np.mean(node.path_totals() >= target_value))
-        if node.fc is not None and has_history
-        else None
-    )
-    peers = [all_members[mid] for mid in (parent.members if parent else []) if mid in all_members]
-    productivity = [
-        float(p.series[-12:].sum()) / max(p.fte_next_year, 0.25)
-        for p in peers
-        if p.series[-12:].sum() > 0
-    ]
+    """The SMART check of one target; ``probability``: of reaching it (``_probabilities``);
+    ``productivity``: the yearly actual per FTE of the members under its parent
+    (``_PeerProductivity``)."""
     checks = core.smart_check(
         core.SmartInputs(
             has_owner=True,
-            metric_defined=node.target.metric in Metric.values,
+            metric_defined=node.target.metric in _METRICS,
             target=target_value,
             period_set=True,
             relevant_to=line_name
@@ -517,12 +683,34 @@ def _smart(
     ]
 
 
+class _PeerProductivity:
+    """The yearly actual per FTE of the members under a parent node (its children's peers),
+    computed once per member and once per parent."""
+
+    def __init__(self, members: dict[int, Node]) -> None:
+        self.by_member: dict[int, float] = {}
+        for mid, p in members.items():
+            last = p.series[-12:].sum()
+            if last > 0:
+                self.by_member[mid] = float(last) / max(p.fte_next_year, 0.25)
+        self.cache: dict[int, list[float]] = {}
+
+    def under(self, parent: Node | None) -> list[float]:
+        if parent is None:
+            return []
+        key = id(parent)
+        if key not in self.cache:
+            by_member = self.by_member
+            self.cache[key] = [by_member[mid] for mid in parent.members if mid in by_member]
+        return self.cache[key]
+
+
 # ---------------------------------------------------------------- the whole plan
 
 
 @dataclass
 class Result:
-    root: Target
+    root: Target  # as written
     recommendation: core.Recommendation
     targets: int
     forecasts_computed: int
@@ -550,26 +738,27 @@ def recommend_plan(
         else []
     )
 
-    with transaction.atomic():
-        tree = _tree_nodes(plan.root_unit)
-        plan_build_tree(plan=plan, metric=metric, tree=tree)
-        for line in lines:
-            plan_build_tree(plan=plan, metric=metric, product_line=line, tree=tree)
-    member_ids = list(
-        Target.objects.filter(
-            plan=plan, metric=metric, product_line=None, member__isnull=False
-        ).values_list("member_id", flat=True)
-    )
-    actual = monthly_actuals(metric=metric, members=member_ids, start=start, end=end)
+    tree = _tree_nodes(plan.root_unit)
     trees = _load_targets(plan, metric)
-    total = _build_nodes(plan, metric, None, actual.values, months, fy_start, trees.get(None, []))
+    if not _trees_complete(plan, trees, tree, [None, *(ln.pk for ln in lines)]):
+        with transaction.atomic():
+            plan_build_tree(plan=plan, metric=metric, tree=tree)
+            for line in lines:
+                plan_build_tree(plan=plan, metric=metric, product_line=line, tree=tree)
+        trees = _load_targets(plan, metric)
+    member_ids = [t.member_id for t in trees.get(None, []) if t.member_id]
+    fte: dict[int, float] = {}
+    actual = monthly_actuals(metric=metric, members=member_ids, start=start, end=end)
+    total = _build_nodes(
+        plan, metric, None, actual.values, months, fy_start, trees.get(None, []), fte
+    )
     line_roots = {}
     for line in lines:
         per_line = monthly_actuals(
             metric=metric, members=member_ids, start=start, end=end, product_line=line
         )
         line_roots[line.pk] = _build_nodes(
-            plan, metric, line, per_line.values, months, fy_start, trees.get(line.pk, [])
+            plan, metric, line, per_line.values, months, fy_start, trees.get(line.pk, []), fte
         )
     if progress:
         progress(0, 1, "history")
@@ -653,6 +842,7 @@ def recommend_plan(
         line_names={ln.pk: ln.name for ln in lines},
         members=members,
         root_json={total.target.pk: _recommendation_json(rec, ramped, top_decile, capacity)},
+        scope=Target.objects.filter(plan=plan, metric=metric),
     )
     with transaction.atomic():
         plan.assumptions = {**plan.assumptions, metric: inputs.as_dict()}
@@ -671,7 +861,7 @@ def recommend_plan(
             },
         )
     return Result(
-        root=total.target,
+        root=Target.objects.select_related("unit", "member").get(pk=total.target.pk),
         recommendation=rec,
         targets=updates,
         forecasts_computed=computed,
@@ -690,84 +880,200 @@ def _finalize(
     line_names: dict[int, str],
     members: dict[int, Node],
     root_json: dict[int, dict[str, Any]],
+    scope: QuerySet[Target] | None = None,
 ) -> int:
-    """Write new values, monthly splits and SMART checks of the nodes in ``values``, in bulk."""
+    """Write new values, monthly splits and SMART checks of the nodes in ``values``, in bulk
+    (``scope``: the targets the nodes are among, see ``_by_ids``).
+
+    A target whose values, recommendation, SMART check and month rows are all unchanged is not
+    written (a re-run with the same inputs is cheap); the others get their new values, a new
+    lock version and new month rows."""
+    todo = [n for n in all_nodes if n.target.pk in values]
+    if not todo:
+        return 0
     quantum = Decimal(1).scaleb(-places)
     parents = {c.target.pk: n for n in all_nodes for c in n.children}
-    existing: dict[int, list[tuple[Decimal, Decimal, Decimal]]] = {}
-    for tid, f, tv, st in (
-        TargetMonth.objects.filter(
-            target__in=[n.target.pk for n in all_nodes if n.target.pk in values]
-        )
-        .order_by("target_id", "month")
-        .values_list("target_id", "floor", "target_value", "stretch")
-    ):
-        existing.setdefault(tid, []).append((f, tv, st))
-    updates: list[Target] = []
-    months_rows: list[tuple[Any, ...]] = []
-    todo = [n for n in all_nodes if n.target.pk in values]
-    seasonal = dict(
-        zip(
-            (n.target.pk for n in todo),
-            _seasonal_many([n.series for n in todo], months),
-            strict=True,
-        )
+    # the total tree's recommendations: merged into (their own baseline is replaced) or compared
+    _load_json(
+        [n.target for n in todo if n.target.product_line_id is None], ["recommendation"], scope
     )
-    for n in all_nodes:
-        v = values.get(n.target.pk)
-        if v is None:
-            continue
+    minor = np.array([values[n.target.pk] for n in todo], dtype=np.int64)
+    # every target's floor, target and stretch over the months, all at once: (targets, 3, 12)
+    month_minor = largest_remainder_many(minor, _seasonal_matrix([n.series for n in todo], months))
+    peers = _PeerProductivity(members)
+    no_peers = _PeerProductivity({})
+    lines_label = ", ".join(sorted(line_names.values()))
+    levels_of = [
+        tuple(Decimal(x).scaleb(-places).quantize(quantum) for x in values[n.target.pk])
+        for n in todo
+    ]
+    probabilities = _probabilities(todo, [float(levels[1]) for levels in levels_of])
+    own = [n for n in todo if n.target.product_line_id is None and n.target.pk not in root_json]
+    baselines = dict(zip((n.target.pk for n in own), _own_baselines(own, inputs), strict=True))
+    new: list[tuple[Node, tuple[Decimal, Decimal, Decimal], Any, list[dict[str, Any]]]] = []
+    for n, levels, probability in zip(todo, levels_of, probabilities, strict=True):
         t = n.target
-        before = (t.floor, t.target, t.stretch, t.recommendation, t.smart)
-        t.floor, t.target, t.stretch = (Decimal(x).scaleb(-places).quantize(quantum) for x in v)
         if t.pk in root_json:
-            t.recommendation = root_json[t.pk]
+            rec: Any = root_json[t.pk]
         elif t.product_line_id is None:
-            t.recommendation = {
-                **(t.recommendation or {}),
-                "own_baseline": _own_baseline(n, inputs),
-            }
-        line = line_names.get(t.product_line_id or 0, "")
-        t.smart = _smart(
+            rec = {**(t.recommendation or {}), "own_baseline": baselines[t.pk]}
+        else:
+            rec = _KEEP  # a product line's recommendation is not touched
+        smart = _smart(
             n,
-            float(t.target),
-            parents.get(t.pk),
+            float(levels[1]),
+            probability,
+            (peers if t.product_line_id is None else no_peers).under(parents.get(t.pk)),
             inputs,
-            line,
-            members if t.product_line_id is None else {},
-            lines_label=", ".join(sorted(line_names.values())),
+            line_names.get(t.product_line_id or 0, ""),
+            lines_label=lines_label,
         )
-        weights = seasonal[t.pk]
-        new_months = list(
-            zip(
-                *split_totals_over_months((t.floor, t.target, t.stretch), weights, places=places),
-                strict=True,
-            )
-        )
-        if (t.floor, t.target, t.stretch, t.recommendation, t.smart) == before and existing.get(
-            t.pk
-        ) == new_months:
-            continue  # nothing changed: no write (a re-run with the same inputs is cheap)
+        new.append((n, levels, rec, smart))  # type: ignore[arg-type]
+
+    # Unchanged values: compare the stored JSON and month rows too (read for those only).
+    same = [i for i, (n, levels, _r, _s) in enumerate(new) if levels == _levels(n.target)]
+    _load_json([new[i][0].target for i in same], ["smart"], scope)
+    same = [
+        i
+        for i in same
+        if new[i][3] == new[i][0].target.smart
+        and (new[i][2] is _KEEP or new[i][2] == new[i][0].target.recommendation)
+    ]
+    unchanged = _months_unchanged(
+        [new[i][0].target.pk for i in same], month_minor[same], places, scope
+    )
+    skip = {i for i, ok in zip(same, unchanged, strict=True) if ok}
+    changed = [i for i in range(len(new)) if i not in skip]
+    _write(new, changed, month_minor, places, scope)
+    for i in changed:  # the nodes' targets now hold what was written
+        n, levels, rec, smart = new[i]
+        t = n.target
+        t.floor, t.target, t.stretch = levels
         t.lock_version += 1
-        updates.append(t)
-        months_rows += [(t.pk, i + 1, *m) for i, m in enumerate(new_months)]
+        t.smart = smart
+        if rec is not _KEEP:
+            t.recommendation = rec
+    return len(changed)
+
+
+_KEEP = object()
+
+
+def _levels(t: TargetRow) -> tuple[Decimal, Decimal, Decimal]:
+    return (t.floor, t.target, t.stretch)
+
+
+def _months_unchanged(
+    target_ids: list[int],
+    month_minor: np.ndarray,
+    places: int,
+    scope: QuerySet[Target] | None = None,
+) -> list[bool]:
+    """Whether each target's stored month rows equal ``month_minor`` (targets × 3 × 12, minor
+    units), compared as the stored rows are read: the floor, target and stretch of months in
+    order. The stored amounts are read as whole units of their last decimal place (integers:
+    no Decimal per value) and compared exactly."""
+    n = len(target_ids)
+    if not n:
+        return []
+    fields = ("floor", "target_value", "stretch")
+    field_places = {TargetMonth._meta.get_field(f).decimal_places for f in fields}  # type: ignore[union-attr]
+    (stored_places,) = field_places
+    units = [
+        Cast(Round(F(f) * 10**stored_places), BigIntegerField())  # exact: the column's places
+        for f in fields
+    ]
+    index = {tid: i for i, tid in enumerate(target_ids)}
+    rows: list[tuple[int, int, int, int]] = []
+    for batch in _by_ids(target_ids, scope):
+        query = (
+            TargetMonth.objects.filter(target__in=batch)
+            .order_by("target_id", "month")
+            .values_list("target_id", *units)
+        )
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:  # plain integers: the driver's rows as they come
+            cursor.execute(sql, params)
+            rows += [row for row in cursor.fetchall() if row[0] in index]
+    if not rows:
+        return [False] * n
+    table = np.array(rows, dtype=np.int64)
+    owner = np.array([index[tid] for tid in table[:, 0].tolist()])
+    counts = np.bincount(owner, minlength=n)
+    # rows come by target, then month: each row's position among its target's rows
+    first = np.concatenate(([0], np.flatnonzero(owner[1:] != owner[:-1]) + 1))
+    position = np.arange(len(rows)) - np.repeat(first, np.diff(np.append(first, len(rows))))
+    months = month_minor.shape[2]
+    stored = np.full((n, months, 3), -1, dtype=np.int64)  # amounts are never negative
+    fits = position < months
+    stored[owner[fits], position[fits]] = table[fits, 1:]
+    wanted = month_minor.transpose(0, 2, 1) * 10 ** (stored_places - places)
+    return ((counts == months) & (stored == wanted).all(axis=(1, 2))).tolist()
+
+
+def _write(
+    new: list[tuple[Node, tuple[Decimal, Decimal, Decimal], Any, list[dict[str, Any]]]],
+    changed: list[int],
+    month_minor: np.ndarray,
+    places: int,
+    scope: QuerySet[Target] | None = None,
+) -> None:
+    """Write the changed targets (values, lock version, SMART check, and the recommendation
+    where it changed) and their month rows."""
+    with_rec = []
+    without_rec = []
+    for i in changed:
+        n, (floor, target, stretch), rec, smart = new[i]
+        t = n.target
+        if rec is _KEEP or rec == t.recommendation:
+            without_rec.append((t.pk, floor, target, stretch, t.lock_version + 1, smart))
+        else:
+            with_rec.append((t.pk, floor, target, stretch, t.lock_version + 1, rec, smart))
+    ids = [new[i][0].target.pk for i in changed]
     with transaction.atomic():
         update_rows(
             Target,
             ["id"],
             ["floor", "target", "stretch", "lock_version", "recommendation", "smart"],
-            [
-                (t.pk, t.floor, t.target, t.stretch, t.lock_version, t.recommendation, t.smart)
-                for t in updates
-            ],
+            with_rec,
         )
-        # the month rows of a changed target are replaced: a delete and a bulk insert (COPY on
-        # PostgreSQL) cost a fraction of updating them in place
-        TargetMonth.objects.filter(target__in=[t.pk for t in updates]).delete()
-        insert_rows(
-            TargetMonth, ["target", "month", "floor", "target_value", "stretch"], months_rows
+        update_rows(
+            Target, ["id"], ["floor", "target", "stretch", "lock_version", "smart"], without_rec
         )
-    return len(updates)
+        _write_months(ids, month_minor[changed], places, scope)
+
+
+def _write_months(
+    ids: list[int], month_minor: np.ndarray, places: int, scope: QuerySet[Target] | None = None
+) -> None:
+    """Make the month rows of the targets ``ids`` exactly months 1–12 with ``month_minor``
+    (targets × 3 × 12, minor units). A target that has its twelve rows gets them updated in
+    place (no index entries or foreign-key checks for new rows); the others get theirs
+    replaced."""
+    wanted = set(ids)
+    complete: set[int] = set()
+    for batch in _by_ids(ids, scope):
+        complete.update(
+            tid
+            for tid, rows, months in TargetMonth.objects.filter(target__in=batch)
+            .values("target")
+            .annotate(rows=Count("id"), months=Count("id", filter=Q(month__gte=1, month__lte=12)))
+            .values_list("target", "rows", "months")
+            if rows == months == 12 and tid in wanted
+        )
+    in_place: list[tuple[Any, ...]] = []
+    fresh: list[tuple[Any, ...]] = []
+    for tid, split in zip(ids, month_minor.tolist(), strict=True):
+        rows = in_place if tid in complete else fresh
+        rows += [
+            (tid, m + 1, *(Decimal(v).scaleb(-places) for v in month))
+            for m, month in enumerate(zip(*split, strict=True))
+        ]
+    update_rows(TargetMonth, ["target", "month"], ["floor", "target_value", "stretch"], in_place)
+    replaced = [tid for tid in ids if tid not in complete]
+    for start in range(0, len(replaced), 2000):
+        TargetMonth.objects.filter(target__in=replaced[start : start + 2000]).delete()
+    insert_rows(TargetMonth, ["target", "month", "floor", "target_value", "stretch"], fresh)
 
 
 def split_subtree(*, target: Target, actor: Any) -> int:
@@ -822,11 +1128,26 @@ def split_subtree(*, target: Target, actor: Any) -> int:
         else {},
         members=members,
         root_json={},
+        scope=Target.objects.filter(
+            plan=plan, metric=target.metric, product_line=target.product_line
+        ),
     )
     audit_record(
         actor=actor, action="target.split", subject=target, changes={"children": [None, count]}
     )
     return count
+
+
+def _history_years(series: list[np.ndarray], months: list[tuple[int, int]]) -> np.ndarray:
+    """The nodes' histories as (nodes, fiscal years, 12), NaN before each one's first record."""
+    observed = np.array(series, dtype=np.float64)
+    for row in observed:
+        nonzero = np.flatnonzero(row)
+        # months before the first record are missing, not zero: that year is incomplete, skipped
+        row[: nonzero[0] if nonzero.size else len(row)] = np.nan
+    # months are the 36 months just before the fiscal year, so each block of 12 is a fiscal year
+    years = len(months) // 12
+    return observed[:, : years * 12].reshape(len(series), years, 12)
 
 
 def _seasonal_many(
@@ -835,16 +1156,14 @@ def _seasonal_many(
     """Seasonal weights in fiscal order from each node's history (whole fiscal years only)."""
     if not series:
         return []
-    observed = np.array(series, dtype=np.float64)
-    for row in observed:
-        nonzero = np.flatnonzero(row)
-        # months before the first record are missing, not zero: that year is incomplete, skipped
-        row[: nonzero[0] if nonzero.size else len(row)] = np.nan
-    # months are the 36 months just before the fiscal year, so each block of 12 is a fiscal year
-    years = len(months) // 12
-    return SeasonalWeights.many_from_history(
-        observed[:, : years * 12].reshape(len(series), years, 12)
-    )
+    return SeasonalWeights.many_from_history(_history_years(series, months))
+
+
+def _seasonal_matrix(series: list[np.ndarray], months: list[tuple[int, int]]) -> np.ndarray:
+    """``[w.values for w in _seasonal_many(series, months)]`` as one array (nodes × 12)."""
+    if not series:
+        return np.zeros((0, 12))
+    return SeasonalWeights.many_values_from_history(_history_years(series, months))
 
 
 def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date) -> SeasonalWeights:
@@ -853,17 +1172,26 @@ def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date)
 
 
 def _own_baseline(n: Node, inputs: Inputs) -> dict[str, float]:
-    if n.fc is None:
-        return {}
-    totals = n.path_totals()
+    return _own_baselines([n], inputs)[0]
+
+
+def _own_baselines(nodes: list[Node], inputs: Inputs) -> list[dict[str, float]]:
+    """Each node's own baseline: the quantiles of its path totals at the plan's probabilities
+    (np.quantile of all the nodes' draws at once: the same figures as one call per node)."""
+    out: list[dict[str, float]] = [{} for _ in nodes]
+    with_fc = [i for i, n in enumerate(nodes) if n.fc is not None]
+    if not with_fc:
+        return out
     levels = [1 - p for p in inputs.probabilities]
-    q = np.quantile(totals, levels)
-    return {
-        "floor": float(q[0]),
-        "target": float(q[1]),
-        "stretch": float(q[2]),
-        "last_year": float(n.series[-12:].sum()),
-    }
+    q = np.quantile(np.array([nodes[i].path_totals() for i in with_fc]), levels, axis=1)
+    for i, (floor, target, stretch) in zip(with_fc, q.T.tolist(), strict=True):
+        out[i] = {
+            "floor": floor,
+            "target": target,
+            "stretch": stretch,
+            "last_year": float(nodes[i].series[-12:].sum()),
+        }
+    return out
 
 
 def _recommendation_json(
