@@ -85,3 +85,102 @@ def test_update_rows_by_a_composite_key_and_insert_rows(org):
         (b.pk, 1): (Decimal(1), Decimal("1.25"), Decimal(3)),
         (b.pk, 2): (Decimal(2), Decimal(4), Decimal(6)),
     }
+
+
+def test_update_rows_from_minor_units_writes_what_decimals_would(org):
+    import numpy as np
+
+    plan = _plan(org)
+    a, b = Target.objects.filter(plan=plan).order_by("pk")[:2]
+    months = [(t.pk, m) for t in (a, b) for m in (1, 2, 3)]
+    insert_rows(
+        TargetMonth,
+        ["target", "month", "floor", "target_value", "stretch"],
+        [(pk, m, Decimal(0), Decimal(0), Decimal(0)) for pk, m in months],
+    )
+    amounts = [(0, 5, 123456), (1, 10, 99), (100, 2_000_000_000_01, 7)]
+    table = np.array(
+        [(pk, m, *amounts[(m - 1) % 3]) for pk, m in months if (pk, m) != (b.pk, 3)],
+        dtype=np.int64,
+    )
+    count = update_rows(
+        TargetMonth,
+        ["target", "month"],
+        ["floor", "target_value", "stretch"],
+        table,
+        minor_places=2,
+    )
+    assert count == 5
+    got = {
+        (r.target_id, r.month): (r.floor, r.target_value, r.stretch)
+        for r in TargetMonth.objects.filter(target__in=[a, b])
+    }
+    cents = Decimal("0.01")
+    for pk, m in months:
+        expected = (
+            (Decimal(0), Decimal(0), Decimal(0))
+            if (pk, m) == (b.pk, 3)
+            else tuple(Decimal(v) * cents for v in amounts[(m - 1) % 3])
+        )
+        assert got[(pk, m)] == expected
+    # whole units (counts)
+    update_rows(
+        TargetMonth,
+        ["target", "month"],
+        ["floor"],
+        np.array([(a.pk, 1, 42)], dtype=np.int64),
+        minor_places=0,
+    )
+    assert TargetMonth.objects.get(target=a, month=1).floor == Decimal(42)
+    with pytest.raises(ValueError):
+        update_rows(
+            TargetMonth,
+            ["target", "month"],
+            ["floor"],
+            np.array([(a.pk, 1, -1)], dtype=np.int64),
+            minor_places=2,
+        )
+    with pytest.raises(TypeError):
+        update_rows(
+            TargetMonth,
+            ["target", "month"],
+            ["floor"],
+            np.array([(a.pk, 1, 1.5)]),
+            minor_places=2,
+        )
+
+
+def test_fetch_rows_gives_what_values_list_gives_and_month_index(org):
+    from datetime import date
+
+    from salesloop.common.db import MonthIndex, fetch_rows
+    from salesloop.customers.services import product_create
+    from salesloop.orders.models import Order
+    from salesloop.orders.services import LineIn, order_create
+    from tests import factories as f
+
+    plan = _plan(org)
+    Target.objects.filter(plan=plan).update(
+        floor=Decimal("1.25"), target=Decimal("2.5"), stretch=Decimal("3"), smart=[{"x": 1.5}]
+    )
+    query = Target.objects.filter(plan=plan).order_by("pk")
+    fields = ("pk", "floor", "smart", "unit__name", "member__hired_on")
+    assert fetch_rows(query.values_list(*fields)) == list(query.values_list(*fields))
+    assert fetch_rows(query.filter(pk__in=[]).values_list("pk")) == []
+    cust = f.customer(org.rep_a1)
+    item = product_create(name="P", sku="P1", product_line=org.product_line, list_price=Decimal(1))
+    for n, day in enumerate((date(2023, 12, 31), date(2024, 1, 1), date(2026, 11, 15))):
+        order_create(
+            number=f"M{n}",
+            customer=cust,
+            owner=org.rep_a1,
+            signed_on=day,
+            lines=[LineIn(item, Decimal(1), Decimal(1))],
+        )
+    got = fetch_rows(
+        Order.objects.order_by("signed_on").values_list("signed_on", MonthIndex("signed_on"))
+    )
+    assert [index for _day, index in got] == [d.year * 12 + d.month - 1 for d, _index in got]
+    assert [index for _day, index in got] == [2023 * 12 + 11, 2024 * 12, 2026 * 12 + 10]
+    with pytest.raises(TypeError):
+        list(Order.objects.values_list(MonthIndex("created_at")))

@@ -245,3 +245,90 @@ def test_a_member_who_joined_after_the_first_run_gets_targets(org, history):
     team_b = Target.objects.get(plan=plan, unit=org.team_b, product_line=None)
     assert sum(k.target for k in Target.objects.filter(parent=team_b)) == team_b.target
     _months_add_up(plan)
+
+
+@pytest.mark.parametrize("end", [date(2026, 12, 31), date(2026, 11, 28), date(2026, 10, 31)])
+def test_histories_equal_monthly_actuals_of_the_total_and_each_line(org, history, end):
+    """The one read of the rollup for all trees gives each tree's monthly_actuals, to the bit,
+    with and without the rollup, and with days after its cursor in the cursor's month."""
+    from salesloop.customers.models import Product
+    from salesloop.insights.actuals import monthly_actuals
+    from salesloop.insights.rollups import rollup_refresh
+    from salesloop.orders.services import LineIn, order_create
+    from salesloop.org.models import Member
+    from salesloop.targets.planning import _histories, _member_series
+    from tests import factories as f
+
+    hw = Product.objects.get(sku="HW1")
+    sw = Product.objects.get(sku="SW1")
+    cust = f.customer(org.rep_a2)
+    for n, (day, price) in enumerate(
+        ((date(2026, 11, 29), "1234.57"), (date(2026, 11, 30), "0.01"), (date(2026, 12, 1), "5"))
+    ):
+        order_create(
+            number=f"L{n}",
+            customer=cust,
+            owner=org.rep_a2,
+            signed_on=day,
+            lines=[LineIn(hw, Decimal(1), Decimal(price)), LineIn(sw, Decimal(2), Decimal("0.33"))],
+        )
+    members = list(Member.objects.values_list("pk", flat=True))
+    start = date(2024, 1, 1)
+    months = [(2024 + k // 12, k % 12 + 1) for k in range(36)]
+    lines = sorted([org.product_line, history], key=lambda ln: ln.pk)
+
+    def check():
+        got = _histories("booked_revenue", members, start, end, months, lines)
+        for line in [None, *lines]:
+            expected = _member_series(
+                monthly_actuals(
+                    metric="booked_revenue",
+                    members=members,
+                    start=start,
+                    end=end,
+                    product_line=line,
+                ).values,
+                months,
+            )
+            mine = got[getattr(line, "pk", None)]
+            for mid in set(mine) | set(expected):
+                a = mine.get(mid, np.zeros(36))
+                b = expected.get(mid, np.zeros(36))
+                assert np.array_equal(a, b), (line, mid)
+                assert np.array_equal(np.signbit(a), np.signbit(b))
+
+    check()  # no rollup: everything raw
+    rollup_refresh(today=date(2026, 11, 29))  # cursor: 2026-11-28
+    check()
+
+
+def test_series_by_line_adds_up_exactly_like_monthly_actuals():
+    """Rows for one month twice, a month after the rollup's, a -0 figure, dates or month
+    numbers: each month is float() of its exact Decimal sum, as monthly_actuals adds up."""
+    from salesloop.targets.planning import _member_series, _series_by_line
+
+    months = [(2025, m) for m in range(1, 13)]
+    first = 2025 * 12
+    a, b, c = Decimal("0.1"), Decimal("0.2"), Decimal("-0")
+    rest = {None: {(7, 2025, 3): Decimal("0.3"), (8, 2025, 12): Decimal("1e-7")}, 5: {}}
+    for month_of in (lambda i: first + i, lambda i: date(2025, i + 1, 1)):
+        unique = [(None, 7, month_of(2), a), (None, 7, month_of(3), c), (5, 7, month_of(2), b)]
+        doubled = [*unique, (None, 7, month_of(2), b)]
+        for rows in (unique, doubled):
+            got = _series_by_line(rows, rest, months, [None, 5])
+            sums: dict = {None: {}, 5: {}}
+            for line, mid, month, value in rows:
+                y, m = (
+                    (month // 12, month % 12 + 1) if isinstance(month, int) else (2025, month.month)
+                )
+                sums[line][(mid, y, m)] = sums[line].get((mid, y, m), Decimal(0)) + value
+            for line, extra in rest.items():
+                for k, v in extra.items():
+                    sums[line][k] = sums[line].get(k, Decimal(0)) + v
+            for line in (None, 5):
+                expected = _member_series(sums[line], months)
+                assert got[line].keys() == expected.keys()
+                for mid in expected:
+                    assert np.array_equal(got[line][mid], expected[mid])
+                    assert not np.signbit(got[line][mid]).any()
+    assert _series_by_line(doubled, {}, months, [None, 5])[None][7][2] == float(a + b)

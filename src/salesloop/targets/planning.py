@@ -21,6 +21,8 @@ Everything is computed in memory and written in bulk, in one transaction.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -28,9 +30,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -40,7 +42,7 @@ from django.db.models.functions import Cast, Round
 from django.utils.translation import gettext as _
 
 from salesloop.common.audit import audit_record
-from salesloop.common.db import insert_rows, update_rows
+from salesloop.common.db import MonthIndex, fetch_rows, insert_rows, update_rows
 from salesloop.core import planning as core
 from salesloop.core.allocation import (
     AllocationError,
@@ -233,6 +235,156 @@ def _member_series(
     return {mid: table[r] for mid, r in row_of.items()}
 
 
+def _rollup_cover(metric: str, start: date, end: date) -> tuple[str, date] | None:
+    """(rollup metric, last day) when :func:`monthly_actuals` reads [start, last day] of this
+    metric from the rollup's month rows (and the days after it from the raw records), as it
+    decides it; None when it reads everything raw."""
+    from salesloop.insights.actuals import ROLLUP_METRICS
+    from salesloop.insights.rollups import fill_state, month_end
+
+    rollup_metric = ROLLUP_METRICS.get(metric)  # type: ignore[call-overload]
+    state = fill_state() if rollup_metric else None
+    if state is None or state.end is None or start.day != 1:
+        return None
+    covered_to = min(end, state.end)
+    if covered_to != state.end and month_end(covered_to) != covered_to:
+        covered_to = date(covered_to.year, covered_to.month, 1) - timedelta(days=1)
+    if covered_to < start:
+        return None
+    return rollup_metric, covered_to
+
+
+def _histories(
+    metric: str,
+    member_ids: list[int],
+    start: date,
+    end: date,
+    months: list[tuple[int, int]],
+    lines: Sequence[ProductLine],
+) -> dict[int | None, dict[int, np.ndarray]]:
+    """Each member's monthly series over ``months`` for the total (None) and for each product
+    line: the figures of :func:`monthly_actuals` for each of them, with the rollup's month rows
+    of all of them read in one query (the days after the rollup's cursor are read per line,
+    through monthly_actuals itself)."""
+    from salesloop.insights.models import RollupCount
+
+    keys: list[ProductLine | None] = [None, *lines]
+    cover = _rollup_cover(metric, start, end)
+    if cover is None:
+        return {
+            getattr(line, "pk", None): _member_series(
+                monthly_actuals(
+                    metric=metric, members=member_ids, start=start, end=end, product_line=line
+                ).values,
+                months,
+            )
+            for line in keys
+        }
+    rollup_metric, covered_to = cover
+    # the month of each row: SQLite returns dates as text that Django parses row by row, so the
+    # database computes the month's number there; PostgreSQL returns dates (cheaper than that)
+    month: Any = "day" if connection.vendor == "postgresql" else MonthIndex("day")
+    rows = fetch_rows(
+        RollupCount.objects.filter(
+            grain=RollupCount.MONTH,
+            metric=rollup_metric,
+            member_id__in=member_ids,
+            day__gte=start,
+            day__lte=covered_to,
+        )
+        .filter(Q(product_line__isnull=True) | Q(product_line__in=[ln.pk for ln in lines]))
+        .values_list("product_line_id", "member_id", month, "value")
+    )
+    rest: dict[int | None, dict[tuple[int, int, int], Decimal]] = {}
+    if covered_to < end:
+        for line in keys:
+            rest[getattr(line, "pk", None)] = monthly_actuals(
+                metric=metric,
+                members=member_ids,
+                start=covered_to + timedelta(days=1),
+                end=end,
+                product_line=line,
+            ).values
+    return _series_by_line(rows, rest, months, [getattr(line, "pk", None) for line in keys])
+
+
+def _series_by_line(
+    rows: list[tuple[int | None, int, Any, Decimal]],
+    rest: dict[int | None, dict[tuple[int, int, int], Decimal]],
+    months: list[tuple[int, int]],
+    keys: list[int | None],
+) -> dict[int | None, dict[int, np.ndarray]]:
+    """Members' series per product line from rollup rows (line, member, month as a date or as
+    its ``MonthIndex``, value) plus the figures of the days after them (``rest``): each month's
+    figure is float() of its exact (Decimal) sum, as monthly_actuals adds them up."""
+    first = months[0][0] * 12 + months[0][1] - 1
+    if [y * 12 + m - 1 - first for y, m in months] != list(range(len(months))):
+        return _series_by_line_exactly(rows, rest, months, keys)  # not consecutive months
+    if rows:
+        line_of, mids, month_index, values = zip(*rows, strict=True)
+    else:
+        line_of, mids, month_index, values = (), (), (), ()
+    slot = {key: i for i, key in enumerate(keys)}
+    line_idx = np.array([slot.get(x, -1) for x in line_of], dtype=np.int64)
+    if month_index and isinstance(month_index[0], date):
+        month_index = tuple(d.year * 12 + d.month - 1 for d in month_index)
+    col = np.array(month_index, dtype=np.int64) - first
+    member = np.array(mids, dtype=np.int64)
+    keep = (line_idx >= 0) & (col >= 0) & (col < len(months))
+    cell = (line_idx * (1 << 40) + member) * len(months) + col  # one number per line/member/month
+    if len(np.unique(cell[keep])) != int(keep.sum()):
+        # two rows for one month (not expected): add them up exactly, as monthly_actuals does
+        return _series_by_line_exactly(rows, rest, months, keys)
+    figures = np.array(values, dtype=np.float64) + 0.0  # float(Decimal); -0.0 → 0.0 (as 0.0 + x)
+    # months that also have figures after the rollup's cursor: float() of the exact sum
+    later: list[tuple[int, int, int, float]] = []
+    if any(rest.values()):
+        row_of_cell = {c: i for i, c in enumerate(cell.tolist())}
+        for key, extra in rest.items():
+            for (mid, y, m), value in extra.items():
+                c = y * 12 + m - 1 - first
+                if not 0 <= c < len(months):
+                    continue
+                i = row_of_cell.get((slot[key] * (1 << 40) + mid) * len(months) + c)
+                if i is not None and keep[i]:
+                    figures[i] = float(Decimal(0) + values[i] + value) + 0.0
+                else:
+                    later.append((slot[key], mid, c, float(Decimal(0) + value) + 0.0))
+    out: dict[int | None, dict[int, np.ndarray]] = {}
+    for k, key in enumerate(keys):
+        mine = keep & (line_idx == k)
+        extra_rows = [(mid, c, v) for kk, mid, c, v in later if kk == k]
+        ids = np.concatenate([member[mine], np.array([r[0] for r in extra_rows], dtype=np.int64)])
+        cols = np.concatenate([col[mine], np.array([r[1] for r in extra_rows], dtype=np.int64)])
+        vals = np.concatenate([figures[mine], np.array([r[2] for r in extra_rows])])
+        uniq, row = np.unique(ids, return_inverse=True)
+        table = np.zeros((len(uniq), len(months)))
+        table[row, cols] = vals
+        out[key] = {mid: table[r] for r, mid in enumerate(uniq.tolist())}
+    return out
+
+
+def _series_by_line_exactly(
+    rows: list[tuple[int | None, int, Any, Decimal]],
+    rest: dict[int | None, dict[tuple[int, int, int], Decimal]],
+    months: list[tuple[int, int]],
+    keys: list[int | None],
+) -> dict[int | None, dict[int, np.ndarray]]:
+    """:func:`_series_by_line` by adding every figure up as a Decimal, as monthly_actuals does."""
+    exact: dict[int | None, dict[tuple[int, int, int], Decimal]] = {key: {} for key in keys}
+    for line, mid, month, value in rows:
+        if line in exact:
+            cell = exact[line]
+            index = month.year * 12 + month.month - 1 if isinstance(month, date) else month
+            k = (mid, index // 12, index % 12 + 1)
+            cell[k] = cell.get(k, Decimal(0)) + value
+    for key, figures in rest.items():
+        cell = exact[key]
+        for k, value in figures.items():
+            cell[k] = cell.get(k, Decimal(0)) + value
+    return {key: _member_series(exact[key], months) for key in keys}
+
+
 def _build_nodes(
     plan: Plan,
     metric: str,
@@ -242,15 +394,18 @@ def _build_nodes(
     fy_start: date,
     targets: list[TargetRow] | None = None,
     fte: dict[int, float] | None = None,
+    by_member: dict[int, np.ndarray] | None = None,
 ) -> Node:
     """The tree of one metric and product line with each node's history (``targets``: that
     tree's targets when the caller has loaded them, ordered by pk; ``fte``: a cache of the
-    members' FTE next year, shared by the trees of one computation)."""
+    members' FTE next year, shared by the trees of one computation; ``by_member``: the members'
+    series when the caller has them, instead of ``values``)."""
     if targets is None:
         targets = _load_targets(plan, metric).get(getattr(product_line, "pk", None), [])
     fte = {} if fte is None else fte
     by_pk = {t.pk: t for t in targets}
-    by_member = _member_series(values, months)
+    if by_member is None:
+        by_member = _member_series(values, months)
     nodes: dict[int, Node] = {}
     for t in targets:
         if t.member_id:
@@ -707,6 +862,26 @@ class _PeerProductivity:
 
 # ---------------------------------------------------------------- the whole plan
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _cycle_collector_paused(func: _F) -> _F:
+    """Run ``func`` with the objects that exist before it left out of Python's cyclic garbage
+    collection (``gc.freeze``; back in after). A plan computation allocates some hundred
+    thousand objects; each time that triggers a full collection, the collector walks every
+    live object of the process (Django, numpy, the app: 50–130 ms per run at S1). Frozen, the
+    collections only walk what the run itself made, and its cycles are still collected."""
+
+    @functools.wraps(func)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        gc.freeze()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return paused  # type: ignore[return-value]
+
 
 @dataclass
 class Result:
@@ -717,6 +892,7 @@ class Result:
     seconds: float
 
 
+@_cycle_collector_paused
 def recommend_plan(
     *, plan: Plan, metric: str, inputs: Inputs, actor: Any, progress: Progress | None = None
 ) -> Result:
@@ -748,18 +924,16 @@ def recommend_plan(
         trees = _load_targets(plan, metric)
     member_ids = [t.member_id for t in trees.get(None, []) if t.member_id]
     fte: dict[int, float] = {}
-    actual = monthly_actuals(metric=metric, members=member_ids, start=start, end=end)
+    history = _histories(metric, member_ids, start, end, months, lines)
     total = _build_nodes(
-        plan, metric, None, actual.values, months, fy_start, trees.get(None, []), fte
+        plan, metric, None, {}, months, fy_start, trees.get(None, []), fte, history[None]
     )
-    line_roots = {}
-    for line in lines:
-        per_line = monthly_actuals(
-            metric=metric, members=member_ids, start=start, end=end, product_line=line
+    line_roots = {
+        line.pk: _build_nodes(
+            plan, metric, line, {}, months, fy_start, trees.get(line.pk, []), fte, history[line.pk]
         )
-        line_roots[line.pk] = _build_nodes(
-            plan, metric, line, per_line.values, months, fy_start, trees.get(line.pk, []), fte
-        )
+        for line in lines
+    }
     if progress:
         progress(0, 1, "history")
 
@@ -986,15 +1160,15 @@ def _months_unchanged(
     index = {tid: i for i, tid in enumerate(target_ids)}
     rows: list[tuple[int, int, int, int]] = []
     for batch in _by_ids(target_ids, scope):
-        query = (
-            TargetMonth.objects.filter(target__in=batch)
-            .order_by("target_id", "month")
-            .values_list("target_id", *units)
-        )
-        sql, params = query.query.sql_with_params()
-        with connection.cursor() as cursor:  # plain integers: the driver's rows as they come
-            cursor.execute(sql, params)
-            rows += [row for row in cursor.fetchall() if row[0] in index]
+        rows += [
+            row
+            for row in fetch_rows(
+                TargetMonth.objects.filter(target__in=batch)
+                .order_by("target_id", "month")
+                .values_list("target_id", *units)
+            )
+            if row[0] in index
+        ]
     if not rows:
         return [False] * n
     table = np.array(rows, dtype=np.int64)
@@ -1008,7 +1182,8 @@ def _months_unchanged(
     fits = position < months
     stored[owner[fits], position[fits]] = table[fits, 1:]
     wanted = month_minor.transpose(0, 2, 1) * 10 ** (stored_places - places)
-    return ((counts == months) & (stored == wanted).all(axis=(1, 2))).tolist()
+    same: list[bool] = ((counts == months) & (stored == wanted).all(axis=(1, 2))).tolist()
+    return same
 
 
 def _write(
@@ -1061,21 +1236,31 @@ def _write_months(
             .values_list("target", "rows", "months")
             if rows == months == 12 and tid in wanted
         )
-    in_place: list[tuple[Any, ...]] = []
-    fresh: list[tuple[Any, ...]] = []
-    for tid, split in zip(ids, month_minor.tolist(), strict=True):
-        rows = in_place if tid in complete else fresh
-        rows += [
-            (tid, m + 1, *(Decimal(v).scaleb(-places) for v in month))
-            for m, month in enumerate(zip(*split, strict=True))
-        ]
-    update_rows(TargetMonth, ["target", "month"], ["floor", "target_value", "stretch"], in_place)
+    # rows of (target, month, floor, target, stretch) in minor units, target by target
+    n = len(ids)
+    table = np.empty((n * 12, 5), dtype=np.int64)
+    table[:, 0] = np.repeat(np.array(ids, dtype=np.int64), 12)
+    table[:, 1] = np.tile(np.arange(1, 13), n)
+    table[:, 2:] = month_minor.transpose(0, 2, 1).reshape(n * 12, 3)
+    in_place = np.repeat(np.array([tid in complete for tid in ids], dtype=bool), 12)
+    update_rows(
+        TargetMonth,
+        ["target", "month"],
+        ["floor", "target_value", "stretch"],
+        table[in_place],
+        minor_places=places,
+    )
+    fresh = [
+        (tid, month, *(Decimal(v).scaleb(-places) for v in amounts))
+        for tid, month, *amounts in table[~in_place].tolist()
+    ]
     replaced = [tid for tid in ids if tid not in complete]
     for start in range(0, len(replaced), 2000):
         TargetMonth.objects.filter(target__in=replaced[start : start + 2000]).delete()
     insert_rows(TargetMonth, ["target", "month", "floor", "target_value", "stretch"], fresh)
 
 
+@_cycle_collector_paused
 def split_subtree(*, target: Target, actor: Any) -> int:
     """Split a node's current values down its subtree by each node's method (locks kept)."""
     member = _actor_member(actor)
