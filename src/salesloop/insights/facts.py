@@ -181,10 +181,23 @@ class Facts:
         wanted = set(metrics)
         for source in sorted({source_of(m) for m in wanted}):
             key = (lo, hi, source)
-            if key not in self._raw:
+            # rows are keyed by day: a range already read for this request holds any range
+            # inside it (e.g. the tail through today and the same tail through yesterday)
+            held = key if key in self._raw else None
+            if held is None:
+                held = next(
+                    (k for k in self._raw if k[2] == source and k[0] <= lo and hi <= k[1]), None
+                )
+            if held is None:
                 self._raw[key] = raw_rows(lo, hi, sources={source})
-            for r in self._raw[key]:
-                if r[0] in wanted and r[1] in self._member_set:
+                held = key
+            inside = held != key
+            for r in self._raw[held]:
+                if (
+                    r[0] in wanted
+                    and r[1] in self._member_set
+                    and not (inside and not lo <= r[2] <= hi)
+                ):
                     yield r
 
     def _line_filter(self, qs: QuerySet[Any], lines: bool = False) -> QuerySet[Any]:
