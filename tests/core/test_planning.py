@@ -184,3 +184,23 @@ def test_path_totals_are_the_sample_path_sums_of_each_forecast() -> None:
     for fc, row in zip(fcs, batch, strict=True):
         assert np.array_equal(row, sample_paths(fc, n=500, seed=3).sum(axis=1))
     assert path_totals([], n=10).shape == (0, 10)
+
+
+def test_yoy_growth_rates_many_equal_one_call_per_series_bit_for_bit() -> None:
+    import numpy as np
+
+    from salesloop.core.planning import yoy_growth_rates_many
+
+    rng = np.random.default_rng(11)
+    for length in (12, 24, 25, 36):
+        table = rng.lognormal(8, 2, size=(30, length)) * (rng.random((30, length)) > 0.3)
+        table[0] = 0.0
+        table[1, :12] = 0.0
+        table[2] *= -1
+        many = yoy_growth_rates_many(table)
+        one = [yoy_growth_rates(row) for row in table]
+        assert many == one
+        assert [[np.float64(x).tobytes() for x in r] for r in many] == [
+            [np.float64(x).tobytes() for x in r] for r in one
+        ]
+    assert yoy_growth_rates_many(np.zeros((0, 36))) == []

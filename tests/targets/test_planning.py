@@ -332,3 +332,24 @@ def test_series_by_line_adds_up_exactly_like_monthly_actuals():
                     assert np.array_equal(got[line][mid], expected[mid])
                     assert not np.signbit(got[line][mid]).any()
     assert _series_by_line(doubled, {}, months, [None, 5])[None][7][2] == float(a + b)
+
+
+def test_a_unit_split_by_potential_reads_the_members_potential(org, history):
+    from salesloop.customers.models import Customer
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    s.target_set_method(target=team, method="potential", actor=org.director.user)
+    Customer.objects.filter(owner=org.rep_a1).update(potential=Decimal(300))
+    Customer.objects.filter(owner=org.rep_a2).update(potential=Decimal(100))
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    team.refresh_from_db()
+    kids = {
+        t.member_id: t.target
+        for t in Target.objects.filter(parent=team, member__in=[org.rep_a1, org.rep_a2])
+    }
+    others = sum(t.target for t in Target.objects.filter(parent=team)) - sum(kids.values())
+    assert others == 0  # the manager has no accounts: no potential, no share
+    assert kids[org.rep_a1.pk] + kids[org.rep_a2.pk] == team.target
+    assert abs(kids[org.rep_a1.pk] - 3 * kids[org.rep_a2.pk]) <= Decimal("0.03")

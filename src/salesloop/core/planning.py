@@ -242,7 +242,9 @@ def path_totals(fcs: Sequence[Forecast], n: int = 1000, seed: int = 0) -> FloatA
         idx = np.clip(np.searchsorted(g, s, side="right") - 1, 0, len(g) - 2)
         fp = spread[:, j, :]  # (fcs, grid)
         slopes = (fp[:, 1:] - fp[:, :-1]) / dg  # each segment's, as (hi - lo) / (g1 - g0)
-        out = slopes[:, idx] * (s - g[idx]) + fp[:, idx]
+        out = np.take(slopes, idx, axis=1)
+        out *= s - g[idx]
+        out += np.take(fp, idx, axis=1)
         below, above, at_end = s < g[0], s > g[-1], s == g[-1]
         if below.any():
             lo_slope = (fp[:, 1] - fp[:, 0]) / (g[1] - g[0])
@@ -253,10 +255,15 @@ def path_totals(fcs: Sequence[Forecast], n: int = 1000, seed: int = 0) -> FloatA
         if at_end.any():
             out[:, at_end] = fp[:, -1:]  # np.interp's right end
         c = center[:, j : j + 1]
-        res = c + out
         if log_rows.size:
-            res[log_rows] = c[log_rows] * np.exp(np.clip(out[log_rows], -50.0, 50.0))
-        if nonneg_rows.size:
+            logged = c[log_rows] * np.exp(np.clip(out[log_rows], -50.0, 50.0))
+        res = out
+        res += c  # c + out, in place
+        if log_rows.size:
+            res[log_rows] = logged
+        if nonneg_rows.size == len(fcs):
+            np.maximum(res, 0.0, out=res)
+        elif nonneg_rows.size:
             res[nonneg_rows] = np.maximum(res[nonneg_rows], 0.0)
         if not np.isfinite(res).all():
             res = np.nan_to_num(res, nan=0.0, posinf=1e300, neginf=-1e300)
@@ -395,3 +402,23 @@ def yoy_growth_rates(monthly: Sequence[float]) -> list[float]:
     prev, cur = rolling[:-12], rolling[12:]
     ok = prev > 0
     return [float(v) for v in (cur[ok] / prev[ok] - 1.0)]
+
+
+def yoy_growth_rates_many(series: Sequence[Sequence[float]] | FloatArray) -> list[list[float]]:
+    """:func:`yoy_growth_rates` of many series of one length, bit for bit: the rolling sums come
+    from one ``np.convolve`` over the series laid end to end, whose windows inside a series are
+    the very dot products of twelve months that one call per series computes."""
+    table = np.asarray(series, dtype=np.float64)
+    if table.ndim != 2:
+        raise ValueError(f"series must be a table (series × months), got the shape {table.shape}")
+    count, length = table.shape
+    if length < 24 or count == 0:
+        return [[] for _ in range(count)]
+    windows = length - 11  # the rolling 12-month totals of each series
+    rolling = np.convolve(table.reshape(-1), np.ones(12), mode="valid")
+    starts = np.arange(count)[:, None] * length + np.arange(windows)[None, :]
+    rolling = rolling[starts]  # (series, windows): only windows inside one series
+    prev, cur = rolling[:, :-12], rolling[:, 12:]
+    ok = prev > 0
+    rates = np.divide(cur, prev, out=np.zeros_like(cur), where=ok) - 1.0
+    return [row[keep].tolist() for row, keep in zip(rates, ok, strict=True)]

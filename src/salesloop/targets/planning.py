@@ -58,12 +58,17 @@ from salesloop.core.forecast import Forecast, forecast, sample_paths
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.customers.models import Customer, ProductLine
 from salesloop.insights.actuals import monthly_actuals
-from salesloop.org.models import Member
+from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.targets import rules
 from salesloop.targets.choices import Method, Metric, metric_places
 from salesloop.targets.models import ForecastCache, Plan, Target, TargetMonth
-from salesloop.targets.services import _actor_member, _tree_nodes, plan_build_tree
+from salesloop.targets.services import (
+    QUOTA_ROLES,
+    _actor_member,
+    _tree_nodes,
+    plan_build_tree,
+)
 
 HISTORY_MONTHS = 36
 RAMP_MONTHS = 6
@@ -484,7 +489,7 @@ def _load_targets(plan: Plan, metric: str) -> dict[int | None, list[TargetRow]]:
         unit_depth,
         member_name,
         hired_on,
-    ) in (
+    ) in fetch_rows(
         Target.objects.filter(plan=plan, metric=metric).order_by("pk").values_list(*_TARGET_FIELDS)
     ):
         out.setdefault(line_id, []).append(
@@ -531,35 +536,50 @@ def _load_json(
     """Read the stored JSON ``fields`` ("recommendation", "smart") of these targets."""
     by_pk = {t.pk: t for t in rows}
     for batch in _by_ids(list(by_pk), scope):
-        for pk, *data in Target.objects.filter(pk__in=batch).values_list("pk", *fields):
+        for pk, *data in fetch_rows(Target.objects.filter(pk__in=batch).values_list("pk", *fields)):
             row = by_pk.get(pk)
             if row is not None:
                 for name, value in zip(fields, data, strict=True):
                     setattr(row, name, value)
 
 
+def _tree_ids(plan: Plan) -> tuple[list[tuple[int, int | None]], list[int]]:
+    """The (id, parent id) of the units and the ids of the members that ``_tree_nodes`` gives
+    for the plan's org tree (the same filters), as plain values."""
+    root = plan.root_unit
+    units = list(OrgUnit.objects.filter(path__startswith=root.path).values_list("pk", "parent_id"))
+    members = list(
+        Member.objects.filter(
+            org_unit__path__startswith=root.path, role__in=QUOTA_ROLES, left_on__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    return units, members
+
+
 def _trees_complete(
     plan: Plan,
     trees: dict[int | None, list[TargetRow]],
-    tree: tuple[list[Any], list[Any]],
+    tree: tuple[list[tuple[int, int | None]], list[int]],
     keys: Sequence[int | None],
 ) -> bool:
     """Whether every tree (product line, None for the total) already has a target for every
-    unit and member of ``tree`` (``_tree_nodes``), each unit under its parent unit's target:
+    unit and member of ``tree`` (``_tree_ids``), each unit under its parent unit's target:
     then ``plan_build_tree`` would change nothing."""
     units, members = tree
     for key in keys:
         rows = trees.get(key, [])
         by_unit = {t.unit_id: t for t in rows if t.unit_id}
         with_target = {t.member_id for t in rows if t.member_id}
-        if any(u.pk not in by_unit for u in units) or any(m.pk not in with_target for m in members):
+        if any(pk not in by_unit for pk, _parent in units) or any(
+            pk not in with_target for pk in members
+        ):
             return False
-        for u in units:
+        for pk, parent_id in units:
             if (
-                u.parent_id
-                and u.pk != plan.root_unit_id
-                and u.parent_id in by_unit
-                and by_unit[u.pk].parent_id != by_unit[u.parent_id].pk
+                parent_id
+                and pk != plan.root_unit_id
+                and parent_id in by_unit
+                and by_unit[pk].parent_id != by_unit[parent_id].pk
             ):
                 return False
     return True
@@ -659,6 +679,18 @@ def forecasts_for(
 
 def _minor(value: float | Decimal, places: int) -> int:
     return int((Decimal(str(value)) * (10**places)).to_integral_value())
+
+
+def _potential(nodes: list[Node], member_ids: list[int]) -> dict[int, float]:
+    """Each member's account potential, read only when a node splits by potential."""
+    if not any(n.target.method == Method.POTENTIAL and n.children for n in nodes):
+        return {}
+    return {
+        row["owner_id"]: float(row["p"] or 0)
+        for row in Customer.objects.filter(owner_id__in=member_ids)
+        .values("owner_id")
+        .annotate(p=Sum("potential"))
+    }
 
 
 def _weights(node: Node, potential: dict[int, float]) -> list[float]:
@@ -811,10 +843,11 @@ def _smart(
     inputs: Inputs,
     line_name: str,
     lines_label: str = "",
+    yoy: list[float] | None = None,
 ) -> list[dict[str, Any]]:
     """The SMART check of one target; ``probability``: of reaching it (``_probabilities``);
     ``productivity``: the yearly actual per FTE of the members under its parent
-    (``_PeerProductivity``)."""
+    (``_PeerProductivity``); ``yoy``: the node's past growth rates when already computed."""
     checks = core.smart_check(
         core.SmartInputs(
             has_owner=True,
@@ -827,7 +860,7 @@ def _smart(
             or lines_label,
             probability=probability,
             last_year_actual=float(node.series[-12:].sum()) or None,
-            yoy_growth_history=core.yoy_growth_rates(node.series),
+            yoy_growth_history=core.yoy_growth_rates(node.series) if yoy is None else yoy,
             fte=node.fte_next_year if node.target.member_id else None,
             team_productivity=productivity,
         )
@@ -914,9 +947,9 @@ def recommend_plan(
         else []
     )
 
-    tree = _tree_nodes(plan.root_unit)
     trees = _load_targets(plan, metric)
-    if not _trees_complete(plan, trees, tree, [None, *(ln.pk for ln in lines)]):
+    if not _trees_complete(plan, trees, _tree_ids(plan), [None, *(ln.pk for ln in lines)]):
+        tree = _tree_nodes(plan.root_unit)
         with transaction.atomic():
             plan_build_tree(plan=plan, metric=metric, tree=tree)
             for line in lines:
@@ -982,13 +1015,7 @@ def recommend_plan(
     }
     r = values[total.target.pk]
     r[0], r[2] = min(r[0], r[1]), max(r[2], r[1])
-    potential = {
-        row["owner_id"]: float(row["p"] or 0)
-        for row in Customer.objects.filter(owner_id__in=member_ids)
-        .values("owner_id")
-        .annotate(p=Sum("potential"))
-    }
-    _split_tree(total, values, potential, places)
+    _split_tree(total, values, _potential(nodes, member_ids), places)
     # Product-line shares: last year's mix (shrunk toward equal) plus the uplifts.
     if lines:
         last = {ln.pk: float(line_roots[ln.pk].series[-12:].sum()) for ln in lines}
@@ -1084,8 +1111,9 @@ def _finalize(
     probabilities = _probabilities(todo, [float(levels[1]) for levels in levels_of])
     own = [n for n in todo if n.target.product_line_id is None and n.target.pk not in root_json]
     baselines = dict(zip((n.target.pk for n in own), _own_baselines(own, inputs), strict=True))
+    growth = core.yoy_growth_rates_many([n.series for n in todo])
     new: list[tuple[Node, tuple[Decimal, Decimal, Decimal], Any, list[dict[str, Any]]]] = []
-    for n, levels, probability in zip(todo, levels_of, probabilities, strict=True):
+    for n, levels, probability, yoy in zip(todo, levels_of, probabilities, growth, strict=True):
         t = n.target
         if t.pk in root_json:
             rec: Any = root_json[t.pk]
@@ -1101,6 +1129,7 @@ def _finalize(
             inputs,
             line_names.get(t.product_line_id or 0, ""),
             lines_label=lines_label,
+            yoy=yoy,
         )
         new.append((n, levels, rec, smart))  # type: ignore[arg-type]
 
@@ -1292,13 +1321,7 @@ def split_subtree(*, target: Target, actor: Any) -> int:
     for n, fc in zip(sub, fcs, strict=True):
         n.fc = fc
     values = {node.target.pk: [_minor(getattr(node.target, level), places) for level in LEVELS]}
-    potential = {
-        row["owner_id"]: float(row["p"] or 0)
-        for row in Customer.objects.filter(owner_id__in=member_ids)
-        .values("owner_id")
-        .annotate(p=Sum("potential"))
-    }
-    _split_tree(node, values, potential, places)
+    _split_tree(node, values, _potential(sub, member_ids), places)
     values.pop(node.target.pk)
     members = {n.target.member_id: n for n in _walk(root) if n.target.member_id}
     count = _finalize(
