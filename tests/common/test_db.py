@@ -42,7 +42,6 @@ def test_update_rows_sets_each_row_its_own_values(org):
         ["id"],
         ["floor", "target", "stretch", "lock_version", "recommendation"],
         rows,
-        batch_size=2,
     )
     assert count == len(targets) - 1
     for pk, floor, target, stretch, version, rec in rows:

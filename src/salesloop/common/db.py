@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -111,9 +110,16 @@ def fetch_rows(query: models.QuerySet[Any]) -> list[tuple[Any, ...]]:
     converters = compiler.get_converters(
         [expression for expression, _sql, _alias in compiler.select]
     )
-    if converters:
-        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
-    return list(rows)
+    if not converters or not rows:
+        return list(rows)
+    # Django's converters, applied column by column rather than row by row
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for position, (functions, expression) in converters.items():
+        values = columns[position]
+        for convert in functions:
+            values = [convert(value, expression, compiler.connection) for value in values]
+        columns[position] = values
+    return list(zip(*columns, strict=True))
 
 
 def update_rows(
@@ -122,7 +128,6 @@ def update_rows(
     fields: Sequence[str],
     rows: Sequence[Sequence[Any]] | npt.NDArray[np.int64],
     *,
-    batch_size: int = 1000,
     minor_places: int | None = None,
 ) -> int:
     """Update many rows, each with its own values, in a few statements.
@@ -132,7 +137,7 @@ def update_rows(
     order, as Python values (converted like ``save()`` converts them). Django's ``bulk_update``
     writes one ``CASE WHEN`` per field over the whole batch, whose cost grows with the batch;
     here PostgreSQL gets the rows by ``COPY`` into a temporary table and one joined ``UPDATE``,
-    SQLite (3.33+) a joined ``UPDATE … FROM (VALUES …)`` per batch. Returns the rows updated.
+    SQLite runs one prepared ``UPDATE`` per row (``executemany``). Returns the rows updated.
 
     ``minor_places``: every value is an integer, and those of decimal fields are amounts in
     units of ``10**-minor_places`` (cents for 2), not negative: they are written as the
@@ -143,8 +148,7 @@ def update_rows(
     meta = model._meta
     columns = [meta.get_field(name) for name in (*keys, *fields)]
     pg = connection.vendor == "postgresql"
-    # SQLite names the columns of a VALUES list column1, column2…; a temporary table has ours
-    names = [f"c{i}" if pg else f"column{i + 1}" for i in range(len(columns))]
+    names = [f"c{i}" for i in range(len(columns))]  # the temporary table's columns
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
     sets = ", ".join(
@@ -182,25 +186,20 @@ def update_rows(
             count = cursor.rowcount
             cursor.execute(f"DROP TABLE {temp}")
             return count
-        count = 0
-        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        # SQLite: one prepared UPDATE run for each row (an index lookup and a write in place,
+        # in C), cheaper than joining a VALUES list and with no long statement to parse
+        assign = ", ".join(f"{qn(c.column)} = %s" for c in columns[len(keys) :])
+        match = " AND ".join(f"{qn(c.column)} = %s" for c in columns[: len(keys)])
+        width = len(columns)
         if minor is not None:
             # amounts as the text str(Decimal) gives: SQLite stores exactly what it would store
-            flat = list(itertools.chain.from_iterable(zip(*minor, strict=True)))
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            if minor is not None:
-                width = len(columns)
-                params = flat[start * width : (start + len(batch)) * width]
-            else:
-                params = [prep(v) for row in batch for prep, v in zip(preps, row, strict=True)]
-            cursor.execute(
-                f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row_sql] * len(batch))}) "
-                f"AS v WHERE {where}",
-                params,
-            )
-            count += cursor.rowcount
-        return count
+            cells = [*minor[len(keys) :], *minor[: len(keys)]]
+            params: Any = zip(*cells, strict=True)
+        else:
+            order = [*range(len(keys), width), *range(len(keys))]  # the fields, then the keys
+            params = ([preps[i](row[i]) for i in order] for row in rows)
+        cursor.executemany(f"UPDATE {table} SET {assign} WHERE {match}", params)
+        return cursor.rowcount
 
 
 def insert_rows(
