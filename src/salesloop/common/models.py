@@ -22,6 +22,14 @@ class AuditEvent(models.Model):
 
     Also records security events (logins, failures, denials, exports, imports) with an empty
     subject. Rows are only ever inserted.
+
+    Indexed for what is read: a record's history (``audit_subject_idx``) and recent events
+    (``at``). The actor has no index: nothing looks events up by actor, and every order or
+    payment imported in bulk writes an audit row, so an index entry per row was pure cost. The
+    one statement that would use it is deleting a user (``SET_NULL`` on their events), which
+    then scans the table: the app has no way to delete a user (a member who leaves keeps the
+    account, with a leaving date), only the Django admin could, rarely, and a scan of a few
+    million rows takes seconds.
     """
 
     class Kind(models.TextChoices):
@@ -38,6 +46,7 @@ class AuditEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # see the class docstring
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     action = models.CharField(_("action"), max_length=64)

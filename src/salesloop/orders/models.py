@@ -47,7 +47,16 @@ class ExchangeRate(models.Model):
 class Order(TimeStampedModel):
     """A signed deal. Indexes are kept to what the queries use: every extra index slows the
     bulk imports of a million orders (the composite indexes below cover customer, owner and
-    signing-date lookups, so those columns carry no index of their own)."""
+    signing-date lookups, so those columns carry no index of their own).
+
+    Opportunity and product line are indexed only where set (partial indexes): the look-ups by
+    them (an opportunity's orders, a product line filter, the SET_NULL / PROTECT checks when an
+    opportunity or a product line is deleted) compare with a value, which implies "not null",
+    so they use these indexes; most imported orders name neither and cost no index entry.
+    On PostgreSQL, the ``varchar_pattern_ops`` ("_like") indexes Django adds for the unique
+    contract number and external id are dropped (migration 0003): no query filters these
+    columns by LIKE or a prefix (the admin search is case-insensitive, which those indexes do
+    not serve)."""
 
     VISIBILITY_OWNER = "owner"
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -77,6 +86,7 @@ class Order(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="orders",
+        db_index=False,  # see Meta.indexes
     )
     signed_on = models.DateField(_("signed on"))
     amount = MoneyField(_("amount"), validators=[MinValueValidator(Decimal("0"))])
@@ -91,6 +101,7 @@ class Order(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="orders",
+        db_index=False,  # see Meta.indexes
     )
     status = models.CharField(
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.ACTIVE
@@ -105,6 +116,16 @@ class Order(TimeStampedModel):
             models.Index(fields=["customer", "signed_on"], name="order_customer_signed_idx"),
             models.Index(
                 fields=["signed_on", "owner", "amount_base"], name="order_signed_cover_idx"
+            ),
+            models.Index(
+                fields=["opportunity"],
+                name="order_opportunity_idx",
+                condition=Q(opportunity__isnull=False),
+            ),
+            models.Index(
+                fields=["product_line"],
+                name="order_product_line_idx",
+                condition=Q(product_line__isnull=False),
             ),
         ]
         constraints = [
