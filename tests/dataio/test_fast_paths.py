@@ -364,3 +364,25 @@ def test_orders_checked_by_column_as_row_by_row(org, do_import, monkeypatch):
     }
     assert (by_row.created, by_row.rejected) == (3, 13), by_row.samples
     print([(s["row"], s["reason"]) for s in by_row.samples])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["HT-011", "HT-012"],  # between existing numbers, none of them there
+        ["HT-001", "HT-005"],  # below all
+        ["HT-040", "HT-099", "合同-1"],  # above all
+        ["HT-010"],
+        ["HT-005", "HT-020", "HT-025", "HT-031"],  # a range holding rows, some of them asked for
+        ["HT-015", "HT-025"],  # a range holding a row not asked for
+        ["ht-010", "HT-010 ", "HT-01"],  # near misses
+    ],
+)
+def test_existing_ids_finds_what_the_orm_finds(org, do_import, values):
+    from salesloop.dataio.bulk import existing_ids
+
+    do_import("customers", CUSTOMERS, org.mgr_a)
+    rows = [ORDERS[0], *([f"HT-0{n}0", "C1", "rep_a1", "2025-03-07", "100", ""] for n in (1, 2, 3))]
+    assert do_import("orders", rows, org.mgr_a).created == 3
+    expected = set(Order.objects.filter(number__in=values).values_list("pk", flat=True))
+    assert sorted(existing_ids(Order, {"number": values})) == sorted(expected)

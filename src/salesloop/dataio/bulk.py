@@ -31,11 +31,17 @@ from salesloop.orders.models import Order, Payment
 SQLITE_ROWS_PER_STATEMENT = 2000
 
 
-def existing_ids(model: type[Model], lookups: dict[str, Sequence[str]]) -> list[int]:
+def existing_ids(
+    model: type[Model],
+    lookups: dict[str, Sequence[str]],
+    before_query: Callable[[], None] = lambda: None,
+) -> list[int]:
     """Primary keys of the rows whose column ``c`` holds one of ``lookups[c]`` (for any ``c``).
 
     One query per batch of values, without building model instances: in a new file nothing
-    matches, and this is asked for every chunk.
+    matches, and this is asked for every chunk. ``before_query`` is called once the
+    parameters are ready, just before the first query. (The columns have the database's
+    default collation, as Django creates them; the PostgreSQL range test below relies on it.)
     """
     lookups = {column: list(dict.fromkeys(values)) for column, values in lookups.items() if values}
     if not lookups:
@@ -43,15 +49,30 @@ def existing_ids(model: type[Model], lookups: dict[str, Sequence[str]]) -> list[
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     found: list[int] = []
+    postgresql = connection.vendor == "postgresql"
+    texts = {column: json.dumps(values) for column, values in lookups.items()} if postgresql else {}
+    before_query()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for column, values in lookups.items():
-                # One index look-up per value, whatever the planner estimates: with
-                # "= ANY(10,000 values)" it chose to scan the whole table once it was big.
+        if postgresql:
+            for column in lookups:
+                # One index look-up per value, whatever the planner estimates (with
+                # "= ANY(10,000 values)" it chose to scan the whole table once it was big) —
+                # and none when no row lies between the least and the greatest value (one
+                # index descent: a new file's chunk of contract numbers usually is such a
+                # range). The values go as one JSON text: json.dumps is C, while the driver's
+                # adaptation of 10,000 strings to a text[] literal took longer than the
+                # look-ups, the connection idle meanwhile.
+                col = qn(column)
                 cursor.execute(
-                    f"SELECT o.id FROM unnest(%s::text[]) AS k(v), LATERAL "
-                    f"(SELECT id FROM {table} WHERE {qn(column)} = k.v OFFSET 0) AS o",
-                    [values],
+                    f"WITH k AS MATERIALIZED "
+                    f"(SELECT v FROM jsonb_array_elements_text(%s::jsonb) AS v), "
+                    f"b AS MATERIALIZED (SELECT min(v) AS lo, max(v) AS hi FROM k) "
+                    f"SELECT o.id FROM k, LATERAL "
+                    f"(SELECT id FROM {table} WHERE {col} = k.v OFFSET 0) AS o "
+                    f"WHERE EXISTS (SELECT FROM b WHERE "
+                    f"(SELECT {col} FROM {table} WHERE {col} >= b.lo ORDER BY {col} LIMIT 1) "
+                    f"<= b.hi)",
+                    [texts[column]],
                 )
                 found.extend(row[0] for row in cursor.fetchall())
             return list(dict.fromkeys(found))
@@ -65,20 +86,7 @@ def existing_ids(model: type[Model], lookups: dict[str, Sequence[str]]) -> list[
 
 
 def allocate_ids(model: type[Model], count: int) -> list[int]:
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # (the sequence's name looked up once, not once per id)
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            sequence = cursor.fetchone()[0]
-            cursor.execute(
-                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count]
-            )
-            return [row[0] for row in cursor.fetchall()]
-        cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')
-        start = cursor.fetchone()[0] + 1
-        # SQLite's AUTOINCREMENT counter follows the largest id inserted.
-        return list(range(start, start + count))
+    return Target().allocate_ids(model, count)
 
 
 class Target:
@@ -97,6 +105,7 @@ class Target:
         self.quote = connection.ops.quote_name
         self.errors = connection.wrap_database_errors
         self._types: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        self._sequences: dict[str, str] = {}
         if self.sqlite and not getattr(connection, "_salesloop_bulk_cache", False):
             # A bigger page cache for the duration of the connection: index updates of a
             # million rows otherwise spill the default 2 MB cache on every batch. 128 MB keeps
@@ -104,6 +113,25 @@ class Target:
             # orders (measured: with 64 MB a second million was 12 % slower).
             self.raw.execute("PRAGMA cache_size = -131072")
             connection._salesloop_bulk_cache = True
+
+    def allocate_ids(self, model: type[Model], count: int) -> list[int]:
+        """``count`` new ids for ``model`` (from any thread, like the writes)."""
+        table = model._meta.db_table
+        if self.sqlite:
+            row = self.raw.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.quote(table)}")
+            start = row.fetchone()[0] + 1
+            # SQLite's AUTOINCREMENT counter follows the largest id inserted.
+            return list(range(start, start + count))
+        with self.raw.cursor() as cursor:
+            if table not in self._sequences:  # (looked up once, not once per id)
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                self._sequences[table] = cursor.fetchone()[0]
+            # (one array rather than a row per id: less for the driver to read)
+            cursor.execute(
+                "SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
+                [self._sequences[table], count],
+            )
+            return sorted(cursor.fetchone()[0] or [])
 
     def pg_types(self, cursor: Any, table: str, columns: Sequence[str]) -> list[int]:
         """The type oids of ``columns`` (for a binary COPY)."""
@@ -347,8 +375,24 @@ class NewOrders:
         self.audit = audit
         self.head = head
 
-    def job(self, ids: list[int]) -> Callable[[], None]:
-        """What writes the batch with these ids (run it in any thread)."""
+    def job(
+        self, ids: list[int] | None, on_ids: Callable[[list[int]], None] | None = None
+    ) -> Callable[[], None]:
+        """What writes the batch with these ids (run it in any thread).
+
+        With ``ids`` None, the job allocates them first and passes them to ``on_ids``.
+        """
+        if ids is None:
+            target = self.target
+
+            def allocate_and_write() -> None:
+                with target.errors:
+                    allocated = target.allocate_ids(Order, self.count)
+                if on_ids is not None:
+                    on_ids(allocated)
+                self.job(allocated)()
+
+            return allocate_and_write
         target = self.target
         if not target.sqlite:
             head = self.head

@@ -32,7 +32,6 @@ from salesloop.dataio.bulk import (
     NewOrders,
     Target,
     Writer,
-    allocate_ids,
     deferred_foreign_keys,
     existing_ids,
     insert_orders,
@@ -562,10 +561,13 @@ class OrderHandler(Handler):
         self.flying_by_number = {v["number"]: v for v in flying}
         self.flying_by_external_id = {v["external_id"]: v for v in flying if v["external_id"]}
         if flying and batch is not None and self.writer is not None:
-            ids = allocate_ids(Order, len(flying))
-            for values, pk in zip(flying, ids, strict=True):
-                values["pk"] = pk
-            self.writer.submit(batch.job(ids))
+            # The ids are allocated by the job (in the background too): _flying() waits for it
+            # before it reads one.
+            def assign(ids: list[int]) -> None:
+                for values, pk in zip(flying, ids, strict=True):
+                    values["pk"] = pk
+
+            self.writer.submit(batch.job(None, assign))
 
     def finish(self) -> None:
         if self.writer is None:
@@ -585,13 +587,16 @@ class OrderHandler(Handler):
             self.ctx.before_query = lambda: None
 
     def prepare(self, rows: list[tuple[int, Row]]) -> None:
-        self.sync()
+        # What needs no query is done before waiting for the batch being written (each query
+        # waits for it: ctx.before_query, existing_ids' before_query), so that the connection
+        # is idle between two batches only for the look-ups themselves.
         self.ctx.prefetch_customers(r.get("customer") for _n, r in rows)
         numbers = [r["number"] for _n, r in rows if r.get("number")]
         exts = [r["external_id"] for _n, r in rows if r.get("external_id")]
         self.by_number = {}
         self.by_external_id = {}
-        found = existing_ids(Order, {"number": numbers, "external_id": exts})
+        found = existing_ids(Order, {"number": numbers, "external_id": exts}, self.sync)
+        self.sync()  # (existing_ids queries nothing when there is nothing to look up)
         if found:
             wanted_numbers, wanted_exts = set(numbers), set(exts)
             for order in Order.objects.filter(pk__in=found):
@@ -601,9 +606,11 @@ class OrderHandler(Handler):
                     self.by_external_id[order.external_id] = order
         self.pending_numbers = set()
         self.pending_external_ids = set()
-        self.checked = self._check(rows)
         if self.writer is not None:
+            # The look-ups are done: the server writes the last chunk's orders while the rows
+            # of this one are checked (a check that has to query waits: ctx.before_query).
             self._write_waiting()
+        self.checked = self._check(rows)
 
     def _check(self, rows: list[tuple[int, Row]]) -> dict[int, dict[str, Any]]:
         """What validate() returns, for the rows whose checks all pass, found column by column.
@@ -775,9 +782,10 @@ class OrderHandler(Handler):
             raise RowError(
                 _("Contract %(n)s already has another external id.") % {"n": values["number"]}
             )
+        self.sync()  # (its id is given as it is written)
         if written["pk"] > self.baseline or written["pk"] in self.touched:
             raise RowError(_("This record appears more than once in the file."))
-        self.sync()  # (an id below the baseline: the sequence lagged; read the order back)
+        # (an id below the baseline: the sequence lagged; read the order back)
         return Order.objects.get(pk=written["pk"])
 
     def update(self, existing: Order, values: dict[str, Any], row: Row) -> str:
