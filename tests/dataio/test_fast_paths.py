@@ -1,7 +1,6 @@
 """The fast paths of big imports give exactly what the plain paths give."""
 
 import contextlib
-import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -10,7 +9,7 @@ from openpyxl import Workbook
 
 from salesloop.common.models import AuditEvent
 from salesloop.dataio import engine, readers
-from salesloop.dataio.bulk import order_changes
+from salesloop.dataio.bulk import id_ranges
 from salesloop.dataio.engine import ChunkParser, parse_row
 from salesloop.dataio.formats import CellError, parse_decimal
 from salesloop.dataio.kinds import KINDS
@@ -90,31 +89,34 @@ def test_other_numbers_take_the_general_path(text):
         parse_decimal(text)
 
 
-def test_order_changes_text_is_what_json_dumps_writes(org, do_import):
-    from salesloop.dataio import bulk
-
+def test_bulk_orders_are_audited_per_batch_with_their_ids(org, do_import, monkeypatch):
+    """One ``order.import`` event per written batch: its actor, and ranges of exactly its ids."""
+    monkeypatch.setattr(engine, "CHUNK", 2)
     do_import("customers", CUSTOMERS, org.mgr_a)
-    result = do_import("orders", ORDERS[:3], org.mgr_a, bulk=True)
-    assert result.created == 2
-    for event in AuditEvent.objects.filter(action="order.create"):
-        order = Order.objects.get(pk=int(event.subject_id))
-        expected = order_changes(
-            order.customer_id,
-            order.owner_id,
-            order.signed_on.isoformat(),
-            order.amount,
-            order.currency,
-            order.status,
-        )
-        assert event.changes == json.loads(expected)
-    for amount in (Decimal("0.00"), Decimal("-5.10"), Decimal("99999999999999.99")):
-        written = (
-            f'{{"customer": [null, {1}], "owner": [null, {2}], '
-            f'"signed_on": [null, "2025-03-07"], "amount": [null, "{amount}"], '
-            f'"currency": [null, {bulk._JsonStrings()["CNY"]}], '
-            f'"status": [null, {bulk._JsonStrings()["active"]}]}}'
-        )
-        assert written == order_changes(1, 2, "2025-03-07", amount, "CNY", "active")
+    rows = [
+        *ORDERS[:3],
+        ["HT-004", "C2", "rep_a2", "2025-03-09", "5", ""],
+        ["HT-005", "C1", "rep_a1", "2025-03-10", "6", "CNY"],
+    ]
+    result = do_import("orders", rows, org.mgr_a, bulk=True)
+    assert (result.created, result.committed) == (4, True)
+    events = list(AuditEvent.objects.filter(action="order.import").order_by("pk"))
+    assert not AuditEvent.objects.filter(action="order.create").exists()
+    assert len(events) == 2  # 4 rows, 2 per chunk
+    covered = []
+    for event in events:
+        assert event.actor_id == org.mgr_a.user_id and event.kind == "create"
+        assert event.subject_type == "orders.order" and event.subject_id == ""
+        ids = [pk for first, last in event.changes["ids"] for pk in range(first, last + 1)]
+        assert event.changes["created"] == len(ids) == 2
+        covered += ids
+    assert sorted(covered) == sorted(Order.objects.values_list("pk", flat=True))
+
+
+def test_id_ranges():
+    assert id_ranges([]) == []
+    assert id_ranges([7]) == [[7, 7]]
+    assert id_ranges([5, 3, 4, 9, 10, 12]) == [[3, 5], [9, 10], [12, 12]]
 
 
 @pytest.mark.parametrize("overlap", [False, True])
@@ -284,24 +286,20 @@ def test_overlapped_batches_write_what_the_services_write(
         ["HT-006", "C1", "rep_a1", "2025-03-11", "99999999999.99", "人民币"],
     ]
 
-    def audit():
+    def created_ids(action):
+        events = AuditEvent.objects.filter(action=action).values_list("changes", flat=True)
         return sorted(
-            str(c)
-            for c in AuditEvent.objects.filter(action="order.create").values_list(
-                "changes", flat=True
-            )
+            pk for c in events for first, last in c["ids"] for pk in range(first, last + 1)
         )
 
     assert do_import("orders", orders, org.mgr_a, bulk=False).created == 6
-    service_rows, service_audit = _rows(Order), audit()
+    service_rows = _rows(Order)
+    assert AuditEvent.objects.filter(action="order.create").count() == 6
     Order.objects.all().delete()
-    AuditEvent.objects.filter(action="order.create").delete()
     result = do_import("orders", orders, org.mgr_a, bulk=True)
     assert (result.created, result.committed) == (6, True)
-    assert _rows(Order) == service_rows and audit() == service_audit
-    ids = sorted(Order.objects.values_list("pk", flat=True))
-    subjects = AuditEvent.objects.filter(action="order.create").values_list("subject_id", flat=True)
-    assert sorted(int(s) for s in subjects) == ids
+    assert _rows(Order) == service_rows
+    assert created_ids("order.import") == sorted(Order.objects.values_list("pk", flat=True))
 
 
 def test_garbage_collection_settings_are_set_back(org, do_import):

@@ -2,7 +2,10 @@
 
 The rows come from the same validation as the service path (:mod:`salesloop.dataio.handlers`),
 with ``amount_base`` computed by the same rule (the dated exchange rate). Ids are allocated up
-front so each record gets the same audit row ``order_create`` / ``payment_create`` would write.
+front. Each batch is audited as one event (``order.import`` / ``payment.import``: who, when, how
+many, and the ids created, as ranges) rather than one ``order.create`` per record: the import
+itself is audited with its file (``import``), and a per-record create event would double what
+the server writes per order (measured: 62 s → 44 s for a million orders on PostgreSQL).
 SQLite takes multi-row ``INSERT … VALUES`` statements on the driver's connection; PostgreSQL
 takes ``COPY`` in binary format. Values are converted exactly as the ORM converts them. A test
 imports the same file both ways and compares the rows.
@@ -250,46 +253,35 @@ def deferred_foreign_keys(target: Target, models: Sequence[type[Model]]) -> list
         return [f"{target.quote(schema)}.{target.quote(name)}" for schema, name in cursor]
 
 
-def _audit_rows(
-    actor_id: int | None,
-    now_db: Any,
-    action: str,
-    subject_type: str,
-    ids: list[int],
-    changes: list[str],
-) -> list[tuple[Any, ...]]:
-    kind = AuditEvent.Kind.CREATE.value
-    return [
-        (now_db, actor_id, kind, action, subject_type, str(pk), change, None)
-        for pk, change in zip(ids, changes, strict=True)
-    ]
-
-
 AUDIT_COLUMNS = ("at", "actor_id", "kind", "action", "subject_type", "subject_id", "changes", "ip")
 
 
-class _JsonStrings(dict[Any, str]):
-    """json.dumps of the few distinct strings of a column (currencies, statuses), remembered."""
+def id_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Sorted ids as runs of consecutive ids: [[first, last], ...]."""
+    runs: list[list[int]] = []
+    for pk in sorted(ids):
+        if runs and pk == runs[-1][1] + 1:
+            runs[-1][1] = pk
+        else:
+            runs.append([pk, pk])
+    return runs
 
-    def __missing__(self, key: Any) -> str:
-        value = self[key] = json.dumps(key)
-        return value
+
+def batch_audit_row(head: tuple[Any, ...], ids: Sequence[int]) -> tuple[Any, ...]:
+    """The one audit row of a batch: ``head`` (at, actor, kind, action, subject type), then an
+    empty subject id, the changes {"created": n, "ids": [[first, last], ...]} as JSON text and
+    no IP address."""
+    changes = json.dumps({"created": len(ids), "ids": id_ranges(ids)})
+    return (*head, "", changes, None)
 
 
-def order_changes(
-    customer_id: Any, owner_id: Any, signed_on: str, amount: Any, currency: Any, status: Any
-) -> str:
-    """The audit ``changes`` of a new order: what ``json.dumps`` makes of the service's dict."""
-    return json.dumps(
-        {
-            "customer": [None, customer_id],
-            "owner": [None, owner_id],
-            "signed_on": [None, signed_on],
-            "amount": [None, str(amount)],
-            "currency": [None, currency],
-            "status": [None, status],
-        }
-    )
+def write_audit_row(target: Target, row: tuple[Any, ...]) -> None:
+    """Insert one audit row on the target's connection (from any thread, like the batches)."""
+    if target.sqlite:
+        ((sql, _start, _end),) = target.statements(AuditEvent, AUDIT_COLUMNS, 1)
+        target.raw.execute(sql, list(row))
+    else:
+        target.copy(AuditEvent, AUDIT_COLUMNS, [row])
 
 
 ORDER_COLUMNS = (
@@ -311,7 +303,7 @@ ORDER_COLUMNS = (
 
 
 class NewOrders:
-    """The new orders of a chunk and their audit rows, converted for the database up front.
+    """The new orders of a chunk, converted for the database up front, and their batch's audit.
 
     Built in the importing thread as soon as the chunk is checked; the ids, allocated just
     before the batch is written, are filled in last (SQLite: the statements' parameters are
@@ -325,33 +317,13 @@ class NewOrders:
         now = timezone.now()
         now_db = connection.ops.adapt_datetimefield_value(now) if sqlite else now
         actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-        head = (now_db, actor_id, AuditEvent.Kind.CREATE.value, "order.create", "orders.order")
-        quoted = _JsonStrings()
+        self.head = (now_db, actor_id, AuditEvent.Kind.CREATE.value, "order.import", "orders.order")
         orders: list[Any] = []
-        audit: list[Any] = []
         add_order = orders.extend if sqlite else orders.append
-        add_audit = audit.extend if sqlite else audit.append
         for r in rows:
-            customer_id = r["customer_id"]
-            owner_id = r["owner"].pk
             line = r["product_line"]
             signed_on = r["signed_on"]
-            day = signed_on.isoformat()
             amount = r["amount"]
-            amount_text = str(amount)
-            currency = r["currency"]
-            status = r["status"]
-            if customer_id.__class__ is int and owner_id.__class__ is int:
-                # json.dumps of the dict order_changes() builds, written out: ints as digits;
-                # the date's ISO text and a Decimal's str() need no escaping (digits, "-", ".",
-                # "E", "+", "Infinity", "NaN").
-                changes = (
-                    f'{{"customer": [null, {customer_id}], "owner": [null, {owner_id}], '
-                    f'"signed_on": [null, "{day}"], "amount": [null, "{amount_text}"], '
-                    f'"currency": [null, {quoted[currency]}], "status": [null, {quoted[status]}]}}'
-                )
-            else:
-                changes = order_changes(customer_id, owner_id, day, amount, currency, status)
             add_order(
                 (
                     None,  # the id
@@ -359,21 +331,18 @@ class NewOrders:
                     now_db,
                     r["number"],
                     r["external_id"],
-                    customer_id,
-                    owner_id,
+                    r["customer_id"],
+                    r["owner"].pk,
                     r["opportunity_id"],
-                    day if sqlite else signed_on,  # Django stores a date in SQLite as its ISO text
-                    amount_text if sqlite else amount,  # and a Decimal as its str()
-                    currency,
+                    signed_on.isoformat() if sqlite else signed_on,  # SQLite: a date's ISO text
+                    str(amount) if sqlite else amount,  # and a Decimal's str()
+                    r["currency"],
                     str(r["amount_base"]) if sqlite else r["amount_base"],
                     line.pk if line is not None else None,
-                    status,
+                    r["status"],
                 )
             )
-            add_audit((*head, None, changes, None) if sqlite else changes)  # None: the id
         self.orders = orders
-        self.audit = audit
-        self.head = head
 
     def job(
         self, ids: list[int] | None, on_ids: Callable[[list[int]], None] | None = None
@@ -394,8 +363,8 @@ class NewOrders:
 
             return allocate_and_write
         target = self.target
+        audit_row = batch_audit_row(self.head, ids)
         if not target.sqlite:
-            head = self.head
 
             def copy() -> None:
                 with target.errors:
@@ -404,38 +373,28 @@ class NewOrders:
                         ORDER_COLUMNS,
                         ((pk, *rest[1:]) for pk, rest in zip(ids, self.orders, strict=True)),
                     )
-                    target.copy(
-                        AuditEvent,
-                        AUDIT_COLUMNS,
-                        (
-                            (*head, str(pk), changes, None)
-                            for pk, changes in zip(ids, self.audit, strict=True)
-                        ),
-                    )
+                    write_audit_row(target, audit_row)
 
             return copy
         statements = []
-        for model, columns, params, at, text in (
-            (Order, ORDER_COLUMNS, self.orders, 0, False),
-            (AuditEvent, AUDIT_COLUMNS, self.audit, 5, True),
-        ):
-            width = len(columns)
-            for sql, start, end in target.statements(model, columns, self.count):
-                part = params[start * width : end * width]
-                part[at::width] = list(map(str, ids[start:end])) if text else ids[start:end]
-                statements.append((sql, part))
+        width = len(ORDER_COLUMNS)
+        for sql, start, end in target.statements(Order, ORDER_COLUMNS, self.count):
+            part = self.orders[start * width : end * width]
+            part[0::width] = ids[start:end]
+            statements.append((sql, part))
         execute = target.raw.execute
 
         def run() -> None:
             with target.errors:
                 for sql, part in statements:
                     execute(sql, part)
+                write_audit_row(target, audit_row)
 
         return run
 
 
 def insert_orders(rows: list[dict[str, Any]], *, actor: Any) -> None:
-    """Insert new orders (validated rows) and their audit rows."""
+    """Insert new orders (validated rows) and their batch's audit row."""
     batch = NewOrders(Target(), rows, actor)
     batch.job(allocate_ids(Order, len(rows)))()
 
@@ -459,7 +418,6 @@ def insert_payments(rows: list[dict[str, Any]], *, actor: Any) -> None:
         "external_id",
     )
     out = []
-    changes = []
     for pk, r in zip(ids, rows, strict=True):
         out.append(
             (
@@ -475,22 +433,12 @@ def insert_payments(rows: list[dict[str, Any]], *, actor: Any) -> None:
                 r["external_id"],
             )
         )
-        changes.append(
-            json.dumps(
-                {
-                    "order": [None, r["order_id"]],
-                    "paid_on": [None, r["paid_on"].isoformat()],
-                    "amount": [None, str(r["amount"])],
-                    "currency": [None, r["currency"]],
-                }
-            )
-        )
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-    audit = _audit_rows(actor_id, now_db, "payment.create", "orders.payment", ids, changes)
+    head = (now_db, actor_id, AuditEvent.Kind.CREATE.value, "payment.import", "orders.payment")
     with target.errors:
-        for model, cols, rows_out in ((Payment, columns, out), (AuditEvent, AUDIT_COLUMNS, audit)):
-            if not sqlite:
-                target.copy(model, cols, rows_out)
-                continue
-            for sql, start, end in target.statements(model, cols, len(rows_out)):
-                target.raw.execute(sql, list(chain.from_iterable(rows_out[start:end])))
+        if sqlite:
+            for sql, start, end in target.statements(Payment, columns, len(out)):
+                target.raw.execute(sql, list(chain.from_iterable(out[start:end])))
+        else:
+            target.copy(Payment, columns, out)
+        write_audit_row(target, batch_audit_row(head, ids))
