@@ -116,6 +116,19 @@ def test_months_before_the_first_record_are_missing_not_zero():
     assert _observed(np.zeros(36)).size == 12
 
 
+def test_an_incomplete_first_month_is_left_out():
+    """Records that begin mid-month leave a first month far below the next ones."""
+    from salesloop.targets.planning import _observed
+
+    later = [20.0, 22.0, 18.0, 25.0, 21.0, 19.0, 23.0, 20.0, 24.0, 22.0, 21.0, 30.0, 26.0]
+    partial = np.array([0.0] * 10 + [1.7] + later)
+    assert _observed(partial).tolist() == later  # 1.7 < half the median of the next 12 (21.5)
+    full = np.array([0.0] * 10 + [12.0] + later)
+    assert _observed(full).tolist() == [12.0, *later]  # 12 > 10.75: a real month, kept
+    short = np.array([0.0] * 30 + [1.7, 20.0, 22.0])
+    assert _observed(short).tolist() == [1.7, 20.0, 22.0]  # no year after it: kept
+
+
 def _state(plan):
     """Every target's values and lock version, and every month row, keyed by id."""
     targets = {

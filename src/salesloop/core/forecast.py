@@ -406,6 +406,27 @@ def is_seasonal(y: FloatArray, m: int) -> bool:
     return abs(_acf(y, m)) > limit
 
 
+# Two to three seasons of history: the lag-m autocorrelation test has too few pairs, so the
+# pattern counts as seasonal when the last two seasons, each with its own straight-line trend
+# removed, move together (Pearson r of the residuals at least this; for m = 12 about the 2 %
+# one-sided critical value). Only for m >= 6: shorter seasons leave too few points per season.
+SHORT_SEASONAL_R = 0.6
+
+
+def repeats_last_two_seasons(y: FloatArray, m: int) -> bool:
+    """Whether the last two seasons of ``y`` share one within-season pattern (see above)."""
+    if m < 6 or y.size < 2 * m:
+        return False
+    t = np.arange(m, dtype=np.float64)
+    residuals = []
+    for season in (y[-2 * m : -m], y[-m:]):
+        slope, intercept = np.polyfit(t, season, 1)
+        residuals.append(season - (slope * t + intercept))
+    a, b = residuals
+    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
+    return den > 0.0 and float(np.dot(a, b)) / den >= SHORT_SEASONAL_R
+
+
 def seasonal_indices(y: FloatArray, m: int, multiplicative: bool) -> FloatArray:
     """Classical decomposition seasonal indices (index ``k`` is for positions ``t % m == k``)."""
     n = y.size
@@ -571,7 +592,8 @@ def _prepare(arr: FloatArray, h: int, m: int) -> _Prepared:
     neutral = 1.0 if multiplicative else 0.0
     hist = np.full(n, neutral)
     fut = np.full(h, neutral)
-    if not intermittent and is_seasonal(arr, m):
+    seasonal = is_seasonal(arr, m) if n >= 3 * m else repeats_last_two_seasons(arr, m)
+    if not intermittent and seasonal:
         idx = seasonal_indices(arr, m, multiplicative)
         hist = idx[np.arange(n) % m]
         fut = idx[(n + np.arange(h)) % m]

@@ -72,7 +72,7 @@ from salesloop.targets.services import (
 
 HISTORY_MONTHS = 36
 RAMP_MONTHS = 6
-FORECAST_VERSION = "3"
+FORECAST_VERSION = "4"
 LINE_METRICS = {
     Metric.BOOKED_REVENUE,
     Metric.COLLECTED_REVENUE,
@@ -634,9 +634,18 @@ def _forecast_one(series: np.ndarray) -> Forecast:
 def _observed(series: np.ndarray) -> np.ndarray:
     """The history from its first non-zero month on: the zeros before a member started (or
     before the company's records begin) are missing data, not sales of zero. Left in, they
-    read as a steep upward trend and inflate the forecast."""
+    read as a steep upward trend and inflate the forecast.
+
+    That first month is usually incomplete too (records begin mid-month): when it is below
+    half the median of the next twelve and a year of history follows it, it is left out as
+    well (kept, it distorts that month's seasonal index and the trend)."""
     nonzero = np.flatnonzero(series)
-    return series[nonzero[0] :] if nonzero.size else series[-12:]
+    if not nonzero.size:
+        return series[-12:]
+    observed = series[nonzero[0] :]
+    if observed.size > 12 and observed[0] < 0.5 * float(np.median(observed[1:13])):
+        return observed[1:]
+    return observed
 
 
 def _forecast_many(series_list: list[np.ndarray]) -> Iterator[Forecast]:
