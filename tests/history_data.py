@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -12,10 +12,16 @@ from salesloop.customers.services import product_create, product_line_create
 from salesloop.orders.services import LineIn, order_create
 from tests import factories as f
 
+#: "Today" while the targets tests run: next year's plan is made in late November, when the
+#: current month is incomplete and December has no figures yet (the orders dated after it
+#: are never read).
+PLANNING_TODAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
 
 @pytest.fixture
-def history(org):
+def history(org, time_machine):
     """36 months of orders before FY2027 for each rep; rep_a1 sells twice as much as rep_a2."""
+    time_machine.move_to(PLANNING_TODAY, tick=True)
     hw_line = product_line_create(name="Hardware", code="HW")
     sw = product_create(name="SW", sku="SW1", product_line=org.product_line, list_price=Decimal(1))
     hw = product_create(name="HW", sku="HW1", product_line=hw_line, list_price=Decimal(1))

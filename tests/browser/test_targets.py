@@ -47,6 +47,11 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     # floor and stretch in the company's proportions, so the rest can still be split in order
     west_floor = (Decimal(150000) * root.floor / root.target).quantize(Decimal("0.01"))
     west_stretch = (Decimal(150000) * root.stretch / root.target).quantize(Decimal("0.01"))
+    # Save shows once the row changes; the boxes show amounts with thousands separators
+    expect(west.locator("button:has-text('Save')")).to_be_hidden()
+    expect(row(page, "Company").locator("input[name=target]")).to_have_value(
+        f"{root.target:,.2f}".removesuffix(".00")
+    )
     west.locator("input[name=floor]").fill(str(west_floor))
     west.locator("input[name=target]").fill("150000")
     west.locator("input[name=stretch]").fill(str(west_stretch))
@@ -90,7 +95,8 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
         plan=plan, member=org.rep_a1, product_line=None, metric="booked_revenue"
     )
     new_target = rep_t.target + Decimal("1000.00")
-    rep.locator("input[name=target]").fill(str(new_target))
+    expect(rep.locator("input[name=reason]")).to_be_hidden()  # until a value changes
+    rep.locator("input[name=target]").fill(f"{new_target:,.2f}")
     rep.locator("input[name=stretch]").fill(str(max(rep_t.stretch, new_target)))
     rep.locator("input[name=reason]").fill("新签大客户，上调目标")
     with page.expect_response(lambda r: "/save/" in r.url) as answer:

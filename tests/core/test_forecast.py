@@ -81,6 +81,18 @@ def test_constant_series_forecast_is_constant() -> None:
     assert fc.mean == pytest.approx((7.0,) * 5)
 
 
+@pytest.mark.parametrize("n", [1, 3, 12, 36])
+def test_all_zero_history_forecasts_exactly_zero(n: int) -> None:
+    # A rep who never sold: no value other than zero is suggested by the history
+    # (before, an arbitrary scale of 1 unit gave a median annual total of about 2).
+    fc = forecast([0.0] * n, 12, 12)
+    for level in (80, 95):
+        assert fc.lo[level] == (0.0,) * 12
+        assert fc.hi[level] == (0.0,) * 12
+    assert fc.mean == (0.0,) * 12
+    assert total_quantiles(fc, [0.2, 0.5, 0.7]) == (0.0, 0.0, 0.0)
+
+
 def test_intermittent_series() -> None:
     rng = np.random.default_rng(1)
     y = (rng.random(48) < 0.25) * rng.poisson(4, 48)

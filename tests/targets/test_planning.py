@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -366,3 +366,100 @@ def test_a_unit_split_by_potential_reads_the_members_potential(org, history):
     assert others == 0  # the manager has no accounts: no potential, no share
     assert kids[org.rep_a1.pk] + kids[org.rep_a2.pk] == team.target
     assert abs(kids[org.rep_a1.pk] - 3 * kids[org.rep_a2.pk]) <= Decimal("0.03")
+
+
+# ---------------------------------------------------------------- the history window
+
+
+@pytest.mark.parametrize(
+    ("today", "last_month", "gap"),
+    [
+        (date(2026, 11, 20), (2026, 10), 2),  # November: Nov incomplete, Dec not yet there
+        (date(2026, 12, 1), (2026, 11), 1),
+        (date(2027, 1, 1), (2026, 12), 0),  # the plan's year has begun: the 36 months before it
+        (date(2027, 8, 9), (2026, 12), 0),
+        (date(2026, 1, 15), (2025, 12), 12),  # a year ahead
+    ],
+)
+def test_history_window_ends_with_the_last_complete_month(org, today, last_month, gap):
+    from salesloop.targets.planning import forecast_gap, history_window
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    start, end, months = history_window(plan, today=today)
+    assert len(months) == 36 and months[-1] == last_month
+    assert months == sorted(set(months))
+    assert start == date(*months[0], 1)
+    assert end.month == last_month[1] and (end + timedelta(days=1)).day == 1
+    assert forecast_gap(months, date(2027, 1, 1)) == gap
+
+
+def test_seasonal_years_are_whole_twelve_months_in_fiscal_order():
+    from salesloop.targets.planning import _history_years
+
+    months = [((2023 * 12 + 10 + k) // 12, (2023 * 12 + 10 + k) % 12 + 1) for k in range(36)]
+    assert months[0] == (2023, 11) and months[-1] == (2026, 10)
+    calendar_month = np.array([float(m) for _y, m in months])
+    for fy_month, first in ((1, 1.0), (4, 4.0)):
+        years = _history_years([calendar_month], months, fy_month)
+        assert years.shape == (1, 3, 12)
+        expected = [(first - 1 + j) % 12 + 1 for j in range(12)]
+        for row in years[0]:
+            assert row.tolist() == expected
+
+
+def test_the_forecast_skips_the_months_before_the_plan_year():
+    from salesloop.core.forecast import forecast
+    from salesloop.targets.planning import _forecast_one, _observed
+
+    rng = np.random.default_rng(3)
+    series = 1000 * (1 + 0.02 * np.arange(34)) * rng.lognormal(0, 0.05, 34)
+    year = _forecast_one(series, gap=2)
+    whole = forecast(_observed(series), 14, season_length=12)
+    assert year.mean == whole.mean[2:]
+    assert year.lo[80] == whole.lo[80][2:] and year.hi[95] == whole.hi[95][2:]
+    assert year.spread == whole.spread[2:]
+    assert _forecast_one(series, gap=0).mean == forecast(_observed(series), 12, 12).mean
+
+
+def test_a_plan_made_in_november_is_not_dragged_down_by_the_unfinished_year(org, time_machine):
+    """Orders up to October 2026, a steady +1 % a month. Planned on 20 November, FY2027's
+    baseline continues the trend; read the same way in January (when November and December
+    really had no orders), it falls: that is what the window ending at the fiscal year used
+    to do in November too."""
+    from salesloop.customers.services import product_create
+    from salesloop.orders.services import LineIn, order_create
+    from tests import factories as f
+
+    product = product_create(
+        name="SW", sku="SW1", product_line=org.product_line, list_price=Decimal(1)
+    )
+    cust = f.customer(org.rep_a1)
+    amounts = []
+    for k in range(34):  # January 2024 … October 2026
+        amount = round(10_000 * 1.01**k)
+        amounts.append(amount)
+        order_create(
+            number=f"N{k}",
+            customer=cust,
+            owner=org.rep_a1,
+            signed_on=date(2024 + k // 12, k % 12 + 1, 10),
+            lines=[LineIn(product, Decimal(1), Decimal(amount))],
+        )
+    trailing = sum(amounts[-12:])
+
+    def baseline(today: date) -> float:
+        time_machine.move_to(datetime(today.year, today.month, today.day, 10, tzinfo=UTC))
+        plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+        rec = recommend_plan(
+            plan=plan,
+            metric="booked_revenue",
+            inputs=Inputs(growth_rate=0.0),
+            actor=org.director.user,
+        ).root.recommendation
+        return next(w["amount"] for w in rec["waterfall"] if w["key"] == "baseline")
+
+    in_november = baseline(date(2026, 11, 20))
+    # 12 more months of +1 %: about 1.01**14 ≈ 1.15 times the trailing twelve months
+    assert 1.05 * trailing < in_november < 1.25 * trailing
+    in_january = baseline(date(2027, 1, 5))
+    assert in_january < 0.9 * in_november

@@ -258,3 +258,50 @@ def test_export_is_a_real_workbook_with_neutralised_text(client, org, plan, logi
     values = [c.value for row in wb.active.iter_rows() for c in row if isinstance(c.value, str)]
     assert any(v.strip().startswith("'=HYPERLINK") for v in values)
     assert not any(v.strip().startswith("=") for v in values)
+
+
+def test_amounts_typed_with_separators_are_read_and_bad_ones_change_nothing(
+    client, org, plan, login
+):
+    login(org.director)
+    t = node(plan, member=org.rep_a1)
+    response = client.post(
+        reverse("targets:save", args=[t.pk]),
+        {
+            "floor": "1,200,000",
+            "target": "¥1 500 000.50",
+            "stretch": "１,８00,000".replace("１", "1").replace("８", "8") + "，",
+            "version": t.lock_version,
+        },
+    )
+    assert response.status_code == 200
+    t.refresh_from_db()
+    assert (t.floor, t.target, t.stretch) == (D("1200000"), D("1500000.50"), D("1800000"))
+    # the box shows the value back with separators
+    assert 'value="1,500,000.50"' in response.content.decode()
+    bad = client.post(
+        reverse("targets:save", args=[t.pk]),
+        {"floor": "1,2x0", "target": "2", "stretch": "3", "version": t.lock_version},
+    )
+    assert bad.status_code == 400 and "Enter a number" in bad.content.decode()
+    t.refresh_from_db()
+    assert t.floor == D("1200000")
+
+
+def test_history_tells_who_changed_which_target_how(client, org, plan, login):
+    login(org.director)
+    t = node(plan, member=org.rep_a1)
+    client.post(
+        reverse("targets:save", args=[t.pk]),
+        {"floor": "100", "target": "200", "stretch": "300", "version": t.lock_version},
+    )
+    page = client.get(reverse("targets:history", args=[plan.pk])).content.decode()
+    assert "Values set" in page
+    assert f"{org.rep_a1.display_name} · Booked revenue" in page
+    assert "Target: 0 → 200" in page and "Stretch: 0 → 300" in page
+    assert "Plan created" in page and "targets.plan" not in page and "target.set" not in page
+    # a rep does not see the plan's event log
+    login(org.rep_a1)
+    assert (
+        "Values set" not in client.get(reverse("targets:history", args=[plan.pk])).content.decode()
+    )

@@ -567,6 +567,9 @@ def _fallback_scale(z: FloatArray, mode: Mode) -> float:
     else:
         s = prior
     s = max(s, floor)
+    if mode == "add" and x.size and not np.any(x):
+        # All zeros: nothing in the history suggests any other value.
+        return 0.0
     if not math.isfinite(s) or s <= 0.0:
         s = 1.0 if mode == "add" and floor <= 0.0 else max(floor, 1e-9)
     return s
@@ -737,7 +740,7 @@ def combine_scale(comp: Components, ratio: float) -> float:
     if n_e == 0:
         return fb
     s = (n_e * ro + _BLEND_K * fb) / (n_e + _BLEND_K)
-    return max(s, 1e-12)
+    return s if s > 0.0 else 0.0
 
 
 def _fit(arr: FloatArray, h: int, m: int) -> tuple[FloatArray, float, Mode, str, str]:

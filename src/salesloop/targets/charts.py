@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 BLUE, GREEN, ORANGE, RED, GREY = "#2563eb", "#15803d", "#b45309", "#c2410c", "#94a3b8"
@@ -21,6 +23,47 @@ LAYOUT = {
 }
 
 
+def _short(number: float) -> str:
+    """Up to two decimals, without trailing zeros: 5 → "5", 2.5 → "2.5", 1.25 → "1.25"."""
+    text = f"{number:,.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def compact(value: float, money: bool = True) -> str:
+    """A figure for a chart label: ¥5亿, ¥1,250万 in Chinese; ¥500M, ¥12.5k in English."""
+    sign = "−" if value < 0 else ""
+    amount = abs(float(value))
+    unit = "¥" if money else ""
+    if (get_language() or "").startswith("zh"):
+        for size, suffix in ((1e8, "亿"), (1e4, "万")):
+            if amount >= size:
+                return f"{sign}{unit}{_short(amount / size)}{suffix}"
+    else:
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if amount >= size:
+                return f"{sign}{unit}{_short(amount / size)}{suffix}"
+    return f"{sign}{unit}{_short(amount)}"
+
+
+def value_axis(top: float, money: bool = True, ticks: int = 5) -> dict[str, Any]:
+    """A y axis from 0 to above ``top`` with round steps (1, 2, 2.5 or 5 × 10^k) labelled
+    compactly, so large amounts read as ¥5亿 rather than 500,000,000."""
+    top = max(float(top), 1.0)
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(k * power for k in (1, 2, 2.5, 5, 10) if k * power >= raw)
+    count = math.ceil(top / step)
+    values = [i * step for i in range(count + 1)]
+    return {
+        "tickvals": values,
+        "ticktext": [compact(v, money) for v in values],
+        "range": [0, values[-1] * 1.04],
+        "automargin": True,
+        "gridcolor": "#eef1f6",
+        "zeroline": False,
+    }
+
+
 def _month_labels(start: date, n: int) -> list[str]:
     out = []
     y, m = start.year, start.month
@@ -33,10 +76,21 @@ def _month_labels(start: date, n: int) -> list[str]:
 
 
 def forecast_fan(
-    *, history: list[float], history_start: date, recommendation: dict[str, Any], plan_start: date
+    *,
+    history: list[float],
+    history_start: date,
+    recommendation: dict[str, Any],
+    plan_start: date,
+    actual: list[float] | None = None,
+    actual_start: date | None = None,
+    money: bool = True,
 ) -> dict[str, Any]:
-    """History, the forecast with its 80 % / 95 % bands, and monthly floor / target / stretch."""
-    hx = _month_labels(history_start, len(history))
+    """History, the forecast with its 80 % / 95 % bands, the monthly floor / target / stretch,
+    and the actual figures recorded since the history (the plan year's months so far)."""
+    # months before the first record are no sales history: the line starts at the first one
+    first = next((i for i, v in enumerate(history) if v), len(history))
+    hx = _month_labels(history_start, len(history))[first:]
+    history = history[first:]
     fx = _month_labels(plan_start, 12)
     fan = recommendation.get("fan", {})
     monthly = recommendation.get("monthly", [])
@@ -44,6 +98,7 @@ def forecast_fan(
     band95 = _("95% interval")
     # xgettext:no-python-format
     band80 = _("80% interval")
+    hover = "%{y:,.0f}"
     traces: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -52,11 +107,13 @@ def forecast_fan(
             "name": _("History"),
             "mode": "lines",
             "line": {"color": GREY, "width": 2},
+            "hovertemplate": hover,
         },
         {
             "type": "scatter",
             "x": fx,
             "y": fan.get("hi95", []),
+            "mode": "lines",
             "line": {"width": 0},
             "showlegend": False,
             "hoverinfo": "skip",
@@ -66,15 +123,18 @@ def forecast_fan(
             "type": "scatter",
             "x": fx,
             "y": fan.get("lo95", []),
+            "mode": "lines",
             "fill": "tonexty",
             "fillcolor": "rgba(37,99,235,0.10)",
             "line": {"width": 0},
             "name": band95,
+            "hoverinfo": "skip",
         },
         {
             "type": "scatter",
             "x": fx,
             "y": fan.get("hi80", []),
+            "mode": "lines",
             "line": {"width": 0},
             "showlegend": False,
             "hoverinfo": "skip",
@@ -84,10 +144,12 @@ def forecast_fan(
             "type": "scatter",
             "x": fx,
             "y": fan.get("lo80", []),
+            "mode": "lines",
             "fill": "tonexty",
             "fillcolor": "rgba(37,99,235,0.22)",
             "line": {"width": 0},
             "name": band80,
+            "hoverinfo": "skip",
         },
         {
             "type": "scatter",
@@ -96,6 +158,7 @@ def forecast_fan(
             "name": _("Baseline forecast"),
             "mode": "lines",
             "line": {"color": BLUE, "dash": "dot"},
+            "hovertemplate": hover,
         },
     ]
     if monthly:
@@ -114,16 +177,40 @@ def forecast_fan(
                         "width": 2 if index == 1 else 1.5,
                         "dash": "solid" if index == 1 else "dash",
                     },
+                    "hovertemplate": hover,
                 }
             )
+    if actual and actual_start is not None:
+        traces.append(
+            {
+                "type": "scatter",
+                "x": _month_labels(actual_start, len(actual)),
+                "y": actual,
+                "name": _("Actual"),
+                "mode": "lines+markers",
+                "line": {"color": "#0f172a", "width": 2.5},
+                "marker": {"size": 5},
+                "hovertemplate": hover,
+            }
+        )
+    highs = [*history, *(actual or []), *fan.get("hi95", []), *(max(m) for m in monthly)]
     return {
         "data": traces,
-        "layout": {**LAYOUT, "yaxis": {"tickformat": ",.0f", "rangemode": "tozero"}},
+        "layout": {
+            **LAYOUT,
+            "legend": {"orientation": "h", "y": -0.12, "font": {"size": 11}},
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "xaxis": {"type": "date", "automargin": True, "tickformat": "%Y", "dtick": "M12"},
+            "yaxis": value_axis(max(highs, default=1.0), money),
+        },
     }
 
 
 def waterfall(
-    recommendation: dict[str, Any], *, line_names: dict[str, str] | None = None
+    recommendation: dict[str, Any],
+    *,
+    line_names: dict[str, str] | None = None,
+    money: bool = True,
 ) -> dict[str, Any]:
     """The contribution of each input to the recommended target."""
     names = {
@@ -138,6 +225,7 @@ def waterfall(
         if key.startswith("uplift:"):
             code = key.split(":", 1)[1]
             label = _("Uplift: %(line)s") % {"line": (line_names or {}).get(code, code)}
+            label = label.replace(": ", ":<br>", 1).replace("：", "：<br>", 1)
         else:
             label = names.get(key, key)
         x.append(label)
@@ -146,19 +234,36 @@ def waterfall(
     x.append(_("Target"))
     y.append(recommendation.get("target", 0))
     measure.append("total")
+    text = [
+        compact(v, money) if m != "relative" else ("+" if v >= 0 else "") + compact(v, money)
+        for v, m in zip(y, measure, strict=True)
+    ]
+    running, top = 0.0, 0.0
+    for v, m in zip(y, measure, strict=True):
+        running = v if m != "relative" else running + v
+        top = max(top, running, v if m == "total" else 0.0)
     trace = {
         "type": "waterfall",
         "x": x,
         "y": y,
         "measure": measure,
+        "text": text,
+        "textposition": "outside",
         "connector": {"line": {"color": GREY}},
         "increasing": {"marker": {"color": GREEN}},
         "decreasing": {"marker": {"color": RED}},
         "totals": {"marker": {"color": BLUE}},
-        "texttemplate": "%{y:,.0f}",
-        "textposition": "outside",
+        "hovertemplate": "%{x}: %{y:,.0f}<extra></extra>",
     }
+    axis = value_axis(top * 1.12, money)
     return {
         "data": [trace],
-        "layout": {**LAYOUT, "showlegend": False, "yaxis": {"tickformat": ",.0f"}},
+        "layout": {
+            **LAYOUT,
+            "showlegend": False,
+            "hovermode": "closest",
+            "margin": {"l": 10, "r": 10, "t": 24, "b": 10},
+            "xaxis": {"automargin": True, "tickangle": 0},
+            "yaxis": axis,
+        },
     }

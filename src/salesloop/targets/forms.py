@@ -12,16 +12,22 @@ from salesloop.targets.choices import Metric
 HIRE_ROWS = 3
 
 
+class AmountField(forms.DecimalField):
+    """A decimal typed the way people copy it from Excel or a report: ``1,234,567.89``,
+    ``1 234 567``, ``¥1,234,567`` or with the full-width ``，`` / ``￥``."""
+
+    _NOISE = str.maketrans("", "", ",，¥￥ \u00a0\u202f\u3000")
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if isinstance(value, str):
+            value = value.translate(self._NOISE)
+        return super().to_python(value)
+
+
 class TargetValuesForm(forms.Form):
-    floor = forms.DecimalField(
-        label=_("Floor"), min_value=Decimal(0), max_digits=16, decimal_places=2
-    )
-    target = forms.DecimalField(
-        label=_("Target"), min_value=Decimal(0), max_digits=16, decimal_places=2
-    )
-    stretch = forms.DecimalField(
-        label=_("Stretch"), min_value=Decimal(0), max_digits=16, decimal_places=2
-    )
+    floor = AmountField(label=_("Floor"), min_value=Decimal(0), max_digits=16, decimal_places=2)
+    target = AmountField(label=_("Target"), min_value=Decimal(0), max_digits=16, decimal_places=2)
+    stretch = AmountField(label=_("Stretch"), min_value=Decimal(0), max_digits=16, decimal_places=2)
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     locked = forms.BooleanField(label=_("Locked"), required=False)
 

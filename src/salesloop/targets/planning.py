@@ -39,6 +39,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Round
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesloop.common.audit import audit_record
@@ -72,7 +73,7 @@ from salesloop.targets.services import (
 
 HISTORY_MONTHS = 36
 RAMP_MONTHS = 6
-FORECAST_VERSION = "4"
+FORECAST_VERSION = "5"
 LINE_METRICS = {
     Metric.BOOKED_REVENUE,
     Metric.COLLECTED_REVENUE,
@@ -183,11 +184,20 @@ class Node:
         return self._totals
 
 
-def history_window(plan: Plan) -> tuple[date, date, list[tuple[int, int]]]:
+def history_window(
+    plan: Plan, today: date | None = None
+) -> tuple[date, date, list[tuple[int, int]]]:
+    """The ``HISTORY_MONTHS`` months a plan is computed from: those just before its fiscal
+    year, or, while that year has not begun, those before the current month (the current
+    month is incomplete and later months have no figures yet). Returns (first day, last day,
+    the (year, month) list); ``forecast_gap`` says how many months lie between its end and
+    the fiscal year."""
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     start_of_year = fiscal.year(plan.fiscal_year).start
+    today = today or timezone.localdate()
+    end_next = min(start_of_year, date(today.year, today.month, 1))
     months = []
-    y, m = start_of_year.year, start_of_year.month
+    y, m = end_next.year, end_next.month
     for _step in range(HISTORY_MONTHS):
         m -= 1
         if m == 0:
@@ -196,9 +206,16 @@ def history_window(plan: Plan) -> tuple[date, date, list[tuple[int, int]]]:
     months.reverse()
     return (
         date(months[0][0], months[0][1], 1),
-        date.fromordinal(start_of_year.toordinal() - 1),
+        date.fromordinal(end_next.toordinal() - 1),
         months,
     )
+
+
+def forecast_gap(months: list[tuple[int, int]], fy_start: date) -> int:
+    """Months between the end of the history and the start of the fiscal year (0 when the
+    history ends just before it): the forecast runs over them before the plan's 12 months."""
+    y, m = months[-1]
+    return max((fy_start.year * 12 + fy_start.month) - (y * 12 + m) - 1, 0)
 
 
 def _member_fte(member: Member | date | None, fy_start: date) -> float:
@@ -595,9 +612,10 @@ def _walk(node: Node) -> list[Node]:
 # ---------------------------------------------------------------- forecasts (cached)
 
 
-def _cache_key(series: np.ndarray) -> str:
+def _cache_key(series: np.ndarray, gap: int = 0) -> str:
     data = np.round(series.astype(np.float64), 4).tobytes()
-    return hashlib.sha256(FORECAST_VERSION.encode() + b"|" + data).hexdigest()
+    head = f"{FORECAST_VERSION}|{gap}|".encode()
+    return hashlib.sha256(head + data).hexdigest()
 
 
 def _to_payload(fc: Forecast) -> dict[str, Any]:
@@ -627,8 +645,24 @@ def _from_payload(p: dict[str, Any]) -> Forecast:
 PARALLEL_FROM = 40  # below this many series, process start-up costs more than it saves
 
 
-def _forecast_one(series: np.ndarray) -> Forecast:
-    return forecast(_observed(series), 12, season_length=12)
+def _forecast_one(series: np.ndarray, gap: int = 0) -> Forecast:
+    """The next fiscal year's 12 months, ``gap`` months after the end of the history (the
+    months in between are forecast too, and dropped: the year's intervals are those of
+    steps gap + 1 … gap + 12)."""
+    fc = forecast(_observed(series), gap + 12, season_length=12)
+    return _last_steps(fc, 12) if gap else fc
+
+
+def _last_steps(fc: Forecast, k: int) -> Forecast:
+    return Forecast(
+        mean=fc.mean[-k:],
+        lo={level: v[-k:] for level, v in fc.lo.items()},
+        hi={level: v[-k:] for level, v in fc.hi.items()},
+        mode=fc.mode,
+        nonneg=fc.nonneg,
+        spread=fc.spread[-k:],
+        method=fc.method,
+    )
 
 
 def _observed(series: np.ndarray) -> np.ndarray:
@@ -648,32 +682,35 @@ def _observed(series: np.ndarray) -> np.ndarray:
     return observed
 
 
-def _forecast_many(series_list: list[np.ndarray]) -> Iterator[Forecast]:
+def _forecast_many(series_list: list[np.ndarray], gap: int = 0) -> Iterator[Forecast]:
     """Forecasts in order; many series are spread over the machine's cores (pure math only:
     the forked workers never touch the database, and leave through os._exit)."""
     workers = min(os.cpu_count() or 1, 4)
     if len(series_list) < PARALLEL_FROM or workers < 2:
-        yield from (_forecast_one(s) for s in series_list)
+        yield from (_forecast_one(s, gap) for s in series_list)
         return
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("fork")
     ) as pool:
         yield from pool.map(
-            _forecast_one, series_list, chunksize=max(len(series_list) // (workers * 4), 1)
+            functools.partial(_forecast_one, gap=gap),
+            series_list,
+            chunksize=max(len(series_list) // (workers * 4), 1),
         )
 
 
 def forecasts_for(
-    series_list: Sequence[np.ndarray], progress: Progress | None = None
+    series_list: Sequence[np.ndarray], progress: Progress | None = None, gap: int = 0
 ) -> tuple[list[Forecast], int]:
-    """Forecasts for many monthly series, from the cache where possible. Returns (forecasts, computed)."""
-    keys = [_cache_key(s) for s in series_list]
+    """Forecasts of the fiscal year (``gap`` months after the histories end) for many monthly
+    series, from the cache where possible. Returns (forecasts, computed)."""
+    keys = [_cache_key(s, gap) for s in series_list]
     cached = {c.key: c.payload for c in ForecastCache.objects.filter(key__in=set(keys))}
     out: list[Forecast | None] = [(_from_payload(cached[k]) if k in cached else None) for k in keys]
     todo = [i for i, fc in enumerate(out) if fc is None]
     new_rows: dict[str, ForecastCache] = {}
     for n, (i, fc) in enumerate(
-        zip(todo, _forecast_many([series_list[i] for i in todo]), strict=True), start=1
+        zip(todo, _forecast_many([series_list[i] for i in todo], gap), strict=True), start=1
     ):
         out[i] = fc
         new_rows.setdefault(keys[i], ForecastCache(key=keys[i], payload=_to_payload(fc)))
@@ -936,7 +973,13 @@ class Result:
 
 @_cycle_collector_paused
 def recommend_plan(
-    *, plan: Plan, metric: str, inputs: Inputs, actor: Any, progress: Progress | None = None
+    *,
+    plan: Plan,
+    metric: str,
+    inputs: Inputs,
+    actor: Any,
+    progress: Progress | None = None,
+    today: date | None = None,
 ) -> Result:
     started = time.perf_counter()
     member = _actor_member(actor)
@@ -949,7 +992,7 @@ def recommend_plan(
     places = metric_places(metric)
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     fy_start = fiscal.year(plan.fiscal_year).start
-    start, end, months = history_window(plan)
+    start, end, months = history_window(plan, today)
     lines = (
         list(ProductLine.objects.filter(is_active=True).order_by("pk"))
         if metric in LINE_METRICS
@@ -980,7 +1023,9 @@ def recommend_plan(
         progress(0, 1, "history")
 
     nodes = _walk(total)
-    fcs, computed = forecasts_for([n.series for n in nodes], progress)
+    fcs, computed = forecasts_for(
+        [n.series for n in nodes], progress, forecast_gap(months, fy_start)
+    )
     for n, fc in zip(nodes, fcs, strict=True):
         n.fc = fc
     # the SMART probabilities and own baselines read these draws: drawn for all nodes at once
@@ -1051,7 +1096,12 @@ def recommend_plan(
         inputs=inputs,
         line_names={ln.pk: ln.name for ln in lines},
         members=members,
-        root_json={total.target.pk: _recommendation_json(rec, ramped, top_decile, capacity)},
+        root_json={
+            total.target.pk: {
+                **_recommendation_json(rec, ramped, top_decile, capacity),
+                "history_months": [f"{y}-{m:02d}" for y, m in (months[0], months[-1])],
+            }
+        },
         scope=Target.objects.filter(plan=plan, metric=metric),
     )
     with transaction.atomic():
@@ -1109,7 +1159,9 @@ def _finalize(
     )
     minor = np.array([values[n.target.pk] for n in todo], dtype=np.int64)
     # every target's floor, target and stretch over the months, all at once: (targets, 3, 12)
-    month_minor = largest_remainder_many(minor, _seasonal_matrix([n.series for n in todo], months))
+    month_minor = largest_remainder_many(
+        minor, _seasonal_matrix([n.series for n in todo], months, fy_start.month)
+    )
     peers = _PeerProductivity(members)
     no_peers = _PeerProductivity({})
     lines_label = ", ".join(sorted(line_names.values()))
@@ -1326,7 +1378,7 @@ def split_subtree(*, target: Target, actor: Any) -> int:
     root = _build_nodes(plan, target.metric, target.product_line, actual.values, months, fy_start)
     node = next(n for n in _walk(root) if n.target.pk == target.pk)
     sub = _walk(node)
-    fcs, _computed = forecasts_for([n.series for n in sub])
+    fcs, _computed = forecasts_for([n.series for n in sub], gap=forecast_gap(months, fy_start))
     for n, fc in zip(sub, fcs, strict=True):
         n.fc = fc
     values = {node.target.pk: [_minor(getattr(node.target, level), places) for level in LEVELS]}
@@ -1355,37 +1407,46 @@ def split_subtree(*, target: Target, actor: Any) -> int:
     return count
 
 
-def _history_years(series: list[np.ndarray], months: list[tuple[int, int]]) -> np.ndarray:
-    """The nodes' histories as (nodes, fiscal years, 12), NaN before each one's first record."""
+def _history_years(
+    series: list[np.ndarray], months: list[tuple[int, int]], fy_month: int
+) -> np.ndarray:
+    """The nodes' histories as (nodes, years, 12), NaN before each one's first record: the
+    latest whole twelve-month blocks (counted back from the end of the history, so a
+    history that ends mid-fiscal-year still gives three full years), each block's months in
+    fiscal order."""
     observed = np.array(series, dtype=np.float64)
     for row in observed:
         nonzero = np.flatnonzero(row)
         # months before the first record are missing, not zero: that year is incomplete, skipped
         row[: nonzero[0] if nonzero.size else len(row)] = np.nan
-    # months are the 36 months just before the fiscal year, so each block of 12 is a fiscal year
     years = len(months) // 12
-    return observed[:, : years * 12].reshape(len(series), years, 12)
+    skip = len(months) - years * 12
+    fiscal_order = np.argsort([(m - fy_month) % 12 for _y, m in months[skip : skip + 12]])
+    blocks = observed[:, skip:].reshape(len(series), years, 12)
+    return blocks[:, :, fiscal_order]
 
 
 def _seasonal_many(
-    series: list[np.ndarray], months: list[tuple[int, int]]
+    series: list[np.ndarray], months: list[tuple[int, int]], fy_month: int
 ) -> list[SeasonalWeights]:
-    """Seasonal weights in fiscal order from each node's history (whole fiscal years only)."""
+    """Seasonal weights in fiscal order from each node's history (whole years only)."""
     if not series:
         return []
-    return SeasonalWeights.many_from_history(_history_years(series, months))
+    return SeasonalWeights.many_from_history(_history_years(series, months, fy_month))
 
 
-def _seasonal_matrix(series: list[np.ndarray], months: list[tuple[int, int]]) -> np.ndarray:
+def _seasonal_matrix(
+    series: list[np.ndarray], months: list[tuple[int, int]], fy_month: int
+) -> np.ndarray:
     """``[w.values for w in _seasonal_many(series, months)]`` as one array (nodes × 12)."""
     if not series:
         return np.zeros((0, 12))
-    return SeasonalWeights.many_values_from_history(_history_years(series, months))
+    return SeasonalWeights.many_values_from_history(_history_years(series, months, fy_month))
 
 
 def _seasonal(series: np.ndarray, months: list[tuple[int, int]], fy_start: date) -> SeasonalWeights:
     """Seasonal weights in fiscal order from one node's history."""
-    return _seasonal_many([series], months)[0]
+    return _seasonal_many([series], months, fy_start.month)[0]
 
 
 def _own_baseline(n: Node, inputs: Inputs) -> dict[str, float]:

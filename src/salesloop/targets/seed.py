@@ -73,7 +73,12 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
         # next year's draft starts with the revenue target; the director adds the rest
         for metric, inputs in metrics if activate else metrics[:1]:
             recommend_plan(
-                plan=plan, metric=metric, inputs=inputs, actor=director.user, progress=progress
+                plan=plan,
+                metric=metric,
+                inputs=inputs,
+                actor=director.user,
+                progress=progress,
+                today=today,
             )
         if activate:
             services.plan_submit(plan=plan, actor=director.user)

@@ -185,7 +185,39 @@ def revision_history(*, user: Any, plan: Plan) -> QuerySet[Revision]:
     )
 
 
-def plan_audit(*, plan: Plan) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(
-        subject_type="targets.plan", subject_id=str(plan.pk)
-    ).select_related("actor")
+#: The plan history page shows at most this many of the latest events.
+HISTORY_LIMIT = 300
+
+
+def plan_audit(*, plan: Plan, limit: int = HISTORY_LIMIT) -> tuple[list[Any], int]:
+    """The latest events of a plan and of its targets, in words (``targets.history``), newest
+    first, and how many there are in all. Only for users who see the whole plan (the view
+    checks ``sees_everything``)."""
+    from django.db.models import CharField, Q
+    from django.db.models.functions import Cast
+
+    from salesloop.targets.history import describe
+
+    target_ids = (
+        Target.objects.filter(plan=plan).annotate(sid=Cast("pk", CharField())).values("sid")
+    )
+    events = AuditEvent.objects.filter(
+        Q(subject_type="targets.plan", subject_id=str(plan.pk))
+        | Q(subject_type="targets.target", subject_id__in=target_ids)
+    )
+    total = events.count()
+    latest = list(events.select_related("actor__member").order_by("-at", "-pk")[:limit])
+    ids = {int(e.subject_id) for e in latest if e.subject_type == "targets.target"}
+    subjects = {
+        str(t.pk): " · ".join(
+            part
+            for part in (
+                t.owner_name,
+                str(t.get_metric_display()),
+                getattr(t.product_line, "name", ""),
+            )
+            if part
+        )
+        for t in Target.objects.filter(pk__in=ids).select_related("unit", "member", "product_line")
+    }
+    return [describe(e, subjects) for e in latest], total

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,13 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from salesloop.core.periods import FiscalCalendar
+from salesloop.core.periods import FiscalCalendar, add_months
 from salesloop.customers.models import ProductLine
 from salesloop.org.decorators import writer_required
 from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of, sees_everything
 from salesloop.targets import charts, rules, selectors, services
-from salesloop.targets.choices import Metric, PlanStatus
+from salesloop.targets.choices import MONEY_METRICS, Metric, PlanStatus
 from salesloop.targets.forms import (
     InputsForm,
     NewPlanForm,
@@ -98,19 +99,10 @@ def _plan_context(
     }
     rec = (root.recommendation if root is not None and root.product_line_id is None else {}) or {}
     if rec.get("fan") and sees_everything(request.user):
-        start, _end, _months = history_window(plan)
-        history = _root_history(plan, metric)
-        fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
-        context["fan_figure"] = json.dumps(
-            charts.forecast_fan(
-                history=history,
-                history_start=start,
-                recommendation=rec,
-                plan_start=fiscal.year(plan.fiscal_year).start,
-            )
-        )
+        money = metric in MONEY_METRICS
+        context["fan_figure"] = json.dumps(_fan_figure(plan, metric, rec, money))
         context["waterfall_figure"] = json.dumps(
-            charts.waterfall(rec, line_names={ln.code: ln.name for ln in lines})
+            charts.waterfall(rec, line_names={ln.code: ln.name for ln in lines}, money=money)
         )
         context["rec"] = rec
     if context["may_edit_plan"] and plan.status == PlanStatus.DRAFT and line is None:
@@ -120,21 +112,65 @@ def _plan_context(
     return context
 
 
-def _root_history(plan: Any, metric: str) -> list[float]:
+def _fan_figure(plan: Any, metric: str, rec: dict[str, Any], money: bool) -> dict[str, Any]:
+    """The recommendation's chart: the history it was computed from, then what has been
+    recorded since (for a plan under way, its year so far), to the last complete month."""
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    year = fiscal.year(plan.fiscal_year)
+    if rec.get("history_months"):
+        first, last = (tuple(int(p) for p in ym.split("-")) for ym in rec["history_months"])
+    else:  # computed before the window was recorded
+        _start, _end, window = history_window(plan)
+        first, last = window[0], window[-1]
+    today = timezone.localdate()
+    upto = min(
+        date(today.year, today.month, 1) - timedelta(days=1),  # the last complete month
+        year.end,
+    )
+    months = month_range(date(first[0], first[1], 1), upto)
+    values = _root_totals(plan, metric, months)
+    split = months.index(last) + 1 if last in months else len(months)
+    after = months[split:]
+    return charts.forecast_fan(
+        history=values[:split],
+        history_start=date(first[0], first[1], 1),
+        recommendation=rec,
+        plan_start=year.start,
+        actual=values[split:],
+        actual_start=date(after[0][0], after[0][1], 1) if after else None,
+        money=money,
+    )
+
+
+def _root_totals(plan: Any, metric: str, months: list[tuple[int, int]]) -> list[float]:
+    """The plan's members' monthly totals of ``metric`` over ``months`` (consecutive)."""
     from salesloop.insights.actuals import monthly_actuals
 
-    start, end, months = history_window(plan)
+    if not months:
+        return []
     member_ids = list(
         Target.objects.filter(plan=plan, metric=metric, member__isnull=False)
         .values_list("member_id", flat=True)
         .distinct()
     )
+    start = date(months[0][0], months[0][1], 1)
+    end = add_months(date(months[-1][0], months[-1][1], 1), 1) - timedelta(days=1)
     actual = monthly_actuals(metric=metric, members=member_ids, start=start, end=end)
     totals = {ym: Decimal(0) for ym in months}
     for (_mid, y, m), v in actual.values.items():
         if (y, m) in totals:
             totals[(y, m)] += v
     return [float(totals[ym]) for ym in months]
+
+
+def month_range(start: date, end: date) -> list[tuple[int, int]]:
+    """The (year, month) pairs from ``start``'s month to ``end``'s, both included."""
+    out: list[tuple[int, int]] = []
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
 
 
 def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -383,7 +419,11 @@ def history_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "plan": plan,
             "revisions": selectors.revision_history(user=request.user, plan=plan),
-            "events": selectors.plan_audit(plan=plan) if sees_everything(request.user) else [],
+            **(
+                dict(zip(("events", "events_total"), selectors.plan_audit(plan=plan), strict=True))
+                if sees_everything(request.user)
+                else {"events": [], "events_total": 0}
+            ),
         },
     )
 

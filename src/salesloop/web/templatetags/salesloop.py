@@ -37,6 +37,30 @@ def money2(value: Any) -> str:
 
 
 @register.filter
+def amount_input(value: Any) -> str:
+    """A value for an editable amount box: thousands separators, cents only when there are
+    any (``AmountField`` reads the separators back)."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(value)
+    if amount == amount.to_integral_value():
+        return f"{amount:,.0f}"
+    return f"{amount:,.2f}"
+
+
+@register.filter
+def figure(value: Any, metric: str = "") -> str:
+    """A metric's value for reading: compact money for revenue metrics, whole counts else."""
+    from salesloop.targets.choices import MONEY_METRICS
+
+    if value is None or value == "":
+        return "—"
+    if metric in MONEY_METRICS:
+        return yuan(value)
+    return intcomma(int(Decimal(value).quantize(Decimal(1))))
+
+
+@register.filter
 def add_list(first: Any, second: Any) -> list[Any]:
     return [*list(first or []), *list(second or [])]
 

@@ -57,6 +57,17 @@
     });
   }
 
+  // Target tree: a row whose values were changed is marked, which shows its Save / Revise.
+  document.documentElement.classList.add("js");
+  function markDirty(event) {
+    var input = event.target;
+    if (!input.form || !input.form.classList.contains("target-edit")) return;
+    var row = input.closest("tr");
+    if (row) row.classList.add("dirty");
+  }
+  document.addEventListener("input", markDirty);
+  document.addEventListener("change", markDirty);
+
   document.addEventListener("DOMContentLoaded", function () { setupBoard(document); renderCharts(document); });
   document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.detail.elt); });
   document.addEventListener("htmx:afterSettle", function (event) { setupBoard(event.detail.elt); });

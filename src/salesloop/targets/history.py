@@ -1,0 +1,133 @@
+"""Plan history in words: the audit events of a plan and of its targets, as a director reads
+them ("Revised · 王浩 · Target 128,181,632 → 140,000,000 · 新签大客户")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from salesloop.common.models import AuditEvent
+from salesloop.targets.choices import Method, Metric, PlanStatus
+
+ACTIONS = {
+    "plan.create": gettext_lazy("Plan created"),
+    "plan.recommend": gettext_lazy("Recommendation computed"),
+    "plan.submitted": gettext_lazy("Submitted for approval"),
+    "plan.approved": gettext_lazy("Approved"),
+    "plan.active": gettext_lazy("Activated"),
+    "plan.archived": gettext_lazy("Archived"),
+    "plan.draft": gettext_lazy("Back to draft"),
+    "plan.returned": gettext_lazy("Sent back to draft"),
+    "target.set": gettext_lazy("Values set"),
+    "target.allocate": gettext_lazy("Split from its parent"),
+    "target.split": gettext_lazy("Split down"),
+    "target.method": gettext_lazy("Split method changed"),
+    "target.lock": gettext_lazy("Lock changed"),
+    "target.revise": gettext_lazy("Revised"),
+    "target.proposal_accepted": gettext_lazy("Proposal accepted"),
+    "proposal.create": gettext_lazy("Proposal made"),
+}
+
+FIELDS = {
+    "floor": gettext_lazy("Floor"),
+    "target": gettext_lazy("Target"),
+    "stretch": gettext_lazy("Stretch"),
+    "locked": gettext_lazy("Locked"),
+    "method": gettext_lazy("Split method"),
+    "status": gettext_lazy("Status"),
+    "metric": gettext_lazy("Metric"),
+    "reason": gettext_lazy("Reason"),
+    "value": gettext_lazy("Proposed"),
+    "children": gettext_lazy("Children"),
+    "fiscal_year": gettext_lazy("Fiscal year"),
+    "version": gettext_lazy("Version"),
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    at: Any
+    who: str
+    what: str
+    subject: str
+    details: list[str]
+
+
+def _number(value: Any) -> str:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if amount == amount.to_integral_value():
+        return f"{amount:,.0f}"
+    return f"{amount:,.2f}"
+
+
+def _value(field: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if field == "locked":
+        return _("yes") if value in (True, "True", "true") else _("no")
+    if field == "method" and value in Method.values:
+        return str(Method(value).label)
+    if field == "status" and value in PlanStatus.values:
+        return str(PlanStatus(value).label)
+    if field == "metric" and value in Metric.values:
+        return str(Metric(value).label)
+    if field in ("floor", "target", "stretch", "value"):
+        return _number(value)
+    return str(value)
+
+
+def _inputs(inputs: dict[str, Any]) -> list[str]:
+    out = [
+        _("Growth %(g)s%%") % {"g": _number(round(100 * float(inputs.get("growth_rate", 0)), 1))}
+    ]
+    probs = inputs.get("probabilities") or []
+    if len(probs) == 3:
+        out.append(
+            _("Probabilities %(p)s") % {"p": " / ".join(f"{round(100 * float(p))}%" for p in probs)}
+        )
+    for code, amount in (inputs.get("uplifts") or {}).items():
+        out.append(_("Uplift %(line)s %(amount)s") % {"line": code, "amount": _number(amount)})
+    if inputs.get("hires"):
+        out.append(_("%(n)s planned hires") % {"n": len(inputs["hires"])})
+    return out
+
+
+def describe(event: AuditEvent, subjects: dict[str, str]) -> Line:
+    """One event in words. ``subjects``: target id → "owner · metric"."""
+    changes = event.changes or {}
+    details: list[str] = []
+    for field, pair in changes.items():
+        old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+        if field == "inputs" and isinstance(new, dict):
+            details.extend(_inputs(new))
+        elif field == "root" and isinstance(new, list) and len(new) == 3:
+            details.append(
+                _("Floor / target / stretch: %(v)s") % {"v": " / ".join(_number(v) for v in new)}
+            )
+        elif field == "reason":
+            details.append(f"{FIELDS['reason']}: {new}")
+        elif old is None or old == "":
+            details.append(f"{FIELDS.get(field, field)}: {_value(field, new)}")
+        else:
+            details.append(
+                f"{FIELDS.get(field, field)}: {_value(field, old)} → {_value(field, new)}"
+            )
+    actor = event.actor
+    who = "—"
+    if actor is not None:
+        member = getattr(actor, "member", None)
+        who = getattr(member, "display_name", "") or actor.get_username()
+    return Line(
+        at=event.at,
+        who=who,
+        what=str(ACTIONS.get(event.action, event.action)),
+        subject=subjects.get(event.subject_id, "") if event.subject_type != "targets.plan" else "",
+        details=details,
+    )
