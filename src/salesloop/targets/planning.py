@@ -56,7 +56,7 @@ from salesloop.core.allocation import (
     round_matrix,
 )
 from salesloop.core.forecast import Forecast, forecast, sample_paths
-from salesloop.core.periods import FiscalCalendar, SeasonalWeights
+from salesloop.core.periods import FiscalCalendar, SeasonalWeights, add_months, months_between
 from salesloop.customers.models import Customer, ProductLine
 from salesloop.insights.actuals import monthly_actuals
 from salesloop.org.models import Member, OrgUnit
@@ -196,14 +196,8 @@ def history_window(
     start_of_year = fiscal.year(plan.fiscal_year).start
     today = today or timezone.localdate()
     end_next = min(start_of_year, date(today.year, today.month, 1))
-    months = []
-    y, m = end_next.year, end_next.month
-    for _step in range(HISTORY_MONTHS):
-        m -= 1
-        if m == 0:
-            y, m = y - 1, 12
-        months.append((y, m))
-    months.reverse()
+    firsts = (add_months(end_next, -k) for k in range(HISTORY_MONTHS, 0, -1))
+    months = [(d.year, d.month) for d in firsts]
     return (
         date(months[0][0], months[0][1], 1),
         date.fromordinal(end_next.toordinal() - 1),
@@ -214,8 +208,7 @@ def history_window(
 def forecast_gap(months: list[tuple[int, int]], fy_start: date) -> int:
     """Months between the end of the history and the start of the fiscal year (0 when the
     history ends just before it): the forecast runs over them before the plan's 12 months."""
-    y, m = months[-1]
-    return max((fy_start.year * 12 + fy_start.month) - (y * 12 + m) - 1, 0)
+    return max(months_between(date(*months[-1], 1), fy_start) - 1, 0)
 
 
 def _member_fte(member: Member | date | None, fy_start: date) -> float:

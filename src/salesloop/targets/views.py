@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from salesloop.core.periods import FiscalCalendar, add_months
+from salesloop.core.periods import FiscalCalendar, add_months, months_between
 from salesloop.customers.models import ProductLine
 from salesloop.org.decorators import writer_required
 from salesloop.org.services import company_get
@@ -165,12 +165,8 @@ def _root_totals(plan: Any, metric: str, months: list[tuple[int, int]]) -> list[
 
 def month_range(start: date, end: date) -> list[tuple[int, int]]:
     """The (year, month) pairs from ``start``'s month to ``end``'s, both included."""
-    out: list[tuple[int, int]] = []
-    y, m = start.year, start.month
-    while (y, m) <= (end.year, end.month):
-        out.append((y, m))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    firsts = (add_months(start, k) for k in range(months_between(start, end) + 1))
+    return [(d.year, d.month) for d in firsts]
 
 
 def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
