@@ -3,12 +3,13 @@ and a manager revises an active target with a reason — in real Chromium."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
-from salesloop.targets.models import Plan, Revision, Target
+from salesloop.targets.models import Plan, Proposal, Revision, Target
 from tests import factories as f
 from tests.browser.conftest import log_in, shot
 
@@ -75,6 +76,40 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     assert west_t.target == Decimal("150000.00") and west_t.locked
     assert east_t.target == root.target - west_t.target
     shot(page, "plan-locked-split")
+
+    # bottom-up: the rep proposes a lower figure on "My targets", typed with separators; the
+    # team manager sees it beside the top-down target, flagged, and rejects it
+    log_out(page)
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.goto(f"{page.base}/targets/mine/")
+    mine = page.locator("[data-testid=my-plan-2027]")
+    expect(mine).to_contain_text("Last 12 months")  # FY2026 is not over on 20 November
+    rep_t = Target.objects.get(
+        plan=plan, member=org.rep_a1, product_line=None, metric="booked_revenue"
+    )
+    proposed = (rep_t.target * Decimal("0.8")).quantize(Decimal(1))
+    form = mine.locator("form.propose").first
+    form.locator("input[name=value]").fill(f"{proposed:,}")
+    form.locator("input[name=comment]").fill("两个大客户预算削减")
+    form.locator("button").click()
+    expect(page.locator("[data-testid=my-proposal]").first).to_contain_text("Open")
+    assert Proposal.objects.get().value == proposed
+    shot(page, "my-targets")
+    log_out(page)
+    log_in(page, "mgr_a", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/reconcile/")
+    rep_row = page.locator("[data-testid='recon-Rep_A1']")
+    expect(rep_row).to_have_class(re.compile("recon-flag"))  # -20 %
+    expect(page.locator("[data-testid='recon-Team A'] [data-testid=recon-coverage]")).to_have_text(
+        "1 of 3 members proposed"
+    )
+    shot(page, "reconcile")
+    rep_row.locator("button:has-text('Reject')").click()
+    expect(page.locator("[data-testid='recon-Rep_A1']")).to_contain_text("Not proposed")
+    assert Proposal.objects.get().status == "rejected"
+    log_out(page)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
 
     page.click("button:has-text('Submit for approval')")
     expect(page.locator("[data-testid=plan-status]")).to_contain_text("Submitted")

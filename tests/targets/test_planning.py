@@ -463,3 +463,78 @@ def test_a_plan_made_in_november_is_not_dragged_down_by_the_unfinished_year(org,
     assert 1.05 * trailing < in_november < 1.25 * trailing
     in_january = baseline(date(2027, 1, 5))
     assert in_january < 0.9 * in_november
+
+
+def test_split_subtree_realigns_the_product_lines_exactly(org, history):
+    """After a total is changed by hand and split down, every node's product-line targets add
+    up to its total again, in cents, at each level; nodes outside the subtree keep theirs."""
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    west_lines = {
+        t.pk: (t.floor, t.target, t.stretch)
+        for t in Target.objects.filter(plan=plan, unit=org.west, product_line__isnull=False)
+    }
+    a1_before = {
+        t.product_line_id: t.target
+        for t in Target.objects.filter(plan=plan, member=org.rep_a2, product_line__isnull=False)
+    }
+    east = Target.objects.get(plan=plan, unit=org.east, product_line=None)
+    east = s.target_set(
+        target=east,
+        floor=(east.floor * Decimal("1.5")).quantize(Decimal("0.01")),
+        target_value=(east.target * Decimal("1.5")).quantize(Decimal("0.01")),
+        stretch=(east.stretch * Decimal("1.5")).quantize(Decimal("0.01")),
+        actor=org.director.user,
+    )
+    split_subtree(target=east, actor=org.director.user)
+    totals = Target.objects.filter(plan=plan, product_line=None, metric="booked_revenue")
+    east_owners = [t for t in totals if t.unit_id in (org.east.pk, org.team_a.pk, org.team_b.pk)]
+    east_owners += [t for t in totals if t.member_id and t.member.org_unit.is_within(org.east)]
+    assert len(east_owners) >= 7
+    for total in east_owners:
+        lines = Target.objects.filter(
+            plan=plan,
+            metric="booked_revenue",
+            product_line__isnull=False,
+            unit=total.unit,
+            member=total.member,
+        )
+        assert lines.count() == 2
+        for level in ("floor", "target", "stretch"):
+            assert sum(getattr(t, level) for t in lines) == getattr(total, level), (total, level)
+        for t in lines:
+            assert t.floor <= t.target <= t.stretch
+            months = TargetMonth.objects.filter(target=t)
+            assert sum(m.target_value for m in months) == t.target
+    # rep_a2 keeps their mix (half hardware): each line grows by about the same factor
+    a2_after = {
+        t.product_line_id: t.target
+        for t in Target.objects.filter(plan=plan, member=org.rep_a2, product_line__isnull=False)
+    }
+    factors = [float(a2_after[k] / a1_before[k]) for k in a1_before if a1_before[k]]
+    assert max(factors) - min(factors) < 0.01
+    assert {
+        t.pk: (t.floor, t.target, t.stretch)
+        for t in Target.objects.filter(plan=plan, unit=org.west, product_line__isnull=False)
+    } == west_lines
+
+
+def test_a_value_set_by_hand_keeps_the_monthly_profile(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    rep = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    before = [m.target_value for m in rep.months.order_by("month")]
+    assert max(before) > min(before) * Decimal("1.05")  # a seasonal profile, not twelfths
+    rep = s.target_set(
+        target=rep,
+        floor=rep.floor * 2,
+        target_value=rep.target * 2,
+        stretch=rep.stretch * 2,
+        actor=org.mgr_a.user,
+    )
+    after = [m.target_value for m in rep.months.order_by("month")]
+    assert sum(after) == rep.target
+    for b, a in zip(before, after, strict=True):
+        assert abs(a - 2 * b) <= Decimal("0.02")  # each month doubled, to the cent

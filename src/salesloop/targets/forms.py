@@ -49,12 +49,12 @@ class RevisionForm(TargetValuesForm):
 
 
 class ProposalForm(forms.Form):
-    value = forms.DecimalField(
+    value = AmountField(
         label=_("My proposal"),
         min_value=Decimal(0),
         max_digits=16,
         decimal_places=2,
-        widget=forms.NumberInput(attrs={"placeholder": _("My proposal"), "step": "any"}),
+        widget=forms.TextInput(attrs={"placeholder": _("My proposal"), "inputmode": "decimal"}),
     )
     comment = forms.CharField(
         label=_("Why"),

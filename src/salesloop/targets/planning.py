@@ -69,6 +69,7 @@ from salesloop.targets.services import (
     _actor_member,
     _tree_nodes,
     plan_build_tree,
+    target_split_months,
 )
 
 HISTORY_MONTHS = 36
@@ -1394,10 +1395,106 @@ def split_subtree(*, target: Target, actor: Any) -> int:
             plan=plan, metric=target.metric, product_line=target.product_line
         ),
     )
+    if target.product_line_id is None and target.metric in LINE_METRICS:
+        count += realign_lines(target=target)
     audit_record(
         actor=actor, action="target.split", subject=target, changes={"children": [None, count]}
     )
     return count
+
+
+def realign_lines(*, target: Target) -> int:
+    """Make the product-line targets of ``target``'s subtree add up again to the totals, exactly
+    and in cents, after the totals were split again by hand.
+
+    ``target``'s own lines keep their mix, scaled to its total (largest remainder). Below, each
+    node's children get the table that fits both margins — each child's total, the parent's
+    line values — from the children's current mix (each child keeps its own mix, as in the
+    recommendation). Floor, target and stretch are fitted separately, then put back in order
+    line by line. The lines' monthly splits keep their profile. Returns the number of line
+    targets changed."""
+    plan, metric = target.plan, target.metric
+    places = metric_places(metric)
+    totals = {
+        t.pk: t for t in Target.objects.filter(plan=plan, metric=metric, product_line__isnull=True)
+    }
+    line_targets = list(
+        Target.objects.filter(plan=plan, metric=metric, product_line__isnull=False).order_by("pk")
+    )
+    if not line_targets:
+        return 0
+
+    def owner(t: Target) -> tuple[str, int]:
+        return ("u", t.unit_id) if t.unit_id else ("m", t.member_id)  # type: ignore[return-value]
+
+    cell = {(owner(t), t.product_line_id): t for t in line_targets}
+    lines = sorted({t.product_line_id for t in line_targets if t.product_line_id is not None})
+    children: dict[int, list[Target]] = {}
+    for t in totals.values():
+        if t.parent_id is not None:
+            children.setdefault(t.parent_id, []).append(t)
+    for kids in children.values():
+        kids.sort(key=lambda t: t.pk)
+    top = totals[target.pk]
+    if any((owner(top), line) not in cell for line in lines):
+        return 0  # a tree without every line (never built by plan_build_tree)
+    new: dict[int, list[int]] = {t.pk: [0, 0, 0] for t in line_targets}
+    subtree = {cell[(owner(top), line)].pk for line in lines}  # the line targets refitted
+    for level_index, level in enumerate(LEVELS):
+        current = [_minor(getattr(cell[(owner(top), line)], level), places) for line in lines]
+        parts = largest_remainder(_minor(getattr(top, level), places), current)
+        for line, part in zip(lines, parts, strict=True):
+            new[cell[(owner(top), line)].pk][level_index] = part
+        stack = [top]
+        while stack:
+            parent = stack.pop()
+            kids = [
+                k
+                for k in children.get(parent.pk, [])
+                if all((owner(k), ln) in cell for ln in lines)
+            ]
+            if not kids:
+                continue
+            cols = [new[cell[(owner(parent), line)].pk][level_index] for line in lines]
+            rows = [_minor(getattr(k, level), places) for k in kids]
+            if sum(rows) != sum(cols):  # the totals below do not add up: leave them be
+                continue
+            seed = [
+                [float(_minor(getattr(cell[(owner(k), line)], level), places)) for line in lines]
+                for k in kids
+            ]
+            whole = [[int(v) for v in r] for r in seed]
+            if [sum(r) for r in whole] == rows and [
+                sum(c) for c in zip(*whole, strict=True)
+            ] == cols:
+                table = whole  # the lines already add up: nothing to refit
+            else:
+                fitted = [
+                    [float(round(v)) if abs(v - round(v)) < 1e-6 else v for v in r]
+                    for r in fit_matrix(seed, rows, cols)
+                ]
+                table = round_matrix(fitted, rows, cols)
+            for k, row in zip(kids, table, strict=True):
+                for line, v in zip(lines, row, strict=True):
+                    new[cell[(owner(k), line)].pk][level_index] = v
+                    subtree.add(cell[(owner(k), line)].pk)
+            stack.extend(kids)
+    scale = Decimal(10) ** -places
+    changed = 0
+    for t in line_targets:
+        if t.pk not in subtree:
+            continue
+        floor, value, stretch = (Decimal(v) * scale for v in new[t.pk])
+        floor, stretch = min(floor, value), max(stretch, value)
+        if (floor, value, stretch) == (t.floor, t.target, t.stretch):
+            continue
+        Target.objects.filter(pk=t.pk).update(
+            floor=floor, target=value, stretch=stretch, lock_version=F("lock_version") + 1
+        )
+        t.floor, t.target, t.stretch = floor, value, stretch
+        target_split_months(target=t)
+        changed += 1
+    return changed
 
 
 def _history_years(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from salesloop.core.periods import FiscalCalendar
@@ -12,7 +13,7 @@ from salesloop.org.models import Member
 from salesloop.org.services import company_get
 from salesloop.targets import services
 from salesloop.targets.choices import Metric
-from salesloop.targets.models import Plan
+from salesloop.targets.models import Plan, Target
 from salesloop.targets.planning import Inputs, recommend_plan
 
 
@@ -84,6 +85,41 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
             services.plan_submit(plan=plan, actor=director.user)
             services.plan_approve(plan=plan, actor=admin.user)
             services.plan_activate(plan=plan, actor=admin.user)
+        else:
+            _seed_proposals(plan)
         plan.refresh_from_db()
         plans.append(plan)
     return plans
+
+
+#: Bottom-up proposals of three reps for next year's draft: (share of the top-down target, why).
+DEMO_PROPOSALS = (
+    (Decimal("0.88"), "两个重点客户明年预算收紧 Two key accounts cut next year's budget"),
+    (Decimal("0.95"), "新产品线上量需要时间 The new product line needs time to ramp up"),
+    (Decimal("1.06"), "已锁定一个大客户的续约与扩容 A large renewal and upsell is secured"),
+)
+
+
+def _seed_proposals(plan: Plan) -> None:
+    """A few reps answer the draft with their own figures, so the reconciliation has something
+    to show: one well below the top-down target, one a little below, one above."""
+    reps = (
+        Target.objects.filter(
+            plan=plan,
+            metric=Metric.BOOKED_REVENUE,
+            product_line__isnull=True,
+            member__role=Role.REP,
+            member__left_on__isnull=True,
+            target__gt=0,
+        )
+        .select_related("member__user")
+        .order_by("-target", "pk")
+    )
+    for target, (share, comment) in zip(reps, DEMO_PROPOSALS, strict=False):
+        assert target.member is not None  # member targets only
+        services.proposal_create(
+            target=target,
+            value=(target.target * share).quantize(Decimal(1)),
+            comment=comment,
+            actor=target.member.user,
+        )

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from salesloop.common.models import AuditEvent
 from salesloop.org.visibility import member_of, visible
 from salesloop.targets import rules, smart
-from salesloop.targets.choices import PlanStatus, ProposalStatus
+from salesloop.targets.choices import Metric, PlanStatus, ProposalStatus
 from salesloop.targets.models import Plan, PlanRun, Proposal, Revision, Target
 
 
@@ -141,7 +141,14 @@ def proposals_for(*, user: Any, plan: Plan, metric: str) -> QuerySet[Proposal]:
 
 
 def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]]:
-    """Top-down target and bottom-up proposal side by side, per visible node, gaps highlighted."""
+    """Top-down target and bottom-up figure side by side, per visible node, gaps highlighted.
+
+    A node's bottom-up figure is its owner's latest proposal (not rejected). A team without a
+    proposal of its own adds up its members' figures, counting a member who has not proposed
+    at their top-down target; ``proposed`` / ``members`` say how many of its direct members
+    the figure rests on. A team where nobody proposed has no bottom-up figure (and no gap):
+    adding up the top-down targets would only show a gap of zero that nobody agreed to.
+    """
     rows = plan_rows(user=user, plan=plan, metric=metric, product_line=None)
     latest: dict[int, Proposal] = {}
     for p in (
@@ -150,14 +157,24 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
         .order_by("created_at")
     ):
         latest[p.target_id] = p
+    children: dict[int, list[Target]] = {}
+    for row in rows:
+        if row.target.parent_id is not None:
+            children.setdefault(row.target.parent_id, []).append(row.target)
     out = []
     bottom_up: dict[int, Decimal] = {}
     for row in reversed(rows):  # children before parents
         t = row.target
         proposal = latest.get(t.pk)
-        kids = [r.target for r in rows if r.target.parent_id == t.pk]
-        kid_sum = sum((bottom_up.get(k.pk, k.target) for k in kids), Decimal(0)) if kids else None
-        value = proposal.value if proposal else kid_sum
+        kids = children.get(t.pk, [])
+        proposed = sum(1 for k in kids if k.pk in bottom_up)
+        value: Decimal | None
+        if proposal is not None:
+            value = proposal.value
+        elif proposed:
+            value = sum((bottom_up.get(k.pk, k.target) for k in kids), Decimal(0))
+        else:
+            value = None
         if value is not None:
             bottom_up[t.pk] = value
         gap = (value - t.target) if value is not None else None
@@ -170,6 +187,9 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
                 "gap": gap,
                 "ratio": ratio,
                 "flag": ratio is not None and abs(ratio) >= Decimal("0.1"),
+                "members": len(kids),
+                "proposed": proposed,
+                "from_members": proposal is None and proposed > 0,
             }
         )
     out.reverse()
@@ -221,3 +241,247 @@ def plan_audit(*, plan: Plan, limit: int = HISTORY_LIMIT) -> tuple[list[Any], in
         for t in Target.objects.filter(pk__in=ids).select_related("unit", "member", "product_line")
     }
     return [describe(e, subjects) for e in latest], total
+
+
+# ------------------------------------------------------------------ my targets
+
+
+@dataclass
+class MonthCell:
+    """One fiscal month of a target: the plan's figure and, once the month has begun, the
+    actual (credited to the owner, or to the team's members)."""
+
+    first_day: Any
+    target: Decimal
+    actual: Decimal | None
+    current: bool = False
+
+    @property
+    def ratio(self) -> float | None:
+        if self.actual is None or not self.target:
+            return None
+        return float(self.actual / self.target)
+
+
+@dataclass
+class MyLine:
+    """A target of the user (or of the team they lead) with how it is going."""
+
+    target: Target
+    is_line: bool
+    actual: Decimal | None = None  # year to date (a year under way)
+    expected: Decimal | None = None  # what the monthly split expects by today
+    last_year: Decimal | None = None  # the previous fiscal year (a year not begun)
+    months: list[MonthCell] = field(default_factory=list)
+    proposal: Proposal | None = None
+    may_propose: bool = False
+
+    @property
+    def vs_target(self) -> float | None:
+        if self.actual is None or not self.target.target:
+            return None
+        return float(self.actual / self.target.target)
+
+    @property
+    def pace(self) -> float | None:
+        if self.actual is None or not self.expected:
+            return None
+        return float(self.actual / self.expected)
+
+    @property
+    def growth(self) -> float | None:
+        """The target against last year's actual (0.12 = +12 %)."""
+        if self.last_year is None or not self.last_year:
+            return None
+        return float(self.target.target / self.last_year) - 1
+
+    def bar(self, value: Decimal | None) -> float:
+        """``value`` as a percentage of the stretch, for the progress bar (0..100)."""
+        if value is None or not self.target.stretch:
+            return 0.0
+        return max(0.0, min(100.0, float(value / self.target.stretch) * 100))
+
+    @property
+    def bar_actual(self) -> float:
+        return self.bar(self.actual)
+
+    @property
+    def bar_floor(self) -> float:
+        return self.bar(self.target.floor)
+
+    @property
+    def bar_target(self) -> float:
+        return self.bar(self.target.target)
+
+
+@dataclass
+class MySection:
+    """The user's own targets, or those of the team they lead, in one plan."""
+
+    unit: Any  # None for the user's own targets
+    lines: list[MyLine]
+
+
+@dataclass
+class MyPlan:
+    plan: Plan
+    year: Any  # the fiscal year's Period
+    started: bool
+    as_of: Any  # the last day counted (today, or the year's end)
+    sections: list[MySection]
+    # a year not begun is compared with the previous fiscal year once it is complete, else
+    # with the twelve months to today (a year to date against a whole year would mislead)
+    reference: tuple[Any, Any] | None = None
+    reference_is_last_year: bool = False
+
+
+#: Plans shown on "My targets": those in force or being prepared (not archived).
+MY_PLAN_STATUSES = (PlanStatus.ACTIVE, PlanStatus.APPROVED, PlanStatus.SUBMITTED, PlanStatus.DRAFT)
+
+
+def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
+    """The user's own targets and, for a manager or director, their team's, per plan: the
+    plan's figures beside the actuals so far (a year under way) or last year's (a year not
+    begun), with the monthly split. The plan under way comes first.
+
+    Team actuals add up the members of the team's subtree that the visibility rule lets the
+    user see (for a manager: all of them; a rep has no team section)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from salesloop.core.periods import (
+        FiscalCalendar,
+        SeasonalWeights,
+        add_months,
+        expected_to_date,
+    )
+    from salesloop.org.choices import Role
+    from salesloop.org.models import Member
+    from salesloop.org.services import company_get
+
+    member = member_of(user)
+    if member is None:
+        return []
+    today = today or timezone.localdate()
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    leads_team = member.role in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
+    owners = visible(Target.objects.all(), user=user).filter(member=member)
+    if leads_team:
+        owners = owners | visible(Target.objects.all(), user=user).filter(unit=member.org_unit)
+    targets = list(
+        owners.filter(plan__status__in=MY_PLAN_STATUSES)
+        .select_related("plan", "product_line", "unit", "member")
+        .prefetch_related("months")
+        .order_by("-plan__fiscal_year", "-plan__version", "metric", "product_line__name")
+    )
+    latest: dict[int, Proposal] = {}
+    for p in Proposal.objects.filter(target__in=[t.pk for t in targets]).order_by("created_at"):
+        latest[p.target_id] = p
+    team_ids: list[int] = []
+    if leads_team and any(t.unit_id for t in targets):
+        team_ids = list(
+            visible(Member.objects.all(), user=user)
+            .filter(org_unit__path__startswith=member.org_unit.path)
+            .values_list("pk", flat=True)
+        )
+    plans: dict[int, MyPlan] = {}
+    for t in targets:
+        plan = t.plan
+        if plan.pk not in plans:
+            year = fiscal.year(plan.fiscal_year)
+            last = fiscal.year(plan.fiscal_year - 1)
+            whole_last = today > last.end
+            plans[plan.pk] = MyPlan(
+                plan=plan,
+                year=year,
+                started=today >= year.start,
+                as_of=min(today, year.end),
+                sections=[
+                    MySection(unit=None, lines=[]),
+                    MySection(unit=member.org_unit, lines=[]),
+                ],
+                reference=(last.start, last.end)
+                if whole_last
+                else (add_months(today, -12) + timedelta(days=1), today),
+                reference_is_last_year=whole_last,
+            )
+        mp = plans[plan.pk]
+        line = MyLine(
+            target=t,
+            is_line=t.product_line_id is not None,
+            proposal=latest.get(t.pk),
+            may_propose=plan.status == PlanStatus.DRAFT
+            and not t.product_line_id
+            and rules.may_propose(member, t),
+        )
+        ids = [member.pk] if t.member_id else team_ids
+        _fill_actuals(line, mp, ids)
+        if mp.started:
+            month_targets = [m.target_value for m in t.months.all()]
+            weights = (
+                SeasonalWeights.from_raw([float(v) for v in month_targets])
+                if len(month_targets) == 12 and sum(month_targets) > 0
+                else None
+            )
+            line.expected = expected_to_date(t.target, mp.year, mp.as_of, weights, fiscal)
+        mp.sections[0 if t.member_id else 1].lines.append(line)
+    out = list(plans.values())
+    order = {value: i for i, value in enumerate(Metric.values)}
+    for mp in out:
+        mp.sections = [s for s in mp.sections if s.lines]
+        for section in mp.sections:  # metrics in the order of Metric, each before its lines
+            section.lines.sort(key=lambda ln: (order.get(ln.target.metric, 99), ln.is_line))
+    # the plan under way first, then the others, newest year first
+    out.sort(key=lambda mp: (not (mp.started and today <= mp.year.end), -mp.plan.fiscal_year))
+    return out
+
+
+def _fill_actuals(line: MyLine, mp: MyPlan, member_ids: list[int]) -> None:
+    """The line's monthly actuals this year (a year under way) or its reference total."""
+    from datetime import date
+
+    from salesloop.core.periods import add_months
+    from salesloop.insights.actuals import monthly_actuals
+
+    t = line.target
+    months = {m.month: m.target_value for m in t.months.all()}
+    firsts = [add_months(mp.year.start, i) for i in range(12)]
+    if not member_ids:
+        line.months = [
+            MonthCell(first_day=d, target=months.get(i + 1, Decimal(0)), actual=None)
+            for i, d in enumerate(firsts)
+        ]
+        return
+    if mp.started:
+        got = monthly_actuals(
+            metric=t.metric,
+            members=member_ids,
+            start=mp.year.start,
+            end=mp.as_of,
+            product_line=t.product_line,
+        )
+        per_month: dict[tuple[int, int], Decimal] = {}
+        for (_mid, y, m), v in got.values.items():
+            per_month[(y, m)] = per_month.get((y, m), Decimal(0)) + v
+        line.actual = sum(per_month.values(), Decimal(0))
+    else:
+        assert mp.reference is not None  # set for every plan
+        start, end = mp.reference
+        got = monthly_actuals(
+            metric=t.metric, members=member_ids, start=start, end=end, product_line=t.product_line
+        )
+        line.last_year = got.total()
+        per_month = {}
+    current = date(mp.as_of.year, mp.as_of.month, 1)
+    line.months = [
+        MonthCell(
+            first_day=d,
+            target=months.get(i + 1, Decimal(0)),
+            actual=per_month.get((d.year, d.month), Decimal(0))
+            if mp.started and d <= current
+            else None,
+            current=mp.started and d == current and mp.as_of < mp.year.end,
+        )
+        for i, d in enumerate(firsts)
+    ]

@@ -425,20 +425,13 @@ def history_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def my_targets_view(request: HttpRequest) -> HttpResponse:
-    member = member_of(request.user)
-    targets = (
-        Target.objects.filter(
-            member=member,
-            plan__status__in=[PlanStatus.ACTIVE, PlanStatus.DRAFT, PlanStatus.SUBMITTED],
-        )
-        .select_related("plan", "product_line")
-        .prefetch_related("months")
-        .order_by("-plan__fiscal_year", "metric", "product_line__name")
-        if member
-        else Target.objects.none()
-    )
     return render(
-        request, "targets/mine.html", {"targets": targets, "proposal_form": ProposalForm()}
+        request,
+        "targets/mine.html",
+        {
+            "plans": selectors.my_targets(user=request.user),
+            "proposal_form": ProposalForm(),
+        },
     )
 
 

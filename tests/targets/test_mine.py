@@ -1,0 +1,197 @@
+""" "My targets" (own and team targets beside their actuals) and the reconciliation's bottom-up
+figures, checked against sums worked out by hand or read independently from the orders."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+from django.urls import reverse
+
+from salesloop.orders.models import Order
+from salesloop.targets import selectors
+from salesloop.targets import services as s
+from salesloop.targets.models import Proposal, Target
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def node(plan, *, unit=None, member=None):
+    return Target.objects.get(
+        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
+    )
+
+
+def set_values(target, value, actor):
+    s.target_set(
+        target=target,
+        floor=value * D("0.8"),
+        target_value=value,
+        stretch=value * D("1.2"),
+        actor=actor.user,
+    )
+
+
+@pytest.fixture
+def plan2027(org):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    return plan
+
+
+def test_team_without_proposals_has_no_bottom_up_figure(org, plan2027):
+    set_values(node(plan2027, unit=org.team_a), D(200), org.director)
+    rows = {
+        r["row"].target.owner_name: r
+        for r in selectors.reconciliation(
+            user=org.director.user, plan=plan2027, metric="booked_revenue"
+        )
+    }
+    # nobody proposed: no figure and no gap (adding up top-down targets would show a fake 0)
+    for name in ("Company", "East", "Team A", "Rep_A1"):
+        assert rows[name]["bottom_up"] is None and rows[name]["gap"] is None
+        assert rows[name]["flag"] is False
+
+
+def test_bottom_up_adds_proposals_and_the_targets_of_those_who_did_not_propose(org, plan2027):
+    set_values(node(plan2027, unit=org.east), D(300), org.director)
+    set_values(node(plan2027, unit=org.team_a), D(200), org.director)
+    set_values(node(plan2027, unit=org.team_b), D(70), org.director)
+    set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
+    set_values(node(plan2027, member=org.rep_a2), D(50), org.mgr_a)
+    s.proposal_create(
+        target=node(plan2027, member=org.rep_a1), value=D(90), comment="", actor=org.rep_a1.user
+    )
+    rejected = s.proposal_create(
+        target=node(plan2027, member=org.rep_a2), value=D(5), comment="", actor=org.rep_a2.user
+    )
+    s.proposal_decide(proposal=rejected, accept=False, actor=org.mgr_a.user)
+    rows = {
+        r["row"].target.owner_name: r
+        for r in selectors.reconciliation(
+            user=org.director.user, plan=plan2027, metric="booked_revenue"
+        )
+    }
+    rep = rows["Rep_A1"]
+    assert (rep["bottom_up"], rep["gap"]) == (D(90), D(-10))
+    assert rep["flag"] is True  # -10 % is highlighted
+    assert rows["Rep_A2"]["bottom_up"] is None  # a rejected proposal does not count
+    # Team A: 90 proposed + rep_a2's 50 + mgr_a's 0 (neither proposed) = 140 against 200
+    team = rows["Team A"]
+    assert (team["bottom_up"], team["gap"]) == (D(140), D(-60))
+    assert (team["proposed"], team["members"], team["from_members"]) == (1, 3, True)
+    assert team["ratio"] == D(-60) / D(200)
+    # East: Team A's 140 + Team B at its target of 70 (nobody there proposed) + the regional
+    # manager's own 0 = 210 against 300; one of its three direct members has a figure
+    east = rows["East"]
+    assert (east["bottom_up"], east["proposed"], east["members"]) == (D(210), 1, 3)
+    # the company: East's 210 + West at its target (0)
+    assert rows["Company"]["bottom_up"] == D(210)
+    assert rows["West"]["bottom_up"] is None
+
+
+def test_reconcile_page_says_how_many_members_proposed(org, plan2027, login):
+    set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
+    s.proposal_create(
+        target=node(plan2027, member=org.rep_a1), value=D(90), comment="", actor=org.rep_a1.user
+    )
+    page = login(org.director).get(reverse("targets:reconcile", args=[plan2027.pk]))
+    html = page.content.decode()
+    assert "1 of 3 members proposed" in html
+    assert "No proposals yet" in html  # Team B, West
+
+
+def orders_total(member, start, end):
+    """The member's booked revenue read straight from the orders (the history has no credit
+    splits, so every order credits its owner in full)."""
+    got = Order.objects.filter(owner=member, signed_on__gte=start, signed_on__lte=end).aggregate(
+        v=Sum("amount_base")
+    )["v"]
+    return got or D(0)
+
+
+def test_a_year_not_begun_is_compared_with_the_last_twelve_months(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    set_values(node(plan, member=org.rep_a1), D(600000), org.mgr_a)
+    (mp,) = selectors.my_targets(user=org.rep_a1.user)
+    assert not mp.started and not mp.reference_is_last_year
+    # "today" is 20 November 2026: FY2026 is not over, so the reference is the 12 months to today
+    assert mp.reference == (date(2025, 11, 21), date(2026, 11, 20))
+    (section,) = mp.sections
+    assert section.unit is None  # a rep has no team section
+    total = section.lines[0]
+    assert total.target.product_line is None
+    expected = orders_total(org.rep_a1, date(2025, 11, 21), date(2026, 11, 20))
+    assert expected > 0 and total.last_year == expected
+    assert total.growth == pytest.approx(float(D(600000) / expected) - 1)
+    assert total.may_propose  # a draft, the rep's own total
+    assert all(c.actual is None for c in total.months)  # nothing recorded in a year to come
+    assert sum(c.target for c in total.months) == D(600000)
+    assert [c.first_day for c in total.months][:2] == [date(2027, 1, 1), date(2027, 2, 1)]
+
+
+def test_a_year_under_way_shows_actuals_to_date_and_pace(org, history):
+    plan = s.plan_create(fiscal_year=2026, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    set_values(node(plan, member=org.rep_a1), D(1200000), org.mgr_a)
+    set_values(node(plan, unit=org.team_a), D(2000000), org.director)
+    (mp,) = selectors.my_targets(user=org.rep_a1.user)
+    assert mp.started and mp.as_of == date(2026, 11, 20)
+    line = mp.sections[0].lines[0]
+    assert line.actual == orders_total(org.rep_a1, date(2026, 1, 1), date(2026, 11, 20))
+    # month by month: January .. November recorded, December not yet; November is current
+    for cell in line.months[:11]:
+        y, m = cell.first_day.year, cell.first_day.month
+        end = date(y, m, 28) if m == 2 else date(y, m, 30) if m in (4, 6, 9, 11) else date(y, m, 31)
+        assert cell.actual == orders_total(org.rep_a1, cell.first_day, min(end, date(2026, 11, 20)))
+    assert line.months[11].actual is None
+    assert [c.current for c in line.months].index(True) == 10
+    # expected to date lies between the targets of the months done and those of the months begun
+    done = sum(c.target for c in line.months[:10])
+    begun = sum(c.target for c in line.months[:11])
+    assert done < line.expected < begun
+    assert line.pace == pytest.approx(float(line.actual / line.expected))
+    assert line.vs_target == pytest.approx(float(line.actual / D(1200000)))
+    assert line.may_propose  # the plan is still a draft: the rep may still propose
+
+    # the team's manager sees their own line (none here: mgr_a has no target set, still 0)
+    # and the team's, whose actual adds up the team's members
+    (mp,) = selectors.my_targets(user=org.mgr_a.user)
+    team = next(sec for sec in mp.sections if sec.unit == org.team_a)
+    team_line = team.lines[0]
+    members = (org.mgr_a, org.rep_a1, org.rep_a2, org.viewer_a)
+    assert team_line.actual == sum(
+        (orders_total(m, date(2026, 1, 1), date(2026, 11, 20)) for m in members), D(0)
+    )
+
+
+def test_rep_sees_no_team_section_and_no_one_elses_targets(org, history, login):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    set_values(node(plan, member=org.rep_a2), D(777777), org.mgr_a)
+    html = login(org.rep_a1).get(reverse("targets:mine")).content.decode()
+    assert "777,777" not in html and "Team:" not in html
+    html = login(org.mgr_a).get(reverse("targets:mine")).content.decode()
+    assert "Team: Team A" in html and "Last 12 months" in html
+
+
+def test_proposal_typed_with_separators_from_my_targets(org, plan2027, login):
+    target = node(plan2027, member=org.rep_a1)
+    client = login(org.rep_a1)
+    answer = client.post(
+        reverse("targets:propose", args=[target.pk]),
+        {"value": "¥1,234,567.50", "comment": "大客户续约"},
+    )
+    assert answer.status_code == 302
+    proposal = Proposal.objects.get()
+    assert (proposal.value, proposal.comment) == (D("1234567.50"), "大客户续约")
+    # a bad amount: a clear message and nothing saved
+    answer = client.post(
+        reverse("targets:propose", args=[target.pk]), {"value": "12x", "comment": ""}, follow=True
+    )
+    assert Proposal.objects.count() == 1
+    assert "Enter a number" in answer.content.decode()
