@@ -27,3 +27,31 @@ def test_yuan_in_chinese_units():
 
 def test_money2_is_exact():
     assert money2(Decimal("-1234.5")) == "-1,234.50"
+
+
+def test_short_figure_fits_a_month_cell():
+    from salesloop.web.templatetags.salesloop import short_figure
+
+    with translation.override("en"):
+        assert short_figure(Decimal("19242090"), "booked_revenue") == "¥19.24M"
+        assert short_figure(Decimal("245430000"), "booked_revenue") == "¥245.43M"
+        assert short_figure(Decimal("860400"), "booked_revenue") == "¥860k"
+        assert short_figure(Decimal("12540"), "collected_revenue") == "¥12.5k"
+        assert short_figure(Decimal("999.6"), "booked_revenue") == "¥1,000"
+        assert short_figure(Decimal("-2500000"), "booked_revenue") == "−¥2.50M"
+        assert short_figure(Decimal("1811.4"), "activities_visit") == "1,811"  # a count
+        assert short_figure(None, "booked_revenue") == "—"
+    with translation.override("zh-hans"):
+        assert short_figure(Decimal("37127000"), "booked_revenue") == "¥3,713万"
+        assert short_figure(Decimal("865000"), "booked_revenue") == "¥86.5万"
+        assert short_figure(Decimal("125000000"), "booked_revenue") == "¥1.25亿"
+
+
+def test_chart_labels_stay_as_they_were():
+    from salesloop.targets.charts import compact
+
+    with translation.override("en"):
+        assert compact(500_000_000) == "¥500M" and compact(12_500) == "¥12.5k"
+        assert compact(3, money=False) == "3"
+    with translation.override("zh-hans"):
+        assert compact(500_000_000) == "¥5亿" and compact(12_500_000) == "¥1,250万"

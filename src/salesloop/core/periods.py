@@ -521,6 +521,15 @@ class SeasonalWeights:
         return cls(tuple(v / total for v in vals))
 
     @classmethod
+    def of_split(cls, values: Iterable[float | Decimal]) -> SeasonalWeights | None:
+        """The profile of a target's twelve monthly values (fiscal order), or None when there
+        are not twelve or they add up to zero (the caller then falls back, e.g. to equal)."""
+        vals = [float(v) for v in values]
+        if len(vals) != 12 or math.fsum(vals) <= 0:
+            return None
+        return cls.from_raw(vals)
+
+    @classmethod
     def from_history(
         cls,
         monthly_totals_by_year: Sequence[Sequence[float]] | Mapping[int, Sequence[float]],

@@ -245,9 +245,7 @@ class Card:
 
 
 def _weights(th: Thresholds) -> SeasonalWeights | None:
-    if th.months and sum(th.months) > 0:
-        return SeasonalWeights.from_raw(list(th.months))
-    return None
+    return SeasonalWeights.of_split(list(th.months)) if th.months else None
 
 
 @dataclass

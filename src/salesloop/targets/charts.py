@@ -29,20 +29,28 @@ def _short(number: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
-def compact(value: float, money: bool = True) -> str:
-    """A figure for a chart label: ¥5亿, ¥1,250万 in Chinese; ¥500M, ¥12.5k in English."""
+def compact(value: float, money: bool = True, *, dense: bool = False) -> str:
+    """A figure for a chart label: ¥5亿, ¥1,250万 in Chinese; ¥500M, ¥12.5k in English.
+
+    ``dense`` (table cells, e.g. a month row) keeps about six characters: two decimals under
+    the unit's hundred (¥19.24M, ¥1.25亿), fewer above (¥3,713万, ¥860k)."""
     sign = "−" if value < 0 else ""
     amount = abs(float(value))
     unit = "¥" if money else ""
-    if (get_language() or "").startswith("zh"):
-        for size, suffix in ((1e8, "亿"), (1e4, "万")):
-            if amount >= size:
-                return f"{sign}{unit}{_short(amount / size)}{suffix}"
-    else:
-        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if amount >= size:
-                return f"{sign}{unit}{_short(amount / size)}{suffix}"
-    return f"{sign}{unit}{_short(amount)}"
+    zh = (get_language() or "").startswith("zh")
+    # (size, suffix, decimals below 100 of the unit, decimals from 100 on) for dense cells
+    steps = (
+        ((1e8, "亿", 2, 2), (1e4, "万", 1, 0))
+        if zh
+        else ((1e9, "B", 2, 2), (1e6, "M", 2, 2), (1e3, "k", 1, 0))
+    )
+    for size, suffix, places, big_places in steps:
+        if amount >= size:
+            scaled = amount / size
+            if not dense:
+                return f"{sign}{unit}{_short(scaled)}{suffix}"
+            return f"{sign}{unit}{scaled:,.{big_places if scaled >= 100 else places}f}{suffix}"
+    return f"{sign}{unit}{amount:,.0f}" if dense else f"{sign}{unit}{_short(amount)}"
 
 
 def value_axis(top: float, money: bool = True, ticks: int = 5) -> dict[str, Any]:

@@ -803,6 +803,12 @@ def _split_tree(
         _split_tree(c, values, potential, places)
 
 
+def _owner_key(target: Any) -> tuple[str, int]:
+    """The owner of a target (a model or a ``TargetRow``), the same in the total tree and in
+    every product line's tree."""
+    return ("u", target.unit_id) if target.unit_id else ("m", target.member_id)
+
+
 def _split_lines(
     total: Node,
     line_roots: dict[int, Node],
@@ -816,11 +822,10 @@ def _split_lines(
     by_owner: dict[int, dict[tuple[str, int], Node]] = {}
     for line_id, root in line_roots.items():
         for n in _walk(root):
-            key = ("u", n.target.unit_id) if n.target.unit_id else ("m", n.target.member_id)
-            by_owner.setdefault(line_id, {})[key] = n  # type: ignore[index]
+            by_owner.setdefault(line_id, {})[_owner_key(n.target)] = n
 
     def owner_key(n: Node) -> tuple[str, int]:
-        return ("u", n.target.unit_id) if n.target.unit_id else ("m", n.target.member_id)  # type: ignore[return-value]
+        return _owner_key(n.target)
 
     for level_index in range(3):
         root_total = values[total.target.pk][level_index]
@@ -1410,85 +1415,65 @@ def realign_lines(*, target: Target) -> int:
     ``target``'s own lines keep their mix, scaled to its total (largest remainder). Below, each
     node's children get the table that fits both margins — each child's total, the parent's
     line values — from the children's current mix (each child keeps its own mix, as in the
-    recommendation). Floor, target and stretch are fitted separately, then put back in order
-    line by line. The lines' monthly splits keep their profile. Returns the number of line
-    targets changed."""
-    plan, metric = target.plan, target.metric
-    places = metric_places(metric)
-    totals = {
-        t.pk: t for t in Target.objects.filter(plan=plan, metric=metric, product_line__isnull=True)
-    }
-    line_targets = list(
-        Target.objects.filter(plan=plan, metric=metric, product_line__isnull=False).order_by("pk")
-    )
-    if not line_targets:
-        return 0
-
-    def owner(t: Target) -> tuple[str, int]:
-        return ("u", t.unit_id) if t.unit_id else ("m", t.member_id)  # type: ignore[return-value]
-
-    cell = {(owner(t), t.product_line_id): t for t in line_targets}
+    recommendation); a table that already fits is kept as it is. Floor, target and stretch are
+    fitted separately, then put back in order line by line. The lines' monthly splits keep
+    their profile. Returns the number of line targets changed."""
+    places = metric_places(target.metric)
+    scope = Target.objects.filter(plan=target.plan, metric=target.metric)
+    totals = {t.pk: t for t in scope.filter(product_line__isnull=True)}
+    line_targets = list(scope.filter(product_line__isnull=False).order_by("pk"))
     lines = sorted({t.product_line_id for t in line_targets if t.product_line_id is not None})
-    children: dict[int, list[Target]] = {}
-    for t in totals.values():
-        if t.parent_id is not None:
-            children.setdefault(t.parent_id, []).append(t)
-    for kids in children.values():
-        kids.sort(key=lambda t: t.pk)
+    cell = {(_owner_key(t), t.product_line_id): t for t in line_targets}
+
+    def row_of(t: Target) -> list[Target] | None:
+        """The owner's line targets in ``lines`` order (None if one is missing)."""
+        row = [cell.get((_owner_key(t), line)) for line in lines]
+        return None if any(c is None for c in row) else row  # type: ignore[return-value]
+
     top = totals[target.pk]
-    if any((owner(top), line) not in cell for line in lines):
-        return 0  # a tree without every line (never built by plan_build_tree)
-    new: dict[int, list[int]] = {t.pk: [0, 0, 0] for t in line_targets}
-    subtree = {cell[(owner(top), line)].pk for line in lines}  # the line targets refitted
+    if not lines or row_of(top) is None:
+        return 0
+    children: dict[int, list[Target]] = {}
+    for t in sorted(totals.values(), key=lambda t: t.pk):
+        if t.parent_id is not None and row_of(t) is not None:
+            children.setdefault(t.parent_id, []).append(t)
+    new: dict[int, list[int]] = {}  # line target → [floor, target, stretch] in minor units
     for level_index, level in enumerate(LEVELS):
-        current = [_minor(getattr(cell[(owner(top), line)], level), places) for line in lines]
-        parts = largest_remainder(_minor(getattr(top, level), places), current)
-        for line, part in zip(lines, parts, strict=True):
-            new[cell[(owner(top), line)].pk][level_index] = part
+
+        def minor(t: Target, level: str = level) -> int:
+            return _minor(getattr(t, level), places)
+
+        top_row = row_of(top) or []
+        parts = largest_remainder(minor(top), [minor(c) for c in top_row])
+        for c, part in zip(top_row, parts, strict=True):
+            new.setdefault(c.pk, [0, 0, 0])[level_index] = part
         stack = [top]
         while stack:
             parent = stack.pop()
-            kids = [
-                k
-                for k in children.get(parent.pk, [])
-                if all((owner(k), ln) in cell for ln in lines)
-            ]
-            if not kids:
+            kids = children.get(parent.pk, [])
+            cols = [new[c.pk][level_index] for c in row_of(parent) or []]
+            rows = [minor(k) for k in kids]
+            if not kids or sum(rows) != sum(cols):  # the totals below do not add up: left be
                 continue
-            cols = [new[cell[(owner(parent), line)].pk][level_index] for line in lines]
-            rows = [_minor(getattr(k, level), places) for k in kids]
-            if sum(rows) != sum(cols):  # the totals below do not add up: leave them be
-                continue
-            seed = [
-                [float(_minor(getattr(cell[(owner(k), line)], level), places)) for line in lines]
-                for k in kids
-            ]
-            whole = [[int(v) for v in r] for r in seed]
-            if [sum(r) for r in whole] == rows and [
-                sum(c) for c in zip(*whole, strict=True)
-            ] == cols:
-                table = whole  # the lines already add up: nothing to refit
-            else:
-                fitted = [
-                    [float(round(v)) if abs(v - round(v)) < 1e-6 else v for v in r]
-                    for r in fit_matrix(seed, rows, cols)
-                ]
-                table = round_matrix(fitted, rows, cols)
-            for k, row in zip(kids, table, strict=True):
-                for line, v in zip(lines, row, strict=True):
-                    new[cell[(owner(k), line)].pk][level_index] = v
-                    subtree.add(cell[(owner(k), line)].pk)
+            current = [[minor(c) for c in row_of(k) or []] for k in kids]
+            fits = [sum(r) for r in current] == rows and [
+                sum(col) for col in zip(*current, strict=True)
+            ] == cols
+            table = current if fits else round_matrix(fit_matrix(current, rows, cols), rows, cols)
+            for k, values in zip(kids, table, strict=True):
+                for c, v in zip(row_of(k) or [], values, strict=True):
+                    new.setdefault(c.pk, [0, 0, 0])[level_index] = v
             stack.extend(kids)
     scale = Decimal(10) ** -places
     changed = 0
     for t in line_targets:
-        if t.pk not in subtree:
+        if t.pk not in new:  # outside the subtree
             continue
         floor, value, stretch = (Decimal(v) * scale for v in new[t.pk])
         floor, stretch = min(floor, value), max(stretch, value)
         if (floor, value, stretch) == (t.floor, t.target, t.stretch):
             continue
-        Target.objects.filter(pk=t.pk).update(
+        scope.filter(pk=t.pk).update(
             floor=floor, target=value, stretch=stretch, lock_version=F("lock_version") + 1
         )
         t.floor, t.target, t.stretch = floor, value, stretch

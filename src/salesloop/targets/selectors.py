@@ -345,17 +345,14 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
     begun), with the monthly split. The plan under way comes first.
 
     Team actuals add up the members of the team's subtree that the visibility rule lets the
-    user see (for a manager: all of them; a rep has no team section)."""
+    user see (for a manager: all of them; a rep has no team section). The actuals are read
+    once per window, metric and product line, for the user and the team together."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from salesloop.core.periods import (
-        FiscalCalendar,
-        SeasonalWeights,
-        add_months,
-        expected_to_date,
-    )
+    from salesloop.core.periods import FiscalCalendar, SeasonalWeights, add_months, expected_to_date
+    from salesloop.insights.actuals import MonthlyActuals, monthly_actuals
     from salesloop.org.choices import Role
     from salesloop.org.models import Member
     from salesloop.org.services import company_get
@@ -385,6 +382,17 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
             .filter(org_unit__path__startswith=member.org_unit.path)
             .values_list("pk", flat=True)
         )
+    everyone = sorted({member.pk, *team_ids})
+    loaded: dict[tuple[Any, ...], MonthlyActuals] = {}
+
+    def actuals(t: Target, start: Any, end: Any) -> MonthlyActuals:
+        key = (start, end, t.metric, t.product_line_id)
+        if key not in loaded:
+            loaded[key] = monthly_actuals(
+                metric=t.metric, members=everyone, start=start, end=end, product_line=t.product_line
+            )
+        return loaded[key]
+
     plans: dict[int, MyPlan] = {}
     for t in targets:
         plan = t.plan
@@ -415,16 +423,22 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
             and not t.product_line_id
             and rules.may_propose(member, t),
         )
-        ids = [member.pk] if t.member_id else team_ids
-        _fill_actuals(line, mp, ids)
+        month_targets = [m.target_value for m in t.months.all()]
+        ids = {member.pk} if t.member_id else set(team_ids)
         if mp.started:
-            month_targets = [m.target_value for m in t.months.all()]
-            weights = (
-                SeasonalWeights.from_raw([float(v) for v in month_targets])
-                if len(month_targets) == 12 and sum(month_targets) > 0
-                else None
-            )
+            got = actuals(t, mp.year.start, mp.as_of)
+            per_month: dict[tuple[int, int], Decimal] = {}
+            for (mid, y, m), v in got.values.items():
+                if mid in ids:
+                    per_month[(y, m)] = per_month.get((y, m), Decimal(0)) + v
+            line.actual = sum(per_month.values(), Decimal(0))
+            weights = SeasonalWeights.of_split(month_targets)
             line.expected = expected_to_date(t.target, mp.year, mp.as_of, weights, fiscal)
+        else:
+            assert mp.reference is not None  # set for every plan
+            line.last_year = actuals(t, *mp.reference).total(ids)
+            per_month = {}
+        line.months = _month_cells(mp, month_targets, per_month)
         mp.sections[0 if t.member_id else 1].lines.append(line)
     out = list(plans.values())
     order = {value: i for i, value in enumerate(Metric.values)}
@@ -437,51 +451,25 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
     return out
 
 
-def _fill_actuals(line: MyLine, mp: MyPlan, member_ids: list[int]) -> None:
-    """The line's monthly actuals this year (a year under way) or its reference total."""
+def _month_cells(
+    mp: MyPlan, month_targets: list[Decimal], per_month: dict[tuple[int, int], Decimal]
+) -> list[MonthCell]:
+    """The twelve fiscal months: the target of each and, for the months begun, the actual."""
     from datetime import date
 
     from salesloop.core.periods import add_months
-    from salesloop.insights.actuals import monthly_actuals
 
-    t = line.target
-    months = {m.month: m.target_value for m in t.months.all()}
-    firsts = [add_months(mp.year.start, i) for i in range(12)]
-    if not member_ids:
-        line.months = [
-            MonthCell(first_day=d, target=months.get(i + 1, Decimal(0)), actual=None)
-            for i, d in enumerate(firsts)
-        ]
-        return
-    if mp.started:
-        got = monthly_actuals(
-            metric=t.metric,
-            members=member_ids,
-            start=mp.year.start,
-            end=mp.as_of,
-            product_line=t.product_line,
-        )
-        per_month: dict[tuple[int, int], Decimal] = {}
-        for (_mid, y, m), v in got.values.items():
-            per_month[(y, m)] = per_month.get((y, m), Decimal(0)) + v
-        line.actual = sum(per_month.values(), Decimal(0))
-    else:
-        assert mp.reference is not None  # set for every plan
-        start, end = mp.reference
-        got = monthly_actuals(
-            metric=t.metric, members=member_ids, start=start, end=end, product_line=t.product_line
-        )
-        line.last_year = got.total()
-        per_month = {}
     current = date(mp.as_of.year, mp.as_of.month, 1)
-    line.months = [
-        MonthCell(
-            first_day=d,
-            target=months.get(i + 1, Decimal(0)),
-            actual=per_month.get((d.year, d.month), Decimal(0))
-            if mp.started and d <= current
-            else None,
-            current=mp.started and d == current and mp.as_of < mp.year.end,
+    cells = []
+    for i in range(12):
+        first = add_months(mp.year.start, i)
+        begun = mp.started and first <= current
+        cells.append(
+            MonthCell(
+                first_day=first,
+                target=month_targets[i] if i < len(month_targets) else Decimal(0),
+                actual=per_month.get((first.year, first.month), Decimal(0)) if begun else None,
+                current=mp.started and first == current and mp.as_of < mp.year.end,
+            )
         )
-        for i, d in enumerate(firsts)
-    ]
+    return cells

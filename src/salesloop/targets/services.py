@@ -409,14 +409,11 @@ def target_split_months(
     Without ``weights`` the target keeps the profile of its current split (a value changed by
     hand keeps its seasonality); a target never split, or split into zeros, is split equally."""
     if weights is None:
-        current = [
-            float(v)
-            for v in TargetMonth.objects.filter(target=target)
+        weights = SeasonalWeights.of_split(
+            TargetMonth.objects.filter(target=target)
             .order_by("month")
             .values_list("target_value", flat=True)
-        ]
-        if len(current) == 12 and sum(current) > 0:
-            weights = SeasonalWeights.from_raw(current)
+        )
     rows = _months_for(target, weights)
     TargetMonth.objects.filter(target=target).delete()
     return TargetMonth.objects.bulk_create(rows)

@@ -62,27 +62,16 @@ def figure(value: Any, metric: str = "") -> str:
 
 @register.filter
 def short_figure(value: Any, metric: str = "") -> str:
-    """A metric's value in at most about six characters, for dense tables (a month row):
-    ¥19.24M, ¥860k in English; ¥1.25亿, ¥3,713万, ¥86.5万 in Chinese; whole counts else."""
+    """A metric's value in few characters, for dense tables (a month row): compact money
+    (¥19.24M, ¥3,713万) for revenue metrics, whole counts else."""
+    from salesloop.targets.charts import compact
     from salesloop.targets.choices import MONEY_METRICS
 
     if value is None or value == "":
         return "—"
-    amount = Decimal(value)
-    if metric not in MONEY_METRICS:
-        return intcomma(int(amount.quantize(Decimal(1))))
-    sign = "−" if amount < 0 else ""
-    x = float(abs(amount))
-    if (get_language() or "").startswith("zh"):
-        steps = ((1e8, "亿", 2, 2), (1e4, "万", 1, 0))
-    else:
-        steps = ((1e9, "B", 2, 2), (1e6, "M", 2, 2), (1e3, "k", 1, 0))
-    for size, suffix, places, big_places in steps:
-        if x >= size:
-            scaled = x / size
-            digits = big_places if scaled >= 100 else places
-            return f"{sign}¥{scaled:,.{digits}f}{suffix}"
-    return f"{sign}¥{x:,.0f}"
+    if metric in MONEY_METRICS:
+        return compact(float(value), dense=True)
+    return intcomma(int(Decimal(value).quantize(Decimal(1))))
 
 
 @register.filter
