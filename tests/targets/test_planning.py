@@ -538,3 +538,34 @@ def test_a_value_set_by_hand_keeps_the_monthly_profile(org, history):
     assert sum(after) == rep.target
     for b, a in zip(before, after, strict=True):
         assert abs(a - 2 * b) <= Decimal("0.02")  # each month doubled, to the cent
+
+
+def test_a_total_set_by_hand_takes_its_product_lines_along(org, history):
+    """A draft total edited by hand scales its own product lines to it (each keeping its
+    share), in cents, and the history says so; the children wait for "Split down"."""
+    from salesloop.common.models import AuditEvent
+    from salesloop.targets.history import describe
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    rep = Target.objects.get(plan=plan, member=org.rep_a2, product_line=None)
+    lines = Target.objects.filter(plan=plan, member=org.rep_a2, product_line__isnull=False)
+    before = {t.product_line_id: t.target for t in lines}
+    new_total = Decimal("123456.78")
+    s.target_set(
+        target=rep,
+        floor=Decimal("100000.00"),
+        target_value=new_total,
+        stretch=Decimal("150000.00"),
+        actor=org.mgr_a.user,
+    )
+    after = {t.product_line_id: t for t in lines.all()}
+    assert sum(t.target for t in after.values()) == new_total
+    assert sum(t.floor for t in after.values()) == Decimal("100000.00")
+    assert sum(t.stretch for t in after.values()) == Decimal("150000.00")
+    for line, old in before.items():  # each line's share kept to the cent
+        share = old / sum(before.values())
+        assert abs(after[line].target - new_total * share) <= Decimal("0.01")
+    event = AuditEvent.objects.filter(action="target.set").order_by("-pk").first()
+    assert event.changes["product_lines_realigned"] == [None, 2]
+    assert "Product-line targets realigned: 2" in " ".join(describe(event, {}).details)

@@ -43,6 +43,7 @@ FIELDS = {
     "reason": gettext_lazy("Reason"),
     "value": gettext_lazy("Proposed"),
     "children": gettext_lazy("Children"),
+    "product_lines_realigned": gettext_lazy("Product-line targets realigned"),
     "fiscal_year": gettext_lazy("Fiscal year"),
     "version": gettext_lazy("Version"),
 }

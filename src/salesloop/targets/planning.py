@@ -67,9 +67,11 @@ from salesloop.targets.models import ForecastCache, Plan, Target, TargetMonth
 from salesloop.targets.services import (
     QUOTA_ROLES,
     _actor_member,
+    _minor,
+    _owner_key,
     _tree_nodes,
     plan_build_tree,
-    target_split_months,
+    realign_lines,
 )
 
 HISTORY_MONTHS = 36
@@ -717,10 +719,6 @@ def forecasts_for(
 # ---------------------------------------------------------------- splits
 
 
-def _minor(value: float | Decimal, places: int) -> int:
-    return int((Decimal(str(value)) * (10**places)).to_integral_value())
-
-
 def _potential(nodes: list[Node], member_ids: list[int]) -> dict[int, float]:
     """Each member's account potential, read only when a node splits by potential."""
     if not any(n.target.method == Method.POTENTIAL and n.children for n in nodes):
@@ -801,12 +799,6 @@ def _split_tree(
                 }
             )
         _split_tree(c, values, potential, places)
-
-
-def _owner_key(target: Any) -> tuple[str, int]:
-    """The owner of a target (a model or a ``TargetRow``), the same in the total tree and in
-    every product line's tree."""
-    return ("u", target.unit_id) if target.unit_id else ("m", target.member_id)
 
 
 def _split_lines(
@@ -1406,80 +1398,6 @@ def split_subtree(*, target: Target, actor: Any) -> int:
         actor=actor, action="target.split", subject=target, changes={"children": [None, count]}
     )
     return count
-
-
-def realign_lines(*, target: Target) -> int:
-    """Make the product-line targets of ``target``'s subtree add up again to the totals, exactly
-    and in cents, after the totals were split again by hand.
-
-    ``target``'s own lines keep their mix, scaled to its total (largest remainder). Below, each
-    node's children get the table that fits both margins — each child's total, the parent's
-    line values — from the children's current mix (each child keeps its own mix, as in the
-    recommendation); a table that already fits is kept as it is. Floor, target and stretch are
-    fitted separately, then put back in order line by line. The lines' monthly splits keep
-    their profile. Returns the number of line targets changed."""
-    places = metric_places(target.metric)
-    scope = Target.objects.filter(plan=target.plan, metric=target.metric)
-    totals = {t.pk: t for t in scope.filter(product_line__isnull=True)}
-    line_targets = list(scope.filter(product_line__isnull=False).order_by("pk"))
-    lines = sorted({t.product_line_id for t in line_targets if t.product_line_id is not None})
-    cell = {(_owner_key(t), t.product_line_id): t for t in line_targets}
-
-    def row_of(t: Target) -> list[Target] | None:
-        """The owner's line targets in ``lines`` order (None if one is missing)."""
-        row = [cell.get((_owner_key(t), line)) for line in lines]
-        return None if any(c is None for c in row) else row  # type: ignore[return-value]
-
-    top = totals[target.pk]
-    if not lines or row_of(top) is None:
-        return 0
-    children: dict[int, list[Target]] = {}
-    for t in sorted(totals.values(), key=lambda t: t.pk):
-        if t.parent_id is not None and row_of(t) is not None:
-            children.setdefault(t.parent_id, []).append(t)
-    new: dict[int, list[int]] = {}  # line target → [floor, target, stretch] in minor units
-    for level_index, level in enumerate(LEVELS):
-
-        def minor(t: Target, level: str = level) -> int:
-            return _minor(getattr(t, level), places)
-
-        top_row = row_of(top) or []
-        parts = largest_remainder(minor(top), [minor(c) for c in top_row])
-        for c, part in zip(top_row, parts, strict=True):
-            new.setdefault(c.pk, [0, 0, 0])[level_index] = part
-        stack = [top]
-        while stack:
-            parent = stack.pop()
-            kids = children.get(parent.pk, [])
-            cols = [new[c.pk][level_index] for c in row_of(parent) or []]
-            rows = [minor(k) for k in kids]
-            if not kids or sum(rows) != sum(cols):  # the totals below do not add up: left be
-                continue
-            current = [[minor(c) for c in row_of(k) or []] for k in kids]
-            fits = [sum(r) for r in current] == rows and [
-                sum(col) for col in zip(*current, strict=True)
-            ] == cols
-            table = current if fits else round_matrix(fit_matrix(current, rows, cols), rows, cols)
-            for k, values in zip(kids, table, strict=True):
-                for c, v in zip(row_of(k) or [], values, strict=True):
-                    new.setdefault(c.pk, [0, 0, 0])[level_index] = v
-            stack.extend(kids)
-    scale = Decimal(10) ** -places
-    changed = 0
-    for t in line_targets:
-        if t.pk not in new:  # outside the subtree
-            continue
-        floor, value, stretch = (Decimal(v) * scale for v in new[t.pk])
-        floor, stretch = min(floor, value), max(stretch, value)
-        if (floor, value, stretch) == (t.floor, t.target, t.stretch):
-            continue
-        scope.filter(pk=t.pk).update(
-            floor=floor, target=value, stretch=stretch, lock_version=F("lock_version") + 1
-        )
-        t.floor, t.target, t.stretch = floor, value, stretch
-        target_split_months(target=t)
-        changed += 1
-    return changed
 
 
 def _history_years(
