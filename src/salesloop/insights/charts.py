@@ -6,7 +6,17 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from salesloop.targets.charts import BLUE, GREEN, GREY, LAYOUT, ORANGE, RED
+from salesloop.targets.charts import (
+    BLUE,
+    GREEN,
+    GREY,
+    LAYOUT,
+    ORANGE,
+    RED,
+    value_axis,
+    waterfall_extent,
+    waterfall_text,
+)
 
 DRIVER_LABELS = {"opportunities": "Opportunities", "win_rate": "Win rate", "deal_size": "Deal size"}
 
@@ -15,7 +25,11 @@ def _layout(**extra: Any) -> dict[str, Any]:
     return {**LAYOUT, **extra}
 
 
-def burn_up(data: dict[str, Any]) -> dict[str, Any]:
+def _top(*series: list[float | None] | None) -> float:
+    return max((v for ys in series for v in (ys or []) if v is not None), default=0.0)
+
+
+def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
     x = data["days"]
     traces = [
         {
@@ -80,7 +94,18 @@ def burn_up(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "data": traces,
         "layout": _layout(
-            yaxis={"tickformat": ",.0f", "rangemode": "tozero", "automargin": True},
+            yaxis={
+                **value_axis(
+                    _top(
+                        data["expected"],
+                        data["actual"],
+                        data["run_rate"],
+                        [data["floor"], data["stretch"]],
+                    ),
+                    money,
+                ),
+                "hoverformat": ",.0f",
+            },
             shapes=shapes,
             annotations=annotations,
         ),
@@ -159,17 +184,21 @@ def gap_waterfall(split: Any, *, reference_label: str, current_label: str) -> di
         float(split.deal_size),
         float(split.current),
     ]
+    measure = ["absolute", "relative", "relative", "relative", "total"]
+    bottom, top = waterfall_extent(y, measure)
     trace = {
         "type": "waterfall",
         "x": x,
         "y": y,
-        "measure": ["absolute", "relative", "relative", "relative", "total"],
+        "measure": measure,
         "connector": {"line": {"color": GREY}},
         "increasing": {"marker": {"color": GREEN}},
         "decreasing": {"marker": {"color": RED}},
         "totals": {"marker": {"color": BLUE}},
-        "texttemplate": "%{y:,.0f}",
+        # compact labels on the bars (¥1,759万, +¥168万), the exact figure on hover
+        "text": waterfall_text(y, measure),
         "textposition": "outside",
+        "hovertemplate": "%{x}: %{y:,.0f}<extra></extra>",
     }
     return {
         "data": [trace],
@@ -177,7 +206,7 @@ def gap_waterfall(split: Any, *, reference_label: str, current_label: str) -> di
             showlegend=False,
             hovermode="closest",
             xaxis={"tickangle": 0, "automargin": True},
-            yaxis={"tickformat": ",.0f", "automargin": True},
+            yaxis=value_axis(top * 1.15, bottom=bottom * 1.15),
         ),
     }
 
@@ -211,17 +240,22 @@ def children_drivers(names: list[str], splits: list[Any]) -> dict[str, Any]:
                 "marker": {"color": colour},
             }
         )
+    ups = [sum(max(float(getattr(s, k)), 0.0) for k in DRIVER_LABELS) for s in splits]
+    downs = [sum(min(float(getattr(s, k)), 0.0) for k in DRIVER_LABELS) for s in splits]
     return {
         "data": traces,
         "layout": _layout(
             barmode="relative",
-            yaxis={"tickformat": ",.0f", "automargin": True},
+            yaxis={
+                **value_axis(max(ups, default=0.0), bottom=min(downs, default=0.0)),
+                "hoverformat": ",.0f",
+            },
             hovermode="x unified",
         ),
     }
 
 
-def trend(data: dict[str, Any]) -> dict[str, Any]:
+def trend(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
     traces = [
         {
             "type": "bar",
@@ -240,7 +274,10 @@ def trend(data: dict[str, Any]) -> dict[str, Any]:
     ]
     return {
         "data": traces,
-        "layout": _layout(barmode="group", yaxis={"tickformat": ",.0f", "automargin": True}),
+        "layout": _layout(
+            barmode="group",
+            yaxis={**value_axis(_top(data["last"], data["this"]), money), "hoverformat": ",.0f"},
+        ),
     }
 
 

@@ -32,7 +32,9 @@ def build_dashboard(scope: Scope) -> Dashboard:
     nodes = [scope.node, *scope.children]
     cards = s.cards(scope, nodes, facts)
     card = cards[scope.node.key]
-    figures: dict[str, dict[str, Any]] = {"burn_up": charts.burn_up(s.burn_up(scope, card, facts))}
+    figures: dict[str, dict[str, Any]] = {
+        "burn_up": charts.burn_up(s.burn_up(scope, card, facts), scope.money)
+    }
     proc = s.process(scope, nodes, facts)
     labels = s.stage_names()
     node_proc = proc[scope.node.key]
@@ -84,7 +86,7 @@ def build_dashboard(scope: Scope) -> Dashboard:
     if gaps["lines"] is not None:
         for pk, split in gaps["lines"].children.items():
             line_rows.append({"name": line_names.get(pk, pk), "split": split})
-    figures["trend"] = charts.trend(s.trend(scope, facts))
+    figures["trend"] = charts.trend(s.trend(scope, facts), scope.money)
     heat = s.heatmap(scope, shown or (scope.node,), facts)
     figures["heatmap"] = charts.heatmap(heat)
     mix = s.product_mix(scope, facts)

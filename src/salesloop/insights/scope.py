@@ -22,7 +22,7 @@ from salesloop.customers.models import ProductLine
 from salesloop.org.choices import Role
 from salesloop.org.models import Company, Member, OrgUnit
 from salesloop.org.visibility import member_of, sees_everything, visible
-from salesloop.targets.choices import Metric
+from salesloop.targets.choices import MONEY_METRICS, Metric
 
 KINDS = ("month", "quarter", "year", "custom")
 TRACKED_METRICS = (Metric.BOOKED_REVENUE, Metric.COLLECTED_REVENUE)
@@ -59,6 +59,11 @@ class Scope:
     product_line: ProductLine | None
     metric: str
     lines: tuple[ProductLine, ...] = field(default=())
+
+    @property
+    def money(self) -> bool:
+        """True when the scope's metric is an amount (charts label it ¥…)."""
+        return self.metric in MONEY_METRICS
 
     @property
     def as_of(self) -> date:

@@ -53,23 +53,49 @@ def compact(value: float, money: bool = True, *, dense: bool = False) -> str:
     return f"{sign}{unit}{amount:,.0f}" if dense else f"{sign}{unit}{_short(amount)}"
 
 
-def value_axis(top: float, money: bool = True, ticks: int = 5) -> dict[str, Any]:
-    """A y axis from 0 to above ``top`` with round steps (1, 2, 2.5 or 5 × 10^k) labelled
-    compactly, so large amounts read as ¥5亿 rather than 500,000,000."""
-    top = max(float(top), 1.0)
-    raw = top / ticks
+def value_axis(
+    top: float, money: bool = True, ticks: int = 5, *, bottom: float = 0.0
+) -> dict[str, Any]:
+    """A y axis from ``bottom`` (0 unless some bars go below it) to above ``top`` with round
+    steps (1, 2, 2.5 or 5 × 10^k) labelled compactly, so large amounts read as ¥5亿 rather
+    than 500,000,000."""
+    bottom = min(float(bottom), 0.0)
+    top = max(float(top), 0.0)
+    if top - bottom < 1.0:
+        top = bottom + 1.0
+    raw = (top - bottom) / ticks
     power = 10 ** math.floor(math.log10(raw))
     step = next(k * power for k in (1, 2, 2.5, 5, 10) if k * power >= raw)
-    count = math.ceil(top / step)
-    values = [i * step for i in range(count + 1)]
+    low, high = math.floor(bottom / step + 1e-9), math.ceil(top / step - 1e-9)
+    values = [i * step for i in range(low, max(high, low + 1) + 1)]
+    pad = (values[-1] - values[0]) * 0.04
     return {
         "tickvals": values,
         "ticktext": [compact(v, money) for v in values],
-        "range": [0, values[-1] * 1.04],
+        "range": [values[0] - pad if low < 0 else 0, values[-1] + pad],
         "automargin": True,
         "gridcolor": "#eef1f6",
-        "zeroline": False,
+        "zeroline": low < 0,
+        "zerolinecolor": "#94a3b8",
     }
+
+
+def waterfall_text(y: list[float], measure: list[str], money: bool = True) -> list[str]:
+    """Bar labels of a waterfall, about six characters each: totals as they are, steps
+    signed (¥17.59M, +¥1.68M, −¥140.7万)."""
+    return [
+        ("+" if m == "relative" and v >= 0 else "") + compact(v, money, dense=True)
+        for v, m in zip(y, measure, strict=True)
+    ]
+
+
+def waterfall_extent(y: list[float], measure: list[str]) -> tuple[float, float]:
+    """Lowest and highest level a waterfall's bars reach (0 included)."""
+    running, bottom, top = 0.0, 0.0, 0.0
+    for v, m in zip(y, measure, strict=True):
+        running = running + v if m == "relative" else v
+        bottom, top = min(bottom, running), max(top, running)
+    return bottom, top
 
 
 def _month_labels(start: date, n: int) -> list[str]:
@@ -242,14 +268,8 @@ def waterfall(
     x.append(_("Target"))
     y.append(recommendation.get("target", 0))
     measure.append("total")
-    text = [
-        compact(v, money) if m != "relative" else ("+" if v >= 0 else "") + compact(v, money)
-        for v, m in zip(y, measure, strict=True)
-    ]
-    running, top = 0.0, 0.0
-    for v, m in zip(y, measure, strict=True):
-        running = v if m != "relative" else running + v
-        top = max(top, running, v if m == "total" else 0.0)
+    text = waterfall_text(y, measure, money)
+    bottom, top = waterfall_extent(y, measure)
     trace = {
         "type": "waterfall",
         "x": x,
@@ -263,7 +283,7 @@ def waterfall(
         "totals": {"marker": {"color": BLUE}},
         "hovertemplate": "%{x}: %{y:,.0f}<extra></extra>",
     }
-    axis = value_axis(top * 1.12, money)
+    axis = value_axis(top * 1.12, money, bottom=bottom * 1.12)
     return {
         "data": [trace],
         "layout": {

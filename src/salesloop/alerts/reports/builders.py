@@ -230,7 +230,7 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
                 for o in stalled
             ],
         },
-        "figures": {"burn_up": charts.burn_up(s.burn_up(scope, card, facts))},
+        "figures": {"burn_up": charts.burn_up(s.burn_up(scope, card, facts), scope.money)},
     }
 
 
