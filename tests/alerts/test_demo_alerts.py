@@ -81,3 +81,38 @@ def test_planted_problems_raise_their_alerts(demo, time_machine):
         a.notifications.filter(recipient_id=a.owner_id).exists()
         for a in open_.filter(owner__isnull=False)[:50]
     )
+
+
+@pytest.mark.django_db
+def test_the_demo_logins_find_their_latest_reports_and_no_email_goes_out(demo):
+    from zoneinfo import ZoneInfo
+
+    from salesloop.alerts.models import Delivery, Notification, Report
+
+    # 31 Oct 2026 is a Saturday: the last weekly report went out on Monday 26 Oct at 08:00
+    # (covering 19–25 Oct), the last monthly review on 1 Oct at 09:00 (covering September)
+    tz = ZoneInfo("Asia/Shanghai")
+    for username in ("director", "manager", "rep"):
+        member = Member.objects.get(user__username=username)
+        reports = {r.kind: r for r in Report.objects.filter(recipient=member)}
+        assert set(reports) == {"weekly", "monthly"}
+        weekly, monthly = reports["weekly"], reports["monthly"]
+        assert (weekly.period_start, weekly.period_end) == (date(2026, 10, 19), date(2026, 10, 25))
+        assert (monthly.period_start, monthly.period_end) == (date(2026, 9, 1), date(2026, 9, 30))
+        assert weekly.created_at.astimezone(tz).replace(tzinfo=None).isoformat() == (
+            "2026-10-26T08:00:00"
+        )
+        assert monthly.created_at.astimezone(tz).date() == date(2026, 10, 1)
+        assert weekly.html and weekly.data["week"]["end"] == "2026-10-25"
+        # each report is in the recipient's notification centre, dated when it was sent
+        note = Notification.objects.get(recipient=member, report=weekly)
+        assert note.created_at == weekly.created_at and note.read_at is None
+    # the alerts of the demo run are in the notification centres
+    assert Notification.objects.filter(alert__isnull=False).exists()
+    # the demo's addresses are not real: nothing is queued for email
+    assert not Delivery.objects.filter(channel="email").exists()
+    # no key account is called quiet after a short silence
+    assert all(
+        a.data["days_silent"] >= 30
+        for a in Alert.objects.filter(rule="key_account_quiet", status=AlertStatus.OPEN)
+    )

@@ -213,3 +213,49 @@ def test_quiet_hours_defer_the_email_and_digest_users_get_no_instant_email(scena
     assert {d.next_attempt_at for d in a2} == {at(date(2025, 5, 16), 8)}
     assert not Delivery.objects.filter(recipient=org.rep_b1).exists()  # digest only
     assert Notification.objects.filter(recipient=org.rep_b1).exists()  # the centre always gets it
+
+
+def test_a_fast_buying_key_account_is_not_quiet_after_a_few_days(scenario):
+    """An account ordering every 3 days is past its rhythm (1.5 × 3 = 4.5 days) after 10 days of
+    silence, but a silence under the rule's minimum (30 days by default) raises no alert."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from salesloop.orders.services import order_create
+    from tests import factories as f
+
+    busy = f.customer(scenario.org.rep_a1, name="Busy Key Co", tier="key")
+    last = TODAY - timedelta(days=10)
+    for i in range(6):
+        order_create(
+            number=f"B-{i}",
+            customer=busy,
+            owner=scenario.org.rep_a1,
+            signed_on=last - timedelta(days=3 * i),
+            amount=Decimal("1000"),
+        )
+    rules_evaluate(today=TODAY, keys=["key_account_quiet"])
+    quiet = {a.subject_id for a in Alert.objects.filter(rule="key_account_quiet", status="open")}
+    assert quiet == {scenario.quiet.pk}  # silent 99 days against a monthly rhythm
+    rule = AlertRule.objects.get(key="key_account_quiet")
+    rule_update(
+        rule=rule,
+        params={**rule.params, "min_silent_days": 7},
+        enabled=True,
+        severity=rule.severity,
+        actor=scenario.org.admin.user,
+    )
+    rules_evaluate(today=TODAY, keys=["key_account_quiet"])
+    alerts = Alert.objects.filter(rule="key_account_quiet", status="open")
+    assert {a.subject_id for a in alerts} == {scenario.quiet.pk, busy.pk}
+    busy_alert = alerts.get(subject_id=busy.pk)
+    assert busy_alert.data["days_silent"] == 10 and busy_alert.data["usual_gap_days"] == 3
+    # the minimum is validated like the other thresholds
+    with pytest.raises(Exception, match="non-negative"):
+        rule_update(
+            rule=rule,
+            params={**rule.params, "min_silent_days": "-1"},
+            enabled=True,
+            severity=rule.severity,
+            actor=scenario.org.admin.user,
+        )

@@ -31,6 +31,51 @@ def test_inbox_shows_my_notifications_and_the_alerts_i_may_see(alerted, client, 
     assert "Big slipped deal" in body and "East: the" in body
 
 
+def test_open_alerts_are_counted_per_rule_filtered_and_paged(alerted, client, login):
+    from django.utils import timezone
+
+    org = alerted.org
+    opened = Alert.objects.filter(status="open")
+    # 30 more stalled-deal alerts on rep_b1 (info): the list pages at 25
+    base = opened.get(rule="stalled_deal")
+    Alert.objects.bulk_create(
+        Alert(
+            rule="stalled_deal",
+            subject_type=base.subject_type,
+            subject_id=10_000 + i,
+            owner=base.owner,
+            unit=base.unit,
+            severity="info",
+            title=f"Extra stalled {i}",
+            opened_at=timezone.now(),
+        )
+        for i in range(30)
+    )
+    login(org.director)
+    page = client.get(reverse("alerts:inbox"))
+    ctx = page.context
+    total = opened.count()
+    assert ctx["alert_total"] == total
+    chips = {key: n for key, _label, n in ctx["chips"]}
+    assert chips["stalled_deal"] == 31 and sum(chips.values()) == total
+    # the most frequent rule first
+    assert ctx["chips"][0][0] == "stalled_deal"
+    alerts = ctx["alerts"]
+    assert alerts.paginator.count == total and len(alerts.object_list) == 25
+    ranks = [{"critical": 0, "warning": 1, "info": 2}[a.severity] for a in alerts.object_list]
+    assert ranks == sorted(ranks)
+    # filtered to one rule, second page
+    page = client.get(reverse("alerts:inbox"), {"rule": "stalled_deal", "apage": 2})
+    second = page.context["alerts"]
+    assert second.number == 2 and len(second.object_list) == 6
+    assert {a.rule for a in second.object_list} == {"stalled_deal"}
+    assert 'data-testid="alert-pager"' in page.content.decode()
+    # an unknown rule or page shows everything from the first page, not an error
+    page = client.get(reverse("alerts:inbox"), {"rule": "nonsense", "apage": "x"})
+    assert page.status_code == 200 and page.context["rule"] == ""
+    assert page.context["alerts"].number == 1 and page.context["alerts"].paginator.count == total
+
+
 def test_open_marks_read_and_goes_to_the_subject(alerted, client, login):
     org = alerted.org
     note = Notification.objects.filter(recipient=org.rep_a2, alert__rule="overdue_follow_up").get()

@@ -48,9 +48,26 @@ def test_notification_centre_shows_and_clears_alerts(page, alerted):
     page.click("button:has-text('Log out')")
     log_in(page, "director", f.PASSWORD)
     page.goto(f"{page.base}/alerts/")
+    open_alerts = Alert.objects.filter(status="open")
     expect(page.locator("[data-testid=open-alerts] tr.alert-row")).to_have_count(
-        Alert.objects.filter(status="open").count()
+        open_alerts.count()
     )
+    # most severe first: the critical ones lead the list
+    severities = page.locator("[data-testid=open-alerts] tr.alert-row .sev").all_inner_texts()
+    order = {"Critical": 0, "Warning": 1, "Info": 2}
+    assert [order[s] for s in severities] == sorted(order[s] for s in severities)
+    # one chip per rule with its count; a chip filters the list to that rule
+    chips = page.locator("[data-testid=alert-chips] a.chip[data-rule]")
+    expect(chips).to_have_count(open_alerts.values("rule").distinct().count())
+    behind = open_alerts.filter(rule="behind_pace").count()
+    chip = page.locator("[data-testid=alert-chips] a.chip[data-rule=behind_pace]")
+    expect(chip).to_contain_text(str(behind))
+    chip.click()
+    expect(page.locator("[data-testid=open-alerts] tr.alert-row")).to_have_count(behind)
+    expect(
+        page.locator("[data-testid=open-alerts] tr.alert-row[data-rule=behind_pace]")
+    ).to_have_count(behind)
+    expect(chip).to_have_class("chip on")
     shot(page, "alerts-inbox-director")
 
 

@@ -43,6 +43,10 @@ PARAM_LABELS: dict[str, tuple[Any, Any]] = {
         _("Quiet = no order for longer than this × the customer's usual gap."),
     ),
     "min_orders": (_("Minimum past orders"), _("Customers with fewer orders have no rhythm yet.")),
+    "min_silent_days": (
+        _("Minimum days without an order"),
+        _("A shorter silence raises no alert, even for an account that orders every few days."),
+    ),
     "days": (_("Window (days)"), ""),
     "share_of_median": (
         _("Share of the team median below"),

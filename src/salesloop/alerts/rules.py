@@ -52,7 +52,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     RuleKey.LOW_PROBABILITY: {"period": "quarter", "p_floor_below": 0.5, "min_elapsed": 0.2},
     RuleKey.STALLED_DEAL: {"min_amount": 50000, "limit_days": None},
     RuleKey.OVERDUE_FOLLOW_UP: {"grace_days": 1, "min_count": 1, "critical_count": 5},
-    RuleKey.KEY_ACCOUNT_QUIET: {"tiers": ["key"], "factor": 1.5, "min_orders": 3},
+    # min_silent_days: an account that orders every few days is "quiet" by its rhythm after a
+    # week, which is not worth a director's attention; a month is
+    RuleKey.KEY_ACCOUNT_QUIET: {
+        "tiers": ["key"],
+        "factor": 1.5,
+        "min_orders": 3,
+        "min_silent_days": 30,
+    },
     RuleKey.LOW_ACTIVITY: {"days": 14, "share_of_median": 0.5, "min_peers": 2},
     RuleKey.TARGET_MISCALIBRATED: {
         "period": "quarter",
@@ -399,7 +406,10 @@ def key_account_quiet(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         frame, ctx.today, factor=float(p["factor"]), min_orders=int(p["min_orders"])
     )
     out = []
-    for row in silence.filter(silence["silent"]).iter_rows(named=True):
+    quiet = silence.filter(
+        silence["silent"] & (silence["days_silent"] >= int(p["min_silent_days"]))
+    )
+    for row in quiet.iter_rows(named=True):
         cust = customers[int(row["customer"])]
         out.append(
             Finding(

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
-from salesloop.alerts.choices import AlertStatus
+from salesloop.alerts.choices import SEVERITY_ORDER, AlertStatus
 from salesloop.alerts.models import Alert, Notification, Report
 from salesloop.org.visibility import get_visible_or_404, member_of, visible
 
@@ -34,7 +34,28 @@ def notification_get(*, user: Any, pk: Any) -> Notification:
 
 
 def alert_list(*, user: Any, status: str = AlertStatus.OPEN) -> QuerySet[Alert]:
-    return visible(Alert.objects.filter(status=status), user=user).select_related("owner", "unit")
+    """The alerts ``user`` may see, most severe first, then the newest."""
+    rank = Case(
+        *(When(severity=sev, then=Value(order)) for sev, order in SEVERITY_ORDER.items()),
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    return (
+        visible(Alert.objects.filter(status=status), user=user)
+        .select_related("owner", "unit")
+        .order_by(rank, "-opened_at", "-pk")
+    )
+
+
+def alert_counts(*, user: Any, status: str = AlertStatus.OPEN) -> dict[str, int]:
+    """How many alerts ``user`` may see per rule."""
+    rows = (
+        visible(Alert.objects.filter(status=status), user=user)
+        .order_by()
+        .values_list("rule")
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
 
 
 def report_list(*, user: Any) -> QuerySet[Report]:

@@ -256,9 +256,10 @@ def _channels_for(path: str) -> list[Channel]:
     ]
 
 
-def alerts_route(*, alerts: list[Alert]) -> None:
+def alerts_route(*, alerts: list[Alert], email: bool = True) -> None:
     """Notify the instant recipients of new alerts (in-app always; email unless they chose the
-    digest) and post them to the chat channels of their units."""
+    digest, or ``email`` is off as for the demo) and post them to the chat channels of their
+    units."""
     per_channel: dict[int, tuple[Channel, list[Alert]]] = {}
     for alert in Alert.objects.filter(pk__in=[a.pk for a in alerts]).select_related(
         "owner__user", "owner__org_unit", "unit"
@@ -276,7 +277,7 @@ def alerts_route(*, alerts: list[Alert]) -> None:
                     },
                 )
             pref = _preference(member)
-            if created and pref.email and not pref.digest and member.user.email:
+            if created and email and pref.email and not pref.digest and member.user.email:
                 delivery.email_queue(
                     member=member,
                     subject=alert.title,

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from salesloop.alerts import selectors, services
-from salesloop.alerts.choices import SEVERITY_ORDER
+from salesloop.alerts.choices import RuleKey
 from salesloop.alerts.forms import RULE_HELP, PreferenceForm, RuleForm
 from salesloop.alerts.models import AlertRule, NotificationPreference
 from salesloop.alerts.reports.xlsx import report_workbook
@@ -39,17 +39,28 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
     notes = Paginator(selectors.notification_list(user=request.user), 30).get_page(
         request.GET.get("page")
     )
-    alerts = sorted(
-        selectors.alert_list(user=request.user)[:300],
-        key=lambda a: (SEVERITY_ORDER.get(a.severity, 9), -a.opened_at.timestamp()),
+    counts = selectors.alert_counts(user=request.user)
+    alerts = selectors.alert_list(user=request.user)
+    rule = request.GET.get("rule", "")
+    if rule not in RuleKey.values:
+        rule = ""
+    if rule:
+        alerts = alerts.filter(rule=rule)
+    labels = dict(RuleKey.choices)
+    # one chip per rule with open alerts, the most frequent first: "Stalled deals 40" tells a
+    # director at a glance where the trouble is, and filters the list below
+    chips = sorted(
+        ((key, labels.get(key, key), n) for key, n in counts.items()), key=lambda c: (-c[2], c[1])
     )
     return render(
         request,
         "alerts/inbox.html",
         {
             "page": notes,
-            "alerts": alerts[:100],
-            "alert_total": len(alerts),
+            "alerts": Paginator(alerts, 25).get_page(request.GET.get("apage")),
+            "alert_total": sum(counts.values()),
+            "chips": chips,
+            "rule": rule,
             "unread": selectors.unread_count(user=request.user),
         },
     )
@@ -146,11 +157,9 @@ def _require_rule_admin(request: HttpRequest) -> None:
 def rules_view(request: HttpRequest) -> HttpResponse:
     _require_rule_admin(request)
     rules = services.rules_ensure()
-    open_counts = {
-        r.key: selectors.alert_list(user=request.user).filter(rule=r.key).count() for r in rules
-    }
+    open_counts = selectors.alert_counts(user=request.user)
     forms_ = [
-        (r, RuleForm(rule=r, prefix=r.key), open_counts[r.key], RULE_HELP.get(r.key, ""))
+        (r, RuleForm(rule=r, prefix=r.key), open_counts.get(r.key, 0), RULE_HELP.get(r.key, ""))
         for r in rules
     ]
     return render(request, "alerts/rules.html", {"rules": forms_})

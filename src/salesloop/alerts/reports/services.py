@@ -5,7 +5,7 @@ a broken mail server, never loses or duplicates it."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -66,8 +66,11 @@ def _period_start(kind: str, data: dict[str, Any]) -> date:
     )
 
 
-def report_create(*, member: Member, kind: str, today: date) -> Report | None:
-    """Build and store one report (None when this recipient already has it for the period)."""
+def report_create(
+    *, member: Member, kind: str, today: date, sent_at: datetime | None = None
+) -> Report | None:
+    """Build and store one report (None when this recipient already has it for the period).
+    ``sent_at`` dates a report sent earlier (the demo's last weekly report); default now."""
     if (
         kind == ReportKind.WEEKLY
         and Report.objects.filter(
@@ -91,6 +94,7 @@ def report_create(*, member: Member, kind: str, today: date) -> Report | None:
                 period_end=end,
                 title=report_title(data)[:255],
                 data=data,
+                created_at=sent_at or timezone.now(),
             )
             report.text, report.html = report_render(report)
             report.save(update_fields=["text", "html"])
@@ -99,14 +103,23 @@ def report_create(*, member: Member, kind: str, today: date) -> Report | None:
     return report
 
 
-def report_deliver(report: Report) -> None:
+def report_deliver(report: Report, *, email: bool = True) -> None:
+    """The report in the recipient's notification centre, and by email unless they opted out
+    (or ``email`` is off, as for the demo)."""
     member = report.recipient
     link = reverse("alerts:report", args=[report.pk])
     Notification.objects.get_or_create(
-        recipient=member, report=report, defaults={"title": report.title, "link": link, "body": ""}
+        recipient=member,
+        report=report,
+        defaults={
+            "title": report.title,
+            "link": link,
+            "body": "",
+            "created_at": report.created_at,
+        },
     )
     pref = NotificationPreference.objects.filter(member=member).first()
-    if (pref is None or (pref.reports and pref.email)) and member.user.email:
+    if email and (pref is None or (pref.reports and pref.email)) and member.user.email:
         delivery.email_queue(
             member=member,
             subject=report.title,

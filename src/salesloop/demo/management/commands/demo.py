@@ -46,6 +46,11 @@ class Command(BaseCommand):
             action="store_true",
             help=_("Skip the target plans (this year's active plan, next year's draft)."),
         )
+        parser.add_argument(
+            "--no-alerts",
+            action="store_true",
+            help=_("Skip the alert run and the demo logins' latest reports."),
+        )
         parser.add_argument("--port", type=int, default=8000, help=_("Port to serve on."))
         parser.add_argument("--host", default="127.0.0.1", help=_("Address to serve on."))
 
@@ -103,6 +108,20 @@ class Command(BaseCommand):
                     _("Target plans: %(plans)s in %(s).1f s")
                     % {
                         "plans": ", ".join(f"FY{p.fiscal_year} {p.status}" for p in plans),
+                        "s": time.perf_counter() - started,
+                    }
+                )
+        if not options.get("no_alerts"):
+            from salesloop.alerts.seed import seed_demo_alerts
+
+            started = time.perf_counter()
+            filed = seed_demo_alerts(today=today)
+            if console is not None:
+                console.print(
+                    _("Alerts: %(alerts)d opened; reports filed: %(reports)d, in %(s).1f s")
+                    % {
+                        "alerts": filed["alerts"],
+                        "reports": filed["reports"],
                         "s": time.perf_counter() - started,
                     }
                 )
