@@ -138,3 +138,28 @@ def test_rep_dashboard(page, demo):
     expect(page.get_by_test_id("health")).to_be_visible(timeout=20_000)
     expect(page.get_by_test_id("children")).to_have_count(0)
     shot(page, "dashboard-rep")
+
+
+def test_my_day_shows_the_pace_the_dashboard_shows(page, demo):
+    """A rep lands on My day: this month and this quarter with the same actual and pace as the
+    dashboard opened from the card; a manager also sees the team's overdue follow-ups."""
+    log_in(page, "rep", PASSWORD)
+    strip = page.get_by_test_id("pace-strip")
+    expect(strip).to_be_visible()
+    for kind in ("month", "quarter"):
+        card = page.get_by_test_id(f"pace-{kind}")
+        actual = card.get_by_test_id("pace-actual").inner_text()
+        pace = card.get_by_test_id("pace-index").inner_text()
+        card.get_by_role("link", name="Dashboard").click()
+        page.wait_for_url(f"**period={kind}**")
+        expect(page.get_by_test_id("actual")).to_have_text(actual)
+        expect(page.get_by_test_id("pace")).to_have_text(pace)
+        page.goto(f"{page.base}/")
+    shot(page, "home-rep-pace")
+    page.click("button:has-text('Log out')")
+    log_in(page, "manager", PASSWORD)
+    expect(page.get_by_test_id("pace-quarter")).to_contain_text(
+        Member.objects.select_related("org_unit").get(user__username="manager").org_unit.name
+    )
+    expect(page.get_by_test_id("team-overdue-count")).to_be_visible()
+    shot(page, "home-manager-pace")

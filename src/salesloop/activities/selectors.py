@@ -40,6 +40,15 @@ def open_follow_ups(*, user: Any, mine_only: bool = True) -> QuerySet[Activity]:
     return queryset.order_by("follow_up_due", "pk")
 
 
+def overdue_count(*, user: Any, mine_only: bool = True) -> int:
+    """How many open follow-ups are past due (the user's own, or all they may see)."""
+    return (
+        open_follow_ups(user=user, mine_only=mine_only)
+        .filter(follow_up_due__lt=timezone.localdate())
+        .count()
+    )
+
+
 def follow_up_buckets(*, user: Any, limit: int = 50, mine_only: bool = True) -> dict[str, Any]:
     """Open follow-ups split into overdue, due today and the coming week."""
     today = timezone.localdate()

@@ -9,10 +9,12 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from salesloop.activities.selectors import follow_up_buckets
+from salesloop.activities.selectors import follow_up_buckets, overdue_count
 from salesloop.common.audit import security_event
+from salesloop.insights.today import day_pace
+from salesloop.org.choices import Role
 from salesloop.org.services import member_set_language
-from salesloop.org.visibility import member_of
+from salesloop.org.visibility import member_of, sees_everything
 from salesloop.pipeline.selectors import pipeline_summary
 
 
@@ -40,9 +42,14 @@ class SalesloopLoginView(auth_views.LoginView):
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page: today's follow-ups and the open pipeline the user can see."""
+    """The landing page: the pace of this month and quarter, today's follow-ups and the open
+    pipeline the user can see (a manager or director also sees the team's overdue count)."""
+    member = member_of(request.user)
+    team = sees_everything(request.user) or (member is not None and member.role != Role.REP)
     context = {
+        "pace": day_pace(request.user),
         "followups": follow_up_buckets(user=request.user, limit=8),
+        "team_overdue": (overdue_count(user=request.user, mine_only=False) if team else None),
         "pipeline": pipeline_summary(user=request.user),
     }
     return render(request, "web/home.html", context)
