@@ -182,3 +182,27 @@ def test_review_report(scenario, kind, start, day, time_machine):
         )
     )
     assert "Gap by driver" in wb.sheetnames and "Actions" in wb.sheetnames
+
+
+def test_weekly_report_counts_the_alerts_of_its_own_week(monday):
+    from salesloop.alerts.models import Alert
+    from salesloop.alerts.reports.services import report_build
+
+    director = monday.org.director
+    in_week = Alert.objects.filter(opened_at__date__range=(date(2025, 5, 12), date(2025, 5, 18)))
+    assert in_week.count() == Alert.objects.count() > 0  # all opened on 15 May
+    base = Alert.objects.first()
+    # opened on the Monday at 06:00, before the 08:00 report: next week's news
+    Alert.objects.create(
+        rule=base.rule,
+        subject_type=base.subject_type,
+        subject_id=99_999,
+        owner=base.owner,
+        unit=base.unit,
+        severity="info",
+        title="Opened on Monday",
+        opened_at=at(MONDAY, 6),
+    )
+    data = report_build(member=director, kind="weekly", today=MONDAY)
+    assert data["changes"]["alerts_opened"] == in_week.count()
+    assert data["risk_count"] == Alert.objects.filter(status="open").count()  # still a risk

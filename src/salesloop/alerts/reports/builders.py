@@ -177,9 +177,11 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
             "vs_target_now": _num(card.vs_target, 4),
             "pace_before": _num(then.pace, 4) if then else None,
             "pace_now": _num(card.pace, 4),
-            "alerts_opened": alerts.filter(opened_at__date__gte=week_start).count(),
+            # the week's own alerts: one opened on the Monday before the report runs belongs
+            # to the next report
+            "alerts_opened": alerts.filter(opened_at__date__range=(week_start, week_end)).count(),
             "alerts_resolved": alerts.filter(
-                status=AlertStatus.RESOLVED, resolved_at__date__gte=week_start
+                status=AlertStatus.RESOLVED, resolved_at__date__range=(week_start, week_end)
             ).count(),
         },
         "risks": [
