@@ -22,7 +22,17 @@ def test_yuan_in_chinese_units():
         assert yuan(Decimal("123456")) == "¥12.3万"
         assert yuan(Decimal("-123456")) == "−¥12.3万"
         assert yuan(Decimal("2591000000")) == "¥25.91亿"
-        assert yuan(Decimal("9999")) == "¥9999"  # below 1万: plain digits, as zh-Hans formats
+        assert yuan(Decimal("9999")) == "¥9,999"  # below 1万: whole yuan, grouped by three
+
+
+def test_counts_are_grouped_by_three_in_chinese_too():
+    """Django's zh-Hans locale prints 3691 and 1234567; Chinese spreadsheets write 3,691."""
+    from django.contrib.humanize.templatetags.humanize import intcomma
+
+    with translation.override("zh-hans"):
+        assert intcomma(3691) == "3,691" and intcomma(1234567) == "1,234,567"
+    with translation.override("en"):
+        assert intcomma(3691) == "3,691"
 
 
 def test_money2_is_exact():

@@ -111,6 +111,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = env.LANGUAGE_CODE
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# zh-Hans groups counts by three with commas, as Chinese spreadsheets do (salesloop/formats)
+FORMAT_MODULE_PATH = ["salesloop.formats"]
 USE_I18N = True
 TIME_ZONE = env.TIME_ZONE
 USE_TZ = True
