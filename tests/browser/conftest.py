@@ -45,6 +45,15 @@ def browser():
         )
         yield browser
         browser.close()
+        # Django keeps its connections in a context variable, and Playwright's sync API runs
+        # the tests from here on in another context (a greenlet of its own): a test after this
+        # fixture started opens a second connection there. Leaving the ``with`` block returns
+        # to the first context, whose connection is the only one the test database teardown
+        # closes; the second would keep the database "accessed by other users" and its DROP
+        # would fail. Close this context's connections while they are still reachable.
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture
