@@ -97,6 +97,16 @@ def test_drag_a_card_on_the_board_records_a_stage_change(page, org):
     assert opp.stage == negotiation
     change = StageChange.objects.filter(opportunity=opp).order_by("-changed_at").first()
     assert change.to_stage == negotiation and change.changed_by == org.rep_a1
+    # a deal lost now shows in the lost column ("last 30 days")
+    lost = org.pipeline.stages.get(kind="lost")
+    page.locator(f"#card-{opp.pk} select").select_option(str(lost.pk))
+    expect(page.locator(f".board-col[data-stage='{lost.pk}'] #card-{opp.pk}")).to_be_attached()
+    expect(page.locator(f".board-col[data-stage='{lost.pk}'] header .small")).to_contain_text(
+        "last 30 days: 1"
+    )
+    # the board scrolls inside its own box (the lost column is past the window's edge): the
+    # page itself never gets wider than the window
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, "board")
 
 

@@ -21,7 +21,14 @@ ORDERINGS = {
 
 
 class OpportunityFilter(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("Search deals or customers"), "type": "search"}
+        ),
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.utils import timezone
 
 from salesloop.org.visibility import get_visible_or_404, visible
 from salesloop.pipeline.choices import StageKind
@@ -65,32 +67,40 @@ def pipeline_summary(*, user: Any) -> dict[str, Any]:
     }
 
 
+#: Won and lost columns of the board show the deals closed in this many days (newest first):
+#: a board is for the deals in play, and years of won deals buried the open ones.
+CLOSED_DAYS = 30
+
+
 def board_columns(
     *, user: Any, pipeline: Pipeline, filters: OpportunityFilter | None = None, per_column: int = 50
 ) -> list[dict[str, Any]]:
     """The pipeline board: every stage with its totals and its first cards.
 
-    Totals are aggregated in the database in one query; cards are fetched per stage, capped so
-    a large pipeline does not render thousands of cards.
+    Open stages hold every deal in them (soonest expected close first); won and lost stages
+    the deals closed in the last ``CLOSED_DAYS`` days (newest first). Totals are aggregated in
+    the database in one query; cards are fetched per stage, capped so a large pipeline does not
+    render thousands of cards.
     """
     base = opportunity_list(user=user, filters=filters).filter(pipeline=pipeline)
+    since = timezone.now() - timedelta(days=CLOSED_DAYS)
+    shown = base.filter(Q(stage__kind=StageKind.OPEN) | Q(closed_at__gte=since))
     totals = {
         row["stage"]: row
-        for row in base.order_by()
+        for row in shown.order_by()
         .values("stage")
         .annotate(n=Count("id"), amount=Sum("amount_base"))
     }
     columns = []
     for stage in pipeline_stages(pipeline):
         row = totals.get(stage.pk, {"n": 0, "amount": Decimal(0)})
-        cards = (
-            list(base.filter(stage=stage).order_by("expected_close", "pk")[:per_column])
-            if row["n"]
-            else []
-        )
+        closed = stage.kind != StageKind.OPEN
+        order = ("-closed_at", "-pk") if closed else ("expected_close", "pk")
+        cards = list(shown.filter(stage=stage).order_by(*order)[:per_column]) if row["n"] else []
         columns.append(
             {
                 "stage": stage,
+                "closed": closed,
                 "count": row["n"],
                 "amount": row["amount"] or Decimal(0),
                 "cards": cards,

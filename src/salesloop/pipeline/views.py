@@ -18,6 +18,7 @@ from salesloop.pipeline import services
 from salesloop.pipeline.filters import OpportunityFilter
 from salesloop.pipeline.forms import MoveStageForm, OpportunityForm
 from salesloop.pipeline.selectors import (
+    CLOSED_DAYS,
     board_columns,
     opportunity_get,
     opportunity_list,
@@ -137,6 +138,7 @@ def _board(request: HttpRequest, *, status: int = 200, error: object = None) -> 
     context = {
         "pipeline": pipeline,
         "columns": board_columns(user=request.user, pipeline=pipeline, filters=filters),
+        "closed_days": CLOSED_DAYS,
         "filters": filters,
         "board_error": error,
     }

@@ -1,0 +1,55 @@
+"""The pipeline board: open stages hold every deal; won and lost stages only the deals closed
+in the last 30 days, newest first (years of won deals used to bury the open ones)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from salesloop.pipeline.selectors import CLOSED_DAYS, board_columns
+from salesloop.pipeline.services import opportunity_move_stage
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def test_closed_columns_hold_the_last_30_days_newest_first(org, client, login, time_machine):
+    stages = {s.kind: s for s in org.pipeline.stages.all() if s.kind != "open"}
+    now = timezone.now()
+    time_machine.move_to(now - timedelta(days=60), tick=False)  # the deals are created earlier
+    open_deal = f.opportunity(org.rep_a1, amount="1000")
+    won = {}
+    for days, amount in ((2, "200"), (10, "300"), (CLOSED_DAYS + 5, "5000")):
+        deal = f.opportunity(org.rep_a1, amount=amount)
+        opportunity_move_stage(
+            opportunity=deal,
+            stage=stages["won"],
+            actor=org.rep_a1.user,
+            at=now - timedelta(days=days),
+        )
+        won[days] = deal
+    lost = f.opportunity(org.rep_a1, amount="700")
+    opportunity_move_stage(
+        opportunity=lost, stage=stages["lost"], actor=org.rep_a1.user, at=now - timedelta(days=40)
+    )
+    time_machine.move_to(now, tick=False)
+    columns = {
+        c["stage"].kind if c["closed"] else c["stage"].pk: c
+        for c in board_columns(user=org.rep_a1.user, pipeline=org.pipeline)
+    }
+    won_col = columns["won"]
+    # 200 + 300 within 30 days; the 5 000 closed 35 days ago stays off the board
+    assert won_col["count"] == 2 and won_col["amount"] == Decimal("500")
+    assert [c.pk for c in won_col["cards"]] == [won[2].pk, won[10].pk]  # newest first
+    assert columns["lost"]["count"] == 0 and columns["lost"]["cards"] == []
+    # an open deal shows whatever its age
+    assert any(open_deal.pk in [c.pk for c in col["cards"]] for col in columns.values())
+    login(org.rep_a1)
+    html = client.get(reverse("pipeline:board")).content.decode()
+    assert f"last {CLOSED_DAYS} days: 2 · ¥500" in html
+    assert "All deals in this stage" in html
+    assert 'placeholder="Search deals or customers"' in html
