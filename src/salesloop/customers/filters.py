@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.customers.choices import Industry, Tier
@@ -16,11 +16,21 @@ ORDERINGS = {
     "-created": "-created_at",
     "tier": "tier",
     "owner": "owner__display_name",
+    # annotated by customers.selectors.with_recent_revenue
+    "-revenue": "-revenue_12m",
+    "-last_order": F("last_order").desc(nulls_last=True),
 }
 
 
 class CustomerFilter(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("Name, contact or phone"), "type": "search"}
+        ),
+    )
     tier = forms.ChoiceField(
         label=_("Tier"), required=False, choices=[("", _("All tiers")), *Tier.choices]
     )
@@ -37,6 +47,8 @@ class CustomerFilter(forms.Form):
             ("-created", _("Newest")),
             ("tier", _("Tier")),
             ("owner", _("Owner")),
+            ("-revenue", _("Revenue, last 12 months")),
+            ("-last_order", _("Latest order")),
         ],
     )
 

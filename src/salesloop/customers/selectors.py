@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from salesloop.customers.filters import CustomerFilter
 from salesloop.customers.models import Contact, Customer
@@ -12,10 +16,42 @@ from salesloop.org.visibility import get_visible_or_404, visible
 
 
 def customer_list(*, user: Any, filters: CustomerFilter | None = None) -> QuerySet[Customer]:
+    """Visible customers; with ``filters`` (the list page, its export and the API list) also
+    ``revenue_12m`` and ``last_order`` from the orders the user may see, so the list can be
+    sorted by them."""
     queryset = visible(Customer.objects.select_related("owner"), user=user)
     if filters is not None:
-        queryset = filters.apply(queryset)
+        queryset = filters.apply(with_recent_revenue(queryset, user=user))
     return queryset
+
+
+def with_recent_revenue(
+    queryset: QuerySet[Customer], *, user: Any, today: date | None = None
+) -> QuerySet[Customer]:
+    """Annotate each customer with its booked revenue of the trailing 12 months (the 365 days
+    to ``today``) and its last order date, from the active orders ``user`` may see (one
+    correlated subquery each, computed by the database)."""
+    from salesloop.orders.choices import OrderStatus
+    from salesloop.orders.models import Order
+
+    today = today or timezone.localdate()
+    orders = visible(Order.objects.all(), user=user).filter(
+        customer=OuterRef("pk"), status=OrderStatus.ACTIVE, signed_on__lte=today
+    )
+    recent = (
+        orders.filter(signed_on__gt=today - timedelta(days=365))
+        .order_by()
+        .values("customer")
+        .annotate(total=Sum("amount_base"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=18, decimal_places=2)
+    return queryset.annotate(
+        revenue_12m=Coalesce(
+            Subquery(recent, output_field=money), Value(Decimal(0)), output_field=money
+        ),
+        last_order=Subquery(orders.order_by("-signed_on").values("signed_on")[:1]),
+    )
 
 
 def customer_get(*, user: Any, pk: Any) -> Customer:

@@ -1,0 +1,74 @@
+"""The customer list's "revenue, last 12 months" and "latest order": from the active orders the
+user may see, summed by the database, and sortable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from salesloop.customers.filters import CustomerFilter
+from salesloop.customers.selectors import customer_list
+from salesloop.orders.services import order_cancel, order_create
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def test_revenue_of_the_last_12_months_from_visible_active_orders(org, client, login):
+    today = timezone.localdate()
+    big = f.customer(org.rep_a1, name="Big Buyer")
+    old = f.customer(org.rep_a1, name="Old Buyer")
+    quiet = f.customer(org.rep_a1, name="No Orders")
+
+    def order(number, customer, owner, days_ago, amount):
+        return order_create(
+            number=number,
+            customer=customer,
+            owner=owner,
+            signed_on=today - timedelta(days=days_ago),
+            amount=Decimal(amount),
+        )
+
+    order("B1", big, org.rep_a1, 10, "1000.50")
+    order("B2", big, org.rep_a1, 364, "2000")  # inside the 365 days
+    order("B3", big, org.rep_a1, 365, "4000")  # one day too old
+    order_cancel(order=order("B4", big, org.rep_a1, 5, "8000"))  # cancelled: not revenue
+    order("B5", big, org.rep_w1, 20, "16000")  # another branch's rep sold to it
+    order("O1", old, org.rep_a1, 400, "500")
+    rows = {
+        c.name: c
+        for c in customer_list(user=org.rep_a1.user, filters=CustomerFilter({"order": "-revenue"}))
+    }
+    # rep_a1 sees their own orders only: 1 000.50 + 2 000
+    assert rows["Big Buyer"].revenue_12m == Decimal("3000.50")
+    assert rows["Big Buyer"].last_order == today - timedelta(days=10)
+    assert rows["Old Buyer"].revenue_12m == 0
+    assert rows["Old Buyer"].last_order == today - timedelta(days=400)
+    assert rows["No Orders"].revenue_12m == 0 and rows["No Orders"].last_order is None
+    # the director also sees rep_w1's 16 000 (and its later date does not change the latest)
+    director = {
+        c.name: c for c in customer_list(user=org.director.user, filters=CustomerFilter({}))
+    }
+    assert director["Big Buyer"].revenue_12m == Decimal("19000.50")
+    # sorted by revenue, then by latest order (customers without orders last)
+    names = [
+        c.name
+        for c in customer_list(user=org.rep_a1.user, filters=CustomerFilter({"order": "-revenue"}))
+    ]
+    assert names[0] == "Big Buyer"
+    names = [
+        c.name
+        for c in customer_list(
+            user=org.rep_a1.user, filters=CustomerFilter({"order": "-last_order"})
+        )
+        if c.name in ("Big Buyer", "Old Buyer", "No Orders")
+    ]
+    assert names == ["Big Buyer", "Old Buyer", "No Orders"]
+    login(org.rep_a1)
+    html = client.get(reverse("customers:list"), {"order": "-revenue"}).content.decode()
+    assert "¥3,000" in html and "Revenue, last 12 months" in html  # whole yuan on the page
+    assert quiet.name in html
