@@ -99,6 +99,8 @@ def test_drag_a_card_on_the_board_records_a_stage_change(page, org):
     assert change.to_stage == negotiation and change.changed_by == org.rep_a1
     # a deal lost now shows in the lost column ("last 30 days")
     lost = org.pipeline.stages.get(kind="lost")
+    # on a freshly loaded board (htmx has wired it up by the load event), with the card's menu
+    page.goto(f"{page.base}/opportunities/board/")
     page.locator(f"#card-{opp.pk} select").select_option(str(lost.pk))
     expect(page.locator(f".board-col[data-stage='{lost.pk}'] #card-{opp.pk}")).to_be_attached()
     expect(page.locator(f".board-col[data-stage='{lost.pk}'] header .small")).to_contain_text(
