@@ -182,3 +182,21 @@ def test_preferences(alerted, client, login):
 def test_reports_page_lists_only_mine(alerted, client, login):
     login(alerted.org.rep_a1)
     assert client.get(reverse("alerts:reports")).status_code == 200
+
+
+def test_alerts_read_in_the_readers_language(alerted, client, login):
+    """The company language is English in the tests; the evaluation also stores the Chinese
+    text, and a reader who switched to Chinese sees it (and the English reader the English)."""
+    org = alerted.org
+    alert = Alert.objects.get(rule="behind_pace", subject_id=org.rep_a2.pk)
+    zh = alert.data["i18n"]["zh-hans"]
+    assert "Rep_A2 is behind pace" in alert.title
+    assert "进度" in zh["title"] and zh["message"] and zh["action"]
+    assert zh["title"] != alert.title and zh["action"] != alert.action
+    login(org.rep_a2)
+    body = client.get(reverse("alerts:inbox")).content.decode()
+    assert alert.title in body and zh["title"] not in body
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    body = client.get(reverse("alerts:inbox")).content.decode()
+    assert zh["title"] in body and zh["action"] in body
+    assert alert.title not in body

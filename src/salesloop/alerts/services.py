@@ -180,6 +180,25 @@ def _sync(rule: AlertRule, findings: list[Finding], result: EvaluationResult) ->
         )
 
 
+def _add_translations(findings: list[Finding], key: str, ctx: Context, params: Any) -> None:
+    """Each finding's title, message and action in the interface's other languages too (in
+    ``data["i18n"]``), so a user reading English sees the alert in English although the company
+    language (the stored text, emails) is Chinese. The rule runs once per extra language; its
+    figures come from the context's cache."""
+    if not findings:
+        return
+    for code, _name in settings.LANGUAGES:
+        if code == settings.LANGUAGE_CODE:
+            continue
+        with translation.override(code):
+            other = {(f.subject_type, f.subject_id): f for f in EVALUATORS[key](ctx, params)}
+        for f in findings:
+            o = other.get((f.subject_type, f.subject_id))
+            if o is not None:
+                texts = {"title": o.title[:255], "message": o.message, "action": o.action}
+                f.data = {**f.data, "i18n": {**f.data.get("i18n", {}), code: texts}}
+
+
 def rules_evaluate(
     *, today: date | None = None, keys: list[str] | None = None, notify: bool = True
 ) -> EvaluationResult:
@@ -199,7 +218,9 @@ def rules_evaluate(
                 ).update(status=AlertStatus.RESOLVED, resolved_at=timezone.now())
                 continue
             try:
-                findings = EVALUATORS[rule.key](ctx, params_for(rule.key, rule.params))
+                params = params_for(rule.key, rule.params)
+                findings = EVALUATORS[rule.key](ctx, params)
+                _add_translations(findings, rule.key, ctx, params)
                 with transaction.atomic():
                     _sync(rule, findings, result)
             except Exception as exc:
