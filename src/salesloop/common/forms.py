@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 
 def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -18,6 +19,16 @@ def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+def search_field(placeholder: Any) -> forms.CharField:
+    """The free-text search box of a list's filters, saying what it searches."""
+    return forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": placeholder, "type": "search"}),
+    )
 
 
 class DateInput(forms.DateInput):

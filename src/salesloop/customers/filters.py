@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from salesloop.common.forms import search_field
 from salesloop.customers.choices import Industry, Tier
 from salesloop.customers.models import Customer
 
@@ -23,14 +24,7 @@ ORDERINGS = {
 
 
 class CustomerFilter(forms.Form):
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={"placeholder": _("Name, contact or phone"), "type": "search"}
-        ),
-    )
+    q = search_field(_("Name, contact or phone"))
     tier = forms.ChoiceField(
         label=_("Tier"), required=False, choices=[("", _("All tiers")), *Tier.choices]
     )

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from salesloop.customers.filters import CustomerFilter
 from salesloop.customers.models import Contact, Customer
+from salesloop.orders.choices import OrderStatus
+from salesloop.orders.models import Order
 from salesloop.org.visibility import get_visible_or_404, visible
 
 
@@ -31,9 +33,6 @@ def with_recent_revenue(
     """Annotate each customer with its booked revenue of the trailing 12 months (the 365 days
     to ``today``) and its last order date, from the active orders ``user`` may see (one
     correlated subquery each, computed by the database)."""
-    from salesloop.orders.choices import OrderStatus
-    from salesloop.orders.models import Order
-
     today = today or timezone.localdate()
     orders = visible(Order.objects.all(), user=user).filter(
         customer=OuterRef("pk"), status=OrderStatus.ACTIVE, signed_on__lte=today

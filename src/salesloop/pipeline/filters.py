@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from salesloop.common.forms import search_field
 from salesloop.customers.models import ProductLine
 from salesloop.pipeline.choices import StageKind
 from salesloop.pipeline.models import Opportunity, Stage
@@ -21,14 +22,7 @@ ORDERINGS = {
 
 
 class OpportunityFilter(forms.Form):
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={"placeholder": _("Search deals or customers"), "type": "search"}
-        ),
-    )
+    q = search_field(_("Search deals or customers"))
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,

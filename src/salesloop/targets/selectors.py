@@ -246,6 +246,13 @@ def plan_audit(*, plan: Plan, limit: int = HISTORY_LIMIT) -> tuple[list[Any], in
 # ------------------------------------------------------------------ my targets
 
 
+def _ratio(part: Decimal | None, whole: Decimal | None) -> float | None:
+    """``part / whole``, or None when either is missing or the whole is zero."""
+    if part is None or not whole:
+        return None
+    return float(part / whole)
+
+
 @dataclass
 class MonthCell:
     """One fiscal month of a target: the plan's figure and, once the month has begun, the
@@ -258,9 +265,7 @@ class MonthCell:
 
     @property
     def ratio(self) -> float | None:
-        if self.actual is None or not self.target:
-            return None
-        return float(self.actual / self.target)
+        return _ratio(self.actual, self.target)
 
 
 @dataclass
@@ -278,22 +283,17 @@ class MyLine:
 
     @property
     def vs_target(self) -> float | None:
-        if self.actual is None or not self.target.target:
-            return None
-        return float(self.actual / self.target.target)
+        return _ratio(self.actual, self.target.target)
 
     @property
     def pace(self) -> float | None:
-        if self.actual is None or not self.expected:
-            return None
-        return float(self.actual / self.expected)
+        return _ratio(self.actual, self.expected)
 
     @property
     def growth(self) -> float | None:
         """The target against last year's actual (0.12 = +12 %)."""
-        if self.last_year is None or not self.last_year:
-            return None
-        return float(self.target.target / self.last_year) - 1
+        ratio = _ratio(self.target.target, self.last_year)
+        return None if ratio is None else ratio - 1
 
     def bar(self, value: Decimal | None) -> float:
         """``value`` as a percentage of the stretch, for the progress bar (0..100)."""

@@ -9,7 +9,9 @@ admin, viewer, and the generated rep001…, mgr02…, rgm01…) logs in with the
 
 from __future__ import annotations
 
+import time
 from datetime import date
+from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -82,8 +84,6 @@ class Command(BaseCommand):
             result = build_demo(scale=scale, seed=seed, today=today, console=console)
         except DemoInputError as exc:
             raise CommandError(str(exc)) from exc
-        import time
-
         from django.db import connection
 
         from salesloop.insights.rollups import rollup_refresh
@@ -101,29 +101,23 @@ class Command(BaseCommand):
         if not options.get("no_plans"):
             from salesloop.targets.seed import seed_demo_plans
 
-            started = time.perf_counter()
-            plans = seed_demo_plans(today=today)
+            plans, seconds = _timed(seed_demo_plans, today=today)
             if console is not None:
                 console.print(
                     _("Target plans: %(plans)s in %(s).1f s")
                     % {
                         "plans": ", ".join(f"FY{p.fiscal_year} {p.status}" for p in plans),
-                        "s": time.perf_counter() - started,
+                        "s": seconds,
                     }
                 )
         if not options.get("no_alerts"):
             from salesloop.alerts.seed import seed_demo_alerts
 
-            started = time.perf_counter()
-            filed = seed_demo_alerts(today=today)
+            filed, seconds = _timed(seed_demo_alerts, today=today)
             if console is not None:
                 console.print(
                     _("Alerts: %(alerts)d opened; reports filed: %(reports)d, in %(s).1f s")
-                    % {
-                        "alerts": filed["alerts"],
-                        "reports": filed["reports"],
-                        "s": time.perf_counter() - started,
-                    }
+                    % {"alerts": filed["alerts"], "reports": filed["reports"], "s": seconds}
                 )
         if console is not None:
             self._summary(console, result, str(options["host"]), port)
@@ -158,3 +152,9 @@ class Command(BaseCommand):
             % {"pw": DEMO_PASSWORD}
         )
         console.print(_("Every other member (rep001…, mgr02…, rgm01…) has the same password."))
+
+
+def _timed(step: Any, **kwargs: Any) -> tuple[Any, float]:
+    """Run one seeding step; its result and the seconds it took."""
+    started = time.perf_counter()
+    return step(**kwargs), time.perf_counter() - started
