@@ -1,8 +1,22 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from tests.factories import PASSWORD, Org, build_org
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts and ends in the settings' language.
+
+    A test-client request activates the member's language (MemberLanguageMiddleware) and
+    Django leaves it active afterwards, so without this a test that logs in a zh-Hans reader
+    would make later tests on the same worker read Chinese messages.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture
