@@ -147,7 +147,12 @@ def _log_mean(v0: FloatArray, v1: FloatArray) -> FloatArray:
     x = r - 1.0
     small = np.abs(x) < 1e-8
     safe = np.where(small, 1.0, x)
-    ratio = np.where(small, 1.0 + x / 2.0, safe / np.log1p(safe))
+    # log(r): log1p(r − 1) near 1, where r − 1 is exact; log(r) elsewhere, since r − 1 loses
+    # r's digits when r is tiny (r = 1e-10 would come back with a 1e-6 relative error).
+    near = np.abs(safe) < 0.5
+    far = ~near & ~small
+    log_r = np.where(far, np.log(np.where(far, r, 2.0)), np.log1p(np.where(far, 1.0, safe)))
+    ratio = np.where(small, 1.0 + x / 2.0, safe / log_r)
     out: FloatArray = v0 * ratio
     return out
 
