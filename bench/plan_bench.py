@@ -105,6 +105,12 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="run the cached runs this many times (noise)"
     )
+    parser.add_argument(
+        "--round-to",
+        type=int,
+        default=0,
+        help="round the targets to this many currency units (0, 1, 100, 1000, 10000)",
+    )
     args = parser.parse_args()
     director = Member.objects.filter(role="director").select_related("user").first()
     if director is None:
@@ -129,11 +135,12 @@ def main() -> None:
     plan = services.plan_create(
         fiscal_year=fiscal_year, owner=director, actor=director.user, name=f"bench v{version}"
     )
-    inputs = Inputs(growth_rate=0.1, hires=[{"start_month": 4, "ramp_months": 6, "fte": 3}])
+    hires = [{"start_month": 4, "ramp_months": 6, "fte": 3}]
+    inputs = Inputs(growth_rate=0.1, hires=hires, round_to=args.round_to)
     try:
         ForecastCache.objects.all().delete()
         rows = []
-        changed = Inputs(growth_rate=0.12, hires=[{"start_month": 4, "ramp_months": 6, "fte": 3}])
+        changed = Inputs(growth_rate=0.12, hires=hires, round_to=args.round_to)
         runs = [("computed", inputs), ("cached", inputs), ("cached*", changed), ("cached*", inputs)]
         for _ in range(args.repeat - 1):
             runs += [("cached", inputs), ("cached*", changed), ("cached*", inputs)]

@@ -32,6 +32,7 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     page.click("button:has-text('New plan')")
     expect(page.locator("h1")).to_contain_text("v1")
     page.fill("#id_growth_pct", "10")
+    page.select_option("#id_round_to", label="¥1,000")  # targets as a director writes them
     page.click("[data-testid=recompute]")
     # the computation runs as a task; the page reloads with the recommendation and its charts
     expect(page.locator("[data-testid=fan-chart] .main-svg").first).to_be_visible(timeout=60_000)
@@ -40,7 +41,13 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     root = Target.objects.get(
         plan=plan, unit=org.company, metric="booked_revenue", product_line=None
     )
-    assert root.target > 0
+    assert root.target > 0 and root.target % 1000 == 0
+    # the people's targets are round too, and still add up to their team's
+    team_a = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    kids = list(team_a.children.all())
+    assert all(k.target % 1000 == 0 for k in kids)
+    assert sum(k.target for k in kids) == team_a.target
+    expect(row(page, "Team A").locator("input[name=target]")).to_have_value(f"{team_a.target:,.0f}")
     shot(page, "plan-recommended")
 
     # lock West at a typed value, then split the company again: West keeps it, East takes the rest

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from salesloop.targets import services as s
-from salesloop.targets.models import Target, TargetMonth
+from salesloop.targets.models import Plan, Target, TargetMonth
 from salesloop.targets.planning import Inputs, recommend_plan
 
 pytestmark = pytest.mark.django_db
@@ -569,3 +569,54 @@ def test_a_total_set_by_hand_takes_its_product_lines_along(org, history):
     event = AuditEvent.objects.filter(action="target.set").order_by("-pk").first()
     assert event.changes["product_lines_realigned"] == [None, 2]
     assert "Product-line targets realigned: 2" in " ".join(describe(event, {}).details)
+
+
+def test_targets_rounded_to_a_unit_add_up_exactly_and_keep_their_order(org, history):
+    """Round targets to ¥1,000: the totals are round figures, every split still adds up to the
+    cent, and every target (total tree, product lines, months) keeps floor ≤ target ≤ stretch."""
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    rounded = recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(round_to=1000), actor=org.director.user
+    )
+    # the company total: the recommendation (about ¥90万) rounded half up to ¥1,000
+    rec = rounded.recommendation
+    for level, value in (("floor", rec.floor), ("target", rec.target), ("stretch", rec.stretch)):
+        assert value > 100_000
+        want = (Decimal(str(value)) / 1000).quantize(Decimal(1), "ROUND_HALF_UP") * 1000
+        assert getattr(rounded.root, level) == want, level
+    targets = list(Target.objects.filter(plan=plan).prefetch_related("children", "months"))
+    assert targets
+    by_owner = {}
+    for t in targets:
+        assert t.floor <= t.target <= t.stretch, t
+        if t.product_line_id is None:
+            # the tree's splits are all in ¥1,000 steps here (≥ 10 steps per child everywhere)
+            assert t.target % 1000 == 0 and t.floor % 1000 == 0 and t.stretch % 1000 == 0, t
+            kids = list(t.children.all())
+            for level in ("floor", "target", "stretch"):
+                if kids:
+                    assert sum(getattr(k, level) for k in kids) == getattr(t, level), (t, level)
+        by_owner.setdefault((t.unit_id, t.member_id), []).append(t)
+        months = list(t.months.all())
+        assert sum(m.floor for m in months) == t.floor
+        assert sum(m.target_value for m in months) == t.target
+        assert sum(m.stretch for m in months) == t.stretch
+        assert all(m.floor <= m.target_value <= m.stretch for m in months), t
+        # months: ¥1,000 steps where a month averages ten of them, else ¥100, ¥10, …
+        step = next((v for v in (1000, 100, 10) if t.target >= 12 * 10 * v), 1)
+        if t.target % step == 0 and t.floor % step == 0 and t.stretch % step == 0:
+            assert all(m.target_value % step == 0 for m in months), (t, step)
+            assert all(m.floor % step == 0 and m.stretch % step == 0 for m in months), (t, step)
+    for owner, rows in by_owner.items():  # each owner's product lines add up to their total
+        total = next(t for t in rows if t.product_line_id is None)
+        lines = [t for t in rows if t.product_line_id is not None]
+        for level in ("floor", "target", "stretch"):
+            assert sum(getattr(t, level) for t in lines) == getattr(total, level), (owner, level)
+    assert Plan.objects.get(pk=plan.pk).assumptions["booked_revenue"]["round_to"] == 1000
+
+
+def test_a_bad_rounding_unit_is_refused():
+    with pytest.raises(ValidationError, match="rounded to"):
+        Inputs.from_dict({"round_to": 250})
+    assert Inputs.from_dict({"round_to": "10000"}).round_to == 10_000
+    assert Inputs.from_dict({}).round_to == 0

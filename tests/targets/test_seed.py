@@ -19,6 +19,13 @@ def test_demo_plans_active_this_year_and_draft_next_year(org, history):
         plan=active, unit=org.company, metric="booked_revenue", product_line=None
     )
     assert root.target > 0 and root.recommendation["waterfall"]
+    # this year's plan was made in December of last year, from the history up to November; next
+    # year's draft is made today, from the history up to the last complete month
+    assert root.recommendation["history_months"] == ["2022-12", "2025-11"]
+    draft_root = Target.objects.get(
+        plan=plans[1], unit=org.company, metric="booked_revenue", product_line=None
+    )
+    assert draft_root.recommendation["history_months"] == ["2023-11", "2026-10"]
     assert set(Target.objects.filter(plan=active).values_list("metric", flat=True)) == {
         "booked_revenue",
         "collected_revenue",
@@ -31,11 +38,9 @@ def test_demo_plans_active_this_year_and_draft_next_year(org, history):
     # three reps answered the draft bottom-up: 88 %, 95 % and 106 % of their top-down targets
     proposals = list(Proposal.objects.select_related("target").order_by("-target__target"))
     assert [p.target.plan_id for p in proposals] == [plans[1].pk] * 3
-    assert [round(p.value / p.target.target, 2) for p in proposals] == [
-        Decimal("0.88"),
-        Decimal("0.95"),
-        Decimal("1.06"),
-    ]
+    # rounded as a rep would type them: whole hundreds under ¥100万 (the fixture's sizes)
+    for p, share in zip(proposals, ("0.88", "0.95", "1.06"), strict=True):
+        assert abs(p.value - p.target.target * Decimal(share)) <= 50 and p.value % 100 == 0
     assert all(p.proposed_by == p.target.member and p.status == "open" for p in proposals)
     # idempotent
     assert [p.pk for p in seed_demo_plans(today=date(2026, 11, 29))] == [p.pk for p in plans]

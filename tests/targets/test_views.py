@@ -305,3 +305,62 @@ def test_history_tells_who_changed_which_target_how(client, org, plan, login):
     assert (
         "Values set" not in client.get(reverse("targets:history", args=[plan.pk])).content.decode()
     )
+
+
+def test_round_targets_to_is_offered_for_money_and_checked(client, org, plan, login):
+    login(org.director)
+    page = client.get(reverse("targets:plan", args=[plan.pk]) + "?metric=booked_revenue")
+    assert b'name="round_to"' in page.content and "¥10,000".encode() in page.content
+    counts = client.get(reverse("targets:plan", args=[plan.pk]) + "?metric=deals_won")
+    assert counts.status_code == 200 and b'name="round_to"' not in counts.content
+    form = {
+        "metric": "booked_revenue",
+        "growth_pct": "5",
+        "floor_probability": "80",
+        "target_probability": "50",
+        "stretch_probability": "30",
+    }
+    bad = client.post(reverse("targets:recompute", args=[plan.pk]), {**form, "round_to": "250"})
+    assert bad.status_code == 400 and b"Select a valid choice" in bad.content
+    assert not PlanRun.objects.exists()
+    ok = client.post(reverse("targets:recompute", args=[plan.pk]), {**form, "round_to": "10000"})
+    assert ok.status_code == 302
+    run = PlanRun.objects.get()
+    assert run.status == "done" and run.inputs["round_to"] == 10_000
+    plan.refresh_from_db()
+    assert plan.assumptions["booked_revenue"]["round_to"] == 10_000
+    # the form comes back with the unit chosen
+    page = client.get(reverse("targets:plan", args=[plan.pk]) + "?metric=booked_revenue")
+    assert b'<option value="10000" selected>' in page.content
+
+
+def test_split_down_by_hand_keeps_the_plans_round_figures(org, plan):
+    """Split down on a node after a hand edit splits in the plan's rounding unit too."""
+    plan.assumptions = {"booked_revenue": {"round_to": 1000}}
+    plan.save(update_fields=["assumptions"])
+    team_a = node(plan, unit=org.team_a)
+    s.target_set(
+        target=team_a,
+        floor=D("300000"),
+        target_value=D("400000"),
+        stretch=D("450000"),
+        actor=org.director.user,
+    )
+    kids = list(team_a.children.order_by("pk"))
+    s.target_allocate(
+        target=Target.objects.get(pk=team_a.pk),
+        weights={k.pk: 1 for k in kids},
+        actor=org.director.user,
+    )
+    # three equal children in ¥1,000 steps: 400 steps → 134 / 133 / 133; floor 300 → 100 each
+    # (the step down of 100 steps: 34 / 33 / 33); stretch: 50 steps up → 17 / 17 / 16
+    got = [(k.floor, k.target, k.stretch) for k in team_a.children.order_by("pk")]
+    assert got == [
+        (D("100000.00"), D("134000.00"), D("151000.00")),
+        (D("100000.00"), D("133000.00"), D("150000.00")),
+        (D("100000.00"), D("133000.00"), D("149000.00")),
+    ]
+    for k in team_a.children.all():
+        months = list(k.months.all())
+        assert sum(m.target_value for m in months) == k.target
+        assert all(m.target_value % 1000 == 0 for m in months)  # 133 steps over 12 months

@@ -10,6 +10,13 @@ ties to the lower index. The quotas are computed with exact integer arithmetic (
 and Decimal weights are converted to exact fractions), so results do not depend on
 float rounding and are reproducible.
 
+Round figures: a split may also take a rounding ``unit`` (in minor units, a power of ten,
+e.g. 1 000 000 cents = ¥10,000). The parts are then multiples of a *step*: the unit, or a
+tenth of it, a hundredth, … — the largest step that still leaves every part at least
+``MIN_STEPS`` steps on average (see :func:`rounding_step`), so a small total is never
+rounded to zeros. The sums stay exact: what the total has below one step (e.g. after a
+locked child of 1 234.56) goes to the part with the largest weight.
+
 Targets are non-negative: negative totals, weights or locked values are refused with an
 :class:`AllocationError` that names the numbers involved.
 """
@@ -34,13 +41,20 @@ __all__ = [
     "ChildSpec",
     "allocate",
     "allocate_by_key",
+    "allocate_levels",
+    "from_increments",
+    "increments",
     "capacity_weights",
     "equal_weights",
     "historical_share_weights",
     "largest_remainder",
     "largest_remainder_many",
+    "matrix_step",
     "potential_weights",
+    "RangeError",
     "round_grid",
+    "rounding_step",
+    "split_levels_many",
     "split_grid",
     "split_over_months",
     "split_rows_over_columns",
@@ -52,6 +66,11 @@ Weight = float | Decimal
 
 class AllocationError(ValueError):
     """An impossible or invalid split request (the message explains why)."""
+
+
+class RangeError(AllocationError):
+    """Locked children's ranges (floor → target → stretch) leave the others less room than
+    none: an unlocked child's floor would exceed its target, or its target its stretch."""
 
 
 # ------------------------------------------------------------------- basics
@@ -97,7 +116,43 @@ def _hamilton(total: int, weights: Sequence[int]) -> list[int]:
     return floors
 
 
-def largest_remainder(total_minor: int, weights: Sequence[Weight]) -> list[int]:
+# A rounded split keeps at least this many steps per part on average (else a finer step).
+MIN_STEPS = 10
+
+
+def _check_unit(unit: int) -> None:
+    if isinstance(unit, bool) or not isinstance(unit, int) or unit < 1:
+        raise AllocationError(f"the rounding unit must be a positive integer, got {unit!r}")
+    u = unit
+    while u % 10 == 0:
+        u //= 10
+    if u != 1:
+        raise AllocationError(
+            f"the rounding unit must be a power of ten (1, 10, 100, …), got {unit}"
+        )
+
+
+def rounding_step(total: int, parts: int, unit: int, *, min_steps: int = MIN_STEPS) -> int:
+    """The step a split of ``total`` (minor units) over ``parts`` parts rounds to.
+
+    ``unit`` (a power of ten) if the parts get at least ``min_steps`` steps each on average,
+    else a tenth of it, a hundredth, … down to 1 (no rounding). E.g. ¥10,000 steps for a
+    ¥6.9亿 company split over five regions, but ¥1,000 steps for a ¥30万 rep's twelve months."""
+    _check_unit(unit)
+    step = unit
+    while step > 1 and total < min_steps * step * max(parts, 1):
+        step //= 10
+    return step
+
+
+def _first_max(weights: Sequence[int]) -> int:
+    """Index of the largest weight (the lowest index among equals)."""
+    return max(range(len(weights)), key=lambda i: (weights[i], -i))
+
+
+def largest_remainder(
+    total_minor: int, weights: Sequence[Weight], *, unit: int = 1, min_steps: int = MIN_STEPS
+) -> list[int]:
     """Split the integer ``total_minor`` proportionally to ``weights`` (Hamilton).
 
     * The result sums exactly to ``total_minor``; every item is the floor or the
@@ -107,6 +162,11 @@ def largest_remainder(total_minor: int, weights: Sequence[Weight]) -> list[int]:
     * Zero weights get 0, unless every weight is zero: then the split is equal.
     * Negative totals, negative or non-finite weights and an empty weight list are
       refused (targets are never negative).
+
+    With a rounding ``unit`` the same holds in steps of :func:`rounding_step`: the total's
+    whole steps are split as above, and what it has below one step goes to the largest
+    weight, so every part is a multiple of the step except perhaps that one, and each part
+    is within two steps of its exact quota. ``min_steps=0`` rounds to ``unit`` itself.
     """
     if isinstance(total_minor, bool) or not isinstance(total_minor, int):
         raise AllocationError(
@@ -119,7 +179,13 @@ def largest_remainder(total_minor: int, weights: Sequence[Weight]) -> list[int]:
     exact = _exact_weights(weights)
     if sum(exact) == 0:
         exact = [1] * len(exact)
-    return _hamilton(total_minor, exact)
+    step = rounding_step(total_minor, len(exact), unit, min_steps=min_steps)
+    if step == 1:
+        return _hamilton(total_minor, exact)
+    whole, below = divmod(total_minor, step)
+    parts = [p * step for p in _hamilton(whole, exact)]
+    parts[_first_max(exact)] += below
+    return parts
 
 
 # Above this total, float64 no longer holds every integer: such rows take the exact path.
@@ -131,6 +197,49 @@ _ULP = 2.0**-52
 
 
 def largest_remainder_many(
+    totals: Sequence[Sequence[int]] | IntArray,
+    weights: Sequence[Sequence[float]] | npt.NDArray[np.float64],
+    *,
+    unit: int = 1,
+    min_steps: int = MIN_STEPS,
+) -> IntArray:
+    """:func:`largest_remainder` for many splits at once (see :func:`_largest_remainder_many`),
+    with a rounding ``unit``: ``out[i, j]`` equals ``largest_remainder(totals[i][j],
+    weights[i], unit=unit, min_steps=min_steps)``, each total with its own
+    :func:`rounding_step`."""
+    _check_unit(unit)
+    if unit == 1:
+        return _largest_remainder_many(totals, weights)
+    w = np.array(weights, dtype=np.float64, ndmin=2)
+    t = _integer_table(totals)
+    m = w.shape[1] if w.ndim == 2 else 0
+    return _in_steps(t, w, _steps(t, m, unit, min_steps))
+
+
+def _steps(t: IntArray, parts: int, unit: int, min_steps: int) -> IntArray:
+    """:func:`rounding_step` of every total in ``t``."""
+    step = np.full(t.shape, unit, dtype=np.int64)
+    while True:
+        finer = (step > 1) & (t < min_steps * step * max(parts, 1))
+        if not finer.any():
+            return step
+        step = np.where(finer, step // 10, step)
+
+
+def _in_steps(t: IntArray, w: npt.NDArray[np.float64], step: IntArray) -> IntArray:
+    """Split each total ``t[i, j]`` in whole ``step[i, j]``s by the row's weights; what lies
+    below one step goes to the row's largest weight (the first among equals)."""
+    whole, below = np.divmod(t, step)
+    out = _largest_remainder_many(whole, w) * step[:, :, None]
+    if out.shape[2] and below.any():
+        first_max = np.argmax(w, axis=1)  # all zero: the first
+        rows = np.arange(out.shape[0])[:, None]
+        levels = np.arange(out.shape[1])[None, :]
+        out[rows, levels, first_max[:, None]] += below
+    return out
+
+
+def _largest_remainder_many(
     totals: Sequence[Sequence[int]] | IntArray,
     weights: Sequence[Sequence[float]] | npt.NDArray[np.float64],
 ) -> IntArray:
@@ -271,14 +380,23 @@ class ChildSpec:
     locked_value: Decimal | None = None
 
 
-def allocate(parent: Decimal, children: Sequence[ChildSpec], *, places: int = 2) -> list[Decimal]:
+def allocate(
+    parent: Decimal,
+    children: Sequence[ChildSpec],
+    *,
+    places: int = 2,
+    unit: int = 1,
+    min_steps: int = MIN_STEPS,
+) -> list[Decimal]:
     """Split ``parent`` over ``children`` (results in the children's order).
 
     Locked children keep their exact value. The remainder ``parent - sum(locked)`` is
     split over the unlocked children by weight with largest-remainder rounding in
     minor units (``places`` decimals: 2 for money, 0 for counts). If every unlocked
     weight is zero the remainder is split equally among the unlocked children. The
-    results are quantised to ``places`` and sum exactly to ``parent``.
+    results are quantised to ``places`` and sum exactly to ``parent``. With a rounding
+    ``unit`` (in minor units) the unlocked children get round figures as in
+    :func:`largest_remainder`.
 
     Refused (AllocationError): no children, duplicate keys, a negative parent or
     locked value, values with more decimals than ``places``, locked values exceeding
@@ -321,7 +439,9 @@ def allocate(parent: Decimal, children: Sequence[ChildSpec], *, places: int = 2)
     if unlocked:
         weights = [children[i].weight for i in unlocked]
         try:
-            parts = largest_remainder(parent_minor - locked_sum, weights)
+            parts = largest_remainder(
+                parent_minor - locked_sum, weights, unit=unit, min_steps=min_steps
+            )
         except AllocationError as exc:
             raise AllocationError(f"invalid child weight: {exc}") from exc
         result.update(zip(unlocked, parts, strict=True))
@@ -329,14 +449,176 @@ def allocate(parent: Decimal, children: Sequence[ChildSpec], *, places: int = 2)
 
 
 def allocate_by_key(
-    parent: Decimal, children: Sequence[ChildSpec], *, places: int = 2
+    parent: Decimal, children: Sequence[ChildSpec], *, places: int = 2, unit: int = 1
 ) -> dict[Hashable, Decimal]:
     """:func:`allocate` keyed by ``ChildSpec.key``."""
-    values = allocate(parent, children, places=places)
+    values = allocate(parent, children, places=places, unit=unit)
     return {c.key: v for c, v in zip(children, values, strict=True)}
 
 
 # ----------------------------------------------------------- weight builders
+
+
+# ------------------------------------------------------- floor ≤ target ≤ stretch
+#
+# A floor, a target and a stretch split level by level are each exact, but rounding can give a
+# small child one unit (or one coarse step) more of floor than of target. So the levels are
+# split as *increments*, which are never negative: the target, the step down to the floor and
+# the step up to the stretch ("anchored" on the target, so the headline figure is the exact
+# largest-remainder split and only floor and stretch carry the two roundings). In the rare case
+# where a child's step down rounds above its target (a floor of less than one unit), the split
+# falls back to floor, floor → target, target → stretch, whose parts are never negative.
+
+
+def increments(levels: Sequence[int], *, anchored: bool = True) -> list[int]:
+    """(floor, target, stretch) → (target, target − floor, stretch − target) when
+    ``anchored``, else (floor, target − floor, stretch − target)."""
+    f, t, s = levels
+    return [t if anchored else f, t - f, s - t]
+
+
+def from_increments(steps: Sequence[int], *, anchored: bool = True) -> list[int]:
+    """The inverse of :func:`increments`: (floor, target, stretch)."""
+    first, down, up = steps
+    if anchored:
+        return [first - down, first, first + up]
+    return [first, first + down, first + down + up]
+
+
+@dataclass(frozen=True, slots=True)
+class LevelSpec:
+    """A child of :func:`allocate_levels`: ``locked`` (floor, target, stretch) keeps its values."""
+
+    key: Hashable
+    weight: Weight = 1.0
+    locked: tuple[Decimal, ...] | None = None
+
+
+def allocate_levels(
+    parent: Sequence[Decimal],
+    children: Sequence[LevelSpec],
+    *,
+    places: int = 2,
+    unit: int = 1,
+    min_steps: int = MIN_STEPS,
+) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """Split a parent's (floor, target, stretch) over ``children`` so that each level adds up
+    exactly to the parent's and every child keeps floor ≤ target ≤ stretch.
+
+    The target is split with :func:`allocate`, then the step down to the floor and the step up
+    to the stretch, by the same weights, locked children keeping theirs (see the note above).
+
+    Refused as :func:`allocate`; levels out of order in the parent or in a locked child, or
+    locked ranges wider than the parent's leaves room for, raise :class:`RangeError`."""
+    _check_places(places)
+    if len(parent) != 3:
+        raise AllocationError(f"need a floor, a target and a stretch, got {list(parent)}")
+    parent_minor = [_to_minor(v, places, "parent target") for v in parent]
+    if not parent_minor[0] <= parent_minor[1] <= parent_minor[2]:
+        raise RangeError(f"the parent's levels are not in order: {list(parent)}")
+    locked: dict[int, list[int]] = {}
+    for i, c in enumerate(children):
+        if c.locked is not None:
+            minor = [_to_minor(v, places, f"locked value of {c.key!r}") for v in c.locked]
+            if len(minor) != 3 or not minor[0] <= minor[1] <= minor[2]:
+                raise RangeError(
+                    f"the locked levels of {c.key!r} are not in order: {list(c.locked)}"
+                )
+            locked[i] = minor
+    for anchored in (True, False):
+        out = _allocate_steps(
+            parent_minor, children, locked, anchored=anchored, unit=unit, min_steps=min_steps
+        )
+        if all(levels[0] >= 0 for levels in out):
+            break
+    return [tuple(_from_minor(v, places) for v in levels) for levels in out]  # type: ignore[misc]
+
+
+def _allocate_steps(
+    parent: list[int],
+    children: Sequence[LevelSpec],
+    locked: dict[int, list[int]],
+    *,
+    anchored: bool,
+    unit: int,
+    min_steps: int,
+) -> list[list[int]]:
+    parent_steps = increments(parent, anchored=anchored)
+    locked_steps = {i: increments(v, anchored=anchored) for i, v in locked.items()}
+    # One step for the three levels, chosen on the first (the target, or the floor): a step up
+    # of ¥2.8万 is rounded in the target's ¥1万 steps, not in ¥100s because it is small itself.
+    free = parent_steps[0] - sum(v[0] for v in locked_steps.values())
+    step = rounding_step(
+        max(free, 0), max(len(children) - len(locked), 1), unit, min_steps=min_steps
+    )
+    columns: list[list[Decimal]] = []
+    for level, total in enumerate(parent_steps):
+        specs = [
+            ChildSpec(
+                key=c.key,
+                weight=c.weight,
+                locked_value=Decimal(locked_steps[i][level]) if i in locked_steps else None,
+            )
+            for i, c in enumerate(children)
+        ]
+        try:
+            columns.append(allocate(Decimal(total), specs, places=0, unit=step, min_steps=0))
+        except AllocationError as exc:
+            if level == 0:
+                raise
+            excess = sum(v[level] for v in locked_steps.values()) - total
+            raise RangeError(
+                f"the locked children's ranges exceed the parent's by {excess} minor units"
+            ) from exc
+    return [
+        from_increments([int(col[i]) for col in columns], anchored=anchored)
+        for i in range(len(children))
+    ]
+
+
+def split_levels_many(
+    totals: Sequence[Sequence[int]] | IntArray,
+    weights: Sequence[Sequence[float]] | npt.NDArray[np.float64],
+    *,
+    unit: int = 1,
+) -> IntArray:
+    """:func:`largest_remainder_many` of rows of (floor ≤ target ≤ stretch) in minor units,
+    split as :func:`allocate_levels` does, so that every part keeps its levels in order. Returns
+    the shape (n, 3, m). A row whose levels are out of order is split level by level."""
+    t = _integer_table(totals)
+    w = np.array(weights, dtype=np.float64, ndmin=2)
+    if t.shape[0] == 0:
+        return largest_remainder_many(t, w, unit=unit)
+    if t.shape[1] != 3:
+        raise AllocationError(f"need rows of a floor, a target and a stretch, got {t.shape}")
+    ordered = (t[:, 0] <= t[:, 1]) & (t[:, 1] <= t[:, 2])
+    out = np.zeros((t.shape[0], 3, w.shape[1]), dtype=np.int64)
+    if not ordered.all():  # split level by level
+        out[~ordered] = largest_remainder_many(t[~ordered], w[~ordered], unit=unit)
+    if not ordered.any():
+        return out
+    rows = np.flatnonzero(ordered)
+    tt, ww = t[rows], w[rows]
+    m = w.shape[1]
+    _check_unit(unit)
+    for anchored in (True, False):
+        first = tt[:, 1] if anchored else tt[:, 0]
+        steps = np.stack([first, tt[:, 1] - tt[:, 0], tt[:, 2] - tt[:, 1]], axis=1)
+        # one rounding step per row for its three levels, chosen on the first (as allocate_levels)
+        step = np.repeat(_steps(first[:, None], m, unit, MIN_STEPS), 3, axis=1)
+        parts = _in_steps(steps, ww, step)  # (r, 3, m)
+        if anchored:
+            levels = np.stack(
+                [parts[:, 0] - parts[:, 1], parts[:, 0], parts[:, 0] + parts[:, 2]], axis=1
+            )
+            good = (levels[:, 0] >= 0).all(axis=1)
+            out[rows[good]] = levels[good]
+            rows, tt, ww = rows[~good], tt[~good], ww[~good]
+            if not len(rows):
+                break
+        else:
+            out[rows] = np.cumsum(parts, axis=1)
+    return out
 
 
 def _normalise(values: Sequence[Weight], what: str) -> list[float]:
@@ -410,10 +692,12 @@ def split_over_months(
     locked: Mapping[int, Decimal] | None = None,
     *,
     places: int = 2,
+    unit: int = 1,
 ) -> list[Decimal]:
     """Split a yearly ``total`` into 12 fiscal months (fiscal order) by seasonal
     weights. ``locked`` maps fiscal month indices (1..12) to values kept exactly; the
-    rest is spread over the other months by weight. Sums exactly to ``total``."""
+    rest is spread over the other months by weight. Sums exactly to ``total``; with a
+    rounding ``unit`` (minor units) the months are round figures as in :func:`allocate`."""
     w: Sequence[Weight] = weights.values if isinstance(weights, SeasonalWeights) else weights
     if len(w) != 12:
         raise AllocationError(f"need 12 month weights, got {len(w)}")
@@ -422,7 +706,7 @@ def split_over_months(
         if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 12:
             raise AllocationError(f"locked month must be a fiscal month index 1..12, got {m!r}")
     children = [ChildSpec(key=m, weight=w[m - 1], locked_value=locked.get(m)) for m in range(1, 13)]
-    return allocate(total, children, places=places)
+    return allocate(total, children, places=places, unit=unit)
 
 
 def split_totals_over_months(
@@ -644,8 +928,28 @@ def fit_matrix(
     return x
 
 
+def matrix_step(
+    row_totals: Sequence[int], col_totals: Sequence[int], unit: int, *, min_steps: int = MIN_STEPS
+) -> int:
+    """The step :func:`round_matrix` rounds a table to: the largest of ``unit``, a tenth of it,
+    … that leaves the cells ``min_steps`` steps on average and divides every margin."""
+    _check_unit(unit)
+    n, m = len(row_totals), len(col_totals)
+    if unit == 1 or not n or not m:
+        return 1
+    step = rounding_step(sum(row_totals), n * m, unit, min_steps=min_steps)
+    while step > 1 and any(v % step for v in (*row_totals, *col_totals)):
+        step //= 10
+    return step
+
+
 def round_matrix(
-    x: Sequence[Sequence[float]], row_totals: Sequence[int], col_totals: Sequence[int]
+    x: Sequence[Sequence[float]],
+    row_totals: Sequence[int],
+    col_totals: Sequence[int],
+    *,
+    unit: int = 1,
+    min_steps: int = MIN_STEPS,
 ) -> list[list[int]]:
     """Integers near ``x`` (each cell its floor or floor + 1) whose rows and columns sum EXACTLY
     to the given integer margins.
@@ -653,8 +957,19 @@ def round_matrix(
     Floors first; then each row's missing units go to the cells with the largest fractional
     parts whose column still needs units; rows left short are completed along augmenting paths
     (a bipartite b-matching), which always succeeds when a 0/1 completion exists.
+
+    With a rounding ``unit``, the cells are multiples of :func:`matrix_step`; the table is then
+    rounded in those steps.
     """
     n, m = len(row_totals), len(col_totals)
+    step = matrix_step(row_totals, col_totals, unit, min_steps=min_steps)
+    if step > 1:
+        cells = round_matrix(
+            [[v / step for v in row] for row in x],
+            [v // step for v in row_totals],
+            [v // step for v in col_totals],
+        )
+        return [[v * step for v in row] for row in cells]
     if sum(row_totals) != sum(col_totals):
         raise AllocationError(
             f"row totals sum to {sum(row_totals)} but column totals to {sum(col_totals)}"

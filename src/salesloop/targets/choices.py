@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +22,25 @@ MONEY_METRICS = frozenset({Metric.BOOKED_REVENUE, Metric.COLLECTED_REVENUE})
 def metric_places(metric: str) -> int:
     """Decimal places of a metric's values: cents for money, whole units for counts."""
     return 2 if metric in MONEY_METRICS else 0
+
+
+# "Round targets to" (in whole currency units; 0 = to the cent). Money metrics only: counts are
+# whole already.
+ROUND_TO_CHOICES = (0, 1, 100, 1_000, 10_000)
+
+
+def rounding_unit(assumptions: dict[str, Any], metric: str) -> int:
+    """The rounding unit of a plan's ``metric`` in minor units (1 = no rounding), from the
+    plan's stored inputs (``plan.assumptions[metric]["round_to"]``)."""
+    if metric not in MONEY_METRICS:
+        return 1
+    try:
+        round_to = int((assumptions.get(metric) or {}).get("round_to") or 0)
+    except (TypeError, ValueError):
+        return 1
+    if round_to not in ROUND_TO_CHOICES or round_to == 0:
+        return 1
+    return int(round_to * 10 ** metric_places(metric))
 
 
 class PlanStatus(models.TextChoices):

@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.customers.models import ProductLine
-from salesloop.targets.choices import Metric
+from salesloop.targets.choices import MONEY_METRICS, ROUND_TO_CHOICES, Metric
 
 HIRE_ROWS = 3
 
@@ -93,13 +93,36 @@ class InputsForm(forms.Form):
     cap_to_capacity = forms.BooleanField(
         label=_("Cap at team capacity"), required=False, initial=True
     )
+    round_to = forms.TypedChoiceField(
+        label=_("Round targets to"),
+        coerce=int,
+        initial=0,
+        required=False,
+        empty_value=0,
+        help_text=_(
+            "Every split (teams, people, product lines, months) is a multiple of this, and still "
+            "adds up exactly. A small target is rounded more finely so that it never rounds to zero."
+        ),
+    )
 
-    def __init__(self, *args: Any, lines: list[ProductLine] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lines: list[ProductLine] | None = None,
+        metric: str = Metric.BOOKED_REVENUE,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lines = lines or []
+        if metric in MONEY_METRICS:
+            self.fields["round_to"].choices = [  # type: ignore[attr-defined]
+                (v, _("the cent") if v == 0 else f"¥{v:,}") for v in ROUND_TO_CHOICES
+            ]
+        else:  # counts are whole numbers already
+            del self.fields["round_to"]
         for line in self.lines:
-            self.fields[f"uplift_{line.code}"] = forms.DecimalField(
-                label=_("Uplift %(line)s") % {"line": line.name},
+            self.fields[f"uplift_{line.code}"] = AmountField(
+                label=line.name,
                 required=False,
                 min_value=Decimal(-1e12),
                 decimal_places=2,
@@ -117,6 +140,17 @@ class InputsForm(forms.Form):
             self.fields[f"hire{i}_ramp"] = forms.IntegerField(
                 label=_("Ramp (months)"), required=False, min_value=1, max_value=24, initial=6
             )
+
+    @property
+    def uplift_fields(self) -> list[forms.BoundField]:
+        return [self[f"uplift_{line.code}"] for line in self.lines]
+
+    @property
+    def hire_rows(self) -> list[tuple[forms.BoundField, ...]]:
+        return [
+            (self[f"hire{i}_month"], self[f"hire{i}_fte"], self[f"hire{i}_ramp"])
+            for i in range(HIRE_ROWS)
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -158,6 +192,7 @@ class InputsForm(forms.Form):
             ],
             "cap_to_capacity": bool(d.get("cap_to_capacity")),
             "strategy_line": d.get("strategy_line") or "",
+            "round_to": int(d.get("round_to") or 0),
         }
 
     @classmethod
@@ -168,6 +203,7 @@ class InputsForm(forms.Form):
             "growth_pct": round(inputs.get("growth_rate", 0) * 100, 2),
             "strategy_line": inputs.get("strategy_line", ""),
             "cap_to_capacity": inputs.get("cap_to_capacity", True),
+            "round_to": inputs.get("round_to", 0),
         }
         probs = inputs.get("probabilities") or [0.8, 0.5, 0.3]
         initial.update(
@@ -176,7 +212,8 @@ class InputsForm(forms.Form):
             stretch_probability=round(probs[2] * 100),
         )
         for code, amount in (inputs.get("uplifts") or {}).items():
-            initial[f"uplift_{code}"] = amount
+            # ¥2,000,000 rather than 2000000.0 in the box
+            initial[f"uplift_{code}"] = int(amount) if float(amount).is_integer() else amount
         for i, hire in enumerate(inputs.get("hires") or []):
             initial.update(
                 {

@@ -47,13 +47,18 @@ from salesloop.common.db import MonthIndex, fetch_rows, insert_rows, update_rows
 from salesloop.core import planning as core
 from salesloop.core.allocation import (
     AllocationError,
-    ChildSpec,
-    allocate,
+    LevelSpec,
+    RangeError,
+    allocate_levels,
     fit_matrix,
+    from_increments,
     historical_share_weights,
+    increments,
     largest_remainder,
-    largest_remainder_many,
+    matrix_step,
     round_matrix,
+    rounding_step,
+    split_levels_many,
 )
 from salesloop.core.forecast import Forecast, forecast, sample_paths
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights, add_months, months_between
@@ -62,7 +67,7 @@ from salesloop.insights.actuals import monthly_actuals
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.targets import rules
-from salesloop.targets.choices import Method, Metric, metric_places
+from salesloop.targets.choices import ROUND_TO_CHOICES, Method, Metric, metric_places, rounding_unit
 from salesloop.targets.models import ForecastCache, Plan, Target, TargetMonth
 from salesloop.targets.services import (
     QUOTA_ROLES,
@@ -71,6 +76,7 @@ from salesloop.targets.services import (
     _owner_key,
     _tree_nodes,
     plan_build_tree,
+    range_message,
     realign_lines,
 )
 
@@ -99,6 +105,7 @@ class Inputs:
     probabilities: tuple[float, float, float] = core.DEFAULT_PROBABILITIES
     cap_to_capacity: bool = True
     strategy_line: str = ""
+    round_to: int = 0  # whole currency units every split is a multiple of (0: the cent)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Inputs:
@@ -127,6 +134,15 @@ class Inputs:
                 )
             hires.append({"start_month": start, "ramp_months": ramp, "fte": fte})
         uplifts = {str(k): float(v) for k, v in (data.get("uplifts") or {}).items() if float(v)}
+        try:
+            round_to = int(data.get("round_to") or 0)
+        except (TypeError, ValueError):
+            round_to = -1
+        if round_to not in ROUND_TO_CHOICES:
+            raise ValidationError(
+                _("Targets can be rounded to %(choices)s (0: to the cent).")
+                % {"choices": ", ".join(f"{v:,}" for v in ROUND_TO_CHOICES if v)}
+            )
         return cls(
             growth_rate=growth,
             uplifts=uplifts,
@@ -134,6 +150,7 @@ class Inputs:
             probabilities=probabilities,  # type: ignore[arg-type]
             cap_to_capacity=bool(data.get("cap_to_capacity", True)),
             strategy_line=str(data.get("strategy_line", "")),
+            round_to=round_to,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -746,59 +763,55 @@ def _weights(node: Node, potential: dict[int, float]) -> list[float]:
     return historical_share_weights(last_year, shrink_k=0.1 * total if total > 0 else 1.0)
 
 
+def _round_to_step(minor: int, unit: int) -> int:
+    """A recommended total rounded half up to its rounding step (``rounding_step`` of one part,
+    so a total under ten units is rounded more finely rather than to zero)."""
+    step = rounding_step(minor, 1, unit)
+    return (minor + step // 2) // step * step
+
+
 def _split_tree(
-    node: Node, values: dict[int, list[int]], potential: dict[int, float], places: int
+    node: Node,
+    values: dict[int, list[int]],
+    potential: dict[int, float],
+    places: int,
+    unit: int = 1,
 ) -> None:
-    """values[target pk] = [floor, target, stretch] in minor units; fill the children's."""
+    """values[target pk] = [floor, target, stretch] in minor units; fill the children's (round
+    figures in ``unit`` minor units, see ``core.allocation.rounding_step``)."""
     if not node.children:
         return
-    manual = node.target.method == Method.MANUAL
-    weights = _weights(node, potential)
-    for level_index, level in enumerate(LEVELS):
+    if node.target.method == Method.MANUAL:
+        # A manual split keeps what was typed; a gap to the parent is shown, not hidden.
+        for c in node.children:
+            values[c.target.pk] = [_minor(getattr(c.target, level), places) for level in LEVELS]
+    else:
         specs = [
-            ChildSpec(
+            LevelSpec(
                 key=c.target.pk,
                 weight=w,
-                locked_value=Decimal(_minor(getattr(c.target, level), places))
-                if (c.target.locked or manual)
+                locked=tuple(Decimal(_minor(getattr(c.target, level), places)) for level in LEVELS)
+                if c.target.locked
                 else None,
             )
-            for c, w in zip(node.children, weights, strict=True)
+            for c, w in zip(node.children, _weights(node, potential), strict=True)
         ]
-        parent_value = Decimal(values[node.target.pk][level_index])
-        if manual and sum(s.locked_value or 0 for s in specs) != parent_value:
-            # A manual split keeps what was typed; the gap to the parent is shown, not hidden.
-            for c in node.children:
-                values.setdefault(c.target.pk, [0, 0, 0])[level_index] = _minor(
-                    getattr(c.target, level), places
-                )
-            continue
+        parent = [Decimal(v) for v in values[node.target.pk]]
         try:
-            parts = allocate(parent_value, specs, places=0)
+            parts = allocate_levels(parent, specs, places=0, unit=unit)
+        except RangeError as exc:
+            raise ValidationError(
+                range_message(node.target.owner_name, [c.target for c in node.children])
+            ) from exc
         except AllocationError as exc:
             raise ValidationError(
                 _("Cannot split %(owner)s: %(reason)s")
                 % {"owner": node.target.owner_name, "reason": exc}
             ) from exc
         for c, part in zip(node.children, parts, strict=True):
-            values.setdefault(c.target.pk, [0, 0, 0])[level_index] = int(part)
+            values[c.target.pk] = [int(v) for v in part]
     for c in node.children:
-        v = values[c.target.pk]
-        if not v[0] <= v[1] <= v[2]:
-            locked = [k.target.owner_name for k in node.children if k.target.locked]
-            raise ValidationError(
-                _(
-                    "%(owner)s cannot be split: the locked range of %(locked)s is wider than %(owner)s's range leaves room "
-                    "for, so %(child)s's floor would exceed its target or its target its stretch. Narrow the locked floor / "
-                    "stretch, or widen %(owner)s's."
-                )
-                % {
-                    "owner": node.target.owner_name,
-                    "locked": ", ".join(locked) or "—",
-                    "child": c.target.owner_name,
-                }
-            )
-        _split_tree(c, values, potential, places)
+        _split_tree(c, values, potential, places, unit)
 
 
 def _split_lines(
@@ -806,11 +819,32 @@ def _split_lines(
     line_roots: dict[int, Node],
     values: dict[int, list[int]],
     line_shares: dict[int, float],
+    unit: int = 1,
 ) -> None:
-    """Per product line: root by shares; below, each child's mix from its own history (both margins exact)."""
-    lines = sorted(line_roots)
-    if not lines:
+    """Per product line: root by shares; below, each child's mix from its own history (both
+    margins exact). Split by increments as the total tree is (``core.allocation.allocate_levels``),
+    so every line target keeps floor ≤ target ≤ stretch and each level adds up exactly."""
+    if not line_roots:
         return
+    for anchored in (True, False):
+        steps = _line_steps(total, line_roots, values, line_shares, unit, anchored=anchored)
+        split = {pk: from_increments(inc, anchored=anchored) for pk, inc in steps.items()}
+        if all(v[0] >= 0 for v in split.values()):
+            break  # else a floor under one unit rounded below zero: split floor-first
+    values.update(split)
+
+
+def _line_steps(
+    total: Node,
+    line_roots: dict[int, Node],
+    values: dict[int, list[int]],
+    line_shares: dict[int, float],
+    unit: int,
+    *,
+    anchored: bool,
+) -> dict[int, list[int]]:
+    """``_split_lines``'s tables, as increments (``core.allocation.increments``) per line target."""
+    lines = sorted(line_roots)
     by_owner: dict[int, dict[tuple[str, int], Node]] = {}
     for line_id, root in line_roots.items():
         for n in _walk(root):
@@ -819,35 +853,52 @@ def _split_lines(
     def owner_key(n: Node) -> tuple[str, int]:
         return _owner_key(n.target)
 
+    totals = {pk: increments(v, anchored=anchored) for pk, v in values.items()}
+    steps: dict[int, list[int]] = {}  # line target → its increments
+    # each table's rounding step, chosen on the first level and kept for the other two
+    table_step: dict[int, int] = {}
+
+    def rounding(key: int, level_index: int, step: int) -> dict[str, int]:
+        if level_index == 0:
+            table_step[key] = step
+        return {"unit": table_step[key], "min_steps": 0}
+
+    shares = [line_shares.get(line, 0.0) for line in lines]
     for level_index in range(3):
-        root_total = values[total.target.pk][level_index]
-        parts = largest_remainder(root_total, [line_shares.get(line, 0.0) for line in lines])
+        root_total = totals[total.target.pk][level_index]
+        parts = largest_remainder(
+            root_total,
+            shares,
+            **rounding(0, level_index, rounding_step(root_total, len(lines), unit)),
+        )
         for line, part in zip(lines, parts, strict=True):
-            values.setdefault(line_roots[line].target.pk, [0, 0, 0])[level_index] = part
+            steps.setdefault(line_roots[line].target.pk, [0, 0, 0])[level_index] = part
 
         def down(node: Node, level_index: int = level_index) -> None:
             if not node.children:
                 return
             line_nodes = {line: by_owner[line][owner_key(node)] for line in lines}
-            col_totals = [values[line_nodes[line].target.pk][level_index] for line in lines]
-            row_totals = [values[c.target.pk][level_index] for c in node.children]
+            col_totals = [steps[line_nodes[line].target.pk][level_index] for line in lines]
+            row_totals = [totals[c.target.pk][level_index] for c in node.children]
             seed = [
                 [float(by_owner[line][owner_key(c)].series[-12:].sum()) for line in lines]
                 for c in node.children
             ]
-            cells = round_matrix(fit_matrix(seed, row_totals, col_totals), row_totals, col_totals)
+            cells = round_matrix(
+                fit_matrix(seed, row_totals, col_totals),
+                row_totals,
+                col_totals,
+                **rounding(node.target.pk, level_index, matrix_step(row_totals, col_totals, unit)),
+            )
             for c, row in zip(node.children, cells, strict=True):
                 for line, v in zip(lines, row, strict=True):
-                    values.setdefault(by_owner[line][owner_key(c)].target.pk, [0, 0, 0])[
+                    steps.setdefault(by_owner[line][owner_key(c)].target.pk, [0, 0, 0])[
                         level_index
                     ] = v
                 down(c)
 
         down(total)
-    for line_root in line_roots.values():
-        for n in _walk(line_root):
-            v = values[n.target.pk]
-            v[0], v[2] = min(v[0], v[1]), max(v[2], v[1])
+    return steps
 
 
 # ---------------------------------------------------------------- SMART
@@ -981,6 +1032,7 @@ def recommend_plan(
     if metric not in Metric.values:
         raise ValidationError(_("Unknown metric: %(m)s") % {"m": metric})
     places = metric_places(metric)
+    unit = rounding_unit({metric: inputs.as_dict()}, metric)
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     fy_start = fiscal.year(plan.fiscal_year).start
     start, end, months = history_window(plan, today)
@@ -1055,12 +1107,13 @@ def recommend_plan(
     )
     values: dict[int, list[int]] = {
         total.target.pk: [
-            _minor(round(v, places), places) for v in (rec.floor, rec.target, rec.stretch)
+            _round_to_step(_minor(round(v, places), places), unit)
+            for v in (rec.floor, rec.target, rec.stretch)
         ]
     }
     r = values[total.target.pk]
     r[0], r[2] = min(r[0], r[1]), max(r[2], r[1])
-    _split_tree(total, values, _potential(nodes, member_ids), places)
+    _split_tree(total, values, _potential(nodes, member_ids), places, unit)
     # Product-line shares: last year's mix (shrunk toward equal) plus the uplifts.
     if lines:
         last = {ln.pk: float(line_roots[ln.pk].series[-12:].sum()) for ln in lines}
@@ -1073,7 +1126,7 @@ def recommend_plan(
             ln.pk: max(b * max(grown, 0.0) + inputs.uplifts.get(ln.code, 0.0), 0.0)
             for ln, b in zip(lines, base, strict=True)
         }
-        _split_lines(total, line_roots, values, shares)
+        _split_lines(total, line_roots, values, shares, unit)
     if progress:
         progress(1, 1, "split")
 
@@ -1082,6 +1135,7 @@ def recommend_plan(
         all_nodes,
         values,
         places=places,
+        unit=unit,
         months=months,
         fy_start=fy_start,
         inputs=inputs,
@@ -1125,6 +1179,7 @@ def _finalize(
     values: dict[int, list[int]],
     *,
     places: int,
+    unit: int = 1,
     months: list[tuple[int, int]],
     fy_start: date,
     inputs: Inputs,
@@ -1150,8 +1205,8 @@ def _finalize(
     )
     minor = np.array([values[n.target.pk] for n in todo], dtype=np.int64)
     # every target's floor, target and stretch over the months, all at once: (targets, 3, 12)
-    month_minor = largest_remainder_many(
-        minor, _seasonal_matrix([n.series for n in todo], months, fy_start.month)
+    month_minor = split_levels_many(
+        minor, _seasonal_matrix([n.series for n in todo], months, fy_start.month), unit=unit
     )
     peers = _PeerProductivity(members)
     no_peers = _PeerProductivity({})
@@ -1372,14 +1427,16 @@ def split_subtree(*, target: Target, actor: Any) -> int:
     fcs, _computed = forecasts_for([n.series for n in sub], gap=forecast_gap(months, fy_start))
     for n, fc in zip(sub, fcs, strict=True):
         n.fc = fc
+    unit = rounding_unit(plan.assumptions, target.metric)
     values = {node.target.pk: [_minor(getattr(node.target, level), places) for level in LEVELS]}
-    _split_tree(node, values, _potential(sub, member_ids), places)
+    _split_tree(node, values, _potential(sub, member_ids), places, unit)
     values.pop(node.target.pk)
     members = {n.target.member_id: n for n in _walk(root) if n.target.member_id}
     count = _finalize(
         sub,
         values,
         places=places,
+        unit=unit,
         months=months,
         fy_start=fy_start,
         inputs=Inputs.from_dict(plan.assumptions.get(target.metric, {})),

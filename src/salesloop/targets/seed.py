@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from salesloop.core.periods import FiscalCalendar
+from salesloop.core.periods import FiscalCalendar, add_months
 from salesloop.customers.models import ProductLine
 from salesloop.org.choices import Role
 from salesloop.org.models import Member
@@ -59,11 +59,12 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
                     uplifts={k: v for k, v in uplift.items() if v},
                     hires=[{"start_month": 3, "ramp_months": 6, "fte": 2}] if not activate else [],
                     strategy_line="年度经营计划 Annual business plan",
+                    round_to=10_000,  # targets in whole 万, as the director would write them
                 ),
             ),
             (
                 Metric.COLLECTED_REVENUE,
-                Inputs(growth_rate=growth, strategy_line="回款 Cash collection"),
+                Inputs(growth_rate=growth, strategy_line="回款 Cash collection", round_to=10_000),
             ),
             (
                 Metric.NEW_CUSTOMERS,
@@ -72,6 +73,9 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
             (Metric.VISITS, Inputs(growth_rate=0.0, strategy_line="客户拜访 Customer visits")),
         )
         # next year's draft starts with the revenue target; the director adds the rest
+        # This year's plan was made as directors make it: in the last month before the year
+        # began, from the history up to then (not from a December that came after it).
+        made_on = min(today, add_months(fiscal.year(fiscal_year).start, -1)) if activate else today
         for metric, inputs in metrics if activate else metrics[:1]:
             recommend_plan(
                 plan=plan,
@@ -79,7 +83,7 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
                 inputs=inputs,
                 actor=director.user,
                 progress=progress,
-                today=today,
+                today=made_on,
             )
         if activate:
             services.plan_submit(plan=plan, actor=director.user)
@@ -98,6 +102,12 @@ DEMO_PROPOSALS = (
     (Decimal("0.95"), "新产品线上量需要时间 The new product line needs time to ramp up"),
     (Decimal("1.06"), "已锁定一个大客户的续约与扩容 A large renewal and upsell is secured"),
 )
+
+
+def _round_figure(value: Decimal) -> Decimal:
+    """A figure as a rep would type it: whole 万 from ¥100万 up, else whole hundreds."""
+    step = Decimal(10_000) if value >= 1_000_000 else Decimal(100)
+    return (value / step).quantize(Decimal(1)) * step
 
 
 def _seed_proposals(plan: Plan) -> None:
@@ -119,7 +129,7 @@ def _seed_proposals(plan: Plan) -> None:
         assert target.member is not None  # member targets only
         services.proposal_create(
             target=target,
-            value=(target.target * share).quantize(Decimal(1)),
+            value=_round_figure(target.target * share),
             comment=comment,
             actor=target.member.user,
         )

@@ -12,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,18 +26,29 @@ from salesloop.common.audit import audit_record
 from salesloop.common.models import AuditEvent
 from salesloop.core.allocation import (
     AllocationError,
-    ChildSpec,
-    allocate,
+    LevelSpec,
+    RangeError,
+    allocate_levels,
     fit_matrix,
+    from_increments,
+    increments,
     largest_remainder,
+    matrix_step,
     round_matrix,
-    split_over_months,
+    rounding_step,
+    split_levels_many,
 )
 from salesloop.core.periods import SeasonalWeights
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.visibility import member_of
 from salesloop.targets import rules
-from salesloop.targets.choices import Method, PlanStatus, ProposalStatus, metric_places
+from salesloop.targets.choices import (
+    Method,
+    PlanStatus,
+    ProposalStatus,
+    metric_places,
+    rounding_unit,
+)
 from salesloop.targets.models import Plan, Proposal, Revision, Target, TargetMonth
 from salesloop.webhooks.choices import WebhookEvent
 from salesloop.webhooks.payloads import target_payload
@@ -391,11 +402,23 @@ def plan_copy(*, plan: Plan, actor: Any) -> Plan:
 # ---------------------------------------------------------------- targets
 
 
-def _months_for(target: Target, weights: SeasonalWeights | None) -> list[TargetMonth]:
+def _months_for(
+    target: Target, weights: SeasonalWeights | None, unit: int | None = None
+) -> list[TargetMonth]:
     places = metric_places(target.metric)
+    if unit is None:
+        unit = rounding_unit(target.plan.assumptions, target.metric)
     w = weights or SeasonalWeights.equal()
+    quantum = Decimal(1).scaleb(-places)
+    # floor ≤ target ≤ stretch in every month too (split by increments)
+    table = split_levels_many(
+        [[_minor(getattr(target, name), places) for name in VALUE_FIELDS]],
+        [[float(x) for x in w.values]],
+        unit=unit,
+    )[0]
     columns = {
-        name: split_over_months(getattr(target, name), w, places=places) for name in VALUE_FIELDS
+        name: [Decimal(int(v)).scaleb(-places).quantize(quantum) for v in row]
+        for name, row in zip(VALUE_FIELDS, table, strict=True)
     }
     return [
         TargetMonth(
@@ -410,9 +433,10 @@ def _months_for(target: Target, weights: SeasonalWeights | None) -> list[TargetM
 
 
 def target_split_months(
-    *, target: Target, weights: SeasonalWeights | None = None
+    *, target: Target, weights: SeasonalWeights | None = None, unit: int | None = None
 ) -> list[TargetMonth]:
-    """(Re)write the monthly split of a target by seasonal weights; months add up exactly.
+    """(Re)write the monthly split of a target by seasonal weights; months add up exactly
+    (round figures in the plan's rounding ``unit``, read from the plan when not given).
 
     Without ``weights`` the target keeps the profile of its current split (a value changed by
     hand keeps its seasonality); a target never split, or split into zeros, is split equally."""
@@ -422,7 +446,7 @@ def target_split_months(
             .order_by("month")
             .values_list("target_value", flat=True)
         )
-    rows = _months_for(target, weights)
+    rows = _months_for(target, weights, unit)
     TargetMonth.objects.filter(target=target).delete()
     return TargetMonth.objects.bulk_create(rows)
 
@@ -438,6 +462,75 @@ def _minor(value: float | Decimal, places: int) -> int:
     return int((Decimal(str(value)) * (10**places)).to_integral_value())
 
 
+def _realigned_steps(
+    top: Target,
+    children: dict[int, list[Target]],
+    row_of: Callable[[Target], list[Target] | None],
+    places: int,
+    unit: int,
+    *,
+    anchored: bool,
+) -> dict[int, list[int]]:
+    """``realign_lines``'s tables, as increments (``core.allocation.increments``) per line target."""
+    new: dict[int, list[int]] = {}
+    steps_of: dict[int, list[int]] = {}
+
+    def steps(t: Target) -> list[int]:
+        if t.pk not in steps_of:
+            levels = [_minor(getattr(t, name), places) for name in VALUE_FIELDS]
+            steps_of[t.pk] = [max(v, 0) for v in increments(levels, anchored=anchored)]
+        return steps_of[t.pk]
+
+    # each table's rounding step, chosen on the first level and kept for the other two
+    table_step: dict[int, int] = {}
+
+    def rounding(key: int, level_index: int, step: int) -> dict[str, int]:
+        if level_index == 0:
+            table_step[key] = step
+        return {"unit": table_step[key], "min_steps": 0}
+
+    for level_index in range(len(VALUE_FIELDS)):
+
+        def minor(t: Target, level_index: int = level_index) -> int:
+            return steps(t)[level_index]
+
+        top_row = row_of(top) or []
+        parts = largest_remainder(
+            minor(top),
+            [minor(c) for c in top_row],
+            **rounding(0, level_index, rounding_step(minor(top), len(top_row), unit)),
+        )
+        for c, part in zip(top_row, parts, strict=True):
+            new.setdefault(c.pk, [0, 0, 0])[level_index] = part
+        stack = [top]
+        while stack:
+            parent = stack.pop()
+            kids = children.get(parent.pk, [])
+            cols = [new[c.pk][level_index] for c in row_of(parent) or []]
+            rows = [minor(k) for k in kids]
+            if not kids or sum(rows) != sum(cols):  # the totals below do not add up: left be
+                continue
+            current = [[minor(c) for c in row_of(k) or []] for k in kids]
+            fits = [sum(r) for r in current] == rows and [
+                sum(col) for col in zip(*current, strict=True)
+            ] == cols
+            table = (
+                current
+                if fits
+                else round_matrix(
+                    fit_matrix(current, rows, cols),
+                    rows,
+                    cols,
+                    **rounding(parent.pk, level_index, matrix_step(rows, cols, unit)),
+                )
+            )
+            for k, values in zip(kids, table, strict=True):
+                for c, v in zip(row_of(k) or [], values, strict=True):
+                    new.setdefault(c.pk, [0, 0, 0])[level_index] = v
+            stack.extend(kids)
+    return new
+
+
 def realign_lines(*, target: Target) -> int:
     """Make the product-line targets of ``target``'s subtree add up again to the totals, exactly
     and in cents, after the totals were split again by hand.
@@ -445,10 +538,12 @@ def realign_lines(*, target: Target) -> int:
     ``target``'s own lines keep their mix, scaled to its total (largest remainder). Below, each
     node's children get the table that fits both margins — each child's total, the parent's
     line values — from the children's current mix (each child keeps its own mix, as in the
-    recommendation); a table that already fits is kept as it is. Floor, target and stretch are
-    fitted separately, then put back in order line by line. The lines' monthly splits keep
+    recommendation); a table that already fits is kept as it is. The floor, the step up to the
+    target and the step up to the stretch are fitted separately, so that every line keeps
+    floor ≤ target ≤ stretch and each level adds up exactly. The lines' monthly splits keep
     their profile. Returns the number of line targets changed."""
     places = metric_places(target.metric)
+    unit = rounding_unit(target.plan.assumptions, target.metric)
     scope = Target.objects.filter(plan=target.plan, metric=target.metric)
     totals = {t.pk: t for t in scope.filter(product_line__isnull=True)}
     line_targets = list(scope.filter(product_line__isnull=False).order_by("pk"))
@@ -467,47 +562,24 @@ def realign_lines(*, target: Target) -> int:
     for t in sorted(totals.values(), key=lambda t: t.pk):
         if t.parent_id is not None and row_of(t) is not None:
             children.setdefault(t.parent_id, []).append(t)
-    new: dict[int, list[int]] = {}  # line target → [floor, target, stretch] in minor units
-    for level_index, level in enumerate(VALUE_FIELDS):
-
-        def minor(t: Target, level: str = level) -> int:
-            return _minor(getattr(t, level), places)
-
-        top_row = row_of(top) or []
-        parts = largest_remainder(minor(top), [minor(c) for c in top_row])
-        for c, part in zip(top_row, parts, strict=True):
-            new.setdefault(c.pk, [0, 0, 0])[level_index] = part
-        stack = [top]
-        while stack:
-            parent = stack.pop()
-            kids = children.get(parent.pk, [])
-            cols = [new[c.pk][level_index] for c in row_of(parent) or []]
-            rows = [minor(k) for k in kids]
-            if not kids or sum(rows) != sum(cols):  # the totals below do not add up: left be
-                continue
-            current = [[minor(c) for c in row_of(k) or []] for k in kids]
-            fits = [sum(r) for r in current] == rows and [
-                sum(col) for col in zip(*current, strict=True)
-            ] == cols
-            table = current if fits else round_matrix(fit_matrix(current, rows, cols), rows, cols)
-            for k, values in zip(kids, table, strict=True):
-                for c, v in zip(row_of(k) or [], values, strict=True):
-                    new.setdefault(c.pk, [0, 0, 0])[level_index] = v
-            stack.extend(kids)
+    for anchored in (True, False):
+        new = _realigned_steps(top, children, row_of, places, unit, anchored=anchored)
+        levels = {pk: from_increments(inc, anchored=anchored) for pk, inc in new.items()}
+        if all(v[0] >= 0 for v in levels.values()):
+            break  # else a floor under one unit rounded below zero: split floor-first
     scale = Decimal(10) ** -places
     changed = 0
     for t in line_targets:
-        if t.pk not in new:  # outside the subtree
+        if t.pk not in levels:  # outside the subtree
             continue
-        floor, value, stretch = (Decimal(v) * scale for v in new[t.pk])
-        floor, stretch = min(floor, value), max(stretch, value)
+        floor, value, stretch = (Decimal(v) * scale for v in levels[t.pk])
         if (floor, value, stretch) == (t.floor, t.target, t.stretch):
             continue
         scope.filter(pk=t.pk).update(
             floor=floor, target=value, stretch=stretch, lock_version=F("lock_version") + 1
         )
         t.floor, t.target, t.stretch = floor, value, stretch
-        target_split_months(target=t)
+        target_split_months(target=t, unit=unit)
         changed += 1
     return changed
 
@@ -603,6 +675,16 @@ def _set_field(
     return target
 
 
+def range_message(owner: str, children: Sequence[Any]) -> str:
+    """Why a split with locked children cannot keep every child's floor ≤ target ≤ stretch."""
+    locked = [c.owner_name for c in children if c.locked]
+    return _(
+        "%(owner)s cannot be split: the locked ranges of %(locked)s are wider than %(owner)s's "
+        "range leaves room for, so another child's floor would exceed its target or its target "
+        "its stretch. Narrow the locked floor / stretch, or widen %(owner)s's."
+    ) % {"owner": owner, "locked": ", ".join(locked) or "—"}
+
+
 @transaction.atomic
 def target_allocate(
     *,
@@ -628,36 +710,29 @@ def target_allocate(
     if not children:
         return []
     places = metric_places(target.metric)
+    unit = rounding_unit(target.plan.assumptions, target.metric)
     specs = [
-        ChildSpec(key=c.pk, weight=max(float(weights.get(c.pk, 0.0)), 0.0), locked_value=None)
+        LevelSpec(
+            key=c.pk,
+            weight=max(float(weights.get(c.pk, 0.0)), 0.0),
+            locked=tuple(getattr(c, name) for name in VALUE_FIELDS) if c.locked else None,
+        )
         for c in children
     ]
-    results: dict[str, list[Decimal]] = {}
-    for name in VALUE_FIELDS:
-        locked_specs = [
-            ChildSpec(
-                key=s.key, weight=s.weight, locked_value=getattr(c, name) if c.locked else None
-            )
-            for s, c in zip(specs, children, strict=True)
-        ]
-        try:
-            results[name] = allocate(getattr(target, name), locked_specs, places=places)
-        except AllocationError as exc:
-            raise ValidationError(
-                _("Cannot split %(owner)s's %(level)s: %(reason)s")
-                % {"owner": target.owner_name, "level": name, "reason": str(exc)}
-            ) from exc
+    try:
+        results = allocate_levels(
+            [getattr(target, name) for name in VALUE_FIELDS], specs, places=places, unit=unit
+        )
+    except RangeError as exc:
+        raise ValidationError(range_message(target.owner_name, children)) from exc
+    except AllocationError as exc:
+        raise ValidationError(
+            _("Cannot split %(owner)s: %(reason)s")
+            % {"owner": target.owner_name, "reason": str(exc)}
+        ) from exc
     changed: list[Target] = []
-    for i, child in enumerate(children):
-        new = {name: results[name][i] for name in VALUE_FIELDS}
-        if not new["floor"] <= new["target"] <= new["stretch"]:
-            raise ValidationError(
-                _(
-                    "%(owner)s cannot be split: the locked children's ranges leave %(child)s a floor above its target or a "
-                    "target above its stretch. Narrow the locked floor / stretch, or widen %(owner)s's."
-                )
-                % {"owner": target.owner_name, "child": child.owner_name}
-            )
+    for child, levels in zip(children, results, strict=True):
+        new = dict(zip(VALUE_FIELDS, levels, strict=True))
         before = _values(child)
         if {k: str(v) for k, v in new.items()} != before:
             Target.objects.filter(pk=child.pk).update(
@@ -667,7 +742,7 @@ def target_allocate(
                 lock_version=F("lock_version") + 1,
             )
             child.refresh_from_db()
-            target_split_months(target=child, weights=(seasonal or {}).get(child.pk))
+            target_split_months(target=child, weights=(seasonal or {}).get(child.pk), unit=unit)
             audit_record(
                 actor=actor,
                 action="target.allocate",

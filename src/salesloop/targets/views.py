@@ -107,7 +107,9 @@ def _plan_context(
         context["rec"] = rec
     if context["may_edit_plan"] and plan.status == PlanStatus.DRAFT and line is None:
         context["inputs_form"] = InputsForm(
-            initial=InputsForm.initial_from(plan.assumptions.get(metric, {})), lines=lines
+            initial=InputsForm.initial_from(plan.assumptions.get(metric, {})),
+            lines=lines,
+            metric=metric,
         )
     return context
 
@@ -267,7 +269,7 @@ def plan_recompute_view(request: HttpRequest, pk: int) -> HttpResponse:
     if member is None or not rules.may_edit_plan(member, plan):
         raise PermissionDenied
     lines = list(ProductLine.objects.filter(is_active=True)) if metric in LINE_METRICS else []
-    form = InputsForm(request.POST, lines=lines)
+    form = InputsForm(request.POST, lines=lines, metric=metric)
     if not form.is_valid():
         context = _plan_context(request, plan, metric, None)
         context["inputs_form"] = form
