@@ -364,3 +364,36 @@ def test_split_down_by_hand_keeps_the_plans_round_figures(org, plan):
         months = list(k.months.all())
         assert sum(m.target_value for m in months) == k.target
         assert all(m.target_value % 1000 == 0 for m in months)  # 133 steps over 12 months
+
+
+@pytest.mark.parametrize(
+    ("role", "owner", "figure"),
+    [
+        ("director", "Company", "¥1.20M"),  # English compact money: ¥1,200,000 → ¥1.20M
+        ("mgr_a", "Team A", "¥400k"),
+        ("rep_a1", "Rep_A1", "¥133k"),
+        ("mgr_w", "Team W", "¥0"),  # Team W's total was never set
+    ],
+)
+def test_plans_list_shows_each_reader_their_own_headline(
+    client, org, plan, login, role, owner, figure
+):
+    for who, values in (
+        (node(plan, unit=org.company), ("1000000", "1200000", "1400000")),
+        (node(plan, unit=org.team_a), ("300000", "400000", "450000")),
+        (node(plan, member=org.rep_a1), ("100000", "133000", "150000")),
+    ):
+        s.target_set(
+            target=who,
+            floor=D(values[0]),
+            target_value=D(values[1]),
+            stretch=D(values[2]),
+            actor=org.admin.user,
+        )
+    login(getattr(org, role))
+    html = client.get(reverse("targets:plans")).content.decode()
+    row = html.split('data-testid="plan-2027-v1"')[1].split("</tr>")[0]
+    assert f"<td>{owner}</td>" in row
+    assert f"<strong>{figure}</strong>" in row
+    for other in {"Company", "Team A", "Rep_A1", "Team W"} - {owner}:
+        assert f"<td>{other}</td>" not in row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,42 @@ def plan_list(*, user: Any) -> QuerySet[Plan]:
     if member_of(user) is None and not getattr(user, "is_superuser", False):
         return Plan.objects.none()
     return Plan.objects.select_related("owner", "approved_by").order_by("-fiscal_year", "-version")
+
+
+def plan_headlines(*, user: Any, plans: Sequence[Plan]) -> dict[int, Target]:
+    """Per plan, its booked-revenue total at the highest node the user may see (the company for
+    a director, the team for a manager, their own for a rep): the figure the plans list shows."""
+    rows = (
+        visible(
+            Target.objects.filter(
+                plan__in=[p.pk for p in plans],
+                metric=Metric.BOOKED_REVENUE,
+                product_line__isnull=True,
+            ),
+            user=user,
+        )
+        .select_related("unit", "member")
+        .only(
+            "plan_id",
+            "parent_id",
+            "floor",
+            "target",
+            "stretch",
+            "metric",
+            "unit__name",
+            "member__display_name",
+        )
+    )
+    targets = list(rows)
+    ids = {t.pk for t in targets}
+    out: dict[int, Target] = {}
+    for t in targets:
+        if t.parent_id in ids:
+            continue  # below another visible target
+        best = out.get(t.plan_id)
+        if best is None or t.target > best.target:
+            out[t.plan_id] = t
+    return out
 
 
 def plan_get(*, user: Any, pk: Any) -> Plan:

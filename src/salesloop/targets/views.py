@@ -48,11 +48,13 @@ def plans_view(request: HttpRequest) -> HttpResponse:
         timezone.localdate()
     )
     form = NewPlanForm(initial={"fiscal_year": this_year + 1})
+    plans = list(selectors.plan_list(user=request.user))
+    headlines = selectors.plan_headlines(user=request.user, plans=plans)
     return render(
         request,
         "targets/plans.html",
         {
-            "plans": selectors.plan_list(user=request.user),
+            "plans": [(p, headlines.get(p.pk)) for p in plans],
             "form": form,
             "may_create": sees_everything(request.user),
         },
