@@ -53,3 +53,41 @@ def test_closed_columns_hold_the_last_30_days_newest_first(org, client, login, t
     assert f"last {CLOSED_DAYS} days: 2 · ¥500" in html
     assert "All deals in this stage" in html
     assert 'placeholder="Search deals or customers"' in html
+
+
+def test_owner_filter_cards_and_due_dates(org, client, login):
+    """A manager filters the board and the list by owner (only the members they may see); cards
+    name the owner, drop a customer name the deal's name already starts with, and flag an
+    expected close that has passed."""
+    today = timezone.localdate()
+    acme = f.customer(org.rep_a1, name="Acme Steel")
+    named = f.opportunity(org.rep_a1, acme, name="Acme Steel-Cloud", amount="1000")
+    late = f.opportunity(
+        org.rep_a2, name="Renewal", amount="2000", expected_close=today - timedelta(days=3)
+    )
+    other_branch = f.opportunity(org.rep_w1, name="West deal", amount="3000")
+
+    login(org.mgr_a)
+    html = client.get(reverse("pipeline:board")).content.decode()
+    options = html.split('data-testid="owner-filter"')[1].split("</select>")[0]
+    assert "Rep_A1" in options and "Rep_A2" in options
+    assert "Rep_W1" not in options  # another branch: not a choice, as not on the board
+    card = html.split(f'id="card-{named.pk}"')[1].split("</article>")[0]
+    assert "board-card-customer" not in card and "Rep_A1" in card  # named after its customer
+    card = html.split(f'id="card-{late.pk}"')[1].split("</article>")[0]
+    assert "board-card-customer" in card and "was due" in card and "overdue" in card
+    assert f'id="card-{other_branch.pk}"' not in html
+
+    only_a2 = client.get(reverse("pipeline:board"), {"owner": org.rep_a2.pk}).content.decode()
+    assert f'id="card-{late.pk}"' in only_a2 and f'id="card-{named.pk}"' not in only_a2
+    assert f'<option value="{org.rep_a2.pk}" selected>' in only_a2
+    # another branch's member: nothing, not their deals
+    west = client.get(reverse("pipeline:board"), {"owner": org.rep_w1.pk}).content.decode()
+    assert f'id="card-{other_branch.pk}"' not in west and 'id="card-' not in west
+    listed = client.get(reverse("pipeline:list"), {"owner": org.rep_a2.pk}).content.decode()
+    assert "Renewal" in listed and "Acme Steel-Cloud" not in listed
+    assert 'data-testid="owner-filter"' in listed
+
+    login(org.rep_a1)  # a rep sees only their own deals: no owner filter, no owner on cards
+    html = client.get(reverse("pipeline:board")).content.decode()
+    assert 'data-testid="owner-filter"' not in html and "board-card-owner" not in html

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -38,7 +39,12 @@ def opportunity_list_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(opportunity_list(user=request.user, filters=filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    context = {"filters": filters, "page": page, "query": params}
+    context = {
+        "filters": filters,
+        "page": page,
+        "query": params,
+        "owners": filters.owner_options(request.user),
+    }
     return render_page_or_partial(request, "pipeline/opportunity_list.html", context, "table")
 
 
@@ -140,6 +146,8 @@ def _board(request: HttpRequest, *, status: int = 200, error: object = None) -> 
         "columns": board_columns(user=request.user, pipeline=pipeline, filters=filters),
         "closed_days": CLOSED_DAYS,
         "filters": filters,
+        "owners": filters.owner_options(request.user),
+        "today": timezone.localdate(),
         "board_error": error,
     }
     template = (

@@ -75,6 +75,12 @@ def short_figure(value: Any, metric: str = "") -> str:
 
 
 @register.filter
+def startswith(value: Any, prefix: Any) -> bool:
+    """Whether ``value`` starts with ``prefix`` (a deal named after its customer)."""
+    return bool(prefix) and str(value).startswith(str(prefix))
+
+
+@register.filter
 def add_list(first: Any, second: Any) -> list[Any]:
     return [*list(first or []), *list(second or [])]
 
