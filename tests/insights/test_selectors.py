@@ -226,3 +226,28 @@ def test_deal_share_bounds():
     assert s.deal_share(Decimal(50), Decimal(0)) == 1.0
     assert s.deal_share(Decimal(150), Decimal(100)) == 1.0  # capped
     assert s.deal_share(Decimal(25), Decimal(100)) == 0.25
+
+
+def test_children_get_their_own_probability_beside_their_parent(org, sales):
+    """The dashboard simulates a team and its members in one call. Each deal used to count for
+    the first node holding its owner only — the team — so every member was left with no
+    pipeline and no new business: P = 0 for anything not yet reached."""
+    team = scope_for(org.mgr_a.user)
+    nodes = [team.node, *team.children]
+    joint = s.cards(team, nodes, Facts(team.node.member_ids))
+    alone = s.cards(team, [team.node], Facts(team.node.member_ids))[team.node.key]
+    # the team's own figures are those of the team simulated alone (the same draws)
+    got = joint[team.node.key]
+    assert (got.p_floor, got.p_target, got.p_stretch) == (
+        alone.p_floor,
+        alone.p_target,
+        alone.p_stretch,
+    )
+    rep = next(c for c in team.children if c.key == f"m{org.rep_a1.pk}")
+    own = scope_for(org.rep_a1.user)
+    mine = s.cards(own, [own.node], Facts(own.node.member_ids))[own.node.key]
+    # rep_a1 needs 10 000 more for the target; their open 40 000 deal and new business give a
+    # chance well above zero, the same (up to Monte Carlo noise) as on their own dashboard
+    assert mine.p_target > 0.05
+    assert joint[rep.key].p_target == pytest.approx(mine.p_target, abs=0.03)
+    assert joint[rep.key].p_stretch == pytest.approx(mine.p_stretch, abs=0.03)

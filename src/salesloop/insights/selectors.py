@@ -450,7 +450,9 @@ def cards(
         key = _simulation_key(scope, nodes, out, facts)
         cached = cache.get(key)
         if cached is None:
-            _simulate(scope, nodes, out, open_pipeline(scope, all_members))
+            pipe = open_pipeline(scope, all_members)
+            for layer in _disjoint_layers(nodes):
+                _simulate(scope, layer, out, pipe)
             cache.set(
                 key,
                 [
@@ -500,7 +502,26 @@ def _simulation_key(scope: Scope, nodes: list[Node], out: dict[str, Card], facts
     return "insights:sim:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+def _disjoint_layers(nodes: list[Node]) -> list[list[Node]]:
+    """``nodes`` in groups of nodes with no member in common, in order: a node and its children
+    give [[node], [children…]]. Each group is simulated on its own, since the simulation counts
+    each deal and each member's new business towards one node only (a child sharing its members
+    with the node before it used to be left with no pipeline and a probability of 0)."""
+    layers: list[tuple[set[int], list[Node]]] = []
+    for n in nodes:
+        ids = set(n.member_ids)
+        for taken, layer in layers:
+            if not taken & ids:
+                taken |= ids
+                layer.append(n)
+                break
+        else:
+            layers.append((ids, [n]))
+    return [layer for _taken, layer in layers]
+
+
 def _simulate(scope: Scope, nodes: list[Node], out: dict[str, Card], pipe: Pipeline) -> None:
+    """The probabilities of ``nodes``, which share no member (see ``_disjoint_layers``)."""
     code_of: dict[int, int] = {}
     for i, n in enumerate(nodes):
         for m in n.member_ids:
