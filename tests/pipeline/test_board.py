@@ -91,3 +91,17 @@ def test_owner_filter_cards_and_due_dates(org, client, login):
     login(org.rep_a1)  # a rep sees only their own deals: no owner filter, no owner on cards
     html = client.get(reverse("pipeline:board")).content.decode()
     assert 'data-testid="owner-filter"' not in html and "board-card-owner" not in html
+
+
+def test_list_amounts_in_yuan_and_passed_closes_flagged(org, client, login):
+    today = timezone.localdate()
+    f.opportunity(org.rep_a1, name="Whole", amount="1017300", expected_close=today)
+    f.opportunity(
+        org.rep_a1, name="Cents", amount="2500.5", expected_close=today - timedelta(days=1)
+    )
+    login(org.rep_a1)
+    html = client.get(reverse("pipeline:list")).content.decode()
+    whole = html.split(">Whole<")[1].split("</tr>")[0]
+    cents = html.split(">Cents<")[1].split("</tr>")[0]
+    assert "¥1,017,300<" in whole and "overdue" not in whole  # due today: not passed yet
+    assert "¥2,500.50<" in cents and 'class="nowrap overdue"' in cents

@@ -44,6 +44,7 @@ def opportunity_list_view(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": params,
         "owners": filters.owner_options(request.user),
+        "today": timezone.localdate(),
     }
     return render_page_or_partial(request, "pipeline/opportunity_list.html", context, "table")
 

@@ -37,6 +37,19 @@ def money2(value: Any) -> str:
 
 
 @register.filter
+def money_exact(value: Any) -> str:
+    """Exact money in the company currency, the cents only when there are some: ¥1,017,300,
+    ¥1,017,300.50 (a list where the figure is looked up, not skimmed)."""
+    if value is None or value == "":
+        return "—"
+    amount = Decimal(value)
+    sign = "−" if amount < 0 else ""
+    amount = abs(amount)
+    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return f"{sign}¥{text}"
+
+
+@register.filter
 def amount_input(value: Any) -> str:
     """A value for an editable amount box: thousands separators, cents only when there are
     any (``AmountField`` reads the separators back)."""
