@@ -63,13 +63,15 @@ def activity_log_view(request: HttpRequest) -> HttpResponse:
 
 
 def followups_view(request: HttpRequest) -> HttpResponse:
-    scope = request.GET.get("scope", "mine")
-    mine_only = scope != "team"
+    member = member_of(request.user)
+    can_see_team = sees_everything(request.user) or bool(member and member.role != "rep")
+    # a manager or director opens on their people's follow-ups (a director has few of their own)
+    scope = request.GET.get("scope") or ("team" if can_see_team else "mine")
+    mine_only = scope != "team" or not can_see_team
     context = {
         "buckets": follow_up_buckets(user=request.user, mine_only=mine_only, limit=100),
         "scope": "mine" if mine_only else "team",
-        "can_see_team": sees_everything(request.user)
-        or (member_of(request.user) and member_of(request.user).role != "rep"),
+        "can_see_team": can_see_team,
     }
     return render(request, "activities/followups.html", context)
 
