@@ -67,6 +67,7 @@ def test_pace_alert_uses_the_dashboard_figures(scenario):
 def test_one_open_alert_per_rule_and_subject_is_a_database_constraint(scenario):
     rules_evaluate(today=TODAY, keys=["overdue_follow_up"])
     a = Alert.objects.get(rule="overdue_follow_up")
+    assert a.title == "Rep_A2 has 1 overdue follow-up"  # one, not "1 overdue follow-ups"
     with pytest.raises(IntegrityError):
         Alert.objects.create(
             rule=a.rule,

@@ -24,6 +24,7 @@ from django.db.models import Count, Min
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from salesloop.activities.selectors import open_follow_ups
 from salesloop.alerts.choices import RuleKey, Severity, SubjectType
@@ -367,10 +368,16 @@ def overdue_follow_up(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 member.pk,
                 owner_id=member.pk,
                 severity=Severity.CRITICAL if row["n"] >= int(p["critical_count"]) else None,
-                title=_("%(name)s has %(n)s overdue follow-ups")
+                title=ngettext(
+                    "%(name)s has %(n)s overdue follow-up",
+                    "%(name)s has %(n)s overdue follow-ups",
+                    row["n"],
+                )
                 % {"name": member.display_name, "n": row["n"]},
-                message=_(
-                    "The oldest was promised %(days)s days ago (due %(due)s). Customers who wait go cold."
+                message=ngettext(
+                    "The oldest was promised %(days)s day ago (due %(due)s). Customers who wait go cold.",
+                    "The oldest was promised %(days)s days ago (due %(due)s). Customers who wait go cold.",
+                    late,
                 )
                 % {"days": late, "due": row["oldest"].isoformat()},
                 action=_(
