@@ -39,23 +39,26 @@ IntArray = npt.NDArray[np.int64]
 __all__ = [
     "AllocationError",
     "ChildSpec",
+    "LevelRounding",
+    "LevelSpec",
+    "MIN_STEPS",
+    "RangeError",
     "allocate",
     "allocate_by_key",
     "allocate_levels",
-    "from_increments",
-    "increments",
     "capacity_weights",
     "equal_weights",
+    "from_increments",
     "historical_share_weights",
+    "increments",
     "largest_remainder",
     "largest_remainder_many",
     "matrix_step",
     "potential_weights",
-    "RangeError",
     "round_grid",
     "rounding_step",
-    "split_levels_many",
     "split_grid",
+    "split_levels_many",
     "split_over_months",
     "split_rows_over_columns",
     "split_totals_over_months",
@@ -456,9 +459,6 @@ def allocate_by_key(
     return {c.key: v for c, v in zip(children, values, strict=True)}
 
 
-# ----------------------------------------------------------- weight builders
-
-
 # ------------------------------------------------------- floor ≤ target ≤ stretch
 #
 # A floor, a target and a stretch split level by level are each exact, but rounding can give a
@@ -576,6 +576,22 @@ def _allocate_steps(
     ]
 
 
+class LevelRounding:
+    """The rounding of a split by increments made one level at a time over many tables (a
+    tree's product-line tables): each table's step is chosen on its first level (the target)
+    and kept for the two others, as :func:`allocate_levels` does. ``rounding(key, level,
+    step)`` gives the keyword arguments for :func:`largest_remainder` / :func:`round_matrix`;
+    ``step`` (that table's :func:`rounding_step` or :func:`matrix_step`) is read at level 0."""
+
+    def __init__(self) -> None:
+        self._steps: dict[Hashable, int] = {}
+
+    def __call__(self, key: Hashable, level: int, step: int) -> dict[str, int]:
+        if level == 0:
+            self._steps[key] = step
+        return {"unit": self._steps[key], "min_steps": 0}
+
+
 def split_levels_many(
     totals: Sequence[Sequence[int]] | IntArray,
     weights: Sequence[Sequence[float]] | npt.NDArray[np.float64],
@@ -619,6 +635,9 @@ def split_levels_many(
         else:
             out[rows] = np.cumsum(parts, axis=1)
     return out
+
+
+# ----------------------------------------------------------- weight builders
 
 
 def _normalise(values: Sequence[Weight], what: str) -> list[float]:

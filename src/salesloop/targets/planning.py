@@ -47,6 +47,7 @@ from salesloop.common.db import MonthIndex, fetch_rows, insert_rows, update_rows
 from salesloop.core import planning as core
 from salesloop.core.allocation import (
     AllocationError,
+    LevelRounding,
     LevelSpec,
     RangeError,
     allocate_levels,
@@ -855,13 +856,7 @@ def _line_steps(
 
     totals = {pk: increments(v, anchored=anchored) for pk, v in values.items()}
     steps: dict[int, list[int]] = {}  # line target → its increments
-    # each table's rounding step, chosen on the first level and kept for the other two
-    table_step: dict[int, int] = {}
-
-    def rounding(key: int, level_index: int, step: int) -> dict[str, int]:
-        if level_index == 0:
-            table_step[key] = step
-        return {"unit": table_step[key], "min_steps": 0}
+    rounding = LevelRounding()  # each table's step, chosen on its first level
 
     shares = [line_shares.get(line, 0.0) for line in lines]
     for level_index in range(3):

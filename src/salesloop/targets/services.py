@@ -26,6 +26,7 @@ from salesloop.common.audit import audit_record
 from salesloop.common.models import AuditEvent
 from salesloop.core.allocation import (
     AllocationError,
+    LevelRounding,
     LevelSpec,
     RangeError,
     allocate_levels,
@@ -481,13 +482,7 @@ def _realigned_steps(
             steps_of[t.pk] = [max(v, 0) for v in increments(levels, anchored=anchored)]
         return steps_of[t.pk]
 
-    # each table's rounding step, chosen on the first level and kept for the other two
-    table_step: dict[int, int] = {}
-
-    def rounding(key: int, level_index: int, step: int) -> dict[str, int]:
-        if level_index == 0:
-            table_step[key] = step
-        return {"unit": table_step[key], "min_steps": 0}
+    rounding = LevelRounding()  # each table's step, chosen on its first level
 
     for level_index in range(len(VALUE_FIELDS)):
 
