@@ -36,7 +36,7 @@ def test_notification_centre_shows_and_clears_alerts(page, alerted):
     expect(page.locator("[data-testid=open-alerts]")).to_contain_text("behind pace")
     shot(page, "alerts-inbox-rep")
     # opening one goes to its subject and marks it read
-    page.click("a.note-title:has-text('overdue follow-ups')")
+    page.click("a.note-title:has-text('has 1 overdue follow-up')")  # one: singular
     page.wait_for_url("**/activities/**")
     expect(badge).to_have_text("3")
     page.click("nav >> text=Notifications")
