@@ -143,3 +143,25 @@ def test_opportunity_detail_and_move_form(page, org):
     assert opp.stage == lost and opp.lost_reason == "price" and opp.closed_at is not None
     assert Opportunity.objects.filter(stage__kind="lost").count() == 1
     shot(page, "opportunity-detail")
+
+
+def test_a_phone_starts_on_the_page_not_on_the_menu(page, org):
+    """At a phone's width the menu is a bar of links that scrolls sideways; the page's heading is
+    on the first screen and no page is wider than the phone (wide tables scroll in their card)."""
+    f.opportunity(org.rep_a1, name="Phone deal", amount="12345")
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "rep_a1", f.PASSWORD)
+    heading = page.locator("h1").bounding_box()
+    assert heading is not None and heading["y"] < 250  # not below a screen-high menu
+    nav = page.locator("nav.nav")
+    assert nav.evaluate("n => n.scrollWidth > n.clientWidth")  # the links scroll sideways
+    for path in ("/", "/opportunities/", "/opportunities/board/", "/customers/", "/targets/"):
+        page.goto(f"{page.base}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+    page.click("nav >> text=Opportunities")
+    expect(page.locator("h1")).to_have_text("Opportunities")
+    shot(page, "phone-opportunities")
+    page.goto(f"{page.base}/alerts/")  # the last link: scrolled into the bar's view
+    box = page.locator("nav .nav-link.active").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390

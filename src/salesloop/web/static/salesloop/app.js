@@ -68,7 +68,16 @@
   document.addEventListener("input", markDirty);
   document.addEventListener("change", markDirty);
 
-  document.addEventListener("DOMContentLoaded", function () { setupBoard(document); renderCharts(document); });
+  // On a narrow screen the menu is a row of links that scrolls sideways: show the current one.
+  function showActiveNav() {
+    var nav = document.querySelector("nav.nav");
+    var active = nav && nav.querySelector(".nav-link.active");
+    if (active && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = active.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setupBoard(document); renderCharts(document); showActiveNav(); });
   document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.detail.elt); });
   document.addEventListener("htmx:afterSettle", function (event) { setupBoard(event.detail.elt); });
   // Let HTMX swap validation responses (HTTP 400) so forms show their errors in place.
