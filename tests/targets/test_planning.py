@@ -613,6 +613,12 @@ def test_targets_rounded_to_a_unit_add_up_exactly_and_keep_their_order(org, hist
         for level in ("floor", "target", "stretch"):
             assert sum(getattr(t, level) for t in lines) == getattr(total, level), (owner, level)
     assert Plan.objects.get(pk=plan.pk).assumptions["booked_revenue"]["round_to"] == 1000
+    # the plan's history says so
+    from salesloop.common.models import AuditEvent
+    from salesloop.targets.history import describe
+
+    event = AuditEvent.objects.filter(action="plan.recommend").order_by("-pk").first()
+    assert "Rounded to ¥1,000" in describe(event, {}).details
 
 
 def test_a_bad_rounding_unit_is_refused():

@@ -97,6 +97,8 @@ def _inputs(inputs: dict[str, Any]) -> list[str]:
         out.append(_("Uplift %(line)s %(amount)s") % {"line": code, "amount": _number(amount)})
     if inputs.get("hires"):
         out.append(_("%(n)s planned hires") % {"n": len(inputs["hires"])})
+    if inputs.get("round_to"):
+        out.append(_("Rounded to ¥%(unit)s") % {"unit": _number(inputs["round_to"])})
     return out
 
 
