@@ -456,11 +456,17 @@ def test_a_plan_made_in_november_is_not_dragged_down_by_the_unfinished_year(org,
             inputs=Inputs(growth_rate=0.0),
             actor=org.director.user,
         ).root.recommendation
+        leads.append(rec.get("lead_in"))
         return next(w["amount"] for w in rec["waterfall"] if w["key"] == "baseline")
 
+    leads: list[dict | None] = []
     in_november = baseline(date(2026, 11, 20))
     # 12 more months of +1 %: about 1.01**14 ≈ 1.15 times the trailing twelve months
     assert 1.05 * trailing < in_november < 1.25 * trailing
+    # the chart's lead-in: November and December 2026, continuing the trend (1.01**34, 1.01**35)
+    assert leads[0]["start"] == "2026-11" and len(leads[0]["mean"]) == 2
+    for got, k in zip(leads[0]["mean"], (34, 35), strict=True):
+        assert got == pytest.approx(10_000 * 1.01**k, rel=0.05)
     in_january = baseline(date(2027, 1, 5))
     assert in_january < 0.9 * in_november
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from datetime import date
 from typing import Any
 
@@ -121,8 +122,13 @@ def forecast_fan(
 ) -> dict[str, Any]:
     """History, the forecast with its 80 % / 95 % bands, the monthly floor / target / stretch,
     and the actual figures recorded since the history (the plan year's months so far)."""
-    # months before the first record are no sales history: the line starts at the first one
+    # months before the first record are no sales history: the line starts at the first one,
+    # or at the next when the first is a fragment (records begun mid-month), as the forecast
+    # reads it (``planning._observed``)
     first = next((i for i, v in enumerate(history) if v), len(history))
+    following = history[first + 1 : first + 13]
+    if len(following) == 12 and history[first] < 0.5 * statistics.median(following):
+        first += 1
     hx = _month_labels(history_start, len(history))[first:]
     history = history[first:]
     fx = _month_labels(plan_start, 12)
@@ -214,6 +220,32 @@ def forecast_fan(
                     "hovertemplate": hover,
                 }
             )
+    lead = recommendation.get("lead_in") or {}
+    lead_x: list[str] = []
+    if lead.get("mean") and hx:
+        # the rest of this year, joined to the last month known; months recorded since the
+        # history (a plan made before its year, looked at during it) show as actual instead
+        y0, m0 = (int(v) for v in lead["start"].split("-"))
+        lead_x = _month_labels(date(y0, m0, 1), len(lead["mean"]))
+        known = len(actual or []) if actual_start is not None else 0
+        lead_x, lead_y = lead_x[known:], lead["mean"][known:]
+        last_x, last_y = (
+            (_month_labels(actual_start, known)[-1], (actual or [])[-1])
+            if known and actual_start is not None
+            else (hx[-1], history[-1])
+        )
+    if lead_x:
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [last_x, *lead_x],
+                "y": [last_y, *lead_y],
+                "name": _("Rest of this year (forecast)"),
+                "mode": "lines",
+                "line": {"color": GREY, "dash": "dot", "width": 2},
+                "hovertemplate": hover,
+            }
+        )
     if actual and actual_start is not None:
         traces.append(
             {
@@ -227,7 +259,13 @@ def forecast_fan(
                 "hovertemplate": hover,
             }
         )
-    highs = [*history, *(actual or []), *fan.get("hi95", []), *(max(m) for m in monthly)]
+    highs = [
+        *history,
+        *(actual or []),
+        *(lead.get("mean", []) if lead_x else []),
+        *fan.get("hi95", []),
+        *(max(m) for m in monthly),
+    ]
     return {
         "data": traces,
         "layout": {

@@ -667,6 +667,19 @@ def _forecast_one(series: np.ndarray, gap: int = 0) -> Forecast:
     return _last_steps(fc, 12) if gap else fc
 
 
+def _lead_in(series: np.ndarray, months: list[tuple[int, int]], fy_start: date) -> dict[str, Any]:
+    """The forecast of the months between the end of the history and the plan year (a plan
+    made in November: November and December), for the chart: how this year is likely to end.
+    The same model's first steps as the plan year's forecast (its point forecast does not
+    depend on the horizon). Empty when the history ends just before the year."""
+    gap = forecast_gap(months, fy_start)
+    if not gap or not np.any(series):
+        return {}
+    first = add_months(date(*months[-1], 1), 1)
+    mean = forecast(_observed(series), gap, season_length=12).mean
+    return {"start": f"{first.year}-{first.month:02d}", "mean": [float(v) for v in mean]}
+
+
 def _last_steps(fc: Forecast, k: int) -> Forecast:
     return Forecast(
         mean=fc.mean[-k:],
@@ -1140,6 +1153,7 @@ def recommend_plan(
             total.target.pk: {
                 **_recommendation_json(rec, ramped, top_decile, capacity),
                 "history_months": [f"{y}-{m:02d}" for y, m in (months[0], months[-1])],
+                "lead_in": _lead_in(total.series, months, fy_start),
             }
         },
         scope=Target.objects.filter(plan=plan, metric=metric),

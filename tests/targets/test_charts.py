@@ -1,0 +1,81 @@
+"""The recommendation chart's lead-in: the forecast of the months between the history and the plan
+year, drawn only where nothing has been recorded yet."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from salesloop.targets.charts import forecast_fan
+
+REC = {
+    "fan": {k: [100.0] * 12 for k in ("mean", "lo80", "hi80", "lo95", "hi95")},
+    "monthly": [[90.0, 100.0, 110.0]] * 12,
+    "lead_in": {"start": "2026-11", "mean": [50.0, 60.0]},
+}
+
+
+def lead(fig):
+    return [t for t in fig["data"] if t["name"] == "Rest of this year (forecast)"]
+
+
+def test_the_lead_in_joins_the_last_known_month_to_the_plan_year():
+    fig = forecast_fan(
+        history=[0.0, 30.0, 40.0],  # August (no records yet) to October
+        history_start=date(2026, 8, 1),
+        recommendation=REC,
+        plan_start=date(2027, 1, 1),
+    )
+    (trace,) = lead(fig)
+    assert trace["x"] == ["2026-10", "2026-11", "2026-12"]
+    assert trace["y"] == [40.0, 50.0, 60.0]
+    # November recorded since: the lead-in starts from it and keeps December only
+    fig = forecast_fan(
+        history=[0.0, 30.0, 40.0],
+        history_start=date(2026, 8, 1),
+        recommendation=REC,
+        plan_start=date(2027, 1, 1),
+        actual=[45.0],
+        actual_start=date(2026, 11, 1),
+    )
+    (trace,) = lead(fig)
+    assert trace["x"] == ["2026-11", "2026-12"] and trace["y"] == [45.0, 60.0]
+    # both months recorded (the plan looked at in January): no lead-in
+    fig = forecast_fan(
+        history=[0.0, 30.0, 40.0],
+        history_start=date(2026, 8, 1),
+        recommendation=REC,
+        plan_start=date(2027, 1, 1),
+        actual=[45.0, 70.0],
+        actual_start=date(2026, 11, 1),
+    )
+    assert lead(fig) == []
+    # a recommendation without one (history ending just before the year, or computed earlier)
+    fig = forecast_fan(
+        history=[30.0, 40.0],
+        history_start=date(2026, 11, 1),
+        recommendation={k: v for k, v in REC.items() if k != "lead_in"},
+        plan_start=date(2027, 1, 1),
+    )
+    assert lead(fig) == []
+
+
+def test_a_first_month_begun_mid_month_is_left_off_the_history_line():
+    # records begin on 28 November: that month's 2 is a fragment of the months that follow
+    history = [0.0, 2.0, *([40.0] * 12)]
+    fig = forecast_fan(
+        history=history,
+        history_start=date(2025, 10, 1),
+        recommendation=REC,
+        plan_start=date(2027, 1, 1),
+    )
+    line = next(t for t in fig["data"] if t["name"] == "History")
+    assert line["x"][0] == "2025-12" and line["y"][0] == 40.0
+    # a real first month (not below half the median that follows) stays
+    fig = forecast_fan(
+        history=[0.0, 25.0, *([40.0] * 12)],
+        history_start=date(2025, 10, 1),
+        recommendation=REC,
+        plan_start=date(2027, 1, 1),
+    )
+    line = next(t for t in fig["data"] if t["name"] == "History")
+    assert line["x"][0] == "2025-11" and line["y"][0] == 25.0
