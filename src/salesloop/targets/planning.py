@@ -661,23 +661,28 @@ PARALLEL_FROM = 40  # below this many series, process start-up costs more than i
 
 def _forecast_one(series: np.ndarray, gap: int = 0) -> Forecast:
     """The next fiscal year's 12 months, ``gap`` months after the end of the history (the
-    months in between are forecast too, and dropped: the year's intervals are those of
-    steps gap + 1 … gap + 12)."""
+    months in between are forecast too: the year's intervals are those of steps gap + 1 …
+    gap + 12)."""
+    return _forecast_and_lead(series, gap)[0]
+
+
+def _forecast_and_lead(series: np.ndarray, gap: int = 0) -> tuple[Forecast, list[float]]:
+    """``_forecast_one`` and the point forecast of the ``gap`` months before the year (the
+    chart's lead-in), from the same call."""
     fc = forecast(_observed(series), gap + 12, season_length=12)
-    return _last_steps(fc, 12) if gap else fc
+    if not gap:
+        return fc, []
+    return _last_steps(fc, 12), [float(v) for v in fc.mean[:gap]]
 
 
-def _lead_in(series: np.ndarray, months: list[tuple[int, int]], fy_start: date) -> dict[str, Any]:
+def _lead_in(lead: list[float], months: list[tuple[int, int]]) -> dict[str, Any]:
     """The forecast of the months between the end of the history and the plan year (a plan
     made in November: November and December), for the chart: how this year is likely to end.
-    The same model's first steps as the plan year's forecast (its point forecast does not
-    depend on the horizon). Empty when the history ends just before the year."""
-    gap = forecast_gap(months, fy_start)
-    if not gap or not np.any(series):
+    Empty when the history ends just before the year."""
+    if not lead:
         return {}
     first = add_months(date(*months[-1], 1), 1)
-    mean = forecast(_observed(series), gap, season_length=12).mean
-    return {"start": f"{first.year}-{first.month:02d}", "mean": [float(v) for v in mean]}
+    return {"start": f"{first.year}-{first.month:02d}", "mean": lead}
 
 
 def _last_steps(fc: Forecast, k: int) -> Forecast:
@@ -709,41 +714,54 @@ def _observed(series: np.ndarray) -> np.ndarray:
     return observed
 
 
-def _forecast_many(series_list: list[np.ndarray], gap: int = 0) -> Iterator[Forecast]:
-    """Forecasts in order; many series are spread over the machine's cores (pure math only:
-    the forked workers never touch the database, and leave through os._exit)."""
+def _forecast_many(
+    series_list: list[np.ndarray], gap: int = 0
+) -> Iterator[tuple[Forecast, list[float]]]:
+    """Forecasts (with their lead-ins) in order; many series are spread over the machine's
+    cores (pure math only: the forked workers never touch the database, and leave through
+    os._exit)."""
     workers = min(os.cpu_count() or 1, 4)
     if len(series_list) < PARALLEL_FROM or workers < 2:
-        yield from (_forecast_one(s, gap) for s in series_list)
+        yield from (_forecast_and_lead(s, gap) for s in series_list)
         return
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("fork")
     ) as pool:
         yield from pool.map(
-            functools.partial(_forecast_one, gap=gap),
+            functools.partial(_forecast_and_lead, gap=gap),
             series_list,
             chunksize=max(len(series_list) // (workers * 4), 1),
         )
 
 
 def forecasts_for(
-    series_list: Sequence[np.ndarray], progress: Progress | None = None, gap: int = 0
+    series_list: Sequence[np.ndarray],
+    progress: Progress | None = None,
+    gap: int = 0,
+    leads: list[list[float]] | None = None,
 ) -> tuple[list[Forecast], int]:
     """Forecasts of the fiscal year (``gap`` months after the histories end) for many monthly
-    series, from the cache where possible. Returns (forecasts, computed)."""
+    series, from the cache where possible. Returns (forecasts, computed); ``leads``, when
+    given, receives each series' forecast of the gap months (empty from an entry cached
+    before they were kept)."""
     keys = [_cache_key(s, gap) for s in series_list]
     cached = {c.key: c.payload for c in ForecastCache.objects.filter(key__in=set(keys))}
     out: list[Forecast | None] = [(_from_payload(cached[k]) if k in cached else None) for k in keys]
+    lead_of = [list(cached[k].get("lead", [])) if k in cached else [] for k in keys]
     todo = [i for i, fc in enumerate(out) if fc is None]
     new_rows: dict[str, ForecastCache] = {}
-    for n, (i, fc) in enumerate(
+    for n, (i, (fc, lead)) in enumerate(
         zip(todo, _forecast_many([series_list[i] for i in todo], gap), strict=True), start=1
     ):
-        out[i] = fc
-        new_rows.setdefault(keys[i], ForecastCache(key=keys[i], payload=_to_payload(fc)))
+        out[i], lead_of[i] = fc, lead
+        new_rows.setdefault(
+            keys[i], ForecastCache(key=keys[i], payload={**_to_payload(fc), "lead": lead})
+        )
         if progress and (n % 10 == 0 or n == len(todo)):
             progress(n, len(todo), "forecast")
     ForecastCache.objects.bulk_create(new_rows.values(), ignore_conflicts=True)
+    if leads is not None:
+        leads.extend(lead_of)
     return [fc for fc in out if fc is not None], len(todo)
 
 
@@ -1074,8 +1092,9 @@ def recommend_plan(
         progress(0, 1, "history")
 
     nodes = _walk(total)
+    leads: list[list[float]] = []
     fcs, computed = forecasts_for(
-        [n.series for n in nodes], progress, forecast_gap(months, fy_start)
+        [n.series for n in nodes], progress, forecast_gap(months, fy_start), leads
     )
     for n, fc in zip(nodes, fcs, strict=True):
         n.fc = fc
@@ -1153,7 +1172,7 @@ def recommend_plan(
             total.target.pk: {
                 **_recommendation_json(rec, ramped, top_decile, capacity),
                 "history_months": [f"{y}-{m:02d}" for y, m in (months[0], months[-1])],
-                "lead_in": _lead_in(total.series, months, fy_start),
+                "lead_in": _lead_in(leads[0], months),
             }
         },
         scope=Target.objects.filter(plan=plan, metric=metric),
