@@ -49,6 +49,11 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     assert sum(k.target for k in kids) == team_a.target
     expect(row(page, "Team A").locator("input[name=target]")).to_have_value(f"{team_a.target:,.0f}")
     shot(page, "plan-recommended")
+    # a failed SMART check's sentence is cut to two lines; a tap (focus) shows all of it
+    why = page.locator(".smart-why").first
+    assert why.evaluate("e => e.scrollHeight > e.clientHeight + 1")
+    why.focus()
+    assert why.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
 
     # lock West at a typed value, then split the company again: West keeps it, East takes the rest
     west = row(page, "West")
