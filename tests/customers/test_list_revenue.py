@@ -72,3 +72,22 @@ def test_revenue_of_the_last_12_months_from_visible_active_orders(org, client, l
     html = client.get(reverse("customers:list"), {"order": "-revenue"}).content.decode()
     assert "¥3,000" in html and "Revenue, last 12 months" in html  # whole yuan on the page
     assert quiet.name in html
+
+
+def test_customer_list_owner_filter(org, client, login):
+    """A manager filters their customers by owner (only the members they may see); a rep has
+    no owner filter."""
+    f.customer(org.rep_a1, name="Ace Mills")
+    f.customer(org.rep_a2, name="Bolt Works")
+    f.customer(org.rep_w1, name="West Yard")
+    login(org.mgr_a)
+    html = client.get(reverse("customers:list")).content.decode()
+    options = html.split('data-testid="owner-filter"')[1].split("</select>")[0]
+    assert "Rep_A1" in options and "Rep_A2" in options and "Rep_W1" not in options
+    only = client.get(reverse("customers:list"), {"owner": org.rep_a2.pk}).content.decode()
+    assert "Bolt Works" in only and "Ace Mills" not in only
+    assert f'<option value="{org.rep_a2.pk}" selected>' in only
+    login(org.rep_a1)
+    assert (
+        'data-testid="owner-filter"' not in client.get(reverse("customers:list")).content.decode()
+    )

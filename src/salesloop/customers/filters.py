@@ -46,6 +46,13 @@ class CustomerFilter(forms.Form):
         ],
     )
 
+    def owner_options(self, user: Any) -> list[tuple[int, str, bool]]:
+        """The owner filter's choices: the visible members who own a customer."""
+        from salesloop.org.selectors import owner_choices
+
+        chosen = self.cleaned_data.get("owner") if self.is_valid() else None
+        return owner_choices(user=user, owned=Customer.objects.all(), chosen=chosen)
+
     def apply(self, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
         data: dict[str, Any] = self.cleaned_data if self.is_valid() else {}
         if q := (data.get("q") or "").strip():

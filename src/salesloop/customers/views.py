@@ -33,7 +33,12 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(customer_list(user=request.user, filters=filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    context = {"filters": filters, "page": page, "query": request.GET.copy()}
+    context = {
+        "filters": filters,
+        "page": page,
+        "query": request.GET.copy(),
+        "owners": filters.owner_options(request.user),
+    }
     return render_page_or_partial(request, "customers/customer_list.html", context, "table")
 
 

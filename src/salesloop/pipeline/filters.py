@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.common.forms import search_field
@@ -54,20 +54,11 @@ class OpportunityFilter(forms.Form):
     )
 
     def owner_options(self, user: Any) -> list[tuple[int, str, bool]]:
-        """(member id, name, selected) of the members whose deals ``user`` may filter by: the
-        visible members who own a deal. Empty for a rep, who sees only their own."""
-        from salesloop.org.selectors import member_list
+        """The owner filter's choices: the visible members who own a deal."""
+        from salesloop.org.selectors import owner_choices
 
-        members = list(
-            member_list(user=user)
-            .filter(Exists(Opportunity.objects.filter(owner=OuterRef("pk"))))
-            .order_by("display_name", "pk")
-            .values_list("pk", "display_name")
-        )
-        if len(members) < 2:
-            return []
         chosen = self.cleaned_data.get("owner") if self.is_valid() else None
-        return [(pk, name, pk == chosen) for pk, name in members]
+        return owner_choices(user=user, owned=Opportunity.objects.all(), chosen=chosen)
 
     def apply(self, queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
         data: dict[str, Any] = self.cleaned_data if self.is_valid() else {}
