@@ -421,7 +421,9 @@ def test_the_forecast_skips_the_months_before_the_plan_year():
     assert _forecast_one(series, gap=0).mean == forecast(_observed(series), 12, 12).mean
 
 
-def test_a_plan_made_in_november_is_not_dragged_down_by_the_unfinished_year(org, time_machine):
+def test_a_plan_made_in_november_is_not_dragged_down_by_the_unfinished_year(
+    org, time_machine, login
+):
     """Orders up to October 2026, a steady +1 % a month. Planned on 20 November, FY2027's
     baseline continues the trend; read the same way in January (when November and December
     really had no orders), it falls: that is what the window ending at the fiscal year used
@@ -467,6 +469,21 @@ def test_a_plan_made_in_november_is_not_dragged_down_by_the_unfinished_year(org,
     assert leads[0]["start"] == "2026-11" and len(leads[0]["mean"]) == 2
     for got, k in zip(leads[0]["mean"], (34, 35), strict=True):
         assert got == pytest.approx(10_000 * 1.01**k, rel=0.05)
+    # the plan page says where FY2026 is heading: January–October recorded plus that forecast,
+    # and how the target compares with it
+    from django.urls import reverse
+
+    from salesloop.targets.models import Plan
+
+    plan = Plan.objects.get(fiscal_year=2027, version=1)
+    root = Target.objects.get(plan=plan, parent=None, metric="booked_revenue", product_line=None)
+    client = login(org.director)
+    html = client.get(reverse("targets:plan", args=[plan.pk])).content.decode()
+    landing = html.split('data-testid="landing">')[1].split("</p>")[0]
+    heading_for = sum(amounts[24:34]) + sum(leads[0]["mean"])
+    growth = round((float(root.target) / heading_for - 1) * 100)
+    assert "FY2026 is heading for" in landing and "recorded to 2026-10" in landing
+    assert f"{'+' if growth > 0 else '−'}{abs(growth)}% on it" in landing
     in_january = baseline(date(2027, 1, 5))
     assert in_january < 0.9 * in_november
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from salesloop.core.periods import FiscalCalendar, add_months, months_between
+from salesloop.core.periods import FiscalCalendar, Period, add_months, months_between
 from salesloop.customers.models import ProductLine
 from salesloop.org.decorators import writer_required
 from salesloop.org.services import company_get
@@ -102,7 +102,11 @@ def _plan_context(
     rec = (root.recommendation if root is not None and root.product_line_id is None else {}) or {}
     if rec.get("fan") and sees_everything(request.user):
         money = metric in MONEY_METRICS
-        context["fan_figure"] = json.dumps(_fan_figure(plan, metric, rec, money))
+        figure, landing = _fan_figure(plan, metric, rec, money)
+        context["fan_figure"] = json.dumps(figure)
+        if landing is not None and root is not None and landing["total"] > 0:
+            landing["growth"] = float(root.target) / landing["total"] - 1
+            context["landing"] = landing
         context["waterfall_figure"] = json.dumps(
             charts.waterfall(rec, line_names={ln.code: ln.name for ln in lines}, money=money)
         )
@@ -116,9 +120,12 @@ def _plan_context(
     return context
 
 
-def _fan_figure(plan: Any, metric: str, rec: dict[str, Any], money: bool) -> dict[str, Any]:
+def _fan_figure(
+    plan: Any, metric: str, rec: dict[str, Any], money: bool
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The recommendation's chart: the history it was computed from, then what has been
-    recorded since (for a plan under way, its year so far), to the last complete month."""
+    recorded since (for a plan under way, its year so far), to the last complete month; and,
+    for a plan made before its year, where the year before it is heading (``_landing``)."""
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     year = fiscal.year(plan.fiscal_year)
     if rec.get("history_months"):
@@ -135,7 +142,7 @@ def _fan_figure(plan: Any, metric: str, rec: dict[str, Any], money: bool) -> dic
     values = _root_totals(plan, metric, months)
     split = months.index(last) + 1 if last in months else len(months)
     after = months[split:]
-    return charts.forecast_fan(
+    figure = charts.forecast_fan(
         history=values[:split],
         history_start=date(first[0], first[1], 1),
         recommendation=rec,
@@ -144,6 +151,51 @@ def _fan_figure(plan: Any, metric: str, rec: dict[str, Any], money: bool) -> dic
         actual_start=date(after[0][0], after[0][1], 1) if after else None,
         money=money,
     )
+    before = plan.fiscal_year - 1
+    return figure, _landing(before, fiscal.year(before), months, values, rec)
+
+
+def _landing(
+    fiscal_year: int,
+    year: Period,
+    months: list[tuple[int, int]],
+    values: list[float],
+    rec: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Where the fiscal year before the plan's is heading while it is not over: its months
+    recorded so far plus the lead-in's forecast of the others (the growth of next year's target
+    is judged against that, not against a year that lacks its last months)."""
+    lead = rec.get("lead_in") or {}
+    if not lead.get("mean"):
+        return None
+    y0, m0 = (int(v) for v in lead["start"].split("-"))
+    forecast = dict(
+        zip(
+            month_range(date(y0, m0, 1), add_months(date(y0, m0, 1), len(lead["mean"]) - 1)),
+            lead["mean"],
+            strict=True,
+        )
+    )
+    recorded = {
+        ym: v
+        for ym, v in zip(months, values, strict=True)
+        if year.start <= date(*ym, 1) <= year.end
+    }
+    rest = {
+        ym: v
+        for ym, v in forecast.items()
+        if ym not in recorded and year.start <= date(*ym, 1) <= year.end
+    }
+    if not rest or not recorded:
+        return None
+    last = max(recorded)
+    return {
+        "fiscal_year": fiscal_year,
+        "recorded": sum(recorded.values()),
+        "recorded_to": date(*last, 1),
+        "forecast": sum(rest.values()),
+        "total": sum(recorded.values()) + sum(rest.values()),
+    }
 
 
 def _root_totals(plan: Any, metric: str, months: list[tuple[int, int]]) -> list[float]:

@@ -120,6 +120,15 @@ def pct(value: Any) -> str:
 
 
 @register.filter
+def signed_pct(value: Any) -> str:
+    """0.287 → +29%, -0.05 → −5% (a growth rate)."""
+    if value is None or value == "":
+        return "—"
+    rate = round(float(value) * 100)
+    return f"+{rate}%" if rate > 0 else (f"−{-rate}%" if rate < 0 else "0%")
+
+
+@register.filter
 def indent(depth: Any) -> int:
     return 14 + 22 * int(depth or 0)
 
