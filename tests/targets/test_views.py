@@ -334,18 +334,18 @@ def test_round_targets_to_is_offered_for_money_and_checked(client, org, plan, lo
     assert b'<option value="10000" selected>' in page.content
 
 
+def set_levels(target, values, member):
+    """Type a floor, a target and a stretch on ``target`` as ``member``."""
+    floor, value, stretch = (D(v) for v in values)
+    s.target_set(target=target, floor=floor, target_value=value, stretch=stretch, actor=member.user)
+
+
 def test_split_down_by_hand_keeps_the_plans_round_figures(org, plan):
     """Split down on a node after a hand edit splits in the plan's rounding unit too."""
     plan.assumptions = {"booked_revenue": {"round_to": 1000}}
     plan.save(update_fields=["assumptions"])
     team_a = node(plan, unit=org.team_a)
-    s.target_set(
-        target=team_a,
-        floor=D("300000"),
-        target_value=D("400000"),
-        stretch=D("450000"),
-        actor=org.director.user,
-    )
+    set_levels(team_a, ("300000", "400000", "450000"), org.director)
     kids = list(team_a.children.order_by("pk"))
     s.target_allocate(
         target=Target.objects.get(pk=team_a.pk),
@@ -383,13 +383,7 @@ def test_plans_list_shows_each_reader_their_own_headline(
         (node(plan, unit=org.team_a), ("300000", "400000", "450000")),
         (node(plan, member=org.rep_a1), ("100000", "133000", "150000")),
     ):
-        s.target_set(
-            target=who,
-            floor=D(values[0]),
-            target_value=D(values[1]),
-            stretch=D(values[2]),
-            actor=org.admin.user,
-        )
+        set_levels(who, values, org.admin)
     login(getattr(org, role))
     html = client.get(reverse("targets:plans")).content.decode()
     row = html.split('data-testid="plan-2027-v1"')[1].split("</tr>")[0]
