@@ -91,3 +91,40 @@ def test_customer_list_owner_filter(org, client, login):
     assert (
         'data-testid="owner-filter"' not in client.get(reverse("customers:list")).content.decode()
     )
+
+
+def test_customer_page_lists_open_deals_first_then_the_newest_closed(
+    org, client, login, monkeypatch, time_machine
+):
+    from salesloop.customers import views
+    from salesloop.pipeline.models import Stage
+    from salesloop.pipeline.services import opportunity_move_stage
+
+    won = Stage.objects.get(pipeline=org.pipeline, kind="won")
+    today = timezone.localdate()
+    now = timezone.now()
+    time_machine.move_to(now - timedelta(days=120), tick=False)  # the deals are older
+    cust = f.customer(org.rep_a1, name="Deal Hall")
+    for name, days in (("Open later", 40), ("Open sooner", 5)):
+        f.opportunity(org.rep_a1, cust, name=name, expected_close=today + timedelta(days=days))
+    closed = {
+        name: f.opportunity(org.rep_a1, cust, name=name) for name in ("Won long ago", "Won lately")
+    }
+    time_machine.move_to(now, tick=False)
+    for name, days in (("Won long ago", 90), ("Won lately", 3)):
+        opportunity_move_stage(
+            opportunity=closed[name],
+            stage=won,
+            actor=org.rep_a1.user,
+            at=now - timedelta(days=days),
+        )
+    login(org.rep_a1)
+    html = client.get(reverse("customers:detail", args=[cust.pk])).content.decode()
+    deals = html.split('data-testid="customer-deals"')[1].split("</ul>")[0]
+    names = ["Open sooner", "Open later", "Won lately", "Won long ago"]
+    assert [deals.index(n) for n in names] == sorted(deals.index(n) for n in names)
+    assert "All 4 deals" not in html
+    monkeypatch.setattr(views, "DEALS_SHOWN", 3)  # more deals than the page shows: a link
+    html = client.get(reverse("customers:detail", args=[cust.pk])).content.decode()
+    assert "Won long ago" not in html.split('data-testid="customer-deals"')[1].split("</ul>")[0]
+    assert f"?customer={cust.pk}&status=" in html and "All 4 deals" in html

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -15,6 +17,7 @@ from salesloop.common.htmx import render_page_or_partial
 from salesloop.customers import services
 from salesloop.customers.filters import CustomerFilter
 from salesloop.customers.forms import ContactForm, CustomerForm
+from salesloop.customers.models import Customer
 from salesloop.customers.selectors import (
     customer_contacts,
     customer_get,
@@ -42,14 +45,26 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
     return render_page_or_partial(request, "customers/customer_list.html", context, "table")
 
 
+DEALS_SHOWN = 20
+
+
+def _customer_deals(user: Any, customer: Customer) -> dict[str, Any]:
+    """A customer's deals for its page: the open ones first (soonest expected close first),
+    then the closed ones, newest first; ``deals_total`` counts them all."""
+    deals = opportunity_list(user=user).filter(customer=customer)
+    shown = list(deals.filter(stage__kind="open").order_by("expected_close", "pk")[:DEALS_SHOWN])
+    if len(shown) < DEALS_SHOWN:
+        closed = deals.exclude(stage__kind="open").order_by("-closed_at", "-pk")
+        shown += list(closed[: DEALS_SHOWN - len(shown)])
+    return {"opportunities": shown, "deals_total": deals.count()}
+
+
 def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     customer = customer_get(user=request.user, pk=pk)
     context = {
         "customer": customer,
         "contacts": customer_contacts(user=request.user, customer=customer),
-        "opportunities": opportunity_list(user=request.user)
-        .filter(customer=customer)
-        .order_by("-created_at")[:20],
+        **_customer_deals(request.user, customer),
         "orders": order_list(user=request.user, customer=customer)[:20],
         "revenue": customer_revenue(user=request.user, customer=customer),
         "activities": activity_list(user=request.user, customer=customer)[:30],
