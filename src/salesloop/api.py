@@ -10,8 +10,8 @@ Every error answers ``{"detail": str, "code": str, "errors": {field: [str, ...]}
     422 validation_error / idempotency_key_reused
     500 server_error
 
-Routers to come (mount them the same way, no stubs): ``targets`` (plans, targets, revisions)
-and ``insights`` (tracking metrics), e.g. ``api.add_router("", "salesloop.targets.api.router")``.
+Router to come (mount it the same way, no stubs): ``insights`` (tracking metrics), e.g.
+``api.add_router("", "salesloop.insights.api.router")``.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ api.add_router("", "salesloop.customers.api.router")
 api.add_router("", "salesloop.pipeline.api.router")
 api.add_router("", "salesloop.orders.api.router")
 api.add_router("", "salesloop.activities.api.router")
+api.add_router("", "salesloop.targets.api.router")
 
 
 # ---------------------------------------------------------------- errors, mapped once

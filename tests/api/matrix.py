@@ -10,6 +10,16 @@ A route added to the API without an entry here fails ``test_every_api_route_is_i
 - "create": creates a record: 403 for a viewer and for a read-only token;
 - "object": reads one record: 404 when hidden, exactly like a missing one;
 - "object-write": changes one record: 403 for a viewer / read-only token, else 404 when hidden.
+
+Plans and targets (tests/api/test_targets_api.py), whose writes follow ``targets.rules``:
+
+- "plan": one plan, readable by every member (plans are company-wide documents);
+- "plan-write": a plan's workflow step: 403 unless the role may take that step;
+- "plan-list": a list inside a plan, restricted by the visibility rule;
+- "target": one target: 404 when hidden, exactly like a missing one;
+- "target-write": changes a target: 404 when hidden, 403 unless it is below the caller;
+- "target-propose": a proposal: 404 when hidden, 403 unless it is the caller's own target;
+- "proposal-write": decides a proposal: 404 when hidden, 403 unless above the proposer.
 """
 
 API_ROUTES = {
@@ -62,4 +72,17 @@ API_ROUTES = {
     "activity_update": "object-write",
     "activity_delete": "object-write",
     "activity_complete_follow_up": "object-write",
+    # targets
+    "plan_list": "reference",
+    "plan_detail": "plan",
+    "plan_transition": "plan-write",
+    "plan_targets": "plan-list",
+    "plan_revisions": "plan-list",
+    "plan_proposals": "plan-list",
+    "target_detail": "target",
+    "target_update": "target-write",
+    "target_split": "target-write",
+    "target_revise": "target-write",
+    "proposal_create": "target-propose",
+    "proposal_decide": "proposal-write",
 }

@@ -208,7 +208,7 @@ def test_lists_show_only_visible_records(org, objects, api_as, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_reference_routes_open_for_every_member(org, api_as, role):
     api = api_as(getattr(org, role))
-    for path in ("/api/product-lines/", "/api/products/", "/api/pipelines/"):
+    for path in ("/api/product-lines/", "/api/products/", "/api/pipelines/", "/api/plans/"):
         assert api.get(path).status_code == 200, path
 
 
@@ -304,6 +304,7 @@ def test_anonymous_gets_401_everywhere(org, objects):
                 "product_line_list": "/api/product-lines/",
                 "product_list": "/api/products/",
                 "pipeline_list": "/api/pipelines/",
+                "plan_list": "/api/plans/",
             }[route]
             response = api.get(path)
         elif kind == "create":

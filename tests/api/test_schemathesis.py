@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 
 from salesloop.apitokens.choices import TokenScope
 from salesloop.apitokens.services import token_create
+from salesloop.targets.services import plan_build_tree, plan_create
 from tests.api.objects import records_for
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,8 @@ def in_test_transaction():
 def admin_token(org, in_test_transaction):
     for key, owner in {"own": org.rep_a1, "other": org.rep_w1}.items():
         records_for(owner, key)
+    plan = plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    plan_build_tree(plan=plan, metric="booked_revenue")
     _token, raw = token_create(
         user=org.admin.user, name="schemathesis", scope=TokenScope.READ_WRITE
     )

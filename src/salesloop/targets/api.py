@@ -1,0 +1,309 @@
+"""Plans, targets (with their monthly split), revisions and proposals over the REST API.
+
+Plans are company-wide documents (every member may read one); the targets, revisions and
+proposals inside a plan go through the visibility rule. Who may change what is decided by
+``targets.rules`` inside the services, exactly as on the planning page. Targets and plans carry a
+``lock_version``: send it back (or the ETag in ``If-Match``) and a concurrent change answers 409.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from salesloop.apitokens.rest import (
+    OBJECT_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Conflict,
+    Page,
+    PathId,
+    paginate,
+)
+from salesloop.org.visibility import visible
+from salesloop.targets import selectors, services
+from salesloop.targets.models import Plan, Proposal, Target
+from salesloop.targets.schemas import (
+    DecisionIn,
+    PageQuery,
+    PlanOut,
+    PlanQuery,
+    ProposalIn,
+    ProposalOut,
+    RevisionIn,
+    RevisionOut,
+    SplitOut,
+    TargetOut,
+    TargetPatch,
+    TargetQuery,
+    TransitionIn,
+)
+
+router = Router(tags=["targets"])
+
+_TAG = re.compile(r'^(?:W/)?"v(\d+)"$')
+
+
+def _etag(obj: Plan | Target) -> str:
+    return f'"v{obj.lock_version}"'
+
+
+def _expected_version(request: HttpRequest, sent: int | None) -> int | None:
+    """The lock_version the client read: from ``If-Match`` (our ETag) or the body's ``version``."""
+    header = request.headers.get("If-Match")
+    if not header or header.strip() == "*":
+        return sent
+    for tag in header.split(","):
+        match = _TAG.match(tag.strip())
+        if match:
+            return int(match.group(1))
+    raise Conflict(
+        _("Someone else changed this record after you read it: read it again, then retry."),
+        "stale",
+    )
+
+
+def _target(request: HttpRequest, target_id: int) -> Target:
+    return selectors.target_get(user=request.user, pk=target_id)
+
+
+def _target_out(request: HttpRequest, target_id: int, response: HttpResponse) -> Target:
+    target = (
+        visible(Target.objects.filter(pk=target_id), user=request.user)
+        .select_related("unit", "member")
+        .prefetch_related("months")
+        .get()
+    )
+    response["ETag"] = _etag(target)
+    return target
+
+
+# ---------------------------------------------------------------- plans
+
+
+@router.get("/plans/", response={200: Page[PlanOut], **READ_ERRORS}, url_name="plan_list")
+def plan_list_route(request: HttpRequest, query: Query[PlanQuery]) -> Any:
+    """Every plan (they are company-wide), newest fiscal year first."""
+    plans = selectors.plan_list(user=request.user)
+    if query.fiscal_year:
+        plans = plans.filter(fiscal_year=query.fiscal_year)
+    if query.status:
+        plans = plans.filter(status=query.status)
+    return paginate(plans, order="-fiscal_year", cursor=query.cursor, limit=query.limit)
+
+
+@router.get("/plans/{plan_id}", response={200: PlanOut, **OBJECT_ERRORS}, url_name="plan_detail")
+def plan_detail_route(request: HttpRequest, plan_id: PathId, response: HttpResponse) -> Any:
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    response["ETag"] = _etag(plan)
+    return plan
+
+
+@router.post(
+    "/plans/{plan_id}/transition",
+    response={200: PlanOut, **WRITE_ERRORS},
+    url_name="plan_transition",
+)
+def plan_transition_route(
+    request: HttpRequest, plan_id: PathId, payload: TransitionIn, response: HttpResponse
+) -> Any:
+    """Move the plan through draft → submitted → approved → active → archived (or back to draft)."""
+    user = request.user
+    plan = selectors.plan_get(user=user, pk=plan_id)
+    version = _expected_version(request, payload.version)
+    common: dict[str, Any] = {"plan": plan, "actor": user, "expected_version": version}
+    if payload.action == "return":
+        services.plan_return_to_draft(**common, reason=payload.reason)
+    else:
+        {
+            "submit": services.plan_submit,
+            "approve": services.plan_approve,
+            "activate": services.plan_activate,
+            "archive": services.plan_archive,
+        }[payload.action](**common)
+    plan = selectors.plan_get(user=user, pk=plan_id)
+    response["ETag"] = _etag(plan)
+    return plan
+
+
+@router.get(
+    "/plans/{plan_id}/targets/",
+    response={200: Page[TargetOut], **OBJECT_ERRORS},
+    url_name="plan_targets",
+)
+def plan_targets_route(request: HttpRequest, plan_id: PathId, query: Query[TargetQuery]) -> Any:
+    """The plan's targets you may see (a rep: their own; a manager: their subtree), each with
+    its twelve months and its SMART check."""
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    targets = visible(
+        Target.objects.filter(plan=plan).select_related("unit", "member"), user=request.user
+    ).prefetch_related("months")
+    if query.metric:
+        targets = targets.filter(metric=query.metric)
+    if query.product_line == 0:
+        targets = targets.filter(product_line__isnull=True)
+    elif query.product_line:
+        targets = targets.filter(product_line=query.product_line)
+    if query.member:
+        targets = targets.filter(member=query.member)
+    if query.unit:
+        targets = targets.filter(unit=query.unit)
+    return paginate(targets, order="pk", cursor=query.cursor, limit=query.limit)
+
+
+@router.get(
+    "/plans/{plan_id}/revisions/",
+    response={200: Page[RevisionOut], **OBJECT_ERRORS},
+    url_name="plan_revisions",
+)
+def plan_revisions_route(request: HttpRequest, plan_id: PathId, query: Query[PageQuery]) -> Any:
+    """Changes of the plan's active targets you may see, newest first, with their reasons."""
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    revisions = selectors.revision_history(user=request.user, plan=plan)
+    return paginate(revisions, order="-at", cursor=query.cursor, limit=query.limit)
+
+
+@router.get(
+    "/plans/{plan_id}/proposals/",
+    response={200: Page[ProposalOut], **OBJECT_ERRORS},
+    url_name="plan_proposals",
+)
+def plan_proposals_route(request: HttpRequest, plan_id: PathId, query: Query[PageQuery]) -> Any:
+    """Bottom-up proposals on the plan's targets you may see, newest first."""
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    proposals = visible(
+        Proposal.objects.filter(target__plan=plan).select_related("target__unit", "target__member"),
+        user=request.user,
+    )
+    return paginate(proposals, order="-created_at", cursor=query.cursor, limit=query.limit)
+
+
+# ---------------------------------------------------------------- targets
+
+
+@router.get(
+    "/targets/{target_id}", response={200: TargetOut, **OBJECT_ERRORS}, url_name="target_detail"
+)
+def target_detail_route(request: HttpRequest, target_id: PathId, response: HttpResponse) -> Any:
+    _target(request, target_id)  # 404 when hidden or missing
+    return _target_out(request, target_id, response)
+
+
+@router.patch(
+    "/targets/{target_id}", response={200: TargetOut, **WRITE_ERRORS}, url_name="target_update"
+)
+def target_update_route(
+    request: HttpRequest, target_id: PathId, payload: TargetPatch, response: HttpResponse
+) -> Any:
+    """Set a draft plan's target: floor / target / stretch (the ones not sent keep their
+    values; the months follow), the lock, the split method. An active plan's target changes
+    through ``POST /targets/{id}/revisions`` with a reason."""
+    user = request.user
+    target = _target(request, target_id)
+    version = _expected_version(request, payload.version)
+    values = {"floor": payload.floor, "target": payload.target, "stretch": payload.stretch}
+    with transaction.atomic():
+        if any(v is not None for v in values.values()) or payload.locked is not None:
+            merged = {k: getattr(target, k) if v is None else v for k, v in values.items()}
+            if all(v is None for v in values.values()):
+                services.target_set_locked(
+                    target=target, locked=bool(payload.locked), actor=user, expected_version=version
+                )
+            else:
+                services.target_set(
+                    target=target,
+                    floor=merged["floor"],
+                    target_value=merged["target"],
+                    stretch=merged["stretch"],
+                    lock=payload.locked,
+                    actor=user,
+                    expected_version=version,
+                )
+            version = None  # checked once, by the first change
+            target = _target(request, target_id)
+        if payload.method is not None:
+            services.target_set_method(
+                target=target, method=payload.method, actor=user, expected_version=version
+            )
+    return _target_out(request, target_id, response)
+
+
+@router.post(
+    "/targets/{target_id}/split",
+    response={200: SplitOut, **WRITE_ERRORS},
+    url_name="target_split",
+)
+def target_split_route(request: HttpRequest, target_id: PathId) -> Any:
+    """Split the target's current values down its subtree, each node by its own method (locked
+    targets keep theirs); the children always add up exactly to the parent."""
+    from salesloop.targets.planning import split_subtree
+
+    target = _target(request, target_id)
+    changed = split_subtree(target=target, actor=request.user)
+    children = visible(
+        Target.objects.filter(parent=target).select_related("unit", "member"), user=request.user
+    ).prefetch_related("months")
+    return {"changed": changed, "children": list(children.order_by("pk"))}
+
+
+@router.post(
+    "/targets/{target_id}/revisions",
+    response={200: RevisionOut, **WRITE_ERRORS},
+    url_name="target_revise",
+)
+def target_revise_route(
+    request: HttpRequest, target_id: PathId, payload: RevisionIn, response: HttpResponse
+) -> Any:
+    """Revise a target of the active plan (目标调整): the reason, the author, the old and new
+    values go on record, the months follow, and ``target.revised`` webhooks are sent."""
+    target = _target(request, target_id)
+    revision = services.target_revise(
+        target=target,
+        floor=payload.floor,
+        target_value=payload.target,
+        stretch=payload.stretch,
+        reason=payload.reason,
+        actor=request.user,
+        expected_version=_expected_version(request, payload.version),
+    )
+    response["ETag"] = _etag(_target(request, target_id))
+    return revision
+
+
+@router.post(
+    "/targets/{target_id}/proposals",
+    response={201: ProposalOut, **WRITE_ERRORS},
+    url_name="proposal_create",
+)
+def proposal_create_route(request: HttpRequest, target_id: PathId, payload: ProposalIn) -> Any:
+    """Propose a target bottom-up (自下而上提报) for yourself, or a manager for their team,
+    while the plan is a draft."""
+    proposal = services.proposal_create(
+        target=_target(request, target_id),
+        value=payload.value,
+        comment=payload.comment,
+        actor=request.user,
+    )
+    return Status(201, proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/decide",
+    response={200: ProposalOut, **WRITE_ERRORS},
+    url_name="proposal_decide",
+)
+def proposal_decide_route(request: HttpRequest, proposal_id: PathId, payload: DecisionIn) -> Any:
+    """Accept or reject an open proposal (someone above the proposer decides)."""
+    proposal = (
+        visible(Proposal.objects.select_related("target__plan"), user=request.user)
+        .filter(pk=proposal_id)
+        .first()
+    )
+    if proposal is None:
+        raise Http404("Not found.")
+    return services.proposal_decide(proposal=proposal, accept=payload.accept, actor=request.user)

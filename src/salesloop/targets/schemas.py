@@ -1,0 +1,195 @@
+"""API schemas for plans, targets (with their months), revisions and proposals."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from salesloop.apitokens.rest import Money, Text, limit_field
+from salesloop.targets import smart
+from salesloop.targets.choices import Method, Metric, PlanStatus, ProposalStatus
+
+VERSION_HELP = (
+    "The target's lock_version as you read it: a newer one on the server answers 409 "
+    "(code 'stale'). ``If-Match`` with the ETag does the same."
+)
+
+
+class PlanOut(Schema):
+    id: int
+    fiscal_year: int
+    version: int = Field(description="The plan's version number within its fiscal year.")
+    name: str
+    status: PlanStatus
+    owner: int = Field(alias="owner_id")
+    owner_name: str
+    root_unit: int = Field(alias="root_unit_id")
+    based_on: int | None = Field(alias="based_on_id")
+    notes: str
+    lock_version: int = Field(description="Advances with every change of status.")
+    submitted_at: datetime | None
+    approved_at: datetime | None
+    approved_by: int | None = Field(alias="approved_by_id")
+    activated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_owner_name(obj: Any) -> str:
+        return str(obj.owner.display_name)
+
+
+class MonthOut(Schema):
+    month: int = Field(description="Fiscal month, 1 = the first month of the fiscal year.")
+    floor: Decimal
+    target: Decimal = Field(alias="target_value")
+    stretch: Decimal
+
+
+class SmartOut(Schema):
+    ok: bool = Field(description="Every check passed.")
+    checked: bool = Field(description="False until the recommendation has been computed.")
+    failed_letters: list[str]
+    sentences: list[str] = Field(description="Each failed check (or the A check) in words.")
+
+
+class TargetOut(Schema):
+    id: int
+    plan: int = Field(alias="plan_id")
+    parent: int | None = Field(alias="parent_id")
+    unit: int | None = Field(alias="unit_id", description="Set for a node of the org tree.")
+    member: int | None = Field(alias="member_id", description="Set for a person (a leaf).")
+    owner_name: str
+    metric: Metric
+    product_line: int | None = Field(
+        alias="product_line_id", description="Empty for the total over all product lines."
+    )
+    floor: Decimal = Field(description="底线: reached with the plan's floor probability.")
+    target: Decimal
+    stretch: Decimal = Field(description="挑战: reached with the plan's stretch probability.")
+    method: Method = Field(description="How the target is split to its children.")
+    locked: bool = Field(description="A locked target keeps its values when its parent is split.")
+    lock_version: int
+    months: list[MonthOut]
+    smart: SmartOut
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_months(obj: Any) -> list[Any]:
+        return sorted(obj.months.all(), key=lambda m: m.month)
+
+    @staticmethod
+    def resolve_smart(obj: Any) -> dict[str, Any]:
+        return smart.summary(obj.smart)
+
+
+class TargetQuery(Schema):
+    metric: Metric | None = None
+    product_line: int | None = Field(
+        None, ge=0, description="A product line's id; 0 for the totals over all lines."
+    )
+    member: int | None = Field(None, ge=1, description="Only this member's targets.")
+    unit: int | None = Field(None, ge=1, description="Only this org unit's targets.")
+    cursor: Text(500) | None = None  # type: ignore[valid-type]
+    limit: int = limit_field()
+
+
+class PlanQuery(Schema):
+    fiscal_year: int | None = Field(None, ge=2000, le=2100)
+    status: PlanStatus | None = None
+    cursor: Text(500) | None = None  # type: ignore[valid-type]
+    limit: int = limit_field()
+
+
+class PageQuery(Schema):
+    cursor: Text(500) | None = None  # type: ignore[valid-type]
+    limit: int = limit_field()
+
+
+class TargetPatch(Schema):
+    """A draft plan's target: the three values are sent together (they are checked together)."""
+
+    floor: Money | None = None
+    target: Money | None = None
+    stretch: Money | None = None
+    locked: bool | None = None
+    method: Method | None = None
+    version: int | None = Field(None, ge=1, description=VERSION_HELP)
+
+
+class RevisionIn(Schema):
+    """A change of an active plan's target, with the reason that goes on record."""
+
+    floor: Money
+    target: Money
+    stretch: Money
+    reason: Text(2000, min_length=5)  # type: ignore[valid-type]
+    version: int | None = Field(None, ge=1, description=VERSION_HELP)
+
+
+class RevisionOut(Schema):
+    id: int
+    target: int = Field(alias="target_id")
+    owner_name: str
+    author: int = Field(alias="author_id")
+    author_name: str
+    at: datetime
+    reason: str
+    before: dict[str, str]
+    after: dict[str, str]
+
+    @staticmethod
+    def resolve_owner_name(obj: Any) -> str:
+        return str(obj.target.owner_name)
+
+    @staticmethod
+    def resolve_author_name(obj: Any) -> str:
+        return str(obj.author.display_name)
+
+
+class TransitionIn(Schema):
+    action: Literal["submit", "approve", "activate", "return", "archive"] = Field(
+        description="submit (draft → submitted), approve (submitted → approved, by someone "
+        "above the plan's owner), activate (approved → active; the year's previous active plan "
+        "is archived), return (submitted / approved → draft, with a reason), archive."
+    )
+    reason: Text(2000) = ""  # type: ignore[valid-type]
+    version: int | None = Field(
+        None, ge=1, description="The plan's lock_version as you read it (409 when stale)."
+    )
+
+
+class ProposalIn(Schema):
+    value: Money = Field(description="The target you propose for the year.")
+    comment: Text(2000) = ""  # type: ignore[valid-type]
+
+
+class ProposalOut(Schema):
+    id: int
+    target: int = Field(alias="target_id")
+    owner_name: str
+    proposed_by: int = Field(alias="proposed_by_id")
+    value: Decimal
+    comment: str
+    status: ProposalStatus
+    decided_by: int | None = Field(alias="decided_by_id")
+    decided_at: datetime | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_owner_name(obj: Any) -> str:
+        return str(obj.target.owner_name)
+
+
+class DecisionIn(Schema):
+    accept: bool = Field(
+        description="true: the target takes the proposed value (floor and stretch keep their "
+        "proportions) and is locked; false: the proposal is rejected."
+    )
+
+
+class SplitOut(Schema):
+    changed: int = Field(description="How many targets below this one got new values.")
+    children: list[TargetOut]

@@ -1,0 +1,458 @@
+"""Plans and targets over the API: every role × own / peer's / other team's / other branch's
+target, the workflow, revisions, proposals, exact splits and stale edits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from salesloop.apitokens.choices import TokenScope
+from salesloop.common.models import AuditEvent
+from salesloop.targets import services as s
+from salesloop.targets.models import Plan, Proposal, Revision, Target
+from salesloop.targets.planning import split_subtree
+from tests.api.conftest import ApiClient
+from tests.api.matrix import API_ROUTES
+from tests.api.test_matrix import NOT_FOUND, OBJECT_OWNERS, ROLES, SEES
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+METRIC = "booked_revenue"
+# Which org units' targets each role sees (a unit target is seen from that unit down).
+UNITS_SEEN = {
+    "rep_a1": set(),
+    "mgr_a": {"team_a"},
+    "viewer_a": {"team_a"},
+    "east_mgr": {"east", "team_a", "team_b"},
+    "mgr_w": {"team_w"},
+    "director": {"company", "east", "west", "team_a", "team_b", "team_w"},
+    "admin": {"company", "east", "west", "team_a", "team_b", "team_w"},
+}
+UNITS = ["company", "east", "west", "team_a", "team_b", "team_w"]
+
+
+def node(plan, *, unit=None, member=None):
+    return Target.objects.get(plan=plan, unit=unit, member=member, metric=METRIC, product_line=None)
+
+
+def build(org, year, *, active=False):
+    plan = s.plan_create(fiscal_year=year, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric=METRIC)
+    root = node(plan, unit=org.company)
+    s.target_set(
+        target=root,
+        floor=D("960000.00"),
+        target_value=D("1200000.00"),
+        stretch=D("1500000.00"),
+        actor=org.admin.user,
+    )
+    split_subtree(target=node(plan, unit=org.company), actor=org.admin.user)
+    if active:
+        s.plan_submit(plan=plan, actor=org.director.user)
+        s.plan_approve(plan=plan, actor=org.admin.user)
+        s.plan_activate(plan=plan, actor=org.admin.user)
+    plan.refresh_from_db()
+    return plan
+
+
+@pytest.fixture
+def draft(org):
+    return build(org, 2027)
+
+
+@pytest.fixture
+def active(org):
+    return build(org, 2026, active=True)
+
+
+def member_targets(org, plan):
+    return {key: node(plan, member=getattr(org, owner)) for key, owner in OBJECT_OWNERS.items()}
+
+
+def unit_targets(org, plan):
+    return {name: node(plan, unit=getattr(org, name)) for name in UNITS}
+
+
+def values(t):
+    return {"floor": str(t.floor), "target": str(t.target), "stretch": str(t.stretch)}
+
+
+# ---------------------------------------------------------------- the matrix
+
+
+def test_every_target_route_kind_is_tested_here():
+    kinds = {"plan", "plan-write", "plan-list", "target", "target-write"}
+    kinds |= {"target-propose", "proposal-write"}
+    routes = {r for r, kind in API_ROUTES.items() if kind in kinds}
+    assert routes == {
+        "plan_detail",
+        "plan_transition",
+        "plan_targets",
+        "plan_revisions",
+        "plan_proposals",
+        "target_detail",
+        "target_update",
+        "target_split",
+        "target_revise",
+        "proposal_create",
+        "proposal_decide",
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_reads_follow_the_visibility_rule(org, draft, api_as, role):
+    api = api_as(getattr(org, role))
+    assert api.get(f"/api/plans/{draft.pk}").status_code == 200  # plans are company-wide
+    assert api.get("/api/plans/999999").json() == NOT_FOUND
+    for key, t in member_targets(org, draft).items():
+        response = api.get(f"/api/targets/{t.pk}")
+        if key in SEES[role]:
+            assert response.status_code == 200, (role, key)
+            body = response.json()
+            assert body["member"] == t.member_id and body["target"] == str(t.target)
+            assert response["ETag"] == f'"v{t.lock_version}"'
+        else:
+            assert response.status_code == 404, (role, key)
+            assert response.json() == NOT_FOUND
+    listed = api.get(f"/api/plans/{draft.pk}/targets/?limit=200").json()["items"]
+    got = {t["id"] for t in listed}
+    members = member_targets(org, draft)
+    units = unit_targets(org, draft)
+    assert got & {t.pk for t in members.values()} == {members[k].pk for k in SEES[role]}
+    assert got & {t.pk for t in units.values()} == {units[u].pk for u in UNITS_SEEN[role]}
+    # every listed row is one the detail route also answers
+    for item in listed[:5]:
+        assert api.get(f"/api/targets/{item['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_draft_edits_follow_the_target_rules(org, draft, api_as, role):
+    """403 for a viewer; 404 when hidden; 403 for a rep (even on their own target); else 200."""
+    api = api_as(getattr(org, role))
+    for key, t in member_targets(org, draft).items():
+        response = api.patch(f"/api/targets/{t.pk}", {"target": str(t.floor)})
+        if role == "viewer_a":
+            expected = 403  # a viewer's unsafe requests are refused before any lookup
+        elif key not in SEES[role]:
+            expected = 404
+        elif role == "rep_a1":
+            expected = 403
+        else:
+            expected = 200
+        assert response.status_code == expected, (role, key, response.content[:300])
+        t.refresh_from_db()
+        if expected == 200:
+            assert response.json()["target"] == str(t.target) == str(t.floor)
+        else:
+            assert t.target != t.floor  # nothing changed
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_revisions_follow_the_target_rules(org, active, api_as, role):
+    api = api_as(getattr(org, role))
+    for key, t in member_targets(org, active).items():
+        body = {**values(t), "target": str(t.target + 1), "reason": "客户预算提前批复"}
+        response = api.post(f"/api/targets/{t.pk}/revisions", body)
+        if role == "viewer_a":
+            expected = 403  # a viewer's unsafe requests are refused before any lookup
+        elif key not in SEES[role]:
+            expected = 404
+        elif role == "rep_a1":
+            expected = 403
+        else:
+            expected = 200
+        assert response.status_code == expected, (role, key, response.content[:300])
+        assert Revision.objects.filter(target=t).count() == (1 if expected == 200 else 0)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_owner_proposes_for_a_member_target(org, draft, api_as, role):
+    api = api_as(getattr(org, role))
+    for key, t in member_targets(org, draft).items():
+        response = api.post(f"/api/targets/{t.pk}/proposals", {"value": "1000.00"})
+        if role == "viewer_a":
+            expected = 403
+        elif key not in SEES[role]:
+            expected = 404
+        elif getattr(org, role).pk == t.member_id:
+            expected = 201
+        else:
+            expected = 403
+        assert response.status_code == expected, (role, key, response.content[:300])
+        assert Proposal.objects.filter(target=t).count() == (1 if expected == 201 else 0)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_proposals_are_decided_by_someone_above(org, draft, api_as, role):
+    targets = member_targets(org, draft)
+    proposals = {
+        key: s.proposal_create(target=t, value=D("1000.00"), comment="", actor=t.member.user)
+        for key, t in targets.items()
+    }
+    api = api_as(getattr(org, role))
+    for key, proposal in proposals.items():
+        response = api.post(f"/api/proposals/{proposal.pk}/decide", {"accept": False})
+        if role == "viewer_a":
+            expected = 403  # a viewer's unsafe requests are refused before any lookup
+        elif key not in SEES[role]:
+            expected = 404
+        elif role == "rep_a1":
+            expected = 403
+        else:
+            expected = 200
+        assert response.status_code == expected, (role, key, response.content[:300])
+        proposal.refresh_from_db()
+        assert proposal.status == ("rejected" if expected == 200 else "open")
+    listed = {p["id"] for p in api.get(f"/api/plans/{draft.pk}/proposals/").json()["items"]}
+    assert listed == {proposals[k].pk for k in SEES[role]}
+
+
+def test_a_read_only_token_and_anonymous_change_nothing(org, draft, active, api_as):
+    t = node(draft, member=org.rep_a1)
+    live = node(active, member=org.rep_a1)
+    proposal = s.proposal_create(target=t, value=D("5.00"), comment="", actor=org.rep_a1.user)
+    writes = [
+        ("POST", f"/api/plans/{draft.pk}/transition", {"action": "submit"}),
+        ("PATCH", f"/api/targets/{t.pk}", {"locked": True}),
+        ("POST", f"/api/targets/{node(draft, unit=org.team_a).pk}/split", None),
+        ("POST", f"/api/targets/{live.pk}/revisions", {**values(live), "reason": "原因说明"}),
+        ("POST", f"/api/targets/{t.pk}/proposals", {"value": "1.00"}),
+        ("POST", f"/api/proposals/{proposal.pk}/decide", {"accept": True}),
+    ]
+    reads = [
+        f"/api/plans/{draft.pk}",
+        f"/api/plans/{draft.pk}/targets/",
+        f"/api/plans/{draft.pk}/revisions/",
+        f"/api/plans/{draft.pk}/proposals/",
+        f"/api/targets/{t.pk}",
+    ]
+    read_only = api_as(org.director, scope=TokenScope.READ)
+    anonymous = ApiClient()
+    for method, path, body in writes:
+        response = read_only.request(method, path, body or {})
+        assert response.status_code == 403, path
+        assert response.json()["code"] == "permission_denied"
+        assert anonymous.request(method, path, body or {}).status_code == 401, path
+    for path in reads:
+        assert read_only.get(path).status_code == 200, path
+        assert anonymous.get(path).status_code == 401, path
+    draft.refresh_from_db()
+    t.refresh_from_db()
+    proposal.refresh_from_db()
+    assert draft.status == "draft" and not t.locked and proposal.status == "open"
+    assert not Revision.objects.exists()
+
+
+# ---------------------------------------------------------------- behaviour
+
+
+def test_the_workflow_goes_by_role(org, draft, api_as):
+    rep, director, admin = api_as(org.rep_a1), api_as(org.director), api_as(org.admin)
+    path = f"/api/plans/{draft.pk}/transition"
+    assert rep.post(path, {"action": "submit"}).status_code == 403
+    submitted = director.post(path, {"action": "submit"})
+    assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
+    # the owner never approves their own plan
+    refused = director.post(path, {"action": "approve"})
+    assert refused.status_code == 403
+    assert "above its owner" in refused.json()["detail"]
+    back = admin.post(path, {"action": "return"})
+    assert back.status_code == 422 and "why" in back.json()["detail"]
+    assert admin.post(path, {"action": "approve"}).json()["status"] == "approved"
+    activated = admin.post(path, {"action": "activate"})
+    assert activated.json()["status"] == "active"
+    assert activated.json()["approved_by"] == org.admin.pk
+    wrong = admin.post(path, {"action": "submit"})
+    assert wrong.status_code == 422 and "Active" in wrong.json()["detail"]
+    unknown = admin.post(path, {"action": "publish"})
+    assert unknown.status_code == 422 and unknown.json()["code"] == "validation_error"
+    events = AuditEvent.objects.filter(action__startswith="plan.", subject_id=draft.pk)
+    assert {"plan.submitted", "plan.approved", "plan.active"} <= set(
+        events.values_list("action", flat=True)
+    )
+
+
+def test_a_stale_plan_version_is_409_and_changes_nothing(org, draft, api_as):
+    director = api_as(org.director)
+    read = director.get(f"/api/plans/{draft.pk}")
+    etag = read["ETag"]
+    s.plan_submit(plan=draft, actor=org.director.user)  # someone else moves it first
+    s.plan_return_to_draft(plan=draft, actor=org.admin.user, reason="再看看")
+    path = f"/api/plans/{draft.pk}/transition"
+    stale = director.post(path, {"action": "submit"}, **{"If-Match": etag})
+    assert stale.status_code == 409 and stale.json()["code"] == "stale"
+    stale_body = director.post(path, {"action": "submit", "version": read.json()["lock_version"]})
+    assert stale_body.status_code == 409
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    fresh = director.post(path, {"action": "submit"}, **{"If-Match": f'"v{draft.lock_version}"'})
+    assert fresh.status_code == 200
+
+
+def test_patch_sets_values_months_lock_and_method(org, draft, api_as):
+    team_a = node(draft, unit=org.team_a)
+    api = api_as(org.east_mgr)
+    response = api.patch(
+        f"/api/targets/{team_a.pk}",
+        {"floor": "100000.00", "target": "150000.00", "stretch": "180000.00", "locked": True},
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["floor"], body["target"], body["stretch"]) == (
+        "100000.00",
+        "150000.00",
+        "180000.00",
+    )
+    assert body["locked"] is True
+    months = body["months"]
+    assert [m["month"] for m in months] == list(range(1, 13))
+    for level in ("floor", "target", "stretch"):
+        assert sum(D(m[level]) for m in months) == D(body[level])  # exact to the cent
+    # one field at a time: the others keep their values
+    only = api.patch(f"/api/targets/{team_a.pk}", {"stretch": "200000.00", "method": "equal"})
+    assert only.json()["floor"] == "100000.00" and only.json()["stretch"] == "200000.00"
+    assert only.json()["method"] == "equal"
+    # bad input: clear messages, nothing changed
+    team_a.refresh_from_db()
+    before = (values(team_a), team_a.lock_version)
+    order = api.patch(f"/api/targets/{team_a.pk}", {"floor": "300000.00"})
+    assert order.status_code == 422 and "must not exceed" in order.json()["detail"]
+    negative = api.patch(f"/api/targets/{team_a.pk}", {"target": "-1"})
+    assert negative.status_code == 422 and "target" in negative.json()["errors"]
+    cents = api.patch(f"/api/targets/{team_a.pk}", {"target": "150000.001"})
+    assert cents.status_code == 422
+    method = api.patch(f"/api/targets/{team_a.pk}", {"method": "guess"})
+    assert method.status_code == 422 and "method" in method.json()["errors"]
+    team_a.refresh_from_db()
+    assert (values(team_a), team_a.lock_version) == before
+
+
+def test_a_manager_may_not_set_their_own_unit_or_themselves(org, draft, api_as):
+    api = api_as(org.mgr_a)
+    own_unit = api.patch(f"/api/targets/{node(draft, unit=org.team_a).pk}", {"locked": True})
+    assert own_unit.status_code == 403 and "lock" in own_unit.json()["detail"]
+    own = api.patch(f"/api/targets/{node(draft, member=org.mgr_a).pk}", {"target": "1.00"})
+    assert own.status_code == 403 and "not your own" in own.json()["detail"]
+
+
+def test_split_adds_up_exactly_and_keeps_locks(org, draft, api_as):
+    api = api_as(org.director)
+    east = node(draft, unit=org.east)
+    team_a = node(draft, unit=org.team_a)
+    api.patch(
+        f"/api/targets/{east.pk}",
+        {"floor": "333333.33", "target": "500000.01", "stretch": "600000.07"},
+    )
+    api.patch(
+        f"/api/targets/{team_a.pk}",
+        {"floor": "100000.00", "target": "123456.78", "stretch": "150000.00", "locked": True},
+    )
+    response = api.post(f"/api/targets/{east.pk}/split")
+    assert response.status_code == 200, response.content
+    children = response.json()["children"]
+    # East's children: its two teams and its manager (a member of the East unit itself)
+    assert {c["unit"] for c in children} == {org.team_a.pk, org.team_b.pk, None}
+    assert {c["member"] for c in children} == {org.east_mgr.pk, None}
+    for level, total in (("floor", "333333.33"), ("target", "500000.01"), ("stretch", "600000.07")):
+        assert sum(D(c[level]) for c in children) == D(total)
+    locked = next(c for c in children if c["unit"] == org.team_a.pk)
+    assert locked["target"] == "123456.78" and locked["locked"] is True
+    # and team A's own people add up to its locked value
+    team_rows = Target.objects.filter(parent=team_a)
+    assert sum(t.target for t in team_rows) == D("123456.78")
+    # a rep splits nothing, not even their own leaf
+    leaf = node(draft, member=org.rep_a1)
+    assert api_as(org.rep_a1).post(f"/api/targets/{leaf.pk}/split").status_code == 403
+
+
+def test_an_impossible_split_is_refused_and_changes_nothing(org, draft, api_as):
+    api = api_as(org.director)
+    east, team_a = node(draft, unit=org.east), node(draft, unit=org.team_a)
+    api.patch(
+        f"/api/targets/{team_a.pk}",
+        {"floor": "900000.00", "target": "900000.00", "stretch": "900000.00", "locked": True},
+    )
+    api.patch(f"/api/targets/{east.pk}", {"floor": "1.00", "target": "2.00", "stretch": "3.00"})
+    snapshot = sorted(Target.objects.values_list("pk", "floor", "target", "stretch"))
+    response = api.post(f"/api/targets/{east.pk}/split")
+    assert response.status_code == 422
+    assert "East" in response.json()["detail"]
+    assert sorted(Target.objects.values_list("pk", "floor", "target", "stretch")) == snapshot
+
+
+def test_revision_records_reason_and_refuses_drafts_and_stale_versions(org, draft, active, api_as):
+    api = api_as(org.mgr_a)
+    live = node(active, member=org.rep_a1)
+    etag = api.get(f"/api/targets/{live.pk}")["ETag"]
+    body = {"floor": "1000.00", "target": "2000.00", "stretch": "3000.00", "reason": "大客户流失"}
+    response = api.post(f"/api/targets/{live.pk}/revisions", body, **{"If-Match": etag})
+    assert response.status_code == 200, response.content
+    revision = response.json()
+    assert revision["reason"] == "大客户流失" and revision["author"] == org.mgr_a.pk
+    assert revision["before"]["target"] == str(live.target)
+    assert revision["after"]["target"] == "2000.00"
+    assert response["ETag"] == f'"v{live.lock_version + 1}"'
+    # the same ETag again is stale now
+    again = api.post(f"/api/targets/{live.pk}/revisions", body, **{"If-Match": etag})
+    assert again.status_code == 409 and again.json()["code"] == "stale"
+    garbage = api.post(f"/api/targets/{live.pk}/revisions", body, **{"If-Match": '"abc"'})
+    assert garbage.status_code == 409
+    short = api.post(f"/api/targets/{live.pk}/revisions", {**body, "reason": "x"})
+    assert short.status_code == 422 and "reason" in short.json()["errors"]
+    # a draft's target is edited directly, not revised; an active one is not patched
+    on_draft = api.post(f"/api/targets/{node(draft, member=org.rep_a1).pk}/revisions", body)
+    assert on_draft.status_code == 422 and "draft" in on_draft.json()["detail"]
+    patched = api.patch(f"/api/targets/{live.pk}", {"target": "2500.00"})
+    assert patched.status_code == 422 and "revision" in patched.json()["detail"]
+    assert Revision.objects.count() == 1
+    listed = api.get(f"/api/plans/{active.pk}/revisions/").json()["items"]
+    assert [r["id"] for r in listed] == [revision["id"]]
+    assert listed[0]["owner_name"] == "Rep_A1" and listed[0]["author_name"] == "Mgr_A"
+    # the rep sees the revision of their own target, a peer does not
+    assert len(api_as(org.rep_a1).get(f"/api/plans/{active.pk}/revisions/").json()["items"]) == 1
+    assert api_as(org.rep_a2).get(f"/api/plans/{active.pk}/revisions/").json()["items"] == []
+
+
+def test_an_accepted_proposal_sets_and_locks_the_target(org, draft, api_as):
+    t = node(draft, member=org.rep_a1)
+    created = api_as(org.rep_a1).post(
+        f"/api/targets/{t.pk}/proposals", {"value": "88000.00", "comment": "新客户三家"}
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["status"] == "open" and created.json()["owner_name"] == "Rep_A1"
+    decided = api_as(org.mgr_a).post(
+        f"/api/proposals/{created.json()['id']}/decide", {"accept": True}
+    )
+    assert decided.status_code == 200 and decided.json()["status"] == "accepted"
+    t.refresh_from_db()
+    assert t.target == D("88000.00") and t.locked
+    assert t.floor <= t.target <= t.stretch
+    twice = api_as(org.mgr_a).post(
+        f"/api/proposals/{created.json()['id']}/decide", {"accept": True}
+    )
+    assert twice.status_code == 422 and "already" in twice.json()["detail"]
+
+
+def test_lists_filter_and_page(org, draft, api_as):
+    api = api_as(org.director)
+    everything = api.get(f"/api/plans/{draft.pk}/targets/?limit=200").json()["items"]
+    assert len(everything) == Target.objects.filter(plan=draft).count()
+    pages, cursor = [], ""
+    while True:
+        page = api.get(f"/api/plans/{draft.pk}/targets/?limit=4{cursor}").json()
+        pages += [t["id"] for t in page["items"]]
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert pages == sorted(t["id"] for t in everything)
+    mine = api.get(f"/api/plans/{draft.pk}/targets/?member={org.rep_b1.pk}").json()["items"]
+    assert [t["owner_name"] for t in mine] == ["Rep_B1"]
+    totals = api.get(f"/api/plans/{draft.pk}/targets/?product_line=0&metric={METRIC}").json()
+    assert len(totals["items"]) == len(everything)  # the demo tree has no product-line rows
+    assert api.get(f"/api/plans/{draft.pk}/targets/?metric=revenue").status_code == 422
+    plans = api.get("/api/plans/?fiscal_year=2027").json()["items"]
+    assert [p["id"] for p in plans] == [draft.pk]
+    assert plans[0]["owner_name"] == "Director" and plans[0]["status"] == "draft"
+    assert api.get("/api/plans/?status=done").status_code == 422
+    assert Plan.objects.count() == 1
