@@ -76,6 +76,8 @@ API_ROUTES = {
     "plan_list": "reference",
     "plan_detail": "plan",
     "plan_transition": "plan-write",
+    "plan_recompute": "plan-write",
+    "plan_run": "plan",
     "plan_targets": "plan-list",
     "plan_revisions": "plan-list",
     "plan_proposals": "plan-list",

@@ -88,6 +88,8 @@ def test_every_target_route_kind_is_tested_here():
     assert routes == {
         "plan_detail",
         "plan_transition",
+        "plan_recompute",
+        "plan_run",
         "plan_targets",
         "plan_revisions",
         "plan_proposals",
@@ -456,3 +458,76 @@ def test_lists_filter_and_page(org, draft, api_as):
     assert plans[0]["owner_name"] == "Director" and plans[0]["status"] == "draft"
     assert api.get("/api/plans/?status=done").status_code == 422
     assert Plan.objects.count() == 1
+
+
+# ---------------------------------------------------------------- the recommendation
+
+
+def root_values(plan, org):
+    return values(node(plan, unit=org.company))
+
+
+def test_recompute_over_the_api_matches_the_planning_page(org, history, api_as, client, login):
+    by_api = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    api = api_as(org.director)
+    inputs = {"growth_pct": "8", "uplifts": {"SW": "50000"}, "round_to": 100}
+    inputs["hires"] = [{"start_month": 4, "fte": "2", "ramp_months": 3}]
+    response = api.post(f"/api/plans/{by_api.pk}/recompute", inputs)
+    assert response.status_code == 202, response.content
+    run = response.json()
+    assert run["status"] == "done" and run["metric"] == "booked_revenue"  # immediate backend
+    followed = api.get(f"/api/plans/{by_api.pk}/runs/{run['id']}").json()
+    assert followed["done"] == followed["total"] > 0
+    # the same inputs through the page's form, on a second plan of the same year
+    by_page = s.plan_copy(plan=by_api, actor=org.director.user)
+    login(org.director)
+    page = client.post(
+        f"/targets/plans/{by_page.pk}/recompute/",
+        {
+            "metric": "booked_revenue",
+            "growth_pct": "8",
+            "uplift_SW": "50000",
+            "round_to": "100",
+            "floor_probability": "80",
+            "target_probability": "50",
+            "stretch_probability": "30",
+            "cap_to_capacity": "on",
+            "hire0_month": "4",
+            "hire0_fte": "2",
+            "hire0_ramp": "3",
+        },
+    )
+    assert page.status_code == 302
+    assert root_values(by_api, org) == root_values(by_page, org)
+    assert D(root_values(by_api, org)["target"]) % 100 == 0  # rounded as asked
+    # higher growth never lowers the target
+    api.post(f"/api/plans/{by_api.pk}/recompute", {**inputs, "growth_pct": "20"})
+    assert D(root_values(by_api, org)["target"]) >= D(root_values(by_page, org)["target"])
+
+
+def test_bad_recompute_inputs_are_422_and_start_nothing(org, history, api_as):
+    from salesloop.targets.models import PlanRun
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    api = api_as(org.director)
+    path = f"/api/plans/{plan.pk}/recompute"
+    order = api.post(path, {"floor_probability": 60, "target_probability": 70})
+    assert order.status_code == 422 and "most likely" in order.json()["detail"]
+    growth = api.post(path, {"growth_pct": "900"})
+    assert growth.status_code == 422 and "growth_pct" in growth.json()["errors"]
+    line = api.post(path, {"uplifts": {"XX": "10"}})
+    assert line.status_code == 422 and "XX" in line.json()["errors"]["uplifts"][0]
+    hire = api.post(path, {"hires": [{"start_month": 2, "fte": "0"}]})
+    assert hire.status_code == 422 and "hires.0.fte" in hire.json()["errors"]
+    many = api.post(path, {"hires": [{"start_month": 1}] * 4})
+    assert many.status_code == 422 and "hires" in many.json()["errors"]
+    rounding = api.post(path, {"round_to": 250})
+    assert rounding.status_code == 422 and "round_to" in rounding.json()["errors"]
+    assert api_as(org.mgr_a).post(path, {}).status_code == 403
+    assert api_as(org.rep_a1).post(path, {}).status_code == 403
+    assert not PlanRun.objects.exists()
+    assert api.get(f"/api/plans/{plan.pk}/runs/1").json() == NOT_FOUND
+    s.plan_submit(plan=plan, actor=org.director.user)
+    submitted = api.post(path, {})
+    assert submitted.status_code == 422 and "draft" in submitted.json()["detail"]
+    assert not PlanRun.objects.exists()

@@ -30,6 +30,10 @@ def node(plan, *, unit=None, member=None):
     )
 
 
+def values(t):
+    return (t.floor, t.target, t.stretch, t.method, t.locked)
+
+
 def test_tree_mirrors_the_org_with_quota_members_as_leaves(org, plan):
     root = node(plan, unit=org.company)
     assert {c.unit.name for c in root.children.all()} == {"East", "West"}
@@ -251,6 +255,17 @@ def test_activating_a_new_version_archives_the_old_one(org, plan):
     s.plan_activate(plan=plan, actor=org.director.user)
     v2 = s.plan_copy(plan=plan, actor=org.director.user)
     assert v2.version == 2 and v2.status == "draft" and v2.targets.count() == plan.targets.count()
+    # the same tree: every copy hangs below the copy of its original's parent
+    key = lambda t: (t.unit_id, t.member_id, t.metric, t.product_line_id)  # noqa: E731
+    old_parent = {key(t): t.parent and key(t.parent) for t in plan.targets.select_related("parent")}
+    new_parent = {key(t): t.parent and key(t.parent) for t in v2.targets.select_related("parent")}
+    assert new_parent == old_parent and sum(p is None for p in new_parent.values()) == 1
+    assert {key(t): values(t) for t in v2.targets.all()} == {
+        key(t): values(t) for t in plan.targets.all()
+    }
+    assert sorted(
+        TargetMonth.objects.filter(target__plan=v2).values_list("month", "target_value")
+    ) == sorted(TargetMonth.objects.filter(target__plan=plan).values_list("month", "target_value"))
     s.plan_submit(plan=v2, actor=org.director.user)
     s.plan_approve(plan=v2, actor=org.admin.user)
     s.plan_activate(plan=v2, actor=org.director.user)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -25,9 +26,12 @@ from salesloop.apitokens.rest import (
     PathId,
     paginate,
 )
-from salesloop.org.visibility import visible
-from salesloop.targets import selectors, services
-from salesloop.targets.models import Plan, Proposal, Target
+from salesloop.customers.models import ProductLine
+from salesloop.org.visibility import member_of, visible
+from salesloop.targets import rules, selectors, services
+from salesloop.targets.forms import HIRE_ROWS, InputsForm
+from salesloop.targets.models import Plan, PlanRun, Proposal, Target
+from salesloop.targets.planning import LINE_METRICS, split_subtree
 from salesloop.targets.schemas import (
     DecisionIn,
     PageQuery,
@@ -35,14 +39,17 @@ from salesloop.targets.schemas import (
     PlanQuery,
     ProposalIn,
     ProposalOut,
+    RecomputeIn,
     RevisionIn,
     RevisionOut,
+    RunOut,
     SplitOut,
     TargetOut,
     TargetPatch,
     TargetQuery,
     TransitionIn,
 )
+from salesloop.targets.tasks import plan_recompute
 
 router = Router(tags=["targets"])
 
@@ -183,6 +190,96 @@ def plan_proposals_route(request: HttpRequest, plan_id: PathId, query: Query[Pag
     return paginate(proposals, order="-created_at", cursor=query.cursor, limit=query.limit)
 
 
+def _inputs_form_data(payload: RecomputeIn) -> dict[str, Any]:
+    """The JSON inputs as the planning page's form fields (one validation for both)."""
+    data: dict[str, Any] = {
+        "growth_pct": payload.growth_pct,
+        "strategy_line": payload.strategy_line,
+        "floor_probability": payload.floor_probability,
+        "target_probability": payload.target_probability,
+        "stretch_probability": payload.stretch_probability,
+        "round_to": payload.round_to,
+    }
+    if payload.cap_to_capacity:
+        data["cap_to_capacity"] = "on"
+    data.update({f"uplift_{code}": value for code, value in payload.uplifts.items()})
+    for i, hire in enumerate(payload.hires):
+        data.update(
+            {
+                f"hire{i}_month": hire.start_month,
+                f"hire{i}_fte": hire.fte,
+                f"hire{i}_ramp": hire.ramp_months,
+            }
+        )
+    return {k: str(v) for k, v in data.items()}
+
+
+def _api_field(name: str) -> str:
+    if name.startswith("uplift_"):
+        return f"uplifts.{name.removeprefix('uplift_')}"
+    match = re.fullmatch(r"hire(\d+)_(month|fte|ramp)", name)
+    if match:
+        field = {"month": "start_month", "fte": "fte", "ramp": "ramp_months"}[match.group(2)]
+        return f"hires.{match.group(1)}.{field}"
+    return name
+
+
+@router.post(
+    "/plans/{plan_id}/recompute",
+    response={202: RunOut, **WRITE_ERRORS},
+    url_name="plan_recompute",
+)
+def plan_recompute_route(request: HttpRequest, plan_id: PathId, payload: RecomputeIn) -> Any:
+    """Recompute a draft plan's recommendation for one metric (forecasts, floor / target /
+    stretch, the splits down the tree, over the product lines and the months) in the
+    background. Answers 202 with the run; follow it at ``/plans/{id}/runs/{run_id}``."""
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    member = member_of(request.user)
+    if member is None or not rules.may_edit_plan(member, plan):
+        raise PermissionDenied(_("You may not change this plan."))
+    if not plan.is_editable:
+        raise ValidationError(_("Only a draft plan can be recomputed."))
+    lines = (
+        list(ProductLine.objects.filter(is_active=True)) if payload.metric in LINE_METRICS else []
+    )
+    known = {line.code for line in lines}
+    unknown = sorted(set(payload.uplifts) - known)
+    if unknown:
+        raise ValidationError(
+            {
+                "uplifts": _("No active product line has the code %(codes)s (known: %(known)s).")
+                % {"codes": ", ".join(unknown), "known": ", ".join(sorted(known)) or "—"}
+            }
+        )
+    if len(payload.hires) > HIRE_ROWS:
+        raise ValidationError({"hires": _("At most %(n)s hiring rows.") % {"n": HIRE_ROWS}})
+    form = InputsForm(_inputs_form_data(payload), lines=lines, metric=payload.metric)
+    if not form.is_valid():
+        raise ValidationError(
+            {_api_field(name): [str(m) for m in messages] for name, messages in form.errors.items()}
+        )
+    run = PlanRun.objects.create(
+        plan=plan, metric=payload.metric, requested_by=member, inputs=form.inputs()
+    )
+    plan_recompute.enqueue(run.pk)
+    run.refresh_from_db()
+    return Status(202, run)
+
+
+@router.get(
+    "/plans/{plan_id}/runs/{run_id}",
+    response={200: RunOut, **OBJECT_ERRORS},
+    url_name="plan_run",
+)
+def plan_run_route(request: HttpRequest, plan_id: PathId, run_id: PathId) -> Any:
+    """A recomputation's progress: ``done`` of ``total`` steps, then done (or failed, with why)."""
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    run = PlanRun.objects.filter(plan=plan, pk=run_id).first()
+    if run is None:
+        raise Http404("Not found.")
+    return run
+
+
 # ---------------------------------------------------------------- targets
 
 
@@ -241,8 +338,6 @@ def target_update_route(
 def target_split_route(request: HttpRequest, target_id: PathId) -> Any:
     """Split the target's current values down its subtree, each node by its own method (locked
     targets keep theirs); the children always add up exactly to the parent."""
-    from salesloop.targets.planning import split_subtree
-
     target = _target(request, target_id)
     changed = split_subtree(target=target, actor=request.user)
     children = visible(

@@ -190,6 +190,44 @@ class DecisionIn(Schema):
     )
 
 
+class HireIn(Schema):
+    start_month: int = Field(ge=1, le=12, description="Fiscal month the hires start in.")
+    fte: Decimal = Field(Decimal(1), description="Headcount (0.1 – 100).")
+    ramp_months: int = Field(6, description="Months to full productivity (1 – 24).")
+
+
+class RecomputeIn(Schema):
+    """The recommendation's inputs, as on the planning page (validated by the same form)."""
+
+    metric: Metric = Metric.BOOKED_REVENUE
+    growth_pct: Decimal = Field(Decimal(0), description="Market growth in percent (−90 – 500).")
+    strategy_line: Text(200) = ""  # type: ignore[valid-type]
+    floor_probability: int = Field(80, description="Percent; the floor is reached with it.")
+    target_probability: int = 50
+    stretch_probability: int = 30
+    cap_to_capacity: bool = True
+    round_to: int = Field(
+        0, description="Money metrics: round every split to 0 (the cent), 1, 100, 1000 or 10000."
+    )
+    uplifts: dict[Text(32), Decimal] = Field(  # type: ignore[valid-type]
+        default_factory=dict,
+        description="Strategy uplift per product line code (an amount for the year).",
+    )
+    hires: list[HireIn] = Field(default_factory=list, description="Up to three hiring rows.")
+
+
+class RunOut(Schema):
+    id: int
+    plan: int = Field(alias="plan_id")
+    metric: Metric
+    status: str = Field(description="queued, running, done or failed.")
+    done: int
+    total: int
+    message: str
+    seconds: float | None
+    created_at: datetime
+
+
 class SplitOut(Schema):
     changed: int = Field(description="How many targets below this one got new values.")
     children: list[TargetOut]

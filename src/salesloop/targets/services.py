@@ -367,25 +367,42 @@ def plan_copy(*, plan: Plan, actor: Any) -> Plan:
         actor=actor,
     )
     Plan.objects.filter(pk=new.pk).update(based_on=plan)
+    # Parents before children, level by level: a member's target (no unit) or a product line's
+    # row hangs below a unit's, so neither the org depth nor the id gives that order.
+    olds = list(plan.targets.order_by("pk"))
+    parent_of = {t.pk: t.parent_id for t in olds}
+    depth: dict[int, int] = {}
+    for t in olds:
+        chain, pk = [], t.pk
+        while pk is not None and pk not in depth:
+            chain.append(pk)
+            pk = parent_of.get(pk)
+        base = -1 if pk is None else depth[pk]
+        for offset, link in enumerate(reversed(chain), start=1):
+            depth[link] = base + offset
     mapping: dict[int, Target] = {}
-    for old in plan.targets.order_by("unit__depth", "pk").select_related("unit"):
-        copy = Target.objects.create(
-            plan=new,
-            parent=mapping.get(old.parent_id) if old.parent_id else None,
-            unit=old.unit,
-            member=old.member,
-            metric=old.metric,
-            product_line=old.product_line,
-            floor=old.floor,
-            target=old.target,
-            stretch=old.stretch,
-            method=old.method,
-            locked=old.locked,
-            recommendation=old.recommendation,
-            smart=old.smart,
-            strategy_line=old.strategy_line,
+    for level in sorted(set(depth.values())):
+        batch = [t for t in olds if depth[t.pk] == level]
+        copies = Target.objects.bulk_create(
+            Target(
+                plan=new,
+                parent=mapping[old.parent_id] if old.parent_id else None,
+                unit_id=old.unit_id,
+                member_id=old.member_id,
+                metric=old.metric,
+                product_line_id=old.product_line_id,
+                floor=old.floor,
+                target=old.target,
+                stretch=old.stretch,
+                method=old.method,
+                locked=old.locked,
+                recommendation=old.recommendation,
+                smart=old.smart,
+                strategy_line=old.strategy_line,
+            )
+            for old in batch
         )
-        mapping[old.pk] = copy
+        mapping.update({old.pk: copy for old, copy in zip(batch, copies, strict=True)})
     TargetMonth.objects.bulk_create(
         TargetMonth(
             target=mapping[m.target_id],
