@@ -9,9 +9,6 @@ Every error answers ``{"detail": str, "code": str, "errors": {field: [str, ...]}
     409 conflict / stale / protected / idempotency_in_progress
     422 validation_error / idempotency_key_reused
     500 server_error
-
-Router to come (mount it the same way, no stubs): ``insights`` (tracking metrics), e.g.
-``api.add_router("", "salesloop.insights.api.router")``.
 """
 
 from __future__ import annotations
@@ -95,6 +92,7 @@ api.add_router("", "salesloop.pipeline.api.router")
 api.add_router("", "salesloop.orders.api.router")
 api.add_router("", "salesloop.activities.api.router")
 api.add_router("", "salesloop.targets.api.router")
+api.add_router("", "salesloop.insights.api.router")
 
 
 # ---------------------------------------------------------------- errors, mapped once

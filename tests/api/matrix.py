@@ -20,6 +20,8 @@ Plans and targets (tests/api/test_targets_api.py), whose writes follow ``targets
 - "target-write": changes a target: 404 when hidden, 403 unless it is below the caller;
 - "target-propose": a proposal: 404 when hidden, 403 unless it is the caller's own target;
 - "proposal-write": decides a proposal: 404 when hidden, 403 unless above the proposer.
+- "node": figures of a dashboard node (tests/insights/test_api.py): 404 for a node the
+  caller may not open, exactly like a missing one.
 """
 
 API_ROUTES = {
@@ -87,4 +89,6 @@ API_ROUTES = {
     "target_revise": "target-write",
     "proposal_create": "target-propose",
     "proposal_decide": "proposal-write",
+    # performance tracking (tests/insights/test_api.py)
+    "performance": "node",
 }
