@@ -531,3 +531,13 @@ def test_bad_recompute_inputs_are_422_and_start_nothing(org, history, api_as):
     submitted = api.post(path, {})
     assert submitted.status_code == 422 and "draft" in submitted.json()["detail"]
     assert not PlanRun.objects.exists()
+
+
+def test_splitting_a_leaf_changes_nothing(org, draft, api_as):
+    leaf = node(draft, member=org.rep_a1)
+    before = (values(leaf), leaf.lock_version)
+    response = api_as(org.mgr_a).post(f"/api/targets/{leaf.pk}/split")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"changed": 0, "children": []}
+    leaf.refresh_from_db()
+    assert (values(leaf), leaf.lock_version) == before
