@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from salesloop.alerts.channels import ChannelError, Message
 from salesloop.alerts.channels import email as email_channel
@@ -104,10 +104,12 @@ def _attachments(d: Delivery) -> list[tuple[str, bytes, str]]:
         return []
     from salesloop.alerts.reports.xlsx import report_workbook
 
+    with translation.override(d.report.recipient.mail_language):  # as the email's text
+        workbook = report_workbook(d.report)
     return [
         (
             f"{d.report.kind}-{d.report.period_start.isoformat()}.xlsx",
-            report_workbook(d.report),
+            workbook,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     ]
@@ -159,7 +161,7 @@ def deliveries_send_due(*, now: datetime | None = None, limit: int = 200) -> dic
     now = now or timezone.now()
     due = list(
         Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .select_related("webhook", "report")
+        .select_related("webhook", "report__recipient")
         .order_by("next_attempt_at", "pk")[:limit]
     )
     sent = sum(1 for d in due if delivery_attempt(d, now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.alerts.choices import (
@@ -100,6 +101,13 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def localized(self, field: str, language: str | None = None) -> str:
+        """The title, message or action in ``language`` (default: the active one) when the
+        evaluation stored it (``data["i18n"]``), else as stored (in the company language)."""
+        code = language or get_language() or ""
+        texts = ((self.data or {}).get("i18n") or {}).get(code) or {}
+        return str(texts.get(field) or getattr(self, field, ""))
 
 
 class Notification(models.Model):

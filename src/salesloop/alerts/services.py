@@ -277,6 +277,32 @@ def _channels_for(path: str) -> list[Channel]:
     ]
 
 
+def _notify(alert: Alert, member: Member, *, email: bool) -> None:
+    """One recipient's in-app entry and email for a new alert, in the active language."""
+    title, message = alert.localized("title")[:255], alert.localized("message")
+    with transaction.atomic():
+        _note, created = Notification.objects.get_or_create(
+            recipient=member,
+            alert=alert,
+            defaults={
+                "title": title,
+                "body": message,
+                "link": alert.link,
+                "severity": alert.severity,
+            },
+        )
+    pref = _preference(member)
+    if created and email and pref.email and not pref.digest and member.user.email:
+        delivery.email_queue(
+            member=member,
+            subject=title,
+            text=f"{message}\n\n{_('What to do')}: {alert.localized('action')}",
+            html=render_to_string("alerts/email_alert.html", {"alert": alert}),
+            link=alert.link,
+            not_before=delivery.after_quiet_hours(pref),
+        )
+
+
 def alerts_route(*, alerts: list[Alert], email: bool = True) -> None:
     """Notify the instant recipients of new alerts (in-app always; email unless they chose the
     digest, or ``email`` is off as for the demo) and post them to the chat channels of their
@@ -286,27 +312,8 @@ def alerts_route(*, alerts: list[Alert], email: bool = True) -> None:
         "owner__user", "owner__org_unit", "unit"
     ):
         for member in instant_recipients(alert):
-            with transaction.atomic():
-                note, created = Notification.objects.get_or_create(
-                    recipient=member,
-                    alert=alert,
-                    defaults={
-                        "title": alert.title,
-                        "body": alert.message,
-                        "link": alert.link,
-                        "severity": alert.severity,
-                    },
-                )
-            pref = _preference(member)
-            if created and email and pref.email and not pref.digest and member.user.email:
-                delivery.email_queue(
-                    member=member,
-                    subject=alert.title,
-                    text=f"{alert.message}\n\n{_('What to do')}: {alert.action}",
-                    html=render_to_string("alerts/email_alert.html", {"alert": alert}),
-                    link=alert.link,
-                    not_before=delivery.after_quiet_hours(pref),
-                )
+            with translation.override(member.mail_language):
+                _notify(alert, member, email=email)
         path = (
             alert.owner.org_unit.path
             if alert.owner_id
@@ -343,8 +350,8 @@ def digests_send(*, now: Any = None) -> dict[str, int]:
     now = now or timezone.now()
     since = now - timedelta(hours=24)
     sent = 0
-    with translation.override(settings.LANGUAGE_CODE):
-        for member in digest_recipients():
+    for member in digest_recipients():
+        with translation.override(member.mail_language):
             alerts = list(
                 visible(
                     Alert.objects.filter(
@@ -372,7 +379,7 @@ def digests_send(*, now: Any = None) -> dict[str, int]:
             Notification.objects.create(
                 recipient=member,
                 title=title[:255],
-                body="\n".join(a.title for a in alerts[:10]),
+                body="\n".join(a.localized("title") for a in alerts[:10]),
                 link=link,
                 severity=alerts[0].severity,
             )
@@ -381,7 +388,9 @@ def digests_send(*, now: Any = None) -> dict[str, int]:
                 delivery.email_queue(
                     member=member,
                     subject=title,
-                    text="\n".join(f"- {a.title}\n  {a.action}" for a in alerts),
+                    text="\n".join(
+                        f"- {a.localized('title')}\n  {a.localized('action')}" for a in alerts
+                    ),
                     html=render_to_string(
                         "alerts/email_digest.html", {"alerts": alerts, "title": title}
                     ),

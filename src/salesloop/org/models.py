@@ -91,7 +91,10 @@ class Member(TimeStampedModel):
         max_length=10,
         blank=True,
         choices=settings.LANGUAGES,
-        help_text=_("Empty: follow the browser."),
+        help_text=_(
+            "Also the language of the emails and reports sent to this member. Empty: follow the "
+            "browser (emails and reports in the company's language)."
+        ),
     )
     external_id = models.CharField(_("external id"), max_length=64, blank=True, db_index=True)
 
@@ -103,3 +106,9 @@ class Member(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def mail_language(self) -> str:
+        """The language of what salesloop sends this member (emails, reports, notifications):
+        their own choice, else the company's."""
+        return self.language or settings.LANGUAGE_CODE

@@ -168,8 +168,8 @@ def reports_send(*, kind: str, today: date | None = None) -> dict[str, Any]:
         .select_related("user", "org_unit")
         .order_by("pk")
     )
-    with translation.override(settings.LANGUAGE_CODE):
-        for member in members:
+    for member in members:
+        with translation.override(member.mail_language):  # each in their own language
             try:
                 report = report_create(member=member, kind=kind, today=today)
             except Exception as exc:
@@ -179,6 +179,7 @@ def reports_send(*, kind: str, today: date | None = None) -> dict[str, Any]:
             if report is not None:
                 report_deliver(report)
                 created.append(report)
+    with translation.override(settings.LANGUAGE_CODE):  # a team's channel: the company's
         _channel_summaries(kind, created)
     delivery.deliveries_kick()
     return {"kind": kind, "reports": len(created), "errors": errors}

@@ -145,5 +145,6 @@ def signed(value: Any) -> str:
 def localized(alert: Any, field: str) -> str:
     """An alert's title, message or action in the reader's language when the evaluation stored
     it (``data["i18n"]``), else as stored (in the company language)."""
-    texts = ((getattr(alert, "data", None) or {}).get("i18n") or {}).get(get_language() or "")
-    return (texts or {}).get(field) or getattr(alert, field, "")
+    if hasattr(alert, "localized"):
+        return str(alert.localized(field))
+    return str(getattr(alert, field, ""))
