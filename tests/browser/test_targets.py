@@ -156,3 +156,47 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     page.click("text=History")
     expect(page.locator("table").first).to_contain_text("新签大客户")
     shot(page, "plan-history")
+
+
+def test_a_new_version_of_the_active_plan_keeps_the_whole_tree(page, org):
+    """ "New version" copies the active plan as a draft: every team with its people below it,
+    the same values, and the children still adding up to their parents."""
+    from salesloop.targets import services as s
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    root = Target.objects.get(plan=plan, unit=org.company, product_line=None)
+    s.target_set(
+        target=root,
+        floor=Decimal("800000"),
+        target_value=Decimal("1000000"),
+        stretch=Decimal("1200000"),
+        actor=org.admin.user,
+    )
+    split_subtree(target=root, actor=org.admin.user)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.admin.user)
+    rep_target = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None).target
+
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    page.click("button:has-text('New version')")
+    expect(page.locator("h1")).to_contain_text("v2")
+    expect(page.locator("[data-testid=plan-status]")).to_contain_text("Draft")
+    for name in ("Company", "East", "Team A", "Team B", "West", "Team W"):
+        expect(row(page, name).locator(".ok")).to_be_visible()  # its children add up
+    rep = row(page, "Rep_A1")
+    expect(rep.locator("input[name=target]")).to_have_value(
+        f"{rep_target:,.2f}".removesuffix(".00")
+    )
+    shot(page, "plan-new-version")
+    v2 = Plan.objects.get(version=2)
+    assert v2.targets.count() == plan.targets.count()
+    assert (
+        not v2.targets.filter(parent__isnull=True)
+        .exclude(pk=root.pk)
+        .exclude(unit=org.company)
+        .exists()
+    )  # one root: the company
