@@ -102,6 +102,8 @@ def test_reconcile_page_says_how_many_members_proposed(org, plan2027, login):
     html = page.content.decode()
     assert "1 of 3 members proposed" in html
     assert "No proposals yet" in html  # Team B, West
+    # East's figure rests on Team A (a team), not on members: said so
+    assert "1 of 3 teams and people below have a figure" in html
 
 
 def orders_total(member, start, end):

@@ -65,3 +65,18 @@ def test_chart_labels_stay_as_they_were():
         assert compact(3, money=False) == "3"
     with translation.override("zh-hans"):
         assert compact(500_000_000) == "¥5亿" and compact(12_500_000) == "¥1,250万"
+
+
+def test_exact_and_signed_figures_follow_the_metric():
+    from salesloop.web.templatetags.salesloop import exact_figure, signed_figure
+
+    with translation.override("zh-hans"):
+        assert exact_figure(Decimal("689440000.00"), "booked_revenue") == "¥689,440,000"
+        assert exact_figure(Decimal("1017300.50"), "collected_revenue") == "¥1,017,300.50"
+        assert exact_figure(Decimal("1240"), "activities_visit") == "1,240"  # a count: no ¥
+        assert signed_figure(Decimal("-16130000.00"), "booked_revenue") == "−¥16,130,000"
+        assert signed_figure(Decimal("5240000"), "booked_revenue") == "+¥5,240,000"
+        assert signed_figure(Decimal("-12"), "deals_won") == "−12"
+        assert signed_figure(Decimal("3"), "deals_won") == "+3"
+        assert signed_figure(Decimal("0"), "deals_won") == "0"
+        assert exact_figure(None, "deals_won") == signed_figure("", "deals_won") == "—"

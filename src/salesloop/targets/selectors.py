@@ -225,6 +225,7 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
                 "ratio": ratio,
                 "flag": ratio is not None and abs(ratio) >= Decimal("0.1"),
                 "members": len(kids),
+                "people_only": all(k.member_id for k in kids),
                 "proposed": proposed,
                 "from_members": proposal is None and proposed > 0,
             }

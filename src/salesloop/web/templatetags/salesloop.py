@@ -74,6 +74,27 @@ def figure(value: Any, metric: str = "") -> str:
 
 
 @register.filter
+def exact_figure(value: Any, metric: str = "") -> str:
+    """A metric's exact value: money as ``money_exact`` (¥1,017,300), whole counts else."""
+    from salesloop.targets.choices import MONEY_METRICS
+
+    if value is None or value == "":
+        return "—"
+    if metric in MONEY_METRICS:
+        return money_exact(value)
+    count = int(Decimal(value).quantize(Decimal(1)))
+    return f"{'−' if count < 0 else ''}{intcomma(abs(count))}"
+
+
+@register.filter
+def signed_figure(value: Any, metric: str = "") -> str:
+    """A difference in a metric: ``exact_figure`` with a + on the positive side."""
+    if value is None or value == "":
+        return "—"
+    return f"{'+' if Decimal(value) > 0 else ''}{exact_figure(value, metric)}"
+
+
+@register.filter
 def short_figure(value: Any, metric: str = "") -> str:
     """A metric's value in few characters, for dense tables (a month row): compact money
     (¥19.24M, ¥3,713万) for revenue metrics, whole counts else."""
