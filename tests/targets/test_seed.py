@@ -45,3 +45,60 @@ def test_demo_plans_active_this_year_and_draft_next_year(org, history):
     # idempotent
     assert [p.pk for p in seed_demo_plans(today=date(2026, 11, 29))] == [p.pk for p in plans]
     assert Plan.objects.count() == 2 and Proposal.objects.count() == 3
+
+
+def test_the_active_plan_is_dated_in_its_year_and_revised_mid_year(org, history):
+    """The active plan was made in December and active from 1 January; in July the demo
+    manager moved a tenth of the team's top seller's target to the demo rep, with a reason."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from salesloop.common.models import AuditEvent
+    from salesloop.targets.models import Revision
+    from salesloop.targets.selectors import plan_audit
+
+    sh = ZoneInfo("Asia/Shanghai")
+    for member, username in ((org.mgr_a, "manager"), (org.rep_a2, "rep")):
+        member.user.username = username
+        member.user.save(update_fields=["username"])
+    active, draft = seed_demo_plans(today=date(2026, 11, 29))
+    assert active.created_at.astimezone(sh).date() == date(2025, 12, 1)
+    assert active.submitted_at.astimezone(sh) == datetime(2025, 12, 8, 17, tzinfo=sh)
+    assert active.approved_at.astimezone(sh) == datetime(2025, 12, 11, 11, tzinfo=sh)
+    assert active.activated_at.astimezone(sh) == datetime(2026, 1, 1, 9, tzinfo=sh)
+    others = AuditEvent.objects.filter(subject_type="targets.plan", subject_id=str(active.pk))
+    assert max(others.values_list("at", flat=True)) == active.activated_at
+    lines, _total = plan_audit(plan=active)  # the history page, newest first: the revisions
+    assert [line.what for line in lines[:2]] == ["Revised", "Revised"]
+    revisions = {r.target.member: r for r in Revision.objects.select_related("target__member")}
+    assert set(revisions) == {org.rep_a1, org.rep_a2}  # the top seller gives, the demo rep takes
+    given, taken = revisions[org.rep_a1], revisions[org.rep_a2]
+    moved = Decimal(given.before["target"]) - Decimal(given.after["target"])
+    assert moved > 0 and moved == Decimal(taken.after["target"]) - Decimal(taken.before["target"])
+    assert abs(moved - Decimal(given.before["target"]) / 10) <= 50  # a tenth, in whole hundreds
+    assert "Rep_A2" in given.reason and "Rep_A1" in taken.reason
+    assert all(r.author == org.mgr_a for r in revisions.values())
+    assert {r.at.astimezone(sh) for r in revisions.values()} == {
+        datetime(2026, 7, 1, 15, tzinfo=sh)
+    }
+    assert AuditEvent.objects.filter(action="target.revise").count() == 2
+    # the team's total is unchanged: its people still add up to it exactly
+    team = Target.objects.get(
+        plan=active, unit=org.team_a, metric="booked_revenue", product_line=None
+    )
+    assert sum(t.target for t in team.children.all()) == team.target
+    for r in revisions.values():
+        t = r.target
+        t.refresh_from_db()
+        assert t.floor <= t.target <= t.stretch
+        assert sum(m.target_value for m in t.months.all()) == t.target
+        # its product lines follow the revised total, level by level, to the cent
+        lines = Target.objects.filter(
+            plan=active, member=t.member, metric="booked_revenue", product_line__isnull=False
+        )
+        assert lines.count() == 2  # Software and Hardware
+        for level in ("floor", "target", "stretch"):
+            assert sum(getattr(line, level) for line in lines) == getattr(t, level)
+        assert all(line.floor <= line.target <= line.stretch for line in lines)
+    # the draft is today's work
+    assert draft.created_at.astimezone(sh).date() == date(2026, 11, 20)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Q
+from django.utils import timezone
+
+from salesloop.common.models import AuditEvent
 from salesloop.core.periods import FiscalCalendar, add_months
 from salesloop.customers.models import ProductLine
 from salesloop.org.choices import Role
@@ -13,7 +17,7 @@ from salesloop.org.models import Member
 from salesloop.org.services import company_get
 from salesloop.targets import services
 from salesloop.targets.choices import Metric
-from salesloop.targets.models import Plan, Target
+from salesloop.targets.models import Plan, Revision, Target
 from salesloop.targets.planning import Inputs, recommend_plan
 
 
@@ -89,11 +93,107 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
             services.plan_submit(plan=plan, actor=director.user)
             services.plan_approve(plan=plan, actor=admin.user)
             services.plan_activate(plan=plan, actor=admin.user)
+            year_start = fiscal.year(fiscal_year).start
+            _date_the_plan(plan, made_on=made_on, year_start=year_start)
+            _seed_revisions(plan, on=add_months(year_start, 6), today=today)
         else:
             _seed_proposals(plan)
         plan.refresh_from_db()
         plans.append(plan)
     return plans
+
+
+def _moment(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=timezone.get_current_timezone())
+
+
+def _plan_events(plan: Plan) -> Any:
+    target_ids = [str(pk) for pk in Target.objects.filter(plan=plan).values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(subject_type="targets.plan", subject_id=str(plan.pk))
+        | Q(subject_type="targets.target", subject_id__in=target_ids)
+    )
+
+
+def _date_the_plan(plan: Plan, *, made_on: date, year_start: date) -> None:
+    """This year's plan was made in the month before the year (its inputs say so): its dates
+    and its history say so too — computed and submitted then, approved a few days later,
+    active from the first day of the year."""
+    made = _moment(made_on, 10)
+    steps = {
+        "plan.submitted": _moment(made_on + timedelta(days=7), 17),
+        "plan.approved": _moment(made_on + timedelta(days=10), 11),
+        "plan.active": _moment(year_start, 9),
+    }
+    Plan.objects.filter(pk=plan.pk).update(
+        created_at=made,
+        submitted_at=steps["plan.submitted"],
+        approved_at=steps["plan.approved"],
+        activated_at=steps["plan.active"],
+        updated_at=steps["plan.active"],
+    )
+    events = _plan_events(plan)
+    events.exclude(action__in=list(steps)).update(at=made)
+    for action, moment in steps.items():
+        events.filter(action=action).update(at=moment)
+
+
+def _seed_revisions(plan: Plan, *, on: date, today: date) -> None:
+    """Mid-year, the demo manager hands a key account from the team's biggest seller to the
+    demo rep and moves a tenth of the seller's target with it: two revisions with their
+    reason (目标调整), the team's total unchanged."""
+    if on >= today:
+        return  # the year is too young for a revision
+    manager = Member.objects.filter(user__username="manager").select_related("user").first()
+    if manager is None:
+        return
+    team = (
+        Target.objects.filter(
+            plan=plan,
+            metric=Metric.BOOKED_REVENUE,
+            product_line__isnull=True,
+            member__org_unit=manager.org_unit,
+            member__role=Role.REP,
+            member__left_on__isnull=True,
+            target__gt=0,
+        )
+        .select_related("member")
+        .order_by("-target", "pk")
+    )
+    donor = team.first()
+    receiver = team.filter(member__user__username="rep").first() or team[1:2].first()
+    if donor is None or receiver is None or donor.pk == receiver.pk:
+        return
+    moved = max(_round_figure(donor.target / 10), Decimal(100))
+    reasons = {
+        donor.pk: (
+            -moved,
+            f"重点客户转由 {receiver.owner_name} 跟进 "
+            f"A key account was handed over to {receiver.owner_name}",
+        ),
+        receiver.pk: (
+            moved,
+            f"接手 {donor.owner_name} 的重点客户 Took over a key account from {donor.owner_name}",
+        ),
+    }
+    before = set(Revision.objects.filter(target__plan=plan).values_list("pk", flat=True))
+    for target in (donor, receiver):
+        change, reason = reasons[target.pk]
+        new = target.target + change
+        scale = new / target.target
+        floor = min(_round_figure(target.floor * scale), new)
+        stretch = max(_round_figure(target.stretch * scale), new)
+        services.target_revise(
+            target=target,
+            floor=floor,
+            target_value=new,
+            stretch=stretch,
+            reason=reason,
+            actor=manager.user,
+        )
+    when = _moment(on, 15)
+    Revision.objects.filter(target__plan=plan).exclude(pk__in=before).update(at=when)
+    _plan_events(plan).filter(action="target.revise").update(at=when)
 
 
 #: Bottom-up proposals of three reps for next year's draft: (share of the top-down target, why).

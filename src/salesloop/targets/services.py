@@ -807,15 +807,15 @@ def target_revise(
     revision = Revision.objects.create(
         target=target, author=member, reason=reason.strip(), before=before, after=_values(target)
     )
-    audit_record(
-        actor=actor,
-        action="target.revise",
-        subject=target,
-        changes={
-            **{k: [before[k], v] for k, v in _values(target).items()},
-            "reason": [None, reason.strip()],
-        },
-    )
+    changes: dict[str, Any] = {
+        **{k: [before[k], v] for k, v in _values(target).items()},
+        "reason": [None, reason.strip()],
+    }
+    if target.product_line_id is None:  # its product lines follow the revised total
+        lines = realign_lines(target=target)
+        if lines:
+            changes["product_lines_realigned"] = [None, lines]
+    audit_record(actor=actor, action="target.revise", subject=target, changes=changes)
     event = target_payload(revision)
     transaction.on_commit(lambda: webhook_emit(WebhookEvent.TARGET_REVISED, event))
     return revision
