@@ -305,3 +305,55 @@ def test_rep_sees_only_their_own_targets(org, plan):
     assert [t.member for t in seen] == [org.rep_a1]
     team = visible(Target.objects.filter(plan=plan), user=org.mgr_a.user)
     assert {t.owner_name for t in team} == {"Team A", "Mgr_A", "Rep_A1", "Rep_A2"}
+
+
+def month_values(target):
+    return [(m.floor, m.target_value, m.stretch) for m in TargetMonth.objects.filter(target=target)]
+
+
+def test_a_mid_year_revision_keeps_the_months_already_over(org, plan):
+    """A target of 120 000 (floor 96 000, stretch 144 000) split equally is raised on 15 July
+    to 180 000 (150 000 / 210 000): January–June keep 10 000 a month (8 000 / 12 000), and
+    July–December share the rest, 120 000 → 20 000 a month (102 000 → 17 000, 138 000 → 23 000).
+    Lowered below what January–June already hold, the whole year is split again."""
+    from datetime import date
+
+    rep = node(plan, member=org.rep_a1)
+    s.target_set(
+        target=rep, floor=D(96000), target_value=D(120000), stretch=D(144000), actor=org.mgr_a.user
+    )
+    assert month_values(rep) == [(D(8000), D(10000), D(12000))] * 12
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.director.user)
+    july = date(2027, 7, 15)
+    assert s.first_open_month(plan, july) == 7
+    assert s.first_open_month(plan, date(2026, 12, 31)) == 1
+    assert s.first_open_month(plan, date(2028, 1, 1)) == 13
+    s.target_revise(
+        target=rep,
+        floor=D(150000),
+        target_value=D(180000),
+        stretch=D(210000),
+        reason="接手重点客户 Took over a key account",
+        actor=org.mgr_a.user,
+        on=july,
+    )
+    assert (
+        month_values(rep)
+        == [(D(8000), D(10000), D(12000))] * 6 + [(D(17000), D(20000), D(23000))] * 6
+    )
+    # lowered below the 60 000 January–June already hold: the whole year, by its profile
+    s.target_revise(
+        target=rep,
+        floor=D(40000),
+        target_value=D(50000),
+        stretch=D(60000),
+        reason="客户流失 Lost the account again",
+        actor=org.mgr_a.user,
+        on=july,
+    )
+    months = month_values(rep)
+    assert [sum(m[i] for m in months) for i in range(3)] == [D(40000), D(50000), D(60000)]
+    assert all(0 <= f <= t <= st for f, t, st in months)
+    assert months[6][1] == 2 * months[0][1] or abs(months[6][1] - 2 * months[0][1]) <= 1

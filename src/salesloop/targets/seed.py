@@ -190,6 +190,7 @@ def _seed_revisions(plan: Plan, *, on: date, today: date) -> None:
             stretch=stretch,
             reason=reason,
             actor=manager.user,
+            on=on,
         )
     when = _moment(on, 15)
     Revision.objects.filter(target__plan=plan).exclude(pk__in=before).update(at=when)

@@ -13,6 +13,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -39,8 +40,9 @@ from salesloop.core.allocation import (
     rounding_step,
     split_levels_many,
 )
-from salesloop.core.periods import SeasonalWeights
+from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.org.models import Member, OrgUnit
+from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of
 from salesloop.targets import rules
 from salesloop.targets.choices import (
@@ -469,6 +471,66 @@ def target_split_months(
     return TargetMonth.objects.bulk_create(rows)
 
 
+def first_open_month(plan: Plan, on: date) -> int:
+    """The first fiscal month of ``plan``'s year that is not over on ``on`` (1 before the year,
+    13 after it): the month in progress is still open."""
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    year = fiscal.year(plan.fiscal_year)
+    if on < year.start:
+        return 1
+    if on > year.end:
+        return 13
+    return fiscal.month_of(on)[1]
+
+
+def _split_open_months(target: Target, old: list[TargetMonth], first_open: int) -> bool:
+    """Rewrite ``target``'s months so that the months already over keep the values they had
+    (``old``) and the open ones share the rest of its (revised) values by their current profile,
+    each level exactly, floor ≤ target ≤ stretch in every month. False, with nothing written,
+    when that is not possible: no month is over or none is open, or what the months already
+    over hold leaves a negative or out-of-order rest (the caller then splits the whole year)."""
+    if len(old) != 12 or not 1 < first_open <= 12:
+        return False
+    places = metric_places(target.metric)
+    closed, open_ = old[: first_open - 1], old[first_open - 1 :]
+    month_fields = ("floor", "target_value", "stretch")
+    rest = [
+        _minor(getattr(target, name), places) - sum(_minor(getattr(m, f), places) for m in closed)
+        for name, f in zip(VALUE_FIELDS, month_fields, strict=True)
+    ]
+    if not 0 <= rest[0] <= rest[1] <= rest[2]:
+        return False
+    profile = [float(m.target_value) for m in open_]
+    if sum(profile) <= 0:
+        profile = [1.0] * len(open_)
+    unit = rounding_unit(target.plan.assumptions, target.metric)
+    table = split_levels_many([rest], [profile], unit=unit)[0]
+    quantum = Decimal(1).scaleb(-places)
+    rows = [
+        TargetMonth(
+            target=target,
+            month=m.month,
+            floor=m.floor,
+            target_value=m.target_value,
+            stretch=m.stretch,
+        )
+        for m in closed
+    ] + [
+        TargetMonth(
+            target=target,
+            month=m.month,
+            **{
+                f: Decimal(int(table[level][i])).scaleb(-places).quantize(quantum)
+                for level, f in enumerate(month_fields)
+            },
+        )
+        for i, m in enumerate(open_)
+    ]
+    TargetMonth.objects.filter(target=target).delete()
+    TargetMonth.objects.bulk_create(rows)
+    return True
+
+
 def _owner_key(target: Any) -> tuple[str, int]:
     """The owner of a target (a model or a ``TargetRow``), the same in the total tree and in
     every product line's tree."""
@@ -543,7 +605,7 @@ def _realigned_steps(
     return new
 
 
-def realign_lines(*, target: Target) -> int:
+def realign_lines(*, target: Target, first_open: int = 1) -> int:
     """Make the product-line targets of ``target``'s subtree add up again to the totals, exactly
     and in cents, after the totals were split again by hand.
 
@@ -553,7 +615,8 @@ def realign_lines(*, target: Target) -> int:
     recommendation); a table that already fits is kept as it is. The floor, the step up to the
     target and the step up to the stretch are fitted separately, so that every line keeps
     floor ≤ target ≤ stretch and each level adds up exactly. The lines' monthly splits keep
-    their profile. Returns the number of line targets changed."""
+    their profile; with ``first_open`` (a revision in the year), the months before it keep their
+    values, as the total's do. Returns the number of line targets changed."""
     places = metric_places(target.metric)
     unit = rounding_unit(target.plan.assumptions, target.metric)
     scope = Target.objects.filter(plan=target.plan, metric=target.metric)
@@ -587,11 +650,13 @@ def realign_lines(*, target: Target) -> int:
         floor, value, stretch = (Decimal(v) * scale for v in levels[t.pk])
         if (floor, value, stretch) == (t.floor, t.target, t.stretch):
             continue
+        old = list(TargetMonth.objects.filter(target=t).order_by("month")) if first_open > 1 else []
         scope.filter(pk=t.pk).update(
             floor=floor, target=value, stretch=stretch, lock_version=F("lock_version") + 1
         )
         t.floor, t.target, t.stretch = floor, value, stretch
-        target_split_months(target=t, unit=unit)
+        if not _split_open_months(t, old, first_open):
+            target_split_months(target=t, unit=unit)
         changed += 1
     return changed
 
@@ -780,8 +845,13 @@ def target_revise(
     actor: Any,
     expected_version: int | None = None,
     weights: SeasonalWeights | None = None,
+    on: date | None = None,
 ) -> Revision:
-    """Change an active target with a recorded reason (目标调整)."""
+    """Change an active target with a recorded reason (目标调整).
+
+    The months already over on ``on`` (default today) keep their targets: the change goes into
+    the open months, by their current profile (unless ``weights`` are given, or the months over
+    already hold more than a revised level: then the whole year is split again)."""
     member = _actor_member(actor)
     target = Target.objects.select_for_update(of=("self",)).select_related("plan").get(pk=target.pk)
     if target.plan.status != PlanStatus.ACTIVE:
@@ -801,9 +871,12 @@ def target_revise(
     _check_order(floor, target_value, stretch)
     _bump(Target, target.pk, expected_version)
     before = _values(target)
+    old_months = list(TargetMonth.objects.filter(target=target).order_by("month"))
     Target.objects.filter(pk=target.pk).update(floor=floor, target=target_value, stretch=stretch)
     target.refresh_from_db()
-    target_split_months(target=target, weights=weights)
+    first_open = first_open_month(target.plan, on or timezone.localdate())
+    if weights is not None or not _split_open_months(target, old_months, first_open):
+        target_split_months(target=target, weights=weights)
     revision = Revision.objects.create(
         target=target, author=member, reason=reason.strip(), before=before, after=_values(target)
     )
@@ -812,7 +885,7 @@ def target_revise(
         "reason": [None, reason.strip()],
     }
     if target.product_line_id is None:  # its product lines follow the revised total
-        lines = realign_lines(target=target)
+        lines = realign_lines(target=target, first_open=first_open)
         if lines:
             changes["product_lines_realigned"] = [None, lines]
     audit_record(actor=actor, action="target.revise", subject=target, changes=changes)
