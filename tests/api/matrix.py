@@ -84,6 +84,7 @@ API_ROUTES = {
     "plan_revisions": "plan-list",
     "plan_proposals": "plan-list",
     "target_detail": "target",
+    "target_recommendation": "target",
     "target_update": "target-write",
     "target_split": "target-write",
     "target_revise": "target-write",

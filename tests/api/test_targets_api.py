@@ -105,6 +105,7 @@ def test_every_target_route_kind_is_tested_here():
         "plan_revisions",
         "plan_proposals",
         "target_detail",
+        "target_recommendation",
         "target_update",
         "target_split",
         "target_revise",
@@ -125,9 +126,12 @@ def test_reads_follow_the_visibility_rule(org, draft, api_as, role):
             body = response.json()
             assert body["member"] == t.member_id and body["target"] == str(t.target)
             assert response["ETag"] == f'"v{t.lock_version}"'
+            assert api.get(f"/api/targets/{t.pk}/recommendation").status_code == 200
         else:
             assert response.status_code == 404, (role, key)
             assert response.json() == NOT_FOUND
+            hidden = api.get(f"/api/targets/{t.pk}/recommendation")
+            assert hidden.status_code == 404 and hidden.json() == NOT_FOUND
     listed = api.get(f"/api/plans/{draft.pk}/targets/?limit=200").json()["items"]
     got = {t["id"] for t in listed}
     members = member_targets(org, draft)
@@ -485,6 +489,32 @@ def test_recompute_over_the_api_matches_the_planning_page(org, history, api_as, 
     assert page.status_code == 302
     assert root_values(by_api, org) == root_values(by_page, org)
     assert D(root_values(by_api, org)["target"]) % 100 == 0  # rounded as asked
+    # where the company's target comes from: baseline + each input = the recommended target
+    root = node(by_api, unit=org.company)
+    rec = api.get(f"/api/targets/{root.pk}/recommendation").json()
+    assert rec["computed"] and rec["probabilities"] == [0.8, 0.5, 0.3]
+    assert [s["key"] for s in rec["waterfall"]] == ["baseline", "growth", "uplift:SW", "hires"]
+    assert (
+        rec["waterfall"][2]["label"] == "Uplift: Software"
+        and rec["waterfall"][2]["amount"] == 50000
+    )
+    assert sum(s["amount"] for s in rec["waterfall"]) == pytest.approx(rec["target"], abs=0.05)
+    growth = rec["waterfall"][1]["amount"]
+    assert growth == pytest.approx(0.08 * rec["waterfall"][0]["amount"], abs=0.01)
+    assert rec["floor"] <= rec["target"] <= rec["stretch"]
+    fan = rec["forecast"]
+    assert fan["months"] == [f"2027-{m:02d}" for m in range(1, 13)]
+    for i in range(12):
+        assert (
+            fan["lo95"][i] <= fan["lo80"][i] <= fan["mean"][i] <= fan["hi80"][i] <= fan["hi95"][i]
+        )
+    assert len(rec["monthly"]) == 12 and {c["letter"] for c in rec["smart"]} == set("SMART")
+    assert all(c["sentence"] for c in rec["smart"])
+    # a target set by hand has no recommendation to show
+    by_hand = s.plan_create(fiscal_year=2028, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=by_hand, metric=METRIC)
+    manual = api.get(f"/api/targets/{node(by_hand, unit=org.east).pk}/recommendation")
+    assert manual.json()["computed"] is False and manual.json()["waterfall"] == []
     # higher growth never lowers the target
     api.post(f"/api/plans/{by_api.pk}/recompute", {**inputs, "growth_pct": "20"})
     assert D(root_values(by_api, org)["target"]) >= D(root_values(by_page, org)["target"])

@@ -26,9 +26,11 @@ from salesloop.apitokens.rest import (
     PathId,
     paginate,
 )
+from salesloop.core.periods import FiscalCalendar
 from salesloop.customers.models import ProductLine
+from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of, visible
-from salesloop.targets import rules, selectors, services
+from salesloop.targets import charts, rules, selectors, services, smart
 from salesloop.targets.forms import HIRE_ROWS, InputsForm
 from salesloop.targets.models import Plan, PlanRun, Proposal, Target
 from salesloop.targets.planning import LINE_METRICS, split_subtree
@@ -39,6 +41,7 @@ from salesloop.targets.schemas import (
     PlanQuery,
     ProposalIn,
     ProposalOut,
+    RecommendationOut,
     RecomputeIn,
     RevisionIn,
     RevisionOut,
@@ -52,6 +55,24 @@ from salesloop.targets.schemas import (
 from salesloop.targets.tasks import plan_recompute
 
 router = Router(tags=["targets"])
+
+FAN_KEYS = ("mean", "lo80", "hi80", "lo95", "hi95")
+ROUNDED = (
+    "floor",
+    "target",
+    "stretch",
+    "capacity",
+    "ramped_productivity",
+    "top_decile_productivity",
+)
+
+
+def _cents(value: Any) -> Any:
+    """The recommendation's statistics (floats, lists of them) rounded to the cent."""
+    if isinstance(value, list):
+        return [_cents(v) for v in value]
+    return round(float(value), 2) if isinstance(value, int | float) else value
+
 
 _TAG = re.compile(r'^(?:W/)?"v(\d+)"$')
 
@@ -289,6 +310,58 @@ def plan_run_route(request: HttpRequest, plan_id: PathId, run_id: PathId) -> Any
 def target_detail_route(request: HttpRequest, target_id: PathId, response: HttpResponse) -> Any:
     _target(request, target_id)  # 404 when hidden or missing
     return _target_out(request, target_id, response)
+
+
+@router.get(
+    "/targets/{target_id}/recommendation",
+    response={200: RecommendationOut, **OBJECT_ERRORS},
+    url_name="target_recommendation",
+)
+def target_recommendation_route(request: HttpRequest, target_id: PathId) -> Any:
+    """The recommendation behind a target (as the planning page's charts show it): the
+    probabilities, the baseline, the waterfall of inputs, capacity, the forecast fan by month,
+    the monthly split and each SMART check in words."""
+    target = _target(request, target_id)
+    rec = target.recommendation or {}
+    names = dict(ProductLine.objects.values_list("code", "name"))
+    figure = charts.waterfall(rec, line_names=names)["data"][0] if rec.get("waterfall") else None
+    steps = [
+        {
+            "key": step["key"],
+            "label": str(label).replace("<br>", " "),
+            "amount": _cents(step["amount"]),
+        }
+        for step, label in zip(
+            rec.get("waterfall", []), figure["x"] if figure else [], strict=False
+        )
+    ]
+    fan = rec.get("fan") or {}
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    months = [p.start.strftime("%Y-%m") for p in fiscal.months(target.plan.fiscal_year)]
+    return {
+        "computed": "waterfall" in rec,
+        "probabilities": rec.get("probabilities"),
+        **{name: _cents(rec.get(name)) for name in ROUNDED},
+        "baseline": _cents(rec.get("baseline")),
+        "waterfall": steps,
+        "capped": rec.get("capped"),
+        "forecast": {"months": months, **{k: _cents(fan.get(k, [])) for k in FAN_KEYS}}
+        if fan
+        else None,
+        "monthly": _cents(rec.get("monthly", [])),
+        "history_months": rec.get("history_months", []),
+        "method": rec.get("method"),
+        "smart": [
+            {
+                "letter": c.get("letter", ""),
+                "ok": bool(c.get("ok")),
+                "reason": str(c.get("reason", "")),
+                "sentence": smart.sentence(c),
+                "figures": c.get("figures") or {},
+            }
+            for c in target.smart or []
+        ],
+    }
 
 
 @router.patch(

@@ -228,6 +228,55 @@ class RunOut(Schema):
     created_at: datetime
 
 
+class StepOut(Schema):
+    key: str = Field(description="baseline, growth, uplift:<line code>, hires or cap.")
+    label: str
+    amount: float
+
+
+class FanOut(Schema):
+    months: list[str] = Field(description="The plan year's months, YYYY-MM.")
+    mean: list[float]
+    lo80: list[float]
+    hi80: list[float]
+    lo95: list[float]
+    hi95: list[float]
+
+
+class SmartCheckOut(Schema):
+    letter: str
+    ok: bool
+    reason: str
+    sentence: str
+    figures: dict[str, Any] = Field(description="The numbers behind the check.")
+
+
+class RecommendationOut(Schema):
+    """Where a target comes from: the recommendation it was computed from (before any edit by
+    hand), with the contribution of each input and the forecast behind it."""
+
+    computed: bool = Field(description="False for a target never recommended (set by hand).")
+    probabilities: list[float] | None = Field(
+        description="The chance of reaching the floor, the target and the stretch."
+    )
+    floor: float | None
+    target: float | None
+    stretch: float | None
+    baseline: list[float] | None = Field(
+        description="Floor, target and stretch from the history alone, before any input."
+    )
+    waterfall: list[StepOut] = Field(description="Baseline plus each input = the target.")
+    capped: bool | None
+    capacity: float | None = Field(description="Full-time months × top-decile productivity.")
+    ramped_productivity: float | None
+    top_decile_productivity: float | None
+    forecast: FanOut | None = Field(description="The monthly forecast and its intervals.")
+    monthly: list[list[float]] = Field(description="Each month's [floor, target, stretch].")
+    history_months: list[str] = Field(description="The first and last month of history used.")
+    method: str | None = Field(description="The forecasting method chosen.")
+    smart: list[SmartCheckOut]
+
+
 class SplitOut(Schema):
     changed: int = Field(description="How many targets below this one got new values.")
     children: list[TargetOut]
