@@ -510,11 +510,19 @@ def test_recompute_over_the_api_matches_the_planning_page(org, history, api_as, 
         )
     assert len(rec["monthly"]) == 12 and {c["letter"] for c in rec["smart"]} == set("SMART")
     assert all(c["sentence"] for c in rec["smart"])
+    # a share split from its parent shows its own trend beside it
+    share = api.get(f"/api/targets/{node(by_api, member=org.rep_a1).pk}/recommendation").json()
+    assert not share["computed"] and share["waterfall"] == []
+    assert share["own_trend"]["last_year"] > 0
+    assert (
+        share["own_trend"]["floor"] <= share["own_trend"]["target"] <= share["own_trend"]["stretch"]
+    )
     # a target set by hand has no recommendation to show
     by_hand = s.plan_create(fiscal_year=2028, owner=org.director, actor=org.director.user)
     s.plan_build_tree(plan=by_hand, metric=METRIC)
     manual = api.get(f"/api/targets/{node(by_hand, unit=org.east).pk}/recommendation")
     assert manual.json()["computed"] is False and manual.json()["waterfall"] == []
+    assert manual.json()["own_trend"] is None
     # higher growth never lowers the target
     api.post(f"/api/plans/{by_api.pk}/recompute", {**inputs, "growth_pct": "20"})
     assert D(root_values(by_api, org)["target"]) >= D(root_values(by_page, org)["target"])

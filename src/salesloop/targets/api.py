@@ -71,6 +71,8 @@ def _cents(value: Any) -> Any:
     """The recommendation's statistics (floats, lists of them) rounded to the cent."""
     if isinstance(value, list):
         return [_cents(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _cents(v) for k, v in value.items()}
     return round(float(value), 2) if isinstance(value, int | float) else value
 
 
@@ -351,6 +353,7 @@ def target_recommendation_route(request: HttpRequest, target_id: PathId) -> Any:
         "monthly": _cents(rec.get("monthly", [])),
         "history_months": rec.get("history_months", []),
         "method": rec.get("method"),
+        "own_trend": _cents(rec.get("own_baseline")),
         "smart": [
             {
                 "letter": c.get("letter", ""),

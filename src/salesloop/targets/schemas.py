@@ -255,7 +255,10 @@ class RecommendationOut(Schema):
     """Where a target comes from: the recommendation it was computed from (before any edit by
     hand), with the contribution of each input and the forecast behind it."""
 
-    computed: bool = Field(description="False for a target never recommended (set by hand).")
+    computed: bool = Field(
+        description="True for a node the recommendation was computed for (the plan's top); "
+        "false for a share split from its parent, or a target set by hand."
+    )
     probabilities: list[float] | None = Field(
         description="The chance of reaching the floor, the target and the stretch."
     )
@@ -274,6 +277,10 @@ class RecommendationOut(Schema):
     monthly: list[list[float]] = Field(description="Each month's [floor, target, stretch].")
     history_months: list[str] = Field(description="The first and last month of history used.")
     method: str | None = Field(description="The forecasting method chosen.")
+    own_trend: dict[str, float | None] | None = Field(
+        description="A split share's own forecast (floor, target, stretch, last_year): the "
+        "planning page's 'Own trend', to compare the share with."
+    )
     smart: list[SmartCheckOut]
 
 
