@@ -391,3 +391,20 @@ def test_plans_list_shows_each_reader_their_own_headline(
     assert f"<strong>{figure}</strong>" in row
     for other in {"Company", "Team A", "Rep_A1", "Team W"} - {owner}:
         assert f"<td>{other}</td>" not in row
+
+
+def test_an_active_plan_says_from_which_month_a_revision_counts(client, org, login, history):
+    """On 20 November 2026 a revision of FY2026 keeps January–October: the page says the
+    change goes into 2026-11 onwards. A plan whose year has not begun says nothing."""
+    for year in (2026, 2027):
+        plan = s.plan_create(fiscal_year=year, owner=org.director, actor=org.director.user)
+        s.plan_build_tree(plan=plan, metric="booked_revenue")
+        s.plan_submit(plan=plan, actor=org.director.user)
+        s.plan_approve(plan=plan, actor=org.admin.user)
+        s.plan_activate(plan=plan, actor=org.admin.user)
+    login(org.mgr_a)
+    current, coming = Plan.objects.order_by("fiscal_year")
+    page = client.get(reverse("targets:plan", args=[current.pk])).content.decode()
+    assert 'data-testid="revision-from"' in page and "goes into 2026-11" in page
+    page = client.get(reverse("targets:plan", args=[coming.pk])).content.decode()
+    assert 'data-testid="revision-from"' not in page

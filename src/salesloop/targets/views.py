@@ -33,6 +33,18 @@ from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
 
 
+def _revision_from(plan: Any) -> date | None:
+    """For an active plan whose year is under way: the first month a revision changes (the
+    months before it keep their targets)."""
+    if plan.status != PlanStatus.ACTIVE:
+        return None
+    first = services.first_open_month(plan, timezone.localdate())
+    if not 1 < first <= 12:
+        return None
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    return fiscal.month(plan.fiscal_year, first).start
+
+
 def _metric(request: HttpRequest) -> str:
     metric = request.GET.get("metric") or request.POST.get("metric") or Metric.BOOKED_REVENUE
     return metric if metric in Metric.values else Metric.BOOKED_REVENUE
@@ -97,6 +109,7 @@ def _plan_context(
         "may_edit_plan": bool(member) and rules.may_edit_plan(member, plan),  # type: ignore[arg-type]
         "may_approve": bool(member) and rules.may_approve_plan(member, plan),  # type: ignore[arg-type]
         "run": selectors.latest_run(plan=plan, metric=metric),
+        "revision_from": _revision_from(plan),
         "query": f"metric={metric}" + (f"&line={line.pk}" if line else ""),
     }
     rec = (root.recommendation if root is not None and root.product_line_id is None else {}) or {}
