@@ -29,7 +29,7 @@ from salesloop.apitokens.rest import (
 from salesloop.core.periods import FiscalCalendar
 from salesloop.customers.models import ProductLine
 from salesloop.org.services import company_get
-from salesloop.org.visibility import member_of, visible
+from salesloop.org.visibility import get_visible_or_404, member_of, visible
 from salesloop.targets import charts, rules, selectors, services, smart
 from salesloop.targets.forms import HIRE_ROWS, InputsForm
 from salesloop.targets.models import Plan, PlanRun, Proposal, Target
@@ -103,11 +103,11 @@ def _target(request: HttpRequest, target_id: int) -> Target:
 
 
 def _target_out(request: HttpRequest, target_id: int, response: HttpResponse) -> Target:
-    target = (
-        visible(Target.objects.filter(pk=target_id), user=request.user)
-        .select_related("unit", "member")
-        .prefetch_related("months")
-        .get()
+    """The target as the API shows it (with its months), its ETag set; 404 when hidden."""
+    target = get_visible_or_404(
+        Target.objects.select_related("unit", "member").prefetch_related("months"),
+        user=request.user,
+        pk=target_id,
     )
     response["ETag"] = _etag(target)
     return target
@@ -310,7 +310,6 @@ def plan_run_route(request: HttpRequest, plan_id: PathId, run_id: PathId) -> Any
     "/targets/{target_id}", response={200: TargetOut, **OBJECT_ERRORS}, url_name="target_detail"
 )
 def target_detail_route(request: HttpRequest, target_id: PathId, response: HttpResponse) -> Any:
-    _target(request, target_id)  # 404 when hidden or missing
     return _target_out(request, target_id, response)
 
 
@@ -470,11 +469,5 @@ def proposal_create_route(request: HttpRequest, target_id: PathId, payload: Prop
 )
 def proposal_decide_route(request: HttpRequest, proposal_id: PathId, payload: DecisionIn) -> Any:
     """Accept or reject an open proposal (someone above the proposer decides)."""
-    proposal = (
-        visible(Proposal.objects.select_related("target__plan"), user=request.user)
-        .filter(pk=proposal_id)
-        .first()
-    )
-    if proposal is None:
-        raise Http404("Not found.")
+    proposal = selectors.proposal_get(user=request.user, pk=proposal_id)
     return services.proposal_decide(proposal=proposal, accept=payload.accept, actor=request.user)

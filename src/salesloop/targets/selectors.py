@@ -81,6 +81,13 @@ def target_list(
     return visible(queryset, user=user)
 
 
+def proposal_get(*, user: Any, pk: Any) -> Proposal:
+    """One proposal the user may see (on a target they may see); 404 like a missing one."""
+    from salesloop.org.visibility import get_visible_or_404
+
+    return get_visible_or_404(Proposal.objects.select_related("target__plan"), user=user, pk=pk)
+
+
 def target_get(*, user: Any, pk: Any) -> Target:
     from salesloop.org.visibility import get_visible_or_404
 

@@ -28,7 +28,7 @@ from salesloop.targets.forms import (
     RevisionForm,
     TargetValuesForm,
 )
-from salesloop.targets.models import PlanRun, Proposal, Target
+from salesloop.targets.models import PlanRun, Target
 from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
 
@@ -431,17 +431,7 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
 @writer_required
 @require_POST
 def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
-    from django.http import Http404
-
-    from salesloop.org.visibility import visible
-
-    proposal = (
-        visible(Proposal.objects.select_related("target__plan"), user=request.user)
-        .filter(pk=pk)
-        .first()
-    )
-    if proposal is None:
-        raise Http404("Not found.")
+    proposal = selectors.proposal_get(user=request.user, pk=pk)
     try:
         services.proposal_decide(
             proposal=proposal, accept=request.POST.get("accept") == "1", actor=request.user
