@@ -306,6 +306,20 @@ class SmartInputs:
     fte: float | None = None  # FTE carrying the target over the year (1 for a rep)
     team_productivity: Sequence[float] = ()  # yearly actual per FTE of the team's members
     probability_band: tuple[float, float] = (0.2, 0.95)
+    # the percentiles themselves, when they were computed before (a re-check after an edit):
+    # they take the place of the two histories above
+    growth_p90: float | None = None
+    productivity_top_decile: float | None = None
+
+
+def growth_p90(history: Sequence[float]) -> float | None:
+    """The 90th percentile of an owner's past growth rates (None without any)."""
+    return _percentile(history, 90)
+
+
+def productivity_top_decile(team: Sequence[float]) -> float | None:
+    """The productivity the team's top 10 % deliver (None for fewer than three members)."""
+    return _percentile(team, 90) if len(team) >= 3 else None
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
@@ -352,7 +366,11 @@ def smart_check(inputs: SmartInputs) -> tuple[SmartCheck, ...]:
             )
     if inputs.last_year_actual and inputs.last_year_actual > 0:
         implied = inputs.target / inputs.last_year_actual - 1.0
-        p90 = _percentile(inputs.yoy_growth_history, 90)
+        p90 = (
+            inputs.growth_p90
+            if inputs.growth_p90 is not None
+            else growth_p90(inputs.yoy_growth_history)
+        )
         if p90 is not None and implied > p90 + 1e-9:
             achievable.append(
                 SmartCheck(
@@ -366,10 +384,14 @@ def smart_check(inputs: SmartInputs) -> tuple[SmartCheck, ...]:
                     },
                 )
             )
-    if inputs.fte and inputs.fte > 0 and len(inputs.team_productivity) >= 3:
+    top_decile = (
+        inputs.productivity_top_decile
+        if inputs.productivity_top_decile is not None
+        else productivity_top_decile(inputs.team_productivity)
+    )
+    if inputs.fte and inputs.fte > 0 and top_decile is not None:
         implied_productivity = inputs.target / inputs.fte
-        top_decile = _percentile(inputs.team_productivity, 90)
-        if top_decile is not None and implied_productivity > top_decile + 1e-9:
+        if implied_productivity > top_decile + 1e-9:
             achievable.append(
                 SmartCheck(
                     "A",

@@ -147,6 +147,9 @@ class Target(TimeStampedModel):
     # The recommendation behind the values (baseline, waterfall, probabilities) and the SMART check.
     recommendation = models.JSONField(_("recommendation"), default=dict, blank=True)
     smart = models.JSONField(_("SMART check"), default=dict, blank=True)
+    # What the check rests on besides the value (history figures, quantiles of the forecast
+    # total): a value edited by hand or revised is checked again from it (targets.smart.recheck).
+    smart_basis = models.JSONField(_("SMART check basis"), default=dict, blank=True)
     strategy_line = models.CharField(_("strategy line"), max_length=200, blank=True)
 
     class Meta:

@@ -67,7 +67,7 @@ from salesloop.customers.models import Customer, ProductLine
 from salesloop.insights.actuals import monthly_actuals
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
-from salesloop.targets import rules
+from salesloop.targets import rules, smart
 from salesloop.targets.choices import ROUND_TO_CHOICES, Method, Metric, metric_places, rounding_unit
 from salesloop.targets.models import ForecastCache, Plan, Target, TargetMonth
 from salesloop.targets.services import (
@@ -184,6 +184,7 @@ class TargetRow:
     # the stored JSON, loaded only where it is needed (``_load_json``)
     recommendation: dict[str, Any] | None = None
     smart: Any = None
+    smart_basis: Any = None
 
 
 @dataclass
@@ -564,7 +565,8 @@ def _by_ids(ids: Sequence[int], scope: QuerySet[Target] | None) -> Iterator[Any]
 def _load_json(
     rows: Sequence[TargetRow], fields: Sequence[str], scope: QuerySet[Target] | None = None
 ) -> None:
-    """Read the stored JSON ``fields`` ("recommendation", "smart") of these targets."""
+    """Read the stored JSON ``fields`` ("recommendation", "smart", "smart_basis") of these
+    targets."""
     by_pk = {t.pk: t for t in rows}
     for batch in _by_ids(list(by_pk), scope):
         for pk, *data in fetch_rows(Target.objects.filter(pk__in=batch).values_list("pk", *fields)):
@@ -933,20 +935,26 @@ def _line_steps(
 _METRICS = frozenset(Metric.values)
 
 
-def _probabilities(nodes: list[Node], targets: list[float]) -> list[float | None]:
+def _probabilities(
+    nodes: list[Node], targets: list[float]
+) -> tuple[list[float | None], list[list[float] | None]]:
     """P(next year's total ≥ target) for each node, on the node's shared draws (as
-    core.probability_of_reaching); None where the node has no forecast or no history of its
-    own (a probability from their trend says nothing: not judged)."""
+    core.probability_of_reaching), and the quantiles of those totals at ``smart.BASIS_PROBS``
+    (kept to check an edited value again); None where the node has no forecast or no history
+    of its own (a probability from their trend says nothing: not judged)."""
     out: list[float | None] = [None] * len(nodes)
+    quantiles: list[list[float] | None] = [None] * len(nodes)
     judged = [i for i, n in enumerate(nodes) if n.fc is not None and float(n.series.sum()) > 0]
     if judged:
         totals = np.array([nodes[i].path_totals() for i in judged])
         wanted = np.array([targets[i] for i in judged])[:, None]
         # the share of the draws at or above the target: count / draws, as np.mean gives it
         shares = np.count_nonzero(totals >= wanted, axis=1) / totals.shape[1]
-        for i, p in zip(judged, shares.tolist(), strict=True):
+        table = np.quantile(totals, smart.BASIS_PROBS, axis=1).T  # (judged, probabilities)
+        for i, p, q in zip(judged, shares.tolist(), table.tolist(), strict=True):
             out[i] = p
-    return out
+            quantiles[i] = q
+    return out, quantiles
 
 
 def _smart(
@@ -958,31 +966,25 @@ def _smart(
     line_name: str,
     lines_label: str = "",
     yoy: list[float] | None = None,
-) -> list[dict[str, Any]]:
-    """The SMART check of one target; ``probability``: of reaching it (``_probabilities``);
+    totals: list[float] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The SMART check of one target and its basis (``smart.basis``); ``probability``: of
+    reaching it, ``totals``: the quantiles of the forecast total (``_probabilities``);
     ``productivity``: the yearly actual per FTE of the members under its parent
     (``_PeerProductivity``); ``yoy``: the node's past growth rates when already computed."""
-    checks = core.smart_check(
-        core.SmartInputs(
-            has_owner=True,
-            metric_defined=node.target.metric in _METRICS,
-            target=target_value,
-            period_set=True,
-            relevant_to=line_name
-            or node.target.strategy_line
-            or inputs.strategy_line
-            or lines_label,
-            probability=probability,
-            last_year_actual=float(node.series[-12:].sum()) or None,
-            yoy_growth_history=core.yoy_growth_rates(node.series) if yoy is None else yoy,
-            fte=node.fte_next_year if node.target.member_id else None,
-            team_productivity=productivity,
-        )
+    facts = core.SmartInputs(
+        has_owner=True,
+        metric_defined=node.target.metric in _METRICS,
+        target=target_value,
+        period_set=True,
+        relevant_to=line_name or node.target.strategy_line or inputs.strategy_line or lines_label,
+        probability=probability,
+        last_year_actual=float(node.series[-12:].sum()) or None,
+        yoy_growth_history=core.yoy_growth_rates(node.series) if yoy is None else yoy,
+        fte=node.fte_next_year if node.target.member_id else None,
+        team_productivity=productivity,
     )
-    return [
-        {"letter": c.letter, "ok": c.ok, "reason": c.reason, "figures": dict(c.figures)}
-        for c in checks
-    ]
+    return smart.as_json(core.smart_check(facts)), smart.basis(facts, totals)
 
 
 class _PeerProductivity:
@@ -1243,12 +1245,14 @@ def _finalize(
         tuple(Decimal(x).scaleb(-places).quantize(quantum) for x in values[n.target.pk])
         for n in todo
     ]
-    probabilities = _probabilities(todo, [float(levels[1]) for levels in levels_of])
+    probabilities, totals = _probabilities(todo, [float(levels[1]) for levels in levels_of])
     own = [n for n in todo if n.target.product_line_id is None and n.target.pk not in root_json]
     baselines = dict(zip((n.target.pk for n in own), _own_baselines(own, inputs), strict=True))
     growth = core.yoy_growth_rates_many([n.series for n in todo])
-    new: list[tuple[Node, tuple[Decimal, Decimal, Decimal], Any, list[dict[str, Any]]]] = []
-    for n, levels, probability, yoy in zip(todo, levels_of, probabilities, growth, strict=True):
+    new: list[_New] = []
+    for n, levels, probability, yoy, quantiles in zip(
+        todo, levels_of, probabilities, growth, totals, strict=True
+    ):
         t = n.target
         if t.pk in root_json:
             rec: Any = root_json[t.pk]
@@ -1256,7 +1260,7 @@ def _finalize(
             rec = {**(t.recommendation or {}), "own_baseline": baselines[t.pk]}
         else:
             rec = _KEEP  # a product line's recommendation is not touched
-        smart = _smart(
+        checks, basis = _smart(
             n,
             float(levels[1]),
             probability,
@@ -1265,16 +1269,18 @@ def _finalize(
             line_names.get(t.product_line_id or 0, ""),
             lines_label=lines_label,
             yoy=yoy,
+            totals=quantiles,
         )
-        new.append((n, levels, rec, smart))  # type: ignore[arg-type]
+        new.append((n, levels, rec, checks, basis))  # type: ignore[arg-type]
 
     # Unchanged values: compare the stored JSON and month rows too (read for those only).
-    same = [i for i, (n, levels, _r, _s) in enumerate(new) if levels == _levels(n.target)]
-    _load_json([new[i][0].target for i in same], ["smart"], scope)
+    same = [i for i, (n, levels, *_rest) in enumerate(new) if levels == _levels(n.target)]
+    _load_json([new[i][0].target for i in same], ["smart", "smart_basis"], scope)
     same = [
         i
         for i in same
         if new[i][3] == new[i][0].target.smart
+        and new[i][4] == new[i][0].target.smart_basis
         and (new[i][2] is _KEEP or new[i][2] == new[i][0].target.recommendation)
     ]
     unchanged = _months_unchanged(
@@ -1284,17 +1290,20 @@ def _finalize(
     changed = [i for i in range(len(new)) if i not in skip]
     _write(new, changed, month_minor, places, scope)
     for i in changed:  # the nodes' targets now hold what was written
-        n, levels, rec, smart = new[i]
+        n, levels, rec, checks, basis = new[i]
         t = n.target
         t.floor, t.target, t.stretch = levels
         t.lock_version += 1
-        t.smart = smart
+        t.smart, t.smart_basis = checks, basis
         if rec is not _KEEP:
             t.recommendation = rec
     return len(changed)
 
 
 _KEEP = object()
+# a target to write: its node, (floor, target, stretch), its recommendation (or _KEEP), its
+# SMART checks and their basis
+_New = tuple[Node, tuple[Decimal, Decimal, Decimal], Any, list[dict[str, Any]], dict[str, Any]]
 
 
 def _levels(t: TargetRow) -> tuple[Decimal, Decimal, Decimal]:
@@ -1351,7 +1360,7 @@ def _months_unchanged(
 
 
 def _write(
-    new: list[tuple[Node, tuple[Decimal, Decimal, Decimal], Any, list[dict[str, Any]]]],
+    new: list[_New],
     changed: list[int],
     month_minor: np.ndarray,
     places: int,
@@ -1362,22 +1371,33 @@ def _write(
     with_rec = []
     without_rec = []
     for i in changed:
-        n, (floor, target, stretch), rec, smart = new[i]
+        n, (floor, target, stretch), rec, checks, basis = new[i]
         t = n.target
         if rec is _KEEP or rec == t.recommendation:
-            without_rec.append((t.pk, floor, target, stretch, t.lock_version + 1, smart))
+            without_rec.append((t.pk, floor, target, stretch, t.lock_version + 1, checks, basis))
         else:
-            with_rec.append((t.pk, floor, target, stretch, t.lock_version + 1, rec, smart))
+            with_rec.append((t.pk, floor, target, stretch, t.lock_version + 1, rec, checks, basis))
     ids = [new[i][0].target.pk for i in changed]
     with transaction.atomic():
         update_rows(
             Target,
             ["id"],
-            ["floor", "target", "stretch", "lock_version", "recommendation", "smart"],
+            [
+                "floor",
+                "target",
+                "stretch",
+                "lock_version",
+                "recommendation",
+                "smart",
+                "smart_basis",
+            ],
             with_rec,
         )
         update_rows(
-            Target, ["id"], ["floor", "target", "stretch", "lock_version", "smart"], without_rec
+            Target,
+            ["id"],
+            ["floor", "target", "stretch", "lock_version", "smart", "smart_basis"],
+            without_rec,
         )
         _write_months(ids, month_minor[changed], places, scope)
 

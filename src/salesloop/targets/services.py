@@ -12,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesloop.common.audit import audit_record
+from salesloop.common.db import update_rows
 from salesloop.common.models import AuditEvent
 from salesloop.core.allocation import (
     AllocationError,
@@ -44,7 +45,7 @@ from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of
-from salesloop.targets import rules
+from salesloop.targets import rules, smart
 from salesloop.targets.choices import (
     Method,
     PlanStatus,
@@ -400,6 +401,7 @@ def plan_copy(*, plan: Plan, actor: Any) -> Plan:
                 locked=old.locked,
                 recommendation=old.recommendation,
                 smart=old.smart,
+                smart_basis=old.smart_basis,
                 strategy_line=old.strategy_line,
             )
             for old in batch
@@ -643,7 +645,7 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
         if all(v[0] >= 0 for v in levels.values()):
             break  # else a floor under one unit rounded below zero: split floor-first
     scale = Decimal(10) ** -places
-    changed = 0
+    changed: list[Target] = []
     for t in line_targets:
         if t.pk not in levels:  # outside the subtree
             continue
@@ -657,8 +659,25 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
         t.floor, t.target, t.stretch = floor, value, stretch
         if not _split_open_months(t, old, first_open):
             target_split_months(target=t, unit=unit)
-        changed += 1
-    return changed
+        changed.append(t)
+    smart_recheck(changed)
+    return len(changed)
+
+
+def smart_recheck(targets: Iterable[Target]) -> None:
+    """Check these targets against SMART again at their current value (after an edit by hand,
+    a revision, a proposal accepted or a split), from the basis stored when their plan was
+    computed; a target without one keeps its check. The instances get the new check too."""
+    by_pk = {t.pk: t for t in targets}
+    rows = []
+    for pk, value, stored in Target.objects.filter(pk__in=list(by_pk)).values_list(
+        "pk", "target", "smart_basis"
+    ):
+        checks = smart.recheck(stored, float(value))
+        if checks is not None:
+            rows.append((pk, checks))
+            by_pk[pk].smart = checks
+    update_rows(Target, ["id"], ["smart"], rows)
 
 
 @transaction.atomic
@@ -712,6 +731,7 @@ def target_set(
         lines = realign_lines(target=target)
         if lines:
             changes["product_lines_realigned"] = [None, lines]
+    smart_recheck([target])
     audit_record(actor=actor, action=audit_action, subject=target, changes=changes)
     return target
 
@@ -831,6 +851,8 @@ def target_allocate(
             changed += target_allocate(
                 target=child, weights=weights, actor=actor, recursive=True, seasonal=seasonal
             )
+    direct = {c.pk for c in children}
+    smart_recheck([c for c in changed if c.pk in direct])
     return changed
 
 
@@ -888,6 +910,7 @@ def target_revise(
         lines = realign_lines(target=target, first_open=first_open)
         if lines:
             changes["product_lines_realigned"] = [None, lines]
+    smart_recheck([target])
     audit_record(actor=actor, action="target.revise", subject=target, changes=changes)
     event = target_payload(revision)
     transaction.on_commit(lambda: webhook_emit(WebhookEvent.TARGET_REVISED, event))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 from django.utils.translation import gettext as _
+
+from salesloop.core import planning as core
 
 LETTERS = {
     "S": _("Specific"),
@@ -13,6 +17,87 @@ LETTERS = {
     "R": _("Relevant"),
     "T": _("Time-bound"),
 }
+
+
+# The probabilities at which a target's forecast total is kept (``basis``): enough to read the
+# chance of reaching any other value within about a point where it matters (the band's ends).
+BASIS_PROBS: tuple[float, ...] = (
+    0.01,
+    0.025,
+    0.05,
+    *(round(0.1 + 0.05 * k, 2) for k in range(17)),
+    0.95,
+    0.975,
+    0.99,
+)
+
+
+def as_json(checks: Iterable[core.SmartCheck]) -> list[dict[str, Any]]:
+    """The checks as stored in ``Target.smart``."""
+    return [
+        {"letter": c.letter, "ok": c.ok, "reason": c.reason, "figures": dict(c.figures)}
+        for c in checks
+    ]
+
+
+def basis(inputs: core.SmartInputs, totals: Sequence[float] | None = None) -> dict[str, Any]:
+    """What a check needs besides the target's value, as stored in ``Target.smart_basis``:
+    the owner's history figures and the quantiles (at ``BASIS_PROBS``) of the forecast total,
+    so that a value edited by hand or revised is checked again without the forecast."""
+    return {
+        "metric_defined": inputs.metric_defined,
+        "relevant_to": inputs.relevant_to,
+        "last_year": inputs.last_year_actual,
+        "growth_p90": (
+            inputs.growth_p90
+            if inputs.growth_p90 is not None
+            else core.growth_p90(inputs.yoy_growth_history)
+        ),
+        "fte": inputs.fte,
+        "top_decile": (
+            inputs.productivity_top_decile
+            if inputs.productivity_top_decile is not None
+            else core.productivity_top_decile(inputs.team_productivity)
+        ),
+        "totals": None if totals is None else [round(float(v), 6) for v in totals],
+    }
+
+
+def probability_from(totals: Sequence[float], value: float) -> float:
+    """The chance that the total reaches ``value``, read from its quantiles at ``BASIS_PROBS``
+    (linear between them; beyond the first and last, half-way to certainty)."""
+    below = np.interp(
+        value,
+        np.asarray(totals, dtype=np.float64),
+        BASIS_PROBS,
+        left=BASIS_PROBS[0] / 2,
+        right=1.0 - (1.0 - BASIS_PROBS[-1]) / 2,
+    )
+    return float(1.0 - below)
+
+
+def recheck(stored: dict[str, Any], value: float) -> list[dict[str, Any]] | None:
+    """The SMART check of a target whose value is now ``value``, from its stored ``basis``
+    (None when there is none: a target never computed keeps what it has)."""
+    if not stored:
+        return None
+    totals = stored.get("totals")
+    return as_json(
+        core.smart_check(
+            core.SmartInputs(
+                has_owner=True,
+                metric_defined=bool(stored.get("metric_defined", True)),
+                target=value,
+                period_set=True,
+                relevant_to=str(stored.get("relevant_to") or ""),
+                probability=probability_from(totals, value) if totals else None,
+                last_year_actual=stored.get("last_year"),
+                fte=stored.get("fte"),
+                growth_p90=stored.get("growth_p90"),
+                productivity_top_decile=stored.get("top_decile"),
+            )
+        )
+    )
 
 
 def _pct(value: Any) -> str:

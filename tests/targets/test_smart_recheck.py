@@ -1,0 +1,134 @@
+"""A target's SMART check follows its value: an edit by hand, a revision or an accepted proposal
+checks it again from the basis stored when the plan was computed (no forecast needed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from salesloop.targets import services as s
+from salesloop.targets import smart
+from salesloop.targets.models import Target
+from salesloop.targets.planning import Inputs, recommend_plan
+
+
+def _reasons(checks):
+    return {c["reason"]: c["figures"] for c in checks if not c["ok"]}
+
+
+BASIS = {
+    "metric_defined": True,
+    "relevant_to": "Hardware",
+    "last_year": 1_000_000.0,
+    "growth_p90": 0.20,
+    "fte": 2.0,
+    "top_decile": 600_000.0,
+    "totals": None,
+}
+
+
+def test_growth_and_productivity_are_judged_at_the_new_value():
+    # 1.3 M: +30 % on last year's 1 M (above the 20 % p90), 650 k per FTE (above 600 k)
+    high = _reasons(smart.recheck(BASIS, 1_300_000.0))
+    assert high["growth_above_p90"]["implied_growth"] == pytest.approx(0.30)
+    assert high["growth_above_p90"]["p90_growth"] == pytest.approx(0.20)
+    assert high["productivity_above_top_decile"]["implied_productivity"] == pytest.approx(650_000)
+    # 1.15 M: +15 % and 575 k per FTE: both within what the owner and the team have done
+    assert _reasons(smart.recheck(BASIS, 1_150_000.0)) == {}
+    # 1.2 M is the edge of both (+20 %, 600 k per FTE): not above, not flagged; 100 more is
+    assert _reasons(smart.recheck(BASIS, 1_200_000.0)) == {}
+    assert set(_reasons(smart.recheck(BASIS, 1_200_100.0))) == {
+        "growth_above_p90",
+        "productivity_above_top_decile",
+    }
+
+
+def test_without_a_basis_nothing_is_rechecked():
+    assert smart.recheck({}, 123.0) is None
+
+
+def test_the_probability_is_read_from_the_quantiles_of_the_total():
+    # a total uniform on [0, 100]: its quantile at p is 100 p
+    totals = [100 * p for p in smart.BASIS_PROBS]
+    assert smart.probability_from(totals, 30.0) == pytest.approx(0.70)
+    assert smart.probability_from(totals, 96.0) == pytest.approx(0.04)  # between 0.95 and 0.975
+    assert smart.probability_from(totals, 250.0) == pytest.approx(0.005)  # beyond the last
+    assert smart.probability_from(totals, -5.0) == pytest.approx(0.995)
+    checks = smart.recheck({**BASIS, "last_year": None, "fte": None, "totals": totals}, 90.0)
+    assert _reasons(checks)["probability_low"]["probability"] == pytest.approx(0.10)
+    checks = smart.recheck({**BASIS, "last_year": None, "fte": None, "totals": totals}, 3.0)
+    assert _reasons(checks)["probability_high"]["probability"] == pytest.approx(0.97)
+
+
+def test_the_quantiles_give_the_draws_share_within_a_point():
+    """Against the share of 1,000 draws themselves (what the plan computes), everywhere."""
+    draws = np.random.default_rng(7).lognormal(mean=13.0, sigma=0.25, size=1000)
+    totals = np.quantile(draws, smart.BASIS_PROBS).tolist()
+    for value in np.quantile(draws, np.linspace(0.02, 0.98, 49)):
+        share = float(np.mean(draws >= value))
+        assert smart.probability_from(totals, float(value)) == pytest.approx(share, abs=0.012)
+
+
+@pytest.mark.django_db
+def test_an_edit_by_hand_and_a_revision_check_the_target_again(org, history):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    rep = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    basis = rep.smart_basis
+    assert basis["last_year"] > 0 and basis["fte"] == pytest.approx(1.0)
+    assert len(basis["totals"]) == len(smart.BASIS_PROBS)
+    assert basis["totals"] == sorted(basis["totals"])
+    stored = next(c for c in rep.smart if c["letter"] == "A")
+    # the basis read back at the computed value gives the computed probability (within a point)
+    again = next(c for c in smart.recheck(basis, float(rep.target)) if c["letter"] == "A")
+    assert again["figures"]["probability"] == pytest.approx(
+        stored["figures"]["probability"], abs=0.015
+    )
+
+    # three times the target: far beyond the trend and the owner's growth
+    tripled = rep.target * 3
+    rep = s.target_set(
+        target=rep,
+        floor=rep.floor * 3,
+        target_value=tripled,
+        stretch=rep.stretch * 3,
+        actor=org.mgr_a.user,
+    )
+    rep.refresh_from_db()
+    flags = _reasons(rep.smart)
+    assert flags["probability_low"]["probability"] < 0.05
+    assert flags["growth_above_p90"]["implied_growth"] == pytest.approx(
+        float(tripled) / basis["last_year"] - 1
+    )
+    assert rep.smart_basis == basis  # the basis is the history's: an edit does not touch it
+    # its product lines were realigned to the tripled total and checked again too
+    for line in Target.objects.filter(plan=plan, member=org.rep_a1, product_line__isnull=False):
+        if line.smart_basis.get("totals") and line.target > 0:
+            p = next(c for c in line.smart if c["letter"] == "A")["figures"]["probability"]
+            assert p == pytest.approx(
+                smart.probability_from(line.smart_basis["totals"], float(line.target))
+            )
+
+    # the plan goes live; a revision back to a tenth of the tripled figure is checked again
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.director.user)
+    low = (tripled / 10).quantize(Decimal("0.01"))
+    s.target_revise(
+        target=rep,
+        floor=(low * Decimal("0.9")).quantize(Decimal("0.01")),
+        target_value=low,
+        stretch=(low * Decimal("1.1")).quantize(Decimal("0.01")),
+        reason="Key account moved to another rep",
+        actor=org.mgr_a.user,
+    )
+    rep.refresh_from_db()
+    assert "growth_above_p90" not in _reasons(rep.smart)
+    achievable = next(c for c in rep.smart if c["letter"] == "A")
+    assert achievable["figures"]["probability"] == pytest.approx(
+        smart.probability_from(basis["totals"], float(low))
+    )
+    sentences = smart.summary(rep.smart)["sentences"]
+    assert not any(f"{float(tripled):,.0f}" in x for x in sentences)
