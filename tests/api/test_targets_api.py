@@ -564,3 +564,27 @@ def test_splitting_a_leaf_changes_nothing(org, draft, api_as):
     assert response.json() == {"changed": 0, "children": []}
     leaf.refresh_from_db()
     assert (values(leaf), leaf.lock_version) == before
+
+
+def test_a_revision_may_count_from_a_later_month_but_not_a_month_over(
+    org, active, api_as, time_machine
+):
+    """On 15 July: a revision counting from October keeps January–September; June is over."""
+    time_machine.move_to("2026-07-15 10:00 +08:00", tick=False)
+    api = api_as(org.mgr_a)
+    live = node(active, member=org.rep_a1)
+    kept = list(live.months.order_by("month").values_list("target_value", flat=True))[:9]
+    body = {**values(live), "target": str(live.target + 12), "reason": "十月起新增渠道"}
+    body["stretch"] = str(max(live.stretch, live.target + 12))
+    over = api.post(f"/api/targets/{live.pk}/revisions", {**body, "from_month": 6})
+    assert over.status_code == 422
+    assert "2026-06 is already over" in over.json()["errors"]["from_month"][0]
+    outside = api.post(f"/api/targets/{live.pk}/revisions", {**body, "from_month": 0})
+    assert outside.status_code == 422 and Revision.objects.count() == 0
+    response = api.post(f"/api/targets/{live.pk}/revisions", {**body, "from_month": 10})
+    assert response.status_code == 200, response.content
+    assert response.json()["counts_from"] == 10
+    months = list(live.months.order_by("month").values_list("target_value", flat=True))
+    assert months[:9] == kept and sum(months) == live.target + 12
+    listed = api.get(f"/api/plans/{active.pk}/revisions/").json()["items"]
+    assert listed[0]["counts_from"] == 10

@@ -134,6 +134,7 @@ def test_each_event_is_delivered_once_and_signed(org, django_capture_on_commit_c
             author_id=org.mgr_a.pk,
             before={"target": "3"},
             after={"target": "2"},
+            counts_from=8,
             at=None,
         )
         webhook_emit(WebhookEvent.TARGET_REVISED, target_payload(revision))
@@ -159,6 +160,7 @@ def test_each_event_is_delivered_once_and_signed(org, django_capture_on_commit_c
         and order["data"]["order"]["amount"] == "250000.00"
     )
     assert target_event["data"]["revision"]["reason"] == "market shrank"
+    assert target_event["data"]["revision"]["counts_from"] == 8
     assert WebhookDelivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 5
 
 

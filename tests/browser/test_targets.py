@@ -146,15 +146,22 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     rep.locator("input[name=target]").fill(f"{new_target:,.2f}")
     rep.locator("input[name=stretch]").fill(str(max(rep_t.stretch, new_target)))
     rep.locator("input[name=reason]").fill("新签大客户，上调目标")
+    # it counts from March: January and February keep their targets
+    kept = list(rep_t.months.order_by("month").values_list("target_value", flat=True))[:2]
+    months = rep.locator("select[name=from_month] option")
+    expect(months).to_have_count(12)  # the plan's year has not begun: any of its months
+    rep.locator("select[name=from_month]").select_option(label="from 2027-03")
     with page.expect_response(lambda r: "/save/" in r.url) as answer:
         rep.locator("button:has-text('Revise')").click()
     assert answer.value.status == 200
     expect(page.locator("[data-testid=tree-error]")).to_have_count(0)
     revision = Revision.objects.get()
     assert revision.reason == "新签大客户，上调目标" and revision.author == org.mgr_a
-    assert Decimal(revision.after["target"]) == new_target
+    assert Decimal(revision.after["target"]) == new_target and revision.counts_from == 3
+    assert list(rep_t.months.order_by("month").values_list("target_value", flat=True))[:2] == kept
     page.click("text=History")
     expect(page.locator("table").first).to_contain_text("新签大客户")
+    expect(page.locator("table").first).to_contain_text("2027-03")
     shot(page, "plan-history")
 
 

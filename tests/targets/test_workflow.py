@@ -357,3 +357,84 @@ def test_a_mid_year_revision_keeps_the_months_already_over(org, plan):
     assert [sum(m[i] for m in months) for i in range(3)] == [D(40000), D(50000), D(60000)]
     assert all(0 <= f <= t <= st for f, t, st in months)
     assert months[6][1] == 2 * months[0][1] or abs(months[6][1] - 2 * months[0][1]) <= 1
+
+
+def test_a_revision_counts_from_a_later_month_chosen(org, plan):
+    """120 000 split equally (10 000 a month), revised on 15 July to 180 000 counting from
+    September: January–August keep 10 000 a month (80 000), September–December share the other
+    100 000 (25 000 a month; floor 144 000 − 64 000 = 80 000 → 20 000; stretch 216 000 −
+    96 000 = 120 000 → 30 000). A month already over, or a cut below what the months kept hold,
+    is refused and changes nothing."""
+    from datetime import date
+
+    from salesloop.targets.models import Revision
+
+    rep = node(plan, member=org.rep_a1)
+    s.target_set(
+        target=rep, floor=D(96000), target_value=D(120000), stretch=D(144000), actor=org.mgr_a.user
+    )
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.director.user)
+    july = date(2027, 7, 15)
+    before = month_values(rep)
+    revise = dict(reason="新客户九月起由他负责 New account from September", actor=org.mgr_a.user)
+    with pytest.raises(ValidationError, match="2027-06 is already over.*2027-07 at the earliest"):
+        s.target_revise(
+            target=rep,
+            floor=D(144000),
+            target_value=D(180000),
+            stretch=D(216000),
+            on=july,
+            from_month=6,
+            **revise,
+        )
+    with pytest.raises(ValidationError, match="1 to 12"):
+        s.target_revise(
+            target=rep,
+            floor=D(144000),
+            target_value=D(180000),
+            stretch=D(216000),
+            on=july,
+            from_month=13,
+            **revise,
+        )
+    # 70 000 is below the 80 000 January–August hold: refused, not split over the whole year
+    with pytest.raises(ValidationError, match="months before 2027-09 already hold more"):
+        s.target_revise(
+            target=rep,
+            floor=D(60000),
+            target_value=D(70000),
+            stretch=D(90000),
+            on=july,
+            from_month=9,
+            **revise,
+        )
+    rep.refresh_from_db()
+    assert (rep.floor, rep.target, rep.stretch) == (D(96000), D(120000), D(144000))
+    assert month_values(rep) == before and not Revision.objects.filter(target=rep).exists()
+
+    revision = s.target_revise(
+        target=rep,
+        floor=D(144000),
+        target_value=D(180000),
+        stretch=D(216000),
+        on=july,
+        from_month=9,
+        **revise,
+    )
+    assert revision.counts_from == 9
+    assert (
+        month_values(rep)
+        == [(D(8000), D(10000), D(12000))] * 8 + [(D(20000), D(25000), D(30000))] * 4
+    )
+    # without a month chosen it counts from the month in progress
+    default = s.target_revise(
+        target=rep,
+        floor=D(144000),
+        target_value=D(180000),
+        stretch=D(220000),
+        on=july,
+        **revise,
+    )
+    assert default.counts_from == 7

@@ -440,6 +440,7 @@ def target_revise_route(
         reason=payload.reason,
         actor=request.user,
         expected_version=_expected_version(request, payload.version),
+        from_month=payload.from_month,
     )
     response["ETag"] = _etag(_target(request, target_id))
     return revision

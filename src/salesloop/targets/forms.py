@@ -46,6 +46,13 @@ class RevisionForm(TargetValuesForm):
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": _("Why does this target change?")}),
     )
+    from_month = forms.IntegerField(
+        label=_("Counts from"),
+        required=False,
+        min_value=1,
+        max_value=12,
+        help_text=_("The first month of the plan's year that the revision changes."),
+    )
 
 
 class ProposalForm(forms.Form):

@@ -277,6 +277,14 @@ class Revision(models.Model):
     reason = models.TextField(_("reason"))
     before = models.JSONField(_("before"))
     after = models.JSONField(_("after"))
+    # the first fiscal month (1–12) whose target the revision changed: the months before it
+    # kept theirs; null when the whole year was split again
+    counts_from = models.PositiveSmallIntegerField(
+        _("counts from month"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+    )
 
     class Meta:
         verbose_name = _("revision")

@@ -127,6 +127,16 @@ class RevisionIn(Schema):
     stretch: Money
     reason: Text(2000, min_length=5)  # type: ignore[valid-type]
     version: int | None = Field(None, ge=1, description=VERSION_HELP)
+    from_month: int | None = Field(
+        None,
+        ge=1,
+        le=12,
+        description=(
+            "The first month of the fiscal year (1–12) the revision changes; the months before "
+            "it keep their targets. Default: the month in progress. A month already over is "
+            "refused."
+        ),
+    )
 
 
 class RevisionOut(Schema):
@@ -139,6 +149,9 @@ class RevisionOut(Schema):
     reason: str
     before: dict[str, str]
     after: dict[str, str]
+    counts_from: int | None = Field(
+        None, description="The first fiscal month (1–12) the revision changed; null: not known"
+    )
 
     @staticmethod
     def resolve_owner_name(obj: Any) -> str:

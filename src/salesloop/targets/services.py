@@ -485,6 +485,33 @@ def first_open_month(plan: Plan, on: date) -> int:
     return fiscal.month_of(on)[1]
 
 
+def _month_label(plan: Plan, month: int) -> str:
+    """A fiscal month of ``plan``'s year as its calendar month, e.g. "2026-08"."""
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    return f"{fiscal.month(plan.fiscal_year, month).start:%Y-%m}"
+
+
+def _revision_start(plan: Plan, from_month: int, first_open: int) -> int:
+    """The first month a revision asked to count from ``from_month`` changes: that month, if it
+    is a month of the year not over yet."""
+    if not 1 <= from_month <= 12:
+        raise ValidationError({"from_month": _("Choose a month of the plan's year (1 to 12).")})
+    if from_month < first_open:
+        raise ValidationError(
+            {
+                "from_month": _(
+                    "%(month)s is already over and keeps its target: a revision counts from "
+                    "%(first)s at the earliest."
+                )
+                % {
+                    "month": _month_label(plan, from_month),
+                    "first": _month_label(plan, first_open) if first_open <= 12 else "—",
+                }
+            }
+        )
+    return from_month
+
+
 def _split_open_months(target: Target, old: list[TargetMonth], first_open: int) -> bool:
     """Rewrite ``target``'s months so that the months already over keep the values they had
     (``old``) and the open ones share the rest of its (revised) values by their current profile,
@@ -868,12 +895,15 @@ def target_revise(
     expected_version: int | None = None,
     weights: SeasonalWeights | None = None,
     on: date | None = None,
+    from_month: int | None = None,
 ) -> Revision:
     """Change an active target with a recorded reason (目标调整).
 
     The months already over on ``on`` (default today) keep their targets: the change goes into
     the open months, by their current profile (unless ``weights`` are given, or the months over
-    already hold more than a revised level: then the whole year is split again)."""
+    already hold more than a revised level: then the whole year is split again). With
+    ``from_month`` (a fiscal month, 1–12, not over yet) the months before it keep theirs too;
+    where that is impossible the revision is refused rather than touching them."""
     member = _actor_member(actor)
     target = Target.objects.select_for_update(of=("self",)).select_related("plan").get(pk=target.pk)
     if target.plan.status != PlanStatus.ACTIVE:
@@ -891,16 +921,36 @@ def target_revise(
         _quantize(Decimal(v), places) for v in (floor, target_value, stretch)
     )
     _check_order(floor, target_value, stretch)
+    first_open = first_open_month(target.plan, on or timezone.localdate())
+    if from_month is not None:
+        first_open = _revision_start(target.plan, from_month, first_open)
     _bump(Target, target.pk, expected_version)
     before = _values(target)
     old_months = list(TargetMonth.objects.filter(target=target).order_by("month"))
     Target.objects.filter(pk=target.pk).update(floor=floor, target=target_value, stretch=stretch)
     target.refresh_from_db()
-    first_open = first_open_month(target.plan, on or timezone.localdate())
+    counts_from: int | None = first_open if first_open <= 12 else None
     if weights is not None or not _split_open_months(target, old_months, first_open):
+        if from_month is not None and from_month > 1 and weights is None:
+            raise ValidationError(
+                {
+                    "from_month": _(
+                        "The months before %(month)s already hold more than the revised "
+                        "figures leave: this revision cannot keep them. Let it count from an "
+                        "earlier month, or revise less."
+                    )
+                    % {"month": _month_label(target.plan, from_month)}
+                }
+            )
         target_split_months(target=target, weights=weights)
+        counts_from = 1  # the whole year was split again
     revision = Revision.objects.create(
-        target=target, author=member, reason=reason.strip(), before=before, after=_values(target)
+        target=target,
+        author=member,
+        reason=reason.strip(),
+        before=before,
+        after=_values(target),
+        counts_from=counts_from,
     )
     changes: dict[str, Any] = {
         **{k: [before[k], v] for k, v in _values(target).items()},

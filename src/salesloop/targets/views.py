@@ -33,16 +33,20 @@ from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
 
 
-def _revision_from(plan: Any) -> date | None:
-    """For an active plan whose year is under way: the first month a revision changes (the
-    months before it keep their targets)."""
+def _revision_months(plan: Any) -> list[tuple[int, date]]:
+    """For an active plan: the fiscal months a revision may count from (the month in progress
+    and those after it), each with its first day; empty once the year is over."""
     if plan.status != PlanStatus.ACTIVE:
-        return None
+        return []
     first = services.first_open_month(plan, timezone.localdate())
-    if not 1 < first <= 12:
-        return None
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
-    return fiscal.month(plan.fiscal_year, first).start
+    return [(k, fiscal.month(plan.fiscal_year, k).start) for k in range(first, 13)]
+
+
+def _revision_from(months: list[tuple[int, date]]) -> date | None:
+    """For an active plan whose year is under way: the first month a revision changes by
+    default (the months before it keep their targets)."""
+    return months[0][1] if months and months[0][0] > 1 else None
 
 
 def _metric(request: HttpRequest) -> str:
@@ -95,6 +99,7 @@ def _plan_context(
 ) -> dict[str, Any]:
     rows = selectors.plan_rows(user=request.user, plan=plan, metric=metric, product_line=line)
     member = member_of(request.user)
+    revision_months = _revision_months(plan)
     lines = list(ProductLine.objects.filter(is_active=True)) if metric in LINE_METRICS else []
     root = next((r.target for r in rows if r.depth == 0), None)
     context: dict[str, Any] = {
@@ -109,7 +114,8 @@ def _plan_context(
         "may_edit_plan": bool(member) and rules.may_edit_plan(member, plan),  # type: ignore[arg-type]
         "may_approve": bool(member) and rules.may_approve_plan(member, plan),  # type: ignore[arg-type]
         "run": selectors.latest_run(plan=plan, metric=metric),
-        "revision_from": _revision_from(plan),
+        "revision_months": revision_months,
+        "revision_from": _revision_from(revision_months),
         "query": f"metric={metric}" + (f"&line={line.pk}" if line else ""),
     }
     rec = (root.recommendation if root is not None and root.product_line_id is None else {}) or {}
@@ -281,6 +287,7 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
                     reason=d["reason"],
                     actor=request.user,
                     expected_version=d["version"],
+                    from_month=d.get("from_month"),
                 )
             else:
                 services.target_set(
@@ -468,12 +475,16 @@ def proposal_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def history_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
+    revisions = list(selectors.revision_history(user=request.user, plan=plan))
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    for r in revisions:  # the calendar month the revision counts from
+        r.from_date = r.counts_from and fiscal.month(plan.fiscal_year, r.counts_from).start  # type: ignore[attr-defined]
     return render(
         request,
         "targets/history.html",
         {
             "plan": plan,
-            "revisions": selectors.revision_history(user=request.user, plan=plan),
+            "revisions": revisions,
             **(
                 dict(zip(("events", "events_total"), selectors.plan_audit(plan=plan), strict=True))
                 if sees_everything(request.user)

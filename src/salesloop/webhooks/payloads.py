@@ -84,6 +84,7 @@ def target_payload(revision: Any) -> dict[str, Any]:
             "author": revision.author_id,
             "before": revision.before,
             "after": revision.after,
+            "counts_from": revision.counts_from,
             "at": _when(revision.at),
         },
         "target": {
