@@ -950,7 +950,8 @@ def _probabilities(
         wanted = np.array([targets[i] for i in judged])[:, None]
         # the share of the draws at or above the target: count / draws, as np.mean gives it
         shares = np.count_nonzero(totals >= wanted, axis=1) / totals.shape[1]
-        table = np.quantile(totals, smart.BASIS_PROBS, axis=1).T  # (judged, probabilities)
+        # (judged, probabilities), to the cent: what the stored basis keeps
+        table = np.round(np.quantile(totals, smart.BASIS_PROBS, axis=1).T, 2)
         for i, p, q in zip(judged, shares.tolist(), table.tolist(), strict=True):
             out[i] = p
             quantiles[i] = q

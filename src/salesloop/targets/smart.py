@@ -59,7 +59,7 @@ def basis(inputs: core.SmartInputs, totals: Sequence[float] | None = None) -> di
             if inputs.productivity_top_decile is not None
             else core.productivity_top_decile(inputs.team_productivity)
         ),
-        "totals": None if totals is None else [round(float(v), 6) for v in totals],
+        "totals": None if totals is None else [float(v) for v in totals],
     }
 
 
