@@ -376,65 +376,35 @@ def test_a_revision_counts_from_a_later_month_chosen(org, plan):
     s.plan_submit(plan=plan, actor=org.director.user)
     s.plan_approve(plan=plan, actor=org.admin.user)
     s.plan_activate(plan=plan, actor=org.director.user)
-    july = date(2027, 7, 15)
     before = month_values(rep)
-    revise = dict(reason="新客户九月起由他负责 New account from September", actor=org.mgr_a.user)
+
+    def revise(floor, target, stretch, **month):
+        return s.target_revise(
+            target=rep,
+            floor=D(floor),
+            target_value=D(target),
+            stretch=D(stretch),
+            reason="新客户九月起由他负责 New account from September",
+            actor=org.mgr_a.user,
+            on=date(2027, 7, 15),
+            **month,
+        )
+
     with pytest.raises(ValidationError, match="2027-06 is already over.*2027-07 at the earliest"):
-        s.target_revise(
-            target=rep,
-            floor=D(144000),
-            target_value=D(180000),
-            stretch=D(216000),
-            on=july,
-            from_month=6,
-            **revise,
-        )
+        revise(144000, 180000, 216000, from_month=6)
     with pytest.raises(ValidationError, match="1 to 12"):
-        s.target_revise(
-            target=rep,
-            floor=D(144000),
-            target_value=D(180000),
-            stretch=D(216000),
-            on=july,
-            from_month=13,
-            **revise,
-        )
+        revise(144000, 180000, 216000, from_month=13)
     # 70 000 is below the 80 000 January–August hold: refused, not split over the whole year
     with pytest.raises(ValidationError, match="months before 2027-09 already hold more"):
-        s.target_revise(
-            target=rep,
-            floor=D(60000),
-            target_value=D(70000),
-            stretch=D(90000),
-            on=july,
-            from_month=9,
-            **revise,
-        )
+        revise(60000, 70000, 90000, from_month=9)
     rep.refresh_from_db()
     assert (rep.floor, rep.target, rep.stretch) == (D(96000), D(120000), D(144000))
     assert month_values(rep) == before and not Revision.objects.filter(target=rep).exists()
 
-    revision = s.target_revise(
-        target=rep,
-        floor=D(144000),
-        target_value=D(180000),
-        stretch=D(216000),
-        on=july,
-        from_month=9,
-        **revise,
-    )
-    assert revision.counts_from == 9
+    assert revise(144000, 180000, 216000, from_month=9).counts_from == 9
     assert (
         month_values(rep)
         == [(D(8000), D(10000), D(12000))] * 8 + [(D(20000), D(25000), D(30000))] * 4
     )
     # without a month chosen it counts from the month in progress
-    default = s.target_revise(
-        target=rep,
-        floor=D(144000),
-        target_value=D(180000),
-        stretch=D(220000),
-        on=july,
-        **revise,
-    )
-    assert default.counts_from == 7
+    assert revise(144000, 180000, 220000).counts_from == 7
