@@ -19,7 +19,9 @@ Plans and targets (tests/api/test_targets_api.py), whose writes follow ``targets
 - "target": one target: 404 when hidden, exactly like a missing one;
 - "target-write": changes a target: 404 when hidden, 403 unless it is below the caller;
 - "target-propose": a proposal: 404 when hidden, 403 unless it is the caller's own target;
-- "proposal-write": decides a proposal: 404 when hidden, 403 unless above the proposer.
+- "proposal-write": decides a proposal: 404 when hidden, 403 unless above the proposer;
+- "member-move": moves a member to another team: 404 when the member is hidden, 403 unless
+  the caller is above both the member's team and the new one.
 - "node": figures of a dashboard node (tests/insights/test_api.py): 404 for a node the
   caller may not open, exactly like a missing one.
 """
@@ -90,6 +92,7 @@ API_ROUTES = {
     "target_revise": "target-write",
     "proposal_create": "target-propose",
     "proposal_decide": "proposal-write",
+    "member_move": "member-move",
     # performance tracking (tests/insights/test_api.py)
     "performance": "node",
 }

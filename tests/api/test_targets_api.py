@@ -94,7 +94,7 @@ def expected_write(role, key):
 
 def test_every_target_route_kind_is_tested_here():
     kinds = {"plan", "plan-write", "plan-list", "target", "target-write"}
-    kinds |= {"target-propose", "proposal-write"}
+    kinds |= {"target-propose", "proposal-write", "member-move"}
     routes = {r for r, kind in API_ROUTES.items() if kind in kinds}
     assert routes == {
         "plan_detail",
@@ -111,6 +111,7 @@ def test_every_target_route_kind_is_tested_here():
         "target_revise",
         "proposal_create",
         "proposal_decide",
+        "member_move",
     }
 
 
@@ -199,6 +200,57 @@ def test_proposals_are_decided_by_someone_above(org, draft, api_as, role):
     assert listed == {proposals[k].pk for k in SEES[role]}
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_a_member_is_moved_by_someone_above_both_teams(org, draft, active, api_as, role):
+    """Rep_A1 from Team A to Team B: a viewer is refused (403), a caller who cannot see Rep_A1
+    gets 404, Rep_A1 and Team A's manager (Team B is not below them) 403, East's manager, the
+    director and the admin move them — and the targets follow in both plans."""
+    api = api_as(getattr(org, role))
+    body = {"unit": org.team_b.pk, "reason": "支援 B 组的新客户"}
+    response = api.post(f"/api/members/{org.rep_a1.pk}/move", body)
+    expected = (
+        403
+        if role == "viewer_a"
+        else 404
+        if "own" not in SEES[role]
+        else 403
+        if role in ("rep_a1", "mgr_a")
+        else 200
+    )
+    assert response.status_code == expected, (role, response.content[:300])
+    org.rep_a1.refresh_from_db()
+    moved = expected == 200
+    assert org.rep_a1.org_unit == (org.team_b if moved else org.team_a)
+    for plan in (draft, active):
+        rep = node(plan, member=org.rep_a1)
+        assert rep.parent.unit == (org.team_b if moved else org.team_a)
+    if moved:
+        out = response.json()
+        assert out["plans"] == [active.pk, draft.pk]  # FY2026, then FY2027
+        team_a, team_b = node(active, unit=org.team_a), node(active, unit=org.team_b)
+        assert sorted(out["revisions"]) == sorted(
+            Revision.objects.filter(target__in=[team_a, team_b]).values_list("pk", flat=True)
+        )
+        assert len(out["revisions"]) == 2 and len(out["units_changed"]) == 4
+
+
+def test_a_bad_move_answers_422_and_changes_nothing(org, draft, api_as):
+    api = api_as(org.director)
+    path = f"/api/members/{org.rep_a1.pk}/move"
+    nowhere = api.post(path, {"unit": 999999, "reason": "支援 B 组的新客户"})
+    assert nowhere.status_code == 422 and "unit" in nowhere.json()["errors"]
+    same = api.post(path, {"unit": org.team_a.pk, "reason": "支援 B 组的新客户"})
+    assert same.status_code == 422 and "already in Team A" in same.json()["errors"]["unit"][0]
+    short = api.post(path, {"unit": org.team_b.pk, "reason": "x"})
+    assert short.status_code == 422 and "reason" in short.json()["errors"]
+    assert api.post("/api/members/999999/move", {"unit": 1, "reason": "支援新客户"}).json() == (
+        NOT_FOUND
+    )
+    org.rep_a1.refresh_from_db()
+    assert org.rep_a1.org_unit == org.team_a
+    assert node(draft, member=org.rep_a1).parent.unit == org.team_a
+
+
 def test_a_read_only_token_and_anonymous_change_nothing(org, draft, active, api_as):
     t = node(draft, member=org.rep_a1)
     live = node(active, member=org.rep_a1)
@@ -210,6 +262,11 @@ def test_a_read_only_token_and_anonymous_change_nothing(org, draft, active, api_
         ("POST", f"/api/targets/{live.pk}/revisions", {**values(live), "reason": "原因说明"}),
         ("POST", f"/api/targets/{t.pk}/proposals", {"value": "1.00"}),
         ("POST", f"/api/proposals/{proposal.pk}/decide", {"accept": True}),
+        (
+            "POST",
+            f"/api/members/{org.rep_a1.pk}/move",
+            {"unit": org.team_b.pk, "reason": "调动原因"},
+        ),
     ]
     reads = [
         f"/api/plans/{draft.pk}",

@@ -207,3 +207,57 @@ def test_a_new_version_of_the_active_plan_keeps_the_whole_tree(page, org):
         .exclude(unit=org.company)
         .exists()
     )  # one root: the company
+
+
+def test_a_director_moves_a_rep_to_another_team_and_the_targets_follow(page, org):
+    """On the active plan, "Move" on Rep_A1's row: a reason too short is refused and changes
+    nothing; then Rep_A1 joins Team W, the teams on both sides still add up, and the history
+    shows the revisions with the reason."""
+    from salesloop.org.models import Member
+    from salesloop.targets import services as s
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    root = Target.objects.get(plan=plan, unit=org.company, product_line=None)
+    s.target_set(
+        target=root,
+        floor=Decimal("800000"),
+        target_value=Decimal("1000000"),
+        stretch=Decimal("1200000"),
+        actor=org.admin.user,
+    )
+    split_subtree(target=root, actor=org.admin.user)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.admin.user)
+    rep_target = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None).target
+
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    row(page, "Rep_A1").hover()
+    row(page, "Rep_A1").locator("a.move-link").click()
+    expect(page.locator("h1")).to_contain_text("Move Rep_A1 to another team")
+    expect(page.locator("[data-testid=move-now]")).to_contain_text("Team A")
+    expect(page.locator("[data-testid=move-plans]")).to_contain_text(f"{rep_target:,.2f}")
+    page.select_option("select[name=unit]", label="Team W")
+    page.fill("input[name=reason]", "ok")
+    page.evaluate("document.querySelector('input[name=reason]').removeAttribute('minlength')")
+    page.click("button:has-text('Move')")
+    expect(page.locator(".field-errors")).to_be_visible()
+    assert Member.objects.get(pk=org.rep_a1.pk).org_unit == org.team_a
+    shot(page, "member-move-error")
+    page.fill("input[name=reason]", "西区缺人，调往西区支援")
+    page.click("button:has-text('Move')")
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/")
+    expect(page.locator(".message-success, .message").first).to_contain_text("Team W")
+    for name in ("Company", "East", "Team A", "West", "Team W"):
+        expect(row(page, name).locator(".ok")).to_be_visible()  # its children add up
+    names = page.locator("[data-testid^='row-']").evaluate_all(
+        "rows => rows.map(r => r.dataset.testid.slice(4))"
+    )
+    assert names.index("Rep_A1") > names.index("Team W")  # now listed under Team W
+    shot(page, "member-move-done")
+    page.click("text=History")
+    expect(page.locator("table").first).to_contain_text("Rep_A1 moved from Team A to Team W")
+    assert Revision.objects.filter(counts_from=1).count() == 4  # Team A, East, West, Team W

@@ -408,3 +408,46 @@ def test_an_active_plan_says_from_which_month_a_revision_counts(client, org, log
     assert 'data-testid="revision-from"' in page and "goes into 2026-11" in page
     page = client.get(reverse("targets:plan", args=[coming.pk])).content.decode()
     assert 'data-testid="revision-from"' not in page
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_move_page_follows_who_may_move_whom(org, plan, login, role):
+    """Rep_A1's move page: a viewer 403; hidden (mgr_w) 404; Rep_A1 and Team A's manager, with
+    no team they may move Rep_A1 to, 403; East's manager sees Team B offered (not West's teams);
+    the director and the admin every other team."""
+    client = login(getattr(org, role))
+    url = reverse("targets:move", args=[org.rep_a1.pk]) + f"?plan={plan.pk}"
+    response = client.get(url)
+    expected = {"viewer_a": 403, "mgr_w": 404, "rep_a1": 403, "mgr_a": 403}.get(role, 200)
+    assert response.status_code == expected, role
+    if expected == 200:
+        options = {u.name for u in response.context["form"].fields["unit"].queryset}
+        assert options == (
+            {"Team B", "East"}
+            if role == "east_mgr"
+            else {"Company", "East", "West", "Team B", "Team W"}
+        )
+        assert response.context["back"] == plan
+        html = response.content.decode()
+        assert "Rep_A1 is in Team A today" in html and f"{plan.name} v1" in html
+
+
+def test_moving_from_the_page_redirects_to_the_plan_and_bad_input_changes_nothing(org, plan, login):
+    client = login(org.east_mgr)
+    url = reverse("targets:move", args=[org.rep_a1.pk]) + f"?plan={plan.pk}"
+    bad = client.post(url, {"unit": org.team_w.pk, "reason": "支援西区的新客户"})
+    assert bad.status_code == 400 and "unit" in bad.context["form"].errors  # not offered
+    short = client.post(url, {"unit": org.team_b.pk, "reason": "x"})
+    assert short.status_code == 400 and "reason" in short.context["form"].errors
+    org.rep_a1.refresh_from_db()
+    assert org.rep_a1.org_unit == org.team_a
+    done = client.post(url, {"unit": org.team_b.pk, "reason": "支援 B 组的新客户"})
+    assert done.status_code == 302 and done["Location"] == reverse("targets:plan", args=[plan.pk])
+    org.rep_a1.refresh_from_db()
+    assert org.rep_a1.org_unit == org.team_b
+    assert node(plan, member=org.rep_a1).parent == node(plan, unit=org.team_b)
+    # the plan page offers "Move" on people's rows to those who may move people, not to reps
+    page = client.get(reverse("targets:plan", args=[plan.pk])).content.decode()
+    assert reverse("targets:move", args=[org.rep_a2.pk]) in page
+    rep_page = login(org.rep_a2).get(reverse("targets:plan", args=[plan.pk])).content.decode()
+    assert "move-link" not in rep_page

@@ -55,6 +55,7 @@ ROUTES = {
     "targets:split": "targets",
     "targets:propose": "targets",
     "targets:decide": "targets",
+    "targets:move": "targets",
     "apitokens:list": "page",
     "apitokens:revoke": "personal",  # only the user's own tokens: tests/api/test_token_pages.py
     # Import / export. "own-job": one import job, reachable only by the writer who uploaded it

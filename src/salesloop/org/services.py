@@ -103,6 +103,22 @@ def member_set_role(*, member: Member, role: str, actor: object) -> Member:
     return member
 
 
+def member_set_unit(*, member: Member, unit: OrgUnit, actor: object) -> Member:
+    """Put a member in another org unit (the caller has checked who may; targets follow through
+    ``targets.moves.member_move``)."""
+    old = member.org_unit
+    if old.pk != unit.pk:
+        member.org_unit = unit
+        member.save(update_fields=["org_unit", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="member.unit",
+            subject=member,
+            changes={"org_unit": [old.name, unit.name]},
+        )
+    return member
+
+
 def member_set_language(*, member: Member, language: str) -> Member:
     member.language = language
     member.full_clean()

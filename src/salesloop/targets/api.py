@@ -28,14 +28,17 @@ from salesloop.apitokens.rest import (
 )
 from salesloop.core.periods import FiscalCalendar
 from salesloop.customers.models import ProductLine
+from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.org.visibility import get_visible_or_404, member_of, visible
-from salesloop.targets import charts, rules, selectors, services, smart
+from salesloop.targets import charts, moves, rules, selectors, services, smart
 from salesloop.targets.forms import HIRE_ROWS, InputsForm
 from salesloop.targets.models import Plan, PlanRun, Proposal, Target
 from salesloop.targets.planning import LINE_METRICS, split_subtree
 from salesloop.targets.schemas import (
     DecisionIn,
+    MoveIn,
+    MoveOut,
     PageQuery,
     PlanOut,
     PlanQuery,
@@ -472,3 +475,28 @@ def proposal_decide_route(request: HttpRequest, proposal_id: PathId, payload: De
     """Accept or reject an open proposal (someone above the proposer decides)."""
     proposal = selectors.proposal_get(user=request.user, pk=proposal_id)
     return services.proposal_decide(proposal=proposal, accept=payload.accept, actor=request.user)
+
+
+@router.post(
+    "/members/{member_id}/move",
+    response={200: MoveOut, **WRITE_ERRORS},
+    url_name="member_move",
+)
+def member_move_route(request: HttpRequest, member_id: PathId, payload: MoveIn) -> Any:
+    """Move a member to another team (组织调整); their targets go along: the teams left give up
+    their values month by month, the teams joined take them on, and an active plan records each
+    change as a revision with the reason. A member you may not see answers 404."""
+    member = get_visible_or_404(
+        Member.objects.select_related("org_unit"), user=request.user, pk=member_id
+    )
+    unit = OrgUnit.objects.filter(pk=payload.unit).first()
+    if unit is None:
+        raise ValidationError({"unit": _("No such org unit.")})
+    move = moves.member_move(member=member, unit=unit, reason=payload.reason, actor=request.user)
+    return {
+        "member": member.pk,
+        "unit": unit.pk,
+        "plans": [p.pk for p in move.plans],
+        "units_changed": [t.pk for t in move.units_changed],
+        "revisions": [r.pk for r in move.revisions],
+    }

@@ -233,3 +233,20 @@ class InputsForm(forms.Form):
 
 
 METRIC_CHOICES = Metric.choices
+
+
+class MoveForm(forms.Form):
+    """Move a member to another team; their targets go along (``targets.moves``)."""
+
+    unit = forms.ModelChoiceField(label=_("New team"), queryset=None, empty_label=None)
+    reason = forms.CharField(
+        label=_("Reason"),
+        min_length=5,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": _("Why does this person change teams?")}),
+    )
+
+    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units  # type: ignore[attr-defined]
+        self.fields["unit"].label_from_instance = lambda u: u.name  # type: ignore[attr-defined]

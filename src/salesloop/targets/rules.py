@@ -7,12 +7,15 @@
 - A plan is approved by someone above its owner: a member with a manager / director role in a
   unit strictly above the owner's, or an admin — never the owner.
 - A viewer only reads.
+- A member moves to another unit (their targets going along) by a director or admin, or by a
+  manager when both the member's unit and the new one are in the manager's subtree — never
+  by the member themselves.
 """
 
 from __future__ import annotations
 
 from salesloop.org.choices import Role
-from salesloop.org.models import Member
+from salesloop.org.models import Member, OrgUnit
 from salesloop.targets.models import Plan, Target
 
 
@@ -57,3 +60,15 @@ def may_propose(member: Member, target: Target) -> bool:
     if target.member_id:
         return target.member_id == member.pk
     return member.role == Role.MANAGER and target.unit_id == member.org_unit_id
+
+
+def may_move_member(mover: Member, member: Member, unit: OrgUnit) -> bool:
+    """Whether ``mover`` may move ``member`` to ``unit`` (their targets going along)."""
+    if mover.pk == member.pk:
+        return False
+    if mover.role in (Role.ADMIN, Role.DIRECTOR):
+        return True
+    if mover.role != Role.MANAGER:
+        return False
+    own = mover.org_unit.path
+    return member.org_unit.path.startswith(own) and unit.path.startswith(own)

@@ -300,3 +300,20 @@ class RecommendationOut(Schema):
 class SplitOut(Schema):
     changed: int = Field(description="How many targets below this one got new values.")
     children: list[TargetOut]
+
+
+class MoveIn(Schema):
+    """A member changes teams; their targets go along in every plan that is not archived."""
+
+    unit: int = Field(ge=1, description="The org unit the member joins.")
+    reason: Text(2000, min_length=5)  # type: ignore[valid-type]
+
+
+class MoveOut(Schema):
+    member: int
+    unit: int
+    plans: list[int] = Field(description="The plans whose targets moved along.")
+    units_changed: list[int] = Field(
+        description="The unit targets that gave up or took on the member's values."
+    )
+    revisions: list[int] = Field(description="The revisions recorded (in an active plan).")

@@ -8,21 +8,25 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from salesloop.core.periods import FiscalCalendar, Period, add_months, months_between
 from salesloop.customers.models import ProductLine
+from salesloop.org.choices import Role
 from salesloop.org.decorators import writer_required
+from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
-from salesloop.org.visibility import member_of, sees_everything
-from salesloop.targets import charts, rules, selectors, services
+from salesloop.org.visibility import member_of, sees_everything, visible
+from salesloop.targets import charts, moves, rules, selectors, services
 from salesloop.targets.choices import MONEY_METRICS, Metric, PlanStatus
 from salesloop.targets.forms import (
     InputsForm,
+    MoveForm,
     NewPlanForm,
     ProposalForm,
     RevisionForm,
@@ -115,6 +119,11 @@ def _plan_context(
         "may_approve": bool(member) and rules.may_approve_plan(member, plan),  # type: ignore[arg-type]
         "run": selectors.latest_run(plan=plan, metric=metric),
         "revision_months": revision_months,
+        # who may open "Move" on a person's row (the move page checks each team offered)
+        "may_move": bool(member)
+        and plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE)
+        and member.role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER),  # type: ignore[union-attr]
+        "viewer_id": member.pk if member else None,
         "revision_from": _revision_from(revision_months),
         "query": f"metric={metric}" + (f"&line={line.pk}" if line else ""),
     }
@@ -417,6 +426,65 @@ def plan_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
             % {"status": selectors.plan_get(user=request.user, pk=pk).get_status_display()},
         )
     return redirect(reverse("targets:plan", args=[plan.pk]) + f"?metric={_metric(request)}")
+
+
+@writer_required
+def member_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a member to another team, their targets going along (``targets.moves``)."""
+    mover = member_of(request.user)
+    member = get_object_or_404(
+        visible(Member.objects.select_related("org_unit"), user=request.user), pk=pk
+    )
+    units = OrgUnit.objects.exclude(pk=member.org_unit_id).order_by("path")
+    if mover is not None and not sees_everything(request.user):
+        units = units.filter(path__startswith=mover.org_unit.path)
+    allowed = [u.pk for u in units if mover is not None and rules.may_move_member(mover, member, u)]
+    if not allowed:
+        raise PermissionDenied(_("You may not move %(member)s.") % {"member": member})
+    form = MoveForm(request.POST or None, units=units.filter(pk__in=allowed))
+    back = request.GET.get("plan", "")
+    if request.method == "POST" and form.is_valid():
+        try:
+            move = moves.member_move(
+                member=member,
+                unit=form.cleaned_data["unit"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
+                form.add_error(None if field not in form.fields else field, errors)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(member)s is now in %(unit)s; their targets moved along in %(n)s plan.",
+                    "%(member)s is now in %(unit)s; their targets moved along in %(n)s plans.",
+                    len(move.plans),
+                )
+                % {"member": member, "unit": form.cleaned_data["unit"].name, "n": len(move.plans)},
+            )
+            if back.isdigit():
+                return redirect("targets:plan", pk=int(back))
+            return redirect("targets:plans")
+    plans = moves.plans_of(member)
+    figures = {
+        t.plan_id: t
+        for t in Target.objects.filter(
+            plan__in=plans, member=member, metric=Metric.BOOKED_REVENUE, product_line=None
+        )
+    }
+    return render(
+        request,
+        "targets/move.html",
+        {
+            "member": member,
+            "form": form,
+            "plans": [(p, figures.get(p.pk)) for p in plans],
+            "back": next((p for p in plans if str(p.pk) == back), None),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
