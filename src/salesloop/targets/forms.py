@@ -238,7 +238,9 @@ METRIC_CHOICES = Metric.choices
 class MoveForm(forms.Form):
     """Move a member to another team; their targets go along (``targets.moves``)."""
 
-    unit = forms.ModelChoiceField(label=_("New team"), queryset=None, empty_label=None)
+    unit: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("New team"), queryset=None, empty_label=None
+    )
     reason = forms.CharField(
         label=_("Reason"),
         min_length=5,

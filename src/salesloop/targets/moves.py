@@ -189,7 +189,7 @@ def _months(target_ids: list[int]) -> dict[int, dict[int, tuple[Decimal, Decimal
     for tid, month, *values in TargetMonth.objects.filter(target__in=target_ids).values_list(
         "target", "month", *MONTH_FIELDS
     ):
-        out.setdefault(tid, {})[month] = tuple(values)  # type: ignore[assignment]
+        out.setdefault(tid, {})[month] = (values[0], values[1], values[2])
     return out
 
 

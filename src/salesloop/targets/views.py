@@ -120,9 +120,9 @@ def _plan_context(
         "run": selectors.latest_run(plan=plan, metric=metric),
         "revision_months": revision_months,
         # who may open "Move" on a person's row (the move page checks each team offered)
-        "may_move": bool(member)
+        "may_move": member is not None
         and plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE)
-        and member.role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER),  # type: ignore[union-attr]
+        and member.role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER),
         "viewer_id": member.pk if member else None,
         "revision_from": _revision_from(revision_months),
         "query": f"metric={metric}" + (f"&line={line.pk}" if line else ""),
