@@ -95,6 +95,13 @@ def test_a_move_across_regions_carries_the_targets_up_both_branches(org, plan):
                 assert sum(getattr(k, f) for k in kids) == getattr(t, f), (t, f)
     moved = AuditEvent.objects.filter(action="target.move")
     assert moved.count() == 5  # the rep's target and the four units
+    from salesloop.targets.history import describe
+
+    lines = {e.subject_id: describe(e, {}) for e in moved}
+    mine = lines[str(rep.pk)]
+    assert mine.what == "Moved with a member changing teams"
+    assert mine.details == ["Team: Team A → Team W", "Reason: 西区缺人，调往西区"]
+    assert "Target: 7,200,000 → 3,600,000" in lines[str(team_a.pk)].details
     assert AuditEvent.objects.filter(action="member.unit", subject_id=str(org.rep_a1.pk)).exists()
 
 

@@ -29,6 +29,7 @@ ACTIONS = {
     "target.lock": gettext_lazy("Lock changed"),
     "target.revise": gettext_lazy("Revised"),
     "target.proposal_accepted": gettext_lazy("Proposal accepted"),
+    "target.move": gettext_lazy("Moved with a member changing teams"),
     "proposal.create": gettext_lazy("Proposal made"),
 }
 
@@ -46,6 +47,7 @@ FIELDS = {
     "product_lines_realigned": gettext_lazy("Product-line targets realigned"),
     "fiscal_year": gettext_lazy("Fiscal year"),
     "version": gettext_lazy("Version"),
+    "team": gettext_lazy("Team"),
 }
 
 
