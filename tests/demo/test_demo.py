@@ -503,3 +503,12 @@ def test_build_function_is_all_or_nothing(demo, db):
     with pytest.raises(ValueError):
         build_demo(scale=-1, seed=1, today=TODAY)
     assert Opportunity.objects.exists()
+
+
+def test_every_customer_with_an_order_has_its_first_order_kept(demo, db):
+    """The orders go in by bulk inserts: the build sets the first orders once, after them."""
+    from salesloop.orders.models import CustomerFirstOrder
+    from tests.orders.test_first_orders import reference
+
+    kept = dict(CustomerFirstOrder.objects.values_list("customer_id", "order_id"))
+    assert kept == reference() and len(kept) > 100

@@ -41,7 +41,12 @@ from salesloop.dataio.formats import CellError, ChoiceParser, clean_text, parse_
 from salesloop.dataio.kinds import Kind
 from salesloop.orders.choices import OrderStatus, PaymentMethod
 from salesloop.orders.models import Order, Payment
-from salesloop.orders.services import order_create, order_update, payment_create
+from salesloop.orders.services import (
+    first_orders_refresh,
+    order_create,
+    order_update,
+    payment_create,
+)
 from salesloop.org.choices import COMPANY_WIDE_ROLES, Role
 from salesloop.org.models import Member
 from salesloop.org.services import member_create, member_set_role
@@ -530,6 +535,9 @@ class OrderHandler(Handler):
         self.flying_by_number: dict[str, dict[str, Any]] = {}
         self.flying_by_external_id: dict[str, dict[str, Any]] = {}
         self.immediate: list[str] = []
+        # the customers whose orders this file adds or changes: their first orders are set
+        # again at the end (finish), once for the whole file
+        self.customers: set[int] = set()
 
     def overlap_writes(self) -> None:
         # PostgreSQL works in its own process: the batches are written by a background thread
@@ -570,15 +578,16 @@ class OrderHandler(Handler):
             self.writer.submit(batch.job(None, assign))
 
     def finish(self) -> None:
-        if self.writer is None:
-            return
-        self.sync()
-        self._write_waiting()
-        self.sync()
-        self.flying_by_number, self.flying_by_external_id = {}, {}
-        if self.immediate:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET CONSTRAINTS {', '.join(self.immediate)} DEFERRED")
+        if self.writer is not None:
+            self.sync()
+            self._write_waiting()
+            self.sync()
+            self.flying_by_number, self.flying_by_external_id = {}, {}
+            if self.immediate:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET CONSTRAINTS {', '.join(self.immediate)} DEFERRED")
+        if self.bulk and self.customers:  # (the row-by-row path went through the services)
+            first_orders_refresh(self.customers)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -751,6 +760,7 @@ class OrderHandler(Handler):
         self.pending_numbers.add(values["number"])
         if external_id:
             self.pending_external_ids.add(external_id)
+        self.customers.add(values["customer_id"])
         if self.bulk:
             self.pending.append(values)
             return "created"
@@ -799,6 +809,7 @@ class OrderHandler(Handler):
                 % {"n": existing.number, "a": existing.amount, "c": existing.currency}
             )
         changes: dict[str, Any] = {}
+        self.customers.update((existing.customer_id, values["customer_id"]))
         if existing.customer_id != values["customer_id"]:
             changes["customer"] = Customer.objects.get(pk=values["customer_id"])
         if row.get("owner") is not None and existing.owner_id != values["owner"].pk:

@@ -21,9 +21,7 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    OuterRef,
     QuerySet,
-    Subquery,
     Sum,
 )
 from django.utils import timezone
@@ -31,7 +29,7 @@ from django.utils import timezone
 from salesloop.activities.models import Activity
 from salesloop.common.db import MonthKey
 from salesloop.orders.choices import OrderStatus
-from salesloop.orders.models import Order, OrderCredit, OrderLine, Payment
+from salesloop.orders.models import CustomerFirstOrder, Order, OrderCredit, OrderLine, Payment
 from salesloop.pipeline.choices import StageKind
 from salesloop.pipeline.models import Opportunity, OpportunityCredit, StageChange
 from salesloop.targets.choices import Metric
@@ -323,24 +321,16 @@ def _created(members: list[int], start: date, end: date, product_line: Any, out:
 def _new_customers(
     members: list[int], start: date, end: date, product_line: Any, out: dict
 ) -> None:
-    """Customers whose first order is in P, credited to that first order's owner / split."""
-    first = (
-        Order.objects.filter(status=OrderStatus.ACTIVE, customer=OuterRef("customer"))
-        .order_by("signed_on", "pk")
-        .values("pk")[:1]
+    """Customers whose first order is in P, credited to that first order's owner / split. The
+    first orders are kept in ``CustomerFirstOrder`` (orders.services.first_orders_refresh)."""
+    firsts = Order.objects.filter(
+        pk__in=CustomerFirstOrder.objects.filter(signed_on__gte=start, signed_on__lte=end).values(
+            "order_id"
+        )
     )
-    firsts = _orders(start, end).annotate(first_pk=Subquery(first)).filter(pk=F("first_pk"))
     if product_line is not None:
         firsts = firsts.filter(product_line=product_line)
-    _by_owner_and_credit(
-        Order.objects.filter(pk__in=firsts.values("pk")),
-        OrderCredit,
-        "order",
-        "signed_on",
-        None,
-        members,
-        out,
-    )
+    _by_owner_and_credit(firsts, OrderCredit, "order", "signed_on", None, members, out)
 
 
 def _activities(members: list[int], start: date, end: date, kind: str, out: dict) -> None:

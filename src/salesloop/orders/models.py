@@ -136,6 +136,32 @@ class Order(TimeStampedModel):
         return self.number
 
 
+class CustomerFirstOrder(models.Model):
+    """Each customer's first active order (by signing day, then id): who is a new customer in a
+    period (新客户) is read from here rather than by looking up the first order of every order's
+    customer (seconds at scale S1). Kept by ``orders.services.first_orders_refresh`` after every
+    write of orders: the services, the import and the demo build."""
+
+    customer = models.OneToOneField(
+        Customer,
+        verbose_name=_("customer"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="first_order",
+    )
+    order = models.OneToOneField(
+        "Order", verbose_name=_("order"), on_delete=models.CASCADE, related_name="first_for"
+    )
+    signed_on = models.DateField(_("signed on"), db_index=True)
+
+    class Meta:
+        verbose_name = _("first order of a customer")
+        verbose_name_plural = _("first orders of customers")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.order_id} ({self.signed_on})"
+
+
 class OrderLine(models.Model):
     VISIBILITY_OWNER = "order__owner"
 

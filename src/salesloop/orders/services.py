@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import OuterRef, ProtectedError, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -19,7 +19,14 @@ from salesloop.common.models import AuditEvent
 from salesloop.common.money import money
 from salesloop.customers.models import Customer, Product
 from salesloop.orders.choices import OrderStatus
-from salesloop.orders.models import ExchangeRate, Order, OrderCredit, OrderLine, Payment
+from salesloop.orders.models import (
+    CustomerFirstOrder,
+    ExchangeRate,
+    Order,
+    OrderCredit,
+    OrderLine,
+    Payment,
+)
 from salesloop.org.models import Member
 from salesloop.webhooks.choices import WebhookEvent
 from salesloop.webhooks.payloads import order_payload
@@ -98,6 +105,42 @@ def validate_credit_shares(credits: Sequence[CreditIn]) -> None:
         )
 
 
+def first_orders_refresh(customer_ids: Iterable[int] | None = None) -> int:
+    """Set again the first active order (by signing day, then id) of these customers — of every
+    customer when None — in ``CustomerFirstOrder``; a customer without an active order has no
+    row. Returns the rows written. One correlated look-up per customer on the (customer, signed
+    on) index: about a second for the 60,000 customers of scale S1."""
+    first = Order.objects.filter(status=OrderStatus.ACTIVE, customer=OuterRef("pk")).order_by(
+        "signed_on", "pk"
+    )
+    if customer_ids is None:
+        batches: Iterable[Any] = [None]
+    else:
+        ids = sorted(set(customer_ids))
+        batches = [ids[i : i + 2000] for i in range(0, len(ids), 2000)]
+    written = 0
+    with transaction.atomic():
+        for batch in batches:
+            customers = (
+                Customer.objects.all() if batch is None else Customer.objects.filter(pk__in=batch)
+            )
+            rows = [
+                CustomerFirstOrder(customer_id=pk, order_id=order_id, signed_on=signed_on)
+                for pk, order_id, signed_on in customers.annotate(
+                    first_id=Subquery(first.values("pk")[:1]),
+                    first_on=Subquery(first.values("signed_on")[:1]),
+                )
+                .filter(first_id__isnull=False)
+                .order_by()
+                .values_list("pk", "first_id", "first_on")
+            ]
+            stale = CustomerFirstOrder.objects.all()
+            (stale if batch is None else stale.filter(customer_id__in=batch)).delete()
+            CustomerFirstOrder.objects.bulk_create(rows, batch_size=5000)
+            written += len(rows)
+    return written
+
+
 @transaction.atomic
 def order_create(
     *,
@@ -162,6 +205,7 @@ def order_create(
     OrderCredit.objects.bulk_create(
         OrderCredit(order=order, member=c.member, share=c.share) for c in credits
     )
+    first_orders_refresh([order.customer_id])
     audit_record(
         actor=actor,
         action="order.create",
@@ -229,10 +273,12 @@ def order_update(*, order: Order, actor: Any, **fields: Any) -> Order:
         if refusal:
             raise ValidationError({"status": refusal})
     before = snapshot(order, ORDER_AUDITED)
+    old_customer = order.customer_id
     for key, value in fields.items():
         setattr(order, key, value)
     order.full_clean()
     order.save()
+    first_orders_refresh({old_customer, order.customer_id})
     changes = diff(before, snapshot(order, ORDER_AUDITED))
     if changes:
         audit_record(actor=actor, action="order.update", subject=order, changes=changes)
@@ -266,6 +312,7 @@ def order_cancel(*, order: Order, actor: Any = None) -> Order:
     order.status = OrderStatus.CANCELLED
     order.full_clean()
     order.save(update_fields=["status", "updated_at"])
+    first_orders_refresh([order.customer_id])
     changes = diff(before, snapshot(order, ORDER_AUDITED))
     changes["signed_on"] = [before["signed_on"], before["signed_on"]]
     audit_record(actor=actor, action="order.cancel", subject=order, changes=changes)
