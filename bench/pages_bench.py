@@ -218,6 +218,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--think", type=float, nargs="+", default=[2.0, 0.0])
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (gunicorn gthread); 1: sync workers",
+    )
     args = ap.parse_args()
     plans, users = _plan_and_users(args.pg_url)
     static = Path(tempfile.mkdtemp(prefix="salesloop-static-"))
@@ -245,6 +251,8 @@ def main() -> None:
             "salesloop.wsgi",
             "-w",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -264,7 +272,7 @@ def main() -> None:
             raise SystemExit("gunicorn did not start")
         load = os.getloadavg()[0]
         print(
-            f"gunicorn -w {args.workers} (prod settings), PostgreSQL, S1; "
+            f"gunicorn -w {args.workers} --threads {args.threads} (prod settings), PostgreSQL, S1; "
             f"{len(users)} users; load average before: {load:.1f} on {os.cpu_count()} cores"
         )
         for think in args.think:
