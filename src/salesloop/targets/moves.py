@@ -92,7 +92,7 @@ def member_move(*, member: Member, unit: OrgUnit, reason: str, actor: Any) -> Mo
         )
     if not rules.may_move_member(mover, member, unit):
         raise PermissionDenied(
-            _("You may move people between the teams below you, not yourself or others.")
+            _("You may move people only between the teams below you, and never yourself.")
         )
     plans = plans_of(member)
     waiting = [p for p in plans if p.status in (PlanStatus.SUBMITTED, PlanStatus.APPROVED)]
