@@ -124,6 +124,12 @@ def first_orders_refresh(customer_ids: Iterable[int] | None = None) -> int:
             customers = (
                 Customer.objects.all() if batch is None else Customer.objects.filter(pk__in=batch)
             )
+            if batch is not None:
+                # Two writers refreshing one customer at once wait for each other here, so the
+                # second reads the first's orders and replaces its row (else both would insert).
+                # NO KEY UPDATE: inserting an order for the customer (a KEY SHARE lock) is not
+                # blocked, so a writer that added an order and waits here deadlocks with nobody.
+                list(customers.select_for_update(no_key=True).values_list("pk", flat=True))
             rows = [
                 CustomerFirstOrder(customer_id=pk, order_id=order_id, signed_on=signed_on)
                 for pk, order_id, signed_on in customers.annotate(
