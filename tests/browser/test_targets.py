@@ -165,9 +165,9 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     shot(page, "plan-history")
 
 
-def test_a_new_version_of_the_active_plan_keeps_the_whole_tree(page, org):
-    """ "New version" copies the active plan as a draft: every team with its people below it,
-    the same values, and the children still adding up to their parents."""
+def active_plan(org):
+    """FY2027 with ¥1,000,000 (800,000 / 1,200,000) split down the whole tree, approved and
+    active; returns the plan and its root target."""
     from salesloop.targets import services as s
     from salesloop.targets.planning import split_subtree
 
@@ -185,6 +185,13 @@ def test_a_new_version_of_the_active_plan_keeps_the_whole_tree(page, org):
     s.plan_submit(plan=plan, actor=org.director.user)
     s.plan_approve(plan=plan, actor=org.admin.user)
     s.plan_activate(plan=plan, actor=org.admin.user)
+    return plan, root
+
+
+def test_a_new_version_of_the_active_plan_keeps_the_whole_tree(page, org):
+    """ "New version" copies the active plan as a draft: every team with its people below it,
+    the same values, and the children still adding up to their parents."""
+    plan, root = active_plan(org)
     rep_target = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None).target
 
     log_in(page, "director", f.PASSWORD)
@@ -214,23 +221,8 @@ def test_a_director_moves_a_rep_to_another_team_and_the_targets_follow(page, org
     nothing; then Rep_A1 joins Team W, the teams on both sides still add up, and the history
     shows the revisions with the reason."""
     from salesloop.org.models import Member
-    from salesloop.targets import services as s
-    from salesloop.targets.planning import split_subtree
 
-    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
-    s.plan_build_tree(plan=plan, metric="booked_revenue")
-    root = Target.objects.get(plan=plan, unit=org.company, product_line=None)
-    s.target_set(
-        target=root,
-        floor=Decimal("800000"),
-        target_value=Decimal("1000000"),
-        stretch=Decimal("1200000"),
-        actor=org.admin.user,
-    )
-    split_subtree(target=root, actor=org.admin.user)
-    s.plan_submit(plan=plan, actor=org.director.user)
-    s.plan_approve(plan=plan, actor=org.admin.user)
-    s.plan_activate(plan=plan, actor=org.admin.user)
+    plan, _root = active_plan(org)
     rep_target = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None).target
 
     log_in(page, "director", f.PASSWORD)
