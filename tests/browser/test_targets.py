@@ -232,7 +232,7 @@ def test_a_director_moves_a_rep_to_another_team_and_the_targets_follow(page, org
     expect(page.locator("h1")).to_contain_text("Move Rep_A1 to another team")
     expect(page.locator("[data-testid=move-now]")).to_contain_text("Team A")
     expect(page.locator("[data-testid=move-plans]")).to_contain_text(f"{rep_target:,.2f}")
-    page.select_option("select[name=unit]", label="Team W")
+    page.select_option("select[name=unit]", label="West › Team W")
     page.fill("input[name=reason]", "ok")
     page.evaluate("document.querySelector('input[name=reason]').removeAttribute('minlength')")
     page.click("button:has-text('Move')")

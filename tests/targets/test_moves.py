@@ -212,3 +212,7 @@ def test_a_recommended_plan_stays_exact_in_every_tree(org, history):
         assert all(0 <= m.floor <= m.target_value <= m.stretch for m in months)
     rep_lines = Target.objects.filter(plan=plan, member=org.rep_a1)
     assert {t.parent.unit_id for t in rep_lines} == {org.team_w.pk}
+    # a product line's target names its line (the history lists the line's changes apart)
+    line = rep_lines.exclude(product_line=None).select_related("product_line").first()
+    assert str(line) == f"Rep_A1 · Booked revenue · {line.product_line.name}"
+    assert str(rep_lines.get(product_line=None)) == "Rep_A1 · Booked revenue"

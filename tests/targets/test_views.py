@@ -430,6 +430,8 @@ def test_the_move_page_follows_who_may_move_whom(org, plan, login, role):
         assert response.context["back"] == plan
         html = response.content.decode()
         assert "Rep_A1 is in Team A today" in html and f"{plan.name} v1" in html
+        # each team with the units above it, and no team chosen until one is picked
+        assert ">East › Team B</option>" in html and ">Choose a team…</option>" in html
 
 
 def test_moving_from_the_page_redirects_to_the_plan_and_bad_input_changes_nothing(org, plan, login):

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.customers.models import ProductLine
+from salesloop.org.models import OrgUnit
 from salesloop.targets.choices import MONEY_METRICS, ROUND_TO_CHOICES, Metric
 
 HIRE_ROWS = 3
@@ -239,7 +240,7 @@ class MoveForm(forms.Form):
     """Move a member to another team; their targets go along (``targets.moves``)."""
 
     unit: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
-        label=_("New team"), queryset=None, empty_label=None
+        label=_("New team"), queryset=None, empty_label=_("Choose a team…")
     )
     reason = forms.CharField(
         label=_("Reason"),
@@ -251,4 +252,13 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units  # type: ignore[attr-defined]
-        self.fields["unit"].label_from_instance = lambda u: u.name  # type: ignore[attr-defined]
+        # each team with the units above it below the company ("East › Team B"): two teams of
+        # the same name in two regions are told apart, and the company is not picked by chance
+        names = dict(OrgUnit.objects.values_list("path", "name"))
+
+        def label(unit: OrgUnit) -> str:
+            parts = unit.path.rstrip("/").split("/")
+            chain = ["/".join(parts[: k + 1]) + "/" for k in range(len(parts))]
+            return " › ".join(names.get(p, "?") for p in chain[1:]) or unit.name
+
+        self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]

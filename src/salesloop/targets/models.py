@@ -182,7 +182,8 @@ class Target(TimeStampedModel):
         indexes = [models.Index(fields=["plan", "metric", "parent"], name="target_plan_metric_idx")]
 
     def __str__(self) -> str:
-        return f"{self.owner_name} · {self.get_metric_display()}"
+        line = f" · {self.product_line.name}" if self.product_line_id else ""  # type: ignore[union-attr]
+        return f"{self.owner_name} · {self.get_metric_display()}{line}"
 
     @property
     def owner_name(self) -> str:

@@ -244,7 +244,7 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
 def revision_history(*, user: Any, plan: Plan) -> QuerySet[Revision]:
     return visible(
         Revision.objects.filter(target__plan=plan).select_related(
-            "target__unit", "target__member", "author"
+            "target__unit", "target__member", "target__product_line", "author"
         ),
         user=user,
     )
@@ -274,15 +274,7 @@ def plan_audit(*, plan: Plan, limit: int = HISTORY_LIMIT) -> tuple[list[Any], in
     latest = list(events.select_related("actor__member").order_by("-at", "-pk")[:limit])
     ids = {int(e.subject_id) for e in latest if e.subject_type == "targets.target"}
     subjects = {
-        str(t.pk): " · ".join(
-            part
-            for part in (
-                t.owner_name,
-                str(t.get_metric_display()),
-                getattr(t.product_line, "name", ""),
-            )
-            if part
-        )
+        str(t.pk): str(t)  # "owner · metric · product line"
         for t in Target.objects.filter(pk__in=ids).select_related("unit", "member", "product_line")
     }
     return [describe(e, subjects) for e in latest], total
