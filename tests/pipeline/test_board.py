@@ -105,3 +105,23 @@ def test_list_amounts_in_yuan_and_passed_closes_flagged(org, client, login):
     cents = html.split(">Cents<")[1].split("</tr>")[0]
     assert "¥1,017,300<" in whole and "overdue" not in whole  # due today: not passed yet
     assert "¥2,500.50<" in cents and 'class="nowrap overdue"' in cents
+
+
+def test_the_open_list_shows_a_deal_reopened_and_hides_it_while_closed(org, client, login):
+    """The list of open deals reads "no closing day" (the partial index): a deal won drops out,
+    moved back to an open stage it is listed again — its closing day is cleared."""
+    deal = f.opportunity(org.rep_a1, name="Reopened", amount="1000")
+    won = org.pipeline.stages.get(kind="won")
+    first_open = org.pipeline.stages.filter(kind="open").order_by("order").first()
+    login(org.rep_a1)
+
+    def listed() -> bool:
+        return ">Reopened<" in client.get(reverse("pipeline:list")).content.decode()
+
+    assert listed()
+    opportunity_move_stage(opportunity=deal, stage=won)
+    deal.refresh_from_db()
+    assert deal.closed_at is not None and not listed()
+    opportunity_move_stage(opportunity=deal, stage=first_open)
+    deal.refresh_from_db()
+    assert deal.closed_at is None and listed()

@@ -68,6 +68,10 @@ class OpportunityFilter(forms.Form):
             )
         if status := data.get("status"):
             queryset = queryset.filter(stage__kind=status)
+            if status == StageKind.OPEN:
+                # the same deals (a deal has a closing day exactly while its stage is not
+                # open), said so that the partial index of open deals serves the list
+                queryset = queryset.filter(closed_at__isnull=True)
         if stage := data.get("stage"):
             queryset = queryset.filter(stage=stage)
         if product_line := data.get("product_line"):

@@ -171,6 +171,14 @@ class Opportunity(TimeStampedModel):
                 name="opp_stage_close_idx",
             ),
             models.Index(fields=["owner", "closed_at"], name="opp_owner_closed_idx"),
+            # the open deals by expected close, the list's first page: only open deals (no
+            # closing day) are in it. Without it PostgreSQL walked the close-date index through
+            # the 440,000 closed deals of scale S1, which close earlier (0.3 s a page)
+            models.Index(
+                fields=["expected_close", "id"],
+                name="opp_open_close_idx",
+                condition=Q(closed_at__isnull=True),
+            ),
             models.Index(fields=["owner", "created_at"], name="opp_owner_created_idx"),
             # stalled deals: open stage, in it since before the stage's limit (counted by
             # owner; the largest ones by amount, then id — all read from the index alone)
