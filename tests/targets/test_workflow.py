@@ -311,13 +311,9 @@ def month_values(target):
     return [(m.floor, m.target_value, m.stretch) for m in TargetMonth.objects.filter(target=target)]
 
 
-def test_a_mid_year_revision_keeps_the_months_already_over(org, plan):
-    """A target of 120 000 (floor 96 000, stretch 144 000) split equally is raised on 15 July
-    to 180 000 (150 000 / 210 000): January–June keep 10 000 a month (8 000 / 12 000), and
-    July–December share the rest, 120 000 → 20 000 a month (102 000 → 17 000, 138 000 → 23 000).
-    Lowered below what January–June already hold, the whole year is split again."""
-    from datetime import date
-
+def live_rep(org, plan):
+    """Rep_A1's target of 120 000 (floor 96 000, stretch 144 000) split equally, in the plan
+    made active."""
     rep = node(plan, member=org.rep_a1)
     s.target_set(
         target=rep, floor=D(96000), target_value=D(120000), stretch=D(144000), actor=org.mgr_a.user
@@ -326,33 +322,43 @@ def test_a_mid_year_revision_keeps_the_months_already_over(org, plan):
     s.plan_submit(plan=plan, actor=org.director.user)
     s.plan_approve(plan=plan, actor=org.admin.user)
     s.plan_activate(plan=plan, actor=org.director.user)
-    july = date(2027, 7, 15)
-    assert s.first_open_month(plan, july) == 7
+    return rep
+
+
+def revise_in_july(org, rep, floor, target, stretch, reason, **month):
+    """Team A's manager revises Rep_A1's target on 15 July 2027."""
+    from datetime import date
+
+    return s.target_revise(
+        target=rep,
+        floor=D(floor),
+        target_value=D(target),
+        stretch=D(stretch),
+        reason=reason,
+        actor=org.mgr_a.user,
+        on=date(2027, 7, 15),
+        **month,
+    )
+
+
+def test_a_mid_year_revision_keeps_the_months_already_over(org, plan):
+    """A target of 120 000 (floor 96 000, stretch 144 000) split equally is raised on 15 July
+    to 180 000 (150 000 / 210 000): January–June keep 10 000 a month (8 000 / 12 000), and
+    July–December share the rest, 120 000 → 20 000 a month (102 000 → 17 000, 138 000 → 23 000).
+    Lowered below what January–June already hold, the whole year is split again."""
+    from datetime import date
+
+    rep = live_rep(org, plan)
+    assert s.first_open_month(plan, date(2027, 7, 15)) == 7
     assert s.first_open_month(plan, date(2026, 12, 31)) == 1
     assert s.first_open_month(plan, date(2028, 1, 1)) == 13
-    s.target_revise(
-        target=rep,
-        floor=D(150000),
-        target_value=D(180000),
-        stretch=D(210000),
-        reason="接手重点客户 Took over a key account",
-        actor=org.mgr_a.user,
-        on=july,
-    )
+    revise_in_july(org, rep, 150000, 180000, 210000, "接手重点客户 Took over a key account")
     assert (
         month_values(rep)
         == [(D(8000), D(10000), D(12000))] * 6 + [(D(17000), D(20000), D(23000))] * 6
     )
     # lowered below the 60 000 January–June already hold: the whole year, by its profile
-    s.target_revise(
-        target=rep,
-        floor=D(40000),
-        target_value=D(50000),
-        stretch=D(60000),
-        reason="客户流失 Lost the account again",
-        actor=org.mgr_a.user,
-        on=july,
-    )
+    revise_in_july(org, rep, 40000, 50000, 60000, "客户流失 Lost the account again")
     months = month_values(rep)
     assert [sum(m[i] for m in months) for i in range(3)] == [D(40000), D(50000), D(60000)]
     assert all(0 <= f <= t <= st for f, t, st in months)
@@ -365,30 +371,14 @@ def test_a_revision_counts_from_a_later_month_chosen(org, plan):
     100 000 (25 000 a month; floor 144 000 − 64 000 = 80 000 → 20 000; stretch 216 000 −
     96 000 = 120 000 → 30 000). A month already over, or a cut below what the months kept hold,
     is refused and changes nothing."""
-    from datetime import date
-
     from salesloop.targets.models import Revision
 
-    rep = node(plan, member=org.rep_a1)
-    s.target_set(
-        target=rep, floor=D(96000), target_value=D(120000), stretch=D(144000), actor=org.mgr_a.user
-    )
-    s.plan_submit(plan=plan, actor=org.director.user)
-    s.plan_approve(plan=plan, actor=org.admin.user)
-    s.plan_activate(plan=plan, actor=org.director.user)
+    rep = live_rep(org, plan)
     before = month_values(rep)
 
     def revise(floor, target, stretch, **month):
-        return s.target_revise(
-            target=rep,
-            floor=D(floor),
-            target_value=D(target),
-            stretch=D(stretch),
-            reason="新客户九月起由他负责 New account from September",
-            actor=org.mgr_a.user,
-            on=date(2027, 7, 15),
-            **month,
-        )
+        reason = "新客户九月起由他负责 New account from September"
+        return revise_in_july(org, rep, floor, target, stretch, reason, **month)
 
     with pytest.raises(ValidationError, match="2027-06 is already over.*2027-07 at the earliest"):
         revise(144000, 180000, 216000, from_month=6)

@@ -138,6 +138,23 @@ def _date_the_plan(plan: Plan, *, made_on: date, year_start: date) -> None:
         events.filter(action=action).update(at=moment)
 
 
+def _rep_totals(plan: Plan) -> Any:
+    """The booked-revenue totals of the plan's reps still on the team with a target, the
+    largest first."""
+    return (
+        Target.objects.filter(
+            plan=plan,
+            metric=Metric.BOOKED_REVENUE,
+            product_line__isnull=True,
+            member__role=Role.REP,
+            member__left_on__isnull=True,
+            target__gt=0,
+        )
+        .select_related("member__user")
+        .order_by("-target", "pk")
+    )
+
+
 def _seed_revisions(plan: Plan, *, on: date, today: date) -> None:
     """Mid-year, the demo manager hands a key account from the team's biggest seller to the
     demo rep and moves a tenth of the seller's target with it: two revisions with their
@@ -147,19 +164,7 @@ def _seed_revisions(plan: Plan, *, on: date, today: date) -> None:
     manager = Member.objects.filter(user__username="manager").select_related("user").first()
     if manager is None:
         return
-    team = (
-        Target.objects.filter(
-            plan=plan,
-            metric=Metric.BOOKED_REVENUE,
-            product_line__isnull=True,
-            member__org_unit=manager.org_unit,
-            member__role=Role.REP,
-            member__left_on__isnull=True,
-            target__gt=0,
-        )
-        .select_related("member")
-        .order_by("-target", "pk")
-    )
+    team = _rep_totals(plan).filter(member__org_unit=manager.org_unit)
     donor = team.first()
     receiver = team.filter(member__user__username="rep").first() or team[1:2].first()
     if donor is None or receiver is None or donor.pk == receiver.pk:
@@ -214,18 +219,7 @@ def _round_figure(value: Decimal) -> Decimal:
 def _seed_proposals(plan: Plan) -> None:
     """A few reps answer the draft with their own figures, so the reconciliation has something
     to show: one well below the top-down target, one a little below, one above."""
-    reps = (
-        Target.objects.filter(
-            plan=plan,
-            metric=Metric.BOOKED_REVENUE,
-            product_line__isnull=True,
-            member__role=Role.REP,
-            member__left_on__isnull=True,
-            target__gt=0,
-        )
-        .select_related("member__user")
-        .order_by("-target", "pk")
-    )
+    reps = _rep_totals(plan)
     for target, (share, comment) in zip(reps, DEMO_PROPOSALS, strict=False):
         assert target.member is not None  # member targets only
         services.proposal_create(
