@@ -32,13 +32,20 @@ def org_unit_create(*, name: str, kind: str, parent: OrgUnit | None = None) -> O
     unit = OrgUnit(name=name, kind=kind, parent=parent)
     unit.full_clean(exclude=["path"])
     unit.save()
+    org_unit_place(unit)
+    return unit
+
+
+def org_unit_place(unit: OrgUnit) -> None:
+    """Give a just-saved unit its materialised path and depth below its parent (the
+    visibility rule reads subtrees by path prefix, so a unit without one would see all)."""
+    parent = unit.parent
     prefix = parent.path if parent is not None else ""
     unit.path = f"{prefix}{unit.pk:0{PATH_WIDTH}d}/"
     unit.depth = parent.depth + 1 if parent is not None else 0
     if len(unit.path) > OrgUnit._meta.get_field("path").max_length:
         raise ValidationError(_("The org tree is too deep."))
     unit.save(update_fields=["path", "depth"])
-    return unit
 
 
 @transaction.atomic
