@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from salesloop.activities.models import Activity
 from salesloop.common.db import MonthKey
+from salesloop.insights.credits import without_credits
 from salesloop.orders.choices import OrderStatus
 from salesloop.orders.models import CustomerFirstOrder, Order, OrderCredit, OrderLine, Payment
 from salesloop.pipeline.choices import StageKind
@@ -187,11 +188,15 @@ def _booked(members: list[int], start: date, end: date, product_line: Any, out: 
     # By product line: order lines of that line, credited like their order (plain joins: an IN
     # over a million-row subquery is far slower on PostgreSQL).
     order_filter = {"status": OrderStatus.ACTIVE, "signed_on__gte": start, "signed_on__lte": end}
-    unsplit = OrderLine.objects.filter(
-        product_line=product_line,
-        order__owner_id__in=members,
-        order__credits__isnull=True,
-        **{f"order__{k}": v for k, v in order_filter.items()},
+    unsplit = without_credits(
+        OrderLine.objects.filter(
+            product_line=product_line,
+            order__owner_id__in=members,
+            **{f"order__{k}": v for k, v in order_filter.items()},
+        ),
+        OrderCredit,
+        "order",
+        "order_id",
     )
     _collect(
         unsplit.annotate(month=MonthKey("order__signed_on"))
@@ -232,7 +237,7 @@ def _by_owner_and_credit(
     out: dict,
 ) -> None:
     value = Sum(amount) if amount else Count("id")
-    unsplit = base.filter(owner_id__in=members, credits__isnull=True)
+    unsplit = without_credits(base.filter(owner_id__in=members), credit_model, fk)
     _collect(
         unsplit.annotate(month=MonthKey(date_field))
         .values("owner_id", "month")
@@ -265,7 +270,9 @@ def _collected(members: list[int], start: date, end: date, product_line: Any, ou
     )
     if product_line is not None:
         payments = payments.filter(order__product_line=product_line)
-    unsplit = payments.filter(order__owner_id__in=members, order__credits__isnull=True)
+    unsplit = without_credits(
+        payments.filter(order__owner_id__in=members), OrderCredit, "order", "order_id"
+    )
     _collect(
         unsplit.annotate(month=MonthKey("paid_on"))
         .values("order__owner_id", "month")

@@ -71,6 +71,7 @@ from django.utils import timezone
 from salesloop.activities.models import Activity
 from salesloop.common.memo import once
 from salesloop.core.periods import add_months
+from salesloop.insights.credits import without_credits
 from salesloop.insights.keys import DayKey, MonthKey, key_date
 from salesloop.insights.models import FillState, RollupCount
 from salesloop.orders.choices import OrderStatus
@@ -163,7 +164,7 @@ def _credited(
     if line:
         keys["pl"] = F(line)
     unsplit = (
-        base.filter(credits__isnull=True)
+        without_credits(base, credit_model, fk)
         .annotate(**keys)
         .values("owner_id", *keys)
         .annotate(v=value)
@@ -203,7 +204,7 @@ def _booked(start: date, end: date, grain: str, metrics: Collection[str] | None)
         order__status=OrderStatus.ACTIVE, order__signed_on__gte=start, order__signed_on__lte=end
     )
     unsplit = (
-        lines.filter(order__credits__isnull=True)
+        without_credits(lines, OrderCredit, "order", "order_id")
         .annotate(k=_key("order__signed_on", grain))
         .values("order__owner_id", "k", "product_line_id")
         .annotate(v=Sum("amount_base"))
@@ -272,7 +273,7 @@ def _grouped(
     if amount:
         aggs["a"] = Sum(amount)
     unsplit = (
-        base.filter(credits__isnull=True)
+        without_credits(base, credit_model, fk)
         .annotate(**keys)
         .values("owner_id", *keys)
         .annotate(**aggs)
@@ -323,7 +324,7 @@ def _collected(
         paid_on__gte=start, paid_on__lte=end, order__status=OrderStatus.ACTIVE
     )
     unsplit = (
-        payments.filter(order__credits__isnull=True)
+        without_credits(payments, OrderCredit, "order", "order_id")
         .annotate(k=_key("paid_on", grain))
         .values("order__owner_id", "k", "order__product_line_id")
         .annotate(v=Sum("amount_base"))
