@@ -125,3 +125,22 @@ def test_the_open_list_shows_a_deal_reopened_and_hides_it_while_closed(org, clie
     opportunity_move_stage(opportunity=deal, stage=first_open)
     deal.refresh_from_db()
     assert deal.closed_at is None and listed()
+
+
+def test_open_columns_soonest_close_first_and_counted(org):
+    """An open column lists its deals by expected close, soonest first (ties by age), and its
+    count and amount cover every deal in it, also the ones past the cards shown."""
+    today = timezone.localdate()
+    first = org.pipeline.stages.filter(kind="open").order_by("order").first()
+    late = f.opportunity(org.rep_a1, amount="100", expected_close=today + timedelta(days=90))
+    tie = f.opportunity(org.rep_a1, amount="200", expected_close=today + timedelta(days=90))
+    soon = f.opportunity(org.rep_a1, amount="300", expected_close=today + timedelta(days=3))
+    middle = f.opportunity(org.rep_a2, amount="400", expected_close=today + timedelta(days=20))
+    f.opportunity(org.rep_w1, amount="5000", expected_close=today)  # not seen by Team A's manager
+    columns = board_columns(user=org.mgr_a.user, pipeline=org.pipeline, per_column=3)
+    column = next(c for c in columns if c["stage"].pk == first.pk)
+    assert [c.pk for c in column["cards"]] == [soon.pk, middle.pk, late.pk]
+    assert column["count"] == 4 and column["amount"] == Decimal("1000")
+    everything = board_columns(user=org.mgr_a.user, pipeline=org.pipeline)
+    column = next(c for c in everything if c["stage"].pk == first.pk)
+    assert [c.pk for c in column["cards"]] == [soon.pk, middle.pk, late.pk, tie.pk]

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DateField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from salesloop.org.visibility import get_visible_or_404, visible
@@ -82,20 +92,30 @@ def board_columns(
     the database in one query; cards are fetched per stage, capped so a large pipeline does not
     render thousands of cards.
     """
-    base = opportunity_list(user=user, filters=filters).filter(pipeline=pipeline)
+    stages = pipeline_stages(pipeline)
+    open_ids = [s.pk for s in stages if s.kind == StageKind.OPEN]
+    closed_ids = [s.pk for s in stages if s.kind != StageKind.OPEN]
+    # The stages name the pipeline; each half is a plain filter that an index serves (an OR
+    # of "open stage" and "closed lately" made PostgreSQL scan every deal at scale S1).
+    base = opportunity_list(user=user, filters=filters)
     since = timezone.now() - timedelta(days=CLOSED_DAYS)
-    shown = base.filter(Q(stage__kind=StageKind.OPEN) | Q(closed_at__gte=since))
+    recent = base.filter(stage__in=closed_ids, closed_at__gte=since)
     totals = {
         row["stage"]: row
-        for row in shown.order_by()
-        .values("stage")
-        .annotate(n=Count("id"), amount=Sum("amount_base"))
+        for part in (base.filter(stage__in=open_ids), recent)
+        for row in part.order_by().values("stage").annotate(n=Count("*"), amount=Sum("amount_base"))
     }
+    # Soonest close first. Ordering by the bare column let PostgreSQL walk the expected-close
+    # index through the 450,000 closed deals (which close earlier) to find a first stage's 50
+    # cards; through an expression (the column is never empty, so the same order) it reads
+    # the stage's (or the owners') deals and sorts them: 0.2 s -> 0.02 s for a director at S1.
+    soonest = Coalesce("expected_close", Value(date.max), output_field=DateField())
     columns = []
-    for stage in pipeline_stages(pipeline):
+    for stage in stages:
         row = totals.get(stage.pk, {"n": 0, "amount": Decimal(0)})
         closed = stage.kind != StageKind.OPEN
-        order = ("-closed_at", "-pk") if closed else ("expected_close", "pk")
+        order = ("-closed_at", "-pk") if closed else (soonest, "pk")
+        shown = recent if closed else base
         cards = list(shown.filter(stage=stage).order_by(*order)[:per_column]) if row["n"] else []
         columns.append(
             {
