@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, FloatField, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from salesloop.activities.models import Activity
@@ -328,7 +329,7 @@ def open_pipeline(scope: Scope, member_ids: list[int]) -> Pipeline:
 
 def new_business(
     scope: Scope, member_ids: list[int]
-) -> tuple[dict[int, float], list[int], list[float]]:
+) -> tuple[dict[int, float], np.ndarray, np.ndarray]:
     """Historical new business per member: mean number of deals created and won inside the
     same period of the two previous years, and the won amounts of
     the last 180 days (the deal-size distribution). For booked revenue, orders signed without
@@ -371,7 +372,9 @@ def new_business(
         .order_by()
     }
     since = aware(scope.as_of - timedelta(days=180))
-    hist = list(won.filter(closed_at__gte=since).values_list("owner_id", "amount_base"))
+    # amounts as floats from the database: a company's half-year is 200,000+ rows at S1
+    as_float = Cast("amount_base", FloatField())
+    hist = list(won.filter(closed_at__gte=since).annotate(x=as_float).values_list("owner_id", "x"))
     if scope.metric == Metric.BOOKED_REVENUE:
         # Booked revenue also counts orders that never went through the pipeline (repeat
         # orders from existing customers): they are new business too, at their own rate and size.
@@ -394,11 +397,12 @@ def new_business(
                 r[k] for k in order_aggs
             ) / len(periods)
         hist += list(
-            direct.filter(signed_on__gte=scope.as_of - timedelta(days=180)).values_list(
-                "owner_id", "amount_base"
-            )
+            direct.filter(signed_on__gte=scope.as_of - timedelta(days=180))
+            .annotate(x=as_float)
+            .values_list("owner_id", "x")
         )
-    return rates, [h[0] for h in hist], [float(h[1]) for h in hist]
+    table = np.array(hist, dtype=np.float64).reshape(-1, 2)
+    return rates, table[:, 0].astype(np.int64), table[:, 1]
 
 
 def cards(
@@ -451,8 +455,10 @@ def cards(
         cached = cache.get(key)
         if cached is None:
             pipe = open_pipeline(scope, all_members)
+            # read once for all the layers (a node and its children have the same members)
+            history = new_business(scope, all_members)
             for layer in _disjoint_layers(nodes):
-                _simulate(scope, layer, out, pipe)
+                _simulate(scope, layer, out, pipe, history)
             cache.set(
                 key,
                 [
@@ -520,21 +526,35 @@ def _disjoint_layers(nodes: list[Node]) -> list[list[Node]]:
     return [layer for _taken, layer in layers]
 
 
-def _simulate(scope: Scope, nodes: list[Node], out: dict[str, Card], pipe: Pipeline) -> None:
-    """The probabilities of ``nodes``, which share no member (see ``_disjoint_layers``)."""
+def _simulate(
+    scope: Scope,
+    nodes: list[Node],
+    out: dict[str, Card],
+    pipe: Pipeline,
+    history: tuple[dict[int, float], np.ndarray, np.ndarray],
+) -> None:
+    """The probabilities of ``nodes``, which share no member (see ``_disjoint_layers``), from
+    the open pipeline and the new-business ``history`` (:func:`new_business`) of at least
+    their members."""
     code_of: dict[int, int] = {}
     for i, n in enumerate(nodes):
         for m in n.member_ids:
             code_of.setdefault(m, i)
     members = list(code_of)
-    rates, h_owner, h_amount = new_business(scope, members)
+    rates, h_owner, h_amount = history
     n_codes = len(nodes)
     rate = np.zeros(n_codes)
     for m, r in rates.items():
         if m in code_of:
             rate[code_of[m]] += r
-    keep = np.isin(pipe.owner, members) & in_rest_of_period(pipe.close, scope.period, scope.as_of)
-    codes = np.array([code_of[int(o)] for o in pipe.owner[keep]], dtype=np.int64)
+    # member id -> node code (-1: not in these nodes), applied to whole columns at once
+    top = max([*members, *(int(a.max()) for a in (pipe.owner, h_owner) if a.size), 0])
+    lookup = np.full(top + 1, -1, dtype=np.int64)
+    lookup[members] = [code_of[m] for m in members]
+    keep = (lookup[pipe.owner] >= 0) & in_rest_of_period(pipe.close, scope.period, scope.as_of)
+    codes = lookup[pipe.owner[keep]].astype(np.int64)
+    h_codes = lookup[h_owner] if h_owner.size else h_owner
+    mine = h_codes >= 0
     cards_ = [out[n.key] for n in nodes]
     remaining = 1.0 - (cards_[0].elapsed if cards_ else 0.0)
     prob = probability_of_attainment(
@@ -547,8 +567,8 @@ def _simulate(scope: Scope, nodes: list[Node], out: dict[str, Card], pipe: Pipel
         opp_probability=pipe.calibrated[keep],
         new_deal_rate=rate,
         remaining_fraction=remaining,
-        history_owner=np.array([code_of[o] for o in h_owner if o in code_of], dtype=np.int64),
-        history_amount=[a for o, a in zip(h_owner, h_amount, strict=True) if o in code_of],
+        history_owner=h_codes[mine].astype(np.int64),
+        history_amount=h_amount[mine],
         draws=DRAWS,
         seed=scope.period.start.toordinal(),
         levels=(50.0,),
