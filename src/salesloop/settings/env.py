@@ -53,9 +53,31 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfiguredEnv(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def cache_settings(raw: str) -> dict[str, dict[str, object]]:
+    """Django's CACHES from ``CACHE_URL``: empty for a cache in each process (one server, or a
+    trial), ``redis://host:port/db`` (or ``rediss://``) for one cache that every app server and
+    worker shares — the dashboards' simulations and customer health are then computed once per
+    scope, not once per process."""
+    raw = raw.strip()
+    if not raw:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if raw.startswith(("redis://", "rediss://", "unix://")):
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": raw,
+                "KEY_PREFIX": "salesloop",
+            }
+        }
+    raise ImproperlyConfiguredEnv(
+        f"CACHE_URL must be empty or a redis:// address (redis://127.0.0.1:6379/1), not {raw!r}"
+    )
+
+
 DEFAULT_SQLITE_URL = f"sqlite:///{BASE_DIR / 'salesloop.sqlite3'}"
 DATABASE_URL = env_str("DATABASE_URL", DEFAULT_SQLITE_URL) or DEFAULT_SQLITE_URL
 DEBUG = env_bool("DEBUG", default=False)
+CACHES = cache_settings(env_str("CACHE_URL"))
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
