@@ -76,3 +76,60 @@ def test_rollup_around_the_cursor_month_equals_raw(org, history, end):
         assert {k: v for k, v in via.values.items() if v} == {
             k: v for k, v in raw.values.items() if v
         }
+
+
+def test_an_order_without_lines_counts_under_its_main_line_raw_and_rolled_up(org):
+    """An import of orders writes orders without lines, with a main product line: booked
+    revenue by line counts them whole under that line, split by credit share — the same from
+    the rollup's month rows and from the raw records (it used to be left out of the raw read,
+    so a line's figure changed with the day the rollup's cursor stood on)."""
+    from decimal import Decimal
+
+    from salesloop.orders.models import Order
+    from salesloop.orders.services import CreditIn, order_create
+    from tests.factories import customer
+
+    def imported(number, owner, day, amount, credits=()):
+        order = order_create(
+            number=number,
+            customer=customer(owner),
+            owner=owner,
+            signed_on=day,
+            amount=Decimal(amount),
+            credits=credits,
+        )
+        Order.objects.filter(pk=order.pk).update(product_line=org.product_line)  # as the import
+
+    imported("N-1", org.rep_a1, date(2026, 10, 5), "1000.00")
+    imported(
+        "N-2",
+        org.rep_a1,
+        date(2026, 10, 20),
+        "500.00",
+        credits=[CreditIn(org.rep_a1, Decimal(60)), CreditIn(org.rep_a2, Decimal(40))],
+    )
+    imported("N-3", org.rep_a2, date(2026, 11, 29), "200.00")  # after the cursor: read raw
+    members = list(Member.objects.values_list("pk", flat=True))
+    start, end = date(2026, 1, 1), date(2026, 11, 30)
+    raw = _raw_monthly_actuals(
+        metric="booked_revenue",
+        members=members,
+        start=start,
+        end=end,
+        product_line=org.product_line,
+    )
+    expected = {
+        (org.rep_a1.pk, 2026, 10): Decimal("1300.00"),  # 1000 + 60 % of 500
+        (org.rep_a2.pk, 2026, 10): Decimal("200.00"),  # 40 % of 500
+        (org.rep_a2.pk, 2026, 11): Decimal("200.00"),
+    }
+    assert {k: v for k, v in raw.values.items() if v} == expected
+    rollup_refresh(today=date(2026, 11, 29))  # cursor 2026-11-28: October from the month row
+    via = monthly_actuals(
+        metric="booked_revenue",
+        members=members,
+        start=start,
+        end=end,
+        product_line=org.product_line,
+    )
+    assert {k: v for k, v in via.values.items() if v} == expected

@@ -19,8 +19,10 @@ from typing import Any
 from django.db.models import (
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
+    OuterRef,
     QuerySet,
     Sum,
 )
@@ -186,8 +188,13 @@ def _booked(members: list[int], start: date, end: date, product_line: Any, out: 
         _by_owner_and_credit(orders, OrderCredit, "order", "signed_on", "amount_base", members, out)
         return
     # By product line: order lines of that line, credited like their order (plain joins: an IN
-    # over a million-row subquery is far slower on PostgreSQL).
+    # over a million-row subquery is far slower on PostgreSQL); an order without lines (as an
+    # import of orders writes them) counts whole under its main line, as in the rollup.
     order_filter = {"status": OrderStatus.ACTIVE, "signed_on__gte": start, "signed_on__lte": end}
+    no_lines = orders.filter(product_line=product_line).filter(
+        ~Exists(OrderLine.objects.filter(order=OuterRef("pk")))
+    )
+    _by_owner_and_credit(no_lines, OrderCredit, "order", "signed_on", "amount_base", members, out)
     unsplit = without_credits(
         OrderLine.objects.filter(
             product_line=product_line,
