@@ -133,3 +133,28 @@ def test_an_order_without_lines_counts_under_its_main_line_raw_and_rolled_up(org
         product_line=org.product_line,
     )
     assert {k: v for k, v in via.values.items() if v} == expected
+
+
+def test_several_lines_at_once_equal_each_line_raw(org, history):
+    """monthly_actuals_by_line (the rollup's month rows of all lines in one read, the days after
+    the cursor from one raw read) gives each line — and the total — the raw figures, for the
+    members asked only."""
+    from salesloop.insights.actuals import monthly_actuals_by_line
+
+    metric = "booked_revenue"
+    rollup_refresh(today=date(2026, 11, 29))  # cursor 2026-11-28; 15 December is read raw
+    members = [org.rep_a1.pk, org.rep_a2.pk]
+    start, end = date(2026, 1, 1), date(2026, 12, 20)
+    lines = [None, history, org.product_line]
+    got = monthly_actuals_by_line(metric=metric, members=members, start=start, end=end, lines=lines)
+    assert set(got) == {None, history.pk, org.product_line.pk}
+    for line in lines:
+        raw = _raw_monthly_actuals(
+            metric=metric, members=members, start=start, end=end, product_line=line
+        )
+        figures = {k: v for k, v in got[getattr(line, "pk", None)].values.items() if v}
+        assert figures == {k: v for k, v in raw.values.items() if v}
+        assert {k[0] for k in figures} <= set(members)
+    assert got[history.pk].total() > 0 and got[org.product_line.pk].total() > 0
+    december = got[None].values.get((org.rep_a1.pk, 2026, 12))
+    assert december is not None and december > 0  # the days after the cursor counted

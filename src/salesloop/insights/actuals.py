@@ -23,6 +23,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Sum,
 )
@@ -87,6 +88,27 @@ ROLLUP_METRICS = {
 }
 
 
+def rollup_cover(metric: str, start: date, end: date) -> tuple[str, date] | None:
+    """(rollup metric, last day) when the rollup's month rows serve [start, last day] of
+    ``metric`` (the days after it come from the raw records); None when all is read raw.
+
+    The month rows are exact for whole months and, for the cursor's own month, for its first
+    day through the cursor. So they serve [start, covered_to] where covered_to is the cursor
+    (when ``end`` is at or after it) or the last whole month inside [start, end]."""
+    from salesloop.insights.rollups import fill_state, month_end
+
+    rollup_metric = ROLLUP_METRICS.get(metric)  # type: ignore[call-overload]
+    state = fill_state() if rollup_metric else None
+    if state is None or state.end is None or start.day != 1:
+        return None
+    covered_to = min(end, state.end)
+    if covered_to != state.end and month_end(covered_to) != covered_to:
+        covered_to = date(covered_to.year, covered_to.month, 1) - timedelta(days=1)
+    if covered_to < start:
+        return None
+    return rollup_metric, covered_to
+
+
 def monthly_actuals(
     *, metric: str, members: Iterable[int], start: date, end: date, product_line: Any = None
 ) -> MonthlyActuals:
@@ -96,54 +118,62 @@ def monthly_actuals(
     instead of millions of records); the rest comes from the raw records. Both give the same
     figures (tests/insights: the rollup equals the raw computation).
     """
+    return monthly_actuals_by_line(
+        metric=metric, members=members, start=start, end=end, lines=[product_line]
+    )[getattr(product_line, "pk", None)]
+
+
+def monthly_actuals_by_line(
+    *, metric: str, members: Iterable[int], start: date, end: date, lines: Iterable[Any]
+) -> dict[int | None, MonthlyActuals]:
+    """:func:`monthly_actuals` for several product lines at once (None: over all lines), keyed
+    by the line's id: the rollup's month rows of all of them in one query, and the days after
+    the rollup's cursor (normally today) from one raw read for all lines (``raw_rows``, the
+    rollup's own definition)."""
     from salesloop.insights.models import RollupCount
-    from salesloop.insights.rollups import fill_state, month_end
+    from salesloop.insights.rollups import raw_rows
 
     member_ids = list(members)
-    rollup_metric = ROLLUP_METRICS.get(metric)  # type: ignore[call-overload]
-    state = fill_state() if rollup_metric else None
-    if state is None or state.end is None or start.day != 1:
-        return _raw_monthly_actuals(
-            metric=metric, members=member_ids, start=start, end=end, product_line=product_line
-        )
-    # The rollup's month rows are exact for whole months and, for the cursor's own month, for
-    # its first day through the cursor. So they serve [start, covered_to] where covered_to is
-    # the cursor (when ``end`` is at or after it) or the last whole month inside [start, end].
-    covered_to = min(end, state.end)
-    if covered_to != state.end and month_end(covered_to) != covered_to:
-        covered_to = date(covered_to.year, covered_to.month, 1) - timedelta(days=1)
-    if covered_to < start:
-        return _raw_monthly_actuals(
-            metric=metric, members=member_ids, start=start, end=end, product_line=product_line
-        )
-    out: dict[tuple[int, int, int], Decimal] = {}
+    by_id = {getattr(line, "pk", None): line for line in lines}
+    cover = rollup_cover(metric, start, end)
+    if cover is None:
+        return {
+            pk: _raw_monthly_actuals(
+                metric=metric, members=member_ids, start=start, end=end, product_line=line
+            )
+            for pk, line in by_id.items()
+        }
+    rollup_metric, covered_to = cover
+    out: dict[int | None, dict[tuple[int, int, int], Decimal]] = {pk: {} for pk in by_id}
+    named = [pk for pk in by_id if pk is not None]
+    which = Q(product_line__in=named) if named else Q(pk__in=[])
+    if None in by_id:
+        which |= Q(product_line__isnull=True)
     rows = RollupCount.objects.filter(
+        which,
         grain=RollupCount.MONTH,
         metric=rollup_metric,
         member_id__in=member_ids,
         day__gte=start,
         day__lte=covered_to,
     )
-    rows = (
-        rows.filter(product_line=product_line)
-        if product_line is not None
-        else rows.filter(product_line__isnull=True)
-    )
-    # one row per member and month (a few thousand): fetched at once, no server-side cursor
-    for member_id, day, value in rows.values_list("member_id", "day", "value"):
+    # one row per member, month and line (a few thousand): fetched at once, no server cursor
+    for line_id, member_id, day, value in rows.values_list(
+        "product_line_id", "member_id", "day", "value"
+    ):
+        values = out[line_id]
         key = (member_id, day.year, day.month)
-        out[key] = out.get(key, Decimal(0)) + value
+        values[key] = values.get(key, Decimal(0)) + value
     if covered_to < end:
-        rest = _raw_monthly_actuals(
-            metric=metric,
-            members=member_ids,
-            start=covered_to + timedelta(days=1),
-            end=end,
-            product_line=product_line,
-        )
-        for key, value in rest.values.items():
-            out[key] = out.get(key, Decimal(0)) + value
-    return MonthlyActuals(metric=metric, values=out)
+        wanted = set(member_ids)
+        for _m, member_id, bucket, line_id, value in raw_rows(
+            covered_to + timedelta(days=1), end, grain=RollupCount.MONTH, metrics=[rollup_metric]
+        ):
+            if member_id in wanted and line_id in out:
+                values = out[line_id]
+                key = (member_id, bucket.year, bucket.month)
+                values[key] = values.get(key, Decimal(0)) + value
+    return {pk: MonthlyActuals(metric=metric, values=values) for pk, values in out.items()}
 
 
 def _raw_monthly_actuals(

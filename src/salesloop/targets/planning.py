@@ -64,7 +64,7 @@ from salesloop.core.allocation import (
 from salesloop.core.forecast import Forecast, forecast, sample_paths
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights, add_months, months_between
 from salesloop.customers.models import Customer, ProductLine
-from salesloop.insights.actuals import monthly_actuals
+from salesloop.insights.actuals import monthly_actuals, rollup_cover
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.targets import rules, smart
@@ -272,25 +272,6 @@ def _member_series(
     return {mid: table[r] for mid, r in row_of.items()}
 
 
-def _rollup_cover(metric: str, start: date, end: date) -> tuple[str, date] | None:
-    """(rollup metric, last day) when :func:`monthly_actuals` reads [start, last day] of this
-    metric from the rollup's month rows (and the days after it from the raw records), as it
-    decides it; None when it reads everything raw."""
-    from salesloop.insights.actuals import ROLLUP_METRICS
-    from salesloop.insights.rollups import fill_state, month_end
-
-    rollup_metric = ROLLUP_METRICS.get(metric)  # type: ignore[call-overload]
-    state = fill_state() if rollup_metric else None
-    if state is None or state.end is None or start.day != 1:
-        return None
-    covered_to = min(end, state.end)
-    if covered_to != state.end and month_end(covered_to) != covered_to:
-        covered_to = date(covered_to.year, covered_to.month, 1) - timedelta(days=1)
-    if covered_to < start:
-        return None
-    return rollup_metric, covered_to
-
-
 def _histories(
     metric: str,
     member_ids: list[int],
@@ -306,7 +287,7 @@ def _histories(
     from salesloop.insights.models import RollupCount
 
     keys: list[ProductLine | None] = [None, *lines]
-    cover = _rollup_cover(metric, start, end)
+    cover = rollup_cover(metric, start, end)
     if cover is None:
         return {
             getattr(line, "pk", None): _member_series(

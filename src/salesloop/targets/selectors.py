@@ -389,7 +389,7 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
     from django.utils import timezone
 
     from salesloop.core.periods import FiscalCalendar, SeasonalWeights, add_months, expected_to_date
-    from salesloop.insights.actuals import MonthlyActuals, monthly_actuals
+    from salesloop.insights.actuals import MonthlyActuals, monthly_actuals_by_line
     from salesloop.org.choices import Role
     from salesloop.org.models import Member
     from salesloop.org.services import company_get
@@ -420,15 +420,22 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
             .values_list("pk", flat=True)
         )
     everyone = sorted({member.pk, *team_ids})
-    loaded: dict[tuple[Any, ...], MonthlyActuals] = {}
+    loaded: dict[tuple[Any, ...], dict[int | None, MonthlyActuals]] = {}
+    lines_of: dict[str, dict[int | None, Any]] = {}
+    for t in targets:  # the lines each metric is read for: all of them in one read
+        lines_of.setdefault(t.metric, {})[t.product_line_id] = t.product_line
 
     def actuals(t: Target, start: Any, end: Any) -> MonthlyActuals:
-        key = (start, end, t.metric, t.product_line_id)
+        key = (start, end, t.metric)
         if key not in loaded:
-            loaded[key] = monthly_actuals(
-                metric=t.metric, members=everyone, start=start, end=end, product_line=t.product_line
+            loaded[key] = monthly_actuals_by_line(
+                metric=t.metric,
+                members=everyone,
+                start=start,
+                end=end,
+                lines=lines_of[t.metric].values(),
             )
-        return loaded[key]
+        return loaded[key][t.product_line_id]
 
     plans: dict[int, MyPlan] = {}
     for t in targets:
