@@ -112,6 +112,34 @@ def test_drag_a_card_on_the_board_records_a_stage_change(page, org):
     shot(page, "board")
 
 
+def test_a_board_column_loads_more_cards_that_move_like_the_others(page, org):
+    today = timezone.localdate()
+    first = org.pipeline.stages.filter(kind="open").order_by("order").first()
+    deals = [
+        f.opportunity(org.rep_a1, name=f"项目 {i:02d}", expected_close=today + timedelta(days=i))
+        for i in range(23)
+    ]
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.goto(f"{page.base}/opportunities/board/")
+    column = page.locator(f".board-col[data-stage='{first.pk}']")
+    expect(column.locator(".board-card")).to_have_count(20)
+    column.get_by_role("button", name="Show 3 more").scroll_into_view_if_needed()
+    shot(page, "board-more-button")
+    column.get_by_role("button", name="Show 3 more").click()
+    expect(column.locator(".board-card")).to_have_count(23)
+    expect(column.get_by_role("button", name="Show 3 more")).to_have_count(0)
+    expect(column.locator(".board-card").last).to_have_id(f"card-{deals[-1].pk}")
+    shot(page, "board-more")
+    # a card loaded later moves like the first ones (its own menu, the board re-rendered)
+    second = org.pipeline.stages.filter(kind="open").order_by("order")[1]
+    page.locator(f"#card-{deals[-1].pk} select").select_option(str(second.pk))
+    expect(
+        page.locator(f".board-col[data-stage='{second.pk}'] #card-{deals[-1].pk}")
+    ).to_be_attached()
+    deals[-1].refresh_from_db()
+    assert deals[-1].stage == second
+
+
 def test_rep_cannot_open_another_reps_opportunity(page, org):
     other = f.opportunity(org.rep_a2, name="Secret deal")
     log_in(page, "rep_a1", f.PASSWORD)

@@ -144,3 +144,48 @@ def test_open_columns_soonest_close_first_and_counted(org):
     everything = board_columns(user=org.mgr_a.user, pipeline=org.pipeline)
     column = next(c for c in everything if c["stage"].pk == first.pk)
     assert [c.pk for c in column["cards"]] == [soon.pk, middle.pk, late.pk, tie.pk]
+
+
+def test_a_column_shows_20_cards_then_loads_the_next_ones_with_the_same_filters(org, client, login):
+    """A column shows its first 20 cards and "Show 5 more" (the rest, at most 20); the click
+    brings the next ones in board order, through the visibility rule and the board's filters,
+    until none are left."""
+    import re
+
+    from salesloop.pipeline.selectors import BOARD_CARDS
+
+    today = timezone.localdate()
+    first = org.pipeline.stages.filter(kind="open").order_by("order").first()
+    mine = [
+        f.opportunity(org.rep_a2, name=f"A2 deal {i:02d}", expected_close=today + timedelta(days=i))
+        for i in range(BOARD_CARDS + 5)
+    ]
+    f.opportunity(org.rep_a1, name="A1 deal", expected_close=today - timedelta(days=1))  # first
+    f.opportunity(org.rep_w1, name="West deal", expected_close=today)  # not visible to Team A
+    login(org.mgr_a)
+    board = client.get(reverse("pipeline:board"), {"owner": org.rep_a2.pk}).content.decode()
+    column = board.split(f'data-stage="{first.pk}"')[1].split("</section>")[0]
+    shown = [int(pk) for pk in re.findall(r'id="card-(\d+)"', column)]
+    assert shown == [o.pk for o in mine[:BOARD_CARDS]]
+    assert "Show 5 more" in column and "Show all 25" in column
+    more_url = re.search(
+        r'hx-get="([^"]+)"', column.split("Show 5 more")[0].rsplit("<button", 1)[1]
+    )
+    url = more_url.group(1).replace("&amp;", "&")
+    assert f"owner={org.rep_a2.pk}" in url and "offset=20" in url
+    rest = client.get(url)
+    assert rest.status_code == 200
+    body = rest.content.decode()
+    assert [int(pk) for pk in re.findall(r'id="card-(\d+)"', body)] == [o.pk for o in mine[20:]]
+    assert "more</button>" not in body  # nothing left
+    assert 'name="stage"' in body and f'value="{first.pk}" selected' in body  # still movable
+    # without the owner filter the same offset starts from the unfiltered order; never another
+    # branch's deal
+    everything = client.get(reverse("pipeline:board_more", args=[first.pk]), {"offset": 0})
+    names = re.findall(r'class="board-card-title" title="([^"]+)"', everything.content.decode())
+    assert names[0] == "A1 deal" and "West deal" not in names and len(names) == BOARD_CARDS
+    assert "Show 6 more" in everything.content.decode()  # 26 visible: 20 here, 6 after them
+    # bad input: a clear refusal
+    bad = client.get(reverse("pipeline:board_more", args=[first.pk]), {"offset": "-3"})
+    assert bad.status_code == 400 and b"whole number" in bad.content
+    assert client.get(reverse("pipeline:board_more", args=[999999])).status_code == 404

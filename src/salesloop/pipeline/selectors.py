@@ -83,53 +83,95 @@ def pipeline_summary(*, user: Any) -> dict[str, Any]:
 #: Won and lost columns of the board show the deals closed in this many days (newest first):
 #: a board is for the deals in play, and years of won deals buried the open ones.
 CLOSED_DAYS = 30
+#: Cards a board column shows at first, and each "Show more" adds (a director's board of 50 a
+#: column was 380 KB of HTML and spent more time rendering than querying).
+BOARD_CARDS = 20
+
+
+def _board_parts(
+    user: Any, pipeline: Pipeline, filters: OpportunityFilter | None
+) -> tuple[list[Stage], QuerySet[Opportunity], QuerySet[Opportunity]]:
+    """The pipeline's stages, and the deals the user may see on its board: those in open
+    stages, and those in won or lost stages closed in the last ``CLOSED_DAYS`` days. The stages
+    name the pipeline; each half is a plain filter that an index serves (an OR of "open stage"
+    and "closed lately" made PostgreSQL scan every deal at scale S1)."""
+    stages = list(pipeline_stages(pipeline))
+    base = opportunity_list(user=user, filters=filters)
+    since = timezone.now() - timedelta(days=CLOSED_DAYS)
+    open_part = base.filter(stage__in=[s.pk for s in stages if s.kind == StageKind.OPEN])
+    recent = base.filter(
+        stage__in=[s.pk for s in stages if s.kind != StageKind.OPEN], closed_at__gte=since
+    )
+    return stages, open_part, recent
+
+
+def _column_cards(
+    stage: Stage, open_part: QuerySet[Opportunity], recent: QuerySet[Opportunity]
+) -> QuerySet[Opportunity]:
+    """A column's deals in board order: open stages soonest close first, closed ones newest
+    first. Ordering by the bare expected close let PostgreSQL walk that index through the
+    450,000 closed deals (which close earlier) to find a first stage's cards; through an
+    expression (the column is never empty, so the same order) it reads the stage's (or the
+    owners') deals and sorts them: 0.2 s -> 0.02 s for a director at S1."""
+    if stage.kind != StageKind.OPEN:
+        return recent.filter(stage=stage).order_by("-closed_at", "-pk")
+    soonest = Coalesce("expected_close", Value(date.max), output_field=DateField())
+    return open_part.filter(stage=stage).order_by(soonest, "pk")
 
 
 def board_columns(
-    *, user: Any, pipeline: Pipeline, filters: OpportunityFilter | None = None, per_column: int = 50
+    *,
+    user: Any,
+    pipeline: Pipeline,
+    filters: OpportunityFilter | None = None,
+    per_column: int = BOARD_CARDS,
 ) -> list[dict[str, Any]]:
     """The pipeline board: every stage with its totals and its first cards.
 
     Open stages hold every deal in them (soonest expected close first); won and lost stages
     the deals closed in the last ``CLOSED_DAYS`` days (newest first). Totals are aggregated in
-    the database in one query; cards are fetched per stage, capped so a large pipeline does not
-    render thousands of cards.
+    the database (one GROUP BY each half); cards are fetched per stage, ``per_column`` at first
+    (:func:`board_more_cards` gives the next ones).
     """
-    stages = pipeline_stages(pipeline)
-    open_ids = [s.pk for s in stages if s.kind == StageKind.OPEN]
-    closed_ids = [s.pk for s in stages if s.kind != StageKind.OPEN]
-    # The stages name the pipeline; each half is a plain filter that an index serves (an OR
-    # of "open stage" and "closed lately" made PostgreSQL scan every deal at scale S1).
-    base = opportunity_list(user=user, filters=filters)
-    since = timezone.now() - timedelta(days=CLOSED_DAYS)
-    recent = base.filter(stage__in=closed_ids, closed_at__gte=since)
+    stages, open_part, recent = _board_parts(user, pipeline, filters)
     totals = {
         row["stage"]: row
-        for part in (base.filter(stage__in=open_ids), recent)
+        for part in (open_part, recent)
         for row in part.order_by().values("stage").annotate(n=Count("*"), amount=Sum("amount_base"))
     }
-    # Soonest close first. Ordering by the bare column let PostgreSQL walk the expected-close
-    # index through the 450,000 closed deals (which close earlier) to find a first stage's 50
-    # cards; through an expression (the column is never empty, so the same order) it reads
-    # the stage's (or the owners') deals and sorts them: 0.2 s -> 0.02 s for a director at S1.
-    soonest = Coalesce("expected_close", Value(date.max), output_field=DateField())
     columns = []
     for stage in stages:
         row = totals.get(stage.pk, {"n": 0, "amount": Decimal(0)})
-        closed = stage.kind != StageKind.OPEN
-        order = ("-closed_at", "-pk") if closed else (soonest, "pk")
-        shown = recent if closed else base
-        cards = list(shown.filter(stage=stage).order_by(*order)[:per_column]) if row["n"] else []
+        cards = list(_column_cards(stage, open_part, recent)[:per_column]) if row["n"] else []
         columns.append(
             {
                 "stage": stage,
-                "closed": closed,
+                "closed": stage.kind != StageKind.OPEN,
                 "count": row["n"],
                 "amount": row["amount"] or Decimal(0),
                 "cards": cards,
+                # how many "Show more" adds (the cards not shown yet, at most a page of them)
+                "more": min(max(row["n"] - len(cards), 0), BOARD_CARDS),
             }
         )
     return columns
+
+
+def board_more_cards(
+    *,
+    user: Any,
+    pipeline: Pipeline,
+    stage: Stage,
+    offset: int,
+    filters: OpportunityFilter | None = None,
+    limit: int = BOARD_CARDS,
+) -> tuple[list[Opportunity], int]:
+    """The column's cards after the first ``offset`` (in board order), at most ``limit``, and
+    how many follow them."""
+    _stages, open_part, recent = _board_parts(user, pipeline, filters)
+    column = _column_cards(stage, open_part, recent)
+    cards = list(column[offset : offset + limit])
+    return cards, max(column.count() - offset - len(cards), 0)
 
 
 def lead_list(*, user: Any) -> QuerySet[Lead]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,11 +16,14 @@ from salesloop.common.htmx import render_page_or_partial
 from salesloop.customers.selectors import customer_list
 from salesloop.org.decorators import writer_required
 from salesloop.pipeline import services
+from salesloop.pipeline.choices import StageKind
 from salesloop.pipeline.filters import OpportunityFilter
 from salesloop.pipeline.forms import MoveStageForm, OpportunityForm
 from salesloop.pipeline.selectors import (
+    BOARD_CARDS,
     CLOSED_DAYS,
     board_columns,
+    board_more_cards,
     opportunity_get,
     opportunity_list,
     pipeline_stages,
@@ -142,14 +145,17 @@ def _board(request: HttpRequest, *, status: int = 200, error: object = None) -> 
     params = request.GET.copy()
     params.pop("status", None)
     filters = OpportunityFilter(params)
+    columns = board_columns(user=request.user, pipeline=pipeline, filters=filters)
     context = {
         "pipeline": pipeline,
-        "columns": board_columns(user=request.user, pipeline=pipeline, filters=filters),
+        "columns": columns,
+        "stages": [c["stage"] for c in columns],
         "closed_days": CLOSED_DAYS,
         "filters": filters,
         "owners": filters.owner_options(request.user),
         "today": timezone.localdate(),
         "board_error": error,
+        "filter_query": params.urlencode(),
     }
     template = (
         "pipeline/board.html#board"
@@ -161,3 +167,34 @@ def _board(request: HttpRequest, *, status: int = 200, error: object = None) -> 
 
 def board_view(request: HttpRequest) -> HttpResponse:
     return _board(request)
+
+
+def board_more_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next cards of one board column ("Show more"), with the same filters as the board."""
+    pipeline = pipeline_default()
+    stages = list(pipeline_stages(pipeline))
+    stage = next((s for s in stages if s.pk == pk), None)
+    if stage is None:
+        raise Http404(_("No such stage on the pipeline board."))
+    params = request.GET.copy()
+    raw = params.pop("offset", ["0"])[-1]
+    params.pop("status", None)
+    if not raw.isdigit():
+        return HttpResponseBadRequest(_("The offset must be a whole number of cards."))
+    offset = int(raw)
+    filters = OpportunityFilter(params)
+    cards, left = board_more_cards(
+        user=request.user, pipeline=pipeline, stage=stage, offset=offset, filters=filters
+    )
+    context = {
+        "cards": cards,
+        "closed": stage.kind != StageKind.OPEN,
+        "stage": stage,
+        "stages": stages,
+        "owners": filters.owner_options(request.user),
+        "today": timezone.localdate(),
+        "more_n": min(left, BOARD_CARDS),
+        "next": offset + len(cards),
+        "filter_query": params.urlencode(),
+    }
+    return render(request, "pipeline/board.html#more_cards", context)
