@@ -129,7 +129,7 @@ def monthly_actuals_by_line(
     """:func:`monthly_actuals` for several product lines at once (None: over all lines), keyed
     by the line's id: the rollup's month rows of all of them in one query, and the days after
     the rollup's cursor (normally today) from one raw read for all lines (``raw_rows``, the
-    rollup's own definition)."""
+    rollup's own definition; for a single line, its own raw read for these members only)."""
     from salesloop.insights.models import RollupCount
     from salesloop.insights.rollups import raw_rows
 
@@ -164,7 +164,18 @@ def monthly_actuals_by_line(
         values = out[line_id]
         key = (member_id, day.year, day.month)
         values[key] = values.get(key, Decimal(0)) + value
-    if covered_to < end:
+    if covered_to < end and len(by_id) == 1:  # one line: its own raw read, for these members
+        ((pk, line),) = by_id.items()
+        rest = _raw_monthly_actuals(
+            metric=metric,
+            members=member_ids,
+            start=covered_to + timedelta(days=1),
+            end=end,
+            product_line=line,
+        )
+        for key, value in rest.values.items():
+            out[pk][key] = out[pk].get(key, Decimal(0)) + value
+    elif covered_to < end:
         wanted = set(member_ids)
         for _m, member_id, bucket, line_id, value in raw_rows(
             covered_to + timedelta(days=1), end, grain=RollupCount.MONTH, metrics=[rollup_metric]
