@@ -186,6 +186,7 @@ def test_a_column_shows_20_cards_then_loads_the_next_ones_with_the_same_filters(
     assert names[0] == "A1 deal" and "West deal" not in names and len(names) == BOARD_CARDS
     assert "Show 6 more" in everything.content.decode()  # 26 visible: 20 here, 6 after them
     # bad input: a clear refusal
-    bad = client.get(reverse("pipeline:board_more", args=[first.pk]), {"offset": "-3"})
-    assert bad.status_code == 400 and b"whole number" in bad.content
+    for offset in ("-3", "x", "²", "9" * 30):
+        bad = client.get(reverse("pipeline:board_more", args=[first.pk]), {"offset": offset})
+        assert bad.status_code == 400 and b"whole number" in bad.content
     assert client.get(reverse("pipeline:board_more", args=[999999])).status_code == 404

@@ -179,7 +179,7 @@ def board_more_view(request: HttpRequest, pk: int) -> HttpResponse:
     params = request.GET.copy()
     raw = params.pop("offset", ["0"])[-1]
     params.pop("status", None)
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7):
         return HttpResponseBadRequest(_("The offset must be a whole number of cards."))
     offset = int(raw)
     filters = OpportunityFilter(params)
