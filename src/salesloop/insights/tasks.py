@@ -8,11 +8,14 @@ from django_tasks import task
 
 from salesloop.insights.calibration import calibration_refresh
 from salesloop.insights.rollups import rollup_refresh
+from salesloop.insights.warm import cache_is_shared, dashboards_warm
 
 
 @task()
 def insights_refresh() -> dict[str, Any]:
-    """Refresh the dashboard rollups and the calibration (run every few minutes)."""
+    """Refresh the dashboard rollups and the calibration (run every few minutes), then warm the
+    leaders' dashboards when the cache is shared (``insights.warm``)."""
     result = rollup_refresh()
     calibration_refresh()
-    return {"rows": result["rows"]}
+    warmed = dashboards_warm() if cache_is_shared() else 0
+    return {"rows": result["rows"], "dashboards_warmed": warmed}
