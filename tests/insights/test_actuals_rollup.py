@@ -110,29 +110,21 @@ def test_an_order_without_lines_counts_under_its_main_line_raw_and_rolled_up(org
     )
     imported("N-3", org.rep_a2, date(2026, 11, 29), "200.00")  # after the cursor: read raw
     members = list(Member.objects.values_list("pk", flat=True))
-    start, end = date(2026, 1, 1), date(2026, 11, 30)
-    raw = _raw_monthly_actuals(
-        metric="booked_revenue",
-        members=members,
-        start=start,
-        end=end,
-        product_line=org.product_line,
-    )
     expected = {
         (org.rep_a1.pk, 2026, 10): Decimal("1300.00"),  # 1000 + 60 % of 500
         (org.rep_a2.pk, 2026, 10): Decimal("200.00"),  # 40 % of 500
         (org.rep_a2.pk, 2026, 11): Decimal("200.00"),
     }
-    assert {k: v for k, v in raw.values.items() if v} == expected
     rollup_refresh(today=date(2026, 11, 29))  # cursor 2026-11-28: October from the month row
-    via = monthly_actuals(
-        metric="booked_revenue",
-        members=members,
-        start=start,
-        end=end,
-        product_line=org.product_line,
-    )
-    assert {k: v for k, v in via.values.items() if v} == expected
+    for read in (_raw_monthly_actuals, monthly_actuals):
+        got = read(
+            metric="booked_revenue",
+            members=members,
+            start=date(2026, 1, 1),
+            end=date(2026, 11, 30),
+            product_line=org.product_line,
+        )
+        assert {k: v for k, v in got.values.items() if v} == expected, read.__name__
 
 
 def test_several_lines_at_once_equal_each_line_raw(org, history):

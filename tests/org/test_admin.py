@@ -38,6 +38,14 @@ def _errors(response) -> str:
     return str(form.errors if form is not None else response.status_code)
 
 
+def _change(client, url: str, **changes: str) -> None:
+    """Post the admin change form back with ``changes``, as a browser would; it must save."""
+    data = _form(client, url)
+    data.update(changes)
+    response = client.post(url, data)
+    assert response.status_code == 302, _errors(response)
+
+
 def test_a_unit_added_in_the_admin_gets_its_path_and_sees_only_itself(org, client):
     client.login(username=org.admin.user.username, password=PASSWORD)
     response = client.post(
@@ -55,11 +63,12 @@ def test_a_unit_added_in_the_admin_gets_its_path_and_sees_only_itself(org, clien
 
 def test_a_units_parent_is_not_editable_in_the_admin(org, client):
     client.login(username=org.admin.user.username, password=PASSWORD)
-    url = reverse("admin:org_orgunit_change", args=[org.team_b.pk])
-    data = _form(client, url)
-    data.update(name="Team B renamed", parent=str(org.west.pk))
-    response = client.post(url, data)
-    assert response.status_code == 302, _errors(response)
+    _change(
+        client,
+        reverse("admin:org_orgunit_change", args=[org.team_b.pk]),
+        name="Team B renamed",
+        parent=str(org.west.pk),
+    )
     org.team_b.refresh_from_db()
     assert org.team_b.name == "Team B renamed"
     assert org.team_b.parent_id == org.east.pk
@@ -71,10 +80,7 @@ def test_a_members_team_is_changed_on_the_move_page_not_in_the_admin(org, client
     url = reverse("admin:org_member_change", args=[org.rep_a1.pk])
     page = client.get(url).content.decode()
     assert reverse("targets:move", args=[org.rep_a1.pk]) in page
-    data = _form(client, url)
-    data.update(title="Senior rep", org_unit=str(org.team_w.pk))
-    response = client.post(url, data)
-    assert response.status_code == 302, _errors(response)
+    _change(client, url, title="Senior rep", org_unit=str(org.team_w.pk))
     org.rep_a1.refresh_from_db()
     assert org.rep_a1.title == "Senior rep"
     assert org.rep_a1.org_unit_id == org.team_a.pk
