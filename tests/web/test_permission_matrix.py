@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 # How each route is guarded. "object": reads one visible record (404 otherwise); "object-write":
 # changes one record (viewer 403 first, then 404 when hidden); "page": any member may open;
-# "create": writers only; "public": no login needed.
+# "create": writers only; "public": no login needed; "board-column": any member, cards filtered.
 ROUTES = {
     "home": "page",
     "login": "public",
@@ -31,6 +31,7 @@ ROUTES = {
     "customers:contact_create": "object-write",
     "pipeline:list": "page",
     "pipeline:board": "page",
+    "pipeline:board_more": "board-column",  # a stage's next cards: visible deals only (below)
     "pipeline:create": "create",
     "pipeline:detail": "object",
     "pipeline:edit": "object-write",
@@ -227,3 +228,16 @@ def test_anonymous_is_sent_to_login(client, org):
         if kind in {"page", "create"}:
             response = client.get(reverse(route))
             assert response.status_code == 302 and response["Location"].startswith("/login/"), route
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_board_columns_next_cards_are_the_visible_deals_only(client, org, objects, login, role):
+    stage = objects["own"]["opportunity"].stage
+    url = reverse("pipeline:board_more", args=[stage.pk])
+    anonymous = client.get(url, {"offset": 0})
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+    login(getattr(org, role))
+    html = client.get(url, {"offset": 0}).content.decode()
+    for key, objs in objects.items():
+        shown = f'id="card-{objs["opportunity"].pk}"' in html
+        assert shown == (key in SEES[role]), (role, key)
