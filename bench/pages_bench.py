@@ -15,6 +15,10 @@ Reference, in the same run and by the same users: ``/healthz``, which the same w
 without a session or a query of ours — the floor that the server, the network and the load
 generator put under every figure. ``--think 0`` (each user fires the next page at once) shows
 the saturated case: 20 users on 2 processes queue behind each other.
+
+The workers use the cache ``CACHE_URL`` names (default: one per process). With a shared cache,
+``--warm`` first builds the leaders' dashboards as the refresh task does after each rollup
+refresh (``salesloop.insights.warm``), which is how a deployment with ``CACHE_URL`` runs.
 """
 
 from __future__ import annotations
@@ -224,7 +228,15 @@ def main() -> None:
         default=1,
         help="threads per worker (gunicorn gthread); 1: sync workers",
     )
+    ap.add_argument(
+        "--warm",
+        action="store_true",
+        help="before the users start, warm the leaders' dashboards as the refresh task does "
+        "(needs CACHE_URL: a cache the app workers share)",
+    )
     args = ap.parse_args()
+    if args.warm and not os.environ.get("CACHE_URL"):
+        raise SystemExit("--warm needs CACHE_URL (e.g. redis://127.0.0.1:6379/3)")
     plans, users = _plan_and_users(args.pg_url)
     static = Path(tempfile.mkdtemp(prefix="salesloop-static-"))
     port = _free_port()
@@ -270,6 +282,19 @@ def main() -> None:
                 time.sleep(0.2)
         else:
             raise SystemExit("gunicorn did not start")
+        if args.warm:
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    python,
+                    "-c",
+                    "import django; django.setup(); "
+                    "from salesloop.insights.warm import dashboards_warm; dashboards_warm()",
+                ],
+                env={**env, "PYTHONPATH": str(ROOT / "src")},
+                check=True,
+            )
+            print(f"dashboards warmed in {time.perf_counter() - started:.1f} s")
         load = os.getloadavg()[0]
         print(
             f"gunicorn -w {args.workers} --threads {args.threads} (prod settings), PostgreSQL, S1; "
