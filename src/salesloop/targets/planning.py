@@ -64,7 +64,7 @@ from salesloop.core.allocation import (
 from salesloop.core.forecast import Forecast, forecast, sample_paths
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights, add_months, months_between
 from salesloop.customers.models import Customer, ProductLine
-from salesloop.insights.actuals import monthly_actuals, rollup_cover
+from salesloop.insights.actuals import monthly_actuals, monthly_actuals_by_line, rollup_cover
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.targets import rules, smart
@@ -283,21 +283,16 @@ def _histories(
     """Each member's monthly series over ``months`` for the total (None) and for each product
     line: the figures of :func:`monthly_actuals` for each of them, with the rollup's month rows
     of all of them read in one query (the days after the rollup's cursor are read per line,
-    through monthly_actuals itself)."""
+    through monthly_actuals_by_line)."""
     from salesloop.insights.models import RollupCount
 
     keys: list[ProductLine | None] = [None, *lines]
     cover = rollup_cover(metric, start, end)
     if cover is None:
-        return {
-            getattr(line, "pk", None): _member_series(
-                monthly_actuals(
-                    metric=metric, members=member_ids, start=start, end=end, product_line=line
-                ).values,
-                months,
-            )
-            for line in keys
-        }
+        read = monthly_actuals_by_line(
+            metric=metric, members=member_ids, start=start, end=end, lines=keys
+        )
+        return {pk: _member_series(figures.values, months) for pk, figures in read.items()}
     rollup_metric, covered_to = cover
     # the month of each row: SQLite returns dates as text that Django parses row by row, so the
     # database computes the month's number there; PostgreSQL returns dates (cheaper than that)
@@ -315,14 +310,14 @@ def _histories(
     )
     rest: dict[int | None, dict[tuple[int, int, int], Decimal]] = {}
     if covered_to < end:
-        for line in keys:
-            rest[getattr(line, "pk", None)] = monthly_actuals(
-                metric=metric,
-                members=member_ids,
-                start=covered_to + timedelta(days=1),
-                end=end,
-                product_line=line,
-            ).values
+        tail = monthly_actuals_by_line(
+            metric=metric,
+            members=member_ids,
+            start=covered_to + timedelta(days=1),
+            end=end,
+            lines=keys,
+        )
+        rest = {pk: figures.values for pk, figures in tail.items()}
     return _series_by_line(rows, rest, months, [getattr(line, "pk", None) for line in keys])
 
 
