@@ -113,15 +113,22 @@ def test_drag_a_card_on_the_board_records_a_stage_change(page, org):
 
 
 def test_a_board_column_loads_more_cards_that_move_like_the_others(page, org):
+    """Cards loaded with "Show more" move like the first ones, and a move keeps them on the
+    board, with the board's filters (the re-rendered board used to fold back to 20 cards a
+    column and drop the search)."""
     today = timezone.localdate()
     first = org.pipeline.stages.filter(kind="open").order_by("order").first()
     deals = [
         f.opportunity(org.rep_a1, name=f"项目 {i:02d}", expected_close=today + timedelta(days=i))
         for i in range(23)
     ]
+    other = f.opportunity(org.rep_a1, name="Other deal", expected_close=today - timedelta(days=1))
     log_in(page, "rep_a1", f.PASSWORD)
     page.goto(f"{page.base}/opportunities/board/")
     column = page.locator(f".board-col[data-stage='{first.pk}']")
+    expect(column.locator(f"#card-{other.pk}")).to_be_attached()
+    page.get_by_placeholder("Search deals or customers").fill("项目")
+    expect(column.locator(f"#card-{other.pk}")).to_have_count(0)
     expect(column.locator(".board-card")).to_have_count(20)
     column.get_by_role("button", name="Show 3 more").scroll_into_view_if_needed()
     shot(page, "board-more-button")
@@ -138,6 +145,12 @@ def test_a_board_column_loads_more_cards_that_move_like_the_others(page, org):
     ).to_be_attached()
     deals[-1].refresh_from_db()
     assert deals[-1].stage == second
+    # the re-rendered board keeps the 22 loaded cards left in the column, and the search
+    column = page.locator(f".board-col[data-stage='{first.pk}']")
+    expect(column.locator(".board-card")).to_have_count(22)
+    expect(column.locator(f"#card-{deals[21].pk}")).to_be_attached()
+    expect(page.locator(f"#card-{other.pk}")).to_have_count(0)
+    expect(page.get_by_placeholder("Search deals or customers")).to_have_value("项目")
 
 
 def test_rep_cannot_open_another_reps_opportunity(page, org):

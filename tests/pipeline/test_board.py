@@ -190,3 +190,54 @@ def test_a_column_shows_20_cards_then_loads_the_next_ones_with_the_same_filters(
         bad = client.get(reverse("pipeline:board_more", args=[first.pk]), {"offset": offset})
         assert bad.status_code == 400 and b"whole number" in bad.content
     assert client.get(reverse("pipeline:board_more", args=[999999])).status_code == 404
+
+
+def test_a_move_from_the_board_keeps_the_loaded_cards_and_the_filters(org, client, login):
+    """The board sends how many cards each column had loaded ("3:40,4:20") with a move; the
+    re-rendered board shows that many (at least 20, at most BOARD_CARDS_MAX), under the filters
+    in the move's address. Malformed pairs are skipped: the move has been made by then."""
+    import re
+
+    from salesloop.pipeline.selectors import BOARD_CARDS, BOARD_CARDS_MAX
+
+    today = timezone.localdate()
+    first, second = org.pipeline.stages.filter(kind="open").order_by("order")[:2]
+    mine = [
+        f.opportunity(org.rep_a2, name=f"A2 deal {i:02d}", expected_close=today + timedelta(days=i))
+        for i in range(45)
+    ]
+    f.opportunity(org.rep_a1, name="A1 deal", expected_close=today - timedelta(days=1))
+    login(org.mgr_a)
+    url = reverse("pipeline:move", args=[mine[0].pk]) + f"?owner={org.rep_a2.pk}"
+
+    def column_of(response, stage):
+        html = response.content.decode()
+        part = html.split(f'data-stage="{stage.pk}"')[1].split("</section>")[0]
+        return [int(pk) for pk in re.findall(r'id="card-(\d+)"', part)]
+
+    moved = client.post(
+        url,
+        {"stage": second.pk, "from": "board", "shown": f"{first.pk}:40,{second.pk}:x,junk,:"},
+        headers={"HX-Request": "true"},
+    )
+    assert moved.status_code == 200
+    # 40 loaded before the move; the moved deal left, so the next one fills its place
+    assert column_of(moved, first) == [o.pk for o in mine[1:41]]
+    assert column_of(moved, second) == [mine[0].pk]
+    html = moved.content.decode()
+    assert "A1 deal" not in html  # the owner filter held
+    assert "Show 4 more" in html  # 44 left in the column, 40 shown
+    assert f"offset=40&amp;owner={org.rep_a2.pk}" in html
+    # each card's move carries the board's filters, so the next move keeps them too
+    move_next = reverse("pipeline:move", args=[mine[1].pk])
+    assert f'hx-post="{move_next}?owner={org.rep_a2.pk}"' in html
+    # no pairs: the first 20 a column; a huge count is held to the maximum
+    back = reverse("pipeline:move", args=[mine[0].pk]) + f"?owner={org.rep_a2.pk}"
+    plain = client.post(back, {"stage": first.pk, "from": "board"}, headers={"HX-Request": "true"})
+    assert len(column_of(plain, first)) == BOARD_CARDS
+    huge = client.post(
+        reverse("pipeline:move", args=[mine[1].pk]),
+        {"stage": first.pk, "from": "board", "shown": f"{first.pk}:9999"},
+        headers={"HX-Request": "true"},
+    )
+    assert len(column_of(huge, first)) == min(46, BOARD_CARDS_MAX)  # 45 mine + A1's

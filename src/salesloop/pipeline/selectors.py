@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -86,6 +87,8 @@ CLOSED_DAYS = 30
 #: Cards a board column shows at first, and each "Show more" adds (a director's board of 50 a
 #: column was 380 KB of HTML and spent more time rendering than querying).
 BOARD_CARDS = 20
+#: The most cards a column re-renders with after a move (what "Show more" had loaded).
+BOARD_CARDS_MAX = 400
 
 
 def _board_parts(
@@ -125,13 +128,16 @@ def board_columns(
     pipeline: Pipeline,
     filters: OpportunityFilter | None = None,
     per_column: int = BOARD_CARDS,
+    shown: Mapping[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """The pipeline board: every stage with its totals and its first cards.
 
     Open stages hold every deal in them (soonest expected close first); won and lost stages
     the deals closed in the last ``CLOSED_DAYS`` days (newest first). Totals are aggregated in
     the database (one GROUP BY each half); cards are fetched per stage, ``per_column`` at first
-    (:func:`board_more_cards` gives the next ones).
+    (:func:`board_more_cards` gives the next ones). ``shown`` maps a stage's id to the cards
+    its column had loaded before a move, so that the re-rendered board keeps them (between
+    ``per_column`` and ``BOARD_CARDS_MAX``).
     """
     stages, open_part, recent = _board_parts(user, pipeline, filters)
     totals = {
@@ -142,7 +148,8 @@ def board_columns(
     columns = []
     for stage in stages:
         row = totals.get(stage.pk, {"n": 0, "amount": Decimal(0)})
-        cards = list(_column_cards(stage, open_part, recent)[:per_column]) if row["n"] else []
+        limit = min(max((shown or {}).get(stage.pk, per_column), per_column), BOARD_CARDS_MAX)
+        cards = list(_column_cards(stage, open_part, recent)[:limit]) if row["n"] else []
         columns.append(
             {
                 "stage": stage,

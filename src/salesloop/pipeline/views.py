@@ -140,12 +140,30 @@ def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("pipeline:detail", pk=opportunity.pk)
 
 
+def _shown_cards(raw: str) -> dict[int, int]:
+    """The cards each column had loaded before a move, sent by the board as ``stage:count``
+    pairs (``"3:40,4:20"``). It only decides how many cards the re-rendered board shows, and the
+    move itself has been made by then, so a malformed pair is skipped rather than refused."""
+    shown: dict[int, int] = {}
+    for pair in raw.split(",")[:50]:
+        stage, _sep, count = pair.partition(":")
+        if stage.isascii() and stage.isdigit() and count.isascii() and count.isdigit():
+            if len(stage) <= 9 and len(count) <= 4:
+                shown[int(stage)] = int(count)
+    return shown
+
+
 def _board(request: HttpRequest, *, status: int = 200, error: object = None) -> HttpResponse:
     pipeline = pipeline_default()
     params = request.GET.copy()
     params.pop("status", None)
     filters = OpportunityFilter(params)
-    columns = board_columns(user=request.user, pipeline=pipeline, filters=filters)
+    columns = board_columns(
+        user=request.user,
+        pipeline=pipeline,
+        filters=filters,
+        shown=_shown_cards(request.POST.get("shown", "")) if request.method == "POST" else None,
+    )
     context = {
         "pipeline": pipeline,
         "columns": columns,

@@ -46,6 +46,19 @@
     });
   }
 
+  // A move re-renders the board: tell the server how many cards each column had loaded
+  // ("Show more"), so that the cards the user brought in stay on it.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt.closest ? event.detail.elt.closest(".board-move") : null;
+    var board = form && form.closest("#board");
+    if (!board) return;
+    var shown = [];
+    board.querySelectorAll(".board-col").forEach(function (col) {
+      shown.push(col.dataset.stage + ":" + col.querySelectorAll(".board-card").length);
+    });
+    event.detail.parameters.shown = shown.join(",");
+  });
+
   // Charts: figure specs are built in Python and rendered by Plotly.js from the plotly package.
   function renderCharts(root) {
     if (typeof Plotly === "undefined") return;
