@@ -147,9 +147,9 @@ def _shown_cards(raw: str) -> dict[int, int]:
     shown: dict[int, int] = {}
     for pair in raw.split(",")[:50]:
         stage, _sep, count = pair.partition(":")
-        if stage.isascii() and stage.isdigit() and count.isascii() and count.isdigit():
-            if len(stage) <= 9 and len(count) <= 4:
-                shown[int(stage)] = int(count)
+        digits = stage.isascii() and stage.isdigit() and count.isascii() and count.isdigit()
+        if digits and len(stage) <= 9 and len(count) <= 4:
+            shown[int(stage)] = int(count)
     return shown
 
 
