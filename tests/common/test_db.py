@@ -183,3 +183,35 @@ def test_fetch_rows_gives_what_values_list_gives_and_month_index(org):
     assert [index for _day, index in got] == [2023 * 12 + 11, 2024 * 12, 2026 * 12 + 10]
     with pytest.raises(TypeError):
         list(Order.objects.values_list(MonthIndex("created_at")))
+
+
+def test_epoch_seconds_is_the_datetime_s_timestamp(org):
+    """``EpochSeconds`` gives what Python's ``datetime.timestamp()`` gives for the same stored
+    value (UTC, whatever the company's zone; sub-second parts kept), and NULL for NULL."""
+    from datetime import UTC, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from salesloop.common.db import EpochSeconds
+    from salesloop.pipeline.models import Opportunity
+    from tests import factories as f
+
+    moments = [
+        datetime(2026, 1, 1, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai")),  # 2025-12-31 16:00 UTC
+        datetime(1970, 1, 1, 0, 0, 1, 500000, tzinfo=UTC),  # 1.5 s
+        datetime(2024, 2, 29, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))),
+    ]
+    deals = [f.opportunity(org.rep_a1) for _ in moments]
+    for deal, at in zip(deals, moments, strict=True):
+        Opportunity.objects.filter(pk=deal.pk).update(stage_entered_at=at)
+    extra = f.opportunity(org.rep_a1)
+    Opportunity.objects.filter(pk=extra.pk).update(stage_entered_at=None)
+    got = dict(
+        Opportunity.objects.filter(pk__in=[d.pk for d in [*deals, extra]]).values_list(
+            "pk", EpochSeconds("stage_entered_at")
+        )
+    )
+    assert got[deals[0].pk] == pytest.approx(1767196800.0, abs=1e-3)  # worked out by hand
+    assert got[deals[1].pk] == pytest.approx(1.5, abs=1e-3)
+    for deal, at in zip(deals, moments, strict=True):
+        assert got[deal.pk] == pytest.approx(at.timestamp(), abs=1e-3)
+    assert got[extra.pk] is None

@@ -46,3 +46,53 @@ def test_the_refresh_task_warms_only_a_shared_cache(org, sales):
     shared = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
     with override_settings(CACHES=shared):
         assert cache_is_shared()
+
+
+def test_the_new_business_history_is_read_once_a_day(org, sales, time_machine):
+    """The history behind the simulation (the same period of the two previous years and the
+    won amounts of the last 180 days) is kept for the day: a repeat call reads nothing, even
+    after an order that would change it; the next day, or another team, reads it again."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from salesloop.insights.scope import resolve_scope
+    from salesloop.insights.selectors import new_business, new_business_of_day
+    from salesloop.orders.services import order_create
+    from tests import factories as f
+    from tests.insights.conftest import at
+
+    scope = resolve_scope(org.director.user, {"period": "quarter"}, today=TODAY)
+    members = list(scope.node.member_ids)
+    with CaptureQueriesContext(connection) as first:
+        rates, owners, amounts = new_business_of_day(scope, members)
+    assert len(first.captured_queries) >= 4
+    # the deal sizes of the last 180 days (hand-built data): the direct orders 30 000, 20 000,
+    # 10 000 and 99 999, and the 50 000 won deal
+    assert sorted(amounts.tolist()) == [10000.0, 20000.0, 30000.0, 50000.0, 99999.0]
+    order_create(
+        number="A1-9",
+        customer=f.customer(org.rep_a1),
+        owner=org.rep_a1,
+        signed_on=TODAY,
+        amount=Decimal("777"),
+    )
+    with CaptureQueriesContext(connection) as again:
+        _r, _o, same = new_business_of_day(scope, members)
+    assert len(again.captured_queries) == 0 and sorted(same.tolist()) == sorted(amounts.tolist())
+    assert 777.0 in new_business(scope, members)[2].tolist()  # what a fresh read sees
+    # another team: its own read
+    team = [org.rep_a1.pk, org.rep_a2.pk]
+    assert sorted(new_business_of_day(scope, team)[2].tolist()) == [
+        777.0,
+        10000.0,
+        20000.0,
+        30000.0,
+        50000.0,
+    ]
+    # the next day: read again, with the new order
+    time_machine.move_to(at(TODAY + timedelta(days=1)), tick=False)
+    tomorrow = resolve_scope(
+        org.director.user, {"period": "quarter"}, today=TODAY + timedelta(days=1)
+    )
+    assert 777.0 in new_business_of_day(tomorrow, members)[2].tolist()
+    assert date(2025, 5, 16) == tomorrow.today

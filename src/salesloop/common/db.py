@@ -95,6 +95,22 @@ class MonthIndex(models.Func):
         )
 
 
+class EpochSeconds(models.Func):
+    """Seconds from 1970-01-01 UTC to a datetime, as a float computed by the database: reading
+    tens of thousands of ``timestamptz`` values as Python datetimes cost 0.09 s at S1 (for the
+    ages of the open deals), reading them as numbers a tenth of that."""
+
+    output_field = models.FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"((julianday({sql}) - 2440587.5) * 86400.0)", params
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(EXTRACT(EPOCH FROM {sql}) AS double precision)", params
+
+
 def fetch_rows(query: models.QuerySet[Any]) -> list[tuple[Any, ...]]:
     """The rows of a ``values_list()`` query, fetched at once and converted as Django converts
     them (the same values as ``list(query)``), without Django's per-chunk and per-row iteration:
