@@ -96,6 +96,35 @@ def test_funnel_outcomes_and_cycle(org, filled):
     assert s.sales_cycle(scope, [org.rep_a1.pk]) == pytest.approx(34.0)
 
 
+def test_sales_cycle_is_the_median_of_the_won_deals_days(org, sales, time_machine):
+    """The median days from creation to won over the period's won deals: the middle one of an
+    odd count, the mean of the two middle ones of an even count (worked out by hand; PostgreSQL
+    interpolates with an aggregate, SQLite sorts and reads the middle)."""
+    from salesloop.pipeline.services import opportunity_move_stage
+    from tests.insights.conftest import at
+
+    won = Stage.objects.get(pipeline=org.pipeline, kind="won")
+    deals = []
+    # created on 1-3 April at 10:00 (and 16:00 for the half day), won in Q2 before TODAY
+    for created, hour, closed in (
+        (date(2025, 4, 1), 10, date(2025, 4, 11)),  # 10 days
+        (date(2025, 4, 2), 16, date(2025, 4, 12)),  # 9.75 days (won at 10:00)
+        (date(2025, 4, 3), 10, date(2025, 5, 3)),  # 30 days
+    ):
+        time_machine.move_to(at(created, hour), tick=False)
+        deals.append((f.opportunity(org.rep_a2, amount="100"), closed))
+    for deal, closed in deals:
+        opportunity_move_stage(opportunity=deal, stage=won, actor=org.rep_a2.user, at=at(closed))
+    time_machine.move_to(at(TODAY, 12), tick=False)
+    scope = scope_for(org.mgr_a.user)
+    # three deals of rep_a2: 9.75, 10, 30 -> 10
+    assert s.sales_cycle(scope, [org.rep_a2.pk]) == pytest.approx(10.0)
+    # with rep_a1's won deal (34 days): 9.75, 10, 30, 34 -> (10 + 30) / 2
+    assert s.sales_cycle(scope, [org.rep_a1.pk, org.rep_a2.pk]) == pytest.approx(20.0)
+    # nobody won anything: no figure
+    assert s.sales_cycle(scope, [org.rep_w1.pk]) is None
+
+
 def test_team_totals_are_the_sum_of_the_children(org, filled):
     scope = scope_for(org.mgr_a.user)
     nodes = [scope.node, *scope.children]
