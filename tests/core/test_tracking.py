@@ -439,6 +439,97 @@ def test_probability_is_deterministic_for_a_seed_and_validates() -> None:
         probability_of_attainment(**{**kw, "draws": 0})  # type: ignore[arg-type]
 
 
+def test_groups_add_their_codes_draws() -> None:
+    """With ``groups`` a group's total is the sum of its codes' totals in the same draw. Deals
+    listed by code give the same random stream as one code holding them all, so a group of
+    codes 0 and 1 is exactly that merged owner; identity groups change nothing; the node
+    (codes 0-2) has the same mean as the sum of its children's, worked out by hand."""
+    owner = np.array([0, 0, 1, 1, 1, 2])
+    amount = np.array([30.0, 40.0, 25.0, 10.0, 55.5, 70.0])
+    prob = np.array([0.3, 0.6, 0.9, 0.5, 0.25, 1.0])
+    common: dict[str, object] = {
+        "opp_amount": amount,
+        "opp_probability": prob,
+        "draws": 4_000,
+        "seed": 11,
+        "levels": (10.0, 50.0, 90.0),
+    }
+    per_code = probability_of_attainment(
+        actual_to_date=[5.0, 0.0, 1.0],
+        floor=[20.0, 20.0, 50.0],
+        target=[50.0, 60.0, 71.0],
+        stretch=[80.0, 90.0, 100.0],
+        opp_owner=owner,
+        **common,  # type: ignore[arg-type]
+    )
+    identity = probability_of_attainment(
+        actual_to_date=[5.0, 0.0, 1.0],
+        floor=[20.0, 20.0, 50.0],
+        target=[50.0, 60.0, 71.0],
+        stretch=[80.0, 90.0, 100.0],
+        opp_owner=owner,
+        groups=np.eye(3),
+        **common,  # type: ignore[arg-type]
+    )
+    assert identity.p_target.tolist() == per_code.p_target.tolist()
+    assert identity.percentiles.tolist() == per_code.percentiles.tolist()
+    groups = [[1, 1, 0], [1, 1, 1], [0, 0, 1]]  # a team of codes 0 and 1, the node, code 2
+    grouped = probability_of_attainment(
+        actual_to_date=[5.0, 6.0, 1.0],
+        floor=[40.0, 100.0, 50.0],
+        target=[80.0, 150.0, 71.0],
+        stretch=[120.0, 200.0, 100.0],
+        opp_owner=owner,
+        groups=groups,
+        **common,  # type: ignore[arg-type]
+    )
+    merged = probability_of_attainment(
+        actual_to_date=[5.0],
+        floor=[40.0],
+        target=[80.0],
+        stretch=[120.0],
+        opp_owner=np.zeros(5, dtype=np.int64),
+        **{**common, "opp_amount": amount[:5], "opp_probability": prob[:5]},  # type: ignore[arg-type]
+    )
+    assert grouped.p_floor[0] == merged.p_floor[0] and grouped.p_target[0] == merged.p_target[0]
+    assert grouped.percentiles[0].tolist() == merged.percentiles[0].tolist()
+    # the last deal is certain: code 2 ends at 1 + 70 = 71, its target exactly
+    assert grouped.p_target[2] == 1.0 and grouped.percentiles[2].tolist() == [71.0] * 3
+    # expected node total: 6 + 0.3*30 + 0.6*40 + 0.9*25 + 0.5*10 + 0.25*55.5 + 70 = 150.375
+    assert grouped.mean[1] == pytest.approx(150.375, rel=0.01)
+    assert grouped.mean[1] == pytest.approx(grouped.mean[0] - 5 + grouped.mean[2] - 1 + 6)
+    with pytest.raises(ValueError, match="one row per group"):
+        probability_of_attainment(
+            actual_to_date=[0.0],
+            floor=[1.0],
+            target=[1.0],
+            stretch=[1.0],
+            opp_owner=owner,
+            groups=[[1, 1, 1], [1, 0, 0]],
+            **common,  # type: ignore[arg-type]
+        )
+    with pytest.raises(ValueError, match="0 or 1"):
+        probability_of_attainment(
+            actual_to_date=[0.0],
+            floor=[1.0],
+            target=[1.0],
+            stretch=[1.0],
+            opp_owner=owner,
+            groups=[[1, 0.5, 1]],
+            **common,  # type: ignore[arg-type]
+        )
+    with pytest.raises(ValueError, match="opp_owner codes"):
+        probability_of_attainment(
+            actual_to_date=[0.0],
+            floor=[1.0],
+            target=[1.0],
+            stretch=[1.0],
+            opp_owner=owner,
+            groups=[[1, 1]],  # two codes, but deals of code 2
+            **common,  # type: ignore[arg-type]
+        )
+
+
 def test_probability_chunking_does_not_change_the_law() -> None:
     rng = np.random.default_rng(0)
     owner = rng.integers(0, 5, 60)

@@ -637,6 +637,7 @@ def probability_of_attainment(
     min_bootstrap: int = 20,
     lognormal_prior_strength: float = 5.0,
     chunk_elements: int = 1 << 21,
+    groups: ArrayLike | None = None,
 ) -> AttainmentProbability:
     """Probability of reaching floor, target and stretch by the end of P (Monte Carlo).
 
@@ -662,6 +663,13 @@ def probability_of_attainment(
     Then ``P(actual_to_date + simulated >= threshold)`` for each threshold, the mean
     and the ``levels`` percentiles (linear interpolation) of the projected total.
 
+    ``groups`` (optional, 0/1 of shape ``n_groups × n_codes``): the results are for groups of
+    owner codes instead of the codes themselves: each group's total is the sum of its codes'
+    simulated totals *in the same draw*, so a team and its members (or a node and its children)
+    come from one simulation and agree. ``actual_to_date`` and the thresholds are then per group
+    (length ``n_groups``); ``opp_owner``, ``history_owner``, ``new_deal_rate`` and
+    ``remaining_fraction`` are per code. Without it every code is its own group.
+
     Deterministic for a given ``seed``. Memory is bounded by ``chunk_elements``
     (random bytes and bools per chunk, plus the ``n_owners × draws`` totals). Amounts
     are rounded to cents; win probabilities are resolved to 1/65536.
@@ -671,20 +679,29 @@ def probability_of_attainment(
     actual = _cents(actual_to_date)
     n = actual.shape[0]
     thr = [_cents(floor, n), _cents(target, n), _cents(stretch, n)]
+    group_of: FloatArray | None = None
+    n_codes = n
+    if groups is not None:
+        group_of = np.asarray(groups, dtype=np.float64)
+        if group_of.ndim != 2 or group_of.shape[0] != n:
+            raise ValueError("groups must be a matrix with one row per group (n_groups × n_codes)")
+        if not np.all((group_of == 0) | (group_of == 1)):
+            raise ValueError("groups must hold 0 or 1")
+        n_codes = group_of.shape[1]
     owner = np.asarray(opp_owner, dtype=np.int64).ravel()
     cents = _cents(opp_amount).ravel()
     prob = np.clip(np.nan_to_num(np.asarray(opp_probability, dtype=np.float64).ravel()), 0, 1)
     if not owner.size == cents.size == prob.size:
         raise ValueError("opp_owner, opp_amount and opp_probability must have the same length")
-    if owner.size and (owner.min() < 0 or owner.max() >= n):
+    if owner.size and (owner.min() < 0 or owner.max() >= n_codes):
         raise ValueError("opp_owner codes must be in 0 .. n_owners - 1")
     rng = np.random.default_rng(seed)
-    totals = np.zeros((n, draws), dtype=np.float64)
+    totals = np.zeros((n_codes, draws), dtype=np.float64)
     _simulate_open(totals, owner, cents, prob, rng, chunk_elements)
 
     if new_deal_rate is not None:
-        rate = np.broadcast_to(np.asarray(new_deal_rate, dtype=np.float64), (n,))
-        frac = np.broadcast_to(np.asarray(remaining_fraction, dtype=np.float64), (n,))
+        rate = np.broadcast_to(np.asarray(new_deal_rate, dtype=np.float64), (n_codes,))
+        frac = np.broadcast_to(np.asarray(remaining_fraction, dtype=np.float64), (n_codes,))
         lam = np.maximum(np.nan_to_num(rate * np.clip(frac, 0.0, 1.0)), 0.0)
         h_owner = np.asarray(
             history_owner if history_owner is not None else [], dtype=np.int64
@@ -692,7 +709,7 @@ def probability_of_attainment(
         h_cents = _cents(history_amount if history_amount is not None else []).ravel()
         if h_owner.size != h_cents.size:
             raise ValueError("history_owner and history_amount must have the same length")
-        if h_owner.size and (h_owner.min() < 0 or h_owner.max() >= n):
+        if h_owner.size and (h_owner.min() < 0 or h_owner.max() >= n_codes):
             raise ValueError("history_owner codes must be in 0 .. n_owners - 1")
         _simulate_new_business(
             totals,
@@ -704,6 +721,8 @@ def probability_of_attainment(
             lognormal_prior_strength,
         )
 
+    if group_of is not None:
+        totals = group_of @ totals  # whole cents: exact in float64 up to 2**53
     totals += actual[:, None]
     p = [(totals >= t[:, None]).mean(axis=1) for t in thr]
     mean = totals.mean(axis=1) / 100.0

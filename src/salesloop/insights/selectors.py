@@ -485,10 +485,9 @@ def cards(
         cached = cache.get(key)
         if cached is None:
             pipe = open_pipeline(scope, all_members)
-            # read once for all the layers (a node and its children have the same members)
+            # read once for all the nodes (a node and its children have the same members)
             history = new_business_of_day(scope, all_members)
-            for layer in _disjoint_layers(nodes):
-                _simulate(scope, layer, out, pipe, history)
+            _simulate(scope, nodes, out, pipe, history)
             cache.set(
                 key,
                 [
@@ -538,22 +537,23 @@ def _simulation_key(scope: Scope, nodes: list[Node], out: dict[str, Card], facts
     return "insights:sim:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _disjoint_layers(nodes: list[Node]) -> list[list[Node]]:
-    """``nodes`` in groups of nodes with no member in common, in order: a node and its children
-    give [[node], [children…]]. Each group is simulated on its own, since the simulation counts
-    each deal and each member's new business towards one node only (a child sharing its members
-    with the node before it used to be left with no pipeline and a probability of 0)."""
-    layers: list[tuple[set[int], list[Node]]] = []
-    for n in nodes:
-        ids = set(n.member_ids)
-        for taken, layer in layers:
-            if not taken & ids:
-                taken |= ids
-                layer.append(n)
-                break
-        else:
-            layers.append((ids, [n]))
-    return [layer for _taken, layer in layers]
+def _atoms(nodes: list[Node]) -> tuple[dict[int, int], np.ndarray]:
+    """The members of ``nodes`` in atoms — members that belong to the same nodes — as
+    ``{member: atom}`` and the 0/1 matrix ``nodes × atoms`` (which atoms make up which node).
+    A node and its children give one atom per child (and one for the node's members in no
+    child): the children's draws add up to the node's, so one simulation serves every node and
+    a node's figures agree with its children's. Atoms are numbered in the order of their nodes,
+    so disjoint nodes are their own atoms, in order."""
+    signature: dict[int, tuple[int, ...]] = {}
+    for i, n in enumerate(nodes):
+        for m in n.member_ids:
+            signature[m] = (*signature.get(m, ()), i)
+    kinds = sorted(set(signature.values()))
+    index = {sig: a for a, sig in enumerate(kinds)}
+    groups = np.zeros((len(nodes), len(kinds)))
+    for sig, a in index.items():
+        groups[list(sig), a] = 1.0
+    return {m: index[sig] for m, sig in signature.items()}, groups
 
 
 def _simulate(
@@ -563,21 +563,18 @@ def _simulate(
     pipe: Pipeline,
     history: tuple[dict[int, float], np.ndarray, np.ndarray],
 ) -> None:
-    """The probabilities of ``nodes``, which share no member (see ``_disjoint_layers``), from
+    """The probabilities of ``nodes`` (which may share members: a node and its children), from
     the open pipeline and the new-business ``history`` (:func:`new_business`) of at least
-    their members."""
-    code_of: dict[int, int] = {}
-    for i, n in enumerate(nodes):
-        for m in n.member_ids:
-            code_of.setdefault(m, i)
+    their members, in one simulation of their atoms (:func:`_atoms`)."""
+    code_of, groups = _atoms(nodes)
     members = list(code_of)
     rates, h_owner, h_amount = history
-    n_codes = len(nodes)
+    n_codes = groups.shape[1]
     rate = np.zeros(n_codes)
     for m, r in rates.items():
         if m in code_of:
             rate[code_of[m]] += r
-    # member id -> node code (-1: not in these nodes), applied to whole columns at once
+    # member id -> atom (-1: not in these nodes), applied to whole columns at once
     top = max([*members, *(int(a.max()) for a in (pipe.owner, h_owner) if a.size), 0])
     lookup = np.full(top + 1, -1, dtype=np.int64)
     lookup[members] = [code_of[m] for m in members]
@@ -602,6 +599,7 @@ def _simulate(
         draws=DRAWS,
         seed=scope.period.start.toordinal(),
         levels=(50.0,),
+        groups=groups,
     )
     for i, c in enumerate(cards_):
         if c.thresholds.defined:
