@@ -26,6 +26,21 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = 30
 
 
+@pytest.fixture(autouse=True)
+def _sequences_past_the_restored_rows():
+    """``serialized_rollback`` restores the rows the migrations made (the default schedules)
+    with their ids, but not the sequences: after another transactional test had emptied the
+    tables, creating a schedule took id 1 again and failed. Move the sequences past them."""
+    from django.core.management.color import no_style
+    from django_tasks.backends.database.models import DBTaskResult
+
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(
+            no_style(), [Schedule, ScheduleRun, DBTaskResult]
+        ):
+            cursor.execute(sql)
+
+
 def _url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")

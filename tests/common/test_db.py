@@ -215,3 +215,30 @@ def test_epoch_seconds_is_the_datetime_s_timestamp(org):
     for deal, at in zip(deals, moments, strict=True):
         assert got[deal.pk] == pytest.approx(at.timestamp(), abs=1e-3)
     assert got[extra.pk] is None
+
+
+def test_fetch_numbers_reads_numbers_as_a_float_array(org):
+    """``fetch_numbers`` gives the rows of a numeric ``values_list()`` as rows × columns floats
+    (amounts cast to float in the query), the same figures as Django's rows; an empty or
+    impossible query gives an empty array of the right width."""
+    from django.db.models import FloatField
+    from django.db.models.functions import Cast
+
+    from salesloop.common.db import fetch_numbers
+
+    plan = _plan(org)
+    Target.objects.filter(plan=plan).update(
+        floor=Decimal("1234567.89"), target=Decimal("1234567.89"), stretch=Decimal("1234567.89")
+    )
+    query = (
+        Target.objects.filter(plan=plan)
+        .annotate(x=Cast("target", FloatField()))
+        .order_by("pk")
+        .values_list("pk", "x")
+    )
+    got = fetch_numbers(query)
+    assert got.shape == (query.count(), 2) and got.shape[0] > 0
+    assert got.tolist() == [[float(pk), x] for pk, x in query]
+    assert set(got[:, 1].tolist()) == {1234567.89}
+    assert fetch_numbers(query.filter(pk__in=[])).shape == (0, 2)
+    assert fetch_numbers(query.filter(pk=-1)).shape == (0, 2)

@@ -280,3 +280,35 @@ def test_children_get_their_own_probability_beside_their_parent(org, sales):
     assert mine.p_target > 0.05
     assert joint[rep.key].p_target == pytest.approx(mine.p_target, abs=0.03)
     assert joint[rep.key].p_stretch == pytest.approx(mine.p_stretch, abs=0.03)
+
+
+def test_atoms_of_a_node_and_its_children():
+    """A node (members 1-6), its children (a team of 1 and 2, a team of 3, member 4) and a
+    node outside it (7): atoms are the members that belong to the same nodes, numbered in the
+    order of their nodes; the matrix says which atoms make up which node (worked out by hand)."""
+    from salesloop.insights.scope import Node
+
+    nodes = [
+        Node("unit", 1, "Company", (1, 2, 3, 4, 5, 6)),
+        Node("unit", 2, "Team A", (1, 2)),
+        Node("unit", 3, "Team B", (3,)),
+        Node("member", 4, "Rep", (4,)),
+        Node("member", 7, "Elsewhere", (7,)),
+    ]
+    atom_of, groups = s._atoms(nodes)
+    # signatures: 5, 6 -> (0,); 1, 2 -> (0, 1); 3 -> (0, 2); 4 -> (0, 3); 7 -> (4,)
+    assert atom_of == {5: 0, 6: 0, 1: 1, 2: 1, 3: 2, 4: 3, 7: 4}
+    assert groups.tolist() == [
+        [1, 1, 1, 1, 0],
+        [0, 1, 0, 0, 0],
+        [0, 0, 1, 0, 0],
+        [0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 1],
+    ]
+    # disjoint nodes are their own atoms, in order
+    atom_of, groups = s._atoms(nodes[1:4])
+    assert atom_of == {1: 0, 2: 0, 3: 1, 4: 2} and groups.tolist() == [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+    ]

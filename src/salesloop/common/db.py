@@ -138,6 +138,26 @@ def fetch_rows(query: models.QuerySet[Any]) -> list[tuple[Any, ...]]:
     return list(zip(*columns, strict=True))
 
 
+def fetch_numbers(query: models.QuerySet[Any]) -> npt.NDArray[np.float64]:
+    """The rows of a ``values_list()`` query of numbers (ids, counts, floats — e.g. an amount
+    ``Cast`` to a ``FloatField``) as a float array of shape rows × columns, straight from the
+    database driver: no Django converter is run per row (a ``Cast`` to float has one, which
+    was 0.2 s of reading a company's 233,000 won amounts at S1). Decimals and dates are not
+    numbers here: cast them in the query."""
+    compiler = query.query.get_compiler(using=query.db)
+    width = len(query.query.values_select) + len(query.query.annotation_select)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return np.zeros((0, width))
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return np.zeros((0, width))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+
+
 def update_rows(
     model: type[models.Model],
     keys: Sequence[str],
