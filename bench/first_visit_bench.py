@@ -23,23 +23,12 @@ that imports, templates and the database connection are warm.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from dashboard_bench import _setup  # the same database set-up (this folder is on the path)
+
 PERIODS = ("quarter", "year")
-
-
-def _setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesloop.settings.dev")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
 
 
 def _leaders() -> dict[str, object]:

@@ -498,36 +498,21 @@ def test_groups_add_their_codes_draws() -> None:
     # expected node total: 6 + 0.3*30 + 0.6*40 + 0.9*25 + 0.5*10 + 0.25*55.5 + 70 = 150.375
     assert grouped.mean[1] == pytest.approx(150.375, rel=0.01)
     assert grouped.mean[1] == pytest.approx(grouped.mean[0] - 5 + grouped.mean[2] - 1 + 6)
-    with pytest.raises(ValueError, match="one row per group"):
-        probability_of_attainment(
-            actual_to_date=[0.0],
-            floor=[1.0],
-            target=[1.0],
-            stretch=[1.0],
-            opp_owner=owner,
-            groups=[[1, 1, 1], [1, 0, 0]],
-            **common,  # type: ignore[arg-type]
-        )
-    with pytest.raises(ValueError, match="0 or 1"):
-        probability_of_attainment(
-            actual_to_date=[0.0],
-            floor=[1.0],
-            target=[1.0],
-            stretch=[1.0],
-            opp_owner=owner,
-            groups=[[1, 0.5, 1]],
-            **common,  # type: ignore[arg-type]
-        )
-    with pytest.raises(ValueError, match="opp_owner codes"):
-        probability_of_attainment(
-            actual_to_date=[0.0],
-            floor=[1.0],
-            target=[1.0],
-            stretch=[1.0],
-            opp_owner=owner,
-            groups=[[1, 1]],  # two codes, but deals of code 2
-            **common,  # type: ignore[arg-type]
-        )
+    for bad, message in (
+        ([[1, 1, 1], [1, 0, 0]], "one row per group"),  # two groups, one actual
+        ([[1, 0.5, 1]], "0 or 1"),
+        ([[1, 1]], "opp_owner codes"),  # two codes, but deals of code 2
+    ):
+        with pytest.raises(ValueError, match=message):
+            probability_of_attainment(
+                actual_to_date=[0.0],
+                floor=[1.0],
+                target=[1.0],
+                stretch=[1.0],
+                opp_owner=owner,
+                groups=bad,
+                **common,  # type: ignore[arg-type]
+            )
 
 
 def test_probability_chunking_does_not_change_the_law() -> None:

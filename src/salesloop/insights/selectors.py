@@ -331,16 +331,11 @@ def open_pipeline(scope: Scope, member_ids: list[int]) -> Pipeline:
     return Pipeline(owner, amount, close, nominal, win_probability(stage, age, table))
 
 
-def new_business_of_day(
-    scope: Scope, member_ids: list[int]
-) -> tuple[dict[int, float], np.ndarray, np.ndarray]:
-    """:func:`new_business`, kept in the cache for the day (``HISTORY_TTL`` at most): keyed by
-    the database, the members, the period, the day it is read on, the metric and the line, so a
-    new day, another team or period reads it again; a deal won since is in the deal-size sample
-    within ``HISTORY_TTL``."""
-    parts = [
+def _scope_key(scope: Scope) -> list[Any]:
+    """What a cached figure of ``scope`` depends on besides its nodes: the database, the
+    period, the day and "as of", the metric and the product line."""
+    return [
         connection.settings_dict.get("NAME"),
-        sorted(member_ids),
         scope.period.start,
         scope.period.end,
         scope.as_of,
@@ -348,6 +343,16 @@ def new_business_of_day(
         scope.metric,
         scope.product_line.pk if scope.product_line else None,
     ]
+
+
+def new_business_of_day(
+    scope: Scope, member_ids: list[int]
+) -> tuple[dict[int, float], np.ndarray, np.ndarray]:
+    """:func:`new_business`, kept in the cache for the day (``HISTORY_TTL`` at most): keyed by
+    the database, the members, the period, the day it is read on, the metric and the line, so a
+    new day, another team or period reads it again; a deal won since is in the deal-size sample
+    within ``HISTORY_TTL``."""
+    parts = [*_scope_key(scope), sorted(member_ids)]
     key = "insights:newbiz:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     hit = cache.get(key)
     if hit is not None:
@@ -525,16 +530,7 @@ def _simulation_key(scope: Scope, nodes: list[Node], out: dict[str, Card], facts
     """Everything the simulation depends on that is cheap to know: the nodes and their members,
     the period and "today", the line and metric, each node's actual, thresholds and open
     pipeline, the rollup cursor and the database. A change of any of them is a new key."""
-    parts = [
-        connection.settings_dict.get("NAME"),
-        scope.period.start,
-        scope.period.end,
-        scope.as_of,
-        scope.today,
-        scope.metric,
-        scope.product_line.pk if scope.product_line else None,
-        facts.filled_through,
-    ]
+    parts = [*_scope_key(scope), facts.filled_through]
     for n in nodes:
         c = out[n.key]
         parts += [
