@@ -7,8 +7,8 @@ The dashboards cache their costly parts under keys that name the rollup's cursor
 refresh task moves every 15 minutes; the next visit of each page computes them again. The
 new-business history the attainment simulation draws on is kept for the day instead. On a
 database holding a demo (S1 for the budgets), for the director, a regional manager and a team
-manager, each for the quarter and the year, this times through Django's test client, side by
-side in one run:
+manager, each for the quarter and the year (`--periods month quarter year` adds the month),
+this times through Django's test client, side by side in one run:
 
 * **cold**: the cache empty (the first visit of the day, and what every visit after a cursor
   move cost before the day's history was kept);
@@ -59,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="database holding the demo (DATABASE_URL)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--periods", nargs="+", default=list(PERIODS), choices=["month", *PERIODS])
     args = parser.parse_args()
     _setup(args.url)
     from django.core.cache import cache
@@ -81,14 +82,14 @@ def main() -> None:
         return (time.perf_counter() - t0) * 1000
 
     for label in clients:  # imports, templates, connection
-        for period in PERIODS:
+        for period in args.periods:
             get(label, period)
     print(
         f"{connection.vendor}, {len(leaders)} leaders, {args.rounds} rounds; ms, median\n"
         f"{'page':<22}{'cold':>8}{'after move':>12}{'warm':>8}"
     )
     for label, member in leaders.items():
-        for period in PERIODS:
+        for period in args.periods:
             cold, moved, warm = [], [], []
             for _ in range(args.rounds):
                 cache.clear()
