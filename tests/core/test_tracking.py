@@ -454,23 +454,16 @@ def test_groups_add_their_codes_draws() -> None:
         "seed": 11,
         "levels": (10.0, 50.0, 90.0),
     }
-    per_code = probability_of_attainment(
-        actual_to_date=[5.0, 0.0, 1.0],
-        floor=[20.0, 20.0, 50.0],
-        target=[50.0, 60.0, 71.0],
-        stretch=[80.0, 90.0, 100.0],
-        opp_owner=owner,
-        **common,  # type: ignore[arg-type]
-    )
-    identity = probability_of_attainment(
-        actual_to_date=[5.0, 0.0, 1.0],
-        floor=[20.0, 20.0, 50.0],
-        target=[50.0, 60.0, 71.0],
-        stretch=[80.0, 90.0, 100.0],
-        opp_owner=owner,
-        groups=np.eye(3),
-        **common,  # type: ignore[arg-type]
-    )
+    codes: dict[str, object] = {
+        "actual_to_date": [5.0, 0.0, 1.0],
+        "floor": [20.0, 20.0, 50.0],
+        "target": [50.0, 60.0, 71.0],
+        "stretch": [80.0, 90.0, 100.0],
+        "opp_owner": owner,
+        **common,
+    }
+    per_code = probability_of_attainment(**codes)  # type: ignore[arg-type]
+    identity = probability_of_attainment(groups=np.eye(3), **codes)  # type: ignore[arg-type]
     assert identity.p_target.tolist() == per_code.p_target.tolist()
     assert identity.percentiles.tolist() == per_code.percentiles.tolist()
     groups = [[1, 1, 0], [1, 1, 1], [0, 0, 1]]  # a team of codes 0 and 1, the node, code 2
