@@ -29,6 +29,23 @@ def test_empty_means_a_cache_in_each_process():
     assert cache_settings("  ")["default"]["BACKEND"].endswith("LocMemCache")
 
 
+def test_the_per_process_cache_holds_every_leaders_pages():
+    """Django's default 300 entries would drop a third of the dashboards' cached parts once the
+    S1 demo's 27 leaders had opened their quarter and year; the per-process cache holds 2,000,
+    and drops the least recently used beyond that."""
+    config = cache_settings("")
+    config["default"]["LOCATION"] = f"test-{uuid.uuid4().hex}"  # not the tests' own cache
+    cache = CacheHandler(config)["default"]
+    assert cache._max_entries == 2000
+    for i in range(2000):
+        cache.set(f"k{i}", i, 60)
+    assert cache.get("k0") == 0  # read: now the most recently used
+    cache.set("one-more", 1, 60)  # full: the least recently used third goes
+    assert cache.get("k0") == 0 and cache.get("one-more") == 1
+    assert cache.get("k1") is None and cache.get("k1999") == 1999
+    cache.clear()
+
+
 @pytest.mark.parametrize("raw", ["memcached://127.0.0.1:11211", "127.0.0.1:6379", "redis"])
 def test_an_address_salesloop_cannot_use_is_refused_by_name(raw):
     with pytest.raises(ImproperlyConfiguredEnv, match="CACHE_URL must be empty or a redis://"):

@@ -53,6 +53,10 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfiguredEnv(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+#: Entries a per-process cache holds (see :func:`cache_settings`).
+LOCMEM_ENTRIES = 2000
+
+
 def cache_settings(raw: str) -> dict[str, dict[str, object]]:
     """Django's CACHES from ``CACHE_URL``: empty for a cache in each process (one server, or a
     trial), ``redis://host:port/db`` (or ``rediss://``) for one cache that every app server and
@@ -60,7 +64,15 @@ def cache_settings(raw: str) -> dict[str, dict[str, object]]:
     scope, not once per process."""
     raw = raw.strip()
     if not raw:
-        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        # Django's default of 300 entries was nearly full after the 27 leaders of the S1 demo
+        # opened their quarter and year once (243 keys: simulations, histories, health, cycle);
+        # beyond it the oldest third is dropped and recomputed. The least recently used go first.
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "OPTIONS": {"MAX_ENTRIES": LOCMEM_ENTRIES},
+            }
+        }
     if raw.startswith(("redis://", "rediss://", "unix://")):
         return {
             "default": {
