@@ -123,6 +123,27 @@ def monthly_actuals(
     )[getattr(product_line, "pk", None)]
 
 
+def rollup_month_rows(
+    rollup_metric: str, member_ids: list[int], start: date, end: date, line_ids: list[int | None]
+) -> QuerySet[Any]:
+    """The rollup's month rows of ``member_ids`` from ``start`` to ``end`` (within the rollup's
+    cover) for the product lines ``line_ids`` (None: the rows over all lines)."""
+    from salesloop.insights.models import RollupCount
+
+    named = [pk for pk in line_ids if pk is not None]
+    which = Q(product_line__in=named) if named else Q(pk__in=[])
+    if None in line_ids:
+        which |= Q(product_line__isnull=True)
+    return RollupCount.objects.filter(
+        which,
+        grain=RollupCount.MONTH,
+        metric=rollup_metric,
+        member_id__in=member_ids,
+        day__gte=start,
+        day__lte=end,
+    )
+
+
 def monthly_actuals_by_line(
     *, metric: str, members: Iterable[int], start: date, end: date, lines: Iterable[Any]
 ) -> dict[int | None, MonthlyActuals]:
@@ -145,18 +166,7 @@ def monthly_actuals_by_line(
         }
     rollup_metric, covered_to = cover
     out: dict[int | None, dict[tuple[int, int, int], Decimal]] = {pk: {} for pk in by_id}
-    named = [pk for pk in by_id if pk is not None]
-    which = Q(product_line__in=named) if named else Q(pk__in=[])
-    if None in by_id:
-        which |= Q(product_line__isnull=True)
-    rows = RollupCount.objects.filter(
-        which,
-        grain=RollupCount.MONTH,
-        metric=rollup_metric,
-        member_id__in=member_ids,
-        day__gte=start,
-        day__lte=covered_to,
-    )
+    rows = rollup_month_rows(rollup_metric, member_ids, start, covered_to, list(by_id))
     # one row per member, month and line (a few thousand): fetched at once, no server cursor
     for line_id, member_id, day, value in rows.values_list(
         "product_line_id", "member_id", "day", "value"

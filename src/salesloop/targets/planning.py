@@ -64,7 +64,12 @@ from salesloop.core.allocation import (
 from salesloop.core.forecast import Forecast, forecast, sample_paths
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights, add_months, months_between
 from salesloop.customers.models import Customer, ProductLine
-from salesloop.insights.actuals import monthly_actuals, monthly_actuals_by_line, rollup_cover
+from salesloop.insights.actuals import (
+    monthly_actuals,
+    monthly_actuals_by_line,
+    rollup_cover,
+    rollup_month_rows,
+)
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.targets import rules, smart
@@ -284,8 +289,6 @@ def _histories(
     line: the figures of :func:`monthly_actuals` for each of them, with the rollup's month rows
     of all of them read in one query (the days after the rollup's cursor are read per line,
     through monthly_actuals_by_line)."""
-    from salesloop.insights.models import RollupCount
-
     keys: list[ProductLine | None] = [None, *lines]
     cover = rollup_cover(metric, start, end)
     if cover is None:
@@ -298,15 +301,9 @@ def _histories(
     # database computes the month's number there; PostgreSQL returns dates (cheaper than that)
     month: Any = "day" if connection.vendor == "postgresql" else MonthIndex("day")
     rows = fetch_rows(
-        RollupCount.objects.filter(
-            grain=RollupCount.MONTH,
-            metric=rollup_metric,
-            member_id__in=member_ids,
-            day__gte=start,
-            day__lte=covered_to,
-        )
-        .filter(Q(product_line__isnull=True) | Q(product_line__in=[ln.pk for ln in lines]))
-        .values_list("product_line_id", "member_id", month, "value")
+        rollup_month_rows(
+            rollup_metric, member_ids, start, covered_to, [getattr(k, "pk", None) for k in keys]
+        ).values_list("product_line_id", "member_id", month, "value")
     )
     rest: dict[int | None, dict[tuple[int, int, int], Decimal]] = {}
     if covered_to < end:
