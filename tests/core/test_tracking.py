@@ -19,6 +19,7 @@ from salesloop.core.tracking import (
     attainment_frame,
     calibrate_win_rates,
     in_rest_of_period,
+    grown_rates,
     new_business_rate,
     pipeline_coverage,
     pipeline_coverage_by_owner,
@@ -28,6 +29,7 @@ from salesloop.core.tracking import (
     rollup_to_units,
     sum_attainments,
     win_probability,
+    yearly_growth,
 )
 
 D = Decimal
@@ -321,6 +323,62 @@ def test_new_business_rate_hand_example() -> None:
     # owner 0: Q4 has 1 (the 09-20 deal crossed quarters: not counted), Q3 has 1 → 2 / 2
     # owner 1: Q4 1, Q3 0 → 0.5
     assert rate.tolist() == [1.0, 0.5]
+
+
+def test_yearly_growth_hand_example() -> None:
+    # owners 0 and 1 sold in both years: (30 + 12) / (20 + 8) = 1.5; owner 2 was hired last
+    # year (nothing in the earlier year) and does not count, or growth would read 52 / 28
+    assert yearly_growth([30, 12, 10], [20, 8, 0]) == pytest.approx(1.5)
+    # too little history to measure: no growth assumed
+    assert yearly_growth([30, 12], [10, 9]) == 1.0
+    assert yearly_growth([], []) == 1.0
+    assert yearly_growth([5, 5], [10, 9], min_earlier=5) == pytest.approx(10 / 19)
+    # held within the bounds: a tenfold change is a reorganisation, not a trend
+    assert yearly_growth([500], [50]) == 2.0
+    assert yearly_growth([1], [50]) == 0.5
+    with pytest.raises(ValueError, match="same length"):
+        yearly_growth([1, 2], [1])
+    with pytest.raises(ValueError, match="bounds"):
+        yearly_growth([1], [1], bounds=(1.2, 2.0))
+
+
+def test_grown_rates_hand_example() -> None:
+    counts = [[5, 2], [0, 4], [3, 0]]  # the same period one and two years ago
+    # growth 1.2: (5 × 1.2 + 2 × 1.44) / 2 = 4.44; (0 + 4 × 1.44) / 2 = 2.88; 3 × 1.2 / 2 = 1.8
+    assert grown_rates(counts, 1.2).tolist() == pytest.approx([4.44, 2.88, 1.8])
+    # growth 1 is the plain mean of new_business_rate
+    assert grown_rates(counts, 1.0).tolist() == pytest.approx([3.5, 2.0, 1.5])
+    assert grown_rates(np.zeros((2, 0)), 1.3).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="positive"):
+        grown_rates(counts, 0.0)
+    with pytest.raises(ValueError, match="matrix"):
+        grown_rates([1, 2], 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=8),
+    g1=st.floats(0.5, 2.0),
+    g2=st.floats(0.5, 2.0),
+)
+def test_grown_rates_rise_with_growth(counts: list[tuple[int, int]], g1: float, g2: float) -> None:
+    """More growth never lowers a rate; rates are never negative."""
+    lo, hi = sorted((g1, g2))
+    a, b = grown_rates(counts, lo), grown_rates(counts, hi)
+    assert np.all(a >= 0) and np.all(b >= a - 1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=10),
+)
+def test_yearly_growth_is_bounded(rows: list[tuple[int, int]]) -> None:
+    recent = [r for r, _ in rows]
+    earlier = [e for _, e in rows]
+    g = yearly_growth(recent, earlier)
+    assert 0.5 <= g <= 2.0
+    if sum(earlier) >= 20 and all(e > 0 for e in earlier):
+        assert g == pytest.approx(min(max(sum(recent) / sum(earlier), 0.5), 2.0))
 
 
 # ---------------------------------------------------------------- Monte Carlo

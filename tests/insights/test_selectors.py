@@ -312,3 +312,39 @@ def test_atoms_of_a_node_and_its_children():
         [0, 1, 0],
         [0, 0, 1],
     ]
+
+
+def test_new_business_rate_carries_last_years_forward_by_growth(org, time_machine):
+    """Q2 2025, read on 2025-05-15. rep_a1 sold in the same quarter 4 direct orders and 1 deal
+    created and won inside it in 2024, and 2 orders in 2023. Growth: 30 orders in the last 365
+    days against 25 (20 orders, the 4 of Q2 2024 and the deal) in the 365 days before: 1.2.
+    rep_a2 joined last year (10 orders, none before): not growth of the team. The rate:
+    (5 × 1.2 + 2 × 1.2²) / 2 = 4.44 — the plain mean of the two years was 3.5."""
+    from salesloop.orders.services import order_create
+    from salesloop.pipeline.services import opportunity_move_stage
+    from tests.insights.conftest import at
+
+    a1, a2 = org.rep_a1, org.rep_a2
+    cust = f.customer(a1)
+    signed = (
+        [(a1, date(2023, 4, 10))] * 2  # Q2 2023, before the earlier growth window
+        + [(a1, date(2024, 1, 10))] * 20
+        + [(a1, date(2024, 4, 10))] * 4  # Q2 2024
+        + [(a1, date(2024, 9, 1))] * 30
+        + [(a2, date(2025, 1, 10))] * 10
+    )
+    for i, (who, day) in enumerate(signed):
+        order_create(
+            number=f"G-{i}", customer=cust, owner=who, signed_on=day, amount=Decimal("1000")
+        )
+    won = Stage.objects.get(pipeline=org.pipeline, kind="won")
+    time_machine.move_to(at(date(2024, 4, 2)), tick=False)
+    deal = f.opportunity(a1, cust, amount="5000", expected_close=date(2024, 5, 30))
+    time_machine.move_to(at(date(2024, 4, 20)), tick=False)
+    opportunity_move_stage(opportunity=deal, stage=won, actor=a1.user)
+    time_machine.move_to(at(TODAY, 12), tick=False)
+
+    scope = resolve_scope(org.director.user, {"period": "quarter"}, today=TODAY)
+    rates, _owners, _amounts = s.new_business(scope, [a1.pk, a2.pk])
+    assert rates[a1.pk] == pytest.approx(4.44)
+    assert rates.get(a2.pk, 0.0) == 0.0

@@ -46,6 +46,7 @@ __all__ = [
     "attainment_frame",
     "calibrate_win_rates",
     "in_rest_of_period",
+    "grown_rates",
     "new_business_rate",
     "pipeline_coverage",
     "pipeline_coverage_by_owner",
@@ -55,6 +56,7 @@ __all__ = [
     "rollup_to_units",
     "sum_attainments",
     "win_probability",
+    "yearly_growth",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -464,6 +466,55 @@ def new_business_rate(
         m = (created >= lo) & (created <= hi) & (won >= lo) & (won <= hi)
         total += np.bincount(codes[m], minlength=n_owners)
     out: FloatArray = total / len(periods)
+    return out
+
+
+#: Bounds of :func:`yearly_growth`: a year-over-year change beyond halving or doubling is
+#: more likely a reorganisation than a trend to carry forward.
+GROWTH_BOUNDS: tuple[float, float] = (0.5, 2.0)
+
+
+def yearly_growth(
+    recent: ArrayLike,
+    earlier: ArrayLike,
+    *,
+    min_earlier: float = 20.0,
+    bounds: tuple[float, float] = GROWTH_BOUNDS,
+) -> float:
+    """Year-over-year growth of new business, pooled over owners: ``sum(recent) /
+    sum(earlier)`` where ``recent[o]`` is owner o's count in the last 365 days and
+    ``earlier[o]`` in the 365 days before, counted over the owners who already sold in the
+    earlier year only (a hire of last year would otherwise read as growth of the whole team).
+    1.0 when those owners had fewer than ``min_earlier`` deals in the earlier year (too little
+    to measure); otherwise held within ``bounds``."""
+    r = np.nan_to_num(np.asarray(recent, dtype=np.float64).ravel())
+    e = np.nan_to_num(np.asarray(earlier, dtype=np.float64).ravel())
+    if r.shape != e.shape:
+        raise ValueError("recent and earlier must have the same length")
+    lo, hi = bounds
+    if not 0 < lo <= 1 <= hi:
+        raise ValueError("bounds must satisfy 0 < low <= 1 <= high")
+    seasoned = e > 0
+    base = float(e[seasoned].sum())
+    if base < max(min_earlier, 1e-9):
+        return 1.0
+    return float(np.clip(r[seasoned].sum() / base, lo, hi))
+
+
+def grown_rates(counts: ArrayLike, growth: float) -> FloatArray:
+    """New-business rate per owner from the same period of previous years, carried forward by
+    ``growth`` per year: ``counts[o, j]`` is owner o's count in the same period ``j + 1`` years
+    ago; the rate is the mean over j of ``counts[o, j] × growth ** (j + 1)`` (growth 1: the plain
+    mean, as :func:`new_business_rate`)."""
+    c = np.asarray(counts, dtype=np.float64)
+    if c.ndim != 2:
+        raise ValueError("counts must be a matrix: one row per owner, one column per year back")
+    if not c.shape[1]:
+        return np.zeros(c.shape[0], dtype=np.float64)
+    if not math.isfinite(growth) or growth <= 0:
+        raise ValueError("growth must be a positive number")
+    factors = float(growth) ** np.arange(1, c.shape[1] + 1, dtype=np.float64)
+    out: FloatArray = (np.maximum(np.nan_to_num(c), 0.0) * factors).mean(axis=1)
     return out
 
 

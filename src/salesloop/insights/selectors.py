@@ -36,10 +36,12 @@ from salesloop.core.periods import (
 )
 from salesloop.core.tracking import (
     attainment,
+    grown_rates,
     in_rest_of_period,
     probability_of_attainment,
     ratio,
     win_probability,
+    yearly_growth,
 )
 from salesloop.insights.calibration import calibration, win_rate_table
 from salesloop.insights.facts import Facts, by_product_line
@@ -365,8 +367,10 @@ def new_business_of_day(
 def new_business(
     scope: Scope, member_ids: list[int]
 ) -> tuple[dict[int, float], np.ndarray, np.ndarray]:
-    """Historical new business per member: mean number of deals created and won inside the
-    same period of the two previous years, and the won amounts of
+    """Historical new business per member: the number of deals created and won inside the
+    same period of the two previous years, carried forward by the members' year-over-year growth
+    (:func:`~salesloop.core.tracking.yearly_growth` of the deals won in the last 365 days against
+    the 365 days before; :func:`~salesloop.core.tracking.grown_rates`), and the won amounts of
     the last 180 days (the deal-size distribution). For booked revenue, orders signed without
     an opportunity (repeat business) count as new business too, with their own amounts."""
     p = scope.period
@@ -397,15 +401,31 @@ def new_business(
         )
         for i, q in enumerate(periods)
     }
-    rates = {
-        r["owner_id"]: sum(r[k] for k in aggs) / len(periods)
-        for r in won.filter(
-            closed_at__gte=aware(periods[-1].start), closed_at__lt=aware(periods[0].end, True)
-        )
+    # the growth windows: the 365 days up to the day read, and the 365 days before
+    years = [
+        (scope.as_of - timedelta(days=365 * (i + 1) - 1), scope.as_of - timedelta(days=365 * i))
+        for i in range(2)
+    ]
+    aggs |= {
+        f"g{i}": Count("pk", filter=Q(closed_at__gte=aware(lo), closed_at__lt=aware(hi, True)))
+        for i, (lo, hi) in enumerate(years)
+    }
+    counts: dict[int, np.ndarray] = {}  # member -> p0, p1 (years back), g0, g1 (growth)
+    columns = [*(f"p{i}" for i in range(len(periods))), "g0", "g1"]
+
+    def tally(rows: Any) -> None:
+        for r in rows:
+            row = counts.setdefault(r["owner_id"], np.zeros(len(columns)))
+            row += [r[k] for k in columns]
+
+    first = min(periods[-1].start, years[-1][0])
+    last = max(periods[0].end, years[0][1])
+    tally(
+        won.filter(closed_at__gte=aware(first), closed_at__lt=aware(last, True))
         .values("owner_id")
         .annotate(**aggs)
         .order_by()
-    }
+    )
     since = aware(scope.as_of - timedelta(days=180))
     # amounts as floats from the database: a company's half-year is 200,000+ rows at S1
     as_float = Cast("amount_base", FloatField())
@@ -427,19 +447,18 @@ def new_business(
         )
         if scope.product_line is not None:
             direct = direct.filter(product_line=scope.product_line)
-        order_aggs = {
-            f"p{i}": Count("pk", filter=Q(signed_on__gte=q.start, signed_on__lte=q.end))
-            for i, q in enumerate(periods)
-        }
-        for r in (
-            direct.filter(signed_on__gte=periods[-1].start, signed_on__lte=periods[0].end)
+        spans = [*((q.start, q.end) for q in periods), *years]
+        tally(
+            direct.filter(signed_on__gte=first, signed_on__lte=last)
             .values("owner_id")
-            .annotate(**order_aggs)
+            .annotate(
+                **{
+                    k: Count("pk", filter=Q(signed_on__gte=lo, signed_on__lte=hi))
+                    for k, (lo, hi) in zip(columns, spans, strict=True)
+                }
+            )
             .order_by()
-        ):
-            rates[r["owner_id"]] = rates.get(r["owner_id"], 0.0) + sum(
-                r[k] for k in order_aggs
-            ) / len(periods)
+        )
         parts.append(
             fetch_numbers(
                 direct.filter(signed_on__gte=scope.as_of - timedelta(days=180))
@@ -448,6 +467,10 @@ def new_business(
                 .values_list("owner_id", "x")
             )
         )
+    owners = list(counts)
+    matrix = np.array([counts[o] for o in owners]).reshape(len(owners), len(columns))
+    growth = yearly_growth(matrix[:, -2], matrix[:, -1])
+    rates = dict(zip(owners, grown_rates(matrix[:, :-2], growth).tolist(), strict=True))
     table = np.concatenate(parts).reshape(-1, 2)
     # in one order whatever order the database gave them (the bootstrap picks by position)
     table = table[np.lexsort((table[:, 1], table[:, 0]))]
