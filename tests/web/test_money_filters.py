@@ -80,3 +80,15 @@ def test_exact_and_signed_figures_follow_the_metric():
         assert signed_figure(Decimal("3"), "deals_won") == "+3"
         assert signed_figure(Decimal("0"), "deals_won") == "0"
         assert exact_figure(None, "deals_won") == signed_figure("", "deals_won") == "—"
+
+
+def test_simulated_probabilities_are_never_shown_as_certain():
+    """2,000 draws that all reach the target say "very likely", not "certain"."""
+    from salesloop.web.templatetags.salesloop import chance
+
+    assert chance(0.42) == "42%"
+    assert chance(0.994) == "99%"
+    assert chance(0.995) == chance(1.0) == "> 99%"
+    assert chance(0.006) == "1%"
+    assert chance(0.005) == chance(0.0) == "< 1%"
+    assert chance(None) == "—"

@@ -40,6 +40,7 @@ from salesloop.org.choices import Role
 from salesloop.org.models import Member, OrgUnit
 from salesloop.pipeline.choices import StageKind
 from salesloop.pipeline.models import Opportunity
+from salesloop.web.templatetags.salesloop import chance_text
 
 # The thresholds of each rule and their defaults (an admin changes them on the rules page or
 # in the Django admin; missing keys fall back to these).
@@ -252,7 +253,7 @@ def low_probability(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 pk,
                 owner_id=pk,
                 title=_("%(name)s has a %(p)s chance of reaching the floor in %(period)s")
-                % {"name": name, "p": pct(card.p_floor), "period": label},
+                % {"name": name, "p": chance_text(card.p_floor), "period": label},
                 message=_(
                     "Floor %(floor)s, booked %(actual)s, %(gap)s still missing. Simulating the open pipeline with "
                     "calibrated win rates and the usual new business gives %(p)s."
@@ -261,7 +262,7 @@ def low_probability(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                     "floor": yuan(card.thresholds.floor),
                     "actual": yuan(card.actual),
                     "gap": yuan(gap),
-                    "p": pct(card.p_floor),
+                    "p": chance_text(card.p_floor),
                 },
                 action=_(
                     "Agree with %(name)s which deals to accelerate and where to find %(gap)s of new pipeline; "

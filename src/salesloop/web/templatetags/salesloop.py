@@ -141,6 +141,23 @@ def pct(value: Any) -> str:
 
 
 @register.filter
+def chance(value: Any) -> str:
+    """A simulated probability: 0.42 → 42%, but "> 99%" and "< 1%" at the ends — 2,000 draws
+    that all reach a target say it is very likely, not certain."""
+    if value is None or value == "":
+        return "—"
+    return chance_text(float(value))
+
+
+def chance_text(p: float) -> str:
+    if p >= 0.995:
+        return "> 99%"
+    if p <= 0.005:
+        return "< 1%"
+    return f"{p * 100:.0f}%"
+
+
+@register.filter
 def signed_pct(value: Any) -> str:
     """0.287 → +29%, -0.05 → −5% (a growth rate)."""
     if value is None or value == "":
