@@ -315,11 +315,13 @@ def test_atoms_of_a_node_and_its_children():
 
 
 def test_new_business_rate_carries_last_years_forward_by_growth(org, time_machine):
-    """Q2 2025, read on 2025-05-15. rep_a1 sold in the same quarter 4 direct orders and 1 deal
-    created and won inside it in 2024, and 2 orders in 2023. Growth: 30 orders in the last 365
-    days against 25 (20 orders, the 4 of Q2 2024 and the deal) in the 365 days before: 1.2.
-    rep_a2 joined last year (10 orders, none before): not growth of the team. The rate:
-    (5 × 1.2 + 2 × 1.2²) / 2 = 4.44 — the plain mean of the two years was 3.5."""
+    """Q2 2025, read on 2025-05-15: the rest of the quarter is 16 May – 30 June, and the same
+    days of 2024 and 2023 give the rate. rep_a1 sold 4 direct orders and 1 deal created and won
+    in those days of 2024, and 2 orders in those days of 2023; a deal created and won in April
+    2024 is in the quarter but not in the rest of it. Growth: 30 deals and orders in the last 365
+    days against 24 in the 365 days before: 1.25. rep_a2 joined last year (10 orders, none
+    before): not growth of the team. The rate for the rest of the quarter:
+    (5 × 1.25 + 2 × 1.25²) / 2 = 4.6875."""
     from salesloop.orders.services import order_create
     from salesloop.pipeline.services import opportunity_move_stage
     from tests.insights.conftest import at
@@ -327,10 +329,10 @@ def test_new_business_rate_carries_last_years_forward_by_growth(org, time_machin
     a1, a2 = org.rep_a1, org.rep_a2
     cust = f.customer(a1)
     signed = (
-        [(a1, date(2023, 4, 10))] * 2  # Q2 2023, before the earlier growth window
-        + [(a1, date(2024, 1, 10))] * 20
-        + [(a1, date(2024, 4, 10))] * 4  # Q2 2024
-        + [(a1, date(2024, 9, 1))] * 30
+        [(a1, date(2023, 6, 10))] * 2  # the rest of Q2 2023; in the earlier growth year
+        + [(a1, date(2024, 1, 10))] * 21
+        + [(a1, date(2024, 6, 10))] * 4  # the rest of Q2 2024; in the last year
+        + [(a1, date(2024, 9, 1))] * 25
         + [(a2, date(2025, 1, 10))] * 10
     )
     for i, (who, day) in enumerate(signed):
@@ -338,13 +340,27 @@ def test_new_business_rate_carries_last_years_forward_by_growth(org, time_machin
             number=f"G-{i}", customer=cust, owner=who, signed_on=day, amount=Decimal("1000")
         )
     won = Stage.objects.get(pipeline=org.pipeline, kind="won")
-    time_machine.move_to(at(date(2024, 4, 2)), tick=False)
-    deal = f.opportunity(a1, cust, amount="5000", expected_close=date(2024, 5, 30))
-    time_machine.move_to(at(date(2024, 4, 20)), tick=False)
-    opportunity_move_stage(opportunity=deal, stage=won, actor=a1.user)
+    for created, closed in (
+        (date(2024, 4, 2), date(2024, 4, 20)),
+        (date(2024, 5, 20), date(2024, 6, 5)),
+    ):
+        time_machine.move_to(at(created), tick=False)
+        deal = f.opportunity(a1, cust, amount="5000", expected_close=closed)
+        time_machine.move_to(at(closed), tick=False)
+        opportunity_move_stage(opportunity=deal, stage=won, actor=a1.user)
     time_machine.move_to(at(TODAY, 12), tick=False)
 
     scope = resolve_scope(org.director.user, {"period": "quarter"}, today=TODAY)
     rates, _owners, _amounts = s.new_business(scope, [a1.pk, a2.pk])
-    assert rates[a1.pk] == pytest.approx(4.44)
+    assert rates[a1.pk] == pytest.approx(4.6875)
     assert rates.get(a2.pk, 0.0) == 0.0
+    # before the quarter starts, the rest of it is all of it: 6 in Q2 2024 (with the April
+    # deal), 2 in Q2 2023. The scope's day is the period's first (2025-04-01): the last year is
+    # the 2 deals, the 4 June and 25 September orders (31), the year before 2 + 21 orders (23)
+    ahead = resolve_scope(
+        org.director.user,
+        {"period": "custom", "from": "2025-04-01", "to": "2025-06-30"},
+        today=date(2025, 3, 31),
+    )
+    g = 31 / 23
+    assert s.new_business(ahead, [a1.pk])[0][a1.pk] == pytest.approx((6 * g + 2 * g * g) / 2)

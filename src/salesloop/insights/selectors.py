@@ -367,20 +367,24 @@ def new_business_of_day(
 def new_business(
     scope: Scope, member_ids: list[int]
 ) -> tuple[dict[int, float], np.ndarray, np.ndarray]:
-    """Historical new business per member: the number of deals created and won inside the
-    same period of the two previous years, carried forward by the members' year-over-year growth
-    (:func:`~salesloop.core.tracking.yearly_growth` of the deals won in the last 365 days against
-    the 365 days before; :func:`~salesloop.core.tracking.grown_rates`), and the won amounts of
-    the last 180 days (the deal-size distribution). For booked revenue, orders signed without
-    an opportunity (repeat business) count as new business too, with their own amounts."""
+    """Historical new business per member for the rest of the period: the number of deals
+    created and won inside the same days of the two previous years (from the day after today to
+    the period's end, shifted by one and two years), carried forward by the members' year-over-
+    year growth (:func:`~salesloop.core.tracking.yearly_growth` of the deals won in the last 365
+    days against the 365 days before; :func:`~salesloop.core.tracking.grown_rates`), and the won
+    amounts of the last 180 days (the deal-size distribution). For booked revenue, orders signed
+    without an opportunity (repeat business) count as new business too, with their own amounts.
+    The rates are for the rest of the period as a whole (not per period)."""
     p = scope.period
-    # The same period in the two previous years: new business is seasonal (a year-end push, a
-    # Chinese New Year lull), so the last few periods of another season would mislead.
+    # The same days of the two previous years: new business is seasonal (a year-end push, a
+    # Chinese New Year lull), and a deal created near the period's end has little time to close
+    # inside it, which a whole period's rate scaled by the days left would ignore.
+    done = (scope.today + timedelta(days=1) - p.start).days if scope.today >= p.start else 0
     periods = []
     cur = p
     for _ in range(2):
         cur = scope.fiscal.same_period_last_year(cur)
-        periods.append(cur)
+        periods.append(Period(min(cur.start + timedelta(days=max(done, 0)), cur.end), cur.end))
     tz = timezone.get_current_timezone()
 
     def aware(d: date, end: bool = False) -> datetime:
@@ -626,7 +630,7 @@ def _simulate(
         opp_amount=pipe.amount[keep],
         opp_probability=pipe.calibrated[keep],
         new_deal_rate=rate,
-        remaining_fraction=remaining,
+        remaining_fraction=1.0 if remaining > 0 else 0.0,  # rates are for the rest of P
         history_owner=h_codes[mine].astype(np.int64),
         history_amount=h_amount[mine],
         draws=DRAWS,
