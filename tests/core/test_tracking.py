@@ -18,12 +18,13 @@ from salesloop.core.tracking import (
     attainment,
     attainment_frame,
     calibrate_win_rates,
-    in_rest_of_period,
     grown_rates,
+    in_rest_of_period,
     new_business_rate,
     pipeline_coverage,
     pipeline_coverage_by_owner,
     probability_of_attainment,
+    rate_uncertainty,
     ratio,
     remaining_gap,
     rollup_to_units,
@@ -692,3 +693,104 @@ def test_many_new_deals_use_the_normal_limit_with_the_same_answer(monkeypatch) -
     for name in ("p_floor", "p_target", "p_stretch"):
         assert getattr(approx, name)[0] == pytest.approx(getattr(exact, name)[0], abs=0.04), name
     assert 0.3 < approx.p_target[0] < 0.7  # the target is the mean: about even odds
+
+
+# ------------------------------------------------------- rate uncertainty
+
+
+def test_rate_uncertainty_hand_example() -> None:
+    recent = [1100, 900, 1100, 900, 1100, 900]
+    earlier = [1000] * 6
+    # log ratios ±: log 1.1 = 0.09531, log 0.9 = -0.10536; squares 0.009084 and 0.011101,
+    # sum 3 × 0.020185 = 0.060555, over n - 1 = 5: 0.012111. Poisson noise: the mean of
+    # 1/1100 + 1/1000 = 0.001909 and 1/900 + 1/1000 = 0.002111, 0.002010. A year's surprise:
+    # (0.012111 - 0.002010) / 2 = 0.0050505; the two-year rate's error: sqrt(1.5 × 0.0050505)
+    assert rate_uncertainty(recent, earlier) == pytest.approx(0.08704, abs=2e-5)
+    # growth is taken out first: the same months 10 % up give the same log ratios, with less
+    # Poisson noise (1210 and 990 deals: 0.001918): sqrt(1.5 × (0.012111 - 0.001918) / 2)
+    assert rate_uncertainty([x * 1.1 for x in recent], earlier, 1.1) == pytest.approx(
+        0.08743, abs=2e-5
+    )
+    # too few months with sales on both sides: nothing measured
+    assert rate_uncertainty([5, 0, 7, 9, 4], [6, 3, 0, 8, 5]) == 0.0
+    # pure Poisson noise reads as nothing
+    assert rate_uncertainty([100, 110, 95, 105, 98, 102], [103, 97, 108, 100, 96, 104]) == 0.0
+    with pytest.raises(ValueError, match="same length"):
+        rate_uncertainty([1, 2], [1])
+    with pytest.raises(ValueError, match="positive"):
+        rate_uncertainty([1], [1], 0.0)
+
+
+def test_rate_uncertainty_recovers_a_known_year_surprise() -> None:
+    """400 month pairs whose yearly surprise has σ = 0.2 (lognormal), counts Poisson around 150:
+    the estimate is sqrt(1.5) × 0.2 = 0.245 give or take sampling (here within 0.03); with no
+    surprise it is near 0."""
+    rng = np.random.default_rng(11)
+    base = rng.uniform(80, 250, 400)
+    noisy = [np.exp(0.2 * rng.standard_normal(400)) for _ in range(2)]
+    recent = rng.poisson(base * noisy[0])
+    earlier = rng.poisson(base * noisy[1])
+    assert rate_uncertainty(recent, earlier) == pytest.approx(math.sqrt(1.5) * 0.2, abs=0.03)
+    assert rate_uncertainty(rng.poisson(base), rng.poisson(base)) < 0.04
+
+
+N_COMPANIES = 3000
+
+
+def test_a_common_rate_shock_makes_company_figures_honest() -> None:
+    """3,000 companies whose market moves every rate together: their new business is
+    Poisson(60 × F) deals, F lognormal with σ = 0.3 and mean 1, sizes drawn from 60 past deals;
+    the target is 0.6–1.4 times the mean outcome. Simulated with ``rate_sd=0.3`` the chances are
+    calibrated: in each fifth of the predictions (≥ 100 companies; binomial standard error
+    ≤ 0.05) the observed frequency is within ±0.06 of the mean prediction (measured 0.03).
+    Simulated as if the rate were known (``rate_sd=0``) they are sure of themselves and wrong:
+    some fifth is off by more than 0.12 (measured 0.17), and the Brier score is worse (0.215
+    against 0.190)."""
+    truth = np.random.default_rng(5)
+    n, lam, sigma = N_COMPANIES, 60.0, 0.3
+    hist = np.round(truth.lognormal(math.log(20_000), 0.4, 60), 2)
+    mean_size = float(hist.mean())
+    targets = lam * mean_size * truth.uniform(0.6, 1.4, n)
+    factor = np.exp(sigma * truth.standard_normal(n) - sigma**2 / 2)
+    outcome = np.array(
+        [truth.choice(hist, truth.poisson(lam * f)).sum() for f in factor], dtype=float
+    )
+    reached = outcome >= targets
+
+    def predict(rate_sd: float) -> np.ndarray:
+        return np.array(
+            [
+                probability_of_attainment(
+                    actual_to_date=[0.0],
+                    floor=[0.0],
+                    target=[t],
+                    stretch=[t],
+                    opp_owner=[],
+                    opp_amount=[],
+                    opp_probability=[],
+                    new_deal_rate=[lam],
+                    remaining_fraction=1.0,
+                    history_owner=np.zeros(hist.size, dtype=np.int64),
+                    history_amount=hist,
+                    draws=200,
+                    seed=k,
+                    levels=(),
+                    rate_sd=rate_sd,
+                ).p_target[0]
+                for k, t in enumerate(targets)
+            ]
+        )
+
+    def worst_bin(p: np.ndarray) -> float:
+        bins = np.minimum((p * 5).astype(int), 4)
+        gaps = [
+            abs(reached[bins == b].mean() - p[bins == b].mean())
+            for b in range(5)
+            if (bins == b).sum() >= 100
+        ]
+        return max(gaps)
+
+    honest, sure = predict(sigma), predict(0.0)
+    assert worst_bin(honest) <= 0.06
+    assert worst_bin(sure) > 0.12
+    assert np.mean((honest - reached) ** 2) < np.mean((sure - reached) ** 2)

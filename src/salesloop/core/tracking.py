@@ -51,6 +51,7 @@ __all__ = [
     "pipeline_coverage",
     "pipeline_coverage_by_owner",
     "probability_of_attainment",
+    "rate_uncertainty",
     "ratio",
     "remaining_gap",
     "rollup_to_units",
@@ -518,6 +519,36 @@ def grown_rates(counts: ArrayLike, growth: float) -> FloatArray:
     return out
 
 
+def rate_uncertainty(
+    recent: ArrayLike, earlier: ArrayLike, growth: float = 1.0, *, min_pairs: int = 6
+) -> float:
+    """How uncertain a new-business rate read from the two previous years is, as the standard
+    deviation of a log factor (``rate_sd`` of :func:`probability_of_attainment`).
+
+    ``recent[i]`` and ``earlier[i]`` are a node's counts in the same month one year apart (e.g.
+    the last 12 months and the 12 before). Each pair's log ratio ``log(recent / (earlier ×
+    growth))`` varies by twice a year's own surprise σ² plus Poisson noise (about ``1/recent +
+    1/earlier``), so σ² = (mean of the squared log ratios, over n − 1 for the growth read from
+    them, − the mean Poisson noise) / 2, at least 0. The rate is the mean of two past years, and
+    the coming period brings its own surprise: its error has variance σ² + σ²/2. Pairs with a
+    zero count are left out; with fewer than ``min_pairs`` pairs, 0 (nothing measured)."""
+    r = np.asarray(recent, dtype=np.float64).ravel()
+    e = np.asarray(earlier, dtype=np.float64).ravel()
+    if r.shape != e.shape:
+        raise ValueError("recent and earlier must have the same length")
+    if not math.isfinite(growth) or growth <= 0:
+        raise ValueError("growth must be a positive number")
+    ok = (r > 0) & (e > 0) & np.isfinite(r) & np.isfinite(e)
+    n = int(ok.sum())
+    if n < max(min_pairs, 2):
+        return 0.0
+    r, e = r[ok], e[ok]
+    log_ratio = np.log(r / (e * growth))
+    noise = float((1.0 / r + 1.0 / e).mean())
+    year = max(float((log_ratio**2).sum()) / (n - 1) - noise, 0.0) / 2
+    return math.sqrt(1.5 * year)
+
+
 # ------------------------------------------------------ probability (Monte Carlo)
 
 #: Percentiles of the projected total reported by :func:`probability_of_attainment`.
@@ -609,11 +640,13 @@ def _simulate_new_business(
     rng: np.random.Generator,
     min_bootstrap: int,
     lognormal_prior_strength: float,
+    factor: FloatArray | None = None,
 ) -> None:
     """Compound Poisson new business (in place): a Poisson count of deals per owner and
     draw, each deal's size bootstrapped from the owner's won amounts (>= min_bootstrap
     of them) or drawn from a lognormal fitted to the owner's log amounts and shrunk
-    toward the pooled fit (owners with fewer deals)."""
+    toward the pooled fit (owners with fewer deals). ``factor`` (one per draw, mean about
+    1): every owner's rate in draw d is ``lam * factor[d]`` (a shock common to all)."""
     n_owners, d = totals.shape
     positive = hist_cents > 0
     hist_owner, hist_cents = hist_owner[positive], hist_cents[positive]
@@ -640,8 +673,12 @@ def _simulate_new_business(
     boot = count >= max(min_bootstrap, 1)
 
     # Poisson splitting: N_o ~ Poisson(draws * lam_o) deals in all, each put in a
-    # uniformly random draw, gives independent Poisson(lam_o) counts per draw.
-    n_deals = rng.poisson(d * lam)
+    # uniformly random draw, gives independent Poisson(lam_o) counts per draw. With a
+    # factor per draw: N_o ~ Poisson(lam_o * sum(factor)), each deal put in draw d with
+    # probability factor[d] / sum(factor): independent Poisson(lam_o * factor[d]) counts.
+    weight = 1.0 if factor is None else float(factor.sum()) / d
+    cum = None if factor is None else np.cumsum(factor)
+    n_deals = rng.poisson(d * weight * lam)
     for o in np.flatnonzero(n_deals).tolist():
         m = int(n_deals[o])
         if m > _CLT_EVENTS:
@@ -654,10 +691,14 @@ def _simulate_new_business(
             else:
                 ex = math.exp(mu[o] + sigma[o] ** 2 / 2)
                 ex2 = math.exp(2 * mu[o] + 2 * sigma[o] ** 2)
-            sums = rng.normal(lam[o] * ex, math.sqrt(lam[o] * ex2), d)
+            rate = lam[o] if factor is None else lam[o] * factor
+            sums = rng.normal(rate * ex, np.sqrt(rate * ex2), d)
             totals[o] += np.rint(np.maximum(sums, 0.0))
             continue
-        cell = (rng.random(m) * d).astype(np.int64)
+        if cum is None:
+            cell = (rng.random(m) * d).astype(np.int64)
+        else:
+            cell = np.minimum(np.searchsorted(cum, rng.random(m) * cum[-1], side="right"), d - 1)
         if boot[o]:
             pick = (rng.random(m) * count[o]).astype(np.int64)
             sizes = hist_cents[offset[o] + np.minimum(pick, count[o] - 1)]
@@ -689,6 +730,7 @@ def probability_of_attainment(
     lognormal_prior_strength: float = 5.0,
     chunk_elements: int = 1 << 21,
     groups: ArrayLike | None = None,
+    rate_sd: float = 0.0,
 ) -> AttainmentProbability:
     """Probability of reaching floor, target and stretch by the end of P (Monte Carlo).
 
@@ -709,7 +751,10 @@ def probability_of_attainment(
       whose log-mean and log-variance are the owner's shrunk toward the pooled
       (all owners') fit with ``lognormal_prior_strength`` pseudo-deals (an owner with
       no history gets the pooled fit). No positive historical amount at all: new
-      business is not simulated.
+      business is not simulated. ``rate_sd`` > 0: the rates are uncertain in common —
+      in each draw every rate is multiplied by one lognormal factor
+      ``exp(rate_sd * Z - rate_sd² / 2)`` (mean 1), as a market that is better or worse
+      for everyone (see :func:`rate_uncertainty`).
 
     Then ``P(actual_to_date + simulated >= threshold)`` for each threshold, the mean
     and the ``levels`` percentiles (linear interpolation) of the projected total.
@@ -762,6 +807,11 @@ def probability_of_attainment(
             raise ValueError("history_owner and history_amount must have the same length")
         if h_owner.size and (h_owner.min() < 0 or h_owner.max() >= n_codes):
             raise ValueError("history_owner codes must be in 0 .. n_owners - 1")
+        if not math.isfinite(rate_sd) or rate_sd < 0:
+            raise ValueError("rate_sd must be a number >= 0")
+        factor = None
+        if rate_sd > 0:
+            factor = np.exp(rate_sd * rng.standard_normal(draws) - rate_sd * rate_sd / 2)
         _simulate_new_business(
             totals,
             lam,
@@ -770,6 +820,7 @@ def probability_of_attainment(
             rng,
             min_bootstrap,
             lognormal_prior_strength,
+            factor,
         )
 
     if group_of is not None:
