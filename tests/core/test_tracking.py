@@ -705,7 +705,11 @@ def test_rate_uncertainty_hand_example() -> None:
     # sum 3 × 0.020185 = 0.060555, over n - 1 = 5: 0.012111. Poisson noise: the mean of
     # 1/1100 + 1/1000 = 0.001909 and 1/900 + 1/1000 = 0.002111, 0.002010. A year's surprise:
     # (0.012111 - 0.002010) / 2 = 0.0050505; the two-year rate's error: sqrt(1.5 × 0.0050505)
-    assert rate_uncertainty(recent, earlier) == pytest.approx(0.08704, abs=2e-5)
+    assert rate_uncertainty(recent, earlier, 1.0) == pytest.approx(0.08704, abs=2e-5)
+    # growth read from the pairs themselves: their mean log ratio -0.005025 taken out leaves
+    # ±0.100335, squares 0.0100671, sum 0.0604026, over 5: 0.0120805; (0.0120805 - 0.002010) / 2
+    # = 0.0050352; sqrt(1.5 × 0.0050352)
+    assert rate_uncertainty(recent, earlier) == pytest.approx(0.08691, abs=2e-5)
     # growth is taken out first: the same months 10 % up give the same log ratios, with less
     # Poisson noise (1210 and 990 deals: 0.001918): sqrt(1.5 × (0.012111 - 0.001918) / 2)
     assert rate_uncertainty([x * 1.1 for x in recent], earlier, 1.1) == pytest.approx(

@@ -351,7 +351,7 @@ def test_new_business_rate_carries_last_years_forward_by_growth(org, time_machin
     time_machine.move_to(at(TODAY, 12), tick=False)
 
     scope = resolve_scope(org.director.user, {"period": "quarter"}, today=TODAY)
-    rates, _owners, _amounts = s.new_business(scope, [a1.pk, a2.pk])
+    rates, _owners, _amounts, _sd = s.new_business(scope, [a1.pk, a2.pk])
     assert rates[a1.pk] == pytest.approx(4.6875)
     assert rates.get(a2.pk, 0.0) == 0.0
     # before the quarter starts, the rest of it is all of it: 6 in Q2 2024 (with the April
@@ -364,3 +364,36 @@ def test_new_business_rate_carries_last_years_forward_by_growth(org, time_machin
     )
     g = 31 / 23
     assert s.new_business(ahead, [a1.pk])[0][a1.pk] == pytest.approx((6 * g + 2 * g * g) / 2)
+
+
+def test_new_business_uncertainty_from_the_members_months(org, time_machine):
+    """Read on 2025-05-15: the last 12 months are May 2024 – April 2025, each against the same
+    month a year before. rep_a1 signed 40 and 70 direct orders in alternate recent months and 50
+    in each earlier one (and one this month, May 2025, which is not compared). By hand: the log
+    ratios log 0.8 = -0.22314 and log 1.4 = 0.33647, their mean 0.05666 (the growth) taken out:
+    ±0.27981, squares 0.078292, × 12 / 11 = 0.085410; Poisson noise the mean of 1/40 + 1/50 and
+    1/70 + 1/50 = 0.039643; a year's surprise (0.085410 - 0.039643) / 2 = 0.022884; the rates'
+    uncertainty sqrt(1.5 × 0.022884) = 0.18527."""
+    from salesloop.core.periods import add_months
+    from salesloop.orders.models import Order
+    from tests.insights.conftest import at
+
+    a1 = org.rep_a1
+    cust = f.customer(a1)
+    rows = [Order(signed_on=date(2025, 5, 2), amount=1, amount_base=1)]
+    for k in range(12):
+        month = add_months(date(2024, 5, 1), k).replace(day=10)
+        rows += [
+            Order(signed_on=month, amount=1000, amount_base=1000)
+            for _ in range(40 if k % 2 else 70)
+        ]
+        rows += [
+            Order(signed_on=add_months(month, -12), amount=1000, amount_base=1000)
+            for _ in range(50)
+        ]
+    for n, row in enumerate(rows):
+        row.number, row.customer, row.owner = f"U-{n}", cust, a1
+    Order.objects.bulk_create(rows)
+    time_machine.move_to(at(TODAY, 12), tick=False)
+    scope = resolve_scope(org.director.user, {"period": "quarter"}, today=TODAY)
+    assert s.new_business(scope, [a1.pk])[3] == pytest.approx(0.18527, abs=1e-4)

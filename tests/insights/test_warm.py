@@ -64,7 +64,7 @@ def test_the_new_business_history_is_read_once_a_day(org, sales, time_machine):
     scope = resolve_scope(org.director.user, {"period": "quarter"}, today=TODAY)
     members = list(scope.node.member_ids)
     with CaptureQueriesContext(connection) as first:
-        rates, owners, amounts = new_business_of_day(scope, members)
+        rates, owners, amounts, _sd = new_business_of_day(scope, members)
     assert len(first.captured_queries) >= 4
     # the deal sizes of the last 180 days (hand-built data): the direct orders 30 000, 20 000,
     # 10 000 and 99 999, and the 50 000 won deal
@@ -77,7 +77,7 @@ def test_the_new_business_history_is_read_once_a_day(org, sales, time_machine):
         amount=Decimal("777"),
     )
     with CaptureQueriesContext(connection) as again:
-        _r, _o, same = new_business_of_day(scope, members)
+        _r, _o, same, _s = new_business_of_day(scope, members)
     assert len(again.captured_queries) == 0 and sorted(same.tolist()) == sorted(amounts.tolist())
     assert 777.0 in new_business(scope, members)[2].tolist()  # what a fresh read sees
     # another team: its own read

@@ -520,7 +520,7 @@ def grown_rates(counts: ArrayLike, growth: float) -> FloatArray:
 
 
 def rate_uncertainty(
-    recent: ArrayLike, earlier: ArrayLike, growth: float = 1.0, *, min_pairs: int = 6
+    recent: ArrayLike, earlier: ArrayLike, growth: float | None = None, *, min_pairs: int = 6
 ) -> float:
     """How uncertain a new-business rate read from the two previous years is, as the standard
     deviation of a log factor (``rate_sd`` of :func:`probability_of_attainment`).
@@ -531,19 +531,22 @@ def rate_uncertainty(
     1/earlier``), so σ² = (mean of the squared log ratios, over n − 1 for the growth read from
     them, − the mean Poisson noise) / 2, at least 0. The rate is the mean of two past years, and
     the coming period brings its own surprise: its error has variance σ² + σ²/2. Pairs with a
-    zero count are left out; with fewer than ``min_pairs`` pairs, 0 (nothing measured)."""
+    zero count are left out; with fewer than ``min_pairs`` pairs, 0 (nothing measured).
+    ``growth`` None: the pairs' own (the exponential of their mean log ratio), so that the
+    hires of a growing team are growth and not surprise."""
     r = np.asarray(recent, dtype=np.float64).ravel()
     e = np.asarray(earlier, dtype=np.float64).ravel()
     if r.shape != e.shape:
         raise ValueError("recent and earlier must have the same length")
-    if not math.isfinite(growth) or growth <= 0:
+    if growth is not None and (not math.isfinite(growth) or growth <= 0):
         raise ValueError("growth must be a positive number")
     ok = (r > 0) & (e > 0) & np.isfinite(r) & np.isfinite(e)
     n = int(ok.sum())
     if n < max(min_pairs, 2):
         return 0.0
     r, e = r[ok], e[ok]
-    log_ratio = np.log(r / (e * growth))
+    log_ratio = np.log(r / e)
+    log_ratio -= log_ratio.mean() if growth is None else math.log(growth)
     noise = float((1.0 / r + 1.0 / e).mean())
     year = max(float((log_ratio**2).sum()) / (n - 1) - noise, 0.0) / 2
     return math.sqrt(1.5 * year)

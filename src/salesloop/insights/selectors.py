@@ -18,7 +18,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, FloatField, Q, Sum
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
 from salesloop.activities.models import Activity
@@ -28,6 +28,7 @@ from salesloop.core import gaps as core_gaps
 from salesloop.core.periods import (
     Period,
     SeasonalWeights,
+    add_months,
     elapsed_fraction,
     expected_to_date,
     pace_index,
@@ -39,6 +40,7 @@ from salesloop.core.tracking import (
     grown_rates,
     in_rest_of_period,
     probability_of_attainment,
+    rate_uncertainty,
     ratio,
     win_probability,
     yearly_growth,
@@ -347,15 +349,18 @@ def _scope_key(scope: Scope) -> list[Any]:
     ]
 
 
-def new_business_of_day(
-    scope: Scope, member_ids: list[int]
-) -> tuple[dict[int, float], np.ndarray, np.ndarray]:
+#: What the simulation needs of new business: rates per member for the rest of the period, the
+#: deal-size sample (owner, amount) and the rates' common uncertainty (``rate_sd``).
+NewBusiness = tuple[dict[int, float], np.ndarray, np.ndarray, float]
+
+
+def new_business_of_day(scope: Scope, member_ids: list[int]) -> NewBusiness:
     """:func:`new_business`, kept in the cache for the day (``HISTORY_TTL`` at most): keyed by
     the database, the members, the period, the day it is read on, the metric and the line, so a
     new day, another team or period reads it again; a deal won since is in the deal-size sample
     within ``HISTORY_TTL``."""
     parts = [*_scope_key(scope), sorted(member_ids)]
-    key = "insights:newbiz:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    key = "insights:newbiz2:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     hit = cache.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
@@ -364,9 +369,7 @@ def new_business_of_day(
     return value
 
 
-def new_business(
-    scope: Scope, member_ids: list[int]
-) -> tuple[dict[int, float], np.ndarray, np.ndarray]:
+def new_business(scope: Scope, member_ids: list[int]) -> NewBusiness:
     """Historical new business per member for the rest of the period: the number of deals
     created and won inside the same days of the two previous years (from the day after today to
     the period's end, shifted by one and two years), carried forward by the members' year-over-
@@ -374,7 +377,10 @@ def new_business(
     days against the 365 days before; :func:`~salesloop.core.tracking.grown_rates`), and the won
     amounts of the last 180 days (the deal-size distribution). For booked revenue, orders signed
     without an opportunity (repeat business) count as new business too, with their own amounts.
-    The rates are for the rest of the period as a whole (not per period)."""
+    The rates are for the rest of the period as a whole (not per period). Their common
+    uncertainty (:func:`~salesloop.core.tracking.rate_uncertainty`) comes from the members'
+    deals won and direct orders signed in each of the last 12 months against the same month a
+    year before."""
     p = scope.period
     # The same days of the two previous years: new business is seasonal (a year-end push, a
     # Chinese New Year lull), and a deal created near the period's end has little time to close
@@ -416,18 +422,24 @@ def new_business(
     }
     counts: dict[int, np.ndarray] = {}  # member -> p0, p1 (years back), g0, g1 (growth)
     columns = [*(f"p{i}" for i in range(len(periods))), "g0", "g1"]
+    # the members' deals won and direct orders signed per month: this month's 24 before it
+    this_month = scope.as_of.replace(day=1)
+    monthly: dict[date, float] = {}
 
     def tally(rows: Any) -> None:
         for r in rows:
             row = counts.setdefault(r["owner_id"], np.zeros(len(columns)))
             row += [r[k] for k in columns]
+            month = r["month"].date() if isinstance(r["month"], datetime) else r["month"]
+            monthly[month] = monthly.get(month, 0.0) + r["n"]
 
-    first = min(periods[-1].start, years[-1][0])
+    first = min(periods[-1].start, years[-1][0], add_months(this_month, -24))
     last = max(periods[0].end, years[0][1])
     tally(
         won.filter(closed_at__gte=aware(first), closed_at__lt=aware(last, True))
-        .values("owner_id")
-        .annotate(**aggs)
+        .annotate(month=TruncMonth("closed_at"))
+        .values("owner_id", "month")
+        .annotate(**aggs, n=Count("pk"))
         .order_by()
     )
     since = aware(scope.as_of - timedelta(days=180))
@@ -454,12 +466,14 @@ def new_business(
         spans = [*((q.start, q.end) for q in periods), *years]
         tally(
             direct.filter(signed_on__gte=first, signed_on__lte=last)
-            .values("owner_id")
+            .annotate(month=TruncMonth("signed_on"))
+            .values("owner_id", "month")
             .annotate(
                 **{
                     k: Count("pk", filter=Q(signed_on__gte=lo, signed_on__lte=hi))
                     for k, (lo, hi) in zip(columns, spans, strict=True)
-                }
+                },
+                n=Count("pk"),
             )
             .order_by()
         )
@@ -475,10 +489,15 @@ def new_business(
     matrix = np.array([counts[o] for o in owners]).reshape(len(owners), len(columns))
     growth = yearly_growth(matrix[:, -2], matrix[:, -1])
     rates = dict(zip(owners, grown_rates(matrix[:, :-2], growth).tolist(), strict=True))
+    months = [add_months(this_month, -k) for k in range(1, 13)]
+    spread = rate_uncertainty(
+        [monthly.get(m, 0.0) for m in months],
+        [monthly.get(add_months(m, -12), 0.0) for m in months],
+    )
     table = np.concatenate(parts).reshape(-1, 2)
     # in one order whatever order the database gave them (the bootstrap picks by position)
     table = table[np.lexsort((table[:, 1], table[:, 0]))]
-    return rates, table[:, 0].astype(np.int64), table[:, 1]
+    return rates, table[:, 0].astype(np.int64), table[:, 1], spread
 
 
 def cards(
@@ -598,14 +617,14 @@ def _simulate(
     nodes: list[Node],
     out: dict[str, Card],
     pipe: Pipeline,
-    history: tuple[dict[int, float], np.ndarray, np.ndarray],
+    history: NewBusiness,
 ) -> None:
     """The probabilities of ``nodes`` (which may share members: a node and its children), from
     the open pipeline and the new-business ``history`` (:func:`new_business`) of at least
     their members, in one simulation of their atoms (:func:`_atoms`)."""
     code_of, groups = _atoms(nodes)
     members = list(code_of)
-    rates, h_owner, h_amount = history
+    rates, h_owner, h_amount, rate_sd = history
     n_codes = groups.shape[1]
     rate = np.zeros(n_codes)
     for m, r in rates.items():
@@ -637,6 +656,7 @@ def _simulate(
         seed=scope.period.start.toordinal(),
         levels=(50.0,),
         groups=groups,
+        rate_sd=rate_sd,
     )
     for i, c in enumerate(cards_):
         if c.thresholds.defined:
