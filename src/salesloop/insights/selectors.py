@@ -18,7 +18,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, FloatField, Q, Sum
-from django.db.models.functions import Cast, TruncMonth
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from salesloop.activities.models import Activity
@@ -426,20 +426,29 @@ def new_business(scope: Scope, member_ids: list[int]) -> NewBusiness:
     this_month = scope.as_of.replace(day=1)
     monthly: dict[date, float] = {}
 
+    months = [add_months(this_month, -k) for k in range(24, 0, -1)]  # oldest first
+
     def tally(rows: Any) -> None:
         for r in rows:
             row = counts.setdefault(r["owner_id"], np.zeros(len(columns)))
             row += [r[k] for k in columns]
-            month = r["month"].date() if isinstance(r["month"], datetime) else r["month"]
-            monthly[month] = monthly.get(month, 0.0) + r["n"]
+            for i, m in enumerate(months):
+                monthly[m] = monthly.get(m, 0.0) + r[f"m{i}"]
 
     first = min(periods[-1].start, years[-1][0], add_months(this_month, -24))
     last = max(periods[0].end, years[0][1])
+    # a count per month as a filtered count, not a GROUP BY month (that took 0.75 s more for
+    # the S1 director)
+    aggs |= {
+        f"m{i}": Count(
+            "pk", filter=Q(closed_at__gte=aware(m), closed_at__lt=aware(add_months(m, 1)))
+        )
+        for i, m in enumerate(months)
+    }
     tally(
         won.filter(closed_at__gte=aware(first), closed_at__lt=aware(last, True))
-        .annotate(month=TruncMonth("closed_at"))
-        .values("owner_id", "month")
-        .annotate(**aggs, n=Count("pk"))
+        .values("owner_id")
+        .annotate(**aggs)
         .order_by()
     )
     since = aware(scope.as_of - timedelta(days=180))
@@ -464,16 +473,17 @@ def new_business(scope: Scope, member_ids: list[int]) -> NewBusiness:
         if scope.product_line is not None:
             direct = direct.filter(product_line=scope.product_line)
         spans = [*((q.start, q.end) for q in periods), *years]
+        spans += [(m, add_months(m, 1) - timedelta(days=1)) for m in months]
         tally(
             direct.filter(signed_on__gte=first, signed_on__lte=last)
-            .annotate(month=TruncMonth("signed_on"))
-            .values("owner_id", "month")
+            .values("owner_id")
             .annotate(
                 **{
                     k: Count("pk", filter=Q(signed_on__gte=lo, signed_on__lte=hi))
-                    for k, (lo, hi) in zip(columns, spans, strict=True)
-                },
-                n=Count("pk"),
+                    for k, (lo, hi) in zip(
+                        [*columns, *(f"m{i}" for i in range(len(months)))], spans, strict=True
+                    )
+                }
             )
             .order_by()
         )
@@ -489,10 +499,8 @@ def new_business(scope: Scope, member_ids: list[int]) -> NewBusiness:
     matrix = np.array([counts[o] for o in owners]).reshape(len(owners), len(columns))
     growth = yearly_growth(matrix[:, -2], matrix[:, -1])
     rates = dict(zip(owners, grown_rates(matrix[:, :-2], growth).tolist(), strict=True))
-    months = [add_months(this_month, -k) for k in range(1, 13)]
     spread = rate_uncertainty(
-        [monthly.get(m, 0.0) for m in months],
-        [monthly.get(add_months(m, -12), 0.0) for m in months],
+        [monthly.get(m, 0.0) for m in months[12:]], [monthly.get(m, 0.0) for m in months[:12]]
     )
     table = np.concatenate(parts).reshape(-1, 2)
     # in one order whatever order the database gave them (the bootstrap picks by position)
