@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from salesloop.insights.tasks import insights_refresh
 from salesloop.insights.warm import cache_is_shared, dashboards_warm
-from tests.insights.conftest import TODAY
+from tests.insights.conftest import TODAY, at
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,6 @@ def test_the_new_business_history_is_read_once_a_day(org, sales, time_machine):
     from salesloop.insights.selectors import new_business, new_business_of_day
     from salesloop.orders.services import order_create
     from tests import factories as f
-    from tests.insights.conftest import at
 
     scope = resolve_scope(org.director.user, {"period": "quarter"}, today=TODAY)
     members = list(scope.node.member_ids)
@@ -96,3 +95,30 @@ def test_the_new_business_history_is_read_once_a_day(org, sales, time_machine):
     )
     assert 777.0 in new_business_of_day(tomorrow, members)[2].tolist()
     assert date(2025, 5, 16) == tomorrow.today
+
+
+def test_the_rates_uncertainty_is_read_once_a_month(org, sales, time_machine):
+    """The uncertainty compares whole past months only: the next day of the same month reads
+    the day's history again but not the month counts; the first day of the next month reads
+    them again."""
+    from datetime import date
+
+    from salesloop.insights.scope import resolve_scope
+    from salesloop.insights.selectors import new_business_of_day
+
+    members = list(resolve_scope(org.director.user, {}, today=TODAY).node.member_ids)
+
+    def queries_on(day: date) -> list[str]:
+        time_machine.move_to(at(day), tick=False)
+        scope = resolve_scope(org.director.user, {"period": "quarter"}, today=day)
+        with CaptureQueriesContext(connection) as seen:
+            new_business_of_day(scope, members)
+        return [q["sql"] for q in seen.captured_queries]
+
+    def month_counts(sql: list[str]) -> int:
+        return sum('"m23"' in q for q in sql)  # the per-month aggregate rows
+
+    assert month_counts(queries_on(date(2025, 5, 15))) >= 1
+    next_day = queries_on(date(2025, 5, 16))
+    assert next_day and month_counts(next_day) == 0
+    assert month_counts(queries_on(date(2025, 6, 1))) >= 1
