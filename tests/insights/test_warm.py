@@ -116,7 +116,7 @@ def test_the_rates_uncertainty_is_read_once_a_month(org, sales, time_machine):
         return [q["sql"] for q in seen.captured_queries]
 
     def month_counts(sql: list[str]) -> int:
-        return sum('"m23"' in q for q in sql)  # the per-month aggregate rows
+        return sum('AS "day"' in q for q in sql)  # the deals won per day, for the months
 
     assert month_counts(queries_on(date(2025, 5, 15))) >= 1
     next_day = queries_on(date(2025, 5, 16))
