@@ -520,8 +520,8 @@ def test_new_business_prediction_follows_what_was_realised(demo, db):
     new hires), read at seven past days, the prediction is compared with what was realised after
     each day (counted here with plain queries): close on the whole, where the old rate — the
     whole same period's plain mean scaled by the share of days left — fell well short."""
-    from salesloop.insights.selectors import new_business
     from salesloop.insights.scope import resolve_scope
+    from salesloop.insights.selectors import new_business
 
     director = Member.objects.get(user__username="director")
     cuts = [
