@@ -798,3 +798,42 @@ def test_a_common_rate_shock_makes_company_figures_honest() -> None:
     assert worst_bin(honest) <= 0.06
     assert worst_bin(sure) > 0.12
     assert np.mean((honest - reached) ** 2) < np.mean((sure - reached) ** 2)
+
+
+def test_a_common_rate_shock_keeps_the_mean_and_widens_the_spread() -> None:
+    """The factor has mean 1: the projected mean stays (within Monte Carlo error) while the
+    spread of a big book of new business grows; a negative or missing size is refused."""
+    hist = np.full(50, 10_000.0)
+    kw: dict[str, object] = {
+        "actual_to_date": [0.0],
+        "floor": [0.0],
+        "target": [2_000_000.0],
+        "stretch": [2_400_000.0],
+        "opp_owner": [],
+        "opp_amount": [],
+        "opp_probability": [],
+        "new_deal_rate": [200.0],
+        "remaining_fraction": 1.0,
+        "history_owner": np.zeros(50, dtype=np.int64),
+        "history_amount": hist,
+        "draws": 20_000,
+        "seed": 3,
+        "levels": (5.0, 95.0),
+    }
+    plain = probability_of_attainment(**kw)  # type: ignore[arg-type]
+    shocked = probability_of_attainment(**kw, rate_sd=0.3)  # type: ignore[arg-type]
+    # 200 deals of 10 000: mean 2 000 000 either way
+    assert plain.mean[0] == pytest.approx(2_000_000, rel=0.005)
+    assert shocked.mean[0] == pytest.approx(2_000_000, rel=0.01)
+    # Poisson alone: sd sqrt(200) × 10 000 = 141 421, 5-95 % about ±233 000; with the factor
+    # the log-sd is sqrt(0.3² + 1/200) = 0.308 and the log-mean -0.045: the 95th percentile
+    # near 2e6 × e^(-0.045 + 1.645 × 0.308) = 3.17e6 (measured 3.16e6)
+    width = plain.percentiles[0, 1] - plain.percentiles[0, 0]
+    assert width == pytest.approx(2 * 1.645 * 141_421, rel=0.05)
+    assert shocked.percentiles[0, 1] == pytest.approx(3.17e6, rel=0.03)
+    # the stretch (400 000 above the mean): 2.8 Poisson sd, P about 0.002 without the factor
+    # (measured 0.002); with it, log(1.2) + 0.045 = 0.227 is 0.74 log-sd: P about 0.23
+    assert plain.p_stretch[0] < 0.01
+    assert shocked.p_stretch[0] == pytest.approx(0.23, abs=0.03)
+    with pytest.raises(ValueError, match="rate_sd"):
+        probability_of_attainment(**kw, rate_sd=-0.1)  # type: ignore[arg-type]
