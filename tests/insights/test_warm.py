@@ -49,8 +49,8 @@ def test_the_refresh_task_warms_only_a_shared_cache(org, sales):
 
 
 def test_the_new_business_history_is_read_once_a_day(org, sales, time_machine):
-    """The history behind the simulation (the same period of the two previous years and the
-    won amounts of the last 180 days) is kept for the day: a repeat call reads nothing, even
+    """The history behind the simulation (the rest of the period's days in the two previous
+    years, the growth windows and the won amounts of the last 180 days) is kept for the day: a repeat call reads nothing, even
     after an order that would change it; the next day, or another team, reads it again."""
     from datetime import date, timedelta
     from decimal import Decimal

@@ -60,9 +60,10 @@ from salesloop.targets.choices import Metric, PlanStatus
 from salesloop.targets.models import Target, TargetMonth
 
 SIMULATION_TTL = 15 * 60  # seconds: the probability is recomputed at least that often
-#: seconds the new-business history (:func:`new_business`) of a day is kept: it reads the same
-#: period of the two previous years and the won amounts of the last 180 days, which a day's
-#: deals hardly move, and it was most of a first dashboard view (0.7 of 1.5 s at S1).
+#: seconds the new-business history (:func:`new_business`) of a day is kept: it reads the rest
+#: of the period's days in the two previous years, the growth windows and the won amounts of
+#: the last 180 days, which a day's deals hardly move, and it was most of a first dashboard
+#: view (0.7 of 1.5 s at S1).
 HISTORY_TTL = 6 * 3600
 SPREAD_TTL = 7 * 24 * 3600  # seconds: the new-business spread reads whole past months only
 ROLLUP_METRIC = {Metric.BOOKED_REVENUE: "booked", Metric.COLLECTED_REVENUE: "collected"}

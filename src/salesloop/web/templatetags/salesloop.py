@@ -150,6 +150,7 @@ def chance(value: Any) -> str:
 
 
 def chance_text(p: float) -> str:
+    """:func:`chance` for a number (the alerts' messages use it too)."""
     if p >= 0.995:
         return "> 99%"
     if p <= 0.005:
