@@ -361,13 +361,25 @@ def new_business_of_day(scope: Scope, member_ids: list[int]) -> NewBusiness:
     the database, the members, the period, the day it is read on, the metric and the line, so a
     new day, another team or period reads it again; a deal won since is in the deal-size sample
     within ``HISTORY_TTL``."""
-    parts = [*_scope_key(scope), sorted(member_ids)]
-    key = "insights:newbiz2:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    return _kept(  # type: ignore[no-any-return]
+        "newbiz2",
+        [*_scope_key(scope), sorted(member_ids)],
+        HISTORY_TTL,
+        lambda: new_business(
+            scope, member_ids, spread=new_business_spread_of_month(scope, member_ids)
+        ),
+    )
+
+
+def _kept(kind: str, parts: list[Any], ttl: int, compute: Any) -> Any:
+    """``compute()``, kept in the cache for ``ttl`` seconds under a key hashed from ``parts``
+    (everything the value depends on)."""
+    key = f"insights:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     hit = cache.get(key)
     if hit is not None:
-        return hit  # type: ignore[no-any-return]
-    value = new_business(scope, member_ids, spread=new_business_spread_of_month(scope, member_ids))
-    cache.set(key, value, HISTORY_TTL)
+        return hit
+    value = compute()
+    cache.set(key, value, ttl)
     return value
 
 
@@ -382,13 +394,7 @@ def new_business_spread_of_month(scope: Scope, member_ids: list[int]) -> float:
         scope.product_line.pk if scope.product_line else None,
         sorted(member_ids),
     ]
-    key = "insights:spread:" + hashlib.sha256(repr(parts).encode()).hexdigest()
-    hit = cache.get(key)
-    if hit is not None:
-        return float(hit)
-    value = new_business_spread(scope, member_ids)
-    cache.set(key, value, SPREAD_TTL)
-    return value
+    return float(_kept("spread", parts, SPREAD_TTL, lambda: new_business_spread(scope, member_ids)))
 
 
 def new_business_spread(scope: Scope, member_ids: list[int]) -> float:
