@@ -150,3 +150,51 @@ def test_several_lines_at_once_equal_each_line_raw(org, history):
     assert got[history.pk].total() > 0 and got[org.product_line.pk].total() > 0
     december = got[None].values.get((org.rep_a1.pk, 2026, 12))
     assert december is not None and december > 0  # the days after the cursor counted
+
+
+@pytest.mark.parametrize("few_members", [100, 0])  # per-line member reads / one raw_rows read
+def test_window_from_inside_a_month_reads_the_rollup(org, history, monkeypatch, few_members):
+    """The last twelve months to today begin inside a month (on every day but a month's last):
+    the days of that first month are read raw, the whole months after it from the rollup's
+    month rows, the days after the cursor raw — the same figures as all raw, per line."""
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salesloop.customers.models import Product
+    from salesloop.insights import actuals
+    from salesloop.insights.actuals import monthly_actuals_by_line
+    from salesloop.orders.services import LineIn, order_create
+    from tests import factories as f
+
+    monkeypatch.setattr(actuals, "FEW_MEMBERS", few_members)
+    product = Product.objects.get(sku="HW1")  # before the window: December's first days
+    order_create(
+        number="EARLY",
+        customer=f.customer(org.rep_a1),
+        owner=org.rep_a1,
+        signed_on=date(2025, 12, 3),
+        lines=[LineIn(product, Decimal(1), Decimal(777))],
+    )
+    rollup_refresh(today=date(2026, 11, 29))  # cursor 2026-11-28
+    members = list(Member.objects.values_list("pk", flat=True))
+    start, end = date(2025, 12, 10), date(2026, 12, 9)
+    lines = [None, history, org.product_line]
+    with CaptureQueriesContext(connection) as queries:
+        got = monthly_actuals_by_line(
+            metric="booked_revenue", members=members, start=start, end=end, lines=lines
+        )
+    assert any("insights_rollupcount" in q["sql"] for q in queries.captured_queries)
+    for line in lines:
+        raw = _raw_monthly_actuals(
+            metric="booked_revenue", members=members, start=start, end=end, product_line=line
+        )
+        figures = {k: v for k, v in got[getattr(line, "pk", None)].values.items() if v}
+        assert figures == {k: v for k, v in raw.values.items() if v}
+    whole_december = _raw_monthly_actuals(
+        metric="booked_revenue", members=members, start=date(2025, 12, 1), end=end
+    )
+    head = sum(v for (_m, y, mo), v in got[None].values.items() if (y, mo) == (2025, 12))
+    whole = sum(v for (_m, y, mo), v in whole_december.values.items() if (y, mo) == (2025, 12))
+    assert head > 0 and whole - head == 777  # December counted from the 10th only

@@ -148,15 +148,17 @@ def monthly_actuals_by_line(
     *, metric: str, members: Iterable[int], start: date, end: date, lines: Iterable[Any]
 ) -> dict[int | None, MonthlyActuals]:
     """:func:`monthly_actuals` for several product lines at once (None: over all lines), keyed
-    by the line's id: the rollup's month rows of all of them in one query, and the days after
-    the rollup's cursor (normally today) from one raw read for all lines (``raw_rows``, the
-    rollup's own definition; for a single line, its own raw read for these members only)."""
-    from salesloop.insights.models import RollupCount
-    from salesloop.insights.rollups import raw_rows
+    by the line's id: the rollup's month rows of all of them in one query, and the days it does
+    not cover from the raw records — the days after its cursor (normally today) and, for a
+    window that begins inside a month (the last twelve months to today), the days of that
+    first month. Those raw reads are one read for all lines (``raw_rows``, the rollup's own
+    definition) or, for a single line, its own read for these members only."""
+    from salesloop.insights.rollups import month_end
 
     member_ids = list(members)
     by_id = {getattr(line, "pk", None): line for line in lines}
-    cover = rollup_cover(metric, start, end)
+    whole_from = start if start.day == 1 else month_end(start) + timedelta(days=1)
+    cover = rollup_cover(metric, whole_from, end) if whole_from <= end else None
     if cover is None:
         return {
             pk: _raw_monthly_actuals(
@@ -166,7 +168,7 @@ def monthly_actuals_by_line(
         }
     rollup_metric, covered_to = cover
     out: dict[int | None, dict[tuple[int, int, int], Decimal]] = {pk: {} for pk in by_id}
-    rows = rollup_month_rows(rollup_metric, member_ids, start, covered_to, list(by_id))
+    rows = rollup_month_rows(rollup_metric, member_ids, whole_from, covered_to, list(by_id))
     # one row per member, month and line (a few thousand): fetched at once, no server cursor
     for line_id, member_id, day, value in rows.values_list(
         "product_line_id", "member_id", "day", "value"
@@ -174,27 +176,53 @@ def monthly_actuals_by_line(
         values = out[line_id]
         key = (member_id, day.year, day.month)
         values[key] = values.get(key, Decimal(0)) + value
-    if covered_to < end and len(by_id) == 1:  # one line: its own raw read, for these members
-        ((pk, line),) = by_id.items()
-        rest = _raw_monthly_actuals(
-            metric=metric,
-            members=member_ids,
-            start=covered_to + timedelta(days=1),
-            end=end,
-            product_line=line,
+    if start < whole_from:
+        _add_raw(
+            out, by_id, metric, rollup_metric, member_ids, start, whole_from - timedelta(days=1)
         )
-        for key, value in rest.values.items():
-            out[pk][key] = out[pk].get(key, Decimal(0)) + value
-    elif covered_to < end:
-        wanted = set(member_ids)
-        for _m, member_id, bucket, line_id, value in raw_rows(
-            covered_to + timedelta(days=1), end, grain=RollupCount.MONTH, metrics=[rollup_metric]
-        ):
-            if member_id in wanted and line_id in out:
-                values = out[line_id]
-                key = (member_id, bucket.year, bucket.month)
-                values[key] = values.get(key, Decimal(0)) + value
+    if covered_to < end:
+        _add_raw(out, by_id, metric, rollup_metric, member_ids, covered_to + timedelta(days=1), end)
     return {pk: MonthlyActuals(metric=metric, values=values) for pk, values in out.items()}
+
+
+# Below this many members, one member-filtered raw read per line beats one read of everyone's
+# rows for all lines (S1 PostgreSQL, My targets, a month read raw: a team of 10 members
+# 0.33 s vs 0.53 s, a region of 37 members 0.79 s vs 0.55 s, the director 1.2 s vs 0.6 s).
+FEW_MEMBERS = 20
+
+
+def _add_raw(
+    out: dict[int | None, dict[tuple[int, int, int], Decimal]],
+    by_id: dict[int | None, Any],
+    metric: str,
+    rollup_metric: str,
+    member_ids: list[int],
+    start: date,
+    end: date,
+) -> None:
+    """Add the raw figures of [start, end] to ``out`` (per line, then member and month): a
+    single line, or a few members, read each line's own rows for these members; several lines
+    of many members share one read of the rollup's definition (``raw_rows``) for everyone,
+    kept for these members."""
+    from salesloop.insights.models import RollupCount
+    from salesloop.insights.rollups import raw_rows
+
+    if len(by_id) == 1 or len(member_ids) < FEW_MEMBERS:
+        for pk, line in by_id.items():
+            rest = _raw_monthly_actuals(
+                metric=metric, members=member_ids, start=start, end=end, product_line=line
+            )
+            for key, value in rest.values.items():
+                out[pk][key] = out[pk].get(key, Decimal(0)) + value
+        return
+    wanted = set(member_ids)
+    for _m, member_id, bucket, line_id, value in raw_rows(
+        start, end, grain=RollupCount.MONTH, metrics=[rollup_metric]
+    ):
+        if member_id in wanted and line_id in out:
+            values = out[line_id]
+            key = (member_id, bucket.year, bucket.month)
+            values[key] = values.get(key, Decimal(0)) + value
 
 
 def _raw_monthly_actuals(
