@@ -204,6 +204,28 @@ def test_custom_levels() -> None:
     assert all(lo <= m <= hi for lo, m, hi in zip(fc.lo[50], fc.mean, fc.hi[50], strict=True))
 
 
+@pytest.mark.parametrize(
+    ("h", "season_length", "levels", "says"),
+    [
+        (-1, 12, (80, 95), "horizon"),
+        (3, 0, (80, 95), "season_length"),
+        (3, 12, (80, 150), "between 0 and 100"),
+        (3, 12, (0,), "between 0 and 100"),
+        (3, 12, (100,), "between 0 and 100"),
+    ],
+)
+def test_parameters_that_make_no_sense_are_refused(h, season_length, levels, says) -> None:
+    """A history may be anything (never raises); a 150 % interval or a negative horizon is a
+    caller's mistake, refused with the reason instead of answered with clipped figures."""
+    with pytest.raises(ValueError, match=says):
+        forecast([1.0, 2.0, 3.0, 4.0], h, season_length, levels=levels)
+
+
+def test_no_horizon_is_an_empty_forecast() -> None:
+    fc = forecast([1.0, 2.0, 3.0, 4.0], 0, 12)
+    assert fc.h == 0 and len(fc.mean) == 0 and len(fc.lo[80]) == 0
+
+
 def test_sample_paths_marginals_match_quantiles(seasonal_fc: Forecast) -> None:
     paths = sample_paths(seasonal_fc, n=20000, seed=1)
     assert paths.shape == (20000, 12)

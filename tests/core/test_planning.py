@@ -103,6 +103,15 @@ def test_bad_probabilities_are_refused():
         recommend(HISTORY, PlanInputs(probabilities=(1.0, 0.5, 0.3)), fc=FC)
 
 
+@pytest.mark.parametrize(
+    ("season_length", "probabilities", "says"),
+    [(0, (0.8, 0.5, 0.3), "season_length"), (12, (0.8, 0.5, 1.0), "between 0 and 1")],
+)
+def test_period_targets_refuses_what_makes_no_sense(season_length, probabilities, says):
+    with pytest.raises(ValueError, match=says):
+        period_targets(HISTORY, season_length, probabilities)
+
+
 def test_probability_of_reaching_is_monotone():
     _, target, _ = period_targets(HISTORY, 12)
     p_low = probability_of_reaching(FC, target * 0.8)

@@ -207,14 +207,22 @@ def forecast(
 ) -> Forecast:
     """Forecast ``h`` steps ahead of the history ``y`` (oldest first).
 
-    Never raises for any finite or non-finite numeric input; non-finite values are
+    Never raises for any finite or non-finite numeric history; non-finite values are
     ignored.  Forecasts and lower bounds are clipped at zero when the history is
-    non-negative.
+    non-negative.  Parameters that make no sense are refused with a ValueError: a negative
+    horizon, a season length below 1, an interval level outside (0, 100).
     """
+    if int(h) < 0:
+        raise ValueError(f"the horizon h must be 0 or more, not {h!r}")
+    if int(season_length) < 1:
+        raise ValueError(f"season_length must be 1 (no season) or more, not {season_length!r}")
+    bad = [lv for lv in levels if not 0 < float(lv) < 100]
+    if bad:
+        raise ValueError(f"interval levels must be between 0 and 100 (e.g. 80, 95), not {bad!r}")
     arr = np.asarray([float(v) for v in y], dtype=np.float64)
     arr = arr[np.isfinite(arr)]
-    h = max(int(h), 0)
-    m = max(int(season_length), 1)
+    h = int(h)
+    m = int(season_length)
     arr = arr[-max_history(m) :]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")

@@ -56,7 +56,9 @@ def period_targets(
     monthly history with ``season_length=12``: returns (floor, target, stretch) for the default
     probabilities (0.8, 0.5, 0.3). Higher probability → lower total.
     """
-    h = max(int(season_length), 1)
+    h = int(season_length)
+    if h < 1:
+        raise ValueError(f"season_length must be 1 or more periods, not {season_length!r}")
     fc = forecast(y, h, season_length=h)
     totals = sample_paths(fc, n=N_PATHS, seed=seed).sum(axis=1)
     return tuple(float(v) for v in np.quantile(totals, _levels(probabilities)))
