@@ -62,6 +62,31 @@ def test_the_probability_is_read_from_the_quantiles_of_the_total():
     assert _reasons(checks)["probability_high"]["probability"] == pytest.approx(0.97)
 
 
+def test_a_probability_flag_says_what_the_trend_alone_reaches():
+    """The numbers behind "too high": the chance, the band, and the total the trend reaches
+    with even odds (the median of the forecast total: 50 for a total uniform on [0, 100])."""
+    from django.utils import translation
+
+    totals = [100 * p for p in smart.BASIS_PROBS]
+    basis = {**BASIS, "last_year": None, "fte": None, "totals": totals}
+    low = next(c for c in smart.recheck(basis, 90.0) if not c["ok"])
+    assert low["figures"]["trend_median"] == pytest.approx(50.0)
+    with translation.override("en"):
+        assert smart.sentence(low) == (
+            "Only 10% chance of reaching it on the current trend (below 20%): likely too high "
+            "to motivate. The trend alone reaches about 50 with even odds."
+        )
+    with translation.override("zh-hans"):
+        assert "50" in smart.sentence(low) and "五成" in smart.sentence(low)
+    high = next(c for c in smart.recheck(basis, 3.0) if not c["ok"])
+    with translation.override("en"):
+        assert smart.sentence(high).endswith("The trend alone reaches about 50 with even odds.")
+    # a check stored before the median was kept reads as before
+    old = {**low, "figures": {k: v for k, v in low["figures"].items() if k != "trend_median"}}
+    with translation.override("en"):
+        assert smart.sentence(old).endswith("likely too high to motivate.")
+
+
 def test_the_quantiles_give_the_draws_share_within_a_point():
     """Against the share of 1,000 draws themselves (what the plan computes), everywhere."""
     draws = np.random.default_rng(7).lognormal(mean=13.0, sigma=0.25, size=1000)
@@ -132,3 +157,25 @@ def test_an_edit_by_hand_and_a_revision_check_the_target_again(org, history):
     )
     sentences = smart.summary(rep.smart)["sentences"]
     assert not any(f"{float(tripled):,.0f}" in x for x in sentences)
+
+
+@pytest.mark.django_db
+def test_the_roots_trend_median_is_its_waterfalls_baseline(org, history):
+    """The director reads one figure for "the trend": the root's SMART check (probability,
+    trend median) and its waterfall's baseline come from the same draws."""
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(
+        plan=plan,
+        metric="booked_revenue",
+        inputs=Inputs(growth_rate=0.5),
+        actor=org.director.user,
+    )
+    root = Target.objects.get(
+        plan=plan, unit__parent__isnull=True, member__isnull=True, product_line=None
+    )
+    baseline = next(
+        step["amount"] for step in root.recommendation["waterfall"] if step["key"] == "baseline"
+    )
+    assert smart.median_of(root.smart_basis["totals"]) == pytest.approx(baseline, abs=0.01)
+    flag = _reasons(root.smart)["probability_low"]  # +50 % on the trend: far above it
+    assert flag["trend_median"] == pytest.approx(baseline, abs=0.01)

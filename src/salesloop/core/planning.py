@@ -303,6 +303,7 @@ class SmartInputs:
     period_set: bool
     relevant_to: str  # product line or strategy line; "" when none
     probability: float | None = None  # of reaching the target, from the owner's forecast
+    trend_median: float | None = None  # the total the forecast reaches with even odds
     last_year_actual: float | None = None
     yoy_growth_history: Sequence[float] = ()  # the owner's past year-over-year growth rates
     fte: float | None = None  # FTE carrying the target over the year (1 for a rep)
@@ -354,7 +355,11 @@ def smart_check(inputs: SmartInputs) -> tuple[SmartCheck, ...]:
                     "A",
                     False,
                     "probability_low",
-                    {"probability": inputs.probability, "band_low": lo},
+                    {
+                        "probability": inputs.probability,
+                        "band_low": lo,
+                        "trend_median": inputs.trend_median,
+                    },
                 )
             )
         elif inputs.probability > hi:
@@ -363,7 +368,11 @@ def smart_check(inputs: SmartInputs) -> tuple[SmartCheck, ...]:
                     "A",
                     False,
                     "probability_high",
-                    {"probability": inputs.probability, "band_high": hi},
+                    {
+                        "probability": inputs.probability,
+                        "band_high": hi,
+                        "trend_median": inputs.trend_median,
+                    },
                 )
             )
     if inputs.last_year_actual and inputs.last_year_actual > 0:

@@ -918,14 +918,17 @@ def _probabilities(
     out: list[float | None] = [None] * len(nodes)
     quantiles: list[list[float] | None] = [None] * len(nodes)
     judged = [i for i, n in enumerate(nodes) if n.fc is not None and float(n.series.sum()) > 0]
-    if judged:
-        totals = np.array([nodes[i].path_totals() for i in judged])
-        wanted = np.array([targets[i] for i in judged])[:, None]
+    draws = {i: nodes[i].path_totals() for i in judged}
+    # in blocks of nodes with as many draws (the root has the recommendation's own)
+    for size in sorted({len(t) for t in draws.values()}):
+        block = [i for i in judged if len(draws[i]) == size]
+        totals = np.array([draws[i] for i in block])
+        wanted = np.array([targets[i] for i in block])[:, None]
         # the share of the draws at or above the target: count / draws, as np.mean gives it
         shares = np.count_nonzero(totals >= wanted, axis=1) / totals.shape[1]
-        # (judged, probabilities), to the cent: what the stored basis keeps
+        # (block, probabilities), to the cent: what the stored basis keeps
         table = np.round(np.quantile(totals, smart.BASIS_PROBS, axis=1).T, 2)
-        for i, p, q in zip(judged, shares.tolist(), table.tolist(), strict=True):
+        for i, p, q in zip(block, shares.tolist(), table.tolist(), strict=True):
             out[i] = p
             quantiles[i] = q
     return out, quantiles
@@ -953,6 +956,7 @@ def _smart(
         period_set=True,
         relevant_to=line_name or node.target.strategy_line or inputs.strategy_line or lines_label,
         probability=probability,
+        trend_median=smart.median_of(totals),
         last_year_actual=float(node.series[-12:].sum()) or None,
         yoy_growth_history=core.yoy_growth_rates(node.series) if yoy is None else yoy,
         fte=node.fte_next_year if node.target.member_id else None,
@@ -1108,6 +1112,9 @@ def recommend_plan(
         ),
         fc=total.fc,
     )
+    # the root's SMART probability and trend median read the draws its waterfall's baseline
+    # came from (recommend's N_PATHS paths, same seed), not the 1,000 drawn for every node
+    total._totals = sample_paths(total.fc, n=core.N_PATHS).sum(axis=1)
     values: dict[int, list[int]] = {
         total.target.pk: [
             _round_to_step(_minor(round(v, places), places), unit)

@@ -76,6 +76,13 @@ def probability_from(totals: Sequence[float], value: float) -> float:
     return float(1.0 - below)
 
 
+def median_of(totals: Sequence[float] | None) -> float | None:
+    """The total the forecast reaches with even odds, from its quantiles at ``BASIS_PROBS``."""
+    if not totals:
+        return None
+    return float(np.interp(0.5, BASIS_PROBS, np.asarray(totals, dtype=np.float64)))
+
+
 def recheck(stored: dict[str, Any], value: float) -> list[dict[str, Any]] | None:
     """The SMART check of a target whose value is now ``value``, from its stored ``basis``
     (None when there is none: a target never computed keeps what it has)."""
@@ -91,6 +98,7 @@ def recheck(stored: dict[str, Any], value: float) -> list[dict[str, Any]] | None
                 period_set=True,
                 relevant_to=str(stored.get("relevant_to") or ""),
                 probability=probability_from(totals, value) if totals else None,
+                trend_median=median_of(totals),
                 last_year_actual=stored.get("last_year"),
                 fte=stored.get("fte"),
                 growth_p90=stored.get("growth_p90"),
@@ -106,6 +114,15 @@ def _pct(value: Any) -> str:
 
 def _num(value: Any) -> str:
     return f"{float(value):,.0f}" if value is not None else "—"
+
+
+def _about(value: float) -> str:
+    """A figure said as "about": three significant digits (578,720,398 → 579,000,000)."""
+    v = float(value)
+    if v == 0 or not np.isfinite(v):
+        return _num(v)
+    digits = 2 - int(np.floor(np.log10(abs(v))))
+    return _num(round(v, digits))
 
 
 def sentence(check: dict[str, Any]) -> str:
@@ -144,7 +161,12 @@ def sentence(check: dict[str, Any]) -> str:
         "not_tied": _("Not tied to a product line or a strategy line: say what it serves."),
         "no_period": _("No period: a target needs a time limit."),
     }
-    return messages.get(str(reason), str(reason))
+    text = messages.get(str(reason), str(reason))
+    if reason in ("probability_low", "probability_high") and f.get("trend_median") is not None:
+        text += " " + _("The trend alone reaches about %(median)s with even odds.") % {
+            "median": _about(f["trend_median"])
+        }
+    return text
 
 
 def summary(checks: list[dict[str, Any]]) -> dict[str, Any]:
