@@ -484,6 +484,12 @@ def test_a_plan_made_in_november_is_not_dragged_down_by_the_unfinished_year(
     growth = round((float(root.target) / heading_for - 1) * 100)
     assert "FY2026 is heading for" in landing and "recorded to 2026-10" in landing
     assert f"{'+' if growth > 0 else '−'}{abs(growth)}% on it" in landing
+    # and how much of that the trend alone (the waterfall's baseline) accounts for
+    base = next(w["amount"] for w in root.recommendation["waterfall"] if w["key"] == "baseline")
+    trend = round((base / heading_for - 1) * 100)
+    assert f"The trend alone (the baseline) is {'+' if trend > 0 else '−'}{abs(trend)}% on it" in (
+        landing
+    )
     in_january = baseline(date(2027, 1, 5))
     assert in_january < 0.9 * in_november
 

@@ -83,6 +83,10 @@ class InputsForm(forms.Form):
 
     growth_pct = forms.DecimalField(
         label=_("Market growth (%)"),
+        help_text=_(
+            "On top of the trend the history already shows (the baseline): 0 keeps the trend "
+            "alone. The waterfall shows what it adds."
+        ),
         initial=0,
         min_value=Decimal(-90),
         max_value=Decimal(500),

@@ -134,6 +134,11 @@ def _plan_context(
         context["fan_figure"] = json.dumps(figure)
         if landing is not None and root is not None and landing["total"] > 0:
             landing["growth"] = float(root.target) / landing["total"] - 1
+            baseline = next(
+                (w["amount"] for w in rec.get("waterfall", []) if w["key"] == "baseline"), None
+            )
+            if baseline is not None:  # what the trend alone adds, before the inputs
+                landing["trend_growth"] = float(baseline) / landing["total"] - 1
             context["landing"] = landing
         context["waterfall_figure"] = json.dumps(
             charts.waterfall(rec, line_names={ln.code: ln.name for ln in lines}, money=money)
