@@ -1,19 +1,39 @@
-"""A plan as an XLSX workbook: one sheet per metric with the tree, floor / target / stretch and months."""
+"""A plan as an XLSX workbook, as a director would lay it out in Excel: one sheet per metric with
+the org tree (indented), floor / target / stretch, how each was split, its lock and SMART check
+in words, and the twelve months under their calendar names; then the revisions of active
+targets with their reasons. Everything read goes through the visibility rule (the same rows as
+the plan page and the history page)."""
 
 from __future__ import annotations
 
 import io
+from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
-from salesloop.targets.choices import Metric
-from salesloop.targets.models import Plan
-from salesloop.targets.selectors import plan_rows
+from salesloop.core.periods import FiscalCalendar
+from salesloop.customers.models import ProductLine
+from salesloop.org.services import company_get
+from salesloop.org.visibility import member_of
+from salesloop.targets.choices import MONEY_METRICS, Method, Metric, PlanStatus
+from salesloop.targets.models import Plan, TargetMonth
+from salesloop.targets.selectors import Row, plan_rows, revision_history, target_list
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+MONEY_FORMAT = "#,##0.00"
+COUNT_FORMAT = "#,##0"
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=14)
+HEAD_FILL = PatternFill("solid", fgColor="E8EFFF")
+UNIT_FILL = PatternFill("solid", fgColor="F5F7FB")
+FLAG_FONT = Font(color="B42318")
 
 
 def safe(value: Any) -> Any:
@@ -24,52 +44,188 @@ def safe(value: Any) -> Any:
 
 
 def plan_workbook(*, user: Any, plan: Plan) -> bytes:
+    """The workbook's bytes: one sheet per metric the user sees targets of, then "Revisions"."""
     wb = Workbook()
     wb.remove(wb.active)
-    metrics = list(plan.targets.values_list("metric", flat=True).distinct().order_by("metric"))
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="E8EFFF")
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    months = [fiscal.month(plan.fiscal_year, m).start for m in range(1, 13)]
+    visible = target_list(user=user, plan=plan)
+    metrics = sorted(
+        set(visible.values_list("metric", flat=True)),
+        key=lambda m: list(Metric.values).index(m) if m in Metric.values else 99,
+    )
+    monthly: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for target_id, month, value in TargetMonth.objects.filter(
+        target__in=visible.values("pk")
+    ).values_list("target_id", "month", "target_value"):
+        monthly[target_id][month] = value
+    member = member_of(user)
+    stamp = _("Status: %(status)s · exported %(at)s by %(who)s") % {
+        "status": PlanStatus(plan.status).label,
+        "at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+        "who": member.display_name if member else user.get_username(),
+    }
     for metric in metrics:
-        ws = wb.create_sheet(title=str(Metric(metric).label)[:31])
-        header = [
-            _("Level"),
-            _("Owner"),
-            _("Product line"),
-            _("Floor"),
-            _("Target"),
-            _("Stretch"),
-        ] + [_("Month %(m)s") % {"m": m} for m in range(1, 13)]
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font, cell.fill = bold, head_fill
-        lines = [
-            None,
-            *{
-                t.product_line
-                for t in plan.targets.filter(metric=metric)
-                .exclude(product_line=None)
-                .select_related("product_line")
-            },
+        lines = ProductLine.objects.filter(
+            pk__in=visible.filter(metric=metric).exclude(product_line=None).values("product_line")
+        ).order_by("name", "pk")
+        sections = [(None, plan_rows(user=user, plan=plan, metric=metric))] + [
+            (line, plan_rows(user=user, plan=plan, metric=metric, product_line=line))
+            for line in lines
         ]
-        for line in lines:
-            for row in plan_rows(user=user, plan=plan, metric=metric, product_line=line):
-                t = row.target
-                months = {m.month: m.target_value for m in t.months.all()}
-                ws.append(
-                    [
-                        row.depth,
-                        safe(t.owner_name),
-                        safe(line.name if line else _("All")),
-                        t.floor,
-                        t.target,
-                        t.stretch,
-                        *[months.get(m) for m in range(1, 13)],
-                    ]
-                )
-        ws.column_dimensions["B"].width = 28
-        ws.freeze_panes = "D2"
-    if not metrics:
-        wb.create_sheet(title=_("Empty"))
+        _metric_sheet(wb, plan, metric, months, sections, monthly, stamp)
+    _revisions_sheet(wb, user, plan, fiscal, stamp)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def _metric_sheet(
+    wb: Workbook,
+    plan: Plan,
+    metric: str,
+    months: list[Any],
+    sections: list[tuple[Any, list[Row]]],
+    monthly: dict[int, dict[int, Decimal]],
+    stamp: str,
+) -> None:
+    label = str(Metric(metric).label)
+    ws = wb.create_sheet(title=_sheet_title(wb, label))
+    number = MONEY_FORMAT if metric in MONEY_METRICS else COUNT_FORMAT
+    ws.append([safe(f"{plan} · {label}")])
+    ws["A1"].font = TITLE
+    ws.append([safe(stamp)])
+    ws.append([])
+    header = [
+        _("Team / person"),
+        _("Product line"),
+        _("Floor"),
+        _("Target"),
+        _("Stretch"),
+        _("Split by"),
+        _("Locked"),
+        _("SMART"),
+        _("Why it is flagged"),
+    ] + [m.strftime("%Y-%m") for m in months]
+    ws.append(header)
+    head_row = r = 4  # title, stamp, a blank row, the header (rows counted here: openpyxl's
+    # max_row walks every cell, which made a 3,000-row sheet quadratic)
+    for col in range(1, len(header) + 1):
+        cell = ws.cell(head_row, col)
+        cell.font, cell.fill = BOLD, HEAD_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    first_month_col = len(header) - 11
+    for line, rows in sections:
+        for row in rows:
+            t = row.target
+            verdict = row.smart
+            flags = verdict.get("failed_letters") or []
+            ws.append(
+                [
+                    safe(t.owner_name),
+                    safe(line.name if line else _("All")),
+                    t.floor,
+                    t.target,
+                    t.stretch,
+                    str(Method(t.method).label) if t.method in Method.values else t.method,
+                    _("Yes") if t.locked else "",
+                    (" ".join(f"{letter} ✗" for letter in flags) if flags else "✓")
+                    if verdict.get("checked")
+                    else "",
+                    safe(" ".join(verdict.get("sentences") or [])) if flags else "",
+                    *[monthly.get(t.pk, {}).get(m) for m in range(1, 13)],
+                ]
+            )
+            r += 1
+            ws.cell(r, 1).alignment = Alignment(indent=min(row.depth, 15))
+            if t.unit_id:
+                ws.cell(r, 1).font = ws.cell(r, 2).font = BOLD
+                for col in range(1, len(header) + 1):
+                    ws.cell(r, col).fill = UNIT_FILL
+            for col in (3, 4, 5, *range(first_month_col, first_month_col + 12)):
+                ws.cell(r, col).number_format = number
+            ws.cell(r, 4).font = BOLD
+            if flags:
+                ws.cell(r, 8).font = FLAG_FONT
+            ws.cell(r, 9).alignment = Alignment(wrap_text=False)
+    widths = {1: 26, 2: 16, 3: 16, 4: 16, 5: 16, 6: 16, 7: 8, 8: 9, 9: 48}
+    for col in range(1, len(header) + 1):
+        ws.column_dimensions[get_column_letter(col)].width = widths.get(col, 14)
+    ws.freeze_panes = ws.cell(head_row + 1, 3)
+    ws.auto_filter.ref = f"A{head_row}:{get_column_letter(len(header))}{r}"
+
+
+def _revisions_sheet(
+    wb: Workbook, user: Any, plan: Plan, fiscal: FiscalCalendar, stamp: str
+) -> None:
+    """Every revision of an active target the user may see, oldest first, with its reason."""
+    ws: Worksheet = wb.create_sheet(title=_sheet_title(wb, _("Revisions")))
+    ws.append([safe(f"{plan} · {_('Revisions')}")])
+    ws["A1"].font = TITLE
+    ws.append([safe(stamp)])
+    ws.append([])
+    header = [
+        _("When"),
+        _("Target"),
+        _("By"),
+        _("Floor before"),
+        _("Floor after"),
+        _("Target before"),
+        _("Target after"),
+        _("Stretch before"),
+        _("Stretch after"),
+        _("Counts from"),
+        _("Reason"),
+    ]
+    ws.append(header)
+    r = 4
+    for col in range(1, len(header) + 1):
+        ws.cell(r, col).font, ws.cell(r, col).fill = BOLD, HEAD_FILL
+    revisions = revision_history(user=user, plan=plan).order_by("at", "pk")
+    for rev in revisions:
+        money = rev.target.metric in MONEY_METRICS
+        values = [
+            _decimal(side.get(level))
+            for level in ("floor", "target", "stretch")
+            for side in (rev.before or {}, rev.after or {})
+        ]
+        ws.append(
+            [
+                timezone.localtime(rev.at).strftime("%Y-%m-%d %H:%M"),
+                safe(str(rev.target)),
+                safe(rev.author.display_name),
+                *values,
+                fiscal.month(plan.fiscal_year, rev.counts_from).start.strftime("%Y-%m")
+                if rev.counts_from
+                else "",
+                safe(rev.reason),
+            ]
+        )
+        r += 1
+        for col in range(4, 10):
+            ws.cell(r, col).number_format = MONEY_FORMAT if money else COUNT_FORMAT
+    if r == 4:
+        ws.append([_("No revisions: targets change here only through a revision with a reason.")])
+    widths = [17, 36, 12, 15, 15, 15, 15, 15, 15, 11, 60]
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = "A5"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def _sheet_title(wb: Workbook, label: str) -> str:
+    """A sheet name Excel accepts: at most 31 characters, none of []:*?/\\, unique."""
+    clean = "".join("-" if ch in "[]:*?/\\" else ch for ch in label)[:31] or "Sheet"
+    title, n = clean, 2
+    while title in wb.sheetnames:
+        suffix = f" ({n})"
+        title, n = clean[: 31 - len(suffix)] + suffix, n + 1
+    return title
