@@ -164,6 +164,19 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     expect(page.locator("table").first).to_contain_text("2027-03")
     shot(page, "plan-history")
 
+    # the plan in Excel, with the revision and its reason on the last sheet
+    import io
+
+    from openpyxl import load_workbook
+
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    with page.expect_download() as download:
+        page.click("text=Export XLSX")
+    assert download.value.suggested_filename == f"plan-FY2027-v{plan.version}.xlsx"
+    wb = load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    revisions = wb[wb.sheetnames[-1]]
+    assert "新签大客户，上调目标" in [c.value for row in revisions.iter_rows() for c in row]
+
 
 def active_plan(org):
     """FY2027 with ¥1,000,000 (800,000 / 1,200,000) split down the whole tree, approved and
