@@ -108,6 +108,7 @@ def test_every_target_route_kind_is_tested_here():
         "target_recommendation",
         "target_update",
         "target_split",
+        "target_months",
         "target_revise",
         "proposal_create",
         "proposal_decide",
@@ -168,6 +169,22 @@ def test_revisions_follow_the_target_rules(org, active, api_as, role):
         expected = expected_write(role, key)
         assert response.status_code == expected, (role, key, response.content[:300])
         assert Revision.objects.filter(target=t).count() == (1 if expected == 200 else 0)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_monthly_splits_follow_the_target_rules(org, draft, api_as, role):
+    api = api_as(getattr(org, role))
+    shares = [0.0] * 11 + [100.0]  # the whole year in the last month
+    for key, t in member_targets(org, draft).items():
+        before = list(t.months.order_by("month").values_list("target_value", flat=True))
+        response = api.request("PUT", f"/api/targets/{t.pk}/months", {"shares": shares})
+        expected = expected_write(role, key)
+        assert response.status_code == expected, (role, key, response.content[:300])
+        after = list(t.months.order_by("month").values_list("target_value", flat=True))
+        if expected == 200:
+            assert after == [D(0)] * 11 + [t.target]
+        else:
+            assert after == before
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -258,6 +275,7 @@ def test_a_read_only_token_and_anonymous_change_nothing(org, draft, active, api_
     writes = [
         ("POST", f"/api/plans/{draft.pk}/transition", {"action": "submit"}),
         ("PATCH", f"/api/targets/{t.pk}", {"locked": True}),
+        ("PUT", f"/api/targets/{t.pk}/months", {"shares": [1.0] * 12}),
         ("POST", f"/api/targets/{node(draft, unit=org.team_a).pk}/split", None),
         ("POST", f"/api/targets/{live.pk}/revisions", {**values(live), "reason": "原因说明"}),
         ("POST", f"/api/targets/{t.pk}/proposals", {"value": "1.00"}),

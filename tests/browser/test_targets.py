@@ -266,3 +266,51 @@ def test_a_director_moves_a_rep_to_another_team_and_the_targets_follow(page, org
     page.click("text=History")
     expect(page.locator("table").first).to_contain_text("Rep_A1 moved from Team A to Team W")
     assert Revision.objects.filter(counts_from=1).count() == 4  # Team A, East, West, Team W
+
+
+def test_a_director_sets_a_teams_months_by_hand(page, org):
+    """On a draft plan, "Months" on Team A's row: the shares as they are, a live sum and each
+    month's figure; a negative share is refused and changes nothing; "Equal months" for the team
+    and everyone under it, and the months follow."""
+    from salesloop.targets import services as s
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    s.target_set(
+        target=team,
+        floor=Decimal("1000000"),
+        target_value=Decimal("1200000"),
+        stretch=Decimal("1500000"),
+        actor=org.director.user,
+        weights=None,
+    )
+    split_subtree(target=team, actor=org.director.user)
+    s.target_set_months(
+        target=team, weights=s.month_weights(["0"] * 11 + ["100"]), actor=org.director.user
+    )  # all in December, to begin with
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    row(page, "Team A").locator("[data-testid=months-link]").click()
+    expect(page.locator("h1")).to_contain_text("Monthly split · Team A")
+    expect(page.locator("input[name=m12]")).to_have_value("100.0")
+    expect(page.locator("[data-share-sum]")).to_have_text("100.0%")
+    page.fill("input[name=m1]", "-5")
+    expect(page.locator("[data-preview=m12]")).to_have_text("1,200,000")  # -5 counts as nothing
+    page.click("button:has-text('Set the monthly split')")
+    expect(page.locator("[data-testid=months-error]")).to_contain_text("Month 1")
+    assert list(team.months.order_by("month").values_list("target_value", flat=True))[:1] == [0]
+    shot(page, "months-error")
+    page.click("button:has-text('Equal months')")
+    expect(page.locator("[data-share-sum]")).to_have_text("100.0%")
+    expect(page.locator("[data-preview=m1]")).to_have_text("100,000")
+    page.check("input[name=subtree]")
+    shot(page, "months-equal")
+    page.click("button:has-text('Set the monthly split')")
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/**")
+    expect(page.locator(".message").first).to_contain_text("Team A")
+    assert set(team.months.values_list("target_value", flat=True)) == {Decimal("100000")}
+    rep = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    values = list(rep.months.order_by("month").values_list("target_value", flat=True))
+    assert sum(values) == rep.target and max(values) - min(values) <= Decimal("0.01")

@@ -54,6 +54,7 @@ ROUTES = {
     "targets:save": "targets",
     "targets:method": "targets",
     "targets:split": "targets",
+    "targets:months": "targets",
     "targets:propose": "targets",
     "targets:decide": "targets",
     "targets:move": "targets",

@@ -37,6 +37,7 @@ from salesloop.targets.models import Plan, PlanRun, Proposal, Target
 from salesloop.targets.planning import LINE_METRICS, split_subtree
 from salesloop.targets.schemas import (
     DecisionIn,
+    MonthsIn,
     MoveIn,
     MoveOut,
     PageQuery,
@@ -405,6 +406,27 @@ def target_update_route(
             services.target_set_method(
                 target=target, method=payload.method, actor=user, expected_version=version
             )
+    return _target_out(request, target_id, response)
+
+
+@router.put(
+    "/targets/{target_id}/months",
+    response={200: TargetOut, **WRITE_ERRORS},
+    url_name="target_months",
+)
+def target_months_route(
+    request: HttpRequest, target_id: PathId, payload: MonthsIn, response: HttpResponse
+) -> Any:
+    """Set how a draft target's year is spread over the months (and, with ``subtree``, of every
+    unlocked target under it). The months add up exactly to floor, target and stretch."""
+    target = _target(request, target_id)
+    services.target_set_months(
+        target=target,
+        weights=services.month_weights(payload.shares),
+        actor=request.user,
+        expected_version=_expected_version(request, payload.version),
+        subtree=payload.subtree,
+    )
     return _target_out(request, target_id, response)
 
 

@@ -27,6 +27,7 @@ ACTIONS = {
     "target.split": gettext_lazy("Split down"),
     "target.method": gettext_lazy("Split method changed"),
     "target.lock": gettext_lazy("Lock changed"),
+    "target.months": gettext_lazy("Monthly split set by hand"),
     "target.revise": gettext_lazy("Revised"),
     "target.proposal_accepted": gettext_lazy("Proposal accepted"),
     "target.move": gettext_lazy("Moved with a member changing teams"),
@@ -48,6 +49,7 @@ FIELDS = {
     "fiscal_year": gettext_lazy("Fiscal year"),
     "version": gettext_lazy("Version"),
     "team": gettext_lazy("Team"),
+    "subtree_targets": gettext_lazy("Targets under it split the same way"),
 }
 
 
@@ -104,6 +106,18 @@ def _inputs(inputs: dict[str, Any]) -> list[str]:
     return out
 
 
+def _shares(values: list[Any]) -> str:
+    """Twelve monthly values as their shares of the year: "8.3% / 7.1% / …"."""
+    try:
+        amounts = [Decimal(str(v)) for v in values]
+    except (InvalidOperation, ValueError):
+        return " / ".join(str(v) for v in values)
+    total = sum(amounts, Decimal(0))
+    if total <= 0:
+        return " / ".join(_number(v) for v in amounts)
+    return " / ".join(f"{float(v / total) * 100:.1f}%" for v in amounts)
+
+
 def describe(event: AuditEvent, subjects: dict[str, str]) -> Line:
     """One event in words. ``subjects``: target id → "owner · metric"."""
     changes = event.changes or {}
@@ -116,6 +130,8 @@ def describe(event: AuditEvent, subjects: dict[str, str]) -> Line:
             details.append(
                 _("Floor / target / stretch: %(v)s") % {"v": " / ".join(_number(v) for v in new)}
             )
+        elif field == "months" and isinstance(new, list):
+            details.append(_("Monthly split: %(shares)s") % {"shares": _shares(new)})
         elif field == "reason":
             details.append(f"{FIELDS['reason']}: {new}")
         elif old is None or old == "":

@@ -119,6 +119,19 @@ class TargetPatch(Schema):
     version: int | None = Field(None, ge=1, description=VERSION_HELP)
 
 
+class MonthsIn(Schema):
+    """A draft target's monthly split, set by hand: a share for each fiscal month (percentages
+    or any weights: they are scaled to the whole). The year's values do not change."""
+
+    shares: list[float] = Field(
+        ..., min_length=12, max_length=12, description="Twelve shares, fiscal month 1 first."
+    )
+    subtree: bool = Field(
+        False, description="Split every target under it the same way (locked ones keep theirs)."
+    )
+    version: int | None = Field(None, ge=1, description=VERSION_HELP)
+
+
 class RevisionIn(Schema):
     """A change of an active plan's target, with the reason that goes on record."""
 

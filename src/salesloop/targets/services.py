@@ -708,20 +708,9 @@ def smart_recheck(targets: Iterable[Target]) -> None:
 
 
 @transaction.atomic
-def target_set(
-    *,
-    target: Target,
-    floor: Decimal,
-    target_value: Decimal,
-    stretch: Decimal,
-    actor: Any,
-    expected_version: int | None = None,
-    lock: bool | None = None,
-    weights: SeasonalWeights | None = None,
-    audit_action: str = "target.set",
-) -> Target:
-    """Set a draft target's floor / target / stretch (and its monthly split)."""
-    member = _actor_member(actor)
+def _draft_target_to_set(target: Target, member: Member) -> Target:
+    """The target, locked for this transaction, if ``member`` may set it in a draft plan; else
+    the reason (an active plan changes through revisions; one sets what is below oneself)."""
     target = (
         Target.objects.select_for_update(of=("self",))
         .select_related("plan", "unit", "member")
@@ -736,6 +725,24 @@ def target_set(
         raise PermissionDenied(
             _("You may set the targets of the people and teams below you, not your own.")
         )
+    return target
+
+
+def target_set(
+    *,
+    target: Target,
+    floor: Decimal,
+    target_value: Decimal,
+    stretch: Decimal,
+    actor: Any,
+    expected_version: int | None = None,
+    lock: bool | None = None,
+    weights: SeasonalWeights | None = None,
+    audit_action: str = "target.set",
+) -> Target:
+    """Set a draft target's floor / target / stretch (and its monthly split)."""
+    member = _actor_member(actor)
+    target = _draft_target_to_set(target, member)
     places = metric_places(target.metric)
     floor, target_value, stretch = (
         _quantize(Decimal(v), places) for v in (floor, target_value, stretch)
@@ -761,6 +768,95 @@ def target_set(
     smart_recheck([target])
     audit_record(actor=actor, action=audit_action, subject=target, changes=changes)
     return target
+
+
+def month_weights(values: Sequence[Any]) -> SeasonalWeights:
+    """Twelve month shares as typed (percentages or any weights: they are scaled to the
+    whole), or a ValidationError that says which month is wrong."""
+    if len(values) != 12:
+        raise ValidationError(_("Give a share for each of the twelve months."))
+    numbers: list[float] = []
+    for i, raw in enumerate(values, start=1):
+        try:
+            number = float(Decimal(str(raw).strip().replace(",", "").rstrip("%") or "0"))
+        except ArithmeticError:
+            number = float("nan")
+        if not number >= 0 or number == float("inf"):
+            raise ValidationError(
+                _("Month %(m)s: enter a share of 0 or more (a percentage), not %(v)s.")
+                % {"m": i, "v": raw}
+            )
+        numbers.append(number)
+    if sum(numbers) <= 0:
+        raise ValidationError(_("The shares add up to zero: give at least one month a share."))
+    return SeasonalWeights.from_raw(numbers)
+
+
+@transaction.atomic
+def target_set_months(
+    *,
+    target: Target,
+    weights: SeasonalWeights,
+    actor: Any,
+    expected_version: int | None = None,
+    subtree: bool = False,
+) -> list[Target]:
+    """Split a draft target over the months by ``weights`` (the monthly distribution a
+    director sets by hand; the year's floor, target and stretch stay as they are) and, with
+    ``subtree``, every target under it too — except locked ones, which keep their months.
+    Months add up exactly, floor ≤ target ≤ stretch in each. Returns the targets re-split."""
+    member = _actor_member(actor)
+    target = _draft_target_to_set(target, member)
+    _bump(Target, target.pk, expected_version)
+    chosen = [target]
+    if subtree:
+        scope = Target.objects.filter(
+            plan=target.plan, metric=target.metric, product_line=target.product_line
+        ).select_related("unit", "member__org_unit", "plan")
+        by_parent: dict[int | None, list[Target]] = {}
+        for t in scope:
+            by_parent.setdefault(t.parent_id, []).append(t)
+        stack = list(by_parent.get(target.pk, []))
+        while stack:
+            t = stack.pop()
+            stack.extend(by_parent.get(t.pk, []))
+            if not t.locked and rules.may_edit_target(member, t):
+                chosen.append(t)
+        Target.objects.filter(pk__in=[t.pk for t in chosen[1:]]).update(
+            lock_version=F("lock_version") + 1
+        )
+    unit = rounding_unit(target.plan.assumptions, target.metric)
+    before = {
+        pk: [str(v) for v in values] for pk, values in _month_values([t.pk for t in chosen]).items()
+    }
+    rows = [row for t in chosen for row in _months_for(t, weights, unit)]
+    TargetMonth.objects.filter(target__in=[t.pk for t in chosen]).delete()
+    TargetMonth.objects.bulk_create(rows)
+    after = {
+        pk: [str(v) for v in values] for pk, values in _month_values([t.pk for t in chosen]).items()
+    }
+    audit_record(
+        actor=actor,
+        action="target.months",
+        subject=target,
+        changes={
+            "months": [before.get(target.pk), after.get(target.pk)],
+            **({"subtree_targets": [None, len(chosen) - 1]} if subtree else {}),
+        },
+    )
+    target.refresh_from_db()
+    return chosen
+
+
+def _month_values(pks: list[int]) -> dict[int, list[Decimal]]:
+    out: dict[int, list[Decimal]] = {}
+    for pk, value in (
+        TargetMonth.objects.filter(target__in=pks)
+        .order_by("target_id", "month")
+        .values_list("target_id", "target_value")
+    ):
+        out.setdefault(pk, []).append(value)
+    return out
 
 
 @transaction.atomic

@@ -434,6 +434,91 @@ def plan_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @writer_required
+def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The monthly split of one draft target, set by hand (a share per month) for it alone or
+    for it and every target under it (locked ones keep their months)."""
+    target = selectors.target_get(user=request.user, pk=pk)
+    member = member_of(request.user)
+    if member is None or not rules.may_edit_target(member, target):
+        raise PermissionDenied(_("You may not change the monthly split of this target."))
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    current = list(target.months.order_by("month"))
+    total = sum((m.target_value for m in current), Decimal(0))
+    shares = [
+        (m.target_value / total * 100).quantize(Decimal("0.1")) if total else Decimal(0)
+        for m in current
+    ]
+    parent_shares: list[str] = []
+    if target.parent_id:
+        parent_months = list(
+            target.parent.months.order_by("month").values_list("target_value", flat=True)  # type: ignore[union-attr]
+        )
+        parent_total = sum(parent_months, Decimal(0))
+        if parent_total and len(parent_months) == 12:
+            parent_shares = [f"{v / parent_total * 100:.1f}" for v in parent_months]
+    error = ""
+    values = [str(v) for v in shares] if len(shares) == 12 else ["8.33"] * 12
+    subtree = False
+    if request.method == "POST":
+        values = [request.POST.get(f"m{i}", "") for i in range(1, 13)]
+        subtree = request.POST.get("subtree") == "on"
+        try:
+            weights = services.month_weights(values)
+            changed = services.target_set_months(
+                target=target,
+                weights=weights,
+                actor=request.user,
+                expected_version=int(v)
+                if (v := request.POST.get("version", "")).isdigit()
+                else None,
+                subtree=subtree,
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            error = " ".join(getattr(exc, "messages", [str(exc)]))
+        else:
+            under = len(changed) - 1
+            messages.success(
+                request,
+                ngettext(
+                    "The monthly split of %(target)s and %(n)s target under it is set.",
+                    "The monthly split of %(target)s and %(n)s targets under it is set.",
+                    under,
+                )
+                % {"target": target, "n": under}
+                if subtree
+                else _("The monthly split of %(target)s is set.") % {"target": target},
+            )
+            query = f"?metric={target.metric}" + (
+                f"&line={target.product_line_id}" if target.product_line_id else ""
+            )
+            return redirect(reverse("targets:plan", args=[target.plan_id]) + query)
+    months = [
+        {
+            "index": i + 1,
+            "first": fiscal.month(target.plan.fiscal_year, i + 1).start,
+            "amount": current[i].target_value if i < len(current) else None,
+            "value": values[i],
+        }
+        for i in range(12)
+    ]
+    return render(
+        request,
+        "targets/months.html",
+        {
+            "target": target,
+            "plan": target.plan,
+            "months": months,
+            "parent_shares": parent_shares,
+            "subtree": subtree,
+            "has_children": Target.objects.filter(parent=target).exists(),
+            "error": error,
+            "editable": target.plan.is_editable,
+        },
+        status=400 if error else 200,
+    )
+
+
+@writer_required
 def member_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a member to another team, their targets going along (``targets.moves``)."""
     mover = member_of(request.user)

@@ -81,6 +81,35 @@
   document.addEventListener("input", markDirty);
   document.addEventListener("change", markDirty);
 
+  // Monthly split: the shares' sum and each month's amount as typed; presets fill the shares.
+  function setupMonths(root) {
+    var form = root.querySelector && root.querySelector("form[data-month-split]");
+    if (!form) return;
+    var total = parseFloat(form.getAttribute("data-total")) || 0;
+    var inputs = Array.prototype.slice.call(form.querySelectorAll("input[data-share]"));
+    function number(text) { var v = parseFloat(String(text).replace(/[,%\s]/g, "")); return isFinite(v) && v >= 0 ? v : NaN; }
+    function refresh() {
+      var values = inputs.map(function (el) { return number(el.value); });
+      var sum = values.reduce(function (a, v) { return a + (isNaN(v) ? 0 : v); }, 0);
+      var out = form.querySelector("[data-share-sum]");
+      if (out) out.textContent = sum.toFixed(1) + "%";
+      inputs.forEach(function (el, i) {
+        var cell = form.querySelector("[data-preview='" + el.name + "']");
+        if (!cell) return;
+        cell.textContent = sum > 0 && !isNaN(values[i]) ? Math.round(total * values[i] / sum).toLocaleString() : "—";
+      });
+    }
+    form.addEventListener("input", refresh);
+    form.querySelectorAll("button[data-preset]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var preset = JSON.parse(button.getAttribute("data-preset"));
+        inputs.forEach(function (el, i) { el.value = preset[i]; });
+        refresh();
+      });
+    });
+    refresh();
+  }
+
   // On a narrow screen the menu is a row of links that scrolls sideways: show the current one.
   function showActiveNav() {
     var nav = document.querySelector("nav.nav");
@@ -90,7 +119,7 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { setupBoard(document); renderCharts(document); showActiveNav(); });
+  document.addEventListener("DOMContentLoaded", function () { setupBoard(document); renderCharts(document); showActiveNav(); setupMonths(document); });
   document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.detail.elt); });
   document.addEventListener("htmx:afterSettle", function (event) { setupBoard(event.detail.elt); });
   // Let HTMX swap validation responses (HTTP 400) so forms show their errors in place.

@@ -1,0 +1,226 @@
+"""A draft target's monthly split set by hand (a share per month), on the page and over the API:
+exact months, the subtree with its locks, bad shares refused with nothing changed, the roles,
+stale edits, and the history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from salesloop.common.models import AuditEvent
+from salesloop.targets import services as s
+from salesloop.targets.models import Target
+from salesloop.targets.planning import split_subtree
+from tests.api.conftest import ApiClient
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+SHARES = ["5", "5", "5", "5", "10", "10", "10", "10", "10", "10", "10", "10"]  # = 100
+
+
+@pytest.fixture
+def plan(org):
+    """FY2027: Team A 1,200,000 (floor 1,000,000, stretch 1,500,000) split to its reps."""
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    team = node(plan, unit=org.team_a)
+    s.target_set(
+        target=team,
+        floor=D("1000000"),
+        target_value=D("1200000"),
+        stretch=D("1500000"),
+        actor=org.director.user,
+    )
+    split_subtree(target=node(plan, unit=org.team_a), actor=org.director.user)
+    return plan
+
+
+def node(plan, *, unit=None, member=None):
+    return Target.objects.get(
+        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
+    )
+
+
+def months(t):
+    return list(t.months.order_by("month").values_list("floor", "target_value", "stretch"))
+
+
+def test_the_months_follow_the_shares_exactly(org, plan):
+    team = node(plan, unit=org.team_a)
+    s.target_set_months(target=team, weights=s.month_weights(SHARES), actor=org.director.user)
+    got = months(team)
+    # 5 % of 1,200,000 = 60,000 in each of the first four months, 10 % = 120,000 after
+    assert [m[1] for m in got] == [D(60000)] * 4 + [D(120000)] * 8
+    assert [m[0] for m in got] == [D(50000)] * 4 + [D(100000)] * 8
+    assert [m[2] for m in got] == [D(75000)] * 4 + [D(150000)] * 8
+    team.refresh_from_db()
+    assert (team.floor, team.target, team.stretch) == (D(1000000), D(1200000), D(1500000))
+
+
+def test_shares_are_scaled_to_the_whole_and_cents_add_up(org, plan):
+    """Thirds of a year that does not divide: the months add up to the cent, floor ≤ target ≤
+    stretch in each, and shares that sum to 3 mean the same as percentages."""
+    rep = node(plan, member=org.rep_a1)
+    s.target_set(
+        target=rep,
+        floor=D("1000.00"),
+        target_value=D("1000.01"),
+        stretch=D("1000.03"),
+        actor=org.director.user,
+    )
+    s.target_set_months(
+        target=rep, weights=s.month_weights(["1", "1", "1"] + ["0"] * 9), actor=org.director.user
+    )
+    got = months(rep)
+    assert sum(m[1] for m in got) == D("1000.01") and sum(m[0] for m in got) == D("1000.00")
+    assert sum(m[2] for m in got) == D("1000.03")
+    assert all(f <= t <= st for f, t, st in got)
+    assert all(m == (0, 0, 0) for m in got[3:])
+    assert max(m[1] for m in got[:3]) - min(m[1] for m in got[:3]) <= D("0.01")
+
+
+def test_the_subtree_follows_but_a_locked_target_keeps_its_months(org, plan):
+    team = node(plan, unit=org.team_a)
+    a1, a2 = node(plan, member=org.rep_a1), node(plan, member=org.rep_a2)
+    s.target_set_locked(target=a2, locked=True, actor=org.director.user)
+    a2_before = months(a2)
+    version = node(plan, member=org.rep_a1).lock_version
+    changed = s.target_set_months(
+        target=team,
+        weights=s.month_weights(["0"] * 11 + ["100"]),
+        actor=org.director.user,
+        subtree=True,
+    )
+    under = set(Target.objects.filter(parent=team).values_list("pk", flat=True))
+    assert a1.pk in under and len(under) >= 3  # the reps and the manager's own
+    assert {t.pk for t in changed} == {team.pk} | under - {a2.pk}
+    a1.refresh_from_db()
+    assert [m[1] for m in months(a1)] == [D(0)] * 11 + [a1.target]  # all in December
+    assert months(a2) == a2_before
+    assert a1.lock_version == version + 1  # an open editor of the rep's row is now stale
+    event = AuditEvent.objects.filter(action="target.months").get()
+    assert event.changes["subtree_targets"] == [None, len(under) - 1]
+    assert event.changes["months"][1][-1] == str(team.target)
+
+
+@pytest.mark.parametrize(
+    ("shares", "says"),
+    [
+        (["10"] * 11, "twelve months"),
+        (["10"] * 11 + ["-1"], "Month 12"),
+        (["abc"] + ["10"] * 11, "Month 1"),
+        (["0"] * 12, "add up to zero"),
+        (["nan"] + ["10"] * 11, "Month 1"),
+        (["inf"] + ["10"] * 11, "Month 1"),
+    ],
+)
+def test_bad_shares_are_refused_with_the_month(shares, says):
+    with pytest.raises(ValidationError, match=says):
+        s.month_weights(shares)
+
+
+def test_percent_signs_and_separators_are_read():
+    weights = s.month_weights(["8.5%", "1,000"] + ["0"] * 10)
+    assert weights.values[0] == pytest.approx(8.5 / 1008.5)
+
+
+def test_only_a_draft_and_only_below_you(org, plan):
+    team = node(plan, unit=org.team_a)
+    with pytest.raises(PermissionDenied):  # a manager does not set their own team's target
+        s.target_set_months(target=team, weights=s.month_weights(SHARES), actor=org.mgr_a.user)
+    with pytest.raises(PermissionDenied):
+        s.target_set_months(
+            target=node(plan, member=org.rep_a1),
+            weights=s.month_weights(SHARES),
+            actor=org.rep_a1.user,
+        )
+    s.target_set_months(  # the manager sets a rep's
+        target=node(plan, member=org.rep_a1), weights=s.month_weights(SHARES), actor=org.mgr_a.user
+    )
+    s.plan_submit(plan=plan, actor=org.director.user)
+    before = months(team)
+    with pytest.raises(ValidationError, match="revision"):
+        s.target_set_months(target=team, weights=s.month_weights(SHARES), actor=org.director.user)
+    assert months(team) == before
+
+
+def test_a_stale_editor_changes_nothing(org, plan):
+    team = node(plan, unit=org.team_a)
+    before = months(team)
+    with pytest.raises(s.StaleEdit):
+        s.target_set_months(
+            target=team,
+            weights=s.month_weights(SHARES),
+            actor=org.director.user,
+            expected_version=team.lock_version - 1 if team.lock_version > 1 else 999,
+        )
+    assert months(team) == before
+
+
+def test_the_page_shows_the_months_and_saves_them(client, org, plan, login):
+    team = node(plan, unit=org.team_a)
+    login(org.director)
+    url = reverse("targets:months", args=[team.pk])
+    page = client.get(url).content.decode()
+    assert "2027-01" in page and "2027-12" in page and 'name="m12"' in page
+    assert "Split every target under it the same way" in page
+    before = months(team)
+    bad = client.post(url, {**{f"m{i}": "10" for i in range(1, 12)}, "m12": "-5"})
+    assert bad.status_code == 400 and "Month 12" in bad.content.decode()
+    assert months(team) == before
+    good = client.post(
+        url,
+        {**{f"m{i}": v for i, v in enumerate(SHARES, start=1)}, "version": team.lock_version},
+    )
+    assert good.status_code == 302 and good["Location"].startswith(
+        reverse("targets:plan", args=[plan.pk])
+    )
+    assert [m[1] for m in months(team)] == [D(60000)] * 4 + [D(120000)] * 8
+    history = client.get(reverse("targets:history", args=[plan.pk])).content.decode()
+    assert "Monthly split set by hand" in history and "5.0% / 5.0%" in history
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("rep_a1", 403),  # their own: not below them
+        ("viewer_a", 403),
+        ("mgr_a", 200),
+        ("mgr_w", 404),  # another branch's: hidden
+        ("director", 200),
+    ],
+)
+def test_who_opens_a_reps_months(client, org, plan, login, role, status):
+    login(getattr(org, role))
+    rep = node(plan, member=org.rep_a1)
+    assert client.get(reverse("targets:months", args=[rep.pk])).status_code == status
+
+
+def api_as(member):
+    from salesloop.apitokens.services import token_create
+
+    _token, raw = token_create(user=member.user, name="test", scope="read_write")
+    return ApiClient(raw)
+
+
+def test_over_the_api(org, plan):
+    team = node(plan, unit=org.team_a)
+    api = api_as(org.director)
+    url = f"/api/targets/{team.pk}/months"
+    response = api.request("PUT", url, {"shares": [float(v) for v in SHARES]})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [D(str(m["target"])) for m in body["months"]] == [D(60000)] * 4 + [D(120000)] * 8
+    assert api.request("PUT", url, {"shares": [1.0] * 11}).status_code in (400, 422)
+    zero = api.request("PUT", url, {"shares": [0.0] * 12})
+    assert zero.status_code == 422 and "add up to zero" in zero.content.decode()
+    stale = api.request("PUT", url, {"shares": [1.0] * 12, "version": 1})
+    assert stale.status_code == 409
+    assert [D(str(m["target"])) for m in api.get(f"/api/targets/{team.pk}").json()["months"]] == [
+        D(60000)
+    ] * 4 + [D(120000)] * 8
+    other = api_as(org.mgr_w).request("PUT", url, {"shares": [1.0] * 12})
+    assert other.status_code == 404
