@@ -294,7 +294,7 @@ def test_a_director_sets_a_teams_months_by_hand(page, org):
     page.goto(f"{page.base}/targets/plans/{plan.pk}/")
     row(page, "Team A").locator("[data-testid=months-link]").click()
     expect(page.locator("h1")).to_contain_text("Monthly split · Team A")
-    expect(page.locator("input[name=m12]")).to_have_value("100.0")
+    expect(page.locator("input[name=m12]")).to_have_value("100.00")
     expect(page.locator("[data-share-sum]")).to_have_text("100.0%")
     page.fill("input[name=m1]", "-5")
     expect(page.locator("[data-preview=m12]")).to_have_text("1,200,000")  # -5 counts as nothing

@@ -224,3 +224,46 @@ def test_over_the_api(org, plan):
     ] * 4 + [D(120000)] * 8
     other = api_as(org.mgr_w).request("PUT", url, {"shares": [1.0] * 12})
     assert other.status_code == 404
+
+
+def test_saving_the_shares_as_shown_keeps_the_split_exactly(client, org, plan, login):
+    """The page shows rounded shares (12.07 %); saved unchanged they mean the split as it is,
+    not the rounded one: the team's months stay to the cent, and with the subtree its people
+    take exactly its profile."""
+    import re
+
+    team = node(plan, unit=org.team_a)
+    s.target_set_months(
+        target=team,
+        weights=s.month_weights(["7", "11", "13"] + ["3"] * 9),
+        actor=org.director.user,
+    )
+    before = months(team)
+    login(org.director)
+    url = reverse("targets:months", args=[team.pk])
+    page = client.get(url).content.decode()
+    shown = dict(re.findall(r'name="(m\d+)" value="([^"]+)"', page))
+    assert shown["m1"] == "12.07"  # 7 / 58, rounded for the eye
+    team.refresh_from_db()
+    response = client.post(url, {**shown, "subtree": "on", "version": team.lock_version})
+    assert response.status_code == 302
+    assert months(team) == before
+    a1 = node(plan, member=org.rep_a1)
+    got = [m[1] for m in months(a1)]
+    assert sum(got) == a1.target
+    for mine, theirs in zip(got, (m[1] for m in before), strict=True):  # the team's profile
+        assert abs(mine - a1.target * theirs / team.target) <= D("0.01")
+
+
+def test_saving_unchanged_without_the_subtree_writes_nothing(client, org, plan, login):
+    import re
+
+    team = node(plan, unit=org.team_a)
+    login(org.director)
+    url = reverse("targets:months", args=[team.pk])
+    shown = dict(re.findall(r'name="(m\d+)" value="([^"]+)"', client.get(url).content.decode()))
+    version = node(plan, unit=org.team_a).lock_version
+    response = client.post(url, {**shown, "version": version}, follow=True)
+    assert "Nothing changed" in response.content.decode()
+    assert node(plan, unit=org.team_a).lock_version == version
+    assert not AuditEvent.objects.filter(action="target.months").exists()

@@ -707,7 +707,6 @@ def smart_recheck(targets: Iterable[Target]) -> None:
     update_rows(Target, ["id"], ["smart"], rows)
 
 
-@transaction.atomic
 def _draft_target_to_set(target: Target, member: Member) -> Target:
     """The target, locked for this transaction, if ``member`` may set it in a draft plan; else
     the reason (an active plan changes through revisions; one sets what is below oneself)."""
@@ -728,6 +727,7 @@ def _draft_target_to_set(target: Target, member: Member) -> Target:
     return target
 
 
+@transaction.atomic
 def target_set(
     *,
     target: Target,
@@ -800,11 +800,14 @@ def target_set_months(
     actor: Any,
     expected_version: int | None = None,
     subtree: bool = False,
+    include_self: bool = True,
 ) -> list[Target]:
     """Split a draft target over the months by ``weights`` (the monthly distribution a
     director sets by hand; the year's floor, target and stretch stay as they are) and, with
     ``subtree``, every target under it too — except locked ones, which keep their months.
-    Months add up exactly, floor ≤ target ≤ stretch in each. Returns the targets re-split."""
+    Months add up exactly, floor ≤ target ≤ stretch in each. ``include_self=False`` leaves the
+    target's own months as they are (its subtree takes its profile). Returns the targets
+    re-split, the target first."""
     member = _actor_member(actor)
     target = _draft_target_to_set(target, member)
     _bump(Target, target.pk, expected_version)
@@ -826,21 +829,17 @@ def target_set_months(
             lock_version=F("lock_version") + 1
         )
     unit = rounding_unit(target.plan.assumptions, target.metric)
-    before = {
-        pk: [str(v) for v in values] for pk, values in _month_values([t.pk for t in chosen]).items()
-    }
-    rows = [row for t in chosen for row in _months_for(t, weights, unit)]
-    TargetMonth.objects.filter(target__in=[t.pk for t in chosen]).delete()
+    before = _month_values(target.pk)
+    split = chosen if include_self else chosen[1:]
+    rows = [row for t in split for row in _months_for(t, weights, unit)]
+    TargetMonth.objects.filter(target__in=[t.pk for t in split]).delete()
     TargetMonth.objects.bulk_create(rows)
-    after = {
-        pk: [str(v) for v in values] for pk, values in _month_values([t.pk for t in chosen]).items()
-    }
     audit_record(
         actor=actor,
         action="target.months",
         subject=target,
         changes={
-            "months": [before.get(target.pk), after.get(target.pk)],
+            "months": [before, _month_values(target.pk)],
             **({"subtree_targets": [None, len(chosen) - 1]} if subtree else {}),
         },
     )
@@ -848,15 +847,14 @@ def target_set_months(
     return chosen
 
 
-def _month_values(pks: list[int]) -> dict[int, list[Decimal]]:
-    out: dict[int, list[Decimal]] = {}
-    for pk, value in (
-        TargetMonth.objects.filter(target__in=pks)
-        .order_by("target_id", "month")
-        .values_list("target_id", "target_value")
-    ):
-        out.setdefault(pk, []).append(value)
-    return out
+def _month_values(pk: int) -> list[str]:
+    """A target's twelve monthly target values, as the audit keeps them."""
+    return [
+        str(v)
+        for v in TargetMonth.objects.filter(target=pk)
+        .order_by("month")
+        .values_list("target_value", flat=True)
+    ]
 
 
 @transaction.atomic

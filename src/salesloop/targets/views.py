@@ -15,7 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from salesloop.core.periods import FiscalCalendar, Period, add_months, months_between
+from salesloop.core.periods import (
+    FiscalCalendar,
+    Period,
+    SeasonalWeights,
+    add_months,
+    months_between,
+)
 from salesloop.customers.models import ProductLine
 from salesloop.org.choices import Role
 from salesloop.org.decorators import writer_required
@@ -433,6 +439,14 @@ def plan_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("targets:plan", args=[plan.pk]) + f"?metric={_metric(request)}")
 
 
+def _plan_url(target: Target) -> str:
+    """The plan page showing ``target``'s metric and product line."""
+    query = f"?metric={target.metric}" + (
+        f"&line={target.product_line_id}" if target.product_line_id else ""
+    )
+    return reverse("targets:plan", args=[target.plan_id]) + query
+
+
 @writer_required
 def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The monthly split of one draft target, set by hand (a share per month) for it alone or
@@ -445,7 +459,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
     current = list(target.months.order_by("month"))
     total = sum((m.target_value for m in current), Decimal(0))
     shares = [
-        (m.target_value / total * 100).quantize(Decimal("0.1")) if total else Decimal(0)
+        (m.target_value / total * 100).quantize(Decimal("0.01")) if total else Decimal(0)
         for m in current
     ]
     parent_shares: list[str] = []
@@ -464,6 +478,14 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
         subtree = request.POST.get("subtree") == "on"
         try:
             weights = services.month_weights(values)
+            # the shares as shown (rounded for the eye) mean the split as it is: the target
+            # keeps its months to the cent, and the targets under it take its exact profile
+            as_shown = values == [str(v) for v in shares] and total > 0
+            if as_shown:
+                weights = SeasonalWeights.of_split(m.target_value for m in current) or weights
+            if as_shown and not subtree:
+                messages.info(request, _("Nothing changed: the shares are the split as it is."))
+                return redirect(_plan_url(target))
             changed = services.target_set_months(
                 target=target,
                 weights=weights,
@@ -472,6 +494,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
                 if (v := request.POST.get("version", "")).isdigit()
                 else None,
                 subtree=subtree,
+                include_self=not as_shown,
             )
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))
@@ -488,10 +511,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
                 if subtree
                 else _("The monthly split of %(target)s is set.") % {"target": target},
             )
-            query = f"?metric={target.metric}" + (
-                f"&line={target.product_line_id}" if target.product_line_id else ""
-            )
-            return redirect(reverse("targets:plan", args=[target.plan_id]) + query)
+            return redirect(_plan_url(target))
     months = [
         {
             "index": i + 1,
