@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from salesloop.common.models import AuditEvent
 from salesloop.targets import services as s
@@ -267,3 +269,41 @@ def test_saving_unchanged_without_the_subtree_writes_nothing(client, org, plan, 
     assert "Nothing changed" in response.content.decode()
     assert node(plan, unit=org.team_a).lock_version == version
     assert not AuditEvent.objects.filter(action="target.months").exists()
+
+
+SHARE = st.decimals(min_value=0, max_value=1000, places=2, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shares=st.lists(SHARE, min_size=12, max_size=12).filter(lambda xs: sum(xs) > 0),
+    floor=st.integers(0, 10**11),
+    up=st.integers(0, 10**10),
+    up2=st.integers(0, 10**10),
+)
+def test_any_shares_split_every_level_exactly_and_in_order(shares, floor, up, up2):
+    """Whatever shares are typed: each level's months add up to the cent, floor ≤ target ≤
+    stretch in every month, a month with no share gets nothing, and a bigger share never gets
+    less (cents apart at most)."""
+    from salesloop.targets.models import Plan
+
+    plan = Plan(fiscal_year=2027, assumptions={})
+    t = Target(
+        plan=plan,
+        metric="booked_revenue",
+        floor=D(floor) / 100,
+        target=D(floor + up) / 100,
+        stretch=D(floor + up + up2) / 100,
+    )
+    rows = s._months_for(t, s.month_weights([str(x) for x in shares]), unit=1)
+    assert sum(r.floor for r in rows) == t.floor
+    assert sum(r.target_value for r in rows) == t.target
+    assert sum(r.stretch for r in rows) == t.stretch
+    assert all(r.floor <= r.target_value <= r.stretch for r in rows)
+    for share, r in zip(shares, rows, strict=True):
+        if share == 0:
+            assert (r.floor, r.target_value, r.stretch) == (0, 0, 0)
+    order = sorted(range(12), key=lambda i: shares[i])
+    for a, b in zip(order, order[1:], strict=False):
+        if shares[a] < shares[b]:
+            assert rows[a].target_value <= rows[b].target_value + D("0.03")
