@@ -314,3 +314,52 @@ def test_a_director_sets_a_teams_months_by_hand(page, org):
     rep = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
     values = list(rep.months.order_by("month").values_list("target_value", flat=True))
     assert sum(values) == rep.target and max(values) - min(values) <= Decimal("0.01")
+
+
+def test_a_director_re_spreads_the_rest_of_an_active_year(page, org):
+    """The active plan of the year under way: on Team A's months, the months over show their
+    targets without a box; the rest of the year goes into the open months with a reason, and
+    the history shows a revision of the monthly split only."""
+    from django.utils import timezone
+
+    from salesloop.targets import services as s
+    from salesloop.targets.planning import split_subtree
+
+    year = timezone.localdate().year  # a calendar fiscal year: the one under way
+    plan = s.plan_create(fiscal_year=year, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    s.target_set(
+        target=team,
+        floor=Decimal("1000000"),
+        target_value=Decimal("1200000"),
+        stretch=Decimal("1500000"),
+        actor=org.director.user,
+    )
+    split_subtree(target=team, actor=org.director.user)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.admin.user)
+    first_open = s.first_open_month(plan, timezone.localdate())
+    team.refresh_from_db()
+    over = list(team.months.order_by("month").values_list("target_value", flat=True))
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    row(page, "Team A").locator("[data-testid=months-link]").click()
+    expect(page.locator("[data-testid=months-revision]")).to_be_visible()
+    expect(page.locator(f"input[name=m{first_open}]")).to_be_visible()
+    if first_open > 1:
+        expect(page.locator(f"input[name=m{first_open - 1}]")).to_have_count(0)
+    for k in range(first_open, 13):
+        page.fill(f"input[name=m{k}]", "1")
+    page.fill("[data-testid=months-reason]", "年底冲刺，重新安排剩余月份")
+    shot(page, "months-active")
+    page.click("button:has-text('Revise the monthly split')")
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/**")
+    got = list(team.months.order_by("month").values_list("target_value", flat=True))
+    assert got[: first_open - 1] == over[: first_open - 1]  # the months over kept theirs
+    rest = got[first_open - 1 :]
+    assert sum(got) == team.target and max(rest) - min(rest) <= Decimal("0.01")
+    page.click("text=History")
+    expect(page.locator("[data-testid=months-only]").first).to_be_visible()
+    expect(page.locator("table").first).to_contain_text("年底冲刺")

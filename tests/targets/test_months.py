@@ -4,6 +4,7 @@ stale edits, and the history."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -307,3 +308,118 @@ def test_any_shares_split_every_level_exactly_and_in_order(shares, floor, up, up
     for a, b in zip(order, order[1:], strict=False):
         if shares[a] < shares[b]:
             assert rows[a].target_value <= rows[b].target_value + D("0.03")
+
+
+@pytest.fixture
+def active(org, plan, time_machine):
+    """The same plan, active, on 10 July 2027: January–June are over."""
+    s.target_set_months(
+        target=node(plan, unit=org.team_a),
+        weights=s.month_weights(SHARES),
+        actor=org.director.user,
+    )
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.admin.user)
+    time_machine.move_to("2027-07-10 10:00:00+08:00")
+    plan.refresh_from_db()
+    return plan
+
+
+def test_an_active_targets_open_months_are_revised_with_a_reason(org, active):
+    from salesloop.targets.models import Revision
+
+    team = node(active, unit=org.team_a)
+    before = months(team)  # 60,000 × 4, then 120,000 × 8
+    s.target_revise_months(
+        target=team,
+        weights=s.month_weights(["0"] * 6 + ["1", "1", "1", "1", "1", "3"]),
+        reason="年底大单集中在十二月 big deals close in December",
+        actor=org.director.user,
+    )
+    got = months(team)
+    assert got[:6] == before[:6]  # over: kept
+    left = [team.floor, team.target, team.stretch]
+    for level in range(3):
+        rest = left[level] - sum(m[level] for m in before[:6])
+        # what the year leaves (for the target: 1,200,000 − 480,000 = 720,000), 1:1:1:1:1:3
+        assert [m[level] for m in got[6:]] == [rest / 8] * 5 + [rest * 3 / 8]
+    assert [m[1] for m in got[6:]] == [D(90000)] * 5 + [D(270000)]
+    revision = Revision.objects.get(target=team)
+    assert revision.before == revision.after and revision.counts_from == 7
+    assert revision.reason.startswith("年底大单")
+    team.refresh_from_db()
+    assert (team.floor, team.target, team.stretch) == (D(1000000), D(1200000), D(1500000))
+
+
+def test_a_months_revision_is_refused_without_a_reason_or_in_a_draft(org, plan, active):
+    team = node(active, unit=org.team_a)
+    before = months(team)
+    weights = s.month_weights(["1"] * 12)
+    with pytest.raises(ValidationError, match="reason"):
+        s.target_revise_months(target=team, weights=weights, reason="x", actor=org.director.user)
+    with pytest.raises(ValidationError, match="from 2027-07 on"):
+        s.target_revise_months(
+            target=team,
+            weights=s.month_weights(["1"] * 6 + ["0"] * 6),  # shares only for months over
+            reason="只调整已过去的月份",
+            actor=org.director.user,
+        )
+    with pytest.raises(ValidationError, match="year is over"):
+        s.target_revise_months(
+            target=team,
+            weights=weights,
+            reason="年度结束后的调整",
+            actor=org.director.user,
+            on=date(2028, 1, 5),
+        )
+    with pytest.raises(PermissionDenied):
+        s.target_revise_months(
+            target=team, weights=weights, reason="经理调整自己团队", actor=org.mgr_a.user
+        )
+    assert months(team) == before
+    draft = s.plan_copy(plan=active, actor=org.director.user)
+    with pytest.raises(ValidationError, match="draft is edited directly"):
+        s.target_revise_months(
+            target=node(draft, unit=org.team_a),
+            weights=weights,
+            reason="草稿不走调整",
+            actor=org.director.user,
+        )
+
+
+def test_the_page_revises_an_active_targets_months(client, org, active, login):
+    team = node(active, unit=org.team_a)
+    login(org.director)
+    url = reverse("targets:months", args=[team.pk])
+    page = client.get(url).content.decode()
+    assert 'name="m6"' not in page and 'name="m7"' in page  # January–June are over
+    assert 'name="reason"' in page and "2027-07" in page
+    shares = {f"m{i}": "1" for i in range(7, 13)}
+    before = months(team)
+    bad = client.post(url, {**shares, "reason": "", "version": team.lock_version})
+    assert bad.status_code == 400 and "reason" in bad.content.decode()
+    assert months(team) == before
+    good = client.post(
+        url,
+        {**shares, "m12": "3", "reason": "十二月冲刺 December push", "version": team.lock_version},
+    )
+    assert good.status_code == 302
+    assert [m[1] for m in months(team)][6:] == [D(90000)] * 5 + [D(270000)]
+    history = client.get(reverse("targets:history", args=[active.pk])).content.decode()
+    assert "Monthly split only" in history and "December push" in history
+
+
+def test_over_the_api_an_active_targets_months_need_a_reason(org, active):
+    team = node(active, unit=org.team_a)
+    api = api_as(org.director)
+    url = f"/api/targets/{team.pk}/months"
+    shares = [0.0] * 6 + [1.0] * 5 + [3.0]
+    before = months(team)
+    no_reason = api.request("PUT", url, {"shares": shares})
+    assert no_reason.status_code == 422 and "reason" in no_reason.content.decode()
+    assert months(team) == before
+    response = api.request("PUT", url, {"shares": shares, "reason": "十二月冲刺 December push"})
+    assert response.status_code == 200, response.content
+    got = [D(str(m["target"])) for m in response.json()["months"]]
+    assert got[:6] == [m[1] for m in before[:6]] and got[6:] == [D(90000)] * 5 + [D(270000)]

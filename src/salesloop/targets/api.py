@@ -32,6 +32,7 @@ from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.org.visibility import get_visible_or_404, member_of, visible
 from salesloop.targets import charts, moves, rules, selectors, services, smart
+from salesloop.targets.choices import PlanStatus
 from salesloop.targets.forms import HIRE_ROWS, InputsForm
 from salesloop.targets.models import Plan, PlanRun, Proposal, Target
 from salesloop.targets.planning import LINE_METRICS, split_subtree
@@ -418,8 +419,19 @@ def target_months_route(
     request: HttpRequest, target_id: PathId, payload: MonthsIn, response: HttpResponse
 ) -> Any:
     """Set how a draft target's year is spread over the months (and, with ``subtree``, of every
-    unlocked target under it). The months add up exactly to floor, target and stretch."""
+    unlocked target under it). The months add up exactly to floor, target and stretch. In the
+    active plan, a revision with ``reason``: the months already over keep their targets, the
+    open ones share what the year leaves."""
     target = _target(request, target_id)
+    if target.plan.status == PlanStatus.ACTIVE:
+        services.target_revise_months(
+            target=target,
+            weights=services.month_weights(payload.shares),
+            reason=payload.reason,
+            actor=request.user,
+            expected_version=_expected_version(request, payload.version),
+        )
+        return _target_out(request, target_id, response)
     services.target_set_months(
         target=target,
         weights=services.month_weights(payload.shares),

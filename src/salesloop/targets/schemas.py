@@ -127,7 +127,13 @@ class MonthsIn(Schema):
         ..., min_length=12, max_length=12, description="Twelve shares, fiscal month 1 first."
     )
     subtree: bool = Field(
-        False, description="Split every target under it the same way (locked ones keep theirs)."
+        False,
+        description="A draft: split every target under it the same way (locked ones keep theirs).",
+    )
+    reason: str = Field(
+        "",
+        max_length=2000,
+        description="The active plan: why (a revision); the months already over keep theirs.",
     )
     version: int | None = Field(None, ge=1, description=VERSION_HELP)
 

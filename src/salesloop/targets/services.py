@@ -512,10 +512,16 @@ def _revision_start(plan: Plan, from_month: int, first_open: int) -> int:
     return from_month
 
 
-def _split_open_months(target: Target, old: list[TargetMonth], first_open: int) -> bool:
+def _split_open_months(
+    target: Target,
+    old: list[TargetMonth],
+    first_open: int,
+    profile: Sequence[float] | None = None,
+) -> bool:
     """Rewrite ``target``'s months so that the months already over keep the values they had
-    (``old``) and the open ones share the rest of its (revised) values by their current profile,
-    each level exactly, floor ≤ target ≤ stretch in every month. False, with nothing written,
+    (``old``) and the open ones share the rest of its (revised) values by their current profile
+    (or ``profile``, one weight per open month), each level exactly, floor ≤ target ≤ stretch
+    in every month. False, with nothing written,
     when that is not possible: no month is over or none is open, or what the months already
     over hold leaves a negative or out-of-order rest (the caller then splits the whole year)."""
     if len(old) != 12 or not 1 < first_open <= 12:
@@ -529,8 +535,9 @@ def _split_open_months(target: Target, old: list[TargetMonth], first_open: int) 
     ]
     if not 0 <= rest[0] <= rest[1] <= rest[2]:
         return False
-    profile = [float(m.target_value) for m in open_]
-    if sum(profile) <= 0:
+    if profile is None:
+        profile = [float(m.target_value) for m in open_]
+    if len(profile) != len(open_) or sum(profile) <= 0:
         profile = [1.0] * len(open_)
     unit = rounding_unit(target.plan.assumptions, target.metric)
     table = split_levels_many([rest], [profile], unit=unit)[0]
@@ -845,6 +852,76 @@ def target_set_months(
     )
     target.refresh_from_db()
     return chosen
+
+
+@transaction.atomic
+def target_revise_months(
+    *,
+    target: Target,
+    weights: SeasonalWeights,
+    reason: str,
+    actor: Any,
+    expected_version: int | None = None,
+    on: date | None = None,
+) -> Revision:
+    """Spread an active target's year over its open months by ``weights`` (目标调整 of the
+    monthly split): the months already over keep their targets, the open ones share what the
+    year leaves by their weights (the weights of months over are not used), each level exactly;
+    the year's floor, target and stretch stay. Recorded as a revision with its reason."""
+    member = _actor_member(actor)
+    target = Target.objects.select_for_update(of=("self",)).select_related("plan").get(pk=target.pk)
+    if target.plan.status != PlanStatus.ACTIVE:
+        raise ValidationError(
+            _("Only targets of the active plan are revised; a draft is edited directly.")
+        )
+    if not rules.may_edit_target(member, target):
+        raise PermissionDenied(
+            _("You may revise the targets of the people and teams below you, not your own.")
+        )
+    if len(reason.strip()) < 5:
+        raise ValidationError({"reason": _("A revision needs a reason (at least a few words).")})
+    first_open = first_open_month(target.plan, on or timezone.localdate())
+    if first_open > 12:
+        raise ValidationError(_("The plan's year is over: its months no longer change."))
+    profile = [float(w) for w in weights.values[first_open - 1 :]]
+    if sum(profile) <= 0:
+        raise ValidationError(
+            _(
+                "Give at least one month from %(month)s on a share: the months before it are "
+                "over and keep their targets."
+            )
+            % {"month": _month_label(target.plan, first_open)}
+        )
+    _bump(Target, target.pk, expected_version)
+    old = list(TargetMonth.objects.filter(target=target).order_by("month"))
+    before = _month_values(target.pk)
+    if first_open == 1:
+        target_split_months(target=target, weights=weights)
+    elif not _split_open_months(target, old, first_open, profile):
+        raise ValidationError(
+            _(
+                "The months already over hold more than this target's year leaves: its open "
+                "months cannot be split again. Revise the target first."
+            )
+        )
+    target.refresh_from_db()
+    revision = Revision.objects.create(
+        target=target,
+        author=member,
+        reason=reason.strip(),
+        before=_values(target),
+        after=_values(target),
+        counts_from=first_open,
+    )
+    audit_record(
+        actor=actor,
+        action="target.revise",
+        subject=target,
+        changes={"months": [before, _month_values(target.pk)], "reason": [None, reason.strip()]},
+    )
+    event = target_payload(revision)
+    transaction.on_commit(lambda: webhook_emit(WebhookEvent.TARGET_REVISED, event))
+    return revision
 
 
 def _month_values(pk: int) -> list[str]:

@@ -449,12 +449,16 @@ def _plan_url(target: Target) -> str:
 
 @writer_required
 def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The monthly split of one draft target, set by hand (a share per month) for it alone or
-    for it and every target under it (locked ones keep their months)."""
+    """The monthly split of one target, set by hand (a share per month). In a draft: for it
+    alone or for it and every target under it (locked ones keep their months). In the active
+    plan: over the months not yet over, as a revision with a reason."""
     target = selectors.target_get(user=request.user, pk=pk)
     member = member_of(request.user)
     if member is None or not rules.may_edit_target(member, target):
         raise PermissionDenied(_("You may not change the monthly split of this target."))
+    plan = target.plan
+    active = plan.status == PlanStatus.ACTIVE
+    first_open = services.first_open_month(plan, timezone.localdate()) if active else 1
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     current = list(target.months.order_by("month"))
     total = sum((m.target_value for m in current), Decimal(0))
@@ -472,12 +476,18 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
             parent_shares = [f"{v / parent_total * 100:.1f}" for v in parent_months]
     error = ""
     values = [str(v) for v in shares] if len(shares) == 12 else ["8.33"] * 12
-    subtree = False
-    if request.method == "POST":
-        values = [request.POST.get(f"m{i}", "") for i in range(1, 13)]
-        subtree = request.POST.get("subtree") == "on"
+    subtree, reason = False, ""
+    if request.method == "POST" and (plan.is_editable or (active and first_open <= 12)):
+        posted = [request.POST.get(f"m{i}", "") for i in range(1, 13)]
+        # the months already over keep theirs: what was posted for them is not read
+        values = [values[i] if i + 1 < first_open else posted[i] for i in range(12)]
+        subtree = request.POST.get("subtree") == "on" and not active
+        reason = request.POST.get("reason", "")
+        version = int(v) if (v := request.POST.get("version", "")).isdigit() else None
         try:
-            weights = services.month_weights(values)
+            weights = services.month_weights(
+                ["0" if i + 1 < first_open else values[i] for i in range(12)]
+            )
             # the shares as shown (rounded for the eye) mean the split as it is: the target
             # keeps its months to the cent, and the targets under it take its exact profile
             as_shown = values == [str(v) for v in shares] and total > 0
@@ -486,13 +496,25 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
             if as_shown and not subtree:
                 messages.info(request, _("Nothing changed: the shares are the split as it is."))
                 return redirect(_plan_url(target))
+            if active:
+                services.target_revise_months(
+                    target=target,
+                    weights=weights,
+                    reason=reason,
+                    actor=request.user,
+                    expected_version=version,
+                )
+                messages.success(
+                    request,
+                    _("The months of %(target)s are revised; the reason is on record.")
+                    % {"target": target},
+                )
+                return redirect(_plan_url(target))
             changed = services.target_set_months(
                 target=target,
                 weights=weights,
                 actor=request.user,
-                expected_version=int(v)
-                if (v := request.POST.get("version", "")).isdigit()
-                else None,
+                expected_version=version,
                 subtree=subtree,
                 include_self=not as_shown,
             )
@@ -512,12 +534,14 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
                 else _("The monthly split of %(target)s is set.") % {"target": target},
             )
             return redirect(_plan_url(target))
+    closed_sum = sum((m.target_value for m in current[: first_open - 1]), Decimal(0))
     months = [
         {
             "index": i + 1,
-            "first": fiscal.month(target.plan.fiscal_year, i + 1).start,
+            "first": fiscal.month(plan.fiscal_year, i + 1).start,
             "amount": current[i].target_value if i < len(current) else None,
             "value": values[i],
+            "over": i + 1 < first_open,
         }
         for i in range(12)
     ]
@@ -526,13 +550,19 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
         "targets/months.html",
         {
             "target": target,
-            "plan": target.plan,
+            "plan": plan,
             "months": months,
             "parent_shares": parent_shares,
             "subtree": subtree,
+            "reason": reason,
             "has_children": Target.objects.filter(parent=target).exists(),
             "error": error,
-            "editable": target.plan.is_editable,
+            "editable": plan.is_editable or (active and first_open <= 12),
+            "active": active,
+            "open_from": fiscal.month(plan.fiscal_year, first_open).start
+            if active and 1 < first_open <= 12
+            else None,
+            "left": target.target - closed_sum,
         },
         status=400 if error else 200,
     )

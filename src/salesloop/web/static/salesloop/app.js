@@ -103,7 +103,8 @@
     form.querySelectorAll("button[data-preset]").forEach(function (button) {
       button.addEventListener("click", function () {
         var preset = JSON.parse(button.getAttribute("data-preset"));
-        inputs.forEach(function (el, i) { el.value = preset[i]; });
+        // by month (m1 … m12): the months already over have no share input
+        inputs.forEach(function (el) { el.value = preset[parseInt(el.name.slice(1), 10) - 1]; });
         refresh();
       });
     });
