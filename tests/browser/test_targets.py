@@ -178,13 +178,13 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     assert "新签大客户，上调目标" in [c.value for row in revisions.iter_rows() for c in row]
 
 
-def active_plan(org):
-    """FY2027 with ¥1,000,000 (800,000 / 1,200,000) split down the whole tree, approved and
+def active_plan(org, year=2027):
+    """FY``year`` with ¥1,000,000 (800,000 / 1,200,000) split down the whole tree, approved and
     active; returns the plan and its root target."""
     from salesloop.targets import services as s
     from salesloop.targets.planning import split_subtree
 
-    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    plan = s.plan_create(fiscal_year=year, owner=org.director, actor=org.director.user)
     s.plan_build_tree(plan=plan, metric="booked_revenue")
     root = Target.objects.get(plan=plan, unit=org.company, product_line=None)
     s.target_set(
@@ -323,23 +323,10 @@ def test_a_director_re_spreads_the_rest_of_an_active_year(page, org):
     from django.utils import timezone
 
     from salesloop.targets import services as s
-    from salesloop.targets.planning import split_subtree
 
-    year = timezone.localdate().year  # a calendar fiscal year: the one under way
-    plan = s.plan_create(fiscal_year=year, owner=org.director, actor=org.director.user)
-    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    # a calendar fiscal year: the one under way
+    plan, _root = active_plan(org, year=timezone.localdate().year)
     team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
-    s.target_set(
-        target=team,
-        floor=Decimal("1000000"),
-        target_value=Decimal("1200000"),
-        stretch=Decimal("1500000"),
-        actor=org.director.user,
-    )
-    split_subtree(target=team, actor=org.director.user)
-    s.plan_submit(plan=plan, actor=org.director.user)
-    s.plan_approve(plan=plan, actor=org.admin.user)
-    s.plan_activate(plan=plan, actor=org.admin.user)
     first_open = s.first_open_month(plan, timezone.localdate())
     team.refresh_from_db()
     over = list(team.months.order_by("month").values_list("target_value", flat=True))

@@ -854,6 +854,24 @@ def target_set_months(
     return chosen
 
 
+def _active_target_to_revise(target: Target, member: Member, reason: str) -> Target:
+    """The target, locked for this transaction, if ``member`` may revise it in the active plan
+    with this reason; else why not (a draft is edited directly; one revises what is below
+    oneself; a revision needs a reason)."""
+    target = Target.objects.select_for_update(of=("self",)).select_related("plan").get(pk=target.pk)
+    if target.plan.status != PlanStatus.ACTIVE:
+        raise ValidationError(
+            _("Only targets of the active plan are revised; a draft is edited directly.")
+        )
+    if not rules.may_edit_target(member, target):
+        raise PermissionDenied(
+            _("You may revise the targets of the people and teams below you, not your own.")
+        )
+    if len(reason.strip()) < 5:
+        raise ValidationError({"reason": _("A revision needs a reason (at least a few words).")})
+    return target
+
+
 @transaction.atomic
 def target_revise_months(
     *,
@@ -869,17 +887,7 @@ def target_revise_months(
     year leaves by their weights (the weights of months over are not used), each level exactly;
     the year's floor, target and stretch stay. Recorded as a revision with its reason."""
     member = _actor_member(actor)
-    target = Target.objects.select_for_update(of=("self",)).select_related("plan").get(pk=target.pk)
-    if target.plan.status != PlanStatus.ACTIVE:
-        raise ValidationError(
-            _("Only targets of the active plan are revised; a draft is edited directly.")
-        )
-    if not rules.may_edit_target(member, target):
-        raise PermissionDenied(
-            _("You may revise the targets of the people and teams below you, not your own.")
-        )
-    if len(reason.strip()) < 5:
-        raise ValidationError({"reason": _("A revision needs a reason (at least a few words).")})
+    target = _active_target_to_revise(target, member, reason)
     first_open = first_open_month(target.plan, on or timezone.localdate())
     if first_open > 12:
         raise ValidationError(_("The plan's year is over: its months no longer change."))
@@ -1076,17 +1084,7 @@ def target_revise(
     ``from_month`` (a fiscal month, 1–12, not over yet) the months before it keep theirs too;
     where that is impossible the revision is refused rather than touching them."""
     member = _actor_member(actor)
-    target = Target.objects.select_for_update(of=("self",)).select_related("plan").get(pk=target.pk)
-    if target.plan.status != PlanStatus.ACTIVE:
-        raise ValidationError(
-            _("Only targets of the active plan are revised; a draft is edited directly.")
-        )
-    if not rules.may_edit_target(member, target):
-        raise PermissionDenied(
-            _("You may revise the targets of the people and teams below you, not your own.")
-        )
-    if len(reason.strip()) < 5:
-        raise ValidationError({"reason": _("A revision needs a reason (at least a few words).")})
+    target = _active_target_to_revise(target, member, reason)
     places = metric_places(target.metric)
     floor, target_value, stretch = (
         _quantize(Decimal(v), places) for v in (floor, target_value, stretch)
