@@ -133,3 +133,27 @@ def build_org() -> Org:
         pipeline=pipeline_create(name="Default", is_default=True),
         product_line=product_line_create(name="Software", code="SW"),
     )
+
+
+def team_a_plan(org: Org, fiscal_year: int = 2027) -> Any:
+    """A draft plan of booked revenue whose Team A holds 1,200,000 (floor 1,000,000, stretch
+    1,500,000), split down to its people; returns (plan, Team A's target)."""
+    from salesloop.targets import services as s
+    from salesloop.targets.models import Target
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=fiscal_year, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    team = Target.objects.get(
+        plan=plan, unit=org.team_a, member=None, metric="booked_revenue", product_line=None
+    )
+    s.target_set(
+        target=team,
+        floor=Decimal("1000000"),
+        target_value=Decimal("1200000"),
+        stretch=Decimal("1500000"),
+        actor=org.director.user,
+    )
+    split_subtree(target=team, actor=org.director.user)
+    team.refresh_from_db()
+    return plan, team

@@ -273,20 +273,8 @@ def test_a_director_sets_a_teams_months_by_hand(page, org):
     month's figure; a negative share is refused and changes nothing; "Equal months" for the team
     and everyone under it, and the months follow."""
     from salesloop.targets import services as s
-    from salesloop.targets.planning import split_subtree
 
-    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
-    s.plan_build_tree(plan=plan, metric="booked_revenue")
-    team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
-    s.target_set(
-        target=team,
-        floor=Decimal("1000000"),
-        target_value=Decimal("1200000"),
-        stretch=Decimal("1500000"),
-        actor=org.director.user,
-        weights=None,
-    )
-    split_subtree(target=team, actor=org.director.user)
+    plan, team = f.team_a_plan(org)
     s.target_set_months(
         target=team, weights=s.month_weights(["0"] * 11 + ["100"]), actor=org.director.user
     )  # all in December, to begin with

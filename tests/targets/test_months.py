@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from salesloop.common.models import AuditEvent
 from salesloop.targets import services as s
 from salesloop.targets.models import Target
-from salesloop.targets.planning import split_subtree
+from tests import factories as f
 from tests.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
@@ -26,19 +26,8 @@ SHARES = ["5", "5", "5", "5", "10", "10", "10", "10", "10", "10", "10", "10"]  #
 
 @pytest.fixture
 def plan(org):
-    """FY2027: Team A 1,200,000 (floor 1,000,000, stretch 1,500,000) split to its reps."""
-    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
-    s.plan_build_tree(plan=plan, metric="booked_revenue")
-    team = node(plan, unit=org.team_a)
-    s.target_set(
-        target=team,
-        floor=D("1000000"),
-        target_value=D("1200000"),
-        stretch=D("1500000"),
-        actor=org.director.user,
-    )
-    split_subtree(target=node(plan, unit=org.team_a), actor=org.director.user)
-    return plan
+    """FY2027: Team A 1,200,000 (floor 1,000,000, stretch 1,500,000) split to its people."""
+    return f.team_a_plan(org)[0]
 
 
 def node(plan, *, unit=None, member=None):
@@ -423,3 +412,14 @@ def test_over_the_api_an_active_targets_months_need_a_reason(org, active):
     assert response.status_code == 200, response.content
     got = [D(str(m["target"])) for m in response.json()["months"]]
     assert got[:6] == [m[1] for m in before[:6]] and got[6:] == [D(90000)] * 5 + [D(270000)]
+
+
+def test_the_page_offers_the_parents_split_when_it_has_one(client, org, plan, login):
+    team = node(plan, unit=org.team_a)
+    s.target_set_months(target=team, weights=s.month_weights(SHARES), actor=org.director.user)
+    login(org.director)
+    rep_page = client.get(reverse("targets:months", args=[node(plan, member=org.rep_a1).pk]))
+    preset = rep_page.content.decode().split('data-testid="preset-parent" data-preset=\'')[1]
+    assert preset.startswith('["5.00","5.00","5.00","5.00","10.00"')  # Team A's shares
+    east_is_empty = client.get(reverse("targets:months", args=[team.pk])).content.decode()
+    assert "preset-parent" not in east_is_empty  # East holds nothing to copy

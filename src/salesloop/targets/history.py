@@ -106,16 +106,21 @@ def _inputs(inputs: dict[str, Any]) -> list[str]:
     return out
 
 
+def percent_shares(values: list[Decimal]) -> list[Decimal]:
+    """Each value's share of their sum, in percent to 0.01 (all 0 when the sum is 0)."""
+    total = sum(values, Decimal(0))
+    return [(v / total * 100).quantize(Decimal("0.01")) if total else Decimal(0) for v in values]
+
+
 def _shares(values: list[Any]) -> str:
     """Twelve monthly values as their shares of the year: "8.3% / 7.1% / …"."""
     try:
         amounts = [Decimal(str(v)) for v in values]
     except (InvalidOperation, ValueError):
         return " / ".join(str(v) for v in values)
-    total = sum(amounts, Decimal(0))
-    if total <= 0:
+    if sum(amounts, Decimal(0)) <= 0:
         return " / ".join(_number(v) for v in amounts)
-    return " / ".join(f"{float(v / total) * 100:.1f}%" for v in amounts)
+    return " / ".join(f"{share:.1f}%" for share in percent_shares(amounts))
 
 
 def describe(event: AuditEvent, subjects: dict[str, str]) -> Line:

@@ -38,6 +38,7 @@ from salesloop.targets.forms import (
     RevisionForm,
     TargetValuesForm,
 )
+from salesloop.targets.history import percent_shares
 from salesloop.targets.models import PlanRun, Target
 from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
@@ -462,18 +463,16 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     current = list(target.months.order_by("month"))
     total = sum((m.target_value for m in current), Decimal(0))
-    shares = [
-        (m.target_value / total * 100).quantize(Decimal("0.01")) if total else Decimal(0)
-        for m in current
-    ]
-    parent_shares: list[str] = []
-    if target.parent_id:
-        parent_months = list(
-            target.parent.months.order_by("month").values_list("target_value", flat=True)  # type: ignore[union-attr]
+    shares = percent_shares([m.target_value for m in current])
+    parent_shares = (
+        percent_shares(
+            list(target.parent.months.order_by("month").values_list("target_value", flat=True))  # type: ignore[union-attr]
         )
-        parent_total = sum(parent_months, Decimal(0))
-        if parent_total and len(parent_months) == 12:
-            parent_shares = [f"{v / parent_total * 100:.1f}" for v in parent_months]
+        if target.parent_id
+        else []
+    )
+    if len(parent_shares) != 12 or not any(parent_shares):
+        parent_shares = []
     error = ""
     values = [str(v) for v in shares] if len(shares) == 12 else ["8.33"] * 12
     subtree, reason = False, ""
