@@ -85,6 +85,7 @@ API_ROUTES = {
     "plan_targets": "plan-list",
     "plan_revisions": "plan-list",
     "plan_proposals": "plan-list",
+    "plan_compare": "plan-list",
     "target_detail": "target",
     "target_recommendation": "target",
     "target_update": "target-write",

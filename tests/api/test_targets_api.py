@@ -104,6 +104,7 @@ def test_every_target_route_kind_is_tested_here():
         "plan_targets",
         "plan_revisions",
         "plan_proposals",
+        "plan_compare",
         "target_detail",
         "target_recommendation",
         "target_update",
@@ -143,6 +144,22 @@ def test_reads_follow_the_visibility_rule(org, draft, api_as, role):
     # every listed row is one the detail route also answers
     for item in listed[:5]:
         assert api.get(f"/api/targets/{item['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_plan_comparisons_follow_the_visibility_rule(org, active, draft, api_as, role):
+    """Next year's draft against this year's active plan: each side's rows are the targets the
+    role may see, and nothing about the others."""
+    body = api_as(getattr(org, role)).get(f"/api/plans/{draft.pk}/compare?with={active.pk}")
+    assert body.status_code == 200, body.content[:300]
+    rows = body.json()["rows"]
+    members = {r["owner_id"] for r in rows if r["owner_kind"] == "member"}
+    owners = {getattr(org, owner).pk: key for key, owner in OBJECT_OWNERS.items()}
+    assert {owners[m] for m in members if m in owners} == SEES[role]
+    for r in rows:
+        for side, plan in (("this", draft), ("other", active)):
+            if r[side] is not None:
+                assert Target.objects.get(pk=r[side]["id"]).plan_id == plan.pk
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from salesloop.targets.models import Plan, Proposal, Revision, Target
+from salesloop.web.templatetags.salesloop import signed_figure
 from tests import factories as f
 from tests.browser.conftest import log_in, shot
 
@@ -227,6 +228,26 @@ def test_a_new_version_of_the_active_plan_keeps_the_whole_tree(page, org):
         .exclude(unit=org.company)
         .exists()
     )  # one root: the company
+
+    # raise one person's target in the new version and compare it with the one it came from
+    raised = (rep_target * Decimal("1.25")).quantize(Decimal("0.01"))
+    rep_t = Target.objects.get(plan=v2, member=org.rep_a1, product_line=None)
+    rep.locator("input[name=target]").fill(f"{raised:,.2f}")
+    rep.locator("input[name=stretch]").fill(f"{max(rep_t.stretch, raised):,.2f}")
+    with page.expect_response(lambda r: "/save/" in r.url):
+        rep.locator("button:has-text('Save')").click()
+    page.click("[data-testid=compare-link]")
+    expect(page.locator("h1")).to_have_text("Compare plans")
+    expect(page.locator("[data-testid=compare-with]")).to_have_value(str(plan.pk))
+    change = page.locator("[data-testid='cmp-Rep_A1'] [data-testid=cmp-change]")
+    expect(change).to_have_text(signed_figure(raised - rep_target, "booked_revenue"))
+    expect(page.locator("[data-testid='cmp-Rep_A1']")).to_have_class(re.compile("recon-flag"))
+    expect(page.locator("[data-testid=compare-counts]")).to_contain_text("1 target changed")
+    page.check("[data-testid=only-changes]")
+    page.wait_for_url("**changes=1**")
+    expect(page.locator("[data-testid='cmp-Rep_A2']")).to_have_count(0)
+    expect(page.locator("[data-testid='cmp-Team A']")).to_be_visible()
+    shot(page, "plan-compare")
 
 
 def test_a_director_moves_a_rep_to_another_team_and_the_targets_follow(page, org):

@@ -50,6 +50,7 @@ ROUTES = {
     "targets:transition": "targets",
     "targets:reconcile": "targets",
     "targets:history": "targets",
+    "targets:compare": "targets",
     "targets:export": "targets",
     "targets:save": "targets",
     "targets:method": "targets",

@@ -37,6 +37,8 @@ from salesloop.targets.forms import HIRE_ROWS, InputsForm
 from salesloop.targets.models import Plan, PlanRun, Proposal, Target
 from salesloop.targets.planning import LINE_METRICS, split_subtree
 from salesloop.targets.schemas import (
+    CompareOut,
+    CompareQuery,
     DecisionIn,
     MonthsIn,
     MoveIn,
@@ -216,6 +218,70 @@ def plan_proposals_route(request: HttpRequest, plan_id: PathId, query: Query[Pag
         user=request.user,
     )
     return paginate(proposals, order="-created_at", cursor=query.cursor, limit=query.limit)
+
+
+@router.get(
+    "/plans/{plan_id}/compare",
+    response={200: CompareOut, **OBJECT_ERRORS},
+    url_name="plan_compare",
+)
+def plan_compare_route(request: HttpRequest, plan_id: PathId, query: Query[CompareQuery]) -> Any:
+    """The plan's floor, target and stretch beside another plan's, node by node (matched by the
+    team or person), as far as you may see: what a new version changed, or this year against
+    last year. 404 when the other plan does not exist; 422 when there is none to compare with."""
+    from salesloop.targets import compare
+
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    if query.with_ == plan.pk:
+        raise ValidationError({"with": _("Choose another plan than this one to compare with.")})
+    other = (
+        selectors.plan_get(user=request.user, pk=query.with_)
+        if query.with_
+        else compare.default_other(user=request.user, plan=plan)
+    )
+    if other is None:
+        raise ValidationError({"with": _("There is no other plan to compare this one with.")})
+    line = None
+    if query.product_line:
+        line = ProductLine.objects.filter(pk=query.product_line).first()
+        if line is None:
+            raise ValidationError({"product_line": _("No product line has this id.")})
+    c = compare.plan_compare(
+        user=request.user, plan=plan, other=other, metric=query.metric, product_line=line
+    )
+
+    def side(t: Target | None) -> dict[str, Any] | None:
+        if t is None:
+            return None
+        return {"id": t.pk, "floor": t.floor, "target": t.target, "stretch": t.stretch}
+
+    def out(row: compare.CompareRow, depth: int | None) -> dict[str, Any]:
+        kind, owner_id = row.key
+        return {
+            "owner_kind": "member" if kind == "m" else "unit",
+            "owner_id": owner_id,
+            "owner_name": row.owner_name,
+            "depth": depth,
+            "this": side(row.this),
+            "other": side(row.other),
+            "change": row.change,
+            "change_ratio": float(row.ratio) if row.ratio is not None else None,
+            "changed": row.changed,
+            "flagged": row.flag,
+            "moved_from": row.moved_from,
+        }
+
+    return {
+        "plan": plan.pk,
+        "other": other.pk,
+        "metric": query.metric,
+        "product_line": line.pk if line else None,
+        "changed": c.changed,
+        "unchanged": c.unchanged,
+        "added": c.added,
+        "removed": len(c.gone),
+        "rows": [out(r, r.depth) for r in c.rows] + [out(r, None) for r in c.gone],
+    }
 
 
 def _inputs_form_data(payload: RecomputeIn) -> dict[str, Any]:

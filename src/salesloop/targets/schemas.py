@@ -336,3 +336,54 @@ class MoveOut(Schema):
         description="The unit targets that gave up or took on the member's values."
     )
     revisions: list[int] = Field(description="The revisions recorded (in an active plan).")
+
+
+class CompareQuery(Schema):
+    with_: int | None = Field(
+        None,
+        ge=1,
+        alias="with",
+        description="The plan to compare with. Empty: the version this plan was copied from, "
+        "else the latest other version of its year, else last year's active plan.",
+    )
+    metric: Metric = Metric.BOOKED_REVENUE
+    product_line: int | None = Field(
+        None, ge=0, description="A product line's id; empty or 0 for the totals over all lines."
+    )
+
+
+class CompareSide(Schema):
+    id: int = Field(description="The target's id in its plan.")
+    floor: Decimal
+    target: Decimal
+    stretch: Decimal
+
+
+class CompareRowOut(Schema):
+    owner_kind: Literal["unit", "member"]
+    owner_id: int
+    owner_name: str
+    depth: int | None = Field(description="Depth in this plan's tree; empty for a node it lacks.")
+    this: CompareSide | None = Field(description="In this plan; empty if only in the other.")
+    other: CompareSide | None = Field(description="In the other plan; empty if new in this one.")
+    change: Decimal | None = Field(description="This plan's target minus the other's.")
+    change_ratio: float | None = Field(description="The change over the other plan's target.")
+    changed: bool = Field(description="Floor, target or stretch differ, or one side is missing.")
+    flagged: bool = Field(
+        description="New, gone, or a change 10 points or more out of step with the parent's."
+    )
+    moved_from: str | None = Field(description="The other plan's parent node, if another one.")
+
+
+class CompareOut(Schema):
+    plan: int
+    other: int
+    metric: Metric
+    product_line: int | None
+    changed: int
+    unchanged: int
+    added: int = Field(description="Nodes only in this plan.")
+    removed: int = Field(description="Nodes only in the other plan.")
+    rows: list[CompareRowOut] = Field(
+        description="This plan's tree in order (as far as you may see), then the other's leftovers."
+    )

@@ -642,6 +642,55 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def compare_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The plan beside another one (by default the version it was copied from, or last year's)."""
+    from salesloop.targets import compare
+
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    metric = _metric(request)
+    line = _line(request) if metric in LINE_METRICS else None
+    choices = list(compare.candidates(user=request.user, plan=plan))
+    raw = request.GET.get("with", "")
+    other = next((p for p in choices if str(p.pk) == raw), None)
+    if raw and other is None:
+        messages.error(
+            request,
+            _("There is no other plan %(id)s to compare with; showing the usual one instead.")
+            % {"id": raw[:20]},
+        )
+    if other is None:
+        other = compare.default_other(user=request.user, plan=plan)
+    only_changes = request.GET.get("changes") == "1"
+    comparison = (
+        compare.plan_compare(
+            user=request.user, plan=plan, other=other, metric=metric, product_line=line
+        )
+        if other is not None
+        else None
+    )
+    rows = comparison.rows if comparison is not None else []
+    if only_changes:
+        rows = [r for r in rows if r.changed_below]
+    return render(
+        request,
+        "targets/compare.html",
+        {
+            "plan": plan,
+            "other": other,
+            "choices": choices,
+            "comparison": comparison,
+            "rows": rows,
+            "only_changes": only_changes,
+            "metric": metric,
+            "metrics": Metric.choices,
+            "line": line,
+            "lines": list(ProductLine.objects.filter(is_active=True))
+            if metric in LINE_METRICS
+            else [],
+        },
+    )
+
+
 @writer_required
 @require_POST
 def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:

@@ -1,0 +1,196 @@
+"""Two plans side by side (方案对比): what a new version changed, or how this year's targets
+stand against last year's, node by node, through the visibility rule.
+
+A node is matched across the plans by its owner (the org unit, or the person), for the same
+metric and product line; the tree is the plan's own, and nodes only in the other plan (a person
+who has left, a team that was closed) are listed after it. A person whose team differs between
+the plans says where they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from salesloop.targets import selectors
+from salesloop.targets.choices import PlanStatus
+from salesloop.targets.models import Plan, Target
+
+LEVELS = ("floor", "target", "stretch")
+#: How many of the largest rises and cuts the summary names.
+EXTREMES = 3
+#: A node whose target changes by this much more (or less) than its parent's is highlighted:
+#: out of step with its team. The top node is measured against no change.
+FLAG_POINTS = Decimal("0.1")
+
+
+def owner_key(t: Target) -> tuple[str, int]:
+    return ("m", t.member_id) if t.member_id else ("u", t.unit_id)  # type: ignore[return-value]
+
+
+@dataclass
+class CompareRow:
+    owner_name: str
+    depth: int
+    is_unit: bool
+    this: Target | None
+    other: Target | None
+    #: The other plan's parent node, when the owner sits under another one there.
+    moved_from: str | None = None
+    #: A change at this node or anywhere below it (the "only changes" view keeps the path).
+    changed_below: bool = False
+    #: The parent's relative change of the target (0 for the top node), when both plans have it.
+    parent_ratio: Decimal | None = Decimal(0)
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.this is None or self.other is None:
+            return None
+        return self.this.target - self.other.target
+
+    @property
+    def ratio(self) -> Decimal | None:
+        change = self.change
+        if change is None or not self.other or not self.other.target:
+            return None
+        return change / self.other.target
+
+    @property
+    def changed(self) -> bool:
+        if self.this is None or self.other is None:
+            return True
+        return any(getattr(self.this, lv) != getattr(self.other, lv) for lv in LEVELS)
+
+    @property
+    def flag(self) -> bool:
+        """New, gone, or out of step with its parent by ``FLAG_POINTS`` or more."""
+        if self.this is None or self.other is None:
+            return True
+        ratio = self.ratio
+        if ratio is None or self.parent_ratio is None:
+            return False
+        return abs(ratio - self.parent_ratio) >= FLAG_POINTS
+
+    @property
+    def key(self) -> tuple[str, int]:
+        target = self.this or self.other
+        assert target is not None
+        return owner_key(target)
+
+
+@dataclass
+class Comparison:
+    plan: Plan
+    other: Plan
+    metric: str
+    rows: list[CompareRow]
+    #: Nodes the other plan has and this one has not, in the other plan's tree order.
+    gone: list[CompareRow]
+    changed: int = 0
+    added: int = 0
+    unchanged: int = 0
+    top: CompareRow | None = field(default=None)
+    #: The people with the largest rises and cuts of their target, in that order (up to 3 each).
+    rises: list[CompareRow] = field(default_factory=list)
+    cuts: list[CompareRow] = field(default_factory=list)
+
+
+def candidates(*, user: Any, plan: Plan) -> QuerySet[Plan]:
+    """The plans this one can be compared with: every other plan the user may open."""
+    return selectors.plan_list(user=user).exclude(pk=plan.pk)
+
+
+def default_other(*, user: Any, plan: Plan) -> Plan | None:
+    """The plan a comparison starts from: the version this one was copied from; else the latest
+    other version of the same year; else last year's active plan, or its latest version."""
+    plans = candidates(user=user, plan=plan)
+    if plan.based_on_id:
+        based_on = plans.filter(pk=plan.based_on_id).first()
+        if based_on is not None:
+            return based_on
+    same_year = plans.filter(fiscal_year=plan.fiscal_year).order_by("-version").first()
+    if same_year is not None:
+        return same_year
+    last_year = plans.filter(fiscal_year=plan.fiscal_year - 1)
+    return (
+        last_year.filter(status=PlanStatus.ACTIVE).first()
+        or last_year.filter(~Q(status=PlanStatus.DRAFT)).order_by("-version").first()
+        or last_year.order_by("-version").first()
+    )
+
+
+def plan_compare(
+    *, user: Any, plan: Plan, other: Plan, metric: str, product_line: Any = None
+) -> Comparison:
+    """``plan`` beside ``other`` for one metric and product line, as far as the user may see."""
+    rows_here = selectors.plan_rows(user=user, plan=plan, metric=metric, product_line=product_line)
+    theirs = selectors.plan_rows(user=user, plan=other, metric=metric, product_line=product_line)
+    here_by_pk = {r.target.pk: r.target for r in rows_here}
+    there_by_pk = {r.target.pk: r.target for r in theirs}
+    there = {owner_key(r.target): r for r in theirs}
+
+    def parent_key(t: Target, by_pk: dict[int, Target]) -> tuple[str, int] | None:
+        parent = by_pk.get(t.parent_id) if t.parent_id else None
+        return owner_key(parent) if parent is not None else None
+
+    rows: list[CompareRow] = []
+    for r in rows_here:
+        t = r.target
+        match = there.get(owner_key(t))
+        o = match.target if match is not None else None
+        moved_from = None
+        if o is not None:
+            was, now = parent_key(o, there_by_pk), parent_key(t, here_by_pk)
+            if was is not None and now is not None and was != now:
+                moved_from = there_by_pk[o.parent_id].owner_name  # type: ignore[index]
+        rows.append(
+            CompareRow(
+                owner_name=t.owner_name,
+                depth=r.depth,
+                is_unit=bool(t.unit_id),
+                this=t,
+                other=o,
+                moved_from=moved_from,
+            )
+        )
+    keys_here = {owner_key(r.target) for r in rows_here}
+    gone = [
+        CompareRow(
+            owner_name=r.target.owner_name,
+            depth=0,
+            is_unit=bool(r.target.unit_id),
+            this=None,
+            other=r.target,
+        )
+        for r in theirs
+        if owner_key(r.target) not in keys_here
+    ]
+    # A changed node marks itself and its ancestors, so "only changes" keeps the path to it.
+    row_of = {row.this.pk: row for row in rows if row.this is not None}
+    for row in rows:
+        if not row.changed:
+            continue
+        node: Target | None = row.this
+        while node is not None and not row_of[node.pk].changed_below:
+            row_of[node.pk].changed_below = True
+            node = here_by_pk.get(node.parent_id) if node.parent_id else None
+    for row in rows:  # each node against its parent's change
+        assert row.this is not None
+        parent = row_of.get(row.this.parent_id) if row.this.parent_id else None
+        if parent is not None:
+            row.parent_ratio = parent.ratio
+    comparison = Comparison(plan=plan, other=other, metric=metric, rows=rows, gone=gone)
+    comparison.added = sum(1 for row in rows if row.other is None)
+    comparison.changed = sum(1 for row in rows if row.other is not None and row.changed)
+    comparison.unchanged = len(rows) - comparison.added - comparison.changed
+    comparison.top = next((row for row in rows if row.depth == 0), None)
+    people = sorted(
+        (row for row in rows if not row.is_unit and row.ratio is not None and row.change),
+        key=lambda row: row.ratio,  # type: ignore[arg-type,return-value]
+    )
+    comparison.rises = [row for row in reversed(people) if row.change > 0][:EXTREMES]  # type: ignore[operator]
+    comparison.cuts = [row for row in people if row.change < 0][:EXTREMES]  # type: ignore[operator]
+    return comparison

@@ -1,0 +1,209 @@
+"""Two plans side by side (targets.compare, the compare page and GET /api/plans/{id}/compare).
+
+The factory's draft plan holds Team A at floor 1,000,000 / target 1,200,000 / stretch 1,500,000,
+split equally to its three quota members (mgr_a, rep_a1, rep_a2): 333,333.33 (one of them
+333,333.34) / 400,000 / 500,000 each. Everything else is zero."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from django.urls import reverse
+
+from salesloop.targets import compare
+from salesloop.targets import services as s
+from salesloop.targets.models import Target
+from salesloop.targets.planning import split_subtree
+from tests import factories as f
+from tests.targets.test_months import api_as
+
+
+def node(plan, *, unit=None, member=None):
+    return Target.objects.get(
+        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
+    )
+
+
+def by_name(c):
+    return {r.owner_name: r for r in c.rows}
+
+
+@pytest.fixture
+def versions(org):
+    """v1 as the factory leaves it; v2 copied from it, with Rep_A1 raised by 20 % (400,000 →
+    480,000), a new person (Rep_A3) who joined Team A after the copy, and Rep_B1 moved from
+    Team B to Team A in v2 only."""
+    v1, _team = f.team_a_plan(org)
+    v2 = s.plan_copy(plan=v1, actor=org.director.user)
+    s.target_set(
+        target=node(v2, member=org.rep_a1),
+        floor=D(400000),
+        target_value=D(480000),
+        stretch=D(600000),
+        actor=org.director.user,
+    )
+    f.member("rep_a3", org.team_a)
+    s.plan_build_tree(plan=v2, metric="booked_revenue")
+    # as a move does in the plans it touches (v1 stands for one it did not: archived)
+    Target.objects.filter(pk=node(v2, member=org.rep_b1).pk).update(
+        parent=node(v2, unit=org.team_a)
+    )
+    return v1, v2
+
+
+def test_a_new_version_against_the_one_it_was_copied_from(org, versions):
+    v1, v2 = versions
+    c = compare.plan_compare(user=org.director.user, plan=v2, other=v1, metric="booked_revenue")
+    rows = by_name(c)
+    rep = rows["Rep_A1"]
+    assert (rep.other.target, rep.this.target) == (D(400000), D(480000))
+    assert rep.change == D(80000) and rep.ratio == D("0.2")
+    assert rep.changed and rep.flag  # +20 % while Team A did not move
+    assert rows["Rep_A2"].change == 0 and not rows["Rep_A2"].changed and not rows["Rep_A2"].flag
+    new = rows["Rep_A3"]
+    assert new.other is None and new.this.target == 0 and new.changed and new.flag
+    moved = rows["Rep_B1"]
+    assert moved.moved_from == "Team B" and not moved.changed and moved.depth == 3
+    assert rows["Rep_A2"].moved_from is None
+    # 14 nodes in v2: 6 units, 8 people; one raised, one new, the rest as they were
+    assert (len(c.rows), c.changed, c.added, c.unchanged, c.gone) == (14, 1, 1, 12, [])
+    assert c.top.owner_name == "Company" and c.top.change == 0
+    assert [r.owner_name for r in c.rises] == ["Rep_A1"] and c.cuts == []
+    # "only changes" keeps the changed nodes and the path down to them
+    assert [r.owner_name for r in c.rows if r.changed_below] == [
+        "Company",
+        "East",
+        "Team A",
+        "Rep_A1",
+        "Rep_A3",
+    ]
+
+
+def test_the_other_way_round_a_node_only_in_the_other_plan_is_listed_apart(org, versions):
+    v1, v2 = versions
+    c = compare.plan_compare(user=org.director.user, plan=v1, other=v2, metric="booked_revenue")
+    assert [(r.owner_name, r.other.target, r.this) for r in c.gone] == [("Rep_A3", D(0), None)]
+    assert c.gone[0].flag and c.added == 0
+    rep = by_name(c)["Rep_A1"]
+    assert rep.change == D(-80000) and rep.ratio == D(-80000) / D(480000)
+    assert [r.owner_name for r in c.cuts] == ["Rep_A1"]
+    assert by_name(c)["Rep_B1"].moved_from == "Team A"
+
+
+def test_a_change_in_step_with_the_team_is_not_highlighted(org):
+    v1, _team = f.team_a_plan(org)
+    v2 = s.plan_copy(plan=v1, actor=org.director.user)
+    team = node(v2, unit=org.team_a)
+    s.target_set(
+        target=team,
+        floor=D(900000),
+        target_value=D(1080000),
+        stretch=D(1350000),
+        actor=org.director.user,
+    )
+    split_subtree(target=team, actor=org.director.user)  # 360,000 each: −10 % like the team
+    s.target_set(
+        target=node(v2, member=org.rep_a1),
+        floor=D(200000),
+        target_value=D(280000),
+        stretch=D(350000),
+        actor=org.director.user,
+    )  # −30 %: 20 points below the team's −10 %
+    rows = by_name(
+        compare.plan_compare(user=org.director.user, plan=v2, other=v1, metric="booked_revenue")
+    )
+    assert rows["Team A"].ratio == D("-0.1") and rows["Rep_A2"].ratio == D("-0.1")
+    assert rows["Rep_A2"].this.target == D(360000) and rows["Rep_A2"].changed
+    assert not rows["Rep_A2"].flag and not rows["Mgr_A"].flag
+    assert rows["Rep_A1"].ratio == D("-0.3") and rows["Rep_A1"].flag
+    # East holds zero in both: no ratio, so Team A is measured against nothing and not flagged
+    assert rows["East"].ratio is None and not rows["Team A"].flag
+
+
+def test_each_person_compares_only_what_they_may_see(org, versions):
+    v1, v2 = versions
+    mgr = compare.plan_compare(user=org.mgr_a.user, plan=v2, other=v1, metric="booked_revenue")
+    # Rep_B1's target hangs below Team A in v2, but the person is in Team B: the visibility
+    # rule goes by the person, so Team A's manager does not see it
+    assert [r.owner_name for r in mgr.rows] == ["Team A", "Mgr_A", "Rep_A1", "Rep_A2", "Rep_A3"]
+    assert mgr.top.owner_name == "Team A" and mgr.gone == []
+    rep = compare.plan_compare(user=org.rep_w1.user, plan=v2, other=v1, metric="booked_revenue")
+    assert [r.owner_name for r in rep.rows] == ["Rep_W1"] and rep.gone == []
+
+
+def test_the_plan_compared_with_by_default(org, versions):
+    v1, v2 = versions
+    director = org.director.user
+    assert compare.default_other(user=director, plan=v2) == v1  # copied from it
+    assert compare.default_other(user=director, plan=v1) == v2  # the other version of its year
+    next_year = s.plan_create(fiscal_year=2028, owner=org.director, actor=director)
+    assert compare.default_other(user=director, plan=next_year) == v2  # last year's latest
+    s.plan_submit(plan=v1, actor=director)
+    assert compare.default_other(user=director, plan=next_year) == v1  # not a draft any more
+    s.plan_approve(plan=v1, actor=org.admin.user)
+    s.plan_activate(plan=v1, actor=director)
+    assert compare.default_other(user=director, plan=next_year) == v1  # the active one
+    alone = s.plan_create(fiscal_year=2031, owner=org.director, actor=director)
+    assert compare.default_other(user=director, plan=alone) is None
+
+
+def test_the_page(client, org, versions, login):
+    v1, v2 = versions
+    login(org.director)
+    url = reverse("targets:compare", args=[v2.pk])
+    page = client.get(url).content.decode()
+    assert "Compare plans" in page and f'value="{v1.pk}" selected' in page
+    assert "+¥80,000" in page and "+20%" in page and "was in Team B" in page
+    assert "new in this plan" in page and "Largest rises: Rep_A1 +20%" in page
+    assert "1 target changed · 12 unchanged · 1 only in this plan" in page
+    assert "Company: target ¥0, unchanged." in page and "only in the other" not in page
+    only = client.get(url, {"changes": "1"}).content.decode()
+    assert 'data-testid="cmp-Rep_A1"' in only and 'data-testid="cmp-Rep_A2"' not in only
+    assert 'data-testid="cmp-Team A"' in only and 'data-testid="cmp-West"' not in only
+    back = client.get(reverse("targets:compare", args=[v1.pk]), {"with": v2.pk}).content.decode()
+    assert 'data-testid="cmp-gone-Rep_A3"' in back and "Only in FY2027 v2" in back
+    # a plan that is not there: said so, and the usual one is shown instead
+    bad = client.get(url, {"with": "999999"}, follow=True).content.decode()
+    assert "There is no other plan 999999 to compare with" in bad and "+¥80,000" in bad
+    assert client.get(url, {"with": "x<script>"}).status_code == 200
+    assert "Compare" in client.get(reverse("targets:plan", args=[v2.pk])).content.decode()
+
+
+def test_the_page_without_another_plan(client, org, login):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    login(org.director)
+    page = client.get(reverse("targets:compare", args=[plan.pk])).content.decode()
+    assert "There is no other plan to compare this one with yet" in page
+
+
+def test_over_the_api(org, versions):
+    v1, v2 = versions
+    api = api_as(org.director)
+    response = api.get(f"/api/plans/{v2.pk}/compare")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["plan"], body["other"], body["metric"]) == (v2.pk, v1.pk, "booked_revenue")
+    assert (body["changed"], body["unchanged"], body["added"], body["removed"]) == (1, 12, 1, 0)
+    rows = {r["owner_name"]: r for r in body["rows"]}
+    rep = rows["Rep_A1"]
+    assert D(str(rep["change"])) == D(80000) and rep["change_ratio"] == pytest.approx(0.2)
+    assert rep["owner_kind"] == "member" and rep["owner_id"] == org.rep_a1.pk
+    assert D(str(rep["this"]["target"])) == D(480000) and rep["flagged"] and rep["depth"] == 3
+    assert rows["Rep_A3"]["other"] is None and rows["Rep_B1"]["moved_from"] == "Team B"
+    back = api.get(f"/api/plans/{v1.pk}/compare?with={v2.pk}").json()
+    gone = [r for r in back["rows"] if r["this"] is None]
+    assert [(r["owner_name"], r["depth"]) for r in gone] == [("Rep_A3", None)]
+    assert back["removed"] == 1
+    # bad input: a clear answer, nothing else
+    assert api.get(f"/api/plans/{v2.pk}/compare?with={v2.pk}").status_code == 422
+    assert api.get(f"/api/plans/{v2.pk}/compare?with=999999").status_code == 404
+    assert api.get(f"/api/plans/{v2.pk}/compare?with=abc").status_code in (400, 422)
+    assert api.get(f"/api/plans/{v2.pk}/compare?metric=nope").status_code in (400, 422)
+    assert api.get(f"/api/plans/{v2.pk}/compare?product_line=999999").status_code == 422
+    alone = s.plan_create(fiscal_year=2031, owner=org.director, actor=org.director.user)
+    none = api.get(f"/api/plans/{alone.pk}/compare")
+    assert none.status_code == 422 and "no other plan" in none.content.decode()
+    # a manager's comparison holds their subtree only
+    mgr = api_as(org.mgr_w).get(f"/api/plans/{v2.pk}/compare").json()
+    assert [r["owner_name"] for r in mgr["rows"]] == ["Team W", "Mgr_W", "Rep_W1"]
