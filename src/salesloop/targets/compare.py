@@ -126,8 +126,12 @@ def plan_compare(
     *, user: Any, plan: Plan, other: Plan, metric: str, product_line: Any = None
 ) -> Comparison:
     """``plan`` beside ``other`` for one metric and product line, as far as the user may see."""
-    rows_here = selectors.plan_rows(user=user, plan=plan, metric=metric, product_line=product_line)
-    theirs = selectors.plan_rows(user=user, plan=other, metric=metric, product_line=product_line)
+    rows_here, theirs = (
+        selectors.plan_rows(
+            user=user, plan=p, metric=metric, product_line=product_line, values_only=True
+        )
+        for p in (plan, other)
+    )
     here_by_pk = {r.target.pk: r.target for r in rows_here}
     there_by_pk = {r.target.pk: r.target for r in theirs}
     there = {owner_key(r.target): r for r in theirs}

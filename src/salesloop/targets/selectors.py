@@ -72,7 +72,7 @@ def target_list(
     *, user: Any, plan: Plan, metric: str | None = None, product_line: Any = "any"
 ) -> QuerySet[Target]:
     queryset = Target.objects.filter(plan=plan).select_related(
-        "unit", "member__org_unit", "product_line", "parent"
+        "unit", "member__org_unit", "product_line"
     )
     if metric:
         queryset = queryset.filter(metric=metric)
@@ -112,9 +112,17 @@ class Row:
     own_baseline: dict[str, float] = field(default_factory=dict)
 
 
-def plan_rows(*, user: Any, plan: Plan, metric: str, product_line: Any = None) -> list[Row]:
-    """The plan's tree for one metric and product line, in tree order, as far as the user may see."""
-    targets = list(target_list(user=user, plan=plan, metric=metric, product_line=product_line))
+def plan_rows(
+    *, user: Any, plan: Plan, metric: str, product_line: Any = None, values_only: bool = False
+) -> list[Row]:
+    """The plan's tree for one metric and product line, in tree order, as far as the user may see.
+
+    ``values_only``: without the recommendation and the SMART check (large JSON a comparison of
+    the values does not need); the rows' ``smart`` and ``own_baseline`` are then empty."""
+    queryset = target_list(user=user, plan=plan, metric=metric, product_line=product_line)
+    if values_only:
+        queryset = queryset.defer("recommendation", "smart", "smart_basis")
+    targets = list(queryset)
     by_parent: dict[int | None, list[Target]] = {}
     ids = {t.pk for t in targets}
     for t in targets:
@@ -159,8 +167,10 @@ def plan_rows(*, user: Any, plan: Plan, metric: str, product_line: Any = None) -
                 proposable=bool(member)
                 and plan.status == PlanStatus.DRAFT
                 and rules.may_propose(member, t),  # type: ignore[arg-type]
-                smart=smart.summary(t.smart),
-                own_baseline=(t.recommendation or {}).get("own_baseline", {}),
+                smart={} if values_only else smart.summary(t.smart),
+                own_baseline={}
+                if values_only
+                else (t.recommendation or {}).get("own_baseline", {}),
             )
         )
         for k in kids:
