@@ -6,11 +6,15 @@ split equally to its three quota members (mgr_a, rep_a1, rep_a2): 333,333.33 (on
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
+from salesloop.orders.services import order_create
 from salesloop.targets import compare
 from salesloop.targets import services as s
 from salesloop.targets.models import Target
@@ -119,6 +123,79 @@ def test_a_change_in_step_with_the_team_is_not_highlighted(org):
     assert rows["Rep_A1"].ratio == D("-0.3") and rows["Rep_A1"].flag
     # East holds zero in both: no ratio, so Team A is measured against nothing and not flagged
     assert rows["East"].ratio is None and not rows["Team A"].flag
+
+
+def test_last_years_targets_come_with_what_became_of_them(client, org, versions, login):
+    """FY2028 against FY2027 v1 on 30 June 2027: each node's FY2027 actual to that day."""
+    v1, _v2 = versions
+    cust_a1, cust_a2 = f.customer(org.rep_a1), f.customer(org.rep_a2)
+    for n, (who, cust, day, amount) in enumerate(
+        (
+            (org.rep_a1, cust_a1, date(2027, 3, 5), 60000),
+            (org.rep_a1, cust_a1, date(2027, 6, 30), 40000),  # today counts
+            (org.rep_a2, cust_a2, date(2027, 5, 10), 50000),
+            (org.rep_a1, cust_a1, date(2026, 12, 20), 7000),  # the year before
+            (org.rep_a2, cust_a2, date(2027, 7, 1), 9000),  # after today
+            (org.rep_w1, f.customer(org.rep_w1), date(2027, 2, 1), 30000),
+        )
+    ):
+        order_create(number=f"C{n}", customer=cust, owner=who, signed_on=day, amount=D(amount))
+    fy2028 = s.plan_create(fiscal_year=2028, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=fy2028, metric="booked_revenue")
+    c = compare.plan_compare(
+        user=org.director.user,
+        plan=fy2028,
+        other=v1,
+        metric="booked_revenue",
+        today=date(2027, 6, 30),
+    )
+    assert c.actual_to == date(2027, 6, 30) and not c.actual_whole_year
+    rows = by_name(c)
+    assert rows["Rep_A1"].actual == D(100000) and rows["Rep_A1"].attainment == D("0.25")
+    assert rows["Rep_A2"].actual == D(50000) and rows["Rep_A2"].attainment == D("0.125")
+    assert rows["Mgr_A"].actual == 0 and rows["Mgr_A"].attainment == 0
+    assert rows["Team A"].actual == D(150000) and rows["Team A"].attainment == D("0.125")
+    assert rows["East"].actual == D(150000) and rows["East"].attainment is None  # target 0
+    assert rows["Team W"].actual == D(30000) and rows["Company"].actual == D(180000)
+    # a manager's team figures add up only the people they may see
+    west = compare.plan_compare(
+        user=org.mgr_w.user, plan=fy2028, other=v1, metric="booked_revenue", today=date(2027, 6, 30)
+    )
+    assert [(r.owner_name, r.actual) for r in west.rows] == [
+        ("Team W", D(30000)),
+        ("Mgr_W", D(0)),
+        ("Rep_W1", D(30000)),
+    ]
+    # the year over: the whole of it; the year not begun: no actuals at all
+    whole = compare.plan_compare(
+        user=org.director.user,
+        plan=fy2028,
+        other=v1,
+        metric="booked_revenue",
+        today=date(2028, 2, 1),
+    )
+    assert whole.actual_whole_year and by_name(whole)["Rep_A2"].actual == D(59000)
+    early = compare.plan_compare(
+        user=org.director.user,
+        plan=fy2028,
+        other=v1,
+        metric="booked_revenue",
+        today=date(2026, 12, 31),
+    )
+    assert early.actual_to is None and all(r.actual is None for r in early.rows)
+    api = api_as(org.director)
+    with time_machine.travel(datetime(2027, 6, 30, 12, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        body = api.get(f"/api/plans/{fy2028.pk}/compare?with={v1.pk}").json()
+    assert body["actual_to"] == "2027-06-30"
+    rep = next(r for r in body["rows"] if r["owner_name"] == "Rep_A1")
+    assert D(str(rep["actual"])) == D(100000) and rep["attainment"] == pytest.approx(0.25)
+    with time_machine.travel(datetime(2027, 6, 30, 12, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        login(org.director)  # a session begun in 2026 would have expired by then
+        page = client.get(
+            reverse("targets:compare", args=[fy2028.pk]), {"with": v1.pk}
+        ).content.decode()
+    assert "Actual to 06-30" in page and "FY2027 actual to 2027-06-30: ¥180,000." in page
+    assert '<span title="¥100,000">¥100k</span></td><td class="num small gap">25%' in page
 
 
 def test_each_person_compares_only_what_they_may_see(org, versions):

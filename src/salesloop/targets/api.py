@@ -269,6 +269,8 @@ def plan_compare_route(request: HttpRequest, plan_id: PathId, query: Query[Compa
             "changed": row.changed,
             "flagged": row.flag,
             "moved_from": row.moved_from,
+            "actual": row.actual,
+            "attainment": float(row.attainment) if row.attainment is not None else None,
         }
 
     return {
@@ -280,6 +282,7 @@ def plan_compare_route(request: HttpRequest, plan_id: PathId, query: Query[Compa
         "unchanged": c.unchanged,
         "added": c.added,
         "removed": len(c.gone),
+        "actual_to": c.actual_to,
         "rows": [out(r, r.depth) for r in c.rows] + [out(r, None) for r in c.gone],
     }
 

@@ -10,6 +10,7 @@ the plans says where they were.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +45,8 @@ class CompareRow:
     changed_below: bool = False
     #: The parent's relative change of the target (0 for the top node), when both plans have it.
     parent_ratio: Decimal | None = Decimal(0)
+    #: The actual of the other plan's year so far (when that year has begun).
+    actual: Decimal | None = None
 
     @property
     def change(self) -> Decimal | None:
@@ -75,6 +78,13 @@ class CompareRow:
         return abs(ratio - self.parent_ratio) >= FLAG_POINTS
 
     @property
+    def attainment(self) -> Decimal | None:
+        """The other plan's year: actual / its target."""
+        if self.actual is None or self.other is None or not self.other.target:
+            return None
+        return self.actual / self.other.target
+
+    @property
     def key(self) -> tuple[str, int]:
         target = self.this or self.other
         assert target is not None
@@ -96,6 +106,10 @@ class Comparison:
     #: The people with the largest rises and cuts of their target, in that order (up to 3 each).
     rises: list[CompareRow] = field(default_factory=list)
     cuts: list[CompareRow] = field(default_factory=list)
+    #: The other plan's year, read to this day (None: that year has not begun, no actuals).
+    actual_to: date | None = None
+    #: Whether ``actual_to`` is the end of that year (the year is over).
+    actual_whole_year: bool = False
 
 
 def candidates(*, user: Any, plan: Plan) -> QuerySet[Plan]:
@@ -123,9 +137,20 @@ def default_other(*, user: Any, plan: Plan) -> Plan | None:
 
 
 def plan_compare(
-    *, user: Any, plan: Plan, other: Plan, metric: str, product_line: Any = None
+    *,
+    user: Any,
+    plan: Plan,
+    other: Plan,
+    metric: str,
+    product_line: Any = None,
+    today: date | None = None,
 ) -> Comparison:
-    """``plan`` beside ``other`` for one metric and product line, as far as the user may see."""
+    """``plan`` beside ``other`` for one metric and product line, as far as the user may see.
+
+    Once the other plan's year has begun, each node also carries its actual in that year to
+    ``today`` (the actuals as My targets reads them: a person's credited figures, a team's the
+    sum of the people of its subtree the user may see), so last year's targets come with what
+    became of them."""
     rows_here, theirs = (
         selectors.plan_rows(
             user=user, plan=p, metric=metric, product_line=product_line, values_only=True
@@ -191,6 +216,7 @@ def plan_compare(
     comparison.changed = sum(1 for row in rows if row.other is not None and row.changed)
     comparison.unchanged = len(rows) - comparison.added - comparison.changed
     comparison.top = next((row for row in rows if row.depth == 0), None)
+    _add_actuals(comparison, user=user, product_line=product_line, today=today)
     people = sorted(
         (row for row in rows if not row.is_unit and row.ratio is not None and row.change),
         key=lambda row: row.ratio,  # type: ignore[arg-type,return-value]
@@ -198,3 +224,42 @@ def plan_compare(
     comparison.rises = [row for row in reversed(people) if row.change > 0][:EXTREMES]  # type: ignore[operator]
     comparison.cuts = [row for row in people if row.change < 0][:EXTREMES]  # type: ignore[operator]
     return comparison
+
+
+def _add_actuals(c: Comparison, *, user: Any, product_line: Any, today: date | None) -> None:
+    """Each node's actual in the other plan's year to ``today``: one read for every person."""
+    from django.utils import timezone
+
+    from salesloop.core.periods import FiscalCalendar
+    from salesloop.insights.actuals import monthly_actuals_by_line
+    from salesloop.org.models import Member
+    from salesloop.org.services import company_get
+    from salesloop.org.visibility import visible
+
+    today = today or timezone.localdate()
+    year = FiscalCalendar(company_get().fiscal_year_start_month).year(c.other.fiscal_year)
+    if today < year.start:
+        return
+    c.actual_to = min(today, year.end)
+    c.actual_whole_year = today >= year.end
+    paths = dict(visible(Member.objects.all(), user=user).values_list("pk", "org_unit__path"))
+    got = monthly_actuals_by_line(
+        metric=c.metric,
+        members=list(paths),
+        start=year.start,
+        end=c.actual_to,
+        lines=[product_line],
+    )[getattr(product_line, "pk", None)]
+    per_member: dict[int, Decimal] = {}
+    for (member_id, _y, _m), value in got.values.items():
+        per_member[member_id] = per_member.get(member_id, Decimal(0)) + value
+    for row in [*c.rows, *c.gone]:
+        t = row.this or row.other
+        assert t is not None
+        if t.member_id:
+            row.actual = per_member.get(t.member_id, Decimal(0)) if t.member_id in paths else None
+        else:
+            prefix = t.unit.path  # type: ignore[union-attr]
+            row.actual = sum(
+                (v for m, v in per_member.items() if paths[m].startswith(prefix)), Decimal(0)
+            )

@@ -1,6 +1,6 @@
 """API schemas for plans, targets (with their months), revisions and proposals."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -373,6 +373,11 @@ class CompareRowOut(Schema):
         description="New, gone, or a change 10 points or more out of step with the parent's."
     )
     moved_from: str | None = Field(description="The other plan's parent node, if another one.")
+    actual: Decimal | None = Field(
+        description="The actual in the other plan's year to `actual_to` (a team: the people of "
+        "its subtree you may see); empty before that year begins."
+    )
+    attainment: float | None = Field(description="`actual` over the other plan's target.")
 
 
 class CompareOut(Schema):
@@ -384,6 +389,10 @@ class CompareOut(Schema):
     unchanged: int
     added: int = Field(description="Nodes only in this plan.")
     removed: int = Field(description="Nodes only in the other plan.")
+    actual_to: date | None = Field(
+        description="The day the other plan's year is read to (its end once it is over); "
+        "empty before that year begins."
+    )
     rows: list[CompareRowOut] = Field(
         description="This plan's tree in order (as far as you may see), then the other's leftovers."
     )
