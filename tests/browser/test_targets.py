@@ -3,10 +3,12 @@ and a manager revises an active target with a reason — in real Chromium."""
 
 from __future__ import annotations
 
+import io
 import re
 from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from salesloop.targets.models import Plan, Proposal, Revision, Target
@@ -248,6 +250,12 @@ def test_a_new_version_of_the_active_plan_keeps_the_whole_tree(page, org):
     expect(page.locator("[data-testid='cmp-Rep_A2']")).to_have_count(0)
     expect(page.locator("[data-testid='cmp-Team A']")).to_be_visible()
     shot(page, "plan-compare")
+    with page.expect_download() as download:
+        page.click("[data-testid=compare-export]")
+    assert download.value.suggested_filename == "compare-FY2027-v2-FY2027-v1.xlsx"
+    sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+    names = [r[0] for r in sheet.iter_rows(min_row=5, values_only=True)]
+    assert names == ["Company", "East", "Team A", "Rep_A1"]  # "only changes" carried over
 
 
 def test_a_director_moves_a_rep_to_another_team_and_the_targets_follow(page, org):

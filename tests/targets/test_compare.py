@@ -6,6 +6,7 @@ split equally to its three quota members (mgr_a, rep_a1, rep_a2): 333,333.33 (on
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from decimal import Decimal as D
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.urls import reverse
+from openpyxl import load_workbook
 
 from salesloop.orders.services import order_create
 from salesloop.targets import compare
@@ -194,8 +196,16 @@ def test_last_years_targets_come_with_what_became_of_them(client, org, versions,
         page = client.get(
             reverse("targets:compare", args=[fy2028.pk]), {"with": v1.pk}
         ).content.decode()
+        workbook = client.get(reverse("targets:compare_export", args=[fy2028.pk]), {"with": v1.pk})
     assert "Actual to 06-30" in page and "FY2027 actual to 2027-06-30: ¥180,000." in page
     assert '<span title="¥100,000">¥100k</span></td><td class="num small gap">25%' in page
+    sheet = load_workbook(io.BytesIO(workbook.content)).active
+    assert [c.value for c in sheet[4]][4:6] == [
+        "FY2027 v1 · Actual to 06-30",
+        "FY2027 v1 · Attainment",
+    ]
+    sheet_rows = {r[0]: r for r in sheet.iter_rows(min_row=5, values_only=True)}
+    assert sheet_rows["Rep_A1"][4:6] == (100000, 0.25) and sheet_rows["Team A"][4] == 150000
 
 
 def test_each_person_compares_only_what_they_may_see(org, versions):
@@ -245,6 +255,57 @@ def test_the_page(client, org, versions, login):
     assert "There is no other plan 999999 to compare with" in bad and "+¥80,000" in bad
     assert client.get(url, {"with": "x<script>"}).status_code == 200
     assert "Compare" in client.get(reverse("targets:plan", args=[v2.pk])).content.decode()
+
+
+def test_the_comparison_as_a_workbook(client, org, versions, login):
+    v1, v2 = versions
+    login(org.director)
+    response = client.get(reverse("targets:compare_export", args=[v2.pk]))
+    assert response.status_code == 200
+    assert 'filename="compare-FY2027-v2-FY2027-v1.xlsx"' in response["Content-Disposition"]
+    ws = load_workbook(io.BytesIO(response.content)).active
+    assert ws["A1"].value.startswith("Targets FY2027 v2 · Compare with Targets FY2027 v1")
+    header = [c.value for c in ws[4]]
+    assert header[:8] == [
+        "Team / person",
+        "FY2027 v1 · Floor",
+        "FY2027 v1 · Target",
+        "FY2027 v1 · Stretch",
+        "FY2027 v2 · Floor",
+        "FY2027 v2 · Target",
+        "FY2027 v2 · Stretch",
+        "Change of the target",
+    ]
+    rows = {r[0]: r for r in ws.iter_rows(min_row=5, values_only=True)}
+    rep = rows["Rep_A1"]
+    assert rep[:8] == ("Rep_A1", 333333.33, 400000, 500000, 400000, 480000, 600000, 80000)
+    assert rep[8] == pytest.approx(0.2) and rep[9] is None
+    assert rows["Rep_A3"][1] is None and rows["Rep_A3"][9] == "new in this plan"
+    assert rows["Rep_B1"][9] == "was in Team B" and rows["Rep_B1"][7] == 0
+    assert len(rows) == 14  # every node of v2, none only in v1
+    back = client.get(reverse("targets:compare_export", args=[v1.pk]), {"with": v2.pk})
+    back_rows = {
+        r[0]: r
+        for r in load_workbook(io.BytesIO(back.content)).active.iter_rows(
+            min_row=5, values_only=True
+        )
+    }
+    assert back_rows["Rep_A3"][4] is None and back_rows["Rep_A3"][9] == "Only in FY2027 v2"
+    # a manager's workbook holds their subtree only, like the page
+    login(org.mgr_w)
+    west = load_workbook(
+        io.BytesIO(client.get(reverse("targets:compare_export", args=[v2.pk])).content)
+    )
+    assert [r[0] for r in west.active.iter_rows(min_row=5, values_only=True)] == [
+        "Team W",
+        "Mgr_W",
+        "Rep_W1",
+    ]
+    # nothing to compare with: back to the page, with the reason
+    alone = s.plan_create(fiscal_year=2031, owner=org.director, actor=org.director.user)
+    login(org.director)
+    none = client.get(reverse("targets:compare_export", args=[alone.pk]), follow=True)
+    assert "There is no other plan to compare this one with." in none.content.decode()
 
 
 def test_the_page_without_another_plan(client, org, login):

@@ -51,6 +51,7 @@ ROUTES = {
     "targets:reconcile": "targets",
     "targets:history": "targets",
     "targets:compare": "targets",
+    "targets:compare_export": "targets",
     "targets:export": "targets",
     "targets:save": "targets",
     "targets:method": "targets",

@@ -229,3 +229,111 @@ def _sheet_title(wb: Workbook, label: str) -> str:
         suffix = f" ({n})"
         title, n = clean[: 31 - len(suffix)] + suffix, n + 1
     return title
+
+
+def comparison_workbook(
+    *, user: Any, comparison: Any, product_line: Any = None, only_changes: bool = False
+) -> bytes:
+    """A comparison of two plans (``targets.compare``) as one sheet: the tree with the other
+    plan's floor / target / stretch (and its year's actual and attainment, once begun), this
+    plan's, and the change of the target in amount and share; then the nodes only in the other.
+    ``only_changes``: as the page shows it then (the changed nodes and the path down to them)."""
+    c = comparison
+    money = c.metric in MONEY_METRICS
+    number = MONEY_FORMAT if money else COUNT_FORMAT
+    wb = Workbook()
+    ws: Worksheet = wb.active
+    ws.title = _sheet_title(wb, str(Metric(c.metric).label))
+    member = member_of(user)
+    this = f"FY{c.plan.fiscal_year} v{c.plan.version}"
+    that = f"FY{c.other.fiscal_year} v{c.other.version}"
+    scope = str(Metric(c.metric).label) + (f" · {product_line.name}" if product_line else "")
+    ws.append([safe(f"{c.plan} · {_('Compare with')} {c.other} · {scope}")])
+    ws["A1"].font = TITLE
+    ws.append(
+        [
+            safe(
+                _("Exported %(at)s by %(who)s")
+                % {
+                    "at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+                    "who": member.display_name if member else user.get_username(),
+                }
+            )
+        ]
+    )
+    ws.append([])
+    actuals = c.actual_to is not None
+    actual_head = (
+        [
+            f"{that} · {_('Actual')}"
+            if c.actual_whole_year
+            else f"{that} · " + _("Actual to %(day)s") % {"day": c.actual_to.strftime("%m-%d")},
+            f"{that} · {_('Attainment')}",
+        ]
+        if actuals
+        else []
+    )
+    header = [
+        _("Team / person"),
+        *(f"{that} · {label}" for label in (_("Floor"), _("Target"), _("Stretch"))),
+        *actual_head,
+        *(f"{this} · {label}" for label in (_("Floor"), _("Target"), _("Stretch"))),
+        _("Change of the target"),
+        _("Change %"),
+        _("Note"),
+    ]
+    ws.append(header)
+    head_row = r = 4
+    for col in range(1, len(header) + 1):
+        cell = ws.cell(head_row, col)
+        cell.font, cell.fill = BOLD, HEAD_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    shift = 2 if actuals else 0
+
+    def levels(t: Any) -> list[Any]:
+        return [t.floor, t.target, t.stretch] if t is not None else [None, None, None]
+
+    rows = [r for r in c.rows if r.changed_below] if only_changes else c.rows
+    for row in [*rows, *c.gone]:
+        note = []
+        if row.other is None:
+            note.append(_("new in this plan"))
+        if row.this is None:
+            note.append(
+                _("Only in FY%(fy)s v%(v)s") % {"fy": c.other.fiscal_year, "v": c.other.version}
+            )
+        if row.moved_from:
+            note.append(_("was in %(team)s") % {"team": row.moved_from})
+        ws.append(
+            [
+                safe(row.owner_name),
+                *levels(row.other),
+                *([row.actual, row.attainment] if actuals else []),
+                *levels(row.this),
+                row.change,
+                row.ratio,
+                safe("; ".join(str(n) for n in note)),
+            ]
+        )
+        r += 1
+        ws.cell(r, 1).alignment = Alignment(indent=min(row.depth, 15))
+        if row.is_unit:
+            ws.cell(r, 1).font = BOLD
+            for col in range(1, len(header) + 1):
+                ws.cell(r, col).fill = UNIT_FILL
+        for col in (2, 3, 4, *range(5 + shift, 8 + shift), 8 + shift):
+            ws.cell(r, col).number_format = number
+        if actuals:
+            ws.cell(r, 5).number_format = number
+            ws.cell(r, 6).number_format = "0%"
+        ws.cell(r, 9 + shift).number_format = "+0%;-0%;0%"
+        if row.flag:
+            ws.cell(r, 8 + shift).font = ws.cell(r, 9 + shift).font = FLAG_FONT
+    for col in range(1, len(header) + 1):
+        ws.column_dimensions[get_column_letter(col)].width = 26 if col == 1 else 15
+    ws.column_dimensions[get_column_letter(len(header))].width = 30
+    ws.freeze_panes = ws.cell(head_row + 1, 2)
+    ws.auto_filter.ref = f"A{head_row}:{get_column_letter(len(header))}{r}"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

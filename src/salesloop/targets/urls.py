@@ -14,6 +14,7 @@ urlpatterns = [
     path("plans/<int:pk>/reconcile/", views.reconcile_view, name="reconcile"),
     path("plans/<int:pk>/history/", views.history_view, name="history"),
     path("plans/<int:pk>/compare/", views.compare_view, name="compare"),
+    path("plans/<int:pk>/compare.xlsx", views.compare_export_view, name="compare_export"),
     path("members/<int:pk>/move/", views.member_move_view, name="move"),
     path("plans/<int:pk>/export.xlsx", views.plan_export_view, name="export"),
     path("t/<int:pk>/save/", views.target_save_view, name="save"),

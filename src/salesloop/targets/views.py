@@ -642,11 +642,11 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def compare_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The plan beside another one (by default the version it was copied from, or last year's)."""
+def _comparison(request: HttpRequest, plan: Any) -> dict[str, Any]:
+    """The comparison a compare page or its export shows: the plan chosen in ``with`` (or the
+    usual one), the metric and the product line."""
     from salesloop.targets import compare
 
-    plan = selectors.plan_get(user=request.user, pk=pk)
     metric = _metric(request)
     line = _line(request) if metric in LINE_METRICS else None
     choices = list(compare.candidates(user=request.user, plan=plan))
@@ -660,14 +660,25 @@ def compare_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     if other is None:
         other = compare.default_other(user=request.user, plan=plan)
-    only_changes = request.GET.get("changes") == "1"
-    comparison = (
-        compare.plan_compare(
+    return {
+        "plan": plan,
+        "other": other,
+        "choices": choices,
+        "metric": metric,
+        "line": line,
+        "comparison": compare.plan_compare(
             user=request.user, plan=plan, other=other, metric=metric, product_line=line
         )
         if other is not None
-        else None
-    )
+        else None,
+    }
+
+
+def compare_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The plan beside another one (by default the version it was copied from, or last year's)."""
+    context = _comparison(request, selectors.plan_get(user=request.user, pk=pk))
+    comparison = context["comparison"]
+    only_changes = request.GET.get("changes") == "1"
     rows = comparison.rows if comparison is not None else []
     if only_changes:
         rows = [r for r in rows if r.changed_below]
@@ -675,20 +686,46 @@ def compare_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "targets/compare.html",
         {
-            "plan": plan,
-            "other": other,
-            "choices": choices,
-            "comparison": comparison,
+            **context,
             "rows": rows,
             "only_changes": only_changes,
-            "metric": metric,
             "metrics": Metric.choices,
-            "line": line,
             "lines": list(ProductLine.objects.filter(is_active=True))
-            if metric in LINE_METRICS
+            if context["metric"] in LINE_METRICS
             else [],
+            "query": request.GET.urlencode(),
         },
     )
+
+
+def compare_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from salesloop.common.audit import security_event
+    from salesloop.targets.export import comparison_workbook
+
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    context = _comparison(request, plan)
+    comparison = context["comparison"]
+    if comparison is None:
+        messages.error(request, _("There is no other plan to compare this one with."))
+        return redirect("targets:compare", pk=plan.pk)
+    data = comparison_workbook(
+        user=request.user,
+        comparison=comparison,
+        product_line=context["line"],
+        only_changes=request.GET.get("changes") == "1",
+    )
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    other = comparison.other
+    response["Content-Disposition"] = (
+        f'attachment; filename="compare-FY{plan.fiscal_year}-v{plan.version}'
+        f'-FY{other.fiscal_year}-v{other.version}.xlsx"'
+    )
+    security_event(
+        actor=request.user, action="export", kind="plan-comparison", plan=plan.pk, other=other.pk
+    )
+    return response
 
 
 @writer_required
