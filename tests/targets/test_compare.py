@@ -31,6 +31,17 @@ def node(plan, *, unit=None, member=None):
     )
 
 
+def set_values(org, target, floor, value, stretch):
+    """The director sets a draft target's floor, target and stretch."""
+    s.target_set(
+        target=target,
+        floor=D(floor),
+        target_value=D(value),
+        stretch=D(stretch),
+        actor=org.director.user,
+    )
+
+
 def by_name(c):
     return {r.owner_name: r for r in c.rows}
 
@@ -42,13 +53,7 @@ def versions(org):
     Team B to Team A in v2 only."""
     v1, _team = f.team_a_plan(org)
     v2 = s.plan_copy(plan=v1, actor=org.director.user)
-    s.target_set(
-        target=node(v2, member=org.rep_a1),
-        floor=D(400000),
-        target_value=D(480000),
-        stretch=D(600000),
-        actor=org.director.user,
-    )
+    set_values(org, node(v2, member=org.rep_a1), 400000, 480000, 600000)
     f.member("rep_a3", org.team_a)
     s.plan_build_tree(plan=v2, metric="booked_revenue")
     # as a move does in the plans it touches (v1 stands for one it did not: archived)
@@ -101,20 +106,10 @@ def test_a_change_in_step_with_the_team_is_not_highlighted(org):
     v1, _team = f.team_a_plan(org)
     v2 = s.plan_copy(plan=v1, actor=org.director.user)
     team = node(v2, unit=org.team_a)
-    s.target_set(
-        target=team,
-        floor=D(900000),
-        target_value=D(1080000),
-        stretch=D(1350000),
-        actor=org.director.user,
-    )
+    set_values(org, team, 900000, 1080000, 1350000)
     split_subtree(target=team, actor=org.director.user)  # 360,000 each: −10 % like the team
-    s.target_set(
-        target=node(v2, member=org.rep_a1),
-        floor=D(200000),
-        target_value=D(280000),
-        stretch=D(350000),
-        actor=org.director.user,
+    set_values(
+        org, node(v2, member=org.rep_a1), 200000, 280000, 350000
     )  # −30 %: 20 points below the team's −10 %
     rows = by_name(
         compare.plan_compare(user=org.director.user, plan=v2, other=v1, metric="booked_revenue")
