@@ -92,3 +92,13 @@ def test_simulated_probabilities_are_never_shown_as_certain():
     assert chance(0.006) == "1%"
     assert chance(0.005) == chance(0.0) == "< 1%"
     assert chance(None) == "—"
+
+
+def test_a_small_change_is_not_shown_as_none():
+    """A cut of ¥10,000 on ¥22.3M is −0.04 %, not "0%"; no change at all is 0%."""
+    from salesloop.web.templatetags.salesloop import signed_pct
+
+    assert signed_pct(0.287) == "+29%" and signed_pct(-0.05) == "−5%"
+    assert signed_pct(Decimal(-10000) / Decimal(22320000)) == "−0.04%"
+    assert signed_pct(0.004) == "+0.4%" and signed_pct(0.005) == "+0.5%"
+    assert signed_pct(0) == "0%" and signed_pct(None) == "—"

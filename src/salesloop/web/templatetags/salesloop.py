@@ -160,10 +160,13 @@ def chance_text(p: float) -> str:
 
 @register.filter
 def signed_pct(value: Any) -> str:
-    """0.287 → +29%, -0.05 → −5% (a growth rate)."""
+    """0.287 → +29%, -0.05 → −5%, 0.0004 → +0.04% (a growth rate)."""
     if value is None or value == "":
         return "—"
-    rate = round(float(value) * 100)
+    exact = float(value) * 100
+    rate = round(exact)
+    if rate == 0 and exact != 0:  # a small change is not no change: +0.04%, −0.4%
+        return f"{'+' if exact > 0 else '−'}{abs(exact):.1g}%"
     return f"+{rate}%" if rate > 0 else (f"−{-rate}%" if rate < 0 else "0%")
 
 
