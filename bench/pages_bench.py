@@ -116,6 +116,8 @@ def _pages(role: str, plans: dict[str, int]) -> list[tuple[str, str]]:
         pages.append(("top-down vs bottom-up", f"/targets/plans/{active}/reconcile/"))
         if "draft" in plans:
             pages.append(("plan (draft)", f"/targets/plans/{plans['draft']}/"))
+            # next year's draft against this year's plan, with this year's actuals
+            pages.append(("compare plans", f"/targets/plans/{plans['draft']}/compare/"))
     return pages
 
 
