@@ -165,8 +165,13 @@ def signed_pct(value: Any) -> str:
         return "—"
     exact = float(value) * 100
     rate = round(exact)
-    if rate == 0 and exact != 0:  # a small change is not no change: +0.04%, −0.4%
-        return f"{'+' if exact > 0 else '−'}{abs(exact):.1g}%"
+    if rate == 0 and exact != 0:  # a small change is not no change: +0.4%, −0.04%, +<0.01%
+        sign, size = ("+" if exact > 0 else "−"), abs(exact)
+        return (
+            f"{sign}{size:.1f}%"
+            if size >= 0.1
+            else (f"{sign}{size:.2f}%" if size >= 0.01 else f"{sign}<0.01%")
+        )
     return f"+{rate}%" if rate > 0 else (f"−{-rate}%" if rate < 0 else "0%")
 
 
