@@ -139,13 +139,13 @@ def test_last_years_targets_come_with_what_became_of_them(client, org, versions,
         order_create(number=f"C{n}", customer=cust, owner=who, signed_on=day, amount=D(amount))
     fy2028 = s.plan_create(fiscal_year=2028, owner=org.director, actor=org.director.user)
     s.plan_build_tree(plan=fy2028, metric="booked_revenue")
-    c = compare.plan_compare(
-        user=org.director.user,
-        plan=fy2028,
-        other=v1,
-        metric="booked_revenue",
-        today=date(2027, 6, 30),
-    )
+
+    def on(day, who=org.director):
+        return compare.plan_compare(
+            user=who.user, plan=fy2028, other=v1, metric="booked_revenue", today=day
+        )
+
+    c = on(date(2027, 6, 30))
     assert c.actual_to == date(2027, 6, 30) and not c.actual_whole_year
     rows = by_name(c)
     assert rows["Rep_A1"].actual == D(100000) and rows["Rep_A1"].attainment == D("0.25")
@@ -155,30 +155,16 @@ def test_last_years_targets_come_with_what_became_of_them(client, org, versions,
     assert rows["East"].actual == D(150000) and rows["East"].attainment is None  # target 0
     assert rows["Team W"].actual == D(30000) and rows["Company"].actual == D(180000)
     # a manager's team figures add up only the people they may see
-    west = compare.plan_compare(
-        user=org.mgr_w.user, plan=fy2028, other=v1, metric="booked_revenue", today=date(2027, 6, 30)
-    )
+    west = on(date(2027, 6, 30), org.mgr_w)
     assert [(r.owner_name, r.actual) for r in west.rows] == [
         ("Team W", D(30000)),
         ("Mgr_W", D(0)),
         ("Rep_W1", D(30000)),
     ]
     # the year over: the whole of it; the year not begun: no actuals at all
-    whole = compare.plan_compare(
-        user=org.director.user,
-        plan=fy2028,
-        other=v1,
-        metric="booked_revenue",
-        today=date(2028, 2, 1),
-    )
+    whole = on(date(2028, 2, 1))
     assert whole.actual_whole_year and by_name(whole)["Rep_A2"].actual == D(59000)
-    early = compare.plan_compare(
-        user=org.director.user,
-        plan=fy2028,
-        other=v1,
-        metric="booked_revenue",
-        today=date(2026, 12, 31),
-    )
+    early = on(date(2026, 12, 31))
     assert early.actual_to is None and all(r.actual is None for r in early.rows)
     api = api_as(org.director)
     with time_machine.travel(datetime(2027, 6, 30, 12, tzinfo=ZoneInfo("Asia/Shanghai"))):
