@@ -31,6 +31,7 @@ from salesloop.core.periods import (
     iso_week_start,
     month_period,
     months_between,
+    pace_begun,
     pace_index,
     run_rate_projection,
     weight_of,
@@ -427,6 +428,37 @@ def test_pace_and_run_rate() -> None:
     assert run_rate_projection(5.0, june, date(2024, 6, 1), calendar=WEEKDAYS) is None
     assert run_rate_projection(5.0, june, date(2024, 5, 1)) is None
     assert run_rate_projection(Decimal(7), june, date(2024, 7, 1)) == Decimal(7)
+
+
+def test_pace_begins_after_the_first_working_day() -> None:
+    june = month_period(2024, 6)  # Saturday 1 June; Monday the 3rd is the first working day
+    for day, begun in [
+        (date(2024, 5, 20), False),
+        (date(2024, 6, 1), False),
+        (date(2024, 6, 3), False),  # nothing expected before today, today not over
+        (date(2024, 6, 4), True),
+        (date(2024, 6, 30), True),
+        (date(2024, 7, 9), True),
+    ]:
+        assert pace_begun(june, day, calendar=WEEKDAYS) is begun, day
+    # China's calendar: 31 May - 2 June 2025 is the Dragon Boat holiday, work resumes on the 3rd
+    june25 = month_period(2025, 6)
+    assert not pace_begun(june25, date(2025, 6, 3), calendar=CHINA)
+    assert pace_begun(june25, date(2025, 6, 4), calendar=CHINA)
+    # a month weighted 0 in the split never expects anything: no pace all month
+    weights = SeasonalWeights([1 / 11] * 5 + [0.0] + [1 / 11] * 6)
+    assert not pace_begun(june25, date(2025, 6, 20), weights, calendar=CHINA)
+
+
+@settings(max_examples=40)
+@given(st.dates(date(2020, 1, 1), date(2027, 12, 31)), st.integers(0, 60))
+def test_once_begun_the_pace_stays(t: date, later: int) -> None:
+    quarter = Period(date(2024, 4, 1), date(2024, 6, 30))
+    if pace_begun(quarter, t, calendar=CHINA):
+        assert pace_begun(quarter, t + timedelta(days=later), calendar=CHINA)
+    # begun exactly when some weight lies before the day
+    before = elapsed_weight(quarter, t - timedelta(days=1), calendar=CHINA)
+    assert pace_begun(quarter, t, calendar=CHINA) is (t > quarter.start and before > 0)
 
 
 @settings(max_examples=60)

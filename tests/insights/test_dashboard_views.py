@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
 
 from salesloop.insights.rollups import rollup_refresh
+from tests.insights.conftest import at
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +147,20 @@ def test_members_without_figures_are_left_out_of_the_leaderboard(client, org, sa
     assert "Admin" not in shown and "Director" not in shown  # company members with nothing
     assert r.context["hidden_children"] == 2
     assert "2 members without figures not shown" in r.content.decode()
+
+
+def test_on_the_first_working_day_the_pace_waits(client, org, sales, login, time_machine):
+    """Tuesday 3 June 2025, June's first working day: the month's pace card shows no index and
+    says when it will (not 0.00 in red); the quarter begun in April shows its pace."""
+    time_machine.move_to(at(date(2025, 6, 3), 9), tick=False)
+    login(org.rep_a1)
+    month = client.get("/dashboard/?period=month").content.decode()
+    assert 'data-testid="pace">—</span>' in month and 'data-testid="pace-later"' in month
+    # no gap to the expected-to-date by driver either (it would blame the morning)
+    assert 'data-testid="chart-gap-target"' not in month
+    # nothing created yet this month: a sentence, not a funnel of five empty rows
+    assert 'data-testid="funnel-empty"' in month and 'data-testid="chart-funnel"' not in month
+    quarter = client.get("/dashboard/?period=quarter").content.decode()
+    assert 'data-testid="pace-later"' not in quarter
+    assert 'data-testid="chart-funnel"' in quarter and 'data-testid="chart-gap-target"' in quarter
+    assert re.search(r'data-testid="pace">\d\.\d\d</span>', quarter)

@@ -75,3 +75,32 @@ def test_my_day_page_shows_the_strip_and_the_teams_overdue_follow_ups(client, or
     # two of rep_a2's three follow-ups are past due on 15 May
     assert 'data-testid="team-overdue-count">2<' in html
     assert 'data-testid="overdue-count">0<' in html  # the manager's own
+
+
+def test_no_pace_on_the_first_working_day_of_a_period(org, sales):
+    """Nothing was expected before the period's first working day, and that day is not over:
+    its pace is not shown (a 0.00 in red at nine on the 1st would read as behind). Tuesday
+    3 June 2025 is June's first working day (Dragon Boat holiday 31 May - 2 June)."""
+    first = {p.kind: p for p in day_pace(org.rep_a1.user, date(2025, 6, 3))}
+    month, quarter = first["month"], first["quarter"]
+    assert month.card.actual == 0 and month.card.expected > 0  # the day's share is expected
+    assert month.card.pace is None and not month.behind
+    assert month.card.run_rate is None and quarter.card.run_rate is not None  # same rule
+    assert quarter.card.pace == pytest.approx(50000 / float(quarter.card.expected))
+    second = {p.kind: p for p in day_pace(org.rep_a1.user, date(2025, 6, 4))}
+    assert second["month"].card.pace == 0 and second["month"].behind
+    # 1 July 2025 is a Tuesday and a working day: a new month and a new quarter
+    july = {p.kind: p for p in day_pace(org.rep_a1.user, date(2025, 7, 1))}
+    assert july["month"].card.pace is None and july["quarter"].card.pace is None
+
+
+def test_the_first_working_day_reads_as_not_yet_on_the_page(
+    client, org, sales, login, time_machine
+):
+    time_machine.move_to(at(date(2025, 6, 3), 9), tick=False)
+    login(org.rep_a1)
+    html = client.get("/").content.decode()
+    month = html.split('data-testid="pace-month"')[1].split('data-testid="pace-quarter"')[0]
+    assert 'data-testid="pace-index">—</b>' in month
+    assert "pace-behind" not in html.split('data-testid="pace-month"')[0].rsplit("<div", 1)[1]
+    assert 'title="Shown from the period\'s second working day"' in month

@@ -159,6 +159,13 @@ def test_a_year_under_way_shows_actuals_to_date_and_pace(org, history):
     assert line.pace == pytest.approx(float(line.actual / line.expected))
     assert line.vs_target == pytest.approx(float(line.actual / D(1200000)))
     assert line.may_propose  # the plan is still a draft: the rep may still propose
+    # Sunday 4 January 2026 is the year's first working day (New Year's Day holiday 1-3
+    # January, the 4th worked in its place): no pace yet; on the 5th there is one
+    for day, begun in ((date(2026, 1, 4), False), (date(2026, 1, 5), True)):
+        (mp,) = selectors.my_targets(user=org.rep_a1.user, today=day)
+        first = mp.sections[0].lines[0]
+        assert first.expected > 0 and first.pace_begun is begun
+        assert (first.pace is None) is not begun
 
     # the team's manager sees their own line (none here: mgr_a has no target set, still 0)
     # and the team's, whose actual adds up the team's members

@@ -57,6 +57,7 @@ __all__ = [
     "iso_week_start",
     "month_period",
     "months_between",
+    "pace_begun",
     "pace_index",
     "run_rate_projection",
     "weight_of",
@@ -826,6 +827,23 @@ def expected_to_date(
             return target
         return target * Decimal(frac)
     return float(target) * frac
+
+
+def pace_begun(
+    period: Period,
+    t: date,
+    weights: SeasonalWeights | None = None,
+    fiscal: FiscalCalendar | None = None,
+    calendar: WorkCalendar | None = None,
+) -> bool:
+    """Whether a pace index means anything on day ``t``: some weight of ``period`` lies
+    before ``t``. On the period's first working day (and the days off before it) nothing was
+    expected before today, and today is not over: a pace of 0.00 at nine in the morning of the
+    1st would read as "behind" although nobody is."""
+    _check_date(t, "t")
+    if t <= period.start:
+        return False
+    return _resolve(period, weights, fiscal, calendar).elapsed(t - _ONE_DAY) > 0
 
 
 def pace_index(actual_to_date: Decimal | float, expected: Decimal | float) -> float | None:

@@ -91,9 +91,12 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
         for k, label in (("floor", _("Floor")), ("stretch", _("Stretch")))
         if data[k]
     ]
+    # dates as numbers (12-06, 2026-03): Plotly's own labels are English ("Dec 6")
+    short = len(x) <= 92
     return {
         "data": traces,
         "layout": _layout(
+            xaxis={"tickformat": "%m-%d" if short else "%Y-%m", "hoverformat": "%Y-%m-%d"},
             yaxis={
                 **value_axis(
                     _top(
@@ -144,7 +147,7 @@ def leaderboard(rows: list[tuple[str, float | None, float | None]]) -> dict[str,
             hovermode="closest",
             showlegend=False,
             xaxis={"ticksuffix": "%", "rangemode": "tozero"},
-            yaxis={"automargin": True},
+            yaxis={"type": "category", "automargin": True},
             margin={"l": 20, "r": 20, "t": 10, "b": 30},
         ),
     }
@@ -162,7 +165,10 @@ def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:
     return {
         "data": [trace],
         "layout": _layout(
-            hovermode="closest", showlegend=False, margin={"l": 190, "r": 20, "t": 10, "b": 20}
+            hovermode="closest",
+            showlegend=False,
+            yaxis={"type": "category"},
+            margin={"l": 190, "r": 20, "t": 10, "b": 20},
         ),
     }
 
@@ -205,7 +211,9 @@ def gap_waterfall(split: Any, *, reference_label: str, current_label: str) -> di
         "layout": _layout(
             showlegend=False,
             hovermode="closest",
-            xaxis={"tickangle": 0, "automargin": True},
+            # category: a month's label ("2026-11") would otherwise make Plotly read the axis as
+            # dates and drop the other bars
+            xaxis={"type": "category", "tickangle": 0, "automargin": True},
             yaxis=value_axis(top * 1.15, bottom=bottom * 1.15),
         ),
     }
@@ -246,6 +254,7 @@ def children_drivers(names: list[str], splits: list[Any]) -> dict[str, Any]:
         "data": traces,
         "layout": _layout(
             barmode="relative",
+            xaxis={"type": "category"},
             yaxis={
                 **value_axis(max(ups, default=0.0), bottom=min(downs, default=0.0)),
                 "hoverformat": ",.0f",
@@ -276,6 +285,7 @@ def trend(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
         "data": traces,
         "layout": _layout(
             barmode="group",
+            xaxis={"tickformat": "%Y-%m", "hoverformat": "%Y-%m"},
             yaxis={**value_axis(_top(data["last"], data["this"]), money), "hoverformat": ",.0f"},
         ),
     }
@@ -299,7 +309,10 @@ def heatmap(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "data": [trace],
         "layout": _layout(
-            hovermode="closest", margin=margin, yaxis={"autorange": "reversed", "automargin": True}
+            hovermode="closest",
+            margin=margin,
+            xaxis={"tickformat": "%m-%d", "hoverformat": "%Y-%m-%d"},
+            yaxis={"type": "category", "autorange": "reversed", "automargin": True},
         ),
     }
 

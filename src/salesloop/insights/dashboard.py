@@ -38,7 +38,7 @@ def build_dashboard(scope: Scope) -> Dashboard:
     proc = s.process(scope, nodes, facts)
     labels = s.stage_names()
     node_proc = proc[scope.node.key]
-    if node_proc.reached and len(labels) == len(node_proc.reached):
+    if node_proc.reached and len(labels) == len(node_proc.reached) and any(node_proc.reached):
         figures["funnel"] = charts.funnel(labels, node_proc.reached)
     gaps = s.gap_analysis(scope, cards, facts)
     prev_label = period_label_for(scope, gaps["previous"])
@@ -114,6 +114,7 @@ def build_dashboard(scope: Scope) -> Dashboard:
         "card": card,
         "cards": cards,
         "process": node_proc,
+        "stages": bool(labels),
         "children_rows": children_rows,
         "hidden_children": len(scope.children) - len(shown),
         "gaps": gaps,

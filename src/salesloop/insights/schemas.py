@@ -69,8 +69,13 @@ class RowOut(Schema):
     vs_target: float | None
     vs_stretch: float | None
     expected: Decimal = Field(description="The part of the target due by as_of (seasonal).")
-    pace: float | None = Field(description="actual / expected.")
-    run_rate: Decimal | None = Field(description="The period's total at the current pace.")
+    pace: float | None = Field(
+        description="actual / expected; null without a target and on the period's first "
+        "working day (nothing was due before it)."
+    )
+    run_rate: Decimal | None = Field(
+        description="The period's total at the current pace; null on its first working day."
+    )
     remaining_gap: Decimal = Field(description="target − actual, never below 0.")
     open_amount: Decimal = Field(description="Open deals expected to close in the period.")
     weighted_amount: Decimal

@@ -31,6 +31,7 @@ from salesloop.core.periods import (
     add_months,
     elapsed_fraction,
     expected_to_date,
+    pace_begun,
     pace_index,
     run_rate_projection,
     weight_of,
@@ -582,7 +583,10 @@ def cards(
         w = _weights(th)
         a = attainment(actual, floor=th.floor, target=th.target, stretch=th.stretch)
         expected = _q(expected_to_date(th.target, p, t, w, scope.fiscal)) if started else ZERO
-        rr = run_rate_projection(actual, p, t, w, scope.fiscal) if started else None
+        # pace and run-rate from the period's second working day: on the first, today is not
+        # over and nothing was due before it (a morning's 0 would read as "behind")
+        begun = started and pace_begun(p, t, w, scope.fiscal)
+        rr = run_rate_projection(actual, p, t, w, scope.fiscal) if begun else None
         mine = [sums[m] for m in n.member_ids if m in sums]
         open_amt = float(sum((x[0] for x in mine), ZERO))
         weighted = float(sum((x[1] for x in mine), ZERO))
@@ -595,7 +599,7 @@ def cards(
             vs_target=a.vs_target,
             vs_stretch=a.vs_stretch,
             expected=expected,
-            pace=pace_index(actual, expected) if th.defined else None,
+            pace=pace_index(actual, expected) if th.defined and begun else None,
             run_rate=_q(rr) if rr is not None else None,
             remaining_gap=a.remaining_gap,
             open_amount=_q(open_amt),
@@ -1122,7 +1126,7 @@ def gap_analysis(scope: Scope, cards_: dict[str, Card], facts: Facts) -> dict[st
             target_state(_q(card.expected * Decimal(repr(share))), history),
             now[node.key].state(),
         )
-        if card.thresholds.defined
+        if card.pace is not None  # a target, and a working day of it behind us
         else None,
         "deal_share": share,
         "previous": prev,

@@ -329,7 +329,7 @@ def waterfall(
             "showlegend": False,
             "hovermode": "closest",
             "margin": {"l": 10, "r": 10, "t": 24, "b": 10},
-            "xaxis": {"automargin": True, "tickangle": 0},
+            "xaxis": {"type": "category", "automargin": True, "tickangle": 0},
             "yaxis": axis,
         },
     }

@@ -323,6 +323,7 @@ class MyLine:
     is_line: bool
     actual: Decimal | None = None  # year to date (a year under way)
     expected: Decimal | None = None  # what the monthly split expects by today
+    pace_begun: bool = True  # False on the year's first working day (core.periods.pace_begun)
     last_year: Decimal | None = None  # the previous fiscal year (a year not begun)
     months: list[MonthCell] = field(default_factory=list)
     proposal: Proposal | None = None
@@ -334,7 +335,7 @@ class MyLine:
 
     @property
     def pace(self) -> float | None:
-        return _ratio(self.actual, self.expected)
+        return _ratio(self.actual, self.expected) if self.pace_begun else None
 
     @property
     def growth(self) -> float | None:
@@ -398,7 +399,13 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
 
     from django.utils import timezone
 
-    from salesloop.core.periods import FiscalCalendar, SeasonalWeights, add_months, expected_to_date
+    from salesloop.core.periods import (
+        FiscalCalendar,
+        SeasonalWeights,
+        add_months,
+        expected_to_date,
+        pace_begun,
+    )
     from salesloop.insights.actuals import MonthlyActuals, monthly_actuals_by_line
     from salesloop.org.choices import Role
     from salesloop.org.models import Member
@@ -488,6 +495,7 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
             line.actual = sum(per_month.values(), Decimal(0))
             weights = SeasonalWeights.of_split(month_targets)
             line.expected = expected_to_date(t.target, mp.year, mp.as_of, weights, fiscal)
+            line.pace_begun = pace_begun(mp.year, mp.as_of, weights, fiscal)
         else:
             assert mp.reference is not None  # set for every plan
             line.last_year = actuals(t, *mp.reference).total(ids)
