@@ -206,3 +206,22 @@ def test_weekly_report_counts_the_alerts_of_its_own_week(monday):
     data = report_build(member=director, kind="weekly", today=MONDAY)
     assert data["changes"]["alerts_opened"] == in_week.count()
     assert data["risk_count"] == Alert.objects.filter(status="open").count()  # still a risk
+
+
+def test_a_report_archived_before_the_axes_were_typed_still_draws_its_bars(
+    scenario, client, login, time_machine
+):
+    """A monthly review compares with the month before, whose label ("2025-04") Plotly reads
+    as a date when the axis type is not given: the stored figure is shown with category axes."""
+    org = scenario.org
+    time_machine.move_to(at(date(2025, 6, 1), 9), tick=False)
+    reports_send(kind="monthly", today=date(2025, 6, 1))
+    report = Report.objects.get(kind="monthly", recipient=org.director)
+    stored = report.data["figures"]["gap_last"]
+    assert stored["data"][0]["x"][0] == "2025-04"
+    del stored["layout"]["xaxis"]["type"]  # as stored before the axis type was set
+    report.save(update_fields=["data"])
+    login(org.director)
+    html = client.get(reverse("alerts:report", args=[report.pk])).content.decode()
+    shown = html.split('data-testid="chart-gap-last"')[0].rsplit("data-figure='", 1)[1]
+    assert '"xaxis": {"type": "category"' in shown.replace("&quot;", '"')

@@ -86,3 +86,22 @@ def test_burn_up_axis_reaches_the_stretch_line():
     axis = fig["layout"]["yaxis"]
     # 61 / 5 = 12.2 → step 20: 0, 20, 40, 60, 80 (60 would cut the stretch line)
     assert axis["tickvals"] == [0, 20, 40, 60, 80] and axis["ticktext"][-1] == "80"
+
+
+def test_axes_of_labels_are_categories_and_months_stay_dates():
+    month_step = {"data": [{"type": "waterfall", "x": ["2026-09", "Opportunities", "This period"]}]}
+    assert dash.with_category_axes(month_step)["layout"]["xaxis"] == {"type": "category"}
+    months = {"data": [{"type": "bar", "x": ["2026-01", "2026-02"]}], "layout": {"a": 1}}
+    assert dash.with_category_axes(months)["layout"] == {"a": 1}  # a date axis, as it should be
+    names = {
+        "data": [{"type": "bar", "orientation": "h", "y": ["East", "2026"]}],
+        "layout": {"yaxis": {"automargin": True}},
+    }
+    assert dash.with_category_axes(names)["layout"]["yaxis"] == {
+        "type": "category",
+        "automargin": True,
+    }
+    # the charts built now type their own axes
+    split = SimpleNamespace(reference=1, opportunities=0, win_rate=0, deal_size=0, current=1)
+    fig = dash.gap_waterfall(split, reference_label="2026-09", current_label="This period")
+    assert fig["layout"]["xaxis"]["type"] == "category"

@@ -22,6 +22,7 @@ from salesloop.alerts.forms import RULE_HELP, PreferenceForm, RuleForm
 from salesloop.alerts.models import AlertRule, NotificationPreference
 from salesloop.alerts.reports.xlsx import report_workbook
 from salesloop.common.audit import security_event
+from salesloop.insights.charts import with_category_axes
 from salesloop.org.choices import COMPANY_WIDE_ROLES
 from salesloop.org.visibility import member_of
 
@@ -121,7 +122,7 @@ def report_view(request: HttpRequest, pk: int) -> HttpResponse:
     """A report as it was sent (rendered from its stored snapshot)."""
     report = selectors.report_get(user=request.user, pk=pk)
     figures = {
-        k: json.dumps(v, cls=DjangoJSONEncoder, ensure_ascii=False)
+        k: json.dumps(with_category_axes(v), cls=DjangoJSONEncoder, ensure_ascii=False)
         for k, v in (report.data.get("figures") or {}).items()
         if v
     }

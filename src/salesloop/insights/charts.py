@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -219,6 +220,24 @@ def gap_waterfall(split: Any, *, reference_label: str, current_label: str) -> di
     }
 
 
+def with_category_axes(figure: dict[str, Any]) -> dict[str, Any]:
+    """``figure`` with its axes of labels typed as categories, for figures stored before the
+    charts above typed them (archived reports): Plotly reads an axis with one date-like label
+    ("2026-09") among words as dates and drops the other bars."""
+    layout = dict(figure.get("layout") or {})
+    for trace in figure.get("data") or []:
+        if trace.get("type") not in ("waterfall", "bar"):
+            continue
+        name = "yaxis" if trace.get("orientation") == "h" else "xaxis"
+        labels = trace.get("y" if name == "yaxis" else "x") or []
+        if any(isinstance(v, str) and not _DATE_LIKE.fullmatch(v) for v in labels):
+            layout[name] = {"type": "category", **(layout.get(name) or {})}
+    return {**figure, "layout": layout}
+
+
+_DATE_LIKE = re.compile(r"\d{4}-\d{2}(-\d{2})?")
+
+
 def _wrap(label: str) -> str:
     words = label.split(" ")
     if len(label) <= 12 or len(words) < 2:
@@ -343,5 +362,6 @@ __all__ = [
     "leaderboard",
     "product_mix",
     "trend",
+    "with_category_axes",
     "RED",
 ]
