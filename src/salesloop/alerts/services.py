@@ -5,6 +5,7 @@ the scheduler in ``scheduler.py``, reports in ``reports/``."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -429,3 +430,52 @@ def preference_save(
     pref.full_clean()
     pref.save()
     return pref
+
+
+# ------------------------------------------------------- workflow notifications
+
+
+def members_notify(
+    *,
+    members: Iterable[Member],
+    message: Callable[[Member], tuple[str, str]],
+    link: str,
+    severity: str = Severity.INFO,
+    email: bool = True,
+    now: Any = None,
+) -> int:
+    """Tell each of ``members`` something that happened to them (a plan waiting for their
+    approval, a proposal decided, a target revised): an entry in their notification centre and,
+    when they take email (and ``email``), a message after their quiet hours. ``message(member)`` gives the title
+    and body; it runs in the member's language. ``now``: when it happened (default: now).
+    Returns how many were notified."""
+    now = now or timezone.now()
+    count = 0
+    seen: set[int] = set()
+    for member in members:
+        if member.pk in seen or member.left_on is not None or not member.user.is_active:
+            continue
+        seen.add(member.pk)
+        with translation.override(member.mail_language):
+            title, body = message(member)
+        Notification.objects.create(
+            recipient=member,
+            title=title[:255],
+            body=body,
+            link=link,
+            severity=severity,
+            created_at=now,
+        )
+        pref = _preference(member)
+        if email and pref.email and member.user.email:
+            delivery.email_queue(
+                member=member,
+                subject=title,
+                text=body,
+                link=link,
+                not_before=delivery.after_quiet_hours(pref, now),
+            )
+        count += 1
+    if count:
+        delivery.deliveries_kick()
+    return count

@@ -6,7 +6,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from salesloop.common.models import AuditEvent
@@ -15,14 +16,43 @@ from salesloop.customers.models import ProductLine
 from salesloop.org.choices import Role
 from salesloop.org.models import Member
 from salesloop.org.services import company_get
-from salesloop.targets import services
+from salesloop.targets import notify, services
 from salesloop.targets.choices import Metric
 from salesloop.targets.models import Plan, Revision, Target
 from salesloop.targets.planning import Inputs, recommend_plan
 
 
 def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
-    """Build (idempotently) the active plan of the current fiscal year and a draft for the next one."""
+    """Build (idempotently) the active plan of the current fiscal year and a draft for the next one.
+
+    In one transaction, so that the workflow's notifications go out once the plans' dates are
+    set (the FY plan's "targets in force" is dated the day it became active), in the app only:
+    the demo's addresses are not real."""
+    with notify.without_email():
+        with transaction.atomic():
+            plans = _seed_demo_plans(today=today, progress=progress)
+        _read_what_is_done(today)
+    return plans
+
+
+def _read_what_is_done(today: date) -> None:
+    """The notices of steps long done (last year's approval request, the plan in force since
+    January) have been read; those of the last week (the proposals) wait in the inbox."""
+    from django.apps import apps
+
+    if not apps.is_installed("salesloop.alerts"):
+        return
+    from salesloop.alerts.models import Notification
+
+    Notification.objects.filter(
+        alert__isnull=True,
+        report__isnull=True,
+        read_at__isnull=True,
+        created_at__lt=_moment(today - timedelta(days=7), 0),
+    ).update(read_at=F("created_at"))
+
+
+def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
     director = (
         Member.objects.filter(role=Role.DIRECTOR, left_on__isnull=True)
         .select_related("user")

@@ -45,7 +45,7 @@ from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of
-from salesloop.targets import rules, smart
+from salesloop.targets import notify, rules, smart
 from salesloop.targets.choices import (
     Method,
     PlanStatus,
@@ -257,7 +257,7 @@ def plan_submit(*, plan: Plan, actor: Any, expected_version: int | None = None) 
     member = _actor_member(actor)
     if not rules.may_edit_plan(member, plan):
         raise PermissionDenied(_("You may not submit this plan."))
-    return _transition(
+    plan = _transition(
         plan,
         to=PlanStatus.SUBMITTED,
         allowed_from=[PlanStatus.DRAFT],
@@ -265,6 +265,8 @@ def plan_submit(*, plan: Plan, actor: Any, expected_version: int | None = None) 
         actor=actor,
         submitted_at=timezone.now(),
     )
+    notify.after_commit(notify.plan_submitted, plan.pk, member.pk)
+    return plan
 
 
 @transaction.atomic
@@ -292,6 +294,7 @@ def plan_return_to_draft(
         subject=plan,
         changes={"reason": [None, reason.strip()]},
     )
+    notify.after_commit(notify.plan_returned, plan.pk, member.pk, reason.strip())
     return plan
 
 
@@ -302,7 +305,7 @@ def plan_approve(*, plan: Plan, actor: Any, expected_version: int | None = None)
         raise PermissionDenied(
             _("A plan is approved by someone above its owner in the org tree, not by its owner.")
         )
-    return _transition(
+    plan = _transition(
         plan,
         to=PlanStatus.APPROVED,
         allowed_from=[PlanStatus.SUBMITTED],
@@ -311,6 +314,8 @@ def plan_approve(*, plan: Plan, actor: Any, expected_version: int | None = None)
         approved_at=timezone.now(),
         approved_by=member,
     )
+    notify.after_commit(notify.plan_approved, plan.pk, member.pk)
+    return plan
 
 
 @transaction.atomic
@@ -331,7 +336,7 @@ def plan_activate(*, plan: Plan, actor: Any, expected_version: int | None = None
             expected_version=None,
             actor=actor,
         )
-    return _transition(
+    plan = _transition(
         plan,
         to=PlanStatus.ACTIVE,
         allowed_from=[PlanStatus.APPROVED],
@@ -339,6 +344,8 @@ def plan_activate(*, plan: Plan, actor: Any, expected_version: int | None = None
         actor=actor,
         activated_at=timezone.now(),
     )
+    notify.after_commit(notify.plan_activated, plan.pk, member.pk)
+    return plan
 
 
 @transaction.atomic
@@ -929,6 +936,7 @@ def target_revise_months(
     )
     event = target_payload(revision)
     transaction.on_commit(lambda: webhook_emit(WebhookEvent.TARGET_REVISED, event))
+    notify.after_commit(notify.target_revised, revision.pk)
     return revision
 
 
@@ -1133,6 +1141,7 @@ def target_revise(
     audit_record(actor=actor, action="target.revise", subject=target, changes=changes)
     event = target_payload(revision)
     transaction.on_commit(lambda: webhook_emit(WebhookEvent.TARGET_REVISED, event))
+    notify.after_commit(notify.target_revised, revision.pk)
     return revision
 
 
@@ -1161,6 +1170,7 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
         kind=AuditEvent.Kind.CREATE,
         changes={"value": [None, str(value)]},
     )
+    notify.after_commit(notify.proposal_made, proposal.pk)
     return proposal
 
 
@@ -1196,4 +1206,5 @@ def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal
     proposal.decided_by = member
     proposal.decided_at = timezone.now()
     proposal.save()
+    notify.after_commit(notify.proposal_decided, proposal.pk)
     return proposal

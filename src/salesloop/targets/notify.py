@@ -1,0 +1,338 @@
+"""Who hears about what in the plan workflow (目标制定流程的通知). Each step tells the people who
+must act on it or whose targets it changes — in their notification centre and, when they take
+email, by email, each in their own language (``alerts.services.members_notify``):
+
+- a plan submitted → those who may approve it (``rules.may_approve_plan``);
+- a plan sent back to draft, or approved → its owner;
+- a plan made active → every member with a target in it, and each team's managers for their
+  team's target: the floor, target and stretch they now carry;
+- a bottom-up proposal → the nearest managers above the proposer who may decide it (the
+  directors when no manager may, the admins when there is no director);
+- a proposal decided → its author;
+- an active target revised → its owner (a team's: the team's managers), with the reason.
+
+Nobody is told about their own action. The messages go out once the change is committed (a
+refused or rolled-back step tells nobody); a failure to notify is logged and changes nothing
+that was saved."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
+from typing import Any
+
+from django.apps import apps
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from salesloop.org.choices import Role
+from salesloop.org.models import Member
+from salesloop.targets import rules
+from salesloop.targets.choices import Metric, ProposalStatus
+from salesloop.targets.models import Plan, Proposal, Revision, Target
+
+logger = logging.getLogger("salesloop.targets")
+
+
+_EMAIL: ContextVar[bool] = ContextVar("targets_notify_email", default=True)
+
+
+@contextmanager
+def without_email() -> Iterator[None]:
+    """Notify in the app only (the demo company, whose addresses are not real)."""
+    token = _EMAIL.set(False)
+    try:
+        yield
+    finally:
+        _EMAIL.reset(token)
+
+
+def after_commit(event: Callable[..., None], *args: Any) -> None:
+    """Run ``event(*args)`` once the current transaction commits."""
+    transaction.on_commit(partial(_safely, _EMAIL.get(), event, *args))
+
+
+def _safely(email: bool, event: Callable[..., None], *args: Any) -> None:
+    if not apps.is_installed("salesloop.alerts"):
+        return
+    token = _EMAIL.set(email)
+    try:
+        event(*args)
+    except Exception:  # the change is saved; a lost notice must not turn it into an error
+        logger.exception("could not send the notifications of %s", event.__name__)
+    finally:
+        _EMAIL.reset(token)
+
+
+def _send(
+    members: Iterable[Member],
+    message: Callable[[Member], tuple[str, str]],
+    link: str,
+    at: Any = None,
+) -> int:
+    """``at``: when the step was taken (the plan's or record's own time stamp)."""
+    from salesloop.alerts.services import members_notify
+
+    return members_notify(members=members, message=message, link=link, email=_EMAIL.get(), now=at)
+
+
+def _active() -> Any:
+    return Member.objects.filter(left_on__isnull=True, user__is_active=True).select_related(
+        "user", "org_unit"
+    )
+
+
+def _figure(value: Any, metric: str) -> str:
+    from salesloop.web.templatetags.salesloop import exact_figure
+
+    return exact_figure(value, metric)
+
+
+def _levels(target: Target) -> str:
+    return _("floor %(floor)s · target %(target)s · stretch %(stretch)s") % {
+        "floor": _figure(target.floor, target.metric),
+        "target": _figure(target.target, target.metric),
+        "stretch": _figure(target.stretch, target.metric),
+    }
+
+
+def _metric(target: Target) -> str:
+    return str(Metric(target.metric).label) if target.metric in Metric.values else target.metric
+
+
+def _carriers(target: Target) -> list[Member]:
+    """Who carries a target: its member, or the managers of its team."""
+    if target.member_id:
+        return [target.member] if target.member else []  # type: ignore[list-item]
+    return list(_active().filter(org_unit_id=target.unit_id, role=Role.MANAGER))
+
+
+# ------------------------------------------------------------------------ plans
+
+
+def plan_submitted(plan_pk: int, actor_pk: int) -> None:
+    plan = Plan.objects.select_related("owner__org_unit").get(pk=plan_pk)
+    actor = Member.objects.get(pk=actor_pk)
+    approvers = [
+        m
+        for m in _active().filter(role__in=(Role.ADMIN, Role.DIRECTOR, Role.MANAGER))
+        if m.pk != actor_pk and rules.may_approve_plan(m, plan)
+    ]
+
+    def message(_member: Member) -> tuple[str, str]:
+        return (
+            _("%(plan)s is waiting for your approval") % {"plan": plan},
+            _(
+                "%(who)s submitted it. Review it — the reconciliation view shows the top-down "
+                "and bottom-up figures side by side — then approve it or send it back to draft "
+                "with a reason."
+            )
+            % {"who": actor.display_name},
+        )
+
+    _send(approvers, message, reverse("targets:plan", args=[plan.pk]), plan.submitted_at)
+
+
+def plan_returned(plan_pk: int, actor_pk: int, reason: str) -> None:
+    plan = Plan.objects.select_related("owner__user").get(pk=plan_pk)
+    actor = Member.objects.get(pk=actor_pk)
+    if plan.owner_id == actor_pk:
+        return
+
+    def message(_member: Member) -> tuple[str, str]:
+        return (
+            _("%(plan)s was sent back to draft") % {"plan": plan},
+            _("%(who)s sent it back: %(reason)s") % {"who": actor.display_name, "reason": reason},
+        )
+
+    _send([plan.owner], message, reverse("targets:plan", args=[plan.pk]))
+
+
+def plan_approved(plan_pk: int, actor_pk: int) -> None:
+    plan = Plan.objects.select_related("owner__user").get(pk=plan_pk)
+    actor = Member.objects.get(pk=actor_pk)
+    if plan.owner_id == actor_pk:
+        return
+
+    def message(_member: Member) -> tuple[str, str]:
+        return (
+            _("%(plan)s was approved") % {"plan": plan},
+            _("Approved by %(who)s. Activate it to make its targets count.")
+            % {"who": actor.display_name},
+        )
+
+    _send([plan.owner], message, reverse("targets:plan", args=[plan.pk]), plan.approved_at)
+
+
+def plan_activated(plan_pk: int, actor_pk: int) -> None:
+    """Everyone with a target in the plan hears the figures they now carry (product lines
+    left out: the totals are what a person is measured on first)."""
+    plan = Plan.objects.get(pk=plan_pk)
+    mine: dict[int, list[Target]] = defaultdict(list)
+    people: dict[int, Member] = {}
+    targets = (
+        Target.objects.filter(plan=plan, product_line__isnull=True)
+        .select_related("member__user", "member__org_unit", "unit")
+        .order_by("metric", "pk")
+    )
+    managers: dict[int, list[Member]] = defaultdict(list)
+    for m in _active().filter(role=Role.MANAGER):
+        managers[m.org_unit_id].append(m)
+    for t in targets:
+        if not (t.floor or t.target or t.stretch):  # nothing set: nothing to announce
+            continue
+        if t.member_id:
+            carriers = [t.member] if t.member and t.member.left_on is None else []
+        else:
+            carriers = managers.get(t.unit_id or 0, [])
+        for member in carriers:
+            if member is None or member.pk == actor_pk:
+                continue
+            people[member.pk] = member
+            mine[member.pk].append(t)
+
+    def message(member: Member) -> tuple[str, str]:
+        order = {value: i for i, value in enumerate(Metric.values)}
+        lines = [
+            f"{t.owner_name} · {_metric(t)}: {_levels(t)}"
+            for t in sorted(
+                mine[member.pk], key=lambda t: (t.unit_id is not None, order.get(t.metric, 99))
+            )
+        ]
+        return (
+            _("Your targets for FY%(year)s are in force") % {"year": plan.fiscal_year},
+            "\n".join(
+                [
+                    _("%(plan)s is now the active plan.") % {"plan": plan},
+                    *lines,
+                    _("My targets shows them month by month beside your actuals."),
+                ]
+            ),
+        )
+
+    _send(people.values(), message, reverse("targets:mine"), plan.activated_at)
+
+
+# -------------------------------------------------------------------- proposals
+
+
+def deciders(target: Target, proposer: Member) -> list[Member]:
+    """Who is asked to decide a proposal on ``target``: the managers of the nearest unit above
+    the target's owner who may set it; else the directors; else the admins."""
+    managers = [
+        m
+        for m in _active().filter(role=Role.MANAGER)
+        if m.pk != proposer.pk and rules.may_edit_target(m, target)
+    ]
+    if managers:
+        nearest = max(len(m.org_unit.path) for m in managers)
+        return [m for m in managers if len(m.org_unit.path) == nearest]
+    for role in (Role.DIRECTOR, Role.ADMIN):
+        found = [m for m in _active().filter(role=role) if m.pk != proposer.pk]
+        if found:
+            return found
+    return []
+
+
+def proposal_made(proposal_pk: int) -> None:
+    proposal = Proposal.objects.select_related(
+        "target__plan", "target__member__org_unit", "target__unit", "proposed_by"
+    ).get(pk=proposal_pk)
+    target, who = proposal.target, proposal.proposed_by
+
+    def message(_member: Member) -> tuple[str, str]:
+        body = _(
+            "%(plan)s · %(target)s: the target is %(current)s. Accept or reject the proposal "
+            "in the reconciliation view."
+        ) % {
+            "plan": target.plan,
+            "target": target,
+            "current": _figure(target.target, target.metric),
+        }
+        if proposal.comment:
+            body += "\n" + _("Their reason: %(comment)s") % {"comment": proposal.comment}
+        values = {
+            "who": who.display_name,
+            "value": _figure(proposal.value, target.metric),
+            "owner": target.owner_name,
+        }
+        title = (
+            _("%(who)s proposes %(value)s as their own target") % values
+            if target.member_id == who.pk
+            else _("%(who)s proposes %(value)s for %(owner)s") % values
+        )
+        return title, body
+
+    link = reverse("targets:reconcile", args=[target.plan_id])
+    _send(deciders(target, who), message, link, proposal.created_at)
+
+
+def proposal_decided(proposal_pk: int) -> None:
+    proposal = Proposal.objects.select_related(
+        "target__plan", "target__member", "target__unit", "proposed_by__user", "decided_by"
+    ).get(pk=proposal_pk)
+    if proposal.decided_by_id == proposal.proposed_by_id:
+        return
+    target = proposal.target
+    accepted = proposal.status == ProposalStatus.ACCEPTED
+
+    def message(_member: Member) -> tuple[str, str]:
+        values = {"value": _figure(proposal.value, target.metric), "target": target}
+        title = (
+            _("Your proposal of %(value)s for %(target)s was accepted") % values
+            if accepted
+            else _("Your proposal of %(value)s for %(target)s was rejected") % values
+        )
+        who = proposal.decided_by.display_name if proposal.decided_by else ""
+        body = (
+            _("%(who)s accepted it: the target is now %(levels)s.")
+            % {"who": who, "levels": _levels(target)}
+            if accepted
+            else _("%(who)s rejected it: the target stays %(levels)s.")
+            % {"who": who, "levels": _levels(target)}
+        )
+        return title, body
+
+    _send([proposal.proposed_by], message, reverse("targets:mine"), proposal.decided_at)
+
+
+# -------------------------------------------------------------------- revisions
+
+
+def target_revised(revision_pk: int) -> None:
+    revision = Revision.objects.select_related(
+        "target__plan", "target__member__user", "target__unit", "author"
+    ).get(pk=revision_pk)
+    target = revision.target
+    carriers = [m for m in _carriers(target) if m.pk != revision.author_id]
+    before, after = revision.before or {}, revision.after or {}
+
+    def message(_member: Member) -> tuple[str, str]:
+        if before == after and revision.counts_from:  # the year kept, its months split again
+            from salesloop.targets.services import _month_label
+
+            change = _("the months from %(month)s split again") % {
+                "month": _month_label(target.plan, revision.counts_from)
+            }
+        else:
+            change = _("target %(old)s → %(new)s") % {
+                "old": _figure(before.get("target"), target.metric),
+                "new": _figure(after.get("target"), target.metric),
+            }
+        return (
+            _("Target revised: %(target)s") % {"target": target},
+            "\n".join(
+                [
+                    f"{target.plan} · {_metric(target)}: {change} ({_levels(target)})",
+                    _("Reason: %(reason)s") % {"reason": revision.reason},
+                    _("By %(who)s.") % {"who": revision.author.display_name},
+                ]
+            ),
+        )
+
+    _send(carriers, message, reverse("targets:history", args=[target.plan_id]), revision.at)

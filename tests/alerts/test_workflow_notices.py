@@ -1,0 +1,198 @@
+"""The plan workflow tells the people who must act, or whose targets change: in the notification
+centre, by email through a real SMTP server, each in their own language, never the actor, and
+nobody when a step is refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+
+from salesloop.alerts.delivery import deliveries_send_due
+from salesloop.alerts.models import Delivery, Notification, NotificationPreference
+from salesloop.targets import services as s
+from salesloop.targets.models import Target
+from tests.alerts.conftest import parts
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Each step's notices go out once its transaction commits (a test runs inside one)."""
+
+    def run(step, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return step(**kwargs)
+
+    return run
+
+
+def node(plan, *, unit=None, member=None):
+    return Target.objects.get(
+        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
+    )
+
+
+def notices(member):
+    return list(
+        Notification.objects.filter(recipient=member, alert=None, report=None).order_by("pk")
+    )
+
+
+def set_values(target, value, actor):
+    s.target_set(
+        target=target,
+        floor=value * D("0.8"),
+        target_value=value,
+        stretch=value * D("1.2"),
+        actor=actor.user,
+    )
+
+
+@pytest.fixture
+def plan(org):
+    plan = s.plan_create(fiscal_year=2026, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    set_values(node(plan, member=org.rep_a1), D(1200000), org.mgr_a)
+    set_values(node(plan, unit=org.team_a), D(2000000), org.director)
+    return plan
+
+
+def test_a_plan_goes_through_the_workflow_and_each_step_reaches_the_right_people(
+    org, plan, run_on_commit
+):
+    everyone = [org.director, org.admin, org.east_mgr, org.mgr_a, org.rep_a1, org.rep_a2]
+    # submitted by its owner, the director: only an admin is above a company-level owner
+    run_on_commit(s.plan_submit, plan=plan, actor=org.director.user)
+    assert [len(notices(m)) for m in everyone] == [0, 1, 0, 0, 0, 0]
+    [ask] = notices(org.admin)
+    assert ask.title == f"{plan} is waiting for your approval"
+    assert "Director submitted it" in ask.body
+    assert ask.link == reverse("targets:plan", args=[plan.pk]) and ask.read_at is None
+    # sent back with a reason: the owner hears why
+    run_on_commit(
+        s.plan_return_to_draft, plan=plan, actor=org.admin.user, reason="Team W is missing"
+    )
+    [back] = notices(org.director)
+    assert back.title == f"{plan} was sent back to draft"
+    assert back.body == "Admin sent it back: Team W is missing"
+    # submitted again, approved: the owner hears it; activated: those who carry a target
+    run_on_commit(s.plan_submit, plan=plan, actor=org.director.user)
+    run_on_commit(s.plan_approve, plan=plan, actor=org.admin.user)
+    assert notices(org.director)[-1].title == f"{plan} was approved"
+    run_on_commit(s.plan_activate, plan=plan, actor=org.admin.user)
+    [mine] = notices(org.rep_a1)
+    assert mine.title == "Your targets for FY2026 are in force"
+    assert "Rep_A1 · Booked revenue: floor ¥960,000 · target ¥1,200,000 · stretch ¥1,440,000" in (
+        mine.body
+    )
+    assert mine.link == reverse("targets:mine")
+    # the team's manager carries the team's target; a member with nothing set hears nothing
+    [team] = notices(org.mgr_a)
+    assert "Team A · Booked revenue: floor ¥1,600,000 · target ¥2,000,000" in team.body
+    assert notices(org.rep_a2) == [] and notices(org.east_mgr) == []
+    # the admin acted at every step after the first: told of none of them
+    assert len(notices(org.admin)) == 2  # the two requests for approval
+
+
+def test_a_refused_step_tells_nobody(org, plan, run_on_commit):
+    with pytest.raises(PermissionDenied):
+        run_on_commit(s.plan_submit, plan=plan, actor=org.rep_a1.user)
+    with pytest.raises(PermissionDenied):  # nobody approves their own plan
+        run_on_commit(s.plan_approve, plan=plan, actor=org.director.user)
+    assert not Notification.objects.exists() and not Delivery.objects.exists()
+
+
+def test_a_proposal_asks_the_nearest_manager_who_may_decide_and_the_decision_comes_back(
+    org, run_on_commit
+):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    set_values(node(plan, member=org.rep_a1), D(1000000), org.director)
+    mine = run_on_commit(
+        s.proposal_create,
+        target=node(plan, member=org.rep_a1),
+        value=D(900000),
+        comment="Two accounts cut their budget",
+        actor=org.rep_a1.user,
+    )
+    # Team A's manager decides, not the region's manager nor the director above them
+    [ask] = notices(org.mgr_a)
+    assert ask.title == "Rep_A1 proposes ¥900,000 as their own target"
+    assert "the target is ¥1,000,000" in ask.body
+    assert "Their reason: Two accounts cut their budget" in ask.body
+    assert ask.link == reverse("targets:reconcile", args=[plan.pk])
+    assert notices(org.east_mgr) == [] and notices(org.director) == []
+    # a manager's proposal for their own team goes one level up
+    run_on_commit(
+        s.proposal_create,
+        target=node(plan, unit=org.team_a),
+        value=D(3000000),
+        comment="",
+        actor=org.mgr_a.user,
+    )
+    assert [n.title for n in notices(org.east_mgr)] == ["Mgr_A proposes ¥3,000,000 for Team A"]
+    # accepted: the proposer hears the figures the target now has
+    run_on_commit(s.proposal_decide, proposal=mine, accept=True, actor=org.mgr_a.user)
+    [decided] = notices(org.rep_a1)
+    assert decided.title == "Your proposal of ¥900,000 for Rep_A1 · Booked revenue was accepted"
+    assert decided.body == (
+        "Mgr_A accepted it: the target is now floor ¥720,000 · target ¥900,000 · stretch "
+        "¥1,080,000."
+    )
+
+
+def test_a_revision_reaches_whoever_carries_the_target_with_its_reason(org, plan, run_on_commit):
+    for step in (s.plan_submit, s.plan_approve, s.plan_activate):
+        step(plan=plan, actor=(org.director if step is s.plan_submit else org.admin).user)
+    run_on_commit(
+        s.target_revise,
+        target=node(plan, member=org.rep_a1),
+        floor=D(800000),
+        target_value=D(1000000),
+        stretch=D(1100000),
+        reason="A key account moved to Rep_A2",
+        actor=org.mgr_a.user,
+    )
+    [notice] = notices(org.rep_a1)
+    assert notice.title == "Target revised: Rep_A1 · Booked revenue"
+    assert "target ¥1,200,000 → ¥1,000,000" in notice.body
+    assert "Reason: A key account moved to Rep_A2" in notice.body and "By Mgr_A." in notice.body
+    assert notices(org.mgr_a) == []  # the author
+    # a team's target: its manager hears it
+    run_on_commit(
+        s.target_revise,
+        target=node(plan, unit=org.team_a),
+        floor=D(1500000),
+        target_value=D(1900000),
+        stretch=D(2300000),
+        reason="Rep_A2 left the team",
+        actor=org.director.user,
+    )
+    assert [n.title for n in notices(org.mgr_a)] == ["Target revised: Team A · Booked revenue"]
+
+
+def test_notices_come_by_email_in_the_readers_language(org, plan, run_on_commit, smtp):
+    org.rep_a1.user.email = "rep_a1@example.com"
+    org.rep_a1.user.save()
+    org.rep_a1.language = "zh-hans"
+    org.rep_a1.save()
+    org.mgr_a.user.email = "mgr_a@example.com"
+    org.mgr_a.user.save()
+    NotificationPreference.objects.create(member=org.mgr_a, email=False)  # in the app only
+    for step in (s.plan_submit, s.plan_approve):
+        step(plan=plan, actor=(org.director if step is s.plan_submit else org.admin).user)
+    run_on_commit(s.plan_activate, plan=plan, actor=org.admin.user)
+    deliveries_send_due()
+    [msg] = smtp.to("rep_a1@example.com")
+    assert smtp.subject(msg) == "您的 FY2026 目标已生效"
+    text, _html = parts(msg)
+    assert "底线 ¥960,000 · 目标 ¥1,200,000 · 挑战 ¥1,440,000" in text
+    assert text.rstrip().endswith(reverse("targets:mine"))  # the link, absolute
+    assert notices(org.rep_a1)[0].title == "您的 FY2026 目标已生效"
+    # the manager asked for no email: the notice is in the app only
+    assert smtp.to("mgr_a@example.com") == [] and len(notices(org.mgr_a)) == 1
