@@ -130,7 +130,10 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     expect(page.locator("[data-testid=plan-status]")).to_contain_text("Submitted")
     log_out(page)
     log_in(page, "admin", f.PASSWORD)
-    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    # the admin is told the plan waits for them, and the notice leads to it
+    page.goto(f"{page.base}/alerts/")
+    page.click(f"text={plan} is waiting for your approval")
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/")
     page.click("button:has-text('Approve')")
     expect(page.locator("[data-testid=plan-status]")).to_contain_text("Approved")
     page.click("button:has-text('Activate')")
