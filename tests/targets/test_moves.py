@@ -105,15 +105,24 @@ def test_a_move_across_regions_carries_the_targets_up_both_branches(org, plan):
     assert AuditEvent.objects.filter(action="member.unit", subject_id=str(org.rep_a1.pk)).exists()
 
 
-def test_in_the_active_plan_each_change_is_a_revision(org, plan):
+def test_in_the_active_plan_each_change_is_a_revision(
+    org, plan, django_capture_on_commit_callbacks
+):
     """Within East, Rep_B1 (320 / 400 / 480) joins Team A: only the two teams change, each by a
     revision that counts from the first month; East keeps its values."""
+    from salesloop.alerts.models import Notification
+
     s.plan_submit(plan=plan, actor=org.director.user)
     s.plan_approve(plan=plan, actor=org.admin.user)
     s.plan_activate(plan=plan, actor=org.director.user)
-    move = member_move(
-        member=org.rep_b1, unit=org.team_a, reason="合并到 A 组", actor=org.east_mgr.user
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        move = member_move(
+            member=org.rep_b1, unit=org.team_a, reason="合并到 A 组", actor=org.east_mgr.user
+        )
+    # Team A's manager hears of the change of their team's target, and why (Team B has none)
+    [notice] = Notification.objects.filter(recipient=org.mgr_a)
+    assert notice.title == "Target revised: Team A · Booked revenue"
+    assert "Rep_B1 moved from Team B to Team A: 合并到 A 组" in notice.body
     assert level(node(plan, "east", org)) == (800, 1000, 1200)
     assert level(node(plan, "team_a", org)) == (800, 1000, 1200)
     assert level(node(plan, "team_b", org)) == (0, 0, 0)

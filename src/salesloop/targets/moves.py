@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from salesloop.common.audit import audit_record
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import member_set_unit
-from salesloop.targets import rules
+from salesloop.targets import notify, rules
 from salesloop.targets.choices import Metric, PlanStatus
 from salesloop.targets.models import Plan, Revision, Target, TargetMonth
 from salesloop.targets.services import (
@@ -115,6 +115,7 @@ def member_move(*, member: Member, unit: OrgUnit, reason: str, actor: Any) -> Mo
         transaction.on_commit(
             lambda event=event: webhook_emit(WebhookEvent.TARGET_REVISED, event)  # type: ignore[misc]
         )
+        notify.after_commit(notify.target_revised, revision.pk)  # the teams' managers
     return move
 
 
