@@ -150,8 +150,8 @@ def monthly_actuals_by_line(
     """:func:`monthly_actuals` for several product lines at once (None: over all lines), keyed
     by the line's id: the rollup's month rows of all of them in one query, and the days it does
     not cover from the raw records — the days after its cursor (normally today) and, for a
-    window that begins inside a month (the last twelve months to today), the days of that
-    first month. Those raw reads are one read for all lines (``raw_rows``, the rollup's own
+    window that begins inside a month (the last twelve months to today), that first month's
+    days, or its month row less the days before the start when those are fewer. Those raw reads are one read for all lines (``raw_rows``, the rollup's own
     definition) or, for a single line, its own read for these members only."""
     from salesloop.insights.rollups import month_end
 
@@ -168,7 +168,14 @@ def monthly_actuals_by_line(
         }
     rollup_metric, covered_to = cover
     out: dict[int | None, dict[tuple[int, int, int], Decimal]] = {pk: {} for pk in by_id}
-    rows = rollup_month_rows(rollup_metric, member_ids, whole_from, covered_to, list(by_id))
+    # a window begun inside a month: its first month is the month's row less the days before
+    # the start when those are fewer (the last twelve months to 2 December: one day read raw,
+    # not thirty), else those days read raw
+    head = start.replace(day=1)
+    subtract = start < whole_from and (start - head).days < (whole_from - start).days
+    rows = rollup_month_rows(
+        rollup_metric, member_ids, head if subtract else whole_from, covered_to, list(by_id)
+    )
     # one row per member, month and line (a few thousand): fetched at once, no server cursor
     for line_id, member_id, day, value in rows.values_list(
         "product_line_id", "member_id", "day", "value"
@@ -176,7 +183,10 @@ def monthly_actuals_by_line(
         values = out[line_id]
         key = (member_id, day.year, day.month)
         values[key] = values.get(key, Decimal(0)) + value
-    if start < whole_from:
+    if subtract:
+        before = start - timedelta(days=1)
+        _add_raw(out, by_id, metric, rollup_metric, member_ids, head, before, sign=-1)
+    elif start < whole_from:
         _add_raw(
             out, by_id, metric, rollup_metric, member_ids, start, whole_from - timedelta(days=1)
         )
@@ -199,11 +209,12 @@ def _add_raw(
     member_ids: list[int],
     start: date,
     end: date,
+    sign: int = 1,
 ) -> None:
-    """Add the raw figures of [start, end] to ``out`` (per line, then member and month): a
-    single line, or a few members, read each line's own rows for these members; several lines
-    of many members share one read of the rollup's definition (``raw_rows``) for everyone,
-    kept for these members."""
+    """Add (``sign`` -1: take away) the raw figures of [start, end] to ``out`` (per line, then
+    member and month): a single line, or a few members, read each line's own rows for these
+    members; several lines of many members share one read of the rollup's definition
+    (``raw_rows``) for everyone, kept for these members."""
     from salesloop.insights.models import RollupCount
     from salesloop.insights.rollups import raw_rows
 
@@ -213,7 +224,7 @@ def _add_raw(
                 metric=metric, members=member_ids, start=start, end=end, product_line=line
             )
             for key, value in rest.values.items():
-                out[pk][key] = out[pk].get(key, Decimal(0)) + value
+                out[pk][key] = out[pk].get(key, Decimal(0)) + sign * value
         return
     wanted = set(member_ids)
     for _m, member_id, bucket, line_id, value in raw_rows(
@@ -222,7 +233,7 @@ def _add_raw(
         if member_id in wanted and line_id in out:
             values = out[line_id]
             key = (member_id, bucket.year, bucket.month)
-            values[key] = values.get(key, Decimal(0)) + value
+            values[key] = values.get(key, Decimal(0)) + sign * value
 
 
 def _raw_monthly_actuals(
