@@ -108,7 +108,7 @@ def _metric(target: Target) -> str:
 def _carriers(target: Target) -> list[Member]:
     """Who carries a target: its member, or the managers of its team."""
     if target.member_id:
-        return [target.member] if target.member else []  # type: ignore[list-item]
+        return [target.member] if target.member else []
     return list(_active().filter(org_unit_id=target.unit_id, role=Role.MANAGER))
 
 
