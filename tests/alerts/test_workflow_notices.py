@@ -4,6 +4,7 @@ nobody when a step is refused."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,10 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from salesloop.alerts.delivery import deliveries_send_due
-from salesloop.alerts.models import Delivery, Notification, NotificationPreference
+from salesloop.alerts.models import Alert, Delivery, Notification, NotificationPreference
+from salesloop.alerts.services import rules_evaluate
 from salesloop.targets import services as s
 from salesloop.targets.models import Target
-from tests.alerts.conftest import parts
+from tests.alerts.conftest import at, parts
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -196,3 +198,58 @@ def test_notices_come_by_email_in_the_readers_language(org, plan, run_on_commit,
     assert notices(org.rep_a1)[0].title == "您的 FY2026 目标已生效"
     # the manager asked for no email: the notice is in the app only
     assert smtp.to("mgr_a@example.com") == [] and len(notices(org.mgr_a)) == 1
+
+
+def test_decisions_that_wait_remind_whoever_must_decide(org, plan, time_machine):
+    """The rule "decisions waiting": a plan submitted 3 days ago or more reminds those who may
+    approve it, a proposal open 3 days the manager who decides it, and next year beginning
+    within 30 days without an approved plan the director — each in one alert that resolves
+    itself once decided."""
+
+    def waiting(today):
+        rules_evaluate(today=today, keys=["decisions_waiting"], notify=False)
+        return {
+            a.owner: a
+            for a in Alert.objects.filter(rule="decisions_waiting", status="open").select_related(
+                "owner"
+            )
+        }
+
+    time_machine.move_to(at(date(2026, 11, 2)), tick=False)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    time_machine.move_to(at(date(2026, 11, 3)), tick=False)
+    draft = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=draft, metric="booked_revenue")
+    set_values(node(draft, member=org.rep_a1), D(1000000), org.director)
+    s.proposal_create(
+        target=node(draft, member=org.rep_a1),
+        value=D(900000),
+        comment="",
+        actor=org.rep_a1.user,
+    )
+    assert waiting(date(2026, 11, 4)) == {}  # 2 days and 1 day: not yet
+    alerts = waiting(date(2026, 11, 6))
+    assert set(alerts) == {org.admin, org.mgr_a}
+    admin = alerts[org.admin]
+    assert admin.title == "1 target decision waits for Admin"
+    assert admin.message == f"{plan} has waited 4 days for your approval."
+    assert admin.link == reverse("targets:plan", args=[plan.pk])
+    manager = alerts[org.mgr_a]
+    assert manager.message == "1 proposal waits for your decision (the oldest for 3 days)."
+    assert manager.action == "Decide: accept or reject each proposal in the reconciliation view."
+    assert manager.link == reverse("targets:reconcile", args=[draft.pk])
+    # approved: the admin's reminder resolves itself; the proposal still waits
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    assert set(waiting(date(2026, 11, 7))) == {org.mgr_a}
+    # 5 December: FY2027 begins in 27 days and its plan is still a draft
+    alerts = waiting(date(2026, 12, 5))
+    director = alerts[org.director]
+    assert director.message == "FY2027 begins in 27 days and has no approved plan."
+    assert director.severity == "warning"
+    assert waiting(date(2026, 12, 27))[org.director].severity == "critical"  # 5 days left
+    s.proposal_decide(
+        proposal=draft.targets.get(member=org.rep_a1, product_line=None).proposals.get(),
+        accept=False,
+        actor=org.mgr_a.user,
+    )
+    assert org.mgr_a not in waiting(date(2026, 12, 27))

@@ -14,6 +14,7 @@ class RuleKey(models.TextChoices):
     TARGET_MISCALIBRATED = "target_miscalibrated", _("Target likely miscalibrated")
     BIG_DEAL_SLIPPED = "big_deal_slipped", _("Big deal slipped")
     WEAK_CONVERSION = "weak_conversion", _("Weak conversion (funnel bottleneck)")
+    DECISIONS_WAITING = "decisions_waiting", _("Target decisions waiting")
 
 
 class Severity(models.TextChoices):

@@ -66,6 +66,12 @@ PARAM_LABELS: dict[str, tuple[Any, Any]] = {
         _("Fewer deals say too little about a conversion rate."),
     ),
     "lookback_days": (_("Look back (days)"), _("Close-date changes older than this are ignored.")),
+    "plan_days": (_("A submitted plan waits (days)"), ""),
+    "proposal_days": (_("A proposal waits (days)"), ""),
+    "year_days": (
+        _("Days before the fiscal year"),
+        _("From this many days before next year begins, its plan should be approved."),
+    ),
 }
 # (rule, parameter) where a parameter means something else than its usual help text says
 PARAM_HELP_BY_RULE: dict[tuple[str, str], Any] = {
@@ -93,6 +99,10 @@ RULE_HELP: dict[str, Any] = {
     "big_deal_slipped": _("A big deal's expected close was moved out of the period."),
     "weak_conversion": _(
         "A rep's weakest funnel step converts far below the team median, with the revenue at stake."
+    ),
+    "decisions_waiting": _(
+        "A target plan or a bottom-up proposal has waited days for a decision, or next year "
+        "begins soon without an approved plan. Goes to whoever must decide."
     ),
 }
 PERIOD_CHOICES = (("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year")))

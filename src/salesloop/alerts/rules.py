@@ -24,7 +24,7 @@ from django.db.models import Count, Min
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from salesloop.activities.selectors import open_follow_ups
 from salesloop.alerts.choices import RuleKey, Severity, SubjectType
@@ -78,6 +78,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "min_gain": 100000,
         "min_deals": 10,
     },
+    # a plan or a proposal is "waiting" after this many days; next year's plan is due this many
+    # days before the year begins
+    RuleKey.DECISIONS_WAITING: {"plan_days": 3, "proposal_days": 3, "year_days": 30},
 }
 DEFAULT_SEVERITY = {
     RuleKey.BEHIND_PACE: Severity.WARNING,
@@ -89,6 +92,7 @@ DEFAULT_SEVERITY = {
     RuleKey.TARGET_MISCALIBRATED: Severity.CRITICAL,
     RuleKey.BIG_DEAL_SLIPPED: Severity.WARNING,
     RuleKey.WEAK_CONVERSION: Severity.WARNING,
+    RuleKey.DECISIONS_WAITING: Severity.WARNING,
 }
 PERIODS = ("month", "quarter", "year")
 
@@ -694,6 +698,128 @@ def weak_conversion(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     return out
 
 
+def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
+    """Target-setting decisions that wait on someone (自动提醒): a plan submitted ``plan_days``
+    ago or more, on those who may approve it; a bottom-up proposal open ``proposal_days`` or
+    more, on those asked to decide it (``targets.notify.deciders``); next fiscal year, beginning
+    within ``year_days`` without an approved or active plan, on the directors (the admins when
+    there is none). One finding per member, listing all that waits on them; it resolves itself
+    once they have decided."""
+    from salesloop.core.periods import FiscalCalendar
+    from salesloop.org.services import company_get
+    from salesloop.targets import rules as plan_rules
+    from salesloop.targets.choices import PlanStatus, ProposalStatus
+    from salesloop.targets.models import Plan, Proposal
+    from salesloop.targets.notify import deciders
+
+    active = ctx.active_members()
+    leaders = [m for m in active.values() if m.role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER)]
+    plans: dict[int, list[tuple[Any, int]]] = defaultdict(list)
+    proposals: dict[int, list[tuple[Any, int]]] = defaultdict(list)
+    year: dict[int, tuple[int, int]] = {}
+
+    def age(moment: Any) -> int:
+        return (ctx.today - timezone.localtime(moment).date()).days
+
+    submitted = Plan.objects.filter(status=PlanStatus.SUBMITTED, submitted_at__isnull=False)
+    for plan in submitted.select_related("owner__org_unit").order_by("submitted_at"):
+        days = age(plan.submitted_at)
+        if days >= int(p["plan_days"]):
+            for m in leaders:
+                if plan_rules.may_approve_plan(m, plan):
+                    plans[m.pk].append((plan, days))
+    open_proposals = Proposal.objects.filter(
+        status=ProposalStatus.OPEN, target__plan__status=PlanStatus.DRAFT
+    ).select_related("target__plan", "target__member__org_unit", "target__unit", "proposed_by")
+    for proposal in open_proposals.order_by("created_at"):
+        days = age(proposal.created_at)
+        if days >= int(p["proposal_days"]):
+            for m in deciders(proposal.target, proposal.proposed_by):
+                if m.pk in active:
+                    proposals[m.pk].append((proposal, days))
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    upcoming = fiscal.fiscal_year_of(ctx.today) + 1
+    days_left = (fiscal.year(upcoming).start - ctx.today).days
+    if (
+        0 < days_left <= int(p["year_days"])
+        and not Plan.objects.filter(
+            fiscal_year=upcoming, status__in=(PlanStatus.APPROVED, PlanStatus.ACTIVE)
+        ).exists()
+    ):
+        heads = [m for m in active.values() if m.role == Role.DIRECTOR] or [
+            m for m in active.values() if m.role == Role.ADMIN
+        ]
+        for m in heads:
+            year[m.pk] = (upcoming, days_left)
+    out = []
+    for pk in sorted({*plans, *proposals, *year}):
+        member = active[pk]
+        lines, actions = [], []
+        link = reverse("targets:plans")
+        for plan, days in plans.get(pk, []):
+            lines.append(
+                ngettext(
+                    "%(plan)s has waited %(days)s day for your approval.",
+                    "%(plan)s has waited %(days)s days for your approval.",
+                    days,
+                )
+                % {"plan": plan, "days": days}
+            )
+            link = reverse("targets:plan", args=[plan.pk])
+        if plans.get(pk):
+            actions.append(_("approve the plan or send it back to draft with a reason"))
+        mine = proposals.get(pk, [])
+        if mine:
+            oldest = max(days for _p, days in mine)
+            lines.append(
+                ngettext(
+                    "%(n)s proposal waits for your decision (the oldest for %(days)s days).",
+                    "%(n)s proposals wait for your decision (the oldest for %(days)s days).",
+                    len(mine),
+                )
+                % {"n": len(mine), "days": oldest}
+            )
+            actions.append(_("accept or reject each proposal in the reconciliation view"))
+            if not plans.get(pk):
+                link = reverse("targets:reconcile", args=[mine[0][0].target.plan_id])
+        if pk in year:
+            fy, left = year[pk]
+            lines.append(
+                ngettext(
+                    "FY%(fy)s begins in %(days)s day and has no approved plan.",
+                    "FY%(fy)s begins in %(days)s days and has no approved plan.",
+                    left,
+                )
+                % {"fy": fy, "days": left}
+            )
+            actions.append(_("have next year's plan approved and activated before it begins"))
+        count = len(plans.get(pk, [])) + len(mine) + (1 if pk in year else 0)
+        out.append(
+            Finding(
+                SubjectType.MEMBER,
+                member.pk,
+                owner_id=member.pk,
+                severity=Severity.CRITICAL if pk in year and year[pk][1] <= 7 else None,
+                title=ngettext(
+                    "%(n)s target decision waits for %(name)s",
+                    "%(n)s target decisions wait for %(name)s",
+                    count,
+                )
+                % {"n": count, "name": member.display_name},
+                message=" ".join(lines),
+                action=_("Decide: %(what)s.")
+                % {"what": pgettext("between the items of a list", ", ").join(actions)},
+                link=link,
+                data={
+                    "plans": [plan.pk for plan, _d in plans.get(pk, [])],
+                    "proposals": [proposal.pk for proposal, _d in mine],
+                    "year": year[pk][0] if pk in year else None,
+                },
+            )
+        )
+    return out
+
+
 EVALUATORS: dict[str, Callable[[Context, dict[str, Any]], list[Finding]]] = {
     RuleKey.BEHIND_PACE: behind_pace,
     RuleKey.LOW_PROBABILITY: low_probability,
@@ -704,6 +830,7 @@ EVALUATORS: dict[str, Callable[[Context, dict[str, Any]], list[Finding]]] = {
     RuleKey.TARGET_MISCALIBRATED: target_miscalibrated,
     RuleKey.BIG_DEAL_SLIPPED: big_deal_slipped,
     RuleKey.WEAK_CONVERSION: weak_conversion,
+    RuleKey.DECISIONS_WAITING: decisions_waiting,
 }
 
 
