@@ -445,9 +445,10 @@ def members_notify(
     now: Any = None,
 ) -> int:
     """Tell each of ``members`` something that happened to them (a plan waiting for their
-    approval, a proposal decided, a target revised): an entry in their notification centre and,
-    when they take email (and ``email``), a message after their quiet hours. ``message(member)`` gives the title
-    and body; it runs in the member's language. ``now``: when it happened (default: now).
+    approval, a proposal decided, a target revised): an entry in their notification centre
+    and, when they take email (and ``email``), a message after their quiet hours.
+    ``message(member)`` gives the title and body; it runs in the member's language. ``now``:
+    when it happened (default: now). Members who left or whose login is off are skipped.
     Returns how many were notified."""
     now = now or timezone.now()
     count = 0

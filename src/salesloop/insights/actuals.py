@@ -151,8 +151,9 @@ def monthly_actuals_by_line(
     by the line's id: the rollup's month rows of all of them in one query, and the days it does
     not cover from the raw records — the days after its cursor (normally today) and, for a
     window that begins inside a month (the last twelve months to today), that first month's
-    days, or its month row less the days before the start when those are fewer. Those raw reads are one read for all lines (``raw_rows``, the rollup's own
-    definition) or, for a single line, its own read for these members only."""
+    days, or its month row less the days before the start when those are fewer. Those raw
+    reads are one read for all lines (``raw_rows``, the rollup's own definition) or, for a
+    single line, its own read for these members only."""
     from salesloop.insights.rollups import month_end
 
     member_ids = list(members)
