@@ -152,10 +152,10 @@ def test_several_lines_at_once_equal_each_line_raw(org, history):
     assert december is not None and december > 0  # the days after the cursor counted
 
 
-@pytest.mark.parametrize("few_members", [100, 0])  # per-line member reads / one raw_rows read
+@pytest.mark.parametrize("per_line", [True, False])  # per-line member reads / one raw_rows read
 @pytest.mark.parametrize("first_day", [10, 25])  # December's row less 9 days / 7 days raw
 def test_window_from_inside_a_month_reads_the_rollup(
-    org, history, monkeypatch, few_members, first_day
+    org, history, monkeypatch, per_line, first_day
 ):
     """The last twelve months to today begin inside a month (on every day but a month's last):
     that first month is its month row less the days before the start, or its days read raw,
@@ -172,7 +172,8 @@ def test_window_from_inside_a_month_reads_the_rollup(
     from salesloop.orders.services import LineIn, order_create
     from tests import factories as f
 
-    monkeypatch.setattr(actuals, "FEW_MEMBERS", few_members)
+    monkeypatch.setattr(actuals, "PER_LINE_MEMBERS", 1000 if per_line else 0)
+    monkeypatch.setattr(actuals, "PER_LINE_DAYS", 0)
     product = Product.objects.get(sku="HW1")  # before the window: December's first days
     order_create(
         number="EARLY",
