@@ -101,6 +101,25 @@ def test_a_plan_goes_through_the_workflow_and_each_step_reaches_the_right_people
     assert len(notices(org.admin)) == 2  # the two requests for approval
 
 
+def test_a_plan_withdrawn_by_its_owner_tells_those_asked_to_approve_it(org, plan, run_on_commit):
+    run_on_commit(s.plan_submit, plan=plan, actor=org.director.user)
+    run_on_commit(
+        s.plan_return_to_draft,
+        plan=plan,
+        actor=org.director.user,
+        reason="Team W's figures come next week",
+    )
+    assert [n.title for n in notices(org.admin)] == [
+        f"{plan} is waiting for your approval",
+        f"{plan} was withdrawn to draft",
+    ]
+    assert notices(org.admin)[1].body == (
+        "Director withdrew it: Team W's figures come next week. It no longer waits for your "
+        "approval."
+    )
+    assert notices(org.director) == []
+
+
 def test_a_refused_step_tells_nobody(org, plan, run_on_commit):
     with pytest.raises(PermissionDenied):
         run_on_commit(s.plan_submit, plan=plan, actor=org.rep_a1.user)

@@ -3,7 +3,8 @@ must act on it or whose targets it changes — in their notification centre and,
 email, by email, each in their own language (``alerts.services.members_notify``):
 
 - a plan submitted → those who may approve it (``rules.may_approve_plan``);
-- a plan sent back to draft, or approved → its owner;
+- a plan sent back to draft, or approved → its owner (withdrawn by its owner: those who were
+  asked to approve it);
 - a plan made active → every member with a target in it, and each team's managers for their
   team's target: the floor, target and stretch they now carry;
 - a bottom-up proposal → the nearest managers above the proposer who may decide it (the
@@ -115,14 +116,18 @@ def _carriers(target: Target) -> list[Member]:
 # ------------------------------------------------------------------------ plans
 
 
-def plan_submitted(plan_pk: int, actor_pk: int) -> None:
-    plan = Plan.objects.select_related("owner__org_unit").get(pk=plan_pk)
-    actor = Member.objects.get(pk=actor_pk)
-    approvers = [
+def _approvers(plan: Plan, actor_pk: int) -> list[Member]:
+    return [
         m
         for m in _active().filter(role__in=(Role.ADMIN, Role.DIRECTOR, Role.MANAGER))
         if m.pk != actor_pk and rules.may_approve_plan(m, plan)
     ]
+
+
+def plan_submitted(plan_pk: int, actor_pk: int) -> None:
+    plan = Plan.objects.select_related("owner__org_unit").get(pk=plan_pk)
+    actor = Member.objects.get(pk=actor_pk)
+    approvers = _approvers(plan, actor_pk)
 
     def message(_member: Member) -> tuple[str, str]:
         return (
@@ -139,9 +144,21 @@ def plan_submitted(plan_pk: int, actor_pk: int) -> None:
 
 
 def plan_returned(plan_pk: int, actor_pk: int, reason: str) -> None:
-    plan = Plan.objects.select_related("owner__user").get(pk=plan_pk)
+    """Sent back by an approver: its owner hears why. Withdrawn by its owner: those who were
+    asked to approve it hear that it no longer waits for them."""
+    plan = Plan.objects.select_related("owner__user", "owner__org_unit").get(pk=plan_pk)
     actor = Member.objects.get(pk=actor_pk)
     if plan.owner_id == actor_pk:
+
+        def withdrawn(_member: Member) -> tuple[str, str]:
+            return (
+                _("%(plan)s was withdrawn to draft") % {"plan": plan},
+                _("%(who)s withdrew it: %(reason)s. It no longer waits for your approval.")
+                % {"who": actor.display_name, "reason": reason},
+            )
+
+        link = reverse("targets:plan", args=[plan.pk])
+        _send(_approvers(plan, actor_pk), withdrawn, link)
         return
 
     def message(_member: Member) -> tuple[str, str]:
