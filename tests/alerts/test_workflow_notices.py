@@ -272,3 +272,40 @@ def test_decisions_that_wait_remind_whoever_must_decide(org, plan, time_machine)
         actor=org.mgr_a.user,
     )
     assert org.mgr_a not in waiting(date(2026, 12, 27))
+
+
+def test_my_day_lists_what_waits_for_each_leader(org, plan, client, login):
+    from salesloop.targets.selectors import waiting_decisions
+
+    s.plan_submit(plan=plan, actor=org.director.user)
+    draft = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=draft, metric="booked_revenue")
+    for rep, value in ((org.rep_a1, D(900000)), (org.rep_a2, D(500000))):
+        s.proposal_create(target=node(draft, member=rep), value=value, comment="", actor=rep.user)
+    s.proposal_create(
+        target=node(draft, unit=org.team_a), value=D(2000000), comment="", actor=org.mgr_a.user
+    )
+    got = {
+        m: [(d.kind, d.plan, d.count) for d in waiting_decisions(user=m.user)]
+        for m in (org.admin, org.director, org.east_mgr, org.mgr_a, org.rep_a1)
+    }
+    assert got == {
+        org.admin: [("plan", plan, 1)],  # the director's plan: only an admin is above
+        org.director: [],
+        org.east_mgr: [("proposals", draft, 1)],  # Team A's own proposal
+        org.mgr_a: [("proposals", draft, 2)],  # the two reps of Team A
+        org.rep_a1: [],
+    }
+    login(org.mgr_a)
+    html = client.get("/").content.decode()
+    assert f"2 proposals for {draft} wait for your decision" in html
+    assert reverse("targets:reconcile", args=[draft.pk]) in html
+    login(org.admin)
+    html = client.get("/").content.decode()
+    assert f"{plan} is waiting for your approval" in html
+    login(org.rep_a1)
+    assert 'data-testid="decisions"' not in client.get("/").content.decode()
+    # decided: it no longer waits
+    for proposal in draft.targets.get(unit=org.team_a, product_line=None).proposals.all():
+        s.proposal_decide(proposal=proposal, accept=True, actor=org.east_mgr.user)
+    assert waiting_decisions(user=org.east_mgr.user) == []

@@ -112,7 +112,12 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     shot(page, "my-targets")
     log_out(page)
     log_in(page, "mgr_a", f.PASSWORD)
-    page.goto(f"{page.base}/targets/plans/{plan.pk}/reconcile/")
+    # My day says a proposal waits for Team A's manager, and leads to the reconciliation
+    page.goto(f"{page.base}/")
+    decision = page.get_by_test_id("decision-proposals")
+    expect(decision).to_contain_text("1 proposal for")
+    decision.click()
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/reconcile/")
     rep_row = page.locator("[data-testid='recon-Rep_A1']")
     expect(rep_row).to_have_class(re.compile("recon-flag"))  # -20 %
     expect(page.locator("[data-testid='recon-Team A'] [data-testid=recon-coverage]")).to_have_text(

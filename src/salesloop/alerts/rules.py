@@ -710,7 +710,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     from salesloop.targets import rules as plan_rules
     from salesloop.targets.choices import PlanStatus, ProposalStatus
     from salesloop.targets.models import Plan, Proposal
-    from salesloop.targets.notify import deciders
+    from salesloop.targets.notify import decider_pool, deciders
 
     active = ctx.active_members()
     leaders = [m for m in active.values() if m.role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER)]
@@ -731,10 +731,11 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     open_proposals = Proposal.objects.filter(
         status=ProposalStatus.OPEN, target__plan__status=PlanStatus.DRAFT
     ).select_related("target__plan", "target__member__org_unit", "target__unit", "proposed_by")
+    pool = decider_pool()
     for proposal in open_proposals.order_by("created_at"):
         days = age(proposal.created_at)
         if days >= int(p["proposal_days"]):
-            for m in deciders(proposal.target, proposal.proposed_by):
+            for m in deciders(proposal.target, proposal.proposed_by, pool):
                 if m.pk in active:
                     proposals[m.pk].append((proposal, days))
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)

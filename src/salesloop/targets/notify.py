@@ -238,19 +238,26 @@ def plan_activated(plan_pk: int, actor_pk: int) -> None:
 # -------------------------------------------------------------------- proposals
 
 
-def deciders(target: Target, proposer: Member) -> list[Member]:
+def decider_pool() -> list[Member]:
+    """The active managers, directors and admins: those :func:`deciders` chooses from."""
+    return list(_active().filter(role__in=(Role.MANAGER, Role.DIRECTOR, Role.ADMIN)))
+
+
+def deciders(target: Target, proposer: Member, pool: list[Member] | None = None) -> list[Member]:
     """Who is asked to decide a proposal on ``target``: the managers of the nearest unit above
-    the target's owner who may set it; else the directors; else the admins."""
+    the target's owner who may set it; else the directors; else the admins. ``pool``: the
+    :func:`decider_pool`, read once for many proposals."""
+    pool = decider_pool() if pool is None else pool
     managers = [
         m
-        for m in _active().filter(role=Role.MANAGER)
-        if m.pk != proposer.pk and rules.may_edit_target(m, target)
+        for m in pool
+        if m.role == Role.MANAGER and m.pk != proposer.pk and rules.may_edit_target(m, target)
     ]
     if managers:
         nearest = max(len(m.org_unit.path) for m in managers)
         return [m for m in managers if len(m.org_unit.path) == nearest]
     for role in (Role.DIRECTOR, Role.ADMIN):
-        found = [m for m in _active().filter(role=role) if m.pk != proposer.pk]
+        found = [m for m in pool if m.role == role and m.pk != proposer.pk]
         if found:
             return found
     return []

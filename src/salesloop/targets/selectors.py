@@ -535,3 +535,57 @@ def _month_cells(
             )
         )
     return cells
+
+
+# ------------------------------------------------------------------ to decide
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A target-setting decision that waits on the user: a plan to approve, or the open
+    proposals of a draft plan that they are asked to decide (``notify.deciders``)."""
+
+    kind: str  # "plan" or "proposals"
+    plan: Plan
+    since: Any  # when it began to wait (the oldest proposal's time)
+    count: int = 1
+
+    @property
+    def link(self) -> str:
+        from django.urls import reverse
+
+        name = "targets:plan" if self.kind == "plan" else "targets:reconcile"
+        return reverse(name, args=[self.plan.pk])
+
+
+def waiting_decisions(*, user: Any) -> list[Decision]:
+    """What waits on the user, oldest first: the submitted plans they may approve, and per
+    draft plan the open proposals they are asked to decide. Empty for reps and viewers."""
+    from salesloop.org.choices import Role
+    from salesloop.targets.notify import decider_pool, deciders
+
+    member = member_of(user)
+    if member is None or member.role not in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN):
+        return []
+    out = [
+        Decision("plan", plan, plan.submitted_at)
+        for plan in Plan.objects.filter(status=PlanStatus.SUBMITTED).select_related(
+            "owner__org_unit"
+        )
+        if rules.may_approve_plan(member, plan)
+    ]
+    proposals = (
+        Proposal.objects.filter(status=ProposalStatus.OPEN, target__plan__status=PlanStatus.DRAFT)
+        .select_related("target__plan", "target__member__org_unit", "target__unit", "proposed_by")
+        .order_by("created_at")
+    )
+    pool = decider_pool()
+    by_plan: dict[int, list[Proposal]] = {}
+    for proposal in proposals:
+        if any(m.pk == member.pk for m in deciders(proposal.target, proposal.proposed_by, pool)):
+            by_plan.setdefault(proposal.target.plan_id, []).append(proposal)
+    out += [
+        Decision("proposals", group[0].target.plan, group[0].created_at, len(group))
+        for group in by_plan.values()
+    ]
+    return sorted(out, key=lambda d: d.since)
