@@ -157,3 +157,25 @@ def team_a_plan(org: Org, fiscal_year: int = 2027) -> Any:
     split_subtree(target=team, actor=org.director.user)
     team.refresh_from_db()
     return plan, team
+
+
+def target_node(plan: Any, *, unit: Any = None, member: Any = None) -> Any:
+    """The plan's booked-revenue target (over all product lines) of ``unit`` or ``member``."""
+    from salesloop.targets.models import Target
+
+    return Target.objects.get(
+        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
+    )
+
+
+def set_levels(target: Any, value: Decimal, actor: Member) -> None:
+    """Set ``target`` to ``value`` with the floor at 80 % of it and the stretch at 120 %."""
+    from salesloop.targets import services
+
+    services.target_set(
+        target=target,
+        floor=value * Decimal("0.8"),
+        target_value=value,
+        stretch=value * Decimal("1.2"),
+        actor=actor.user,
+    )

@@ -15,8 +15,9 @@ from salesloop.alerts.delivery import deliveries_send_due
 from salesloop.alerts.models import Alert, Delivery, Notification, NotificationPreference
 from salesloop.alerts.services import rules_evaluate
 from salesloop.targets import services as s
-from salesloop.targets.models import Target
 from tests.alerts.conftest import at, parts
+from tests.factories import set_levels as set_values
+from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -33,25 +34,9 @@ def run_on_commit(django_capture_on_commit_callbacks):
     return run
 
 
-def node(plan, *, unit=None, member=None):
-    return Target.objects.get(
-        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
-    )
-
-
 def notices(member):
     return list(
         Notification.objects.filter(recipient=member, alert=None, report=None).order_by("pk")
-    )
-
-
-def set_values(target, value, actor):
-    s.target_set(
-        target=target,
-        floor=value * D("0.8"),
-        target_value=value,
-        stretch=value * D("1.2"),
-        actor=actor.user,
     )
 
 

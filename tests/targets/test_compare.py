@@ -22,13 +22,8 @@ from salesloop.targets import services as s
 from salesloop.targets.models import Target
 from salesloop.targets.planning import split_subtree
 from tests import factories as f
+from tests.factories import target_node as node
 from tests.targets.test_months import api_as
-
-
-def node(plan, *, unit=None, member=None):
-    return Target.objects.get(
-        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
-    )
 
 
 def set_values(org, target, floor, value, stretch):

@@ -13,26 +13,12 @@ from django.urls import reverse
 from salesloop.orders.models import Order
 from salesloop.targets import selectors
 from salesloop.targets import services as s
-from salesloop.targets.models import Proposal, Target
+from salesloop.targets.models import Proposal
+from tests.factories import set_levels as set_values
+from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def node(plan, *, unit=None, member=None):
-    return Target.objects.get(
-        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
-    )
-
-
-def set_values(target, value, actor):
-    s.target_set(
-        target=target,
-        floor=value * D("0.8"),
-        target_value=value,
-        stretch=value * D("1.2"),
-        actor=actor.user,
-    )
 
 
 @pytest.fixture

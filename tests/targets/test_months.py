@@ -18,6 +18,7 @@ from salesloop.targets import services as s
 from salesloop.targets.models import Target
 from tests import factories as f
 from tests.api.conftest import ApiClient
+from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -28,12 +29,6 @@ SHARES = ["5", "5", "5", "5", "10", "10", "10", "10", "10", "10", "10", "10"]  #
 def plan(org):
     """FY2027: Team A 1,200,000 (floor 1,000,000, stretch 1,500,000) split to its people."""
     return f.team_a_plan(org)[0]
-
-
-def node(plan, *, unit=None, member=None):
-    return Target.objects.get(
-        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
-    )
 
 
 def months(t):

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from salesloop.targets import services as s
 from salesloop.targets.models import Plan, PlanRun, Proposal, Target
+from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -20,12 +21,6 @@ def plan(org):
     plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
     s.plan_build_tree(plan=plan, metric="booked_revenue")
     return plan
-
-
-def node(plan, *, unit=None, member=None):
-    return Target.objects.get(
-        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
-    )
 
 
 # whose target → who may see it / who may set it (rules: managers set below them, never their own)

@@ -12,6 +12,7 @@ from salesloop.org.models import Member
 from salesloop.org.visibility import visible
 from salesloop.targets import services as s
 from salesloop.targets.models import Plan, Target, TargetMonth
+from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -22,12 +23,6 @@ def plan(org):
     plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
     s.plan_build_tree(plan=plan, metric="booked_revenue")
     return plan
-
-
-def node(plan, *, unit=None, member=None):
-    return Target.objects.get(
-        plan=plan, unit=unit, member=member, metric="booked_revenue", product_line=None
-    )
 
 
 def values(t):
