@@ -204,6 +204,26 @@ def test_notices_come_by_email_in_the_readers_language(org, plan, run_on_commit,
     assert smtp.to("mgr_a@example.com") == [] and len(notices(org.mgr_a)) == 1
 
 
+def test_the_inbox_shows_a_notice_in_the_readers_language(org, plan, run_on_commit, client, login):
+    """Written in every language when sent: the email goes in the member's language, the
+    notification centre follows the language the reader has chosen since."""
+    for step in (s.plan_submit, s.plan_approve):
+        step(plan=plan, actor=(org.director if step is s.plan_submit else org.admin).user)
+    run_on_commit(s.plan_activate, plan=plan, actor=org.admin.user)
+    [notice] = notices(org.rep_a1)
+    assert notice.title == "Your targets for FY2026 are in force"  # the company's language
+    assert notice.texts["zh-hans"]["title"] == "您的 FY2026 目标已生效"
+    assert "底线 ¥960,000 · 目标 ¥1,200,000" in notice.texts["zh-hans"]["body"]
+    login(org.rep_a1)
+    assert (
+        "Your targets for FY2026 are in force"
+        in client.get(reverse("alerts:inbox")).content.decode()
+    )
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    html = client.get(reverse("alerts:inbox")).content.decode()
+    assert "您的 FY2026 目标已生效" in html and "Your targets for FY2026" not in html
+
+
 def test_decisions_that_wait_remind_whoever_must_decide(org, plan, time_machine):
     """The rule "decisions waiting": a plan submitted 3 days ago or more reminds those who may
     approve it, a proposal open 3 days the manager who decides it, and next year beginning

@@ -136,6 +136,9 @@ class Notification(models.Model):
     )
     title = models.CharField(_("title"), max_length=255)
     body = models.TextField(_("body"), blank=True)
+    # the title and body in each interface language ({"en": {"title": …, "body": …}}) where
+    # they were written for every language (workflow notices); else only as stored
+    texts = models.JSONField(_("texts by language"), default=dict, blank=True)
     link = models.CharField(_("link"), max_length=255, blank=True)
     severity = models.CharField(
         _("severity"), max_length=16, choices=Severity.choices, default=Severity.INFO
@@ -163,6 +166,12 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def localized(self, field: str, language: str | None = None) -> str:
+        """The title or body in ``language`` (default: the active one) when it was written in
+        every language (``texts``), else as stored (in the recipient's language then)."""
+        code = language or get_language() or ""
+        return str(((self.texts or {}).get(code) or {}).get(field) or getattr(self, field, ""))
 
 
 class NotificationPreference(models.Model):

@@ -457,12 +457,17 @@ def members_notify(
         if member.pk in seen or member.left_on is not None or not member.user.is_active:
             continue
         seen.add(member.pk)
-        with translation.override(member.mail_language):
+        texts = {}
+        for code, _name in settings.LANGUAGES:  # the inbox shows the reader's language
+            with translation.override(code):
+                texts[code] = dict(zip(("title", "body"), message(member), strict=True))
+        with translation.override(member.mail_language):  # the email: the member's
             title, body = message(member)
         Notification.objects.create(
             recipient=member,
             title=title[:255],
             body=body,
+            texts=texts,
             link=link,
             severity=severity,
             created_at=now,
