@@ -314,3 +314,18 @@ def test_my_day_lists_what_waits_for_each_leader(org, plan, client, login):
     for proposal in draft.targets.get(unit=org.team_a, product_line=None).proposals.all():
         s.proposal_decide(proposal=proposal, accept=True, actor=org.east_mgr.user)
     assert waiting_decisions(user=org.east_mgr.user) == []
+
+
+def test_a_reminder_goes_to_its_owner_not_to_the_team_chat(org, plan, time_machine):
+    from salesloop.alerts.models import Channel
+
+    Channel.objects.create(
+        name="company", kind="wecom", url="https://example.com/hook", unit=org.company
+    )
+    time_machine.move_to(at(date(2026, 11, 2)), tick=False)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    rules_evaluate(today=date(2026, 11, 6), keys=["decisions_waiting"])
+    [alert] = Alert.objects.filter(rule="decisions_waiting")
+    assert alert.owner == org.admin
+    assert Notification.objects.filter(alert=alert, recipient=org.admin).exists()
+    assert not Delivery.objects.filter(channel="webhook").exists()

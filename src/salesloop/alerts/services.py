@@ -304,10 +304,14 @@ def _notify(alert: Alert, member: Member, *, email: bool) -> None:
         )
 
 
+#: Rules whose alerts are reminders to their owner alone: never posted to chat channels.
+PERSONAL_RULES = frozenset({RuleKey.DECISIONS_WAITING})
+
+
 def alerts_route(*, alerts: list[Alert], email: bool = True) -> None:
     """Notify the instant recipients of new alerts (in-app always; email unless they chose the
     digest, or ``email`` is off as for the demo) and post them to the chat channels of their
-    units."""
+    units (personal reminders, ``PERSONAL_RULES``, excepted)."""
     per_channel: dict[int, tuple[Channel, list[Alert]]] = {}
     for alert in Alert.objects.filter(pk__in=[a.pk for a in alerts]).select_related(
         "owner__user", "owner__org_unit", "unit"
@@ -315,6 +319,8 @@ def alerts_route(*, alerts: list[Alert], email: bool = True) -> None:
         for member in instant_recipients(alert):
             with translation.override(member.mail_language):
                 _notify(alert, member, email=email)
+        if alert.rule in PERSONAL_RULES:  # a reminder to one person, not news for a team chat
+            continue
         path = (
             alert.owner.org_unit.path
             if alert.owner_id
