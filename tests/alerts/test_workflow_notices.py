@@ -329,3 +329,19 @@ def test_a_reminder_goes_to_its_owner_not_to_the_team_chat(org, plan, time_machi
     assert alert.owner == org.admin
     assert Notification.objects.filter(alert=alert, recipient=org.admin).exists()
     assert not Delivery.objects.filter(channel="webhook").exists()
+
+
+def test_the_notices_of_a_step_go_out_from_a_worker(org, plan, settings, run_on_commit):
+    """With a task queue the click does not wait for the notices (activating an S1 plan tells
+    200 people): the step queues them, a worker sends them."""
+    from django_tasks.backends.database.models import DBTaskResult
+
+    from salesloop.targets.tasks import workflow_notify
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
+    run_on_commit(s.plan_submit, plan=plan, actor=org.director.user)
+    assert notices(org.admin) == []  # not yet: queued
+    [queued] = DBTaskResult.objects.filter(task_path__endswith="workflow_notify")
+    assert queued.args_kwargs["args"] == ["plan_submitted", [plan.pk, org.director.pk]]
+    workflow_notify.call(*queued.args_kwargs["args"])  # what the worker runs
+    assert [n.title for n in notices(org.admin)] == [f"{plan} is waiting for your approval"]

@@ -13,8 +13,8 @@ email, by email, each in their own language (``alerts.services.members_notify``)
 - an active target revised → its owner (a team's: the team's managers), with the reason.
 
 Nobody is told about their own action. The messages go out once the change is committed (a
-refused or rolled-back step tells nobody); a failure to notify is logged and changes nothing
-that was saved."""
+refused or rolled-back step tells nobody), from a worker; a failure to notify is logged and
+changes nothing that was saved."""
 
 from __future__ import annotations
 
@@ -54,8 +54,29 @@ def without_email() -> Iterator[None]:
 
 
 def after_commit(event: Callable[..., None], *args: Any) -> None:
-    """Run ``event(*args)`` once the current transaction commits."""
-    transaction.on_commit(partial(_safely, _EMAIL.get(), event, *args))
+    """Run ``event(*args)`` once the current transaction commits: in a worker (a plan made
+    active tells everyone in it — about 1 s at scale S1 — which the click should not wait
+    for), or at once when the worker cannot be asked or for the demo (in the app only)."""
+    email = _EMAIL.get()
+    if not email:
+        transaction.on_commit(partial(_safely, email, event, *args))
+        return
+    transaction.on_commit(partial(_enqueue, event, *args))
+
+
+def _enqueue(event: Callable[..., None], *args: Any) -> None:
+    from salesloop.targets.tasks import workflow_notify
+
+    try:
+        workflow_notify.enqueue(event.__name__, list(args))
+    except Exception:  # no task queue at hand: tell them now rather than never
+        logger.exception("could not queue the notifications of %s", event.__name__)
+        _safely(True, event, *args)
+
+
+def run_event(name: str, args: list[Any]) -> None:
+    """The worker's side of :func:`after_commit`."""
+    _safely(True, EVENTS[name], *args)
 
 
 def _safely(email: bool, event: Callable[..., None], *args: Any) -> None:
@@ -360,3 +381,18 @@ def target_revised(revision_pk: int) -> None:
         )
 
     _send(carriers, message, reverse("targets:history", args=[target.plan_id]), revision.at)
+
+
+#: The events a worker may be asked to run (``tasks.workflow_notify``).
+EVENTS: dict[str, Callable[..., None]] = {
+    f.__name__: f
+    for f in (
+        plan_submitted,
+        plan_returned,
+        plan_approved,
+        plan_activated,
+        proposal_made,
+        proposal_decided,
+        target_revised,
+    )
+}

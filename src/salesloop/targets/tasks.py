@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django_tasks import task
 
@@ -41,3 +42,11 @@ def plan_recompute(run_id: int) -> None:
         seconds=time.perf_counter() - started,
         message=f"{result.targets} targets, {result.forecasts_computed} forecasts computed",
     )
+
+
+@task()
+def workflow_notify(event: str, args: list[Any]) -> None:
+    """Tell the people concerned by a step of the plan workflow (``targets.notify``)."""
+    from salesloop.targets.notify import run_event
+
+    run_event(event, args)
