@@ -116,3 +116,22 @@ def test_the_demo_logins_find_their_latest_reports_and_no_email_goes_out(demo):
         a.data["days_silent"] >= 30
         for a in Alert.objects.filter(rule="key_account_quiet", status=AlertStatus.OPEN)
     )
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_the_plan_workflow_in_the_inbox_and_a_reminder(demo):
+    """The demo's plans went through the workflow: the rep was told their targets are in force
+    (read long ago), the manager of the proposing reps was asked to decide (unread), and the
+    proposal that has waited 4 days reminds that manager."""
+    from salesloop.alerts.models import Notification
+
+    rules_evaluate(today=TODAY, keys=["decisions_waiting"], notify=False)
+    rep = Member.objects.get(user__username="rep")
+    notices = Notification.objects.filter(alert=None, report=None)
+    in_force = notices.get(recipient=rep, link="/targets/mine/", title__contains="FY")
+    assert in_force.read_at is not None  # January's news
+    [reminder] = Alert.objects.filter(rule="decisions_waiting", status=AlertStatus.OPEN)
+    assert reminder.owner.role == "manager" and "(the oldest for 4 days)" in reminder.message
+    asked = notices.filter(recipient=reminder.owner, link__endswith="/reconcile/")
+    assert asked.exists() and all(n.read_at is None for n in asked)
+    assert not notices.filter(created_at__date__gt=TODAY).exists()  # dated in the demo's time

@@ -127,7 +127,7 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
             _date_the_plan(plan, made_on=made_on, year_start=year_start)
             _seed_revisions(plan, on=add_months(year_start, 6), today=today)
         else:
-            _seed_proposals(plan)
+            _seed_proposals(plan, today)
         plan.refresh_from_db()
         plans.append(plan)
     return plans
@@ -246,15 +246,26 @@ def _round_figure(value: Decimal) -> Decimal:
     return (value / step).quantize(Decimal(1)) * step
 
 
-def _seed_proposals(plan: Plan) -> None:
+#: How many days before the demo's today each proposal was made: one has waited long enough
+#: for the "Target decisions waiting" reminder (3 days), the others not yet.
+PROPOSAL_AGES = (4, 2, 1)
+
+
+def _seed_proposals(plan: Plan, today: date) -> None:
     """A few reps answer the draft with their own figures, so the reconciliation has something
-    to show: one well below the top-down target, one a little below, one above."""
+    to show: one well below the top-down target, one a little below, one above — made over the
+    last few days (the oldest has waited long enough for a reminder)."""
     reps = _rep_totals(plan)
-    for target, (share, comment) in zip(reps, DEMO_PROPOSALS, strict=False):
+    for i, (target, (share, comment)) in enumerate(zip(reps, DEMO_PROPOSALS, strict=False)):
         assert target.member is not None  # member targets only
-        services.proposal_create(
+        proposal = services.proposal_create(
             target=target,
             value=_round_figure(target.target * share),
             comment=comment,
             actor=target.member.user,
         )
+        when = _moment(today - timedelta(days=PROPOSAL_AGES[i % len(PROPOSAL_AGES)]), 16)
+        type(proposal).objects.filter(pk=proposal.pk).update(created_at=when)
+        AuditEvent.objects.filter(
+            subject_type="targets.proposal", subject_id=str(proposal.pk)
+        ).update(at=when)
