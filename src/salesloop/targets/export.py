@@ -107,13 +107,9 @@ def _metric_sheet(
         _("SMART"),
         _("Why it is flagged"),
     ] + [m.strftime("%Y-%m") for m in months]
-    ws.append(header)
-    head_row = r = 4  # title, stamp, a blank row, the header (rows counted here: openpyxl's
-    # max_row walks every cell, which made a 3,000-row sheet quadratic)
-    for col in range(1, len(header) + 1):
-        cell = ws.cell(head_row, col)
-        cell.font, cell.fill = BOLD, HEAD_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    # title, stamp, a blank row, the header; rows counted from here on (openpyxl's max_row
+    # walks every cell, which made a 3,000-row sheet quadratic)
+    head_row = r = _header(ws, header)
     first_month_col = len(header) - 11
     for line, rows in sections:
         for row in rows:
@@ -177,10 +173,7 @@ def _revisions_sheet(
         _("Counts from"),
         _("Reason"),
     ]
-    ws.append(header)
-    r = 4
-    for col in range(1, len(header) + 1):
-        ws.cell(r, col).font, ws.cell(r, col).fill = BOLD, HEAD_FILL
+    r = _header(ws, header, centred=False)
     revisions = revision_history(user=user, plan=plan).order_by("at", "pk")
     for rev in revisions:
         money = rev.target.metric in MONEY_METRICS
@@ -210,6 +203,19 @@ def _revisions_sheet(
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "A5"
+
+
+def _header(ws: Worksheet, header: list[Any], *, centred: bool = True) -> int:
+    """Append the header row (bold on the header colour; ``centred`` and wrapped) below the
+    sheet's few rows so far; returns its row number."""
+    ws.append(header)
+    row = ws.max_row
+    for col in range(1, len(header) + 1):
+        cell = ws.cell(row, col)
+        cell.font, cell.fill = BOLD, HEAD_FILL
+        if centred:
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    return row
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -282,18 +288,13 @@ def comparison_workbook(
         _("Change %"),
         _("Note"),
     ]
-    ws.append(header)
-    head_row = r = 4
-    for col in range(1, len(header) + 1):
-        cell = ws.cell(head_row, col)
-        cell.font, cell.fill = BOLD, HEAD_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    head_row = r = _header(ws, header)
     shift = 2 if actuals else 0
 
     def levels(t: Any) -> list[Any]:
         return [t.floor, t.target, t.stretch] if t is not None else [None, None, None]
 
-    rows = [r for r in c.rows if r.changed_below] if only_changes else c.rows
+    rows = [row for row in c.rows if row.changed_below] if only_changes else c.rows
     for row in [*rows, *c.gone]:
         note = []
         if row.other is None:
