@@ -375,3 +375,51 @@ def test_a_director_re_spreads_the_rest_of_an_active_year(page, org):
     page.click("text=History")
     expect(page.locator("[data-testid=months-only]").first).to_be_visible()
     expect(page.locator("table").first).to_contain_text("年底冲刺")
+
+
+def test_a_director_changes_the_plan_in_excel_and_imports_it(page, org, tmp_path):
+    """Export XLSX from the draft plan's page, change Rep_A1's target (and make one row bad) in
+    the file, upload it: the bad row is named and nothing changes; corrected, the preview shows
+    the change and Team A's gap, and "Apply" writes it."""
+    plan, team = f.team_a_plan(org)
+    rep = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    page.click("[data-testid=import-link]")
+    expect(page.locator("h1")).to_contain_text("Import the plan from Excel")
+    with page.expect_download() as download:
+        page.click("[data-testid=import-export-link]")
+    wb = load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    ws = wb["Booked revenue"]
+    header = [c.value for c in ws[4]]
+    rows = {r[0].value: r for r in ws.iter_rows(min_row=5)}
+    target_col, floor_col = header.index("Target"), header.index("Floor")
+    rows["Rep_A1"][target_col].value = 450000
+    rows["Rep_A2"][floor_col].value = "a lot"
+    bad, good = tmp_path / "bad.xlsx", tmp_path / "good.xlsx"
+    wb.save(bad)
+    page.set_input_files("[data-testid=import-file]", str(bad))
+    page.click("[data-testid=import-upload]")
+    expect(page.locator("[data-testid=import-errors]")).to_contain_text("Floor is not a number")
+    expect(page.locator("[data-testid=import-apply]")).to_have_count(0)
+    shot(page, "plan-import-refused")
+    rep.refresh_from_db()
+    assert rep.target != Decimal(450000)
+    rows["Rep_A2"][floor_col].value = float(
+        Target.objects.get(plan=plan, member=org.rep_a2, product_line=None).floor
+    )
+    wb.save(good)
+    page.set_input_files("[data-testid=import-file]", str(good))
+    page.click("[data-testid=import-upload]")
+    changes = page.locator("[data-testid=import-changes] tbody tr")
+    expect(changes).to_have_count(1)
+    expect(changes.first).to_contain_text("Rep_A1")
+    expect(changes.first).to_contain_text("¥450,000")
+    expect(page.locator("[data-testid=import-warnings]")).to_contain_text("Team A")
+    shot(page, "plan-import-preview")
+    page.click("[data-testid=import-apply]")
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/")
+    expect(page.locator(".message").first).to_contain_text("1 target changed from good.xlsx")
+    rep.refresh_from_db()
+    assert rep.target == Decimal(450000)
+    expect(row(page, "Team A")).to_contain_text("Σ")  # the gap shows until Team A is split

@@ -87,7 +87,8 @@ def test_each_metric_a_sheet_with_the_tree_months_and_checks(org, active_plan):
         "SMART",
         "Why it is flagged",
     ]
-    assert header[9:] == months
+    assert header[9:21] == months
+    assert header[21] == "Row key"  # the round trip's key (targets.imports)
     targets = Target.objects.filter(plan=active_plan, metric="booked_revenue")
     assert len(rows) == targets.count()  # the director sees every target: total and each line
     lines = [r["Product line"] for r in rows]

@@ -53,6 +53,8 @@ ROUTES = {
     "targets:compare": "targets",
     "targets:compare_export": "targets",
     "targets:export": "targets",
+    "targets:import": "targets",  # writers only; per target rules in tests/targets/test_imports.py
+    "targets:import_apply": "targets",
     "targets:save": "targets",
     "targets:method": "targets",
     "targets:split": "targets",

@@ -1,7 +1,7 @@
 """A plan as an XLSX workbook, as a director would lay it out in Excel: one sheet per metric with
 the org tree (indented), floor / target / stretch, how each was split, its lock and SMART check
-in words, and the twelve months under their calendar names; then the revisions of active
-targets with their reasons. Everything read goes through the visibility rule (the same rows as
+in words, and the twelve months under their calendar names, and the row key that lets the file come back
+(``targets.imports``); then the revisions of active targets with their reasons. Everything read goes through the visibility rule (the same rows as
 the plan page and the history page)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from salesloop.customers.models import ProductLine
 from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of
 from salesloop.targets.choices import MONEY_METRICS, Method, Metric, PlanStatus
+from salesloop.targets.imports import row_key
 from salesloop.targets.models import Plan, TargetMonth
 from salesloop.targets.selectors import Row, plan_rows, revision_history, target_list
 
@@ -34,6 +35,7 @@ TITLE = Font(bold=True, size=14)
 HEAD_FILL = PatternFill("solid", fgColor="E8EFFF")
 UNIT_FILL = PatternFill("solid", fgColor="F5F7FB")
 FLAG_FONT = Font(color="B42318")
+KEY_FONT = Font(color="98A2B3", size=9)
 
 
 def safe(value: Any) -> Any:
@@ -106,11 +108,14 @@ def _metric_sheet(
         _("Locked"),
         _("SMART"),
         _("Why it is flagged"),
-    ] + [m.strftime("%Y-%m") for m in months]
+        *(m.strftime("%Y-%m") for m in months),
+        _("Row key"),
+    ]
     # title, stamp, a blank row, the header; rows counted from here on (openpyxl's max_row
     # walks every cell, which made a 3,000-row sheet quadratic)
     head_row = r = _header(ws, header)
-    first_month_col = len(header) - 11
+    first_month_col = len(header) - 12
+    key_col = len(header)
     for line, rows in sections:
         for row in rows:
             t = row.target
@@ -130,6 +135,7 @@ def _metric_sheet(
                     else "",
                     safe(" ".join(verdict.get("sentences") or [])) if flags else "",
                     *[monthly.get(t.pk, {}).get(m) for m in range(1, 13)],
+                    row_key(t),
                 ]
             )
             r += 1
@@ -144,7 +150,8 @@ def _metric_sheet(
             if flags:
                 ws.cell(r, 8).font = FLAG_FONT
             ws.cell(r, 9).alignment = Alignment(wrap_text=False)
-    widths = {1: 26, 2: 16, 3: 16, 4: 16, 5: 16, 6: 16, 7: 8, 8: 9, 9: 48}
+            ws.cell(r, key_col).font = KEY_FONT
+    widths = {1: 26, 2: 16, 3: 16, 4: 16, 5: 16, 6: 16, 7: 8, 8: 9, 9: 48, key_col: 11}
     for col in range(1, len(header) + 1):
         ws.column_dimensions[get_column_letter(col)].width = widths.get(col, 14)
     ws.freeze_panes = ws.cell(head_row + 1, 3)

@@ -23,6 +23,8 @@ ACTIONS = {
     "plan.draft": gettext_lazy("Back to draft"),
     "plan.returned": gettext_lazy("Sent back to draft"),
     "target.set": gettext_lazy("Values set"),
+    "target.import": gettext_lazy("Set from an imported workbook"),
+    "plan.import": gettext_lazy("Workbook imported"),
     "target.allocate": gettext_lazy("Split from its parent"),
     "target.split": gettext_lazy("Split down"),
     "target.method": gettext_lazy("Split method changed"),
@@ -50,6 +52,8 @@ FIELDS = {
     "version": gettext_lazy("Version"),
     "team": gettext_lazy("Team"),
     "subtree_targets": gettext_lazy("Targets under it split the same way"),
+    "file": gettext_lazy("File"),
+    "targets": gettext_lazy("Targets changed"),
 }
 
 

@@ -37,6 +37,11 @@ def may_approve_plan(member: Member, plan: Plan) -> bool:
     return _strictly_below(plan.owner.org_unit.path, member.org_unit.path)
 
 
+def may_set_targets(member: Member | None) -> bool:
+    """Whether ``member`` may set any target at all (a rep or a viewer sets none)."""
+    return member is not None and member.role not in (Role.VIEWER, Role.REP)
+
+
 def may_edit_target(member: Member, target: Target, *, for_children: bool = False) -> bool:
     """Whether ``member`` may set ``target`` (or, ``for_children``, split it to its children)."""
     if member.role == Role.VIEWER or member.role == Role.REP:

@@ -124,6 +124,7 @@ def _plan_context(
         "root": root,
         "may_edit_plan": bool(member) and rules.may_edit_plan(member, plan),  # type: ignore[arg-type]
         "may_approve": bool(member) and rules.may_approve_plan(member, plan),  # type: ignore[arg-type]
+        "may_set_targets": rules.may_set_targets(member),
         "run": selectors.latest_run(plan=plan, metric=metric),
         "revision_months": revision_months,
         # who may open "Move" on a person's row (the move page checks each team offered)
@@ -813,3 +814,105 @@ def plan_export_view(request: HttpRequest, pk: int) -> HttpResponse:
 
     security_event(actor=request.user, action="export", kind="plan", plan=plan.pk)
     return response
+
+
+PLAN_IMPORT_MAX_BYTES = 20 * 1024 * 1024
+IMPORT_SALT = "salesloop.targets.import"
+IMPORT_MAX_AGE = 60 * 60  # a preview can be applied within the hour
+
+
+@writer_required
+def plan_import_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload a plan's workbook changed in Excel: nothing is written, the page shows every
+    change (or every reason it cannot be taken) and asks to apply them."""
+    from django.core import signing
+
+    from salesloop.targets.imports import read_workbook
+
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    if not rules.may_set_targets(member_of(request.user)):
+        raise PermissionDenied(_("Only those who set targets import a plan's workbook."))
+    context: dict[str, Any] = {"plan": plan, "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["error"] = _("Choose the workbook to upload.")
+        elif upload.size is not None and upload.size > PLAN_IMPORT_MAX_BYTES:
+            context["error"] = _("The file is too big: a plan's workbook is far smaller.")
+        else:
+            reading = read_workbook(upload.read(), plan=plan, user=request.user)
+            context.update(reading=reading, filename=upload.name)
+            if reading.edits and not reading.errors:
+                context["payload"] = signing.dumps(
+                    {
+                        "plan": plan.pk,
+                        "user": request.user.pk,
+                        "file": upload.name,
+                        "edits": [e.payload() for e in reading.edits],
+                    },
+                    salt=IMPORT_SALT,
+                    compress=True,
+                )
+        failed = context.get("error") or context.get("reading") and context["reading"].errors
+        return render(request, "targets/import.html", context, status=400 if failed else 200)
+    return render(request, "targets/import.html", context)
+
+
+@writer_required
+@require_POST
+def plan_import_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Apply the changes the preview showed, all or none."""
+    from django.core import signing
+
+    from salesloop.targets.imports import Edit, Reading, apply_edits
+
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    if not rules.may_set_targets(member_of(request.user)):
+        raise PermissionDenied(_("Only those who set targets import a plan's workbook."))
+    try:
+        data = signing.loads(
+            request.POST.get("payload", ""), salt=IMPORT_SALT, max_age=IMPORT_MAX_AGE
+        )
+    except signing.SignatureExpired:
+        data, error = None, _("The preview is over an hour old: upload the workbook again.")
+    except signing.BadSignature:
+        data, error = None, _("The preview could not be read: upload the workbook again.")
+    if data is not None and (data.get("plan") != plan.pk or data.get("user") != request.user.pk):
+        data, error = (
+            None,
+            _("This preview belongs to another plan or user: upload the workbook again."),
+        )
+    if data is None:
+        return render(
+            request,
+            "targets/import.html",
+            {"plan": plan, "error": error, "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20},
+            status=400,
+        )
+    edits = [Edit.from_payload(row) for row in data["edits"]]
+    try:
+        count = apply_edits(edits, plan=plan, user=request.user, filename=data["file"])
+    except (ValidationError, PermissionDenied) as exc:
+        reading = Reading(edits=edits, errors=list(getattr(exc, "messages", [str(exc)])))
+        return render(
+            request,
+            "targets/import.html",
+            {
+                "plan": plan,
+                "reading": reading,
+                "filename": data["file"],
+                "applied_failed": True,
+                "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20,
+            },
+            status=409,
+        )
+    messages.success(
+        request,
+        ngettext(
+            "%(n)s target changed from %(file)s.",
+            "%(n)s targets changed from %(file)s.",
+            count,
+        )
+        % {"n": count, "file": data["file"]},
+    )
+    return redirect(reverse("targets:plan", args=[plan.pk]))

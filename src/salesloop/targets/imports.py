@@ -1,0 +1,608 @@
+"""A plan's workbook back from Excel: the round trip of ``targets.export``.
+
+A director exports a draft plan, changes floors, targets, stretches, locks, split methods or
+the monthly split in Excel or WPS, and uploads the file again. Every row carries its target's
+key and the version it was exported at (the "Row key" column, ``T<id>/<version>``), so that:
+
+- a row whose figures equal the plan's current ones is left alone, whatever its version;
+- a row that differs is a change, taken only if nobody changed that target in salesloop after
+  the export (its version is still the file's); otherwise the row is refused with the figures
+  on both sides — an import never overwrites someone else's edit silently;
+- every change is checked as an edit on the plan page would be (a draft plan, the rules of
+  who may set what, floor ≤ target ≤ stretch, the metric's decimals) before anything is
+  written; one bad row refuses the whole file and changes nothing.
+
+Changes are applied in one transaction through the same services as the plan page (so the
+audit trail, the SMART re-check and the product lines' realignment follow), totals before
+product lines and parents before children. Month cells that differ from the current split
+are the new monthly profile (taken as shares of the year when they do not add up to it).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import load_workbook
+
+from salesloop.common.audit import audit_record
+from salesloop.core.periods import FiscalCalendar, SeasonalWeights
+from salesloop.dataio.readers import FileRejected, check_zip
+from salesloop.org.services import company_get
+from salesloop.targets import rules, services
+from salesloop.targets.choices import Method, metric_places
+from salesloop.targets.models import Plan, Target, TargetMonth
+from salesloop.targets.selectors import target_list
+from salesloop.web.templatetags.salesloop import exact_figure
+
+KEY = re.compile(r"^\s*T(\d{1,12})/(\d{1,9})\s*$")
+MONTH_HEAD = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+NOISE = str.maketrans("", "", ",，¥￥ \u00a0\u202f\u3000")
+MAX_ERRORS = 50
+LEVELS = {
+    "floor": gettext_lazy("Floor"),
+    "target": gettext_lazy("Target"),
+    "stretch": gettext_lazy("Stretch"),
+}
+
+
+def row_key(target: Target) -> str:
+    """The key the export writes on each row: the target and the version it was read at."""
+    return f"T{target.pk}/{target.lock_version}"
+
+
+def _labels(text: str) -> set[str]:
+    """A column header as it reads in every shipped language (a file exported in Chinese may be
+    uploaded by someone reading English)."""
+    out = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            out.add(_(text).strip().casefold())
+    return out
+
+
+def _columns() -> dict[str, set[str]]:
+    return {
+        "owner": _labels("Team / person"),
+        "floor": _labels("Floor"),
+        "target": _labels("Target"),
+        "stretch": _labels("Stretch"),
+        "method": _labels("Split by"),
+        "locked": _labels("Locked"),
+        "key": _labels("Row key"),
+    }
+
+
+def _yes_values() -> set[str]:
+    return _labels("Yes") | {"1", "y", "yes", "true", "x", "✓", "✔", "是", "锁定"}
+
+
+def _methods() -> dict[str, str]:
+    """Every way a split method may be written (its label in each language, its code)."""
+    out: dict[str, str] = {}
+    for value, label in Method.choices:
+        out[value.casefold()] = value
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                out[str(label).strip().casefold()] = value
+    return out
+
+
+@dataclass
+class Edit:
+    """One target's changes as read from a row (``None``: left as it is)."""
+
+    target_id: int
+    version: int
+    where: str  # "Sheet!row" for messages
+    levels: tuple[Decimal, Decimal, Decimal] | None = None
+    locked: bool | None = None
+    method: str | None = None
+    months: list[Decimal] | None = None
+    # filled by the check, for the preview
+    owner: str = ""
+    metric: str = ""
+    before: tuple[Decimal, Decimal, Decimal] | None = None
+    months_note: str = ""
+
+    @property
+    def method_label(self) -> str:
+        return str(Method(self.method).label) if self.method in Method.values else ""
+
+    def payload(self) -> list[Any]:
+        return [
+            self.target_id,
+            self.version,
+            self.where,
+            [str(v) for v in self.levels] if self.levels else None,
+            self.locked,
+            self.method,
+            [str(v) for v in self.months] if self.months is not None else None,
+        ]
+
+    @classmethod
+    def from_payload(cls, data: list[Any]) -> Edit:
+        tid, version, where, levels, locked, method, months = data
+        return cls(
+            target_id=int(tid),
+            version=int(version),
+            where=str(where),
+            levels=tuple(Decimal(v) for v in levels) if levels else None,  # type: ignore[arg-type]
+            locked=locked,
+            method=method,
+            months=[Decimal(v) for v in months] if months is not None else None,
+        )
+
+
+@dataclass
+class Reading:
+    """What a workbook holds for a plan: the changes, and why it cannot be taken if so."""
+
+    edits: list[Edit] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rows: int = 0
+    unchanged: int = 0
+
+    def error(self, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+        elif len(self.errors) == MAX_ERRORS:
+            self.errors.append(
+                _("… and more: the first %(n)s problems are shown.") % {"n": MAX_ERRORS}
+            )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A cell's number as typed (``1,234,567``, ``¥1,234,567``, ``123.4万``), None if it is not."""
+    if isinstance(value, (bool, datetime, date)):
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    text = str(value).translate(NOISE)
+    scale = 10_000 if text.endswith("万") else 1
+    try:
+        return Decimal(text.removesuffix("万")) * scale
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _number(value: Any, places: int, where: str, what: str) -> Decimal:
+    """A cell as a figure of the metric (cents for money, whole for counts), or why not."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(
+            _(
+                "%(where)s: %(what)s is empty (if it holds a formula, open and save the file in "
+                "Excel or WPS so that its value is stored)."
+            )
+            % {"where": where, "what": what}
+        )
+    number = _decimal(value)
+    if number is None or not number.is_finite():
+        raise ValidationError(
+            _("%(where)s: %(what)s is not a number (%(value)s).")
+            % {"where": where, "what": what, "value": value}
+        )
+    if number < 0:
+        raise ValidationError(
+            _("%(where)s: %(what)s cannot be negative (%(value)s).")
+            % {"where": where, "what": what, "value": value}
+        )
+    quantum = Decimal(1).scaleb(-places)
+    rounded = number.quantize(quantum)
+    # a float computed in Excel (=B5*1.1) carries binary noise far below a cent: that is not
+    # a decimal the user typed
+    if abs(number - rounded) > Decimal("1e-6"):
+        raise ValidationError(
+            _(
+                "%(where)s: %(what)s %(value)s has more decimal places than this metric takes "
+                "(%(places)s)."
+            )
+            % {"where": where, "what": what, "value": value, "places": places}
+        )
+    return rounded
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (datetime, date)):
+        return value.strftime("%Y-%m")
+    return str(value).strip()
+
+
+def open_workbook(data: bytes) -> Any:
+    """The workbook (values as last calculated), or FileRejected saying why not."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_zip(archive)
+    except zipfile.BadZipFile:
+        raise FileRejected(
+            _(
+                "This is not an XLSX workbook. Export the plan, change it in Excel or WPS, save it "
+                "as .xlsx and upload that file."
+            )
+        ) from None
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged file
+        raise FileRejected(
+            _("The workbook could not be read (%(error)s). Save it again from Excel or WPS.")
+            % {"error": exc.__class__.__name__}
+        ) from None
+
+
+def read_workbook(data: bytes, *, plan: Plan, user: Any) -> Reading:
+    """Every row of every sheet that carries a row key, compared with the plan as it is now,
+    and the changes checked as the user's (``check_edits``)."""
+    reading = Reading()
+    try:
+        wb = open_workbook(data)
+    except FileRejected as exc:
+        reading.errors.append(exc.message)
+        return reading
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    month_label = {
+        m: fiscal.month(plan.fiscal_year, m).start.strftime("%Y-%m") for m in range(1, 13)
+    }
+    month_of = {label: m for m, label in month_label.items()}
+    heads = _columns()
+    yes = _yes_values()
+    methods = _methods()
+    raw: list[tuple[str, int, int, dict[str, Any], dict[int, Any]]] = []
+    try:
+        for ws in wb.worksheets:
+            columns: dict[str, int] | None = None
+            month_cols: dict[int, int] = {}
+            for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                if columns is None:
+                    texts = [_text(v).casefold() for v in values]
+                    if any(t in heads["key"] for t in texts):
+                        columns = {}
+                        for i, t in enumerate(texts):
+                            for name, labels in heads.items():
+                                if t in labels and name not in columns:
+                                    columns[name] = i
+                            match = MONTH_HEAD.match(t)
+                            if match:
+                                label = f"{int(match[1]):04d}-{int(match[2]):02d}"
+                                if label in month_of:
+                                    month_cols[month_of[label]] = i
+                        missing = [n for n in ("floor", "target", "stretch") if n not in columns]
+                        if missing:
+                            reading.error(
+                                _(
+                                    "Sheet %(sheet)s: the columns %(cols)s are missing from its "
+                                    "header (row %(row)s). Keep the columns as exported."
+                                )
+                                % {
+                                    "sheet": ws.title,
+                                    "cols": ", ".join(str(LEVELS[n]) for n in missing),
+                                    "row": r,
+                                }
+                            )
+                            break
+                    continue
+                cell = dict(enumerate(values))
+                key = _text(cell.get(columns["key"]))
+                if not key:
+                    continue
+                match = KEY.match(key)
+                where = f"{ws.title}!{r}"
+                if not match:
+                    reading.error(
+                        _(
+                            "%(where)s: the row key %(key)s was changed; keep the row keys as "
+                            "exported."
+                        )
+                        % {"where": where, "key": key}
+                    )
+                    continue
+                raw.append(
+                    (
+                        where,
+                        int(match[1]),
+                        int(match[2]),
+                        {n: cell.get(i) for n, i in columns.items()},
+                        {m: cell.get(i) for m, i in month_cols.items()},
+                    )
+                )
+    finally:
+        wb.close()
+    if not raw and not reading.errors:
+        reading.errors.append(
+            _(
+                "The workbook has no rows with a row key. Export the plan from salesloop, change "
+                "that file and upload it again (keep its Row key column)."
+            )
+        )
+        return reading
+    ids = [tid for _w, tid, _v, _c, _m in raw]
+    current = {
+        t.pk: t
+        for t in Target.objects.filter(plan=plan, pk__in=ids).select_related(
+            "unit", "member", "product_line"
+        )
+    }
+    months_now: dict[int, dict[int, Decimal]] = {}
+    for tid, month, value in TargetMonth.objects.filter(target__in=list(current)).values_list(
+        "target_id", "month", "target_value"
+    ):
+        months_now.setdefault(tid, {})[month] = value
+    seen: dict[int, str] = {}
+    for where, tid, version, cells, months in raw:
+        reading.rows += 1
+        target = current.get(tid)
+        if target is None:
+            reading.error(
+                _(
+                    "%(where)s: this row is not a target of %(plan)s (was the file exported from "
+                    "another plan or version?)."
+                )
+                % {"where": where, "plan": plan}
+            )
+            continue
+        if tid in seen:
+            reading.error(
+                _(
+                    "%(where)s: %(owner)s appears twice (also at %(other)s); keep one row per "
+                    "target."
+                )
+                % {"where": where, "owner": target, "other": seen[tid]}
+            )
+            continue
+        seen[tid] = where
+        places = metric_places(target.metric)
+        edit = Edit(target_id=tid, version=version, where=where, owner=str(target))
+        try:
+            levels = tuple(
+                _number(cells[name], places, where, str(label)) for name, label in LEVELS.items()
+            )
+            typed = [
+                _number(months[m], places, where, month_label[m])
+                if months.get(m) not in (None, "")
+                else None
+                for m in range(1, 13)
+            ]
+        except ValidationError as exc:
+            reading.error(exc.messages[0])
+            continue
+        now = (target.floor, target.target, target.stretch)
+        if levels != now:
+            edit.levels, edit.before = levels, now  # type: ignore[assignment]
+        if "locked" in cells:
+            locked = _text(cells["locked"]).casefold() in yes
+            if locked != target.locked:
+                edit.locked = locked
+        if "method" in cells and _text(cells["method"]):
+            method = methods.get(_text(cells["method"]).casefold())
+            if method is None:
+                reading.error(
+                    _("%(where)s: %(value)s is not a split method (one of %(choices)s).")
+                    % {
+                        "where": where,
+                        "value": _text(cells["method"]),
+                        "choices": ", ".join(str(label) for _v, label in Method.choices),
+                    }
+                )
+                continue
+            if method != target.method:
+                edit.method = method
+        if len(months) == 12 and any(v is not None for v in typed):
+            split = [v or Decimal(0) for v in typed]
+            if split != [months_now.get(tid, {}).get(m, Decimal(0)) for m in range(1, 13)]:
+                edit.months = split
+        if edit.levels is None and edit.locked is None and edit.method is None and not edit.months:
+            reading.unchanged += 1
+        else:
+            reading.edits.append(edit)
+    if not reading.errors and reading.edits:
+        reading.errors.extend(check_edits(reading.edits, plan=plan, user=user)[:MAX_ERRORS])
+        reading.warnings = _new_gaps(reading.edits, plan)
+    return reading
+
+
+def _new_gaps(edits: list[Edit], plan: Plan) -> list[str]:
+    """The parents whose children added up to their target before the changes and no longer
+    will after them (the plan page then shows the gap; a split closes it)."""
+    changed = {e.target_id: e.levels[1] for e in edits if e.levels}
+    if not changed:
+        return []
+    rows = list(Target.objects.filter(plan=plan).values_list("pk", "parent_id", "target"))
+    parents = {parent for pk, parent, _v in rows if pk in changed and parent} | {
+        pk for pk, _p, _v in rows if pk in changed
+    }
+    before: dict[int, Decimal] = {}
+    after: dict[int, Decimal] = {}
+    value = {pk: v for pk, _p, v in rows}
+    for pk, parent, v in rows:
+        if parent in parents:
+            before[parent] = before.get(parent, Decimal(0)) + v
+            after[parent] = after.get(parent, Decimal(0)) + changed.get(pk, v)
+    gaps = [
+        pk
+        for pk in parents
+        if pk in before and before[pk] == value[pk] and after[pk] != changed.get(pk, value[pk])
+    ]
+    names, metrics = {}, {}
+    for t in Target.objects.filter(pk__in=gaps).select_related("unit", "member", "product_line"):
+        names[t.pk], metrics[t.pk] = str(t), t.metric
+    return [
+        _(
+            "%(owner)s: its children will add up to %(sum)s, not its target %(target)s — split it "
+            "down on the plan page, or change the file so that they match."
+        )
+        % {
+            "owner": names[pk],
+            "sum": exact_figure(after[pk], metrics[pk]),
+            "target": exact_figure(changed.get(pk, value[pk]), metrics[pk]),
+        }
+        for pk in sorted(gaps, key=lambda pk: names[pk])
+    ]
+
+
+def check_edits(edits: list[Edit], *, plan: Plan, user: Any) -> list[str]:
+    """Why these changes cannot be written now (empty when they can): the plan must be a draft,
+    each target visible to and settable by the user, unchanged since the export, its levels in
+    order. Also fills each edit's owner, before and months note for the preview."""
+    errors: list[str] = []
+    plan = Plan.objects.get(pk=plan.pk)
+    if not plan.is_editable:
+        return [
+            _(
+                "This plan is %(status)s: an import changes only a draft plan. Change an active "
+                "plan's targets through revisions with a reason, or make a new version."
+            )
+            % {"status": plan.get_status_display()}
+        ]
+    member = services._actor_member(user)
+    ids = [e.target_id for e in edits]
+    seen = {
+        t.pk: t for t in target_list(user=user, plan=plan).filter(pk__in=ids).select_related("plan")
+    }
+    for e in edits:
+        t = seen.get(e.target_id)
+        if t is None:
+            errors.append(
+                _("%(where)s: this target is not one you may see in this plan.")
+                % {"where": e.where}
+            )
+            continue
+        e.owner, e.metric = str(t), t.metric
+        if e.levels is not None:
+            e.before = (t.floor, t.target, t.stretch)
+        if t.lock_version != e.version:
+            errors.append(
+                _(
+                    "%(where)s: %(owner)s was changed in salesloop after this file was exported "
+                    "(target now %(now)s). Export the plan again and make your change in the new "
+                    "file, so that nobody's edit is lost."
+                )
+                % {"where": e.where, "owner": t, "now": exact_figure(t.target, t.metric)}
+            )
+            continue
+        sets = e.levels is not None or e.locked is not None or e.months is not None
+        if sets and not rules.may_edit_target(member, t):
+            errors.append(
+                _(
+                    "%(where)s: you may not set %(owner)s (you set the targets of the people and "
+                    "teams below you, not your own)."
+                )
+                % {"where": e.where, "owner": t}
+            )
+        if e.method is not None and not rules.may_edit_target(member, t, for_children=True):
+            errors.append(
+                _("%(where)s: you may not change how %(owner)s is split.")
+                % {"where": e.where, "owner": t}
+            )
+        errors += _order_errors(e)
+        if e.months is not None:
+            year = e.levels[1] if e.levels else t.target
+            total = sum(e.months, Decimal(0))
+            if total == 0:
+                errors.append(
+                    _(
+                        "%(where)s: the months of %(owner)s add up to zero; give at least one "
+                        "month a share, or leave the months as exported."
+                    )
+                    % {"where": e.where, "owner": t}
+                )
+            elif total != year:
+                e.months_note = _(
+                    "the months add up to %(total)s, the year to %(year)s: taken as shares"
+                ) % {"total": exact_figure(total, t.metric), "year": exact_figure(year, t.metric)}
+    return errors
+
+
+def _order_errors(e: Edit) -> list[str]:
+    if e.levels is None:
+        return []
+    floor, value, stretch = e.levels
+    if floor <= value <= stretch:
+        return []
+    owner = e.owner
+    return [
+        _(
+            "%(where)s: %(owner)s — the floor (%(floor)s) must not exceed the target (%(target)s), "
+            "nor the target the stretch (%(stretch)s)."
+        )
+        % {"where": e.where, "owner": owner, "floor": floor, "target": value, "stretch": stretch}
+    ]
+
+
+def _order(edits: list[Edit], targets: dict[int, Target]) -> list[Edit]:
+    """Totals before product lines, parents before children (depth in the tree)."""
+    depth: dict[int, int] = {}
+
+    def depth_of(t: Target) -> int:
+        if t.pk not in depth:
+            parent = targets.get(t.parent_id) if t.parent_id else None
+            depth[t.pk] = 0 if parent is None else depth_of(parent) + 1
+        return depth[t.pk]
+
+    return sorted(
+        edits,
+        key=lambda e: (
+            targets[e.target_id].product_line_id is not None,
+            depth_of(targets[e.target_id]),
+            e.target_id,
+        ),
+    )
+
+
+@transaction.atomic
+def apply_edits(edits: list[Edit], *, plan: Plan, user: Any, filename: str) -> int:
+    """Write the changes (all or none) and record the import; returns the targets changed.
+    Raises ValidationError with every reason when the plan moved on since the check."""
+    Plan.objects.select_for_update().get(pk=plan.pk)
+    # hold the rows from the check to the last write, so that no edit slips in between
+    list(Target.objects.select_for_update().filter(pk__in=[e.target_id for e in edits]))
+    errors = check_edits(edits, plan=plan, user=user)
+    if errors:
+        raise ValidationError(errors)
+    targets = {t.pk: t for t in Target.objects.filter(plan=plan)}
+    for e in _order(edits, targets):
+        target = Target.objects.get(pk=e.target_id)
+        weights = SeasonalWeights.from_raw([float(v) for v in e.months]) if e.months else None
+        try:
+            if e.levels is not None:
+                services.target_set(
+                    target=target,
+                    floor=e.levels[0],
+                    target_value=e.levels[1],
+                    stretch=e.levels[2],
+                    actor=user,
+                    lock=e.locked,
+                    weights=weights,
+                    audit_action="target.import",
+                )
+            else:
+                if weights is not None:
+                    services.target_set_months(target=target, weights=weights, actor=user)
+                if e.locked is not None:
+                    services.target_set_locked(target=target, locked=e.locked, actor=user)
+            if e.method is not None:
+                services.target_set_method(target=target, method=e.method, actor=user)
+        except (ValidationError, PermissionDenied) as exc:
+            messages = getattr(exc, "messages", [str(exc)])
+            raise ValidationError([f"{e.where}: {m}" for m in messages]) from exc
+    audit_record(
+        actor=user,
+        action="plan.import",
+        subject=plan,
+        changes={"file": [None, filename], "targets": [None, len(edits)]},
+    )
+    return len(edits)

@@ -1,0 +1,366 @@
+"""A plan's workbook back from Excel (targets.imports): the exported file, changed with openpyxl
+as a director would change it in Excel, uploaded through the pages; what is written, what is
+refused and that a refused file changes nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from openpyxl import Workbook, load_workbook
+
+from salesloop.common.models import AuditEvent
+from salesloop.targets import services as s
+from salesloop.targets.export import plan_workbook
+from salesloop.targets.models import Target, TargetMonth
+from salesloop.targets.planning import Inputs, recommend_plan
+from tests.factories import target_node as node
+from tests.factories import team_a_plan
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+HEADER_ROW = 4
+MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
+
+
+@pytest.fixture
+def draft(org):
+    plan, team = team_a_plan(org)
+    return plan
+
+
+def exported(user, plan, language="en"):
+    with translation.override(language):
+        return load_workbook(io.BytesIO(plan_workbook(user=user, plan=plan)))
+
+
+def row_of(ws, owner, line=None):
+    """The row (cells by header) of ``owner`` (and product line) on a metric sheet."""
+    header = [c.value for c in ws[HEADER_ROW]]
+    for row in ws.iter_rows(min_row=HEADER_ROW + 1):
+        cells = dict(zip(header, row, strict=True))
+        if cells[header[0]].value == owner and (line is None or cells[header[1]].value == line):
+            return cells
+    raise AssertionError(f"no row for {owner}")
+
+
+def as_file(wb, name="plan.xlsx"):
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    buffer.seek(0)
+    buffer.name = name
+    return buffer
+
+
+def snapshot(plan):
+    """Everything an import may change, to prove that a refused one changed nothing."""
+    return (
+        list(
+            Target.objects.filter(plan=plan)
+            .order_by("pk")
+            .values_list("pk", "floor", "target", "stretch", "locked", "method", "lock_version")
+        ),
+        list(
+            TargetMonth.objects.filter(target__plan=plan)
+            .order_by("target", "month")
+            .values_list("target_value", flat=True)
+        ),
+        AuditEvent.objects.count(),
+    )
+
+
+def check(client, plan, wb):
+    return client.post(reverse("targets:import", args=[plan.pk]), {"file": as_file(wb)})
+
+
+def payload(response):
+    return re.search(r'name="payload" value="([^"]+)"', response.content.decode()).group(1)
+
+
+def apply(client, plan, response):
+    return client.post(
+        reverse("targets:import_apply", args=[plan.pk]), {"payload": payload(response)}
+    )
+
+
+def test_the_exported_rows_carry_their_key(org, draft):
+    ws = exported(org.director.user, draft)["Booked revenue"]
+    header = [c.value for c in ws[HEADER_ROW]]
+    assert header[-1] == "Row key"
+    rep = node(draft, member=org.rep_a1)
+    assert row_of(ws, "Rep_A1")["Row key"].value == f"T{rep.pk}/{rep.lock_version}"
+
+
+def test_an_unchanged_workbook_is_read_and_changes_nothing(client, org, draft, login):
+    login(org.director)
+    before = snapshot(draft)
+    response = check(client, draft, exported(org.director.user, draft))
+    assert response.status_code == 200
+    reading = response.context["reading"]
+    assert reading.errors == [] and reading.edits == []
+    assert reading.rows == reading.unchanged == Target.objects.filter(plan=draft).count()
+    assert b'data-testid="import-nothing"' in response.content
+    assert snapshot(draft) == before
+
+
+def test_changed_levels_and_months_are_previewed_then_applied(client, org, draft, login):
+    login(org.director)
+    rep1, rep2, team = (
+        node(draft, member=org.rep_a1),
+        node(draft, member=org.rep_a2),
+        node(draft, unit=org.team_a),
+    )
+    team_before = (team.floor, team.target, team.stretch)
+    wb = exported(org.director.user, draft)
+    ws = wb["Booked revenue"]
+    row = row_of(ws, "Rep_A1")
+    row["Floor"].value, row["Target"].value, row["Stretch"].value = 350000, "¥420,000", "50万"
+    # rep_a2's year typed month by month: 20,000 a month to November, December the rest
+    months = [20000.0] * 11 + [float(rep2.target) - 220000]
+    assert months[-1] > 0
+    for label, value in zip(MONTHS, months, strict=True):
+        row_of(ws, "Rep_A2")[label].value = value
+    response = check(client, draft, wb)
+    assert response.status_code == 200, response.context["reading"].errors
+    reading = response.context["reading"]
+    assert reading.errors == []
+    by_id = {e.target_id: e for e in reading.edits}
+    assert set(by_id) == {rep1.pk, rep2.pk}
+    assert by_id[rep1.pk].levels == (D("350000.00"), D("420000.00"), D("500000.00"))
+    assert by_id[rep1.pk].before == (rep1.floor, rep1.target, rep1.stretch)
+    assert by_id[rep2.pk].levels is None and by_id[rep2.pk].months_note == ""
+    # Team A's people no longer add up to it: said before anything is written
+    gap = rep1.target - D("420000")
+    assert [w for w in reading.warnings if "Team A" in w], reading.warnings
+    assert f"{team.target - gap:,.0f}" in " ".join(reading.warnings)
+    assert node(draft, member=org.rep_a1).target == rep1.target  # nothing written yet
+
+    response = apply(client, draft, response)
+    assert response.status_code == 302
+    rep1.refresh_from_db()
+    assert (rep1.floor, rep1.target, rep1.stretch) == (D(350000), D(420000), D(500000))
+    assert sum(TargetMonth.objects.filter(target=rep1).values_list("target_value", flat=True)) == D(
+        420000
+    )
+    assert [
+        float(v)
+        for v in TargetMonth.objects.filter(target=rep2)
+        .order_by("month")
+        .values_list("target_value", flat=True)
+    ] == months
+    team.refresh_from_db()
+    assert (team.floor, team.target, team.stretch) == team_before  # the parent is left as is
+    actions = list(AuditEvent.objects.order_by("-pk").values_list("action", flat=True)[:3])
+    assert actions[0] == "plan.import"
+    assert {"target.import", "target.months"} <= set(actions)
+    event = AuditEvent.objects.filter(action="plan.import").get()
+    assert event.changes == {"file": [None, "plan.xlsx"], "targets": [None, 2]}
+
+
+def test_a_chinese_export_comes_back_with_locks_and_methods(client, org, draft, login):
+    login(org.director)
+    with translation.override("zh-hans"):
+        wb = exported(org.director.user, draft, "zh-hans")
+        ws = wb.worksheets[0]
+        header = [c.value for c in ws[HEADER_ROW]]
+        assert header[0] == "团队 / 个人" and header[-1] != "Row key"
+    lock_col, method_col = header.index("锁定"), header.index("分解方式")
+    for row in ws.iter_rows(min_row=HEADER_ROW + 1):
+        if row[0].value == "Rep_A2":
+            row[lock_col].value = "是"
+        if row[0].value == "Team A":
+            row[method_col].value = "平均分配"
+    response = check(client, draft, wb)  # read in English
+    reading = response.context["reading"]
+    assert reading.errors == [], reading.errors
+    assert {(e.locked, e.method) for e in reading.edits} == {(True, None), (None, "equal")}
+    assert apply(client, draft, response).status_code == 302
+    assert node(draft, member=org.rep_a2).locked is True
+    assert node(draft, unit=org.team_a).method == "equal"
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ({"Floor": 500000, "Target": 400000}, "must not exceed the target"),
+        ({"Target": -5}, "cannot be negative"),
+        ({"Target": "a lot"}, "is not a number"),
+        ({"Target": 400000.125}, "more decimal places"),
+        ({"Target": None}, "is empty"),
+        ({"Split by": "by gut feeling"}, "is not a split method"),
+        ({"Row key": "T1/x"}, "the row key"),
+        ({"Row key": "T999999/1"}, "is not a target of"),
+    ],
+)
+def test_a_bad_row_refuses_the_whole_file(client, org, draft, login, cells, message):
+    login(org.director)
+    before = snapshot(draft)
+    wb = exported(org.director.user, draft)
+    ws = wb["Booked revenue"]
+    row_of(ws, "Rep_A2")["Target"].value = 1  # a good change that must not land either
+    row = row_of(ws, "Rep_A1")
+    for name, value in cells.items():
+        row[name].value = value
+    response = check(client, draft, wb)
+    assert response.status_code == 400
+    errors = response.context["reading"].errors
+    assert any(message in e for e in errors), errors
+    assert any(e.startswith("Booked revenue!") for e in errors)  # where, as sheet!row
+    assert b"import-apply" not in response.content
+    assert snapshot(draft) == before
+
+
+def test_a_count_metric_takes_whole_numbers(client, org, draft, login, history):
+    recommend_plan(plan=draft, metric="deals_won", inputs=Inputs(), actor=org.director.user)
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    row = row_of(wb["Deals won"], "Rep_A1", "All")
+    row["Stretch"].value = row["Stretch"].value + 0.5
+    response = check(client, draft, wb)
+    assert any("more decimal places" in e for e in response.context["reading"].errors)
+
+
+def test_a_duplicated_row_is_refused(client, org, draft, login):
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    ws = wb["Booked revenue"]
+    ws.append([c.value for c in row_of(ws, "Rep_A1").values()])
+    response = check(client, draft, wb)
+    assert any("appears twice" in e for e in response.context["reading"].errors)
+
+
+def test_what_is_not_a_plan_workbook_is_refused(client, org, draft, login):
+    login(org.director)
+    before = snapshot(draft)
+    response = client.post(
+        reverse("targets:import", args=[draft.pk]),
+        {"file": io.BytesIO(b"name,target\nrep_a1,1\n")},
+    )
+    assert "not an XLSX workbook" in " ".join(response.context["reading"].errors)
+    other = Workbook()
+    other.active.append(["Name", "Target"])
+    other.active.append(["Rep_A1", 1])
+    response = check(client, draft, other)
+    assert "no rows with a row key" in " ".join(response.context["reading"].errors)
+    response = client.post(reverse("targets:import", args=[draft.pk]), {})
+    assert response.status_code == 400 and "Choose the workbook" in response.context["error"]
+    assert snapshot(draft) == before
+
+
+def test_a_target_changed_after_the_export_is_never_overwritten(client, org, draft, login):
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    row_of(wb["Booked revenue"], "Rep_A1")["Target"].value = 450000
+    rep1 = node(draft, member=org.rep_a1)
+    # meanwhile the manager sets rep_a1 in salesloop
+    s.target_set(
+        target=rep1,
+        floor=rep1.floor,
+        target_value=rep1.floor + 1,
+        stretch=rep1.stretch,
+        actor=org.mgr_a.user,
+    )
+    before = snapshot(draft)
+    response = check(client, draft, wb)
+    errors = response.context["reading"].errors
+    assert any(
+        "Rep_A1" in e and "changed in salesloop after this file was exported" in e for e in errors
+    )
+    assert snapshot(draft) == before
+
+
+def test_a_change_between_the_preview_and_applying_it_refuses_all(client, org, draft, login):
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    row_of(wb["Booked revenue"], "Rep_A1")["Target"].value = 450000
+    row_of(wb["Booked revenue"], "Rep_A2")["Target"].value = 420000
+    preview = check(client, draft, wb)
+    assert len(preview.context["reading"].edits) == 2
+    rep2 = node(draft, member=org.rep_a2)
+    s.target_set_locked(target=rep2, locked=True, actor=org.mgr_a.user)
+    before = snapshot(draft)
+    response = apply(client, draft, preview)
+    assert response.status_code == 409
+    assert any("Rep_A2" in e for e in response.context["reading"].errors)
+    assert snapshot(draft) == before  # rep_a1's change did not land either
+
+
+def test_a_tampered_or_foreign_preview_is_refused(client, org, draft, login):
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    row_of(wb["Booked revenue"], "Rep_A1")["Target"].value = 450000
+    preview = check(client, draft, wb)
+    before = snapshot(draft)
+    url = reverse("targets:import_apply", args=[draft.pk])
+    response = client.post(url, {"payload": payload(preview)[:-3] + "abc"})
+    assert response.status_code == 400 and "could not be read" in response.context["error"]
+    login(org.admin)  # the preview was the director's
+    response = client.post(url, {"payload": payload(preview)})
+    assert response.status_code == 400 and "another plan or user" in response.context["error"]
+    assert snapshot(draft) == before
+
+
+def test_a_manager_imports_only_below_themselves(client, org, draft, login):
+    login(org.mgr_a)
+    wb = exported(org.mgr_a.user, draft)
+    ws = wb["Booked revenue"]
+    row_of(ws, "Rep_A1")["Target"].value = 450000
+    row_of(ws, "Mgr_A")["Target"].value = row_of(ws, "Mgr_A")["Stretch"].value
+    response = check(client, draft, wb)
+    errors = response.context["reading"].errors
+    assert len(errors) == 1 and "you may not set Mgr_A" in errors[0]
+    row_of(ws, "Mgr_A")["Target"].value = node(draft, member=org.mgr_a).target
+    response = check(client, draft, wb)
+    assert response.context["reading"].errors == []
+    assert apply(client, draft, response).status_code == 302
+    assert node(draft, member=org.rep_a1).target == D(450000)
+
+
+@pytest.mark.parametrize("role", ["rep_a1", "viewer_a"])
+def test_readers_cannot_import(client, org, draft, login, role):
+    login(getattr(org, role))
+    assert client.get(reverse("targets:import", args=[draft.pk])).status_code == 403
+    assert client.post(reverse("targets:import_apply", args=[draft.pk])).status_code == 403
+
+
+def test_only_a_draft_takes_an_import(client, org, draft, login):
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    row_of(wb["Booked revenue"], "Rep_A1")["Target"].value = 450000
+    s.plan_submit(plan=draft, actor=org.director.user)
+    page = client.get(reverse("targets:import", args=[draft.pk]))
+    assert b'data-testid="import-not-draft"' in page.content
+    assert b'data-testid="import-file"' not in page.content
+    before = snapshot(draft)
+    response = check(client, draft, wb)
+    assert "an import changes only a draft plan" in " ".join(response.context["reading"].errors)
+    assert snapshot(draft) == before
+
+
+def test_totals_land_before_their_product_lines(client, org, login, history):
+    """A file that changes rep_a2's total and one of its lines: the total's change realigns
+    the lines first, then the line typed in the file is written as typed."""
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    login(org.director)
+    total = node(plan, member=org.rep_a2)
+    software = Target.objects.get(plan=plan, member=org.rep_a2, product_line=org.product_line)
+    wb = exported(org.director.user, plan)
+    ws = wb["Booked revenue"]
+    new_total = (total.target + 100000).quantize(D(1))
+    row = row_of(ws, "Rep_A2", "All")
+    row["Target"].value = float(new_total)
+    row["Stretch"].value = float(max(total.stretch, new_total))
+    line_row = row_of(ws, "Rep_A2", "Software")
+    line_row["Target"].value = float(software.target + 7)
+    line_row["Stretch"].value = float(software.stretch + 7)
+    response = check(client, plan, wb)
+    assert response.context["reading"].errors == [], response.context["reading"].errors
+    assert apply(client, plan, response).status_code == 302
+    assert node(plan, member=org.rep_a2).target == new_total
+    software.refresh_from_db()
+    assert software.target == D(str(line_row["Target"].value)).quantize(D("0.01"))
