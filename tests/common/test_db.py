@@ -21,7 +21,16 @@ def _plan(org):
     return plan
 
 
-def test_update_rows_sets_each_row_its_own_values(org):
+@pytest.fixture(params=["one statement", "temporary table"])
+def path(request, monkeypatch):
+    """Both of update_rows' ways on PostgreSQL: a few rows in one UPDATE from VALUES, many
+    through a temporary table (FEW_ROWS set to 0 forces it)."""
+    if request.param == "temporary table":
+        monkeypatch.setattr("salesloop.common.db.FEW_ROWS", 0)
+    return request.param
+
+
+def test_update_rows_sets_each_row_its_own_values(org, path):
     plan = _plan(org)
     targets = list(Target.objects.filter(plan=plan).order_by("pk"))
     untouched = targets[-1]
@@ -58,7 +67,7 @@ def test_update_rows_sets_each_row_its_own_values(org):
     assert update_rows(Target, ["id"], ["floor"], []) == 0
 
 
-def test_update_rows_by_a_composite_key_and_insert_rows(org):
+def test_update_rows_by_a_composite_key_and_insert_rows(org, path):
     plan = _plan(org)
     a, b = Target.objects.filter(plan=plan).order_by("pk")[:2]
     insert_rows(

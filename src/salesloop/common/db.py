@@ -158,6 +158,9 @@ def fetch_numbers(query: models.QuerySet[Any]) -> npt.NDArray[np.float64]:
     return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
 
 
+FEW_ROWS = 50  # update_rows: up to this many rows in one statement on PostgreSQL
+
+
 def update_rows(
     model: type[models.Model],
     keys: Sequence[str],
@@ -173,7 +176,8 @@ def update_rows(
     order, as Python values (converted like ``save()`` converts them). Django's ``bulk_update``
     writes one ``CASE WHEN`` per field over the whole batch, whose cost grows with the batch;
     here PostgreSQL gets the rows by ``COPY`` into a temporary table and one joined ``UPDATE``,
-    SQLite runs one prepared ``UPDATE`` per row (``executemany``). Returns the rows updated.
+    SQLite runs one prepared ``UPDATE`` per row (``executemany``); a few rows on PostgreSQL
+    (``FEW_ROWS``) go in one ``UPDATE`` from a typed ``VALUES`` list. Returns the rows updated.
 
     ``minor_places``: every value is an integer, and those of decimal fields are amounts in
     units of ``10**-minor_places`` (cents for 2), not negative: they are written as the
@@ -197,6 +201,17 @@ def update_rows(
     # checked and converted before any statement (an error inside COPY aborts the transaction)
     minor = _minor_columns(columns, rows, minor_places) if minor_places is not None else None
     with connection.cursor() as cursor:
+        if pg and minor is None and len(rows) <= FEW_ROWS:
+            # a few rows (an edit by hand): one UPDATE from a typed VALUES list, rather than
+            # the temporary table's five statements
+            cast = [f"%s::{col.db_type(connection)}" for col in columns]
+            values = ", ".join(f"({', '.join(cast)})" for _row in rows)
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v({', '.join(names)}) "
+                f"WHERE {where}",
+                [prep(v) for row in rows for prep, v in zip(preps, row, strict=True)],
+            )
+            return cursor.rowcount
         if pg:
             temp = qn(f"_update_{meta.db_table}")
             typed = ", ".join(

@@ -569,7 +569,12 @@ def apply_edits(edits: list[Edit], *, plan: Plan, user: Any, filename: str) -> i
     Raises ValidationError with every reason when the plan moved on since the check."""
     Plan.objects.select_for_update().get(pk=plan.pk)
     # hold the rows from the check to the last write, so that no edit slips in between
-    list(Target.objects.select_for_update().filter(pk__in=[e.target_id for e in edits]))
+    list(
+        Target.objects.select_for_update()
+        .filter(pk__in=[e.target_id for e in edits])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     errors = check_edits(edits, plan=plan, user=user)
     if errors:
         raise ValidationError(errors)

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -434,31 +434,43 @@ def plan_copy(*, plan: Plan, actor: Any) -> Plan:
 def _months_for(
     target: Target, weights: SeasonalWeights | None, unit: int | None = None
 ) -> list[TargetMonth]:
-    places = metric_places(target.metric)
     if unit is None:
         unit = rounding_unit(target.plan.assumptions, target.metric)
-    w = weights or SeasonalWeights.equal()
+    return _months_for_many([target], [weights], unit)
+
+
+def _months_for_many(
+    targets: Sequence[Target], weights: Sequence[SeasonalWeights | None], unit: int
+) -> list[TargetMonth]:
+    """The monthly rows of targets of one metric (one rounding ``unit``), each split by its
+    weights (equal when None) in one call of the allocation: floor ≤ target ≤ stretch in every
+    month too (split by increments), each level adding up exactly."""
+    if not targets:
+        return []
+    places = metric_places(targets[0].metric)
     quantum = Decimal(1).scaleb(-places)
-    # floor ≤ target ≤ stretch in every month too (split by increments)
-    table = split_levels_many(
-        [[_minor(getattr(target, name), places) for name in VALUE_FIELDS]],
-        [[float(x) for x in w.values]],
+    tables = split_levels_many(
+        [[_minor(getattr(t, name), places) for name in VALUE_FIELDS] for t in targets],
+        [[float(x) for x in (w or SeasonalWeights.equal()).values] for w in weights],
         unit=unit,
-    )[0]
-    columns = {
-        name: [Decimal(int(v)).scaleb(-places).quantize(quantum) for v in row]
-        for name, row in zip(VALUE_FIELDS, table, strict=True)
-    }
-    return [
-        TargetMonth(
-            target=target,
-            month=i + 1,
-            floor=columns["floor"][i],
-            target_value=columns["target"][i],
-            stretch=columns["stretch"][i],
-        )
-        for i in range(12)
-    ]
+    )
+    rows = []
+    for target, table in zip(targets, tables, strict=True):
+        columns = {
+            name: [Decimal(int(v)).scaleb(-places).quantize(quantum) for v in row]
+            for name, row in zip(VALUE_FIELDS, table, strict=True)
+        }
+        rows += [
+            TargetMonth(
+                target=target,
+                month=i + 1,
+                floor=columns["floor"][i],
+                target_value=columns["target"][i],
+                stretch=columns["stretch"][i],
+            )
+            for i in range(12)
+        ]
+    return rows
 
 
 def target_split_months(
@@ -663,9 +675,30 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
     places = metric_places(target.metric)
     unit = rounding_unit(target.plan.assumptions, target.metric)
     scope = Target.objects.filter(plan=target.plan, metric=target.metric)
-    totals = {t.pk: t for t in scope.filter(product_line__isnull=True)}
-    line_targets = list(scope.filter(product_line__isnull=False).order_by("pk"))
-    lines = sorted({t.product_line_id for t in line_targets if t.product_line_id is not None})
+    lines = list(
+        scope.filter(product_line__isnull=False)
+        .order_by("product_line_id")
+        .values_list("product_line_id", flat=True)
+        .distinct()
+    )
+    if not lines:
+        return 0
+    # the totals of the target's subtree only, a level at a time (a person's edit reads one row,
+    # not the plan's thousand)
+    totals = {t.pk: t for t in scope.filter(pk=target.pk)}
+    frontier = list(totals)
+    while frontier:
+        below = list(scope.filter(product_line__isnull=True, parent__in=frontier).order_by())
+        totals.update((t.pk, t) for t in below)
+        frontier = [t.pk for t in below]
+    line_targets = list(
+        scope.filter(product_line__isnull=False)
+        .filter(
+            Q(unit__in={t.unit_id for t in totals.values() if t.unit_id})
+            | Q(member__in={t.member_id for t in totals.values() if t.member_id})
+        )
+        .order_by("pk")
+    )
     cell = {(_owner_key(t), t.product_line_id): t for t in line_targets}
 
     def row_of(t: Target) -> list[Target] | None:
@@ -674,7 +707,7 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
         return None if any(c is None for c in row) else row  # type: ignore[return-value]
 
     top = totals[target.pk]
-    if not lines or row_of(top) is None:
+    if row_of(top) is None:
         return 0
     children: dict[int, list[Target]] = {}
     for t in sorted(totals.values(), key=lambda t: t.pk):
@@ -693,16 +726,40 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
         floor, value, stretch = (Decimal(v) * scale for v in levels[t.pk])
         if (floor, value, stretch) == (t.floor, t.target, t.stretch):
             continue
-        old = list(TargetMonth.objects.filter(target=t).order_by("month")) if first_open > 1 else []
-        scope.filter(pk=t.pk).update(
-            floor=floor, target=value, stretch=stretch, lock_version=F("lock_version") + 1
-        )
         t.floor, t.target, t.stretch = floor, value, stretch
-        if not _split_open_months(t, old, first_open):
-            target_split_months(target=t, unit=unit)
         changed.append(t)
+    if not changed:
+        return 0
+    update_rows(
+        Target, ["id"], VALUE_FIELDS, [(t.pk, t.floor, t.target, t.stretch) for t in changed]
+    )
+    scope.filter(pk__in=[t.pk for t in changed]).update(lock_version=F("lock_version") + 1)
+    if first_open > 1:
+        for t in changed:
+            old = list(TargetMonth.objects.filter(target=t).order_by("month"))
+            if not _split_open_months(t, old, first_open):
+                target_split_months(target=t, unit=unit)
+    else:
+        _split_keeping_profiles(changed, unit)
     smart_recheck(changed)
     return len(changed)
+
+
+def _split_keeping_profiles(targets: Sequence[Target], unit: int) -> None:
+    """``target_split_months`` without weights for many targets at once: each keeps the profile
+    of its current split (equal if it has none), in three statements in all."""
+    current: dict[int, list[Decimal]] = {}
+    for tid, value in (
+        TargetMonth.objects.filter(target__in=[t.pk for t in targets])
+        .order_by("target", "month")
+        .values_list("target_id", "target_value")
+    ):
+        current.setdefault(tid, []).append(value)
+    rows = _months_for_many(
+        targets, [SeasonalWeights.of_split(current.get(t.pk, [])) for t in targets], unit
+    )
+    TargetMonth.objects.filter(target__in=[t.pk for t in targets]).delete()
+    TargetMonth.objects.bulk_create(rows)
 
 
 def smart_recheck(targets: Iterable[Target]) -> None:

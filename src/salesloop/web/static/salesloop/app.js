@@ -120,6 +120,23 @@
     }
   }
 
+  // A form whose work takes seconds (an import being applied): its button says so and cannot be
+  // pressed twice. The label comes from the button's data-busy attribute (translated there).
+  document.addEventListener("submit", function (event) {
+    var button = event.target.querySelector("button[data-busy]");
+    if (button) {
+      button.dataset.label = button.textContent;
+      button.disabled = true;
+      button.textContent = button.dataset.busy;
+    }
+  });
+  window.addEventListener("pageshow", function () {  // back to a page whose form was sent
+    document.querySelectorAll("button[data-busy][data-label]").forEach(function (button) {
+      button.disabled = false;
+      button.textContent = button.dataset.label;
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () { setupBoard(document); renderCharts(document); showActiveNav(); setupMonths(document); });
   document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.detail.elt); });
   document.addEventListener("htmx:afterSettle", function (event) { setupBoard(event.detail.elt); });
