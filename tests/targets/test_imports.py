@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from salesloop.common.models import AuditEvent
 from salesloop.targets import services as s
 from salesloop.targets.export import plan_workbook
-from salesloop.targets.models import Target, TargetMonth
+from salesloop.targets.models import Revision, Target, TargetMonth
 from salesloop.targets.planning import Inputs, recommend_plan
 from tests.factories import target_node as node
 from tests.factories import team_a_plan
@@ -337,7 +338,9 @@ def test_only_a_draft_takes_an_import(client, org, draft, login):
     assert b'data-testid="import-file"' not in page.content
     before = snapshot(draft)
     response = check(client, draft, wb)
-    assert "an import changes only a draft plan" in " ".join(response.context["reading"].errors)
+    assert "an import changes a draft plan, or the active plan" in " ".join(
+        response.context["reading"].errors
+    )
     assert snapshot(draft) == before
 
 
@@ -364,3 +367,52 @@ def test_totals_land_before_their_product_lines(client, org, login, history):
     assert node(plan, member=org.rep_a2).target == new_total
     software.refresh_from_db()
     assert software.target == D(str(line_row["Target"].value)).quantize(D("0.01"))
+
+
+def test_an_active_plan_takes_an_import_as_revisions_with_a_reason(
+    client, org, draft, login, time_machine
+):
+    """In July of the plan's year: Rep_A1's year raised by 12,000 in the file becomes a
+    revision with the import's reason, counting from July (January to June keep their
+    targets); without a reason, or with a lock changed, nothing is written."""
+    s.plan_submit(plan=draft, actor=org.director.user)
+    s.plan_approve(plan=draft, actor=org.admin.user)
+    s.plan_activate(plan=draft, actor=org.admin.user)
+    time_machine.move_to(datetime(2027, 7, 10, 10, 0, tzinfo=UTC))
+    login(org.director)
+    rep = node(draft, member=org.rep_a1)
+    months_before = list(rep.months.order_by("month").values_list("target_value", flat=True))
+    wb = exported(org.director.user, draft)
+    row = row_of(wb["Booked revenue"], "Rep_A1")
+    row["Target"].value = float(rep.target + 12000)
+    row["Stretch"].value = float(rep.stretch + 12000)
+    page = client.get(reverse("targets:import", args=[draft.pk]))
+    assert b'data-testid="import-reason"' in page.content
+    before = snapshot(draft)
+    response = check(client, draft, wb)  # no reason
+    assert any("Give the reason" in e for e in response.context["reading"].errors)
+    row_of(wb["Booked revenue"], "Rep_A2")["Locked"].value = "Yes"
+    response = client.post(
+        reverse("targets:import", args=[draft.pk]),
+        {"file": as_file(wb), "reason": "大客户提前签约 a key account signed early"},
+    )
+    errors = response.context["reading"].errors
+    assert len(errors) == 1 and "locks and split methods do not change" in errors[0]
+    assert snapshot(draft) == before
+    row_of(wb["Booked revenue"], "Rep_A2")["Locked"].value = None
+    response = client.post(
+        reverse("targets:import", args=[draft.pk]),
+        {"file": as_file(wb), "reason": "大客户提前签约 a key account signed early"},
+    )
+    assert response.context["reading"].errors == []
+    assert b"counting from 2027-07" in response.content
+    assert apply(client, draft, response).status_code == 302
+    revision = Revision.objects.get(target=rep)
+    assert revision.reason == "大客户提前签约 a key account signed early"
+    assert revision.counts_from == 7
+    assert D(revision.after["target"]) - D(revision.before["target"]) == 12000
+    months = list(rep.months.order_by("month").values_list("target_value", flat=True))
+    assert months[:6] == months_before[:6]  # the months over keep their targets
+    assert sum(months) == rep.target + 12000
+    event = AuditEvent.objects.filter(action="plan.import").get()
+    assert event.changes["reason"] == [None, "大客户提前签约 a key account signed early"]

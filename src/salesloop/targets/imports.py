@@ -1,6 +1,7 @@
 """A plan's workbook back from Excel: the round trip of ``targets.export``.
 
-A director exports a draft plan, changes floors, targets, stretches, locks, split methods or
+A director exports a draft plan (or the active one, whose changes become revisions with one
+reason for the import), changes floors, targets, stretches, locks, split methods or
 the monthly split in Excel or WPS, and uploads the file again. Every row carries its target's
 key and the version it was exported at (the "Row key" column, ``T<id>/<version>``), so that:
 
@@ -31,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
@@ -41,7 +42,7 @@ from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.dataio.readers import FileRejected, check_zip
 from salesloop.org.services import company_get
 from salesloop.targets import rules, services
-from salesloop.targets.choices import Method, metric_places
+from salesloop.targets.choices import Method, PlanStatus, metric_places
 from salesloop.targets.models import Plan, Target, TargetMonth
 from salesloop.targets.selectors import target_list
 from salesloop.web.templatetags.salesloop import exact_figure
@@ -245,9 +246,10 @@ def open_workbook(data: bytes) -> Any:
         ) from None
 
 
-def read_workbook(data: bytes, *, plan: Plan, user: Any) -> Reading:
+def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Reading:
     """Every row of every sheet that carries a row key, compared with the plan as it is now,
-    and the changes checked as the user's (``check_edits``)."""
+    and the changes checked as the user's (``check_edits``; ``reason``: for an active plan's
+    revisions)."""
     reading = Reading()
     try:
         wb = open_workbook(data)
@@ -410,7 +412,9 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any) -> Reading:
         else:
             reading.edits.append(edit)
     if not reading.errors and reading.edits:
-        reading.errors.extend(check_edits(reading.edits, plan=plan, user=user)[:MAX_ERRORS])
+        reading.errors.extend(
+            check_edits(reading.edits, plan=plan, user=user, reason=reason)[:MAX_ERRORS]
+        )
         reading.warnings = _new_gaps(reading.edits, plan)
     return reading
 
@@ -454,20 +458,31 @@ def _new_gaps(edits: list[Edit], plan: Plan) -> list[str]:
     ]
 
 
-def check_edits(edits: list[Edit], *, plan: Plan, user: Any) -> list[str]:
+def check_edits(edits: list[Edit], *, plan: Plan, user: Any, reason: str = "") -> list[str]:
     """Why these changes cannot be written now (empty when they can): the plan must be a draft,
-    each target visible to and settable by the user, unchanged since the export, its levels in
-    order. Also fills each edit's owner, before and months note for the preview."""
+    or the active plan with a reason (each change a revision: figures or months, one of the
+    two per target, no locks or split methods); each target visible to and settable by the
+    user, unchanged since the export, its levels in order. Also fills each edit's owner, before
+    and months note for the preview."""
     errors: list[str] = []
     plan = Plan.objects.get(pk=plan.pk)
-    if not plan.is_editable:
+    revising = plan.status == PlanStatus.ACTIVE
+    if not (plan.is_editable or revising):
         return [
             _(
-                "This plan is %(status)s: an import changes only a draft plan. Change an active "
-                "plan's targets through revisions with a reason, or make a new version."
+                "This plan is %(status)s: an import changes a draft plan, or the active plan "
+                "through revisions with a reason."
             )
             % {"status": plan.get_status_display()}
         ]
+    if revising and services.first_open_month(plan, timezone.localdate()) > 12:
+        return [_("The plan's year is over: its targets no longer change.")]
+    if revising and len(reason.strip()) < 5:
+        errors.append(
+            _(
+                "Give the reason for these revisions (at least a few words): it is recorded with each."
+            )
+        )
     member = services._actor_member(user)
     ids = [e.target_id for e in edits]
     seen = {
@@ -494,6 +509,22 @@ def check_edits(edits: list[Edit], *, plan: Plan, user: Any) -> list[str]:
                 % {"where": e.where, "owner": t, "now": exact_figure(t.target, t.metric)}
             )
             continue
+        if revising and (e.locked is not None or e.method is not None):
+            errors.append(
+                _(
+                    "%(where)s: an active plan's locks and split methods do not change; only its "
+                    "figures and months are revised."
+                )
+                % {"where": e.where}
+            )
+        if revising and e.levels is not None and e.months is not None:
+            errors.append(
+                _(
+                    "%(where)s: revise %(owner)s's year or its months, not both in one import "
+                    "(the months follow a revised year by their profile)."
+                )
+                % {"where": e.where, "owner": t}
+            )
         sets = e.levels is not None or e.locked is not None or e.months is not None
         if sets and not rules.may_edit_target(member, t):
             errors.append(
@@ -564,10 +595,13 @@ def _order(edits: list[Edit], targets: dict[int, Target]) -> list[Edit]:
 
 
 @transaction.atomic
-def apply_edits(edits: list[Edit], *, plan: Plan, user: Any, filename: str) -> int:
-    """Write the changes (all or none) and record the import; returns the targets changed.
-    Raises ValidationError with every reason when the plan moved on since the check."""
-    Plan.objects.select_for_update().get(pk=plan.pk)
+def apply_edits(
+    edits: list[Edit], *, plan: Plan, user: Any, filename: str, reason: str = ""
+) -> int:
+    """Write the changes (all or none) and record the import; returns the targets changed. In
+    the active plan each change is a revision with ``reason``. Raises ValidationError with
+    every reason when the plan moved on since the check."""
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
     # hold the rows from the check to the last write, so that no edit slips in between
     list(
         Target.objects.select_for_update()
@@ -575,32 +609,19 @@ def apply_edits(edits: list[Edit], *, plan: Plan, user: Any, filename: str) -> i
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    errors = check_edits(edits, plan=plan, user=user)
+    errors = check_edits(edits, plan=plan, user=user, reason=reason)
     if errors:
         raise ValidationError(errors)
+    revising = plan.status == PlanStatus.ACTIVE
     targets = {t.pk: t for t in Target.objects.filter(plan=plan)}
     for e in _order(edits, targets):
         target = Target.objects.get(pk=e.target_id)
         weights = SeasonalWeights.from_raw([float(v) for v in e.months]) if e.months else None
         try:
-            if e.levels is not None:
-                services.target_set(
-                    target=target,
-                    floor=e.levels[0],
-                    target_value=e.levels[1],
-                    stretch=e.levels[2],
-                    actor=user,
-                    lock=e.locked,
-                    weights=weights,
-                    audit_action="target.import",
-                )
+            if revising:
+                _revise(e, target, weights, user, reason)
             else:
-                if weights is not None:
-                    services.target_set_months(target=target, weights=weights, actor=user)
-                if e.locked is not None:
-                    services.target_set_locked(target=target, locked=e.locked, actor=user)
-            if e.method is not None:
-                services.target_set_method(target=target, method=e.method, actor=user)
+                _set(e, target, weights, user)
         except (ValidationError, PermissionDenied) as exc:
             messages = getattr(exc, "messages", [str(exc)])
             raise ValidationError([f"{e.where}: {m}" for m in messages]) from exc
@@ -608,6 +629,50 @@ def apply_edits(edits: list[Edit], *, plan: Plan, user: Any, filename: str) -> i
         actor=user,
         action="plan.import",
         subject=plan,
-        changes={"file": [None, filename], "targets": [None, len(edits)]},
+        changes={
+            "file": [None, filename],
+            "targets": [None, len(edits)],
+            **({"reason": [None, reason.strip()]} if revising else {}),
+        },
     )
     return len(edits)
+
+
+def _set(e: Edit, target: Target, weights: SeasonalWeights | None, user: Any) -> None:
+    """One row's changes to a draft target, as the plan page makes them."""
+    if e.levels is not None:
+        services.target_set(
+            target=target,
+            floor=e.levels[0],
+            target_value=e.levels[1],
+            stretch=e.levels[2],
+            actor=user,
+            lock=e.locked,
+            weights=weights,
+            audit_action="target.import",
+        )
+    else:
+        if weights is not None:
+            services.target_set_months(target=target, weights=weights, actor=user)
+        if e.locked is not None:
+            services.target_set_locked(target=target, locked=e.locked, actor=user)
+    if e.method is not None:
+        services.target_set_method(target=target, method=e.method, actor=user)
+
+
+def _revise(
+    e: Edit, target: Target, weights: SeasonalWeights | None, user: Any, reason: str
+) -> None:
+    """One row's change to an active target: a revision with the import's reason, counting
+    from the month in progress (the months over keep their targets)."""
+    if e.levels is not None:
+        services.target_revise(
+            target=target,
+            floor=e.levels[0],
+            target_value=e.levels[1],
+            stretch=e.levels[2],
+            reason=reason,
+            actor=user,
+        )
+    elif weights is not None:
+        services.target_revise_months(target=target, weights=weights, reason=reason, actor=user)

@@ -832,7 +832,14 @@ def plan_import_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     if not rules.may_set_targets(member_of(request.user)):
         raise PermissionDenied(_("Only those who set targets import a plan's workbook."))
-    context: dict[str, Any] = {"plan": plan, "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20}
+    revision_months = _revision_months(plan)
+    context: dict[str, Any] = {
+        "plan": plan,
+        "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20,
+        "importable": plan.status == PlanStatus.DRAFT or bool(revision_months),
+        "counts_from": revision_months[0][1] if revision_months else None,
+        "reason": request.POST.get("reason", "").strip()[:500],
+    }
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -840,7 +847,9 @@ def plan_import_view(request: HttpRequest, pk: int) -> HttpResponse:
         elif upload.size is not None and upload.size > PLAN_IMPORT_MAX_BYTES:
             context["error"] = _("The file is too big: a plan's workbook is far smaller.")
         else:
-            reading = read_workbook(upload.read(), plan=plan, user=request.user)
+            reading = read_workbook(
+                upload.read(), plan=plan, user=request.user, reason=context["reason"]
+            )
             context.update(reading=reading, filename=upload.name)
             if reading.edits and not reading.errors:
                 context["payload"] = signing.dumps(
@@ -848,6 +857,7 @@ def plan_import_view(request: HttpRequest, pk: int) -> HttpResponse:
                         "plan": plan.pk,
                         "user": request.user.pk,
                         "file": upload.name,
+                        "reason": context["reason"],
                         "edits": [e.payload() for e in reading.edits],
                     },
                     salt=IMPORT_SALT,
@@ -891,7 +901,13 @@ def plan_import_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     edits = [Edit.from_payload(row) for row in data["edits"]]
     try:
-        count = apply_edits(edits, plan=plan, user=request.user, filename=data["file"])
+        count = apply_edits(
+            edits,
+            plan=plan,
+            user=request.user,
+            filename=data["file"],
+            reason=data.get("reason", ""),
+        )
     except (ValidationError, PermissionDenied) as exc:
         reading = Reading(edits=edits, errors=list(getattr(exc, "messages", [str(exc)])))
         return render(
