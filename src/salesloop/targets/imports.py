@@ -27,7 +27,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -100,6 +100,12 @@ def _methods() -> dict[str, str]:
     return out
 
 
+class LevelValues(TypedDict):
+    floor: Decimal
+    target_value: Decimal
+    stretch: Decimal
+
+
 @dataclass
 class Edit:
     """One target's changes as read from a row (``None``: left as it is)."""
@@ -116,6 +122,12 @@ class Edit:
     metric: str = ""
     before: tuple[Decimal, Decimal, Decimal] | None = None
     months_note: str = ""
+
+    def level_values(self) -> LevelValues:
+        """The new floor / target / stretch as the services take them."""
+        assert self.levels is not None
+        floor, value, stretch = self.levels
+        return LevelValues(floor=floor, target_value=value, stretch=stretch)
 
     @property
     def method_label(self) -> str:
@@ -643,9 +655,7 @@ def _set(e: Edit, target: Target, weights: SeasonalWeights | None, user: Any) ->
     if e.levels is not None:
         services.target_set(
             target=target,
-            floor=e.levels[0],
-            target_value=e.levels[1],
-            stretch=e.levels[2],
+            **e.level_values(),
             actor=user,
             lock=e.locked,
             weights=weights,
@@ -668,9 +678,7 @@ def _revise(
     if e.levels is not None:
         services.target_revise(
             target=target,
-            floor=e.levels[0],
-            target_value=e.levels[1],
-            stretch=e.levels[2],
+            **e.level_values(),
             reason=reason,
             actor=user,
         )
