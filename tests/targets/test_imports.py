@@ -19,8 +19,8 @@ from salesloop.targets import services as s
 from salesloop.targets.export import plan_workbook
 from salesloop.targets.models import Revision, Target, TargetMonth
 from salesloop.targets.planning import Inputs, recommend_plan
+from tests.factories import set_levels, team_a_plan
 from tests.factories import target_node as node
-from tests.factories import team_a_plan
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -416,3 +416,25 @@ def test_an_active_plan_takes_an_import_as_revisions_with_a_reason(
     assert sum(months) == rep.target + 12000
     event = AuditEvent.objects.filter(action="plan.import").get()
     assert event.changes["reason"] == [None, "大客户提前签约 a key account signed early"]
+
+
+def test_a_file_out_of_date_is_said_in_one_sentence(client, org, draft, login):
+    """Six targets changed in salesloop after the export: their rows in the file now differ,
+    and at more than five the page sums them up instead of listing each."""
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    people = [org.rep_a1, org.rep_a2, org.rep_b1, org.rep_w1, org.mgr_w, org.east_mgr]
+    for person in people:
+        set_levels(node(draft, member=person), D(100000), org.director)
+    before = snapshot(draft)
+    errors = check(client, draft, wb).context["reading"].errors
+    assert len(errors) == 1
+    assert errors[0].startswith("6 of the changed rows were changed in salesloop after")
+    assert errors[0].count("Booked revenue!") == 5  # the first five named
+    assert snapshot(draft) == before
+    set_levels(node(draft, member=org.rep_a1), D(200000), org.director)  # back to a few
+    wb = exported(org.director.user, draft)
+    for person in people[:2]:
+        set_levels(node(draft, member=person), D(300000), org.director)
+    errors = check(client, draft, wb).context["reading"].errors
+    assert len(errors) == 2 and all("was changed in salesloop after" in e for e in errors)

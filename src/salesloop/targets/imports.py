@@ -51,6 +51,7 @@ KEY = re.compile(r"^\s*T(\d{1,12})/(\d{1,9})\s*$")
 MONTH_HEAD = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 NOISE = str.maketrans("", "", ",，¥￥ \u00a0\u202f\u3000")
 MAX_ERRORS = 50
+STALE_LISTED = 5  # rows changed since the export named one by one; more are summed up
 LEVELS = {
     "floor": gettext_lazy("Floor"),
     "target": gettext_lazy("Target"),
@@ -427,7 +428,8 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
         reading.errors.extend(
             check_edits(reading.edits, plan=plan, user=user, reason=reason)[:MAX_ERRORS]
         )
-        reading.warnings = _new_gaps(reading.edits, plan)
+        if not reading.errors:
+            reading.warnings = _new_gaps(reading.edits, plan)
     return reading
 
 
@@ -496,6 +498,7 @@ def check_edits(edits: list[Edit], *, plan: Plan, user: Any, reason: str = "") -
             )
         )
     member = services._actor_member(user)
+    stale: list[tuple[Edit, Target]] = []
     ids = [e.target_id for e in edits]
     seen = {
         t.pk: t for t in target_list(user=user, plan=plan).filter(pk__in=ids).select_related("plan")
@@ -512,14 +515,7 @@ def check_edits(edits: list[Edit], *, plan: Plan, user: Any, reason: str = "") -
         if e.levels is not None:
             e.before = (t.floor, t.target, t.stretch)
         if t.lock_version != e.version:
-            errors.append(
-                _(
-                    "%(where)s: %(owner)s was changed in salesloop after this file was exported "
-                    "(target now %(now)s). Export the plan again and make your change in the new "
-                    "file, so that nobody's edit is lost."
-                )
-                % {"where": e.where, "owner": t, "now": exact_figure(t.target, t.metric)}
-            )
+            stale.append((e, t))
             continue
         if revising and (e.locked is not None or e.method is not None):
             errors.append(
@@ -567,7 +563,33 @@ def check_edits(edits: list[Edit], *, plan: Plan, user: Any, reason: str = "") -
                 e.months_note = _(
                     "the months add up to %(total)s, the year to %(year)s: taken as shares"
                 ) % {"total": exact_figure(total, t.metric), "year": exact_figure(year, t.metric)}
-    return errors
+    return _stale_errors(stale) + errors
+
+
+def _stale_errors(stale: list[tuple[Edit, Target]]) -> list[str]:
+    """The rows changed in salesloop since the export: each by name when they are a few, else
+    one sentence (a file exported long ago would otherwise list every row)."""
+    if len(stale) <= STALE_LISTED:
+        return [
+            _(
+                "%(where)s: %(owner)s was changed in salesloop after this file was exported "
+                "(target now %(now)s). Export the plan again and make your change in the new "
+                "file, so that nobody's edit is lost."
+            )
+            % {"where": e.where, "owner": t, "now": exact_figure(t.target, t.metric)}
+            for e, t in stale
+        ]
+    return [
+        _(
+            "%(n)s of the changed rows were changed in salesloop after this file was exported "
+            "(%(rows)s …): the file is out of date. Export the plan again and make your changes "
+            "in the new file, so that nobody's edit is lost."
+        )
+        % {
+            "n": len(stale),
+            "rows": ", ".join(f"{e.where} {t.owner_name}" for e, t in stale[:STALE_LISTED]),
+        }
+    ]
 
 
 def _order_errors(e: Edit) -> list[str]:
