@@ -287,6 +287,8 @@ def test_a_change_between_the_preview_and_applying_it_refuses_all(client, org, d
     response = apply(client, draft, preview)
     assert response.status_code == 409
     assert any("Rep_A2" in e for e in response.context["reading"].errors)
+    assert b'data-testid="import-file"' in response.content  # upload the file again from here
+    assert b'data-testid="import-not-draft"' not in response.content
     assert snapshot(draft) == before  # rep_a1's change did not land either
 
 

@@ -821,6 +821,20 @@ IMPORT_SALT = "salesloop.targets.import"
 IMPORT_MAX_AGE = 60 * 60  # a preview can be applied within the hour
 
 
+def _import_context(plan: Any, reason: str, **more: Any) -> dict[str, Any]:
+    """What the import page shows of the plan: whether it takes an import (a draft, or the
+    active plan of a year not over: then with a reason, counting from the month in progress)."""
+    revision_months = _revision_months(plan)
+    return {
+        "plan": plan,
+        "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20,
+        "importable": plan.status == PlanStatus.DRAFT or bool(revision_months),
+        "counts_from": revision_months[0][1] if revision_months else None,
+        "reason": reason.strip()[:500],
+        **more,
+    }
+
+
 @writer_required
 def plan_import_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Upload a plan's workbook changed in Excel: nothing is written, the page shows every
@@ -832,14 +846,7 @@ def plan_import_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     if not rules.may_set_targets(member_of(request.user)):
         raise PermissionDenied(_("Only those who set targets import a plan's workbook."))
-    revision_months = _revision_months(plan)
-    context: dict[str, Any] = {
-        "plan": plan,
-        "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20,
-        "importable": plan.status == PlanStatus.DRAFT or bool(revision_months),
-        "counts_from": revision_months[0][1] if revision_months else None,
-        "reason": request.POST.get("reason", "").strip()[:500],
-    }
+    context = _import_context(plan, request.POST.get("reason", ""))
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -894,10 +901,7 @@ def plan_import_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     if data is None:
         return render(
-            request,
-            "targets/import.html",
-            {"plan": plan, "error": error, "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20},
-            status=400,
+            request, "targets/import.html", _import_context(plan, "", error=error), status=400
         )
     edits = [Edit.from_payload(row) for row in data["edits"]]
     try:
@@ -913,13 +917,13 @@ def plan_import_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "targets/import.html",
-            {
-                "plan": plan,
-                "reading": reading,
-                "filename": data["file"],
-                "applied_failed": True,
-                "limit_mb": PLAN_IMPORT_MAX_BYTES // 2**20,
-            },
+            _import_context(
+                plan,
+                data.get("reason", ""),
+                reading=reading,
+                filename=data["file"],
+                applied_failed=True,
+            ),
             status=409,
         )
     messages.success(
