@@ -47,7 +47,10 @@ class Rollback(Exception):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=200, help="people whose target changes")
+    parser.add_argument("--rows", type=int, default=200, help="rows whose target changes")
+    parser.add_argument(
+        "--lines", action="store_true", help="change product-line rows too, not only totals"
+    )
     args = parser.parse_args()
     plan = Plan.objects.filter(status="draft").order_by("-fiscal_year").first()
     director = Member.objects.filter(role="director").select_related("user").first()
@@ -71,8 +74,8 @@ def main() -> None:
     for row in ws.iter_rows(min_row=5):
         if changed >= args.rows:
             break
-        if row[0].font.bold or row[1].value not in ("All", "全部"):
-            continue  # a team, or a product line
+        if row[0].font.bold or (not args.lines and row[1].value not in ("All", "全部")):
+            continue  # a team (or, without --lines, a product line)
         new = round(float(row[target_col].value) * 1.01, -2)
         row[target_col].value = new
         row[stretch_col].value = max(float(row[stretch_col].value), new)
