@@ -402,6 +402,21 @@ def test_an_active_plan_takes_an_import_as_revisions_with_a_reason(
     assert len(errors) == 1 and "locks and split methods do not change" in errors[0]
     assert snapshot(draft) == before
     row_of(wb["Booked revenue"], "Rep_A2")["Locked"].value = None
+    # Rep_A2 +60,000 with the stretch as it was: January to June keep their months, which
+    # leaves July to December less room between target and stretch (6 × 8,333) than that —
+    # found by the preview's rolled-back dry run, not by Apply
+    rep2 = node(draft, member=org.rep_a2)
+    assert rep2.stretch - rep2.target == 100000
+    row_of(wb["Booked revenue"], "Rep_A2")["Target"].value = float(rep2.target + 60000)
+    response = client.post(
+        reverse("targets:import", args=[draft.pk]),
+        {"file": as_file(wb), "reason": "大客户提前签约 a key account signed early"},
+    )
+    errors = response.context["reading"].errors
+    assert len(errors) == 1 and "Rep_A2" in errors[0] and "no room" in errors[0], errors
+    assert b"import-apply" not in response.content
+    assert snapshot(draft) == before and not Revision.objects.exists()
+    row_of(wb["Booked revenue"], "Rep_A2")["Target"].value = float(rep2.target)
     response = client.post(
         reverse("targets:import", args=[draft.pk]),
         {"file": as_file(wb), "reason": "大客户提前签约 a key account signed early"},

@@ -428,9 +428,30 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
         reading.errors.extend(
             check_edits(reading.edits, plan=plan, user=user, reason=reason)[:MAX_ERRORS]
         )
+        if not reading.errors and plan.status == PlanStatus.ACTIVE:
+            reading.errors.extend(_dry_run(reading.edits, plan=plan, user=user, reason=reason))
         if not reading.errors:
             reading.warnings = _new_gaps(reading.edits, plan)
     return reading
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _dry_run(edits: list[Edit], *, plan: Plan, user: Any, reason: str) -> list[str]:
+    """Revisions of an active plan can fail only once written (the months over keep their
+    targets, and what the year leaves may not fit the months to come): write them in a
+    transaction that is rolled back, so that the preview says so rather than Apply. Nothing
+    leaves it (notices and webhooks wait for a commit that never comes)."""
+    try:
+        with transaction.atomic():
+            apply_edits(edits, plan=plan, user=user, filename="", reason=reason)
+            raise _DryRun
+    except _DryRun:
+        return []
+    except (ValidationError, PermissionDenied) as exc:
+        return list(getattr(exc, "messages", [str(exc)]))
 
 
 def _new_gaps(edits: list[Edit], plan: Plan) -> list[str]:
@@ -698,11 +719,28 @@ def _revise(
     """One row's change to an active target: a revision with the import's reason, counting
     from the month in progress (the months over keep their targets)."""
     if e.levels is not None:
-        services.target_revise(
-            target=target,
-            **e.level_values(),
-            reason=reason,
-            actor=user,
-        )
+        first_open = services.first_open_month(target.plan, timezone.localdate())
+        try:
+            services.target_revise(
+                target=target,
+                **e.level_values(),
+                reason=reason,
+                actor=user,
+                from_month=first_open,  # the months over keep theirs, as the preview says
+            )
+        except ValidationError as exc:
+            if "from_month" not in getattr(exc, "error_dict", {}):
+                raise
+            raise ValidationError(
+                _(
+                    "%(owner)s: the months before %(month)s keep their targets, and the revised "
+                    "year leaves the months from %(month)s no room for floor ≤ target ≤ stretch "
+                    "in each. Change floor, target and stretch together, or revise less."
+                )
+                % {
+                    "owner": e.owner or target,
+                    "month": services._month_label(target.plan, first_open),
+                }
+            ) from exc
     elif weights is not None:
         services.target_revise_months(target=target, weights=weights, reason=reason, actor=user)
