@@ -386,7 +386,10 @@ def test_an_active_plan_takes_an_import_as_revisions_with_a_reason(
     months_before = list(rep.months.order_by("month").values_list("target_value", flat=True))
     wb = exported(org.director.user, draft)
     row = row_of(wb["Booked revenue"], "Rep_A1")
-    row["Target"].value = float(rep.target + 12000)
+    row["Target"].value, row["Stretch"].value = (
+        float(rep.target + 12000),
+        float(rep.stretch + 12000),
+    )
     row["Stretch"].value = float(rep.stretch + 12000)
     page = client.get(reverse("targets:import", args=[draft.pk]))
     assert b'data-testid="import-reason"' in page.content
@@ -408,15 +411,23 @@ def test_an_active_plan_takes_an_import_as_revisions_with_a_reason(
     rep2 = node(draft, member=org.rep_a2)
     assert rep2.stretch - rep2.target == 100000
     row_of(wb["Booked revenue"], "Rep_A2")["Target"].value = float(rep2.target + 60000)
+    row["Stretch"].value = float(rep.stretch)  # Rep_A1 +12,000 alone fits; with it, both fail
+    row["Target"].value = float(rep.target + 60000)
     response = client.post(
         reverse("targets:import", args=[draft.pk]),
         {"file": as_file(wb), "reason": "大客户提前签约 a key account signed early"},
     )
     errors = response.context["reading"].errors
-    assert len(errors) == 1 and "Rep_A2" in errors[0] and "no room" in errors[0], errors
+    assert len(errors) == 2, errors  # every row that cannot be written, not only the first
+    assert all("no room" in e for e in errors)
+    assert {"Rep_A1", "Rep_A2"} == {n for n in ("Rep_A1", "Rep_A2") for e in errors if n in e}
     assert b"import-apply" not in response.content
     assert snapshot(draft) == before and not Revision.objects.exists()
     row_of(wb["Booked revenue"], "Rep_A2")["Target"].value = float(rep2.target)
+    row["Target"].value, row["Stretch"].value = (
+        float(rep.target + 12000),
+        float(rep.stretch + 12000),
+    )
     response = client.post(
         reverse("targets:import", args=[draft.pk]),
         {"file": as_file(wb), "reason": "大客户提前签约 a key account signed early"},

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -446,7 +447,7 @@ def _dry_run(edits: list[Edit], *, plan: Plan, user: Any, reason: str) -> list[s
     leaves it (notices and webhooks wait for a commit that never comes)."""
     try:
         with transaction.atomic():
-            apply_edits(edits, plan=plan, user=user, filename="", reason=reason)
+            apply_edits(edits, plan=plan, user=user, filename="", reason=reason, every_error=True)
             raise _DryRun
     except _DryRun:
         return []
@@ -651,11 +652,19 @@ def _order(edits: list[Edit], targets: dict[int, Target]) -> list[Edit]:
 
 @transaction.atomic
 def apply_edits(
-    edits: list[Edit], *, plan: Plan, user: Any, filename: str, reason: str = ""
+    edits: list[Edit],
+    *,
+    plan: Plan,
+    user: Any,
+    filename: str,
+    reason: str = "",
+    every_error: bool = False,
 ) -> int:
     """Write the changes (all or none) and record the import; returns the targets changed. In
     the active plan each change is a revision with ``reason``. Raises ValidationError with
-    every reason when the plan moved on since the check."""
+    every reason when the plan moved on since the check. ``every_error`` (the dry run): each
+    change in its own savepoint, so that all the rows that cannot be written are named, not
+    only the first."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     # hold the rows from the check to the last write, so that no edit slips in between
     list(
@@ -669,17 +678,22 @@ def apply_edits(
         raise ValidationError(errors)
     revising = plan.status == PlanStatus.ACTIVE
     targets = {t.pk: t for t in Target.objects.filter(plan=plan)}
+    failed: list[str] = []
     for e in _order(edits, targets):
         target = Target.objects.get(pk=e.target_id)
         weights = SeasonalWeights.from_raw([float(v) for v in e.months]) if e.months else None
         try:
-            if revising:
-                _revise(e, target, weights, user, reason)
-            else:
-                _set(e, target, weights, user)
+            with transaction.atomic() if every_error else nullcontext():
+                if revising:
+                    _revise(e, target, weights, user, reason)
+                else:
+                    _set(e, target, weights, user)
         except (ValidationError, PermissionDenied) as exc:
-            messages = getattr(exc, "messages", [str(exc)])
-            raise ValidationError([f"{e.where}: {m}" for m in messages]) from exc
+            failed += [f"{e.where}: {m}" for m in getattr(exc, "messages", [str(exc)])]
+            if not every_error:
+                break
+    if failed:
+        raise ValidationError(failed)
     audit_record(
         actor=user,
         action="plan.import",
