@@ -466,3 +466,22 @@ def test_a_file_out_of_date_is_said_in_one_sentence(client, org, draft, login):
         set_levels(node(draft, member=person), D(300000), org.director)
     errors = check(client, draft, wb).context["reading"].errors
     assert len(errors) == 2 and all("was changed in salesloop after" in e for e in errors)
+
+
+def test_a_product_line_changed_alone_is_warned_of(client, org, login, history):
+    """Rep_A2's Software line +7 with its total as it was: its lines will no longer add up to
+    the total, and the preview says so with both figures (the import still goes through)."""
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    login(org.director)
+    total = node(plan, member=org.rep_a2)
+    software = Target.objects.get(plan=plan, member=org.rep_a2, product_line=org.product_line)
+    wb = exported(org.director.user, plan)
+    line_row = row_of(wb["Booked revenue"], "Rep_A2", "Software")
+    line_row["Target"].value = float(software.target + 7)
+    line_row["Stretch"].value = float(software.stretch + 7)
+    reading = check(client, plan, wb).context["reading"]
+    assert reading.errors == []
+    warning = [w for w in reading.warnings if "product lines will add up to" in w]
+    assert len(warning) == 1 and warning[0].startswith("Rep_A2 · Booked revenue:")
+    assert f"¥{total.target + 7:,.2f}" in warning[0] and f"¥{total.target:,.2f}" in warning[0]

@@ -477,8 +477,11 @@ def _new_gaps(edits: list[Edit], plan: Plan) -> list[str]:
         for pk in parents
         if pk in before and before[pk] == value[pk] and after[pk] != changed.get(pk, value[pk])
     ]
+    lines = _line_gaps(changed, plan)
     names, metrics = {}, {}
-    for t in Target.objects.filter(pk__in=gaps).select_related("unit", "member", "product_line"):
+    for t in Target.objects.filter(pk__in=[*gaps, *lines]).select_related(
+        "unit", "member", "product_line"
+    ):
         names[t.pk], metrics[t.pk] = str(t), t.metric
     return [
         _(
@@ -491,7 +494,47 @@ def _new_gaps(edits: list[Edit], plan: Plan) -> list[str]:
             "target": exact_figure(changed.get(pk, value[pk]), metrics[pk]),
         }
         for pk in sorted(gaps, key=lambda pk: names[pk])
+    ] + [
+        _(
+            "%(owner)s: its product lines will add up to %(sum)s, not its target %(target)s — "
+            "change the lines so that they match, or its total."
+        )
+        % {
+            "owner": names[pk],
+            "sum": exact_figure(total, metrics[pk]),
+            "target": exact_figure(value[pk], metrics[pk]),
+        }
+        for pk, total in sorted(lines.items(), key=lambda item: names[item[0]])
     ]
+
+
+def _line_gaps(changed: dict[int, Decimal], plan: Plan) -> dict[int, Decimal]:
+    """The totals (left as they are) whose product lines added up to them before the changes and
+    will not after (some of their lines changed): total id → the lines' new sum. A total changed
+    in the same file realigns its lines first, so it is not judged here."""
+    rows = list(
+        Target.objects.filter(plan=plan).values_list(
+            "pk", "metric", "unit_id", "member_id", "product_line_id", "target"
+        )
+    )
+    totals = {(m, u, p): (pk, v) for pk, m, u, p, line, v in rows if line is None}
+    before: dict[int, Decimal] = {}
+    after: dict[int, Decimal] = {}
+    touched: set[int] = set()
+    for pk, metric, unit, member, line, v in rows:
+        total = totals.get((metric, unit, member))
+        if line is None or total is None:
+            continue
+        before[total[0]] = before.get(total[0], Decimal(0)) + v
+        after[total[0]] = after.get(total[0], Decimal(0)) + changed.get(pk, v)
+        if pk in changed:
+            touched.add(total[0])
+    value = dict(totals.values())
+    return {
+        pk: after[pk]
+        for pk in touched
+        if pk not in changed and before[pk] == value[pk] and after[pk] != value[pk]
+    }
 
 
 def check_edits(edits: list[Edit], *, plan: Plan, user: Any, reason: str = "") -> list[str]:
