@@ -346,14 +346,22 @@ def test_only_a_draft_takes_an_import(client, org, draft, login):
     assert snapshot(draft) == before
 
 
-def test_totals_land_before_their_product_lines(client, org, login, history):
-    """A file that changes rep_a2's total and one of its lines: the total's change realigns
-    the lines first, then the line typed in the file is written as typed."""
+@pytest.fixture
+def lines_plan(org, history):
+    """A draft FY2027 recommended from the history (booked revenue by product line); with
+    Rep_A2's total and Software line targets."""
     plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
     recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
-    login(org.director)
     total = node(plan, member=org.rep_a2)
     software = Target.objects.get(plan=plan, member=org.rep_a2, product_line=org.product_line)
+    return plan, total, software
+
+
+def test_totals_land_before_their_product_lines(client, org, login, lines_plan):
+    """A file that changes rep_a2's total and one of its lines: the total's change realigns
+    the lines first, then the line typed in the file is written as typed."""
+    plan, total, software = lines_plan
+    login(org.director)
     wb = exported(org.director.user, plan)
     ws = wb["Booked revenue"]
     new_total = (total.target + 100000).quantize(D(1))
@@ -468,14 +476,11 @@ def test_a_file_out_of_date_is_said_in_one_sentence(client, org, draft, login):
     assert len(errors) == 2 and all("was changed in salesloop after" in e for e in errors)
 
 
-def test_a_product_line_changed_alone_is_warned_of(client, org, login, history):
+def test_a_product_line_changed_alone_is_warned_of(client, org, login, lines_plan):
     """Rep_A2's Software line +7 with its total as it was: its lines will no longer add up to
     the total, and the preview says so with both figures (the import still goes through)."""
-    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
-    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    plan, total, software = lines_plan
     login(org.director)
-    total = node(plan, member=org.rep_a2)
-    software = Target.objects.get(plan=plan, member=org.rep_a2, product_line=org.product_line)
     wb = exported(org.director.user, plan)
     line_row = row_of(wb["Booked revenue"], "Rep_A2", "Software")
     line_row["Target"].value = float(software.target + 7)
