@@ -490,3 +490,56 @@ def test_a_product_line_changed_alone_is_warned_of(client, org, login, lines_pla
     warning = [w for w in reading.warnings if "product lines will add up to" in w]
     assert len(warning) == 1 and warning[0].startswith("Rep_A2 · Booked revenue:")
     assert f"¥{total.target + 7:,.2f}" in warning[0] and f"¥{total.target:,.2f}" in warning[0]
+
+
+def test_a_large_import_is_applied_by_a_worker(client, org, draft, login, monkeypatch):
+    """More changes than a request should wait for (IMPORT_INLINE_EDITS, here 1): Apply queues
+    a job and shows its page, which follows it to the end; another user cannot open it; a job
+    refused (a target changed after the preview) says why and changes nothing."""
+    from salesloop.targets.models import PlanImport
+
+    monkeypatch.setattr("salesloop.targets.views.IMPORT_INLINE_EDITS", 1)
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    row_of(wb["Booked revenue"], "Rep_A1")["Target"].value = 450000
+    row_of(wb["Booked revenue"], "Rep_A2")["Target"].value = 420000
+    response = apply(client, draft, check(client, draft, wb))
+    job = PlanImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("targets:import_job", args=[draft.pk, job.pk])
+    assert (job.status, job.count, job.filename) == ("done", 2, "plan.xlsx")  # immediate backend
+    page = client.get(response["Location"])
+    assert b'data-testid="import-job-done"' in page.content
+    assert "2 targets changed from plan.xlsx" in page.content.decode()
+    assert node(draft, member=org.rep_a1).target == D(450000)
+    assert node(draft, member=org.rep_a2).target == D(420000)
+    login(org.admin)
+    assert client.get(response["Location"]).status_code == 404  # the director's job
+
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    row_of(wb["Booked revenue"], "Rep_A1")["Target"].value = 460000
+    row_of(wb["Booked revenue"], "Rep_A2")["Target"].value = 430000
+    preview = check(client, draft, wb)
+    rep2 = node(draft, member=org.rep_a2)
+    s.target_set_locked(target=rep2, locked=True, actor=org.mgr_a.user)
+    before = snapshot(draft)
+    page = client.get(apply(client, draft, preview)["Location"])
+    failed = PlanImport.objects.order_by("-pk").first()
+    assert failed.status == "failed" and any("Rep_A2" in e for e in failed.errors)
+    assert b'data-testid="import-errors"' in page.content
+    assert b'data-testid="import-file"' in page.content  # upload again from here
+    assert snapshot(draft) == before
+
+
+def test_a_queued_import_page_follows_its_job(client, org, draft, login):
+    from salesloop.targets.models import PlanImport
+
+    job = PlanImport.objects.create(
+        plan=draft, requested_by=org.director, filename="big.xlsx", edits=[[1, 1, "x", None]] * 3
+    )
+    login(org.director)
+    page = client.get(reverse("targets:import_job", args=[draft.pk, job.pk])).content.decode()
+    assert 'data-testid="import-job"' in page and 'hx-trigger="every 2s"' in page
+    assert "3 changes are being applied in the background" in page
+    assert 'data-testid="import-file"' not in page  # no second upload while it runs

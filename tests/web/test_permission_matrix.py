@@ -55,6 +55,7 @@ ROUTES = {
     "targets:export": "targets",
     "targets:import": "targets",  # writers only; per target rules in tests/targets/test_imports.py
     "targets:import_apply": "targets",
+    "targets:import_job": "targets",  # only its requester: tests/targets/test_imports.py
     "targets:save": "targets",
     "targets:method": "targets",
     "targets:split": "targets",

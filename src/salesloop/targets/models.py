@@ -311,14 +311,54 @@ class ForecastCache(models.Model):
         return self.key
 
 
+class JobStatus(models.TextChoices):
+    """Where a background job of a plan stands (a computation, an import)."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class PlanImport(TimeStampedModel):
+    """A plan's workbook applied in the background (``targets.imports``): an import of more
+    changes than a request should wait for. Its ``edits`` are those the preview showed."""
+
+    Status = JobStatus
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="imports"
+    )
+    requested_by = models.ForeignKey(
+        Member, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    edits = models.JSONField(_("changes"), default=list)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    count = models.PositiveIntegerField(_("targets changed"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    seconds = models.FloatField(_("seconds"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("plan import")
+        verbose_name_plural = _("plan imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.filename} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
 class PlanRun(TimeStampedModel):
     """One computation of a plan's recommendation (a background task with progress)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+    Status = JobStatus
 
     plan = models.ForeignKey(
         Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="runs"

@@ -7,7 +7,7 @@ from typing import Any
 
 from django_tasks import task
 
-from salesloop.targets.models import PlanRun
+from salesloop.targets.models import PlanImport, PlanRun
 
 
 @task()
@@ -50,3 +50,40 @@ def workflow_notify(event: str, args: list[Any]) -> None:
     from salesloop.targets.notify import run_event
 
     run_event(event, args)
+
+
+@task()
+def plan_import_apply(job_id: int) -> None:
+    """Apply a plan workbook's changes (all or none), recording the outcome on the job."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from salesloop.targets.imports import Edit, apply_edits
+
+    job = PlanImport.objects.select_related("plan", "requested_by__user").get(pk=job_id)
+    PlanImport.objects.filter(pk=job.pk).update(status=PlanImport.Status.RUNNING)
+    started = time.perf_counter()
+    try:
+        count = apply_edits(
+            [Edit.from_payload(row) for row in job.edits],
+            plan=job.plan,
+            user=job.requested_by.user,
+            filename=job.filename,
+            reason=job.reason,
+        )
+    except (ValidationError, PermissionDenied) as exc:  # refused: nothing was written
+        PlanImport.objects.filter(pk=job.pk).update(
+            status=PlanImport.Status.FAILED,
+            errors=list(getattr(exc, "messages", [str(exc)])),
+            seconds=time.perf_counter() - started,
+        )
+        return
+    except Exception as exc:  # the job records the failure; the worker keeps going
+        PlanImport.objects.filter(pk=job.pk).update(
+            status=PlanImport.Status.FAILED,
+            errors=[str(exc)[:2000]],
+            seconds=time.perf_counter() - started,
+        )
+        raise
+    PlanImport.objects.filter(pk=job.pk).update(
+        status=PlanImport.Status.DONE, count=count, seconds=time.perf_counter() - started
+    )

@@ -19,6 +19,7 @@ urlpatterns = [
     path("plans/<int:pk>/export.xlsx", views.plan_export_view, name="export"),
     path("plans/<int:pk>/import/", views.plan_import_view, name="import"),
     path("plans/<int:pk>/import/apply/", views.plan_import_apply_view, name="import_apply"),
+    path("plans/<int:pk>/imports/<int:job_id>/", views.plan_import_job_view, name="import_job"),
     path("t/<int:pk>/save/", views.target_save_view, name="save"),
     path("t/<int:pk>/method/", views.target_method_view, name="method"),
     path("t/<int:pk>/split/", views.target_split_view, name="split"),
