@@ -423,3 +423,36 @@ def test_a_director_changes_the_plan_in_excel_and_imports_it(page, org, tmp_path
     rep.refresh_from_db()
     assert rep.target == Decimal(450000)
     expect(row(page, "Team A")).to_contain_text("Σ")  # the gap shows until Team A is split
+
+
+def test_a_large_import_runs_as_a_job_and_its_page_says_how_it_ended(
+    page, org, tmp_path, monkeypatch
+):
+    """With the threshold at 1, two changes go to a worker (the immediate backend here): Apply
+    lands on the job's page, which says how many targets changed and leads back to the plan."""
+    monkeypatch.setattr("salesloop.targets.views.IMPORT_INLINE_EDITS", 1)
+    plan, team = f.team_a_plan(org)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/import/")
+    with page.expect_download() as download:
+        page.click("[data-testid=import-export-link]")
+    wb = load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    ws = wb["Booked revenue"]
+    target_col = [c.value for c in ws[4]].index("Target")
+    rows = {r[0].value: r for r in ws.iter_rows(min_row=5)}
+    rows["Rep_A1"][target_col].value = 450000
+    rows["Rep_A2"][target_col].value = 350000
+    path = tmp_path / "team-a.xlsx"
+    wb.save(path)
+    page.set_input_files("[data-testid=import-file]", str(path))
+    page.click("[data-testid=import-upload]")
+    expect(page.locator("[data-testid=import-changes] tbody tr")).to_have_count(2)
+    page.click("[data-testid=import-apply]")
+    page.wait_for_url(re.compile(rf".*/targets/plans/{plan.pk}/imports/\d+/$"))
+    expect(page.locator("[data-testid=import-job-done]")).to_contain_text(
+        "2 targets changed from team-a.xlsx"
+    )
+    shot(page, "plan-import-job-done")
+    page.click("text=Open the plan")
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/")
+    assert Target.objects.get(plan=plan, member=org.rep_a2, product_line=None).target == 350000
