@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,6 +34,7 @@ from typing import Any, TypedDict
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -457,27 +459,37 @@ def _dry_run(edits: list[Edit], *, plan: Plan, user: Any, reason: str) -> list[s
 
 def _new_gaps(edits: list[Edit], plan: Plan) -> list[str]:
     """The parents whose children added up to their target before the changes and no longer
-    will after them (the plan page then shows the gap; a split closes it)."""
+    will after them (the plan page then shows the gap; a split closes it), and the totals whose
+    product lines will no longer add up to them. The sums come from the database; the changes
+    move them by their differences."""
     changed = {e.target_id: e.levels[1] for e in edits if e.levels}
     if not changed:
         return []
-    rows = list(Target.objects.filter(plan=plan).values_list("pk", "parent_id", "target"))
-    parents = {parent for pk, parent, _v in rows if pk in changed and parent} | {
-        pk for pk, _p, _v in rows if pk in changed
+    old = {
+        pk: (parent, v)
+        for pk, parent, v in Target.objects.filter(pk__in=list(changed)).values_list(
+            "pk", "parent_id", "target"
+        )
     }
-    before: dict[int, Decimal] = {}
-    after: dict[int, Decimal] = {}
-    value = {pk: v for pk, _p, v in rows}
-    for pk, parent, v in rows:
-        if parent in parents:
-            before[parent] = before.get(parent, Decimal(0)) + v
-            after[parent] = after.get(parent, Decimal(0)) + changed.get(pk, v)
+    parents = {parent for parent, _v in old.values() if parent} | set(changed)
+    before = dict(
+        Target.objects.filter(parent__in=parents)
+        .values("parent")
+        .annotate(total=Sum("target"))
+        .order_by()
+        .values_list("parent", "total")
+    )
+    after = dict(before)
+    for pk, (parent, v) in old.items():
+        if parent in after:
+            after[parent] += changed[pk] - v
+    value = dict(Target.objects.filter(pk__in=parents).values_list("pk", "target"))
     gaps = [
         pk
         for pk in parents
         if pk in before and before[pk] == value[pk] and after[pk] != changed.get(pk, value[pk])
     ]
-    lines = _line_gaps(changed, plan)
+    lines = _line_gaps(changed, old, plan)
     names, metrics = {}, {}
     for t in Target.objects.filter(pk__in=[*gaps, *lines]).select_related(
         "unit", "member", "product_line"
@@ -502,39 +514,46 @@ def _new_gaps(edits: list[Edit], plan: Plan) -> list[str]:
         % {
             "owner": names[pk],
             "sum": exact_figure(total, metrics[pk]),
-            "target": exact_figure(value[pk], metrics[pk]),
+            "target": exact_figure(target, metrics[pk]),
         }
-        for pk, total in sorted(lines.items(), key=lambda item: names[item[0]])
+        for pk, (total, target) in sorted(lines.items(), key=lambda item: names[item[0]])
     ]
 
 
-def _line_gaps(changed: dict[int, Decimal], plan: Plan) -> dict[int, Decimal]:
+def _line_gaps(
+    changed: dict[int, Decimal], old: Mapping[int, tuple[Any, Decimal]], plan: Plan
+) -> dict[int, tuple[Decimal, Decimal]]:
     """The totals (left as they are) whose product lines added up to them before the changes and
-    will not after (some of their lines changed): total id → the lines' new sum. A total changed
-    in the same file realigns its lines first, so it is not judged here."""
-    rows = list(
-        Target.objects.filter(plan=plan).values_list(
-            "pk", "metric", "unit_id", "member_id", "product_line_id", "target"
-        )
+    will not after (some of their lines changed): total id → (the lines' new sum, the total). A
+    total changed in the same file realigns its lines first, so it is not judged here."""
+    moved: dict[tuple[str, int | None, int | None], Decimal] = {}
+    for pk, metric, unit, member in Target.objects.filter(
+        pk__in=list(changed), product_line__isnull=False
+    ).values_list("pk", "metric", "unit_id", "member_id"):
+        key = (metric, unit, member)
+        moved[key] = moved.get(key, Decimal(0)) + changed[pk] - old[pk][1]
+    if not moved:
+        return {}
+    owners = Q(unit__in={u for _m, u, _p in moved if u}) | Q(
+        member__in={p for _m, _u, p in moved if p}
     )
-    totals = {(m, u, p): (pk, v) for pk, m, u, p, line, v in rows if line is None}
-    before: dict[int, Decimal] = {}
-    after: dict[int, Decimal] = {}
-    touched: set[int] = set()
-    for pk, metric, unit, member, line, v in rows:
-        total = totals.get((metric, unit, member))
-        if line is None or total is None:
-            continue
-        before[total[0]] = before.get(total[0], Decimal(0)) + v
-        after[total[0]] = after.get(total[0], Decimal(0)) + changed.get(pk, v)
-        if pk in changed:
-            touched.add(total[0])
-    value = dict(totals.values())
-    return {
-        pk: after[pk]
-        for pk in touched
-        if pk not in changed and before[pk] == value[pk] and after[pk] != value[pk]
+    scope = Target.objects.filter(owners, plan=plan)
+    sums = {
+        (metric, unit, member): total
+        for metric, unit, member, total in scope.filter(product_line__isnull=False)
+        .values("metric", "unit", "member")
+        .annotate(total=Sum("target"))
+        .order_by()
+        .values_list("metric", "unit", "member", "total")
     }
+    gaps = {}
+    for pk, metric, unit, member, value in scope.filter(product_line__isnull=True).values_list(
+        "pk", "metric", "unit_id", "member_id", "target"
+    ):
+        key = (metric, unit, member)
+        if key in moved and pk not in changed and sums.get(key) == value and moved[key]:
+            gaps[pk] = (value + moved[key], value)
+    return gaps
 
 
 def check_edits(edits: list[Edit], *, plan: Plan, user: Any, reason: str = "") -> list[str]:
