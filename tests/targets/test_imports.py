@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
@@ -543,3 +544,63 @@ def test_a_queued_import_page_follows_its_job(client, org, draft, login):
     assert 'data-testid="import-job"' in page and 'hx-trigger="every 2s"' in page
     assert "3 changes are being applied in the background" in page
     assert 'data-testid="import-file"' not in page  # no second upload while it runs
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a second writer needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_running_import_says_how_far_it_has_got(client, org, draft, login, monkeypatch):
+    """While the worker's one transaction runs, the job's count of changes written is
+    committed beside it, so that its page can say how far it has got; the changes themselves
+    stay invisible until all are written. Checked from a third connection at each update."""
+    from salesloop.common.db import SideChannel
+    from salesloop.targets.models import PlanImport
+
+    monkeypatch.setattr("salesloop.targets.views.IMPORT_INLINE_EDITS", 1)
+    monkeypatch.setattr("salesloop.targets.tasks.IMPORT_PROGRESS_SECONDS", 0)
+    rep1 = node(draft, member=org.rep_a1)
+    seen = []
+    update = SideChannel.update
+
+    def update_and_look(self, model, pk, **values):
+        update(self, model, pk, **values)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(f"SELECT done FROM {PlanImport._meta.db_table} WHERE id = %s", [pk])
+                done = cursor.fetchone()[0]
+                cursor.execute(
+                    f"SELECT target FROM {Target._meta.db_table} WHERE id = %s", [rep1.pk]
+                )
+                seen.append((done, cursor.fetchone()[0]))
+        finally:
+            other.close()
+
+    monkeypatch.setattr(SideChannel, "update", update_and_look)
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    for owner, value in (("Rep_A1", 450000), ("Rep_A2", 420000), ("Mgr_A", 410000)):
+        row_of(wb["Booked revenue"], owner)["Target"].value = value
+    apply(client, draft, check(client, draft, wb))
+    job = PlanImport.objects.get()
+    assert (job.status, job.count, job.done) == ("done", 3, 3)
+    assert [done for done, _ in seen] == [1, 2]  # the last one is said by "done"
+    assert all(target == rep1.target for _, target in seen)  # nothing shows before the end
+    assert node(draft, member=org.rep_a1).target == D(450000)
+
+
+def test_a_running_import_page_shows_its_progress(client, org, draft, login):
+    from salesloop.targets.models import PlanImport
+
+    job = PlanImport.objects.create(
+        plan=draft,
+        requested_by=org.director,
+        filename="big.xlsx",
+        edits=[[1, 1, "x", None]] * 3,
+        status=PlanImport.Status.RUNNING,
+        done=2,
+    )
+    login(org.director)
+    page = client.get(reverse("targets:import_job", args=[draft.pk, job.pk])).content.decode()
+    assert 'data-testid="import-job-progress"' in page
+    assert '<progress value="2" max="3">' in page
+    assert "2 of 3 written so far" in page

@@ -339,3 +339,48 @@ def _prep(field: models.Field[Any, Any]) -> Any:
 
     decimal = isinstance(field, models.DecimalField)
     return prep
+
+
+class SideChannel:
+    """Writes that commit at once while the caller's transaction is still open: a long job's
+    progress, seen by the page that follows it while the job's own writes stay all or none.
+
+    PostgreSQL only: a second connection to the same database, in autocommit. SQLite admits
+    one writer at a time, so there a side write would wait for the job's own transaction;
+    ``available`` is then False and ``update`` does nothing (the page says only that the job
+    runs). Use as a context manager; the connection is opened on the first write.
+    """
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        self.available = connections[alias].vendor == "postgresql"
+        self._connection: Any = None
+
+    def __enter__(self) -> SideChannel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def update(self, model: type[models.Model], pk: Any, **values: Any) -> None:
+        """``UPDATE model SET values WHERE pk``, committed on return (a no-op without a side
+        connection). Values must be plain numbers or text (no expressions)."""
+        if not self.available or not values:
+            return
+        if self._connection is None:
+            self._connection = connections.create_connection(self.alias)
+        meta = model._meta
+        assert meta.pk is not None
+        fields = [meta.get_field(name) for name in values]
+        columns = [f.column for f in fields if isinstance(f, models.Field)]
+        assert len(columns) == len(fields), "only concrete fields take a side write"
+        quote = self._connection.ops.quote_name
+        assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
+        sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+        with self._connection.cursor() as cursor:  # autocommit: each statement commits
+            cursor.execute(sql, [*values.values(), pk])
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

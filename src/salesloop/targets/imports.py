@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -721,12 +721,13 @@ def apply_edits(
     filename: str,
     reason: str = "",
     every_error: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Write the changes (all or none) and record the import; returns the targets changed. In
     the active plan each change is a revision with ``reason``. Raises ValidationError with
     every reason when the plan moved on since the check. ``every_error`` (the dry run): each
     change in its own savepoint, so that all the rows that cannot be written are named, not
-    only the first."""
+    only the first. ``progress(done, total)`` is called after each change written."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     # hold the rows from the check to the last write, so that no edit slips in between
     list(
@@ -741,7 +742,7 @@ def apply_edits(
     revising = plan.status == PlanStatus.ACTIVE
     targets = {t.pk: t for t in Target.objects.filter(plan=plan)}
     failed: list[str] = []
-    for e in _order(edits, targets):
+    for done, e in enumerate(_order(edits, targets), start=1):
         target = Target.objects.get(pk=e.target_id)
         weights = SeasonalWeights.from_raw([float(v) for v in e.months]) if e.months else None
         try:
@@ -754,6 +755,8 @@ def apply_edits(
             failed += [f"{e.where}: {m}" for m in getattr(exc, "messages", [str(exc)])]
             if not every_error:
                 break
+        if progress is not None:
+            progress(done, len(edits))
     if failed:
         raise ValidationError(failed)
     audit_record(

@@ -339,6 +339,8 @@ class PlanImport(TimeStampedModel):
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
     count = models.PositiveIntegerField(_("targets changed"), default=0)
+    #: changes written so far while it runs (PostgreSQL; see ``common.db.SideChannel``)
+    done = models.PositiveIntegerField(_("done"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     seconds = models.FloatField(_("seconds"), null=True, blank=True)
 

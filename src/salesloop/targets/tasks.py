@@ -7,7 +7,11 @@ from typing import Any
 
 from django_tasks import task
 
+from salesloop.common.db import SideChannel
 from salesloop.targets.models import PlanImport, PlanRun
+
+#: How often a running import's count of changes written is updated on its job (seconds).
+IMPORT_PROGRESS_SECONDS = 0.5
 
 
 @task()
@@ -60,20 +64,34 @@ def plan_import_apply(job_id: int) -> None:
     from salesloop.targets.imports import Edit, apply_edits
 
     job = PlanImport.objects.select_related("plan", "requested_by__user").get(pk=job_id)
-    PlanImport.objects.filter(pk=job.pk).update(status=PlanImport.Status.RUNNING)
+    PlanImport.objects.filter(pk=job.pk).update(status=PlanImport.Status.RUNNING, done=0)
     started = time.perf_counter()
+    side = SideChannel()
+    last = [started]
+
+    def progress(done: int, total: int) -> None:
+        # the writes are one transaction, invisible until it commits: the count goes through
+        # a second connection (PostgreSQL), at most every IMPORT_PROGRESS_SECONDS
+        now = time.perf_counter()
+        if now - last[0] >= IMPORT_PROGRESS_SECONDS and done < total:
+            last[0] = now
+            side.update(PlanImport, job.pk, done=done)
+
     try:
-        count = apply_edits(
-            [Edit.from_payload(row) for row in job.edits],
-            plan=job.plan,
-            user=job.requested_by.user,
-            filename=job.filename,
-            reason=job.reason,
-        )
+        with side:
+            count = apply_edits(
+                [Edit.from_payload(row) for row in job.edits],
+                plan=job.plan,
+                user=job.requested_by.user,
+                filename=job.filename,
+                reason=job.reason,
+                progress=progress,
+            )
     except (ValidationError, PermissionDenied) as exc:  # refused: nothing was written
         PlanImport.objects.filter(pk=job.pk).update(
             status=PlanImport.Status.FAILED,
             errors=list(getattr(exc, "messages", [str(exc)])),
+            done=0,
             seconds=time.perf_counter() - started,
         )
         return
@@ -81,9 +99,13 @@ def plan_import_apply(job_id: int) -> None:
         PlanImport.objects.filter(pk=job.pk).update(
             status=PlanImport.Status.FAILED,
             errors=[str(exc)[:2000]],
+            done=0,
             seconds=time.perf_counter() - started,
         )
         raise
     PlanImport.objects.filter(pk=job.pk).update(
-        status=PlanImport.Status.DONE, count=count, seconds=time.perf_counter() - started
+        status=PlanImport.Status.DONE,
+        count=count,
+        done=count,
+        seconds=time.perf_counter() - started,
     )
