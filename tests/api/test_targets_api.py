@@ -361,7 +361,7 @@ def test_a_stale_plan_version_is_409_and_changes_nothing(org, draft, api_as):
     read = director.get(f"/api/plans/{draft.pk}")
     etag = read["ETag"]
     s.plan_submit(plan=draft, actor=org.director.user)  # someone else moves it first
-    s.plan_return_to_draft(plan=draft, actor=org.admin.user, reason="再看看")
+    s.plan_return_to_draft(plan=draft, actor=org.admin.user, reason="再看看增长假设")
     path = f"/api/plans/{draft.pk}/transition"
     stale = director.post(path, {"action": "submit"}, **{"If-Match": etag})
     assert stale.status_code == 409 and stale.json()["code"] == "stale"

@@ -26,6 +26,8 @@ from ninja import Path as PathParam
 from ninja import Schema
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
+from salesloop.common.money import ENTRY_DIGITS
+
 T = TypeVar("T")
 M = TypeVar("M", bound=models.Model)
 
@@ -285,5 +287,5 @@ def Text(max_length: int, *, min_length: int = 0) -> Any:
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Moment = Annotated[AwareDatetime, AfterValidator(_sane_moment)]
 Day = Annotated[date, AfterValidator(_sane_day)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=ENTRY_DIGITS, decimal_places=2)]
 PathId = Annotated[int, PathParam(ge=1, le=MAX_ID)]

@@ -11,6 +11,13 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MONEY_DIGITS = 16
 MONEY_PLACES = 2
+#: The most digits an amount that people type (a target, a proposal, an imported cell) may
+#: have: 12 before the point, below a trillion. The columns hold 16, so that sums of entered
+#: figures fit; and SQLite keeps only 15 significant digits of a decimal exactly, so a
+#: 16-digit entry would come back rounded and no longer fit its column.
+ENTRY_DIGITS = 14
+#: The largest amount that people may type.
+ENTRY_MAX = Decimal(10) ** (ENTRY_DIGITS - MONEY_PLACES) - CENT
 
 
 class Currency(models.TextChoices):

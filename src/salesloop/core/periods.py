@@ -516,7 +516,12 @@ class SeasonalWeights:
             raise ValueError(f"seasonal weights need 12 values, got {len(vals)}")
         if any(not math.isfinite(v) or v < 0 for v in vals):
             raise ValueError(f"seasonal values must be finite and >= 0, got {vals}")
-        total = math.fsum(vals)
+        try:
+            total = math.fsum(vals)
+        except OverflowError:  # values near the float limit: as shares of the largest
+            top = max(vals)
+            vals = [v / top for v in vals]
+            total = math.fsum(vals)
         if total <= 0:
             raise ValueError("seasonal values sum to zero; use SeasonalWeights.equal()")
         return cls(tuple(v / total for v in vals))

@@ -164,5 +164,8 @@ LOGGING = {
     "loggers": {
         "salesloop": {"handlers": ["console"], "level": "INFO"},
         "salesloop.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # a page's server error with its traceback (Django prints it only with DEBUG on);
+        # refused requests (4xx) are warnings and stay out of the log
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

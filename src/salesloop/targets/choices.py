@@ -27,6 +27,9 @@ def metric_places(metric: str) -> int:
 # "Round targets to" (in whole currency units; 0 = to the cent). Money metrics only: counts are
 # whole already.
 ROUND_TO_CHOICES = (0, 1, 100, 1_000, 10_000)
+#: The fewest characters of a reason that goes on record (a revision, a move, a plan sent
+#: back to draft): a few words, not "x".
+REASON_MIN = 5
 
 
 def rounding_unit(assumptions: dict[str, Any], metric: str) -> int:

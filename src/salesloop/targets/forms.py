@@ -6,9 +6,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from salesloop.common.money import ENTRY_DIGITS, ENTRY_MAX
 from salesloop.customers.models import ProductLine
 from salesloop.org.models import OrgUnit
-from salesloop.targets.choices import MONEY_METRICS, ROUND_TO_CHOICES, Metric
+from salesloop.targets.choices import MONEY_METRICS, REASON_MIN, ROUND_TO_CHOICES, Metric
 
 HIRE_ROWS = 3
 
@@ -19,6 +20,12 @@ class AmountField(forms.DecimalField):
 
     _NOISE = str.maketrans("", "", ",，¥￥ \u00a0\u202f\u3000")
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", ENTRY_DIGITS)
+        super().__init__(**kwargs)
+        too_large = _("At most %(most)s, please.") % {"most": f"{ENTRY_MAX:,}"}
+        self.error_messages.update(max_digits=too_large, max_whole_digits=too_large)
+
     def to_python(self, value: Any) -> Decimal | None:
         if isinstance(value, str):
             value = value.translate(self._NOISE)
@@ -26,9 +33,15 @@ class AmountField(forms.DecimalField):
 
 
 class TargetValuesForm(forms.Form):
-    floor = AmountField(label=_("Floor"), min_value=Decimal(0), max_digits=16, decimal_places=2)
-    target = AmountField(label=_("Target"), min_value=Decimal(0), max_digits=16, decimal_places=2)
-    stretch = AmountField(label=_("Stretch"), min_value=Decimal(0), max_digits=16, decimal_places=2)
+    floor = AmountField(
+        label=_("Floor"), min_value=Decimal(0), max_digits=ENTRY_DIGITS, decimal_places=2
+    )
+    target = AmountField(
+        label=_("Target"), min_value=Decimal(0), max_digits=ENTRY_DIGITS, decimal_places=2
+    )
+    stretch = AmountField(
+        label=_("Stretch"), min_value=Decimal(0), max_digits=ENTRY_DIGITS, decimal_places=2
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     locked = forms.BooleanField(label=_("Locked"), required=False)
 
@@ -43,7 +56,7 @@ class TargetValuesForm(forms.Form):
 class RevisionForm(TargetValuesForm):
     reason = forms.CharField(
         label=_("Reason"),
-        min_length=5,
+        min_length=REASON_MIN,
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": _("Why does this target change?")}),
     )
@@ -60,7 +73,7 @@ class ProposalForm(forms.Form):
     value = AmountField(
         label=_("My proposal"),
         min_value=Decimal(0),
-        max_digits=16,
+        max_digits=ENTRY_DIGITS,
         decimal_places=2,
         widget=forms.TextInput(attrs={"placeholder": _("My proposal"), "inputmode": "decimal"}),
     )
@@ -136,7 +149,9 @@ class InputsForm(forms.Form):
             self.fields[f"uplift_{line.code}"] = AmountField(
                 label=line.name,
                 required=False,
-                min_value=Decimal(-1e12),
+                min_value=-ENTRY_MAX,
+                max_value=ENTRY_MAX,
+                max_digits=ENTRY_DIGITS,
                 decimal_places=2,
             )
         for i in range(HIRE_ROWS):
@@ -248,7 +263,7 @@ class MoveForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("Reason"),
-        min_length=5,
+        min_length=REASON_MIN,
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": _("Why does this person change teams?")}),
     )

@@ -37,15 +37,16 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from openpyxl import load_workbook
 
 from salesloop.common.audit import audit_record
+from salesloop.common.money import ENTRY_MAX
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.dataio.readers import FileRejected, check_zip
 from salesloop.org.services import company_get
 from salesloop.targets import rules, services
-from salesloop.targets.choices import Method, PlanStatus, metric_places
+from salesloop.targets.choices import REASON_MIN, Method, PlanStatus, metric_places
 from salesloop.targets.models import Plan, Target, TargetMonth
 from salesloop.targets.selectors import target_list
 from salesloop.web.templatetags.salesloop import exact_figure
@@ -218,6 +219,11 @@ def _number(value: Any, places: int, where: str, what: str) -> Decimal:
             _("%(where)s: %(what)s cannot be negative (%(value)s).")
             % {"where": where, "what": what, "value": value}
         )
+    if number > ENTRY_MAX:
+        raise ValidationError(
+            _("%(where)s: %(what)s %(value)s is too large (at most %(most)s).")
+            % {"where": where, "what": what, "value": value, "most": f"{ENTRY_MAX:,.0f}"}
+        )
     quantum = Decimal(1).scaleb(-places)
     rounded = number.quantize(quantum)
     # a float computed in Excel (=B5*1.1) carries binary noise far below a cent: that is not
@@ -349,11 +355,13 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
         )
         return reading
     ids = [tid for _w, tid, _v, _c, _m in raw]
+    # only what the user may see: a target hidden from them reads as one of no plan at all, so
+    # that a hand-made key tells nothing about it (not even whether its figures are these)
     current = {
         t.pk: t
-        for t in Target.objects.filter(plan=plan, pk__in=ids).select_related(
-            "unit", "member", "product_line"
-        )
+        for t in target_list(user=user, plan=plan)
+        .filter(pk__in=ids)
+        .select_related("unit", "member", "product_line")
     }
     months_now: dict[int, dict[int, Decimal]] = {}
     for tid, month, value in TargetMonth.objects.filter(target__in=list(current)).values_list(
@@ -361,17 +369,12 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
     ):
         months_now.setdefault(tid, {})[month] = value
     seen: dict[int, str] = {}
+    foreign: list[str] = []
     for where, tid, version, cells, months in raw:
         reading.rows += 1
         target = current.get(tid)
         if target is None:
-            reading.error(
-                _(
-                    "%(where)s: this row is not a target of %(plan)s (was the file exported from "
-                    "another plan or version?)."
-                )
-                % {"where": where, "plan": plan}
-            )
+            foreign.append(where)
             continue
         if tid in seen:
             reading.error(
@@ -427,6 +430,8 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
             reading.unchanged += 1
         else:
             reading.edits.append(edit)
+    if foreign:
+        reading.errors.insert(0, _foreign_error(foreign, plan))
     if not reading.errors and reading.edits:
         reading.errors.extend(
             check_edits(reading.edits, plan=plan, user=user, reason=reason)[:MAX_ERRORS]
@@ -575,7 +580,7 @@ def check_edits(edits: list[Edit], *, plan: Plan, user: Any, reason: str = "") -
         ]
     if revising and services.first_open_month(plan, timezone.localdate()) > 12:
         return [_("The plan's year is over: its targets no longer change.")]
-    if revising and len(reason.strip()) < 5:
+    if revising and len(reason.strip()) < REASON_MIN:
         errors.append(
             _(
                 "Give the reason for these revisions (at least a few words): it is recorded with each."
@@ -648,6 +653,26 @@ def check_edits(edits: list[Edit], *, plan: Plan, user: Any, reason: str = "") -
                     "the months add up to %(total)s, the year to %(year)s: taken as shares"
                 ) % {"total": exact_figure(total, t.metric), "year": exact_figure(year, t.metric)}
     return _stale_errors(stale) + errors
+
+
+def _foreign_error(rows: list[str], plan: Plan) -> str:
+    """The rows whose key names no target of ``plan`` that the user may see, in one sentence."""
+    if len(rows) == 1:
+        return _(
+            "%(where)s: this row is not a target of %(plan)s that you may see (was the file "
+            "exported from another plan or version, or by someone who sees more of the plan? "
+            "Export the plan yourself and change that file)."
+        ) % {"where": rows[0], "plan": plan}
+    listed = ", ".join(rows[:STALE_LISTED]) + (" …" if len(rows) > STALE_LISTED else "")
+    return ngettext(
+        "%(n)s row (%(rows)s) is not a target of %(plan)s that you may see: was the file "
+        "exported from another plan or version, or by someone who sees more of the plan? "
+        "Export the plan yourself and change that file.",
+        "%(n)s rows (%(rows)s) are not targets of %(plan)s that you may see: was the file "
+        "exported from another plan or version, or by someone who sees more of the plan? "
+        "Export the plan yourself and change that file.",
+        len(rows),
+    ) % {"n": len(rows), "rows": listed, "plan": plan}
 
 
 def _stale_errors(stale: list[tuple[Edit, Target]]) -> list[str]:

@@ -33,7 +33,7 @@ from salesloop.common.audit import audit_record
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import member_set_unit
 from salesloop.targets import notify, rules
-from salesloop.targets.choices import Metric, PlanStatus
+from salesloop.targets.choices import REASON_MIN, Metric, PlanStatus
 from salesloop.targets.models import Plan, Revision, Target, TargetMonth
 from salesloop.targets.services import (
     VALUE_FIELDS,
@@ -81,7 +81,7 @@ def member_move(*, member: Member, unit: OrgUnit, reason: str, actor: Any) -> Mo
     mover = _actor_member(actor)
     member = Member.objects.select_for_update().select_related("org_unit").get(pk=member.pk)
     reason = reason.strip()
-    if len(reason) < 5:
+    if len(reason) < REASON_MIN:
         raise ValidationError({"reason": _("A move needs a reason (at least a few words).")})
     if unit.pk == member.org_unit_id:
         raise ValidationError(

@@ -783,9 +783,11 @@ def _split_tree(
     potential: dict[int, float],
     places: int,
     unit: int = 1,
+    held: frozenset[int] = frozenset(),
 ) -> None:
     """values[target pk] = [floor, target, stretch] in minor units; fill the children's (round
-    figures in ``unit`` minor units, see ``core.allocation.rounding_step``)."""
+    figures in ``unit`` minor units, see ``core.allocation.rounding_step``). The targets in
+    ``held`` keep their values as locked ones do (those the splitting user may not set)."""
     if not node.children:
         return
     if node.target.method == Method.MANUAL:
@@ -798,7 +800,7 @@ def _split_tree(
                 key=c.target.pk,
                 weight=w,
                 locked=tuple(Decimal(_minor(getattr(c.target, level), places)) for level in LEVELS)
-                if c.target.locked
+                if c.target.locked or c.target.pk in held
                 else None,
             )
             for c, w in zip(node.children, _weights(node, potential), strict=True)
@@ -818,7 +820,7 @@ def _split_tree(
         for c, part in zip(node.children, parts, strict=True):
             values[c.target.pk] = [int(v) for v in part]
     for c in node.children:
-        _split_tree(c, values, potential, places, unit)
+        _split_tree(c, values, potential, places, unit, held)
 
 
 def _split_lines(
@@ -1458,8 +1460,12 @@ def split_subtree(*, target: Target, actor: Any) -> int:
         n.fc = fc
     unit = rounding_unit(plan.assumptions, target.metric)
     values = {node.target.pk: [_minor(getattr(node.target, level), places) for level in LEVELS]}
-    _split_tree(node, values, _potential(sub, member_ids), places, unit)
-    values.pop(node.target.pk)
+    # in a subtree the user may split, the one target they may not set is their own (a
+    # manager's in their team): it is held like a locked one
+    held = frozenset(n.target.pk for n in sub[1:] if n.target.member_id == member.pk)
+    _split_tree(node, values, _potential(sub, member_ids), places, unit, held)
+    for pk in (node.target.pk, *held):
+        values.pop(pk, None)
     members = {n.target.member_id: n for n in _walk(root) if n.target.member_id}
     count = _finalize(
         sub,

@@ -46,7 +46,7 @@ def may_edit_target(member: Member, target: Target, *, for_children: bool = Fals
     """Whether ``member`` may set ``target`` (or, ``for_children``, split it to its children)."""
     if member.role == Role.VIEWER or member.role == Role.REP:
         return False
-    if target.member_id == member.pk and not for_children:
+    if target.member_id == member.pk:  # nobody sets their own target, nor how it is split
         return False
     if member.role in (Role.ADMIN, Role.DIRECTOR):
         return True
@@ -60,7 +60,9 @@ def may_edit_target(member: Member, target: Target, *, for_children: bool = Fals
 
 
 def may_propose(member: Member, target: Target) -> bool:
-    if member.role == Role.VIEWER:
+    """Proposals are made on one's own total or one's team's (a product line's share follows
+    its total: see ``planning.realign_lines``)."""
+    if member.role == Role.VIEWER or target.product_line_id:
         return False
     if target.member_id:
         return target.member_id == member.pk

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from salesloop.apitokens.rest import Money, Text, limit_field
 from salesloop.targets import smart
-from salesloop.targets.choices import Method, Metric, PlanStatus, ProposalStatus
+from salesloop.targets.choices import REASON_MIN, Method, Metric, PlanStatus, ProposalStatus
 
 VERSION_HELP = (
     "The target's lock_version as you read it: a newer one on the server answers 409 "
@@ -144,7 +144,7 @@ class RevisionIn(Schema):
     floor: Money
     target: Money
     stretch: Money
-    reason: Text(2000, min_length=5)  # type: ignore[valid-type]
+    reason: Text(2000, min_length=REASON_MIN)  # type: ignore[valid-type]
     version: int | None = Field(None, ge=1, description=VERSION_HELP)
     from_month: int | None = Field(
         None,
@@ -325,7 +325,7 @@ class MoveIn(Schema):
     """A member changes teams; their targets go along in every plan that is not archived."""
 
     unit: int = Field(ge=1, description="The org unit the member joins.")
-    reason: Text(2000, min_length=5)  # type: ignore[valid-type]
+    reason: Text(2000, min_length=REASON_MIN)  # type: ignore[valid-type]
 
 
 class MoveOut(Schema):

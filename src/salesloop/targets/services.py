@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -47,6 +47,7 @@ from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of
 from salesloop.targets import notify, rules, smart
 from salesloop.targets.choices import (
+    REASON_MIN,
     Method,
     PlanStatus,
     ProposalStatus,
@@ -276,8 +277,8 @@ def plan_return_to_draft(
     member = _actor_member(actor)
     if not (rules.may_approve_plan(member, plan) or rules.may_edit_plan(member, plan)):
         raise PermissionDenied(_("You may not send this plan back."))
-    if not reason.strip():
-        raise ValidationError(_("Say why the plan goes back to draft."))
+    if len(reason.strip()) < REASON_MIN:
+        raise ValidationError(_("Say why the plan goes back to draft (at least a few words)."))
     plan = _transition(
         plan,
         to=PlanStatus.DRAFT,
@@ -931,7 +932,7 @@ def _active_target_to_revise(target: Target, member: Member, reason: str) -> Tar
         raise PermissionDenied(
             _("You may revise the targets of the people and teams below you, not your own.")
         )
-    if len(reason.strip()) < 5:
+    if len(reason.strip()) < REASON_MIN:
         raise ValidationError({"reason": _("A revision needs a reason (at least a few words).")})
     return target
 
@@ -1014,7 +1015,9 @@ def target_set_method(
     member = _actor_member(actor)
     if method not in Method.values:
         raise ValidationError(_("Unknown split method: %(m)s") % {"m": method})
-    if not target.plan.is_editable or not rules.may_edit_target(member, target, for_children=True):
+    if not target.plan.is_editable:
+        raise ValidationError(_("Only a draft plan's split methods change."))
+    if not rules.may_edit_target(member, target, for_children=True):
         raise PermissionDenied(_("You may not change how this target is split."))
     return _set_field(target, "method", method, actor=actor, expected_version=expected_version)
 
@@ -1024,7 +1027,9 @@ def target_set_locked(
     *, target: Target, locked: bool, actor: Any, expected_version: int | None = None
 ) -> Target:
     member = _actor_member(actor)
-    if not target.plan.is_editable or not rules.may_edit_target(member, target):
+    if not target.plan.is_editable:
+        raise ValidationError(_("Only a draft plan's targets are locked or unlocked."))
+    if not rules.may_edit_target(member, target):
         raise PermissionDenied(_("You may not lock or unlock this target."))
     return _set_field(target, "locked", locked, actor=actor, expected_version=expected_version)
 
@@ -1083,7 +1088,10 @@ def target_allocate(
         LevelSpec(
             key=c.pk,
             weight=max(float(weights.get(c.pk, 0.0)), 0.0),
-            locked=tuple(getattr(c, name) for name in VALUE_FIELDS) if c.locked else None,
+            # what the user may not set (a manager's own target) is held like a lock
+            locked=tuple(getattr(c, name) for name in VALUE_FIELDS)
+            if c.locked or not rules.may_edit_target(member, c)
+            else None,
         )
         for c in children
     ]
@@ -1158,7 +1166,13 @@ def target_revise(
     first_open = first_open_month(target.plan, on or timezone.localdate())
     if from_month is not None:
         first_open = _revision_start(target.plan, from_month, first_open)
-    _bump(Target, target.pk, expected_version)
+    _bump(Target, target.pk, expected_version)  # a stale version is said first
+    if weights is None and (target.floor, target.target, target.stretch) == (
+        floor,
+        target_value,
+        stretch,
+    ):
+        raise ValidationError(_("Nothing to revise: these are the target's figures already."))
     before = _values(target)
     old_months = list(TargetMonth.objects.filter(target=target).order_by("month"))
     Target.objects.filter(pk=target.pk).update(floor=floor, target=target_value, stretch=stretch)
@@ -1210,6 +1224,10 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
     member = _actor_member(actor)
     if target.plan.status != PlanStatus.DRAFT:
         raise ValidationError(_("Proposals are made while the plan is a draft."))
+    if target.product_line_id:
+        raise ValidationError(
+            _("Proposals are made on a total; its product lines' targets follow it.")
+        )
     if not rules.may_propose(member, target):
         raise PermissionDenied(
             _("You may propose targets for yourself and for the teams you lead.")
@@ -1250,11 +1268,17 @@ def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal
         quantum = Decimal(1).scaleb(-places)
         ratio_floor = (target.floor / target.target) if target.target else Decimal("0.9")
         ratio_stretch = (target.stretch / target.target) if target.target else Decimal("1.2")
+        # floor and stretch follow the plan's round figures (the proposed value is as typed)
+        step = Decimal(rounding_unit(target.plan.assumptions, target.metric)) * quantum
+
+        def rounded(x: Decimal) -> Decimal:
+            return ((x / step).to_integral_value(ROUND_HALF_UP) * step).quantize(quantum)
+
         target_set(
             target=target,
-            floor=(proposal.value * ratio_floor).quantize(quantum),
+            floor=min(rounded(proposal.value * ratio_floor), proposal.value),
             target_value=proposal.value,
-            stretch=max((proposal.value * ratio_stretch).quantize(quantum), proposal.value),
+            stretch=max(rounded(proposal.value * ratio_stretch), proposal.value),
             actor=actor,
             lock=True,
             audit_action="target.proposal_accepted",

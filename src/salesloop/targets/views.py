@@ -130,7 +130,12 @@ def _plan_context(
         # who may open "Move" on a person's row (the move page checks each team offered)
         "may_move": member is not None
         and plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE)
-        and member.role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER),
+        and (
+            member.role in (Role.ADMIN, Role.DIRECTOR)
+            # a manager moves people between the teams below them: one team has nowhere to go
+            or member.role == Role.MANAGER
+            and OrgUnit.objects.filter(path__startswith=member.org_unit.path).count() > 1
+        ),
         "viewer_id": member.pk if member else None,
         "revision_from": _revision_from(revision_months),
         "query": f"metric={metric}" + (f"&line={line.pk}" if line else ""),
@@ -278,10 +283,17 @@ def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _tree_response(
-    request: HttpRequest, plan: Any, status: int = 200, error: str = ""
+    request: HttpRequest,
+    plan: Any,
+    status: int = 200,
+    error: str = "",
+    failed: dict[str, Any] | None = None,
 ) -> HttpResponse:
+    """The tree again; ``failed`` (the refused row's pk and what was typed in it) keeps that
+    row's input as typed, marked, so that it can be corrected rather than retyped."""
     context = _plan_context(request, plan, _metric(request), _line(request))
     context["tree_error"] = error
+    context["failed"] = failed
     template = (
         "targets/plan.html#tree" if request.htmx else "targets/plan.html"
     )  # no JavaScript: the whole page
@@ -324,8 +336,15 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))
     else:
-        error = " ".join(e for errs in form.errors.values() for e in errs)
-    return _tree_response(request, plan, status=400 if error else 200, error=error)
+        # the same sentence for floor, target and stretch is said once
+        error = " ".join(dict.fromkeys(e for errs in form.errors.values() for e in errs))
+    if not error:
+        return _tree_response(request, plan)
+    typed = {k: request.POST.get(k, "")[:40] for k in ("floor", "target", "stretch")}
+    failed = {"pk": target.pk, **typed, "reason": request.POST.get("reason", "")[:500]}
+    return _tree_response(
+        request, plan, status=400, error=f"{target.owner_name}: {error}", failed=failed
+    )
 
 
 @writer_required
@@ -405,8 +424,13 @@ def plan_run_view(request: HttpRequest, pk: int, run_id: int) -> HttpResponse:
 def plan_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     action = request.POST.get("action", "")
-    version = int(request.POST.get("version") or 0) or None
+    raw_version = request.POST.get("version", "")
+    version = int(raw_version) if raw_version.isascii() and raw_version.isdigit() else 0
     try:
+        if action != "copy" and version < 1:
+            # the page sends the version it shows: without it, a step could pass over a
+            # change made meanwhile
+            raise ValidationError(_("This page is out of date: reload it and try again."))
         if action == "submit":
             services.plan_submit(plan=plan, actor=request.user, expected_version=version)
         elif action == "approve":

@@ -1,0 +1,44 @@
+"""The API refuses what the pages refuse, with the same limits (see
+tests/targets/test_bad_input.py for the pages)."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesloop.common.money import ENTRY_MAX
+from salesloop.targets import services as s
+from tests.factories import target_node as node
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(org):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    return plan
+
+
+def test_the_api_takes_the_same_largest_amount_as_the_page(org, plan, api_as):
+    api = api_as(org.director)
+    rep = node(plan, member=org.rep_a1)
+    largest = f"{ENTRY_MAX:f}"
+    body = {"floor": largest, "target": largest, "stretch": largest}
+    assert api.patch(f"/api/targets/{rep.pk}", body).status_code == 200
+    over = {
+        "floor": "1000000000000.00",
+        "target": "1000000000000.00",
+        "stretch": "1000000000000.00",
+    }
+    assert api.patch(f"/api/targets/{rep.pk}", over).status_code == 422
+
+
+def test_an_uplift_beyond_any_amount_is_422_not_a_conflict(org, plan, api_as):
+    from salesloop.targets.models import PlanRun
+
+    api = api_as(org.director)
+    answer = api.post(
+        f"/api/plans/{plan.pk}/recompute", {"uplifts": {org.product_line.code: "1e400"}}
+    )
+    assert answer.status_code == 422
+    assert not PlanRun.objects.exists()
