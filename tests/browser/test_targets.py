@@ -107,7 +107,7 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     form.locator("input[name=value]").fill(f"{proposed:,}")
     form.locator("input[name=comment]").fill("两个大客户预算削减")
     form.locator("button").click()
-    expect(page.locator("[data-testid=my-proposal]").first).to_contain_text("Open")
+    expect(page.locator("[data-testid=my-proposal]").first).to_contain_text("Awaiting decision")
     assert Proposal.objects.get().value == proposed
     shot(page, "my-targets")
     log_out(page)

@@ -79,3 +79,21 @@ def test_a_first_month_begun_mid_month_is_left_off_the_history_line():
     )
     line = next(t for t in fig["data"] if t["name"] == "History")
     assert line["x"][0] == "2025-11" and line["y"][0] == 25.0
+
+
+def test_a_waterfall_step_hovers_with_its_own_amount_not_the_running_total():
+    from salesloop.targets.charts import waterfall
+
+    rec = {
+        "waterfall": [
+            {"key": "baseline", "amount": 581_530_000.0},
+            {"key": "growth", "amount": 69_780_000.0},
+            {"key": "uplift:CLOUD", "amount": -1_200.0},
+        ],
+        "target": 651_308_800.0,
+    }
+    trace = waterfall(rec, line_names={"CLOUD": "云服务"})["data"][0]
+    assert trace["customdata"] == ["¥581,530,000", "+¥69,780,000", "−¥1,200", "¥651,308,800"]
+    assert "%{customdata}" in trace["hovertemplate"] and "%{y" not in trace["hovertemplate"]
+    counts = waterfall(rec, money=False)["data"][0]
+    assert counts["customdata"][1] == "+69,780,000"

@@ -179,3 +179,15 @@ def test_the_roots_trend_median_is_its_waterfalls_baseline(org, history):
     assert smart.median_of(root.smart_basis["totals"]) == pytest.approx(baseline, abs=0.01)
     flag = _reasons(root.smart)["probability_low"]  # +50 % on the trend: far above it
     assert flag["trend_median"] == pytest.approx(baseline, abs=0.01)
+
+
+def test_a_probability_just_outside_its_band_never_reads_as_the_band_itself():
+    from salesloop.targets.smart import sentence
+
+    def check(p, band):
+        figures = {"probability": p, "band_low": band}
+        return sentence({"letter": "A", "reason": "probability_low", "figures": figures})
+
+    assert check(0.196, 0.20).startswith("Only 19.6% chance of reaching it")
+    assert "(below 20%)" in check(0.196, 0.20)
+    assert check(0.12, 0.20).startswith("Only 12% chance")  # whole percents where they differ

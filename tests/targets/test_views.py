@@ -164,7 +164,19 @@ def test_recompute_runs_the_task_and_reports(client, org, plan, login):
     )
     run = PlanRun.objects.get(plan=plan)
     assert run.status == "done", run.message
-    assert b"Computed in" in response.content and response["HX-Refresh"] == "true"
+    assert response["HX-Refresh"] == "true"
+    changed = Target.objects.filter(plan=plan, metric="booked_revenue").count()
+    assert run.targets_changed == changed  # a first computation sets every target
+    text = response.content.decode()
+    assert f"{changed} targets changed, {run.forecasts_computed} forecasts computed" in text
+    page = client.get(reverse("targets:plan", args=[plan.pk])).content.decode()
+    assert 'data-testid="run-done"' in page and 'data-testid="recompute-note"' in page
+    login(org.rep_a1)  # the computation is the director's business, not the reps'
+    assert (
+        'data-testid="run-done"'
+        not in client.get(reverse("targets:plan", args=[plan.pk])).content.decode()
+    )
+    login(org.director)
     # without JavaScript the same form posts and comes back to the plan page
     plain = client.post(
         reverse("targets:recompute", args=[plan.pk]),
@@ -448,3 +460,58 @@ def test_moving_from_the_page_redirects_to_the_plan_and_bad_input_changes_nothin
     assert reverse("targets:move", args=[org.rep_a2.pk]) in page
     rep_page = login(org.rep_a2).get(reverse("targets:plan", args=[plan.pk])).content.decode()
     assert "move-link" not in rep_page
+
+
+def test_a_year_with_a_plan_gets_versions_not_a_second_empty_plan(client, org, plan, login):
+    login(org.director)
+    page = client.get(reverse("targets:plans")).content.decode()
+    assert 'name="fiscal_year" value="2028"' in page  # 2027 has its plan: the next free year
+    response = client.post(reverse("targets:plan_create"), {"fiscal_year": "2027"}, follow=True)
+    assert Plan.objects.filter(fiscal_year=2027).count() == 1
+    assert response.redirect_chain[-1][0] == reverse("targets:plan", args=[plan.pk])
+    assert "FY2027 already has a plan" in response.content.decode()
+    assert client.get(reverse("targets:plan_create")).status_code == 302  # no bare 405
+
+
+def test_refusals_and_missing_pages_speak_the_users_language(client, org, plan, login):
+    login(org.rep_a1)
+    refused = client.get(reverse("targets:import", args=[plan.pk]))
+    assert refused.status_code == 403
+    assert 'data-testid="error-page"' in refused.content.decode()
+    assert "Your role does not allow this here" in refused.content.decode()
+    client.post(reverse("set_language"), {"language": "zh-hans"})
+    missing = client.get(reverse("targets:plan", args=[999999]))
+    assert missing.status_code == 404 and "未找到" in missing.content.decode()
+    assert "今日工作" in missing.content.decode()  # the sidebar is there: a way back
+
+
+def test_the_comparison_asks_for_a_plan_when_it_has_none_to_show(client, org, plan, login):
+    """A plan with no earlier version nor last year's plan: the selector asks for one instead
+    of showing the first plan as if it were chosen."""
+    s.plan_create(fiscal_year=2028, owner=org.director, actor=org.director.user)
+    login(org.director)
+    page = client.get(reverse("targets:compare", args=[plan.pk])).content.decode()
+    assert '<option value="" selected disabled>Choose a plan to compare with…</option>' in page
+
+
+def test_the_history_names_a_product_line_and_counts_hires_in_people(client, org, plan, login):
+    login(org.director)
+    code = org.product_line.code
+    client.post(
+        reverse("targets:recompute", args=[plan.pk]),
+        {
+            "metric": "booked_revenue",
+            "growth_pct": "5",
+            "floor_probability": "80",
+            "target_probability": "50",
+            "stretch_probability": "30",
+            f"uplift_{code}": "20000",
+            "hire0_month": "3",
+            "hire0_fte": "2",
+            "hire0_ramp": "3",
+        },
+    )
+    history = client.get(reverse("targets:history", args=[plan.pk])).content.decode()
+    assert f"Uplift {org.product_line.name} 20,000" in history
+    assert f"Uplift {code} " not in history or code == org.product_line.name
+    assert "2 planned hires" in history

@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 BLUE, GREEN, ORANGE, RED, GREY = "#2563eb", "#15803d", "#b45309", "#c2410c", "#94a3b8"
+PURPLE = "#7c3aed"  # the stretch: told apart from the floor's orange at a glance
 LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
     "paper_bgcolor": "rgba(0,0,0,0)",
@@ -88,6 +89,16 @@ def waterfall_text(y: list[float], measure: list[str], money: bool = True) -> li
         ("+" if m == "relative" and v >= 0 else "") + compact(v, money, dense=True)
         for v, m in zip(y, measure, strict=True)
     ]
+
+
+def waterfall_hover(y: list[float], measure: list[str], money: bool = True) -> list[str]:
+    """Each bar's exact amount for its hover: steps signed (+¥69,780,000, −¥1,200), totals as
+    they are."""
+    out = []
+    for v, m in zip(y, measure, strict=True):
+        sign = ("+" if v >= 0 else "−") if m == "relative" else ("−" if v < 0 else "")
+        out.append(f"{sign}{'¥' if money else ''}{abs(v):,.0f}")
+    return out
 
 
 def waterfall_extent(y: list[float], measure: list[str]) -> tuple[float, float]:
@@ -203,7 +214,7 @@ def forecast_fan(
     ]
     if monthly:
         for index, (label, colour) in enumerate(
-            ((_("Floor"), ORANGE), (_("Target"), GREEN), (_("Stretch"), RED))
+            ((_("Floor"), ORANGE), (_("Target"), GREEN), (_("Stretch"), PURPLE))
         ):
             traces.append(
                 {
@@ -272,7 +283,13 @@ def forecast_fan(
             **LAYOUT,
             "legend": {"orientation": "h", "y": -0.12, "font": {"size": 11}},
             "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-            "xaxis": {"type": "date", "automargin": True, "tickformat": "%Y", "dtick": "M12"},
+            "xaxis": {
+                "type": "date",
+                "automargin": True,
+                "tickformat": "%Y",
+                "dtick": "M12",
+                "hoverformat": "%Y-%m",  # a point is a month, not a year
+            },
             "yaxis": value_axis(max(highs, default=1.0), money),
         },
     }
@@ -319,7 +336,9 @@ def waterfall(
         "increasing": {"marker": {"color": GREEN}},
         "decreasing": {"marker": {"color": RED}},
         "totals": {"marker": {"color": BLUE}},
-        "hovertemplate": "%{x}: %{y:,.0f}<extra></extra>",
+        # a step's own amount (Plotly's %{y} of a step is the running total)
+        "customdata": waterfall_hover(y, measure, money),
+        "hovertemplate": "%{x}<br>%{customdata}<extra></extra>",
     }
     axis = value_axis(top * 1.12, money, bottom=bottom * 1.12)
     return {

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Metric(models.TextChoices):
@@ -72,6 +73,6 @@ class Method(models.TextChoices):
 
 
 class ProposalStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("proposal status", "Awaiting decision")
     ACCEPTED = "accepted", _("Accepted")
     REJECTED = "rejected", _("Rejected")

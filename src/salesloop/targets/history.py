@@ -92,7 +92,7 @@ def _value(field: str, value: Any) -> str:
     return str(value)
 
 
-def _inputs(inputs: dict[str, Any]) -> list[str]:
+def _inputs(inputs: dict[str, Any], line_names: dict[str, str]) -> list[str]:
     out = [
         _("Growth %(g)s%%") % {"g": _number(round(100 * float(inputs.get("growth_rate", 0)), 1))}
     ]
@@ -102,9 +102,14 @@ def _inputs(inputs: dict[str, Any]) -> list[str]:
             _("Probabilities %(p)s") % {"p": " / ".join(f"{round(100 * float(p))}%" for p in probs)}
         )
     for code, amount in (inputs.get("uplifts") or {}).items():
-        out.append(_("Uplift %(line)s %(amount)s") % {"line": code, "amount": _number(amount)})
+        out.append(
+            _("Uplift %(line)s %(amount)s")
+            % {"line": line_names.get(code, code), "amount": _number(amount)}
+        )
     if inputs.get("hires"):
-        out.append(_("%(n)s planned hires") % {"n": len(inputs["hires"])})
+        # the headcount (full-time equivalents), not the rows of the form
+        fte = sum(float(h.get("fte", 1) or 0) for h in inputs["hires"])
+        out.append(_("%(n)s planned hires") % {"n": _number(round(fte, 1))})
     if inputs.get("round_to"):
         out.append(_("Rounded to ¥%(unit)s") % {"unit": _number(inputs["round_to"])})
     return out
@@ -127,14 +132,17 @@ def _shares(values: list[Any]) -> str:
     return " / ".join(f"{share:.1f}%" for share in percent_shares(amounts))
 
 
-def describe(event: AuditEvent, subjects: dict[str, str]) -> Line:
-    """One event in words. ``subjects``: target id → "owner · metric"."""
+def describe(
+    event: AuditEvent, subjects: dict[str, str], line_names: dict[str, str] | None = None
+) -> Line:
+    """One event in words. ``subjects``: target id → "owner · metric"; ``line_names``: product
+    line code → name."""
     changes = event.changes or {}
     details: list[str] = []
     for field, pair in changes.items():
         old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
         if field == "inputs" and isinstance(new, dict):
-            details.extend(_inputs(new))
+            details.extend(_inputs(new, line_names or {}))
         elif field == "root" and isinstance(new, list) and len(new) == 3:
             details.append(
                 _("Floor / target / stretch: %(v)s") % {"v": " / ".join(_number(v) for v in new)}

@@ -375,8 +375,17 @@ class PlanRun(TimeStampedModel):
     )
     done = models.PositiveIntegerField(_("done"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)
+    #: the stage while it runs (``STAGES``), the error if it failed, a summary when done
     message = models.TextField(_("message"), blank=True)
     seconds = models.FloatField(_("seconds"), null=True, blank=True)
+    targets_changed = models.PositiveIntegerField(_("targets changed"), null=True, blank=True)
+    forecasts_computed = models.PositiveIntegerField(_("forecasts computed"), null=True, blank=True)
+
+    STAGES = {
+        "history": _("reading the history"),
+        "forecast": _("forecasting"),
+        "split": _("splitting down the tree"),
+    }
 
     class Meta:
         verbose_name = _("plan computation")
@@ -385,3 +394,8 @@ class PlanRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.plan} {self.metric} {self.status}"
+
+    @property
+    def stage(self) -> str:
+        """The stage it is at, for people."""
+        return str(self.STAGES.get(self.message, ""))

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from salesloop.common.models import AuditEvent
+from salesloop.customers.models import ProductLine
 from salesloop.org.visibility import member_of, visible
 from salesloop.targets import rules, smart
 from salesloop.targets.choices import Metric, PlanStatus, ProposalStatus
@@ -287,7 +288,8 @@ def plan_audit(*, plan: Plan, limit: int = HISTORY_LIMIT) -> tuple[list[Any], in
         str(t.pk): str(t)  # "owner · metric · product line"
         for t in Target.objects.filter(pk__in=ids).select_related("unit", "member", "product_line")
     }
-    return [describe(e, subjects) for e in latest], total
+    line_names = dict(ProductLine.objects.values_list("code", "name"))
+    return [describe(e, subjects, line_names) for e in latest], total
 
 
 # ------------------------------------------------------------------ my targets

@@ -112,6 +112,15 @@ def _pct(value: Any) -> str:
     return f"{float(value) * 100:.0f}%" if value is not None else "—"
 
 
+def _pct_against(value: Any, band: Any) -> tuple[str, str]:
+    """A probability and the band it falls outside, in percent: with a decimal where whole
+    percents would read the same ("19.6% (below 20%)", not "20% (below 20%)")."""
+    shown, limit = _pct(value), _pct(band)
+    if value is not None and shown == limit:
+        shown = f"{float(value) * 100:.1f}%"
+    return shown, limit
+
+
 def _num(value: Any) -> str:
     return f"{float(value):,.0f}" if value is not None else "—"
 
@@ -141,11 +150,15 @@ def sentence(check: dict[str, Any]) -> str:
         "probability_low": _(
             "Only %(p)s chance of reaching it on the current trend (below %(band)s): likely too high to motivate."
         )
-        % {"p": _pct(f.get("probability")), "band": _pct(f.get("band_low"))},
+        % dict(
+            zip(("p", "band"), _pct_against(f.get("probability"), f.get("band_low")), strict=True)
+        ),
         "probability_high": _(
             "%(p)s chance of reaching it on the current trend (above %(band)s): likely too easy."
         )
-        % {"p": _pct(f.get("probability")), "band": _pct(f.get("band_high"))},
+        % dict(
+            zip(("p", "band"), _pct_against(f.get("probability"), f.get("band_high")), strict=True)
+        ),
         "growth_above_p90": _(
             "It implies %(g)s growth over last year (%(last)s), above the 90th percentile of this owner's past growth (%(p90)s)."
         )

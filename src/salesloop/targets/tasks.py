@@ -45,6 +45,8 @@ def plan_recompute(run_id: int) -> None:
         status=PlanRun.Status.DONE,
         seconds=time.perf_counter() - started,
         message=f"{result.targets} targets, {result.forecasts_computed} forecasts computed",
+        targets_changed=result.targets,
+        forecasts_computed=result.forecasts_computed,
     )
 
 

@@ -39,7 +39,7 @@ from salesloop.targets.forms import (
     TargetValuesForm,
 )
 from salesloop.targets.history import percent_shares
-from salesloop.targets.models import PlanRun, Target
+from salesloop.targets.models import Plan, PlanRun, Target
 from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
 
@@ -74,8 +74,13 @@ def plans_view(request: HttpRequest) -> HttpResponse:
     this_year = FiscalCalendar(company_get().fiscal_year_start_month).fiscal_year_of(
         timezone.localdate()
     )
-    form = NewPlanForm(initial={"fiscal_year": this_year + 1})
     plans = list(selectors.plan_list(user=request.user))
+    # the first year from next year on without a plan (a year with one gets new versions)
+    taken = set(Plan.objects.values_list("fiscal_year", flat=True))
+    year = this_year + 1
+    while year in taken:
+        year += 1
+    form = NewPlanForm(initial={"fiscal_year": year})
     headlines = selectors.plan_headlines(user=request.user, plans=plans)
     return render(
         request,
@@ -89,8 +94,9 @@ def plans_view(request: HttpRequest) -> HttpResponse:
 
 
 @writer_required
-@require_POST
 def plan_create_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":  # the form is on the plans page
+        return redirect("targets:plans")
     member = member_of(request.user)
     form = NewPlanForm(request.POST)
     if member is None or not sees_everything(request.user):
@@ -98,6 +104,20 @@ def plan_create_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
         return redirect("targets:plans")
+    existing = Plan.objects.filter(fiscal_year=form.cleaned_data["fiscal_year"]).order_by(
+        "-version"
+    )
+    if existing.exists():
+        # one plan per year, in versions: a second empty draft would stand beside it unseen
+        messages.error(
+            request,
+            _(
+                "FY%(year)s already has a plan: here it is. A new version is made from it with "
+                "“New version”."
+            )
+            % {"year": form.cleaned_data["fiscal_year"]},
+        )
+        return redirect("targets:plan", pk=existing[0].pk)
     plan = services.plan_create(
         fiscal_year=form.cleaned_data["fiscal_year"], owner=member, actor=request.user
     )
@@ -125,7 +145,10 @@ def _plan_context(
         "may_edit_plan": bool(member) and rules.may_edit_plan(member, plan),  # type: ignore[arg-type]
         "may_approve": bool(member) and rules.may_approve_plan(member, plan),  # type: ignore[arg-type]
         "may_set_targets": rules.may_set_targets(member),
-        "run": selectors.latest_run(plan=plan, metric=metric),
+        # a computation's progress is for those who may start one
+        "run": selectors.latest_run(plan=plan, metric=metric)
+        if member is not None and rules.may_edit_plan(member, plan)
+        else None,
         "revision_months": revision_months,
         # who may open "Move" on a person's row (the move page checks each team offered)
         "may_move": member is not None

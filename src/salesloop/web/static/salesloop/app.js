@@ -92,7 +92,11 @@
       var values = inputs.map(function (el) { return number(el.value); });
       var sum = values.reduce(function (a, v) { return a + (isNaN(v) ? 0 : v); }, 0);
       var out = form.querySelector("[data-share-sum]");
-      if (out) out.textContent = sum.toFixed(1) + "%";
+      if (out) {
+        out.textContent = sum.toFixed(1) + "%";
+        // shares that do not make 100 % are scaled: said in the footer, the sum marked
+        out.classList.toggle("gap", form.hasAttribute("data-whole-year") && Math.abs(sum - 100) > 0.05);
+      }
       inputs.forEach(function (el, i) {
         var cell = form.querySelector("[data-preview='" + el.name + "']");
         if (!cell) return;
