@@ -12,6 +12,10 @@ every change written with its audit, monthly split, SMART re-check and product-l
 realignment) — the apply inside a transaction that is rolled back, so the database is left as
 it was (on PostgreSQL the tables are vacuumed first). Reference in the same run: the same changes made one by one through `target_set`, as
 the plan page's inline edits would make them (also rolled back).
+
+With ``--worker`` the apply runs as the worker runs it (``tasks.plan_import_apply`` on a
+``PlanImport`` job, rolled back too) while a second thread reads the job's count of changes
+written every 0.25 s from its own connection, as the job's page does: it prints what it saw.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import io
 import os
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +55,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200, help="rows whose target changes")
     parser.add_argument(
         "--lines", action="store_true", help="change product-line rows too, not only totals"
+    )
+    parser.add_argument(
+        "--worker", action="store_true", help="apply as the worker does, watching its progress"
     )
     args = parser.parse_args()
     plan = Plan.objects.filter(status="draft").order_by("-fiscal_year").first()
@@ -89,14 +97,18 @@ def main() -> None:
     check_s = time.perf_counter() - t
     if reading.errors:
         sys.exit("\n".join(reading.errors[:5]))
+    seen: list[tuple[float, int]] = []
     t = time.perf_counter()
-    try:
-        with transaction.atomic():
-            apply_edits(reading.edits, plan=plan, user=user, filename="bench.xlsx")
-            apply_s = time.perf_counter() - t
-            raise Rollback
-    except Rollback:
-        pass
+    if args.worker:
+        apply_s, seen = _as_worker(plan, director, reading.edits)
+    else:
+        try:
+            with transaction.atomic():
+                apply_edits(reading.edits, plan=plan, user=user, filename="bench.xlsx")
+                apply_s = time.perf_counter() - t
+                raise Rollback
+        except Rollback:
+            pass
     t = time.perf_counter()
     try:
         with transaction.atomic():
@@ -116,7 +128,61 @@ def main() -> None:
     print(f"export                          {export_s:6.2f} s")
     print(f"check ({reading.rows} rows read, {len(reading.edits)} changes) {check_s:6.2f} s")
     print(f"apply (one transaction)         {apply_s:6.2f} s")
+    if args.worker:
+        steps = ", ".join(f"{at:.1f} s: {done}" for at, done in seen)
+        print(f"progress read by another connection ({len(reading.edits)} changes): {steps}")
     print(f"reference: the same {len(reading.edits)} changes as inline edits {inline_s:6.2f} s")
+
+
+def _as_worker(plan: Plan, director: Member, edits: list) -> tuple[float, list[tuple[float, int]]]:
+    """The apply with the worker's progress reporting (``tasks.import_progress`` through a
+    second connection, every 0.5 s), rolled back, and the job's count of changes written as
+    another connection read it meanwhile (time since the start, count). The task's own status
+    bookkeeping is left out: it would hold the job's row in the transaction rolled back."""
+    from salesloop.common.db import SideChannel
+    from salesloop.targets.models import PlanImport
+    from salesloop.targets.tasks import import_progress
+
+    job = PlanImport.objects.create(
+        plan=plan,
+        requested_by=director,
+        filename="bench.xlsx",
+        edits=[e.payload() for e in edits],
+    )
+    seen: list[tuple[float, int]] = []
+    stop = threading.Event()
+    started = time.perf_counter()
+
+    def watch() -> None:
+        from django.db import connection as own
+
+        while not stop.is_set():
+            done = PlanImport.objects.filter(pk=job.pk).values_list("done", flat=True).first()
+            if done and (not seen or seen[-1][1] != done):
+                seen.append((time.perf_counter() - started, done))
+            time.sleep(0.25)
+        own.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with SideChannel() as side, transaction.atomic():
+            apply_edits(
+                edits,
+                plan=plan,
+                user=director.user,
+                filename="bench.xlsx",
+                progress=import_progress(job.pk, side),
+            )
+            seconds = time.perf_counter() - started
+            raise Rollback
+    except Rollback:
+        pass
+    finally:
+        stop.set()
+        watcher.join()
+        PlanImport.objects.filter(pk=job.pk).delete()
+    return seconds, seen
 
 
 if __name__ == "__main__":

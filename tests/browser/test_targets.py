@@ -324,7 +324,7 @@ def test_a_director_sets_a_teams_months_by_hand(page, org):
     page.fill("input[name=m1]", "-5")
     expect(page.locator("[data-preview=m12]")).to_have_text("1,200,000")  # -5 counts as nothing
     page.click("button:has-text('Set the monthly split')")
-    expect(page.locator("[data-testid=months-error]")).to_contain_text("Month 1")
+    expect(page.locator("[data-testid=months-error]")).to_contain_text("-01: enter a share")
     assert list(team.months.order_by("month").values_list("target_value", flat=True))[:1] == [0]
     shot(page, "months-error")
     page.click("button:has-text('Equal months')")

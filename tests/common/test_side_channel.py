@@ -57,3 +57,15 @@ def test_with_one_writer_a_side_write_does_nothing(org):
         assert not side.available
         side.update(PlanImport, job.pk, done=7)
     assert PlanImport.objects.get(pk=job.pk).done == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a second writer needs PostgreSQL")
+def test_a_row_held_by_the_callers_transaction_is_given_up_not_waited_for(org):
+    job = _job(org)
+    with transaction.atomic():
+        PlanImport.objects.filter(pk=job.pk).update(filename="held.xlsx")  # our row lock
+        with SideChannel() as side:
+            side.update(PlanImport, job.pk, done=7)  # waits 1 s at most, then gives up
+            assert not side.available
+            side.update(PlanImport, job.pk, done=8)  # and does not try again
+    assert PlanImport.objects.get(pk=job.pk).done == 0

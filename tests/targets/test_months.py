@@ -4,6 +4,7 @@ stale edits, and the history."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -156,7 +157,8 @@ def test_the_page_shows_the_months_and_saves_them(client, org, plan, login):
     assert "Split every target under it the same way" in page
     before = months(team)
     bad = client.post(url, {**{f"m{i}": "10" for i in range(1, 12)}, "m12": "-5"})
-    assert bad.status_code == 400 and "Month 12" in bad.content.decode()
+    assert bad.status_code == 400 and "2027-12: enter a share" in bad.content.decode()
+    assert re.search(r"name=\"m12\"[^>]*aria-invalid=\"true\"", bad.content.decode())
     assert months(team) == before
     good = client.post(
         url,

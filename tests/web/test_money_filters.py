@@ -23,6 +23,8 @@ def test_yuan_in_chinese_units():
         assert yuan(Decimal("-123456")) == "−¥12.3万"
         assert yuan(Decimal("2591000000")) == "¥25.91亿"
         assert yuan(Decimal("9999")) == "¥9,999"  # below 1万: whole yuan, grouped by three
+        assert yuan(Decimal("95140000")) == "¥9,514万"  # no ".0"
+        assert yuan(Decimal("95140100")) == "¥9,514万"  # 9,514.01万 rounds to it
 
 
 def test_counts_are_grouped_by_three_in_chinese_too():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -12,8 +13,10 @@ import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, connections, models
+from django.db import DatabaseError, connection, connections, models
 from django.db.models.functions import TruncMonth
+
+logger = logging.getLogger(__name__)
 
 
 def _fixed_offset_hours(tz_name: str) -> float | None:
@@ -369,6 +372,10 @@ class SideChannel:
             return
         if self._connection is None:
             self._connection = connections.create_connection(self.alias)
+            with self._connection.cursor() as cursor:
+                # a row the caller's own transaction holds would make the side write wait for
+                # it for ever: give up after a second instead (the write is best effort)
+                cursor.execute("SET lock_timeout = '1s'")
         meta = model._meta
         assert meta.pk is not None
         fields = [meta.get_field(name) for name in values]
@@ -377,8 +384,12 @@ class SideChannel:
         quote = self._connection.ops.quote_name
         assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
         sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
-        with self._connection.cursor() as cursor:  # autocommit: each statement commits
-            cursor.execute(sql, [*values.values(), pk])
+        try:
+            with self._connection.cursor() as cursor:  # autocommit: each statement commits
+                cursor.execute(sql, [*values.values(), pk])
+        except DatabaseError:
+            logger.warning("side write to %s %s given up", meta.db_table, pk, exc_info=True)
+            self.available = False  # not again for this job
 
     def close(self) -> None:
         if self._connection is not None:

@@ -842,9 +842,10 @@ def target_set(
     return target
 
 
-def month_weights(values: Sequence[Any]) -> SeasonalWeights:
+def month_weights(values: Sequence[Any], plan: Plan | None = None) -> SeasonalWeights:
     """Twelve month shares as typed (percentages or any weights: they are scaled to the
-    whole), or a ValidationError that says which month is wrong."""
+    whole), or a ValidationError that says which month is wrong (by its calendar month,
+    2027-03, given the ``plan``; else by its number in the fiscal year)."""
     if len(values) != 12:
         raise ValidationError(_("Give a share for each of the twelve months."))
     numbers: list[float] = []
@@ -855,8 +856,14 @@ def month_weights(values: Sequence[Any]) -> SeasonalWeights:
             number = float("nan")
         if not number >= 0 or number == float("inf"):
             raise ValidationError(
-                _("Month %(m)s: enter a share of 0 or more (a percentage), not %(v)s.")
-                % {"m": i, "v": raw}
+                code=f"month-{i}",  # the page marks that month's cell
+                message=_("%(month)s: enter a share of 0 or more (a percentage), not %(v)s.")
+                % {
+                    "month": _month_label(plan, i)
+                    if plan is not None
+                    else _("Month %(m)s") % {"m": i},
+                    "v": raw,
+                },
             )
         numbers.append(number)
     if sum(numbers) <= 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django_tasks import task
@@ -58,6 +59,22 @@ def workflow_notify(event: str, args: list[Any]) -> None:
     run_event(event, args)
 
 
+def import_progress(job_id: int, side: SideChannel) -> Callable[[int, int], None]:
+    """The progress callback of an import's apply: the writes are one transaction, invisible
+    until it commits, so the count of changes written goes on the job through ``side`` (a
+    second connection), at most every IMPORT_PROGRESS_SECONDS. The caller's transaction must
+    not hold the job's row (the side write would wait for it)."""
+    last = [time.perf_counter()]
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= IMPORT_PROGRESS_SECONDS and done < total:
+            last[0] = now
+            side.update(PlanImport, job_id, done=done)
+
+    return progress
+
+
 @task()
 def plan_import_apply(job_id: int) -> None:
     """Apply a plan workbook's changes (all or none), recording the outcome on the job."""
@@ -69,16 +86,7 @@ def plan_import_apply(job_id: int) -> None:
     PlanImport.objects.filter(pk=job.pk).update(status=PlanImport.Status.RUNNING, done=0)
     started = time.perf_counter()
     side = SideChannel()
-    last = [started]
-
-    def progress(done: int, total: int) -> None:
-        # the writes are one transaction, invisible until it commits: the count goes through
-        # a second connection (PostgreSQL), at most every IMPORT_PROGRESS_SECONDS
-        now = time.perf_counter()
-        if now - last[0] >= IMPORT_PROGRESS_SECONDS and done < total:
-            last[0] = now
-            side.update(PlanImport, job.pk, done=done)
-
+    progress = import_progress(job.pk, side)
     try:
         with side:
             count = apply_edits(

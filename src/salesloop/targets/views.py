@@ -522,6 +522,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
     if len(parent_shares) != 12 or not any(parent_shares):
         parent_shares = []
     error = ""
+    bad_month = 0  # the month whose share was refused (its cell is marked)
     values = [str(v) for v in shares] if len(shares) == 12 else ["8.33"] * 12
     subtree, reason = False, ""
     if request.method == "POST" and (plan.is_editable or (active and first_open <= 12)):
@@ -533,7 +534,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
         version = int(v) if (v := request.POST.get("version", "")).isdigit() else None
         try:
             weights = services.month_weights(
-                ["0" if i + 1 < first_open else values[i] for i in range(12)]
+                ["0" if i + 1 < first_open else values[i] for i in range(12)], plan=plan
             )
             # the shares as shown (rounded for the eye) mean the split as it is: the target
             # keeps its months to the cent, and the targets under it take its exact profile
@@ -567,6 +568,8 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))
+            code = getattr(exc, "code", None) or ""
+            bad_month = int(code.removeprefix("month-")) if code.startswith("month-") else 0
         else:
             under = len(changed) - 1
             messages.success(
@@ -589,6 +592,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
             "amount": current[i].target_value if i < len(current) else None,
             "value": values[i],
             "over": i + 1 < first_open,
+            "refused": i + 1 == bad_month,
         }
         for i in range(12)
     ]

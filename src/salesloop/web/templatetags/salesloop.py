@@ -23,7 +23,8 @@ def yuan(value: Any) -> str:
     if (get_language() or "").startswith("zh") and amount >= 10_000:
         if amount >= 100_000_000:
             return f"{sign}¥{amount / 100_000_000:,.2f}亿"
-        return f"{sign}¥{amount / 10_000:,.1f}万"
+        # ¥123.5万, but ¥9,514万 rather than ¥9,514.0万
+        return f"{sign}¥{amount / 10_000:,.1f}".removesuffix(".0") + "万"
     whole = int(amount.quantize(Decimal(1)))
     return f"{sign if whole else ''}¥{intcomma(whole)}"
 
