@@ -1095,9 +1095,10 @@ def target_allocate(
         LevelSpec(
             key=c.pk,
             weight=max(float(weights.get(c.pk, 0.0)), 0.0),
-            # what the user may not set (a manager's own target) is held like a lock
+            # among the children of a target the user may split, the one they may not set is
+            # their own (a manager's in their team): it is held like a locked one
             locked=tuple(getattr(c, name) for name in VALUE_FIELDS)
-            if c.locked or not rules.may_edit_target(member, c)
+            if c.locked or c.member_id == member.pk
             else None,
         )
         for c in children
