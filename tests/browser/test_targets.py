@@ -456,3 +456,36 @@ def test_a_large_import_runs_as_a_job_and_its_page_says_how_it_ended(
     page.click("text=Open the plan")
     page.wait_for_url(f"**/targets/plans/{plan.pk}/")
     assert Target.objects.get(plan=plan, member=org.rep_a2, product_line=None).target == 350000
+
+
+def test_a_refused_edit_keeps_what_was_typed_and_a_missing_plan_offers_a_way_back(page, org):
+    """A floor above the target is refused: the message names the row, which keeps the
+    figures as typed, marked, for correcting; the corrected row saves. A plan that does not
+    exist (or is hidden) answers with a page in the app's frame, not a bare error."""
+    plan, team = f.team_a_plan(org)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    rep = row(page, "Rep_A1")
+    rep.locator("input[name=floor]").fill("500,000")
+    rep.locator("input[name=target]").fill("400,000")
+    with page.expect_response(lambda r: "/save/" in r.url) as answer:
+        rep.locator("button:has-text('Save')").click()
+    assert answer.value.status == 400
+    expect(page.locator("[data-testid=tree-error]")).to_contain_text("Rep_A1: Floor ≤ target")
+    rep = row(page, "Rep_A1")
+    expect(rep.locator("input[name=floor]")).to_have_value("500,000")
+    expect(rep.locator("input[name=floor]")).to_have_attribute("aria-invalid", "true")
+    shot(page, "plan-refused-edit")
+    rep.locator("input[name=floor]").fill("300,000")
+    with page.expect_response(lambda r: "/save/" in r.url) as answer:
+        rep.locator("button:has-text('Save')").click()
+    assert answer.value.status == 200
+    rep_t = Target.objects.get(
+        plan=plan, member=org.rep_a1, product_line=None, metric="booked_revenue"
+    )
+    assert (rep_t.floor, rep_t.target) == (Decimal(300000), Decimal(400000))
+    page.goto(f"{page.base}/targets/plans/999999/")
+    expect(page.locator("[data-testid=error-page]")).to_contain_text("Not found")
+    page.click("text=Back to my day")
+    expect(page.locator("h1")).to_contain_text("Director")
+    shot(page, "not-found")
