@@ -420,3 +420,17 @@ def test_the_page_offers_the_parents_split_when_it_has_one(client, org, plan, lo
     assert preset.startswith('["5.00","5.00","5.00","5.00","10.00"')  # Team A's shares
     east_is_empty = client.get(reverse("targets:months", args=[team.pk])).content.decode()
     assert "preset-parent" not in east_is_empty  # East holds nothing to copy
+
+
+def test_monthly_amounts_pasted_from_excel_are_taken_as_shares(client, org, plan, login):
+    """Team A's 1,200,000 typed as amounts (60,000 for four months, 120,000 for eight, with
+    thousands separators): the months are those amounts, to the cent."""
+    team = node(plan, unit=org.team_a)
+    login(org.director)
+    amounts = ["60,000"] * 4 + ["120,000"] * 8
+    response = client.post(
+        reverse("targets:months", args=[team.pk]),
+        {**{f"m{i}": v for i, v in enumerate(amounts, start=1)}, "version": team.lock_version},
+    )
+    assert response.status_code == 302
+    assert [m[1] for m in months(team)] == [D(60000)] * 4 + [D(120000)] * 8
