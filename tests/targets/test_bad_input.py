@@ -201,14 +201,7 @@ def test_an_accepted_proposal_keeps_the_plans_round_figures(org, plan):
 
 
 def test_a_revision_that_changes_nothing_is_refused(org, plan):
-    rep = node(plan, member=org.rep_a1)
-    s.target_set(
-        target=rep, floor=D(96000), target_value=D(120000), stretch=D(144000), actor=org.mgr_a.user
-    )
-    s.plan_submit(plan=plan, actor=org.director.user)
-    s.plan_approve(plan=plan, actor=org.admin.user)
-    s.plan_activate(plan=plan, actor=org.director.user)
-    rep.refresh_from_db()
+    rep = _active(org, plan)
     version = rep.lock_version
     with pytest.raises(ValidationError, match="Nothing to revise"):
         s.target_revise(
@@ -265,3 +258,59 @@ def test_an_import_reads_a_hidden_target_as_one_of_no_plan(client, org, plan, lo
     assert response.status_code == 400
     assert any("are not targets of" in e and "that you may see" in e for e in errors), errors
     assert not any("Rep_W1" in e or "Team W" in e for e in errors)
+
+
+def _active(org, plan):
+    rep = node(plan, member=org.rep_a1)
+    s.target_set(
+        target=rep, floor=D(96000), target_value=D(120000), stretch=D(144000), actor=org.mgr_a.user
+    )
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.director.user)
+    return Target.objects.get(pk=rep.pk)
+
+
+def test_a_months_revision_that_changes_nothing_is_refused(org, plan, time_machine):
+    """In December only one month is open: any share for it leaves the months as they are."""
+    rep = _active(org, plan)
+    time_machine.move_to("2027-12-10 10:00:00+08:00")
+    with pytest.raises(ValidationError, match="split this way already"):
+        s.target_revise_months(
+            target=rep,
+            weights=s.month_weights(["0"] * 11 + ["50"]),
+            reason="只调整十二月",
+            actor=org.mgr_a.user,
+        )
+    assert not Revision.objects.exists()
+    assert Target.objects.get(pk=rep.pk).lock_version == rep.lock_version
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_proposals_are_decided_only_while_the_plan_is_a_draft(org, plan, accept):
+    rep = node(plan, member=org.rep_a1)
+    proposal = s.proposal_create(target=rep, value=D(90000), comment="", actor=org.rep_a1.user)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    with pytest.raises(ValidationError, match="decided while the plan is a draft"):
+        s.proposal_decide(proposal=proposal, accept=accept, actor=org.mgr_a.user)
+    proposal.refresh_from_db()
+    assert proposal.status == "open"
+
+
+def test_a_newer_proposal_replaces_the_authors_open_one(client, org, plan, login):
+    """韩涛 proposes 36,000 then 37,000: only the newer waits for a decision; the older can no
+    longer be accepted over it; the reconciliation and My day count one."""
+    rep = node(plan, member=org.rep_a1)
+    older = s.proposal_create(target=rep, value=D(36000), comment="", actor=org.rep_a1.user)
+    newer = s.proposal_create(target=rep, value=D(37000), comment="", actor=org.rep_a1.user)
+    older.refresh_from_db()
+    assert (older.status, newer.status) == ("superseded", "open")
+    s.proposal_decide(proposal=newer, accept=True, actor=org.mgr_a.user)
+    with pytest.raises(ValidationError, match="replaced this proposal with a newer one"):
+        s.proposal_decide(proposal=older, accept=True, actor=org.mgr_a.user)
+    assert Target.objects.get(pk=rep.pk).target == D(37000)
+    from salesloop.targets.selectors import reconciliation
+
+    rows = reconciliation(user=org.mgr_a.user, plan=plan, metric="booked_revenue")
+    mine = next(r for r in rows if r["row"].target.pk == rep.pk)
+    assert mine["proposal"].pk == newer.pk and mine["bottom_up"] == D(37000)

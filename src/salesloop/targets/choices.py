@@ -76,3 +76,5 @@ class ProposalStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("proposal status", "Awaiting decision")
     ACCEPTED = "accepted", _("Accepted")
     REJECTED = "rejected", _("Rejected")
+    #: an open proposal its author replaced with a newer one for the same target
+    SUPERSEDED = "superseded", _("Replaced by a newer one")

@@ -41,6 +41,7 @@ from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from salesloop.common.audit import audit_record
 from salesloop.common.db import MonthIndex, fetch_rows, insert_rows, update_rows
@@ -73,10 +74,18 @@ from salesloop.insights.actuals import (
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.targets import rules, smart
-from salesloop.targets.choices import ROUND_TO_CHOICES, Method, Metric, metric_places, rounding_unit
+from salesloop.targets.choices import (
+    ROUND_TO_CHOICES,
+    Method,
+    Metric,
+    PlanStatus,
+    metric_places,
+    rounding_unit,
+)
 from salesloop.targets.models import ForecastCache, Plan, Target, TargetMonth
 from salesloop.targets.services import (
     QUOTA_ROLES,
+    StaleEdit,
     _actor_member,
     _minor,
     _owner_key,
@@ -1161,6 +1170,7 @@ def recommend_plan(
             }
         },
         scope=Target.objects.filter(plan=plan, metric=metric),
+        plan_id=plan.pk,
     )
     with transaction.atomic():
         plan.assumptions = {**plan.assumptions, metric: inputs.as_dict()}
@@ -1200,13 +1210,16 @@ def _finalize(
     members: dict[int, Node],
     root_json: dict[int, dict[str, Any]],
     scope: QuerySet[Target] | None = None,
+    plan_id: int,
 ) -> int:
     """Write new values, monthly splits and SMART checks of the nodes in ``values``, in bulk
     (``scope``: the targets the nodes are among, see ``_by_ids``).
 
     A target whose values, recommendation, SMART check and month rows are all unchanged is not
     written (a re-run with the same inputs is cheap); the others get their new values, a new
-    lock version and new month rows."""
+    lock version and new month rows. Nothing is written if the plan is no longer a draft or any
+    target of ``all_nodes`` changed since it was read (``_still_as_read``)."""
+    read = {n.target.pk: n.target for n in all_nodes}
     todo = [n for n in all_nodes if n.target.pk in values]
     if not todo:
         return 0
@@ -1271,7 +1284,9 @@ def _finalize(
     )
     skip = {i for i, ok in zip(same, unchanged, strict=True) if ok}
     changed = [i for i in range(len(new)) if i not in skip]
-    _write(new, changed, month_minor, places, scope)
+    with transaction.atomic():
+        _still_as_read(plan_id, read, scope)
+        _write(new, changed, month_minor, places, scope)
     for i in changed:  # the nodes' targets now hold what was written
         n, levels, rec, checks, basis = new[i]
         t = n.target
@@ -1287,6 +1302,45 @@ _KEEP = object()
 # a target to write: its node, (floor, target, stretch), its recommendation (or _KEEP), its
 # SMART checks and their basis
 _New = tuple[Node, tuple[Decimal, Decimal, Decimal], Any, list[dict[str, Any]], dict[str, Any]]
+
+
+def _still_as_read(
+    plan_id: int, read: dict[int, TargetRow], scope: QuerySet[Target] | None
+) -> None:
+    """Hold the plan and the targets a computation read until it has written, and refuse to
+    write over what changed in between: the plan no longer a draft (submitted meanwhile), or a
+    target edited, locked or split meanwhile (its version moved on). Nobody's edit is lost to a
+    computation that started before it; the computation is simply run again."""
+    status = (
+        Plan.objects.select_for_update().filter(pk=plan_id).values_list("status", flat=True).first()
+    )
+    if status != PlanStatus.DRAFT:
+        raise ValidationError(
+            _("The plan is no longer a draft (it changed status meanwhile): nothing was written.")
+        )
+    moved: list[int] = []
+    for batch in _by_ids(list(read), scope):
+        for pk, version in (
+            Target.objects.select_for_update()
+            .filter(pk__in=batch)
+            .order_by("pk")
+            .values_list("pk", "lock_version")
+        ):
+            if pk in read and version != read[pk].lock_version:
+                moved.append(pk)
+    if moved:
+        owners = list(dict.fromkeys(read[pk].owner_name for pk in moved))  # a total, its lines
+        names = ", ".join(owners[:3]) + (" …" if len(owners) > 3 else "")
+        raise StaleEdit(
+            ngettext(
+                "%(n)s target (%(names)s) was changed while this was computed: nothing was "
+                "written. Compute again to take the change into account.",
+                "%(n)s targets (%(names)s) were changed while this was computed: nothing was "
+                "written. Compute again to take the changes into account.",
+                len(moved),
+            )
+            % {"n": len(moved), "names": names}
+        )
 
 
 def _levels(t: TargetRow) -> tuple[Decimal, Decimal, Decimal]:
@@ -1428,6 +1482,7 @@ def _write_months(
 
 
 @_cycle_collector_paused
+@transaction.atomic
 def split_subtree(*, target: Target, actor: Any) -> int:
     """Split a node's current values down its subtree by each node's method (locks kept)."""
     member = _actor_member(actor)
@@ -1483,6 +1538,7 @@ def split_subtree(*, target: Target, actor: Any) -> int:
         scope=Target.objects.filter(
             plan=plan, metric=target.metric, product_line=target.product_line
         ),
+        plan_id=plan.pk,
     )
     if target.product_line_id is None and target.metric in LINE_METRICS:
         count += realign_lines(target=target)

@@ -208,7 +208,7 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
     latest: dict[int, Proposal] = {}
     for p in (
         proposals_for(user=user, plan=plan, metric=metric)
-        .exclude(status=ProposalStatus.REJECTED)
+        .exclude(status__in=[ProposalStatus.REJECTED, ProposalStatus.SUPERSEDED])
         .order_by("created_at")
     ):
         latest[p.target_id] = p
@@ -429,7 +429,11 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
         .order_by("-plan__fiscal_year", "-plan__version", "metric", "product_line__name")
     )
     latest: dict[int, Proposal] = {}
-    for p in Proposal.objects.filter(target__in=[t.pk for t in targets]).order_by("created_at"):
+    for p in (
+        Proposal.objects.filter(target__in=[t.pk for t in targets])
+        .exclude(status=ProposalStatus.SUPERSEDED)
+        .order_by("created_at")
+    ):
         latest[p.target_id] = p
     team_ids: list[int] = []
     if leads_team and any(t.unit_id for t in targets):

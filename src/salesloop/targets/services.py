@@ -984,6 +984,10 @@ def target_revise_months(
                 "months cannot be split again. Revise the target first."
             )
         )
+    if _month_values(target.pk) == before:  # e.g. one open month, or the shares as they are
+        raise ValidationError(
+            _("Nothing to revise: the months are split this way already (nothing was written).")
+        )
     target.refresh_from_db()
     revision = Revision.objects.create(
         target=target,
@@ -1245,6 +1249,11 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
         raise ValidationError({"value": _("A proposal cannot be negative.")})
     proposal = Proposal(target=target, proposed_by=member, value=value, comment=comment.strip())
     proposal.full_clean()
+    # the author's newest figure replaces their earlier open one: one thing to decide, and an
+    # older figure can no longer be accepted over the newer
+    Proposal.objects.filter(target=target, proposed_by=member, status=ProposalStatus.OPEN).update(
+        status=ProposalStatus.SUPERSEDED, decided_at=timezone.now()
+    )
     proposal.save()
     audit_record(
         actor=actor,
@@ -1266,9 +1275,15 @@ def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal
         .select_related("target__plan")
         .get(pk=proposal.pk)
     )
+    if proposal.status == ProposalStatus.SUPERSEDED:
+        raise ValidationError(_("Its author has replaced this proposal with a newer one."))
     if proposal.status != ProposalStatus.OPEN:
         raise ValidationError(_("This proposal has already been decided."))
     target = proposal.target
+    if target.plan.status != PlanStatus.DRAFT:
+        raise ValidationError(
+            _("Proposals are decided while the plan is a draft: send it back to draft first.")
+        )
     if not rules.may_edit_target(member, target):
         raise PermissionDenied(_("Only someone above the proposer decides on a proposal."))
     if accept:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django_tasks import task
 
 from salesloop.common.db import SideChannel
@@ -35,6 +36,13 @@ def plan_recompute(run_id: int) -> None:
             actor=run.requested_by.user,
             progress=progress,
         )
+    except ValidationError as exc:  # refused (e.g. the plan changed meanwhile): said, not raised
+        PlanRun.objects.filter(pk=run.pk).update(
+            status=PlanRun.Status.FAILED,
+            message=" ".join(exc.messages)[:2000],
+            seconds=time.perf_counter() - started,
+        )
+        return
     except Exception as exc:  # the run records the failure; the worker keeps going
         PlanRun.objects.filter(pk=run.pk).update(
             status=PlanRun.Status.FAILED,
@@ -78,7 +86,7 @@ def import_progress(job_id: int, side: SideChannel) -> Callable[[int, int], None
 @task()
 def plan_import_apply(job_id: int) -> None:
     """Apply a plan workbook's changes (all or none), recording the outcome on the job."""
-    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.core.exceptions import PermissionDenied
 
     from salesloop.targets.imports import Edit, apply_edits
 
