@@ -94,7 +94,12 @@ def test_month_shares_near_the_float_limit_are_shares_not_a_server_error(client,
     login(org.director)
     response = client.post(
         reverse("targets:months", args=[team.pk]),
-        {"m1": "1e308", "m2": "1e308", **{f"m{i}": "0" for i in range(3, 13)}},
+        {
+            "m1": "1e308",
+            "m2": "1e308",
+            **{f"m{i}": "0" for i in range(3, 13)},
+            "version": team.lock_version,
+        },
     )
     assert response.status_code == 302
     assert [m.target_value for m in team.months.order_by("month")][:3] == [

@@ -125,3 +125,50 @@ def test_a_refused_computation_says_why_on_its_run(org, plan, monkeypatch):
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.message.startswith("The plan is no longer a draft")
+
+
+def test_a_split_from_a_page_older_than_a_change_below_splits_nothing(client, org, plan, login):
+    """Director A's page shows Team A; admin B then saves Rep_A2; A's "Split down" (with the
+    subtree's stamp as A's page showed it) is refused and B's figures stay."""
+    from django.urls import reverse
+
+    from salesloop.targets.selectors import plan_rows
+
+    team = node(plan, unit=org.team_a)
+    seen = next(
+        r.stamp
+        for r in plan_rows(user=org.director.user, plan=plan, metric="booked_revenue")
+        if r.target.pk == team.pk
+    )
+    rep2 = node(plan, member=org.rep_a2)
+    s.target_set(target=rep2, floor=D(1), target_value=D(2), stretch=D(3), actor=org.admin.user)
+    login(org.director)
+    url = reverse("targets:split", args=[team.pk]) + "?metric=booked_revenue"
+    stale = client.post(url, {"stamp": seen}, HTTP_HX_REQUEST="true")
+    assert stale.status_code == 400
+    assert "Someone changed targets under Team A" in stale.content.decode()
+    assert Target.objects.get(pk=rep2.pk).target == D(2)
+    fresh = next(
+        r.stamp
+        for r in plan_rows(user=org.director.user, plan=plan, metric="booked_revenue")
+        if r.target.pk == team.pk
+    )
+    assert fresh == seen + 1 + 0  # Rep_A2's version moved on by one (its lines: another tree)
+    assert client.post(url, {"stamp": fresh}, HTTP_HX_REQUEST="true").status_code == 200
+    assert Target.objects.get(pk=rep2.pk).target != D(2)  # split again, knowingly
+
+
+def test_a_split_method_chosen_on_an_old_page_is_refused(client, org, plan, login):
+    from django.urls import reverse
+
+    team = node(plan, unit=org.team_a)
+    seen, method = team.lock_version, team.method
+    s.target_set_locked(target=team, locked=True, actor=org.director.user)  # version moves on
+    login(org.director)
+    response = client.post(
+        reverse("targets:method", args=[team.pk]) + "?metric=booked_revenue",
+        {"method": "equal" if method != "equal" else "potential", "version": seen},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400 and "Someone else changed this" in response.content.decode()
+    assert Target.objects.get(pk=team.pk).method == method

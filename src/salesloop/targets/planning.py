@@ -1483,8 +1483,11 @@ def _write_months(
 
 @_cycle_collector_paused
 @transaction.atomic
-def split_subtree(*, target: Target, actor: Any) -> int:
-    """Split a node's current values down its subtree by each node's method (locks kept)."""
+def split_subtree(*, target: Target, actor: Any, expected_stamp: int | None = None) -> int:
+    """Split a node's current values down its subtree by each node's method (locks kept).
+
+    ``expected_stamp``: the subtree's lock versions added up as the page showed them
+    (``selectors.Row.stamp``); when anything under the node changed since, nothing is split."""
     member = _actor_member(actor)
     plan = target.plan
     if not plan.is_editable:
@@ -1510,6 +1513,14 @@ def split_subtree(*, target: Target, actor: Any) -> int:
     root = _build_nodes(plan, target.metric, target.product_line, actual.values, months, fy_start)
     node = next(n for n in _walk(root) if n.target.pk == target.pk)
     sub = _walk(node)
+    if expected_stamp is not None and expected_stamp != sum(n.target.lock_version for n in sub):
+        raise StaleEdit(
+            _(
+                "Someone changed targets under %(owner)s after this page was loaded: nothing "
+                "was split. Reload the page to see their changes, then split again."
+            )
+            % {"owner": target.owner_name}
+        )
     fcs, _computed = forecasts_for([n.series for n in sub], gap=forecast_gap(months, fy_start))
     for n, fc in zip(sub, fcs, strict=True):
         n.fc = fc

@@ -111,6 +111,9 @@ class Row:
     proposable: bool = False
     smart: dict[str, Any] = field(default_factory=dict)
     own_baseline: dict[str, float] = field(default_factory=dict)
+    #: the lock versions of the subtree added up: it moves on with any change below (a split
+    #: from a page sends it back, so that it never overwrites what it did not show)
+    stamp: int = 0
 
 
 def plan_rows(
@@ -135,7 +138,7 @@ def plan_rows(
     def order(t: Target) -> tuple[int, str]:
         return (0 if t.unit_id else 1, t.owner_name)
 
-    def walk(t: Target, depth: int) -> None:
+    def walk(t: Target, depth: int) -> int:
         kids = sorted(by_parent.get(t.pk, []), key=order)
         sums = None
         gaps: dict[str, Decimal] = {}
@@ -149,33 +152,30 @@ def plan_rows(
                 for level in sums
                 if getattr(t, level) != sums[level]
             }
-        rows.append(
-            Row(
-                target=t,
-                depth=depth,
-                children_sum=sums,
-                gaps=gaps,
-                editable=bool(member)
-                and plan.status == PlanStatus.DRAFT
-                and rules.may_edit_target(member, t),  # type: ignore[arg-type]
-                splittable=bool(member)
-                and bool(kids)
-                and plan.status == PlanStatus.DRAFT
-                and rules.may_edit_target(member, t, for_children=True),  # type: ignore[arg-type]
-                revisable=bool(member)
-                and plan.status == PlanStatus.ACTIVE
-                and rules.may_edit_target(member, t),  # type: ignore[arg-type]
-                proposable=bool(member)
-                and plan.status == PlanStatus.DRAFT
-                and rules.may_propose(member, t),  # type: ignore[arg-type]
-                smart={} if values_only else smart.summary(t.smart),
-                own_baseline={}
-                if values_only
-                else (t.recommendation or {}).get("own_baseline", {}),
-            )
+        row = Row(
+            target=t,
+            depth=depth,
+            children_sum=sums,
+            gaps=gaps,
+            editable=bool(member)
+            and plan.status == PlanStatus.DRAFT
+            and rules.may_edit_target(member, t),  # type: ignore[arg-type]
+            splittable=bool(member)
+            and bool(kids)
+            and plan.status == PlanStatus.DRAFT
+            and rules.may_edit_target(member, t, for_children=True),  # type: ignore[arg-type]
+            revisable=bool(member)
+            and plan.status == PlanStatus.ACTIVE
+            and rules.may_edit_target(member, t),  # type: ignore[arg-type]
+            proposable=bool(member)
+            and plan.status == PlanStatus.DRAFT
+            and rules.may_propose(member, t),  # type: ignore[arg-type]
+            smart={} if values_only else smart.summary(t.smart),
+            own_baseline={} if values_only else (t.recommendation or {}).get("own_baseline", {}),
         )
-        for k in kids:
-            walk(k, depth + 1)
+        rows.append(row)
+        row.stamp = t.lock_version + sum(walk(k, depth + 1) for k in kids)
+        return row.stamp
 
     for root in sorted(by_parent.get(None, []), key=order):
         walk(root, 0)

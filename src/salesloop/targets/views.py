@@ -305,6 +305,12 @@ def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
+def _posted_int(request: HttpRequest, name: str) -> int | None:
+    """A whole number the page posted (a version), None when absent or not one."""
+    raw = request.POST.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
 def _tree_response(
     request: HttpRequest,
     plan: Any,
@@ -377,7 +383,10 @@ def target_method_view(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     try:
         services.target_set_method(
-            target=target, method=request.POST.get("method", ""), actor=request.user
+            target=target,
+            method=request.POST.get("method", ""),
+            actor=request.user,
+            expected_version=_posted_int(request, "version"),
         )
     except (ValidationError, PermissionDenied) as exc:
         error = " ".join(getattr(exc, "messages", [str(exc)]))
@@ -392,7 +401,9 @@ def target_split_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = selectors.target_get(user=request.user, pk=pk)
     error = ""
     try:
-        split_subtree(target=target, actor=request.user)
+        split_subtree(
+            target=target, actor=request.user, expected_stamp=_posted_int(request, "stamp")
+        )
     except (ValidationError, PermissionDenied) as exc:
         error = " ".join(getattr(exc, "messages", [str(exc)]))
     return _tree_response(request, target.plan, status=400 if error else 200, error=error)
@@ -531,11 +542,13 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
         values = [values[i] if i + 1 < first_open else posted[i] for i in range(12)]
         subtree = request.POST.get("subtree") == "on" and not active
         reason = request.POST.get("reason", "")
-        version = int(v) if (v := request.POST.get("version", "")).isdigit() else None
+        version = _posted_int(request, "version")
         try:
             weights = services.month_weights(
                 ["0" if i + 1 < first_open else values[i] for i in range(12)], plan=plan
             )
+            if version is None:  # the page sends the version it showed
+                raise ValidationError(_("This page is out of date: reload it and try again."))
             # the shares as shown (rounded for the eye) mean the split as it is: the target
             # keeps its months to the cent, and the targets under it take its exact profile
             as_shown = values == [str(v) for v in shares] and total > 0
