@@ -341,13 +341,16 @@ def test_a_director_sets_a_teams_months_by_hand(page, org):
     assert sum(values) == rep.target and max(values) - min(values) <= Decimal("0.01")
 
 
-def test_a_director_re_spreads_the_rest_of_an_active_year(page, org):
-    """The active plan of the year under way: on Team A's months, the months over show their
-    targets without a box; the rest of the year goes into the open months with a reason, and
-    the history shows a revision of the monthly split only."""
+def test_a_director_re_spreads_the_rest_of_an_active_year(page, org, time_machine):
+    """The active plan of the year under way (in July: five open months, so that spreading
+    them evenly changes them — in December one open month could not change): on Team A's
+    months, the months over show their targets without a box; the rest of the year goes into
+    the open months with a reason, and the history shows a revision of the monthly split only."""
     from django.utils import timezone
 
     from salesloop.targets import services as s
+
+    time_machine.move_to("2026-07-20 10:00:00+08:00", tick=True)
 
     # a calendar fiscal year: the one under way
     plan, _root = active_plan(org, year=timezone.localdate().year)
@@ -362,8 +365,8 @@ def test_a_director_re_spreads_the_rest_of_an_active_year(page, org):
     expect(page.locator(f"input[name=m{first_open}]")).to_be_visible()
     if first_open > 1:
         expect(page.locator(f"input[name=m{first_open - 1}]")).to_have_count(0)
-    for k in range(first_open, 13):
-        page.fill(f"input[name=m{k}]", "1")
+    for k in range(first_open, 13):  # rising weights 1, 2, 3…: the months were even
+        page.fill(f"input[name=m{k}]", str(k - first_open + 1))
     page.fill("[data-testid=months-reason]", "年底冲刺，重新安排剩余月份")
     shot(page, "months-active")
     page.click("button:has-text('Revise the monthly split')")
@@ -371,7 +374,12 @@ def test_a_director_re_spreads_the_rest_of_an_active_year(page, org):
     got = list(team.months.order_by("month").values_list("target_value", flat=True))
     assert got[: first_open - 1] == over[: first_open - 1]  # the months over kept theirs
     rest = got[first_open - 1 :]
-    assert sum(got) == team.target and max(rest) - min(rest) <= Decimal("0.01")
+    assert sum(got) == team.target
+    left = sum(rest)
+    n = len(rest)
+    weights = n * (n + 1) / 2
+    for i, value in enumerate(rest, start=1):  # each open month its weight's share, to a cent
+        assert abs(float(value) - float(left) * i / weights) <= 0.01
     page.click("text=History")
     expect(page.locator("[data-testid=months-only]").first).to_be_visible()
     expect(page.locator("table").first).to_contain_text("年底冲刺")
