@@ -225,3 +225,54 @@ def test_a_recommended_plan_stays_exact_in_every_tree(org, history):
     line = rep_lines.exclude(product_line=None).select_related("product_line").first()
     assert str(line) == f"Rep_A1 · Booked revenue · {line.product_line.name}"
     assert str(rep_lines.get(product_line=None)) == "Rep_A1 · Booked revenue"
+
+
+def test_a_move_from_a_page_that_showed_another_team_moves_nobody(client, org, plan, login):
+    """A's move page shows Rep_A1 in Team A; B moves them to Team W; A then picks Team B: the
+    move is refused (they are not where A's page said) and Rep_A1 stays in Team W."""
+    from django.urls import reverse
+
+    login(org.director)
+    page = client.get(reverse("targets:move", args=[org.rep_a1.pk])).content.decode()
+    assert f'name="from_unit" value="{org.team_a.pk}"' in page
+    member_move(
+        member=org.rep_a1, unit=org.team_w, reason="西区缺人，调往西区", actor=org.admin.user
+    )
+    response = client.post(
+        reverse("targets:move", args=[org.rep_a1.pk]),
+        {"unit": org.team_b.pk, "reason": "从旧页面调动", "from_unit": org.team_a.pk},
+    )
+    assert response.status_code == 400
+    assert "was moved to Team W after this page was loaded" in response.content.decode()
+    assert Member.objects.get(pk=org.rep_a1.pk).org_unit == org.team_w
+
+
+def test_a_move_tells_the_managers_of_the_totals_not_each_product_line(
+    org, history, django_capture_on_commit_callbacks
+):
+    """In an active plan with product lines, a move revises each team's total and lines; the
+    managers hear once per total target, not once per line."""
+    from salesloop.alerts.models import Notification
+    from salesloop.targets import services as s
+    from salesloop.targets.models import Revision, Target
+    from salesloop.targets.planning import Inputs, recommend_plan
+
+    active = s.plan_create(fiscal_year=2026, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=active, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    s.plan_submit(plan=active, actor=org.director.user)
+    s.plan_approve(plan=active, actor=org.admin.user)
+    s.plan_activate(plan=active, actor=org.admin.user)
+    Notification.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        move = member_move(
+            member=org.rep_a2, unit=org.team_b, reason="调往 Team B", actor=org.director.user
+        )
+    lines = [r for r in move.revisions if r.target.product_line_id]
+    totals = [r for r in move.revisions if not r.target.product_line_id]
+    assert lines and totals and Revision.objects.count() == len(move.revisions)
+    told = Notification.objects.filter(recipient=org.mgr_a)
+    # Team A's and East's totals lost Rep_A2: Mgr_A leads Team A only
+    team_a_totals = [
+        r for r in totals if Target.objects.get(pk=r.target_id).unit_id == org.team_a.pk
+    ]
+    assert told.count() == len(team_a_totals) == 1

@@ -37,6 +37,7 @@ from salesloop.targets.choices import REASON_MIN, Metric, PlanStatus
 from salesloop.targets.models import Plan, Revision, Target, TargetMonth
 from salesloop.targets.services import (
     VALUE_FIELDS,
+    StaleEdit,
     _actor_member,
     _values,
     smart_recheck,
@@ -76,10 +77,26 @@ def plans_of(member: Member) -> list[Plan]:
 
 
 @transaction.atomic
-def member_move(*, member: Member, unit: OrgUnit, reason: str, actor: Any) -> Move:
-    """Move ``member`` to ``unit`` and carry their targets along (see the module's docstring)."""
+def member_move(
+    *,
+    member: Member,
+    unit: OrgUnit,
+    reason: str,
+    actor: Any,
+    expected_unit: int | None = None,
+) -> Move:
+    """Move ``member`` to ``unit`` and carry their targets along (see the module's docstring).
+    ``expected_unit``: the team the page showed them in; if they were moved since, nothing is."""
     mover = _actor_member(actor)
     member = Member.objects.select_for_update().select_related("org_unit").get(pk=member.pk)
+    if expected_unit is not None and member.org_unit_id != expected_unit:
+        raise StaleEdit(
+            _(
+                "%(member)s was moved to %(unit)s after this page was loaded: nothing was "
+                "moved. Reload the page and choose again."
+            )
+            % {"member": member.display_name, "unit": member.org_unit.name}
+        )
     reason = reason.strip()
     if len(reason) < REASON_MIN:
         raise ValidationError({"reason": _("A move needs a reason (at least a few words).")})
@@ -115,7 +132,10 @@ def member_move(*, member: Member, unit: OrgUnit, reason: str, actor: Any) -> Mo
         transaction.on_commit(
             lambda event=event: webhook_emit(WebhookEvent.TARGET_REVISED, event)  # type: ignore[misc]
         )
-        notify.after_commit(notify.target_revised, revision.pk)  # the teams' managers
+        # the teams' managers hear of their totals; the product lines follow them (as the
+        # activation notice leaves them out): a move is not twenty notices each
+        if revision.target.product_line_id is None:
+            notify.after_commit(notify.target_revised, revision.pk)
     return move
 
 

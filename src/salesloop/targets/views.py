@@ -654,6 +654,7 @@ def member_move_view(request: HttpRequest, pk: int) -> HttpResponse:
                 unit=form.cleaned_data["unit"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
+                expected_unit=_posted_int(request, "from_unit"),  # the team the page showed
             )
         except ValidationError as exc:
             for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
