@@ -14,6 +14,14 @@ from tests.factories import target_node as node
 pytestmark = pytest.mark.django_db
 D = Decimal
 ROLES = ["rep_a1", "mgr_a", "viewer_a", "east_mgr", "mgr_w", "director", "admin"]
+#: the recommendation's inputs as the plan page posts them
+RECOMPUTE = {
+    "metric": "booked_revenue",
+    "growth_pct": "5",
+    "floor_probability": "80",
+    "target_probability": "50",
+    "stretch_probability": "30",
+}
 
 
 @pytest.fixture
@@ -134,13 +142,7 @@ def test_recompute_and_create_only_for_the_plan_owner_side(client, org, plan, lo
     login(getattr(org, role))
     response = client.post(
         reverse("targets:recompute", args=[plan.pk]),
-        {
-            "metric": "booked_revenue",
-            "growth_pct": "5",
-            "floor_probability": "80",
-            "target_probability": "50",
-            "stretch_probability": "30",
-        },
+        RECOMPUTE,
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == (200 if role in ("director", "admin") else 403)
@@ -153,13 +155,7 @@ def test_recompute_runs_the_task_and_reports(client, org, plan, login):
     login(org.director)
     response = client.post(
         reverse("targets:recompute", args=[plan.pk]),
-        {
-            "metric": "booked_revenue",
-            "growth_pct": "5",
-            "floor_probability": "80",
-            "target_probability": "50",
-            "stretch_probability": "30",
-        },
+        RECOMPUTE,
         HTTP_HX_REQUEST="true",
     )
     run = PlanRun.objects.get(plan=plan)
@@ -180,13 +176,7 @@ def test_recompute_runs_the_task_and_reports(client, org, plan, login):
     # without JavaScript the same form posts and comes back to the plan page
     plain = client.post(
         reverse("targets:recompute", args=[plan.pk]),
-        {
-            "metric": "booked_revenue",
-            "growth_pct": "5",
-            "floor_probability": "80",
-            "target_probability": "50",
-            "stretch_probability": "30",
-        },
+        RECOMPUTE,
     )
     assert plain.status_code == 302 and plain["Location"].startswith(
         reverse("targets:plan", args=[plan.pk])
@@ -500,11 +490,7 @@ def test_the_history_names_a_product_line_and_counts_hires_in_people(client, org
     client.post(
         reverse("targets:recompute", args=[plan.pk]),
         {
-            "metric": "booked_revenue",
-            "growth_pct": "5",
-            "floor_probability": "80",
-            "target_probability": "50",
-            "stretch_probability": "30",
+            **RECOMPUTE,
             f"uplift_{code}": "20000",
             "hire0_month": "3",
             "hire0_fte": "2",
