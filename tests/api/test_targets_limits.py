@@ -42,3 +42,14 @@ def test_an_uplift_beyond_any_amount_is_422_not_a_conflict(org, plan, api_as):
     )
     assert answer.status_code == 422
     assert not PlanRun.objects.exists()
+
+
+def test_if_match_may_list_several_tags(org, plan, api_as):
+    api = api_as(org.director)
+    rep = node(plan, member=org.rep_a1)
+    current = api.get(f"/api/targets/{rep.pk}")["ETag"]
+    body = {"floor": "1.00", "target": "2.00", "stretch": "3.00"}
+    answer = api.patch(f"/api/targets/{rep.pk}", body, **{"If-Match": f'"v999", {current}'})
+    assert answer.status_code == 200, answer.content
+    stale = api.patch(f"/api/targets/{rep.pk}", body, **{"If-Match": f'"v998", {current}'})
+    assert stale.status_code == 409  # the version moved on: none of these is current now

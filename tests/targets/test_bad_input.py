@@ -319,3 +319,21 @@ def test_a_newer_proposal_replaces_the_authors_open_one(client, org, plan, login
     rows = reconciliation(user=org.mgr_a.user, plan=plan, metric="booked_revenue")
     mine = next(r for r in rows if r["row"].target.pk == rep.pk)
     assert mine["proposal"].pk == newer.pk and mine["bottom_up"] == D(37000)
+
+
+def test_activating_a_version_archives_the_years_other_open_versions(org, plan):
+    """v1 stays a draft while v2 is made, approved and activated: v1 is archived with it, so its
+    open proposals no longer wait for anyone, and an archived target says it is read-only."""
+    rep = node(plan, member=org.rep_a1)
+    s.proposal_create(target=rep, value=D(90000), comment="", actor=org.rep_a1.user)
+    v2 = s.plan_copy(plan=plan, actor=org.director.user)
+    s.plan_submit(plan=v2, actor=org.director.user)
+    s.plan_approve(plan=v2, actor=org.admin.user)
+    s.plan_activate(plan=v2, actor=org.admin.user)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.ARCHIVED
+    from salesloop.targets.selectors import waiting_decisions
+
+    assert not waiting_decisions(user=org.mgr_a.user)
+    with pytest.raises(ValidationError, match="archived: it is read-only"):
+        s.target_set(target=rep, floor=D(1), target_value=D(2), stretch=D(3), actor=org.mgr_a.user)

@@ -130,7 +130,7 @@ def test_only_a_draft_and_only_below_you(org, plan):
     )
     s.plan_submit(plan=plan, actor=org.director.user)
     before = months(team)
-    with pytest.raises(ValidationError, match="revision"):
+    with pytest.raises(ValidationError, match="send it back to draft"):
         s.target_set_months(target=team, weights=s.month_weights(SHARES), actor=org.director.user)
     assert months(team) == before
 

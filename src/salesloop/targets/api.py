@@ -90,19 +90,19 @@ def _etag(obj: Plan | Target) -> str:
     return f'"v{obj.lock_version}"'
 
 
-def _expected_version(request: HttpRequest, sent: int | None) -> int | None:
-    """The lock_version the client read: from ``If-Match`` (our ETag) or the body's ``version``."""
+def _expected_version(request: HttpRequest, sent: int | None, current: int) -> int | None:
+    """The lock_version the client read: from ``If-Match`` (our ETag) or the body's ``version``.
+    ``If-Match`` may list several tags: it matches when any of them is the ``current`` one."""
     header = request.headers.get("If-Match")
     if not header or header.strip() == "*":
         return sent
-    for tag in header.split(","):
-        match = _TAG.match(tag.strip())
-        if match:
-            return int(match.group(1))
-    raise Conflict(
-        _("Someone else changed this record after you read it: read it again, then retry."),
-        "stale",
-    )
+    versions = [int(m.group(1)) for tag in header.split(",") if (m := _TAG.match(tag.strip()))]
+    if not versions:
+        raise Conflict(
+            _("Someone else changed this record after you read it: read it again, then retry."),
+            "stale",
+        )
+    return current if current in versions else versions[0]
 
 
 def _target(request: HttpRequest, target_id: int) -> Target:
@@ -152,7 +152,7 @@ def plan_transition_route(
     """Move the plan through draft → submitted → approved → active → archived (or back to draft)."""
     user = request.user
     plan = selectors.plan_get(user=user, pk=plan_id)
-    version = _expected_version(request, payload.version)
+    version = _expected_version(request, payload.version, plan.lock_version)
     common: dict[str, Any] = {"plan": plan, "actor": user, "expected_version": version}
     if payload.action == "return":
         services.plan_return_to_draft(**common, reason=payload.reason)
@@ -451,7 +451,7 @@ def target_update_route(
     through ``POST /targets/{id}/revisions`` with a reason."""
     user = request.user
     target = _target(request, target_id)
-    version = _expected_version(request, payload.version)
+    version = _expected_version(request, payload.version, target.lock_version)
     values = {"floor": payload.floor, "target": payload.target, "stretch": payload.stretch}
     with transaction.atomic():
         if any(v is not None for v in values.values()) or payload.locked is not None:
@@ -498,14 +498,14 @@ def target_months_route(
             weights=services.month_weights(payload.shares),
             reason=payload.reason,
             actor=request.user,
-            expected_version=_expected_version(request, payload.version),
+            expected_version=_expected_version(request, payload.version, target.lock_version),
         )
         return _target_out(request, target_id, response)
     services.target_set_months(
         target=target,
         weights=services.month_weights(payload.shares),
         actor=request.user,
-        expected_version=_expected_version(request, payload.version),
+        expected_version=_expected_version(request, payload.version, target.lock_version),
         subtree=payload.subtree,
     )
     return _target_out(request, target_id, response)
@@ -545,7 +545,7 @@ def target_revise_route(
         stretch=payload.stretch,
         reason=payload.reason,
         actor=request.user,
-        expected_version=_expected_version(request, payload.version),
+        expected_version=_expected_version(request, payload.version, target.lock_version),
         from_month=payload.from_month,
     )
     response["ETag"] = _etag(_target(request, target_id))

@@ -321,19 +321,29 @@ def plan_approve(*, plan: Plan, actor: Any, expected_version: int | None = None)
 
 @transaction.atomic
 def plan_activate(*, plan: Plan, actor: Any, expected_version: int | None = None) -> Plan:
-    """Make an approved plan the active one of its fiscal year (the previous one is archived)."""
+    """Make an approved plan the active one of its fiscal year. Every other version of the year
+    still open is archived with it — the previous active one, and the drafts, submitted and
+    approved versions it supersedes — so that none of them asks for decisions any more (their
+    open proposals with them) or shows in My targets beside it."""
     member = _actor_member(actor)
     if not (rules.may_approve_plan(member, plan) or rules.may_edit_plan(member, plan)):
         raise PermissionDenied(_("You may not activate this plan."))
+    open_statuses = [
+        PlanStatus.ACTIVE,
+        PlanStatus.DRAFT,
+        PlanStatus.SUBMITTED,
+        PlanStatus.APPROVED,
+    ]
     for previous in (
         Plan.objects.select_for_update()
-        .filter(fiscal_year=plan.fiscal_year, status=PlanStatus.ACTIVE)
+        .filter(fiscal_year=plan.fiscal_year, status__in=open_statuses)
         .exclude(pk=plan.pk)
+        .order_by("pk")
     ):
         _transition(
             previous,
             to=PlanStatus.ARCHIVED,
-            allowed_from=[PlanStatus.ACTIVE],
+            allowed_from=open_statuses,
             expected_version=None,
             actor=actor,
         )
@@ -787,9 +797,16 @@ def _draft_target_to_set(target: Target, member: Member) -> Target:
         .select_related("plan", "unit", "member")
         .get(pk=target.pk)
     )
-    if not target.plan.is_editable:
+    if target.plan.status == PlanStatus.ACTIVE:
         raise ValidationError(
             _("This plan is %(status)s: change its targets through a revision with a reason.")
+            % {"status": target.plan.get_status_display()}
+        )
+    if target.plan.status == PlanStatus.ARCHIVED:
+        raise ValidationError(_("This plan is archived: it is read-only."))
+    if not target.plan.is_editable:  # submitted or approved
+        raise ValidationError(
+            _("This plan is %(status)s: send it back to draft to change its targets.")
             % {"status": target.plan.get_status_display()}
         )
     if not rules.may_edit_target(member, target):
@@ -985,6 +1002,15 @@ def target_revise_months(
             )
         )
     if _month_values(target.pk) == before:  # e.g. one open month, or the shares as they are
+        if first_open > 1:
+            raise ValidationError(
+                _(
+                    "Nothing to revise: the months before %(month)s are over and keep their "
+                    "targets, and the open months are split this way already (nothing was "
+                    "written)."
+                )
+                % {"month": _month_label(target.plan, first_open)}
+            )
         raise ValidationError(
             _("Nothing to revise: the months are split this way already (nothing was written).")
         )
