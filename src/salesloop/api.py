@@ -32,7 +32,7 @@ from salesloop.apitokens.docs import LocalSwagger, docs_access, docs_asset
 from salesloop.apitokens.idempotency import HEADER as IDEMPOTENCY_HEADER
 from salesloop.apitokens.idempotency import idempotent
 from salesloop.apitokens.rest import BadRequest, Conflict
-from salesloop.targets.services import StaleEdit
+from salesloop.targets.services import STALE_VERSION, StaleEdit
 
 log = logging.getLogger("salesloop.api")
 
@@ -143,6 +143,9 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 
 @api.exception_handler(StaleEdit)
 def on_stale(request: HttpRequest, exc: StaleEdit) -> HttpResponse:
+    if getattr(exc, "code", None) == STALE_VERSION:  # the page's words speak of reloading it
+        detail = _("Someone else changed this record after you read it: read it again, then retry.")
+        return error(request, 409, "stale", detail)
     return error(request, 409, "stale", " ".join(exc.messages))
 
 

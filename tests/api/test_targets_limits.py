@@ -53,3 +53,15 @@ def test_if_match_may_list_several_tags(org, plan, api_as):
     assert answer.status_code == 200, answer.content
     stale = api.patch(f"/api/targets/{rep.pk}", body, **{"If-Match": f'"v998", {current}'})
     assert stale.status_code == 409  # the version moved on: none of these is current now
+
+
+def test_a_stale_version_is_said_in_the_apis_words(org, plan, api_as):
+    api = api_as(org.director)
+    rep = node(plan, member=org.rep_a1)
+    body = {"floor": "1.00", "target": "2.00", "stretch": "3.00", "version": rep.lock_version}
+    assert api.patch(f"/api/targets/{rep.pk}", body).status_code == 200
+    stale = api.patch(f"/api/targets/{rep.pk}", body)  # the same version again
+    assert stale.status_code == 409 and stale.json()["code"] == "stale"
+    assert stale.json()["detail"] == (
+        "Someone else changed this record after you read it: read it again, then retry."
+    )

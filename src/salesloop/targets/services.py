@@ -67,6 +67,10 @@ class StaleEdit(ValidationError):
     """Someone else saved this record after it was read: reload and try again."""
 
 
+#: The code of the plain stale version (``_bump``), as opposed to a stale computation or split.
+STALE_VERSION = "stale_version"
+
+
 def _actor_member(actor: Any) -> Member:
     member = actor if isinstance(actor, Member) else member_of(actor)
     if member is None:
@@ -83,7 +87,8 @@ def _bump(model: type[Plan] | type[Target], pk: int, expected: int | None) -> No
         raise StaleEdit(
             _(
                 "Someone else changed this after you opened it. Reload the page to see their change, then try again."
-            )
+            ),
+            code=STALE_VERSION,  # the API says it in its own words
         )
 
 
