@@ -320,64 +320,63 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class PlanImport(TimeStampedModel):
-    """A plan's workbook applied in the background (``targets.imports``): an import of more
-    changes than a request should wait for. Its ``edits`` are those the preview showed."""
+class PlanJob(TimeStampedModel):
+    """What a plan's background jobs share: who asked, the status, the count of steps done
+    while it runs and how long it took. A page follows the job until it is ``finished``."""
 
     Status = JobStatus
 
-    plan = models.ForeignKey(
-        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="imports"
-    )
     requested_by = models.ForeignKey(
         Member, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
     )
-    filename = models.CharField(_("file name"), max_length=255)
-    reason = models.CharField(_("reason"), max_length=500, blank=True)
-    edits = models.JSONField(_("changes"), default=list)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
-    count = models.PositiveIntegerField(_("targets changed"), default=0)
-    #: changes written so far while it runs (PostgreSQL; see ``common.db.SideChannel``)
     done = models.PositiveIntegerField(_("done"), default=0)
-    errors = models.JSONField(_("errors"), default=list, blank=True)
     seconds = models.FloatField(_("seconds"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("plan import")
-        verbose_name_plural = _("plan imports")
+        abstract = True
         ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.plan} {self.filename} {self.status}"
 
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
-class PlanRun(TimeStampedModel):
-    """One computation of a plan's recommendation (a background task with progress)."""
+class PlanImport(PlanJob):
+    """A plan's workbook applied in the background (``targets.imports``): an import of more
+    changes than a request should wait for. Its ``edits`` are those the preview showed; its
+    ``done`` counts the changes written so far (PostgreSQL; see ``common.db.SideChannel``)."""
 
-    Status = JobStatus
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="imports"
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    edits = models.JSONField(_("changes"), default=list)
+    count = models.PositiveIntegerField(_("targets changed"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+
+    class Meta(PlanJob.Meta):
+        verbose_name = _("plan import")
+        verbose_name_plural = _("plan imports")
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.filename} {self.status}"
+
+
+class PlanRun(PlanJob):
+    """One computation of a plan's recommendation (a background task with progress)."""
 
     plan = models.ForeignKey(
         Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="runs"
     )
     metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
-    requested_by = models.ForeignKey(
-        Member, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
-    )
     inputs = models.JSONField(_("inputs"), default=dict)
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
-    )
-    done = models.PositiveIntegerField(_("done"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)
     #: the stage while it runs (``STAGES``), the error if it failed, a summary when done
     message = models.TextField(_("message"), blank=True)
-    seconds = models.FloatField(_("seconds"), null=True, blank=True)
     targets_changed = models.PositiveIntegerField(_("targets changed"), null=True, blank=True)
     forecasts_computed = models.PositiveIntegerField(_("forecasts computed"), null=True, blank=True)
 
@@ -387,10 +386,9 @@ class PlanRun(TimeStampedModel):
         "split": _("splitting down the tree"),
     }
 
-    class Meta:
+    class Meta(PlanJob.Meta):
         verbose_name = _("plan computation")
         verbose_name_plural = _("plan computations")
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.plan} {self.metric} {self.status}"
