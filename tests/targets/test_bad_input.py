@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from salesloop.common.money import ENTRY_MAX
 from salesloop.core.periods import SeasonalWeights
@@ -169,6 +170,41 @@ def test_a_managers_split_keeps_their_own_target_as_if_locked(org, plan):
         D(135000),
         D(135000),
     ]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_locked_children_over_their_parent_are_refused_in_yuan_not_cents(org, plan, language):
+    """Both splits (the recursive one, which works in cents, and the one-level one) name the
+    locked sum, the parent and the excess as the plan page shows figures."""
+    set_levels(node(plan, unit=org.team_a), D(300000), org.director)
+    for rep, value in ((org.rep_a1, D(200000)), (org.rep_a2, D("150000.50"))):
+        s.target_set(
+            target=node(plan, member=rep),
+            floor=D(100000),
+            target_value=value,
+            stretch=D(250000),
+            actor=org.director.user,
+            lock=True,
+        )
+    before = _values(plan)
+    expected = {
+        "en": "locked children's targets add up to ¥350,000.50, ¥50,000.50 more than its "
+        "target ¥300,000",
+        "zh-hans": "被锁定的下级目标合计 ¥350,000.50，比其目标 ¥300,000 多 ¥50,000.50",
+    }[language]
+    team = node(plan, unit=org.team_a)
+    with translation.override(language):
+        with pytest.raises(ValidationError) as recursive:
+            split_subtree(target=team, actor=org.director.user)
+        with pytest.raises(ValidationError) as one_level:
+            s.target_allocate(
+                target=team,
+                weights={k.pk: 1 for k in team.children.all()},
+                actor=org.director.user,
+            )
+    for refusal in (recursive, one_level):
+        assert expected in refusal.value.messages[0], refusal.value.messages
+    assert _values(plan) == before
 
 
 def test_nobody_sets_how_their_own_target_is_split(org, plan):

@@ -216,6 +216,24 @@ def test_a_bad_row_refuses_the_whole_file(client, org, draft, login, cells, mess
     assert snapshot(draft) == before
 
 
+def test_every_bad_cell_of_a_row_is_named_and_figures_read_as_money(client, org, draft, login):
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    ws = wb["Booked revenue"]
+    row = row_of(ws, "Rep_A1")
+    row["Floor"].value, row["Target"].value = "lots", -3  # two bad cells in one row
+    response = check(client, draft, wb)
+    errors = response.context["reading"].errors
+    assert any("Floor is not a number (lots)" in e for e in errors), errors
+    assert any("Target cannot be negative (-3)" in e for e in errors), errors
+    # the order check names the figures as the plan page shows them, not raw decimals
+    wb = exported(org.director.user, draft)
+    row = row_of(wb["Booked revenue"], "Rep_A2")
+    row["Floor"].value, row["Target"].value, row["Stretch"].value = 1234567.5, 1000000, 2000000
+    errors = check(client, draft, wb).context["reading"].errors
+    assert any("floor (¥1,234,567.50)" in e and "target (¥1,000,000)" in e for e in errors), errors
+
+
 def test_a_count_metric_takes_whole_numbers(client, org, draft, login, history):
     recommend_plan(plan=draft, metric="deals_won", inputs=Inputs(), actor=org.director.user)
     login(org.director)

@@ -114,7 +114,7 @@ def test_locked_children_exceeding_the_parent_are_refused(org, plan):
         actor=org.director.user,
         lock=True,
     )
-    with pytest.raises(ValidationError, match="exceeds the parent"):
+    with pytest.raises(ValidationError, match="more than its target"):
         s.target_allocate(target=root, weights={east.pk: 1, west.pk: 1}, actor=org.director.user)
     east.refresh_from_db()
     assert east.target == 0

@@ -38,6 +38,7 @@ IntArray = npt.NDArray[np.int64]
 
 __all__ = [
     "AllocationError",
+    "LockedTotalError",
     "ChildSpec",
     "LevelRounding",
     "LevelSpec",
@@ -69,6 +70,32 @@ Weight = float | Decimal
 
 class AllocationError(ValueError):
     """An impossible or invalid split request (the message explains why)."""
+
+
+class LockedTotalError(AllocationError):
+    """The locked children's values add up to more than the parent's (or, all of them locked,
+    to another figure): ``locked`` and ``parent`` in the caller's units, for a message of its
+    own."""
+
+    def __init__(self, locked: Decimal, parent: Decimal, *, all_locked: bool) -> None:
+        self.locked, self.parent, self.all_locked = locked, parent, all_locked
+        if all_locked:
+            text = (
+                f"all children are locked and they total {locked}, not the parent target "
+                f"{parent}; unlock a child or change the parent"
+            )
+        else:
+            text = (
+                f"locked children total {locked}, which exceeds the parent target {parent} "
+                f"by {locked - parent}"
+            )
+        super().__init__(text)
+
+    def scaled(self, places: int) -> LockedTotalError:
+        """The same refusal with its figures divided by 10**places (minor units → units)."""
+        return LockedTotalError(
+            self.locked.scaleb(-places), self.parent.scaleb(-places), all_locked=self.all_locked
+        )
 
 
 class RangeError(AllocationError):
@@ -426,17 +453,11 @@ def allocate(
             locked_minor[i] = v
     locked_sum = sum(locked_minor.values())
     unlocked = [i for i in range(len(children)) if i not in locked_minor]
-    if locked_sum > parent_minor:
-        raise AllocationError(
-            f"locked children total {_from_minor(locked_sum, places)}, which exceeds the "
-            f"parent target {_from_minor(parent_minor, places)} by "
-            f"{_from_minor(locked_sum - parent_minor, places)}"
-        )
-    if not unlocked and locked_sum != parent_minor:
-        raise AllocationError(
-            f"all children are locked and they total {_from_minor(locked_sum, places)}, "
-            f"not the parent target {_from_minor(parent_minor, places)}; unlock a child "
-            f"or change the parent"
+    if locked_sum > parent_minor or (not unlocked and locked_sum != parent_minor):
+        raise LockedTotalError(
+            _from_minor(locked_sum, places),
+            _from_minor(parent_minor, places),
+            all_locked=not unlocked,
         )
     result = dict(locked_minor)
     if unlocked:
@@ -526,9 +547,12 @@ def allocate_levels(
                 )
             locked[i] = minor
     for anchored in (True, False):
-        out = _allocate_steps(
-            parent_minor, children, locked, anchored=anchored, unit=unit, min_steps=min_steps
-        )
+        try:
+            out = _allocate_steps(
+                parent_minor, children, locked, anchored=anchored, unit=unit, min_steps=min_steps
+            )
+        except LockedTotalError as exc:  # said of the targets, in the caller's units
+            raise exc.scaled(places) from exc
         if all(levels[0] >= 0 for levels in out):
             break
     return [tuple(_from_minor(v, places) for v in levels) for levels in out]  # type: ignore[misc]

@@ -388,18 +388,24 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
         seen[tid] = where
         places = metric_places(target.metric)
         edit = Edit(target_id=tid, version=version, where=where, owner=str(target))
-        try:
-            levels = tuple(
-                _number(cells[name], places, where, str(label)) for name, label in LEVELS.items()
-            )
-            typed = [
-                _number(months[m], places, where, month_label[m])
-                if months.get(m) not in (None, "")
-                else None
-                for m in range(1, 13)
-            ]
-        except ValidationError as exc:
-            reading.error(exc.messages[0])
+        # every bad cell of the row is named, not only the first
+        bad: list[str] = []
+
+        def cell_number(value: Any, label: str) -> Decimal:
+            try:
+                return _number(value, places, where, label)
+            except ValidationError as exc:
+                bad.append(exc.messages[0])
+                return Decimal(0)
+
+        levels = tuple(cell_number(cells[name], str(label)) for name, label in LEVELS.items())
+        typed = [
+            cell_number(months[m], month_label[m]) if months.get(m) not in (None, "") else None
+            for m in range(1, 13)
+        ]
+        if bad:
+            for message in bad:
+                reading.error(message)
             continue
         now = (target.floor, target.target, target.stretch)
         if levels != now:
@@ -713,7 +719,13 @@ def _order_errors(e: Edit) -> list[str]:
             "%(where)s: %(owner)s — the floor (%(floor)s) must not exceed the target (%(target)s), "
             "nor the target the stretch (%(stretch)s)."
         )
-        % {"where": e.where, "owner": owner, "floor": floor, "target": value, "stretch": stretch}
+        % {
+            "where": e.where,
+            "owner": owner,
+            "floor": exact_figure(floor, e.metric),
+            "target": exact_figure(value, e.metric),
+            "stretch": exact_figure(stretch, e.metric),
+        }
     ]
 
 

@@ -50,6 +50,7 @@ from salesloop.core.allocation import (
     AllocationError,
     LevelRounding,
     LevelSpec,
+    LockedTotalError,
     RangeError,
     allocate_levels,
     fit_matrix,
@@ -90,6 +91,7 @@ from salesloop.targets.services import (
     _minor,
     _owner_key,
     _tree_nodes,
+    locked_message,
     plan_build_tree,
     range_message,
     realign_lines,
@@ -820,6 +822,10 @@ def _split_tree(
         except RangeError as exc:
             raise ValidationError(
                 range_message(node.target.owner_name, [c.target for c in node.children])
+            ) from exc
+        except LockedTotalError as exc:  # in minor units here
+            raise ValidationError(
+                locked_message(node.target.owner_name, exc.scaled(places), node.target.metric)
             ) from exc
         except AllocationError as exc:
             raise ValidationError(

@@ -30,6 +30,7 @@ from salesloop.core.allocation import (
     AllocationError,
     LevelRounding,
     LevelSpec,
+    LockedTotalError,
     RangeError,
     allocate_levels,
     fit_matrix,
@@ -96,7 +97,9 @@ def _values(target: Target) -> dict[str, str]:
     return {name: str(getattr(target, name)) for name in VALUE_FIELDS}
 
 
-def _check_order(floor: Decimal, target: Decimal, stretch: Decimal) -> None:
+def _check_order(floor: Decimal, target: Decimal, stretch: Decimal, metric: str) -> None:
+    from salesloop.web.templatetags.salesloop import exact_figure
+
     if min(floor, target, stretch) < 0:
         raise ValidationError(_("Targets cannot be negative."))
     if not floor <= target <= stretch:
@@ -104,7 +107,11 @@ def _check_order(floor: Decimal, target: Decimal, stretch: Decimal) -> None:
             _(
                 "The floor (%(floor)s) must not exceed the target (%(target)s), and the target must not exceed the stretch (%(stretch)s)."
             )
-            % {"floor": floor, "target": target, "stretch": stretch}
+            % {
+                "floor": exact_figure(floor, metric),
+                "target": exact_figure(target, metric),
+                "stretch": exact_figure(stretch, metric),
+            }
         )
 
 
@@ -841,7 +848,7 @@ def target_set(
     floor, target_value, stretch = (
         _quantize(Decimal(v), places) for v in (floor, target_value, stretch)
     )
-    _check_order(floor, target_value, stretch)
+    _check_order(floor, target_value, stretch, target.metric)
     _bump(Target, target.pk, expected_version)
     before = _values(target)
     target.floor, target.target, target.stretch = floor, target_value, stretch
@@ -1100,6 +1107,36 @@ def range_message(owner: str, children: Sequence[Any]) -> str:
     ) % {"owner": owner, "locked": ", ".join(locked) or "—"}
 
 
+def locked_message(owner: str, exc: LockedTotalError, metric: str) -> str:
+    """Why a split cannot keep its locked children's targets, with the figures as the plan page
+    shows them (``exc`` in the metric's units)."""
+    from salesloop.web.templatetags.salesloop import exact_figure
+
+    figures = {
+        "owner": owner,
+        "locked": exact_figure(exc.locked, metric),
+        "parent": exact_figure(exc.parent, metric),
+        "over": exact_figure(exc.locked - exc.parent, metric),
+    }
+    if exc.all_locked:
+        return (
+            _(
+                "%(owner)s cannot be split: all its children are locked and their targets add up "
+                "to %(locked)s, not to its target %(parent)s. Unlock a child, or change the target "
+                "of %(owner)s."
+            )
+            % figures
+        )
+    return (
+        _(
+            "%(owner)s cannot be split: its locked children's targets add up to %(locked)s, "
+            "%(over)s more than its target %(parent)s. Unlock a child or lower a locked target, "
+            "or raise the target of %(owner)s."
+        )
+        % figures
+    )
+
+
 @transaction.atomic
 def target_allocate(
     *,
@@ -1144,6 +1181,8 @@ def target_allocate(
         )
     except RangeError as exc:
         raise ValidationError(range_message(target.owner_name, children)) from exc
+    except LockedTotalError as exc:
+        raise ValidationError(locked_message(target.owner_name, exc, target.metric)) from exc
     except AllocationError as exc:
         raise ValidationError(
             _("Cannot split %(owner)s: %(reason)s")
@@ -1205,7 +1244,7 @@ def target_revise(
     floor, target_value, stretch = (
         _quantize(Decimal(v), places) for v in (floor, target_value, stretch)
     )
-    _check_order(floor, target_value, stretch)
+    _check_order(floor, target_value, stretch, target.metric)
     first_open = first_open_month(target.plan, on or timezone.localdate())
     if from_month is not None:
         first_open = _revision_start(target.plan, from_month, first_open)
