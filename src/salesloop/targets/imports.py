@@ -239,6 +239,15 @@ def _number(value: Any, places: int, where: str, what: str) -> Decimal:
     return rounded
 
 
+def _cell_number(value: Any, places: int, where: str, what: str, bad: list[str]) -> Decimal:
+    """``_number``, its refusal added to ``bad`` (and 0 returned) so that the row goes on."""
+    try:
+        return _number(value, places, where, what)
+    except ValidationError as exc:
+        bad.append(exc.messages[0])
+        return Decimal(0)
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -388,19 +397,15 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
         seen[tid] = where
         places = metric_places(target.metric)
         edit = Edit(target_id=tid, version=version, where=where, owner=str(target))
-        # every bad cell of the row is named, not only the first
-        bad: list[str] = []
-
-        def cell_number(value: Any, label: str) -> Decimal:
-            try:
-                return _number(value, places, where, label)
-            except ValidationError as exc:
-                bad.append(exc.messages[0])
-                return Decimal(0)
-
-        levels = tuple(cell_number(cells[name], str(label)) for name, label in LEVELS.items())
+        bad: list[str] = []  # every bad cell of the row is named, not only the first
+        levels = tuple(
+            _cell_number(cells[name], places, where, str(label), bad)
+            for name, label in LEVELS.items()
+        )
         typed = [
-            cell_number(months[m], month_label[m]) if months.get(m) not in (None, "") else None
+            _cell_number(months[m], places, where, month_label[m], bad)
+            if months.get(m) not in (None, "")
+            else None
             for m in range(1, 13)
         ]
         if bad:
