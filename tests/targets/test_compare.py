@@ -291,6 +291,24 @@ def test_the_page_without_another_plan(client, org, login):
     assert "There is no other plan to compare this one with yet" in page
 
 
+def test_an_unknown_metric_or_line_in_the_address_says_what_is_shown_instead(
+    client, org, versions, login
+):
+    _v1, v2 = versions
+    login(org.director)
+    url = reverse("targets:compare", args=[v2.pk])
+    page = client.get(url, {"metric": "nope", "line": "999999"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "There is no metric nope: showing booked revenue instead." in text
+    assert "There is no product line 999999: showing all lines." in text
+    assert page.context["metric"] == "booked_revenue" and page.context["line"] is None
+    # the planning page too; a known one says nothing
+    plan_page = client.get(reverse("targets:plan", args=[v2.pk]), {"metric": "x" * 99})
+    assert "There is no metric " + "x" * 20 + ":" in plan_page.content.decode()
+    assert "There is no metric" not in client.get(url).content.decode()
+
+
 def test_over_the_api(org, versions):
     v1, v2 = versions
     api = api_as(org.director)

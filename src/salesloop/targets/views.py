@@ -62,12 +62,29 @@ def _revision_from(months: list[tuple[int, date]]) -> date | None:
 
 def _metric(request: HttpRequest) -> str:
     metric = request.GET.get("metric") or request.POST.get("metric") or Metric.BOOKED_REVENUE
-    return metric if metric in Metric.values else Metric.BOOKED_REVENUE
+    if metric in Metric.values:
+        return metric
+    _said_instead(
+        request, _("There is no metric %(value)s: showing booked revenue instead."), metric
+    )
+    return Metric.BOOKED_REVENUE
 
 
 def _line(request: HttpRequest) -> ProductLine | None:
     raw = request.GET.get("line") or request.POST.get("line")
-    return ProductLine.objects.filter(pk=raw).first() if raw and raw.isdigit() else None
+    if not raw:
+        return None
+    line = ProductLine.objects.filter(pk=raw).first() if raw.isdigit() else None
+    if line is None:
+        _said_instead(request, _("There is no product line %(value)s: showing all lines."), raw)
+    return line
+
+
+def _said_instead(request: HttpRequest, message: str, value: str) -> None:
+    """A page asked for what does not exist (an old bookmark, a hand-edited address) says what
+    it shows instead rather than silently showing something else."""
+    if request.method == "GET" and not getattr(request, "htmx", False):
+        messages.warning(request, message % {"value": value[:20]})
 
 
 def plans_view(request: HttpRequest) -> HttpResponse:
