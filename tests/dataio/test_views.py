@@ -154,11 +154,25 @@ def test_every_list_exports(org, login, kind):
     cust = f.customer(org.rep_a1)
     f.opportunity(org.rep_a1, cust)
     f.activity(org.rep_a1, cust)
+    f.activity(org.rep_b1, f.customer(org.rep_b1))  # another team's: not the manager's to see
     client = login(org.mgr_a)
     for fmt in ("csv", "xlsx"):
-        assert (
-            client.get(reverse("dataio:export") + f"?kind={kind}&format={fmt}").status_code == 200
-        )
+        response = client.get(reverse("dataio:export") + f"?kind={kind}&format={fmt}")
+        assert response.status_code == 200
+    if kind in ("customers", "opportunities", "activities"):  # the records made above
+        rows = _csv(client.get(reverse("dataio:export") + f"?kind={kind}&format=csv"))
+        assert len(rows) == 2, rows  # the header and rep_a1's one record
+
+
+def test_activities_export_by_their_type(org, login):
+    cust = f.customer(org.rep_a1)
+    f.activity(org.rep_a1, cust, kind="call")
+    f.activity(org.rep_a1, cust, kind="visit", subject="Visit")
+    client = login(org.rep_a1)
+    url = reverse("dataio:export") + "?kind=activities&format=csv"
+    assert len(_csv(client.get(url))) == 3
+    visits = _csv(client.get(url + "&type=visit"))
+    assert len(visits) == 2 and "Visit" in visits[1]
 
 
 def test_opportunity_export_uses_the_page_filters(org, login):

@@ -102,8 +102,11 @@ def _payments(user: Any, params: QueryDict) -> QuerySet[Any]:
 def _activities(user: Any, params: QueryDict) -> QuerySet[Any]:
     from salesloop.activities.selectors import activity_list
 
+    from salesloop.activities.choices import ActivityKind
+
     queryset = _owner(activity_list(user=user), "owner_id", params)
-    if kind := params.get("kind"):
+    # "kind" names the dataset (kind=activities); the activity's own kind is "type"
+    if (kind := params.get("type")) in ActivityKind.values:
         queryset = queryset.filter(kind=kind)
     return queryset
 
