@@ -225,3 +225,24 @@ def test_a_report_archived_before_the_axes_were_typed_still_draws_its_bars(
     html = client.get(reverse("alerts:report", args=[report.pk])).content.decode()
     shown = html.split('data-testid="chart-gap-last"')[0].rsplit("data-figure='", 1)[1]
     assert '"xaxis": {"type": "category"' in shown.replace("&quot;", '"')
+
+
+@pytest.mark.parametrize("kind", ["weekly", "monthly"])
+def test_a_reports_workbook_speaks_the_readers_language(scenario, time_machine, kind):
+    """Every column head of every sheet is in Chinese for a Chinese reader (the report's own
+    card headers included), none left in English."""
+    from salesloop.alerts.reports.xlsx import report_workbook
+
+    time_machine.move_to(at(MONDAY, 8), tick=False)
+    reports_send(kind=kind, today=MONDAY if kind == "weekly" else date(2025, 6, 1))
+    report = Report.objects.filter(kind=kind, recipient=scenario.org.director).first()
+    assert report is not None
+    with translation.override("zh-hans"):
+        wb = load_workbook(io.BytesIO(report_workbook(report)))
+    summary = wb.worksheets[0]
+    heads = [(summary.title, c.value) for c in summary[5] if c.value]
+    for ws in wb.worksheets[1:]:
+        heads += [(ws.title, c.value) for c in ws[1] if c.value]
+    assert len(heads) > 15
+    english = [(sheet, h) for sheet, h in heads if str(h).isascii()]
+    assert not english, english

@@ -15,6 +15,8 @@ Plans and targets (tests/api/test_targets_api.py), whose writes follow ``targets
 
 - "plan": one plan, readable by every member (plans are company-wide documents);
 - "plan-write": a plan's workflow step: 403 unless the role may take that step;
+- "plan-run": a recomputation's progress: 404 unless the caller may start one (the plan's
+  owner, a director, an admin), exactly like a missing one;
 - "plan-list": a list inside a plan, restricted by the visibility rule;
 - "target": one target: 404 when hidden, exactly like a missing one;
 - "target-write": changes a target: 404 when hidden, 403 unless it is below the caller;
@@ -81,7 +83,7 @@ API_ROUTES = {
     "plan_detail": "plan",
     "plan_transition": "plan-write",
     "plan_recompute": "plan-write",
-    "plan_run": "plan",
+    "plan_run": "plan-run",
     "plan_targets": "plan-list",
     "plan_revisions": "plan-list",
     "plan_proposals": "plan-list",

@@ -93,7 +93,7 @@ def expected_write(role, key):
 
 
 def test_every_target_route_kind_is_tested_here():
-    kinds = {"plan", "plan-write", "plan-list", "target", "target-write"}
+    kinds = {"plan", "plan-write", "plan-run", "plan-list", "target", "target-write"}
     kinds |= {"target-propose", "proposal-write", "member-move"}
     routes = {r for r, kind in API_ROUTES.items() if kind in kinds}
     assert routes == {
@@ -339,7 +339,7 @@ def test_the_workflow_goes_by_role(org, draft, api_as):
     # the owner never approves their own plan
     refused = director.post(path, {"action": "approve"})
     assert refused.status_code == 403
-    assert "above its owner" in refused.json()["detail"]
+    assert "You own this plan" in refused.json()["detail"]
     back = admin.post(path, {"action": "return"})
     assert back.status_code == 422 and "why" in back.json()["detail"]
     assert admin.post(path, {"action": "approve"}).json()["status"] == "approved"
@@ -559,6 +559,10 @@ def test_recompute_over_the_api_matches_the_planning_page(org, history, api_as, 
     assert run["status"] == "done" and run["metric"] == "booked_revenue"  # immediate backend
     followed = api.get(f"/api/plans/{by_api.pk}/runs/{run['id']}").json()
     assert followed["done"] == followed["total"] > 0
+    # the run is for those who may start one: to anyone else it does not exist
+    for other in (org.mgr_a, org.rep_a1, org.viewer_a):
+        hidden = api_as(other).get(f"/api/plans/{by_api.pk}/runs/{run['id']}")
+        assert hidden.status_code == 404 and hidden.json() == NOT_FOUND, other
     # the same inputs through the page's form, on a second plan of the same year
     by_page = s.plan_copy(plan=by_api, actor=org.director.user)
     login(org.director)

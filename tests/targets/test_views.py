@@ -182,6 +182,8 @@ def test_recompute_runs_the_task_and_reports(client, org, plan, login):
         reverse("targets:plan", args=[plan.pk])
     )
     assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 200
+    login(org.rep_a1)
+    assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 404
 
 
 def test_bad_recompute_inputs_change_nothing(client, org, plan, login):

@@ -210,10 +210,11 @@ def test_workflow_submit_approve_activate_and_revise(org, plan):
         s.plan_approve(plan=plan, actor=org.director.user)
     plan.refresh_from_db()
     assert plan.status == "submitted"
-    with pytest.raises(PermissionDenied):
-        s.plan_approve(plan=plan, actor=org.mgr_a.user)  # below the owner
-    with pytest.raises(PermissionDenied):
-        s.plan_approve(plan=plan, actor=org.director.user)  # the owner
+    # below the owner: told who may approve, not that they own it
+    with pytest.raises(PermissionDenied, match="above its owner, Director, in the org tree"):
+        s.plan_approve(plan=plan, actor=org.mgr_a.user)
+    with pytest.raises(PermissionDenied, match="You own this plan"):
+        s.plan_approve(plan=plan, actor=org.director.user)
     s.plan_approve(plan=plan, actor=org.admin.user)
     s.plan_activate(plan=plan, actor=org.director.user)
     plan.refresh_from_db()

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
@@ -370,11 +370,7 @@ def plan_recompute_route(request: HttpRequest, plan_id: PathId, payload: Recompu
 )
 def plan_run_route(request: HttpRequest, plan_id: PathId, run_id: PathId) -> Any:
     """A recomputation's progress: ``done`` of ``total`` steps, then done (or failed, with why)."""
-    plan = selectors.plan_get(user=request.user, pk=plan_id)
-    run = PlanRun.objects.filter(plan=plan, pk=run_id).first()
-    if run is None:
-        raise Http404("Not found.")
-    return run
+    return selectors.run_get(user=request.user, plan_pk=plan_id, run_id=run_id)
 
 
 # ---------------------------------------------------------------- targets

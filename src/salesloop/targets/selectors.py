@@ -69,6 +69,19 @@ def plan_get(*, user: Any, pk: Any) -> Plan:
     return plan
 
 
+def run_get(*, user: Any, plan_pk: Any, run_id: Any) -> PlanRun:
+    """A recomputation of a plan, for those who may start one (its progress and its refusals
+    name people and figures of the whole plan); anyone else gets "not found"."""
+    from django.http import Http404
+
+    plan = plan_get(user=user, pk=plan_pk)
+    member = member_of(user)
+    run = PlanRun.objects.filter(plan=plan, pk=run_id).select_related("plan").first()
+    if run is None or member is None or not rules.may_edit_plan(member, plan):
+        raise Http404("Not found.")
+    return run
+
+
 def target_list(
     *, user: Any, plan: Plan, metric: str | None = None, product_line: Any = "any"
 ) -> QuerySet[Target]:

@@ -315,8 +315,19 @@ def plan_return_to_draft(
 def plan_approve(*, plan: Plan, actor: Any, expected_version: int | None = None) -> Plan:
     member = _actor_member(actor)
     if not rules.may_approve_plan(member, plan):
+        if member.pk == plan.owner_id:
+            raise PermissionDenied(
+                _(
+                    "You own this plan: it is approved by someone above you in the org tree "
+                    "(or an admin), not by its owner."
+                )
+            )
         raise PermissionDenied(
-            _("A plan is approved by someone above its owner in the org tree, not by its owner.")
+            _(
+                "This plan is approved by a director or manager above its owner, %(owner)s, in "
+                "the org tree (or an admin); you may not approve it."
+            )
+            % {"owner": plan.owner}
         )
     plan = _transition(
         plan,

@@ -456,14 +456,9 @@ def plan_recompute_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def plan_run_view(request: HttpRequest, pk: int, run_id: int) -> HttpResponse:
-    plan = selectors.plan_get(user=request.user, pk=pk)
-    run = PlanRun.objects.filter(plan=plan, pk=run_id).first()
-    if run is None:
-        from django.http import Http404
-
-        raise Http404("Not found.")
+    run = selectors.run_get(user=request.user, plan_pk=pk, run_id=run_id)
     response = render(
-        request, "targets/plan.html#run", {"plan": plan, "run": run, "metric": run.metric}
+        request, "targets/plan.html#run", {"plan": run.plan, "run": run, "metric": run.metric}
     )
     if run.status == PlanRun.Status.DONE and request.htmx:
         response["HX-Refresh"] = "true"

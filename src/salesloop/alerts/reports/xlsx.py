@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -14,30 +14,30 @@ from salesloop.alerts.models import Report
 from salesloop.targets.export import safe
 
 CARD_COLUMNS = (
-    ("name", _l("Name")),
-    ("actual", _l("Actual")),
-    ("floor", _l("Floor")),
-    ("target", _l("Target")),
-    ("stretch", _l("Stretch")),
-    ("vs_floor", _l("vs floor")),
-    ("vs_target", _l("vs target")),
-    ("vs_stretch", _l("vs stretch")),
-    ("expected", _l("Expected to date")),
-    ("pace", _l("Pace index")),
-    ("run_rate", _l("Run-rate projection")),
-    ("remaining_gap", _l("Remaining gap")),
-    ("p_floor", _l("P(floor)")),
-    ("p_target", _l("P(target)")),
-    ("p_stretch", _l("P(stretch)")),
+    ("name", gettext_lazy("Name")),
+    ("actual", gettext_lazy("Actual")),
+    ("floor", gettext_lazy("Floor")),
+    ("target", gettext_lazy("Target")),
+    ("stretch", gettext_lazy("Stretch")),
+    ("vs_floor", gettext_lazy("vs floor")),
+    ("vs_target", gettext_lazy("vs target")),
+    ("vs_stretch", gettext_lazy("vs stretch")),
+    ("expected", gettext_lazy("Expected to date")),
+    ("pace", gettext_lazy("Pace index")),
+    ("run_rate", gettext_lazy("Run-rate projection")),
+    ("remaining_gap", gettext_lazy("Remaining gap")),
+    ("p_floor", gettext_lazy("P(floor)")),
+    ("p_target", gettext_lazy("P(target)")),
+    ("p_stretch", gettext_lazy("P(stretch)")),
 )
 SPLIT_COLUMNS = (
-    ("name", _l("Name")),
-    ("reference", _l("Reference")),
-    ("current", _l("Actual")),
-    ("gap", _l("Gap")),
-    ("opportunities", _l("Opportunities")),
-    ("win_rate", _l("Win rate")),
-    ("deal_size", _l("Deal size")),
+    ("name", gettext_lazy("Name")),
+    ("reference", gettext_lazy("Reference")),
+    ("current", gettext_lazy("Actual")),
+    ("gap", gettext_lazy("Gap")),
+    ("opportunities", gettext_lazy("Opportunities")),
+    ("win_rate", gettext_lazy("Win rate")),
+    ("deal_size", gettext_lazy("Deal size")),
 )
 
 
@@ -93,10 +93,10 @@ def report_workbook(report: Report) -> bytes:
             wb,
             _("Risks"),
             (
-                ("severity", _l("Severity")),
-                ("rule", _l("Rule")),
-                ("title", _l("Alert")),
-                ("action", _l("What to do")),
+                ("severity", gettext_lazy("Severity")),
+                ("rule", gettext_lazy("Rule")),
+                ("title", gettext_lazy("Alert")),
+                ("action", gettext_lazy("What to do")),
             ),
             data["risks"],
         )
@@ -105,12 +105,12 @@ def report_workbook(report: Report) -> bytes:
             wb,
             _("Deals closing"),
             (
-                ("name", _l("Deal")),
-                ("customer", _l("Customer")),
-                ("owner", _l("Owner")),
-                ("amount", _l("Amount")),
-                ("close", _l("Expected close")),
-                ("stage", _l("Stage")),
+                ("name", gettext_lazy("Deal")),
+                ("customer", gettext_lazy("Customer")),
+                ("owner", gettext_lazy("Owner")),
+                ("amount", gettext_lazy("Amount")),
+                ("close", gettext_lazy("Expected close")),
+                ("stage", gettext_lazy("Stage")),
             ),
             acts["closing"],
         )
@@ -118,10 +118,10 @@ def report_workbook(report: Report) -> bytes:
             wb,
             _("Overdue follow-ups"),
             (
-                ("due", _l("Due")),
-                ("owner", _l("Owner")),
-                ("customer", _l("Customer")),
-                ("subject", _l("Subject")),
+                ("due", gettext_lazy("Due")),
+                ("owner", gettext_lazy("Owner")),
+                ("customer", gettext_lazy("Customer")),
+                ("subject", gettext_lazy("Subject")),
             ),
             acts["overdue"],
         )
@@ -140,11 +140,11 @@ def report_workbook(report: Report) -> bytes:
             wb,
             _("Bottlenecks"),
             (
-                ("name", _l("Member")),
-                ("stage", _l("Stage")),
-                ("conversion", _l("Conversion")),
-                ("team_median", _l("Team median")),
-                ("gain", _l("Revenue at median")),
+                ("name", gettext_lazy("Member")),
+                ("stage", gettext_lazy("Stage")),
+                ("conversion", gettext_lazy("Conversion")),
+                ("team_median", gettext_lazy("Team median")),
+                ("gain", gettext_lazy("Revenue at median")),
             ),
             data["bottlenecks"],
         )
@@ -152,9 +152,9 @@ def report_workbook(report: Report) -> bytes:
             wb,
             _("Actions"),
             (
-                ("kind", _l("Kind")),
-                ("text", _l("Recommended action")),
-                ("effect", _l("Effect (¥)")),
+                ("kind", gettext_lazy("Kind")),
+                ("text", gettext_lazy("Recommended action")),
+                ("effect", gettext_lazy("Effect (¥)")),
             ),
             data["actions"],
         )
