@@ -100,9 +100,8 @@ def _payments(user: Any, params: QueryDict) -> QuerySet[Any]:
 
 
 def _activities(user: Any, params: QueryDict) -> QuerySet[Any]:
-    from salesloop.activities.selectors import activity_list
-
     from salesloop.activities.choices import ActivityKind
+    from salesloop.activities.selectors import activity_list
 
     queryset = _owner(activity_list(user=user), "owner_id", params)
     # "kind" names the dataset (kind=activities); the activity's own kind is "type"
