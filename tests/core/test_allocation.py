@@ -471,3 +471,86 @@ def test_round_matrix_property(data):
     assert [sum(r) for r in cells] == rows
     assert [sum(c) for c in zip(*cells, strict=True)] == cols
     assert all(v >= 0 for r in cells for v in r)
+
+
+# ------------------------------------------------------------------- months nested in a tree
+
+
+def _ordered_months(draw, m, most):
+    """(3, m) floor ≤ target ≤ stretch per column, in minor units."""
+    floor = draw(st.lists(st.integers(0, most), min_size=m, max_size=m))
+    down = draw(st.lists(st.integers(0, most // 4), min_size=m, max_size=m))
+    up = draw(st.lists(st.integers(0, most // 4), min_size=m, max_size=m))
+    target = [f + d for f, d in zip(floor, down, strict=True)]
+    return [floor, target, [t + u for t, u in zip(target, up, strict=True)]]
+
+
+@st.composite
+def families(draw):
+    """A parent's months and its children: some fixed (locked, with their own months), the
+    others free, whose year levels split what the parent's months leave."""
+    import numpy as np
+
+    from salesloop.core.allocation import largest_remainder
+
+    m = 12
+    fixed = [_ordered_months(draw, m, 10**4) for _ in range(draw(st.integers(0, 2)))]
+    left = np.array(_ordered_months(draw, m, 10**6))  # what the parent has beyond the fixed
+    parent = left + (np.array(fixed).sum(axis=0) if fixed else 0)
+    n = draw(st.integers(1, 8))
+    weights = draw(st.lists(st.integers(0, 100), min_size=n, max_size=n))
+    # the free children's years: floor, the step to the target, the step to the stretch, each
+    # split over them (so that they add up to what is left and keep their order)
+    steps = [left[0].sum(), (left[1] - left[0]).sum(), (left[2] - left[1]).sum()]
+    parts = [largest_remainder(int(total), weights) for total in steps]
+    rows = [
+        [parts[0][i], parts[0][i] + parts[1][i], parts[0][i] + parts[1][i] + parts[2][i]]
+        for i in range(n)
+    ]
+    seed = [[draw(st.lists(st.floats(0, 100), min_size=m, max_size=m))] * 3 for _ in range(n)]
+    unit = draw(st.sampled_from([1, 100, 10_000]))
+    return parent, rows, seed, fixed, unit
+
+
+@settings(max_examples=150, deadline=None)
+@given(families())
+def test_nested_months_add_up_to_the_parents_both_ways_and_keep_their_order(family):
+    import numpy as np
+
+    from salesloop.core.allocation import nest_levels
+
+    parent, rows, seed, fixed, unit = family
+    out = nest_levels(parent, rows, seed, fixed=fixed, unit=unit)
+    assert out is not None
+    fixed_sum = np.array(fixed).sum(axis=0) if fixed else 0
+    assert (out.sum(axis=0) + fixed_sum == parent).all()  # each month, each level: exact
+    assert (out.sum(axis=2) == np.array(rows)).all()  # each child's year: exact
+    assert (out >= 0).all()
+    assert (out[:, 0] <= out[:, 1]).all() and (out[:, 1] <= out[:, 2]).all()
+
+
+def test_nested_months_follow_the_childs_own_profile_where_the_margins_allow():
+    """Two children with opposite seasons under a flat parent: each keeps its shape (more in its
+    own high months) while the months add up to the parent's."""
+    from salesloop.core.allocation import nest_levels
+
+    parent = [[100] * 12, [120] * 12, [150] * 12]
+    rows = [[600, 720, 900], [600, 720, 900]]
+    early = [2.0] * 6 + [1.0] * 6
+    late = [1.0] * 6 + [2.0] * 6
+    out = nest_levels(parent, rows, [[early] * 3, [late] * 3])
+    assert out is not None
+    assert out[0, 1, 0] > out[0, 1, 11] and out[1, 1, 0] < out[1, 1, 11]
+    assert [out[0, 1, j] + out[1, 1, j] for j in range(12)] == [120] * 12
+
+
+def test_nested_months_are_refused_when_the_children_do_not_make_the_parent():
+    from salesloop.core.allocation import nest_levels
+
+    parent = [[100] * 12, [120] * 12, [150] * 12]
+    flat = [[[1.0] * 12] * 3]
+    assert nest_levels(parent, [[1200, 1440, 1800]], flat) is not None
+    assert nest_levels(parent, [[1200, 1441, 1800]], flat) is None  # a gap of one cent
+    # a locked child holding more of a month than the parent has
+    fixed = [[[0] * 12, [0] * 11 + [200], [0] * 11 + [200]]]
+    assert nest_levels(parent, [[1200, 1240, 1600]], flat, fixed=fixed) is None

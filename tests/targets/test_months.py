@@ -434,3 +434,28 @@ def test_monthly_amounts_pasted_from_excel_are_taken_as_shares(client, org, plan
     )
     assert response.status_code == 302
     assert [m[1] for m in months(team)] == [D(60000)] * 4 + [D(120000)] * 8
+
+
+def test_the_subtrees_months_add_up_to_the_teams_to_the_cent(org, plan):
+    """Shares that split no year evenly (sevenths): every person's months still add up to their
+    year, and in each month the people add up to the team, at each level."""
+    team = node(plan, unit=org.team_a)
+    shares = ["1", "2", "4"] * 4
+    s.target_set_months(
+        target=team, weights=s.month_weights(shares), actor=org.director.user, subtree=True
+    )
+    kids = list(Target.objects.filter(parent=team))
+    team_months = months(team)
+    for month in range(12):
+        for level in range(3):
+            assert sum(months(k)[month][level] for k in kids) == team_months[month][level], (
+                month,
+                level,
+            )
+    for k in kids:
+        got = months(k)
+        assert [sum(m[i] for m in got) for i in range(3)] == [k.floor, k.target, k.stretch]
+        assert all(f <= t <= st for f, t, st in got)
+        # each keeps the shape: a "4" month holds about four times a "1" month
+        if k.target:
+            assert abs(got[2][1] / got[0][1] - 4) < D("0.01")

@@ -631,9 +631,12 @@ def test_targets_rounded_to_a_unit_add_up_exactly_and_keep_their_order(org, hist
         assert sum(m.target_value for m in months) == t.target
         assert sum(m.stretch for m in months) == t.stretch
         assert all(m.floor <= m.target_value <= m.stretch for m in months), t
-        # months: ¥1,000 steps where a month averages ten of them, else ¥100, ¥10, …
+        # months: ¥1,000 steps where a month averages ten of them, else ¥100, ¥10, … — in the
+        # total tree, whose splits are all in ¥1,000 steps; a product line's months add up to
+        # its parent line's months first, which may take a finer step
         step = next((v for v in (1000, 100, 10) if t.target >= 12 * 10 * v), 1)
-        if t.target % step == 0 and t.floor % step == 0 and t.stretch % step == 0:
+        round_levels = t.target % step == 0 and t.floor % step == 0 and t.stretch % step == 0
+        if t.product_line_id is None and round_levels:
             assert all(m.target_value % step == 0 for m in months), (t, step)
             assert all(m.floor % step == 0 and m.stretch % step == 0 for m in months), (t, step)
     for owner, rows in by_owner.items():  # each owner's product lines add up to their total
@@ -655,3 +658,75 @@ def test_a_bad_rounding_unit_is_refused():
         Inputs.from_dict({"round_to": 250})
     assert Inputs.from_dict({"round_to": "10000"}).round_to == 10_000
     assert Inputs.from_dict({}).round_to == 0
+
+
+def _month_gaps(plan):
+    """(parent, level, month) wherever a parent's children add up to its year but not to its
+    month, in every tree of the plan (the total's and each product line's)."""
+    months = {}
+    for m in TargetMonth.objects.filter(target__plan=plan):
+        months[(m.target_id, m.month)] = (m.floor, m.target_value, m.stretch)
+    gaps = []
+    for parent in Target.objects.filter(plan=plan).prefetch_related("children"):
+        kids = list(parent.children.all())
+        levels = ("floor", "target", "stretch")
+        if not kids or any(
+            sum(getattr(k, lv) for k in kids) != getattr(parent, lv) for lv in levels
+        ):
+            continue
+        for month in range(1, 13):
+            for i, level in enumerate(levels):
+                below = sum(months[(k.pk, month)][i] for k in kids)
+                if below != months[(parent.pk, month)][i]:
+                    gaps.append((str(parent), level, month, below, months[(parent.pk, month)][i]))
+    return gaps
+
+
+def test_the_months_add_up_down_the_tree_and_a_locked_target_keeps_its_own(org, history):
+    """A team's November is its people's Novembers added up, at each level, in the total tree
+    and in each product line's; a locked person keeps the months set by hand, and the others
+    share what the team's months leave."""
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    assert Target.objects.filter(plan=plan, children__isnull=False).exists()
+    assert _month_gaps(plan) == []
+    # the people keep their own seasons: rep_a1's profile is not simply the team's
+    team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    a1 = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    share = {
+        t.pk: [m.target_value / t.target for m in t.months.order_by("month")] for t in (team, a1)
+    }
+    assert share[a1.pk] != share[team.pk]
+    # rep_a2 locked, with every month equal by hand; computed again, then split down again
+    a2 = Target.objects.get(plan=plan, member=org.rep_a2, product_line=None)
+    s.target_set_months(target=a2, weights=s.month_weights([1] * 12), actor=org.director.user)
+    a2 = Target.objects.get(pk=a2.pk)
+    s.target_set(
+        target=a2,
+        floor=a2.floor,
+        target_value=a2.target,
+        stretch=a2.stretch,
+        actor=org.director.user,
+        lock=True,
+    )
+    by_hand = list(
+        TargetMonth.objects.filter(target=a2)
+        .order_by("month")
+        .values_list("floor", "target_value", "stretch")
+    )
+    assert len({v for _f, v, _s in by_hand}) <= 2  # equal months (to the cent)
+    recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(growth_rate=0.05), actor=org.director.user
+    )
+    from salesloop.targets.planning import split_subtree
+
+    split_subtree(target=Target.objects.get(pk=team.pk), actor=org.director.user)
+    assert (
+        list(
+            TargetMonth.objects.filter(target=a2)
+            .order_by("month")
+            .values_list("floor", "target_value", "stretch")
+        )
+        == by_hand
+    )
+    assert _month_gaps(plan) == []

@@ -55,6 +55,7 @@ __all__ = [
     "largest_remainder",
     "largest_remainder_many",
     "matrix_step",
+    "nest_levels",
     "potential_weights",
     "round_grid",
     "rounding_step",
@@ -1079,3 +1080,67 @@ def round_matrix(
                 raise AllocationError("no integer split keeps both the row and the column totals")
             row_need[i] -= 1
     return [[cells[i][j] + extra[i][j] for j in range(m)] for i in range(n)]
+
+
+def nest_levels(
+    parent: Sequence[Sequence[int]] | IntArray,
+    rows: Sequence[Sequence[int]] | IntArray,
+    seed: Sequence[Sequence[Sequence[float]]] | npt.NDArray[np.float64],
+    *,
+    fixed: Sequence[Sequence[Sequence[int]]] | IntArray = (),
+    unit: int = 1,
+) -> IntArray | None:
+    """Children's columns (their months, say) that add up exactly to the parent's, level by
+    level, or None when no such table exists.
+
+    ``parent``: the parent's (floor, target, stretch) per column, shape (3, m), minor units;
+    ``rows``: each free child's (floor, target, stretch) for the whole row, shape (n, 3);
+    ``seed``: each free child's current columns (its own profile), shape (n, 3, m);
+    ``fixed``: the columns of children that keep theirs (locked ones), shape (k, 3, m).
+
+    Each level of the free children's table is fitted to both margins — the child's row total,
+    what the parent's column leaves after the fixed children — from the seed
+    (:func:`fit_matrix`), then rounded so that both margins hold exactly (:func:`round_matrix`,
+    in round steps of ``unit``). The three levels are fitted as increments (the floor, the step
+    up to the target, the step up to the stretch; the target first when that keeps every floor
+    ≥ 0), so every cell keeps floor ≤ target ≤ stretch. None: the rows do not add up to what
+    the parent leaves, or the fixed children take more of a column than the parent has."""
+    p = np.asarray(parent, dtype=np.int64).reshape(3, -1)
+    r = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    m, n = p.shape[1], r.shape[0]
+    s = np.asarray(seed, dtype=np.float64).reshape(n, 3, m)
+    f = np.asarray(fixed, dtype=np.int64).reshape(-1, 3, m)
+    if n == 0:
+        return None
+    left = p - f.sum(axis=0)
+    for anchored in (True, False):
+        first = 1 if anchored else 0
+        cols = np.stack([left[first], left[1] - left[0], left[2] - left[1]])
+        row_steps = np.stack([r[:, first], r[:, 1] - r[:, 0], r[:, 2] - r[:, 1]], axis=1)
+        if (cols < 0).any() or (row_steps < 0).any():
+            continue
+        if (row_steps.sum(axis=0) != cols.sum(axis=1)).any():
+            return None
+        seed_steps = np.stack(
+            [s[:, first], s[:, 1] - s[:, 0], s[:, 2] - s[:, 1]], axis=1
+        ).clip(min=0)
+        rounding = LevelRounding()
+        out = np.zeros((n, 3, m), dtype=np.int64)
+        for level in range(3):
+            row_t, col_t = row_steps[:, level].tolist(), cols[level].tolist()
+            table = round_matrix(
+                fit_matrix(seed_steps[:, level].tolist(), row_t, col_t),
+                row_t,
+                col_t,
+                **rounding(0, level, matrix_step(row_t, col_t, unit)),
+            )
+            out[:, level] = np.array(table, dtype=np.int64).reshape(n, m)
+        if anchored:
+            levels = np.stack([out[:, 0] - out[:, 1], out[:, 0], out[:, 0] + out[:, 2]], axis=1)
+        else:
+            levels = np.stack(
+                [out[:, 0], out[:, 0] + out[:, 1], out[:, 0] + out[:, 1] + out[:, 2]], axis=1
+            )
+        if (levels >= 0).all():
+            return levels
+    return None

@@ -92,9 +92,11 @@ from salesloop.targets.services import (
     _owner_key,
     _tree_nodes,
     locked_message,
+    nest_months,
     plan_build_tree,
     range_message,
     realign_lines,
+    stored_months,
 )
 
 HISTORY_MONTHS = 36
@@ -1240,6 +1242,7 @@ def _finalize(
     month_minor = split_levels_many(
         minor, _seasonal_matrix([n.series for n in todo], months, fy_start.month), unit=unit
     )
+    _nest_months(all_nodes, todo, month_minor, places, unit)
     peers = _PeerProductivity(members)
     no_peers = _PeerProductivity({})
     lines_label = ", ".join(sorted(line_names.values()))
@@ -1302,6 +1305,39 @@ def _finalize(
         if rec is not _KEEP:
             t.recommendation = rec
     return len(changed)
+
+
+def _nest_months(
+    all_nodes: list[Node],
+    todo: list[Node],
+    month_minor: np.ndarray,
+    places: int,
+    unit: int,
+) -> None:
+    """Make the months add up down the tree, in place (``nest_months`` over the nodes' families,
+    parents first): the children in ``todo`` (months × levels in ``month_minor``) share their
+    parent's months. A locked child, or one held (not in ``todo``), keeps its stored months."""
+    row = {n.target.pk: i for i, n in enumerate(todo)}
+    families = [
+        (n.target.pk, [c.target.pk for c in n.children])
+        for n in all_nodes
+        if any(c.target.pk in row for c in n.children)
+    ]
+    if not families:
+        return
+    keep = {n.target.pk for n in todo if n.target.locked}
+    need = {pk for pk, kids in families for pk in (pk, *kids) if pk not in row}
+    stored = stored_months(list(need | keep), places)
+    tables = {pk: month_minor[i] for pk, i in row.items()}  # views: written in place
+    for pk in keep:  # a locked target keeps its months when they still make its year
+        if pk in stored and (stored[pk].sum(axis=1) == tables[pk].sum(axis=1)).all():
+            tables[pk][...] = stored[pk]
+    nest_months(
+        families,
+        {**stored, **tables},
+        free={pk for pk in row if pk not in keep},
+        unit=unit,
+    )
 
 
 _KEEP = object()

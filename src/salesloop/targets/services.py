@@ -17,6 +17,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Max, Q
@@ -38,6 +39,7 @@ from salesloop.core.allocation import (
     increments,
     largest_remainder,
     matrix_step,
+    nest_levels,
     round_matrix,
     rounding_step,
     split_levels_many,
@@ -526,6 +528,58 @@ def target_split_months(
     return TargetMonth.objects.bulk_create(rows)
 
 
+def nest_months(
+    families: Sequence[tuple[int, Sequence[int]]],
+    tables: dict[int, np.ndarray],
+    *,
+    free: set[int],
+    unit: int,
+) -> None:
+    """Make children's months add up to their parent's, in place over ``tables`` (target id →
+    (3, 12) floor / target / stretch by month, minor units). ``families``: (parent, children)
+    with parents before their children. In each family the ``free`` children get the months
+    that fit both their own year and what the parent's months leave after the other children,
+    from their current profile (``core.allocation.nest_levels``); the others keep theirs. A
+    family whose years do not add up (a manual split with a gap), or whose months are missing,
+    is left as it is."""
+    for parent, kids in families:
+        loose = [k for k in kids if k in free]
+        fixed = [tables.get(k) for k in kids if k not in free]
+        if not loose or parent not in tables or any(f is None for f in fixed):
+            continue
+        seed = np.array([tables[k] for k in loose], dtype=np.int64)
+        nested = nest_levels(
+            tables[parent],
+            seed.sum(axis=2),
+            seed.astype(np.float64),
+            fixed=np.array(fixed, dtype=np.int64).reshape(-1, 3, 12),
+            unit=unit,
+        )
+        if nested is not None:
+            for k, months in zip(loose, nested, strict=True):
+                tables[k][...] = months
+
+
+def stored_months(ids: Sequence[int], places: int) -> dict[int, np.ndarray]:
+    """The stored months of these targets as (3, 12) minor units (floor, target, stretch), for
+    those that have all twelve."""
+    rows: dict[int, list[tuple[int, Decimal, Decimal, Decimal]]] = {}
+    for start in range(0, len(ids), 2000):
+        for tid, month, *amounts in TargetMonth.objects.filter(
+            target__in=list(ids[start : start + 2000])
+        ).values_list("target_id", "month", "floor", "target_value", "stretch"):
+            rows.setdefault(tid, []).append((month, *amounts))
+    out = {}
+    for tid, months in rows.items():
+        if sorted(m for m, *_a in months) != list(range(1, 13)):
+            continue
+        table = np.zeros((3, 12), dtype=np.int64)
+        for month, *amounts in months:
+            table[:, month - 1] = [_minor(v, places) for v in amounts]
+        out[tid] = table
+    return out
+
+
 def first_open_month(plan: Plan, on: date) -> int:
     """The first fiscal month of ``plan``'s year that is not over on ``on`` (1 before the year,
     13 after it): the month in progress is still open."""
@@ -931,6 +985,7 @@ def target_set_months(
     target = _draft_target_to_set(target, member)
     _bump(Target, target.pk, expected_version)
     chosen = [target]
+    families: list[tuple[int, list[int]]] = []  # parents first
     if subtree:
         scope = Target.objects.filter(
             plan=target.plan, metric=target.metric, product_line=target.product_line
@@ -938,11 +993,14 @@ def target_set_months(
         by_parent: dict[int | None, list[Target]] = {}
         for t in scope:
             by_parent.setdefault(t.parent_id, []).append(t)
-        stack = list(by_parent.get(target.pk, []))
+        stack = [target]
         while stack:
             t = stack.pop()
-            stack.extend(by_parent.get(t.pk, []))
-            if not t.locked and rules.may_edit_target(member, t):
+            kids = by_parent.get(t.pk, [])
+            if kids:
+                families.append((t.pk, [k.pk for k in kids]))
+            stack.extend(kids)
+            if t is not target and not t.locked and rules.may_edit_target(member, t):
                 chosen.append(t)
         Target.objects.filter(pk__in=[t.pk for t in chosen[1:]]).update(
             lock_version=F("lock_version") + 1
@@ -951,6 +1009,8 @@ def target_set_months(
     before = _month_values(target.pk)
     split = chosen if include_self else chosen[1:]
     rows = [row for t in split for row in _months_for(t, weights, unit)]
+    if families:  # the subtree's months add up to their parents' too, in cents
+        rows = _nested_rows(target, rows, families, {t.pk for t in chosen[1:]}, unit)
     TargetMonth.objects.filter(target__in=[t.pk for t in split]).delete()
     TargetMonth.objects.bulk_create(rows)
     audit_record(
@@ -964,6 +1024,35 @@ def target_set_months(
     )
     target.refresh_from_db()
     return chosen
+
+
+def _nested_rows(
+    top: Target,
+    rows: list[TargetMonth],
+    families: list[tuple[int, list[int]]],
+    free: set[int],
+    unit: int,
+) -> list[TargetMonth]:
+    """``rows`` (new months of some targets of ``top``'s subtree) with the ``free`` targets'
+    months fitted to their parents' (``nest_months``); the other targets' months as stored."""
+    places = metric_places(top.metric)
+    tables: dict[int, np.ndarray] = {}
+    for row in rows:
+        table = tables.setdefault(row.target_id, np.zeros((3, 12), dtype=np.int64))
+        table[:, row.month - 1] = [
+            _minor(v, places) for v in (row.floor, row.target_value, row.stretch)
+        ]
+    others = {pk for parent, kids in families for pk in (parent, *kids)} - set(tables)
+    tables = {**stored_months(sorted(others), places), **tables}
+    nest_months(families, tables, free=free, unit=unit)
+    quantum = Decimal(1).scaleb(-places)
+    for row in rows:
+        floor, value, stretch = (
+            Decimal(int(v)).scaleb(-places).quantize(quantum)
+            for v in tables[row.target_id][:, row.month - 1]
+        )
+        row.floor, row.target_value, row.stretch = floor, value, stretch
+    return rows
 
 
 def _active_target_to_revise(target: Target, member: Member, reason: str) -> Target:
