@@ -361,6 +361,36 @@ def test_a_mid_year_revision_keeps_the_months_already_over(org, plan):
     assert months[6][1] == 2 * months[0][1] or abs(months[6][1] - 2 * months[0][1]) <= 1
 
 
+def test_a_revision_the_open_months_cannot_take_in_order_is_refused_with_what_would_fit(org, plan):
+    """120 000 (96 000 / 144 000) split equally; on 15 July January–June hold 60 000 of the
+    target and 72 000 of the stretch. A target of 140 000 with the stretch left at 144 000 would
+    leave July–December 80 000 of target but 72 000 of stretch: refused, naming the stretch that
+    fits (152 000), rather than splitting the months over again. The floor alike."""
+    from salesloop.targets.models import Revision
+
+    rep = live_rep(org, plan)
+    before = month_values(rep)
+    reason = "大客户追加订单 A key account orders more"
+    with pytest.raises(ValidationError) as raised:
+        revise_in_july(org, rep, 96000, 140000, 144000, reason)
+    assert raised.value.messages == [
+        "The months to 2027-06 already hold ¥72,000 of the stretch: with the target at "
+        "¥140,000, the months from 2027-07 would need more target than stretch. Raise the "
+        "stretch to at least ¥152,000 as well, or revise the target less."
+    ]
+    with pytest.raises(ValidationError, match="Lower the floor to at most ¥88,000"):
+        revise_in_july(org, rep, 96000, 100000, 144000, reason)
+    rep.refresh_from_db()
+    assert (rep.floor, rep.target, rep.stretch) == (D(96000), D(120000), D(144000))
+    assert month_values(rep) == before and not Revision.objects.filter(target=rep).exists()
+    # with the stretch it names, the months over keep theirs
+    assert revise_in_july(org, rep, 96000, 140000, 152000, reason).counts_from == 7
+    months = month_values(rep)
+    assert months[:6] == before[:6]
+    assert [sum(m[i] for m in months) for i in range(3)] == [D(96000), D(140000), D(152000)]
+    assert all(f <= t <= st for f, t, st in months)
+
+
 def test_a_revision_counts_from_a_later_month_chosen(org, plan):
     """120 000 split equally (10 000 a month), revised on 15 July to 180 000 counting from
     September: January–August keep 10 000 a month (80 000), September–December share the other
@@ -394,3 +424,35 @@ def test_a_revision_counts_from_a_later_month_chosen(org, plan):
     )
     # without a month chosen it counts from the month in progress
     assert revise(144000, 180000, 220000).counts_from == 7
+
+
+def test_the_page_says_when_a_cut_split_the_whole_year_again(
+    org, plan, client, login, time_machine
+):
+    """Cut on 15 July below the 60 000 January–June hold, the revision has to split the whole
+    year again: the page says so next to the tree (it used to say nothing)."""
+    from datetime import UTC, datetime
+
+    from django.urls import reverse
+
+    rep = live_rep(org, plan)
+    rep.refresh_from_db()
+    time_machine.move_to(datetime(2027, 7, 15, 4, tzinfo=UTC), tick=False)
+    login(org.mgr_a)
+    url = reverse("targets:save", args=[rep.pk])
+    post = {"floor": "40000", "target": "50000", "stretch": "60000", "version": rep.lock_version}
+    response = client.post(
+        url, {**post, "reason": "客户流失 Lost the account"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200, html[html.find("tree-error"):][:400]
+    assert 'data-testid="tree-notice"' in html
+    assert "Rep_A1: the months already over held more than the revised figures leave" in html
+    rep.refresh_from_db()
+    assert rep.target == D(50000)
+    # a raise the open months can take says nothing
+    post = {"floor": "40000", "target": "56000", "stretch": "70000", "version": rep.lock_version}
+    again = client.post(
+        url, {**post, "reason": "又签回一部分 Won some back"}, HTTP_HX_REQUEST="true"
+    )
+    assert again.status_code == 200 and 'data-testid="tree-notice"' not in again.content.decode()

@@ -674,6 +674,57 @@ def _split_open_months(
     return True
 
 
+def _check_open_rest(
+    target: Target, old: list[TargetMonth], first_open: int, levels: Sequence[Decimal]
+) -> None:
+    """Refuse a revision whose figures the open months cannot take in order while the months
+    over keep theirs: more target than stretch left for them (the months over used much of the
+    stretch), or more floor than target. Said with the figure that would fit. A cut below what
+    the months over hold is not refused here: the whole year is then split again."""
+    from salesloop.web.templatetags.salesloop import exact_figure
+
+    if len(old) != 12 or not 1 < first_open <= 12:
+        return
+    closed = old[: first_open - 1]
+    used = [
+        sum((getattr(m, f) for m in closed), Decimal(0))
+        for f in ("floor", "target_value", "stretch")
+    ]
+    rest = [v - u for v, u in zip(levels, used, strict=True)]
+    if min(rest) < 0 or rest[0] <= rest[1] <= rest[2]:
+        return
+    figures = {
+        "last": _month_label(target.plan, first_open - 1),
+        "month": _month_label(target.plan, first_open),
+        "target": exact_figure(levels[1], target.metric),
+    }
+    if rest[1] > rest[2]:
+        raise ValidationError(
+            _(
+                "The months to %(last)s already hold %(used)s of the stretch: with the target at "
+                "%(target)s, the months from %(month)s would need more target than stretch. "
+                "Raise the stretch to at least %(least)s as well, or revise the target less."
+            )
+            % {
+                **figures,
+                "used": exact_figure(used[2], target.metric),
+                "least": exact_figure(levels[2] + rest[1] - rest[2], target.metric),
+            }
+        )
+    raise ValidationError(
+        _(
+            "The months to %(last)s already hold %(used)s of the target: with the target at "
+            "%(target)s, the months from %(month)s would need more floor than target. Lower the "
+            "floor to at most %(most)s as well, or revise the target less."
+        )
+        % {
+            **figures,
+            "used": exact_figure(used[1], target.metric),
+            "most": exact_figure(levels[0] - (rest[0] - rest[1]), target.metric),
+        }
+    )
+
+
 def _owner_key(target: Any) -> tuple[str, int]:
     """The owner of a target (a model or a ``TargetRow``), the same in the total tree and in
     every product line's tree."""
@@ -1357,6 +1408,8 @@ def target_revise(
         raise ValidationError(_("Nothing to revise: these are the target's figures already."))
     before = _values(target)
     old_months = list(TargetMonth.objects.filter(target=target).order_by("month"))
+    if weights is None:
+        _check_open_rest(target, old_months, first_open, (floor, target_value, stretch))
     Target.objects.filter(pk=target.pk).update(floor=floor, target=target_value, stretch=stretch)
     target.refresh_from_db()
     counts_from: int | None = first_open if first_open <= 12 else None

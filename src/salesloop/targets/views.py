@@ -334,11 +334,13 @@ def _tree_response(
     status: int = 200,
     error: str = "",
     failed: dict[str, Any] | None = None,
+    notice: str = "",
 ) -> HttpResponse:
     """The tree again; ``failed`` (the refused row's pk and what was typed in it) keeps that
     row's input as typed, marked, so that it can be corrected rather than retyped."""
     context = _plan_context(request, plan, _metric(request), _line(request))
     context["tree_error"] = error
+    context["tree_notice"] = notice
     context["failed"] = failed
     template = (
         "targets/plan.html#tree" if request.htmx else "targets/plan.html"
@@ -354,12 +356,13 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = target.plan
     revising = plan.status == PlanStatus.ACTIVE
     form = (RevisionForm if revising else TargetValuesForm)(request.POST)
-    error = ""
+    error = notice = ""
     if form.is_valid():
         d = form.cleaned_data
         try:
             if revising:
-                services.target_revise(
+                first_open = services.first_open_month(plan, timezone.localdate())
+                revision = services.target_revise(
                     target=target,
                     floor=d["floor"],
                     target_value=d["target"],
@@ -369,6 +372,11 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
                     expected_version=d["version"],
                     from_month=d.get("from_month"),
                 )
+                if revision.counts_from == 1 and first_open > 1:
+                    notice = _(
+                        "%(owner)s: the months already over held more than the revised figures "
+                        "leave, so the whole year was split again (the history says so)."
+                    ) % {"owner": target.owner_name}
             else:
                 services.target_set(
                     target=target,
@@ -385,7 +393,7 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
         # the same sentence for floor, target and stretch is said once
         error = " ".join(dict.fromkeys(e for errs in form.errors.values() for e in errs))
     if not error:
-        return _tree_response(request, plan)
+        return _tree_response(request, plan, notice=notice)
     typed = {k: request.POST.get(k, "")[:40] for k in ("floor", "target", "stretch")}
     failed = {"pk": target.pk, **typed, "reason": request.POST.get("reason", "")[:500]}
     return _tree_response(
