@@ -497,3 +497,28 @@ def test_a_refused_edit_keeps_what_was_typed_and_a_missing_plan_offers_a_way_bac
     page.click("text=Back to my day")
     expect(page.locator("h1")).to_contain_text("Director")
     shot(page, "not-found")
+
+
+def test_refused_recommendation_inputs_are_said_in_the_panel_itself(page, org):
+    """Probabilities out of order pass the browser's own checks; the server's refusal comes
+    back in place of the panel (once, not a second copy further down) with its message in
+    view, and no computation starts."""
+    from salesloop.targets import services as s
+    from salesloop.targets.models import PlanRun
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    page.fill("#id_floor_probability", "60")
+    page.fill("#id_target_probability", "70")
+    page.fill("#id_stretch_probability", "40")
+    with page.expect_response(lambda r: "/recompute/" in r.url) as answer:
+        page.click("[data-testid=recompute]")
+    assert answer.value.status == 400
+    message = page.locator("#inputs .message-error")
+    expect(message).to_contain_text("The floor must be the most likely")
+    expect(message).to_be_in_viewport()
+    assert page.locator("#inputs").count() == 1 and page.locator("#run").count() == 1
+    expect(page.locator("#id_target_probability")).to_have_value("70")
+    assert not PlanRun.objects.exists()
+    shot(page, "plan-inputs-refused")

@@ -200,6 +200,21 @@ def test_bad_recompute_inputs_change_nothing(client, org, plan, login):
     )
     assert response.status_code == 400
     assert not PlanRun.objects.exists()
+    # without JavaScript: the whole page with the form's errors; with htmx: the form, sent back
+    # in place of itself (it posts into the run slot)
+    assert "<html" in response.content.decode() and response.context["inputs_form"].errors
+    bad = {"metric": "booked_revenue", "floor_probability": "60", "target_probability": "70"}
+    partial = client.post(
+        reverse("targets:recompute", args=[plan.pk]),
+        {**bad, "stretch_probability": "40"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert partial.status_code == 400
+    assert partial["HX-Retarget"] == "#inputs" and partial["HX-Reswap"] == "outerHTML show:top"
+    html = partial.content.decode()
+    assert html.count('id="inputs"') == 1 and "<html" not in html
+    assert "The floor must be the most likely, then the target, then the stretch." in html
+    assert not PlanRun.objects.exists()
 
 
 def test_transitions_through_the_page(client, org, plan, login):

@@ -447,7 +447,12 @@ def plan_recompute_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         context = _plan_context(request, plan, metric, None)
         context["inputs_form"] = form
-        return render(request, "targets/plan.html#inputs", context, status=400)
+        template = "targets/plan.html#inputs" if request.htmx else "targets/plan.html"
+        response = render(request, template, context, status=400)
+        # the form posts into the run slot; its errors go back in place of the form itself
+        response["HX-Retarget"] = "#inputs"
+        response["HX-Reswap"] = "outerHTML show:top"  # its message in view
+        return response
     run = PlanRun.objects.create(
         plan=plan, metric=metric, requested_by=member, inputs=form.inputs()
     )
