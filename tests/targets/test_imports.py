@@ -446,7 +446,11 @@ def test_an_active_plan_takes_an_import_as_revisions_with_a_reason(
     )
     errors = response.context["reading"].errors
     assert len(errors) == 2, errors  # every row that cannot be written, not only the first
-    assert all("no room" in e for e in errors)
+    assert all("Raise the stretch to at least" in e for e in errors), errors
+    assert {e.split(": ")[1] for e in errors} == {
+        "Rep_A1 · Booked revenue",
+        "Rep_A2 · Booked revenue",
+    }
     assert {"Rep_A1", "Rep_A2"} == {n for n in ("Rep_A1", "Rep_A2") for e in errors if n in e}
     assert b"import-apply" not in response.content
     assert snapshot(draft) == before and not Revision.objects.exists()

@@ -3,6 +3,7 @@ figures, checked against sums worked out by hand or read independently from the 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -189,4 +190,16 @@ def test_proposal_typed_with_separators_from_my_targets(org, plan2027, login):
         reverse("targets:propose", args=[target.pk]), {"value": "12x", "comment": ""}, follow=True
     )
     assert Proposal.objects.count() == 1
-    assert "Enter a number" in answer.content.decode()
+    html = answer.content.decode()
+    # said of the plan and the target, with the field; what was typed stays, marked
+    assert (
+        f"{plan2027.name} · {target}: My proposal: Type a number, e.g. 5,040,000 or 504万." in html
+    )
+    assert re.search(r'<input[^>]*name="value"[^>]*value="12x"[^>]*aria-invalid="true"', html) or (
+        re.search(r'<input[^>]*aria-invalid="true"[^>]*value="12x"', html)
+    ), html
+    # once read, the row shows the usual empty form again
+    assert 'value="12x"' not in client.get(reverse("targets:mine")).content.decode()
+    # 万 and 亿 as Excel users write them
+    client.post(reverse("targets:propose", args=[target.pk]), {"value": "350万", "comment": ""})
+    assert Proposal.objects.order_by("-pk").first().value == D(3500000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -297,9 +298,28 @@ def test_amounts_typed_with_separators_are_read_and_bad_ones_change_nothing(
         reverse("targets:save", args=[t.pk]),
         {"floor": "1,2x0", "target": "2", "stretch": "3", "version": t.lock_version},
     )
-    assert bad.status_code == 400 and "Enter a number" in bad.content.decode()
+    assert bad.status_code == 400
+    html = bad.content.decode()
+    assert "Rep_A1: Floor: Type a number, e.g. 5,040,000 or 504万." in html
+    # only the refused cell is marked
+    assert re.search(r'name="floor" value="1,2x0" aria-invalid="true"', html)
+    assert not re.search(r'name="target" value="2" aria-invalid', html)
     t.refresh_from_db()
     assert t.floor == D("1200000")
+    # one sentence said of two cells once, each named; 万 read as Excel users write it
+    bad = client.post(
+        reverse("targets:save", args=[t.pk]),
+        {"floor": "-1", "target": "150万", "stretch": "-2", "version": t.lock_version},
+    )
+    assert "Rep_A1: Floor, Stretch: Cannot be negative." in bad.content.decode()
+    ok = client.post(
+        reverse("targets:save", args=[t.pk]),
+        {"floor": "120万", "target": "150万", "stretch": "0.018亿", "version": t.lock_version},
+    )
+    html = ok.content.decode()
+    assert ok.status_code == 200, html[html.find("tree-error") :][:300]
+    t.refresh_from_db()
+    assert (t.floor, t.target, t.stretch) == (D(1200000), D(1500000), D(1800000))
 
 
 def test_history_tells_who_changed_which_target_how(client, org, plan, login):

@@ -445,7 +445,7 @@ def test_the_page_says_when_a_cut_split_the_whole_year_again(
         url, {**post, "reason": "客户流失 Lost the account"}, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
-    assert response.status_code == 200, html[html.find("tree-error"):][:400]
+    assert response.status_code == 200, html[html.find("tree-error") :][:400]
     assert 'data-testid="tree-notice"' in html
     assert "Rep_A1: the months already over held more than the revised figures leave" in html
     rep.refresh_from_db()

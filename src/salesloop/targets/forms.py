@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.common.money import ENTRY_DIGITS, ENTRY_MAX
@@ -18,18 +19,41 @@ class AmountField(forms.DecimalField):
     """A decimal typed the way people copy it from Excel or a report: ``1,234,567.89``,
     ``1 234 567``, ``¥1,234,567`` or with the full-width ``，`` / ``￥``."""
 
-    _NOISE = str.maketrans("", "", ",，¥￥ \u00a0\u202f\u3000")
+    _NOISE = str.maketrans("", "", ",，¥￥元 \u00a0\u202f\u3000")
+    #: 504万 and 5.04亿 read as Excel users write them (as the imports read them too)
+    _SCALES = {"万": 10_000, "亿": 100_000_000}
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", ENTRY_DIGITS)
         super().__init__(**kwargs)
         too_large = _("At most %(most)s, please.") % {"most": f"{ENTRY_MAX:,}"}
-        self.error_messages.update(max_digits=too_large, max_whole_digits=too_large)
+        self.error_messages.update(
+            max_digits=too_large,
+            max_whole_digits=too_large,
+            invalid=_("Type a number, e.g. 5,040,000 or 504万."),
+            required=_("Give a figure."),
+            max_decimal_places=_("At most %(max)s decimal places."),
+        )
+        for validator in self.validators:
+            if isinstance(validator, MinValueValidator) and validator.limit_value == 0:
+                validator.message = _("Cannot be negative.")
 
     def to_python(self, value: Any) -> Decimal | None:
+        scale = 1
         if isinstance(value, str):
             value = value.translate(self._NOISE)
-        return super().to_python(value)
+            for suffix, factor in self._SCALES.items():
+                if value.endswith(suffix):
+                    value, scale = value.removesuffix(suffix), factor
+        number = super().to_python(value)
+        if number is None or scale == 1:
+            return number
+        scaled = number * scale  # 0.018亿: 1800000.000, whose zeros are no decimals typed
+        return (
+            scaled.quantize(Decimal(1))
+            if scaled == scaled.to_integral_value()
+            else scaled.normalize()
+        )
 
 
 class TargetValuesForm(forms.Form):
@@ -59,6 +83,10 @@ class RevisionForm(TargetValuesForm):
         min_length=REASON_MIN,
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": _("Why does this target change?")}),
+        error_messages={
+            "required": _("Say why this target changes."),
+            "min_length": _("Say why in a few words (at least %(limit_value)d characters)."),
+        },
     )
     from_month = forms.IntegerField(
         label=_("Counts from"),

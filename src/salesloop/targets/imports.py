@@ -850,8 +850,8 @@ def _revise(
                 from_month=first_open,  # the months over keep theirs, as the preview says
             )
         except ValidationError as exc:
-            if "from_month" not in getattr(exc, "error_dict", {}):
-                raise
+            if "from_month" not in getattr(exc, "error_dict", {}):  # said of its row's owner
+                raise ValidationError([f"{e.owner or target}: {m}" for m in exc.messages]) from exc
             raise ValidationError(
                 _(
                     "%(owner)s: the months before %(month)s keep their targets, and the revised "

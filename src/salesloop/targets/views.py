@@ -322,6 +322,20 @@ def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
+def form_errors(form: Any) -> str:
+    """A form's errors in one line, each field's said with its label ("Target: Cannot be
+    negative."), one sentence said of several fields once ("Floor, Stretch: …")."""
+    said: dict[str, list[str]] = {}
+    for name, errors in form.errors.items():
+        label = "" if name == "__all__" else str(form.fields[name].label)
+        for error in errors:
+            said.setdefault(error, []).append(label)
+    return " ".join(
+        f"{', '.join(labels)}: {error}" if any(labels) else error
+        for error, labels in ((e, [lb for lb in ls if lb]) for e, ls in said.items())
+    )
+
+
 def _posted_int(request: HttpRequest, name: str) -> int | None:
     """A whole number the page posted (a version), None when absent or not one."""
     raw = request.POST.get(name, "")
@@ -390,12 +404,14 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))
     else:
-        # the same sentence for floor, target and stretch is said once
-        error = " ".join(dict.fromkeys(e for errs in form.errors.values() for e in errs))
+        error = form_errors(form)
     if not error:
         return _tree_response(request, plan, notice=notice)
     typed = {k: request.POST.get(k, "")[:40] for k in ("floor", "target", "stretch")}
     failed = {"pk": target.pk, **typed, "reason": request.POST.get("reason", "")[:500]}
+    # the cells to mark: those refused, or all three when the refusal is about them together
+    bad = [name for name in form.errors if name != "__all__"] if form.is_bound else []
+    failed["bad"] = bad or ["floor", "target", "stretch"]
     return _tree_response(
         request, plan, status=400, error=f"{target.owner_name}: {error}", failed=failed
     )
@@ -840,6 +856,7 @@ def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = selectors.target_get(user=request.user, pk=pk)
     form = ProposalForm(request.POST)
+    error = ""
     if form.is_valid():
         try:
             services.proposal_create(
@@ -849,11 +866,18 @@ def proposal_create_view(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            error = " ".join(getattr(exc, "messages", [str(exc)]))
         else:
             messages.success(request, _("Proposal sent to your manager."))
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        error = form_errors(form)
+    if error:  # said of the target, and what was typed stays in its row for correcting
+        messages.error(request, f"{target.plan.name} · {target}: {error}")
+        request.session["proposal_refused"] = {
+            "pk": target.pk,
+            "value": request.POST.get("value", "")[:40],
+            "comment": request.POST.get("comment", "")[:500],
+        }
     return redirect("targets:mine")
 
 
@@ -879,12 +903,18 @@ def history_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def my_targets_view(request: HttpRequest) -> HttpResponse:
+    refused = request.session.pop("proposal_refused", None)
+    refused_form = ProposalForm(initial=refused) if refused else None
+    if refused_form is not None:
+        refused_form.fields["value"].widget.attrs["aria-invalid"] = "true"
     return render(
         request,
         "targets/mine.html",
         {
             "plans": selectors.my_targets(user=request.user),
             "proposal_form": ProposalForm(),
+            "refused": refused,
+            "refused_form": refused_form,
         },
     )
 
