@@ -436,6 +436,35 @@ def test_monthly_amounts_pasted_from_excel_are_taken_as_shares(client, org, plan
     assert [m[1] for m in months(team)] == [D(60000)] * 4 + [D(120000)] * 8
 
 
+def test_an_amount_typed_among_percentages_is_saved_only_once_confirmed(client, org, plan, login):
+    """1,234,567.89 typed into January with the other months as percentages (8.33 each): the
+    shares add up to 1,234,659.5 %, which would put 99.99 % of the year into January. The page
+    says so and writes nothing; saved again as they are, they are taken."""
+    team = node(plan, unit=org.team_a)
+    before = months(team)
+    login(org.director)
+    url = reverse("targets:months", args=[team.pk])
+    typed = {f"m{i}": "8.33" for i in range(1, 13)} | {"m1": "1234567.89"}
+    first = client.post(url, {**typed, "version": team.lock_version})
+    assert first.status_code == 400
+    html = first.content.decode()
+    assert (
+        "The shares add up to 1,234,659.5 %, not 100 %: each is taken as its share of their sum, "
+        "so 2027-01 would get 100.0 % of the year." in html
+    )
+    assert months(team) == before
+    token = re.search(r'name="confirm" value="([0-9a-f]+)"', html)[1]
+    assert 'value="1234567.89"' in html  # what was typed stays
+    # changed after the warning: warned again
+    changed = {**typed, "m2": "9", "version": team.lock_version, "confirm": token}
+    assert client.post(url, changed).status_code == 400 and months(team) == before
+    # confirmed as they were: taken as shares
+    done = client.post(url, {**typed, "version": team.lock_version, "confirm": token})
+    assert done.status_code == 302
+    after = months(team)
+    assert sum(m[1] for m in after) == D(1200000) and after[0][1] > D(1199000)
+
+
 def test_the_subtrees_months_add_up_to_the_teams_to_the_cent(org, plan):
     """Shares that split no year evenly (sevenths): every person's months still add up to their
     year, and in each month the people add up to the team, at each level."""

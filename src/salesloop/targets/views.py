@@ -548,6 +548,34 @@ def _plan_url(target: Target) -> str:
     return reverse("targets:plan", args=[target.plan_id]) + query
 
 
+def _shares_to_confirm(
+    values: list[str], weights: SeasonalWeights, target: Any
+) -> tuple[str, str] | None:
+    """Shares typed that do not add up to 100 % (amounts pasted from Excel, or amounts mixed
+    with percentages) are taken as shares of their sum, but only once confirmed: (the token the
+    second submit carries, the sentence that says what they would become); None when they add
+    up to 100 % (to a rounding) or, as amounts, to the year's target."""
+    import hashlib
+
+    total = sum(float(Decimal(str(v).strip().replace(",", "").rstrip("%") or "0")) for v in values)
+    if abs(total - 100) <= 0.1 or abs(total - float(target.target)) < 0.005:
+        return None
+    plan = target.plan
+    shares = weights.values
+    top = max(range(12), key=lambda i: shares[i])
+    token = hashlib.sha256("|".join(values).encode()).hexdigest()[:16]
+    fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    return token, _(
+        "The shares add up to %(total)s %%, not 100 %%: each is taken as its share of their sum, "
+        "so %(month)s would get %(share)s %% of the year. If that is what you mean, save again; "
+        "else correct them (an amount typed among percentages counts as a huge share)."
+    ) % {
+        "total": f"{total:,.1f}",
+        "month": f"{fiscal.month(plan.fiscal_year, top + 1).start:%Y-%m}",
+        "share": f"{100 * shares[top]:.1f}",
+    }
+
+
 @writer_required
 def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The monthly split of one target, set by hand (a share per month). In a draft: for it
@@ -573,7 +601,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if len(parent_shares) != 12 or not any(parent_shares):
         parent_shares = []
-    error = ""
+    error = to_confirm = ""
     bad_month = 0  # the month whose share was refused (its cell is marked)
     values = [str(v) for v in shares] if len(shares) == 12 else ["8.33"] * 12
     subtree, reason = False, ""
@@ -590,6 +618,10 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
             if version is None:  # the page sends the version it showed
                 raise ValidationError(_("This page is out of date: reload it and try again."))
+            confirm = _shares_to_confirm(values, weights, target) if not active else None
+            if confirm is not None and request.POST.get("confirm") != confirm[0]:
+                to_confirm = confirm[0]
+                raise ValidationError(confirm[1])
             # the shares as shown (rounded for the eye) mean the split as it is: the target
             # keeps its months to the cent, and the targets under it take its exact profile
             as_shown = values == [str(v) for v in shares] and total > 0
@@ -662,6 +694,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
             "reason": reason,
             "has_children": Target.objects.filter(parent=target).exists(),
             "error": error,
+            "confirm": to_confirm,
             "editable": plan.is_editable or (active and first_open <= 12),
             "active": active,
             "open_from": fiscal.month(plan.fiscal_year, first_open).start
