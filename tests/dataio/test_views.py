@@ -202,3 +202,33 @@ def test_export_command(org, tmp_path):
     )
     text = out.read_text(encoding="utf-8")
     assert text.startswith("\ufeff") and "'+SUM(1)" in text and "West" not in text
+
+
+def test_a_queued_check_is_followed_by_its_page_until_a_worker_runs_it(org, login, settings):
+    """With a task queue the dry run waits for a worker: the job page says so and keeps
+    polling (it used to show 0 created / 0 rejected, as if the file were empty, until
+    reloaded); a second click cannot queue the import twice; the worker's run ends it."""
+    from django_tasks.backends.database.models import DBTaskResult
+
+    from salesloop.dataio.tasks import run_import_job
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
+    client = login(org.mgr_a)
+    _upload(client)
+    job = ImportJob.objects.get()
+    mapping = {"col_0": "external_id", "col_1": "name", "col_2": "owner", "valid_rows_only": "on"}
+    client.post(reverse("dataio:mapping", args=[job.pk]), mapping)
+    job.refresh_from_db()
+    assert job.status == "checking"
+    page = client.get(reverse("dataio:job", args=[job.pk])).content.decode()
+    assert "Checking the file…" in page and "Waiting for a worker to start it…" in page
+    assert 'hx-trigger="every 1s"' in page and "Will be created" not in page
+    [queued] = DBTaskResult.objects.filter(task_path__endswith="run_import_job")
+    run_import_job.call(*queued.args_kwargs["args"])  # what the worker runs
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.rejected_count) == ("checked", 2, 1)
+    client.post(reverse("dataio:run", args=[job.pk]))
+    client.post(reverse("dataio:run", args=[job.pk]))  # a second click
+    assert DBTaskResult.objects.filter(task_path__endswith="run_import_job").count() == 2
+    job.refresh_from_db()
+    assert job.status == "importing"

@@ -163,12 +163,25 @@ def job_progress(job: ImportJob) -> dict[str, Any]:
         return {"done": 0, "estimate": None, "rejected": 0}
 
 
+def import_job_queue(*, job: ImportJob, dry_run: bool) -> None:
+    """Mark a job as checking / importing at once and hand it to a worker: its page follows it
+    from now on (while it waits for a worker too), and a second click cannot queue it again."""
+    from salesloop.dataio.tasks import run_import_job
+
+    job.status = ImportJob.Status.CHECKING if dry_run else ImportJob.Status.IMPORTING
+    job.dry_run = dry_run
+    job.save(update_fields=["status", "dry_run", "updated_at"])
+    progress_path(job).write_text(json.dumps({"queued": True, "done": 0, "rejected": 0}))
+    run_import_job.enqueue(job.pk, dry_run)
+
+
 def import_job_run(*, job: ImportJob, dry_run: bool) -> ImportJob:
     """Run the dry run or the import of a job (called by the background task)."""
     job.status = ImportJob.Status.CHECKING if dry_run else ImportJob.Status.IMPORTING
     job.dry_run = dry_run
     job.save(update_fields=["status", "dry_run", "updated_at"])
     progress_file = progress_path(job)
+    progress_file.write_text(json.dumps({"done": 0, "estimate": None, "rejected": 0}))
     rejects_csv(job).unlink(missing_ok=True)
     (job_dir(job) / "rejected.xlsx").unlink(missing_ok=True)
 

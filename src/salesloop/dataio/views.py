@@ -23,7 +23,6 @@ from salesloop.dataio.forms import MappingForm, UploadForm
 from salesloop.dataio.kinds import KINDS
 from salesloop.dataio.models import ImportJob
 from salesloop.dataio.selectors import import_job_get, import_job_list, import_templates
-from salesloop.dataio.tasks import run_import_job
 from salesloop.org.decorators import writer_required
 
 UPLOAD_OVERHEAD = 64 * 1024  # multipart headers and the other form fields
@@ -144,7 +143,7 @@ def import_mapping_view(request: HttpRequest, pk: int) -> HttpResponse:
                 valid_rows_only=form.cleaned_data["valid_rows_only"],
                 template_name=form.cleaned_data["template_name"],
             )
-            run_import_job.enqueue(job.pk, True)
+            services.import_job_queue(job=job, dry_run=True)
             return redirect("dataio:job", pk=job.pk)
     rows = [
         {
@@ -203,7 +202,7 @@ def import_run_view(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Fix the rejected rows, or choose to import the valid rows only.")
         )
         return redirect("dataio:job", pk=job.pk)
-    run_import_job.enqueue(job.pk, False)
+    services.import_job_queue(job=job, dry_run=False)
     return redirect("dataio:job", pk=job.pk)
 
 
