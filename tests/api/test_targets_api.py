@@ -225,11 +225,15 @@ def test_proposals_are_decided_by_someone_above(org, draft, api_as, role):
     }
     api = api_as(getattr(org, role))
     for key, proposal in proposals.items():
-        response = api.post(f"/api/proposals/{proposal.pk}/decide", {"accept": False})
+        response = api.post(
+            f"/api/proposals/{proposal.pk}/decide", {"accept": False, "note": "预算已定"}
+        )
         expected = expected_write(role, key)
         assert response.status_code == expected, (role, key, response.content[:300])
         proposal.refresh_from_db()
         assert proposal.status == ("rejected" if expected == 200 else "open")
+        if expected == 200:
+            assert response.json()["decision_note"] == proposal.decision_note == "预算已定"
     listed = {p["id"] for p in api.get(f"/api/plans/{draft.pk}/proposals/").json()["items"]}
     assert listed == {proposals[k].pk for k in SEES[role]}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.db.models import Sum
@@ -91,6 +92,42 @@ def test_reconcile_page_says_how_many_members_proposed(org, plan2027, login):
     assert "No proposals yet" in html  # Team B, West
     # East's figure rests on Team A (a team), not on members: said so
     assert "1 of 3 teams and people below have a figure" in html
+
+
+def test_rejecting_on_the_page_says_so_keeps_the_reason_and_shows_the_rejection(
+    client, org, plan2027, login, django_capture_on_commit_callbacks
+):
+    """The manager rejects Rep_A1's 90 with a reason: the page confirms it, the row still shows
+    the rejected figure (it does not count as a bottom-up figure), and Rep_A1 is told why."""
+    from salesloop.alerts.models import Notification
+
+    set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
+    proposal = s.proposal_create(
+        target=node(plan2027, member=org.rep_a1), value=D(90), comment="", actor=org.rep_a1.user
+    )
+    login(org.mgr_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            reverse("targets:decide", args=[proposal.pk]),
+            {"accept": "0", "note": "华东一组明年要冲刺新行业"},
+            follow=True,
+        )
+    html = unescape(page.content.decode())
+    assert "Rejected Rep_A1's proposal of ¥90 for Rep_A1 · Booked revenue; Rep_A1 is told." in html
+    row = re.search(r'data-testid="recon-Rep_A1".*?</tr>', html, re.S)[0]
+    assert 'data-testid="recon-rejected"' in row and "¥90" in row and "Rejected" in row
+    assert "华东一组明年要冲刺新行业" in row and "Not proposed" in row
+    proposal.refresh_from_db()
+    assert (proposal.status, proposal.decision_note) == ("rejected", "华东一组明年要冲刺新行业")
+    told = Notification.objects.get(recipient=org.rep_a1, title__contains="was rejected")
+    assert "Why: 华东一组明年要冲刺新行业" in told.body
+    # a newer proposal replaces the rejected one in the row
+    s.proposal_create(
+        target=node(plan2027, member=org.rep_a1), value=D(95), comment="", actor=org.rep_a1.user
+    )
+    html = client.get(reverse("targets:reconcile", args=[plan2027.pk])).content.decode()
+    row = re.search(r'data-testid="recon-Rep_A1".*?</tr>', html, re.S)[0]
+    assert "recon-rejected" not in row and "¥95" in row
 
 
 def orders_total(member, start, end):

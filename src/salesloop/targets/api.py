@@ -573,7 +573,9 @@ def proposal_create_route(request: HttpRequest, target_id: PathId, payload: Prop
 def proposal_decide_route(request: HttpRequest, proposal_id: PathId, payload: DecisionIn) -> Any:
     """Accept or reject an open proposal (someone above the proposer decides)."""
     proposal = selectors.proposal_get(user=request.user, pk=proposal_id)
-    return services.proposal_decide(proposal=proposal, accept=payload.accept, actor=request.user)
+    return services.proposal_decide(
+        proposal=proposal, accept=payload.accept, actor=request.user, note=payload.note
+    )
 
 
 @router.post(

@@ -75,6 +75,6 @@ class Method(models.TextChoices):
 class ProposalStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("proposal status", "Awaiting decision")
     ACCEPTED = "accepted", _("Accepted")
-    REJECTED = "rejected", _("Rejected")
+    REJECTED = "rejected", pgettext_lazy("proposal status", "Rejected")
     #: an open proposal its author replaced with a newer one for the same target
     SUPERSEDED = "superseded", _("Replaced by a newer one")

@@ -252,6 +252,8 @@ class Proposal(TimeStampedModel):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    #: why it was decided so (optional; told to its author with the decision)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("proposal")

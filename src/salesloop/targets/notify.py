@@ -341,6 +341,8 @@ def proposal_decided(proposal_pk: int) -> None:
             else _("%(who)s rejected it: the target stays %(levels)s.")
             % {"who": who, "levels": _levels(target)}
         )
+        if proposal.decision_note:
+            body += " " + _("Why: %(note)s") % {"note": proposal.decision_note}
         return title, body
 
     _send([proposal.proposed_by], message, reverse("targets:mine"), proposal.decided_at)

@@ -208,6 +208,7 @@ class ProposalOut(Schema):
     status: ProposalStatus
     decided_by: int | None = Field(alias="decided_by_id")
     decided_at: datetime | None
+    decision_note: str = Field(description="Why it was decided so, when the decider said.")
     created_at: datetime
 
     @staticmethod
@@ -219,6 +220,11 @@ class DecisionIn(Schema):
     accept: bool = Field(
         description="true: the target takes the proposed value (floor and stretch keep their "
         "proportions) and is locked; false: the proposal is rejected."
+    )
+    note: str = Field(
+        default="",
+        max_length=500,
+        description="Why (optional): told to the proposal's author with the decision.",
     )
 
 

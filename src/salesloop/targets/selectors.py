@@ -219,12 +219,19 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
     """
     rows = plan_rows(user=user, plan=plan, metric=metric, product_line=None)
     latest: dict[int, Proposal] = {}
+    rejected: dict[int, Proposal] = {}  # shown (not counted) while nothing newer is proposed
     for p in (
         proposals_for(user=user, plan=plan, metric=metric)
-        .exclude(status__in=[ProposalStatus.REJECTED, ProposalStatus.SUPERSEDED])
+        .exclude(status=ProposalStatus.SUPERSEDED)
+        .select_related("decided_by")
         .order_by("created_at")
     ):
-        latest[p.target_id] = p
+        if p.status == ProposalStatus.REJECTED:
+            rejected[p.target_id] = p
+            latest.pop(p.target_id, None)
+        else:
+            latest[p.target_id] = p
+            rejected.pop(p.target_id, None)
     children: dict[int, list[Target]] = {}
     for row in rows:
         if row.target.parent_id is not None:
@@ -251,6 +258,7 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
             {
                 "row": row,
                 "proposal": proposal,
+                "rejected": rejected.get(t.pk) if proposal is None else None,
                 "bottom_up": value,
                 "gap": gap,
                 "ratio": ratio,

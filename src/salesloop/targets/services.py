@@ -1490,8 +1490,9 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
 
 
 @transaction.atomic
-def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal:
-    """Accept (the target takes the proposed value, scaled floor / stretch kept in proportion) or reject."""
+def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any, note: str = "") -> Proposal:
+    """Accept (the target takes the proposed value, scaled floor / stretch kept in proportion) or
+    reject; ``note``: why (optional), told to its author with the decision."""
     member = _actor_member(actor)
     proposal = (
         Proposal.objects.select_for_update(of=("self",))
@@ -1532,6 +1533,7 @@ def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any) -> Proposal
     proposal.status = ProposalStatus.ACCEPTED if accept else ProposalStatus.REJECTED
     proposal.decided_by = member
     proposal.decided_at = timezone.now()
+    proposal.decision_note = note.strip()[:500]
     proposal.save()
     notify.after_commit(notify.proposal_decided, proposal.pk)
     return proposal

@@ -872,12 +872,36 @@ def compare_export_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = selectors.proposal_get(user=request.user, pk=pk)
+    accept = request.POST.get("accept") == "1"
     try:
-        services.proposal_decide(
-            proposal=proposal, accept=request.POST.get("accept") == "1", actor=request.user
+        decided = services.proposal_decide(
+            proposal=proposal,
+            accept=accept,
+            actor=request.user,
+            note=request.POST.get("note", ""),
         )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        from salesloop.web.templatetags.salesloop import exact_figure
+
+        target = decided.target
+        said = {
+            "who": decided.proposed_by.display_name,
+            "value": exact_figure(decided.value, target.metric),
+            "target": target,
+        }
+        messages.success(
+            request,
+            _(
+                "Accepted: %(target)s is now %(value)s, locked so that a new split keeps it; "
+                "%(who)s is told."
+            )
+            % said
+            if accept
+            else _("Rejected %(who)s's proposal of %(value)s for %(target)s; %(who)s is told.")
+            % said,
+        )
     return redirect(
         reverse("targets:reconcile", args=[proposal.target.plan_id])
         + f"?metric={proposal.target.metric}"
