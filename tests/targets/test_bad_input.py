@@ -93,15 +93,13 @@ def test_month_shares_near_the_float_limit_are_shares_not_a_server_error(client,
     set_levels(team, D(120000), org.director)
     team.refresh_from_db()
     login(org.director)
-    response = client.post(
-        reverse("targets:months", args=[team.pk]),
-        {
-            "m1": "1e308",
-            "m2": "1e308",
-            **{f"m{i}": "0" for i in range(3, 13)},
-            "version": team.lock_version,
-        },
-    )
+    typed = {"m1": "1e308", "m2": "1e308", **{f"m{i}": "0" for i in range(3, 13)}}
+    url = reverse("targets:months", args=[team.pk])
+    asked = client.post(url, {**typed, "version": team.lock_version})
+    assert asked.status_code == 400  # not 100 %: said first, as 2.00e+308 %
+    assert "The shares add up to 2.00e+308 %" in asked.content.decode()
+    token = re.search(r'name="confirm" value="([0-9a-f]+)"', asked.content.decode())[1]
+    response = client.post(url, {**typed, "version": team.lock_version, "confirm": token})
     assert response.status_code == 302
     assert [m.target_value for m in team.months.order_by("month")][:3] == [
         D(60000),

@@ -557,8 +557,10 @@ def _shares_to_confirm(
     up to 100 % (to a rounding) or, as amounts, to the year's target."""
     import hashlib
 
-    total = sum(float(Decimal(str(v).strip().replace(",", "").rstrip("%") or "0")) for v in values)
-    if abs(total - 100) <= 0.1 or abs(total - float(target.target)) < 0.005:
+    total = sum(
+        (Decimal(str(v).strip().replace(",", "").rstrip("%") or "0") for v in values), Decimal(0)
+    )
+    if abs(total - 100) <= Decimal("0.1") or abs(total - target.target) < Decimal("0.005"):
         return None
     plan = target.plan
     shares = weights.values
@@ -570,7 +572,7 @@ def _shares_to_confirm(
         "so %(month)s would get %(share)s %% of the year. If that is what you mean, save again; "
         "else correct them (an amount typed among percentages counts as a huge share)."
     ) % {
-        "total": f"{total:,.1f}",
+        "total": f"{total:,.1f}" if total < 10**15 else f"{total:.3g}",
         "month": f"{fiscal.month(plan.fiscal_year, top + 1).start:%Y-%m}",
         "share": f"{100 * shares[top]:.1f}",
     }
