@@ -60,7 +60,16 @@ def test_gap_waterfall_labels_are_compact_and_signed():
     assert trace["text"] == ["¥17.54M", "+¥1.68M", "−¥228k", "−¥1.41M", "¥17.59M"]
     # the highest running level is 17,541,599 + 1,684,274 = 19,225,873: on the axis
     assert fig["layout"]["yaxis"]["tickvals"][-1] >= 19_225_873
-    assert "%{y:,.0f}" in trace["hovertemplate"]  # the exact figure on hover
+    # on hover each step's own amount, written as the page writes money (in English the whole
+    # yuan), not Plotly's running total %{y}
+    assert "%{customdata}" in trace["hovertemplate"]
+    assert trace["customdata"] == [
+        "¥17,541,599",
+        "+¥1,684,274",
+        "−¥228,257",
+        "−¥1,406,877",
+        "¥17,590,740",
+    ]
 
 
 def test_children_drivers_axis_covers_stacked_ups_and_downs():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -102,12 +104,27 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def localized(self, field: str, language: str | None = None) -> str:
+    def localized(self, field: str, language: str | None = None, *, reader: Any = None) -> str:
         """The title, message or action in ``language`` (default: the active one) when the
-        evaluation stored it (``data["i18n"]``), else as stored (in the company language)."""
+        evaluation stored it (``data["i18n"]``), else as stored (in the company language).
+
+        ``reader`` (a member or its pk): the action as they should read it — worded for
+        themselves ("agree with your manager …") when the alert is about them and the rule wrote
+        such a wording (``data["own_action"]``), else the manager's ("agree with 韩涛 …")."""
         code = language or get_language() or ""
-        texts = ((self.data or {}).get("i18n") or {}).get(code) or {}
+        data = self.data or {}
+        texts = (data.get("i18n") or {}).get(code) or {}
+        if field == "action" and self.is_about(reader):
+            own = texts.get("own_action") if texts else data.get("own_action")
+            if own:
+                return str(own)
         return str(texts.get(field) or getattr(self, field, ""))
+
+    def is_about(self, reader: Any) -> bool:
+        """Whether ``reader`` (a member or its pk) is the person the alert is about (its owner:
+        the member behind pace, the owner of the deal)."""
+        pk = getattr(reader, "pk", reader)
+        return pk is not None and self.owner_id is not None and self.owner_id == pk
 
 
 class Notification(models.Model):
@@ -172,6 +189,12 @@ class Notification(models.Model):
         every language (``texts``), else as stored (in the recipient's language then)."""
         code = language or get_language() or ""
         return str(((self.texts or {}).get(code) or {}).get(field) or getattr(self, field, ""))
+
+    def alert_action(self) -> str:
+        """What to do about the alert, worded for the recipient (their own alert: for them)."""
+        if self.alert is None:
+            return ""
+        return self.alert.localized("action", reader=self.recipient_id)
 
 
 class NotificationPreference(models.Model):

@@ -117,6 +117,9 @@ class Finding:
     link: str = ""
     severity: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # the action worded for the person the alert is about, when they read it (``action`` is
+    # written for their manager: "Agree with 韩涛 …"); empty when one wording suits both
+    own_action: str = ""
 
 
 class SystemViewer:
@@ -221,6 +224,12 @@ def behind_pace(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                     "covers less than the gap (now %(cov)s)."
                 )
                 % {"name": name, "cov": "–" if card.coverage is None else f"{card.coverage:.1f}×"},
+                own_action=_(
+                    "Go through your open pipeline this week: pick the deals that can still close in the "
+                    "period, agree the next step and date for each, and add new opportunities if your "
+                    "pipeline covers less than the gap (now %(cov)s)."
+                )
+                % {"cov": "–" if card.coverage is None else f"{card.coverage:.1f}×"},
                 link=dashboard_link(f"m{pk}", p["period"]),
                 data={
                     "pace": round(card.pace, 4),
@@ -273,6 +282,11 @@ def low_probability(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                     "escalate the deals that need your help to close."
                 )
                 % {"name": name, "gap": yuan(gap)},
+                own_action=_(
+                    "Agree with your manager which deals to accelerate and where to find %(gap)s of new "
+                    "pipeline; ask for their help early on the deals you cannot close alone."
+                )
+                % {"gap": yuan(gap)},
                 link=dashboard_link(f"m{pk}", p["period"]),
                 data={
                     "p_floor": round(card.p_floor, 4),
@@ -496,6 +510,10 @@ def low_activity(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                         "activities are simply not being logged."
                     )
                     % {"name": m.display_name},
+                    own_action=_(
+                        "Plan this week's visits and calls with your manager, and check that every visit "
+                        "and call you made is logged."
+                    ),
                     link=dashboard_link(f"m{m.pk}"),
                     data={"count": per[m.pk], "team_median": usual, "days": days},
                 )
@@ -617,6 +635,10 @@ def big_deal_slipped(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                     "Find out why with the owner: if the customer can still sign this period, agree what it takes; "
                     "otherwise fill the hole with other deals now."
                 ),
+                own_action=_(
+                    "Find out why from the customer: if they can still sign this period, agree what it "
+                    "takes; otherwise fill the hole with other deals now."
+                ),
                 link=reverse("pipeline:detail", args=[deal.pk]),
                 data={
                     "old": old.isoformat(),
@@ -686,6 +708,11 @@ def weak_conversion(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                         "proposal, negotiation) or pair them with the team's best closer on the next deals."
                     )
                     % {"name": member.display_name},
+                    own_action=_(
+                        "Review your recent deals lost at this step with your manager; ask for coaching on "
+                        "the step (qualification, proposal, negotiation) or to work your next deals with "
+                        "the team's best closer."
+                    ),
                     link=dashboard_link(f"m{member.pk}"),
                     data={
                         "conversion": round(b.conversion, 4),

@@ -148,7 +148,8 @@ def _sync(rule: AlertRule, findings: list[Finding], result: EvaluationResult) ->
             "message": f.message,
             "action": f.action,
             "link": f.link,
-            "data": f.data,
+            # the action as its subject reads it (Alert.localized with a reader)
+            "data": {**f.data, "own_action": f.own_action} if f.own_action else f.data,
             "owner_id": f.owner_id,
             "unit_id": f.unit_id,
             "severity": f.severity or rule.severity,
@@ -197,6 +198,8 @@ def _add_translations(findings: list[Finding], key: str, ctx: Context, params: A
             o = other.get((f.subject_type, f.subject_id))
             if o is not None:
                 texts = {"title": o.title[:255], "message": o.message, "action": o.action}
+                if o.own_action:
+                    texts["own_action"] = o.own_action
                 f.data = {**f.data, "i18n": {**f.data.get("i18n", {}), code: texts}}
 
 
@@ -281,6 +284,7 @@ def _channels_for(path: str) -> list[Channel]:
 def _notify(alert: Alert, member: Member, *, email: bool) -> None:
     """One recipient's in-app entry and email for a new alert, in the active language."""
     title, message = alert.localized("title")[:255], alert.localized("message")
+    action = alert.localized("action", reader=member)
     with transaction.atomic():
         _note, created = Notification.objects.get_or_create(
             recipient=member,
@@ -297,8 +301,8 @@ def _notify(alert: Alert, member: Member, *, email: bool) -> None:
         delivery.email_queue(
             member=member,
             subject=title,
-            text=f"{message}\n\n{_('What to do')}: {alert.localized('action')}",
-            html=render_to_string("alerts/email_alert.html", {"alert": alert}),
+            text=f"{message}\n\n{_('What to do')}: {action}",
+            html=render_to_string("alerts/email_alert.html", {"alert": alert, "action": action}),
             link=alert.link,
             not_before=delivery.after_quiet_hours(pref),
         )
@@ -370,6 +374,8 @@ def digests_send(*, now: Any = None) -> dict[str, int]:
             if not alerts:
                 continue
             alerts.sort(key=lambda a: (SEVERITY_ORDER.get(a.severity, 9), -a.opened_at.timestamp()))
+            for a in alerts:  # a rep's own alert in their digest says what they do themselves
+                a.reader_action = a.localized("action", reader=member)
             scope_name = (
                 _("the company")
                 if member.role in COMPANY_WIDE_ROLES
@@ -396,7 +402,7 @@ def digests_send(*, now: Any = None) -> dict[str, int]:
                     member=member,
                     subject=title,
                     text="\n".join(
-                        f"- {a.localized('title')}\n  {a.localized('action')}" for a in alerts
+                        f"- {a.localized('title')}\n  {a.reader_action}" for a in alerts
                     ),
                     html=render_to_string(
                         "alerts/email_digest.html", {"alerts": alerts, "title": title}

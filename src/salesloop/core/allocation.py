@@ -1121,9 +1121,8 @@ def nest_levels(
             continue
         if (row_steps.sum(axis=0) != cols.sum(axis=1)).any():
             return None
-        seed_steps = np.stack(
-            [s[:, first], s[:, 1] - s[:, 0], s[:, 2] - s[:, 1]], axis=1
-        ).clip(min=0)
+        seed_steps = np.stack([s[:, first], s[:, 1] - s[:, 0], s[:, 2] - s[:, 1]], axis=1)
+        seed_steps = seed_steps.clip(min=0)
         rounding = LevelRounding()
         out = np.zeros((n, 3, m), dtype=np.int64)
         for level in range(3):

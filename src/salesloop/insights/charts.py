@@ -18,12 +18,85 @@ from salesloop.targets.charts import (
     waterfall_extent,
     waterfall_text,
 )
+from salesloop.web.templatetags.salesloop import yuan
 
 DRIVER_LABELS = {"opportunities": "Opportunities", "win_rate": "Win rate", "deal_size": "Deal size"}
 
 
 def _layout(**extra: Any) -> dict[str, Any]:
     return {**LAYOUT, **extra}
+
+
+def hover_amounts(values: list[Any], money: bool = True, *, signed: bool = False) -> list[str]:
+    """Each point's figure for its hover, as the page writes money (``yuan``: ¥2,122.4万, ¥5.12亿;
+    ¥1,234,567 in English) rather than Plotly's raw 21,224,722; counts with separators.
+    ``signed``: a step of a waterfall or a driver's contribution (+¥129万, −¥6.2万)."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append("")
+            continue
+        text = yuan(v) if money else f"{'−' if v < 0 else ''}{abs(float(v)):,.0f}"
+        out.append("+" + text if signed and v >= 0 else text)
+    return out
+
+
+# hover of a trace in an "x unified" box: its name, then its figure (precomputed in customdata)
+NAMED_HOVER = "%{fullData.name}: %{customdata}<extra></extra>"
+
+# On a narrow screen (a phone, under 600 px: see insights/static/insights/charts.js) a figure's
+# layout is merged with its "narrow" overrides: the legend below the plot in small type, small
+# margins (the axes push them as they need: automargin), long category labels wrapped or tilted.
+NARROW_LEGEND = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "y": -0.12,
+    "yanchor": "top",
+    "font": {"size": 10},
+    "itemwidth": 30,
+}
+NARROW_MARGIN = {"l": 8, "r": 8, "t": 24, "b": 8}
+
+
+def _narrow(**extra: Any) -> dict[str, Any]:
+    return {"legend": NARROW_LEGEND, "margin": NARROW_MARGIN, **extra}
+
+
+def wrap_narrow(label: str, width: int = 4) -> str:
+    """A category label in lines that fit a phone's narrow bar: words kept whole when there are
+    spaces ("2026财年<br>Q3", "Expected<br>from deals"; a Chinese character counts as two
+    letters), otherwise Chinese in balanced lines of at most ``width`` characters
+    ("应由赢<br>单带来")."""
+    plain = label.replace("<br>", " ")
+
+    def units(text: str) -> int:
+        return sum(1 if ord(c) < 0x2E80 else 2 for c in text)
+
+    if " " in plain.strip():
+        lines: list[str] = []
+        for word in plain.split():
+            if lines and units(lines[-1]) + 1 + units(word) <= width * 2 + 2:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
+        return "<br>".join(lines)
+    if len(plain) <= width + 1:
+        return plain
+    parts = -(-len(plain) // width)
+    size = -(-len(plain) // parts)
+    return "<br>".join(plain[i : i + size] for i in range(0, len(plain), size))
+
+
+def _category_ticks(labels: list[str], width: int = 4) -> dict[str, Any]:
+    return {
+        "tickmode": "array",
+        "tickvals": labels,
+        "ticktext": [wrap_narrow(str(v), width) for v in labels],
+        "tickangle": 0,
+        "automargin": True,
+        "tickfont": {"size": 11},
+    }
 
 
 def _top(*series: list[float | None] | None) -> float:
@@ -40,6 +113,8 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             "name": _("Expected (seasonal, working days)"),
             "mode": "lines",
             "line": {"color": GREY, "dash": "dot"},
+            "customdata": hover_amounts(data["expected"], money),
+            "hovertemplate": NAMED_HOVER,
         },
         {
             "type": "scatter",
@@ -49,6 +124,8 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             "mode": "lines",
             "line": {"color": BLUE, "width": 3},
             "connectgaps": True,
+            "customdata": hover_amounts(data["actual"], money),
+            "hovertemplate": NAMED_HOVER,
         },
     ]
     if data["run_rate"]:
@@ -60,6 +137,8 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
                 "name": _("Run-rate projection"),
                 "mode": "lines",
                 "line": {"color": ORANGE, "dash": "dash"},
+                "customdata": hover_amounts(data["run_rate"], money),
+                "hovertemplate": NAMED_HOVER,
             }
         )
     shapes = []
@@ -113,6 +192,7 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             shapes=shapes,
             annotations=annotations,
         ),
+        "narrow": _narrow(),
     }
 
 
@@ -171,6 +251,11 @@ def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:
             yaxis={"type": "category"},
             margin={"l": 190, "r": 20, "t": 10, "b": 20},
         ),
+        # the stage names ("初步接洽 Prospecting") on two lines: a 190 px margin is half a phone
+        "narrow": {
+            "margin": {"l": 8, "r": 8, "t": 10, "b": 10},
+            "yaxis": {"type": "category", **_category_ticks(labels, width=6)},
+        },
     }
 
 
@@ -202,10 +287,14 @@ def gap_waterfall(split: Any, *, reference_label: str, current_label: str) -> di
         "increasing": {"marker": {"color": GREEN}},
         "decreasing": {"marker": {"color": RED}},
         "totals": {"marker": {"color": BLUE}},
-        # compact labels on the bars (¥1,759万, +¥168万), the exact figure on hover
+        # compact labels on the bars (¥1,759万, +¥168万); on hover the step's own amount (Plotly's
+        # %{y} of a step is the running total), as the page writes money
         "text": waterfall_text(y, measure),
         "textposition": "outside",
-        "hovertemplate": "%{x}: %{y:,.0f}<extra></extra>",
+        "customdata": [
+            hover_amounts([v], signed=m == "relative")[0] for v, m in zip(y, measure, strict=True)
+        ],
+        "hovertemplate": "%{x}: %{customdata}<extra></extra>",
     }
     return {
         "data": [trace],
@@ -216,6 +305,11 @@ def gap_waterfall(split: Any, *, reference_label: str, current_label: str) -> di
             # dates and drop the other bars
             xaxis={"type": "category", "tickangle": 0, "automargin": True},
             yaxis=value_axis(top * 1.15, bottom=bottom * 1.15),
+        ),
+        # five bars in a phone's width: the labels on short lines rather than over each other
+        "narrow": _narrow(
+            xaxis={"type": "category", **_category_ticks(x)},
+            uniformtext={"mode": "hide", "minsize": 9},
         ),
     }
 
@@ -265,6 +359,8 @@ def children_drivers(names: list[str], splits: list[Any]) -> dict[str, Any]:
                 "x": names,
                 "y": [float(getattr(s, key)) for s in splits],
                 "marker": {"color": colour},
+                "customdata": hover_amounts([float(getattr(s, key)) for s in splits], signed=True),
+                "hovertemplate": NAMED_HOVER,
             }
         )
     ups = [sum(max(float(getattr(s, k)), 0.0) for k in DRIVER_LABELS) for s in splits]
@@ -280,6 +376,13 @@ def children_drivers(names: list[str], splits: list[Any]) -> dict[str, Any]:
             },
             hovermode="x unified",
         ),
+        "narrow": _narrow(
+            xaxis={
+                "type": "category",
+                "automargin": True,
+                "tickangle": -45 if len(names) > 4 else 0,
+            }
+        ),
     }
 
 
@@ -291,6 +394,8 @@ def trend(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             "y": data["last"],
             "name": _("Last year"),
             "marker": {"color": GREY},
+            "customdata": hover_amounts(data["last"], money),
+            "hovertemplate": NAMED_HOVER,
         },
         {
             "type": "bar",
@@ -298,6 +403,8 @@ def trend(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             "y": data["this"],
             "name": _("This year"),
             "marker": {"color": BLUE},
+            "customdata": hover_amounts(data["this"], money),
+            "hovertemplate": NAMED_HOVER,
         },
     ]
     return {
@@ -306,6 +413,9 @@ def trend(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             barmode="group",
             xaxis={"tickformat": "%Y-%m", "hoverformat": "%Y-%m"},
             yaxis={**value_axis(_top(data["last"], data["this"]), money), "hoverformat": ",.0f"},
+        ),
+        "narrow": _narrow(
+            xaxis={"tickformat": "%Y-%m", "hoverformat": "%Y-%m", "tickangle": -45, "nticks": 6}
         ),
     }
 
@@ -333,10 +443,11 @@ def heatmap(data: dict[str, Any]) -> dict[str, Any]:
             xaxis={"tickformat": "%m-%d", "hoverformat": "%Y-%m-%d"},
             yaxis={"type": "category", "autorange": "reversed", "automargin": True},
         ),
+        "narrow": {"margin": NARROW_MARGIN, "xaxis": {"tickangle": -45}},
     }
 
 
-def product_mix(names: list[str], values: list[float]) -> dict[str, Any]:
+def product_mix(names: list[str], values: list[float], money: bool = True) -> dict[str, Any]:
     trace = {
         "type": "pie",
         "labels": names,
@@ -344,6 +455,8 @@ def product_mix(names: list[str], values: list[float]) -> dict[str, Any]:
         "hole": 0.55,
         "textinfo": "label+percent",
         "sort": False,
+        "customdata": hover_amounts(values, money),
+        "hovertemplate": "%{label}: %{customdata} (%{percent})<extra></extra>",
     }
     return {
         "data": [trace],
@@ -359,6 +472,7 @@ __all__ = [
     "funnel",
     "gap_waterfall",
     "heatmap",
+    "hover_amounts",
     "leaderboard",
     "product_mix",
     "trend",

@@ -92,7 +92,9 @@ def build_dashboard(scope: Scope) -> Dashboard:
     mix = s.product_mix(scope, facts)
     if mix and scope.product_line is None:
         figures["mix"] = charts.product_mix(
-            [str(line_names.get(pk, pk)) for pk, _v in mix], [float(v) for _pk, v in mix]
+            [str(line_names.get(pk, pk)) for pk, _v in mix],
+            [float(v) for _pk, v in mix],
+            scope.money,
         )
     member_nodes = s.member_nodes_of(scope)
     bottlenecks = []

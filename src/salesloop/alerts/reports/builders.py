@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from salesloop.alerts.choices import SEVERITY_ORDER, AlertStatus
@@ -189,7 +190,9 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
                 "severity": a.severity,
                 "severity_label": str(a.get_severity_display()),
                 "title": a.title,
-                "action": a.action,
+                # the stored text (company language) as the title; the recipient's own alert
+                # worded for them
+                "action": a.localized("action", settings.LANGUAGE_CODE, reader=member),
                 "link": a.link,
                 "rule": str(a.get_rule_display()),
             }
