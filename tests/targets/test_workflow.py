@@ -456,3 +456,48 @@ def test_the_page_says_when_a_cut_split_the_whole_year_again(
         url, {**post, "reason": "又签回一部分 Won some back"}, HTTP_HX_REQUEST="true"
     )
     assert again.status_code == 200 and 'data-testid="tree-notice"' not in again.content.decode()
+
+
+def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(org, history):
+    """Rep_A1 gives 6,000 of their year to Rep_A2 on 15 July (two revisions): Team A's year
+    is unchanged, and once the second revision lands the team's months and product lines add
+    up to the people's again — each month, each level — while January–June keep theirs."""
+    from datetime import date
+
+    from salesloop.targets.planning import Inputs, recommend_plan
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    team = node(plan, unit=org.team_a)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.director.user)
+    a1, a2 = node(plan, member=org.rep_a1), node(plan, member=org.rep_a2)
+    before = {t.pk: month_values(t) for t in (a1, a2)}
+    july = date(2027, 7, 15)
+    for rep, change in ((a1, -6000), (a2, 6000)):
+        rep.refresh_from_db()
+        s.target_revise(
+            target=rep,
+            floor=rep.floor + change,
+            target_value=rep.target + change,
+            stretch=rep.stretch + change,
+            reason="客户划转 Account moved to a colleague",
+            actor=org.mgr_a.user,
+            on=july,
+        )
+    kids = list(Target.objects.filter(parent=team))
+    team_months = month_values(team)
+    for m in range(12):
+        for level in range(3):
+            assert sum(month_values(k)[m][level] for k in kids) == team_months[m][level], (m, level)
+    for rep in (a1, a2):
+        assert month_values(rep)[:6] == before[rep.pk][:6]  # the months over keep theirs
+        assert all(f <= t <= st for f, t, st in month_values(rep))
+    # each product line's tree adds up too, where the plan has lines
+    lines = Target.objects.filter(plan=plan, unit=org.team_a, product_line__isnull=False)
+    assert lines.exists()
+    for line in lines:
+        people = Target.objects.filter(parent=line)
+        for name in ("floor", "target", "stretch"):
+            assert sum(getattr(p, name) for p in people) == getattr(line, name), (line, name)

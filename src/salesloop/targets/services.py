@@ -674,6 +674,112 @@ def _split_open_months(
     return True
 
 
+def _family(target: Target) -> tuple[Target, list[Target]] | None:
+    """The target's parent and the parent's children (the target among them), when the
+    children's floor, target and stretch add up to the parent's; else None."""
+    if target.parent_id is None:
+        return None
+    parent = Target.objects.get(pk=target.parent_id)
+    kids = list(Target.objects.filter(parent=parent).order_by("pk"))
+    for name in VALUE_FIELDS:
+        if sum((getattr(k, name) for k in kids), Decimal(0)) != getattr(parent, name):
+            return None
+    return parent, kids
+
+
+def _nest_in_family(target: Target, first_open: int) -> None:
+    """After a revision of one target of a family that adds up again (the second half of a
+    transfer between two people, say), its months become what its parent's months leave after
+    its siblings', so that the family's months add up too; the months over keep theirs. Left as
+    they are when that is not possible (a sibling holds more of a month than the parent)."""
+    family = _family(target)
+    if family is None:
+        return
+    parent, kids = family
+    places = metric_places(target.metric)
+    tables = stored_months([parent.pk, *(k.pk for k in kids)], places)
+    if target.pk not in tables:
+        return
+    before = tables[target.pk].copy()
+    unit = rounding_unit(target.plan.assumptions, target.metric)
+    nest_months([(parent.pk, [k.pk for k in kids])], tables, free={target.pk}, unit=unit)
+    after = tables[target.pk]
+    kept = first_open - 1 if 1 < first_open <= 12 else 0
+    if (after == before).all() or (after[:, :kept] != before[:, :kept]).any():
+        return
+    quantum = Decimal(1).scaleb(-places)
+    TargetMonth.objects.filter(target=target).delete()
+    TargetMonth.objects.bulk_create(
+        TargetMonth(
+            target=target,
+            month=m + 1,
+            **{
+                f: Decimal(int(after[level, m])).scaleb(-places).quantize(quantum)
+                for level, f in enumerate(("floor", "target_value", "stretch"))
+            },
+        )
+        for m in range(12)
+    )
+
+
+def _lines_from_siblings(target: Target, first_open: int) -> int | None:
+    """After a revision of a total whose family adds up again, its product lines become what
+    the parent's lines leave after its siblings' lines, so that each line's tree adds up too
+    (a transfer between two people keeps the team's lines); the number of line targets changed,
+    or None when that does not give lines in order that make the total (``realign_lines`` then
+    scales the target's own mix)."""
+    family = _family(target)
+    if family is None:
+        return None
+    parent, kids = family
+    owners = Q(unit__in=[t.unit_id for t in (parent, *kids) if t.unit_id]) | Q(
+        member__in=[t.member_id for t in (parent, *kids) if t.member_id]
+    )
+    by_owner: dict[tuple[str, int], dict[int, Target]] = {}
+    for line in Target.objects.filter(
+        owners, plan=target.plan, metric=target.metric, product_line__isnull=False
+    ):
+        by_owner.setdefault(_owner_key(line), {})[line.product_line_id] = line  # type: ignore[index]
+    mine = by_owner.get(_owner_key(target), {})
+    codes = set(mine)
+    if not codes or any(set(by_owner.get(_owner_key(t), {})) != codes for t in (parent, *kids)):
+        return None
+    new: dict[int, tuple[Decimal, ...]] = {}
+    for code in codes:
+        levels = tuple(
+            getattr(by_owner[_owner_key(parent)][code], name)
+            - sum(
+                (getattr(by_owner[_owner_key(k)][code], name) for k in kids if k.pk != target.pk),
+                Decimal(0),
+            )
+            for name in VALUE_FIELDS
+        )
+        if not 0 <= levels[0] <= levels[1] <= levels[2]:
+            return None
+        new[code] = levels
+    for i, name in enumerate(VALUE_FIELDS):
+        if sum((v[i] for v in new.values()), Decimal(0)) != getattr(target, name):
+            return None
+    changed = [
+        mine[code]
+        for code, levels in new.items()
+        if (mine[code].floor, mine[code].target, mine[code].stretch) != levels
+    ]
+    for line in changed:
+        old = list(TargetMonth.objects.filter(target=line).order_by("month"))
+        line.floor, line.target, line.stretch = new[line.product_line_id]  # type: ignore[index]
+        Target.objects.filter(pk=line.pk).update(
+            floor=line.floor,
+            target=line.target,
+            stretch=line.stretch,
+            lock_version=F("lock_version") + 1,
+        )
+        if not _split_open_months(line, old, first_open):
+            target_split_months(target=line)
+    smart_recheck(changed)
+    return len(changed)
+
+
 def _check_open_rest(
     target: Target, old: list[TargetMonth], first_open: int, levels: Sequence[Decimal]
 ) -> None:
@@ -1440,9 +1546,20 @@ def target_revise(
         "reason": [None, reason.strip()],
     }
     if target.product_line_id is None:  # its product lines follow the revised total
-        lines = realign_lines(target=target, first_open=first_open)
+        lines = _lines_from_siblings(target, first_open)
+        if lines is None:
+            lines = realign_lines(target=target, first_open=first_open)
         if lines:
             changes["product_lines_realigned"] = [None, lines]
+    _nest_in_family(target, first_open)
+    if target.product_line_id is None:
+        for line in Target.objects.filter(
+            plan=target.plan,
+            metric=target.metric,
+            product_line__isnull=False,
+            **({"unit": target.unit} if target.unit_id else {"member": target.member}),
+        ):
+            _nest_in_family(line, first_open)
     smart_recheck([target])
     audit_record(actor=actor, action="target.revise", subject=target, changes=changes)
     event = target_payload(revision)
