@@ -191,3 +191,33 @@ def test_a_probability_just_outside_its_band_never_reads_as_the_band_itself():
     assert check(0.196, 0.20).startswith("Only 19.6% chance of reaching it")
     assert "(below 20%)" in check(0.196, 0.20)
     assert check(0.12, 0.20).startswith("Only 12% chance")  # whole percents where they differ
+
+
+def test_sentences_read_money_as_the_pages_do():
+    """A money check's figures carry ¥ and, in Chinese, 万 and 亿 (as the plan page writes
+    money); a count's stay whole numbers."""
+    from django.utils import translation
+
+    from salesloop.targets.smart import sentence
+
+    low = {
+        "letter": "A",
+        "ok": False,
+        "reason": "probability_low",
+        "figures": {"probability": 0.12, "band_low": 0.2, "trend_median": 578_720_398.0},
+    }
+    growth = {
+        "letter": "R",
+        "ok": False,
+        "reason": "growth_above_p90",
+        "figures": {"implied_growth": 0.38, "last_year": 28_056_180.0, "p90_growth": 0.2},
+    }
+    with translation.override("en"):
+        assert sentence(low, "booked_revenue").endswith(
+            "The trend alone reaches about ¥579,000,000 with even odds."
+        )
+        assert "about 579,000,000 with" in sentence(low, "deals_won")
+        assert "over last year (¥28,056,180)" in sentence(growth, "booked_revenue")
+    with translation.override("zh-hans"):
+        assert "¥5.79亿" in sentence(low, "booked_revenue")
+        assert "¥2,805.6万" in sentence(growth, "collected_revenue")

@@ -428,7 +428,7 @@ def target_recommendation_route(request: HttpRequest, target_id: PathId) -> Any:
                 "letter": c.get("letter", ""),
                 "ok": bool(c.get("ok")),
                 "reason": str(c.get("reason", "")),
-                "sentence": smart.sentence(c),
+                "sentence": smart.sentence(c, target.metric),
                 "figures": c.get("figures") or {},
             }
             for c in target.smart or []

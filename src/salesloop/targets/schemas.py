@@ -82,7 +82,7 @@ class TargetOut(Schema):
 
     @staticmethod
     def resolve_smart(obj: Any) -> dict[str, Any]:
-        return smart.summary(obj.smart)
+        return smart.summary(obj.smart, obj.metric)
 
 
 class TargetQuery(Schema):

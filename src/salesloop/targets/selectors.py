@@ -183,7 +183,7 @@ def plan_rows(
             proposable=bool(member)
             and plan.status == PlanStatus.DRAFT
             and rules.may_propose(member, t),  # type: ignore[arg-type]
-            smart={} if values_only else smart.summary(t.smart),
+            smart={} if values_only else smart.summary(t.smart, t.metric),
             own_baseline={} if values_only else (t.recommendation or {}).get("own_baseline", {}),
         )
         rows.append(row)

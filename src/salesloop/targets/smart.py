@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -121,21 +122,30 @@ def _pct_against(value: Any, band: Any) -> tuple[str, str]:
     return shown, limit
 
 
-def _num(value: Any) -> str:
-    return f"{float(value):,.0f}" if value is not None else "—"
+def _num(value: Any, metric: str = "") -> str:
+    """A figure of the metric as pages show it: money compact with ¥ (¥2,805.6万 in Chinese),
+    counts whole; without a metric, a plain whole number."""
+    from salesloop.web.templatetags.salesloop import figure
+
+    if value is None or not np.isfinite(float(value)):
+        return "—"
+    if metric:
+        return figure(Decimal(str(round(float(value), 2))), metric)
+    return f"{float(value):,.0f}"
 
 
-def _about(value: float) -> str:
+def _about(value: float, metric: str = "") -> str:
     """A figure said as "about": three significant digits (578,720,398 → 579,000,000)."""
     v = float(value)
     if v == 0 or not np.isfinite(v):
-        return _num(v)
+        return _num(v, metric)
     digits = 2 - int(np.floor(np.log10(abs(v))))
-    return _num(round(v, digits))
+    return _num(round(v, digits), metric)
 
 
-def sentence(check: dict[str, Any]) -> str:
-    """One check as a sentence (translated), e.g. why a target is not achievable."""
+def sentence(check: dict[str, Any], metric: str = "") -> str:
+    """One check as a sentence (translated), e.g. why a target is not achievable; figures of
+    the ``metric`` read as the pages show them (money with ¥, 万 and 亿 in Chinese)."""
     f = check.get("figures") or {}
     reason = check.get("reason")
     if reason == "ok":
@@ -164,31 +174,34 @@ def sentence(check: dict[str, Any]) -> str:
         )
         % {
             "g": _pct(f.get("implied_growth")),
-            "last": _num(f.get("last_year")),
+            "last": _num(f.get("last_year"), metric),
             "p90": _pct(f.get("p90_growth")),
         },
         "productivity_above_top_decile": _(
             "It asks %(v)s per full-time person, more than the team's top 10 %% deliver (%(top)s)."
         )
-        % {"v": _num(f.get("implied_productivity")), "top": _num(f.get("top_decile"))},
+        % {
+            "v": _num(f.get("implied_productivity"), metric),
+            "top": _num(f.get("top_decile"), metric),
+        },
         "not_tied": _("Not tied to a product line or a strategy line: say what it serves."),
         "no_period": _("No period: a target needs a time limit."),
     }
     text = messages.get(str(reason), str(reason))
     if reason in ("probability_low", "probability_high") and f.get("trend_median") is not None:
         text += " " + _("The trend alone reaches about %(median)s with even odds.") % {
-            "median": _about(f["trend_median"])
+            "median": _about(f["trend_median"], metric)
         }
     return text
 
 
-def summary(checks: list[dict[str, Any]]) -> dict[str, Any]:
+def summary(checks: list[dict[str, Any]], metric: str = "") -> dict[str, Any]:
     """Letters that failed, with their sentences, for the inline flags."""
     failed = [c for c in checks or [] if not c.get("ok")]
     return {
         "ok": not failed and bool(checks),
         "failed_letters": sorted({c["letter"] for c in failed}),
-        "sentences": [sentence(c) for c in failed]
-        or [sentence(c) for c in checks or [] if c.get("letter") == "A"],
+        "sentences": [sentence(c, metric) for c in failed]
+        or [sentence(c, metric) for c in checks or [] if c.get("letter") == "A"],
         "checked": bool(checks),
     }
