@@ -332,7 +332,7 @@ def test_history_tells_who_changed_which_target_how(client, org, plan, login):
     page = client.get(reverse("targets:history", args=[plan.pk])).content.decode()
     assert "Values set" in page
     assert f"{org.rep_a1.display_name} · Booked revenue" in page
-    assert "Target: 0 → 200" in page and "Stretch: 0 → 300" in page
+    assert "Target: ¥0 → ¥200" in page and "Stretch: ¥0 → ¥300" in page  # money reads as money
     assert "Plan created" in page and "targets.plan" not in page and "target.set" not in page
     # a rep does not see the plan's event log
     login(org.rep_a1)

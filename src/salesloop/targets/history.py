@@ -76,7 +76,21 @@ def _number(value: Any) -> str:
     return f"{amount:,.2f}"
 
 
-def _value(field: str, value: Any) -> str:
+def _figure(value: Any, metric: str) -> str:
+    """A figure of the target's metric: money with ¥ and separators, exact (a history keeps
+    cents); else as ``_number``."""
+    from salesloop.targets.choices import MONEY_METRICS
+    from salesloop.web.templatetags.salesloop import money_exact
+
+    if metric in MONEY_METRICS:
+        try:
+            return money_exact(Decimal(str(value)))
+        except (InvalidOperation, ValueError):
+            return str(value)
+    return _number(value)
+
+
+def _value(field: str, value: Any, metric: str = "") -> str:
     if value is None or value == "":
         return "—"
     if field == "locked":
@@ -88,7 +102,7 @@ def _value(field: str, value: Any) -> str:
     if field == "metric" and value in Metric.values:
         return str(Metric(value).label)
     if field in ("floor", "target", "stretch", "value"):
-        return _number(value)
+        return _figure(value, metric)
     return str(value)
 
 
@@ -133,11 +147,17 @@ def _shares(values: list[Any]) -> str:
 
 
 def describe(
-    event: AuditEvent, subjects: dict[str, str], line_names: dict[str, str] | None = None
+    event: AuditEvent,
+    subjects: dict[str, str],
+    line_names: dict[str, str] | None = None,
+    metrics: dict[str, str] | None = None,
 ) -> Line:
     """One event in words. ``subjects``: target id → "owner · metric"; ``line_names``: product
-    line code → name."""
+    line code → name; ``metrics``: target id → its metric (money then reads with ¥)."""
     changes = event.changes or {}
+    metric = (metrics or {}).get(event.subject_id, "")
+    if not metric and isinstance(changes.get("metric"), list):
+        metric = str(changes["metric"][-1] or "")
     details: list[str] = []
     for field, pair in changes.items():
         old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
@@ -145,17 +165,19 @@ def describe(
             details.extend(_inputs(new, line_names or {}))
         elif field == "root" and isinstance(new, list) and len(new) == 3:
             details.append(
-                _("Floor / target / stretch: %(v)s") % {"v": " / ".join(_number(v) for v in new)}
+                _("Floor / target / stretch: %(v)s")
+                % {"v": " / ".join(_figure(v, metric) for v in new)}
             )
         elif field == "months" and isinstance(new, list):
             details.append(_("Monthly split: %(shares)s") % {"shares": _shares(new)})
         elif field == "reason":
             details.append(f"{FIELDS['reason']}: {new}")
         elif old is None or old == "":
-            details.append(f"{FIELDS.get(field, field)}: {_value(field, new)}")
+            details.append(f"{FIELDS.get(field, field)}: {_value(field, new, metric)}")
         else:
             details.append(
-                f"{FIELDS.get(field, field)}: {_value(field, old)} → {_value(field, new)}"
+                f"{FIELDS.get(field, field)}: {_value(field, old, metric)} → "
+                f"{_value(field, new, metric)}"
             )
     actor = event.actor
     who = "—"

@@ -305,12 +305,13 @@ def plan_audit(*, plan: Plan, limit: int = HISTORY_LIMIT) -> tuple[list[Any], in
     total = events.count()
     latest = list(events.select_related("actor__member").order_by("-at", "-pk")[:limit])
     ids = {int(e.subject_id) for e in latest if e.subject_type == "targets.target"}
-    subjects = {
-        str(t.pk): str(t)  # "owner · metric · product line"
-        for t in Target.objects.filter(pk__in=ids).select_related("unit", "member", "product_line")
-    }
+    targets = list(
+        Target.objects.filter(pk__in=ids).select_related("unit", "member", "product_line")
+    )
+    subjects = {str(t.pk): str(t) for t in targets}  # "owner · metric · product line"
+    metrics = {str(t.pk): t.metric for t in targets}
     line_names = dict(ProductLine.objects.values_list("code", "name"))
-    return [describe(e, subjects, line_names) for e in latest], total
+    return [describe(e, subjects, line_names, metrics) for e in latest], total
 
 
 # ------------------------------------------------------------------ my targets
