@@ -240,3 +240,12 @@ def test_proposal_typed_with_separators_from_my_targets(org, plan2027, login):
     # 万 and 亿 as Excel users write them
     client.post(reverse("targets:propose", args=[target.pk]), {"value": "350万", "comment": ""})
     assert Proposal.objects.order_by("-pk").first().value == D(3500000)
+
+
+def test_a_plan_is_named_once_with_its_year(org, plan2027, login):
+    """ "FY2027 · Targets FY2027 v1" said the year twice; a name without the year gets it."""
+    assert plan2027.label == "Targets FY2027 v1"
+    plan2027.name = "明年目标"
+    assert plan2027.label == "FY2027 · 明年目标 v1"
+    html = login(org.rep_a1).get(reverse("targets:mine")).content.decode()
+    assert "FY2027 · Targets FY2027" not in html and "Targets FY2027 v1" in html

@@ -77,6 +77,14 @@ class Plan(TimeStampedModel):
         return f"{self.name} v{self.version}"
 
     @property
+    def label(self) -> str:
+        """The plan as lists name it: its name and version, with its year in front unless the
+        name says it already ("FY2026 销售目标 v1", not "FY2026 · FY2026 销售目标 v1")."""
+        if str(self.fiscal_year) in self.name:
+            return str(self)
+        return f"FY{self.fiscal_year} · {self}"
+
+    @property
     def is_editable(self) -> bool:
         return self.status == PlanStatus.DRAFT
 
