@@ -95,6 +95,26 @@ def test_foreign_currency_converts_at_the_rate_valid_on_the_day(org):
     assert not Order.objects.filter(number="U-3").exists()
 
 
+def test_a_foreign_orders_lines_add_up_to_it_in_the_company_currency(org, product):
+    """Three USD lines of 0.07 at 7.1: each alone converts to 0.50 (0.497 rounded), together
+    1.49 — the order's 0.21 USD is 1.49. Converted one by one the lines said 1.50, a cent more
+    than their order, and product-line figures stopped adding up to the total; split from the
+    order's figure they add up to it."""
+    exchange_rate_set(currency="USD", valid_from=date(2025, 1, 1), rate=Decimal("7.1"))
+    order = order_create(
+        number="U-L",
+        customer=f.customer(org.rep_a1),
+        owner=org.rep_a1,
+        signed_on=date(2025, 3, 7),
+        currency="USD",
+        lines=[LineIn(product, Decimal("1"), Decimal("0.07"))] * 3,
+    )
+    assert order.amount_base == Decimal("1.49")
+    bases = list(order.lines.order_by("pk").values_list("amount_base", flat=True))
+    assert sum(bases) == Decimal("1.49")
+    assert sorted(bases) == [Decimal("0.49"), Decimal("0.50"), Decimal("0.50")]
+
+
 def test_payments_are_positive_and_not_before_signing(org):
     cust = f.customer(org.rep_a1)
     order = order_create(

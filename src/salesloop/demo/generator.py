@@ -454,9 +454,13 @@ class DemoGenerator:
         amount = qty * unit
         self.l_order, self.l_product, self.l_qty, self.l_unit = grp, product, qty, unit
         self.l_amount = amount
-        self.l_base = self.to_base(amount, usd, self.r_day[grp])
         self.r_amount = np.add.reduceat(amount, np.cumsum(k) - k)
         self.r_base = self.to_base(self.r_amount, self.r_usd, self.r_day)
+        # each line converted, then the cents the roundings leave go to the order's last line:
+        # an order's lines add up to it in the company currency too
+        self.l_base = self.to_base(amount, usd, self.r_day[grp])
+        last = np.cumsum(k) - 1
+        self.l_base[last] += self.r_base - np.add.reduceat(self.l_base, np.cumsum(k) - k)
         self.r_main_line = line[pos == 0]
         # A won opportunity's amount is what was signed.
         won = self.r_opp >= 0

@@ -53,6 +53,18 @@ def company_currency() -> str:
     return company_get().currency
 
 
+def _split_base(total: Decimal, amounts: Sequence[Decimal]) -> list[Decimal]:
+    """``total`` (money, two places) split over ``amounts`` in proportion, to the cent, adding
+    up exactly (largest remainder)."""
+    from salesloop.core.allocation import largest_remainder
+
+    if not amounts:
+        return []
+    sign = -1 if total < 0 else 1
+    cents = largest_remainder(int(abs(total) * 100), [abs(a) for a in amounts])
+    return [(sign * Decimal(c) / 100).quantize(Decimal("0.01")) for c in cents]
+
+
 def currency_to_base(*, amount: Decimal, currency: str, on: date) -> Decimal:
     """``amount`` in ``currency`` converted to the company currency at the rate valid on ``on``."""
     base = company_currency()
@@ -196,7 +208,10 @@ def order_create(
     order.amount_base = currency_to_base(amount=order.amount, currency=currency, on=signed_on)
     order.full_clean()
     order.save()
-    for line, line_amount in zip(lines, line_amounts, strict=True):
+    # the lines' amounts in the company currency: the order's, split by their amounts to the
+    # cent (converted one by one, their roundings could miss the order's by a cent or two)
+    line_bases = _split_base(order.amount_base, line_amounts)
+    for line, line_amount, line_base in zip(lines, line_amounts, line_bases, strict=True):
         row = OrderLine(
             order=order,
             product=line.product,
@@ -204,7 +219,7 @@ def order_create(
             quantity=line.quantity,
             unit_price=money(line.unit_price),
             amount=line_amount,
-            amount_base=currency_to_base(amount=line_amount, currency=currency, on=signed_on),
+            amount_base=line_base,
         )
         row.full_clean()
         row.save()
