@@ -312,6 +312,19 @@ def test_amounts_typed_with_separators_are_read_and_bad_ones_change_nothing(
         {"floor": "-1", "target": "150万", "stretch": "-2", "version": t.lock_version},
     )
     assert "Rep_A1: Floor, Stretch: Cannot be negative." in bad.content.decode()
+    # commas that group no thousands are a slip, not a number read without them
+    slip = client.post(
+        reverse("targets:save", args=[t.pk]),
+        {
+            "floor": "1,2,3",
+            "target": "1,500,000",
+            "stretch": "18,00,000",
+            "version": t.lock_version,
+        },
+    )
+    assert (
+        "Rep_A1: Floor, Stretch: Type a number, e.g. 5,040,000 or 504万." in slip.content.decode()
+    )
     ok = client.post(
         reverse("targets:save", args=[t.pk]),
         {"floor": "120万", "target": "150万", "stretch": "0.018亿", "version": t.lock_version},

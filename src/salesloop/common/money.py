@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
@@ -38,3 +39,17 @@ def MoneyField(verbose_name: str, **kwargs: object) -> models.DecimalField:
     return models.DecimalField(
         verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs
     )
+
+
+#: A figure as people type it with thousands separators: 1,234,567.89 (or with "，"), no
+#: separator in another place — "1,2,3" is a typing slip, not 123.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[,，]\d{3})+(?:\.\d*)?")
+
+
+def separators_misplaced(text: str) -> bool:
+    """Whether ``text`` (a typed figure, currency sign, spaces and 万 / 亿 / 元 allowed) has
+    thousands separators that do not group digits by three before the point."""
+    core = re.sub(r"[¥￥\s\u00a0\u202f\u3000元万亿]", "", text).rstrip(",，")  # a slip at the end
+    if "," not in core and "，" not in core:
+        return False
+    return _GROUPED.fullmatch(core) is None

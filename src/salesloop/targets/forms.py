@@ -7,7 +7,7 @@ from django import forms
 from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from salesloop.common.money import ENTRY_DIGITS, ENTRY_MAX
+from salesloop.common.money import ENTRY_DIGITS, ENTRY_MAX, separators_misplaced
 from salesloop.customers.models import ProductLine
 from salesloop.org.models import OrgUnit
 from salesloop.targets.choices import MONEY_METRICS, REASON_MIN, ROUND_TO_CHOICES, Metric
@@ -41,6 +41,8 @@ class AmountField(forms.DecimalField):
     def to_python(self, value: Any) -> Decimal | None:
         scale = 1
         if isinstance(value, str):
+            if separators_misplaced(value):  # "1,2,3" is a slip, not 123
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
             value = value.translate(self._NOISE)
             for suffix, factor in self._SCALES.items():
                 if value.endswith(suffix):

@@ -41,7 +41,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from openpyxl import load_workbook
 
 from salesloop.common.audit import audit_record
-from salesloop.common.money import ENTRY_MAX
+from salesloop.common.money import ENTRY_MAX, separators_misplaced
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.dataio.readers import FileRejected, check_zip
 from salesloop.org.services import company_get
@@ -190,6 +190,8 @@ def _decimal(value: Any) -> Decimal | None:
         return Decimal(repr(value))
     if isinstance(value, (int, Decimal)):
         return Decimal(value)
+    if separators_misplaced(str(value)):  # "1,2,3" is a slip, not 123
+        return None
     text = str(value).translate(NOISE)
     scale = 10_000 if text.endswith("万") else 1
     try:
