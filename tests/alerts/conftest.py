@@ -292,3 +292,12 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
+
+
+@pytest.fixture
+def alerted(scenario):
+    """The scenario with its alerts evaluated on ``TODAY``."""
+    from salesloop.alerts.services import rules_evaluate
+
+    rules_evaluate(today=TODAY)
+    return scenario

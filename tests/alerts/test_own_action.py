@@ -8,16 +8,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from salesloop.alerts.models import Alert, Notification
-from salesloop.alerts.services import rules_evaluate
-from tests.alerts.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alerted(scenario):
-    rules_evaluate(today=TODAY)
-    return scenario
 
 
 def test_the_subject_reads_the_action_worded_for_them(alerted, client, login):

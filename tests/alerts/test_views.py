@@ -6,16 +6,8 @@ import pytest
 from django.urls import reverse
 
 from salesloop.alerts.models import Alert, AlertRule, Notification, NotificationPreference
-from salesloop.alerts.services import rules_evaluate
-from tests.alerts.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alerted(scenario):
-    rules_evaluate(today=TODAY)
-    return scenario
 
 
 def test_inbox_shows_my_notifications_and_the_alerts_i_may_see(alerted, client, login):
