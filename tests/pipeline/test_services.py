@@ -163,3 +163,23 @@ def test_lead_update_never_converts_and_is_audited(org):
     lead_convert(lead=lead, amount=Decimal("10"), expected_close=timezone.localdate())
     with pytest.raises(ValidationError, match="converted lead"):
         lead_update(lead=lead, phone="1")
+
+
+def test_a_new_pipelines_stages_speak_the_install_language(settings):
+    """Named in the install's language, not "初步接洽 Prospecting" in both."""
+    from salesloop.pipeline.services import default_stage_names
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    zh = pipeline_create(name="中文")
+    assert list(zh.stages.order_by("order").values_list("name", flat=True)) == [
+        "初步接洽",
+        "需求确认",
+        "方案报价",
+        "商务谈判",
+        "赢单",
+        "输单",
+    ]
+    settings.LANGUAGE_CODE = "en"
+    en = pipeline_create(name="English")
+    assert en.stages.get(order=5).name == "Won"
+    assert default_stage_names(5) == {"won", "赢单", "赢单 won"}

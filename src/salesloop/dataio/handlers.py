@@ -54,6 +54,7 @@ from salesloop.org.visibility import visible
 from salesloop.pipeline.choices import LeadStatus, LostReason, Source
 from salesloop.pipeline.models import Lead, Opportunity, Stage
 from salesloop.pipeline.services import (
+    default_stage_names,
     lead_create,
     opportunity_create,
     opportunity_move_stage,
@@ -374,6 +375,13 @@ class OpportunityHandler(Handler):
         exact = [s for s in self.stages if s.name.casefold() == text]
         if not exact:
             exact = [s for s in self.stages if text in s.name.casefold().split()]
+        if not exact:  # a default stage by its name in the other language ("Won" for 赢单)
+            exact = [
+                s
+                for s in self.stages
+                if text in default_stage_names(s.order)
+                and s.name.casefold() in default_stage_names(s.order)
+            ]
         if len(exact) != 1:
             raise RowError(
                 _("No stage is called %(name)s. Stages: %(stages)s.")

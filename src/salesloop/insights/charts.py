@@ -251,7 +251,7 @@ def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:
             yaxis={"type": "category"},
             margin={"l": 190, "r": 20, "t": 10, "b": 20},
         ),
-        # the stage names ("初步接洽 Prospecting") on two lines: a 190 px margin is half a phone
+        # long stage names on two lines: a 190 px margin is half a phone
         "narrow": {
             "margin": {"l": 8, "r": 8, "t": 10, "b": 10},
             "yaxis": {"type": "category", **_category_ticks(labels, width=6)},

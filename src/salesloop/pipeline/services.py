@@ -10,9 +10,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from salesloop.common.audit import audit_record, diff, snapshot
 from salesloop.common.models import AuditEvent
@@ -66,14 +66,34 @@ OPPORTUNITY_SNAPSHOT = (
 )
 
 # (name, probability %, kind) — a B2B pipeline familiar to Chinese SME sales teams.
-DEFAULT_STAGES: tuple[tuple[str, int, str], ...] = (
-    ("初步接洽 Prospecting", 10, StageKind.OPEN),
-    ("需求确认 Qualification", 20, StageKind.OPEN),
-    ("方案报价 Proposal", 40, StageKind.OPEN),
-    ("商务谈判 Negotiation", 70, StageKind.OPEN),
-    ("赢单 Won", 100, StageKind.WON),
-    ("输单 Lost", 0, StageKind.LOST),
+#: A new pipeline's stages, named in the install's language (settings.LANGUAGE_CODE) when
+#: created: "初步接洽" in a Chinese install, "Prospecting" in an English one — not both in one
+#: label, which doubled every funnel and board column. Imports still read a default stage by
+#: its name in either language (``default_stage_names``).
+DEFAULT_STAGES: tuple[tuple[Any, int, str], ...] = (
+    (pgettext_lazy("stage", "Prospecting"), 10, StageKind.OPEN),
+    (pgettext_lazy("stage", "Qualification"), 20, StageKind.OPEN),
+    (pgettext_lazy("stage", "Proposal"), 40, StageKind.OPEN),
+    (pgettext_lazy("stage", "Negotiation"), 70, StageKind.OPEN),
+    (pgettext_lazy("stage", "Won"), 100, StageKind.WON),
+    (pgettext_lazy("stage", "Lost"), 0, StageKind.LOST),
 )
+
+
+def default_stage_names(order: int) -> set[str]:
+    """The names the default stage at ``order`` (1-based) has in every shipped language,
+    casefolded (with the bilingual names of earlier versions): an import's "Won" or "赢单"
+    finds that stage whichever language the pipeline was made in."""
+    from django.conf import settings
+
+    if not 1 <= order <= len(DEFAULT_STAGES):
+        return set()
+    name = DEFAULT_STAGES[order - 1][0]
+    said = {}
+    for code, _label in settings.LANGUAGES:
+        with translation.override(code):
+            said[code] = str(name).casefold()
+    return {*said.values(), f"{said.get('zh-hans', '')} {said.get('en', '')}".strip()}
 
 
 @transaction.atomic
@@ -88,7 +108,11 @@ def pipeline_create(
     pipeline = Pipeline(name=name, is_default=is_default)
     pipeline.full_clean()
     pipeline.save()
+    from django.conf import settings
+
     for order, (stage_name, probability, kind) in enumerate(stages, start=1):
+        with translation.override(settings.LANGUAGE_CODE):  # the install's language
+            stage_name = str(stage_name)
         stage = Stage(
             pipeline=pipeline, name=stage_name, order=order, probability=probability, kind=kind
         )
