@@ -232,3 +232,9 @@ def test_a_queued_check_is_followed_by_its_page_until_a_worker_runs_it(org, logi
     assert DBTaskResult.objects.filter(task_path__endswith="run_import_job").count() == 2
     job.refresh_from_db()
     assert job.status == "importing"
+    # two requests that both read the job as checked (at the same moment): one queues it
+    from salesloop.dataio.services import import_job_queue
+
+    job.status = "checked"  # what the second request read
+    import_job_queue(job=job, dry_run=False)
+    assert DBTaskResult.objects.filter(task_path__endswith="run_import_job").count() == 2

@@ -63,6 +63,11 @@ def test_an_amount_beyond_twelve_digits_is_refused_and_the_largest_reads_back_ex
     big = _save(client, rep, TOO_MANY_DIGITS, TOO_MANY_DIGITS, TOO_MANY_DIGITS)
     assert big.status_code == 400 and "At most 999,999,999,999.99" in big.content.decode()
     assert _values(plan) == before
+    # said in the reader's language (the fields are made at import, in no language of a reader)
+    client.cookies["django_language"] = "zh-hans"
+    big = _save(client, rep, TOO_MANY_DIGITS, TOO_MANY_DIGITS, TOO_MANY_DIGITS)
+    assert "最多 999,999,999,999.99" in big.content.decode()
+    del client.cookies["django_language"]
     largest = f"{ENTRY_MAX:f}"
     assert largest == "999999999999.99"
     assert _save(client, rep, largest, largest, largest).status_code == 200

@@ -168,9 +168,18 @@ def import_job_queue(*, job: ImportJob, dry_run: bool) -> None:
     from now on (while it waits for a worker too), and a second click cannot queue it again."""
     from salesloop.dataio.tasks import run_import_job
 
-    job.status = ImportJob.Status.CHECKING if dry_run else ImportJob.Status.IMPORTING
-    job.dry_run = dry_run
-    job.save(update_fields=["status", "dry_run", "updated_at"])
+    status = ImportJob.Status.CHECKING if dry_run else ImportJob.Status.IMPORTING
+    # one statement that takes the job only if nobody else has: two clicks at the same moment
+    # queue it once (the second finds it running)
+    jobs = ImportJob.objects.filter(pk=job.pk)
+    if dry_run:  # a check again after a new mapping, not while one runs
+        jobs = jobs.exclude(status__in=[ImportJob.Status.CHECKING, ImportJob.Status.IMPORTING])
+    else:  # the import only of a job checked, once
+        jobs = jobs.filter(status=ImportJob.Status.CHECKED)
+    taken = jobs.update(status=status, dry_run=dry_run, updated_at=timezone.now())
+    if not taken:
+        return
+    job.status, job.dry_run = status, dry_run
     progress_path(job).write_text(json.dumps({"queued": True, "done": 0, "rejected": 0}))
     run_import_job.enqueue(job.pk, dry_run)
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MinValueValidator
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.common.money import ENTRY_DIGITS, ENTRY_MAX, separators_misplaced
@@ -26,7 +27,8 @@ class AmountField(forms.DecimalField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", ENTRY_DIGITS)
         super().__init__(**kwargs)
-        too_large = _("At most %(most)s, please.") % {"most": f"{ENTRY_MAX:,}"}
+        # said in the reader's language: the fields are made once, at import, in no request
+        too_large = format_lazy(_("At most {most}, please."), most=f"{ENTRY_MAX:,}")
         self.error_messages.update(
             max_digits=too_large,
             max_whole_digits=too_large,
