@@ -730,3 +730,39 @@ def test_the_months_add_up_down_the_tree_and_a_locked_target_keeps_its_own(org, 
         == by_hand
     )
     assert _month_gaps(plan) == []
+
+
+def test_a_locked_product_line_target_keeps_its_figures_and_months(org, history):
+    """Rep_A1's hardware line locked with its months set by hand: computing the plan again and
+    splitting Team A down again leave it as it was (they used to overwrite it, lock shown)."""
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    line = Target.objects.get(plan=plan, member=org.rep_a1, product_line=history)
+    s.target_set(
+        target=line,
+        floor=Decimal(1000),
+        target_value=Decimal(1200),
+        stretch=Decimal(1500),
+        actor=org.director.user,
+        lock=True,
+    )
+    line = Target.objects.get(pk=line.pk)
+    s.target_set_months(
+        target=line, weights=s.month_weights([0] * 11 + [1]), actor=org.director.user
+    )
+    kept = list(line.months.order_by("month").values_list("floor", "target_value", "stretch"))
+    assert kept[-1] == (Decimal(1000), Decimal(1200), Decimal(1500))
+    recommend_plan(
+        plan=plan, metric="booked_revenue", inputs=Inputs(growth_rate=0.1), actor=org.director.user
+    )
+    split_subtree(
+        target=Target.objects.get(plan=plan, unit=org.team_a, product_line=None),
+        actor=org.director.user,
+    )
+    line = Target.objects.get(pk=line.pk)
+    assert (line.floor, line.target, line.stretch) == (Decimal(1000), Decimal(1200), Decimal(1500))
+    assert (
+        list(line.months.order_by("month").values_list("floor", "target_value", "stretch")) == kept
+    )

@@ -1156,6 +1156,14 @@ def recommend_plan(
             for ln, b in zip(lines, base, strict=True)
         }
         _split_lines(total, line_roots, values, shares, unit)
+        # a locked product-line target keeps its figures (the lines' tables are fitted over
+        # every cell; its line tree then shows the gap, Σ, to settle by hand)
+        for root in line_roots.values():
+            for n in _walk(root):
+                if n.target.locked:
+                    values[n.target.pk] = [
+                        _minor(getattr(n.target, level), places) for level in LEVELS
+                    ]
     if progress:
         progress(1, 1, "split")
 

@@ -966,7 +966,7 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
     scale = Decimal(10) ** -places
     changed: list[Target] = []
     for t in line_targets:
-        if t.pk not in levels:  # outside the subtree
+        if t.pk not in levels or t.locked:  # outside the subtree, or locked: kept as it is
             continue
         floor, value, stretch = (Decimal(v) * scale for v in levels[t.pk])
         if (floor, value, stretch) == (t.floor, t.target, t.stretch):
