@@ -766,3 +766,19 @@ def test_a_locked_product_line_target_keeps_its_figures_and_months(org, history)
     assert (
         list(line.months.order_by("month").values_list("floor", "target_value", "stretch")) == kept
     )
+
+
+def test_split_down_with_another_method_keeps_every_trees_months_adding_up(org, history):
+    """Team A split again equally: the people's totals and product lines change, and every
+    family of every tree (the total's and each line's) still adds up month by month."""
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    before = {t.pk: t.target for t in Target.objects.filter(plan=plan, parent=team.pk)}
+    s.target_set_method(target=team, method="equal", actor=org.director.user)
+    split_subtree(target=Target.objects.get(pk=team.pk), actor=org.director.user)
+    after = {t.pk: t.target for t in Target.objects.filter(plan=plan, parent=team.pk)}
+    assert after != before  # the split changed the people's figures
+    assert _month_gaps(plan) == []

@@ -986,8 +986,55 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
                 target_split_months(target=t, unit=unit)
     else:
         _split_keeping_profiles(changed, unit)
+        # each line's months add up to its parent line's, as the totals' do
+        _nest_line_months(top, children, row_of, {t.pk for t in changed}, unit)
     smart_recheck(changed)
     return len(changed)
+
+
+def _nest_line_months(
+    top: Target,
+    children: dict[int, list[Target]],
+    row_of: Callable[[Target], list[Target] | None],
+    free: set[int],
+    unit: int,
+) -> None:
+    """After ``realign_lines``: in each product line's tree under ``top``, the months of the
+    line targets just re-split (``free``) are fitted to their parent line's months."""
+    families: list[tuple[int, list[int]]] = []
+    stack = [top]
+    while stack:  # parents first
+        parent = stack.pop()
+        kids = children.get(parent.pk, [])
+        if kids:
+            rows = [row_of(k) or [] for k in kids]
+            for i, line in enumerate(row_of(parent) or []):
+                families.append((line.pk, [r[i].pk for r in rows if i < len(r)]))
+        stack.extend(kids)
+    if not families:
+        return
+    places = metric_places(top.metric)
+    ids = sorted({pk for parent, kids in families for pk in (parent, *kids)})
+    tables = stored_months(ids, places)
+    before = {pk: tables[pk].copy() for pk in free if pk in tables}
+    nest_months(families, tables, free=free, unit=unit)
+    moved = [pk for pk, old in before.items() if not (tables[pk] == old).all()]
+    if not moved:
+        return
+    quantum = Decimal(1).scaleb(-places)
+    TargetMonth.objects.filter(target__in=moved).delete()
+    TargetMonth.objects.bulk_create(
+        TargetMonth(
+            target_id=pk,
+            month=m + 1,
+            **{
+                f: Decimal(int(tables[pk][level, m])).scaleb(-places).quantize(quantum)
+                for level, f in enumerate(("floor", "target_value", "stretch"))
+            },
+        )
+        for pk in moved
+        for m in range(12)
+    )
 
 
 def _split_keeping_profiles(targets: Sequence[Target], unit: int) -> None:
