@@ -501,3 +501,44 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(org, his
         people = Target.objects.filter(parent=line)
         for name in ("floor", "target", "stretch"):
             assert sum(getattr(p, name) for p in people) == getattr(line, name), (line, name)
+
+
+def test_a_late_cut_never_changes_a_product_lines_months_already_over(org, history):
+    """On 15 November (two months left) Rep_A1's year is cut by most of what November and
+    December hold. Split over the lines by their year mix, a line could be asked for more than
+    its two open months hold (its past months were then split again); the lines now share the
+    cut by what they hold in the open months: no month over changes, each line keeps its order,
+    and the lines still add up to the total."""
+    from datetime import date
+
+    from salesloop.targets.planning import Inputs, recommend_plan
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.director.user)
+    rep = node(plan, member=org.rep_a1)
+    lines = list(Target.objects.filter(plan=plan, member=org.rep_a1, product_line__isnull=False))
+    assert len(lines) > 1
+    before = {t.pk: month_values(t) for t in lines}
+    open_rest = [sum(m[i] for m in month_values(rep)[10:]) for i in range(3)]
+    cut = (open_rest[0] * 97 / 100).quantize(D(1))
+    s.target_revise(
+        target=rep,
+        floor=rep.floor - cut,
+        target_value=rep.target - cut,
+        stretch=rep.stretch - cut,
+        reason="大客户取消 A key account cancelled",
+        actor=org.mgr_a.user,
+        on=date(2027, 11, 15),
+    )
+    rep.refresh_from_db()
+    for t in Target.objects.filter(pk__in=[t.pk for t in lines]):
+        months = month_values(t)
+        assert months[:10] == before[t.pk][:10], t  # the months over keep theirs
+        assert all(0 <= f <= v <= st for f, v, st in months), t
+        assert [sum(m[i] for m in months) for i in range(3)] == [t.floor, t.target, t.stretch]
+    again = Target.objects.filter(pk__in=[t.pk for t in lines])
+    for name in ("floor", "target", "stretch"):
+        assert sum(getattr(t, name) for t in again) == getattr(rep, name), name

@@ -722,12 +722,95 @@ def _nest_in_family(target: Target, first_open: int) -> None:
     )
 
 
-def _lines_from_siblings(target: Target, first_open: int) -> int | None:
-    """After a revision of a total whose family adds up again, its product lines become what
-    the parent's lines leave after its siblings' lines, so that each line's tree adds up too
-    (a transfer between two people keeps the team's lines); the number of line targets changed,
-    or None when that does not give lines in order that make the total (``realign_lines`` then
-    scales the target's own mix)."""
+def _lines_follow_months(target: Target, first_open: int) -> int:
+    """A revised total's product lines in the year under way, month by month: the months over
+    keep their line figures; each open month's floor, target and stretch of the total is what
+    its lines share — what the parent's lines leave after the siblings' when the family adds up
+    again (a transfer between two people keeps the team's lines), else in proportion to the
+    lines' figures that month. The lines' years follow from their months, so they add up to
+    the total's and no month over changes. Returns the number of line targets changed."""
+    lines = list(
+        Target.objects.filter(
+            plan=target.plan,
+            metric=target.metric,
+            product_line__isnull=False,
+            **({"unit": target.unit} if target.unit_id else {"member": target.member}),
+        ).order_by("product_line_id")
+    )
+    if not lines:
+        return 0
+    places = metric_places(target.metric)
+    unit = rounding_unit(target.plan.assumptions, target.metric)
+    kept = first_open - 1
+    tables = stored_months([t.pk for t in lines], places)
+    if any(t.pk not in tables for t in lines):
+        return realign_lines(target=target, first_open=first_open)
+    old = np.array([tables[t.pk] for t in lines])  # (lines, 3, 12)
+    new = None
+    siblings = _sibling_line_levels(target)
+    if siblings is not None:  # the lines' years from the family; their open months take the rest
+        years = np.array(
+            [[_minor(v, places) for v in siblings[t.product_line_id]] for t in lines]  # type: ignore[index]
+        )
+        rests = years - old[:, :, :kept].sum(axis=2)
+        if ((rests[:, 0] >= 0) & (rests[:, 0] <= rests[:, 1]) & (rests[:, 1] <= rests[:, 2])).all():
+            new = old.copy()
+            for i in range(len(lines)):
+                profile = old[i, 1, kept:].astype(np.float64)
+                if profile.sum() <= 0:
+                    profile = np.ones(12 - kept)
+                new[i, :, kept:] = split_levels_many([rests[i]], [profile], unit=unit)[0]
+    if new is None:
+        # what the total leaves the lines' open months after their months over, shared by what
+        # each line holds in the open months, then each line's share over its own open profile
+        year = np.array([_minor(getattr(target, name), places) for name in VALUE_FIELDS])
+        rest = year - old[:, :, :kept].sum(axis=(0, 2))
+        if not 0 <= rest[0] <= rest[1] <= rest[2]:
+            return realign_lines(target=target, first_open=first_open)
+        room = old[:, 1, kept:].sum(axis=1).astype(np.float64)
+        if room.sum() <= 0:
+            room = np.array([float(t.target) for t in lines]) + (room.sum() <= 0) * 1.0
+        shares = split_levels_many([rest], [room], unit=unit)[0]  # (3, lines)
+        new = old.copy()
+        for i in range(len(lines)):
+            profile = old[i, 1, kept:].astype(np.float64)
+            if profile.sum() <= 0:
+                profile = np.ones(12 - kept)
+            new[i, :, kept:] = split_levels_many([shares[:, i]], [profile], unit=unit)[0]
+    changed = [t for t, a, b in zip(lines, old, new, strict=True) if not (a == b).all()]
+    if not changed:
+        return 0
+    quantum = Decimal(1).scaleb(-places)
+    by_pk = {t.pk: row for t, row in zip(lines, new, strict=True)}
+    for t in changed:
+        t.floor, t.target, t.stretch = (
+            Decimal(int(v)).scaleb(-places).quantize(quantum) for v in by_pk[t.pk].sum(axis=1)
+        )
+    update_rows(
+        Target, ["id"], VALUE_FIELDS, [(t.pk, t.floor, t.target, t.stretch) for t in changed]
+    )
+    Target.objects.filter(pk__in=[t.pk for t in changed]).update(lock_version=F("lock_version") + 1)
+    TargetMonth.objects.filter(target__in=[t.pk for t in changed]).delete()
+    TargetMonth.objects.bulk_create(
+        TargetMonth(
+            target=t,
+            month=m + 1,
+            **{
+                f: Decimal(int(by_pk[t.pk][level, m])).scaleb(-places).quantize(quantum)
+                for level, f in enumerate(("floor", "target_value", "stretch"))
+            },
+        )
+        for t in changed
+        for m in range(12)
+    )
+    smart_recheck(changed)
+    return len(changed)
+
+
+def _sibling_line_levels(target: Target) -> dict[int, tuple[Decimal, ...]] | None:
+    """When the revised total's family adds up again: its product lines as what the parent's
+    lines leave after its siblings' lines (product line id → floor, target, stretch), if that
+    gives lines in order that make the total; else None."""
     family = _family(target)
     if family is None:
         return None
@@ -740,8 +823,7 @@ def _lines_from_siblings(target: Target, first_open: int) -> int | None:
         owners, plan=target.plan, metric=target.metric, product_line__isnull=False
     ):
         by_owner.setdefault(_owner_key(line), {})[line.product_line_id] = line  # type: ignore[index]
-    mine = by_owner.get(_owner_key(target), {})
-    codes = set(mine)
+    codes = set(by_owner.get(_owner_key(target), {}))
     if not codes or any(set(by_owner.get(_owner_key(t), {})) != codes for t in (parent, *kids)):
         return None
     new: dict[int, tuple[Decimal, ...]] = {}
@@ -760,13 +842,30 @@ def _lines_from_siblings(target: Target, first_open: int) -> int | None:
     for i, name in enumerate(VALUE_FIELDS):
         if sum((v[i] for v in new.values()), Decimal(0)) != getattr(target, name):
             return None
+    return new
+
+
+def _lines_from_siblings(target: Target, first_open: int) -> int | None:
+    """``_sibling_line_levels`` written (the whole year: before the plan's year begins); the
+    number of line targets changed, or None when there are none to take."""
+    new = _sibling_line_levels(target)
+    if new is None:
+        return None
+    mine = {
+        t.product_line_id: t
+        for t in Target.objects.filter(
+            plan=target.plan,
+            metric=target.metric,
+            product_line_id__in=list(new),
+            **({"unit": target.unit} if target.unit_id else {"member": target.member}),
+        )
+    }
     changed = [
         mine[code]
         for code, levels in new.items()
         if (mine[code].floor, mine[code].target, mine[code].stretch) != levels
     ]
     for line in changed:
-        old = list(TargetMonth.objects.filter(target=line).order_by("month"))
         line.floor, line.target, line.stretch = new[line.product_line_id]  # type: ignore[index]
         Target.objects.filter(pk=line.pk).update(
             floor=line.floor,
@@ -774,8 +873,7 @@ def _lines_from_siblings(target: Target, first_open: int) -> int | None:
             stretch=line.stretch,
             lock_version=F("lock_version") + 1,
         )
-        if not _split_open_months(line, old, first_open):
-            target_split_months(target=line)
+        target_split_months(target=line)
     smart_recheck(changed)
     return len(changed)
 
@@ -1592,14 +1690,16 @@ def target_revise(
         **{k: [before[k], v] for k, v in _values(target).items()},
         "reason": [None, reason.strip()],
     }
+    _nest_in_family(target, first_open)
     if target.product_line_id is None:  # its product lines follow the revised total
-        lines = _lines_from_siblings(target, first_open)
-        if lines is None:
-            lines = realign_lines(target=target, first_open=first_open)
+        if 1 < first_open <= 12:  # month by month: the months over keep theirs, lines too
+            lines = _lines_follow_months(target, first_open)
+        else:
+            lines = _lines_from_siblings(target, first_open)
+            if lines is None:
+                lines = realign_lines(target=target, first_open=first_open)
         if lines:
             changes["product_lines_realigned"] = [None, lines]
-    _nest_in_family(target, first_open)
-    if target.product_line_id is None:
         for line in Target.objects.filter(
             plan=target.plan,
             metric=target.metric,
