@@ -12,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -687,6 +687,27 @@ def _family(target: Target) -> tuple[Target, list[Target]] | None:
     return parent, kids
 
 
+def _write_month_tables(tables: Mapping[int, np.ndarray], places: int) -> None:
+    """Replace the months of each target in ``tables`` (target id -> 3 x 12 levels in units
+    of ``places`` decimals: floor, target, stretch) in two statements."""
+    if not tables:
+        return
+    quantum = Decimal(1).scaleb(-places)
+    TargetMonth.objects.filter(target__in=list(tables)).delete()
+    TargetMonth.objects.bulk_create(
+        TargetMonth(
+            target_id=pk,
+            month=m + 1,
+            **{
+                f: Decimal(int(table[level, m])).scaleb(-places).quantize(quantum)
+                for level, f in enumerate(("floor", "target_value", "stretch"))
+            },
+        )
+        for pk, table in tables.items()
+        for m in range(12)
+    )
+
+
 def _nest_in_family(target: Target, first_open: int) -> None:
     """After a revision of one target of a family that adds up again (the second half of a
     transfer between two people, say), its months become what its parent's months leave after
@@ -707,19 +728,7 @@ def _nest_in_family(target: Target, first_open: int) -> None:
     kept = first_open - 1 if 1 < first_open <= 12 else 0
     if (after == before).all() or (after[:, :kept] != before[:, :kept]).any():
         return
-    quantum = Decimal(1).scaleb(-places)
-    TargetMonth.objects.filter(target=target).delete()
-    TargetMonth.objects.bulk_create(
-        TargetMonth(
-            target=target,
-            month=m + 1,
-            **{
-                f: Decimal(int(after[level, m])).scaleb(-places).quantize(quantum)
-                for level, f in enumerate(("floor", "target_value", "stretch"))
-            },
-        )
-        for m in range(12)
-    )
+    _write_month_tables({target.pk: after}, places)
 
 
 def _lines_follow_months(target: Target, first_open: int) -> int:
@@ -790,19 +799,7 @@ def _lines_follow_months(target: Target, first_open: int) -> int:
         Target, ["id"], VALUE_FIELDS, [(t.pk, t.floor, t.target, t.stretch) for t in changed]
     )
     Target.objects.filter(pk__in=[t.pk for t in changed]).update(lock_version=F("lock_version") + 1)
-    TargetMonth.objects.filter(target__in=[t.pk for t in changed]).delete()
-    TargetMonth.objects.bulk_create(
-        TargetMonth(
-            target=t,
-            month=m + 1,
-            **{
-                f: Decimal(int(by_pk[t.pk][level, m])).scaleb(-places).quantize(quantum)
-                for level, f in enumerate(("floor", "target_value", "stretch"))
-            },
-        )
-        for t in changed
-        for m in range(12)
-    )
+    _write_month_tables({t.pk: by_pk[t.pk] for t in changed}, places)
     smart_recheck(changed)
     return len(changed)
 
@@ -1116,22 +1113,8 @@ def _nest_line_months(
     tables = stored_months(ids, places)
     before = {pk: tables[pk].copy() for pk in free if pk in tables}
     nest_months(families, tables, free=free, unit=unit)
-    moved = [pk for pk, old in before.items() if not (tables[pk] == old).all()]
-    if not moved:
-        return
-    quantum = Decimal(1).scaleb(-places)
-    TargetMonth.objects.filter(target__in=moved).delete()
-    TargetMonth.objects.bulk_create(
-        TargetMonth(
-            target_id=pk,
-            month=m + 1,
-            **{
-                f: Decimal(int(tables[pk][level, m])).scaleb(-places).quantize(quantum)
-                for level, f in enumerate(("floor", "target_value", "stretch"))
-            },
-        )
-        for pk in moved
-        for m in range(12)
+    _write_month_tables(
+        {pk: tables[pk] for pk, old in before.items() if not (tables[pk] == old).all()}, places
     )
 
 
