@@ -327,7 +327,19 @@ def test_a_director_sets_a_teams_months_by_hand(page, org):
     expect(page.locator("[data-testid=months-error]")).to_contain_text("-01: enter a share")
     assert list(team.months.order_by("month").values_list("target_value", flat=True))[:1] == [0]
     shot(page, "months-error")
+    # amounts typed as Excel users write them: summed as amounts, marked when they miss the year
+    for i in range(1, 13):
+        page.fill(f"input[name=m{i}]", "10万")
+    expect(page.locator("[data-share-sum]")).to_have_text("1,200,000")
+    expect(page.locator("[data-share-sum]")).not_to_have_class(re.compile("gap"))
+    expect(page.locator("[data-hint=amounts]")).to_be_visible()
+    expect(page.locator("[data-hint=shares]")).to_be_hidden()
+    page.fill("input[name=m1]", "¥99,000")
+    expect(page.locator("[data-share-sum]")).to_have_text("1,199,000")
+    expect(page.locator("[data-share-sum]")).to_have_class(re.compile("gap"))
+    shot(page, "months-amounts")
     page.click("button:has-text('Equal months')")
+    expect(page.locator("[data-hint=shares]")).to_be_visible()
     expect(page.locator("[data-share-sum]")).to_have_text("100.0%")
     expect(page.locator("[data-preview=m1]")).to_have_text("100,000")
     page.check("input[name=subtree]")

@@ -92,17 +92,27 @@ def test_a_proposal_too_large_is_refused_and_the_pages_that_list_proposals_still
     assert client.get(reverse("targets:reconcile", args=[plan.pk])).status_code == 200
 
 
-def test_month_shares_near_the_float_limit_are_shares_not_a_server_error(client, org, plan, login):
+def test_huge_month_figures_are_shares_and_an_exponent_is_a_slip(client, org, plan, login):
     assert SeasonalWeights.from_raw([1e308, 1e308] + [0.0] * 10).values[:3] == (0.5, 0.5, 0.0)
     team = node(plan, unit=org.team_a)
     set_levels(team, D(120000), org.director)
     team.refresh_from_db()
     login(org.director)
-    typed = {"m1": "1e308", "m2": "1e308", **{f"m{i}": "0" for i in range(3, 13)}}
     url = reverse("targets:months", args=[team.pk])
+    # an exponent is a slip, refused with its month
+    slip = {"m1": "1e308", "m2": "1e308", **{f"m{i}": "0" for i in range(3, 13)}}
+    refused = client.post(url, {**slip, "version": team.lock_version})
+    assert refused.status_code == 400
+    assert "2027-01: enter a share of 0 or more (a percentage), not 1e308." in (
+        refused.content.decode()
+    )
+    # the largest figures one may type are shares of their sum like any other
+    typed = {"m1": "999,999,999,999", "m2": "999999999999", **{f"m{i}": "0" for i in range(3, 13)}}
     asked = client.post(url, {**typed, "version": team.lock_version})
-    assert asked.status_code == 400  # not 100 %: said first, as 2.00e+308 %
-    assert "The shares add up to 2.00e+308 %" in asked.content.decode()
+    assert asked.status_code == 400  # not the year's ¥120,000: said first, in amounts
+    assert "The months add up to ¥1,999,999,999,998, ¥1,999,999,879,998 more than" in (
+        asked.content.decode()
+    )
     token = re.search(r'name="confirm" value="([0-9a-f]+)"', asked.content.decode())[1]
     response = client.post(url, {**typed, "version": team.lock_version, "confirm": token})
     assert response.status_code == 302

@@ -103,6 +103,8 @@ def test_the_subtree_follows_but_a_locked_target_keeps_its_months(org, plan):
         (["0"] * 12, "add up to zero"),
         (["nan"] + ["10"] * 11, "Month 1"),
         (["inf"] + ["10"] * 11, "Month 1"),
+        (["1e6"] + ["10"] * 11, "Month 1"),
+        (["1,2,3"] + ["10"] * 11, "Month 1"),
     ],
 )
 def test_bad_shares_are_refused_with_the_month(shares, says):
@@ -113,6 +115,8 @@ def test_bad_shares_are_refused_with_the_month(shares, says):
 def test_percent_signs_and_separators_are_read():
     weights = s.month_weights(["8.5%", "1,000"] + ["0"] * 10)
     assert weights.values[0] == pytest.approx(8.5 / 1008.5)
+    weights = s.month_weights(["¥1.5万", "30,000", "0.0005亿"] + [""] * 9)
+    assert weights.values[:3] == pytest.approx([15 / 95, 30 / 95, 50 / 95])  # 15,000 30,000 50,000
 
 
 def test_only_a_draft_and_only_below_you(org, plan):
@@ -434,6 +438,52 @@ def test_monthly_amounts_pasted_from_excel_are_taken_as_shares(client, org, plan
     )
     assert response.status_code == 302
     assert [m[1] for m in months(team)] == [D(60000)] * 4 + [D(120000)] * 8
+
+
+def test_amounts_that_add_up_to_the_year_are_kept_to_the_cent(client, org, plan, login):
+    """Team A's 1,200,000 typed as amounts the way Excel users write them (万, ¥, cents) in a
+    plan that rounds to thousands: the months are the amounts typed, not round thousands."""
+    team = node(plan, unit=org.team_a)
+    plan.assumptions = {"booked_revenue": {"round_to": 1000}}
+    plan.save(update_fields=["assumptions"])
+    login(org.director)
+    typed = ["10万", "¥100,000.01", "99,999.99"] + ["100000"] * 8 + ["10.0万"]
+    response = client.post(
+        reverse("targets:months", args=[team.pk]),
+        {**{f"m{i}": v for i, v in enumerate(typed, start=1)}, "version": team.lock_version},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert [m[1] for m in months(team)][:3] == [D(100000), D("100000.01"), D("99999.99")]
+    assert all(m[1] == D(100000) for m in months(team)[3:])
+    # shares (not amounts of the year) still make round thousands
+    team.refresh_from_db()
+    client.post(
+        reverse("targets:months", args=[team.pk]),
+        {**{f"m{i}": "7" for i in range(1, 12)}, "m12": "23", "version": team.lock_version},
+    )
+    assert [m[1] for m in months(team)] == [D(84000)] * 11 + [D(276000)]
+
+
+def test_amounts_near_the_year_are_said_in_amounts(client, org, plan, login):
+    """Amounts that miss the year's 1,200,000 by 1,000 are named as amounts (not as
+    119,900,000 %), with what the largest month would become; nothing is written."""
+    team = node(plan, unit=org.team_a)
+    before = months(team)
+    login(org.director)
+    typed = ["99,000"] + ["100,000"] * 11  # 1,199,000
+    response = client.post(
+        reverse("targets:months", args=[team.pk]),
+        {**{f"m{i}": v for i, v in enumerate(typed, start=1)}, "version": team.lock_version},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    # 100,000 / 1,199,000 of 1,200,000 = 100,083.40
+    assert (
+        "The months add up to ¥1,199,000, ¥1,000 short of the year&#x27;s ¥1,200,000: each is "
+        "taken as its share of their sum, so 2027-02 would get about ¥100,083.40 (¥100,000 "
+        "typed)." in html
+    ), html[html.find("months-error") :][:600]
+    assert months(team) == before
 
 
 def test_an_amount_typed_among_percentages_is_saved_only_once_confirmed(client, org, plan, login):

@@ -325,6 +325,15 @@ def test_amounts_typed_with_separators_are_read_and_bad_ones_change_nothing(
     assert (
         "Rep_A1: Floor, Stretch: Type a number, e.g. 5,040,000 or 504万." in slip.content.decode()
     )
+    # so is an exponent: "1e6" is no amount anyone types on purpose
+    exp = client.post(
+        reverse("targets:save", args=[t.pk]),
+        {"floor": "1e6", "target": "1.5E6", "stretch": "2000000", "version": t.lock_version},
+    )
+    assert exp.status_code == 400
+    assert "Rep_A1: Floor, Target: Type a number, e.g. 5,040,000 or 504万." in exp.content.decode()
+    t.refresh_from_db()
+    assert t.floor == D("1200000")
     ok = client.post(
         reverse("targets:save", args=[t.pk]),
         {"floor": "120万", "target": "150万", "stretch": "0.018亿", "version": t.lock_version},

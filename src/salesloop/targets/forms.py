@@ -8,7 +8,7 @@ from django.core.validators import MinValueValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from salesloop.common.money import ENTRY_DIGITS, ENTRY_MAX, separators_misplaced
+from salesloop.common.money import ENTRY_DIGITS, ENTRY_MAX, typed_figure
 from salesloop.customers.models import ProductLine
 from salesloop.org.models import OrgUnit
 from salesloop.targets.choices import MONEY_METRICS, REASON_MIN, ROUND_TO_CHOICES, Metric
@@ -18,11 +18,8 @@ HIRE_ROWS = 3
 
 class AmountField(forms.DecimalField):
     """A decimal typed the way people copy it from Excel or a report: ``1,234,567.89``,
-    ``1 234 567``, ``¥1,234,567`` or with the full-width ``，`` / ``￥``."""
-
-    _NOISE = str.maketrans("", "", ",，¥￥元 \u00a0\u202f\u3000")
-    #: 504万 and 5.04亿 read as Excel users write them (as the imports read them too)
-    _SCALES = {"万": 10_000, "亿": 100_000_000}
+    ``1 234 567``, ``¥1,234,567``, with the full-width ``，`` / ``￥``, ``504万`` or ``5.04亿``
+    (``common.money.typed_figure``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", ENTRY_DIGITS)
@@ -41,23 +38,12 @@ class AmountField(forms.DecimalField):
                 validator.message = _("Cannot be negative.")
 
     def to_python(self, value: Any) -> Decimal | None:
-        scale = 1
-        if isinstance(value, str):
-            if separators_misplaced(value):  # "1,2,3" is a slip, not 123
+        if isinstance(value, str) and value.strip():
+            number = typed_figure(value)
+            if number is None:
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-            value = value.translate(self._NOISE)
-            for suffix, factor in self._SCALES.items():
-                if value.endswith(suffix):
-                    value, scale = value.removesuffix(suffix), factor
-        number = super().to_python(value)
-        if number is None or scale == 1:
-            return number
-        scaled = number * scale  # 0.018亿: 1800000.000, whose zeros are no decimals typed
-        return (
-            scaled.quantize(Decimal(1))
-            if scaled == scaled.to_integral_value()
-            else scaled.normalize()
-        )
+            value = str(number)
+        return super().to_python(value)
 
 
 class TargetValuesForm(forms.Form):

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.conf import settings
@@ -41,7 +41,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from openpyxl import load_workbook
 
 from salesloop.common.audit import audit_record
-from salesloop.common.money import ENTRY_MAX, separators_misplaced
+from salesloop.common.money import ENTRY_MAX, typed_figure
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.dataio.readers import FileRejected, check_zip
 from salesloop.org.services import company_get
@@ -53,7 +53,6 @@ from salesloop.web.templatetags.salesloop import exact_figure
 
 KEY = re.compile(r"^\s*T(\d{1,12})/(\d{1,9})\s*$")
 MONTH_HEAD = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
-NOISE = str.maketrans("", "", ",，¥￥ \u00a0\u202f\u3000")
 MAX_ERRORS = 50
 STALE_LISTED = 5  # rows changed since the export named one by one; more are summed up
 LEVELS = {
@@ -183,21 +182,15 @@ class Reading:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    """A cell's number as typed (``1,234,567``, ``¥1,234,567``, ``123.4万``), None if it is not."""
+    """A cell's number as typed (``1,234,567``, ``¥1,234,567``, ``123.4万``, ``1.2亿``), None if
+    it is not."""
     if isinstance(value, (bool, datetime, date)):
         return None
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, (int, Decimal)):
         return Decimal(value)
-    if separators_misplaced(str(value)):  # "1,2,3" is a slip, not 123
-        return None
-    text = str(value).translate(NOISE)
-    scale = 10_000 if text.endswith("万") else 1
-    try:
-        return Decimal(text.removesuffix("万")) * scale
-    except (InvalidOperation, ValueError):
-        return None
+    return typed_figure(str(value))  # "1,2,3" or "1e6" is a slip, not a figure
 
 
 def _number(value: Any, places: int, where: str, what: str) -> Decimal:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from salesloop.common.audit import audit_record
 from salesloop.common.db import update_rows
 from salesloop.common.models import AuditEvent
+from salesloop.common.money import ENTRY_MAX, typed_figure
 from salesloop.core.allocation import (
     AllocationError,
     LevelRounding,
@@ -624,6 +625,7 @@ def _split_open_months(
     old: list[TargetMonth],
     first_open: int,
     profile: Sequence[float] | None = None,
+    unit: int | None = None,
 ) -> bool:
     """Rewrite ``target``'s months so that the months already over keep the values they had
     (``old``) and the open ones share the rest of its (revised) values by their current profile
@@ -646,7 +648,8 @@ def _split_open_months(
         profile = [float(m.target_value) for m in open_]
     if len(profile) != len(open_) or sum(profile) <= 0:
         profile = [1.0] * len(open_)
-    unit = rounding_unit(target.plan.assumptions, target.metric)
+    if unit is None:
+        unit = rounding_unit(target.plan.assumptions, target.metric)
     table = split_levels_many([rest], [profile], unit=unit)[0]
     quantum = Decimal(1).scaleb(-places)
     rows = [
@@ -1221,19 +1224,18 @@ def target_set(
     return target
 
 
-def month_weights(values: Sequence[Any], plan: Plan | None = None) -> SeasonalWeights:
-    """Twelve month shares as typed (percentages or any weights: they are scaled to the
-    whole), or a ValidationError that says which month is wrong (by its calendar month,
-    2027-03, given the ``plan``; else by its number in the fiscal year)."""
+def typed_months(values: Sequence[Any], plan: Plan | None = None) -> list[Decimal]:
+    """Twelve month figures as typed — percentages (``8.5``, ``8.5%``) or amounts as people
+    type them (``1,234,567``, ``¥120万``) — or a ValidationError that says which month is wrong
+    (by its calendar month, 2027-03, given the ``plan``; else by its number in the fiscal
+    year). An empty cell is 0."""
     if len(values) != 12:
         raise ValidationError(_("Give a share for each of the twelve months."))
-    numbers: list[float] = []
+    numbers: list[Decimal] = []
     for i, raw in enumerate(values, start=1):
-        try:
-            number = float(Decimal(str(raw).strip().replace(",", "").rstrip("%") or "0"))
-        except ArithmeticError:
-            number = float("nan")
-        if not number >= 0 or number == float("inf"):
+        text = str(raw).strip().removesuffix("%").strip()
+        number = typed_figure(text) if text else Decimal(0)
+        if number is None or number < 0 or abs(number) > ENTRY_MAX:
             raise ValidationError(
                 code=f"month-{i}",  # the page marks that month's cell
                 message=_("%(month)s: enter a share of 0 or more (a percentage), not %(v)s.")
@@ -1245,9 +1247,28 @@ def month_weights(values: Sequence[Any], plan: Plan | None = None) -> SeasonalWe
                 },
             )
         numbers.append(number)
+    return numbers
+
+
+def month_weights(values: Sequence[Any], plan: Plan | None = None) -> SeasonalWeights:
+    """Twelve month shares as typed (percentages, amounts or any weights: they are scaled to
+    the whole), or a ValidationError that says which month is wrong (``typed_months``)."""
+    numbers = typed_months(values, plan)
     if sum(numbers) <= 0:
         raise ValidationError(_("The shares add up to zero: give at least one month a share."))
-    return SeasonalWeights.from_raw(numbers)
+    return SeasonalWeights.from_raw([float(n) for n in numbers])
+
+
+def amounts_exact(numbers: Sequence[Decimal], total: Decimal, metric: str) -> bool:
+    """Whether month figures typed are amounts that add up to ``total`` exactly, each in the
+    metric's precision (cents for money): then the months are to be those amounts, not shares
+    rounded to the plan's round figures."""
+    places = metric_places(metric)
+    return (
+        total > 0
+        and sum(numbers, Decimal(0)) == total
+        and all(n == n.quantize(Decimal(1).scaleb(-places)) for n in numbers)
+    )
 
 
 @transaction.atomic
@@ -1259,13 +1280,16 @@ def target_set_months(
     expected_version: int | None = None,
     subtree: bool = False,
     include_self: bool = True,
+    exact: bool = False,
 ) -> list[Target]:
     """Split a draft target over the months by ``weights`` (the monthly distribution a
     director sets by hand; the year's floor, target and stretch stay as they are) and, with
     ``subtree``, every target under it too — except locked ones, which keep their months.
     Months add up exactly, floor ≤ target ≤ stretch in each. ``include_self=False`` leaves the
-    target's own months as they are (its subtree takes its profile). Returns the targets
-    re-split, the target first."""
+    target's own months as they are (its subtree takes its profile); ``exact`` splits its own
+    months to the cent instead of to the plan's round figures (amounts typed that add up to the
+    year are kept as typed, ``amounts_exact``). Returns the targets re-split, the target
+    first."""
     member = _actor_member(actor)
     target = _draft_target_to_set(target, member)
     _bump(Target, target.pk, expected_version)
@@ -1293,7 +1317,9 @@ def target_set_months(
     unit = rounding_unit(target.plan.assumptions, target.metric)
     before = _month_values(target.pk)
     split = chosen if include_self else chosen[1:]
-    rows = [row for t in split for row in _months_for(t, weights, unit)]
+    rows = [
+        row for t in split for row in _months_for(t, weights, 1 if exact and t is target else unit)
+    ]
     if families:  # the subtree's months add up to their parents' too, in cents
         rows = _nested_rows(target, rows, families, {t.pk for t in chosen[1:]}, unit)
     TargetMonth.objects.filter(target__in=[t.pk for t in split]).delete()
@@ -1367,11 +1393,14 @@ def target_revise_months(
     actor: Any,
     expected_version: int | None = None,
     on: date | None = None,
+    exact: bool = False,
 ) -> Revision:
     """Spread an active target's year over its open months by ``weights`` (目标调整 of the
     monthly split): the months already over keep their targets, the open ones share what the
     year leaves by their weights (the weights of months over are not used), each level exactly;
-    the year's floor, target and stretch stay. Recorded as a revision with its reason."""
+    the year's floor, target and stretch stay. Recorded as a revision with its reason.
+    ``exact`` splits to the cent instead of to the plan's round figures (amounts typed that add
+    up to what the year leaves are kept as typed)."""
     member = _actor_member(actor)
     target = _active_target_to_revise(target, member, reason)
     first_open = first_open_month(target.plan, on or timezone.localdate())
@@ -1390,8 +1419,8 @@ def target_revise_months(
     old = list(TargetMonth.objects.filter(target=target).order_by("month"))
     before = _month_values(target.pk)
     if first_open == 1:
-        target_split_months(target=target, weights=weights)
-    elif not _split_open_months(target, old, first_open, profile):
+        target_split_months(target=target, weights=weights, unit=1 if exact else None)
+    elif not _split_open_months(target, old, first_open, profile, unit=1 if exact else None):
         raise ValidationError(
             _(
                 "The months already over hold more than this target's year leaves: its open "

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import functools
 import json
+import math
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,6 +44,7 @@ from salesloop.targets.history import percent_shares
 from salesloop.targets.models import Plan, PlanRun, Target
 from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
+from salesloop.web.templatetags.salesloop import exact_figure
 
 
 def _revision_months(plan: Any) -> list[tuple[int, date]]:
@@ -549,31 +552,59 @@ def _plan_url(target: Target) -> str:
 
 
 def _shares_to_confirm(
-    values: list[str], weights: SeasonalWeights, target: Any
+    numbers: list[Decimal], weights: SeasonalWeights, target: Any
 ) -> tuple[str, str] | None:
-    """Shares typed that do not add up to 100 % (amounts pasted from Excel, or amounts mixed
-    with percentages) are taken as shares of their sum, but only once confirmed: (the token the
-    second submit carries, the sentence that says what they would become); None when they add
-    up to 100 % (to a rounding) or, as amounts, to the year's target."""
+    """Month figures typed that make neither 100 % nor the year's target (amounts that do not
+    add up to it, or amounts mixed with percentages) are taken as shares of their sum, but
+    only once confirmed: (the token the second submit carries, the sentence that says what they
+    would become); None when they add up to 100 % (to a rounding) or to the year's target."""
     import hashlib
 
-    total = sum(
-        (Decimal(str(v).strip().replace(",", "").rstrip("%") or "0") for v in values), Decimal(0)
-    )
-    if abs(total - 100) <= Decimal("0.1") or abs(total - target.target) < Decimal("0.005"):
+    total = sum(numbers, Decimal(0))
+    year = target.target
+    if abs(total - 100) <= Decimal("0.1") or total == year:
         return None
     plan = target.plan
     shares = weights.values
     top = max(range(12), key=lambda i: shares[i])
-    token = hashlib.sha256("|".join(values).encode()).hexdigest()[:16]
+    token = hashlib.sha256("|".join(str(n) for n in numbers).encode()).hexdigest()[:16]
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
+    month = f"{fiscal.month(plan.fiscal_year, top + 1).start:%Y-%m}"
+    typed = sorted(n for n in numbers if n > 0)
+    if (
+        year > 0
+        and total > 0
+        and typed[len(typed) // 2] > 100  # not percentages with an amount among them
+        and abs(math.log(total / year)) < abs(math.log(total / 100))
+    ):
+        # amounts, nearer the year than 100: said in amounts
+        figure = functools.partial(exact_figure, metric=target.metric)
+        values = {
+            "total": figure(total),
+            "year": figure(year),
+            "gap": figure(abs(year - total)),
+            "month": month,
+            "amount": figure(year * numbers[top] / total),
+            "typed": figure(numbers[top]),
+        }
+        if total < year:
+            return token, _(
+                "The months add up to %(total)s, %(gap)s short of the year's %(year)s: each is "
+                "taken as its share of their sum, so %(month)s would get about %(amount)s "
+                "(%(typed)s typed). If that is what you mean, save again; else correct them."
+            ) % values
+        return token, _(
+            "The months add up to %(total)s, %(gap)s more than the year's %(year)s: each is "
+            "taken as its share of their sum, so %(month)s would get about %(amount)s "
+            "(%(typed)s typed). If that is what you mean, save again; else correct them."
+        ) % values
     return token, _(
         "The shares add up to %(total)s %%, not 100 %%: each is taken as its share of their sum, "
         "so %(month)s would get %(share)s %% of the year. If that is what you mean, save again; "
         "else correct them (an amount typed among percentages counts as a huge share)."
     ) % {
         "total": f"{total:,.1f}" if total < 10**15 else f"{total:.3g}",
-        "month": f"{fiscal.month(plan.fiscal_year, top + 1).start:%Y-%m}",
+        "month": month,
         "share": f"{100 * shares[top]:.1f}",
     }
 
@@ -603,6 +634,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if len(parent_shares) != 12 or not any(parent_shares):
         parent_shares = []
+    closed_sum = sum((m.target_value for m in current[: first_open - 1]), Decimal(0))
     error = to_confirm = ""
     bad_month = 0  # the month whose share was refused (its cell is marked)
     values = [str(v) for v in shares] if len(shares) == 12 else ["8.33"] * 12
@@ -615,12 +647,16 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
         reason = request.POST.get("reason", "")
         version = _posted_int(request, "version")
         try:
-            weights = services.month_weights(
-                ["0" if i + 1 < first_open else values[i] for i in range(12)], plan=plan
+            typed = ["0" if i + 1 < first_open else values[i] for i in range(12)]
+            weights = services.month_weights(typed, plan=plan)
+            numbers = services.typed_months(typed, plan=plan)
+            # amounts that add up to what the months split are kept as typed, to the cent
+            exact = services.amounts_exact(
+                numbers, target.target - closed_sum if active else target.target, target.metric
             )
             if version is None:  # the page sends the version it showed
                 raise ValidationError(_("This page is out of date: reload it and try again."))
-            confirm = _shares_to_confirm(values, weights, target) if not active else None
+            confirm = _shares_to_confirm(numbers, weights, target) if not active else None
             if confirm is not None and request.POST.get("confirm") != confirm[0]:
                 to_confirm = confirm[0]
                 raise ValidationError(confirm[1])
@@ -639,6 +675,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
                     reason=reason,
                     actor=request.user,
                     expected_version=version,
+                    exact=exact,
                 )
                 messages.success(
                     request,
@@ -653,6 +690,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_version=version,
                 subtree=subtree,
                 include_self=not as_shown,
+                exact=exact,
             )
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))
@@ -672,7 +710,6 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
                 else _("The monthly split of %(target)s is set.") % {"target": target},
             )
             return redirect(_plan_url(target))
-    closed_sum = sum((m.target_value for m in current[: first_open - 1]), Decimal(0))
     months = [
         {
             "index": i + 1,

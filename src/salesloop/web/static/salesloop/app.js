@@ -87,16 +87,36 @@
     if (!form) return;
     var total = parseFloat(form.getAttribute("data-total")) || 0;
     var inputs = Array.prototype.slice.call(form.querySelectorAll("input[data-share]"));
-    function number(text) { var v = parseFloat(String(text).replace(/[,%\s]/g, "")); return isFinite(v) && v >= 0 ? v : NaN; }
+    // a figure as typed: 8.5, 8.5%, 1,234.50, ¥120万, 0.5亿 (NaN when it is none)
+    function number(text) {
+      var t = String(text).replace(/[,，%\s¥￥元]/g, ""), scale = 1;
+      if (/万$/.test(t)) { scale = 1e4; t = t.slice(0, -1); } else if (/亿$/.test(t)) { scale = 1e8; t = t.slice(0, -1); }
+      if (t === "") return 0;
+      if (!/^\d*\.?\d*$/.test(t)) return NaN;
+      var v = parseFloat(t) * scale;
+      return isFinite(v) && v >= 0 ? v : NaN;
+    }
+    // amounts rather than percentages: most figures above 100 and the sum nearer the year than 100
+    function amounts(values, sum) {
+      var typed = values.filter(function (v) { return v > 0; }).sort(function (a, b) { return a - b; });
+      return total > 0 && sum > 0 && typed[Math.floor(typed.length / 2)] > 100 &&
+        Math.abs(Math.log(sum / total)) < Math.abs(Math.log(sum / 100));
+    }
     function refresh() {
       var values = inputs.map(function (el) { return number(el.value); });
       var sum = values.reduce(function (a, v) { return a + (isNaN(v) ? 0 : v); }, 0);
       var out = form.querySelector("[data-share-sum]");
+      var asAmounts = amounts(values, sum);
       if (out) {
-        out.textContent = sum.toFixed(1) + "%";
-        // shares that do not make 100 % are scaled: said in the footer, the sum marked
-        out.classList.toggle("gap", form.hasAttribute("data-whole-year") && Math.abs(sum - 100) > 0.05);
+        // amounts are summed as amounts, marked when they miss the year; shares that do not
+        // make 100 % are marked (they are scaled)
+        out.textContent = asAmounts ? sum.toLocaleString(undefined, { maximumFractionDigits: 2 }) : sum.toFixed(1) + "%";
+        out.classList.toggle("gap", asAmounts ? Math.abs(sum - total) > 0.005
+          : form.hasAttribute("data-whole-year") && Math.abs(sum - 100) > 0.05);
       }
+      form.querySelectorAll("[data-hint]").forEach(function (el) {
+        el.hidden = (el.getAttribute("data-hint") === "amounts") !== asAmounts;
+      });
       inputs.forEach(function (el, i) {
         var cell = form.querySelector("[data-preview='" + el.name + "']");
         if (!cell) return;
