@@ -538,3 +538,38 @@ def test_the_subtrees_months_add_up_to_the_teams_to_the_cent(org, plan):
         # each keeps the shape: a "4" month holds about four times a "1" month
         if k.target:
             assert abs(got[2][1] / got[0][1] - 4) < D("0.01")
+
+
+def test_the_plan_page_flags_a_team_whose_people_no_longer_add_up_by_month(
+    client, org, plan, login
+):
+    """Team A's months set by hand without its people's (5 % in the first four months, 10 %
+    after: 60,000 and 120,000) while its people keep even months (100,000 a month together):
+    the year still adds up, but all twelve months are off, and the plan page says so on Team
+    A's row, linking to its months; split again with the subtree, the flag is gone."""
+    team = node(plan, unit=org.team_a)
+    login(org.director)
+    url = reverse("targets:plan", args=[plan.pk]) + "?metric=booked_revenue"
+    assert 'data-testid="month-gaps"' not in client.get(url).content.decode()
+    s.target_set_months(target=team, weights=s.month_weights(SHARES), actor=org.director.user)
+    html = client.get(url).content.decode()
+    flag = re.search(
+        r'<a class="gap" data-testid="month-gaps" href="([^"]+)"[^>]*>([^<]+)</a>', html
+    )
+    assert flag is not None
+    assert flag[1] == reverse("targets:months", args=[team.pk])
+    assert flag[2] == "Σ ✓ · 12 months off"
+    assert html.count('data-testid="month-gaps"') == 1  # East and the company still add up
+    # three months put back as the people hold them: nine off
+    team.refresh_from_db()
+    s.target_set_months(
+        target=team,
+        weights=s.month_weights(["100000"] * 3 + ["80000"] * 4 + ["116000"] * 5),
+        actor=org.director.user,
+    )
+    assert "Σ ✓ · 9 months off" in client.get(url).content.decode()
+    team.refresh_from_db()
+    s.target_set_months(
+        target=team, weights=s.month_weights(SHARES), actor=org.director.user, subtree=True
+    )
+    assert 'data-testid="month-gaps"' not in client.get(url).content.decode()

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from salesloop.common.models import AuditEvent
 from salesloop.customers.models import ProductLine
 from salesloop.org.visibility import member_of, visible
 from salesloop.targets import rules, smart
 from salesloop.targets.choices import Metric, PlanStatus, ProposalStatus
-from salesloop.targets.models import Plan, PlanRun, Proposal, Revision, Target
+from salesloop.targets.models import Plan, PlanRun, Proposal, Revision, Target, TargetMonth
 
 
 def plan_list(*, user: Any) -> QuerySet[Plan]:
@@ -118,6 +118,10 @@ class Row:
     depth: int
     children_sum: dict[str, Decimal] | None
     gaps: dict[str, Decimal] = field(default_factory=dict)
+    #: where the year adds up: the months (1 = the fiscal year's first) in which the targets
+    #: under it do not add up to its own (one level or more), e.g. after its months were set
+    #: by hand without the subtree's
+    month_gaps: list[int] = field(default_factory=list)
     editable: bool = False
     splittable: bool = False
     revisable: bool = False
@@ -130,12 +134,20 @@ class Row:
 
 
 def plan_rows(
-    *, user: Any, plan: Plan, metric: str, product_line: Any = None, values_only: bool = False
+    *,
+    user: Any,
+    plan: Plan,
+    metric: str,
+    product_line: Any = None,
+    values_only: bool = False,
+    month_gaps: bool = False,
 ) -> list[Row]:
     """The plan's tree for one metric and product line, in tree order, as far as the user may see.
 
     ``values_only``: without the recommendation and the SMART check (large JSON a comparison of
-    the values does not need); the rows' ``smart`` and ``own_baseline`` are then empty."""
+    the values does not need); the rows' ``smart`` and ``own_baseline`` are then empty.
+    ``month_gaps``: with the months in which a parent's children do not add up (the plan page
+    flags them), in two more queries."""
     queryset = target_list(user=user, plan=plan, metric=metric, product_line=product_line)
     if values_only:
         queryset = queryset.defer("recommendation", "smart", "smart_basis")
@@ -192,7 +204,40 @@ def plan_rows(
 
     for root in sorted(by_parent.get(None, []), key=order):
         walk(root, 0)
+    if month_gaps:
+        _mark_month_gaps([r for r in rows if r.children_sum and not r.gaps])
     return rows
+
+
+def _mark_month_gaps(rows: list[Row]) -> None:
+    """Sets ``month_gaps`` of parents whose children add up to their year: two grouped reads
+    of the months (the parents' own, the children's added up per parent and month)."""
+    if not rows:
+        return
+    parents = {r.target.pk: r for r in rows}
+    levels = ("floor", "target_value", "stretch")
+    own = {
+        (row["target_id"], row["month"]): tuple(row[f] for f in levels)
+        for row in TargetMonth.objects.filter(target_id__in=parents).values(
+            "target_id", "month", *levels
+        )
+    }
+    below = (
+        TargetMonth.objects.filter(target__parent_id__in=parents)
+        .values("target__parent_id", "month")
+        .annotate(**{f"sum_{f}": Sum(f) for f in levels})
+    )
+    seen: set[tuple[int, int]] = set()
+    for row in below:
+        key = (row["target__parent_id"], row["month"])
+        seen.add(key)
+        if tuple(row[f"sum_{f}"] for f in levels) != own.get(key, (0, 0, 0)):
+            parents[key[0]].month_gaps.append(key[1])
+    for key, values in own.items():  # a month only the parent holds
+        if key not in seen and any(values):
+            parents[key[0]].month_gaps.append(key[1])
+    for r in rows:
+        r.month_gaps.sort()
 
 
 def latest_run(*, plan: Plan, metric: str) -> PlanRun | None:

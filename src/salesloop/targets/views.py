@@ -148,7 +148,9 @@ def plan_create_view(request: HttpRequest) -> HttpResponse:
 def _plan_context(
     request: HttpRequest, plan: Any, metric: str, line: ProductLine | None
 ) -> dict[str, Any]:
-    rows = selectors.plan_rows(user=request.user, plan=plan, metric=metric, product_line=line)
+    rows = selectors.plan_rows(
+        user=request.user, plan=plan, metric=metric, product_line=line, month_gaps=True
+    )
     member = member_of(request.user)
     revision_months = _revision_months(plan)
     lines = list(ProductLine.objects.filter(is_active=True)) if metric in LINE_METRICS else []
