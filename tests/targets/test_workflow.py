@@ -391,6 +391,49 @@ def test_a_revision_the_open_months_cannot_take_in_order_is_refused_with_what_wo
     assert all(f <= t <= st for f, t, st in months)
 
 
+def test_the_page_marks_only_the_cell_a_refused_revision_asks_to_change(
+    client, org, plan, login, time_machine
+):
+    """On the plan page on 15 July, the revision above that needs a higher stretch marks the
+    stretch (and keeps what was typed); the one that needs a lower floor marks the floor; a
+    reason too short marks the reason, not the figures."""
+    import re
+
+    from django.urls import reverse
+
+    rep = live_rep(org, plan)
+    rep.refresh_from_db()
+    time_machine.move_to("2027-07-15 10:00:00+08:00")
+    login(org.mgr_a)
+    url = reverse("targets:save", args=[rep.pk])
+
+    def marked(floor, target, stretch, reason="大客户追加订单 A key account orders more"):
+        response = client.post(
+            url,
+            {
+                "floor": floor,
+                "target": target,
+                "stretch": stretch,
+                "reason": reason,
+                "version": rep.lock_version,
+            },
+        )
+        assert response.status_code == 400
+        html = response.content.decode()
+        return sorted(
+            re.findall(r'name="(\w+)" value="[^"]*" aria-invalid="true"', html)
+            + (["reason"] if re.search(r'name="reason"[^>]*aria-invalid="true"', html) else [])
+        ), html
+
+    cells, html = marked("96,000", "140,000", "144,000")
+    assert cells == ["stretch"]
+    assert 'name="target" value="140,000"' in html  # what was typed stays
+    assert marked("96000", "100000", "144000")[0] == ["floor"]
+    assert marked("96000", "130000", "150000", reason="why")[0] == ["reason"]
+    rep.refresh_from_db()
+    assert (rep.floor, rep.target, rep.stretch) == (D(96000), D(120000), D(144000))
+
+
 def test_a_revision_counts_from_a_later_month_chosen(org, plan):
     """120 000 split equally (10 000 a month), revised on 15 July to 180 000 counting from
     September: January–August keep 10 000 a month (80 000), September–December share the other

@@ -913,7 +913,8 @@ def _check_open_rest(
                 **figures,
                 "used": exact_figure(used[2], target.metric),
                 "least": exact_figure(levels[2] + rest[1] - rest[2], target.metric),
-            }
+            },
+            code="stretch",  # the cell the page marks: the one to change
         )
     raise ValidationError(
         _(
@@ -925,7 +926,8 @@ def _check_open_rest(
             **figures,
             "used": exact_figure(used[1], target.metric),
             "most": exact_figure(levels[0] - (rest[0] - rest[1]), target.metric),
-        }
+        },
+        code="floor",
     )
 
 

@@ -376,6 +376,7 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
     revising = plan.status == PlanStatus.ACTIVE
     form = (RevisionForm if revising else TargetValuesForm)(request.POST)
     error = notice = ""
+    refused: list[str] = []  # the cells a refusal of the services is about, if it says
     if form.is_valid():
         d = form.cleaned_data
         try:
@@ -408,6 +409,10 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
                 )
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))
+            if hasattr(exc, "error_dict"):  # {"reason": …}: about that field
+                refused = list(exc.error_dict)
+            elif getattr(exc, "code", None) in ("floor", "target", "stretch"):
+                refused = [exc.code]  # type: ignore[union-attr]
     else:
         error = form_errors(form)
     if not error:
@@ -415,7 +420,7 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
     typed = {k: request.POST.get(k, "")[:40] for k in ("floor", "target", "stretch")}
     failed = {"pk": target.pk, **typed, "reason": request.POST.get("reason", "")[:500]}
     # the cells to mark: those refused, or all three when the refusal is about them together
-    bad = [name for name in form.errors if name != "__all__"] if form.is_bound else []
+    bad = refused or [name for name in form.errors if name != "__all__"]
     failed["bad"] = bad or ["floor", "target", "stretch"]
     return _tree_response(
         request, plan, status=400, error=f"{target.owner_name}: {error}", failed=failed
