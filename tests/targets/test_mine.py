@@ -98,12 +98,16 @@ def test_rejecting_on_the_page_says_so_keeps_the_reason_and_shows_the_rejection(
     client, org, plan2027, login, django_capture_on_commit_callbacks
 ):
     """The manager rejects Rep_A1's 90 with a reason: the page confirms it, the row still shows
-    the rejected figure (it does not count as a bottom-up figure), and Rep_A1 is told why."""
+    the rejected figure with Rep_A1's own comment (it does not count as a bottom-up figure),
+    and Rep_A1 is told why — in a notice and on My targets."""
     from salesloop.alerts.models import Notification
 
     set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
     proposal = s.proposal_create(
-        target=node(plan2027, member=org.rep_a1), value=D(90), comment="", actor=org.rep_a1.user
+        target=node(plan2027, member=org.rep_a1),
+        value=D(90),
+        comment="老客户预算收紧",
+        actor=org.rep_a1.user,
     )
     login(org.mgr_a)
     with django_capture_on_commit_callbacks(execute=True):
@@ -113,7 +117,7 @@ def test_rejecting_on_the_page_says_so_keeps_the_reason_and_shows_the_rejection(
             follow=True,
         )
     html = unescape(page.content.decode())
-    assert "Rejected Rep_A1's proposal of ¥90 for Rep_A1 · Booked revenue; Rep_A1 is told." in html
+    assert "Rejected Rep_A1's proposal of ¥90 (Booked revenue); Rep_A1 is told." in html
     row = re.search(r'data-testid="recon-Rep_A1".*?</tr>', html, re.S)[0]
     assert 'data-testid="recon-rejected"' in row and "¥90" in row and "Rejected" in row
     assert "华东一组明年要冲刺新行业" in row and "Not proposed" in row
@@ -121,6 +125,13 @@ def test_rejecting_on_the_page_says_so_keeps_the_reason_and_shows_the_rejection(
     assert (proposal.status, proposal.decision_note) == ("rejected", "华东一组明年要冲刺新行业")
     told = Notification.objects.get(recipient=org.rep_a1, title__contains="was rejected")
     assert "Why: 华东一组明年要冲刺新行业" in told.body
+    assert 'data-testid="recon-rejected-comment">“老客户预算收紧”' in row
+    # Rep_A1 reads the decision and its reason beside the proposal on My targets
+    login(org.rep_a1)
+    mine = unescape(client.get(reverse("targets:mine")).content.decode())
+    decision = re.search(r'data-testid="my-proposal-decision">(.*?)</span>', mine, re.S)[1]
+    assert decision.strip() == f"· {org.mgr_a.display_name}: “华东一组明年要冲刺新行业”"
+    login(org.mgr_a)
     # a newer proposal replaces the rejected one in the row
     s.proposal_create(
         target=node(plan2027, member=org.rep_a1), value=D(95), comment="", actor=org.rep_a1.user

@@ -499,6 +499,7 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
     for p in (
         Proposal.objects.filter(target__in=[t.pk for t in targets])
         .exclude(status=ProposalStatus.SUPERSEDED)
+        .select_related("decided_by")
         .order_by("created_at")
     ):
         latest[p.target_id] = p

@@ -945,8 +945,13 @@ def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % said
             if accept
-            else _("Rejected %(who)s's proposal of %(value)s for %(target)s; %(who)s is told.")
-            % said,
+            else (
+                # their own target (the usual case): the owner is not named twice
+                _("Rejected %(who)s's proposal of %(value)s (%(metric)s); %(who)s is told.")
+                if target.member_id == decided.proposed_by_id
+                else _("Rejected %(who)s's proposal of %(value)s for %(target)s; %(who)s is told.")
+            )
+            % {**said, "metric": target.get_metric_display()},
         )
     return redirect(
         reverse("targets:reconcile", args=[proposal.target.plan_id])
