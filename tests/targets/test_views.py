@@ -183,6 +183,28 @@ def test_recompute_runs_the_task_and_reports(client, org, plan, login):
         reverse("targets:plan", args=[plan.pk])
     )
     assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 200
+
+
+
+def test_a_computation_of_another_day_is_a_quiet_line_not_news(
+    client, org, plan, login, time_machine
+):
+    """The green 'Computed in … s' banner is for the moment after; a day later the page says
+    only when the plan was last computed and by whom."""
+    from django.utils import timezone
+
+    time_machine.move_to("2026-11-20 09:00:00+08:00", tick=False)
+    login(org.director)
+    client.post(reverse("targets:recompute", args=[plan.pk]), RECOMPUTE)
+    url = reverse("targets:plan", args=[plan.pk])
+    assert 'data-testid="run-done"' in client.get(url).content.decode()
+    time_machine.move_to("2026-11-21 16:30:00+08:00", tick=False)
+    page = client.get(url).content.decode()
+    assert 'data-testid="run-done"' not in page
+    run = PlanRun.objects.get(plan=plan)
+    when = timezone.localtime(run.updated_at).strftime("%Y-%m-%d %H:%M")
+    assert when.startswith("2026-11-20 09:00")
+    assert f"Last computed {when} by {org.director.display_name}." in page
     login(org.rep_a1)
     assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 404
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.common.models import TimeStampedModel
@@ -407,3 +410,11 @@ class PlanRun(PlanJob):
     def stage(self) -> str:
         """The stage it is at, for people."""
         return str(self.STAGES.get(self.message, ""))
+
+    #: how long a finished computation is announced; later it is a quiet line of the page
+    FRESH = timedelta(minutes=15)
+
+    @property
+    def fresh(self) -> bool:
+        """Finished a moment ago (its result is news), not on another day."""
+        return self.updated_at is not None and timezone.now() - self.updated_at < self.FRESH

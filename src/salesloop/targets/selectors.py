@@ -241,7 +241,12 @@ def _mark_month_gaps(rows: list[Row]) -> None:
 
 
 def latest_run(*, plan: Plan, metric: str) -> PlanRun | None:
-    return PlanRun.objects.filter(plan=plan, metric=metric).order_by("-created_at").first()
+    return (
+        PlanRun.objects.filter(plan=plan, metric=metric)
+        .select_related("requested_by")
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def proposals_for(*, user: Any, plan: Plan, metric: str) -> QuerySet[Proposal]:
