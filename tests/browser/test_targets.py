@@ -104,6 +104,12 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     )
     proposed = (rep_t.target * Decimal("0.8")).quantize(Decimal(1))
     form = mine.locator("form.propose").first
+    form.locator("input[name=value]").fill("8o万")  # a slip: said beside the field
+    form.locator("button").click()
+    expect(page.locator("[data-testid=proposal-error]")).to_contain_text("Type a number")
+    expect(page.locator("[data-testid=proposal-error]")).to_be_in_viewport()
+    shot(page, "my-targets-proposal-refused")
+    form = mine.locator("form.propose").first
     form.locator("input[name=value]").fill(f"{proposed:,}")
     form.locator("input[name=comment]").fill("两个大客户预算削减")
     form.locator("button").click()

@@ -238,11 +238,14 @@ def test_proposal_typed_with_separators_from_my_targets(org, plan2027, login):
         reverse("targets:propose", args=[target.pk]), {"value": "12x", "comment": ""}, follow=True
     )
     assert Proposal.objects.count() == 1
+    assert answer.redirect_chain[-1][0].endswith(f"#propose-{target.pk}")  # the row in view
     html = answer.content.decode()
-    # said of the plan and the target, with the field; what was typed stays, marked
-    assert (
-        f"{plan2027.name} · {target}: My proposal: Type a number, e.g. 5,040,000 or 504万." in html
+    # said beside the field in the target's row; what was typed stays, marked
+    row = re.search(rf'<form[^>]*id="propose-{target.pk}".*?</form>', html, re.S)[0]
+    assert re.search(
+        r'data-testid="proposal-error">My proposal: Type a number, e.g. 5,040,000 or 504万.<', row
     )
+    assert html.count('data-testid="proposal-error"') == 1
     assert re.search(r'<input[^>]*name="value"[^>]*value="12x"[^>]*aria-invalid="true"', html) or (
         re.search(r'<input[^>]*aria-invalid="true"[^>]*value="12x"', html)
     ), html
@@ -251,6 +254,13 @@ def test_proposal_typed_with_separators_from_my_targets(org, plan2027, login):
     # 万 and 亿 as Excel users write them
     client.post(reverse("targets:propose", args=[target.pk]), {"value": "350万", "comment": ""})
     assert Proposal.objects.order_by("-pk").first().value == D(3500000)
+    # a row that no longer takes a proposal (the plan was submitted meanwhile): said at the top
+    s.plan_submit(plan=plan2027, actor=org.director.user)
+    html = client.post(
+        reverse("targets:propose", args=[target.pk]), {"value": "360万", "comment": ""}, follow=True
+    ).content.decode()
+    assert f"{plan2027.name} · {target}: Proposals are made while the plan is a draft." in html
+    assert 'data-testid="proposal-error"' not in html
 
 
 def test_a_plan_is_named_once_with_its_year(org, plan2027, login):

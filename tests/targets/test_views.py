@@ -185,7 +185,6 @@ def test_recompute_runs_the_task_and_reports(client, org, plan, login):
     assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 200
 
 
-
 def test_a_computation_of_another_day_is_a_quiet_line_not_news(
     client, org, plan, login, time_machine
 ):

@@ -979,13 +979,15 @@ def proposal_create_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Proposal sent to your manager."))
     else:
         error = form_errors(form)
-    if error:  # said of the target, and what was typed stays in its row for correcting
-        messages.error(request, f"{target.plan.name} · {target}: {error}")
+    if error:  # said beside the field, and what was typed stays in its row for correcting
         request.session["proposal_refused"] = {
             "pk": target.pk,
             "value": request.POST.get("value", "")[:40],
             "comment": request.POST.get("comment", "")[:500],
+            "error": error,
+            "where": f"{target.plan.name} · {target}",
         }
+        return redirect(reverse("targets:mine") + f"#propose-{target.pk}")
     return redirect("targets:mine")
 
 
@@ -1015,11 +1017,19 @@ def my_targets_view(request: HttpRequest) -> HttpResponse:
     refused_form = ProposalForm(initial=refused) if refused else None
     if refused_form is not None:
         refused_form.fields["value"].widget.attrs["aria-invalid"] = "true"
+    plans = selectors.my_targets(user=request.user)
+    if refused and not any(
+        line.target.pk == refused["pk"] and line.may_propose
+        for mp in plans
+        for section in mp.sections
+        for line in section.lines
+    ):  # its row no longer takes a proposal (the plan moved on): said at the top
+        messages.error(request, f"{refused.get('where', '')}: {refused.get('error', '')}")
     return render(
         request,
         "targets/mine.html",
         {
-            "plans": selectors.my_targets(user=request.user),
+            "plans": plans,
             "proposal_form": ProposalForm(),
             "refused": refused,
             "refused_form": refused_form,
