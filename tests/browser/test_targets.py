@@ -74,7 +74,7 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     west.locator("input[name=locked]").check()
     with page.expect_response(lambda r: "/save/" in r.url):
         west.locator("button:has-text('Save')").click()
-    expect(row(page, "West")).to_contain_text("🔒")
+    expect(row(page, "West").locator("[data-testid=locked]")).to_be_visible()
     expect(row(page, "Company")).to_contain_text(
         "Σ"
     )  # children no longer add up: shown, not hidden
