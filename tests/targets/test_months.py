@@ -573,3 +573,37 @@ def test_the_plan_page_flags_a_team_whose_people_no_longer_add_up_by_month(
         target=team, weights=s.month_weights(SHARES), actor=org.director.user, subtree=True
     )
     assert 'data-testid="month-gaps"' not in client.get(url).content.decode()
+
+
+def test_a_locked_person_holding_more_of_a_month_than_the_team_is_flagged_not_hidden(
+    client, org, plan, login
+):
+    """Rep_A1, locked, has the whole year in January — more than Team A's even January of
+    100,000: the team's months cannot be shared out around it, so each keeps its own split,
+    and the plan page says Team A's months are off rather than showing Σ ✓ alone."""
+    rep = node(plan, member=org.rep_a1)
+    assert rep.target > D(100000)
+    s.target_set_months(
+        target=rep, weights=s.month_weights(["100"] + ["0"] * 11), actor=org.mgr_a.user
+    )
+    rep.refresh_from_db()
+    s.target_set(
+        target=rep,
+        floor=rep.floor,
+        target_value=rep.target,
+        stretch=rep.stretch,
+        actor=org.mgr_a.user,
+        lock=True,
+    )
+    team = node(plan, unit=org.team_a)
+    s.target_set_months(
+        target=team, weights=s.month_weights(["1"] * 12), actor=org.director.user, subtree=True
+    )
+    assert [m[1] for m in months(rep)][1:] == [D(0)] * 11  # the lock kept its months
+    login(org.director)
+    html = client.get(
+        reverse("targets:plan", args=[plan.pk]) + "?metric=booked_revenue"
+    ).content.decode()
+    flag = re.search(r'data-testid="month-gaps" href="([^"]+)"[^>]*>([^<]+)</a>', html)
+    assert flag is not None and flag[1] == reverse("targets:months", args=[team.pk])
+    assert flag[2].startswith("Σ ✓ · ") and flag[2].endswith("months off")
