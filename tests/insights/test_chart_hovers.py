@@ -81,3 +81,39 @@ def test_narrow_label_wrapping():
     assert charts.wrap_narrow("2026财年 Q3") == "2026财年<br>Q3"
     assert charts.wrap_narrow("本期") == "本期"
     assert charts.wrap_narrow("Expected from deals") == "Expected<br>from deals"
+
+
+def test_funnel_hover_is_written_by_salesloop_not_plotly():
+    """Plotly's own funnel hover is English ("25% of previous"): each step's hover is ours,
+    in the reader's language."""
+    with translation.override("en"):
+        fig = charts.funnel(["Lead", "Qualified", "Won"], [40.0, 10.0, 4.0])
+    trace = fig["data"][0]
+    assert trace["hovertemplate"] == "%{y}<br>%{customdata}<extra></extra>"
+    assert trace["customdata"] == [
+        "Reached: 40",
+        "Reached: 10<br>25% of the previous step<br>25% of the first step",
+        "Reached: 4<br>40% of the previous step<br>10% of the first step",
+    ]
+    assert trace["x"] == [40.0, 10.0, 4.0]  # the figures themselves unchanged
+    with translation.override("en"):
+        empty = charts.funnel(["Lead", "Won"], [0.0, 0.0])
+    assert empty["data"][0]["customdata"][1] == (
+        "Reached: 0<br>— of the previous step<br>— of the first step"
+    )
+
+
+def test_funnel_and_heatmap_hovers_in_chinese():
+    """Needs the zh-Hans catalogue entries of the funnel and heatmap hovers."""
+    with translation.override("zh-hans"):
+        fig = charts.funnel(["线索", "方案", "赢单"], [40.0, 10.0, 4.0])
+        heat = charts.heatmap(
+            {"weeks": ["2026-03-02"], "rows": [(SimpleNamespace(name="张三"), [3])]}
+        )
+    assert fig["data"][0]["customdata"] == [
+        "到达数：40",
+        "到达数：10<br>占上一步 25%<br>占第一步 25%",
+        "到达数：4<br>占上一步 40%<br>占第一步 10%",
+    ]
+    assert fig["data"][0]["name"] == "到达数"
+    assert heat["data"][0]["hovertemplate"] == "%{y} · %{x}: %{z} 条跟进记录<extra></extra>"

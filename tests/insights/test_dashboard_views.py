@@ -164,3 +164,54 @@ def test_on_the_first_working_day_the_pace_waits(client, org, sales, login, time
     assert 'data-testid="pace-later"' not in quarter
     assert 'data-testid="chart-funnel"' in quarter and 'data-testid="chart-gap-target"' in quarter
     assert re.search(r'data-testid="pace">\d\.\d\d</span>', quarter)
+
+
+PLACEHOLDER = re.compile(r"%\{[^}]*\}|<extra></extra>|<br>")
+WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def chart_words(figure: dict) -> list[str]:
+    """The words a reader meets on a chart — trace names, hovers (templates and their
+    precomputed parts), bar texts, annotations, axis labels — but the data's own names (the
+    categories on the axes: people, units, stages)."""
+    out = []
+    for trace in figure["data"]:
+        categories = {str(v) for key in ("x", "y", "labels") for v in trace.get(key) or []}
+        out.append(str(trace.get("name") or ""))
+        out.append(PLACEHOLDER.sub(" ", trace.get("hovertemplate") or ""))
+        for key in ("customdata", "text"):
+            values = trace.get(key) or []
+            for v in values if isinstance(values, list) else [values]:
+                text = PLACEHOLDER.sub(" ", str(v))
+                for name in categories:
+                    text = text.replace(name, " ")
+                out.append(text)
+    layout = figure["layout"]
+    out += [str(a.get("text", "")) for a in layout.get("annotations") or []]
+    for axis in ("xaxis", "yaxis"):
+        out += [str(t) for t in (layout.get(axis) or {}).get("ticktext") or []]
+    return [w for text in out for w in WORD.findall(text)]
+
+
+def test_every_chart_has_its_own_hover(client, org, sales, login):
+    """No trace is left to Plotly's default hover (English: "of previous", "of initial")."""
+    login(org.mgr_a)
+    figs = figures(client.get("/dashboard/?period=quarter"))
+    assert "funnel" in figs
+    for key, fig in figs.items():
+        for trace in fig["data"]:
+            assert trace.get("hovertemplate"), (key, trace.get("type"))
+
+
+def test_every_chart_speaks_the_readers_language(client, org, sales, login):
+    """A Chinese reader meets no English word on any chart of the dashboard (the data's own
+    names aside). Needs the zh-Hans catalogue entries of the funnel and heatmap hovers."""
+    org.mgr_a.language = "zh-hans"
+    org.mgr_a.save(update_fields=["language"])
+    login(org.mgr_a)
+    figs = figures(client.get("/dashboard/?period=quarter"))
+    assert {"funnel", "burn_up", "gap_last", "heatmap", "trend"} <= set(figs)
+    english = {key: chart_words(fig) for key, fig in figs.items()}
+    assert not any(english.values()), english
+    funnel = figs["funnel"]["data"][0]
+    assert funnel["customdata"][1].startswith("到达数：") and "占上一步" in funnel["customdata"][1]

@@ -186,9 +186,13 @@ class Notification(models.Model):
 
     def localized(self, field: str, language: str | None = None) -> str:
         """The title or body in ``language`` (default: the active one) when it was written in
-        every language (``texts``), else as stored (in the recipient's language then)."""
+        every language (``texts``), a report's title as its report reads in that language,
+        else as stored (in the recipient's language then)."""
         code = language or get_language() or ""
-        return str(((self.texts or {}).get(code) or {}).get(field) or getattr(self, field, ""))
+        text = ((self.texts or {}).get(code) or {}).get(field)
+        if not text and field == "title" and self.report_id is not None:
+            return self.report.localized_title(code)
+        return str(text or getattr(self, field, ""))
 
     def alert_action(self) -> str:
         """What to do about the alert, worded for the recipient (their own alert: for them)."""
@@ -310,7 +314,10 @@ class Report(models.Model):
     """A report as it was sent: the data snapshot, the rendered email and the XLSX source.
 
     Reports are personal (one per recipient, kind and period); the page, the email and the
-    workbook all read ``data`` — never a re-computation.
+    workbook all read ``data`` — never a re-computation. ``data`` is language-neutral (figures,
+    keys, the parameters of each sentence): each reader reads it in their own language
+    (:mod:`salesloop.alerts.reports.present`); ``title``, ``text`` and ``html`` are the email as
+    it was sent, in the recipient's language.
     """
 
     VISIBILITY_OWNER = "recipient"
@@ -339,6 +346,13 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def localized_title(self, language: str | None = None) -> str:
+        """The title in ``language`` (default: the active one), written from the snapshot;
+        as stored (as sent) for a report stored with its text."""
+        from salesloop.alerts.reports.present import report_localized_title
+
+        return report_localized_title(self, language)
 
 
 class Schedule(models.Model):

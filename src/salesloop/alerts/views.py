@@ -20,6 +20,7 @@ from salesloop.alerts import selectors, services
 from salesloop.alerts.choices import RuleKey
 from salesloop.alerts.forms import RULE_HELP, PreferenceForm, RuleForm
 from salesloop.alerts.models import AlertRule, NotificationPreference
+from salesloop.alerts.reports.present import report_present
 from salesloop.alerts.reports.xlsx import report_workbook
 from salesloop.common.audit import security_event
 from salesloop.insights.charts import with_category_axes
@@ -119,15 +120,23 @@ def report_list_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def report_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """A report as it was sent (rendered from its stored snapshot)."""
+    """A report as it was sent (its stored snapshot), in the reader's language."""
     report = selectors.report_get(user=request.user, pk=pk)
+    data = report_present(report.data)
     figures = {
         k: json.dumps(with_category_axes(v), cls=DjangoJSONEncoder, ensure_ascii=False)
-        for k, v in (report.data.get("figures") or {}).items()
+        for k, v in (data.get("figures") or {}).items()
         if v
     }
     return render(
-        request, "alerts/report.html", {"report": report, "data": report.data, "figures": figures}
+        request,
+        "alerts/report.html",
+        {
+            "report": report,
+            "title": report.localized_title(),
+            "data": data,
+            "figures": figures,
+        },
     )
 
 

@@ -234,6 +234,23 @@ def leaderboard(rows: list[tuple[str, float | None, float | None]]) -> dict[str,
     }
 
 
+def funnel_hover(reached: list[float]) -> list[str]:
+    """Each step's hover in the reader's language: how many reached it, and its share of the
+    previous and of the first step (Plotly's own funnel hover is English: "80% of previous")."""
+    out = []
+    for i, n in enumerate(reached):
+        lines = [_("Reached: %(n)s") % {"n": hover_amounts([n], money=False)[0]}]
+        if i > 0:
+            lines.append(_("%(pct)s of the previous step") % {"pct": _share(n, reached[i - 1])})
+            lines.append(_("%(pct)s of the first step") % {"pct": _share(n, reached[0])})
+        out.append("<br>".join(lines))
+    return out
+
+
+def _share(part: float, whole: float) -> str:
+    return "—" if not whole else f"{float(part) / float(whole) * 100:.0f}%"
+
+
 def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:
     trace = {
         "type": "funnel",
@@ -242,6 +259,9 @@ def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:
         "textinfo": "value+percent previous",
         "marker": {"color": [BLUE] * (len(labels) - 1) + [GREEN]},
         "name": _("Reached"),
+        # the hover written here, in the reader's language (Plotly's default is English)
+        "customdata": funnel_hover(reached),
+        "hovertemplate": "%{y}<br>%{customdata}<extra></extra>",
     }
     return {
         "data": [trace],
@@ -431,7 +451,10 @@ def heatmap(data: dict[str, Any]) -> dict[str, Any]:
         "colorscale": "Blues",
         "reversescale": True,
         "zmin": 0,
-        "hovertemplate": "%{y} · %{x}: %{z}<extra></extra>",
+        # "Rep_A1 · 2026-03-02: 3 activities", the unit in the reader's language
+        "hovertemplate": "%{y} · %{x}: "
+        + _("%(n)s activities") % {"n": "%{z}"}
+        + "<extra></extra>",
         "colorbar": {"thickness": 10},
     }
     margin = {"l": 20, "r": 20, "t": 10, "b": 40}
@@ -470,6 +493,7 @@ __all__ = [
     "burn_up",
     "children_drivers",
     "funnel",
+    "funnel_hover",
     "gap_waterfall",
     "heatmap",
     "hover_amounts",

@@ -251,15 +251,36 @@ def _crumbs(
 
 
 def period_label(scope: Scope) -> str:
+    return period_text(period_spec(scope))
+
+
+def period_spec(scope: Scope) -> dict[str, Any]:
+    """The scope's period as language-neutral data (kind, dates, fiscal year and quarter): a
+    stored report keeps this and writes its label in the reader's language
+    (:func:`period_text`)."""
     p = scope.period
-    if scope.kind == "month":
-        return p.start.strftime("%Y-%m")
+    spec: dict[str, Any] = {
+        "kind": scope.kind,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+    }
     if scope.kind == "quarter":
-        fy, q = scope.fiscal.quarter_of(p.start)
-        return _("FY%(fy)s Q%(q)s") % {"fy": fy, "q": q}
-    if scope.kind == "year":
-        return _("FY%(fy)s") % {"fy": scope.fiscal.fiscal_year_of(p.start)}
-    return f"{p.start.isoformat()} – {p.end.isoformat()}"
+        spec["fy"], spec["q"] = scope.fiscal.quarter_of(p.start)
+    elif scope.kind == "year":
+        spec["fy"] = scope.fiscal.fiscal_year_of(p.start)
+    return spec
+
+
+def period_text(spec: dict[str, Any]) -> str:
+    """A period's label in the active language ("FY2026 Q3", "2026财年 Q3", "2026-03")."""
+    kind = spec.get("kind")
+    if kind == "month":
+        return str(spec["start"])[:7]
+    if kind == "quarter":
+        return _("FY%(fy)s Q%(q)s") % {"fy": spec["fy"], "q": spec["q"]}
+    if kind == "year":
+        return _("FY%(fy)s") % {"fy": spec["fy"]}
+    return f"{spec['start']} – {spec['end']}"
 
 
 def shift_anchor(scope: Scope, step: int) -> str:

@@ -5,6 +5,11 @@ rule) and the dashboard selectors (:mod:`salesloop.insights.selectors`), so ever
 report is the figure the dashboard shows for the same node, period and day. The result is a
 plain JSON-able dict: it is stored as the report's snapshot, and the page, the email and the
 workbook are rendered from it.
+
+The snapshot is language-neutral (``"v": SCHEMA``): figures, ids, names, keys and the
+parameters of each sentence — no text in any language but the alerts' own titles and actions,
+kept in every interface language. Its words are written when it is read, in the reader's
+language (:mod:`salesloop.alerts.reports.present`).
 """
 
 from __future__ import annotations
@@ -15,28 +20,29 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from salesloop.alerts.choices import SEVERITY_ORDER, AlertStatus
 from salesloop.alerts.models import Alert
 from salesloop.core.gaps import GapSplit
-from salesloop.insights import charts
 from salesloop.insights import selectors as s
 from salesloop.insights.facts import Facts
-from salesloop.insights.scope import Scope, period_label, resolve_scope
+from salesloop.insights.scope import Scope, period_spec, resolve_scope
 from salesloop.org.models import Member
 from salesloop.org.visibility import visible
 from salesloop.pipeline.choices import StageKind
 from salesloop.pipeline.models import Opportunity
 
 DRIVERS = ("opportunities", "win_rate", "deal_size")
+SCHEMA = 2  # the snapshot's layout: 2 = language-neutral (older reports carry built text)
 
 
 def _num(v: Decimal | float | None, places: int = 2) -> float | None:
     return None if v is None else round(float(v), places)
 
 
-def card_data(label: str, c: s.Card) -> dict[str, Any]:
+def card_data(label: str | None, c: s.Card) -> dict[str, Any]:
+    """A card's figures; ``label``: a child's name, None for a period's card (its label is the
+    period's, written when the report is read)."""
     th = c.thresholds
     return {
         "label": label,
@@ -151,22 +157,18 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
         .select_related("owner", "customer", "stage")
         .order_by("-amount_base")[:10]
     )
-    label = period_label(scope)
     children = [card_data(c.name, cards[c.key]) for c in scope.children if _shown(cards[c.key])]
     children.sort(key=lambda r: (r["pace"] is None, r["pace"] or 0))
     return {
+        "v": SCHEMA,
         "kind": "weekly",
         "as_of": today.isoformat(),
         "role": _role(member),
         "node": {"key": scope.node.key, "name": scope.node.name},
-        "period": {
-            "label": label,
-            "start": scope.period.start.isoformat(),
-            "end": scope.period.end.isoformat(),
-        },
+        "period": period_spec(scope),
         "week": {"start": week_start.isoformat(), "end": week_end.isoformat()},
-        "card": card_data(label, card),
-        "month": card_data(period_label(month), month_card),
+        "card": card_data(None, card),
+        "month": {**card_data(None, month_card), "period": period_spec(month)},
         "children": children,
         "changes": {
             "booked": total("booked"),
@@ -187,14 +189,14 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
         },
         "risks": [
             {
+                "alert": a.pk,
                 "severity": a.severity,
-                "severity_label": str(a.get_severity_display()),
-                "title": a.title,
-                # the stored text (company language) as the title; the recipient's own alert
-                # worded for them
-                "action": a.localized("action", settings.LANGUAGE_CODE, reader=member),
+                "rule": a.rule,
+                # the alert's own words, as it reads in each interface language (the recipient's
+                # own alert worded for them)
+                "title": _texts(a, "title"),
+                "action": _texts(a, "action", reader=member),
                 "link": a.link,
-                "rule": str(a.get_rule_display()),
             }
             for a in open_alerts[:10]
         ],
@@ -235,8 +237,20 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
                 for o in stalled
             ],
         },
-        "figures": {"burn_up": charts.burn_up(s.burn_up(scope, card, facts), scope.money)},
+        "figures": {
+            "burn_up": {
+                "chart": "burn_up",
+                "series": s.burn_up(scope, card, facts),
+                "money": scope.money,
+            }
+        },
     }
+
+
+def _texts(alert: Alert, field: str, *, reader: Member | None = None) -> dict[str, str]:
+    """An alert's title or action in every interface language (as stored where the evaluation
+    wrote no translation)."""
+    return {code: alert.localized(field, code, reader=reader) for code, _name in settings.LANGUAGES}
 
 
 # ------------------------------------------------------------------ review
@@ -253,29 +267,17 @@ def review_period(kind: str, today: date, scope_today: Scope) -> date:
 
 
 def _actions(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Recommended actions, each with the figure that motivates it."""
+    """Recommended actions, each with the figures that motivate it (its sentence is written
+    when the report is read: :func:`salesloop.alerts.reports.present.action_text`)."""
     out: list[dict[str, Any]] = []
     vs_target = data["gaps"].get("vs_target")
     if vs_target and vs_target["gap"] is not None and vs_target["gap"] < 0 and vs_target["largest"]:
         driver = vs_target["largest"]
-        text = {
-            "opportunities": _(
-                "Too few deals were closed: raise pipeline creation (more visits, lead follow-up) — "
-                "the number of deals explains %(v)s of the gap."
-            ),
-            "win_rate": _(
-                "Too many deals were lost: review the lost deals with each owner and coach qualification "
-                "and negotiation — the win rate explains %(v)s of the gap."
-            ),
-            "deal_size": _(
-                "Deals were smaller than usual: push bundles and the higher-value product lines — deal "
-                "size explains %(v)s of the gap."
-            ),
-        }[driver]
         out.append(
             {
                 "kind": "driver",
-                "text": text % {"v": f"¥{abs(vs_target[driver]):,.0f}"},
+                "driver": driver,
+                "amount": abs(vs_target[driver]),
                 "effect": abs(vs_target[driver]),
             }
         )
@@ -284,17 +286,7 @@ def _actions(data: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "kind": "bottleneck",
                 "effect": b["gain"],
-                "text": _(
-                    "Coach %(name)s on %(stage)s (conversion %(conv)s vs team median %(median)s): a median "
-                    "conversion would have added ¥%(gain)s."
-                )
-                % {
-                    "name": b["name"],
-                    "stage": b["stage"],
-                    "conv": _pct(b["conversion"]),
-                    "median": _pct(b["team_median"]),
-                    "gain": f"{b['gain']:,.0f}",
-                },
+                **{k: b[k] for k in ("name", "stage", "conversion", "team_median", "gain")},
             }
         )
     for adj in data["adjustments"]:
@@ -302,24 +294,10 @@ def _actions(data: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "kind": "target",
                 "effect": adj["change"],
-                "text": _(
-                    "Revise %(name)s's target for the rest of the year from ¥%(old)s to ¥%(new)s (%(chg)s): "
-                    "%(why)s"
-                )
-                % {
-                    "name": adj["name"],
-                    "old": f"{adj['old']:,.0f}",
-                    "new": f"{adj['new']:,.0f}",
-                    "chg": f"{adj['change']:+,.0f}",
-                    "why": adj["why"],
-                },
+                **{k: adj[k] for k in ("name", "old", "new", "change", "median_pace")},
             }
         )
     return out
-
-
-def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{v:.0%}"
 
 
 def _adjustments(
@@ -343,10 +321,7 @@ def _adjustments(
                 "old": old,
                 "new": new,
                 "change": round(new - old, 2),
-                "why": _(
-                    "the unit's median pace index was %(p).2f — the target, not the person, looks wrong."
-                )
-                % {"p": diagnosis.median_pace},
+                "median_pace": diagnosis.median_pace,
             }
         )
     return out
@@ -385,41 +360,36 @@ def build_review(member: Member, today: date, kind: str) -> dict[str, Any]:
         if len(member_nodes) > 1:
             member_cards = s.cards(scope, member_nodes, facts, simulate=False)
             diagnosis = s.calibration_diagnosis(scope, list(member_cards.values()))
-    label = period_label(scope)
     line_names = {pl.pk: pl.name for pl in scope.lines}
-    prev_label = period_label(replace(scope, period=gaps["previous"]))
+    # the figures as what they draw: built, with their labels, when the report is read
     figures: dict[str, Any] = {}
     if _moved(gaps["vs_last"]):
-        figures["gap_last"] = charts.gap_waterfall(
-            gaps["vs_last"], reference_label=prev_label, current_label=label
-        )
+        figures["gap_last"] = {
+            "chart": "gap_waterfall",
+            "split": "vs_last",
+            "reference": "previous",
+            "current": "period",
+        }
     if gaps["vs_target"] is not None and _moved(gaps["vs_target"]):
-        figures["gap_target"] = charts.gap_waterfall(
-            gaps["vs_target"],
-            reference_label=_("Expected from deals"),
-            current_label=_("Won to date"),
-        )
-    moved = (
-        [c for c in scope.children if _moved(gaps["children"].children[c.key])]
-        if scope.children
-        else []
-    )
-    if moved:
-        figures["gap_children"] = charts.children_drivers(
-            [c.name for c in moved], [gaps["children"].children[c.key] for c in moved]
-        )
+        figures["gap_target"] = {
+            "chart": "gap_waterfall",
+            "split": "vs_target",
+            "reference": "expected_from_deals",
+            "current": "won_to_date",
+        }
+    if scope.children and any(_moved(gaps["children"].children[c.key]) for c in scope.children):
+        figures["gap_children"] = {"chart": "children_drivers"}
     data: dict[str, Any] = {
+        "v": SCHEMA,
         "kind": kind,
         "as_of": today.isoformat(),
         "role": _role(member),
         "node": {"key": scope.node.key, "name": scope.node.name},
         "period": {
-            "label": label,
-            "start": scope.period.start.isoformat(),
-            "end": scope.period.end.isoformat(),
-            "previous": prev_label,
+            **period_spec(scope),
+            "previous": period_spec(replace(scope, period=gaps["previous"])),
         },
-        "card": card_data(label, cards[scope.node.key]),
+        "card": card_data(None, cards[scope.node.key]),
         "children": [
             card_data(c.name, cards[c.key]) for c in scope.children if _shown(cards[c.key])
         ],
@@ -446,16 +416,7 @@ def build_review(member: Member, today: date, kind: str) -> dict[str, Any]:
             "median_pace": round(diagnosis.median_pace, 4),
             "share_behind": round(diagnosis.share_behind, 4),
             "elapsed": round(diagnosis.elapsed_fraction, 4),
-            "message": _(
-                "%(share)s of %(n)s members were below %(b)s of pace (median pace index %(m).2f): the "
-                "target is more likely miscalibrated than the people."
-            )
-            % {
-                "share": _pct(diagnosis.share_behind),
-                "n": diagnosis.members,
-                "b": _pct(diagnosis.behind_threshold),
-                "m": diagnosis.median_pace,
-            },
+            "behind": diagnosis.behind_threshold,
         },
         "adjustments": _adjustments(scope, member_cards, diagnosis),
         "figures": figures,

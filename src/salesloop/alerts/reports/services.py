@@ -1,6 +1,10 @@
 """Build, store and send reports. A report is stored (data snapshot + rendered email) before
 anything is sent, once per recipient, kind and period: a second run of the same schedule, or
-a broken mail server, never loses or duplicates it."""
+a broken mail server, never loses or duplicates it.
+
+The snapshot is language-neutral; the email is written in the recipient's own language when it
+is sent, and the page, the workbook and the notification centre write the report in their
+reader's language (:mod:`salesloop.alerts.reports.present`)."""
 
 from __future__ import annotations
 
@@ -19,26 +23,16 @@ from salesloop.alerts import delivery
 from salesloop.alerts.choices import ReportKind
 from salesloop.alerts.models import Channel, Notification, NotificationPreference, Report
 from salesloop.alerts.reports.builders import build_review, build_weekly
+from salesloop.alerts.reports.present import (
+    neutral_title,
+    report_localized_title,
+    report_present,
+)
 from salesloop.org.choices import Role
 from salesloop.org.models import Member
 
 logger = logging.getLogger("salesloop.alerts")
 RECIPIENT_ROLES = (Role.REP, Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
-
-
-def report_title(data: dict[str, Any]) -> str:
-    kind = data["kind"]
-    if kind == ReportKind.WEEKLY:
-        return _("Weekly progress report · %(node)s · week to %(end)s") % {
-            "node": data["node"]["name"],
-            "end": data["week"]["end"],
-        }
-    label = _("Monthly review") if kind == ReportKind.MONTHLY else _("Quarterly review")
-    return _("%(label)s · %(node)s · %(period)s") % {
-        "label": label,
-        "node": data["node"]["name"],
-        "period": data["period"]["label"],
-    }
 
 
 def report_build(*, member: Member, kind: str, today: date) -> dict[str, Any]:
@@ -48,10 +42,11 @@ def report_build(*, member: Member, kind: str, today: date) -> dict[str, Any]:
 
 
 def report_render(report: Report) -> tuple[str, str]:
-    """(text, html) of a report's email, from its stored snapshot."""
+    """(text, html) of a report's email, from its stored snapshot, in the active language."""
     ctx = {
         "report": report,
-        "data": report.data,
+        "title": report_localized_title(report),
+        "data": report_present(report.data),
         "link": delivery.absolute(reverse("alerts:report", args=[report.pk])),
     }
     return (
@@ -92,7 +87,8 @@ def report_create(
                 recipient=member,
                 period_start=start,
                 period_end=end,
-                title=report_title(data)[:255],
+                # as sent: in the language active now (the recipient's)
+                title=neutral_title(data)[:255],
                 data=data,
                 created_at=sent_at or timezone.now(),
             )
@@ -150,7 +146,7 @@ def _channel_summaries(kind: str, reports: list[Report]) -> None:
         }
         delivery.webhook_queue(
             channel=channel,
-            subject=report.title,
+            subject=report_localized_title(report),
             text=text,
             link=reverse("alerts:report", args=[report.pk]),
         )

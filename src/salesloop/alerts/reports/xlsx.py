@@ -1,4 +1,5 @@
-"""A stored report as an XLSX workbook (from its snapshot; formula-like text neutralised)."""
+"""A stored report as an XLSX workbook (from its snapshot, in the active language: the reader's
+or, attached to the email, the recipient's; formula-like text neutralised)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from salesloop.alerts.models import Report
+from salesloop.alerts.reports.present import report_present
 from salesloop.targets.export import safe
 
 CARD_COLUMNS = (
@@ -55,11 +57,11 @@ def _sheet(
 
 
 def report_workbook(report: Report) -> bytes:
-    data = report.data
+    data = report_present(report.data)
     wb = Workbook()
     ws = wb.active
     ws.title = _("Summary")[:31]
-    ws.append([safe(report.title)])
+    ws.append([safe(report.localized_title())])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append(
         [_("Period"), safe(data["period"]["label"]), data["period"]["start"], data["period"]["end"]]
@@ -93,8 +95,8 @@ def report_workbook(report: Report) -> bytes:
             wb,
             _("Risks"),
             (
-                ("severity", gettext_lazy("Severity")),
-                ("rule", gettext_lazy("Rule")),
+                ("severity_label", gettext_lazy("Severity")),
+                ("rule_label", gettext_lazy("Rule")),
                 ("title", gettext_lazy("Alert")),
                 ("action", gettext_lazy("What to do")),
             ),
@@ -152,7 +154,7 @@ def report_workbook(report: Report) -> bytes:
             wb,
             _("Actions"),
             (
-                ("kind", gettext_lazy("Kind")),
+                ("kind_label", gettext_lazy("Kind")),
                 ("text", gettext_lazy("Recommended action")),
                 ("effect", gettext_lazy("Effect (¥)")),
             ),
