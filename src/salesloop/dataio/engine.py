@@ -25,8 +25,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from salesloop.dataio.context import Context, RowError
-from salesloop.dataio.formats import COLUMN_PARSERS, CellError, clean_text, is_blank
-from salesloop.dataio.handlers import HANDLERS, service_error_text
+from salesloop.dataio.formats import (
+    COLUMN_PARSERS,
+    CellError,
+    cell_message,
+    clean_text,
+    is_blank,
+)
+from salesloop.dataio.handlers import HANDLERS
 from salesloop.dataio.kinds import KINDS, Column, Kind
 from salesloop.dataio.readers import FileRejected, Table, open_table
 from salesloop.org.visibility import can_write
@@ -127,7 +133,7 @@ def parse_row(
         try:
             row[column.name] = column.parse(raw)
         except CellError as exc:
-            errors.append(f"{column.label}: {exc}")
+            errors.append(cell_message(column.label, exc))
             row[column.name] = None
     return row, errors
 
@@ -266,7 +272,7 @@ class ChunkParser:
                         try:
                             hit = (parse(raw),)
                         except CellError as exc:
-                            hit = f"{column.label}: {exc}"
+                            hit = cell_message(column.label, exc)
                     memo[raw] = hit
                 if hit.__class__ is tuple:
                     append(hit[0])
@@ -285,7 +291,7 @@ class ChunkParser:
                 append(parse(raw))
             except CellError as exc:
                 append(None)
-                errors.setdefault(at, []).append(f"{column.label}: {exc}")
+                errors.setdefault(at, []).append(cell_message(column.label, exc))
         return out
 
 
@@ -456,7 +462,7 @@ def _run_chunk(
     handle = handler.handle
     for at, ((number, values), row) in enumerate(zip(chunk, rows, strict=True)):
         if errors and at in errors:
-            _reject(result, rejects, number, values, "; ".join(errors[at]))
+            _reject(result, rejects, number, values, _reason(errors[at], handler, row))
             continue
         try:
             if savepoints:
@@ -465,15 +471,22 @@ def _run_chunk(
             else:
                 status = handle(number, row)
         except RowError as exc:
-            _reject(result, rejects, number, values, exc.message)
+            _reject(result, rejects, number, values, _reason([exc.message], handler, row))
             continue
         except (ValidationError, PermissionDenied) as exc:
-            _reject(result, rejects, number, values, service_error_text(exc))
+            reason = handler.error_text(exc)
+            _reject(result, rejects, number, values, _reason([reason], handler, row))
             continue
         counts[status] += 1
     for status, count in counts.items():
         setattr(result, status, getattr(result, status) + count)
     handler.flush()
+
+
+def _reason(messages: list[str], handler: Any, row: dict[str, Any]) -> str:
+    """Why a row is refused: what refused it, then every other bad cell of the row (its
+    look-ups and choices tried again, reading only), each said once."""
+    return " ".join(dict.fromkeys([*messages, *handler.cell_errors(row)]))
 
 
 def _reject(

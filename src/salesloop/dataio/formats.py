@@ -18,6 +18,7 @@ from operator import methodcaller
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 CENT = Decimal("0.01")
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (it counts 1900-02-29, so the epoch is the 30th)
@@ -28,6 +29,16 @@ SERIAL_MIN, SERIAL_MAX = 20000, 80000
 
 class CellError(ValueError):
     """A value that cannot be read; the message is shown to the user beside the row."""
+
+
+def listing(items: Iterable[Any]) -> str:
+    """Items named in a sentence, with the reader's separator ("A, B" / "A、B")."""
+    return pgettext("separator between listed items", ", ").join(map(str, items))
+
+
+def cell_message(label: Any, error: Any) -> str:
+    """A refused cell's message headed by its column's label ("年度潜力：很多 不是数字。")."""
+    return _("%(col)s: %(error)s") % {"col": label, "error": error}
 
 
 def clean_text(value: Any) -> str:
@@ -271,8 +282,10 @@ class ChoiceParser:
 
         self.lookup: dict[str, str] = {}
         self.values: list[str] = []
+        self.labels: list[Any] = []  # lazy: named in the reader's language when refused
         for value, label in choices:
             self.values.append(value)
+            self.labels.append(label)
             self.lookup[normalise_label(value)] = value
             for language in ("en", "zh-hans"):
                 with translation.override(language):
@@ -286,6 +299,6 @@ class ChoiceParser:
         if found is None:
             raise CellError(
                 _("%(value)s is not one of: %(choices)s.")
-                % {"value": text, "choices": ", ".join(self.values)}
+                % {"value": text, "choices": listing(self.labels)}
             )
         return found

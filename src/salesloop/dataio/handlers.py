@@ -9,11 +9,12 @@ so importing the same file twice changes nothing. Orders and payments also have 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
@@ -37,7 +38,14 @@ from salesloop.dataio.bulk import (
     insert_orders,
 )
 from salesloop.dataio.context import Context, RowError
-from salesloop.dataio.formats import CellError, ChoiceParser, clean_text, parse_date_time
+from salesloop.dataio.formats import (
+    CellError,
+    ChoiceParser,
+    cell_message,
+    clean_text,
+    listing,
+    parse_date_time,
+)
 from salesloop.dataio.kinds import Kind
 from salesloop.orders.choices import OrderStatus, PaymentMethod
 from salesloop.orders.models import Order, Payment
@@ -65,24 +73,74 @@ from salesloop.pipeline.services import (
 Row = dict[str, Any]
 
 
-def _error_text(error: ValidationError | PermissionDenied) -> str:
+def _error_text(
+    error: ValidationError | PermissionDenied, model: Any = None, kind: Kind | None = None
+) -> str:
+    """A service's refusal as the row's reason: each field named as the user knows it (the
+    file's column label, else the model field's name, in the reader's language; never the
+    attribute), the messages in full."""
     if isinstance(error, PermissionDenied):
         return str(error) or _("You may not change this record.")
     if hasattr(error, "error_dict"):
         return " ".join(
-            f"{field}: {' '.join(msgs)}" if field != "__all__" else " ".join(msgs)
+            cell_message(_field_label(field, model, kind), " ".join(msgs))
+            if field != "__all__"
+            else " ".join(msgs)
             for field, msgs in error.message_dict.items()
         )
     return " ".join(error.messages)
 
 
-def _choice(parser: ChoiceParser, value: Any, default: str) -> str:
+def _field_label(field: str, model: Any, kind: Kind | None) -> Any:
+    column = next((c for c in kind.columns if c.name == field), None) if kind else None
+    if column is not None:
+        return column.label
+    try:
+        return str(model._meta.get_field(field).verbose_name).capitalize()
+    except (AttributeError, FieldDoesNotExist):  # no model, or a key that is not a field
+        return field.replace("_", " ").capitalize()
+
+
+def _choice(parser: ChoiceParser, value: Any, default: str, label: Any) -> str:
+    """A choice cell read by ``parser`` (``default`` when blank); refused with its column's
+    ``label`` and the choices as the reader names them."""
     if value is None or clean_text(value) == "":
         return default
     try:
         return parser(value)
     except CellError as exc:
-        raise RowError(str(exc)) from exc
+        raise RowError(cell_message(label, exc)) from exc
+
+
+Check = Callable[[Any], object]
+
+
+def _limits(**spec: tuple[int, str]) -> dict[str, Check]:
+    """Cell checks for text columns with a length limit: column → (length, label msgid)."""
+    return {
+        name: (lambda v, n=n, label=label: _limit(clean_text(v), n, label))
+        for name, (n, label) in spec.items()
+    }
+
+
+MAX_MONEY = Decimal("99999999999999.99")
+
+
+def _amount(value: Decimal) -> Decimal:
+    """An amount of an order or opportunity: not negative, and one the database can hold."""
+    if value < 0:
+        raise RowError(_("The amount cannot be negative."))
+    if value > MAX_MONEY:
+        raise RowError(_("The amount is too large."))
+    return value
+
+
+def _payment(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise RowError(_("A payment must be more than zero."))
+    if value > MAX_MONEY:
+        raise RowError(_("The amount is too large."))
+    return value
 
 
 def _limit(value: str | None, length: int, label: str) -> str | None:
@@ -109,6 +167,46 @@ class Handler:
 
     def prepare(self, rows: list[tuple[int, Row]]) -> None:
         """Batch look-ups for one chunk of rows."""
+
+    def error_text(self, error: ValidationError | PermissionDenied) -> str:
+        """A service's refusal of a row, its fields named by this kind's column labels."""
+        return _error_text(error, self.model, self.kind)
+
+    def cell_checks(self) -> dict[str, Check]:
+        """How this kind reads its looked-up, coded and length-limited cells (owner, customer,
+        choices…), column by column. When a row is refused each is tried, so that its message
+        names every bad cell at once rather than the first one met."""
+        return {}
+
+    def cell_errors(self, row: Row) -> list[str]:
+        """The messages of the row's bad cells among :meth:`cell_checks` (reads only)."""
+        out = []
+        checks = self.cell_checks()
+        for column in self.kind.columns:  # in the file's terms: left to right
+            read = checks.get(column.name)
+            if read is None:
+                continue
+            value = row.get(column.name)
+            if value is None or clean_text(value) == "":
+                continue
+            try:
+                read(value)
+            except RowError as exc:
+                out.append(exc.message)
+            except (ValidationError, PermissionDenied) as exc:
+                out.append(self.error_text(exc))
+        return out
+
+    def choices(self, **parsers: ChoiceParser) -> dict[str, Check]:
+        """Cell checks for choice columns (the default does not matter: blanks are skipped)."""
+        return {
+            name: (lambda v, name=name, parser=parser: self.choice(name, parser, v, ""))
+            for name, parser in parsers.items()
+        }
+
+    def choice(self, name: str, parser: ChoiceParser, value: Any, default: str) -> str:
+        """The choice in column ``name`` (refused under the column's label)."""
+        return _choice(parser, value, default, self.kind.column(name).label)
 
     def handle(self, number: int, row: Row) -> str:
         raise NotImplementedError
@@ -207,12 +305,25 @@ class CustomerHandler(Handler):
             )
         return matches[0] if matches else None
 
+    def cell_checks(self) -> dict[str, Check]:
+        return {
+            "owner": self.ctx.owner,
+            **self.choices(tier=TIER, industry=INDUSTRY),
+            **_limits(
+                name=(200, "Name"),
+                region=(64, "Region"),
+                phone=(40, "Phone"),
+                address=(255, "Address"),
+                external_id=(64, "External id"),
+            ),
+        }
+
     def handle(self, number: int, row: Row) -> str:
         values = {
             "name": _limit(row["name"], 200, "Name"),
             "owner": self.ctx.owner(row.get("owner")),
-            "tier": _choice(TIER, row.get("tier"), Tier.C),
-            "industry": _choice(INDUSTRY, row.get("industry"), Industry.OTHER),
+            "tier": self.choice("tier", TIER, row.get("tier"), Tier.C),
+            "industry": self.choice("industry", INDUSTRY, row.get("industry"), Industry.OTHER),
             "region": _limit(row.get("region") or "", 64, "Region"),
             "potential": row.get("potential")
             if row.get("potential") is not None
@@ -245,6 +356,9 @@ class ContactHandler(Handler):
 
     def prepare(self, rows: list[tuple[int, Row]]) -> None:
         self.ctx.prefetch_customers(r.get("customer") for _n, r in rows)
+
+    def cell_checks(self) -> dict[str, Check]:
+        return {"customer": self.ctx.customer_ref, **_limits(name=(120, "Name"))}
 
     def handle(self, number: int, row: Row) -> str:
         customer_pk, owner_id = self.ctx.customer_ref(row["customer"])
@@ -309,6 +423,18 @@ LEAD_STATUS = ChoiceParser(
 class LeadHandler(Handler):
     model = Lead
 
+    def cell_checks(self) -> dict[str, Check]:
+        return {
+            "owner": self.ctx.owner,
+            **self.choices(source=SOURCE, status=LEAD_STATUS),
+            **_limits(
+                name=(120, "Contact name"),
+                company_name=(200, "Company"),
+                phone=(40, "Phone"),
+                external_id=(64, "External id"),
+            ),
+        }
+
     def handle(self, number: int, row: Row) -> str:
         owner = self.ctx.owner(row.get("owner"))
         ext = _limit(row.get("external_id") or None, 64, "External id")
@@ -317,9 +443,9 @@ class LeadHandler(Handler):
             "company_name": _limit(row.get("company_name") or "", 200, "Company"),
             "phone": _limit(row.get("phone") or "", 40, "Phone"),
             "email": row.get("email") or "",
-            "source": _choice(SOURCE, row.get("source"), Source.OTHER),
+            "source": self.choice("source", SOURCE, row.get("source"), Source.OTHER),
         }
-        status = _choice(LEAD_STATUS, row.get("status"), LeadStatus.NEW)
+        status = self.choice("status", LEAD_STATUS, row.get("status"), LeadStatus.NEW)
         if ext:
             existing = Lead.objects.filter(external_id=ext).first()
             if existing is not None:
@@ -385,7 +511,7 @@ class OpportunityHandler(Handler):
         if len(exact) != 1:
             raise RowError(
                 _("No stage is called %(name)s. Stages: %(stages)s.")
-                % {"name": clean_text(raw), "stages": ", ".join(s.name for s in self.stages)}
+                % {"name": clean_text(raw), "stages": listing(s.name for s in self.stages)}
             )
         return exact[0]
 
@@ -406,18 +532,30 @@ class OpportunityHandler(Handler):
             raise RowError(_("Stage history: the dates must go forward."))
         return steps
 
+    def cell_checks(self) -> dict[str, Check]:
+        return {
+            "customer": self.ctx.customer_ref,
+            "owner": self.ctx.owner,
+            "currency": self.ctx.currency,
+            "product_line": self.ctx.product_line,
+            "stage": self.stage,
+            "stage_history": self.history,
+            "amount": _amount,
+            **self.choices(source=SOURCE, lost_reason=LOST_REASON),
+            **_limits(name=(200, "Name"), external_id=(64, "External id")),
+        }
+
     def handle(self, number: int, row: Row) -> str:
         customer_pk, _owner = self.ctx.customer_ref(row["customer"])
         owner = self.ctx.owner(row.get("owner"))
-        if row["amount"] < 0:
-            raise RowError(_("The amount cannot be negative."))
+        _amount(row["amount"])
         ext = _limit(row.get("external_id") or None, 64, "External id")
         currency = self.ctx.currency(row.get("currency"))
         history = self.history(row["stage_history"]) if row.get("stage_history") else []
         stage = self.stage(row["stage"]) if row.get("stage") else None
         if stage is not None and history and history[-1][1] != stage:
             raise RowError(_("The stage differs from the last step of the stage history."))
-        lost_reason = _choice(LOST_REASON, row.get("lost_reason"), "")
+        lost_reason = self.choice("lost_reason", LOST_REASON, row.get("lost_reason"), "")
         values = {
             "name": _limit(row["name"], 200, "Name"),
             "customer": Customer.objects.get(pk=customer_pk),
@@ -426,7 +564,7 @@ class OpportunityHandler(Handler):
             "currency": currency,
             "expected_close": row["expected_close"],
             "product_line": self.ctx.product_line(row.get("product_line")),
-            "source": _choice(SOURCE, row.get("source"), Source.OTHER),
+            "source": self.choice("source", SOURCE, row.get("source"), Source.OTHER),
         }
         if ext:
             existing = Opportunity.objects.filter(external_id=ext).first()
@@ -517,7 +655,6 @@ PAYMENT_METHOD = ChoiceParser(
         "其他": "other",
     },
 )
-MAX_MONEY = Decimal("99999999999999.99")
 _FAILED = object()
 OVERLAP_ON_SQLITE = False  # (the tests turn it on: the same code path as on PostgreSQL)
 
@@ -653,7 +790,7 @@ class OrderHandler(Handler):
         currencies = answers(ctx.currency, [r.get("currency") for _n, r in rows])
         lines = answers(ctx.product_line, [r.get("product_line") for _n, r in rows])
         statuses = answers(
-            lambda v: _choice(ORDER_STATUS, v, OrderStatus.ACTIVE),
+            lambda v: self.choice("status", ORDER_STATUS, v, OrderStatus.ACTIVE),
             [r.get("status") for _n, r in rows],
         )
         to_base = ctx.to_base
@@ -704,11 +841,7 @@ class OrderHandler(Handler):
         number = _limit(row["number"], 64, "Contract number")
         customer_pk, _customer_owner = ctx.customer_ref(row["customer"])
         owner = ctx.owner(row.get("owner"))
-        amount = row["amount"]
-        if amount < 0:
-            raise RowError(_("The amount cannot be negative."))
-        if amount > MAX_MONEY:
-            raise RowError(_("The amount is too large."))
+        amount = _amount(row["amount"])
         currency = ctx.currency(row.get("currency"))
         signed_on: date = row["signed_on"]
         opportunity_id = None
@@ -735,7 +868,18 @@ class OrderHandler(Handler):
             "opportunity_id": opportunity_id,
             "status": OrderStatus.ACTIVE
             if status is None
-            else _choice(ORDER_STATUS, status, OrderStatus.ACTIVE),
+            else self.choice("status", ORDER_STATUS, status, OrderStatus.ACTIVE),
+        }
+
+    def cell_checks(self) -> dict[str, Check]:
+        return {
+            "customer": self.ctx.customer_ref,
+            "owner": self.ctx.owner,
+            "currency": self.ctx.currency,
+            "product_line": self.ctx.product_line,
+            "amount": _amount,
+            **self.choices(status=ORDER_STATUS),
+            **_limits(number=(64, "Contract number"), external_id=(64, "External id")),
         }
 
     def handle(self, number: int, row: Row) -> str:
@@ -894,17 +1038,34 @@ class PaymentHandler(Handler):
                 self.existing[(payment.order_id, payment.paid_on, payment.amount)] = payment
         self.pending_keys = set()
 
-    def handle(self, number: int, row: Row) -> str:
-        order = self.orders.get(row["order"])
+    def order(self, ref: str) -> Order:
+        """The order a payment is for, by number or external id: one the importer may see and
+        record payments on."""
+        if ref in self.orders:  # the chunk's orders, read in one query by prepare()
+            order = self.orders[ref]
+        else:  # a refused row's order, checked to name every bad cell
+            order = (
+                Order.objects.filter(number=ref).first()
+                or Order.objects.filter(external_id=ref).first()
+            )
         if order is None or not self.ctx.owner_pk_visible(order.owner_id):
-            raise RowError(_("Order %(n)s not found.") % {"n": row["order"]})
+            raise RowError(_("Order %(n)s not found.") % {"n": ref})
         if order.owner_id not in self.ctx.assignable:
-            raise RowError(_("You may not record payments on order %(n)s.") % {"n": row["order"]})
-        amount = row["amount"]
-        if amount <= 0:
-            raise RowError(_("A payment must be more than zero."))
-        if amount > MAX_MONEY:
-            raise RowError(_("The amount is too large."))
+            raise RowError(_("You may not record payments on order %(n)s.") % {"n": ref})
+        return order
+
+    def cell_checks(self) -> dict[str, Check]:
+        return {
+            "order": self.order,
+            "amount": _payment,
+            "currency": self.ctx.currency,
+            **self.choices(method=PAYMENT_METHOD),
+            **_limits(external_id=(64, "External id")),
+        }
+
+    def handle(self, number: int, row: Row) -> str:
+        order = self.order(row["order"])
+        amount = _payment(row["amount"])
         paid_on = row["paid_on"]
         if paid_on < order.signed_on:
             raise RowError(_("A payment cannot be dated before the order was signed."))
@@ -916,7 +1077,9 @@ class PaymentHandler(Handler):
             "amount": amount,
             "currency": currency,
             "amount_base": self.ctx.to_base(amount, currency, paid_on),
-            "method": _choice(PAYMENT_METHOD, row.get("method"), PaymentMethod.BANK_TRANSFER),
+            "method": self.choice(
+                "method", PAYMENT_METHOD, row.get("method"), PaymentMethod.BANK_TRANSFER
+            ),
             "external_id": _limit(row.get("external_id") or None, 64, "External id"),
         }
         key: Any = values["external_id"] or (order.pk, paid_on, amount)
@@ -999,12 +1162,20 @@ class ActivityHandler(Handler):
     def prepare(self, rows: list[tuple[int, Row]]) -> None:
         self.ctx.prefetch_customers(r.get("customer") for _n, r in rows)
 
+    def cell_checks(self) -> dict[str, Check]:
+        return {
+            "customer": self.ctx.customer_ref,
+            "owner": self.ctx.owner,
+            **self.choices(kind=ACTIVITY_KIND, outcome=OUTCOME),
+            **_limits(subject=(200, "Subject"), external_id=(64, "External id")),
+        }
+
     def handle(self, number: int, row: Row) -> str:
         customer_pk, _owner = self.ctx.customer_ref(row["customer"])
         owner = self.ctx.owner(row.get("owner"))
         day, at = row["occurred_at"]
         occurred_at = timezone.make_aware(datetime.combine(day, at or time(9, 0)))
-        kind = _choice(ACTIVITY_KIND, row["kind"], ActivityKind.OTHER)
+        kind = self.choice("kind", ACTIVITY_KIND, row["kind"], ActivityKind.OTHER)
         subject = _limit(row["subject"], 200, "Subject")
         ext = _limit(row.get("external_id") or None, 64, "External id")
         opportunity = None
@@ -1019,7 +1190,7 @@ class ActivityHandler(Handler):
             "subject": subject,
             "occurred_at": occurred_at,
             "duration_minutes": row.get("duration_minutes") or 0,
-            "outcome": _choice(OUTCOME, row.get("outcome"), Outcome.NEUTRAL),
+            "outcome": self.choice("outcome", OUTCOME, row.get("outcome"), Outcome.NEUTRAL),
             "notes": row.get("notes") or "",
             "follow_up_due": row.get("follow_up_due"),
         }
@@ -1084,11 +1255,22 @@ class MemberHandler(Handler):
         ):
             raise PermissionDenied(_("Only an admin or a sales director can import org members."))
 
+    def cell_checks(self) -> dict[str, Check]:
+        return {
+            "org_unit": self.ctx.unit,
+            **self.choices(role=ROLE),
+            **_limits(
+                username=(150, "Username"),
+                display_name=(120, "Name"),
+                external_id=(64, "Employee number"),
+            ),
+        }
+
     def handle(self, number: int, row: Row) -> str:
         from django.contrib.auth import get_user_model
 
         username = _limit(row["username"], 150, "Username")
-        role = _choice(ROLE, row.get("role"), Role.REP)
+        role = self.choice("role", ROLE, row.get("role"), Role.REP)
         if role == Role.ADMIN and not getattr(self.ctx.user, "is_superuser", False):
             raise RowError(_("Only an admin can make someone an admin."))
         unit = self.ctx.unit(row["org_unit"])
@@ -1158,6 +1340,7 @@ class TargetHandler(Handler):
         self.model = Target
         super().__init__(kind, ctx, bulk=bulk)
         self.plans: dict[int, Any] = {}
+        self._metrics: ChoiceParser | None = None
         if ctx.member is None or ctx.member.role not in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER):
             raise PermissionDenied(_("Only managers, directors and admins can import targets."))
 
@@ -1182,13 +1365,11 @@ class TargetHandler(Handler):
             self.plans[year] = plan
         return self.plans[year]
 
-    def handle(self, number: int, row: Row) -> str:
+    def metrics(self) -> ChoiceParser:
         from salesloop.targets.choices import Metric
-        from salesloop.targets.models import Target
-        from salesloop.targets.services import plan_build_tree, target_set
 
-        metric = _choice(
-            ChoiceParser(
+        if self._metrics is None:
+            self._metrics = ChoiceParser(
                 Metric.choices,
                 {
                     "业绩": "booked_revenue",
@@ -1197,16 +1378,38 @@ class TargetHandler(Handler):
                     "回款": "collected_revenue",
                     "回款额": "collected_revenue",
                 },
-            ),
-            row.get("metric"),
-            Metric.BOOKED_REVENUE,
-        )
-        member = self.ctx.find_member(row["owner"])
+            )
+        return self._metrics
+
+    def owner(self, raw: Any) -> Member:
+        """The member the target is for: one the importer may see."""
+        member = self.ctx.find_member(raw)
         if not self.ctx.owner_pk_visible(member.pk):
-            raise RowError(_("No member is called %(name)s.") % {"name": clean_text(row["owner"])})
-        year = row["fiscal_year"]
+            raise RowError(_("No member is called %(name)s.") % {"name": clean_text(raw)})
+        return member
+
+    @staticmethod
+    def year(year: int) -> int:
         if not 2000 <= year <= 2100:
             raise RowError(_("%(y)s is not a fiscal year.") % {"y": year})
+        return year
+
+    def cell_checks(self) -> dict[str, Check]:
+        return {
+            "owner": self.owner,
+            "fiscal_year": self.year,
+            "product_line": self.ctx.product_line,
+            **self.choices(metric=self.metrics()),
+        }
+
+    def handle(self, number: int, row: Row) -> str:
+        from salesloop.targets.choices import Metric
+        from salesloop.targets.models import Target
+        from salesloop.targets.services import plan_build_tree, target_set
+
+        member = self.owner(row["owner"])
+        metric = self.choice("metric", self.metrics(), row.get("metric"), Metric.BOOKED_REVENUE)
+        year = self.year(row["fiscal_year"])
         plan = self.plan(year)
         line = self.ctx.product_line(row.get("product_line"))
         target = Target.objects.filter(
@@ -1236,7 +1439,7 @@ class TargetHandler(Handler):
                 target=target, floor=floor, target_value=value, stretch=stretch, actor=self.ctx.user
             )
         except (ValidationError, PermissionDenied) as exc:
-            raise RowError(_error_text(exc)) from exc
+            raise RowError(self.error_text(exc)) from exc
         return status
 
 
@@ -1251,10 +1454,6 @@ HANDLERS: dict[str, type[Handler]] = {
     "members": MemberHandler,
     "targets": TargetHandler,
 }
-
-
-def service_error_text(error: ValidationError | PermissionDenied) -> str:
-    return _error_text(error)
 
 
 def to_money(value: Decimal) -> Decimal:
