@@ -28,7 +28,7 @@ def workbook(tmp_path):
         ]
     )
     ws.append(["KH-0002", "杭州云栖软件科技", "rep_a2", "A类", "IT", "￥350,000", "0571-8888 1234"])
-    ws.append(["KH-0003", "成都西部物流", "rep_w1", "B", "物流", "80万", ""])
+    ws.append(["KH-0003", "成都西部物流", "rep_w1", "钻石", "物流", "80万", ""])
     ws.append(["KH-0004", "苏州精工模具", "", "C", "制造", "1.5亿元?", ""])
     path = tmp_path / "客户导入.xlsx"
     wb.save(path)
@@ -50,10 +50,10 @@ def test_import_wizard(page, transactional_db, settings, tmp_path, workbook):
     shot(page, "import-2-mapping")
     page.click("text=Check the file (dry run)")
     page.wait_for_selector("text=Rejected rows")
-    assert (
-        "outside your team" in page.inner_text(".table >> nth=0")
-        or "outside your team" in page.content()
-    )
+    # a row is refused for all it gets wrong at once: its owner and its tier
+    reason = page.locator("td.reason", has_text="rep_w1").inner_text()
+    assert "outside your team" in reason
+    assert "Tier: 钻石 is not one of: Key account, Tier A, Tier B, Tier C." in reason
     shot(page, "import-3-dry-run")
     assert Customer.objects.count() == 0
     with page.expect_download() as download:
