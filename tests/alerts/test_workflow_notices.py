@@ -141,7 +141,7 @@ def test_a_proposal_asks_the_nearest_manager_who_may_decide_and_the_decision_com
     assert ask.link == reverse("targets:reconcile", args=[plan.pk])
     assert notices(org.east_mgr) == [] and notices(org.director) == []
     # a manager's proposal for their own team goes one level up
-    run_on_commit(
+    teams = run_on_commit(
         s.proposal_create,
         target=node(plan, unit=org.team_a),
         value=D(3000000),
@@ -152,10 +152,19 @@ def test_a_proposal_asks_the_nearest_manager_who_may_decide_and_the_decision_com
     # accepted: the proposer hears the figures the target now has
     run_on_commit(s.proposal_decide, proposal=mine, accept=True, actor=org.mgr_a.user)
     [decided] = notices(org.rep_a1)
-    assert decided.title == "Your proposal of ¥900,000 for Rep_A1 · Booked revenue was accepted"
+    # their own target: not named to them by their own name
+    assert decided.title == (
+        "Your proposal of ¥900,000 as your own target (Booked revenue) was accepted"
+    )
     assert decided.body == (
         "Mgr_A accepted it: the target is now floor ¥720,000 · target ¥900,000 · stretch "
         "¥1,080,000."
+    )
+    # a proposal for someone else's target (here the team's) names the target
+    run_on_commit(s.proposal_decide, proposal=teams, accept=False, actor=org.east_mgr.user)
+    [team_decided] = [n for n in notices(org.mgr_a) if "was rejected" in n.title]
+    assert team_decided.title == (
+        "Your proposal of ¥3,000,000 for Team A · Booked revenue was rejected"
     )
 
 

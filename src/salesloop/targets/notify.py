@@ -319,7 +319,12 @@ def proposal_made(proposal_pk: int) -> None:
 
 def proposal_decided(proposal_pk: int) -> None:
     proposal = Proposal.objects.select_related(
-        "target__plan", "target__member", "target__unit", "proposed_by__user", "decided_by"
+        "target__plan",
+        "target__member",
+        "target__unit",
+        "target__product_line",
+        "proposed_by__user",
+        "decided_by",
     ).get(pk=proposal_pk)
     if proposal.decided_by_id == proposal.proposed_by_id:
         return
@@ -328,11 +333,21 @@ def proposal_decided(proposal_pk: int) -> None:
 
     def message(_member: Member) -> tuple[str, str]:
         values = {"value": _figure(proposal.value, target.metric), "target": target}
-        title = (
-            _("Your proposal of %(value)s for %(target)s was accepted") % values
-            if accepted
-            else _("Your proposal of %(value)s for %(target)s was rejected") % values
-        )
+        if target.member_id == proposal.proposed_by_id:  # their own target: not named to them
+            line = f" · {target.product_line.name}" if target.product_line_id else ""  # type: ignore[union-attr]
+            values["what"] = f"{target.get_metric_display()}{line}"
+            title = (
+                _("Your proposal of %(value)s as your own target (%(what)s) was accepted") % values
+                if accepted
+                else _("Your proposal of %(value)s as your own target (%(what)s) was rejected")
+                % values
+            )
+        else:
+            title = (
+                _("Your proposal of %(value)s for %(target)s was accepted") % values
+                if accepted
+                else _("Your proposal of %(value)s for %(target)s was rejected") % values
+            )
         who = proposal.decided_by.display_name if proposal.decided_by else ""
         body = (
             _("%(who)s accepted it: the target is now %(levels)s.")
