@@ -33,6 +33,8 @@ from salesloop.webhooks.payloads import order_payload
 from salesloop.webhooks.services import webhook_emit
 
 ORDER_AUDITED = ("customer", "owner", "signed_on", "amount", "currency", "status")
+# an update also records the company-currency figure, which a new signing day converts again
+ORDER_AUDITED_BASE = (*ORDER_AUDITED, "amount_base")
 PAYMENT_AUDITED = ("order", "paid_on", "amount", "currency")
 # What a deleted payment said (the audit trail keeps it; the rollups read ``paid_on``).
 PAYMENT_SNAPSHOT = (
@@ -280,6 +282,24 @@ def payment_create(
     return payment
 
 
+def _convert_again(order: Order) -> None:
+    """A foreign-currency order moved to another day: its figure in the company currency is
+    converted at that day's rate (refused under the signing day when there is none), and its
+    lines' figures split from it to the cent, as when it was created."""
+    try:
+        order.amount_base = currency_to_base(
+            amount=order.amount, currency=order.currency, on=order.signed_on
+        )
+    except ValidationError as exc:
+        raise ValidationError({"signed_on": exc.messages}) from exc
+    lines = list(order.lines.order_by("pk"))
+    for line, base in zip(
+        lines, _split_base(order.amount_base, [line.amount for line in lines]), strict=True
+    ):
+        line.amount_base = base
+    OrderLine.objects.bulk_update(lines, ["amount_base"])
+
+
 @transaction.atomic
 def order_update(*, order: Order, actor: Any, **fields: Any) -> Order:
     allowed = {"customer", "owner", "signed_on", "status"}
@@ -293,14 +313,16 @@ def order_update(*, order: Order, actor: Any, **fields: Any) -> Order:
         refusal = _paid_refusal(order)  # the same rule as cancelling through DELETE
         if refusal:
             raise ValidationError({"status": refusal})
-    before = snapshot(order, ORDER_AUDITED)
-    old_customer = order.customer_id
+    before = snapshot(order, ORDER_AUDITED_BASE)
+    old_customer, old_day = order.customer_id, order.signed_on
     for key, value in fields.items():
         setattr(order, key, value)
     order.full_clean()
+    if order.signed_on != old_day and order.currency != company_currency():
+        _convert_again(order)
     order.save()
     first_orders_refresh({old_customer, order.customer_id})
-    changes = diff(before, snapshot(order, ORDER_AUDITED))
+    changes = diff(before, snapshot(order, ORDER_AUDITED_BASE))
     if changes:
         audit_record(actor=actor, action="order.update", subject=order, changes=changes)
     return order
