@@ -1,5 +1,5 @@
-"""A refused row says everything that is wrong with it at once — every bad cell, each under its
-column's name, choices named as the reader names them (never the stored codes), a service's
+"""A refused row says everything that is wrong with it at once — every bad cell, left to right,
+each under its column's name, choices named as the reader names them (never the stored codes), a service's
 refusal under the column it is about — in the reader's language; and nothing is written."""
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ def test_a_row_with_five_bad_cells_names_all_five_and_writes_nothing(org, do_imp
     rows = [CUSTOMER_HEAD, ["C9", "", "nobody", "钻石", "火星业", "很多"]]
     result = do_import("customers", rows, org.director)
     assert (result.rejected, result.created, result.committed) == (1, 0, False)
+    # left to right, as the columns are: those that cannot be read among those looked up
     assert reason(result) == (
         "Name is required. "
-        "Annual potential: 很多 is not a number. "
         "No member is called nobody. "
         "Tier: 钻石 is not one of: Key account, Tier A, Tier B, Tier C. "
         "Industry: 火星业 is not one of: Manufacturing, Retail, IT & software, Healthcare, "
-        "Education, Finance, Logistics, Construction, Energy, Other."
+        "Education, Finance, Logistics, Construction, Energy, Other. "
+        "Annual potential: 很多 is not a number."
     )
     assert Customer.objects.count() == 0
     # the rejects file carries the same whole reason beside the row as it was typed
@@ -90,7 +91,10 @@ def test_a_payment_with_a_bad_date_still_finds_its_order(org, do_import):
         "Paid on: 2025-13-01 is not a real date. A payment must be more than zero."
     )
     assert result.rejected == 2, result.samples
-    assert reason(result, 1).endswith("Order NOPE not found.")
+    assert reason(result, 1) == (
+        "Order NOPE not found. Paid on: later is not a date. Write dates as 2025-03-07, "
+        "2025/3/7 or 2025年3月7日."
+    )
     assert Payment.objects.count() == 0
 
 

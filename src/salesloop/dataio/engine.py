@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -113,18 +114,22 @@ def check_mapping(kind: Kind, headers: list[str], mapping: dict[str, str]) -> di
     return fields
 
 
+# a cell's message with its column's position in the kind (so a row's messages read left to right)
+Message = tuple[int, str]
+
+
 def parse_row(
     kind: Kind, fields: dict[str, int], values: list[Any]
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], list[Message]]:
     """One row, cell by cell (the reference for :class:`ChunkParser`, which gives the same)."""
     row: dict[str, Any] = {}
-    errors: list[str] = []
-    for column in kind.columns:
+    errors: list[Message] = []
+    for position, column in enumerate(kind.columns):
         index = fields.get(column.name)
         raw = values[index] if index is not None and index < len(values) else None
         if is_blank(raw):
             if column.required:
-                errors.append(_("%(col)s is required.") % {"col": column.label})
+                errors.append((position, _("%(col)s is required.") % {"col": column.label}))
             row[column.name] = None
             continue
         if column.parse is None:
@@ -133,7 +138,7 @@ def parse_row(
         try:
             row[column.name] = column.parse(raw)
         except CellError as exc:
-            errors.append(cell_message(column.label, exc))
+            errors.append((position, cell_message(column.label, exc)))
             row[column.name] = None
     return row, errors
 
@@ -168,20 +173,20 @@ class ChunkParser:
 
     def parse(
         self, chunk: list[tuple[int, list[Any]]]
-    ) -> tuple[list[dict[str, Any]], dict[int, list[str]]]:
+    ) -> tuple[list[dict[str, Any]], dict[int, list[Message]]]:
         """(one dict per row, {row position in the chunk: messages}) for ``chunk``."""
         lines = [values for _number, values in chunk]
         width = 1 + max((index for _c, index in self.plan if index is not None), default=-1)
         if lines and min(map(len, lines)) < width:
             lines = [v if len(v) >= width else v + [None] * (width - len(v)) for v in lines]
-        errors: dict[int, list[str]] = {}
+        errors: dict[int, list[Message]] = {}
         columns: list[list[Any]] = []
         for position, (column, index) in enumerate(self.plan):
             if index is None:  # not in the file (a required column always is: check_mapping)
                 columns.append([None] * len(lines))
                 if column.required:
                     for at in range(len(lines)):
-                        self._required(column, errors, at)
+                        self._required(position, column, errors, at)
                 continue
             raws = [values[index] for values in lines]
             memo = self.memos[position]
@@ -192,17 +197,17 @@ class ChunkParser:
             if column.parse is None:
                 out = _ascii_texts(raws)
                 if out is None:
-                    out = self._text(column, raws, memo, errors)
+                    out = self._text(position, column, raws, memo, errors)
                 elif "" in out:
                     for at, text in enumerate(out):
                         if not text:
                             out[at] = None
-                            self._required(column, errors, at)
+                            self._required(position, column, errors, at)
             else:
                 whole = COLUMN_PARSERS.get(column.parse)
                 out = whole(raws) if whole is not None else None
                 if out is None:
-                    out = self._parsed(column, raws, memo, errors)
+                    out = self._parsed(position, column, raws, memo, errors)
             if memo is not None and len(memo) - before > len(lines) // 2 > 0:
                 self.memos[position] = None  # mostly distinct values: remembering does not pay
             columns.append(out)
@@ -210,16 +215,18 @@ class ChunkParser:
         return rows, errors
 
     @staticmethod
-    def _required(column: Column, errors: dict[int, list[str]], at: int) -> None:
+    def _required(position: int, column: Column, errors: dict[int, list[Message]], at: int) -> None:
         if column.required:
-            errors.setdefault(at, []).append(_("%(col)s is required.") % {"col": column.label})
+            message = _("%(col)s is required.") % {"col": column.label}
+            errors.setdefault(at, []).append((position, message))
 
     def _text(
         self,
+        position: int,
         column: Column,
         raws: list[Any],
         memo: dict[str, Any] | None,
-        errors: dict[int, list[str]],
+        errors: dict[int, list[Message]],
     ) -> list[Any]:
         out: list[Any] = []
         append = out.append
@@ -248,15 +255,16 @@ class ChunkParser:
                     append(clean_text(raw))
                     continue
             append(None)
-            self._required(column, errors, at)
+            self._required(position, column, errors, at)
         return out
 
     def _parsed(
         self,
+        position: int,
         column: Column,
         raws: list[Any],
         memo: dict[str, Any] | None,
-        errors: dict[int, list[str]],
+        errors: dict[int, list[Message]],
     ) -> list[Any]:
         parse = column.parse
         assert parse is not None
@@ -278,20 +286,20 @@ class ChunkParser:
                     append(hit[0])
                 elif hit is None:
                     append(None)
-                    self._required(column, errors, at)
+                    self._required(position, column, errors, at)
                 else:
                     append(None)
-                    errors.setdefault(at, []).append(hit)
+                    errors.setdefault(at, []).append((position, hit))
                 continue
             if is_blank(raw):
                 append(None)
-                self._required(column, errors, at)
+                self._required(position, column, errors, at)
                 continue
             try:
                 append(parse(raw))
             except CellError as exc:
                 append(None)
-                errors.setdefault(at, []).append(cell_message(column.label, exc))
+                errors.setdefault(at, []).append((position, cell_message(column.label, exc)))
         return out
 
 
@@ -471,11 +479,11 @@ def _run_chunk(
             else:
                 status = handle(number, row)
         except RowError as exc:
-            _reject(result, rejects, number, values, _reason([exc.message], handler, row))
+            _reject(result, rejects, number, values, _reason([], handler, row, exc.message))
             continue
         except (ValidationError, PermissionDenied) as exc:
             reason = handler.error_text(exc)
-            _reject(result, rejects, number, values, _reason([reason], handler, row))
+            _reject(result, rejects, number, values, _reason([], handler, row, reason))
             continue
         counts[status] += 1
     for status, count in counts.items():
@@ -483,10 +491,16 @@ def _run_chunk(
     handler.flush()
 
 
-def _reason(messages: list[str], handler: Any, row: dict[str, Any]) -> str:
-    """Why a row is refused: what refused it, then every other bad cell of the row (its
-    look-ups and choices tried again, reading only), each said once."""
-    return " ".join(dict.fromkeys([*messages, *handler.cell_errors(row)]))
+def _reason(
+    cells: list[Message], handler: Any, row: dict[str, Any], refusal: str | None = None
+) -> str:
+    """Why a row is refused: every bad cell of the row, left to right — those that cannot be
+    read (``cells``) and the look-ups, choices and limits tried again (reading only) — after
+    what refused the row when that is not one of them (a duplicate, a service's rule)."""
+    messages = [m for _p, m in sorted([*cells, *handler.cell_errors(row)], key=itemgetter(0))]
+    if refusal is not None and refusal not in messages:
+        messages.insert(0, refusal)
+    return " ".join(dict.fromkeys(messages))
 
 
 def _reject(

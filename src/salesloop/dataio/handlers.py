@@ -178,11 +178,12 @@ class Handler:
         names every bad cell at once rather than the first one met."""
         return {}
 
-    def cell_errors(self, row: Row) -> list[str]:
-        """The messages of the row's bad cells among :meth:`cell_checks` (reads only)."""
+    def cell_errors(self, row: Row) -> list[tuple[int, str]]:
+        """The messages of the row's bad cells among :meth:`cell_checks` (reads only), each
+        with its column's position."""
         out = []
         checks = self.cell_checks()
-        for column in self.kind.columns:  # in the file's terms: left to right
+        for position, column in enumerate(self.kind.columns):
             read = checks.get(column.name)
             if read is None:
                 continue
@@ -192,9 +193,9 @@ class Handler:
             try:
                 read(value)
             except RowError as exc:
-                out.append(exc.message)
+                out.append((position, exc.message))
             except (ValidationError, PermissionDenied) as exc:
-                out.append(self.error_text(exc))
+                out.append((position, self.error_text(exc)))
         return out
 
     def choices(self, **parsers: ChoiceParser) -> dict[str, Check]:
