@@ -253,3 +253,36 @@ def test_a_reviews_workbook_writes_its_actions_in_the_readers_language(
     with translation.override("en"):
         effects = [a["effect"] for a in report_present(report.data)["actions"]]
     assert [r[2] for r in rows] == effects
+
+
+def test_recommended_actions_read_money_as_the_page_does():
+    """¥3,572,190 in English, ¥357.2万 in Chinese (as the cards and tables beside them); a
+    target's change signed: +¥…, −¥…."""
+    from salesloop.alerts.reports.present import action_text
+
+    driver = {"kind": "driver", "driver": "deal_size", "amount": 3572190.4}
+    bottleneck = {
+        "kind": "bottleneck",
+        "name": "宁秀梅",
+        "stage": "商务谈判 → 赢单",
+        "conversion": 0.25,
+        "team_median": 0.6,
+        "gain": 280011.0,
+    }
+    revise = {
+        "kind": "target",
+        "name": "Rep_A1",
+        "old": 1200000.0,
+        "new": 950000.0,
+        "change": -250000.0,
+        "median_pace": 0.62,
+    }
+    with translation.override("en"):
+        assert action_text(driver).endswith("deal size explains ¥3,572,190 of the gap.")
+        assert action_text(bottleneck).endswith("would have added ¥280,011.")
+        assert "from ¥1,200,000 to ¥950,000 (−¥250,000)" in action_text(revise)
+        assert "(+¥250,000)" in action_text({**revise, "change": 250000.0})
+    with translation.override("zh-hans"):
+        assert "单笔金额解释了差距中的 ¥357.2万" in action_text(driver)
+        assert action_text(bottleneck).endswith("可多带来 ¥28万。")
+        assert "从 ¥120万 调整为 ¥95万（−¥25万）" in action_text(revise)

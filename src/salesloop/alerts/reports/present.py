@@ -27,6 +27,7 @@ from salesloop.alerts.choices import ReportKind, RuleKey, Severity
 from salesloop.alerts.reports.builders import DRIVERS, SCHEMA
 from salesloop.insights import charts
 from salesloop.insights.scope import period_text
+from salesloop.web.templatetags.salesloop import yuan
 
 ACTION_KINDS = {
     "driver": gettext_lazy("Gap driver"),
@@ -173,7 +174,8 @@ def calibration_text(c: dict[str, Any]) -> str:
 
 
 def action_text(a: dict[str, Any]) -> str:
-    """A recommended action's sentence, with the figures that motivate it."""
+    """A recommended action's sentence, with the figures that motivate it (money as the page
+    shows it: ¥3,572,190, or ¥357.2万 in Chinese)."""
     if a["kind"] == "driver":
         text = {
             "opportunities": _(
@@ -189,26 +191,26 @@ def action_text(a: dict[str, Any]) -> str:
                 "size explains %(v)s of the gap."
             ),
         }[a["driver"]]
-        return text % {"v": f"¥{a['amount']:,.0f}"}
+        return text % {"v": yuan(a["amount"])}
     if a["kind"] == "bottleneck":
         return _(
             "Coach %(name)s on %(stage)s (conversion %(conv)s vs team median %(median)s): a median "
-            "conversion would have added ¥%(gain)s."
+            "conversion would have added %(gain)s."
         ) % {
             "name": a["name"],
             "stage": a["stage"],
             "conv": _pct(a["conversion"]),
             "median": _pct(a["team_median"]),
-            "gain": f"{a['gain']:,.0f}",
+            "gain": yuan(a["gain"]),
         }
     return _(
-        "Revise %(name)s's target for the rest of the year from ¥%(old)s to ¥%(new)s (%(chg)s): "
+        "Revise %(name)s's target for the rest of the year from %(old)s to %(new)s (%(chg)s): "
         "%(why)s"
     ) % {
         "name": a["name"],
-        "old": f"{a['old']:,.0f}",
-        "new": f"{a['new']:,.0f}",
-        "chg": f"{a['change']:+,.0f}",
+        "old": yuan(a["old"]),
+        "new": yuan(a["new"]),
+        "chg": ("+" if a["change"] > 0 else "") + yuan(a["change"]),
         "why": _why(a["median_pace"]),
     }
 
