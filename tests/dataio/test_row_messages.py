@@ -48,6 +48,13 @@ def test_the_reader_reads_the_reasons_in_chinese_with_chinese_choices(org, do_im
     # the column's name, a full-width colon, and the tiers as a Chinese user names them
     assert reason(result) == "客户等级：钻石 不是以下选项之一：重点客户、A 类、B 类、C 类。"
     assert "key" not in reason(result)
+    # several: one sentence after the other as Chinese is written (no space after 。)
+    rows[1][1] = ""
+    with translation.override("zh-hans"):
+        result = do_import("customers", rows, org.director)
+    assert reason(result) == (
+        "名称为必填项。客户等级：钻石 不是以下选项之一：重点客户、A 类、B 类、C 类。"
+    )
 
 
 def test_a_row_refused_for_its_owner_also_names_its_bad_choice(org, do_import):

@@ -32,6 +32,7 @@ from salesloop.dataio.formats import (
     cell_message,
     clean_text,
     is_blank,
+    sentences,
 )
 from salesloop.dataio.handlers import HANDLERS
 from salesloop.dataio.kinds import KINDS, Column, Kind
@@ -500,7 +501,7 @@ def _reason(
     messages = [m for _p, m in sorted([*cells, *handler.cell_errors(row)], key=itemgetter(0))]
     if refusal is not None and refusal not in messages:
         messages.insert(0, refusal)
-    return " ".join(dict.fromkeys(messages))
+    return sentences(dict.fromkeys(messages))
 
 
 def _reject(

@@ -36,6 +36,19 @@ def listing(items: Iterable[Any]) -> str:
     return pgettext("separator between listed items", ", ").join(map(str, items))
 
 
+def sentences(items: Iterable[Any]) -> str:
+    """Sentences one after the other as the reader writes them ("A. B." / "甲。乙。")."""
+    out = ""
+    for item in items:
+        text = str(item)
+        out = (
+            pgettext("two sentences in a row", "%(first)s %(next)s") % {"first": out, "next": text}
+            if out
+            else text
+        )
+    return out
+
+
 def cell_message(label: Any, error: Any) -> str:
     """A refused cell's message headed by its column's label ("年度潜力：很多 不是数字。")."""
     return _("%(col)s: %(error)s") % {"col": label, "error": error}

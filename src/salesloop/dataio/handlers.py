@@ -45,6 +45,7 @@ from salesloop.dataio.formats import (
     clean_text,
     listing,
     parse_date_time,
+    sentences,
 )
 from salesloop.dataio.kinds import Kind
 from salesloop.orders.choices import OrderStatus, PaymentMethod
@@ -82,13 +83,13 @@ def _error_text(
     if isinstance(error, PermissionDenied):
         return str(error) or _("You may not change this record.")
     if hasattr(error, "error_dict"):
-        return " ".join(
-            cell_message(_field_label(field, model, kind), " ".join(msgs))
+        return sentences(
+            cell_message(_field_label(field, model, kind), sentences(msgs))
             if field != "__all__"
-            else " ".join(msgs)
+            else sentences(msgs)
             for field, msgs in error.message_dict.items()
         )
-    return " ".join(error.messages)
+    return sentences(error.messages)
 
 
 def _field_label(field: str, model: Any, kind: Kind | None) -> Any:
