@@ -81,3 +81,20 @@ def test_weekly_reports_and_their_workbooks_are_in_each_members_language(
         [book] = [p for p in msg.iter_attachments() if p.get_filename().endswith(".xlsx")]
         workbook = load_workbook(io.BytesIO(book.get_content()))
         assert workbook.sheetnames[0] == sheet
+
+
+def test_alerts_read_money_as_the_pages_do_in_each_language(chinese_company):
+    """¥30万 in the Chinese texts of an alert, ¥300,000 in its English ones (each written in
+    its language, as the dashboards beside them)."""
+    rules_evaluate(today=TODAY)
+    slipped = Alert.objects.get(rule="big_deal_slipped")
+    assert slipped.title == "大单移出 2025财年 Q2：Big slipped deal（¥30万）"
+    assert slipped.data["i18n"]["en"]["title"] == (
+        "Big deal slipped out of FY2025 Q2: Big slipped deal (¥300,000)"
+    )
+    [behind] = [
+        a
+        for a in Alert.objects.filter(rule="low_probability")
+        if "Rep_A2" in a.data["i18n"]["en"]["title"]
+    ]
+    assert "¥8.6万" in behind.action and "¥86,000" in behind.data["i18n"]["en"]["message"]

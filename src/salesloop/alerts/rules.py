@@ -41,6 +41,7 @@ from salesloop.org.models import Member, OrgUnit
 from salesloop.pipeline.choices import StageKind
 from salesloop.pipeline.models import Opportunity
 from salesloop.web.templatetags.salesloop import chance_text
+from salesloop.web.templatetags.salesloop import yuan as money_text
 
 # The thresholds of each rule and their defaults (an admin changes them on the rules page or
 # in the Django admin; missing keys fall back to these).
@@ -98,7 +99,9 @@ PERIODS = ("month", "quarter", "year")
 
 
 def yuan(value: Decimal | float | int | None) -> str:
-    return f"¥{float(value or 0):,.0f}"
+    """Money as the pages write it in the active language (¥3,572,190; ¥357.2万 in Chinese):
+    each alert's texts are written once per interface language."""
+    return money_text(value or 0)
 
 
 def pct(value: float | None) -> str:

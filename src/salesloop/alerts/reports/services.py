@@ -30,6 +30,7 @@ from salesloop.alerts.reports.present import (
 )
 from salesloop.org.choices import Role
 from salesloop.org.models import Member
+from salesloop.web.templatetags.salesloop import yuan
 
 logger = logging.getLogger("salesloop.alerts")
 RECIPIENT_ROLES = (Role.REP, Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
@@ -138,8 +139,8 @@ def _channel_summaries(kind: str, reports: list[Report]) -> None:
         text = _(
             "Booked %(actual)s of %(target)s target (%(att)s), pace index %(pace)s; %(risks)s open risks."
         ) % {
-            "actual": f"¥{c['actual'] or 0:,.0f}",
-            "target": f"¥{c['target'] or 0:,.0f}",
+            "actual": yuan(c["actual"] or 0),
+            "target": yuan(c["target"] or 0),
             "att": "–" if c["vs_target"] is None else f"{c['vs_target']:.0%}",
             "pace": "–" if c["pace"] is None else f"{c['pace']:.2f}",
             "risks": report.data.get("risk_count", 0),
