@@ -286,3 +286,61 @@ def test_recommended_actions_read_money_as_the_page_does():
         assert "单笔金额解释了差距中的 ¥357.2万" in action_text(driver)
         assert action_text(bottleneck).endswith("可多带来 ¥28万。")
         assert "从 ¥120万 调整为 ¥95万（−¥25万）" in action_text(revise)
+
+
+def test_lists_write_titles_from_the_snapshots_title_keys_only(
+    english_company, client, login, django_assert_num_queries
+):
+    """The report list and the notification centre read the few snapshot keys a title needs —
+    not each report's snapshot and email — in as many queries for four reports as for one; the
+    titles are those the report page shows."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salesloop.alerts import selectors
+
+    org = english_company.org
+    reports_send(kind="weekly", today=MONDAY)
+    speaks(org.director, "zh-hans")
+    login(org.director)
+    [report] = selectors.report_list(user=org.director.user)
+    assert {"data", "html", "text"} <= report.get_deferred_fields()
+    with translation.override("zh-hans"):
+        assert report.localized_title() == Report.objects.get(pk=report.pk).localized_title()
+
+    def queries(name: str) -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get(reverse(name)).status_code == 200
+        return len(seen.captured_queries)
+
+    client.get(reverse("alerts:reports"))  # the session warmed
+    one = {name: queries(name) for name in ("alerts:reports", "alerts:inbox")}
+    full = Report.objects.get(pk=report.pk)
+    notice = Notification.objects.get(report=full)
+    for weeks in (1, 2, 3):  # three more weeks' reports, each with its notification
+        shifted = timedelta(weeks=weeks)
+        more = Report.objects.create(
+            kind=full.kind,
+            recipient=full.recipient,
+            period_start=full.period_start - shifted,
+            period_end=full.period_end - shifted,
+            title=full.title,
+            data=full.data,
+            text=full.text,
+            html=full.html,
+        )
+        Notification.objects.create(
+            recipient=notice.recipient,
+            report=more,
+            title=notice.title,
+            body=notice.body,
+            link=notice.link,
+            severity=notice.severity,
+        )
+    assert {name: queries(name) for name in one} == one
+    title = full.localized_title("zh-hans")
+    assert title.startswith("每周进度报告")
+    for name in one:
+        assert client.get(reverse(name)).content.decode().count(escape(title)) == 4

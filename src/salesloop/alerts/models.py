@@ -191,6 +191,11 @@ class Notification(models.Model):
         code = language or get_language() or ""
         text = ((self.texts or {}).get(code) or {}).get(field)
         if not text and field == "title" and self.report_id is not None:
+            keys = getattr(self, "report_title_data", None)  # a list reads only these
+            if keys is not None:
+                from salesloop.alerts.reports.present import title_in
+
+                return title_in(keys, self.title, code)
             return self.report.localized_title(code)
         return str(text or getattr(self, field, ""))
 

@@ -8,16 +8,31 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import JSONObject
 
 from salesloop.alerts.choices import SEVERITY_ORDER, AlertStatus
 from salesloop.alerts.models import Alert, Notification, Report
 from salesloop.org.visibility import get_visible_or_404, member_of, visible
 
 
+def title_keys(prefix: str = "") -> JSONObject:
+    """The keys of a report's snapshot its title is written from (not the whole snapshot, nor
+    the email: a list of thirty reports reads a few hundred bytes each)."""
+    return JSONObject(
+        **{
+            key: KeyTransform(key, f"{prefix}data")
+            for key in ("v", "kind", "node", "week", "period")
+        }
+    )
+
+
 def notification_list(*, user: Any) -> QuerySet[Notification]:
-    return visible(
-        Notification.objects.filter(recipient=member_of(user)), user=user
-    ).select_related("alert", "report")
+    return (
+        visible(Notification.objects.filter(recipient=member_of(user)), user=user)
+        .select_related("alert")
+        .annotate(report_title_data=title_keys("report__"))
+    )
 
 
 def unread_count(*, user: Any) -> int:
@@ -59,9 +74,11 @@ def alert_counts(*, user: Any, status: str = AlertStatus.OPEN) -> dict[str, int]
 
 
 def report_list(*, user: Any) -> QuerySet[Report]:
-    # the snapshot is read: each title is written from it in the reader's language
-    return visible(Report.objects.filter(recipient=member_of(user)), user=user).defer(
-        "html", "text"
+    # each title is written in the reader's language from the snapshot's title keys
+    return (
+        visible(Report.objects.filter(recipient=member_of(user)), user=user)
+        .defer("html", "text", "data")
+        .annotate(title_data=title_keys())
     )
 
 

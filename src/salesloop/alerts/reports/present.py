@@ -113,13 +113,21 @@ def report_title(data: dict[str, Any]) -> str:
 
 def report_localized_title(report: Any, language: str | None = None) -> str:
     """A stored report's title in ``language`` (default: the active one); as stored for a
+    report that carries its text. A list reads only the snapshot's keys the title needs
+    (``title_data``, see :func:`salesloop.alerts.selectors.report_list`)."""
+    data = getattr(report, "title_data", None) or report.data
+    return title_in(data, str(report.title), language)
+
+
+def title_in(data: dict[str, Any] | None, stored: str, language: str | None = None) -> str:
+    """The title written from a snapshot (or its title keys) in ``language``; ``stored`` for a
     report that carries its text."""
-    if not is_neutral(report.data):
-        return str(report.title)
+    if not is_neutral(data):
+        return stored
     if language:
         with translation.override(language):
-            return neutral_title(report.data)
-    return neutral_title(report.data)
+            return neutral_title(data or {})
+    return neutral_title(data or {})
 
 
 def neutral_title(data: dict[str, Any]) -> str:
