@@ -554,3 +554,113 @@ def test_nested_months_are_refused_when_the_children_do_not_make_the_parent():
     # a locked child holding more of a month than the parent has
     fixed = [[[0] * 12, [0] * 11 + [200], [0] * 11 + [200]]]
     assert nest_levels(parent, [[1200, 1240, 1600]], flat, fixed=fixed) is None
+
+
+@st.composite
+def lines_off_their_totals(draw):
+    """A family whose children's product-line months nest (each line's months add up over the
+    children, each child's line keeps its year) but do not add up to the children's totals: a
+    table that does (the witness) with its months moved on random rectangles across children,
+    cells kept ≥ 0."""
+    import numpy as np
+
+    n, lines, m = draw(st.integers(2, 6)), draw(st.integers(1, 5)), draw(st.integers(2, 12))
+    unit = draw(st.sampled_from([1, 100]))
+    witness = (
+        np.array(
+            draw(st.lists(st.integers(0, 50), min_size=n * lines * m, max_size=n * lines * m)),
+            dtype=np.int64,
+        ).reshape(n, lines, m)
+        * unit
+    )
+    cells = witness.copy()
+    for _ in range(draw(st.integers(0, 30))):
+        a, b = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        i, j = draw(st.integers(0, m - 1)), draw(st.integers(0, m - 1))
+        line = draw(st.integers(0, lines - 1))
+        room = int(min(cells[a, line, j], cells[b, line, i]))
+        if a == b or i == j or room == 0:
+            continue
+        d = unit * draw(st.integers(0, room // unit))
+        cells[a, line, i] += d
+        cells[a, line, j] -= d
+        cells[b, line, i] -= d
+        cells[b, line, j] += d
+    return cells, witness.sum(axis=1), unit
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines_off_their_totals())
+def test_lines_fitted_to_totals_keep_the_line_trees_and_the_line_years(family):
+    from salesloop.core.allocation import fit_lines_to_totals
+
+    cells, totals, unit = family
+    out = fit_lines_to_totals(cells, totals, step=unit)
+    if out is None:  # the greedy moves found no way (rare): nothing claimed
+        return
+    assert (out >= 0).all()
+    assert (out.sum(axis=1) == totals).all()  # each child's lines: its total, month by month
+    assert (out.sum(axis=0) == cells.sum(axis=0)).all()  # each line tree still adds up
+    assert (out.sum(axis=2) == cells.sum(axis=2)).all()  # each child's line keeps its year
+    assert (out % unit == 0).all()  # whole steps in, whole steps out
+
+
+def test_lines_fitted_to_totals_find_a_way_whenever_a_table_exists():
+    """Five hundred small families scrambled from a table that adds up (so one exists), with a
+    fixed seed: every one is fitted, including those no single rectangle can settle (they need
+    a move bent through a third month or relayed by a third child)."""
+    import numpy as np
+
+    from salesloop.core.allocation import fit_lines_to_totals
+
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        n, lines, m = int(rng.integers(2, 5)), int(rng.integers(1, 3)), int(rng.integers(2, 4))
+        witness = rng.integers(0, 5, size=(n, lines, m))
+        cells = witness.copy()
+        for _move in range(10):
+            a, b = rng.choice(n, 2, replace=False)
+            i, j = rng.choice(m, 2, replace=False)
+            line = int(rng.integers(lines))
+            room = int(min(cells[a, line, j], cells[b, line, i]))
+            d = int(rng.integers(0, room + 1))
+            cells[a, line, i] += d
+            cells[a, line, j] -= d
+            cells[b, line, i] -= d
+            cells[b, line, j] += d
+        out = fit_lines_to_totals(cells, witness.sum(axis=1))
+        assert out is not None, (cells.tolist(), witness.sum(axis=1).tolist())
+        assert (out.sum(axis=1) == witness.sum(axis=1)).all()
+        assert (out.sum(axis=0) == cells.sum(axis=0)).all()
+        assert (out.sum(axis=2) == cells.sum(axis=2)).all() and (out >= 0).all()
+
+
+def test_lines_fitted_to_totals_worked_by_hand():
+    """Two people, two lines, two months. Ann's total is 100 / 50, Bob's 50 / 60; the line
+    trees gave Ann 60 + 60 in January (20 over, 20 short in February) and Bob 30 + 0 (20
+    short, 20 over in February). One rectangle of 20 in line A, where both have room, settles
+    all four gaps."""
+    from salesloop.core.allocation import fit_lines_to_totals
+
+    cells = [
+        [[60, 10], [60, 20]],  # Ann: line A (Jan, Feb), line B (Jan, Feb)
+        [[30, 70], [0, 10]],  # Bob
+    ]
+    totals = [[100, 50], [50, 60]]
+    out = fit_lines_to_totals(cells, totals)
+    assert out is not None
+    assert out.tolist() == [[[40, 30], [60, 20]], [[50, 50], [0, 10]]]
+    # the lines' months over both people are unchanged: A 90 / 80, B 60 / 30
+    assert out.sum(axis=0).tolist() == [[90, 80], [60, 30]]
+
+
+def test_lines_fitted_to_totals_refuse_margins_that_cannot_add_up():
+    from salesloop.core.allocation import fit_lines_to_totals
+
+    cells = [[[60, 10], [60, 20]], [[30, 70], [0, 10]]]
+    assert fit_lines_to_totals(cells, [[100, 51], [50, 59]]) is None  # Ann's year is off
+    assert fit_lines_to_totals(cells, [[101, 50], [50, 60]]) is None  # January is off
+    # margins that add up, but no table: line A is all Ann's and all in January, line B all
+    # Bob's and all in February — Ann's total wants February
+    only = [[[10, 0], [0, 0]], [[0, 0], [0, 10]]]
+    assert fit_lines_to_totals(only, [[0, 10], [10, 0]]) is None

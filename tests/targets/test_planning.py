@@ -682,6 +682,61 @@ def _month_gaps(plan):
     return gaps
 
 
+def _line_month_gaps(plan):
+    """(owner, level, month) wherever an owner's product lines add up to their total's year but
+    not to its month."""
+    months = {}
+    for m in TargetMonth.objects.filter(target__plan=plan):
+        months[(m.target_id, m.month)] = (m.floor, m.target_value, m.stretch)
+    owners: dict = {}
+    for t in Target.objects.filter(plan=plan):
+        owners.setdefault((t.metric, t.unit_id, t.member_id), []).append(t)
+    gaps = []
+    levels = ("floor", "target", "stretch")
+    for rows in owners.values():
+        total = next((t for t in rows if t.product_line_id is None), None)
+        lines = [t for t in rows if t.product_line_id is not None]
+        if total is None or not lines:
+            continue
+        if any(sum(getattr(t, lv) for t in lines) != getattr(total, lv) for lv in levels):
+            continue
+        for month in range(1, 13):
+            for i, level in enumerate(levels):
+                below = sum(months[(t.pk, month)][i] for t in lines)
+                if below != months[(total.pk, month)][i]:
+                    gaps.append((str(total), level, month, below, months[(total.pk, month)][i]))
+    return gaps
+
+
+def test_each_owners_product_lines_add_up_to_their_total_month_by_month(org, history):
+    """Rep_A1's hardware and other lines in March add up to Rep_A1's March, at each level, for
+    every person and team — while every line tree still adds up down the org tree and every
+    line keeps its year; after Split down with another method too. (Each tree used to be
+    nested on its own: a person's lines added up to their year, not to their months.)"""
+    from salesloop.targets.planning import split_subtree
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(
+        plan=plan,
+        metric="booked_revenue",
+        inputs=Inputs.from_dict({"round_to": 100}),
+        actor=org.director.user,
+    )
+    lines = Target.objects.filter(plan=plan, product_line__isnull=False)
+    assert lines.values("product_line").distinct().count() >= 2
+    assert _line_month_gaps(plan) == []
+    assert _month_gaps(plan) == []
+    for t in lines:  # each line keeps its year, in whole round steps, floor ≤ target ≤ stretch
+        months = list(t.months.all())
+        assert sum(m.target_value for m in months) == t.target
+        assert all(0 <= m.floor <= m.target_value <= m.stretch for m in months)
+    team = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    s.target_set_method(target=team, method="equal", actor=org.director.user)
+    split_subtree(target=Target.objects.get(pk=team.pk), actor=org.director.user)
+    assert _line_month_gaps(plan) == []
+    assert _month_gaps(plan) == []
+
+
 def test_the_months_add_up_down_the_tree_and_a_locked_target_keeps_its_own(org, history):
     """A team's November is its people's Novembers added up, at each level, in the total tree
     and in each product line's; a locked person keeps the months set by hand, and the others

@@ -49,6 +49,7 @@ __all__ = [
     "allocate_levels",
     "capacity_weights",
     "equal_weights",
+    "fit_lines_to_totals",
     "from_increments",
     "historical_share_weights",
     "increments",
@@ -1142,4 +1143,195 @@ def nest_levels(
             )
         if (levels >= 0).all():
             return levels
+    return None
+
+
+def fit_lines_to_totals(
+    cells: Sequence[Sequence[Sequence[int]]] | IntArray,
+    totals: Sequence[Sequence[int]] | IntArray,
+    *,
+    step: int = 1,
+    max_moves: int | None = None,
+) -> IntArray | None:
+    """Children's product-line months made to add up, month by month, to their totals' months,
+    keeping what already adds up; or None.
+
+    ``cells``: shape (n children, L lines, m months), non-negative minor units, in which each
+    line's months add up over the children to the parent's line months (the line trees nest)
+    and each child's line adds up over the months to its line's year. ``totals``: shape (n, m),
+    each child's total target by month. The children's lines add up over the lines to their
+    years' totals, and the parent's lines to the parent's months; what is still off is each
+    child's month mix between lines. It is moved on rectangles: +δ for child a in month i and
+    −δ in month j, −δ for child b in month i and +δ in month j, all in one line — each line's
+    month sums and each child's line years stay as they were — until every child's lines add
+    up to its total in every month. Where no single line has room for a rectangle, two moves
+    make one: bent through a third month (a pivot that ends as it was) or relayed by a third
+    child (who ends as it was), in two lines. Each move settles at least one of the gaps it
+    touches or empties a cell, in whole ``step`` s where the figures allow (what is below a
+    step moves as is). None: the margins do not add up (nothing can make them), no move was
+    left, or ``max_moves`` was spent — the caller keeps the months as they were."""
+    x = np.array(cells, dtype=np.int64)
+    t = np.asarray(totals, dtype=np.int64)
+    if x.ndim != 3 or t.shape != (x.shape[0], x.shape[2]) or (x < 0).any():
+        return None
+    n, lines, m = x.shape
+    gap = t - x.sum(axis=1)  # (n, m): what each child's lines lack (> 0) or exceed (< 0)
+    if (gap.sum(axis=1) != 0).any() or (gap.sum(axis=0) != 0).any():
+        return None
+    budget = max_moves if max_moves is not None else 20 * n * m * max(lines, 1) + 100
+    # plain lists: the family tables are small (a few children × 12 months × a few lines) and
+    # each move reads a handful of cells, where numpy's per-call cost would dominate
+    cell = x.transpose(0, 2, 1).tolist()  # [child][month][line]
+    short = gap.tolist()  # [child][month]
+    moves = 0
+    while True:
+        todo = sorted(
+            ((short[a][i], a, i) for a in range(n) for i in range(m) if short[a][i] > 0),
+            reverse=True,
+        )
+        if not todo:
+            break
+        moved = False
+        for _g, a, i in todo:  # the largest gaps first
+            while short[a][i] > 0:
+                found = _rectangle(cell, short, a, i)
+                if found is not None:
+                    j, b, line, room = found
+                    delta = _whole(min(short[a][i], -short[a][j], -short[b][i], room), step)
+                    _move(cell, short, a, b, i, j, line, delta)
+                elif (bent := _bent(cell, short, a, i)) is not None:
+                    # no straight move: one bent through a third month (two moves at once)
+                    j, pivot, b, first, second, room = bent
+                    delta = _whole(min(short[a][i], -short[a][j], -short[b][i], room), step)
+                    _move(cell, short, a, b, i, pivot, first, delta)
+                    _move(cell, short, a, b, pivot, j, second, delta)
+                elif (relayed := _relayed(cell, short, a, i)) is not None:
+                    # or relayed by a third child, who ends as it was
+                    j, via, b, first, second, room = relayed
+                    delta = _whole(min(short[a][i], -short[a][j], -short[b][i], room), step)
+                    _move(cell, short, a, via, i, j, first, delta)
+                    _move(cell, short, via, b, i, j, second, delta)
+                else:
+                    break
+                moved = True
+                moves += 1
+                if moves > budget:
+                    return None
+        if not moved:
+            return None
+    return np.array(cell, dtype=np.int64).reshape(n, m, lines).transpose(0, 2, 1).copy()
+
+
+def _whole(delta: int, step: int) -> int:
+    """``delta`` in whole steps when it holds one (what is below a step moves as is)."""
+    return delta - delta % step if delta >= step > 1 else delta
+
+
+def _move(
+    cell: list[list[list[int]]],
+    short: list[list[int]],
+    a: int,
+    b: int,
+    i: int,
+    j: int,
+    line: int,
+    delta: int,
+) -> None:
+    """``delta`` of ``line`` from month ``j`` to month ``i`` for child ``a`` and back for ``b``:
+    every line's months over the children and every child's line year stay as they were."""
+    cell[a][i][line] += delta
+    cell[a][j][line] -= delta
+    cell[b][i][line] -= delta
+    cell[b][j][line] += delta
+    short[a][i] -= delta
+    short[a][j] += delta
+    short[b][i] += delta
+    short[b][j] -= delta
+
+
+def _bent(
+    cell: list[list[list[int]]], short: list[list[int]], a: int, i: int
+) -> tuple[int, int, int, int, int, int] | None:
+    """(j, pivot, b, first line, second line, room) of two moves that together settle child
+    ``a`` short in month ``i`` against a month ``j`` where it has too much and a child ``b``
+    with too much in ``i``, when no single line has room for both: ``a`` takes month ``i`` from
+    a ``pivot`` month in one line and the pivot from ``j`` in another (``b`` the reverse); the
+    pivot ends as it was."""
+    months = range(len(short[a]))
+    over_months = sorted((short[a][j], j) for j in months if short[a][j] < 0)
+    over_kids = sorted((row[i], b) for b, row in enumerate(short) if row[i] < 0)
+    lines = range(len(cell[a][i]))
+    for _p, b in over_kids:
+        for _o, j in over_months:
+            for pivot in months:
+                if pivot in (i, j):
+                    continue
+                for first in lines:
+                    one = min(cell[a][pivot][first], cell[b][i][first])
+                    if one <= 0:
+                        continue
+                    for second in lines:
+                        # b's pivot gains ``first`` in the first move: room for the second
+                        gain = one if second == first else 0
+                        two = min(cell[a][j][second], cell[b][pivot][second] + gain)
+                        if two > 0:
+                            return j, pivot, b, first, second, min(one, two)
+    return None
+
+
+def _relayed(
+    cell: list[list[list[int]]], short: list[list[int]], a: int, i: int
+) -> tuple[int, int, int, int, int, int] | None:
+    """(j, via, b, first line, second line, room) of two moves that together settle child ``a``
+    short in month ``i`` against a month ``j`` where it has too much and a child ``b`` with too
+    much in ``i``, through a third child ``via``: ``a`` and ``via`` swap in one line, ``via``
+    and ``b`` in another; ``via`` ends as it was."""
+    months = range(len(short[a]))
+    over_months = sorted((short[a][j], j) for j in months if short[a][j] < 0)
+    over_kids = sorted((row[i], b) for b, row in enumerate(short) if row[i] < 0)
+    lines = range(len(cell[a][i]))
+    for _p, b in over_kids:
+        for _o, j in over_months:
+            for via in range(len(short)):
+                if via in (a, b):
+                    continue
+                for first in lines:
+                    one = min(cell[a][j][first], cell[via][i][first])
+                    if one <= 0:
+                        continue
+                    for second in lines:
+                        # via's month j gains ``first`` in the first move
+                        gain = one if second == first else 0
+                        two = min(cell[via][j][second] + gain, cell[b][i][second])
+                        if two > 0:
+                            return j, via, b, first, second, min(one, two)
+    return None
+
+
+def _rectangle(
+    cell: list[list[list[int]]], short: list[list[int]], a: int, i: int
+) -> tuple[int, int, int, int] | None:
+    """(j, b, line, room) of a move for child ``a`` short in month ``i``: a month ``j`` where
+    ``a`` has too much and a child ``b`` with too much in ``i`` (the largest excesses first),
+    in the line where both can give way most; None if no line has room for any."""
+    row = short[a]
+    j = min(range(len(row)), key=row.__getitem__)  # the largest excesses first: usually it
+    b = min(range(len(short)), key=lambda k: short[k][i])
+    if row[j] < 0 and short[b][i] < 0:
+        room, line = max(
+            (min(p, q), k) for k, (p, q) in enumerate(zip(cell[a][j], cell[b][i], strict=True))
+        )
+        if room > 0:
+            return j, b, line, room
+    over_months = sorted((row[j], j) for j in range(len(row)) if row[j] < 0)
+    over_kids = sorted((r[i], k) for k, r in enumerate(short) if r[i] < 0)
+    for _o, j in over_months:
+        mine = cell[a][j]
+        for _p, b in over_kids:
+            theirs = cell[b][i]
+            room, line = max(
+                (min(p, q), k) for k, (p, q) in enumerate(zip(mine, theirs, strict=True))
+            )
+            if room > 0:
+                return j, b, line, room
     return None

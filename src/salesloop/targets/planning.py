@@ -86,11 +86,14 @@ from salesloop.targets.choices import (
 from salesloop.targets.models import ForecastCache, Plan, Target, TargetMonth
 from salesloop.targets.services import (
     QUOTA_ROLES,
+    Owned,
     StaleEdit,
     _actor_member,
     _minor,
     _owner_key,
     _tree_nodes,
+    lines_follow_totals,
+    lines_nested_by,
     locked_message,
     nest_months,
     plan_build_tree,
@@ -1340,12 +1343,39 @@ def _nest_months(
     for pk in keep:  # a locked target keeps its months when they still make its year
         if pk in stored and (stored[pk].sum(axis=1) == tables[pk].sum(axis=1)).all():
             tables[pk][...] = stored[pk]
-    nest_months(
-        families,
-        {**stored, **tables},
-        free={pk for pk in row if pk not in keep},
-        unit=unit,
-    )
+    everything = {**stored, **tables}
+    free = {pk for pk in row if pk not in keep}
+    owners = _owner_families(all_nodes)
+    # the line families an owner family nests (lines_follow_totals) are not nested twice
+    nested_there = lines_nested_by(owners[1]) if owners else set()
+    nest_months([f for f in families if f[0] not in nested_there], everything, free=free, unit=unit)
+    if owners and any(
+        pk in free for _own, kids in owners[1] for _k, ls in kids for pk in ls.values()
+    ):
+        lines_follow_totals(*owners, everything, free=free, unit=unit)
+
+
+def _owner_families(
+    all_nodes: list[Node],
+) -> tuple[Owned | None, list[tuple[Owned, list[Owned]]]] | None:
+    """The total tree's root and families, parents first, each owner with its product lines'
+    targets (for ``lines_follow_totals``); None for a metric without lines."""
+    lines: dict[tuple[int | None, int | None], dict[int, int]] = {}
+    for n in all_nodes:
+        t = n.target
+        if t.product_line_id is not None:
+            lines.setdefault((t.unit_id, t.member_id), {})[t.product_line_id] = t.pk
+    if not lines:
+        return None
+
+    def owned(n: Node) -> Owned:
+        return n.target.pk, lines.get((n.target.unit_id, n.target.member_id), {})
+
+    totals = [n for n in all_nodes if n.target.product_line_id is None]
+    children = {c.target.pk for n in totals for c in n.children}
+    roots = [n for n in totals if n.target.pk not in children]
+    families = [(owned(n), [owned(c) for c in n.children]) for n in totals if n.children]
+    return (owned(roots[0]) if len(roots) == 1 else None), families
 
 
 _KEEP = object()

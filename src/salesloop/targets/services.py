@@ -35,6 +35,7 @@ from salesloop.core.allocation import (
     LockedTotalError,
     RangeError,
     allocate_levels,
+    fit_lines_to_totals,
     fit_matrix,
     from_increments,
     increments,
@@ -559,6 +560,104 @@ def nest_months(
         if nested is not None:
             for k, months in zip(loose, nested, strict=True):
                 tables[k][...] = months
+
+
+# a target with its product lines: (the total's id, {product line id: that line's target id})
+Owned = tuple[int, dict[int, int]]
+
+
+def lines_follow_totals(
+    root: Owned | None,
+    families: Sequence[tuple[Owned, Sequence[Owned]]],
+    tables: dict[int, np.ndarray],
+    *,
+    free: set[int],
+    unit: int,
+) -> int:
+    """Make each owner's product lines add up, month by month, to their total's months, in
+    place over ``tables`` (as :func:`nest_months`); the number of families fitted.
+
+    The root's lines get the months that fit both their years and the root's months
+    (``nest_levels``). Then, parents first, each family (``families``: the total tree's, each
+    member and team with its lines) has its line families nested in the parent's line months,
+    and its children's lines moved between months on rectangles — within one line, between two
+    children and two months, so that every line still adds up down the tree and every line
+    keeps its year — until each child's lines add up to its total in every month
+    (``core.allocation.fit_lines_to_totals``), each level as an increment (floor ≤ target ≤
+    stretch in every cell). A family with a locked line, lines that differ between parent and
+    children, years that do not add up, or no move left keeps its line months as nested."""
+    fitted = 0
+    if root is not None:
+        total, lines = root
+        pks = list(lines.values())
+        if pks and total in tables and all(pk in free and pk in tables for pk in pks):
+            seed = np.array([tables[pk] for pk in pks], dtype=np.int64)
+            nested = nest_levels(
+                tables[total], seed.sum(axis=2), seed.astype(np.float64), unit=unit
+            )
+            if nested is not None:
+                for pk, months in zip(pks, nested, strict=True):
+                    tables[pk][...] = months
+    for (_parent, parent_lines), kids in families:
+        if not _same_lines(parent_lines, kids):
+            continue
+        ids = sorted(parent_lines)
+        nest_months(
+            [(parent_lines[i], [lines[i] for _k, lines in kids]) for i in ids],
+            tables,
+            free=free,
+            unit=unit,
+        )
+        cells_ids = [[lines[i] for i in ids] for _k, lines in kids]
+        if any(k not in tables for k, _lines in kids) or not all(
+            pk in free and pk in tables for row in cells_ids for pk in row
+        ):
+            continue
+        cells = np.array([[tables[pk] for pk in row] for row in cells_ids], dtype=np.int64)
+        totals = np.array([tables[k] for k, _lines in kids], dtype=np.int64)
+        out = _lines_fitted(cells, totals, unit)
+        if out is None:
+            continue
+        for row, months in zip(cells_ids, out, strict=True):
+            for pk, table in zip(row, months, strict=True):
+                tables[pk][...] = table
+        fitted += 1
+    return fitted
+
+
+def _same_lines(parent_lines: dict[int, int], kids: Sequence[Owned]) -> bool:
+    return bool(parent_lines) and all(set(lines) == set(parent_lines) for _k, lines in kids)
+
+
+def lines_nested_by(families: Sequence[tuple[Owned, Sequence[Owned]]]) -> set[int]:
+    """The parent line targets whose families :func:`lines_follow_totals` nests itself (their
+    owner family has the same lines throughout)."""
+    return {
+        pk
+        for (_parent, parent_lines), kids in families
+        if _same_lines(parent_lines, kids)
+        for pk in parent_lines.values()
+    }
+
+
+def _lines_fitted(cells: np.ndarray, totals: np.ndarray, unit: int) -> np.ndarray | None:
+    """``cells`` (children, lines, 3, 12) fitted to ``totals`` (children, 3, 12) level by level
+    as increments (the floor, the step up to the target, the step up to the stretch)."""
+    steps = np.stack(
+        [cells[:, :, 0], np.diff(cells, axis=2)[:, :, 0], np.diff(cells, axis=2)[:, :, 1]], axis=2
+    )
+    t_steps = np.stack(
+        [totals[:, 0], np.diff(totals, axis=1)[:, 0], np.diff(totals, axis=1)[:, 1]], axis=1
+    )
+    if (steps < 0).any() or (t_steps < 0).any():
+        return None
+    out = np.empty_like(steps)
+    for level in range(3):
+        fitted = fit_lines_to_totals(steps[:, :, level], t_steps[:, level], step=unit)
+        if fitted is None:
+            return None
+        out[:, :, level] = fitted
+    return np.cumsum(out, axis=2)
 
 
 def stored_months(ids: Sequence[int], places: int) -> dict[int, np.ndarray]:
@@ -1086,8 +1185,10 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
                 target_split_months(target=t, unit=unit)
     else:
         _split_keeping_profiles(changed, unit)
-        # each line's months add up to its parent line's, as the totals' do
-        _nest_line_months(top, children, row_of, {t.pk for t in changed}, unit)
+        # each line's months add up to its parent line's, as the totals' do, and each owner's
+        # lines to their total's months: every unlocked line under the top may move
+        free = {t.pk for t in line_targets if t.pk in levels and not t.locked}
+        _nest_line_months(top, children, row_of, free, unit)
     smart_recheck(changed)
     return len(changed)
 
@@ -1100,24 +1201,30 @@ def _nest_line_months(
     unit: int,
 ) -> None:
     """After ``realign_lines``: in each product line's tree under ``top``, the months of the
-    line targets just re-split (``free``) are fitted to their parent line's months."""
-    families: list[tuple[int, list[int]]] = []
+    line targets just re-split (``free``) are fitted to their parent line's months, and each
+    owner's lines to their total's months (:func:`lines_follow_totals`)."""
+
+    def owned(t: Target) -> Owned:
+        return t.pk, {line.product_line_id: line.pk for line in row_of(t) or []}  # type: ignore[misc]
+
+    families: list[tuple[Owned, list[Owned]]] = []
     stack = [top]
     while stack:  # parents first
         parent = stack.pop()
         kids = children.get(parent.pk, [])
         if kids:
-            rows = [row_of(k) or [] for k in kids]
-            for i, line in enumerate(row_of(parent) or []):
-                families.append((line.pk, [r[i].pk for r in rows if i < len(r)]))
+            families.append((owned(parent), [owned(k) for k in kids]))
         stack.extend(kids)
     if not families:
         return
     places = metric_places(top.metric)
-    ids = sorted({pk for parent, kids in families for pk in (parent, *kids)})
-    tables = stored_months(ids, places)
+    ids: set[int] = set()
+    for parent, kids in families:
+        for total, lines in (parent, *kids):
+            ids.update((total, *lines.values()))
+    tables = stored_months(sorted(ids), places)
     before = {pk: tables[pk].copy() for pk in free if pk in tables}
-    nest_months(families, tables, free=free, unit=unit)
+    lines_follow_totals(None, families, tables, free=free, unit=unit)
     _write_month_tables(
         {pk: tables[pk] for pk, old in before.items() if not (tables[pk] == old).all()}, places
     )
