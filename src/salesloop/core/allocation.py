@@ -1258,11 +1258,10 @@ def _bent(
     a ``pivot`` month in one line and the pivot from ``j`` in another (``b`` the reverse); the
     pivot ends as it was."""
     months = range(len(short[a]))
-    over_months = sorted((short[a][j], j) for j in months if short[a][j] < 0)
-    over_kids = sorted((row[i], b) for b, row in enumerate(short) if row[i] < 0)
+    over_months, over_kids = _overs(short, a, i)
     lines = range(len(cell[a][i]))
-    for _p, b in over_kids:
-        for _o, j in over_months:
+    for b in over_kids:
+        for j in over_months:
             for pivot in months:
                 if pivot in (i, j):
                     continue
@@ -1279,6 +1278,15 @@ def _bent(
     return None
 
 
+def _overs(short: list[list[int]], a: int, i: int) -> tuple[list[int], list[int]]:
+    """The months where child ``a`` has too much and the children with too much in month
+    ``i``, the largest excesses first."""
+    row = short[a]
+    months = [j for _o, j in sorted((row[j], j) for j in range(len(row)) if row[j] < 0)]
+    kids = [k for _o, k in sorted((r[i], k) for k, r in enumerate(short) if r[i] < 0)]
+    return months, kids
+
+
 def _relayed(
     cell: list[list[list[int]]], short: list[list[int]], a: int, i: int
 ) -> tuple[int, int, int, int, int, int] | None:
@@ -1286,12 +1294,10 @@ def _relayed(
     short in month ``i`` against a month ``j`` where it has too much and a child ``b`` with too
     much in ``i``, through a third child ``via``: ``a`` and ``via`` swap in one line, ``via``
     and ``b`` in another; ``via`` ends as it was."""
-    months = range(len(short[a]))
-    over_months = sorted((short[a][j], j) for j in months if short[a][j] < 0)
-    over_kids = sorted((row[i], b) for b, row in enumerate(short) if row[i] < 0)
+    over_months, over_kids = _overs(short, a, i)
     lines = range(len(cell[a][i]))
-    for _p, b in over_kids:
-        for _o, j in over_months:
+    for b in over_kids:
+        for j in over_months:
             for via in range(len(short)):
                 if via in (a, b):
                     continue
@@ -1323,11 +1329,10 @@ def _rectangle(
         )
         if room > 0:
             return j, b, line, room
-    over_months = sorted((row[j], j) for j in range(len(row)) if row[j] < 0)
-    over_kids = sorted((r[i], k) for k, r in enumerate(short) if r[i] < 0)
-    for _o, j in over_months:
+    over_months, over_kids = _overs(short, a, i)
+    for j in over_months:
         mine = cell[a][j]
-        for _p, b in over_kids:
+        for b in over_kids:
             theirs = cell[b][i]
             room, line = max(
                 (min(p, q), k) for k, (p, q) in enumerate(zip(mine, theirs, strict=True))
