@@ -643,12 +643,8 @@ def lines_nested_by(families: Sequence[tuple[Owned, Sequence[Owned]]]) -> set[in
 def _lines_fitted(cells: np.ndarray, totals: np.ndarray, unit: int) -> np.ndarray | None:
     """``cells`` (children, lines, 3, 12) fitted to ``totals`` (children, 3, 12) level by level
     as increments (the floor, the step up to the target, the step up to the stretch)."""
-    steps = np.stack(
-        [cells[:, :, 0], np.diff(cells, axis=2)[:, :, 0], np.diff(cells, axis=2)[:, :, 1]], axis=2
-    )
-    t_steps = np.stack(
-        [totals[:, 0], np.diff(totals, axis=1)[:, 0], np.diff(totals, axis=1)[:, 1]], axis=1
-    )
+    steps = np.concatenate([cells[:, :, :1], np.diff(cells, axis=2)], axis=2)
+    t_steps = np.concatenate([totals[:, :1], np.diff(totals, axis=1)], axis=1)
     if (steps < 0).any() or (t_steps < 0).any():
         return None
     out = np.empty_like(steps)
