@@ -11,6 +11,7 @@ from salesloop.common.models import AuditEvent
 from salesloop.org.models import Member
 from salesloop.org.visibility import visible
 from salesloop.targets import services as s
+from salesloop.targets.history import describe
 from salesloop.targets.models import Plan, Target, TargetMonth
 from tests.factories import target_node as node
 
@@ -517,6 +518,10 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(org, his
     s.plan_activate(plan=plan, actor=org.director.user)
     a1, a2 = node(plan, member=org.rep_a1), node(plan, member=org.rep_a2)
     before = {t.pk: month_values(t) for t in (a1, a2)}
+    line_months = {
+        t.pk: month_values(t)
+        for t in Target.objects.filter(plan=plan, member__isnull=False, product_line__isnull=False)
+    }
     july = date(2027, 7, 15)
     for rep, change in ((a1, -6000), (a2, 6000)):
         rep.refresh_from_db()
@@ -544,6 +549,31 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(org, his
         people = Target.objects.filter(parent=line)
         for name in ("floor", "target", "stretch"):
             assert sum(getattr(p, name) for p in people) == getattr(line, name), (line, name)
+        for m in range(12):  # month by month as well
+            for level in range(3):
+                below = sum(month_values(p)[m][level] for p in people)
+                assert below == month_values(line)[m][level], (line, m, level)
+    # and each person's product lines make their total in every month, at every level — the
+    # two people of the transfer too (their lines' open months were moved between them), while
+    # each line keeps its year and its months over, and the others' lines do not move
+    for rep in kids:
+        mine = Target.objects.filter(plan=plan, member=rep.member, product_line__isnull=False)
+        for m in range(12):
+            for level in range(3):
+                below = sum(month_values(t)[m][level] for t in mine)
+                assert below == month_values(rep)[m][level], (rep, m, level)
+        for t in mine:
+            months = month_values(t)
+            assert [sum(v[i] for v in months) for i in range(3)] == [t.floor, t.target, t.stretch]
+            assert months[:6] == line_months[t.pk][:6], t
+            assert all(0 <= f <= v <= st for f, v, st in months), t
+            if rep.member_id not in (org.rep_a1.pk, org.rep_a2.pk):
+                assert months == line_months[t.pk], t
+    audit = AuditEvent.objects.filter(action="target.revise", subject_id=str(a2.pk)).get()
+    moved = audit.changes["product_line_months_refitted"][1]
+    assert moved > 0
+    said = " ".join(describe(audit, {}).details)
+    assert f"Product-line months moved to add up to each person's months: {moved}" in said
 
 
 def test_a_late_cut_never_changes_a_product_lines_months_already_over(org, history):

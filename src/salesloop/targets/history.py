@@ -48,6 +48,9 @@ FIELDS = {
     "value": gettext_lazy("Proposed"),
     "children": gettext_lazy("Children"),
     "product_lines_realigned": gettext_lazy("Product-line targets realigned"),
+    "product_line_months_refitted": gettext_lazy(
+        "Product-line months moved to add up to each person's months"
+    ),
     "fiscal_year": gettext_lazy("Fiscal year"),
     "version": gettext_lazy("Version"),
     "team": gettext_lazy("Team"),

@@ -902,6 +902,74 @@ def _lines_follow_months(target: Target, first_open: int) -> int:
     return len(changed)
 
 
+def _family_lines(
+    parent: Target, kids: Sequence[Target]
+) -> dict[tuple[str, int], dict[int, Target]] | None:
+    """The product-line targets of a family's owners (owner → product line id → target), when
+    the parent and every child have the same lines; else None."""
+    owners = Q(unit__in=[t.unit_id for t in (parent, *kids) if t.unit_id]) | Q(
+        member__in=[t.member_id for t in (parent, *kids) if t.member_id]
+    )
+    by_owner: dict[tuple[str, int], dict[int, Target]] = {}
+    for line in Target.objects.filter(
+        owners, plan=parent.plan_id, metric=parent.metric, product_line__isnull=False
+    ).order_by("product_line_id"):
+        by_owner.setdefault(_owner_key(line), {})[line.product_line_id] = line  # type: ignore[index]
+    codes = set(by_owner.get(_owner_key(parent), {}))
+    if not codes or any(set(by_owner.get(_owner_key(t), {})) != codes for t in kids):
+        return None
+    return by_owner
+
+
+def _refit_family_lines(target: Target, first_open: int) -> int:
+    """After a revision of a total whose family adds up again (the second half of a transfer
+    between two people): the children whose product lines no longer make their total month by
+    month — the people of the transfer; the others already add up — have their lines' open
+    months moved between them on rectangles (``core.allocation.fit_lines_to_totals``: one line,
+    two of them, two months) until each one's lines make its total in every open month. No
+    line's year, no month over, no other child and no line tree's sums change. Left as they are
+    when that is impossible (a locked line, months over that do not add up, no move left).
+    Returns the number of line targets whose months changed."""
+    kept = first_open - 1 if 1 < first_open <= 12 else 0
+    family = _family(target) if kept < 12 else None
+    if family is None:
+        return 0
+    parent, kids = family
+    by_owner = _family_lines(parent, kids)
+    if by_owner is None:
+        return 0
+    places = metric_places(target.metric)
+    rows = [list(by_owner[_owner_key(k)].values()) for k in kids]  # lines in the same order
+    tables = stored_months([k.pk for k in kids] + [t.pk for row in rows for t in row], places)
+    if any(t.pk not in tables for row in rows for t in row) or any(
+        k.pk not in tables for k in kids
+    ):
+        return 0
+    off = [
+        (k, row)
+        for k, row in zip(kids, rows, strict=True)
+        if (np.sum([tables[t.pk][:, kept:] for t in row], axis=0) != tables[k.pk][:, kept:]).any()
+    ]
+    if len(off) < 2 or any(t.locked for _k, row in off for t in row):
+        return 0
+    cells = np.array([[tables[t.pk][:, kept:] for t in row] for _k, row in off], dtype=np.int64)
+    totals = np.array([tables[k.pk][:, kept:] for k, _row in off], dtype=np.int64)
+    out = _lines_fitted(cells, totals, rounding_unit(target.plan.assumptions, target.metric))
+    if out is None:
+        return 0
+    new: dict[int, np.ndarray] = {}
+    for (_k, row), fitted in zip(off, out, strict=True):
+        for t, months in zip(row, fitted, strict=True):
+            if (months != tables[t.pk][:, kept:]).any():
+                table = tables[t.pk].copy()
+                table[:, kept:] = months
+                new[t.pk] = table
+    if new:
+        Target.objects.filter(pk__in=list(new)).update(lock_version=F("lock_version") + 1)
+        _write_month_tables(new, places)
+    return len(new)
+
+
 def _sibling_line_levels(target: Target) -> dict[int, tuple[Decimal, ...]] | None:
     """When the revised total's family adds up again: its product lines as what the parent's
     lines leave after its siblings' lines (product line id → floor, target, stretch), if that
@@ -910,17 +978,10 @@ def _sibling_line_levels(target: Target) -> dict[int, tuple[Decimal, ...]] | Non
     if family is None:
         return None
     parent, kids = family
-    owners = Q(unit__in=[t.unit_id for t in (parent, *kids) if t.unit_id]) | Q(
-        member__in=[t.member_id for t in (parent, *kids) if t.member_id]
-    )
-    by_owner: dict[tuple[str, int], dict[int, Target]] = {}
-    for line in Target.objects.filter(
-        owners, plan=target.plan, metric=target.metric, product_line__isnull=False
-    ):
-        by_owner.setdefault(_owner_key(line), {})[line.product_line_id] = line  # type: ignore[index]
-    codes = set(by_owner.get(_owner_key(target), {}))
-    if not codes or any(set(by_owner.get(_owner_key(t), {})) != codes for t in (parent, *kids)):
+    by_owner = _family_lines(parent, kids)
+    if by_owner is None:
         return None
+    codes = set(by_owner[_owner_key(parent)])
     new: dict[int, tuple[Decimal, ...]] = {}
     for code in codes:
         levels = tuple(
@@ -1824,6 +1885,9 @@ def target_revise(
             **({"unit": target.unit} if target.unit_id else {"member": target.member}),
         ):
             _nest_in_family(line, first_open)
+        refitted = _refit_family_lines(target, first_open)
+        if refitted:
+            changes["product_line_months_refitted"] = [None, refitted]
     smart_recheck([target])
     audit_record(actor=actor, action="target.revise", subject=target, changes=changes)
     event = target_payload(revision)
