@@ -94,6 +94,24 @@ def test_reconcile_page_says_how_many_members_proposed(org, plan2027, login):
     assert "1 of 3 teams and people below have a figure" in html
 
 
+def test_reconcile_page_reads_a_small_gap_as_small_not_as_minus_zero(org, plan2027, login):
+    """Rep_A1 proposes 999 against a top-down 1,000: the gap reads −¥1 (−0.1%), not "(-0%)";
+    a proposal 10 % under reads (−10%)."""
+    set_values(node(plan2027, member=org.rep_a1), D(1000), org.mgr_a)
+    set_values(node(plan2027, member=org.rep_a2), D(100), org.mgr_a)
+    for rep, value in ((org.rep_a1, D(999)), (org.rep_a2, D(90))):
+        s.proposal_create(
+            target=node(plan2027, member=rep), value=value, comment="", actor=rep.user
+        )
+    html = unescape(
+        login(org.director).get(reverse("targets:reconcile", args=[plan2027.pk])).content.decode()
+    )
+    small = re.search(r'data-testid="recon-Rep_A1".*?</tr>', html, re.S)[0]
+    assert "−¥1" in small and "(−0.1%)" in small and "-0%" not in small
+    tenth = re.search(r'data-testid="recon-Rep_A2".*?</tr>', html, re.S)[0]
+    assert "(−10%)" in tenth
+
+
 def test_rejecting_on_the_page_says_so_keeps_the_reason_and_shows_the_rejection(
     client, org, plan2027, login, django_capture_on_commit_callbacks
 ):

@@ -572,7 +572,12 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(org, his
     audit = AuditEvent.objects.filter(action="target.revise", subject_id=str(a2.pk)).get()
     moved = audit.changes["product_line_months_refitted"][1]
     assert moved > 0
-    said = " ".join(describe(audit, {}).details)
+    details = describe(audit, {}).details
+    said = " ".join(details)
+    # read in order whatever order the database keeps the keys in: the figures, what followed,
+    # the reason last
+    assert [d.split(":")[0] for d in details[:3]] == ["Floor", "Target", "Stretch"]
+    assert details[-1] == "Reason: 客户划转 Account moved to a colleague"
     assert f"Product-line months moved to add up to each person's months: {moved}" in said
 
 

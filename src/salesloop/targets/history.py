@@ -149,6 +149,18 @@ def _shares(values: list[Any]) -> str:
     return " / ".join(f"{share:.1f}%" for share in percent_shares(amounts))
 
 
+# the order a change reads in: the figures as a director reads them, then what followed, the
+# reason last (PostgreSQL's jsonb keeps keys by length, which put the reason between the floor
+# and the target)
+ORDER = ("status", "floor", "target", "stretch")
+
+
+def _rank(field: str) -> int:
+    if field == "reason":
+        return len(ORDER) + 1
+    return ORDER.index(field) if field in ORDER else len(ORDER)
+
+
 def describe(
     event: AuditEvent,
     subjects: dict[str, str],
@@ -162,7 +174,7 @@ def describe(
     if not metric and isinstance(changes.get("metric"), list):
         metric = str(changes["metric"][-1] or "")
     details: list[str] = []
-    for field, pair in changes.items():
+    for field, pair in sorted(changes.items(), key=lambda item: _rank(item[0])):
         old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
         if field == "inputs" and isinstance(new, dict):
             details.extend(_inputs(new, line_names or {}))
