@@ -71,6 +71,31 @@ def test_trend_and_driver_bars_hover_in_money():
     assert fig["narrow"]["legend"]["orientation"] == "h"
 
 
+def test_the_month_in_progress_is_hatched_and_says_to_which_day():
+    """On 2 December this December holds two days: its bar is hatched and its hover says so,
+    with last year's same two days beside last year's whole December (the bare bar read as a
+    collapse)."""
+    data = {
+        "labels": ["2026-11", "2026-12"],
+        "last": [4_900_000.0, 7_800_000.0],
+        "this": [7_000_000.0, 384_000.0],
+        "partial": 1,
+        "through": "2026-12-02",
+        "same_days_last_year": 512_000.0,
+    }
+    with translation.override("en"):
+        fig = charts.trend(data)
+    this = fig["data"][1]
+    assert this["marker"]["pattern"]["shape"] == ["", "/"]
+    assert this["customdata"] == [
+        "¥7,000,000",
+        "¥384,000 to 12-02 (last year's same days: ¥512,000)",
+    ]
+    with translation.override("en"):
+        whole = charts.trend({**data, "partial": None})
+    assert whole["data"][1]["marker"]["pattern"]["shape"] == ["", ""]
+
+
 def test_product_mix_hover_in_money():
     with translation.override("zh-hans"):
         fig = charts.product_mix(["云服务"], [12_345_678.0])
@@ -103,6 +128,16 @@ def test_funnel_hover_is_written_by_salesloop_not_plotly():
     )
 
 
+def test_funnel_bars_read_grouped_counts_not_si_suffixes():
+    """On the bars, 173,828 deals read "173,828" (Plotly's own text read "173.828k", in the
+    Chinese page too), each step with its share of the previous one."""
+    with translation.override("zh-hans"):
+        fig = charts.funnel(["初步接洽", "需求确认", "赢单"], [173828.0, 123846.0, 37719.0])
+    trace = fig["data"][0]
+    assert trace["textinfo"] == "text"
+    assert trace["text"] == ["173,828", "123,846<br>71%", "37,719<br>30%"]
+
+
 def test_funnel_and_heatmap_hovers_in_chinese():
     """Needs the zh-Hans catalogue entries of the funnel and heatmap hovers."""
     with translation.override("zh-hans"):
@@ -117,3 +152,17 @@ def test_funnel_and_heatmap_hovers_in_chinese():
     ]
     assert fig["data"][0]["name"] == "到达数"
     assert heat["data"][0]["hovertemplate"] == "%{y} · %{x}: %{z} 条跟进记录<extra></extra>"
+
+
+def test_leaderboard_labels_read_the_percent_the_table_reads():
+    """华中 at 87.58 of 101.23 (86.52 %) reads 87% in the table (``pct``) and on its bar — the bar
+    used to format its one-decimal 86.5 and read 86% (half to even)."""
+    from salesloop.web.templatetags.salesloop import pct
+
+    ratio = 87.58 / 101.23
+    with translation.override("en"):
+        fig = charts.leaderboard([("华中", ratio, 0.96), ("西南", 97.47 / 114.04, 0.95)])
+    labels = dict(zip(fig["data"][0]["y"], fig["data"][0]["text"], strict=True))
+    assert labels["华中"] == f"{pct(ratio)} · pace 0.96" == "87% · pace 0.96"
+    assert labels["西南"] == "85% · pace 0.95"  # 85.47 %
+    assert fig["data"][0]["x"] == [85.5, 86.5]  # the bars keep one decimal, lowest first

@@ -200,6 +200,8 @@ def test_trend_and_product_mix(org, filled):
     t = s.trend(scope, Facts(scope.node.member_ids))
     assert t["this"][3] == 40000.0 and t["this"][4] == 20000.0  # April, May
     assert t["this"][5] is None  # June has not started
+    # 15 May: May (the fifth month) is in progress, with last year's 1–15 May (no history)
+    assert (t["partial"], t["through"], t["same_days_last_year"]) == (4, "2025-05-15", 0.0)
     assert t["last"] == [0.0] * 12
 
 

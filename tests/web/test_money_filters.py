@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from salesloop.web.templatetags.salesloop import money2, yuan
+from salesloop.web.templatetags.salesloop import money2, signed_yuan, yuan
 
 
 def test_yuan_in_english():
@@ -25,6 +25,18 @@ def test_yuan_in_chinese_units():
         assert yuan(Decimal("9999")) == "¥9,999"  # below 1万: whole yuan, grouped by three
         assert yuan(Decimal("95140000")) == "¥9,514万"  # no ".0"
         assert yuan(Decimal("95140100")) == "¥9,514万"  # 9,514.01万 rounds to it
+
+
+def test_a_change_in_money_carries_its_sign():
+    """The leaderboard's change by driver: a rise reads +¥2.97亿 beside a fall's −¥574.5万 (the
+    rise used to read as a bare figure)."""
+    with translation.override("zh-hans"):
+        assert signed_yuan(Decimal("297000000")) == "+¥2.97亿"
+        assert signed_yuan(Decimal("-5745000")) == "−¥574.5万"
+    with translation.override("en"):
+        assert signed_yuan(Decimal("2378000")) == "+¥2,378,000"
+        assert signed_yuan(Decimal("0.30")) == "¥0"  # no sign on a figure shown as zero
+        assert signed_yuan(None) == "—"
 
 
 def test_counts_are_grouped_by_three_in_chinese_too():

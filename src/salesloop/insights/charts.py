@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -202,14 +203,17 @@ def leaderboard(rows: list[tuple[str, float | None, float | None]]) -> dict[str,
     above the expected-to-date pace, orange from 0.9, red below."""
     rows = sorted(rows, key=lambda r: (r[1] is None, r[1] or 0))
     names = [r[0] for r in rows]
-    values = [round((r[1] or 0) * 100, 1) for r in rows]
+    exact = [(r[1] or 0) * 100 for r in rows]
+    values = [round(v, 1) for v in exact]
     paces = [r[2] for r in rows]
     colours = [
         GREY if p is None else GREEN if p >= 1 else ORANGE if p >= 0.9 else RED for p in paces
     ]
+    # the label reads the unrounded figure as the table beside it does: 86.52 % is "87%" in
+    # both (from the bar's 86.5 it read "86%", half to even)
     text = [
         f"{v:.0f}% · {_('pace')} {p:.2f}" if p is not None else f"{v:.0f}%"
-        for v, p in zip(values, paces, strict=True)
+        for v, p in zip(exact, paces, strict=True)
     ]
     trace = {
         "type": "bar",
@@ -256,7 +260,14 @@ def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:
         "type": "funnel",
         "y": labels,
         "x": reached,
-        "textinfo": "value+percent previous",
+        # the counts grouped as the tables write them (Plotly wrote 173.828k), with each step's
+        # share of the previous one
+        "text": [
+            hover_amounts([n], money=False)[0]
+            + ("" if i == 0 else f"<br>{_share(n, reached[i - 1])}")
+            for i, n in enumerate(reached)
+        ],
+        "textinfo": "text",
         "marker": {"color": [BLUE] * (len(labels) - 1) + [GREEN]},
         "name": _("Reached"),
         # the hover written here, in the reader's language (Plotly's default is English)
@@ -407,6 +418,19 @@ def children_drivers(names: list[str], splits: list[Any]) -> dict[str, Any]:
 
 
 def trend(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
+    this_hover = hover_amounts(data["this"], money)
+    partial = data.get("partial")
+    shapes = [""] * len(data["this"])
+    if partial is not None and data["this"][partial] is not None:
+        # the month in progress: hatched, its hover says to which day and what last year's
+        # same days made (its grey bar is last year's whole month)
+        shapes[partial] = "/"
+        day = date.fromisoformat(data["through"])
+        this_hover[partial] = _("%(amount)s to %(day)s (last year's same days: %(last)s)") % {
+            "amount": this_hover[partial],
+            "day": f"{day:%m-%d}",
+            "last": hover_amounts([data.get("same_days_last_year") or 0.0], money)[0],
+        }
     traces = [
         {
             "type": "bar",
@@ -422,8 +446,8 @@ def trend(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             "x": data["labels"],
             "y": data["this"],
             "name": _("This year"),
-            "marker": {"color": BLUE},
-            "customdata": hover_amounts(data["this"], money),
+            "marker": {"color": BLUE, "pattern": {"shape": shapes, "fgcolor": "#ffffff"}},
+            "customdata": this_hover,
             "hovertemplate": NAMED_HOVER,
         },
     ]

@@ -1041,7 +1041,19 @@ def trend(scope: Scope, facts: Facts) -> dict[str, Any]:
     this, last = scope.fiscal.year(fy), scope.fiscal.year(fy - 1)
     rows = facts.by_month([metric], last.start, min(this.end, scope.today))
     months = scope.fiscal.months(fy)
+    # the month in progress holds the days to today only: said on its bar, with last year's
+    # same days beside the whole month last year
+    partial = next((i for i, m in enumerate(months) if m.start <= scope.today < m.end), None)
+    same_days = None
+    if partial is not None:
+        before = scope.fiscal.same_period_last_year(months[partial])
+        elapsed = (scope.today - months[partial].start).days
+        to = min(before.end, before.start + timedelta(days=elapsed))
+        same_days = float(facts.total(metric, before.start, to))
     return {
+        "partial": partial,
+        "through": scope.today.isoformat(),
+        "same_days_last_year": same_days,
         "labels": [m.start.strftime("%Y-%m") for m in months],
         "this": [
             float(rows.get((metric, m.start), 0)) if m.start <= scope.today else None

@@ -30,6 +30,13 @@ def yuan(value: Any) -> str:
 
 
 @register.filter
+def signed_yuan(value: Any) -> str:
+    """A change in money, compact (:func:`yuan`) with its sign: +¥2.97亿, −¥574.5万, ¥0."""
+    text = yuan(value)
+    return f"+{text}" if text not in ("—", "¥0") and Decimal(value) > 0 else text
+
+
+@register.filter
 def money2(value: Any) -> str:
     """Exact money with two places and thousands separators."""
     if value is None or value == "":
