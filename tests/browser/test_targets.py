@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from salesloop.targets.models import Plan, Proposal, Revision, Target
-from salesloop.web.templatetags.salesloop import signed_figure
+from salesloop.web.templatetags.salesloop import signed_figure, signed_short_figure
 from tests import factories as f
 from tests.browser.conftest import log_in, shot
 
@@ -256,7 +256,8 @@ def test_a_new_version_of_the_active_plan_keeps_the_whole_tree(page, org):
     expect(page.locator("h1")).to_have_text("Compare plans")
     expect(page.locator("[data-testid=compare-with]")).to_have_value(str(plan.pk))
     change = page.locator("[data-testid='cmp-Rep_A1'] [data-testid=cmp-change]")
-    expect(change).to_have_text(signed_figure(raised - rep_target, "booked_revenue"))
+    expect(change).to_have_text(signed_short_figure(raised - rep_target, "booked_revenue"))
+    expect(change).to_have_attribute("title", signed_figure(raised - rep_target, "booked_revenue"))
     expect(page.locator("[data-testid='cmp-Rep_A1']")).to_have_class(re.compile("recon-flag"))
     expect(page.locator("[data-testid=compare-counts]")).to_contain_text("1 target changed")
     page.check("[data-testid=only-changes]")

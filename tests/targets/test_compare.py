@@ -195,6 +195,26 @@ def test_each_person_compares_only_what_they_may_see(org, versions):
     assert [r.owner_name for r in rep.rows] == ["Rep_W1"] and rep.gone == []
 
 
+def test_the_summary_reads_money_as_the_page_does_in_chinese(client, org, versions, login):
+    """The summary's sentence reads ¥480万 in Chinese, not ¥4,800,000.00 (an actual read with
+    its cents, ¥50,210,357,961.40); the table's change ¥8.0万 with its exact figure in the
+    title."""
+    from django.utils import translation
+
+    v1, v2 = versions
+    for plan, value in ((v1, D(4_000_000)), (v2, D(4_800_000))):
+        Target.objects.filter(plan=plan, parent=None, product_line=None).update(
+            floor=value, target=value, stretch=value
+        )
+    login(org.director)
+    with translation.override("zh-hans"):
+        page = client.get(
+            reverse("targets:compare", args=[v2.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+        ).content.decode()
+    assert 'title="+¥80,000">+¥8.0万</td>' in page
+    assert "Company：目标 ¥480万，原为 ¥400万，变化 +¥80万（+20%）。" in page
+
+
 def test_the_plan_compared_with_by_default(org, versions):
     v1, v2 = versions
     director = org.director.user
@@ -218,6 +238,8 @@ def test_the_page(client, org, versions, login):
     page = client.get(url).content.decode()
     assert "Compare plans" in page and f'value="{v1.pk}" selected' in page
     assert "+¥80,000" in page and "+20%" in page and "was in Team B" in page
+    # the change reads compact as the columns beside it do, the exact figure in its title
+    assert 'data-testid="cmp-change" title="+¥80,000">+¥80.0k</td>' in page
     assert "new in this plan" in page and "Largest rises: Rep_A1 +20%" in page
     assert "1 target changed · 12 unchanged · 1 only in this plan" in page
     assert "Company: target ¥0, unchanged." in page and "only in the other" not in page

@@ -6,7 +6,13 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from salesloop.web.templatetags.salesloop import money2, signed_yuan, yuan
+from salesloop.web.templatetags.salesloop import (
+    money2,
+    signed_compact_figure,
+    signed_short_figure,
+    signed_yuan,
+    yuan,
+)
 
 
 def test_yuan_in_english():
@@ -37,6 +43,21 @@ def test_a_change_in_money_carries_its_sign():
         assert signed_yuan(Decimal("2378000")) == "+¥2,378,000"
         assert signed_yuan(Decimal("0.30")) == "¥0"  # no sign on a figure shown as zero
         assert signed_yuan(None) == "—"
+
+
+def test_a_difference_reads_compact_with_its_sign():
+    """A plan comparison's change: in a sentence as the page writes money (¥147.42亿), in a
+    dense cell as the columns beside it (¥4,245万, ¥80.0k); counts whole, signed."""
+    with translation.override("zh-hans"):
+        assert signed_compact_figure(Decimal("14741920000"), "booked_revenue") == "+¥147.42亿"
+        assert signed_short_figure(Decimal("42450000"), "booked_revenue") == "+¥4,245万"
+        assert signed_short_figure(Decimal("-23190000"), "booked_revenue") == "−¥2,319万"
+    with translation.override("en"):
+        assert signed_short_figure(Decimal("80000"), "booked_revenue") == "+¥80.0k"
+        assert signed_compact_figure(Decimal("80000.40"), "booked_revenue") == "+¥80,000"
+        assert signed_compact_figure(Decimal("12"), "deals_won") == "+12"
+        assert signed_short_figure(Decimal("0"), "deals_won") == "0"
+        assert signed_compact_figure(None, "deals_won") == "—"
 
 
 def test_counts_are_grouped_by_three_in_chinese_too():

@@ -32,8 +32,13 @@ def yuan(value: Any) -> str:
 @register.filter
 def signed_yuan(value: Any) -> str:
     """A change in money, compact (:func:`yuan`) with its sign: +¥2.97亿, −¥574.5万, ¥0."""
-    text = yuan(value)
-    return f"+{text}" if text not in ("—", "¥0") and Decimal(value) > 0 else text
+    return _with_plus(yuan(value), value)
+
+
+def _with_plus(text: str, value: Any) -> str:
+    """``text`` (a figure of ``value``) with a + when ``value`` is positive and does not read
+    as zero."""
+    return f"+{text}" if text not in ("—", "¥0", "0") and Decimal(value) > 0 else text
 
 
 @register.filter
@@ -114,6 +119,20 @@ def short_figure(value: Any, metric: str = "") -> str:
     if metric in MONEY_METRICS:
         return compact(float(value), dense=True)
     return intcomma(int(Decimal(value).quantize(Decimal(1))))
+
+
+@register.filter
+def signed_compact_figure(value: Any, metric: str = "") -> str:
+    """A difference in a sentence: :func:`figure` (¥147.42亿 in Chinese, whole yuan in English)
+    with a + on the positive side; no sign on a figure that reads as zero."""
+    return _with_plus(figure(value, metric), value)
+
+
+@register.filter
+def signed_short_figure(value: Any, metric: str = "") -> str:
+    """A difference in a dense table: :func:`short_figure` with a + on the positive side
+    (+¥147.42亿, −¥2,319万); its exact figure goes in the cell's title."""
+    return _with_plus(short_figure(value, metric), value)
 
 
 @register.filter
