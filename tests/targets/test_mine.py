@@ -94,6 +94,35 @@ def test_reconcile_page_says_how_many_members_proposed(org, plan2027, login):
     assert "1 of 3 teams and people below have a figure" in html
 
 
+def test_reconcile_page_offers_each_reader_the_way_to_propose_their_own_figure(
+    org, plan2027, login
+):
+    """On the draft's reconciliation, Rep_A1 sees "Propose your own figure" on their own row
+    (to My targets' form), and only there; once they proposed, their figure instead. The
+    manager is offered it on the team's row and their own, not on the reps'."""
+    page = login(org.rep_a1).get(reverse("targets:reconcile", args=[plan2027.pk]))
+    html = page.content.decode()
+    own = node(plan2027, member=org.rep_a1)
+    assert html.count('data-testid="recon-propose"') == 1
+    mine = re.search(r'data-testid="recon-Rep_A1".*?</tr>', html, re.S)[0]
+    assert f'href="{reverse("targets:mine")}#propose-{own.pk}"' in mine
+    assert "Propose your own figure" in mine
+    # My targets holds the form that link leads to
+    assert (
+        f'id="propose-{own.pk}"' in login(org.rep_a1).get(reverse("targets:mine")).content.decode()
+    )
+    s.proposal_create(target=own, value=D(90), comment="", actor=org.rep_a1.user)
+    again = login(org.rep_a1).get(reverse("targets:reconcile", args=[plan2027.pk])).content.decode()
+    assert 'data-testid="recon-propose"' not in again
+    lead = login(org.mgr_a).get(reverse("targets:reconcile", args=[plan2027.pk])).content.decode()
+    team = re.search(r'data-testid="recon-Team A".*?</tr>', lead, re.S)[0]
+    assert 'data-testid="recon-propose"' in team
+    for rep in ("Rep_A1", "Rep_A2"):
+        row = re.search(rf'data-testid="recon-{rep}".*?</tr>', lead, re.S)[0]
+        assert 'data-testid="recon-propose"' not in row
+    assert lead.count('data-testid="recon-propose"') == 2  # the team's and their own
+
+
 def test_reconcile_page_reads_a_small_gap_as_small_not_as_minus_zero(org, plan2027, login):
     """Rep_A1 proposes 999 against a top-down 1,000: the gap reads −¥1 (−0.1%), not "(-0%)";
     a proposal 10 % under reads (−10%)."""

@@ -29,7 +29,7 @@ from salesloop.org.choices import Role
 from salesloop.org.decorators import writer_required
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
-from salesloop.org.visibility import member_of, sees_everything, visible
+from salesloop.org.visibility import can_write, member_of, sees_everything, visible
 from salesloop.targets import charts, moves, rules, selectors, services
 from salesloop.targets.choices import MONEY_METRICS, Metric, PlanStatus
 from salesloop.targets.forms import (
@@ -815,6 +815,13 @@ def member_move_view(request: HttpRequest, pk: int) -> HttpResponse:
 def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     metric = _metric(request)
+    rows = selectors.reconciliation(user=request.user, plan=plan, metric=metric)
+    member = member_of(request.user)
+    if plan.status == PlanStatus.DRAFT and member is not None and can_write(request.user):
+        # where the reader may answer with a figure of their own and has none standing: the
+        # way to My targets' proposal form, rather than a bare "Not proposed"
+        for r in rows:
+            r["may_propose"] = r["proposal"] is None and rules.may_propose(member, r["row"].target)
     return render(
         request,
         "targets/reconcile.html",
@@ -823,7 +830,7 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
             "metric": metric,
             "metric_label": Metric(metric).label,
             "metrics": Metric.choices,
-            "rows": selectors.reconciliation(user=request.user, plan=plan, metric=metric),
+            "rows": rows,
         },
     )
 
