@@ -166,3 +166,13 @@ def test_leaderboard_labels_read_the_percent_the_table_reads():
     assert labels["华中"] == f"{pct(ratio)} · pace 0.96" == "87% · pace 0.96"
     assert labels["西南"] == "85% · pace 0.95"  # 85.47 %
     assert fig["data"][0]["x"] == [85.5, 86.5]  # the bars keep one decimal, lowest first
+
+
+def test_product_mix_labels_read_level_and_get_room_outside_the_ring():
+    """A small slice's label outside the ring was cut off at the card's edge, and the labels
+    inside turned with their slices."""
+    with translation.override("en"):
+        fig = charts.product_mix(["Software", "Training"], [920.0, 80.0])
+    trace = fig["data"][0]
+    assert trace["automargin"] is True and trace["insidetextorientation"] == "horizontal"
+    assert trace["customdata"] == ["¥920", "¥80"]

@@ -160,3 +160,31 @@ def test_aggregated_inputs_give_the_cores_figures_on_every_order(org, time_machi
     )
     assert h.silent_total == quiet.height
     assert [q.customer.pk for q in h.silent] == quiet.get_column("customer").to_list()[:10]
+
+
+def test_the_health_cards_group_large_counts():
+    """At scale the cards read 1,474 of 35,708 and 1,089, as the rest of the page writes counts
+    (they read 1474 of 35708)."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    health = SimpleNamespace(
+        window=SimpleNamespace(start=date(2025, 12, 3), end=date(2026, 12, 2)),
+        churn=SimpleNamespace(rate=0.041, churned=1474, active_at_start=35708),
+        repurchase=SimpleNamespace(rate=0.76, repeat_buyers=28168, buyers=37092),
+        concentration=SimpleNamespace(
+            top_n_share=0.03, top_share=0.85, hhi=0.0005, customers=37092
+        ),
+        silent_total=1089,
+        key_accounts=3501,
+        silent=[],
+    )
+    with translation.override("en"):
+        html = render_to_string("insights/dashboard.html#health", {"health": health})
+    assert "1,474 of 35,708 active customers" in html
+    assert "28,168 of 37,092 buyers ordered again" in html
+    assert "37,092 customers" in html and "of 3,501 key accounts" in html
+    assert 'data-testid="silent-count">1,089<' in html

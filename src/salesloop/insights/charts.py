@@ -502,13 +502,17 @@ def product_mix(names: list[str], values: list[float], money: bool = True) -> di
         "hole": 0.55,
         "textinfo": "label+percent",
         "sort": False,
+        # labels read level, and a small slice's label outside the ring gets the room it needs
+        # (it was cut off at the card's edge)
+        "insidetextorientation": "horizontal",
+        "automargin": True,
         "customdata": hover_amounts(values, money),
         "hovertemplate": "%{label}: %{customdata} (%{percent})<extra></extra>",
     }
     return {
         "data": [trace],
         "layout": _layout(
-            showlegend=False, hovermode="closest", margin={"l": 10, "r": 10, "t": 10, "b": 10}
+            showlegend=False, hovermode="closest", margin={"l": 20, "r": 20, "t": 30, "b": 30}
         ),
     }
 
