@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 
 from salesloop.common.models import AuditEvent
 from salesloop.org.models import Member
@@ -502,10 +503,18 @@ def test_the_page_says_when_a_cut_split_the_whole_year_again(
     assert again.status_code == 200 and 'data-testid="tree-notice"' not in again.content.decode()
 
 
-def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(org, history):
+@pytest.mark.parametrize("first_half_off", [False, True])
+def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(
+    org, history, first_half_off
+):
     """Rep_A1 gives 6,000 of their year to Rep_A2 on 15 July (two revisions): Team A's year
     is unchanged, and once the second revision lands the team's months and product lines add
-    up to the people's again — each month, each level — while January–June keep theirs."""
+    up to the people's again — each month, each level — while January–June keep theirs.
+
+    The first half already leaves Rep_A1's lines making Rep_A1's months, so the second has
+    nothing to move. ``first_half_off``: Rep_A1's lines after the first half do not make their
+    months (as the code before left them: 500 of one line moved from August to September);
+    the second half then moves the two people's lines between them until both do."""
     from datetime import date
 
     from salesloop.targets.planning import Inputs, recommend_plan
@@ -525,6 +534,15 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(org, his
     july = date(2027, 7, 15)
     for rep, change in ((a1, -6000), (a2, 6000)):
         rep.refresh_from_db()
+        if first_half_off and rep == a2:
+            line = Target.objects.filter(member=org.rep_a1, plan=plan, product_line__isnull=False)
+            line = line.order_by("-target").first()
+            for month, step in ((8, -500), (9, 500)):
+                TargetMonth.objects.filter(target=line, month=month).update(
+                    floor=F("floor") + step,
+                    target_value=F("target_value") + step,
+                    stretch=F("stretch") + step,
+                )
         s.target_revise(
             target=rep,
             floor=rep.floor + change,
@@ -570,15 +588,61 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(org, his
             if rep.member_id not in (org.rep_a1.pk, org.rep_a2.pk):
                 assert months == line_months[t.pk], t
     audit = AuditEvent.objects.filter(action="target.revise", subject_id=str(a2.pk)).get()
-    moved = audit.changes["product_line_months_refitted"][1]
-    assert moved > 0
     details = describe(audit, {}).details
     said = " ".join(details)
     # read in order whatever order the database keeps the keys in: the figures, what followed,
     # the reason last
     assert [d.split(":")[0] for d in details[:3]] == ["Floor", "Target", "Stretch"]
     assert details[-1] == "Reason: 客户划转 Account moved to a colleague"
+    if not first_half_off:
+        assert "product_line_months_refitted" not in audit.changes
+        assert "Product-line months moved" not in said
+        return
+    moved = audit.changes["product_line_months_refitted"][1]
+    assert moved >= 2  # a line of each of the two people
     assert f"Product-line months moved to add up to each person's months: {moved}" in said
+
+
+def test_a_single_cut_keeps_the_persons_lines_making_their_months(org, history):
+    """Rep_A1's year is cut by 9,000 on 15 July, and nobody takes it up (the team's family no
+    longer adds up): Rep_A1's product lines still make Rep_A1's total in every month and level
+    — the lines share the cut, each line's months keep its year, January–June keep theirs.
+    (They shared it by each line's own profile, and stopped making the total's months.)"""
+    from datetime import date
+
+    from salesloop.targets.planning import Inputs, recommend_plan
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.director.user)
+    rep = node(plan, member=org.rep_a1)
+    lines = Target.objects.filter(plan=plan, member=org.rep_a1, product_line__isnull=False)
+    before = {t.pk: month_values(t) for t in lines}
+    s.target_revise(
+        target=rep,
+        floor=rep.floor - 9000,
+        target_value=rep.target - 9000,
+        stretch=rep.stretch - 9000,
+        reason="大客户取消 A key account cancelled",
+        actor=org.mgr_a.user,
+        on=date(2027, 7, 15),
+    )
+    rep.refresh_from_db()
+    lines = Target.objects.filter(plan=plan, member=org.rep_a1, product_line__isnull=False)
+    totals = month_values(rep)
+    for m in range(12):
+        for level in range(3):
+            below = sum(month_values(t)[m][level] for t in lines)
+            assert below == totals[m][level], (m, level)
+    for t in lines:
+        months = month_values(t)
+        assert months[:6] == before[t.pk][:6], t
+        assert [sum(v[i] for v in months) for i in range(3)] == [t.floor, t.target, t.stretch]
+        assert all(0 <= f <= v <= st for f, v, st in months), t
+    for name in ("floor", "target", "stretch"):
+        assert sum(getattr(t, name) for t in lines) == getattr(rep, name), name
 
 
 def test_a_late_cut_never_changes_a_product_lines_months_already_over(org, history):

@@ -833,9 +833,10 @@ def _lines_follow_months(target: Target, first_open: int) -> int:
     """A revised total's product lines in the year under way, month by month: the months over
     keep their line figures; each open month's floor, target and stretch of the total is what
     its lines share — what the parent's lines leave after the siblings' when the family adds up
-    again (a transfer between two people keeps the team's lines), else in proportion to the
-    lines' figures that month. The lines' years follow from their months, so they add up to
-    the total's and no month over changes. Returns the number of line targets changed."""
+    again (a transfer between two people keeps the team's lines), else in proportion to what
+    the lines hold in the open months, then fitted so that they make the total's open months
+    month by month. The lines' years follow from their months, so they add up to the total's
+    and no month over changes. Returns the number of line targets changed."""
     lines = list(
         Target.objects.filter(
             plan=target.plan,
@@ -884,6 +885,19 @@ def _lines_follow_months(target: Target, first_open: int) -> int:
             if profile.sum() <= 0:
                 profile = np.ones(12 - kept)
             new[i, :, kept:] = split_levels_many([shares[:, i]], [profile], unit=unit)[0]
+        # and month by month: the lines' open months fitted to the total's open months, each line
+        # keeping its share of the rest, from the months just split (kept as they are when no
+        # such table exists: the months over of the lines and of the total differ)
+        total = stored_months([target.pk], places).get(target.pk)
+        if total is not None:
+            fitted = nest_levels(
+                total[:, kept:],
+                new[:, :, kept:].sum(axis=2),
+                new[:, :, kept:].astype(np.float64),
+                unit=unit,
+            )
+            if fitted is not None:
+                new[:, :, kept:] = fitted
     changed = [t for t, a, b in zip(lines, old, new, strict=True) if not (a == b).all()]
     if not changed:
         return 0
