@@ -603,11 +603,13 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(
     assert f"Product-line months moved to add up to each person's months: {moved}" in said
 
 
-def test_a_single_cut_keeps_the_persons_lines_making_their_months(org, history):
-    """Rep_A1's year is cut by 9,000 on 15 July, and nobody takes it up (the team's family no
-    longer adds up): Rep_A1's product lines still make Rep_A1's total in every month and level
-    — the lines share the cut, each line's months keep its year, January–June keep theirs.
-    (They shared it by each line's own profile, and stopped making the total's months.)"""
+@pytest.mark.parametrize("on, kept", [((2027, 7, 15), 6), ((2026, 12, 20), 0)])
+def test_a_single_cut_keeps_the_persons_lines_making_their_months(org, history, on, kept):
+    """Rep_A1's year is cut by 9,000 on 15 July (or before the year begins), and nobody takes
+    it up (the team's family no longer adds up): Rep_A1's product lines still make Rep_A1's
+    total in every month and level — the lines share the cut, each line's months keep its
+    year, the months over (January–June) keep theirs. (They shared it by each line's own
+    profile, and stopped making the total's months.)"""
     from datetime import date
 
     from salesloop.targets.planning import Inputs, recommend_plan
@@ -627,7 +629,7 @@ def test_a_single_cut_keeps_the_persons_lines_making_their_months(org, history):
         stretch=rep.stretch - 9000,
         reason="大客户取消 A key account cancelled",
         actor=org.mgr_a.user,
-        on=date(2027, 7, 15),
+        on=date(*on),
     )
     rep.refresh_from_db()
     lines = Target.objects.filter(plan=plan, member=org.rep_a1, product_line__isnull=False)
@@ -638,7 +640,8 @@ def test_a_single_cut_keeps_the_persons_lines_making_their_months(org, history):
             assert below == totals[m][level], (m, level)
     for t in lines:
         months = month_values(t)
-        assert months[:6] == before[t.pk][:6], t
+        assert months[:kept] == before[t.pk][:kept], t
+        assert months != before[t.pk], t  # each line takes its share of the cut
         assert [sum(v[i] for v in months) for i in range(3)] == [t.floor, t.target, t.stretch]
         assert all(0 <= f <= v <= st for f, v, st in months), t
     for name in ("floor", "target", "stretch"):

@@ -1884,9 +1884,10 @@ def target_revise(
     }
     _nest_in_family(target, first_open)
     if target.product_line_id is None:  # its product lines follow the revised total
-        if 1 < first_open <= 12:  # month by month: the months over keep theirs, lines too
+        if first_open <= 12:  # month by month (before the year, every month is open): the
+            # months over keep theirs, lines too; the open ones make the total's months
             lines = _lines_follow_months(target, first_open)
-        else:
+        else:  # the year is over
             lines = _lines_from_siblings(target, first_open)
             if lines is None:
                 lines = realign_lines(target=target, first_open=first_open)
