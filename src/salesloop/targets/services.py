@@ -830,7 +830,8 @@ def _nest_in_family(target: Target, first_open: int) -> None:
 
 
 def _lines_follow_months(target: Target, first_open: int) -> int:
-    """A revised total's product lines in the year under way, month by month: the months over
+    """A revised total's product lines in the year under way (or before it begins: every month
+    open), month by month: the months over
     keep their line figures; each open month's floor, target and stretch of the total is what
     its lines share — what the parent's lines leave after the siblings' when the family adds up
     again (a transfer between two people keeps the team's lines), else in proportion to what
@@ -937,15 +938,19 @@ def _family_lines(
 
 def _refit_family_lines(target: Target, first_open: int) -> int:
     """After a revision of a total whose family adds up again (the second half of a transfer
-    between two people): the children whose product lines no longer make their total month by
-    month — the people of the transfer; the others already add up — have their lines' open
+    between two people): the children whose product lines do not make their total month by
+    month — the people of a transfer whose first half was written otherwise (by the code before
+    ``_lines_follow_months`` fitted the lines to the months, or with a line's months over not
+    adding up); the others already add up — have their lines' open
     months moved between them on rectangles (``core.allocation.fit_lines_to_totals``: one line,
     two of them, two months) until each one's lines make its total in every open month. No
     line's year, no month over, no other child and no line tree's sums change. Left as they are
     when that is impossible (a locked line, months over that do not add up, no move left).
     Returns the number of line targets whose months changed."""
-    kept = first_open - 1 if 1 < first_open <= 12 else 0
-    family = _family(target) if kept < 12 else None
+    if first_open > 12:  # the year is over: no month is open to move
+        return 0
+    kept = max(first_open - 1, 0)
+    family = _family(target)
     if family is None:
         return 0
     parent, kids = family
