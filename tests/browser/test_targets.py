@@ -57,6 +57,21 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     assert why.evaluate("e => e.scrollHeight > e.clientHeight + 1")
     why.focus()
     assert why.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
+    # on a phone the fan chart's legend takes two entries a row (it stood in one column that
+    # scrolled inside the chart)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    legend = page.locator("[data-testid=fan-chart] g.legend g.traces")
+    expect(legend.first).to_be_attached()
+    rows = page.evaluate(
+        """() => new Set(Array.from(document.querySelectorAll(
+            '[data-testid=fan-chart] g.legend g.traces')).map(
+            g => g.getAttribute('transform').match(/translate\(([^,]+),\s*([^)]+)\)/)[2])).size"""
+    )
+    assert legend.count() >= 6 and rows <= (legend.count() + 1) // 2, (legend.count(), rows)
+    shot(page, "plan-phone")
+    page.set_viewport_size({"width": 1360, "height": 900})
+    page.reload()
 
     # lock West at a typed value, then split the company again: West keeps it, East takes the rest
     west = row(page, "West")

@@ -292,6 +292,15 @@ def forecast_fan(
             },
             "yaxis": value_axis(max(highs, default=1.0), money),
         },
+        # on a phone the eight legend entries stood in one column that scrolled: two a row
+        "narrow": {
+            "legend": {
+                "entrywidth": 0.5,
+                "entrywidthmode": "fraction",
+                "font": {"size": 10},
+                "y": -0.14,
+            }
+        },
     }
 
 
