@@ -64,7 +64,7 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     legend = page.locator("[data-testid=fan-chart] g.legend g.traces")
     expect(legend.first).to_be_attached()
     rows = page.evaluate(
-        """() => new Set(Array.from(document.querySelectorAll(
+        r"""() => new Set(Array.from(document.querySelectorAll(
             '[data-testid=fan-chart] g.legend g.traces')).map(
             g => g.getAttribute('transform').match(/translate\(([^,]+),\s*([^)]+)\)/)[2])).size"""
     )
