@@ -556,3 +556,27 @@ def test_refused_recommendation_inputs_are_said_in_the_panel_itself(page, org):
     expect(page.locator("#id_target_probability")).to_have_value("70")
     assert not PlanRun.objects.exists()
     shot(page, "plan-inputs-refused")
+
+
+def test_the_plan_pages_fit_a_phone(page, org):
+    """At a phone's width no plan page is wider than the phone (a wide table scrolls in its
+    card): the comparison's choices wrap (they stood in one row twice the phone's width)."""
+    from salesloop.targets import services as s
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    later = s.plan_create(fiscal_year=2028, owner=org.director, actor=org.director.user)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "director", f.PASSWORD)
+    for path in (
+        f"/targets/plans/{plan.pk}/",
+        f"/targets/plans/{plan.pk}/reconcile/",
+        f"/targets/plans/{plan.pk}/history/",
+        "/targets/mine/",
+        "/targets/",
+        f"/targets/plans/{later.pk}/compare/",
+    ):
+        page.goto(f"{page.base}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+    expect(page.locator("[data-testid=compare-with]")).to_be_in_viewport()
+    shot(page, "compare-phone")
