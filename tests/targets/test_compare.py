@@ -212,6 +212,7 @@ def test_the_summary_reads_money_as_the_page_does_in_chinese(client, org, versio
             reverse("targets:compare", args=[v2.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
         ).content.decode()
     assert 'title="+¥80,000">+¥8.0万</td>' in page
+    assert "上调最多：Rep_A1 +20%" in page  # no space after the full-width colon
     assert "Company：目标 ¥480万，原为 ¥400万，变化 +¥80万（+20%）。" in page
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 
 register = template.Library()
 
@@ -200,6 +200,15 @@ def signed_pct(value: Any) -> str:
             else (f"{sign}{size:.2f}%" if size >= 0.01 else f"{sign}<0.01%")
         )
     return f"+{rate}%" if rate > 0 else (f"−{-rate}%" if rate < 0 else "0%")
+
+
+@register.filter
+def owners_with_ratios(rows: Any) -> str:
+    """People named with their change, listed as the reader writes a list: "Rep_A1 +20%,
+    Rep_B2 +12%" / "刘桂香 +201%、杨慧 +147%"."""
+    return pgettext("between the items of a list", ", ").join(
+        f"{row.owner_name} {signed_pct(row.ratio)}" for row in rows
+    )
 
 
 @register.filter
