@@ -208,6 +208,23 @@ def test_a_computation_of_another_day_is_a_quiet_line_not_news(
     assert client.get(reverse("targets:run", args=[plan.pk, run.pk])).status_code == 404
 
 
+def test_a_failed_computation_says_why_in_one_sentence(client, org, plan, login):
+    """A failed run's reason reads after the label as one sentence, in Chinese without a space
+    after the full-width colon."""
+    PlanRun.objects.create(
+        plan=plan,
+        metric="booked_revenue",
+        requested_by=org.director,
+        status="failed",
+        message="方案已不是草稿",
+    )
+    login(org.director)
+    url = reverse("targets:plan", args=[plan.pk])
+    assert "The computation failed: 方案已不是草稿" in client.get(url).content.decode()
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "计算失败：方案已不是草稿" in zh
+
+
 def test_bad_recompute_inputs_change_nothing(client, org, plan, login):
     login(org.director)
     response = client.post(
