@@ -594,6 +594,14 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(
     # the reason last
     assert [d.split(":")[0] for d in details[:3]] == ["Floor", "Target", "Stretch"]
     assert details[-1] == "Reason: 客户划转 Account moved to a colleague"
+    from django.utils import translation
+
+    with translation.override("zh-hans"):  # with the full-width colon, no space
+        chinese = describe(audit, {}).details
+    assert (
+        chinese[0].startswith("底线：")
+        and chinese[-1] == "原因：客户划转 Account moved to a colleague"
+    )
     if not first_half_off:
         assert "product_line_months_refitted" not in audit.changes
         assert "Product-line months moved" not in said

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from salesloop.common.models import AuditEvent
 from salesloop.targets.choices import Method, Metric, PlanStatus
@@ -109,6 +109,14 @@ def _value(field: str, value: Any, metric: str = "") -> str:
     return str(value)
 
 
+def _labelled(label: Any, text: Any) -> str:
+    """A field and what it holds, as the reader writes it ("Floor: ¥1" / "底线：¥1")."""
+    return pgettext("a field of a change and its value", "%(field)s: %(value)s") % {
+        "field": label,
+        "value": text,
+    }
+
+
 def _inputs(inputs: dict[str, Any], line_names: dict[str, str]) -> list[str]:
     out = [
         _("Growth %(g)s%%") % {"g": _number(round(100 * float(inputs.get("growth_rate", 0)), 1))}
@@ -186,13 +194,15 @@ def describe(
         elif field == "months" and isinstance(new, list):
             details.append(_("Monthly split: %(shares)s") % {"shares": _shares(new)})
         elif field == "reason":
-            details.append(f"{FIELDS['reason']}: {new}")
+            details.append(_labelled(FIELDS["reason"], new))
         elif old is None or old == "":
-            details.append(f"{FIELDS.get(field, field)}: {_value(field, new, metric)}")
+            details.append(_labelled(FIELDS.get(field, field), _value(field, new, metric)))
         else:
             details.append(
-                f"{FIELDS.get(field, field)}: {_value(field, old, metric)} → "
-                f"{_value(field, new, metric)}"
+                _labelled(
+                    FIELDS.get(field, field),
+                    f"{_value(field, old, metric)} → {_value(field, new, metric)}",
+                )
             )
     actor = event.actor
     who = "—"
