@@ -23,6 +23,7 @@ from salesloop.alerts.models import AlertRule, NotificationPreference
 from salesloop.alerts.reports.present import report_present
 from salesloop.alerts.reports.xlsx import report_workbook
 from salesloop.common.audit import security_event
+from salesloop.common.words import labelled
 from salesloop.insights.charts import with_category_axes
 from salesloop.org.choices import COMPANY_WIDE_ROLES
 from salesloop.org.visibility import member_of
@@ -207,7 +208,7 @@ def rule_edit_view(request: HttpRequest, key: str) -> HttpResponse:
             % {
                 "rule": rule,
                 "errors": "; ".join(
-                    f"{form.fields[k].label}: {' '.join(v)}" if k in form.fields else " ".join(v)
+                    labelled(form.fields[k].label, " ".join(v)) if k in form.fields else " ".join(v)
                     for k, v in form.errors.items()
                 ),
             },

@@ -8,9 +8,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 
 from salesloop.common.models import AuditEvent
+from salesloop.common.words import labelled
 from salesloop.targets.choices import Method, Metric, PlanStatus
 
 ACTIONS = {
@@ -109,14 +110,6 @@ def _value(field: str, value: Any, metric: str = "") -> str:
     return str(value)
 
 
-def _labelled(label: Any, text: Any) -> str:
-    """A field and what it holds, as the reader writes it ("Floor: ¥1" / "底线：¥1")."""
-    return pgettext("a field of a change and its value", "%(field)s: %(value)s") % {
-        "field": label,
-        "value": text,
-    }
-
-
 def _inputs(inputs: dict[str, Any], line_names: dict[str, str]) -> list[str]:
     out = [
         _("Growth %(g)s%%") % {"g": _number(round(100 * float(inputs.get("growth_rate", 0)), 1))}
@@ -194,12 +187,12 @@ def describe(
         elif field == "months" and isinstance(new, list):
             details.append(_("Monthly split: %(shares)s") % {"shares": _shares(new)})
         elif field == "reason":
-            details.append(_labelled(FIELDS["reason"], new))
+            details.append(labelled(FIELDS["reason"], new))
         elif old is None or old == "":
-            details.append(_labelled(FIELDS.get(field, field), _value(field, new, metric)))
+            details.append(labelled(FIELDS.get(field, field), _value(field, new, metric)))
         else:
             details.append(
-                _labelled(
+                labelled(
                     FIELDS.get(field, field),
                     f"{_value(field, old, metric)} → {_value(field, new, metric)}",
                 )

@@ -42,6 +42,7 @@ from openpyxl import load_workbook
 
 from salesloop.common.audit import audit_record
 from salesloop.common.money import ENTRY_MAX, typed_figure
+from salesloop.common.words import labelled
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights
 from salesloop.dataio.readers import FileRejected, check_zip
 from salesloop.org.services import company_get
@@ -789,7 +790,7 @@ def apply_edits(
                 else:
                     _set(e, target, weights, user)
         except (ValidationError, PermissionDenied) as exc:
-            failed += [f"{e.where}: {m}" for m in getattr(exc, "messages", [str(exc)])]
+            failed += [labelled(e.where, m) for m in getattr(exc, "messages", [str(exc)])]
             if not every_error:
                 break
         if progress is not None:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from salesloop.common.words import labelled, listed
 from salesloop.core.periods import (
     FiscalCalendar,
     Period,
@@ -336,7 +337,7 @@ def form_errors(form: Any) -> str:
         for error in errors:
             said.setdefault(error, []).append(label)
     return " ".join(
-        f"{', '.join(labels)}: {error}" if any(labels) else error
+        labelled(listed(labels), error) if any(labels) else error
         for error, labels in ((e, [lb for lb in ls if lb]) for e, ls in said.items())
     )
 
@@ -423,7 +424,7 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
     bad = refused or [name for name in form.errors if name != "__all__"]
     failed["bad"] = bad or ["floor", "target", "stretch"]
     return _tree_response(
-        request, plan, status=400, error=f"{target.owner_name}: {error}", failed=failed
+        request, plan, status=400, error=labelled(target.owner_name, error), failed=failed
     )
 
 
@@ -1031,7 +1032,7 @@ def my_targets_view(request: HttpRequest) -> HttpResponse:
         for section in mp.sections
         for line in section.lines
     ):  # its row no longer takes a proposal (the plan moved on): said at the top
-        messages.error(request, f"{refused.get('where', '')}: {refused.get('error', '')}")
+        messages.error(request, labelled(refused.get("where", ""), refused.get("error", "")))
     return render(
         request,
         "targets/mine.html",
