@@ -503,6 +503,19 @@ def test_the_page_says_when_a_cut_split_the_whole_year_again(
     assert again.status_code == 200 and 'data-testid="tree-notice"' not in again.content.decode()
 
 
+def active_recommended_plan(org):
+    """FY2027 recommended from the history (booked revenue, with product lines), approved and
+    made active."""
+    from salesloop.targets.planning import Inputs, recommend_plan
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_approve(plan=plan, actor=org.admin.user)
+    s.plan_activate(plan=plan, actor=org.director.user)
+    return plan
+
+
 @pytest.mark.parametrize("first_half_off", [False, True])
 def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(
     org, history, first_half_off
@@ -517,14 +530,8 @@ def test_a_transfer_between_two_people_keeps_the_teams_months_and_lines(
     the second half then moves the two people's lines between them until both do."""
     from datetime import date
 
-    from salesloop.targets.planning import Inputs, recommend_plan
-
-    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
-    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    plan = active_recommended_plan(org)
     team = node(plan, unit=org.team_a)
-    s.plan_submit(plan=plan, actor=org.director.user)
-    s.plan_approve(plan=plan, actor=org.admin.user)
-    s.plan_activate(plan=plan, actor=org.director.user)
     a1, a2 = node(plan, member=org.rep_a1), node(plan, member=org.rep_a2)
     before = {t.pk: month_values(t) for t in (a1, a2)}
     line_months = {
@@ -620,13 +627,7 @@ def test_a_single_cut_keeps_the_persons_lines_making_their_months(org, history, 
     profile, and stopped making the total's months.)"""
     from datetime import date
 
-    from salesloop.targets.planning import Inputs, recommend_plan
-
-    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
-    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
-    s.plan_submit(plan=plan, actor=org.director.user)
-    s.plan_approve(plan=plan, actor=org.admin.user)
-    s.plan_activate(plan=plan, actor=org.director.user)
+    plan = active_recommended_plan(org)
     rep = node(plan, member=org.rep_a1)
     lines = Target.objects.filter(plan=plan, member=org.rep_a1, product_line__isnull=False)
     before = {t.pk: month_values(t) for t in lines}
@@ -664,13 +665,7 @@ def test_a_late_cut_never_changes_a_product_lines_months_already_over(org, histo
     and the lines still add up to the total."""
     from datetime import date
 
-    from salesloop.targets.planning import Inputs, recommend_plan
-
-    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
-    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
-    s.plan_submit(plan=plan, actor=org.director.user)
-    s.plan_approve(plan=plan, actor=org.admin.user)
-    s.plan_activate(plan=plan, actor=org.director.user)
+    plan = active_recommended_plan(org)
     rep = node(plan, member=org.rep_a1)
     lines = list(Target.objects.filter(plan=plan, member=org.rep_a1, product_line__isnull=False))
     assert len(lines) > 1
