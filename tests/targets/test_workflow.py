@@ -363,6 +363,20 @@ def test_a_mid_year_revision_keeps_the_months_already_over(org, plan):
     assert months[6][1] == 2 * months[0][1] or abs(months[6][1] - 2 * months[0][1]) <= 1
 
 
+def test_the_revisions_table_reads_money_as_money(org, plan, client, login):
+    """The history's table of revisions writes the figures with the currency, as the events
+    below it do (it wrote 96,000 → 150,000)."""
+    from django.urls import reverse
+
+    rep = live_rep(org, plan)
+    revise_in_july(org, rep, 150000, 180000, 210000, "接手重点客户 Took over a key account")
+    page = login(org.director).get(reverse("targets:history", args=[plan.pk]))
+    html = page.content.decode()
+    assert "Floor ¥96,000 → ¥150,000" in html
+    assert "<strong>Target ¥120,000 → ¥180,000</strong>" in html
+    assert "Stretch ¥144,000 → ¥210,000" in html
+
+
 def test_a_revision_the_open_months_cannot_take_in_order_is_refused_with_what_would_fit(org, plan):
     """120 000 (96 000 / 144 000) split equally; on 15 July January–June hold 60 000 of the
     target and 72 000 of the stretch. A target of 140 000 with the stretch left at 144 000 would
