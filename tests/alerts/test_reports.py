@@ -249,3 +249,34 @@ def test_a_reports_workbook_speaks_the_readers_language(scenario, time_machine, 
     assert len(heads) > 15
     english = [(sheet, h) for sheet, h in heads if str(h).isascii()]
     assert not english, english
+
+
+def test_a_report_reads_large_counts_and_lists_as_a_chinese_reader_writes_them(
+    monday, client, login
+):
+    """At scale the weekly report read 8752, 10613 and "甲 (张三, 2025-05-01); 乙 …", and a
+    sure floor read 100%: now 8,752, the full-width brackets and semicolon, and > 99%."""
+    org = monday.org
+    reports_send(kind="weekly", today=MONDAY)
+    report = Report.objects.get(recipient=org.director)
+    data = report.data
+    data["risk_count"] = 8752
+    data["actions"]["overdue_count"] = 10613
+    data["actions"]["stalled_total"] = 9715
+    data["actions"]["overdue"] = [
+        {"customer": "甲公司", "owner": "张三", "due": "2025-05-01", "subject": "回访"},
+        {"customer": "乙公司", "owner": "李四", "due": "2025-05-02", "subject": "报价"},
+    ]
+    data["children"][0]["p_floor"] = 1.0
+    Report.objects.filter(pk=report.pk).update(data=data)
+    login(org.director)
+    html = client.get(
+        reverse("alerts:report", args=[report.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    assert "主要风险（8,752 条未解决预警）" in html
+    assert (
+        "<strong>10,613 条逾期跟进</strong>：甲公司（张三，2025-05-01）；乙公司（李四，2025-05-02）"
+        in html
+    )
+    assert "9,715 个停滞商机需要确定下一步。" in html
+    assert "&gt; 99%" in html and ">100%<" not in html

@@ -212,6 +212,19 @@ def owners_with_ratios(rows: Any) -> str:
 
 
 @register.filter
+def follow_up_items(rows: Any) -> str:
+    """Follow-ups named with their owner and due day, listed as the reader writes a list:
+    "Acme (Zhang, 2026-04-10); Beta (Li, 2026-04-25)" / "甲公司（张，2026-04-10）；乙公司（李，…）"."""
+    one = pgettext(
+        "a follow-up: its customer, owner and due day", "%(customer)s (%(owner)s, %(due)s)"
+    )
+    return pgettext("between longer items of a list", "; ").join(
+        one % {"customer": row["customer"], "owner": row["owner"], "due": row["due"]}
+        for row in rows
+    )
+
+
+@register.filter
 def indent(depth: Any) -> int:
     return 14 + 22 * int(depth or 0)
 
