@@ -280,3 +280,13 @@ def test_a_report_reads_large_counts_and_lists_as_a_chinese_reader_writes_them(
     )
     assert "9,715 个停滞商机需要确定下一步。" in html
     assert "&gt; 99%" in html and ">100%<" not in html
+    # the e-mails alike
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    data["card"]["p_floor"] = 1.0
+    with translation.override("en"):
+        text = render_to_string("alerts/email_report.txt", {"data": data, "title": "", "link": ""})
+        mail = render_to_string("alerts/email_report.html", {"data": data, "title": "", "link": ""})
+    assert "Overdue follow-ups: 10,613" in text and "reaching the floor: > 99%" in text
+    assert "<strong>10,613</strong>" in mail and "&gt; 99%" in mail
