@@ -9,6 +9,8 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.translation import get_language, pgettext
 
+from salesloop.common.words import listed
+
 register = template.Library()
 
 
@@ -206,9 +208,7 @@ def signed_pct(value: Any) -> str:
 def owners_with_ratios(rows: Any) -> str:
     """People named with their change, listed as the reader writes a list: "Rep_A1 +20%,
     Rep_B2 +12%" / "刘桂香 +201%、杨慧 +147%"."""
-    return pgettext("between the items of a list", ", ").join(
-        f"{row.owner_name} {signed_pct(row.ratio)}" for row in rows
-    )
+    return listed(f"{row.owner_name} {signed_pct(row.ratio)}" for row in rows)
 
 
 @register.filter
