@@ -4,6 +4,7 @@ dashboard's, stored as sent, available as a page and an XLSX."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -280,13 +281,21 @@ def test_a_report_reads_large_counts_and_lists_as_a_chinese_reader_writes_them(
     )
     assert "9,715 个停滞商机需要确定下一步。" in html
     assert "&gt; 99%" in html and ">100%<" not in html
-    # the e-mails alike
-    from django.template.loader import render_to_string
+    # the e-mails alike, as they are sent (from the stored snapshot, in the reader's language)
     from django.utils import translation
 
+    from salesloop.alerts.reports.services import report_render
+
     data["card"]["p_floor"] = 1.0
+    Report.objects.filter(pk=report.pk).update(data=data)
+    report.refresh_from_db()
     with translation.override("en"):
-        text = render_to_string("alerts/email_report.txt", {"data": data, "title": "", "link": ""})
-        mail = render_to_string("alerts/email_report.html", {"data": data, "title": "", "link": ""})
+        text, mail = report_render(report)
     assert "Overdue follow-ups: 10,613" in text and "reaching the floor: > 99%" in text
     assert "<strong>10,613</strong>" in mail and "&gt; 99%" in mail
+    with translation.override("zh-hans"):  # "label: value" with the full-width colon
+        text, _mail = report_render(report)
+    assert "逾期跟进：10,613" in text and "完整报告：http" in text
+    assert "实际：" in text and "Actual" not in text
+    assert re.search(r"（底线 ¥[^，]+，挑战 ¥[^）]+）", text)
+    assert re.search(r"签约 ¥[^，]+，赢单 \d+，新增预警 \d+", text)

@@ -9,6 +9,7 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.translation import get_language, pgettext
 
+from salesloop.common.words import labelled as words_labelled
 from salesloop.common.words import listed
 
 register = template.Library()
@@ -202,6 +203,13 @@ def signed_pct(value: Any) -> str:
             else (f"{sign}{size:.2f}%" if size >= 0.01 else f"{sign}<0.01%")
         )
     return f"+{rate}%" if rate > 0 else (f"−{-rate}%" if rate < 0 else "0%")
+
+
+@register.simple_tag
+def labelled(label: Any, text: Any) -> str:
+    """``{% labelled _("Actual") value %}``: a label and what it says with the reader's colon
+    ("Actual: ¥1" / "实际：¥1"; :func:`salesloop.common.words.labelled`)."""
+    return words_labelled(label, text)
 
 
 @register.filter
