@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import translation
 
-from salesloop.common.words import labelled, listed
+from salesloop.common.words import labelled, listed, sentences
 
 
 def test_a_label_reads_with_the_readers_colon():
@@ -14,3 +14,10 @@ def test_a_label_reads_with_the_readers_colon():
     with translation.override("zh-hans"):  # full-width, no space after it
         assert labelled("目标", "不能为负数。") == "目标：不能为负数。"
         assert listed(["底线", "挑战"]) == "底线、挑战"
+
+
+def test_sentences_follow_each_other_as_the_reader_writes_them():
+    with translation.override("en"):
+        assert sentences(["A is wrong.", "B is missing."]) == "A is wrong. B is missing."
+    with translation.override("zh-hans"):  # no space after a full stop
+        assert sentences(["甲有误。", "乙缺失。"]) == "甲有误。乙缺失。"

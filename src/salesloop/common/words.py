@@ -3,6 +3,7 @@ English and Chinese: "Target: …" / "目标：…")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils.translation import pgettext
@@ -19,3 +20,16 @@ def labelled(label: Any, text: Any) -> str:
 def listed(items: Any) -> str:
     """Items named one after the other: "Floor, Stretch" / "底线、挑战"."""
     return pgettext("between the items of a list", ", ").join(str(item) for item in items)
+
+
+def sentences(items: Iterable[Any]) -> str:
+    """Sentences one after the other as the reader writes them ("A. B." / "甲。乙。")."""
+    out = ""
+    for item in items:
+        text = str(item)
+        out = (
+            pgettext("two sentences in a row", "%(first)s %(next)s") % {"first": out, "next": text}
+            if out
+            else text
+        )
+    return out

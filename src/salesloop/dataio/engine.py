@@ -25,14 +25,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from salesloop.common.words import labelled, sentences
 from salesloop.dataio.context import Context, RowError
 from salesloop.dataio.formats import (
     COLUMN_PARSERS,
     CellError,
-    cell_message,
     clean_text,
     is_blank,
-    sentences,
 )
 from salesloop.dataio.handlers import HANDLERS
 from salesloop.dataio.kinds import KINDS, Column, Kind
@@ -139,7 +138,7 @@ def parse_row(
         try:
             row[column.name] = column.parse(raw)
         except CellError as exc:
-            errors.append((position, cell_message(column.label, exc)))
+            errors.append((position, labelled(column.label, exc)))
             row[column.name] = None
     return row, errors
 
@@ -281,7 +280,7 @@ class ChunkParser:
                         try:
                             hit = (parse(raw),)
                         except CellError as exc:
-                            hit = cell_message(column.label, exc)
+                            hit = labelled(column.label, exc)
                     memo[raw] = hit
                 if hit.__class__ is tuple:
                     append(hit[0])
@@ -300,7 +299,7 @@ class ChunkParser:
                 append(parse(raw))
             except CellError as exc:
                 append(None)
-                errors.setdefault(at, []).append((position, cell_message(column.label, exc)))
+                errors.setdefault(at, []).append((position, labelled(column.label, exc)))
         return out
 
 

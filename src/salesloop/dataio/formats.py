@@ -18,7 +18,8 @@ from operator import methodcaller
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+
+from salesloop.common.words import listed
 
 CENT = Decimal("0.01")
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (it counts 1900-02-29, so the epoch is the 30th)
@@ -29,29 +30,6 @@ SERIAL_MIN, SERIAL_MAX = 20000, 80000
 
 class CellError(ValueError):
     """A value that cannot be read; the message is shown to the user beside the row."""
-
-
-def listing(items: Iterable[Any]) -> str:
-    """Items named in a sentence, with the reader's separator ("A, B" / "A、B")."""
-    return pgettext("separator between listed items", ", ").join(map(str, items))
-
-
-def sentences(items: Iterable[Any]) -> str:
-    """Sentences one after the other as the reader writes them ("A. B." / "甲。乙。")."""
-    out = ""
-    for item in items:
-        text = str(item)
-        out = (
-            pgettext("two sentences in a row", "%(first)s %(next)s") % {"first": out, "next": text}
-            if out
-            else text
-        )
-    return out
-
-
-def cell_message(label: Any, error: Any) -> str:
-    """A refused cell's message headed by its column's label ("年度潜力：很多 不是数字。")."""
-    return _("%(col)s: %(error)s") % {"col": label, "error": error}
 
 
 def clean_text(value: Any) -> str:
@@ -312,6 +290,6 @@ class ChoiceParser:
         if found is None:
             raise CellError(
                 _("%(value)s is not one of: %(choices)s.")
-                % {"value": text, "choices": listing(self.labels)}
+                % {"value": text, "choices": listed(self.labels)}
             )
         return found

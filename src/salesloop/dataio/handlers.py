@@ -26,6 +26,7 @@ from salesloop.activities.services import activity_log
 from salesloop.common.audit import audit_record, diff, snapshot
 from salesloop.common.models import AuditEvent
 from salesloop.common.money import money
+from salesloop.common.words import labelled, listed, sentences
 from salesloop.customers.choices import Industry, Tier
 from salesloop.customers.models import Contact, Customer
 from salesloop.customers.services import contact_create, customer_create, customer_update
@@ -41,11 +42,8 @@ from salesloop.dataio.context import Context, RowError
 from salesloop.dataio.formats import (
     CellError,
     ChoiceParser,
-    cell_message,
     clean_text,
-    listing,
     parse_date_time,
-    sentences,
 )
 from salesloop.dataio.kinds import Kind
 from salesloop.orders.choices import OrderStatus, PaymentMethod
@@ -84,7 +82,7 @@ def _error_text(
         return str(error) or _("You may not change this record.")
     if hasattr(error, "error_dict"):
         return sentences(
-            cell_message(_field_label(field, model, kind), sentences(msgs))
+            labelled(_field_label(field, model, kind), sentences(msgs))
             if field != "__all__"
             else sentences(msgs)
             for field, msgs in error.message_dict.items()
@@ -110,7 +108,7 @@ def _choice(parser: ChoiceParser, value: Any, default: str, label: Any) -> str:
     try:
         return parser(value)
     except CellError as exc:
-        raise RowError(cell_message(label, exc)) from exc
+        raise RowError(labelled(label, exc)) from exc
 
 
 Check = Callable[[Any], object]
@@ -513,7 +511,7 @@ class OpportunityHandler(Handler):
         if len(exact) != 1:
             raise RowError(
                 _("No stage is called %(name)s. Stages: %(stages)s.")
-                % {"name": clean_text(raw), "stages": listing(s.name for s in self.stages)}
+                % {"name": clean_text(raw), "stages": listed(s.name for s in self.stages)}
             )
         return exact[0]
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from salesloop.common.words import labelled, listed
+from salesloop.common.words import labelled, listed, sentences
 from salesloop.core.periods import (
     FiscalCalendar,
     Period,
@@ -336,7 +336,7 @@ def form_errors(form: Any) -> str:
         label = "" if name == "__all__" else str(form.fields[name].label)
         for error in errors:
             said.setdefault(error, []).append(label)
-    return " ".join(
+    return sentences(
         labelled(listed(labels), error) if any(labels) else error
         for error, labels in ((e, [lb for lb in ls if lb]) for e, ls in said.items())
     )
