@@ -105,9 +105,7 @@ def exact_figure(value: Any, metric: str = "") -> str:
 @register.filter
 def signed_figure(value: Any, metric: str = "") -> str:
     """A difference in a metric: ``exact_figure`` with a + on the positive side."""
-    if value is None or value == "":
-        return "—"
-    return f"{'+' if Decimal(value) > 0 else ''}{exact_figure(value, metric)}"
+    return _with_plus(exact_figure(value, metric), value)
 
 
 @register.filter
