@@ -628,3 +628,22 @@ def test_a_running_import_page_shows_its_progress(client, org, draft, login):
     assert 'data-testid="import-job-progress"' in page
     assert '<progress value="2" max="3">' in page
     assert "2 of 3 written so far" in page
+
+
+def test_one_upload_names_the_bad_cells_and_the_rules_broken_together(client, org, draft, login):
+    """A row refused while reading does not hide the rules the other rows break: the manager
+    learns of both at once, and nothing is written."""
+    login(org.mgr_a)
+    before = snapshot(draft)
+    wb = exported(org.mgr_a.user, draft)
+    ws = wb["Booked revenue"]
+    row_of(ws, "Rep_A1")["Target"].value = "a lot"  # refused while reading
+    mgr = row_of(ws, "Mgr_A")
+    mgr["Target"].value = mgr["Stretch"].value  # read well, but not the manager's to set
+    rep = row_of(ws, "Rep_A2")
+    rep["Floor"].value, rep["Target"].value = 500000, 400000  # read well, levels out of order
+    errors = check(client, draft, wb).context["reading"].errors
+    assert any("Target is not a number (a lot)" in e for e in errors), errors
+    assert any("you may not set Mgr_A" in e for e in errors), errors
+    assert any("must not exceed the target" in e for e in errors), errors
+    assert snapshot(draft) == before

@@ -439,10 +439,12 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
             reading.edits.append(edit)
     if foreign:
         reading.errors.insert(0, _foreign_error(foreign, plan))
-    if not reading.errors and reading.edits:
-        reading.errors.extend(
-            check_edits(reading.edits, plan=plan, user=user, reason=reason)[:MAX_ERRORS]
-        )
+    if reading.edits:
+        # the rows that read well are checked against the rules too, so that one upload names
+        # every problem of the file rather than the rules' only once its cells are mended
+        # (each rule is about its own row, so a row refused while reading changes none)
+        for message in check_edits(reading.edits, plan=plan, user=user, reason=reason):
+            reading.error(message)
         if not reading.errors and plan.status == PlanStatus.ACTIVE:
             reading.errors.extend(_dry_run(reading.edits, plan=plan, user=user, reason=reason))
         if not reading.errors:
