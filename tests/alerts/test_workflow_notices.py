@@ -138,7 +138,10 @@ def test_a_proposal_asks_the_nearest_manager_who_may_decide_and_the_decision_com
     assert ask.title == "Rep_A1 proposes ¥900,000 as their own target"
     assert "the target is ¥1,000,000" in ask.body
     assert "Their reason: Two accounts cut their budget" in ask.body
-    assert ask.link == reverse("targets:reconcile", args=[plan.pk])
+    # the notice opens the reconciliation on the proposal's metric and the rows to decide
+    assert ask.link == reverse("targets:reconcile", args=[plan.pk]) + (
+        "?metric=booked_revenue&show=open"
+    )
     assert notices(org.east_mgr) == [] and notices(org.director) == []
     # a manager's proposal for their own team goes one level up
     teams = run_on_commit(
@@ -275,7 +278,9 @@ def test_decisions_that_wait_remind_whoever_must_decide(org, plan, time_machine)
     manager = alerts[org.mgr_a]
     assert manager.message == "1 proposal waits for your decision (the oldest for 3 days)."
     assert manager.action == "Decide: accept or reject each proposal in the reconciliation view."
-    assert manager.link == reverse("targets:reconcile", args=[draft.pk])
+    assert manager.link == reverse("targets:reconcile", args=[draft.pk]) + (
+        "?metric=booked_revenue&show=open"
+    )
     # approved: the admin's reminder resolves itself; the proposal still waits
     s.plan_approve(plan=plan, actor=org.admin.user)
     assert set(waiting(date(2026, 11, 7))) == {org.mgr_a}

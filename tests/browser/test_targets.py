@@ -138,7 +138,9 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     decision = page.get_by_test_id("decision-proposals")
     expect(decision).to_contain_text("1 proposal for")
     decision.click()
-    page.wait_for_url(f"**/targets/plans/{plan.pk}/reconcile/")
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/reconcile/?metric=booked_revenue&show=open")
+    # only what waits for the manager: the rep's row and the teams above it
+    expect(page.get_by_test_id("recon-show")).to_have_value("open")
     rep_row = page.locator("[data-testid='recon-Rep_A1']")
     expect(rep_row).to_have_class(re.compile("recon-flag"))  # -20 %
     expect(page.locator("[data-testid='recon-Team A'] [data-testid=recon-coverage]")).to_have_text(
@@ -146,6 +148,9 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     )
     shot(page, "reconcile")
     rep_row.locator("button:has-text('Reject')").click()
+    # decided: nothing waits any more, and the page stays on what waits
+    expect(page.locator("td.empty")).to_contain_text("No team or person matches this choice.")
+    page.get_by_test_id("recon-show").select_option("all")
     expect(page.locator("[data-testid='recon-Rep_A1']")).to_contain_text("Not proposed")
     assert Proposal.objects.get().status == "rejected"
     log_out(page)

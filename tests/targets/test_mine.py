@@ -317,3 +317,73 @@ def test_a_plan_is_named_once_with_its_year(org, plan2027, login):
     assert plan2027.label == "FY2027 · 明年目标 v1"
     html = login(org.rep_a1).get(reverse("targets:mine")).content.decode()
     assert "FY2027 · Targets FY2027" not in html and "Targets FY2027 v1" in html
+
+
+def _recon_rows(html):
+    return re.findall(r'<tr[^>]*data-testid="recon-([^"]+)"', html)
+
+
+def test_reconcile_page_narrows_to_proposals_open_ones_or_gaps_with_the_teams_above(
+    org, plan2027, login
+):
+    """Rep_A1 proposes 90 against 100 (open, −10 %: a gap), Rep_A2 proposes 52 against 50
+    (+4 %, accepted afterwards: no gap) and Rep_B1 5 against 40 (rejected). Each choice keeps
+    its rows and the teams above them, and says how many rows it matches."""
+    set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
+    set_values(node(plan2027, member=org.rep_a2), D(50), org.mgr_a)
+    set_values(node(plan2027, member=org.rep_b1), D(40), org.director)
+    s.proposal_create(
+        target=node(plan2027, member=org.rep_a1), value=D(90), comment="", actor=org.rep_a1.user
+    )
+    accepted = s.proposal_create(
+        target=node(plan2027, member=org.rep_a2), value=D(52), comment="", actor=org.rep_a2.user
+    )
+    s.proposal_decide(proposal=accepted, accept=True, actor=org.mgr_a.user)
+    rejected = s.proposal_create(
+        target=node(plan2027, member=org.rep_b1), value=D(5), comment="", actor=org.rep_b1.user
+    )
+    s.proposal_decide(proposal=rejected, accept=False, actor=org.director.user)
+    client = login(org.director)
+    url = reverse("targets:reconcile", args=[plan2027.pk])
+
+    def shown(show):
+        return client.get(url, {"show": show}).content.decode()
+
+    everyone = _recon_rows(shown("all"))
+    assert {"Rep_A1", "Rep_A2", "Rep_B1", "Rep_W1", "Team W", "West"} <= set(everyone)
+    # Rep_A2's proposal was accepted, so its target is now 52 and its gap zero
+    assert _recon_rows(shown("proposals")) == [
+        "Company",
+        "East",
+        "Team A",
+        "Rep_A1",
+        "Rep_A2",
+        "Team B",
+        "Rep_B1",
+    ]
+    assert _recon_rows(shown("open")) == ["Company", "East", "Team A", "Rep_A1"]
+    # gaps: Rep_A1 (−10 %) alone is flagged, kept with the teams above it; Rep_A2 (accepted,
+    # now at its proposal) and Rep_B1 (rejected: no figure) have none
+    rows = selectors.reconciliation(user=org.director.user, plan=plan2027, metric="booked_revenue")
+    flagged = [r["row"].target.owner_name for r in rows if r["flag"]]
+    assert "Rep_A1" in flagged and not {"Rep_A2", "Rep_B1"} & set(flagged)
+    gaps = _recon_rows(shown("gaps"))
+    assert set(flagged) <= set(gaps) and gaps[-1] == "Rep_A1"
+    assert set(gaps) <= {"Company", "East", "Team A", "Rep_A1"}
+    # the counts in the choice's options: 3 with a proposal, 1 awaiting decision
+    html = unescape(shown("all"))
+    assert "With a proposal (3)" in html and "Awaiting decision (1)" in html
+    # the metric's choice says how many of its proposals wait; other metrics have none
+    assert "Booked revenue (1 awaiting decision)" in html
+    assert "Collected revenue (" not in html
+    # deciding from the narrowed page comes back to it; then nothing matches: said so, with
+    # the way back; a made-up choice shows everyone
+    waiting = Proposal.objects.get(target=node(plan2027, member=org.rep_a1))
+    back = client.post(
+        reverse("targets:decide", args=[waiting.pk]), {"accept": "0", "show": "open"}
+    )
+    assert back.url == f"{url}?metric=booked_revenue&show=open"
+    waiting.refresh_from_db()
+    assert waiting.status == "rejected"
+    assert "No team or person matches this choice." in shown("open")
+    assert _recon_rows(shown("bogus")) == everyone

@@ -740,7 +740,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     from salesloop.targets import rules as plan_rules
     from salesloop.targets.choices import PlanStatus, ProposalStatus
     from salesloop.targets.models import Plan, Proposal
-    from salesloop.targets.notify import decider_pool, deciders
+    from salesloop.targets.notify import decider_pool, deciders, reconcile_link
 
     active = ctx.active_members()
     leaders = [m for m in active.values() if m.role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER)]
@@ -812,7 +812,8 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             )
             actions.append(_("accept or reject each proposal in the reconciliation view"))
             if not plans.get(pk):
-                link = reverse("targets:reconcile", args=[mine[0][0].target.plan_id])
+                oldest = mine[0][0].target
+                link = reconcile_link(oldest.plan_id, oldest.metric)
         if pk in year:
             fy, left = year[pk]
             lines.append(

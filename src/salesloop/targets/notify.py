@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from django.apps import apps
 from django.db import transaction
@@ -38,6 +39,16 @@ from salesloop.targets.choices import Metric, ProposalStatus
 from salesloop.targets.models import Plan, Proposal, Revision, Target
 
 logger = logging.getLogger("salesloop.targets")
+
+
+def reconcile_link(plan_id: int, metric: str, *, show: str = "open") -> str:
+    """The reconciliation of ``plan_id`` for ``metric``, narrowed to ``show`` (by default the
+    proposals awaiting a decision: where a notice or My day leads the one who decides)."""
+    return (
+        reverse("targets:reconcile", args=[plan_id])
+        + "?"
+        + urlencode({"metric": metric, "show": show})
+    )
 
 
 _EMAIL: ContextVar[bool] = ContextVar("targets_notify_email", default=True)
@@ -313,7 +324,7 @@ def proposal_made(proposal_pk: int) -> None:
         )
         return title, body
 
-    link = reverse("targets:reconcile", args=[target.plan_id])
+    link = reconcile_link(target.plan_id, target.metric)
     _send(deciders(target, who), message, link, proposal.created_at)
 
 

@@ -79,7 +79,7 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
             fiscal_year=fiscal_year,
             owner=director,
             actor=director.user,
-            name=f"FY{fiscal_year} 销售目标 Sales targets",
+            name=f"FY{fiscal_year} 销售目标",
         )
         uplift = {lines[-1].code: 0.0} if lines else {}
         if lines and not activate:
@@ -92,7 +92,7 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
                     growth_rate=growth,
                     uplifts={k: v for k, v in uplift.items() if v},
                     hires=[{"start_month": 3, "ramp_months": 6, "fte": 2}] if not activate else [],
-                    strategy_line="年度经营计划 Annual business plan",
+                    strategy_line="年度经营计划",
                     round_to=10_000,  # targets in whole 万, as the director would write them
                 ),
             ),

@@ -258,6 +258,18 @@ def proposals_for(*, user: Any, plan: Plan, metric: str) -> QuerySet[Proposal]:
     )
 
 
+def open_proposal_counts(*, user: Any, plan: Plan) -> dict[str, int]:
+    """How many proposals the user sees awaiting a decision in ``plan``, per metric."""
+    from django.db.models import Count
+
+    rows = (
+        visible(Proposal.objects.filter(target__plan=plan, status=ProposalStatus.OPEN), user=user)
+        .values("target__metric")
+        .annotate(n=Count("pk"))
+    )
+    return {r["target__metric"]: r["n"] for r in rows}
+
+
 def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]]:
     """Top-down target and bottom-up figure side by side, per visible node, gaps highlighted.
 
@@ -321,6 +333,43 @@ def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]
         )
     out.reverse()
     return out
+
+
+#: What the reconciliation page can narrow its rows to (``reconcile_narrow``).
+RECONCILE_SHOWS = ("all", "proposals", "open", "gaps")
+
+
+def _reconcile_match(row: dict[str, Any], show: str) -> bool:
+    proposal = row["proposal"]
+    if show == "proposals":
+        return proposal is not None or row["rejected"] is not None
+    if show == "open":
+        return proposal is not None and proposal.status == ProposalStatus.OPEN
+    if show == "gaps":
+        return bool(row["flag"])
+    return True
+
+
+def reconcile_narrow(
+    rows: list[dict[str, Any]], show: str
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The reconciliation rows a reader asked for (``show``: one of ``RECONCILE_SHOWS``), each
+    kept with the teams above it so that the tree still reads, and how many rows each choice
+    matches (its own rows, not the teams kept around them)."""
+    counts = {k: sum(1 for r in rows if _reconcile_match(r, k)) for k in RECONCILE_SHOWS}
+    if show not in RECONCILE_SHOWS or show == "all":
+        return rows, counts
+    by_pk = {r["row"].target.pk: r for r in rows}
+    keep: set[int] = set()
+    for r in rows:
+        if not _reconcile_match(r, show):
+            continue
+        t = r["row"].target
+        while t is not None and t.pk not in keep:
+            keep.add(t.pk)
+            parent = by_pk.get(t.parent_id) if t.parent_id is not None else None
+            t = parent["row"].target if parent is not None else None
+    return [r for r in rows if r["row"].target.pk in keep], counts
 
 
 def revision_history(*, user: Any, plan: Plan) -> QuerySet[Revision]:
@@ -628,13 +677,17 @@ class Decision:
     plan: Plan
     since: Any  # when it began to wait (the oldest proposal's time)
     count: int = 1
+    metric: str = ""  # of the oldest proposal: the reconciliation opens on it
 
     @property
     def link(self) -> str:
         from django.urls import reverse
 
-        name = "targets:plan" if self.kind == "plan" else "targets:reconcile"
-        return reverse(name, args=[self.plan.pk])
+        if self.kind == "plan":
+            return reverse("targets:plan", args=[self.plan.pk])
+        from salesloop.targets.notify import reconcile_link
+
+        return reconcile_link(self.plan.pk, self.metric or Metric.BOOKED_REVENUE)
 
 
 def waiting_decisions(*, user: Any) -> list[Decision]:
@@ -664,7 +717,13 @@ def waiting_decisions(*, user: Any) -> list[Decision]:
         if any(m.pk == member.pk for m in deciders(proposal.target, proposal.proposed_by, pool)):
             by_plan.setdefault(proposal.target.plan_id, []).append(proposal)
     out += [
-        Decision("proposals", group[0].target.plan, group[0].created_at, len(group))
+        Decision(
+            "proposals",
+            group[0].target.plan,
+            group[0].created_at,
+            len(group),
+            group[0].target.metric,
+        )
         for group in by_plan.values()
     ]
     return sorted(out, key=lambda d: d.since)

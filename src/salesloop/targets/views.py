@@ -43,6 +43,7 @@ from salesloop.targets.forms import (
 )
 from salesloop.targets.history import percent_shares
 from salesloop.targets.models import Plan, PlanRun, Target
+from salesloop.targets.notify import reconcile_link
 from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
 from salesloop.web.templatetags.salesloop import exact_figure
@@ -817,6 +818,11 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     metric = _metric(request)
     rows = selectors.reconciliation(user=request.user, plan=plan, metric=metric)
+    show = request.GET.get("show", "all")
+    if show not in selectors.RECONCILE_SHOWS:
+        show = "all"
+    rows, counts = selectors.reconcile_narrow(rows, show)
+    waiting = selectors.open_proposal_counts(user=request.user, plan=plan)
     member = member_of(request.user)
     if plan.status == PlanStatus.DRAFT and member is not None and can_write(request.user):
         # where the reader may answer with a figure of their own and has none standing: the
@@ -830,8 +836,29 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
             "plan": plan,
             "metric": metric,
             "metric_label": Metric(metric).label,
-            "metrics": Metric.choices,
+            # each metric says how many of its proposals wait for a decision
+            "metrics": [
+                (
+                    value,
+                    ngettext(
+                        "%(metric)s (%(n)s awaiting decision)",
+                        "%(metric)s (%(n)s awaiting decision)",
+                        waiting[value],
+                    )
+                    % {"metric": label, "n": waiting[value]}
+                    if waiting.get(value)
+                    else label,
+                )
+                for value, label in Metric.choices
+            ],
             "rows": rows,
+            "show": show,
+            "shows": [
+                ("all", _("Everyone"), None),
+                ("proposals", _("With a proposal"), counts["proposals"]),
+                ("open", _("Awaiting decision"), counts["open"]),
+                ("gaps", _("Gaps of %(share)s or more") % {"share": "10%"}, counts["gaps"]),
+            ],
         },
     )
 
@@ -961,9 +988,13 @@ def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % {**said, "metric": target.get_metric_display()},
         )
+    show = request.POST.get("show", "all")  # back to the rows the decider was reading
     return redirect(
-        reverse("targets:reconcile", args=[proposal.target.plan_id])
-        + f"?metric={proposal.target.metric}"
+        reconcile_link(
+            proposal.target.plan_id,
+            proposal.target.metric,
+            show=show if show in selectors.RECONCILE_SHOWS else "all",
+        )
     )
 
 
