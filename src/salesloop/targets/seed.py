@@ -98,13 +98,13 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
             ),
             (
                 Metric.COLLECTED_REVENUE,
-                Inputs(growth_rate=growth, strategy_line="回款 Cash collection", round_to=10_000),
+                Inputs(growth_rate=growth, strategy_line="回款", round_to=10_000),
             ),
             (
                 Metric.NEW_CUSTOMERS,
-                Inputs(growth_rate=growth, strategy_line="新客户开发 New accounts"),
+                Inputs(growth_rate=growth, strategy_line="新客户开发"),
             ),
-            (Metric.VISITS, Inputs(growth_rate=0.0, strategy_line="客户拜访 Customer visits")),
+            (Metric.VISITS, Inputs(growth_rate=0.0, strategy_line="客户拜访")),
         )
         # next year's draft starts with the revenue target; the director adds the rest
         # This year's plan was made as directors make it: in the last month before the year
@@ -203,12 +203,11 @@ def _seed_revisions(plan: Plan, *, on: date, today: date) -> None:
     reasons = {
         donor.pk: (
             -moved,
-            f"重点客户转由 {receiver.owner_name} 跟进 "
-            f"A key account was handed over to {receiver.owner_name}",
+            f"重点客户转由{receiver.owner_name}跟进",
         ),
         receiver.pk: (
             moved,
-            f"接手 {donor.owner_name} 的重点客户 Took over a key account from {donor.owner_name}",
+            f"接手{donor.owner_name}的重点客户",
         ),
     }
     before = set(Revision.objects.filter(target__plan=plan).values_list("pk", flat=True))
@@ -234,9 +233,9 @@ def _seed_revisions(plan: Plan, *, on: date, today: date) -> None:
 
 #: Bottom-up proposals of three reps for next year's draft: (share of the top-down target, why).
 DEMO_PROPOSALS = (
-    (Decimal("0.88"), "两个重点客户明年预算收紧 Two key accounts cut next year's budget"),
-    (Decimal("0.95"), "新产品线上量需要时间 The new product line needs time to ramp up"),
-    (Decimal("1.06"), "已锁定一个大客户的续约与扩容 A large renewal and upsell is secured"),
+    (Decimal("0.88"), "两个重点客户明年预算收紧"),
+    (Decimal("0.95"), "新产品线上量需要时间"),
+    (Decimal("1.06"), "已锁定一个大客户的续约与扩容"),
 )
 
 
