@@ -79,6 +79,14 @@ def test_the_new_business_history_is_read_once_a_day(org, sales, time_machine):
         _r, _o, same, _s = new_business_of_day(scope, members)
     assert len(again.captured_queries) == 0 and sorted(same.tolist()) == sorted(amounts.tolist())
     assert 777.0 in new_business(scope, members)[2].tolist()  # what a fresh read sees
+    # the year of the same team: its own rates (other days of the previous years), but the
+    # same deal sizes, not read again
+    year = resolve_scope(org.director.user, {"period": "year"}, today=TODAY)
+    with CaptureQueriesContext(connection) as yearly:
+        _r, _o, sizes, _s = new_business_of_day(year, members)
+    sql = [q["sql"] for q in yearly.captured_queries]
+    assert sql and not any('AS "x"' in q for q in sql), sql  # the amounts are not read
+    assert sorted(sizes.tolist()) == sorted(amounts.tolist())
     # another team: its own read
     team = [org.rep_a1.pk, org.rep_a2.pk]
     assert sorted(new_business_of_day(scope, team)[2].tolist()) == [
