@@ -1,5 +1,6 @@
-"""CACHE_URL: one cache per process by default, or one Redis cache that every app server and
-worker shares (docs/deploy.md). Uses the Redis server on 127.0.0.1:6379."""
+"""CACHE_URL: one cache per process by default, or one cache that every app server and worker
+shares, in Redis or in the database itself (docs/deploy.md). Uses the Redis server on
+127.0.0.1:6379 and the tests' database (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def test_the_per_process_cache_holds_every_leaders_pages():
 
 @pytest.mark.parametrize("raw", ["memcached://127.0.0.1:11211", "127.0.0.1:6379", "redis"])
 def test_an_address_salesloop_cannot_use_is_refused_by_name(raw):
-    with pytest.raises(ImproperlyConfiguredEnv, match="CACHE_URL must be empty or a redis://"):
+    with pytest.raises(
+        ImproperlyConfiguredEnv, match="CACHE_URL must be empty, database, or a redis://"
+    ):
         cache_settings(raw)
 
 
@@ -68,3 +71,28 @@ def test_two_processes_share_one_redis_cache():
         assert first.get(key) is None
     finally:
         first.delete(key)
+
+
+@pytest.mark.django_db
+def test_two_processes_share_one_database_cache():
+    """``CACHE_URL=database``: the table the migrations made holds one cache that two handlers
+    (two app servers) share, with Python values intact, and the refresh task counts it as
+    shared (so it warms the leaders' dashboards)."""
+    from django.test import override_settings
+
+    from salesloop.insights.warm import cache_is_shared
+
+    config = cache_settings(" database ")
+    assert config["default"]["BACKEND"].endswith("DatabaseCache")
+    assert config["default"]["LOCATION"] == "salesloop_cache"
+    first, second = CacheHandler(config)["default"], CacheHandler(config)["default"]
+    key = f"test:{uuid.uuid4().hex}"
+    value = {"p_target": 0.62, "as_of": date(2026, 11, 30), "gap": Decimal("1234.56")}
+    first.set(key, value, 60)
+    assert second.get(key) == value
+    second.delete(key)
+    assert first.get(key) is None
+    with override_settings(CACHES=config):
+        assert cache_is_shared()
+    with override_settings(CACHES=cache_settings("")):
+        assert not cache_is_shared()

@@ -386,4 +386,6 @@ def test_reconcile_page_narrows_to_proposals_open_ones_or_gaps_with_the_teams_ab
     waiting.refresh_from_db()
     assert waiting.status == "rejected"
     assert "No team or person matches this choice." in shown("open")
-    assert _recon_rows(shown("bogus")) == everyone
+    bogus = shown("bogus")
+    assert _recon_rows(bogus) == everyone
+    assert "There is no choice bogus: showing everyone instead." in bogus

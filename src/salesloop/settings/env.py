@@ -77,12 +77,29 @@ def pg_options(random_page_cost: str) -> str:
 LOCMEM_ENTRIES = 2000
 
 
+#: The table of the shared cache ``CACHE_URL=database`` (created by common's migrations).
+DATABASE_CACHE_TABLE = "salesloop_cache"
+#: Entries the database cache holds before it drops a quarter of them (each leader's
+#: dashboards keep about ten; the S1 demo's 84 leader dashboards about 900).
+DATABASE_CACHE_ENTRIES = 20000
+
+
 def cache_settings(raw: str) -> dict[str, dict[str, object]]:
     """Django's CACHES from ``CACHE_URL``: empty for a cache in each process (one server, or a
     trial), ``redis://host:port/db`` (or ``rediss://``) for one cache that every app server and
     worker shares — the dashboards' simulations and customer health are then computed once per
-    scope, not once per process."""
+    scope, not once per process — or ``database`` for a shared cache in the database itself
+    (a table of its own: no other server to run)."""
     raw = raw.strip()
+    if raw == "database":
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": DATABASE_CACHE_TABLE,
+                "KEY_PREFIX": "salesloop",
+                "OPTIONS": {"MAX_ENTRIES": DATABASE_CACHE_ENTRIES, "CULL_FREQUENCY": 4},
+            }
+        }
     if not raw:
         # Django's default of 300 entries was nearly full after the 27 leaders of the S1 demo
         # opened their quarter and year once (243 keys: simulations, histories, health, cycle);
@@ -102,7 +119,8 @@ def cache_settings(raw: str) -> dict[str, dict[str, object]]:
             }
         }
     raise ImproperlyConfiguredEnv(
-        f"CACHE_URL must be empty or a redis:// address (redis://127.0.0.1:6379/1), not {raw!r}"
+        "CACHE_URL must be empty, database, or a redis:// address (redis://127.0.0.1:6379/1), "
+        f"not {raw!r}"
     )
 
 

@@ -818,8 +818,9 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     metric = _metric(request)
     rows = selectors.reconciliation(user=request.user, plan=plan, metric=metric)
-    show = request.GET.get("show", "all")
+    show = request.GET.get("show") or "all"
     if show not in selectors.RECONCILE_SHOWS:
+        _said_instead(request, _("There is no choice %(value)s: showing everyone instead."), show)
         show = "all"
     rows, counts = selectors.reconcile_narrow(rows, show)
     waiting = selectors.open_proposal_counts(user=request.user, plan=plan)
