@@ -389,3 +389,23 @@ def test_reconcile_page_narrows_to_proposals_open_ones_or_gaps_with_the_teams_ab
     bogus = shown("bogus")
     assert _recon_rows(bogus) == everyone
     assert "There is no choice bogus: showing everyone instead." in bogus
+
+
+def test_a_rep_reads_their_draft_row_as_money_with_the_way_to_propose(org, plan2027, login):
+    """On next year's draft a rep cannot set targets: their row reads as money (¥100,000, not
+    the raw 100000.00 an input holds) and leads to My targets' proposal form; the plan's owner
+    is written "label: value"; once the plan is no longer a draft, no proposal is offered."""
+    set_values(node(plan2027, member=org.rep_a1), D(100000), org.mgr_a)
+    own = node(plan2027, member=org.rep_a1)
+    html = unescape(
+        login(org.rep_a1).get(reverse("targets:plan", args=[plan2027.pk])).content.decode()
+    )
+    row = re.search(r'data-testid="row-Rep_A1".*?</tr>', html, re.S)
+    row = row[0] if row else html
+    assert "¥100,000" in row and "100000.00" not in row
+    assert html.count('data-testid="plan-propose"') == 1
+    assert f'href="{reverse("targets:mine")}#propose-{own.pk}"' in html
+    assert "Owner: Director" in html
+    s.plan_submit(plan=plan2027, actor=org.director.user)
+    again = login(org.rep_a1).get(reverse("targets:plan", args=[plan2027.pk])).content.decode()
+    assert 'data-testid="plan-propose"' not in again

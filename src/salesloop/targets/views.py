@@ -184,6 +184,10 @@ def _plan_context(
             and OrgUnit.objects.filter(path__startswith=member.org_unit.path).count() > 1
         ),
         "viewer_id": member.pk if member else None,
+        # the reader's own row (or their team's) on a draft: the way to propose their figure
+        "proposable": {r.target.pk for r in rows if rules.may_propose(member, r.target)}
+        if member is not None and plan.status == PlanStatus.DRAFT and can_write(request.user)
+        else set(),
         "revision_from": _revision_from(revision_months),
         "query": f"metric={metric}" + (f"&line={line.pk}" if line else ""),
     }
