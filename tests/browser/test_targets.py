@@ -380,6 +380,38 @@ def test_a_director_sets_a_teams_months_by_hand(page, org):
     assert sum(values) == rep.target and max(values) - min(values) <= Decimal("0.01")
 
 
+def test_a_teams_sum_follows_the_figures_as_they_are_typed(page, org):
+    """Team A holds 1,200,000, split to its people. Typing Rep_A1's target 1,000 higher shows
+    Team A's Σ as typed (1,201,000, −¥1,000 as the saved sum writes it, marked not saved) before anything is saved;
+    typing the team's own target to match shows Σ ✓ as typed; typing the figures back shows
+    what the server said; a figure that is none yet leaves the saved sum."""
+    plan, team = f.team_a_plan(org)
+    rep = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    live = row(page, "Team A").get_by_test_id("live-sum")
+    expect(live).to_have_text("Σ ✓")
+    rep_input = row(page, "Rep_A1").locator("input[name=target]")
+    rep_input.fill(f"{rep.target + 1000:,.0f}")
+    # written as the saved sum is: the team's target less what its children add up to
+    expect(live).to_have_text("Σ 1,201,000 (−¥1,000) *")
+    expect(live.locator(".gap")).to_have_attribute("title", "as typed, not saved yet")
+    shot(page, "plan-live-sum")
+    row(page, "Team A").locator("input[name=target]").fill("120.1万")
+    expect(live).to_have_text("Σ ✓ *")
+    row(page, "Team A").locator("input[name=target]").fill("1,200,000")
+    rep_input.fill("8o")  # a slip: the sum stays as saved
+    expect(live).to_have_text("Σ ✓")
+    rep_input.fill(f"{rep.target:,.0f}")
+    expect(live).to_have_text("Σ ✓")
+    assert Target.objects.get(pk=rep.pk).target == rep.target  # nothing was saved
+    # saved, the server says the same as the typing did, without the mark
+    rep_input.fill(f"{rep.target + 1000:,.0f}")
+    row(page, "Rep_A1").locator("button:has-text('Save')").click()
+    expect(row(page, "Team A").get_by_test_id("live-sum")).to_have_text("Σ 1,201,000 (−¥1,000)")
+    assert Target.objects.get(pk=rep.pk).target == rep.target + 1000
+
+
 def test_a_director_re_spreads_the_rest_of_an_active_year(page, org, time_machine):
     """The active plan of the year under way (in July: five open months, so that spreading
     them evenly changes them — in December one open month could not change): on Team A's

@@ -163,6 +163,7 @@ def _plan_context(
         "metric": metric,
         "metric_label": Metric(metric).label,
         "metrics": Metric.choices,
+        "money_metrics": MONEY_METRICS,
         "line": line,
         "lines": lines,
         "root": root,

@@ -81,21 +81,75 @@
   document.addEventListener("input", markDirty);
   document.addEventListener("change", markDirty);
 
+  // a figure as typed: 8.5, 8.5%, 1,234.50, ¥120万, 0.5亿 (NaN when it is none)
+  function typedNumber(text) {
+    var t = String(text).replace(/[,，%\s¥￥元]/g, ""), scale = 1;
+    if (/万$/.test(t)) { scale = 1e4; t = t.slice(0, -1); } else if (/亿$/.test(t)) { scale = 1e8; t = t.slice(0, -1); }
+    if (t === "") return 0;
+    if (!/^\d*\.?\d*$/.test(t)) return NaN;
+    var v = parseFloat(t) * scale;
+    return isFinite(v) && v >= 0 ? v : NaN;
+  }
+
+  // Target tree: the sums as typed. A team's "Σ" compares what its children add up to with its
+  // target; while a child's (or the team's own) target is being typed, it counts the typed
+  // figures (the saved sum plus what each visible child's typing changes), marked as not saved.
+  function treeTarget(row) {
+    var input = row.querySelector("input[name=target]");
+    var saved = parseFloat(row.getAttribute("data-saved-target"));
+    if (!input) return saved;
+    if (input.value.trim() === "") return NaN;  // not a figure yet
+    var typed = typedNumber(input.value);
+    return isNaN(typed) ? NaN : typed;
+  }
+  function formatFigure(value, money) {
+    var text = Math.abs(value).toLocaleString("en-US", { maximumFractionDigits: 2 });
+    return (value < 0 ? "−" : "") + (money ? "¥" : "") + text;
+  }
+  function liveSum(parentPk) {
+    var out = document.querySelector("[data-live-sum='" + parentPk + "']");
+    var parent = document.querySelector("tr[data-pk='" + parentPk + "']");
+    if (!out || !parent) return;
+    if (!out.hasAttribute("data-server")) out.setAttribute("data-server", out.innerHTML);
+    var sum = parseFloat(out.getAttribute("data-children-sum"));
+    var changed = false, bad = false;
+    document.querySelectorAll("tr[data-parent='" + parentPk + "']").forEach(function (child) {
+      var saved = parseFloat(child.getAttribute("data-saved-target"));
+      var now = treeTarget(child);
+      if (isNaN(now)) { bad = true; return; }
+      if (Math.abs(now - saved) > 0.0001) { sum += now - saved; changed = true; }
+    });
+    var own = treeTarget(parent);
+    if (isNaN(own)) bad = true;
+    else if (Math.abs(own - parseFloat(parent.getAttribute("data-saved-target"))) > 0.0001) changed = true;
+    if (!changed || bad) {  // as saved (or a figure that is none yet): what the server said
+      out.innerHTML = out.getAttribute("data-server");
+      return;
+    }
+    var money = out.getAttribute("data-money") === "1";
+    var gap = Math.round((own - sum) * 100) / 100;  // as the server writes it: what is left to split
+    var span = document.createElement("span");
+    span.className = gap === 0 ? "ok" : "gap";
+    span.title = out.getAttribute("data-as-typed");
+    span.textContent = gap === 0 ? "Σ ✓ *" : "Σ " + formatFigure(sum, false) + " (" + (gap > 0 ? "+" : "") + formatFigure(gap, money) + ") *";
+    out.replaceChildren(span);
+  }
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (input.name !== "target" || !input.form || !input.form.classList.contains("target-edit")) return;
+    var row = input.closest("tr[data-pk]");
+    if (!row) return;
+    liveSum(row.getAttribute("data-pk"));  // the row's own children against what it now says
+    if (row.getAttribute("data-parent")) liveSum(row.getAttribute("data-parent"));
+  });
+
   // Monthly split: the shares' sum and each month's amount as typed; presets fill the shares.
   function setupMonths(root) {
     var form = root.querySelector && root.querySelector("form[data-month-split]");
     if (!form) return;
     var total = parseFloat(form.getAttribute("data-total")) || 0;
     var inputs = Array.prototype.slice.call(form.querySelectorAll("input[data-share]"));
-    // a figure as typed: 8.5, 8.5%, 1,234.50, ¥120万, 0.5亿 (NaN when it is none)
-    function number(text) {
-      var t = String(text).replace(/[,，%\s¥￥元]/g, ""), scale = 1;
-      if (/万$/.test(t)) { scale = 1e4; t = t.slice(0, -1); } else if (/亿$/.test(t)) { scale = 1e8; t = t.slice(0, -1); }
-      if (t === "") return 0;
-      if (!/^\d*\.?\d*$/.test(t)) return NaN;
-      var v = parseFloat(t) * scale;
-      return isFinite(v) && v >= 0 ? v : NaN;
-    }
+    var number = typedNumber;
     // amounts rather than percentages: most figures above 100 and the sum nearer the year than 100
     function amounts(values, sum) {
       var typed = values.filter(function (v) { return v > 0; }).sort(function (a, b) { return a - b; });
