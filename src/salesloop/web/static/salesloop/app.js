@@ -83,6 +83,10 @@
 
   // a figure as typed: 8.5, 8.5%, 1,234.50, ¥120万, 0.5亿 (NaN when it is none)
   function typedNumber(text) {
+    // thousands separators that do not group by three are a slip ("1,2,3" is not 123), as the
+    // server reads it (common.money.typing_slip)
+    var core = String(text).replace(/[%\s¥￥元万亿]/g, "").replace(/[,，]$/, "");
+    if (/[,，]/.test(core) && !/^\d{1,3}([,，]\d{3})+(\.\d*)?$/.test(core)) return NaN;
     var t = String(text).replace(/[,，%\s¥￥元]/g, ""), scale = 1;
     if (/万$/.test(t)) { scale = 1e4; t = t.slice(0, -1); } else if (/亿$/.test(t)) { scale = 1e8; t = t.slice(0, -1); }
     if (t === "") return 0;
