@@ -23,6 +23,13 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
+def propose(plan, member, value):
+    """``member`` proposes ``value`` for their own booked-revenue target in ``plan``."""
+    return s.proposal_create(
+        target=node(plan, member=member), value=D(value), comment="", actor=member.user
+    )
+
+
 @pytest.fixture
 def plan2027(org):
     plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
@@ -50,12 +57,8 @@ def test_bottom_up_adds_proposals_and_the_targets_of_those_who_did_not_propose(o
     set_values(node(plan2027, unit=org.team_b), D(70), org.director)
     set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
     set_values(node(plan2027, member=org.rep_a2), D(50), org.mgr_a)
-    s.proposal_create(
-        target=node(plan2027, member=org.rep_a1), value=D(90), comment="", actor=org.rep_a1.user
-    )
-    rejected = s.proposal_create(
-        target=node(plan2027, member=org.rep_a2), value=D(5), comment="", actor=org.rep_a2.user
-    )
+    propose(plan2027, org.rep_a1, 90)
+    rejected = propose(plan2027, org.rep_a2, 5)
     s.proposal_decide(proposal=rejected, accept=False, actor=org.mgr_a.user)
     rows = {
         r["row"].target.owner_name: r
@@ -83,9 +86,7 @@ def test_bottom_up_adds_proposals_and_the_targets_of_those_who_did_not_propose(o
 
 def test_reconcile_page_says_how_many_members_proposed(org, plan2027, login):
     set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
-    s.proposal_create(
-        target=node(plan2027, member=org.rep_a1), value=D(90), comment="", actor=org.rep_a1.user
-    )
+    propose(plan2027, org.rep_a1, 90)
     page = login(org.director).get(reverse("targets:reconcile", args=[plan2027.pk]))
     html = page.content.decode()
     assert "1 of 3 members proposed" in html
@@ -180,9 +181,7 @@ def test_rejecting_on_the_page_says_so_keeps_the_reason_and_shows_the_rejection(
     assert decision.strip() == f"· {org.mgr_a.display_name}: “华东一组明年要冲刺新行业”"
     login(org.mgr_a)
     # a newer proposal replaces the rejected one in the row
-    s.proposal_create(
-        target=node(plan2027, member=org.rep_a1), value=D(95), comment="", actor=org.rep_a1.user
-    )
+    propose(plan2027, org.rep_a1, 95)
     html = client.get(reverse("targets:reconcile", args=[plan2027.pk])).content.decode()
     row = re.search(r'data-testid="recon-Rep_A1".*?</tr>', html, re.S)[0]
     assert "recon-rejected" not in row and "¥95" in row
@@ -332,16 +331,10 @@ def test_reconcile_page_narrows_to_proposals_open_ones_or_gaps_with_the_teams_ab
     set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
     set_values(node(plan2027, member=org.rep_a2), D(50), org.mgr_a)
     set_values(node(plan2027, member=org.rep_b1), D(40), org.director)
-    s.proposal_create(
-        target=node(plan2027, member=org.rep_a1), value=D(90), comment="", actor=org.rep_a1.user
-    )
-    accepted = s.proposal_create(
-        target=node(plan2027, member=org.rep_a2), value=D(52), comment="", actor=org.rep_a2.user
-    )
+    propose(plan2027, org.rep_a1, 90)
+    accepted = propose(plan2027, org.rep_a2, 52)
     s.proposal_decide(proposal=accepted, accept=True, actor=org.mgr_a.user)
-    rejected = s.proposal_create(
-        target=node(plan2027, member=org.rep_b1), value=D(5), comment="", actor=org.rep_b1.user
-    )
+    rejected = propose(plan2027, org.rep_b1, 5)
     s.proposal_decide(proposal=rejected, accept=False, actor=org.director.user)
     client = login(org.director)
     url = reverse("targets:reconcile", args=[plan2027.pk])
@@ -402,7 +395,7 @@ def test_a_rep_reads_their_draft_row_as_money_with_the_way_to_propose(org, plan2
     )
     row = re.search(r'data-testid="row-Rep_A1".*?</tr>', html, re.S)
     row = row[0] if row else html
-    assert "¥100,000" in row and "100000.00" not in row
+    assert ">¥100,000<" in row and ">100000.00<" not in row and ">100,000<" not in row
     assert html.count('data-testid="plan-propose"') == 1
     assert f'href="{reverse("targets:mine")}#propose-{own.pk}"' in html
     assert "Owner: Director" in html
