@@ -210,6 +210,14 @@ def labelled(label: Any, text: Any) -> str:
     return words_labelled(label, text)
 
 
+@register.simple_tag
+def colon() -> str:
+    """The reader's colon after a label whose value the template writes itself (with markup):
+    ``{% translate "Owner" %}{% colon %}<strong>…</strong>`` — ": " / "：" (the colon of
+    :func:`salesloop.common.words.labelled`)."""
+    return words_labelled("", "")
+
+
 @register.filter
 def owners_with_ratios(rows: Any) -> str:
     """People named with their change, listed as the reader writes a list: "Rep_A1 +20%,
