@@ -413,6 +413,26 @@ def test_a_teams_sum_follows_the_figures_as_they_are_typed(page, org):
     assert Target.objects.get(pk=rep.pk).target == rep.target + 1000
 
 
+def test_a_manager_asks_the_team_for_their_own_figures(page, org):
+    """On a draft's reconciliation Team A's manager asks the two reps who have not proposed,
+    with a note; the page confirms it and says when it was last done; each rep finds the notice
+    in their notification centre."""
+    plan, _team = f.team_a_plan(org)
+    log_in(page, "mgr_a", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/reconcile/")
+    form = page.get_by_test_id("ask-form")
+    expect(form).to_contain_text("2 people below you have not proposed a figure of Booked revenue")
+    form.locator("input[name=note]").fill("by Friday")
+    form.get_by_test_id("ask-button").click()
+    expect(page.locator(".message").first).to_contain_text("Asked 2 people for their own figures")
+    expect(page.get_by_test_id("ask-last")).to_contain_text("by Mgr_A (2 people).")
+    shot(page, "reconcile-asked")
+    log_out(page)
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.goto(f"{page.base}/alerts/")
+    expect(page.locator("main")).to_contain_text("Mgr_A asks for your own figure")
+
+
 def test_a_director_re_spreads_the_rest_of_an_active_year(page, org, time_machine):
     """The active plan of the year under way (in July: five open months, so that spreading
     them evenly changes them — in December one open month could not change): on Team A's

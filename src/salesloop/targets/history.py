@@ -35,6 +35,7 @@ ACTIONS = {
     "target.proposal_accepted": gettext_lazy("Proposal accepted"),
     "target.move": gettext_lazy("Moved with a member changing teams"),
     "proposal.create": gettext_lazy("Proposal made"),
+    "plan.proposals_requested": gettext_lazy("Proposals asked for"),
 }
 
 FIELDS = {
@@ -58,6 +59,8 @@ FIELDS = {
     "subtree_targets": gettext_lazy("Targets under it split the same way"),
     "file": gettext_lazy("File"),
     "targets": gettext_lazy("Targets changed"),
+    "asked": gettext_lazy("People asked"),
+    "note": gettext_lazy("Note"),
 }
 
 

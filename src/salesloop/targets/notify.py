@@ -295,6 +295,49 @@ def deciders(target: Target, proposer: Member, pool: list[Member] | None = None)
     return []
 
 
+def proposals_requested(
+    plan_pk: int, metric: str, actor_pk: int, target_pks: list[int], note: str
+) -> None:
+    """The people a leader asked for their own figure (``services.proposals_request``) each
+    hear it once, with the targets they are asked about and the leader's note."""
+    plan = Plan.objects.get(pk=plan_pk)
+    actor = Member.objects.get(pk=actor_pk)
+    mine: dict[int, list[Target]] = defaultdict(list)
+    people: dict[int, Member] = {}
+    for t in (
+        Target.objects.filter(pk__in=target_pks)
+        .select_related("member__user", "member__org_unit", "unit")
+        .order_by("pk")
+    ):
+        for member in _carriers(t):
+            if member.pk != actor_pk and rules.may_propose(member, t):
+                people[member.pk] = member
+                mine[member.pk].append(t)
+
+    def message(member: Member) -> tuple[str, str]:
+        values = {"who": actor.display_name, "plan": plan, "metric": Metric(metric).label}
+        lines = [
+            _("%(owner)s: the top-down target is %(target)s.")
+            % {"owner": t.owner_name, "target": _figure(t.target, t.metric)}
+            for t in mine[member.pk]
+        ]
+        return (
+            _("%(who)s asks for your own figure for %(plan)s (%(metric)s)") % values,
+            "\n".join(
+                [
+                    *lines,
+                    *([_("Their note: %(note)s") % {"note": note}] if note else []),
+                    _(
+                        "Propose the figure you can commit to on My targets: it goes to your "
+                        "manager, who accepts or rejects it."
+                    ),
+                ]
+            ),
+        )
+
+    _send(people.values(), message, reverse("targets:mine"))
+
+
 def proposal_made(proposal_pk: int) -> None:
     proposal = Proposal.objects.select_related(
         "target__plan", "target__member__org_unit", "target__unit", "proposed_by"
@@ -419,6 +462,7 @@ EVENTS: dict[str, Callable[..., None]] = {
         plan_returned,
         plan_approved,
         plan_activated,
+        proposals_requested,
         proposal_made,
         proposal_decided,
         target_revised,

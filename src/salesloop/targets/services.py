@@ -47,6 +47,7 @@ from salesloop.core.allocation import (
     split_levels_many,
 )
 from salesloop.core.periods import FiscalCalendar, SeasonalWeights
+from salesloop.org.choices import Role
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.org.visibility import member_of
@@ -54,6 +55,7 @@ from salesloop.targets import notify, rules, smart
 from salesloop.targets.choices import (
     REASON_MIN,
     Method,
+    Metric,
     PlanStatus,
     ProposalStatus,
     metric_places,
@@ -1952,6 +1954,95 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
     )
     notify.after_commit(notify.proposal_made, proposal.pk)
     return proposal
+
+
+#: The longest note a leader adds when asking for proposals (told to each person asked).
+ASK_NOTE_MAX = 500
+
+
+def proposal_askees(*, plan: Plan, metric: str, member: Member) -> list[tuple[Member, Target]]:
+    """Whom ``member`` may ask for their own figure in ``plan`` for ``metric``, with the
+    target each is asked about: the people and team managers below ``member`` (the targets
+    they may set) who may propose on that target and have no proposal standing on it (open or
+    accepted), themselves left out. A person is asked about their own total; a manager about
+    their team's."""
+    targets = list(
+        Target.objects.filter(plan=plan, metric=metric, product_line__isnull=True)
+        .select_related("member__org_unit", "member__user", "unit")
+        .order_by("pk")
+    )
+    standing = set(
+        Proposal.objects.filter(
+            target__in=[t.pk for t in targets],
+            status__in=(ProposalStatus.OPEN, ProposalStatus.ACCEPTED),
+        ).values_list("target_id", flat=True)
+    )
+    managers: dict[int, list[Member]] = {}
+    for m in Member.objects.filter(
+        role=Role.MANAGER, left_on__isnull=True, user__is_active=True
+    ).select_related("org_unit", "user"):
+        managers.setdefault(m.org_unit_id, []).append(m)
+    out: list[tuple[Member, Target]] = []
+    for t in targets:
+        if t.pk in standing or not rules.may_edit_target(member, t):
+            continue
+        if t.member_id:
+            who = [t.member] if t.member and t.member.left_on is None and t.member.user_id else []
+        else:
+            who = managers.get(t.unit_id or 0, [])
+        out += [
+            (m, t)
+            for m in who
+            if m.pk != member.pk and getattr(m.user, "is_active", False) and rules.may_propose(m, t)
+        ]
+    return out
+
+
+@transaction.atomic
+def proposals_request(*, plan: Plan, metric: str, actor: Any, note: str = "") -> int:
+    """Ask the people below the actor who have not proposed (``proposal_askees``) for their own
+    figure on ``metric``: each hears it (in the app and by email), with their top-down target,
+    the actor's ``note`` and the way to My targets. Recorded on the plan; returns how many
+    people were asked. Refused, changing nothing, when the plan is not a draft, the actor sets
+    no targets, the note is too long, or nobody is left to ask."""
+    member = _actor_member(actor)
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if not rules.may_set_targets(member):
+        raise PermissionDenied(_("Managers, directors and admins ask for proposals."))
+    if plan.status != PlanStatus.DRAFT:
+        raise ValidationError(_("Proposals are asked for while the plan is a draft."))
+    if metric not in Metric.values:
+        raise ValidationError(_("There is no metric %(value)s.") % {"value": str(metric)[:20]})
+    note = note.strip()
+    if len(note) > ASK_NOTE_MAX:
+        raise ValidationError(
+            {"note": _("Keep the note within %(n)s characters.") % {"n": ASK_NOTE_MAX}}
+        )
+    asked = proposal_askees(plan=plan, metric=metric, member=member)
+    people = {m.pk for m, _t in asked}
+    if not people:
+        raise ValidationError(
+            _(
+                "Nobody to ask: everyone below you has a proposal standing for %(metric)s, or "
+                "nobody below you carries a target of it yet."
+            )
+            % {"metric": Metric(metric).label}
+        )
+    audit_record(
+        actor=actor,
+        action="plan.proposals_requested",
+        subject=plan,
+        changes={"metric": [None, metric], "asked": [None, len(people)], "note": [None, note]},
+    )
+    notify.after_commit(
+        notify.proposals_requested,
+        plan.pk,
+        metric,
+        member.pk,
+        sorted({t.pk for _m, t in asked}),
+        note,
+    )
+    return len(people)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ urlpatterns = [
     path("plans/<int:pk>/runs/<int:run_id>/", views.plan_run_view, name="run"),
     path("plans/<int:pk>/transition/", views.plan_transition_view, name="transition"),
     path("plans/<int:pk>/reconcile/", views.reconcile_view, name="reconcile"),
+    path("plans/<int:pk>/ask/", views.proposals_request_view, name="ask"),
     path("plans/<int:pk>/history/", views.history_view, name="history"),
     path("plans/<int:pk>/compare/", views.compare_view, name="compare"),
     path("plans/<int:pk>/compare.xlsx", views.compare_export_view, name="compare_export"),

@@ -830,11 +830,14 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     rows, counts = selectors.reconcile_narrow(rows, show)
     waiting = selectors.open_proposal_counts(user=request.user, plan=plan)
     member = member_of(request.user)
+    ask: dict[str, Any] | None = None
     if plan.status == PlanStatus.DRAFT and member is not None and can_write(request.user):
         # where the reader may answer with a figure of their own and has none standing: the
         # way to My targets' proposal form, rather than a bare "Not proposed"
         for r in rows:
             r["may_propose"] = r["proposal"] is None and rules.may_propose(member, r["row"].target)
+        if rules.may_set_targets(member):
+            ask = _ask_context(plan, metric, member)
     return render(
         request,
         "targets/reconcile.html",
@@ -858,6 +861,8 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
                 for value, label in Metric.choices
             ],
             "rows": rows,
+            "ask": ask,
+            "ask_note_max": services.ASK_NOTE_MAX,
             "show": show,
             "shows": [
                 ("all", _("Everyone"), None),
@@ -867,6 +872,61 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
             ],
         },
     )
+
+
+def _ask_context(plan: Plan, metric: str, member: Member) -> dict[str, Any]:
+    """For "Ask for proposals": how many people below the reader have not proposed, and when
+    the figures of this metric were last asked for (by whom, how many people)."""
+    from salesloop.common.models import AuditEvent
+
+    people = {m.pk for m, _t in services.proposal_askees(plan=plan, metric=metric, member=member)}
+    last = next(
+        (
+            e
+            for e in AuditEvent.objects.filter(
+                subject_type="targets.plan",
+                subject_id=str(plan.pk),
+                action="plan.proposals_requested",
+            ).order_by("-at", "-id")[:50]
+            if (e.changes.get("metric") or [None, None])[1] == metric
+        ),
+        None,
+    )
+    by = Member.objects.filter(user_id=last.actor_id).first() if last and last.actor_id else None
+    return {
+        "people": len(people),
+        "last": last,
+        "last_by": by.display_name if by else "",
+        "last_count": (last.changes.get("asked") or [None, 0])[1] if last else 0,
+    }
+
+
+@writer_required
+@require_POST
+def proposals_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Ask for proposals" on the reconciliation: the people below the reader who have not
+    proposed hear that their figure is asked for."""
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    metric = _metric(request)
+    try:
+        n = services.proposals_request(
+            plan=plan, metric=metric, actor=request.user, note=request.POST.get("note", "")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, sentences(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Asked %(n)s person for their own figure (%(metric)s); each is told, with "
+                "their top-down target.",
+                "Asked %(n)s people for their own figures (%(metric)s); each is told, with "
+                "their top-down target.",
+                n,
+            )
+            % {"n": n, "metric": Metric(metric).label},
+        )
+    return redirect(reconcile_link(plan.pk, metric, show="all"))
 
 
 def _comparison(request: HttpRequest, plan: Any) -> dict[str, Any]:

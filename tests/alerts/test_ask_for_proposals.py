@@ -1,0 +1,163 @@
+""" "Ask for proposals" (征集提报) on a draft plan's reconciliation: a leader asks the people below
+them who have not proposed for their own figure; each hears it once — in the app and by email
+through a real SMTP server, in their own language — with their top-down target and the leader's
+note; the plan's history records it; bad requests are refused and tell nobody."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from salesloop.alerts.delivery import deliveries_send_due
+from salesloop.alerts.models import Notification
+from salesloop.common.models import AuditEvent
+from salesloop.targets import services as s
+from tests.alerts.conftest import parts
+from tests.factories import set_levels as set_values
+from tests.factories import target_node as node
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    def run(step, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return step(**kwargs)
+
+    return run
+
+
+def notices(member):
+    return list(
+        Notification.objects.filter(recipient=member, alert=None, report=None).order_by("pk")
+    )
+
+
+@pytest.fixture
+def draft(org):
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    set_values(node(plan, member=org.rep_a1), D(100000), org.mgr_a)
+    set_values(node(plan, member=org.rep_a2), D(50000), org.mgr_a)
+    return plan
+
+
+def asked_names(plan, metric, member):
+    return sorted(
+        {m.display_name for m, _t in s.proposal_askees(plan=plan, metric=metric, member=member)}
+    )
+
+
+def test_a_manager_asks_the_people_below_who_have_not_proposed(org, draft, run_on_commit, smtp):
+    """Team A: Rep_A1 has proposed, Rep_A2 has not, the viewer may not propose and the manager
+    does not ask themselves: only Rep_A2 is asked, by email in Chinese, with the target and
+    the note; Rep_A1 hears nothing."""
+    s.proposal_create(
+        target=node(draft, member=org.rep_a1), value=D(90000), comment="", actor=org.rep_a1.user
+    )
+    Notification.objects.all().delete()  # the proposal's own notice to the manager
+    org.rep_a2.user.email = "rep_a2@example.com"
+    org.rep_a2.user.save()
+    org.rep_a2.language = "zh-hans"
+    org.rep_a2.save()
+    assert asked_names(draft, "booked_revenue", org.mgr_a) == ["Rep_A2"]
+    n = run_on_commit(
+        s.proposals_request,
+        plan=draft,
+        metric="booked_revenue",
+        actor=org.mgr_a.user,
+        note=" 周五前提交 ",
+    )
+    assert n == 1
+    [notice] = notices(org.rep_a2)
+    assert notice.title == f"Mgr_A 请您提报 {draft}（签约额）的数字"
+    assert "Rep_A2：自上而下目标为 ¥50,000。" in notice.body
+    assert "备注：周五前提交" in notice.body
+    assert notice.link == reverse("targets:mine")
+    assert notices(org.rep_a1) == [] and notices(org.viewer_a) == [] and notices(org.mgr_a) == []
+    deliveries_send_due()
+    [msg] = smtp.to("rep_a2@example.com")
+    text, _html = parts(msg)
+    assert "¥50,000" in text and "周五前提交" in text
+    event = AuditEvent.objects.get(action="plan.proposals_requested")
+    assert event.changes == {
+        "metric": [None, "booked_revenue"],
+        "asked": [None, 1],
+        "note": [None, "周五前提交"],
+    }
+
+
+def test_the_director_asks_everyone_below_people_about_their_own_and_managers_their_team(
+    org, draft
+):
+    """Below the director: each rep and team member about their own total, each manager also
+    about their team's (East's manager about East, Team W's about Team W); the director
+    never, the viewer never. Once a team's manager has proposed for the team, they are still
+    asked about their own total."""
+    everyone = asked_names(draft, "booked_revenue", org.director)
+    assert everyone == ["East_Mgr", "Mgr_A", "Mgr_W", "Rep_A1", "Rep_A2", "Rep_B1", "Rep_W1"]
+    pairs = s.proposal_askees(plan=draft, metric="booked_revenue", member=org.director)
+    mgr_w = sorted(t.owner_name for m, t in pairs if m.pk == org.mgr_w.pk)
+    assert mgr_w == ["Mgr_W", "Team W"]
+    s.proposal_create(
+        target=node(draft, unit=org.team_w), value=D(1), comment="", actor=org.mgr_w.user
+    )
+    pairs = s.proposal_askees(plan=draft, metric="booked_revenue", member=org.director)
+    assert sorted(t.owner_name for m, t in pairs if m.pk == org.mgr_w.pk) == ["Mgr_W"]
+
+
+def test_bad_requests_are_refused_and_tell_nobody(org, draft, run_on_commit):
+    events = AuditEvent.objects.count()
+    with pytest.raises(PermissionDenied):
+        s.proposals_request(plan=draft, metric="booked_revenue", actor=org.rep_a1.user)
+    with pytest.raises(ValidationError, match="within 500 characters"):
+        s.proposals_request(
+            plan=draft, metric="booked_revenue", actor=org.mgr_a.user, note="x" * 501
+        )
+    with pytest.raises(ValidationError, match="There is no metric"):
+        s.proposals_request(plan=draft, metric="bogus", actor=org.mgr_a.user)
+    for rep in (org.rep_a1, org.rep_a2):  # everyone in Team A has proposed
+        s.proposal_create(target=node(draft, member=rep), value=D(1), comment="", actor=rep.user)
+    with pytest.raises(ValidationError, match="Nobody to ask"):
+        s.proposals_request(plan=draft, metric="booked_revenue", actor=org.mgr_a.user)
+    s.plan_submit(plan=draft, actor=org.director.user)
+    with pytest.raises(ValidationError, match="while the plan is a draft"):
+        run_on_commit(
+            s.proposals_request, plan=draft, metric="booked_revenue", actor=org.director.user
+        )
+    assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 0
+    assert AuditEvent.objects.count() > events  # the proposals and the submission only
+    assert notices(org.rep_w1) == []
+
+
+def test_the_reconciliation_offers_it_says_whom_and_when_it_was_last_done(
+    org, draft, client, login
+):
+    url = reverse("targets:reconcile", args=[draft.pk])
+    page = login(org.mgr_a).get(url).content.decode()
+    assert 'data-testid="ask-form"' in page
+    assert "2 people below you have not proposed a figure of Booked revenue" in page
+    response = client.post(
+        reverse("targets:ask", args=[draft.pk]),
+        {"metric": "booked_revenue", "note": "by Friday"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Asked 2 people for their own figures (Booked revenue)" in html
+    assert "Last asked" in html and "by Mgr_A (2 people)." in html
+    # a rep is not offered it, and cannot post it
+    rep_page = login(org.rep_a1).get(url).content.decode()
+    assert 'data-testid="ask-form"' not in rep_page
+    refused = client.post(
+        reverse("targets:ask", args=[draft.pk]), {"metric": "booked_revenue"}, follow=True
+    )
+    assert "Managers, directors and admins ask for proposals." in refused.content.decode()
+    assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 1
+    # the plan's history says it
+    history = login(org.director).get(reverse("targets:history", args=[draft.pk]))
+    assert "Proposals asked for" in history.content.decode()
