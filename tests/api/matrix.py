@@ -96,6 +96,7 @@ API_ROUTES = {
     "target_revise": "target-write",
     "proposal_create": "target-propose",
     "proposal_decide": "proposal-write",
+    "proposals_request": "plan-write",
     "member_move": "member-move",
     # performance tracking (tests/insights/test_api.py)
     "performance": "node",

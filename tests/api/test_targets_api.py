@@ -113,6 +113,7 @@ def test_every_target_route_kind_is_tested_here():
         "target_revise",
         "proposal_create",
         "proposal_decide",
+        "proposals_request",
         "member_move",
     }
 
@@ -301,6 +302,7 @@ def test_a_read_only_token_and_anonymous_change_nothing(org, draft, active, api_
         ("POST", f"/api/targets/{live.pk}/revisions", {**values(live), "reason": "原因说明"}),
         ("POST", f"/api/targets/{t.pk}/proposals", {"value": "1.00"}),
         ("POST", f"/api/proposals/{proposal.pk}/decide", {"accept": True}),
+        ("POST", f"/api/plans/{draft.pk}/proposal-requests", {"metric": "booked_revenue"}),
         (
             "POST",
             f"/api/members/{org.rep_a1.pk}/move",
@@ -688,3 +690,21 @@ def test_a_revision_may_count_from_a_later_month_but_not_a_month_over(
     assert months[:9] == kept and sum(months) == live.target + 12
     listed = api.get(f"/api/plans/{active.pk}/revisions/").json()["items"]
     assert listed[0]["counts_from"] == 10
+
+
+def test_a_leader_asks_for_proposals_through_the_api(org, draft, api_as):
+    """POST /plans/{id}/proposal-requests: a manager asks their team (the two reps without a
+    proposal), a rep may not (403), a note too long or an unknown metric is a 422 that records
+    nothing."""
+    from salesloop.common.models import AuditEvent
+
+    path = f"/api/plans/{draft.pk}/proposal-requests"
+    manager = api_as(org.mgr_a)
+    response = manager.post(path, {"metric": "booked_revenue", "note": "by Friday"})
+    assert response.status_code == 200, response.json()
+    assert response.json() == {"asked": 2}
+    assert api_as(org.rep_a1).post(path, {"metric": "booked_revenue"}).status_code == 403
+    for body in ({"metric": "booked_revenue", "note": "x" * 501}, {"metric": "bogus"}):
+        assert manager.post(path, body).status_code == 422
+    assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 1
+    assert api_as(org.mgr_a).post("/api/plans/999999/proposal-requests", {}).status_code == 404

@@ -48,6 +48,8 @@ from salesloop.targets.schemas import (
     PlanQuery,
     ProposalIn,
     ProposalOut,
+    ProposalRequestIn,
+    ProposalRequestOut,
     RecommendationOut,
     RecomputeIn,
     RevisionIn,
@@ -563,6 +565,24 @@ def proposal_create_route(request: HttpRequest, target_id: PathId, payload: Prop
         actor=request.user,
     )
     return Status(201, proposal)
+
+
+@router.post(
+    "/plans/{plan_id}/proposal-requests",
+    response={200: ProposalRequestOut, **WRITE_ERRORS},
+    url_name="proposals_request",
+)
+def proposals_request_route(
+    request: HttpRequest, plan_id: PathId, payload: ProposalRequestIn
+) -> Any:
+    """Ask for proposals (征集提报) while the plan is a draft: each person below you who has no
+    proposal open or accepted on a target you may set is told that their own figure is asked
+    for, with their top-down targets and your note. Managers, directors and admins."""
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    asked = services.proposals_request(
+        plan=plan, metric=payload.metric, actor=request.user, note=payload.note
+    )
+    return {"asked": asked}
 
 
 @router.post(

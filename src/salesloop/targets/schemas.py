@@ -193,6 +193,21 @@ class TransitionIn(Schema):
     )
 
 
+class ProposalRequestIn(Schema):
+    metric: Metric = Field(
+        Metric.BOOKED_REVENUE, description="The metric whose figures you ask for."
+    )
+    note: str = Field(
+        default="",
+        max_length=500,
+        description="A note for the people asked (optional), e.g. by when.",
+    )
+
+
+class ProposalRequestOut(Schema):
+    asked: int = Field(description="How many people were asked (each is told once).")
+
+
 class ProposalIn(Schema):
     value: Money = Field(description="The target you propose for the year.")
     comment: Text(2000) = ""  # type: ignore[valid-type]
