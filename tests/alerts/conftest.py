@@ -301,3 +301,24 @@ def alerted(scenario):
 
     rules_evaluate(today=TODAY)
     return scenario
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run a workflow step and then its commit callbacks: each step's notices go out once its
+    transaction commits (a test runs inside one)."""
+
+    def run(step, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return step(**kwargs)
+
+    return run
+
+
+def notices(member: Any) -> list[Any]:
+    """The workflow notices ``member`` received (not alerts, not reports), oldest first."""
+    from salesloop.alerts.models import Notification
+
+    return list(
+        Notification.objects.filter(recipient=member, alert=None, report=None).order_by("pk")
+    )

@@ -15,27 +15,12 @@ from salesloop.alerts.delivery import deliveries_send_due
 from salesloop.alerts.models import Notification
 from salesloop.common.models import AuditEvent
 from salesloop.targets import services as s
-from tests.alerts.conftest import parts
+from tests.alerts.conftest import notices, parts
 from tests.factories import set_levels as set_values
 from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(step, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return step(**kwargs)
-
-    return run
-
-
-def notices(member):
-    return list(
-        Notification.objects.filter(recipient=member, alert=None, report=None).order_by("pk")
-    )
 
 
 @pytest.fixture

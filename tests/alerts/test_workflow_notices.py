@@ -15,29 +15,12 @@ from salesloop.alerts.delivery import deliveries_send_due
 from salesloop.alerts.models import Alert, Delivery, Notification, NotificationPreference
 from salesloop.alerts.services import rules_evaluate
 from salesloop.targets import services as s
-from tests.alerts.conftest import at, parts
+from tests.alerts.conftest import at, notices, parts
 from tests.factories import set_levels as set_values
 from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Each step's notices go out once its transaction commits (a test runs inside one)."""
-
-    def run(step, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return step(**kwargs)
-
-    return run
-
-
-def notices(member):
-    return list(
-        Notification.objects.filter(recipient=member, alert=None, report=None).order_by("pk")
-    )
 
 
 def approve(plan, org):
