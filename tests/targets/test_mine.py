@@ -402,3 +402,61 @@ def test_a_rep_reads_their_draft_row_as_money_with_the_way_to_propose(org, plan2
     s.plan_submit(plan=plan2027, actor=org.director.user)
     again = login(org.rep_a1).get(reverse("targets:plan", args=[plan2027.pk])).content.decode()
     assert 'data-testid="plan-propose"' not in again
+
+
+def test_the_reconciliation_exports_as_the_page_shows_it(org, plan2027, login):
+    """The XLSX holds the rows the page shows (the choice included), each figure a number:
+    Rep_A1 90 against 100, a gap of −10 (−10 %, in red) with their reason; a rep's export holds
+    only what they may see; the export is recorded."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from salesloop.common.models import AuditEvent
+
+    set_values(node(plan2027, member=org.rep_a1), D(100), org.mgr_a)
+    set_values(node(plan2027, member=org.rep_a2), D(50), org.mgr_a)
+    s.proposal_create(
+        target=node(plan2027, member=org.rep_a1),
+        value=D(90),
+        comment="两个大客户预算削减",
+        actor=org.rep_a1.user,
+    )
+    url = reverse("targets:reconcile_export", args=[plan2027.pk])
+
+    def sheet(client, **query):
+        response = client.get(url, {"metric": "booked_revenue", **query})
+        assert response.status_code == 200
+        assert response["Content-Disposition"].endswith('reconcile-FY2027-v1-booked_revenue.xlsx"')
+        ws = load_workbook(io.BytesIO(response.content)).active
+        head = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Team / person")
+        header = [c.value for c in ws[head]]
+        rows = {
+            row[0]: dict(zip(header, row, strict=True))
+            for row in ws.iter_rows(min_row=head + 1, values_only=True)
+        }
+        return ws, rows
+
+    director = login(org.director)
+    ws, rows = sheet(director, show="open")
+    assert "Awaiting decision" in ws["A1"].value
+    assert list(rows) == ["Company", "East", "Team A", "Rep_A1"]
+    rep = rows["Rep_A1"]
+    assert (rep["Top-down target"], rep["Bottom-up"], rep["Gap"]) == (100, 90, -10)
+    assert rep["Gap %"] == pytest.approx(-0.1)
+    assert (rep["Proposed by"], rep["Proposal"], rep["Status"]) == (
+        "Rep_A1",
+        90,
+        "Awaiting decision",
+    )
+    assert rep["Their reason"] == "两个大客户预算削减"
+    gap_row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Rep_A1")
+    assert ws.cell(gap_row, 4).font.color.rgb.endswith("B42318")  # a gap of 10 % or more
+    _ws, everyone = sheet(director)
+    assert {"Rep_A2", "Team W", "Rep_W1"} <= set(everyone)
+    assert everyone["Rep_A2"]["Bottom-up"] is None  # not proposed
+    _ws, own = sheet(login(org.rep_a1))
+    assert set(own) == {"Rep_A1"}  # the visibility rule: only their own row
+    assert (
+        AuditEvent.objects.filter(action="export", changes__kind="plan-reconciliation").count() == 3
+    )

@@ -64,7 +64,8 @@ ROUTES = {
     "targets:months": "targets",
     "targets:propose": "targets",
     "targets:decide": "targets",
-    "targets:ask": "targets",  # leaders only; who is asked: tests/alerts/test_ask_for_proposals.py
+    "targets:ask": "targets",
+    "targets:reconcile_export": "targets",  # leaders only; who is asked: tests/alerts/test_ask_for_proposals.py
     "targets:move": "targets",
     "apitokens:list": "page",
     "apitokens:revoke": "personal",  # only the user's own tokens: tests/api/test_token_pages.py

@@ -345,3 +345,88 @@ def comparison_workbook(
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def reconciliation_workbook(
+    *, user: Any, plan: Plan, metric: str, rows: list[dict[str, Any]], shown: str = ""
+) -> bytes:
+    """The reconciliation (``selectors.reconciliation``, as the page narrowed it: ``rows``,
+    ``shown`` its choice in words) as one sheet: the tree with the top-down target, the
+    bottom-up figure, the gap in amount and share (gaps of 10 % or more in red), and the
+    proposal — who, how much, its status, their reason and the decision's note."""
+    number = MONEY_FORMAT if metric in MONEY_METRICS else COUNT_FORMAT
+    wb = Workbook()
+    ws: Worksheet = wb.active
+    ws.title = _sheet_title(wb, str(Metric(metric).label))
+    member = member_of(user)
+    scope = " · ".join(
+        str(part)
+        for part in (plan, _("Top-down vs bottom-up"), Metric(metric).label, shown)
+        if part
+    )
+    ws.append([safe(scope)])
+    ws["A1"].font = TITLE
+    ws.append(
+        [
+            safe(
+                _("Exported %(at)s by %(who)s")
+                % {
+                    "at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+                    "who": member.display_name if member else user.get_username(),
+                }
+            )
+        ]
+    )
+    ws.append([])
+    header = [
+        _("Team / person"),
+        _("Top-down target"),
+        _("Bottom-up"),
+        _("Gap"),
+        _("Gap %"),
+        _("Proposed by"),
+        _("Proposal"),
+        _("Status"),
+        _("Their reason"),
+        _("Decision note"),
+    ]
+    head_row = r = _header(ws, header)
+    for item in rows:
+        t = item["row"].target
+        shown_proposal = item["proposal"] or item["rejected"]
+        ws.append(
+            [
+                safe(t.owner_name),
+                t.target,
+                item["bottom_up"],
+                item["gap"],
+                float(item["ratio"]) if item["ratio"] is not None else None,
+                safe(shown_proposal.proposed_by.display_name) if shown_proposal else None,
+                shown_proposal.value if shown_proposal else None,
+                str(shown_proposal.get_status_display()) if shown_proposal else None,
+                safe(shown_proposal.comment) if shown_proposal and shown_proposal.comment else None,
+                safe(shown_proposal.decision_note)
+                if shown_proposal and shown_proposal.decision_note
+                else None,
+            ]
+        )
+        r += 1
+        ws.cell(r, 1).alignment = Alignment(indent=min(item["row"].depth, 15))
+        if t.unit_id:
+            ws.cell(r, 1).font = BOLD
+            for col in range(1, len(header) + 1):
+                ws.cell(r, col).fill = UNIT_FILL
+        for col in (2, 3, 4, 7):
+            ws.cell(r, col).number_format = number
+        ws.cell(r, 5).number_format = "+0.0%;-0.0%;0%"
+        if item["flag"]:
+            ws.cell(r, 4).font = ws.cell(r, 5).font = FLAG_FONT
+    for col in range(1, len(header) + 1):
+        ws.column_dimensions[get_column_letter(col)].width = 26 if col == 1 else 15
+    for col in (9, 10):
+        ws.column_dimensions[get_column_letter(col)].width = 36
+    ws.freeze_panes = ws.cell(head_row + 1, 2)
+    ws.auto_filter.ref = f"A{head_row}:{get_column_letter(len(header))}{r}"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

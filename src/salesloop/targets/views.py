@@ -823,10 +823,7 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     metric = _metric(request)
     rows = selectors.reconciliation(user=request.user, plan=plan, metric=metric)
-    show = request.GET.get("show") or "all"
-    if show not in selectors.RECONCILE_SHOWS:
-        _said_instead(request, _("There is no choice %(value)s: showing everyone instead."), show)
-        show = "all"
+    show = _reconcile_show(request)
     rows, counts = selectors.reconcile_narrow(rows, show)
     waiting = selectors.open_proposal_counts(user=request.user, plan=plan)
     member = member_of(request.user)
@@ -864,14 +861,56 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
             "ask": ask,
             "ask_note_max": services.ASK_NOTE_MAX,
             "show": show,
-            "shows": [
-                ("all", _("Everyone"), None),
-                ("proposals", _("With a proposal"), counts["proposals"]),
-                ("open", _("Awaiting decision"), counts["open"]),
-                ("gaps", _("Gaps of %(share)s or more") % {"share": "10%"}, counts["gaps"]),
-            ],
+            "shows": _reconcile_show_labels(counts),
         },
     )
+
+
+def _reconcile_show(request: HttpRequest) -> str:
+    """The reconciliation's choice of rows (``selectors.RECONCILE_SHOWS``); another value says
+    so and shows everyone."""
+    show = request.GET.get("show") or "all"
+    if show not in selectors.RECONCILE_SHOWS:
+        _said_instead(request, _("There is no choice %(value)s: showing everyone instead."), show)
+        show = "all"
+    return show
+
+
+def _reconcile_show_labels(counts: dict[str, int] | None = None) -> list[tuple[str, str, Any]]:
+    counts = counts or {}
+    return [
+        ("all", _("Everyone"), None),
+        ("proposals", _("With a proposal"), counts.get("proposals")),
+        ("open", _("Awaiting decision"), counts.get("open")),
+        ("gaps", _("Gaps of %(share)s or more") % {"share": "10%"}, counts.get("gaps")),
+    ]
+
+
+def reconcile_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The reconciliation as the page shows it (metric, choice of rows), as an XLSX sheet."""
+    from salesloop.common.audit import security_event
+    from salesloop.targets.export import reconciliation_workbook
+
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    metric = _metric(request)
+    show = _reconcile_show(request)
+    rows, _counts = selectors.reconcile_narrow(
+        selectors.reconciliation(user=request.user, plan=plan, metric=metric), show
+    )
+    label = next(str(lbl) for value, lbl, _n in _reconcile_show_labels() if value == show)
+    data = reconciliation_workbook(
+        user=request.user, plan=plan, metric=metric, rows=rows, shown="" if show == "all" else label
+    )
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="reconcile-FY{plan.fiscal_year}-v{plan.version}-{metric}.xlsx"'
+    )
+    security_event(
+        actor=request.user, action="export", kind="plan-reconciliation", plan=plan.pk, show=show
+    )
+    return response
 
 
 def _ask_context(plan: Plan, metric: str, member: Member) -> dict[str, Any]:
