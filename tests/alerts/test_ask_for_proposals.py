@@ -146,3 +146,45 @@ def test_the_reconciliation_offers_it_says_whom_and_when_it_was_last_done(
     # the plan's history says it
     history = login(org.director).get(reverse("targets:history", args=[draft.pk]))
     assert "Proposals asked for" in history.content.decode()
+
+
+def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time_machine):
+    """The rule "decisions waiting": three days after the manager asked, each person still
+    without a proposal has an alert saying so, leading to My targets; it resolves once they
+    propose; a later request counts its days afresh."""
+    from datetime import date
+
+    from salesloop.alerts.models import Alert
+    from salesloop.alerts.services import rules_evaluate
+    from tests.alerts.conftest import at
+
+    def waiting(today):
+        rules_evaluate(today=today, keys=["decisions_waiting"], notify=False)
+        return {
+            a.owner: a
+            for a in Alert.objects.filter(rule="decisions_waiting", status="open").select_related(
+                "owner"
+            )
+        }
+
+    time_machine.move_to(at(date(2026, 11, 2)), tick=False)
+    s.proposals_request(plan=draft, metric="booked_revenue", actor=org.mgr_a.user)
+    assert waiting(date(2026, 11, 4)) == {}  # two days: not yet
+    alerts = waiting(date(2026, 11, 5))
+    assert set(alerts) == {org.rep_a1, org.rep_a2}
+    rep = alerts[org.rep_a2]
+    assert rep.title == "1 target decision waits for Rep_A2"
+    assert rep.message == (
+        f"Your own figure of Booked revenue for {draft} was asked for 3 days ago."
+    )
+    assert rep.action == "Decide: propose your figure on My targets."
+    assert rep.link == reverse("targets:mine")
+    time_machine.move_to(at(date(2026, 11, 5), 11), tick=False)
+    s.proposal_create(
+        target=node(draft, member=org.rep_a2), value=D(1), comment="", actor=org.rep_a2.user
+    )
+    assert set(waiting(date(2026, 11, 5))) == {org.rep_a1}
+    # asked again: the days count from the new request
+    time_machine.move_to(at(date(2026, 11, 6)), tick=False)
+    s.proposals_request(plan=draft, metric="booked_revenue", actor=org.mgr_a.user)
+    assert waiting(date(2026, 11, 7)) == {}

@@ -68,6 +68,10 @@ PARAM_LABELS: dict[str, tuple[Any, Any]] = {
     "lookback_days": (_("Look back (days)"), _("Close-date changes older than this are ignored.")),
     "plan_days": (_("A submitted plan waits (days)"), ""),
     "proposal_days": (_("A proposal waits (days)"), ""),
+    "ask_days": (
+        _("A figure asked for is not proposed (days)"),
+        _('After "Ask for proposals", those who have not proposed are reminded.'),
+    ),
     "year_days": (
         _("Days before the fiscal year"),
         _("From this many days before next year begins, its plan should be approved."),
@@ -101,8 +105,9 @@ RULE_HELP: dict[str, Any] = {
         "A rep's weakest funnel step converts far below the team median, with the revenue at stake."
     ),
     "decisions_waiting": _(
-        "A target plan or a bottom-up proposal has waited days for a decision, or next year "
-        "begins soon without an approved plan. Goes to whoever must decide."
+        "A target plan or a bottom-up proposal has waited days for a decision, a figure asked "
+        "for has not been proposed, or next year begins soon without an approved plan. Goes to "
+        "whoever must decide."
     ),
 }
 PERIOD_CHOICES = (("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year")))

@@ -81,7 +81,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     # a plan or a proposal is "waiting" after this many days; next year's plan is due this many
     # days before the year begins
-    RuleKey.DECISIONS_WAITING: {"plan_days": 3, "proposal_days": 3, "year_days": 30},
+    RuleKey.DECISIONS_WAITING: {"plan_days": 3, "proposal_days": 3, "ask_days": 3, "year_days": 30},
 }
 DEFAULT_SEVERITY = {
     RuleKey.BEHIND_PACE: Severity.WARNING,
@@ -731,14 +731,15 @@ def weak_conversion(ctx: Context, p: dict[str, Any]) -> list[Finding]:
 def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     """Target-setting decisions that wait on someone (自动提醒): a plan submitted ``plan_days``
     ago or more, on those who may approve it; a bottom-up proposal open ``proposal_days`` or
-    more, on those asked to decide it (``targets.notify.deciders``); next fiscal year, beginning
-    within ``year_days`` without an approved or active plan, on the directors (the admins when
-    there is none). One finding per member, listing all that waits on them; it resolves itself
-    once they have decided."""
+    more, on those asked to decide it (``targets.notify.deciders``); a person's own figure,
+    asked for ("Ask for proposals") ``ask_days`` ago or more and still not proposed, on them;
+    next fiscal year, beginning within ``year_days`` without an approved or active plan, on the
+    directors (the admins when there is none). One finding per member, listing all that waits
+    on them; it resolves itself once they have decided (or proposed)."""
     from salesloop.core.periods import FiscalCalendar
     from salesloop.org.services import company_get
     from salesloop.targets import rules as plan_rules
-    from salesloop.targets.choices import PlanStatus, ProposalStatus
+    from salesloop.targets.choices import Metric, PlanStatus, ProposalStatus
     from salesloop.targets.models import Plan, Proposal
     from salesloop.targets.notify import decider_pool, deciders, reconcile_link
 
@@ -768,6 +769,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             for m in deciders(proposal.target, proposal.proposed_by, pool):
                 if m.pk in active:
                     proposals[m.pk].append((proposal, days))
+    asked = _figures_asked(ctx, int(p["ask_days"]), active)
     fiscal = FiscalCalendar(company_get().fiscal_year_start_month)
     upcoming = fiscal.fiscal_year_of(ctx.today) + 1
     days_left = (fiscal.year(upcoming).start - ctx.today).days
@@ -783,7 +785,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         for m in heads:
             year[m.pk] = (upcoming, days_left)
     out = []
-    for pk in sorted({*plans, *proposals, *year}):
+    for pk in sorted({*plans, *proposals, *asked, *year}):
         member = active[pk]
         lines, actions = [], []
         link = reverse("targets:plans")
@@ -814,6 +816,20 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             if not plans.get(pk):
                 oldest = mine[0][0].target
                 link = reconcile_link(oldest.plan_id, oldest.metric)
+        wanted = asked.get(pk, [])
+        for plan, metric, days in wanted:
+            lines.append(
+                ngettext(
+                    "Your own figure of %(metric)s for %(plan)s was asked for %(days)s day ago.",
+                    "Your own figure of %(metric)s for %(plan)s was asked for %(days)s days ago.",
+                    days,
+                )
+                % {"metric": Metric(metric).label, "plan": plan, "days": days}
+            )
+        if wanted:
+            actions.append(_("propose your figure on My targets"))
+            if not plans.get(pk) and not mine:
+                link = reverse("targets:mine")
         if pk in year:
             fy, left = year[pk]
             lines.append(
@@ -825,7 +841,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 % {"fy": fy, "days": left}
             )
             actions.append(_("have next year's plan approved and activated before it begins"))
-        count = len(plans.get(pk, [])) + len(mine) + (1 if pk in year else 0)
+        count = len(plans.get(pk, [])) + len(mine) + len(wanted) + (1 if pk in year else 0)
         out.append(
             Finding(
                 SubjectType.MEMBER,
@@ -845,10 +861,48 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 data={
                     "plans": [plan.pk for plan, _d in plans.get(pk, [])],
                     "proposals": [proposal.pk for proposal, _d in mine],
+                    "asked": [[plan.pk, metric] for plan, metric, _d in wanted],
                     "year": year[pk][0] if pk in year else None,
                 },
             )
         )
+    return out
+
+
+def _figures_asked(
+    ctx: Context, min_days: int, active: dict[int, Member]
+) -> dict[int, list[tuple[Any, str, int]]]:
+    """Per member: the (draft plan, metric, days) whose figures a leader asked for ``min_days``
+    ago or more (the latest request per plan and metric) and that they have still not proposed
+    (``targets.services.proposal_askees`` of that leader, as of today)."""
+    from salesloop.common.models import AuditEvent
+    from salesloop.targets.choices import PlanStatus
+    from salesloop.targets.models import Plan
+    from salesloop.targets.services import proposal_askees
+
+    drafts = {str(p.pk): p for p in Plan.objects.filter(status=PlanStatus.DRAFT)}
+    latest: dict[tuple[str, str], Any] = {}
+    for event in AuditEvent.objects.filter(
+        subject_type="targets.plan",
+        subject_id__in=list(drafts),
+        action="plan.proposals_requested",
+    ).order_by("at", "id"):
+        metric = (event.changes.get("metric") or [None, None])[1]
+        if metric:
+            latest[(event.subject_id, metric)] = event
+    by_user = {m.user_id: m for m in active.values() if m.user_id}
+    out: dict[int, list[tuple[Any, str, int]]] = defaultdict(list)
+    for (plan_id, metric), event in latest.items():
+        days = (ctx.today - timezone.localtime(event.at).date()).days
+        leader = by_user.get(event.actor_id)
+        if days < min_days or leader is None:
+            continue
+        plan = drafts[plan_id]
+        for m in {
+            m.pk: m for m, _t in proposal_askees(plan=plan, metric=metric, member=leader)
+        }.values():
+            if m.pk in active:
+                out[m.pk].append((plan, metric, days))
     return out
 
 
