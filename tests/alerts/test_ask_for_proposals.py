@@ -63,7 +63,7 @@ def test_a_manager_asks_the_people_below_who_have_not_proposed(org, draft, run_o
     assert notice.title == f"Mgr_A 请您提报 {draft}（签约额）的数字"
     assert "Rep_A2：自上而下目标为 ¥50,000。" in notice.body
     assert "备注：周五前提交" in notice.body
-    assert notice.link == reverse("targets:mine")
+    assert notice.link == reverse("targets:mine") + f"#plan-{draft.pk}"  # the draft's block
     assert notices(org.rep_a1) == [] and notices(org.viewer_a) == [] and notices(org.mgr_a) == []
     deliveries_send_due()
     [msg] = smtp.to("rep_a2@example.com")
@@ -178,7 +178,7 @@ def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time
         f"Your own figure of Booked revenue for {draft} was asked for 3 days ago."
     )
     assert rep.action == "Decide: propose your figure on My targets."
-    assert rep.link == reverse("targets:mine")
+    assert rep.link == reverse("targets:mine") + f"#plan-{draft.pk}"
     time_machine.move_to(at(date(2026, 11, 5), 11), tick=False)
     s.proposal_create(
         target=node(draft, member=org.rep_a2), value=D(1), comment="", actor=org.rep_a2.user
@@ -188,3 +188,20 @@ def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time
     time_machine.move_to(at(date(2026, 11, 6)), tick=False)
     s.proposals_request(plan=draft, metric="booked_revenue", actor=org.mgr_a.user)
     assert waiting(date(2026, 11, 7)) == {}
+
+
+def test_my_targets_says_whose_request_waits_and_leads_to_the_form(org, draft, client, login):
+    """After Team A's manager asked, Rep_A2's My targets says who asked, when and their note,
+    and links to the proposal form of the total; once Rep_A2 has proposed, it no longer does;
+    a rep of another team, not asked, sees nothing."""
+    s.proposals_request(plan=draft, metric="booked_revenue", actor=org.mgr_a.user, note="by Friday")
+    url = reverse("targets:mine")
+    page = login(org.rep_a2).get(url).content.decode()
+    own = node(draft, member=org.rep_a2)
+    assert 'data-testid="asked-of-me"' in page and f'id="plan-{draft.pk}"' in page
+    assert "Mgr_A asked for your own figure of Booked revenue on" in page
+    assert "“by Friday”" in page
+    assert f'href="#propose-{own.pk}"' in page and f'id="propose-{own.pk}"' in page
+    s.proposal_create(target=own, value=D(1), comment="", actor=org.rep_a2.user)
+    assert 'data-testid="asked-of-me"' not in login(org.rep_a2).get(url).content.decode()
+    assert 'data-testid="asked-of-me"' not in login(org.rep_b1).get(url).content.decode()

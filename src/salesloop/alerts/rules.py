@@ -829,7 +829,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         if wanted:
             actions.append(_("propose your figure on My targets"))
             if not plans.get(pk) and not mine:
-                link = reverse("targets:mine")
+                link = reverse("targets:mine") + f"#plan-{wanted[0][0].pk}"
         if pk in year:
             fy, left = year[pk]
             lines.append(

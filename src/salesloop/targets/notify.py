@@ -335,7 +335,7 @@ def proposals_requested(
             ),
         )
 
-    _send(people.values(), message, reverse("targets:mine"))
+    _send(people.values(), message, reverse("targets:mine") + f"#plan-{plan.pk}")
 
 
 def proposal_made(proposal_pk: int) -> None:
