@@ -322,3 +322,17 @@ def notices(member: Any) -> list[Any]:
     return list(
         Notification.objects.filter(recipient=member, alert=None, report=None).order_by("pk")
     )
+
+
+def open_decision_alerts(today: Any) -> dict[Any, Any]:
+    """Evaluate the rule "decisions waiting" on ``today``; its open alerts by owner."""
+    from salesloop.alerts.models import Alert
+    from salesloop.alerts.services import rules_evaluate
+
+    rules_evaluate(today=today, keys=["decisions_waiting"], notify=False)
+    return {
+        a.owner: a
+        for a in Alert.objects.filter(rule="decisions_waiting", status="open").select_related(
+            "owner"
+        )
+    }

@@ -15,7 +15,7 @@ from salesloop.alerts.delivery import deliveries_send_due
 from salesloop.alerts.models import Notification
 from salesloop.common.models import AuditEvent
 from salesloop.targets import services as s
-from tests.alerts.conftest import notices, parts
+from tests.alerts.conftest import notices, open_decision_alerts, parts
 from tests.factories import set_levels as set_values
 from tests.factories import target_node as node
 
@@ -154,18 +154,9 @@ def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time
     propose; a later request counts its days afresh."""
     from datetime import date
 
-    from salesloop.alerts.models import Alert
-    from salesloop.alerts.services import rules_evaluate
     from tests.alerts.conftest import at
 
-    def waiting(today):
-        rules_evaluate(today=today, keys=["decisions_waiting"], notify=False)
-        return {
-            a.owner: a
-            for a in Alert.objects.filter(rule="decisions_waiting", status="open").select_related(
-                "owner"
-            )
-        }
+    waiting = open_decision_alerts
 
     time_machine.move_to(at(date(2026, 11, 2)), tick=False)
     s.proposals_request(plan=draft, metric="booked_revenue", actor=org.mgr_a.user)

@@ -15,7 +15,7 @@ from salesloop.alerts.delivery import deliveries_send_due
 from salesloop.alerts.models import Alert, Delivery, Notification, NotificationPreference
 from salesloop.alerts.services import rules_evaluate
 from salesloop.targets import services as s
-from tests.alerts.conftest import at, notices, parts
+from tests.alerts.conftest import at, notices, open_decision_alerts, parts
 from tests.factories import set_levels as set_values
 from tests.factories import target_node as node
 
@@ -230,14 +230,7 @@ def test_decisions_that_wait_remind_whoever_must_decide(org, plan, time_machine)
     within 30 days without an approved plan the director — each in one alert that resolves
     itself once decided."""
 
-    def waiting(today):
-        rules_evaluate(today=today, keys=["decisions_waiting"], notify=False)
-        return {
-            a.owner: a
-            for a in Alert.objects.filter(rule="decisions_waiting", status="open").select_related(
-                "owner"
-            )
-        }
+    waiting = open_decision_alerts
 
     time_machine.move_to(at(date(2026, 11, 2)), tick=False)
     s.plan_submit(plan=plan, actor=org.director.user)

@@ -244,24 +244,14 @@ def _sheet_title(wb: Workbook, label: str) -> str:
     return title
 
 
-def comparison_workbook(
-    *, user: Any, comparison: Any, product_line: Any = None, only_changes: bool = False
-) -> bytes:
-    """A comparison of two plans (``targets.compare``) as one sheet: the tree with the other
-    plan's floor / target / stretch (and its year's actual and attainment, once begun), this
-    plan's, and the change of the target in amount and share; then the nodes only in the other.
-    ``only_changes``: as the page shows it then (the changed nodes and the path down to them)."""
-    c = comparison
-    money = c.metric in MONEY_METRICS
-    number = MONEY_FORMAT if money else COUNT_FORMAT
+def _titled_sheet(user: Any, label: str, title: str) -> tuple[Workbook, Worksheet]:
+    """A one-sheet workbook named ``label`` that begins as an exported page does: ``title``,
+    then who exported it and when, then a blank row."""
     wb = Workbook()
     ws: Worksheet = wb.active
-    ws.title = _sheet_title(wb, str(Metric(c.metric).label))
+    ws.title = _sheet_title(wb, label)
     member = member_of(user)
-    this = f"FY{c.plan.fiscal_year} v{c.plan.version}"
-    that = f"FY{c.other.fiscal_year} v{c.other.version}"
-    scope = str(Metric(c.metric).label) + (f" · {product_line.name}" if product_line else "")
-    ws.append([safe(f"{c.plan} · {_('Compare with')} {c.other} · {scope}")])
+    ws.append([safe(title)])
     ws["A1"].font = TITLE
     ws.append(
         [
@@ -275,6 +265,25 @@ def comparison_workbook(
         ]
     )
     ws.append([])
+    return wb, ws
+
+
+def comparison_workbook(
+    *, user: Any, comparison: Any, product_line: Any = None, only_changes: bool = False
+) -> bytes:
+    """A comparison of two plans (``targets.compare``) as one sheet: the tree with the other
+    plan's floor / target / stretch (and its year's actual and attainment, once begun), this
+    plan's, and the change of the target in amount and share; then the nodes only in the other.
+    ``only_changes``: as the page shows it then (the changed nodes and the path down to them)."""
+    c = comparison
+    money = c.metric in MONEY_METRICS
+    number = MONEY_FORMAT if money else COUNT_FORMAT
+    this = f"FY{c.plan.fiscal_year} v{c.plan.version}"
+    that = f"FY{c.other.fiscal_year} v{c.other.version}"
+    scope = str(Metric(c.metric).label) + (f" · {product_line.name}" if product_line else "")
+    wb, ws = _titled_sheet(
+        user, str(Metric(c.metric).label), f"{c.plan} · {_('Compare with')} {c.other} · {scope}"
+    )
     actuals = c.actual_to is not None
     actual_head = (
         [
@@ -355,29 +364,12 @@ def reconciliation_workbook(
     bottom-up figure, the gap in amount and share (gaps of 10 % or more in red), and the
     proposal — who, how much, its status, their reason and the decision's note."""
     number = MONEY_FORMAT if metric in MONEY_METRICS else COUNT_FORMAT
-    wb = Workbook()
-    ws: Worksheet = wb.active
-    ws.title = _sheet_title(wb, str(Metric(metric).label))
-    member = member_of(user)
     scope = " · ".join(
         str(part)
         for part in (plan, _("Top-down vs bottom-up"), Metric(metric).label, shown)
         if part
     )
-    ws.append([safe(scope)])
-    ws["A1"].font = TITLE
-    ws.append(
-        [
-            safe(
-                _("Exported %(at)s by %(who)s")
-                % {
-                    "at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
-                    "who": member.display_name if member else user.get_username(),
-                }
-            )
-        ]
-    )
-    ws.append([])
+    wb, ws = _titled_sheet(user, str(Metric(metric).label), scope)
     header = [
         _("Team / person"),
         _("Top-down target"),
