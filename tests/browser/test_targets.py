@@ -638,3 +638,9 @@ def test_the_plan_pages_fit_a_phone(page, org):
         assert width <= 390, (path, width)
     expect(page.locator("[data-testid=compare-with]")).to_be_in_viewport()
     shot(page, "compare-phone")
+    # the reconciliation's names narrow: a person's top-down target is on the first screen
+    team_plan, _team = f.team_a_plan(org, fiscal_year=2029)
+    page.goto(f"{page.base}/targets/plans/{team_plan.pk}/reconcile/")
+    box = page.locator("[data-testid='recon-Rep_A1'] td").nth(1).bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
+    shot(page, "reconcile-phone")
