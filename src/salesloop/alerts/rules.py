@@ -875,21 +875,13 @@ def _figures_asked(
     """Per member: the (draft plan, metric, days) whose figures a leader asked for ``min_days``
     ago or more (the latest request per plan and metric) and that they have still not proposed
     (``targets.services.proposal_askees`` of that leader, as of today)."""
-    from salesloop.common.models import AuditEvent
     from salesloop.targets.choices import PlanStatus
     from salesloop.targets.models import Plan
+    from salesloop.targets.selectors import latest_proposal_requests
     from salesloop.targets.services import proposal_askees
 
-    drafts = {str(p.pk): p for p in Plan.objects.filter(status=PlanStatus.DRAFT)}
-    latest: dict[tuple[str, str], Any] = {}
-    for event in AuditEvent.objects.filter(
-        subject_type="targets.plan",
-        subject_id__in=list(drafts),
-        action="plan.proposals_requested",
-    ).order_by("at", "id"):
-        metric = (event.changes.get("metric") or [None, None])[1]
-        if metric:
-            latest[(event.subject_id, metric)] = event
+    drafts = {p.pk: p for p in Plan.objects.filter(status=PlanStatus.DRAFT)}
+    latest = latest_proposal_requests(list(drafts))
     by_user = {m.user_id: m for m in active.values() if m.user_id}
     out: dict[int, list[tuple[Any, str, int]]] = defaultdict(list)
     for (plan_id, metric), event in latest.items():

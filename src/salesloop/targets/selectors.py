@@ -270,6 +270,24 @@ def open_proposal_counts(*, user: Any, plan: Plan) -> dict[str, int]:
     return {r["target__metric"]: r["n"] for r in rows}
 
 
+def latest_proposal_requests(plan_ids: list[int]) -> dict[tuple[int, str], Any]:
+    """The latest "Ask for proposals" (``services.proposals_request``) of each of the plans and
+    each metric, as its audit event (who, when; ``changes``: the metric, how many were asked,
+    the note), keyed by (plan id, metric)."""
+    from salesloop.common.models import AuditEvent
+
+    latest: dict[tuple[int, str], Any] = {}
+    for event in AuditEvent.objects.filter(
+        subject_type="targets.plan",
+        subject_id__in=[str(pk) for pk in plan_ids],
+        action="plan.proposals_requested",
+    ).order_by("at", "id"):
+        metric = (event.changes.get("metric") or [None, None])[1]
+        if metric:
+            latest[(int(event.subject_id), metric)] = event
+    return latest
+
+
 def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]]:
     """Top-down target and bottom-up figure side by side, per visible node, gaps highlighted.
 

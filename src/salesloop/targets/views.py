@@ -916,21 +916,8 @@ def reconcile_export_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _ask_context(plan: Plan, metric: str, member: Member) -> dict[str, Any]:
     """For "Ask for proposals": how many people below the reader have not proposed, and when
     the figures of this metric were last asked for (by whom, how many people)."""
-    from salesloop.common.models import AuditEvent
-
     people = {m.pk for m, _t in services.proposal_askees(plan=plan, metric=metric, member=member)}
-    last = next(
-        (
-            e
-            for e in AuditEvent.objects.filter(
-                subject_type="targets.plan",
-                subject_id=str(plan.pk),
-                action="plan.proposals_requested",
-            ).order_by("-at", "-id")[:50]
-            if (e.changes.get("metric") or [None, None])[1] == metric
-        ),
-        None,
-    )
+    last = selectors.latest_proposal_requests([plan.pk]).get((plan.pk, metric))
     by = Member.objects.filter(user_id=last.actor_id).first() if last and last.actor_id else None
     return {
         "people": len(people),
@@ -1160,7 +1147,6 @@ def _figures_asked_of(member: Member, mp: Any) -> list[dict[str, Any]]:
     """On a draft's block of My targets: the latest request for proposals (per metric) by a
     leader above the reader, for a total the reader may still propose (no proposal open or
     accepted) — who asked, when, their note, and the row to propose on."""
-    from salesloop.common.models import AuditEvent
     from salesloop.targets.choices import ProposalStatus
 
     if mp.plan.status != PlanStatus.DRAFT:
@@ -1175,15 +1161,11 @@ def _figures_asked_of(member: Member, mp: Any) -> list[dict[str, Any]]:
     }
     if not open_lines:
         return []
-    latest: dict[str, Any] = {}
-    for event in AuditEvent.objects.filter(
-        subject_type="targets.plan",
-        subject_id=str(mp.plan.pk),
-        action="plan.proposals_requested",
-    ).order_by("at", "id"):
-        metric = (event.changes.get("metric") or [None, None])[1]
-        if metric in open_lines:
-            latest[metric] = event
+    latest = {
+        metric: event
+        for (_plan, metric), event in selectors.latest_proposal_requests([mp.plan.pk]).items()
+        if metric in open_lines
+    }
     leaders = {
         m.user_id: m
         for m in Member.objects.filter(
