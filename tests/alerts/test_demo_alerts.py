@@ -17,6 +17,7 @@ from salesloop.alerts.services import rules_evaluate
 from salesloop.customers.models import Customer
 from salesloop.demo import loader
 from salesloop.org.models import Member
+from salesloop.targets.models import Proposal
 
 TODAY = date(2026, 10, 31)
 
@@ -130,8 +131,19 @@ def test_the_demo_shows_the_plan_workflow_in_the_inbox_and_a_reminder(demo):
     notices = Notification.objects.filter(alert=None, report=None)
     in_force = notices.get(recipient=rep, link="/targets/mine/", title__contains="FY")
     assert in_force.read_at is not None  # January's news
-    [reminder] = Alert.objects.filter(rule="decisions_waiting", status=AlertStatus.OPEN)
-    assert reminder.owner.role == "manager" and "(the oldest for 4 days)" in reminder.message
+    reminders = Alert.objects.filter(rule="decisions_waiting", status=AlertStatus.OPEN)
+    [reminder] = [a for a in reminders if "(the oldest for 4 days)" in a.message]
+    assert reminder.owner.role == "manager"
+    # the director asked everyone below for their own figure 5 days ago: each manager and rep
+    # who has not proposed is reminded of it (the three proposing reps are not)
+    proposers = set(Proposal.objects.values_list("proposed_by_id", flat=True))
+    asked = "Your own figure of Booked revenue for FY2027 销售目标 v1 was asked for 5 days ago."
+    assert len(proposers) == 3 and {a.owner_id for a in reminders} == set(
+        Member.objects.filter(role__in=("manager", "rep"))
+        .exclude(pk__in=proposers)
+        .values_list("pk", flat=True)
+    )
+    assert all(asked in a.message for a in reminders)
     asked = notices.filter(recipient=reminder.owner, link__contains="/reconcile/?")
     assert asked.exists() and all(n.read_at is None for n in asked)
     assert not notices.filter(created_at__date__gt=TODAY).exists()  # dated in the demo's time

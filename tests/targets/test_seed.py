@@ -5,14 +5,21 @@ from decimal import Decimal
 
 import pytest
 
+from salesloop.alerts.models import Notification
+from salesloop.common.models import AuditEvent
+from salesloop.org.models import Member
 from salesloop.targets.models import Plan, Proposal, Target
-from salesloop.targets.seed import seed_demo_plans
+from salesloop.targets.notify import mine_link
+from salesloop.targets.seed import REQUEST_NOTE, seed_demo_plans
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_plans_active_this_year_and_draft_next_year(org, history):
-    plans = seed_demo_plans(today=date(2026, 11, 29))
+def test_demo_plans_active_this_year_and_draft_next_year(
+    org, history, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        plans = seed_demo_plans(today=date(2026, 11, 29))
     assert [(p.fiscal_year, p.status) for p in plans] == [(2026, "active"), (2027, "draft")]
     active = plans[0]
     root = Target.objects.get(
@@ -42,6 +49,17 @@ def test_demo_plans_active_this_year_and_draft_next_year(org, history):
     for p, share in zip(proposals, ("0.88", "0.95", "1.06"), strict=True):
         assert abs(p.value - p.target.target * Decimal(share)) <= 50 and p.value % 100 == 0
     assert all(p.proposed_by == p.target.member and p.status == "open" for p in proposals)
+    # before them, the director asked everyone below for their own figure, five days ago: the
+    # plan's history says so and each person asked has the notice of that day, unread
+    asked = AuditEvent.objects.get(action="plan.proposals_requested", subject_id=str(plans[1].pk))
+    assert asked.actor.username == "director" and asked.at.date() == date(2026, 11, 24)
+    # the managers and reps below: not the director, the admin or the viewer
+    askees = set(Member.objects.filter(role__in=("manager", "rep")).values_list("pk", flat=True))
+    assert asked.changes["asked"] == [None, len(askees)] and len(askees) > 3
+    notices = Notification.objects.filter(link=mine_link(plans[1].pk))
+    assert {n.recipient_id for n in notices} == askees
+    assert {(n.created_at.date(), n.read_at) for n in notices} == {(date(2026, 11, 24), None)}
+    assert all(REQUEST_NOTE in n.body for n in notices)
     # idempotent
     assert [p.pk for p in seed_demo_plans(today=date(2026, 11, 29))] == [p.pk for p in plans]
     assert Plan.objects.count() == 2 and Proposal.objects.count() == 3

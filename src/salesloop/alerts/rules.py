@@ -741,7 +741,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     from salesloop.targets import rules as plan_rules
     from salesloop.targets.choices import Metric, PlanStatus, ProposalStatus
     from salesloop.targets.models import Plan, Proposal
-    from salesloop.targets.notify import decider_pool, deciders, reconcile_link
+    from salesloop.targets.notify import decider_pool, deciders, mine_link, reconcile_link
 
     active = ctx.active_members()
     leaders = [m for m in active.values() if m.role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER)]
@@ -829,7 +829,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         if wanted:
             actions.append(_("propose your figure on My targets"))
             if not plans.get(pk) and not mine:
-                link = reverse("targets:mine") + f"#plan-{wanted[0][0].pk}"
+                link = mine_link(wanted[0][0].pk)
         if pk in year:
             fy, left = year[pk]
             lines.append(

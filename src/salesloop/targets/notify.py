@@ -295,6 +295,11 @@ def deciders(target: Target, proposer: Member, pool: list[Member] | None = None)
     return []
 
 
+def mine_link(plan_pk: int) -> str:
+    """My targets, opened on one plan's block (where a request for proposals is answered)."""
+    return reverse("targets:mine") + f"#plan-{plan_pk}"
+
+
 def proposals_requested(
     plan_pk: int, metric: str, actor_pk: int, target_pks: list[int], note: str
 ) -> None:
@@ -335,7 +340,7 @@ def proposals_requested(
             ),
         )
 
-    _send(people.values(), message, reverse("targets:mine") + f"#plan-{plan.pk}")
+    _send(people.values(), message, mine_link(plan.pk))
 
 
 def proposal_made(proposal_pk: int) -> None:

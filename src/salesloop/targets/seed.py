@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -17,7 +18,7 @@ from salesloop.org.choices import Role
 from salesloop.org.models import Member
 from salesloop.org.services import company_get
 from salesloop.targets import notify, services
-from salesloop.targets.choices import Metric
+from salesloop.targets.choices import Metric, PlanStatus
 from salesloop.targets.models import Plan, Revision, Target
 from salesloop.targets.planning import Inputs, recommend_plan
 
@@ -31,6 +32,8 @@ def seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
     with notify.without_email():
         with transaction.atomic():
             plans = _seed_demo_plans(today=today, progress=progress)
+            # after the notices, which go out on commit
+            transaction.on_commit(partial(_date_the_request, plans, today))
         _read_what_is_done(today)
     return plans
 
@@ -127,6 +130,7 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
             _date_the_plan(plan, made_on=made_on, year_start=year_start)
             _seed_revisions(plan, on=add_months(year_start, 6), today=today)
         else:
+            _seed_proposal_request(plan, director, today)
             _seed_proposals(plan, today)
         plan.refresh_from_db()
         plans.append(plan)
@@ -237,6 +241,41 @@ DEMO_PROPOSALS = (
     (Decimal("0.95"), "新产品线上量需要时间"),
     (Decimal("1.06"), "已锁定一个大客户的续约与扩容"),
 )
+
+
+#: The director's request for proposals on next year's draft: made this many days before the
+#: demo's today (before the proposals, and long enough ago for the reminder of those who have
+#: not answered), with the note every recipient reads.
+REQUEST_AGE = 5
+REQUEST_NOTE = "请在本周五前于「我的目标」提交你对明年目标的提报，写明依据。"
+
+
+def _seed_proposal_request(plan: Plan, director: Member, today: date) -> None:
+    """The director asks everyone below for their own booked-revenue figure on the draft, as
+    the reconciliation's ask card does; the history records it on the day it was made."""
+    if not services.proposal_askees(plan=plan, metric=Metric.BOOKED_REVENUE, member=director):
+        return
+    services.proposals_request(
+        plan=plan, metric=Metric.BOOKED_REVENUE, actor=director.user, note=REQUEST_NOTE
+    )
+    AuditEvent.objects.filter(
+        subject_type="targets.plan", subject_id=str(plan.pk), action="plan.proposals_requested"
+    ).update(at=_moment(today - timedelta(days=REQUEST_AGE), 9))
+
+
+def _date_the_request(plans: list[Plan], today: date) -> None:
+    """The request's notices (sent once the plans were committed) carry the request's day."""
+    from django.apps import apps
+
+    if not apps.is_installed("salesloop.alerts"):
+        return
+    from salesloop.alerts.models import Notification
+
+    for plan in plans:
+        if plan.status == PlanStatus.DRAFT:
+            Notification.objects.filter(
+                alert__isnull=True, report__isnull=True, link=notify.mine_link(plan.pk)
+            ).update(created_at=_moment(today - timedelta(days=REQUEST_AGE), 9))
 
 
 def _round_figure(value: Decimal) -> Decimal:
