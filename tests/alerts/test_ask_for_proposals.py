@@ -164,11 +164,13 @@ def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time
     alerts = waiting(date(2026, 11, 5))
     assert set(alerts) == {org.rep_a1, org.rep_a2}
     rep = alerts[org.rep_a2]
-    assert rep.title == "1 target decision waits for Rep_A2"
+    assert rep.title == "1 request for Rep_A2's own figure waits"
     assert rep.message == (
         f"Your own figure of Booked revenue for {draft} was asked for 3 days ago."
     )
-    assert rep.action == "Decide: propose your figure on My targets."
+    assert rep.action == (
+        "Propose your own figure on My targets: your manager then decides on it."
+    )
     assert rep.link == reverse("targets:mine") + f"#plan-{draft.pk}"
     time_machine.move_to(at(date(2026, 11, 5), 11), tick=False)
     s.proposal_create(

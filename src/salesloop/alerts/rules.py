@@ -848,15 +848,27 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 member.pk,
                 owner_id=member.pk,
                 severity=Severity.CRITICAL if pk in year and year[pk][1] <= 7 else None,
-                title=ngettext(
-                    "%(n)s target decision waits for %(name)s",
-                    "%(n)s target decisions wait for %(name)s",
-                    count,
+                title=(
+                    ngettext(
+                        "%(n)s request for %(name)s's own figure waits",
+                        "%(n)s requests for %(name)s's own figure wait",
+                        count,
+                    )
+                    if count == len(wanted)  # nothing to decide, only to propose
+                    else ngettext(
+                        "%(n)s target decision waits for %(name)s",
+                        "%(n)s target decisions wait for %(name)s",
+                        count,
+                    )
                 )
                 % {"n": count, "name": member.display_name},
                 message=" ".join(lines),
-                action=_("Decide: %(what)s.")
-                % {"what": pgettext("between the items of a list", ", ").join(actions)},
+                action=(
+                    _("Propose your own figure on My targets: your manager then decides on it.")
+                    if count == len(wanted)
+                    else _("Decide: %(what)s.")
+                    % {"what": pgettext("between the items of a list", ", ").join(actions)}
+                ),
                 link=link,
                 data={
                     "plans": [plan.pk for plan, _d in plans.get(pk, [])],
