@@ -168,9 +168,7 @@ def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time
     assert rep.message == (
         f"Your own figure of Booked revenue for {draft} was asked for 3 days ago."
     )
-    assert rep.action == (
-        "Propose your own figure on My targets: your manager then decides on it."
-    )
+    assert rep.action == ("Propose your own figure on My targets: your manager then decides on it.")
     assert rep.link == reverse("targets:mine") + f"#plan-{draft.pk}"
     time_machine.move_to(at(date(2026, 11, 5), 11), tick=False)
     s.proposal_create(
