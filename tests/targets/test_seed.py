@@ -7,6 +7,7 @@ import pytest
 
 from salesloop.alerts.models import Notification
 from salesloop.common.models import AuditEvent
+from salesloop.orders.models import OrderLine
 from salesloop.org.models import Member
 from salesloop.targets.models import Plan, Proposal, Target
 from salesloop.targets.notify import mine_link
@@ -33,6 +34,16 @@ def test_demo_plans_active_this_year_and_draft_next_year(
         plan=plans[1], unit=org.company, metric="booked_revenue", product_line=None
     )
     assert draft_root.recommendation["history_months"] == ["2023-11", "2026-10"]
+    # next year's strategy push on the newest line (Hardware, the fixture's second): a tenth of
+    # what it booked in the twelve months to today, in whole hundreds
+    hw = [
+        line.amount_base
+        for line in OrderLine.objects.filter(product_line=history)
+        if date(2025, 11, 29) < line.order.signed_on <= date(2026, 11, 29)
+    ]
+    assert len(hw) == 36  # three reps sell Hardware, 12 months each
+    push = {w["key"]: w["amount"] for w in draft_root.recommendation["waterfall"]}["uplift:HW"]
+    assert push == pytest.approx(float(round(sum(hw) / 1000) * 100), abs=0.01) and push > 10_000
     assert set(Target.objects.filter(plan=active).values_list("metric", flat=True)) == {
         "booked_revenue",
         "collected_revenue",
@@ -71,7 +82,6 @@ def test_the_active_plan_is_dated_in_its_year_and_revised_mid_year(org, history)
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from salesloop.common.models import AuditEvent
     from salesloop.targets.models import Revision
     from salesloop.targets.selectors import plan_audit
 

@@ -8,12 +8,14 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from salesloop.common.models import AuditEvent
 from salesloop.core.periods import FiscalCalendar, add_months
 from salesloop.customers.models import ProductLine
+from salesloop.orders.choices import OrderStatus
+from salesloop.orders.models import OrderLine
 from salesloop.org.choices import Role
 from salesloop.org.models import Member
 from salesloop.org.services import company_get
@@ -86,8 +88,9 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
         )
         uplift = {lines[-1].code: 0.0} if lines else {}
         if lines and not activate:
-            # next year: a strategy push on the newest product line
-            uplift = {lines[-1].code: 2_000_000.0}
+            # next year: a strategy push on the newest product line, a tenth more than it
+            # booked in the last twelve months
+            uplift = {lines[-1].code: _push(lines[-1], today)}
         metrics = (
             (
                 Metric.BOOKED_REVENUE,
@@ -135,6 +138,18 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
         plan.refresh_from_db()
         plans.append(plan)
     return plans
+
+
+def _push(line: ProductLine, today: date) -> float:
+    """A strategy uplift for ``line``: a tenth of its booked revenue over the twelve months to
+    ``today``, rounded as a director would pencil it in."""
+    booked = OrderLine.objects.filter(
+        product_line=line,
+        order__status=OrderStatus.ACTIVE,
+        order__signed_on__gt=add_months(today, -12),
+        order__signed_on__lte=today,
+    ).aggregate(v=Sum("amount_base"))["v"] or Decimal(0)
+    return float(_round_figure(Decimal(booked) / 10))
 
 
 def _moment(day: date, hour: int) -> datetime:
