@@ -196,3 +196,49 @@ def test_my_targets_says_whose_request_waits_and_leads_to_the_form(org, draft, c
     s.proposal_create(target=own, value=D(1), comment="", actor=org.rep_a2.user)
     assert 'data-testid="asked-of-me"' not in login(org.rep_a2).get(url).content.decode()
     assert 'data-testid="asked-of-me"' not in login(org.rep_b1).get(url).content.decode()
+
+
+def test_my_day_lists_the_requests_for_ones_own_figure_until_answered(
+    org, draft, client, login, time_machine
+):
+    """My day says whose request for the reader's own figure waits (who, what, the note) and
+    leads to My targets' block of the plan: for a rep their own total, for a team's manager
+    their own before their team's; gone once proposed; nothing for someone not asked or for the leader who
+    asked. ``figures_asked_of`` agrees with ``proposal_askees`` person by person."""
+    from datetime import date
+
+    from salesloop.org.models import Member
+    from salesloop.targets.notify import mine_link
+    from salesloop.targets.selectors import figures_asked_of
+    from tests.alerts.conftest import at
+
+    time_machine.move_to(at(date(2026, 11, 2)), tick=False)
+    s.proposals_request(
+        plan=draft, metric="booked_revenue", actor=org.director.user, note="由下而上"
+    )
+    time_machine.move_to(at(date(2026, 11, 5)), tick=False)
+    asked: dict[int, set] = {}
+    for m, t in s.proposal_askees(plan=draft, metric="booked_revenue", member=org.director):
+        asked.setdefault(m.pk, set()).add(t)
+    assert {org.rep_a2.pk, org.mgr_a.pk} <= set(asked)
+    for m in Member.objects.all():
+        mine = figures_asked_of(m)
+        assert len(mine) == (1 if m.pk in asked else 0), m
+        assert all(a.target in asked[m.pk] for a in mine)
+    assert {t.unit for t in asked[org.mgr_a.pk]} == {None, org.team_a}  # own and the team's
+    [ask] = figures_asked_of(org.mgr_a)
+    assert ask.target.member == org.mgr_a and ask.leader == org.director  # own total first
+    s.proposal_create(target=ask.target, value=D(1), comment="", actor=org.mgr_a.user)
+    [ask] = figures_asked_of(org.mgr_a)
+    assert ask.target.unit == org.team_a  # then the team's
+    page = login(org.rep_a2).get(reverse("home")).content.decode()
+    assert f'data-testid="ask-{draft.pk}-booked_revenue"' in page
+    assert f'href="{mine_link(draft.pk)}"' in page
+    assert "Director asks for your own figure of Booked revenue for" in page
+    assert "“由下而上”" in page and "asked 3\xa0days ago" in page
+    s.proposal_create(
+        target=node(draft, member=org.rep_a2), value=D(1), comment="", actor=org.rep_a2.user
+    )
+    assert 'data-testid="asks"' not in login(org.rep_a2).get(reverse("home")).content.decode()
+    assert 'data-testid="asks"' not in login(org.director).get(reverse("home")).content.decode()
+    assert 'data-testid="asks"' in login(org.mgr_a).get(reverse("home")).content.decode()

@@ -416,7 +416,7 @@ def test_a_teams_sum_follows_the_figures_as_they_are_typed(page, org):
 def test_a_manager_asks_the_team_for_their_own_figures(page, org):
     """On a draft's reconciliation Team A's manager asks the two reps who have not proposed,
     with a note; the page confirms it and says when it was last done; each rep finds the notice
-    in their notification centre."""
+    in their notification centre and on My day, which leads to the proposal on My targets."""
     plan, _team = f.team_a_plan(org)
     log_in(page, "mgr_a", f.PASSWORD)
     page.goto(f"{page.base}/targets/plans/{plan.pk}/reconcile/")
@@ -431,6 +431,15 @@ def test_a_manager_asks_the_team_for_their_own_figures(page, org):
     log_in(page, "rep_a1", f.PASSWORD)
     page.goto(f"{page.base}/alerts/")
     expect(page.locator("main")).to_contain_text("Mgr_A asks for your own figure")
+    # My day says so too, with the note, and leads to the plan's block on My targets
+    page.goto(f"{page.base}/")
+    asks = page.get_by_test_id("asks")
+    expect(asks).to_contain_text("Your own figure is asked for")
+    expect(asks).to_contain_text("“by Friday”")
+    shot(page, "my-day-asked")
+    asks.get_by_test_id(f"ask-{plan.pk}-booked_revenue").click()
+    page.wait_for_url(f"**/targets/mine/#plan-{plan.pk}")
+    expect(page.get_by_test_id("asked-of-me")).to_contain_text("Mgr_A asked for your own figure")
 
 
 def test_a_director_re_spreads_the_rest_of_an_active_year(page, org, time_machine):

@@ -128,5 +128,19 @@ def test_the_active_plan_is_dated_in_its_year_and_revised_mid_year(org, history)
         for level in ("floor", "target", "stretch"):
             assert sum(getattr(line, level) for line in lines) == getattr(t, level)
         assert all(line.floor <= line.target <= line.stretch for line in lines)
-    # the draft is today's work
-    assert draft.created_at.astimezone(sh).date() == date(2026, 11, 20)
+    # the draft was computed the day before the director asked for proposals on it: its
+    # history reads in that order (created and computed, asked, then the proposals)
+    made = datetime(2026, 11, 23, 10, tzinfo=sh)
+    assert draft.created_at == made
+    assert set(Target.objects.filter(plan=draft).values_list("created_at", flat=True)) == {made}
+    lines, _total = plan_audit(plan=draft)
+    assert [line.what for line in lines][-3:] == [
+        "Proposals asked for",
+        "Recommendation computed",
+        "Plan created",
+    ]
+    assert [line.at.astimezone(sh) for line in lines][-3:] == [
+        datetime(2026, 11, 24, 9, tzinfo=sh),
+        made,
+        made,
+    ]

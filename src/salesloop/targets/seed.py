@@ -115,7 +115,12 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
         # next year's draft starts with the revenue target; the director adds the rest
         # This year's plan was made as directors make it: in the last month before the year
         # began, from the history up to then (not from a December that came after it).
-        made_on = min(today, add_months(fiscal.year(fiscal_year).start, -1)) if activate else today
+        # Next year's draft was made the day before the director asked for proposals on it.
+        made_on = (
+            min(today, add_months(fiscal.year(fiscal_year).start, -1))
+            if activate
+            else today - timedelta(days=REQUEST_AGE + 1)
+        )
         for metric, inputs in metrics if activate else metrics[:1]:
             recommend_plan(
                 plan=plan,
@@ -133,6 +138,7 @@ def _seed_demo_plans(*, today: date, progress: Any = None) -> list[Plan]:
             _date_the_plan(plan, made_on=made_on, year_start=year_start)
             _seed_revisions(plan, on=add_months(year_start, 6), today=today)
         else:
+            _date_the_draft(plan, made_on=made_on)
             _seed_proposal_request(plan, director, today)
             _seed_proposals(plan, today)
         plan.refresh_from_db()
@@ -185,6 +191,14 @@ def _date_the_plan(plan: Plan, *, made_on: date, year_start: date) -> None:
     events.exclude(action__in=list(steps)).update(at=made)
     for action, moment in steps.items():
         events.filter(action=action).update(at=moment)
+
+
+def _date_the_draft(plan: Plan, *, made_on: date) -> None:
+    """Next year's draft, its targets and its history carry the day it was computed."""
+    made = _moment(made_on, 10)
+    Plan.objects.filter(pk=plan.pk).update(created_at=made, updated_at=made)
+    Target.objects.filter(plan=plan).update(created_at=made, updated_at=made)
+    _plan_events(plan).update(at=made)
 
 
 def _rep_totals(plan: Plan) -> Any:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from salesloop.common.models import AuditEvent
 from salesloop.customers.models import ProductLine
@@ -286,6 +286,78 @@ def latest_proposal_requests(plan_ids: list[int]) -> dict[tuple[int, str], Any]:
         if metric:
             latest[(int(event.subject_id), metric)] = event
     return latest
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A leader's request for the reader's own figure (``services.proposals_request``) that
+    still waits on them: the total they are asked about, who asked, when and their note."""
+
+    plan: Plan
+    target: Target
+    leader: Any  # Member
+    at: Any
+    note: str
+
+    @property
+    def link(self) -> str:
+        from salesloop.targets.notify import mine_link
+
+        return mine_link(self.plan.pk)
+
+
+def figures_asked_of(member: Any) -> list[Ask]:
+    """The requests for proposals waiting on ``member``, oldest first: per draft plan and
+    metric the latest request, where its leader may set a total that ``member`` may propose
+    on — their own, or their team's for a manager, as ``services.proposal_askees`` asks — and
+    nobody has a proposal open or accepted on it."""
+    from salesloop.org.choices import Role
+    from salesloop.org.models import Member
+
+    if member is None or member.left_on is not None:
+        return []
+    drafts = {p.pk: p for p in Plan.objects.filter(status=PlanStatus.DRAFT)}
+    latest = latest_proposal_requests(list(drafts))
+    if not latest:
+        return []
+    own = Q(member=member)
+    if member.role == Role.MANAGER:
+        own |= Q(unit_id=member.org_unit_id)
+    totals: dict[tuple[int, str], list[Target]] = {}
+    for t in (
+        Target.objects.filter(own, plan__in=list(drafts), product_line__isnull=True)
+        .select_related("member__org_unit", "unit")
+        .order_by("pk")
+    ):
+        totals.setdefault((t.plan_id, t.metric), []).append(t)
+    standing = set(
+        Proposal.objects.filter(
+            target__in=[t.pk for ts in totals.values() for t in ts],
+            status__in=(ProposalStatus.OPEN, ProposalStatus.ACCEPTED),
+        ).values_list("target_id", flat=True)
+    )
+    leaders = {
+        m.user_id: m
+        for m in Member.objects.filter(
+            user_id__in=[e.actor_id for e in latest.values() if e.actor_id]
+        ).select_related("org_unit")
+    }
+    out = []
+    for (plan_id, metric), event in latest.items():
+        leader = leaders.get(event.actor_id)
+        if leader is None or leader.pk == member.pk:
+            continue
+        asked = [  # a person's own total before their team's
+            t
+            for t in sorted(totals.get((plan_id, metric), []), key=lambda t: t.member_id is None)
+            if t.pk not in standing
+            and rules.may_edit_target(leader, t)
+            and rules.may_propose(member, t)
+        ]
+        if asked:
+            note = (event.changes.get("note") or [None, ""])[1] or ""
+            out.append(Ask(drafts[plan_id], asked[0], leader, event.at, note))
+    return sorted(out, key=lambda a: a.at)
 
 
 def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]]:

@@ -1143,53 +1143,6 @@ def history_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _figures_asked_of(member: Member, mp: Any) -> list[dict[str, Any]]:
-    """On a draft's block of My targets: the latest request for proposals (per metric) by a
-    leader above the reader, for a total the reader may still propose (no proposal open or
-    accepted) — who asked, when, their note, and the row to propose on."""
-    from salesloop.targets.choices import ProposalStatus
-
-    if mp.plan.status != PlanStatus.DRAFT:
-        return []
-    open_lines = {
-        line.target.metric: line
-        for section in mp.sections
-        for line in section.lines
-        if line.may_propose
-        and not line.is_line
-        and (line.proposal is None or line.proposal.status == ProposalStatus.REJECTED)
-    }
-    if not open_lines:
-        return []
-    latest = {
-        metric: event
-        for (_plan, metric), event in selectors.latest_proposal_requests([mp.plan.pk]).items()
-        if metric in open_lines
-    }
-    leaders = {
-        m.user_id: m
-        for m in Member.objects.filter(
-            user_id__in=[e.actor_id for e in latest.values() if e.actor_id]
-        ).select_related("org_unit")
-    }
-    out = []
-    for metric, event in latest.items():
-        leader = leaders.get(event.actor_id)
-        line = open_lines[metric]
-        if leader is None or not rules.may_edit_target(leader, line.target):
-            continue
-        out.append(
-            {
-                "who": leader.display_name,
-                "at": event.at,
-                "metric": line.target.get_metric_display(),
-                "note": (event.changes.get("note") or [None, ""])[1],
-                "target": line.target,
-            }
-        )
-    return out
-
-
 def my_targets_view(request: HttpRequest) -> HttpResponse:
     refused = request.session.pop("proposal_refused", None)
     refused_form = ProposalForm(initial=refused) if refused else None
@@ -1203,10 +1156,9 @@ def my_targets_view(request: HttpRequest) -> HttpResponse:
         for line in section.lines
     ):  # its row no longer takes a proposal (the plan moved on): said at the top
         messages.error(request, labelled(refused.get("where", ""), refused.get("error", "")))
-    member = member_of(request.user)
-    if member is not None:
-        for mp in plans:
-            mp.asks = _figures_asked_of(member, mp)  # type: ignore[attr-defined]
+    asks = selectors.figures_asked_of(member_of(request.user))
+    for mp in plans:  # on a draft's block: whose request for the reader's figure waits
+        mp.asks = [a for a in asks if a.plan.pk == mp.plan.pk]  # type: ignore[attr-defined]
     return render(
         request,
         "targets/mine.html",

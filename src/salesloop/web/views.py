@@ -16,7 +16,7 @@ from salesloop.org.choices import Role
 from salesloop.org.services import member_set_language
 from salesloop.org.visibility import member_of, sees_everything
 from salesloop.pipeline.selectors import pipeline_summary
-from salesloop.targets.selectors import waiting_decisions
+from salesloop.targets.selectors import figures_asked_of, waiting_decisions
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -45,7 +45,8 @@ class SalesloopLoginView(auth_views.LoginView):
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: the pace of this month and quarter, today's follow-ups and the open
     pipeline the user can see (a manager or director also sees the team's overdue count and
-    the target-setting decisions that wait on them)."""
+    the target-setting decisions that wait on them; anyone whose own figure a leader asked
+    for sees that request until they propose)."""
     member = member_of(request.user)
     team = sees_everything(request.user) or (member is not None and member.role != Role.REP)
     context = {
@@ -54,6 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "team_overdue": (overdue_count(user=request.user, mine_only=False) if team else None),
         "pipeline": pipeline_summary(user=request.user),
         "decisions": waiting_decisions(user=request.user),
+        "asks": figures_asked_of(member),
     }
     return render(request, "web/home.html", context)
 
