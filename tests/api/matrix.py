@@ -22,6 +22,8 @@ Plans and targets (tests/api/test_targets_api.py), whose writes follow ``targets
 - "target-write": changes a target: 404 when hidden, 403 unless it is below the caller;
 - "target-propose": a proposal: 404 when hidden, 403 unless it is the caller's own target;
 - "proposal-write": decides a proposal: 404 when hidden, 403 unless above the proposer;
+- "personal": what waits on the caller (``/api/me/waiting``): every member gets 200 and only
+  their own items (tests/api/test_targets_api.py);
 - "member-move": moves a member to another team: 404 when the member is hidden, 403 unless
   the caller is above both the member's team and the new one.
 - "node": figures of a dashboard node (tests/insights/test_api.py): 404 for a node the
@@ -97,6 +99,7 @@ API_ROUTES = {
     "proposal_create": "target-propose",
     "proposal_decide": "proposal-write",
     "proposals_request": "plan-write",
+    "my_waiting": "personal",
     "member_move": "member-move",
     # performance tracking (tests/insights/test_api.py)
     "performance": "node",

@@ -307,6 +307,8 @@ def test_anonymous_gets_401_everywhere(org, objects):
                 "plan_list": "/api/plans/",
             }[route]
             response = api.get(path)
+        elif kind == "personal":
+            response = api.get({"my_waiting": "/api/me/waiting"}[route])
         elif kind == "create":
             response = api.post(create_request(route, org.rep_a1)[0], {})
         elif kind in {"object", "object-write"}:

@@ -94,7 +94,7 @@ def expected_write(role, key):
 
 def test_every_target_route_kind_is_tested_here():
     kinds = {"plan", "plan-write", "plan-run", "plan-list", "target", "target-write"}
-    kinds |= {"target-propose", "proposal-write", "member-move"}
+    kinds |= {"target-propose", "proposal-write", "member-move", "personal"}
     routes = {r for r, kind in API_ROUTES.items() if kind in kinds}
     assert routes == {
         "plan_detail",
@@ -114,6 +114,7 @@ def test_every_target_route_kind_is_tested_here():
         "proposal_create",
         "proposal_decide",
         "proposals_request",
+        "my_waiting",
         "member_move",
     }
 
@@ -708,3 +709,36 @@ def test_a_leader_asks_for_proposals_through_the_api(org, draft, api_as):
         assert manager.post(path, body).status_code == 422
     assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 1
     assert api_as(org.mgr_a).post("/api/plans/999999/proposal-requests", {}).status_code == 404
+
+
+@pytest.mark.parametrize("role", [*ROLES, "rep_a2"])
+def test_what_waits_on_the_caller(org, draft, api_as, role):
+    """GET /me/waiting, after Team A's manager asked the team and Rep_A1 proposed: the manager
+    has the proposal to decide, Rep_A2 the request for their own figure (Rep_A1 answered it);
+    everyone else, nothing; only the caller's own items, for every role."""
+    from salesloop.targets.notify import mine_link, reconcile_link
+
+    s.proposals_request(plan=draft, metric="booked_revenue", actor=org.mgr_a.user, note="by Friday")
+    own = Target.objects.get(plan=draft, member=org.rep_a1, product_line=None)
+    s.proposal_create(target=own, value=D(90000), comment="", actor=org.rep_a1.user)
+    response = api_as(getattr(org, role)).get("/api/me/waiting")
+    assert response.status_code == 200, response.content
+    got = response.json()
+    decisions = [
+        (d["kind"], d["plan"], d["count"], d["metric"], d["link"]) for d in got["decisions"]
+    ]
+    asks = [
+        (a["plan"], a["metric"], a["target"], a["asked_by"], a["note"], a["link"])
+        for a in got["asks"]
+    ]
+    link = reconcile_link(draft.pk, "booked_revenue", show="open")
+    expected_decisions = {
+        "mgr_a": [("proposals", draft.pk, 1, "booked_revenue", link)],
+    }.get(role, [])
+    rep_a2 = Target.objects.get(plan=draft, member=org.rep_a2, product_line=None)
+    expected_asks = {
+        "rep_a2": [
+            (draft.pk, "booked_revenue", rep_a2.pk, "Mgr_A", "by Friday", mine_link(draft.pk))
+        ],
+    }.get(role, [])
+    assert (decisions, asks) == (expected_decisions, expected_asks), role

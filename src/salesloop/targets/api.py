@@ -60,6 +60,7 @@ from salesloop.targets.schemas import (
     TargetPatch,
     TargetQuery,
     TransitionIn,
+    WaitingOut,
 )
 from salesloop.targets.tasks import plan_recompute
 
@@ -583,6 +584,40 @@ def proposals_request_route(
         plan=plan, metric=payload.metric, actor=request.user, note=payload.note
     )
     return {"asked": asked}
+
+
+@router.get("/me/waiting", response={200: WaitingOut, **READ_ERRORS}, url_name="my_waiting")
+def my_waiting_route(request: HttpRequest) -> Any:
+    """What waits on you in target setting, as My day shows it: the decisions (plans to
+    approve, proposals to accept or reject) and the requests for your own figure that you have
+    not answered yet. Only your own: every member may call it."""
+    return {
+        "decisions": [
+            {
+                "kind": d.kind,
+                "plan": d.plan.pk,
+                "plan_name": str(d.plan),
+                "count": d.count,
+                "metric": d.metric or None,
+                "since": d.since,
+                "link": d.link,
+            }
+            for d in selectors.waiting_decisions(user=request.user)
+        ],
+        "asks": [
+            {
+                "plan": a.plan.pk,
+                "plan_name": str(a.plan),
+                "metric": a.target.metric,
+                "target": a.target.pk,
+                "asked_by": a.leader.display_name,
+                "at": a.at,
+                "note": a.note,
+                "link": a.link,
+            }
+            for a in selectors.figures_asked_of(member_of(request.user))
+        ],
+    }
 
 
 @router.post(

@@ -208,6 +208,40 @@ class ProposalRequestOut(Schema):
     asked: int = Field(description="How many people were asked (each is told once).")
 
 
+class WaitingDecisionOut(Schema):
+    kind: Literal["plan", "proposals"] = Field(
+        description="'plan': a submitted plan you may approve; 'proposals': open proposals of "
+        "a draft you are asked to decide."
+    )
+    plan: int
+    plan_name: str
+    count: int = Field(description="How many proposals wait (1 for a plan).")
+    metric: Metric | None = Field(description="The oldest proposal's metric.")
+    since: datetime = Field(description="When it began to wait.")
+    link: str = Field(description="Where it is decided (a path of the web app).")
+
+
+class WaitingAskOut(Schema):
+    plan: int
+    plan_name: str
+    metric: Metric
+    target: int = Field(description="The total you are asked about: your own, or your team's.")
+    asked_by: str
+    at: datetime
+    note: str
+    link: str = Field(description="My targets, on the plan's block (a path of the web app).")
+
+
+class WaitingOut(Schema):
+    decisions: list[WaitingDecisionOut] = Field(
+        description="Target-setting decisions waiting on you, oldest first (leaders only)."
+    )
+    asks: list[WaitingAskOut] = Field(
+        description="Requests for your own figure (征集提报) you have not answered with a "
+        "proposal, oldest first."
+    )
+
+
 class ProposalIn(Schema):
     value: Money = Field(description="The target you propose for the year.")
     comment: Text(2000) = ""  # type: ignore[valid-type]
