@@ -135,6 +135,15 @@ def test_the_reconciliation_offers_it_says_whom_and_when_it_was_last_done(
     html = response.content.decode()
     assert "Asked 2 people for their own figures (Booked revenue)" in html
     assert "Last asked" in html and "by Mgr_A (2 people)." in html
+    assert "0 people have proposed since." in html
+    # who answers is counted; an answer given before the latest request is not
+    s.proposal_create(
+        target=node(draft, member=org.rep_a1), value=D(1), comment="", actor=org.rep_a1.user
+    )
+    assert "1 person has proposed since." in login(org.mgr_a).get(url).content.decode()
+    s.proposals_request(plan=draft, metric="booked_revenue", actor=org.director.user)
+    again = login(org.mgr_a).get(url).content.decode()
+    assert "by Director (" in again and "0 people have proposed since." in again
     # a rep is not offered it, and cannot post it
     rep_page = login(org.rep_a1).get(url).content.decode()
     assert 'data-testid="ask-form"' not in rep_page
@@ -142,7 +151,7 @@ def test_the_reconciliation_offers_it_says_whom_and_when_it_was_last_done(
         reverse("targets:ask", args=[draft.pk]), {"metric": "booked_revenue"}, follow=True
     )
     assert "Managers, directors and admins ask for proposals." in refused.content.decode()
-    assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 1
+    assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 2
     # the plan's history says it
     history = login(org.director).get(reverse("targets:history", args=[draft.pk]))
     assert "Proposals asked for" in history.content.decode()

@@ -42,7 +42,7 @@ from salesloop.targets.forms import (
     TargetValuesForm,
 )
 from salesloop.targets.history import percent_shares
-from salesloop.targets.models import Plan, PlanRun, Target
+from salesloop.targets.models import Plan, PlanRun, Proposal, Target
 from salesloop.targets.notify import reconcile_link
 from salesloop.targets.planning import LINE_METRICS, history_window
 from salesloop.targets.tasks import plan_recompute
@@ -915,15 +915,25 @@ def reconcile_export_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _ask_context(plan: Plan, metric: str, member: Member) -> dict[str, Any]:
     """For "Ask for proposals": how many people below the reader have not proposed, and when
-    the figures of this metric were last asked for (by whom, how many people)."""
+    the figures of this metric were last asked for (by whom, how many people, how many have
+    proposed since)."""
     people = {m.pk for m, _t in services.proposal_askees(plan=plan, metric=metric, member=member)}
     last = selectors.latest_proposal_requests([plan.pk]).get((plan.pk, metric))
     by = Member.objects.filter(user_id=last.actor_id).first() if last and last.actor_id else None
+    answered = (
+        Proposal.objects.filter(target__plan=plan, target__metric=metric, created_at__gt=last.at)
+        .values("proposed_by")
+        .distinct()
+        .count()
+        if last
+        else 0
+    )
     return {
         "people": len(people),
         "last": last,
         "last_by": by.display_name if by else "",
         "last_count": (last.changes.get("asked") or [None, 0])[1] if last else 0,
+        "answered": answered,
     }
 
 
