@@ -138,3 +138,18 @@ def test_a_small_change_is_not_shown_as_none():
     assert signed_pct(0.004) == "+0.4%" and signed_pct(0.005) == "+0.5%"
     assert signed_pct(Decimal(1) / Decimal(10_000_000)) == "+<0.01%"  # ¥1 on ¥10M
     assert signed_pct(0) == "0%" and signed_pct(None) == "—"
+
+
+def test_since_says_how_long_ago_in_its_largest_unit(time_machine):
+    from datetime import UTC, datetime, timedelta
+
+    from salesloop.web.templatetags.salesloop import since
+
+    now = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+    time_machine.move_to(now, tick=False)
+    assert since(now - timedelta(days=4, hours=17)) == "4\xa0days"
+    assert since(now - timedelta(hours=2, minutes=59)) == "2\xa0hours"
+    assert since(now - timedelta(days=40)) == "1\xa0month"
+    assert since(None) == ""
+    with translation.override("zh-hans"):
+        assert since(now - timedelta(days=4, hours=17)) == "4\xa0日"

@@ -258,3 +258,14 @@ def localized(alert: Any, field: str) -> str:
     if hasattr(alert, "localized"):
         return str(alert.localized(field))
     return str(getattr(alert, field, ""))
+
+
+@register.filter
+def since(value: Any) -> str:
+    """How long ago, in its largest unit only ("4 days", "2 hours"): what waits on someone
+    reads at a glance, where Django's ``timesince`` says "4 days, 17 hours"."""
+    from django.utils.timesince import timesince
+
+    if not value:
+        return ""
+    return timesince(value, depth=1)
