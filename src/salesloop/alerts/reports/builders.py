@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from salesloop.alerts.choices import SEVERITY_ORDER, AlertStatus
 from salesloop.alerts.models import Alert
@@ -244,7 +245,70 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
                 "money": scope.money,
             }
         },
+        "planning": _planning(member),
     }
+
+
+def _planning(member: Member) -> list[dict[str, Any]]:
+    """Next year's targets as they are being agreed (a leader's weekly report): per draft plan
+    and metric, the reconciliation's figures at the top of what the reader sees — top-down,
+    bottom-up, the gap — with how many proposals are in, how many wait for the reader's
+    decision, how many people below still have to propose, and when figures were last asked
+    for. Reps and viewers: nothing (their requests reach them as alerts and on My day)."""
+    from salesloop.org.choices import Role
+    from salesloop.targets.choices import Metric, PlanStatus, ProposalStatus
+    from salesloop.targets.models import Plan, Target
+    from salesloop.targets.notify import decider_pool, deciders, reconcile_link
+    from salesloop.targets.selectors import latest_proposal_requests, reconciliation
+    from salesloop.targets.services import proposal_askees
+
+    if member.role not in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN):
+        return []
+    drafts = list(Plan.objects.filter(status=PlanStatus.DRAFT).order_by("fiscal_year", "version"))
+    asked = latest_proposal_requests([p.pk for p in drafts])
+    pool = decider_pool()
+    out = []
+    for plan in drafts:
+        present = set(
+            Target.objects.filter(plan=plan, product_line__isnull=True).values_list(
+                "metric", flat=True
+            )
+        )
+        for metric in [m for m in Metric.values if m in present]:
+            rows = reconciliation(user=member.user, plan=plan, metric=metric)
+            if not rows:
+                continue
+            top = rows[0]
+            made = [r["proposal"] for r in rows if r["proposal"] is not None]
+            mine = [
+                p
+                for p in made
+                if p.status == ProposalStatus.OPEN
+                and any(m.pk == member.pk for m in deciders(p.target, p.proposed_by, pool))
+            ]
+            request = asked.get((plan.pk, metric))
+            out.append(
+                {
+                    "plan": plan.pk,
+                    "plan_name": str(plan),
+                    "metric": metric,
+                    "node": top["row"].target.owner_name,
+                    "top_down": _num(top["row"].target.target),
+                    "bottom_up": _num(top["bottom_up"]),
+                    "ratio": _num(top["ratio"], 4),
+                    "proposals": len(made),
+                    "to_decide": len(mine),
+                    "gaps": sum(1 for r in rows if r["flag"]),
+                    "not_proposed": len(
+                        {m.pk for m, _t in proposal_askees(plan=plan, metric=metric, member=member)}
+                    ),
+                    "asked_on": (
+                        timezone.localtime(request.at).date().isoformat() if request else None
+                    ),
+                    "link": reconcile_link(plan.pk, metric, show="open" if mine else "all"),
+                }
+            )
+    return out
 
 
 def _texts(alert: Alert, field: str, *, reader: Member | None = None) -> dict[str, str]:

@@ -20,14 +20,15 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from salesloop.alerts.choices import ReportKind, RuleKey, Severity
 from salesloop.alerts.reports.builders import DRIVERS, SCHEMA
 from salesloop.insights import charts
 from salesloop.insights.scope import period_text
-from salesloop.web.templatetags.salesloop import yuan
+from salesloop.targets.choices import Metric
+from salesloop.web.templatetags.salesloop import figure, signed_pct, yuan
 
 ACTION_KINDS = {
     "driver": gettext_lazy("Gap driver"),
@@ -79,6 +80,9 @@ def report_present(data: dict[str, Any], language: str | None = None) -> dict[st
             {**a, "kind_label": str(ACTION_KINDS.get(a["kind"], a["kind"])), "text": action_text(a)}
             for a in out["actions"]
         ]
+    for row in out.get("planning") or []:
+        row["metric_label"] = _label(Metric, row["metric"])
+        row["text"] = planning_text(row)
     out["figures"] = {
         key: _figure(spec, out) for key, spec in (data.get("figures") or {}).items() if spec
     }
@@ -221,6 +225,45 @@ def action_text(a: dict[str, Any]) -> str:
         "chg": ("+" if a["change"] > 0 else "") + yuan(a["change"]),
         "why": _why(a["median_pace"]),
     }
+
+
+def planning_text(row: dict[str, Any]) -> str:
+    """A draft plan's state for one metric in a sentence (the weekly report's email):
+    top-down against bottom-up, the proposals in and awaiting the reader, who has still to
+    propose."""
+    metric = row["metric"]
+    values = {
+        "plan": row["plan_name"],
+        "metric": _label(Metric, metric),
+        "node": row["node"],
+        "top": figure(row["top_down"], metric),
+    }
+    if row["bottom_up"] is None:
+        text = _("%(plan)s · %(metric)s, %(node)s: top-down %(top)s, no bottom-up figure yet.")
+    else:
+        text = _(
+            "%(plan)s · %(metric)s, %(node)s: top-down %(top)s, bottom-up %(bottom)s (%(ratio)s)."
+        )
+        values |= {"bottom": figure(row["bottom_up"], metric), "ratio": signed_pct(row["ratio"])}
+    parts = [text % values]
+    parts.append(
+        ngettext(
+            "%(n)s proposal in, %(d)s waiting for your decision.",
+            "%(n)s proposals in, %(d)s waiting for your decision.",
+            row["proposals"],
+        )
+        % {"n": row["proposals"], "d": row["to_decide"]}
+    )
+    if row["not_proposed"]:
+        parts.append(
+            ngettext(
+                "%(n)s person below you has not proposed yet.",
+                "%(n)s people below you have not proposed yet.",
+                row["not_proposed"],
+            )
+            % {"n": row["not_proposed"]}
+        )
+    return " ".join(parts)
 
 
 # ------------------------------------------------------------------ figures

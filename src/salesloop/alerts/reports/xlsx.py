@@ -127,6 +127,24 @@ def report_workbook(report: Report) -> bytes:
             ),
             acts["overdue"],
         )
+        if data.get("planning"):
+            _sheet(
+                wb,
+                _("Targets being agreed"),
+                (
+                    ("plan_name", gettext_lazy("Plan")),
+                    ("metric_label", gettext_lazy("Metric")),
+                    ("node", gettext_lazy("Team / person")),
+                    ("top_down", gettext_lazy("Top-down target")),
+                    ("bottom_up", gettext_lazy("Bottom-up")),
+                    ("ratio", gettext_lazy("Gap (share)")),
+                    ("proposals", gettext_lazy("Proposals")),
+                    ("to_decide", gettext_lazy("Waiting for you")),
+                    ("not_proposed", gettext_lazy("Not proposed yet")),
+                    ("asked_on", gettext_lazy("Last asked for")),
+                ),
+                data["planning"],
+            )
     else:
         g = data["gaps"]
         rows = [
