@@ -251,3 +251,50 @@ def test_my_day_lists_the_requests_for_ones_own_figure_until_answered(
     assert 'data-testid="asks"' not in login(org.rep_a2).get(reverse("home")).content.decode()
     assert 'data-testid="asks"' not in login(org.director).get(reverse("home")).content.decode()
     assert 'data-testid="asks"' in login(org.mgr_a).get(reverse("home")).content.decode()
+
+
+def test_a_due_day_is_told_shown_and_waited_for(
+    org, draft, client, login, time_machine, django_capture_on_commit_callbacks
+):
+    """Team A's manager asks on 2 November for figures due on the 9th: the notice says so, as
+    do My targets and My day; the reminder waits for the day to pass (not the 3 days after the
+    request) and then says it was due; a day already past or not a day is refused and nobody
+    is told."""
+    from datetime import date
+
+    from salesloop.targets.selectors import figures_asked_of
+    from tests.alerts.conftest import at
+
+    time_machine.move_to(at(date(2026, 11, 2)), tick=False)
+    ask = reverse("targets:ask", args=[draft.pk])
+    login(org.mgr_a)
+    for bad, said in (
+        ("2026-11-01", "The due day 2026-11-01 is already past: give today or a later day."),
+        ("9/11/2026", "9/11/2026 is not a day: give it as YYYY-MM-DD."),
+    ):
+        page = client.post(ask, {"metric": "booked_revenue", "due": bad}, follow=True)
+        assert said in page.content.decode()
+    assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 0
+    assert notices(org.rep_a2) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(ask, {"metric": "booked_revenue", "due": "2026-11-09", "note": "thanks"})
+    event = AuditEvent.objects.get(action="plan.proposals_requested")
+    assert event.changes["due"] == [None, "2026-11-09"]
+    [notice] = notices(org.rep_a2)
+    assert "Please propose by 2026-11-09." in notice.body
+    [mine] = figures_asked_of(org.rep_a2)
+    assert mine.due == date(2026, 11, 9) and mine.note == "thanks"
+    for url in (reverse("targets:mine"), reverse("home")):
+        assert "Due 2026-11-09." in login(org.rep_a2).get(url).content.decode()
+    assert (
+        "Due 2026-11-09."
+        in login(org.mgr_a).get(reverse("targets:reconcile", args=[draft.pk])).content.decode()
+    )
+    # the reminder: not three days after the request, nor on the due day; the day after it
+    assert open_decision_alerts(date(2026, 11, 5)) == {}
+    assert open_decision_alerts(date(2026, 11, 9)) == {}
+    alerts = open_decision_alerts(date(2026, 11, 10))
+    assert set(alerts) == {org.rep_a1, org.rep_a2}
+    assert alerts[org.rep_a2].message == (
+        f"Your own figure of Booked revenue for {draft} was due on 2026-11-09."
+    )

@@ -695,8 +695,8 @@ def test_a_revision_may_count_from_a_later_month_but_not_a_month_over(
 
 def test_a_leader_asks_for_proposals_through_the_api(org, draft, api_as):
     """POST /plans/{id}/proposal-requests: a manager asks their team (the two reps without a
-    proposal), a rep may not (403), a note too long or an unknown metric is a 422 that records
-    nothing."""
+    proposal), a rep may not (403), a note too long, an unknown metric or a due day that is past
+    or not a day is a 422 that records nothing."""
     from salesloop.common.models import AuditEvent
 
     path = f"/api/plans/{draft.pk}/proposal-requests"
@@ -705,8 +705,13 @@ def test_a_leader_asks_for_proposals_through_the_api(org, draft, api_as):
     assert response.status_code == 200, response.json()
     assert response.json() == {"asked": 2}
     assert api_as(org.rep_a1).post(path, {"metric": "booked_revenue"}).status_code == 403
-    for body in ({"metric": "booked_revenue", "note": "x" * 501}, {"metric": "bogus"}):
-        assert manager.post(path, body).status_code == 422
+    for body in (
+        {"metric": "booked_revenue", "note": "x" * 501},
+        {"metric": "bogus"},
+        {"metric": "booked_revenue", "due": "2000-01-01"},  # a day past
+        {"metric": "booked_revenue", "due": "next Friday"},
+    ):
+        assert manager.post(path, body).status_code == 422, body
     assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 1
     assert api_as(org.mgr_a).post("/api/plans/999999/proposal-requests", {}).status_code == 404
 

@@ -415,14 +415,20 @@ def test_a_teams_sum_follows_the_figures_as_they_are_typed(page, org):
 
 def test_a_manager_asks_the_team_for_their_own_figures(page, org):
     """On a draft's reconciliation Team A's manager asks the two reps who have not proposed,
-    with a note; the page confirms it and says when it was last done; each rep finds the notice
+    with a note and a due day; the page confirms it and says when it was last done; each rep finds the notice
     in their notification centre and on My day, which leads to the proposal on My targets."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     plan, _team = f.team_a_plan(org)
     log_in(page, "mgr_a", f.PASSWORD)
     page.goto(f"{page.base}/targets/plans/{plan.pk}/reconcile/")
     form = page.get_by_test_id("ask-form")
     expect(form).to_contain_text("2 people below you have not proposed a figure of Booked revenue")
     form.locator("input[name=note]").fill("by Friday")
+    due = (timezone.localdate() + timedelta(days=7)).isoformat()
+    form.get_by_test_id("ask-due").fill(due)
     form.get_by_test_id("ask-button").click()
     expect(page.locator(".message").first).to_contain_text("Asked 2 people for their own figures")
     expect(page.get_by_test_id("ask-last")).to_contain_text("by Mgr_A (2 people).")
@@ -436,6 +442,7 @@ def test_a_manager_asks_the_team_for_their_own_figures(page, org):
     asks = page.get_by_test_id("asks")
     expect(asks).to_contain_text("Your own figure is asked for")
     expect(asks).to_contain_text("“by Friday”")
+    expect(asks).to_contain_text(f"Due {due}.")
     shot(page, "my-day-asked")
     asks.get_by_test_id(f"ask-{plan.pk}-booked_revenue").click()
     page.wait_for_url(f"**/targets/mine/#plan-{plan.pk}")

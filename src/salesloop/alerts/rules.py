@@ -817,14 +817,18 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 oldest = mine[0][0].target
                 link = reconcile_link(oldest.plan_id, oldest.metric)
         wanted = asked.get(pk, [])
-        for plan, metric, days in wanted:
+        for plan, metric, days, due in wanted:
+            values = {"metric": Metric(metric).label, "plan": plan, "days": days}
             lines.append(
-                ngettext(
+                _("Your own figure of %(metric)s for %(plan)s was due on %(day)s.")
+                % {**values, "day": due.isoformat()}
+                if due
+                else ngettext(
                     "Your own figure of %(metric)s for %(plan)s was asked for %(days)s day ago.",
                     "Your own figure of %(metric)s for %(plan)s was asked for %(days)s days ago.",
                     days,
                 )
-                % {"metric": Metric(metric).label, "plan": plan, "days": days}
+                % values
             )
         if wanted:
             actions.append(_("propose your figure on My targets"))
@@ -873,7 +877,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 data={
                     "plans": [plan.pk for plan, _d in plans.get(pk, [])],
                     "proposals": [proposal.pk for proposal, _d in mine],
-                    "asked": [[plan.pk, metric] for plan, metric, _d in wanted],
+                    "asked": [[plan.pk, metric] for plan, metric, _d, _due in wanted],
                     "year": year[pk][0] if pk in year else None,
                 },
             )
@@ -883,13 +887,14 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
 
 def _figures_asked(
     ctx: Context, min_days: int, active: dict[int, Member]
-) -> dict[int, list[tuple[Any, str, int]]]:
-    """Per member: the (draft plan, metric, days) whose figures a leader asked for ``min_days``
-    ago or more (the latest request per plan and metric) and that they have still not proposed
+) -> dict[int, list[tuple[Any, str, int, date | None]]]:
+    """Per member: the (draft plan, metric, days, due day) whose figures a leader asked for
+    ``min_days`` ago or more — or, when the request gave a due day, whose due day has passed —
+    (the latest request per plan and metric) and that they have still not proposed
     (``targets.services.proposal_askees`` of that leader, as of today)."""
     from salesloop.targets.choices import PlanStatus
     from salesloop.targets.models import Plan
-    from salesloop.targets.selectors import latest_proposal_requests
+    from salesloop.targets.selectors import latest_proposal_requests, request_terms
     from salesloop.targets.services import proposal_askees
 
     drafts = {p.pk: p for p in Plan.objects.filter(status=PlanStatus.DRAFT)}
@@ -899,14 +904,15 @@ def _figures_asked(
     for (plan_id, metric), event in latest.items():
         days = (ctx.today - timezone.localtime(event.at).date()).days
         leader = by_user.get(event.actor_id)
-        if days < min_days or leader is None:
+        _note, due = request_terms(event)
+        if leader is None or (ctx.today <= due if due else days < min_days):
             continue
         plan = drafts[plan_id]
         for m in {
             m.pk: m for m, _t in proposal_askees(plan=plan, metric=metric, member=leader)
         }.values():
             if m.pk in active:
-                out[m.pk].append((plan, metric, days))
+                out[m.pk].append((plan, metric, days, due))
     return out
 
 

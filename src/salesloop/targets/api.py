@@ -581,7 +581,7 @@ def proposals_request_route(
     for, with their top-down targets and your note. Managers, directors and admins."""
     plan = selectors.plan_get(user=request.user, pk=plan_id)
     asked = services.proposals_request(
-        plan=plan, metric=payload.metric, actor=request.user, note=payload.note
+        plan=plan, metric=payload.metric, actor=request.user, note=payload.note, due=payload.due
     )
     return {"asked": asked}
 
@@ -613,6 +613,7 @@ def my_waiting_route(request: HttpRequest) -> Any:
                 "asked_by": a.leader.display_name,
                 "at": a.at,
                 "note": a.note,
+                "due": a.due,
                 "link": a.link,
             }
             for a in selectors.figures_asked_of(member_of(request.user))

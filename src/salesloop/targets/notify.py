@@ -301,7 +301,12 @@ def mine_link(plan_pk: int) -> str:
 
 
 def proposals_requested(
-    plan_pk: int, metric: str, actor_pk: int, target_pks: list[int], note: str
+    plan_pk: int,
+    metric: str,
+    actor_pk: int,
+    target_pks: list[int],
+    note: str,
+    due: str | None = None,
 ) -> None:
     """The people a leader asked for their own figure (``services.proposals_request``) each
     hear it once, with the targets they are asked about and the leader's note."""
@@ -331,6 +336,7 @@ def proposals_requested(
             "\n".join(
                 [
                     *lines,
+                    *([_("Please propose by %(day)s.") % {"day": due}] if due else []),
                     *([_("Their note: %(note)s") % {"note": note}] if note else []),
                     _(
                         "Propose the figure you can commit to on My targets: it goes to your "

@@ -200,7 +200,12 @@ class ProposalRequestIn(Schema):
     note: str = Field(
         default="",
         max_length=500,
-        description="A note for the people asked (optional), e.g. by when.",
+        description="A note for the people asked (optional), e.g. why.",
+    )
+    due: date | None = Field(
+        default=None,
+        description="The day the figures are due (optional; today or later): the people asked "
+        "read it, and the reminders wait for it to pass.",
     )
 
 
@@ -229,6 +234,7 @@ class WaitingAskOut(Schema):
     asked_by: str
     at: datetime
     note: str
+    due: date | None = Field(description="The day the figure is due, when the leader gave one.")
     link: str = Field(description="My targets, on the plan's block (a path of the web app).")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -298,6 +299,7 @@ class Ask:
     leader: Any  # Member
     at: Any
     note: str
+    due: date | None = None  # the day the figure is due, when the leader gave one
 
     @property
     def link(self) -> str:
@@ -355,9 +357,16 @@ def figures_asked_of(member: Any) -> list[Ask]:
             and rules.may_propose(member, t)
         ]
         if asked:
-            note = (event.changes.get("note") or [None, ""])[1] or ""
-            out.append(Ask(drafts[plan_id], asked[0], leader, event.at, note))
+            out.append(Ask(drafts[plan_id], asked[0], leader, event.at, *request_terms(event)))
     return sorted(out, key=lambda a: a.at)
+
+
+def request_terms(event: Any) -> tuple[str, date | None]:
+    """A request for proposals' note and due day (None when it has none), from its audit
+    event (``latest_proposal_requests``)."""
+    note = (event.changes.get("note") or [None, ""])[1] or ""
+    due = (event.changes.get("due") or [None, None])[1]
+    return note, (date.fromisoformat(due) if due else None)
 
 
 def reconciliation(*, user: Any, plan: Plan, metric: str) -> list[dict[str, Any]]:
@@ -735,8 +744,6 @@ def _month_cells(
     mp: MyPlan, month_targets: list[Decimal], per_month: dict[tuple[int, int], Decimal]
 ) -> list[MonthCell]:
     """The twelve fiscal months: the target of each and, for the months begun, the actual."""
-    from datetime import date
-
     from salesloop.core.periods import add_months
 
     current = date(mp.as_of.year, mp.as_of.month, 1)

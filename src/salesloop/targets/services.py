@@ -1999,12 +1999,15 @@ def proposal_askees(*, plan: Plan, metric: str, member: Member) -> list[tuple[Me
 
 
 @transaction.atomic
-def proposals_request(*, plan: Plan, metric: str, actor: Any, note: str = "") -> int:
+def proposals_request(
+    *, plan: Plan, metric: str, actor: Any, note: str = "", due: date | None = None
+) -> int:
     """Ask the people below the actor who have not proposed (``proposal_askees``) for their own
     figure on ``metric``: each hears it (in the app and by email), with their top-down target,
-    the actor's ``note`` and the way to My targets. Recorded on the plan; returns how many
-    people were asked. Refused, changing nothing, when the plan is not a draft, the actor sets
-    no targets, the note is too long, or nobody is left to ask."""
+    the actor's ``note``, the day it is ``due`` (optional; the reminders then wait for it) and
+    the way to My targets. Recorded on the plan; returns how many people were asked. Refused,
+    changing nothing, when the plan is not a draft, the actor sets no targets, the note is too
+    long, the due day is past, or nobody is left to ask."""
     member = _actor_member(actor)
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if not rules.may_set_targets(member):
@@ -2017,6 +2020,13 @@ def proposals_request(*, plan: Plan, metric: str, actor: Any, note: str = "") ->
     if len(note) > ASK_NOTE_MAX:
         raise ValidationError(
             {"note": _("Keep the note within %(n)s characters.") % {"n": ASK_NOTE_MAX}}
+        )
+    if due is not None and due < timezone.localdate():
+        raise ValidationError(
+            {
+                "due": _("The due day %(day)s is already past: give today or a later day.")
+                % {"day": due.isoformat()}
+            }
         )
     asked = proposal_askees(plan=plan, metric=metric, member=member)
     people = {m.pk for m, _t in asked}
@@ -2032,7 +2042,12 @@ def proposals_request(*, plan: Plan, metric: str, actor: Any, note: str = "") ->
         actor=actor,
         action="plan.proposals_requested",
         subject=plan,
-        changes={"metric": [None, metric], "asked": [None, len(people)], "note": [None, note]},
+        changes={
+            "metric": [None, metric],
+            "asked": [None, len(people)],
+            "note": [None, note],
+            **({"due": [None, due.isoformat()]} if due else {}),
+        },
     )
     notify.after_commit(
         notify.proposals_requested,
@@ -2041,6 +2056,7 @@ def proposals_request(*, plan: Plan, metric: str, actor: Any, note: str = "") ->
         member.pk,
         sorted({t.pk for _m, t in asked}),
         note,
+        due.isoformat() if due else None,
     )
     return len(people)
 

@@ -933,8 +933,22 @@ def _ask_context(plan: Plan, metric: str, member: Member) -> dict[str, Any]:
         "last": last,
         "last_by": by.display_name if by else "",
         "last_count": (last.changes.get("asked") or [None, 0])[1] if last else 0,
+        "due": (last.changes.get("due") or [None, None])[1] if last else None,
         "answered": answered,
     }
+
+
+def _due_day(text: str) -> date | None:
+    """The due day of a request for proposals as the date box sends it (YYYY-MM-DD), or None."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            _("%(value)s is not a day: give it as YYYY-MM-DD.") % {"value": text[:20]}
+        ) from None
 
 
 @writer_required
@@ -945,8 +959,13 @@ def proposals_request_view(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get(user=request.user, pk=pk)
     metric = _metric(request)
     try:
+        due = _due_day(request.POST.get("due", ""))
         n = services.proposals_request(
-            plan=plan, metric=metric, actor=request.user, note=request.POST.get("note", "")
+            plan=plan,
+            metric=metric,
+            actor=request.user,
+            note=request.POST.get("note", ""),
+            due=due,
         )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, sentences(getattr(exc, "messages", [str(exc)])))
