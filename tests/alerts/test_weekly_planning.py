@@ -69,6 +69,7 @@ def test_a_leaders_weekly_report_says_how_next_years_targets_are_being_agreed(or
         "gaps": mine["gaps"],
         "not_proposed": 1,
         "asked_on": "2026-11-17",
+        "due": None,
         "link": reconcile_link(draft.pk, "booked_revenue", show="open"),
     }
     assert mine["gaps"] >= 2  # Team A (−12.5%) and Rep_A1 (−10%)
@@ -81,6 +82,12 @@ def test_a_leaders_weekly_report_says_how_next_years_targets_are_being_agreed(or
     assert (company["proposals"], company["to_decide"], company["not_proposed"]) == (1, 0, 6)
     assert company["link"] == reconcile_link(draft.pk, "booked_revenue", show="all")
     assert report_build(member=org.rep_a1, kind="weekly", today=MONDAY)["planning"] == []
+    # asked again, with a due day: the row carries the latest request's
+    s.proposals_request(
+        plan=draft, metric="booked_revenue", actor=org.mgr_a.user, due=date(2026, 11, 27)
+    )
+    [again] = report_build(member=org.director, kind="weekly", today=MONDAY)["planning"]
+    assert (again["asked_on"], again["due"]) == ("2026-11-23", "2026-11-27")
     # in words, in the reader's language
     data = report_build(member=org.mgr_a, kind="weekly", today=MONDAY)
     [row] = report_present(data, "en")["planning"]

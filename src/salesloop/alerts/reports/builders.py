@@ -259,7 +259,11 @@ def _planning(member: Member) -> list[dict[str, Any]]:
     from salesloop.targets.choices import Metric, PlanStatus, ProposalStatus
     from salesloop.targets.models import Plan, Target
     from salesloop.targets.notify import decider_pool, deciders, reconcile_link
-    from salesloop.targets.selectors import latest_proposal_requests, reconciliation
+    from salesloop.targets.selectors import (
+        latest_proposal_requests,
+        reconciliation,
+        request_terms,
+    )
     from salesloop.targets.services import proposal_askees
 
     if member.role not in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN):
@@ -304,6 +308,9 @@ def _planning(member: Member) -> list[dict[str, Any]]:
                     ),
                     "asked_on": (
                         timezone.localtime(request.at).date().isoformat() if request else None
+                    ),
+                    "due": (
+                        due.isoformat() if request and (due := request_terms(request)[1]) else None
                     ),
                     "link": reconcile_link(plan.pk, metric, show="open" if mine else "all"),
                 }

@@ -142,6 +142,7 @@ def report_workbook(report: Report) -> bytes:
                     ("to_decide", gettext_lazy("Waiting for you")),
                     ("not_proposed", gettext_lazy("Not proposed yet")),
                     ("asked_on", gettext_lazy("Last asked for")),
+                    ("due", gettext_lazy("Due by")),
                 ),
                 data["planning"],
             )
