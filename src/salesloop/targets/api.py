@@ -578,7 +578,8 @@ def proposals_request_route(
 ) -> Any:
     """Ask for proposals (征集提报) while the plan is a draft: each person below you who has no
     proposal open or accepted on a target you may set is told that their own figure is asked
-    for, with their top-down targets and your note. Managers, directors and admins."""
+    for, with their top-down targets, your note and the due day (the reminders wait for it).
+    Managers, directors and admins."""
     plan = selectors.plan_get(user=request.user, pk=plan_id)
     asked = services.proposals_request(
         plan=plan, metric=payload.metric, actor=request.user, note=payload.note, due=payload.due

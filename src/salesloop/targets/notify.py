@@ -309,7 +309,8 @@ def proposals_requested(
     due: str | None = None,
 ) -> None:
     """The people a leader asked for their own figure (``services.proposals_request``) each
-    hear it once, with the targets they are asked about and the leader's note."""
+    hear it once, with the targets they are asked about, the due day (``YYYY-MM-DD``, when the
+    leader gave one) and the leader's note."""
     plan = Plan.objects.get(pk=plan_pk)
     actor = Member.objects.get(pk=actor_pk)
     mine: dict[int, list[Target]] = defaultdict(list)

@@ -933,7 +933,7 @@ def _ask_context(plan: Plan, metric: str, member: Member) -> dict[str, Any]:
         "last": last,
         "last_by": by.display_name if by else "",
         "last_count": (last.changes.get("asked") or [None, 0])[1] if last else 0,
-        "due": (last.changes.get("due") or [None, None])[1] if last else None,
+        "due": selectors.request_terms(last)[1] if last else None,
         "answered": answered,
     }
 
