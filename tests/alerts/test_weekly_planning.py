@@ -91,8 +91,8 @@ def test_a_leaders_weekly_report_says_how_next_years_targets_are_being_agreed(or
     # in words, in the reader's language
     data = report_build(member=org.mgr_a, kind="weekly", today=MONDAY)
     [row] = report_present(data, "en")["planning"]
-    assert row["text"] == (  # −12.5 % rounds half to even, as every percentage on the pages
-        f"{draft} · Booked revenue, Team A: top-down ¥160,000, bottom-up ¥140,000 (−12%). "
+    assert row["text"] == (  # −12.5 % rounds half away from zero, as every percentage on the pages
+        f"{draft} · Booked revenue, Team A: top-down ¥160,000, bottom-up ¥140,000 (−13%). "
         "1 proposal in, 1 waiting for your decision. 1 person below you has not proposed yet."
     )
     [row] = report_present(data, "zh-hans")["planning"]

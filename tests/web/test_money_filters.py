@@ -135,7 +135,10 @@ def test_a_small_change_is_not_shown_as_none():
 
     assert signed_pct(0.287) == "+29%" and signed_pct(-0.05) == "−5%"
     assert signed_pct(Decimal(-10000) / Decimal(22320000)) == "−0.04%"
-    assert signed_pct(0.004) == "+0.4%" and signed_pct(0.005) == "+0.5%"
+    assert signed_pct(0.004) == "+0.4%" and signed_pct(0.0049) == "+0.5%"
+    # whole percents round half away from zero, by the decimal the figure names
+    assert signed_pct(0.005) == "+1%" and signed_pct(-0.125) == "−13%"
+    assert signed_pct(0.285) == "+29%" and signed_pct(-0.005) == "−1%"
     assert signed_pct(Decimal(1) / Decimal(10_000_000)) == "+<0.01%"  # ¥1 on ¥10M
     assert signed_pct(0) == "0%" and signed_pct(None) == "—"
 

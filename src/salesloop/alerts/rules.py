@@ -31,6 +31,7 @@ from salesloop.alerts.choices import RuleKey, Severity, SubjectType
 from salesloop.common.models import AuditEvent
 from salesloop.core import gaps as core_gaps
 from salesloop.core.customers import key_account_silence, orders_frame
+from salesloop.core.rounding import percent
 from salesloop.customers.models import Customer
 from salesloop.insights import selectors as s
 from salesloop.insights.facts import Facts
@@ -105,7 +106,7 @@ def yuan(value: Decimal | float | int | None) -> str:
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
+    return "–" if value is None else percent(value)
 
 
 @dataclass

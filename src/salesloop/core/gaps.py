@@ -51,6 +51,8 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from salesloop.core.rounding import half_up, percent
+
 __all__ = [
     "DRIVERS",
     "Bottleneck",
@@ -429,9 +431,9 @@ class TargetCalibrationDiagnosis:
     @property
     def message(self) -> str:
         return (
-            f"{self.share_behind:.0%} of {self.members} members are below "
-            f"{self.behind_threshold:.0%} of pace (median pace index "
-            f"{self.median_pace:.2f}) with {self.elapsed_fraction:.0%} of the period "
+            f"{percent(self.share_behind)} of {self.members} members are below "
+            f"{percent(self.behind_threshold)} of pace (median pace index "
+            f"{half_up(self.median_pace, 2)}) with {percent(self.elapsed_fraction)} of the period "
             f"elapsed: the target is more likely miscalibrated than the people."
         )
 

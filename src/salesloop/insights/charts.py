@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from salesloop.core.rounding import half_up, percent
 from salesloop.targets.charts import (
     BLUE,
     GREEN,
@@ -203,17 +204,17 @@ def leaderboard(rows: list[tuple[str, float | None, float | None]]) -> dict[str,
     above the expected-to-date pace, orange from 0.9, red below."""
     rows = sorted(rows, key=lambda r: (r[1] is None, r[1] or 0))
     names = [r[0] for r in rows]
-    exact = [(r[1] or 0) * 100 for r in rows]
-    values = [round(v, 1) for v in exact]
+    fractions = [r[1] or 0 for r in rows]
+    values = [round(v * 100, 1) for v in fractions]
     paces = [r[2] for r in rows]
     colours = [
         GREY if p is None else GREEN if p >= 1 else ORANGE if p >= 0.9 else RED for p in paces
     ]
-    # the label reads the unrounded figure as the table beside it does: 86.52 % is "87%" in
-    # both (from the bar's 86.5 it read "86%", half to even)
+    # the label reads the unrounded figure as the table beside it does, half up: 86.52 % is
+    # "87%" in both (from the bar's 86.5 it read "86%" half to even), 12.5 % is "13%"
     text = [
-        f"{v:.0f}% · {_('pace')} {p:.2f}" if p is not None else f"{v:.0f}%"
-        for v, p in zip(exact, paces, strict=True)
+        f"{percent(v)} · {_('pace')} {half_up(p, 2)}" if p is not None else percent(v)
+        for v, p in zip(fractions, paces, strict=True)
     ]
     trace = {
         "type": "bar",
@@ -252,7 +253,7 @@ def funnel_hover(reached: list[float]) -> list[str]:
 
 
 def _share(part: float, whole: float) -> str:
-    return "—" if not whole else f"{float(part) / float(whole) * 100:.0f}%"
+    return "—" if not whole else percent(float(part) / float(whole))
 
 
 def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:

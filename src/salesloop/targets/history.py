@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from salesloop.common.models import AuditEvent
 from salesloop.common.words import labelled
+from salesloop.core.rounding import half_up, percent
 from salesloop.targets.choices import Method, Metric, PlanStatus
 
 ACTIONS = {
@@ -115,13 +116,11 @@ def _value(field: str, value: Any, metric: str = "") -> str:
 
 def _inputs(inputs: dict[str, Any], line_names: dict[str, str]) -> list[str]:
     out = [
-        _("Growth %(g)s%%") % {"g": _number(round(100 * float(inputs.get("growth_rate", 0)), 1))}
+        _("Growth %(g)s%%") % {"g": _number(half_up(100 * float(inputs.get("growth_rate", 0)), 1))}
     ]
     probs = inputs.get("probabilities") or []
     if len(probs) == 3:
-        out.append(
-            _("Probabilities %(p)s") % {"p": " / ".join(f"{round(100 * float(p))}%" for p in probs)}
-        )
+        out.append(_("Probabilities %(p)s") % {"p": " / ".join(percent(float(p)) for p in probs)})
     for code, amount in (inputs.get("uplifts") or {}).items():
         out.append(
             _("Uplift %(line)s %(amount)s")
@@ -130,7 +129,7 @@ def _inputs(inputs: dict[str, Any], line_names: dict[str, str]) -> list[str]:
     if inputs.get("hires"):
         # the headcount (full-time equivalents), not the rows of the form
         fte = sum(float(h.get("fte", 1) or 0) for h in inputs["hires"])
-        out.append(_("%(n)s planned hires") % {"n": _number(round(fte, 1))})
+        out.append(_("%(n)s planned hires") % {"n": _number(half_up(fte, 1))})
     if inputs.get("round_to"):
         out.append(_("Rounded to ¥%(unit)s") % {"unit": _number(inputs["round_to"])})
     return out

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from django.utils.translation import gettext as _
 
 from salesloop.core import planning as core
+from salesloop.core.rounding import half_up, percent
 
 LETTERS = {
     "S": _("Specific"),
@@ -110,7 +110,7 @@ def recheck(stored: dict[str, Any], value: float) -> list[dict[str, Any]] | None
 
 
 def _pct(value: Any) -> str:
-    return f"{float(value) * 100:.0f}%" if value is not None else "—"
+    return percent(float(value)) if value is not None else "—"
 
 
 def _pct_against(value: Any, band: Any) -> tuple[str, str]:
@@ -118,7 +118,7 @@ def _pct_against(value: Any, band: Any) -> tuple[str, str]:
     percents would read the same ("19.6% (below 20%)", not "20% (below 20%)")."""
     shown, limit = _pct(value), _pct(band)
     if value is not None and shown == limit:
-        shown = f"{float(value) * 100:.1f}%"
+        shown = percent(float(value), 1)
     return shown, limit
 
 
@@ -130,8 +130,8 @@ def _num(value: Any, metric: str = "") -> str:
     if value is None or not np.isfinite(float(value)):
         return "—"
     if metric:
-        return figure(Decimal(str(round(float(value), 2))), metric)
-    return f"{float(value):,.0f}"
+        return figure(half_up(float(value), 2), metric)
+    return f"{half_up(float(value)):,f}"
 
 
 def _about(value: float, metric: str = "") -> str:
@@ -140,7 +140,7 @@ def _about(value: float, metric: str = "") -> str:
     if v == 0 or not np.isfinite(v):
         return _num(v, metric)
     digits = 2 - int(np.floor(np.log10(abs(v))))
-    return _num(round(v, digits), metric)
+    return _num(float(half_up(v, digits)), metric)
 
 
 def sentence(check: dict[str, Any], metric: str = "") -> str:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from salesloop.alerts.choices import ReportKind, RuleKey, Severity
 from salesloop.alerts.reports.builders import DRIVERS, SCHEMA
+from salesloop.core.rounding import percent
 from salesloop.insights import charts
 from salesloop.insights.scope import period_text
 from salesloop.targets.choices import Metric
@@ -146,7 +147,7 @@ def neutral_title(data: dict[str, Any]) -> str:
 
 
 def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{v:.0%}"
+    return "–" if v is None else percent(v)
 
 
 def _in_language(texts: Any) -> str:

@@ -28,6 +28,7 @@ from salesloop.alerts.reports.present import (
     report_localized_title,
     report_present,
 )
+from salesloop.core.rounding import percent
 from salesloop.org.choices import Role
 from salesloop.org.models import Member
 from salesloop.web.templatetags.salesloop import yuan
@@ -141,7 +142,7 @@ def _channel_summaries(kind: str, reports: list[Report]) -> None:
         ) % {
             "actual": yuan(c["actual"] or 0),
             "target": yuan(c["target"] or 0),
-            "att": "–" if c["vs_target"] is None else f"{c['vs_target']:.0%}",
+            "att": "–" if c["vs_target"] is None else percent(c["vs_target"]),
             "pace": "–" if c["pace"] is None else f"{c['pace']:.2f}",
             "risks": report.data.get("risk_count", 0),
         }

@@ -11,6 +11,7 @@ from django.utils.translation import get_language, pgettext
 
 from salesloop.common.words import labelled as words_labelled
 from salesloop.common.words import listed
+from salesloop.core.rounding import half_up, percent
 
 register = template.Library()
 
@@ -165,7 +166,7 @@ def pct(value: Any) -> str:
     """0.8 → 80%."""
     if value is None or value == "":
         return "—"
-    return f"{float(value) * 100:.0f}%"
+    return percent(float(value))
 
 
 @register.filter
@@ -183,7 +184,7 @@ def chance_text(p: float) -> str:
         return "> 99%"
     if p <= 0.005:
         return "< 1%"
-    return f"{p * 100:.0f}%"
+    return percent(p)
 
 
 @register.filter
@@ -191,15 +192,13 @@ def signed_pct(value: Any) -> str:
     """0.287 → +29%, -0.05 → −5%, 0.0004 → +0.04% (a growth rate)."""
     if value is None or value == "":
         return "—"
-    exact = float(value) * 100
-    rate = round(exact)
+    exact = float(value)
+    rate = int(half_up(exact, 2).scaleb(2))  # whole percents, half away from zero
     if rate == 0 and exact != 0:  # a small change is not no change: +0.4%, −0.04%, +<0.01%
         sign, size = ("+" if exact > 0 else "−"), abs(exact)
-        return (
-            f"{sign}{size:.1f}%"
-            if size >= 0.1
-            else (f"{sign}{size:.2f}%" if size >= 0.01 else f"{sign}<0.01%")
-        )
+        if size >= 0.0001:
+            return sign + percent(size, 1 if size >= 0.001 else 2)
+        return f"{sign}<0.01%"
     return f"+{rate}%" if rate > 0 else (f"−{-rate}%" if rate < 0 else "0%")
 
 
