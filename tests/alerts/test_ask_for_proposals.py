@@ -298,3 +298,38 @@ def test_a_due_day_is_told_shown_and_waited_for(
     assert alerts[org.rep_a2].message == (
         f"Your own figure of Booked revenue for {draft} was due on 2026-11-09."
     )
+
+
+def test_a_request_recorded_for_an_earlier_day_measures_its_due_day_from_that_day(
+    org, draft, time_machine
+):
+    """A seed records a request made on 2 November, due on the 5th, on the 10th: the due day
+    is measured from the day of the request (the 5th is not before the 2nd), and one before
+    that day is still refused, changing nothing."""
+    from datetime import date
+
+    from tests.alerts.conftest import at
+
+    time_machine.move_to(at(date(2026, 11, 10)), tick=False)
+    with pytest.raises(ValidationError) as refused:
+        s.proposals_request(
+            plan=draft,
+            metric="booked_revenue",
+            actor=org.mgr_a.user,
+            due=date(2026, 11, 1),
+            asked_on=date(2026, 11, 2),
+        )
+    assert refused.value.message_dict == {
+        "due": ["The due day 2026-11-01 is already past: give today or a later day."]
+    }
+    assert AuditEvent.objects.filter(action="plan.proposals_requested").count() == 0
+    asked = s.proposals_request(
+        plan=draft,
+        metric="booked_revenue",
+        actor=org.mgr_a.user,
+        due=date(2026, 11, 5),
+        asked_on=date(2026, 11, 2),
+    )
+    assert asked == 2  # Team A's two reps
+    event = AuditEvent.objects.get(action="plan.proposals_requested")
+    assert event.changes["due"] == [None, "2026-11-05"]

@@ -39,7 +39,7 @@ def test_half_up_by_hand(value: float, places: int, expected: str) -> None:
     assert half_up(value, places) == Decimal(expected)
 
 
-@given(st.integers(min_value=-10**9, max_value=10**9))
+@given(st.integers(min_value=-(10**9), max_value=10**9))
 def test_percent_of_thousandths_rounds_tenths_half_away_from_zero(n: int) -> None:
     """n / 1000 is n / 10 percent: by integer arithmetic, half away from zero."""
     size = (abs(n) + 5) // 10

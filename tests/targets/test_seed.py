@@ -60,17 +60,19 @@ def test_demo_plans_active_this_year_and_draft_next_year(
     for p, share in zip(proposals, ("0.88", "0.95", "1.06"), strict=True):
         assert abs(p.value - p.target.target * Decimal(share)) <= 50 and p.value % 100 == 0
     assert all(p.proposed_by == p.target.member and p.status == "open" for p in proposals)
-    # before them, the director asked everyone below for their own figure, five days ago: the
-    # plan's history says so and each person asked has the notice of that day, unread
+    # before them, the director asked everyone below for their own figure, five days ago, due
+    # three days later (past by today, so the reminders say it was due): the plan's history
+    # says so and each person asked has the notice of that day, unread, with the due day
     asked = AuditEvent.objects.get(action="plan.proposals_requested", subject_id=str(plans[1].pk))
     assert asked.actor.username == "director" and asked.at.date() == date(2026, 11, 24)
+    assert asked.changes["due"] == [None, "2026-11-27"]
     # the managers and reps below: not the director, the admin or the viewer
     askees = set(Member.objects.filter(role__in=("manager", "rep")).values_list("pk", flat=True))
     assert asked.changes["asked"] == [None, len(askees)] and len(askees) > 3
     notices = Notification.objects.filter(link=mine_link(plans[1].pk))
     assert {n.recipient_id for n in notices} == askees
     assert {(n.created_at.date(), n.read_at) for n in notices} == {(date(2026, 11, 24), None)}
-    assert all(REQUEST_NOTE in n.body for n in notices)
+    assert all(REQUEST_NOTE in n.body and "2026-11-27" in n.body for n in notices)
     # idempotent
     assert [p.pk for p in seed_demo_plans(today=date(2026, 11, 29))] == [p.pk for p in plans]
     assert Plan.objects.count() == 2 and Proposal.objects.count() == 3

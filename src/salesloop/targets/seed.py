@@ -273,10 +273,12 @@ DEMO_PROPOSALS = (
 
 
 #: The director's request for proposals on next year's draft: made this many days before the
-#: demo's today (before the proposals, and long enough ago for the reminder of those who have
-#: not answered), with the note every recipient reads.
+#: demo's today (before the proposals), due this many days after it (so the day has passed and
+#: those who have not answered get the reminder that their figure was due), with the note
+#: every recipient reads.
 REQUEST_AGE = 5
-REQUEST_NOTE = "请在本周五前于「我的目标」提交你对明年目标的提报，写明依据。"
+REQUEST_DUE_AFTER = 3
+REQUEST_NOTE = "请在「我的目标」提交你对明年目标的提报，写明依据（客户、商机、人员）。"
 
 
 def _seed_proposal_request(plan: Plan, director: Member, today: date) -> None:
@@ -284,12 +286,18 @@ def _seed_proposal_request(plan: Plan, director: Member, today: date) -> None:
     the reconciliation's ask card does; the history records it on the day it was made."""
     if not services.proposal_askees(plan=plan, metric=Metric.BOOKED_REVENUE, member=director):
         return
+    asked_on = today - timedelta(days=REQUEST_AGE)
     services.proposals_request(
-        plan=plan, metric=Metric.BOOKED_REVENUE, actor=director.user, note=REQUEST_NOTE
+        plan=plan,
+        metric=Metric.BOOKED_REVENUE,
+        actor=director.user,
+        note=REQUEST_NOTE,
+        due=asked_on + timedelta(days=REQUEST_DUE_AFTER),
+        asked_on=asked_on,
     )
     AuditEvent.objects.filter(
         subject_type="targets.plan", subject_id=str(plan.pk), action="plan.proposals_requested"
-    ).update(at=_moment(today - timedelta(days=REQUEST_AGE), 9))
+    ).update(at=_moment(asked_on, 9))
 
 
 def _date_the_request(plans: list[Plan], today: date) -> None:

@@ -2000,14 +2000,21 @@ def proposal_askees(*, plan: Plan, metric: str, member: Member) -> list[tuple[Me
 
 @transaction.atomic
 def proposals_request(
-    *, plan: Plan, metric: str, actor: Any, note: str = "", due: date | None = None
+    *,
+    plan: Plan,
+    metric: str,
+    actor: Any,
+    note: str = "",
+    due: date | None = None,
+    asked_on: date | None = None,
 ) -> int:
     """Ask the people below the actor who have not proposed (``proposal_askees``) for their own
     figure on ``metric``: each hears it (in the app and by email), with their top-down target,
     the actor's ``note``, the day it is ``due`` (optional; the reminders then wait for it) and
     the way to My targets. Recorded on the plan; returns how many people were asked. Refused,
     changing nothing, when the plan is not a draft, the actor sets no targets, the note is too
-    long, the due day is past, or nobody is left to ask."""
+    long, the due day is before the day it is asked on (``asked_on``, today unless a seed
+    records an earlier request), or nobody is left to ask."""
     member = _actor_member(actor)
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if not rules.may_set_targets(member):
@@ -2021,7 +2028,7 @@ def proposals_request(
         raise ValidationError(
             {"note": _("Keep the note within %(n)s characters.") % {"n": ASK_NOTE_MAX}}
         )
-    if due is not None and due < timezone.localdate():
+    if due is not None and due < (asked_on or timezone.localdate()):
         raise ValidationError(
             {
                 "due": _("The due day %(day)s is already past: give today or a later day.")
