@@ -298,6 +298,12 @@ def test_a_due_day_is_told_shown_and_waited_for(
     assert alerts[org.rep_a2].message == (
         f"Your own figure of Booked revenue for {draft} was due on 2026-11-09."
     )
+    # on the pages too, once the day has passed: late, not "Due"
+    time_machine.move_to(at(date(2026, 11, 10)), tick=False)
+    for url in (reverse("targets:mine"), reverse("home")):
+        page = login(org.rep_a2).get(url).content.decode()
+        assert "It was due on 2026-11-09." in page and "Due 2026-11-09." not in page
+        assert 'data-testid="ask-overdue"' in page
 
 
 def test_a_request_recorded_for_an_earlier_day_measures_its_due_day_from_that_day(

@@ -307,6 +307,13 @@ class Ask:
 
         return mine_link(self.plan.pk)
 
+    @property
+    def overdue(self) -> bool:
+        """Whether the due day has passed (the figure is late; the reminders say so)."""
+        from django.utils import timezone
+
+        return self.due is not None and self.due < timezone.localdate()
+
 
 def figures_asked_of(member: Any) -> list[Ask]:
     """The requests for proposals waiting on ``member``, oldest first: per draft plan and
