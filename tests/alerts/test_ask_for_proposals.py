@@ -304,6 +304,8 @@ def test_a_due_day_is_told_shown_and_waited_for(
         page = login(org.rep_a2).get(url).content.decode()
         assert "It was due on 2026-11-09." in page and "Due 2026-11-09." not in page
         assert 'data-testid="ask-overdue"' in page
+    page = login(org.mgr_a).get(reverse("targets:reconcile", args=[draft.pk])).content.decode()
+    assert "It was due on 2026-11-09." in page and "Due 2026-11-09." not in page
 
 
 def test_a_request_recorded_for_an_earlier_day_measures_its_due_day_from_that_day(

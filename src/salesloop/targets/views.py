@@ -928,12 +928,14 @@ def _ask_context(plan: Plan, metric: str, member: Member) -> dict[str, Any]:
         if last
         else 0
     )
+    due = selectors.request_terms(last)[1] if last else None
     return {
         "people": len(people),
         "last": last,
         "last_by": by.display_name if by else "",
         "last_count": (last.changes.get("asked") or [None, 0])[1] if last else 0,
-        "due": selectors.request_terms(last)[1] if last else None,
+        "due": due,
+        "overdue": due is not None and due < timezone.localdate(),
         "answered": answered,
     }
 
