@@ -134,10 +134,12 @@ def test_the_demo_shows_the_plan_workflow_in_the_inbox_and_a_reminder(demo):
     reminders = Alert.objects.filter(rule="decisions_waiting", status=AlertStatus.OPEN)
     [reminder] = [a for a in reminders if "(the oldest for 4 days)" in a.message]
     assert reminder.owner.role == "manager"
-    # the director asked everyone below for their own figure 5 days ago: each manager and rep
-    # who has not proposed is reminded of it (the three proposing reps are not)
+    # the director asked everyone below for their own figure 5 days ago, due 3 days later: each
+    # manager and rep who has not proposed is told it was due 2 days ago (the three proposing
+    # reps are not)
     proposers = set(Proposal.objects.values_list("proposed_by_id", flat=True))
-    asked = "Your own figure of Booked revenue for FY2027 销售目标 v1 was asked for 5 days ago."
+    due = (TODAY - timedelta(days=2)).isoformat()
+    asked = f"Your own figure of Booked revenue for FY2027 销售目标 v1 was due on {due}."
     assert len(proposers) == 3 and {a.owner_id for a in reminders} == set(
         Member.objects.filter(role__in=("manager", "rep"))
         .exclude(pk__in=proposers)
