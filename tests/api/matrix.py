@@ -99,6 +99,7 @@ API_ROUTES = {
     "proposal_create": "target-propose",
     "proposal_decide": "proposal-write",
     "proposals_request": "plan-write",
+    "proposals_accept_within": "plan-write",
     "my_waiting": "personal",
     "member_move": "member-move",
     # performance tracking (tests/insights/test_api.py)

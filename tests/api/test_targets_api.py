@@ -114,6 +114,7 @@ def test_every_target_route_kind_is_tested_here():
         "proposal_create",
         "proposal_decide",
         "proposals_request",
+        "proposals_accept_within",
         "my_waiting",
         "member_move",
     }
@@ -241,6 +242,63 @@ def test_proposals_are_decided_by_someone_above(org, draft, api_as, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
+def test_proposals_are_accepted_in_bulk_only_by_someone_above(org, draft, api_as, role):
+    """Every member proposes; "accept all" takes exactly the proposals the caller could decide
+    one by one (a viewer and a rep: 403, nothing changes; Team A's manager: the two reps of
+    Team A; the director: all four), each target taking its figure, locked."""
+    targets = member_targets(org, draft)
+    proposals = {
+        key: s.proposal_create(
+            target=t, value=t.target + D("100.00"), comment="", actor=t.member.user
+        )
+        for key, t in targets.items()
+    }
+    response = api_as(getattr(org, role)).post(
+        f"/api/plans/{draft.pk}/proposals/accept", {"metric": METRIC, "within": None}
+    )
+    decides = {k for k in proposals if expected_write(role, k) == 200}
+    if role in ("viewer_a", "rep_a1"):
+        assert response.status_code == 403, response.content[:300]
+    elif decides:
+        assert response.status_code == 200, response.content[:300]
+        body = response.json()
+        assert body["accepted"] == len(decides)
+        assert {p["id"] for p in body["proposals"]} == {proposals[k].pk for k in decides}
+        assert all(p["status"] == "accepted" for p in body["proposals"])
+    else:
+        assert response.status_code == 422, response.content[:300]
+    for key, proposal in proposals.items():
+        proposal.refresh_from_db()
+        t = Target.objects.get(pk=targets[key].pk)
+        if key in decides and response.status_code == 200:
+            assert proposal.status == "accepted" and t.locked
+            assert t.target == targets[key].target + D("100.00")
+        else:
+            assert proposal.status == "open" and t.target == targets[key].target
+
+
+def test_a_bad_bulk_acceptance_answers_422_and_changes_nothing(org, draft, api_as):
+    """Out of range, not a number, an unknown metric, or nothing that close: 422, nothing
+    accepted."""
+    t = node(draft, member=org.rep_a1)
+    value = (t.target * D("1.05")).quantize(D("0.01"))  # 5 % above
+    p = s.proposal_create(target=t, value=value, comment="", actor=org.rep_a1.user)
+    api = api_as(org.mgr_a)
+    path = f"/api/plans/{draft.pk}/proposals/accept"
+    for body in ({"within": 101}, {"within": -1}, {"within": "five"}, {"metric": "bogus"}):
+        assert api.post(path, {"metric": METRIC, "within": 5, **body}).status_code == 422, body
+    near = api.post(path, {"metric": METRIC, "within": 2})
+    assert near.status_code == 422
+    assert near.json()["detail"] == (
+        "No proposal of Booked revenue that you decide is within ±2% of its target."
+    )
+    p.refresh_from_db()
+    assert p.status == "open"
+    assert api.post(path, {"metric": METRIC, "within": "5.00"}).json()["accepted"] == 1
+    assert api.post("/api/plans/999999/proposals/accept", {"within": 5}).status_code == 404
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_a_member_is_moved_by_someone_above_both_teams(org, draft, active, api_as, role):
     """Rep_A1 from Team A to Team B: a viewer is refused (403), a caller who cannot see Rep_A1
     gets 404, Rep_A1 and Team A's manager (Team B is not below them) 403, East's manager, the
@@ -304,6 +362,7 @@ def test_a_read_only_token_and_anonymous_change_nothing(org, draft, active, api_
         ("POST", f"/api/targets/{t.pk}/proposals", {"value": "1.00"}),
         ("POST", f"/api/proposals/{proposal.pk}/decide", {"accept": True}),
         ("POST", f"/api/plans/{draft.pk}/proposal-requests", {"metric": "booked_revenue"}),
+        ("POST", f"/api/plans/{draft.pk}/proposals/accept", {"within": None}),
         (
             "POST",
             f"/api/members/{org.rep_a1.pk}/move",

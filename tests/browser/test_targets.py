@@ -449,6 +449,34 @@ def test_a_manager_asks_the_team_for_their_own_figures(page, org):
     expect(page.get_by_test_id("asked-of-me")).to_contain_text("Mgr_A asked for your own figure")
 
 
+def test_a_manager_accepts_the_close_proposals_in_bulk(page, org):
+    """Rep_A1 proposes 2 % above their top-down target, Rep_A2 15 % below: Team A's manager
+    accepts in bulk the narrowest choice offered (within ±2 %: Rep_A1's), and Rep_A2's still
+    waits on its row; the choice of ±20 % would have taken both."""
+    from salesloop.targets import services as s
+
+    plan, _team = f.team_a_plan(org)
+    for rep, share in ((org.rep_a1, Decimal("1.02")), (org.rep_a2, Decimal("0.85"))):
+        t = f.target_node(plan, member=rep)
+        value = (t.target * share).quantize(Decimal(1))
+        s.proposal_create(target=t, value=value, comment="", actor=rep.user)
+    log_in(page, "mgr_a", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/reconcile/")
+    form = page.get_by_test_id("bulk-form")
+    choice = form.get_by_test_id("bulk-within")
+    expect(choice).to_have_value("2")
+    expect(choice.locator("option[value='20']")).to_have_text("Within ±20%: 2 proposals")
+    expect(choice.locator("option[value='all']")).to_have_text("All: 2 proposals")
+    shot(page, "reconcile-bulk")
+    form.locator("input[name=note]").fill("thanks")
+    form.get_by_test_id("bulk-button").click()
+    expect(page.locator(".message").first).to_contain_text("Accepted 1 proposal of Booked revenue")
+    status = dict(Proposal.objects.values_list("proposed_by__user__username", "status"))
+    assert status == {"rep_a1": "accepted", "rep_a2": "open"}
+    # one proposal is left to decide: the form now offers what takes it
+    expect(page.get_by_test_id("bulk-within")).to_have_value("20")
+
+
 def test_a_director_re_spreads_the_rest_of_an_active_year(page, org, time_machine):
     """The active plan of the year under way (in July: five open months, so that spreading
     them evenly changes them — in December one open month could not change): on Team A's

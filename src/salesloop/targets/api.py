@@ -37,6 +37,8 @@ from salesloop.targets.forms import HIRE_ROWS, InputsForm
 from salesloop.targets.models import Plan, PlanRun, Proposal, Target
 from salesloop.targets.planning import LINE_METRICS, split_subtree
 from salesloop.targets.schemas import (
+    AcceptedOut,
+    AcceptWithinIn,
     CompareOut,
     CompareQuery,
     DecisionIn,
@@ -585,6 +587,29 @@ def proposals_request_route(
         plan=plan, metric=payload.metric, actor=request.user, note=payload.note, due=payload.due
     )
     return {"asked": asked}
+
+
+@router.post(
+    "/plans/{plan_id}/proposals/accept",
+    response={200: AcceptedOut, **WRITE_ERRORS},
+    url_name="proposals_accept_within",
+)
+def proposals_accept_within_route(
+    request: HttpRequest, plan_id: PathId, payload: AcceptWithinIn
+) -> Any:
+    """Accept in bulk, while the plan is a draft, every open proposal on the metric that you
+    decide (someone above the proposer) whose figure is within ``within`` percent of its
+    top-down target, or all of them (``within`` null): each as a single decision accepts it,
+    its author told. All or nothing: 422 when none is that close."""
+    plan = selectors.plan_get(user=request.user, pk=plan_id)
+    accepted = services.proposals_accept_within(
+        plan=plan,
+        metric=payload.metric,
+        actor=request.user,
+        within=payload.within,
+        note=payload.note,
+    )
+    return {"accepted": len(accepted), "proposals": accepted}
 
 
 @router.get("/me/waiting", response={200: WaitingOut, **READ_ERRORS}, url_name="my_waiting")

@@ -271,6 +271,28 @@ class ProposalOut(Schema):
         return str(obj.target.owner_name)
 
 
+class AcceptWithinIn(Schema):
+    metric: Metric = Field(Metric.BOOKED_REVENUE, description="The metric whose proposals.")
+    within: Decimal | None = Field(
+        ge=0,
+        le=100,
+        max_digits=5,
+        decimal_places=2,
+        description="How close to its top-down target a proposal's figure must be, in percent "
+        "(5: within ±5 %); null: every open proposal you decide.",
+    )
+    note: str = Field(
+        default="",
+        max_length=500,
+        description="Why (optional): told to each proposal's author with the decision.",
+    )
+
+
+class AcceptedOut(Schema):
+    accepted: int = Field(description="How many proposals were accepted.")
+    proposals: list[ProposalOut] = Field(description="The proposals accepted, oldest first.")
+
+
 class DecisionIn(Schema):
     accept: bool = Field(
         description="true: the target takes the proposed value (floor and stretch keep their "

@@ -271,6 +271,46 @@ def open_proposal_counts(*, user: Any, plan: Plan) -> dict[str, int]:
     return {r["target__metric"]: r["n"] for r in rows}
 
 
+#: The closeness choices of "Accept in bulk" on the reconciliation (percent of the top-down
+#: target; None: every proposal).
+ACCEPT_WITHIN = (2, 5, 10, 20, None)
+
+
+def decidable_proposals(*, member: Any, plan: Plan, metric: str) -> list[tuple[Proposal, Any]]:
+    """The open proposals of ``plan`` on ``metric`` that ``member`` may decide (someone above
+    the proposer, ``rules.may_edit_target``), oldest first, each with how far its figure is from
+    the top-down target, as a fraction (None when the top-down target is 0)."""
+    if member is None or not rules.may_set_targets(member) or plan.status != PlanStatus.DRAFT:
+        return []
+    out = []
+    for p in (
+        Proposal.objects.filter(
+            target__plan=plan, target__metric=metric, status=ProposalStatus.OPEN
+        )
+        .select_related("target__member__org_unit", "target__unit", "proposed_by")
+        .order_by("created_at", "pk")
+    ):
+        if rules.may_edit_target(member, p.target):
+            top_down = p.target.target
+            out.append((p, abs(p.value - top_down) / top_down if top_down else None))
+    return out
+
+
+def accept_within_counts(decidable: Sequence[tuple[Proposal, Any]]) -> list[tuple[Any, int]]:
+    """For each choice of ``ACCEPT_WITHIN``, how many of the ``decidable`` proposals it takes."""
+    return [
+        (
+            within,
+            sum(
+                1
+                for _p, gap in decidable
+                if within is None or (gap is not None and gap * 100 <= within)
+            ),
+        )
+        for within in ACCEPT_WITHIN
+    ]
+
+
 def latest_proposal_requests(plan_ids: list[int]) -> dict[tuple[int, str], Any]:
     """The latest "Ask for proposals" (``services.proposals_request``) of each of the plans and
     each metric, as its audit event (who, when; ``changes``: the metric, how many were asked,

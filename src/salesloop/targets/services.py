@@ -2069,6 +2069,55 @@ def proposals_request(
 
 
 @transaction.atomic
+def proposals_accept_within(
+    *, plan: Plan, metric: str, actor: Any, within: Decimal | None, note: str = ""
+) -> list[Proposal]:
+    """Accept in bulk every open proposal on ``plan``'s ``metric`` that the actor may decide
+    whose figure is within ``within`` percent of its top-down target (``None``: all of them),
+    each as ``proposal_decide`` accepts one — the target takes the figure, floor and stretch in
+    proportion, locked; its author is told, with ``note``. All or nothing. Returns the
+    proposals accepted, oldest first. Refused, changing nothing, when the plan is not a draft,
+    the actor decides nothing, ``within`` is not a percentage from 0 to 100, or no proposal is
+    that close."""
+    from salesloop.targets.selectors import decidable_proposals
+
+    member = _actor_member(actor)
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if not rules.may_set_targets(member):
+        raise PermissionDenied(_("Managers, directors and admins decide on proposals."))
+    if plan.status != PlanStatus.DRAFT:
+        raise ValidationError(
+            _("Proposals are decided while the plan is a draft: send it back to draft first.")
+        )
+    if metric not in Metric.values:
+        raise ValidationError(_("There is no metric %(value)s.") % {"value": str(metric)[:20]})
+    if within is not None and not (0 <= within <= 100):
+        raise ValidationError(
+            {"within": _("Give how close as a percentage from 0 to 100, e.g. 5.")}
+        )
+    chosen = [
+        p
+        for p, gap in decidable_proposals(member=member, plan=plan, metric=metric)
+        if within is None or (gap is not None and gap * 100 <= within)
+    ]
+    if not chosen:
+        raise ValidationError(
+            _("No proposal of %(metric)s that you decide is within ±%(within)s%% of its target.")
+            % {"metric": Metric(metric).label, "within": _number_text(within)}
+            if within is not None
+            else _("No proposal of %(metric)s waits for your decision.")
+            % {"metric": Metric(metric).label}
+        )
+    return [proposal_decide(proposal=p, accept=True, actor=actor, note=note) for p in chosen]
+
+
+def _number_text(value: Decimal) -> str:
+    """5 → "5", 2.5 → "2.5" (a percentage as typed, without trailing zeros)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@transaction.atomic
 def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any, note: str = "") -> Proposal:
     """Accept (the target takes the proposed value, scaled floor / stretch kept in proportion) or
     reject; ``note``: why (optional), told to its author with the decision."""

@@ -13,6 +13,7 @@ urlpatterns = [
     path("plans/<int:pk>/transition/", views.plan_transition_view, name="transition"),
     path("plans/<int:pk>/reconcile/", views.reconcile_view, name="reconcile"),
     path("plans/<int:pk>/ask/", views.proposals_request_view, name="ask"),
+    path("plans/<int:pk>/accept/", views.proposals_accept_view, name="accept_within"),
     path("plans/<int:pk>/reconcile.xlsx", views.reconcile_export_view, name="reconcile_export"),
     path("plans/<int:pk>/history/", views.history_view, name="history"),
     path("plans/<int:pk>/compare/", views.compare_view, name="compare"),

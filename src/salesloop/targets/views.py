@@ -3,6 +3,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -828,6 +829,7 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
     waiting = selectors.open_proposal_counts(user=request.user, plan=plan)
     member = member_of(request.user)
     ask: dict[str, Any] | None = None
+    bulk: list[tuple[Any, int, bool]] = []
     if plan.status == PlanStatus.DRAFT and member is not None and can_write(request.user):
         # where the reader may answer with a figure of their own and has none standing: the
         # way to My targets' proposal form, rather than a bare "Not proposed"
@@ -835,6 +837,12 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
             r["may_propose"] = r["proposal"] is None and rules.may_propose(member, r["row"].target)
         if rules.may_set_targets(member):
             ask = _ask_context(plan, metric, member)
+            decidable = selectors.decidable_proposals(member=member, plan=plan, metric=metric)
+            if decidable:
+                within = selectors.accept_within_counts(decidable)
+                # the narrowest choice that takes any proposal is offered first
+                first = next(w for w, n in within if n)
+                bulk = [(w, n, w == first) for w, n in within]
     return render(
         request,
         "targets/reconcile.html",
@@ -860,6 +868,7 @@ def reconcile_view(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "ask": ask,
             "ask_note_max": services.ASK_NOTE_MAX,
+            "bulk": bulk,
             "show": show,
             "shows": _reconcile_show_labels(counts),
         },
@@ -984,6 +993,55 @@ def proposals_request_view(request: HttpRequest, pk: int) -> HttpResponse:
             % {"n": n, "metric": Metric(metric).label},
         )
     return redirect(reconcile_link(plan.pk, metric, show="all"))
+
+
+@writer_required
+@require_POST
+def proposals_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Accept in bulk" on the reconciliation: every open proposal the reader decides within
+    the chosen closeness to its top-down target (or all of them) is accepted."""
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    metric = _metric(request)
+    raw = request.POST.get("within", "").strip()
+    try:
+        within = None if raw == "all" else _within(raw)
+        accepted = services.proposals_accept_within(
+            plan=plan,
+            metric=metric,
+            actor=request.user,
+            within=within,
+            note=request.POST.get("note", ""),
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, sentences(getattr(exc, "messages", [str(exc)])))
+    else:
+        n = len(accepted)
+        messages.success(
+            request,
+            ngettext(
+                "Accepted %(n)s proposal of %(metric)s: the target takes the figure, locked so "
+                "that a new split keeps it; its author is told.",
+                "Accepted %(n)s proposals of %(metric)s: each target takes its figure, locked so "
+                "that a new split keeps it; each author is told.",
+                n,
+            )
+            % {"n": n, "metric": Metric(metric).label},
+        )
+    show = request.POST.get("show", "all")
+    return redirect(
+        reconcile_link(plan.pk, metric, show=show if show in selectors.RECONCILE_SHOWS else "all")
+    )
+
+
+def _within(text: str) -> Decimal:
+    """How close, in percent, as the bulk form sends it; a ValidationError otherwise."""
+    number = text.removesuffix("%").strip()
+    if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", number):
+        raise ValidationError(
+            _("%(value)s is not a percentage: give how close, from 0 to 100, e.g. 5.")
+            % {"value": text[:20] or "—"}
+        )
+    return Decimal(number)
 
 
 def _comparison(request: HttpRequest, plan: Any) -> dict[str, Any]:
