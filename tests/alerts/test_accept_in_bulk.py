@@ -91,6 +91,8 @@ def test_bad_choices_are_refused_and_change_nothing(org, proposed, client, login
     login(org.rep_a1)
     page = client.post(accept, {"metric": "booked_revenue", "within": "all"}, follow=True)
     assert "Managers, directors and admins decide on proposals." in page.content.decode()
+    login(org.viewer_a)
+    assert client.post(accept, {"metric": "booked_revenue", "within": "all"}).status_code == 403
     assert set(Proposal.objects.values_list("status", flat=True)) == {"open"}
     assert not AuditEvent.objects.filter(action="target.proposal_accepted").exists()
 

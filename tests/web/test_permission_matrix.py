@@ -65,6 +65,7 @@ ROUTES = {
     "targets:propose": "targets",
     "targets:decide": "targets",
     "targets:ask": "targets",
+    "targets:accept_within": "targets",  # deciders only, per role: tests/alerts/test_accept_in_bulk.py
     "targets:reconcile_export": "targets",  # leaders only; who is asked: tests/alerts/test_ask_for_proposals.py
     "targets:move": "targets",
     "apitokens:list": "page",
