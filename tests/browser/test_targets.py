@@ -382,7 +382,8 @@ def test_a_director_sets_a_teams_months_by_hand(page, org):
 
 def test_a_teams_sum_follows_the_figures_as_they_are_typed(page, org):
     """Team A holds 1,200,000, split to its people. Typing Rep_A1's target 1,000 higher shows
-    Team A's Σ as typed (1,201,000, −¥1,000 as the saved sum writes it, marked not saved) before anything is saved;
+    Team A's Σ as typed (1,201,000: ¥1,000 over the team's target, as the saved sum says it,
+    marked not saved) before anything is saved;
     typing the team's own target to match shows Σ ✓ as typed; typing the figures back shows
     what the server said; a figure that is none yet leaves the saved sum."""
     plan, team = f.team_a_plan(org)
@@ -394,7 +395,7 @@ def test_a_teams_sum_follows_the_figures_as_they_are_typed(page, org):
     rep_input = row(page, "Rep_A1").locator("input[name=target]")
     rep_input.fill(f"{rep.target + 1000:,.0f}")
     # written as the saved sum is: the team's target less what its children add up to
-    expect(live).to_have_text("Σ 1,201,000 (−¥1,000) *")
+    expect(live).to_have_text("Σ 1,201,000 · ¥1,000 over the target *")
     expect(live.locator(".gap")).to_have_attribute("title", "as typed, not saved yet")
     shot(page, "plan-live-sum")
     row(page, "Team A").locator("input[name=target]").fill("120.1万")
@@ -409,7 +410,15 @@ def test_a_teams_sum_follows_the_figures_as_they_are_typed(page, org):
     # saved, the server says the same as the typing did, without the mark
     rep_input.fill(f"{rep.target + 1000:,.0f}")
     row(page, "Rep_A1").locator("button:has-text('Save')").click()
-    expect(row(page, "Team A").get_by_test_id("live-sum")).to_have_text("Σ 1,201,000 (−¥1,000)")
+    expect(row(page, "Team A").get_by_test_id("live-sum")).to_have_text(
+        "Σ 1,201,000 · ¥1,000 over the target"
+    )
+    # lowered below the team's target instead, the rest is what is left to split
+    rep_input = row(page, "Rep_A1").locator("input[name=target]")
+    rep_input.fill(f"{rep.target - 3000:,.0f}")
+    expect(row(page, "Team A").get_by_test_id("live-sum")).to_have_text(
+        "Σ 1,197,000 · ¥3,000 left to split *"
+    )
     assert Target.objects.get(pk=rep.pk).target == rep.target + 1000
 
 

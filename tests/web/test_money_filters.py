@@ -11,6 +11,7 @@ from salesloop.web.templatetags.salesloop import (
     signed_compact_figure,
     signed_short_figure,
     signed_yuan,
+    split_gap,
     yuan,
 )
 
@@ -156,3 +157,15 @@ def test_since_says_how_long_ago_in_its_largest_unit(time_machine):
     assert since(None) == ""
     with translation.override("zh-hans"):
         assert since(now - timedelta(days=4, hours=17)) == "4\xa0日"
+
+
+def test_a_parents_gap_says_which_way_its_children_are_off():
+    """Target less its children's sum: positive is what is left to split, negative what the
+    children exceed it by; the figure is exact and has no sign of its own."""
+    with translation.override("en"):
+        assert split_gap(Decimal("21540000"), "booked_revenue") == "¥21,540,000 left to split"
+        assert split_gap(Decimal("-1000"), "booked_revenue") == "¥1,000 over the target"
+        assert split_gap(Decimal("-3"), "deals_won") == "3 over the target"
+    with translation.override("zh-hans"):
+        assert split_gap(Decimal("21540000"), "booked_revenue") == "尚有 ¥21,540,000 未分解"
+        assert split_gap(Decimal("-1000"), "booked_revenue") == "超出目标 ¥1,000"

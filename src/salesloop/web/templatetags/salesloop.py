@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.translation import get_language, pgettext
+from django.utils.translation import gettext as _
 
 from salesloop.common.words import labelled as words_labelled
 from salesloop.common.words import listed
@@ -107,6 +108,17 @@ def exact_figure(value: Any, metric: str = "") -> str:
 def signed_figure(value: Any, metric: str = "") -> str:
     """A difference in a metric: ``exact_figure`` with a + on the positive side."""
     return _with_plus(exact_figure(value, metric), value)
+
+
+@register.filter
+def split_gap(value: Any, metric: str = "") -> str:
+    """What a parent's target less its children's sum means, in words: ``¥21,540,000 left to
+    split`` (the children fall short) or ``¥1,000 over the target`` (they exceed it)."""
+    gap = Decimal(value)
+    text = exact_figure(abs(gap), metric)
+    if gap > 0:
+        return _("%(figure)s left to split") % {"figure": text}
+    return _("%(figure)s over the target") % {"figure": text}
 
 
 @register.filter

@@ -135,7 +135,8 @@
     var span = document.createElement("span");
     span.className = gap === 0 ? "ok" : "gap";
     span.title = out.getAttribute("data-as-typed");
-    span.textContent = gap === 0 ? "Σ ✓ *" : "Σ " + formatFigure(sum, false) + " (" + (gap > 0 ? "+" : "") + formatFigure(gap, money) + ") *";
+    var words = out.getAttribute(gap > 0 ? "data-left" : "data-over") || "%s";
+    span.textContent = gap === 0 ? "Σ ✓ *" : "Σ " + formatFigure(sum, false) + " · " + words.replace("%s", formatFigure(Math.abs(gap), money)) + " *";
     out.replaceChildren(span);
   }
   document.addEventListener("input", function (event) {
