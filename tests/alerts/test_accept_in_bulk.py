@@ -119,3 +119,80 @@ def test_all_or_nothing_and_only_while_a_draft(org, proposed):
             plan=proposed, metric="booked_revenue", actor=org.rep_a1.user, within=None
         )
     assert Proposal.objects.get(proposed_by=org.rep_b1).status == "open"
+
+
+def snapshot(plan):
+    """Everything an acceptance writes: each target's figures, lock, version and SMART check,
+    every month row, each proposal's decision and the history's events, in order."""
+    from salesloop.targets.models import Target, TargetMonth
+
+    targets = list(
+        Target.objects.filter(plan=plan)
+        .order_by("pk")
+        .values_list("pk", "floor", "target", "stretch", "locked", "lock_version", "smart")
+    )
+    months = list(
+        TargetMonth.objects.filter(target__plan=plan)
+        .order_by("target", "month")
+        .values_list("target", "month", "floor", "target_value", "stretch")
+    )
+    proposals = list(
+        Proposal.objects.order_by("pk").values_list("pk", "status", "decided_by", "decision_note")
+    )
+    events = list(
+        AuditEvent.objects.filter(action="target.proposal_accepted")
+        .order_by("pk")
+        .values_list("subject_id", "changes")
+    )
+    return targets, months, proposals, events
+
+
+def test_accepting_in_bulk_writes_what_accepting_one_by_one_writes(org, history):
+    """A plan recommended from the history (months with their seasons, two product lines, SMART
+    checks): Rep_A1, then Team A's manager for the team, then Rep_A2, Rep_B1 and Rep_W1 propose.
+    The director's "accept all" (people's totals written together, the team's in its turn) leaves
+    exactly what accepting each proposal in that order leaves: figures, locks, versions, SMART,
+    every month of every total and product line, decisions and history."""
+    from django.db import transaction
+
+    from salesloop.targets.models import Target
+    from salesloop.targets.planning import Inputs, recommend_plan
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    team_a = Target.objects.get(plan=plan, unit=org.team_a, product_line=None)
+    assert Target.objects.filter(plan=plan, member=org.rep_a2, product_line__isnull=False).count()
+    for who, target, share in (
+        (org.rep_a1, node(plan, member=org.rep_a1), D("1.031")),
+        (org.mgr_a, team_a, D("1.02")),
+        (org.rep_a2, node(plan, member=org.rep_a2), D("0.9")),
+        (org.rep_b1, node(plan, member=org.rep_b1), D("1.0137")),
+        (org.rep_w1, node(plan, member=org.rep_w1), D("1.07")),
+    ):
+        value = (target.target * share).quantize(D(1))
+        s.proposal_create(target=target, value=value, comment="", actor=who.user)
+    open_ones = list(Proposal.objects.order_by("created_at", "pk"))
+
+    class Undo(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            accepted = s.proposals_accept_within(
+                plan=plan, metric="booked_revenue", actor=org.director.user, within=None, note="ok"
+            )
+            assert [p.pk for p in accepted] == [p.pk for p in open_ones]
+            together = snapshot(plan)
+            raise Undo
+    except Undo:
+        pass
+    assert all(p.status == "open" for p in Proposal.objects.all())  # rolled back
+    for p in open_ones:
+        s.proposal_decide(proposal=p, accept=True, actor=org.director.user, note="ok")
+    one_by_one = snapshot(plan)
+    targets, months, proposals, events = together
+    assert len(events) == 5 and any(c.get("product_lines_realigned") for _pk, c in events)
+    assert targets == one_by_one[0]
+    assert months == one_by_one[1]
+    assert proposals == one_by_one[2]
+    assert events == one_by_one[3]

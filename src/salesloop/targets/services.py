@@ -1235,27 +1235,11 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
     for t in sorted(totals.values(), key=lambda t: t.pk):
         if t.parent_id is not None and row_of(t) is not None:
             children.setdefault(t.parent_id, []).append(t)
-    for anchored in (True, False):
-        new = _realigned_steps(top, children, row_of, places, unit, anchored=anchored)
-        levels = {pk: from_increments(inc, anchored=anchored) for pk, inc in new.items()}
-        if all(v[0] >= 0 for v in levels.values()):
-            break  # else a floor under one unit rounded below zero: split floor-first
-    scale = Decimal(10) ** -places
-    changed: list[Target] = []
-    for t in line_targets:
-        if t.pk not in levels or t.locked:  # outside the subtree, or locked: kept as it is
-            continue
-        floor, value, stretch = (Decimal(v) * scale for v in levels[t.pk])
-        if (floor, value, stretch) == (t.floor, t.target, t.stretch):
-            continue
-        t.floor, t.target, t.stretch = floor, value, stretch
-        changed.append(t)
+    levels = _realigned_levels(top, children, row_of, places, unit)
+    changed = _lines_changed(line_targets, levels, places)
     if not changed:
         return 0
-    update_rows(
-        Target, ["id"], VALUE_FIELDS, [(t.pk, t.floor, t.target, t.stretch) for t in changed]
-    )
-    scope.filter(pk__in=[t.pk for t in changed]).update(lock_version=F("lock_version") + 1)
+    _write_lines(scope, changed)
     if first_open > 1:
         for t in changed:
             old = list(TargetMonth.objects.filter(target=t).order_by("month"))
@@ -1269,6 +1253,50 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
         _nest_line_months(top, children, row_of, free, unit)
     smart_recheck(changed)
     return len(changed)
+
+
+def _realigned_levels(
+    top: Target,
+    children: dict[int, list[Target]],
+    row_of: Callable[[Target], list[Target] | None],
+    places: int,
+    unit: int,
+) -> dict[int, Any]:
+    """``realign_lines``' new floor / target / stretch (minor units) of each line target under
+    ``top``: anchored on the target first, floor-first when a floor under one unit would round
+    below zero."""
+    for anchored in (True, False):
+        new = _realigned_steps(top, children, row_of, places, unit, anchored=anchored)
+        levels = {pk: from_increments(inc, anchored=anchored) for pk, inc in new.items()}
+        if all(v[0] >= 0 for v in levels.values()):
+            break
+    return levels
+
+
+def _lines_changed(
+    line_targets: Iterable[Target], levels: dict[int, Any], places: int
+) -> list[Target]:
+    """The line targets whose values ``levels`` changes, set to them in memory (those outside
+    the subtree, and locked ones, are kept as they are)."""
+    scale = Decimal(10) ** -places
+    changed: list[Target] = []
+    for t in line_targets:
+        if t.pk not in levels or t.locked:
+            continue
+        floor, value, stretch = (Decimal(v) * scale for v in levels[t.pk])
+        if (floor, value, stretch) == (t.floor, t.target, t.stretch):
+            continue
+        t.floor, t.target, t.stretch = floor, value, stretch
+        changed.append(t)
+    return changed
+
+
+def _write_lines(scope: Any, changed: Sequence[Target]) -> None:
+    """Write realigned line targets' values, each one's version advanced."""
+    update_rows(
+        Target, ["id"], VALUE_FIELDS, [(t.pk, t.floor, t.target, t.stretch) for t in changed]
+    )
+    scope.filter(pk__in=[t.pk for t in changed]).update(lock_version=F("lock_version") + 1)
 
 
 def _nest_line_months(
@@ -2108,7 +2136,146 @@ def proposals_accept_within(
             else _("No proposal of %(metric)s waits for your decision.")
             % {"metric": Metric(metric).label}
         )
-    return [proposal_decide(proposal=p, accept=True, actor=actor, note=note) for p in chosen]
+    return _accept_in_turn(chosen, member=member, actor=actor, note=note)
+
+
+def _accept_in_turn(
+    proposals: Sequence[Proposal], *, member: Member, actor: Any, note: str
+) -> list[Proposal]:
+    """Accept ``proposals`` (open, oldest first) with the outcome of ``proposal_decide``
+    accepting them one after another. Accepting a proposal on a person's own total touches only
+    that target, its months and its product lines, so a run of those is written together in a
+    few statements (``_accept_together``); a team's total, whose acceptance realigns the lines
+    of everyone under it, is accepted on its own in its turn."""
+    parents = set(
+        Target.objects.filter(
+            parent__in=[p.target_id for p in proposals], product_line__isnull=True
+        ).values_list("parent_id", flat=True)
+    )
+    accepted: list[Proposal] = []
+    run: list[Proposal] = []
+    for p in proposals:
+        if p.target.product_line_id is None and p.target_id not in parents:
+            run.append(p)
+            continue
+        accepted += _accept_together(run, member=member, actor=actor, note=note)
+        run = []
+        accepted.append(proposal_decide(proposal=p, accept=True, actor=actor, note=note))
+    return accepted + _accept_together(run, member=member, actor=actor, note=note)
+
+
+def _accept_together(
+    proposals: Sequence[Proposal], *, member: Member, actor: Any, note: str
+) -> list[Proposal]:
+    """Accept open proposals on people's own totals of one plan and metric at once, as
+    ``proposal_decide`` accepts each (the target takes the figure, floor and stretch in
+    proportion, locked, its months keeping their profile; its product lines follow it; SMART
+    checked again; one audit event each; the author told)."""
+    if not proposals:
+        return []
+    fresh = Proposal.objects.select_for_update(of=("self",)).in_bulk([p.pk for p in proposals])
+    for p in proposals:
+        if fresh[p.pk].status == ProposalStatus.SUPERSEDED:
+            raise ValidationError(_("Its author has replaced this proposal with a newer one."))
+        if fresh[p.pk].status != ProposalStatus.OPEN:
+            raise ValidationError(_("This proposal has already been decided."))
+    locked = (
+        Target.objects.select_for_update(of=("self",))
+        .select_related("plan", "unit", "member__org_unit")
+        .in_bulk([p.target_id for p in proposals])
+    )
+    targets = [locked[p.target_id] for p in proposals]
+    plan = targets[0].plan
+    if plan.status != PlanStatus.DRAFT:
+        raise ValidationError(
+            _("Proposals are decided while the plan is a draft: send it back to draft first.")
+        )
+    before = {t.pk: _values(t) for t in targets}
+    for t, p in zip(targets, proposals, strict=True):
+        if not rules.may_edit_target(member, t):
+            raise PermissionDenied(_("Only someone above the proposer decides on a proposal."))
+        # as the database gives them back (two places), so that the history reads as one by one
+        t.floor, t.target, t.stretch = (
+            _quantize(v, metric_places(t.metric)).quantize(Decimal("0.01"))
+            for v in _accepted_levels(t, fresh[p.pk].value)
+        )
+        _check_order(t.floor, t.target, t.stretch, t.metric)
+        t.locked = True
+    pks = [t.pk for t in targets]
+    Target.objects.filter(pk__in=pks).update(
+        lock_version=F("lock_version") + 1, updated_at=timezone.now(), locked=True
+    )
+    update_rows(
+        Target, ["id"], VALUE_FIELDS, [(t.pk, t.floor, t.target, t.stretch) for t in targets]
+    )
+    _split_keeping_profiles(targets, rounding_unit(plan.assumptions, targets[0].metric))
+    lines = _realign_own_lines(targets)
+    smart_recheck(targets)
+    for t in targets:
+        changes: dict[str, Any] = {
+            k: [before[t.pk][k], v] for k, v in _values(t).items() if before[t.pk][k] != v
+        }
+        if lines.get(t.pk):
+            changes["product_lines_realigned"] = [None, lines[t.pk]]
+        audit_record(actor=actor, action="target.proposal_accepted", subject=t, changes=changes)
+    now = timezone.now()
+    decided = [fresh[p.pk] for p in proposals]
+    for p in decided:
+        p.status = ProposalStatus.ACCEPTED
+        p.decided_by = member
+        p.decided_at = now
+        p.decision_note = note.strip()[:500]
+        p.updated_at = now
+    Proposal.objects.bulk_update(
+        decided, ["status", "decided_by", "decided_at", "decision_note", "updated_at"]
+    )
+    for p in decided:
+        notify.after_commit(notify.proposal_decided, p.pk)
+    return decided
+
+
+def _realign_own_lines(targets: Sequence[Target]) -> dict[int, int]:
+    """``realign_lines`` for people's own totals of one plan and metric at once (no total under
+    them): each one's product lines keep their mix, scaled to it; their months keep their
+    profile. Returns, per total, how many of its line targets changed."""
+    top = targets[0]
+    places = metric_places(top.metric)
+    unit = rounding_unit(top.plan.assumptions, top.metric)
+    scope = Target.objects.filter(plan=top.plan, metric=top.metric)
+    lines = list(
+        scope.filter(product_line__isnull=False)
+        .order_by("product_line_id")
+        .values_list("product_line_id", flat=True)
+        .distinct()
+    )
+    if not lines:
+        return {}
+    cell = {
+        (t.member_id, t.product_line_id): t
+        for t in scope.filter(
+            product_line__isnull=False, member__in=[t.member_id for t in targets]
+        ).order_by("pk")
+    }
+    counts: dict[int, int] = {}
+    changed: list[Target] = []
+    for total in targets:
+        row = [cell.get((total.member_id, line)) for line in lines]
+        if any(c is None for c in row):
+            continue
+        own = [c for c in row if c is not None]
+
+        def row_of(t: Target, own: list[Target] = own) -> list[Target] | None:
+            return own
+
+        levels = _realigned_levels(total, {}, row_of, places, unit)
+        mine = _lines_changed(sorted(own, key=lambda c: c.pk), levels, places)
+        counts[total.pk] = len(mine)
+        changed += mine
+    if changed:
+        _write_lines(scope, changed)
+        _split_keeping_profiles(changed, unit)
+        smart_recheck(changed)
+    return counts
 
 
 def _number_text(value: Decimal) -> str:
@@ -2139,21 +2306,12 @@ def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any, note: str =
     if not rules.may_edit_target(member, target):
         raise PermissionDenied(_("Only someone above the proposer decides on a proposal."))
     if accept:
-        places = metric_places(target.metric)
-        quantum = Decimal(1).scaleb(-places)
-        ratio_floor = (target.floor / target.target) if target.target else Decimal("0.9")
-        ratio_stretch = (target.stretch / target.target) if target.target else Decimal("1.2")
-        # floor and stretch follow the plan's round figures (the proposed value is as typed)
-        step = Decimal(rounding_unit(target.plan.assumptions, target.metric)) * quantum
-
-        def rounded(x: Decimal) -> Decimal:
-            return ((x / step).to_integral_value(ROUND_HALF_UP) * step).quantize(quantum)
-
+        floor, value, stretch = _accepted_levels(target, proposal.value)
         target_set(
             target=target,
-            floor=min(rounded(proposal.value * ratio_floor), proposal.value),
-            target_value=proposal.value,
-            stretch=max(rounded(proposal.value * ratio_stretch), proposal.value),
+            floor=floor,
+            target_value=value,
+            stretch=stretch,
             actor=actor,
             lock=True,
             audit_action="target.proposal_accepted",
@@ -2165,3 +2323,24 @@ def proposal_decide(*, proposal: Proposal, accept: bool, actor: Any, note: str =
     proposal.save()
     notify.after_commit(notify.proposal_decided, proposal.pk)
     return proposal
+
+
+def _accepted_levels(target: Target, value: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """The floor, target and stretch a target takes when a proposal of ``value`` is accepted:
+    the value as proposed, floor and stretch in the target's present proportions (0.9 and 1.2
+    of a target of 0), rounded to the plan's round figures."""
+    places = metric_places(target.metric)
+    quantum = Decimal(1).scaleb(-places)
+    ratio_floor = (target.floor / target.target) if target.target else Decimal("0.9")
+    ratio_stretch = (target.stretch / target.target) if target.target else Decimal("1.2")
+    # floor and stretch follow the plan's round figures (the proposed value is as typed)
+    step = Decimal(rounding_unit(target.plan.assumptions, target.metric)) * quantum
+
+    def rounded(x: Decimal) -> Decimal:
+        return ((x / step).to_integral_value(ROUND_HALF_UP) * step).quantize(quantum)
+
+    return (
+        min(rounded(value * ratio_floor), value),
+        value,
+        max(rounded(value * ratio_stretch), value),
+    )
