@@ -2221,6 +2221,7 @@ def _accept_together(
     now = timezone.now()
     decided = [fresh[p.pk] for p in proposals]
     for p in decided:
+        p.target = locked[p.target_id]  # read with its owner: the answer names it
         p.status = ProposalStatus.ACCEPTED
         p.decided_by = member
         p.decided_at = now
