@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -58,6 +58,29 @@ def audit_record(
         subject_id=str(subject.pk) if subject is not None else "",
         changes=changes or {},
         ip=ip,
+    )
+
+
+def audit_record_many(
+    *,
+    actor: Any,
+    action: str,
+    items: Sequence[tuple[models.Model, dict[str, Any]]],
+    kind: str = AuditEvent.Kind.UPDATE,
+) -> list[AuditEvent]:
+    """``audit_record`` for many subjects at once (subject, changes), in one statement, in
+    their order."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=user,
+            kind=kind,
+            action=action,
+            subject_type=subject._meta.label_lower,
+            subject_id=str(subject.pk),
+            changes=changes or {},
+        )
+        for subject, changes in items
     )
 
 

@@ -24,7 +24,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesloop.common.audit import audit_record
+from salesloop.common.audit import audit_record, audit_record_many
 from salesloop.common.db import update_rows
 from salesloop.common.models import AuditEvent
 from salesloop.common.money import ENTRY_MAX, typed_figure
@@ -1338,7 +1338,8 @@ def _nest_line_months(
 
 def _split_keeping_profiles(targets: Sequence[Target], unit: int) -> None:
     """``target_split_months`` without weights for many targets at once: each keeps the profile
-    of its current split (equal if it has none), in three statements in all."""
+    of its current split (equal if it has none), read in one statement and written in a few
+    (in place where the twelve rows are there: ``planning._write_months``)."""
     current: dict[int, list[Decimal]] = {}
     for tid, value in (
         TargetMonth.objects.filter(target__in=[t.pk for t in targets])
@@ -1346,11 +1347,20 @@ def _split_keeping_profiles(targets: Sequence[Target], unit: int) -> None:
         .values_list("target_id", "target_value")
     ):
         current.setdefault(tid, []).append(value)
-    rows = _months_for_many(
-        targets, [SeasonalWeights.of_split(current.get(t.pk, [])) for t in targets], unit
+    from salesloop.targets.planning import _write_months
+
+    places = metric_places(targets[0].metric)
+    equal = SeasonalWeights.equal()
+    tables = split_levels_many(
+        [[_minor(getattr(t, name), places) for name in VALUE_FIELDS] for t in targets],
+        [
+            [float(x) for x in (SeasonalWeights.of_split(current.get(t.pk, [])) or equal).values]
+            for t in targets
+        ],
+        unit=unit,
     )
-    TargetMonth.objects.filter(target__in=[t.pk for t in targets]).delete()
-    TargetMonth.objects.bulk_create(rows)
+    # as _months_for_many splits them, written in place where the twelve rows are there
+    _write_months([t.pk for t in targets], np.asarray(tables, dtype=np.int64), places)
 
 
 def smart_recheck(targets: Iterable[Target]) -> None:
@@ -2211,13 +2221,15 @@ def _accept_together(
     _split_keeping_profiles(targets, rounding_unit(plan.assumptions, targets[0].metric))
     lines = _realign_own_lines(targets)
     smart_recheck(targets)
+    history: list[tuple[Target, dict[str, Any]]] = []
     for t in targets:
         changes: dict[str, Any] = {
             k: [before[t.pk][k], v] for k, v in _values(t).items() if before[t.pk][k] != v
         }
         if lines.get(t.pk):
             changes["product_lines_realigned"] = [None, lines[t.pk]]
-        audit_record(actor=actor, action="target.proposal_accepted", subject=t, changes=changes)
+        history.append((t, changes))
+    audit_record_many(actor=actor, action="target.proposal_accepted", items=history)
     now = timezone.now()
     decided = [fresh[p.pk] for p in proposals]
     for p in decided:
@@ -2227,8 +2239,11 @@ def _accept_together(
         p.decided_at = now
         p.decision_note = note.strip()[:500]
         p.updated_at = now
-    Proposal.objects.bulk_update(
-        decided, ["status", "decided_by", "decided_at", "decision_note", "updated_at"]
+    update_rows(
+        Proposal,
+        ["id"],
+        ["status", "decided_by", "decided_at", "decision_note", "updated_at"],
+        [(p.pk, p.status, member.pk, now, p.decision_note, now) for p in decided],
     )
     for p in decided:
         notify.after_commit(notify.proposal_decided, p.pk)
