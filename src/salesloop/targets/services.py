@@ -1194,15 +1194,7 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
     floor ≤ target ≤ stretch and each level adds up exactly. The lines' monthly splits keep
     their profile; with ``first_open`` (a revision in the year), the months before it keep their
     values, as the total's do. Returns the number of line targets changed."""
-    places = metric_places(target.metric)
-    unit = rounding_unit(target.plan.assumptions, target.metric)
-    scope = Target.objects.filter(plan=target.plan, metric=target.metric)
-    lines = list(
-        scope.filter(product_line__isnull=False)
-        .order_by("product_line_id")
-        .values_list("product_line_id", flat=True)
-        .distinct()
-    )
+    places, unit, scope, lines = _line_scope(target)
     if not lines:
         return 0
     # the totals of the target's subtree only, a level at a time (a person's edit reads one row,
@@ -1253,6 +1245,24 @@ def realign_lines(*, target: Target, first_open: int = 1) -> int:
         _nest_line_months(top, children, row_of, free, unit)
     smart_recheck(changed)
     return len(changed)
+
+
+def _line_scope(target: Target) -> tuple[int, int, Any, list[int]]:
+    """What realigning product lines under ``target`` works with: the metric's decimal places,
+    the plan's rounding unit, the plan's targets of the metric and its product lines in order."""
+    scope = Target.objects.filter(plan=target.plan, metric=target.metric)
+    lines = list(
+        scope.filter(product_line__isnull=False)
+        .order_by("product_line_id")
+        .values_list("product_line_id", flat=True)
+        .distinct()
+    )
+    return (
+        metric_places(target.metric),
+        rounding_unit(target.plan.assumptions, target.metric),
+        scope,
+        lines,
+    )
 
 
 def _realigned_levels(
@@ -2254,16 +2264,7 @@ def _realign_own_lines(targets: Sequence[Target]) -> dict[int, int]:
     """``realign_lines`` for people's own totals of one plan and metric at once (no total under
     them): each one's product lines keep their mix, scaled to it; their months keep their
     profile. Returns, per total, how many of its line targets changed."""
-    top = targets[0]
-    places = metric_places(top.metric)
-    unit = rounding_unit(top.plan.assumptions, top.metric)
-    scope = Target.objects.filter(plan=top.plan, metric=top.metric)
-    lines = list(
-        scope.filter(product_line__isnull=False)
-        .order_by("product_line_id")
-        .values_list("product_line_id", flat=True)
-        .distinct()
-    )
+    places, unit, scope, lines = _line_scope(targets[0])
     if not lines:
         return {}
     cell = {
