@@ -637,6 +637,10 @@ def test_a_refused_edit_keeps_what_was_typed_and_a_missing_plan_offers_a_way_bac
         plan=plan, member=org.rep_a1, product_line=None, metric="booked_revenue"
     )
     assert (rep_t.floor, rep_t.target) == (Decimal(300000), Decimal(400000))
+    # the team's targets still add up, its floors no longer do: said in words
+    expect(row(page, "Team A").get_by_test_id("live-sum")).to_have_text(
+        "Σ 1,200,000 · the floors or stretches do not add up"
+    )
     page.goto(f"{page.base}/targets/plans/999999/")
     expect(page.locator("[data-testid=error-page]")).to_contain_text("Not found")
     page.click("text=Back to my day")

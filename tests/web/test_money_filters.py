@@ -166,6 +166,7 @@ def test_a_parents_gap_says_which_way_its_children_are_off():
         assert split_gap(Decimal("21540000"), "booked_revenue") == "¥21,540,000 left to split"
         assert split_gap(Decimal("-1000"), "booked_revenue") == "¥1,000 over the target"
         assert split_gap(Decimal("-3"), "deals_won") == "3 over the target"
+        assert split_gap("", "deals_won") == ""  # the level adds up: nothing to say
     with translation.override("zh-hans"):
         assert split_gap(Decimal("21540000"), "booked_revenue") == "尚有 ¥21,540,000 未分解"
         assert split_gap(Decimal("-1000"), "booked_revenue") == "超出目标 ¥1,000"

@@ -114,6 +114,8 @@ def signed_figure(value: Any, metric: str = "") -> str:
 def split_gap(value: Any, metric: str = "") -> str:
     """What a parent's target less its children's sum means, in words: ``¥21,540,000 left to
     split`` (the children fall short) or ``¥1,000 over the target`` (they exceed it)."""
+    if value is None or value == "":
+        return ""
     gap = Decimal(value)
     text = exact_figure(abs(gap), metric)
     if gap > 0:
