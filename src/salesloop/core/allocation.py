@@ -939,35 +939,30 @@ def fit_matrix(
     total = float(sum(row_totals))
     if n == 0 or m == 0 or total <= 0:
         return [[0.0] * m for _ in range(n)]
-    base = [
-        [float(row_totals[i]) * float(col_totals[j]) / total for j in range(m)] for i in range(n)
-    ]
-    x = [
-        [
-            max(float(seed[i][j]), 0.0) if i < len(seed) and j < len(seed[i]) else 0.0
-            for j in range(m)
-        ]
-        for i in range(n)
-    ]
-    # Blend in a little of the product table so that structural zeros never block the margins.
-    x = [[x[i][j] + 1e-6 * base[i][j] for j in range(m)] for i in range(n)]
-    for i in range(n):
-        if sum(x[i]) <= 0 < row_totals[i]:
-            x[i] = list(base[i])
+    rows = [float(v) for v in row_totals]
+    cols = [float(v) for v in col_totals]
+    base = [[r * c / total for c in cols] for r in rows]
+    # the seed, missing cells 0, negative ones 0, with a little of the product table blended in
+    # so that structural zeros never block the margins
+    x = []
+    for i, (r, b) in enumerate(zip(rows, base, strict=True)):
+        own = [float(v) for v in seed[i][:m]] if i < len(seed) else []
+        own += [0.0] * (m - len(own))
+        row = [(v if v > 0.0 else 0.0) + 1e-6 * w for v, w in zip(own, b, strict=True)]
+        x.append(row if sum(row) > 0 or r <= 0 else list(b))
+    # Each pass sums and scales in the same order as cell-by-cell loops would (rows summed
+    # left to right, columns top to bottom), so the floats, and the cents rounded from them,
+    # do not depend on how the loops are written; whole rows and columns at a time are faster.
     for _ in range(iterations):
-        for i in range(n):
-            s = sum(x[i])
+        for i, (row, r) in enumerate(zip(x, rows, strict=True)):
+            s = sum(row)
             if s > 0:
-                f = float(row_totals[i]) / s
-                x[i] = [v * f for v in x[i]]
-        worst = 0.0
-        for j in range(m):
-            s = sum(x[i][j] for i in range(n))
-            if s > 0:
-                f = float(col_totals[j]) / s
-                for i in range(n):
-                    x[i][j] *= f
-            worst = max(worst, abs(s - float(col_totals[j])))
+                f = r / s
+                x[i] = [v * f for v in row]
+        sums = [sum(col) for col in zip(*x, strict=True)]
+        factors = [c / s if s > 0 else 1.0 for s, c in zip(sums, cols, strict=True)]
+        x = [[v * f for v, f in zip(row, factors, strict=True)] for row in x]
+        worst = max(abs(s - c) for s, c in zip(sums, cols, strict=True))
         if worst <= tolerance * max(total, 1.0):
             break
     return x
