@@ -15,7 +15,7 @@ REC = {
 
 
 def lead(fig):
-    return [t for t in fig["data"] if t["name"] == "Rest of this year (forecast)"]
+    return [t for t in fig["data"] if t["name"] == "Rest of year (forecast)"]
 
 
 def test_the_lead_in_joins_the_last_known_month_to_the_plan_year():

@@ -221,3 +221,32 @@ def test_sentences_read_money_as_the_pages_do():
     with translation.override("zh-hans"):
         assert "¥5.79亿" in sentence(low, "booked_revenue")
         assert "¥2,805.6万" in sentence(growth, "collected_revenue")
+
+
+@pytest.mark.django_db
+def test_a_target_without_history_of_its_own_says_its_chance_is_not_judged(org, history):
+    """A manager who has sold nothing still carries a share of the team's target (historical
+    share shrunk toward equal): it passes A, but the page says that its chance was not judged
+    rather than showing a bare SMART ✓; a rep with history gets the chance itself."""
+    from django.utils import translation
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    recommend_plan(plan=plan, metric="booked_revenue", inputs=Inputs(), actor=org.director.user)
+    mgr = Target.objects.get(plan=plan, member=org.mgr_a, product_line=None)
+    rep = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    assert mgr.target > 0
+    achievable = next(c for c in mgr.smart if c["letter"] == "A")
+    assert achievable["ok"] and achievable["figures"]["probability"] is None
+    with translation.override("en"):
+        said = smart.summary(mgr.smart, mgr.metric)
+        assert said["ok"] and said["unjudged"]
+        assert said["sentences"] == [
+            "Achievable: its chance is not judged, as there is no history of its own to read a "
+            "trend from (someone new, or who has not sold this yet): the split alone sets it."
+        ]
+        rep_said = smart.summary(rep.smart, rep.metric)
+        assert not rep_said["unjudged"]
+        assert "chance of reaching it on the current trend" in " ".join(rep_said["sentences"])
+    # a failed check is what the page shows then, not the missing chance
+    failed = [{"letter": "S", "ok": False, "reason": "no_owner", "figures": {}}, achievable]
+    assert not smart.summary(failed)["unjudged"]

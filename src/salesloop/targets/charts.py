@@ -251,7 +251,7 @@ def forecast_fan(
                 "type": "scatter",
                 "x": [last_x, *lead_x],
                 "y": [last_y, *lead_y],
-                "name": _("Rest of this year (forecast)"),
+                "name": _("Rest of year (forecast)"),
                 "mode": "lines",
                 "line": {"color": GREY, "dash": "dot", "width": 2},
                 "hovertemplate": hover,
@@ -292,7 +292,9 @@ def forecast_fan(
             },
             "yaxis": value_axis(max(highs, default=1.0), money),
         },
-        # on a phone the eight legend entries stood in one column that scrolled: two a row
+        # on a phone, or in a half-width card (a laptop), the eight legend entries stood in one
+        # column that scrolled: two a row
+        "narrow_below": 520,
         "narrow": {
             "legend": {
                 "entrywidth": 0.5,

@@ -100,7 +100,15 @@ class ProposalForm(forms.Form):
         required=False,
         max_length=500,
         widget=forms.TextInput(
-            attrs={"placeholder": _("Why (e.g. a key account's budget is cut)")}
+            attrs={
+                # short enough to be read whole in the narrow box; the example in its title
+                "placeholder": _("Your reasons"),
+                "title": _(
+                    "Why you propose this figure, e.g. a key account's budget is cut "
+                    "(optional; whoever decides on it reads it)"
+                ),
+                "aria-label": _("Why"),
+            }
         ),
     )
 

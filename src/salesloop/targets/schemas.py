@@ -51,6 +51,10 @@ class MonthOut(Schema):
 class SmartOut(Schema):
     ok: bool = Field(description="Every check passed.")
     checked: bool = Field(description="False until the recommendation has been computed.")
+    unjudged: bool = Field(
+        False,
+        description="Passed, but with no history of the owner's own to judge its chance by.",
+    )
     failed_letters: list[str]
     sentences: list[str] = Field(description="Each failed check (or the A check) in words.")
 

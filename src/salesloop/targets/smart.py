@@ -153,6 +153,12 @@ def sentence(check: dict[str, Any], metric: str = "") -> str:
             return _("Achievable: about %(p)s chance of reaching it on the current trend.") % {
                 "p": _pct(f["probability"])
             }
+        if check.get("letter") == "A":
+            return _(
+                "Achievable: its chance is not judged, as there is no history of its own to "
+                "read a trend from (someone new, or who has not sold this yet): the split alone "
+                "sets it."
+            )
         return _("%(letter)s: fine.") % {"letter": LETTERS.get(check.get("letter", ""), "")}
     messages = {
         "no_owner": _("Nobody owns this target: give it to a person or a team."),
@@ -195,11 +201,22 @@ def sentence(check: dict[str, Any], metric: str = "") -> str:
     return text
 
 
+def _unjudged(check: dict[str, Any]) -> bool:
+    """An Achievable check passed without a chance of reaching the target (no own history)."""
+    return (
+        check.get("letter") == "A"
+        and check.get("reason") == "ok"
+        and (check.get("figures") or {}).get("probability") is None
+    )
+
+
 def summary(checks: list[dict[str, Any]], metric: str = "") -> dict[str, Any]:
     """Letters that failed, with their sentences, for the inline flags."""
     failed = [c for c in checks or [] if not c.get("ok")]
     return {
         "ok": not failed and bool(checks),
+        # passed, but without a chance to judge it by: said under the badge, not hidden in it
+        "unjudged": not failed and any(_unjudged(c) for c in checks or []),
         "failed_letters": sorted({c["letter"] for c in failed}),
         "sentences": [sentence(c, metric) for c in failed]
         or [sentence(c, metric) for c in checks or [] if c.get("letter") == "A"],
