@@ -165,6 +165,14 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
         "1 of 3 members proposed"
     )
     shot(page, "reconcile")
+    # on a laptop window (1100 px) the proposal's Accept / Reject and the reason box stand within
+    # the card, beside the figures, not off its right edge
+    page.set_viewport_size({"width": 1100, "height": 900})
+    card = page.locator(".recon-table").locator("xpath=..").bounding_box()
+    for part in ("button:has-text('Accept')", "button:has-text('Reject')", "input[name=note]"):
+        box = rep_row.locator(part).bounding_box()
+        assert box["x"] + box["width"] <= card["x"] + card["width"] + 0.5, (part, box, card)
+    page.set_viewport_size({"width": 1360, "height": 900})
     rep_row.locator("button:has-text('Reject')").click()
     # decided: nothing waits any more, and the page stays on what waits
     expect(page.locator("td.empty")).to_contain_text("No team or person matches this choice.")
