@@ -169,3 +169,33 @@ def test_my_day_shows_the_pace_the_dashboard_shows(page, demo):
     )
     expect(page.get_by_test_id("team-overdue-count")).to_be_visible()
     shot(page, "home-manager-pace")
+
+
+def test_wide_tables_fit_a_laptop_window(page, demo):
+    """At 1,280 px (a 1,920 px laptop screen at 150 %) the wide tables — the dashboard's
+    leaderboard, the plans, the plan tree, the comparison of two plans, the revision history —
+    fit their cards: nothing is cut at the right edge or needs scrolling sideways."""
+    from salesloop.targets.models import Plan, PlanStatus
+
+    active = Plan.objects.get(status=PlanStatus.ACTIVE)
+    draft = Plan.objects.get(status=PlanStatus.DRAFT)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, "director", PASSWORD)
+    for path in (
+        "/dashboard/",
+        "/targets/",
+        f"/targets/plans/{active.pk}/",
+        f"/targets/plans/{draft.pk}/",
+        f"/targets/plans/{draft.pk}/compare/",
+        f"/targets/plans/{active.pk}/history/",
+    ):
+        page.goto(f"{page.base}{path}")
+        page.wait_for_load_state("networkidle")
+        cut = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.card'))
+                .filter(card => card.scrollWidth > card.clientWidth + 1)
+                .map(card => [card.scrollWidth - card.clientWidth,
+                              (card.querySelector('h2, th') || {}).textContent])"""
+        )
+        assert not cut, (path, cut)
+    shot(page, "laptop-compare-1280")
