@@ -173,8 +173,9 @@ def test_my_day_shows_the_pace_the_dashboard_shows(page, demo):
 
 def test_wide_tables_fit_a_laptop_window(page, demo):
     """At 1,280 px (a 1,920 px laptop screen at 150 %) the wide tables — the dashboard's
-    leaderboard, the plans, the plan tree, the comparison of two plans, the revision history —
-    fit their cards: nothing is cut at the right edge or needs scrolling sideways."""
+    leaderboard, the plans, the plan tree (a director's, a manager's), the comparison of two
+    plans, the revision history — fit their cards: nothing is cut at the right edge or needs
+    scrolling sideways."""
     from salesloop.targets.models import Plan, PlanStatus
 
     active = Plan.objects.get(status=PlanStatus.ACTIVE)
@@ -198,4 +199,14 @@ def test_wide_tables_fit_a_laptop_window(page, demo):
                               (card.querySelector('h2, th') || {}).textContent])"""
         )
         assert not cut, (path, cut)
-    shot(page, "laptop-compare-1280")
+    shot(page, "laptop-history-1280")
+    # a manager's plan tree has a "Propose" button in their own rows
+    page.context.clear_cookies()
+    log_in(page, "manager", PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{draft.pk}/")
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_test_id("plan-propose").first).to_be_visible()
+    assert page.evaluate(
+        "() => Array.from(document.querySelectorAll('.card'))"
+        ".every(card => card.scrollWidth <= card.clientWidth + 1)"
+    )
