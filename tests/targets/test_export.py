@@ -188,3 +188,68 @@ def test_libreoffice_reads_the_figures(org, active_plan, tmp_path):
     )
     first = next(line for line in lines if line.startswith(root.owner_name))
     assert f"{root.target:,.2f}" in first or str(root.target) in first
+
+
+def test_the_sheets_print_on_a4_landscape_with_their_headings_on_every_page(org, active_plan):
+    """Made for a meeting: A4 landscape, the heading row (and the names) on every printed page;
+    a sheet narrow enough is shrunk to one page wide, the wide plan sheets print at full size."""
+    wb = load_workbook(io.BytesIO(plan_workbook(user=org.director.user, plan=active_plan)))
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert str(ws.page_setup.paperSize) == "9", ws.title  # A4
+        assert ws.oddFooter.right.text == "&P / &N"
+    plan_sheet, revisions = wb.worksheets[0], wb.worksheets[-1]
+    assert plan_sheet.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
+    assert plan_sheet.print_title_cols == "$A:$B"  # the names and the product line
+    assert not plan_sheet.sheet_properties.pageSetUpPr.fitToPage  # 22 columns: full size
+    assert revisions.sheet_properties.pageSetUpPr.fitToPage
+    assert revisions.page_setup.fitToWidth == 1 and revisions.page_setup.fitToHeight == 0
+
+
+def _pdf_pages(tmp_path, name, data):
+    """The size (width, height in points) of each page LibreOffice prints the workbook on."""
+    import re
+
+    path = tmp_path / f"{name}.xlsx"
+    path.write_bytes(data)
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    pdf = (tmp_path / f"{name}.pdf").read_bytes()
+    boxes = re.findall(
+        rb"/Type\s*/Page\b(?!s).*?/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)", pdf, re.S
+    )
+    return [(float(w), float(h)) for w, h in boxes]
+
+
+@pytest.mark.skipif(
+    not shutil.which("soffice"),
+    reason="LibreOffice is not installed (apt-get install libreoffice-calc-nogui)",
+)
+def test_libreoffice_prints_the_reconciliation_on_one_landscape_page(
+    org, active_plan, tmp_path, client, login
+):
+    """A real spreadsheet program prints the reconciliation of the small company (ten columns,
+    a dozen rows) on a single A4 landscape page; Excel's defaults cut it into three portrait
+    strips."""
+    login(org.director)
+    response = client.get(
+        reverse("targets:reconcile_export", args=[active_plan.pk]) + "?metric=booked_revenue"
+    )
+    assert response.status_code == 200
+    pages = _pdf_pages(tmp_path, "reconcile", response.content)
+    assert len(pages) == 1, pages
+    width, height = pages[0]
+    assert width == pytest.approx(842, abs=2) and height == pytest.approx(595, abs=2)

@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from salesloop.common.xlsx import print_setup
 from salesloop.core.periods import FiscalCalendar
 from salesloop.customers.models import ProductLine
 from salesloop.org.services import company_get
@@ -156,6 +157,7 @@ def _metric_sheet(
         ws.column_dimensions[get_column_letter(col)].width = widths.get(col, 14)
     ws.freeze_panes = ws.cell(head_row + 1, 3)
     ws.auto_filter.ref = f"A{head_row}:{get_column_letter(len(header))}{r}"
+    print_setup(ws, header_row=head_row, columns=len(header), title_columns=2)
 
 
 def _revisions_sheet(
@@ -210,6 +212,7 @@ def _revisions_sheet(
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "A5"
+    print_setup(ws, header_row=4, columns=len(widths), title_columns=0)
 
 
 def _header(ws: Worksheet, header: list[Any], *, centred: bool = True) -> int:
@@ -351,6 +354,7 @@ def comparison_workbook(
     ws.column_dimensions[get_column_letter(len(header))].width = 30
     ws.freeze_panes = ws.cell(head_row + 1, 2)
     ws.auto_filter.ref = f"A{head_row}:{get_column_letter(len(header))}{r}"
+    print_setup(ws, header_row=head_row, columns=len(header))
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -419,6 +423,7 @@ def reconciliation_workbook(
         ws.column_dimensions[get_column_letter(col)].width = 36
     ws.freeze_panes = ws.cell(head_row + 1, 2)
     ws.auto_filter.ref = f"A{head_row}:{get_column_letter(len(header))}{r}"
+    print_setup(ws, header_row=head_row, columns=len(header))
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -13,6 +13,7 @@ from openpyxl.styles import Font
 
 from salesloop.alerts.models import Report
 from salesloop.alerts.reports.present import report_present
+from salesloop.common.xlsx import print_setup
 from salesloop.targets.export import safe
 
 CARD_COLUMNS = (
@@ -54,6 +55,8 @@ def _sheet(
         ws.append([safe(row.get(k)) for k, _label in columns])
     for i, _c in enumerate(columns, start=1):
         ws.column_dimensions[ws.cell(1, i).column_letter].width = 16 if i > 1 else 28
+    ws.freeze_panes = "B2"
+    print_setup(ws, header_row=1, columns=len(columns))
 
 
 def report_workbook(report: Report) -> bytes:
@@ -75,6 +78,7 @@ def report_workbook(report: Report) -> bytes:
             [safe(row.get(k)) if k != "name" else safe(row.get("label")) for k, _l in CARD_COLUMNS]
         )
     ws.column_dimensions["A"].width = 30
+    print_setup(ws, header_row=5, columns=len(CARD_COLUMNS))
     if data.get("children"):
         _sheet(wb, _("Breakdown"), CARD_COLUMNS, data["children"])
     if data["kind"] == "weekly":
