@@ -210,3 +210,45 @@ def test_wide_tables_fit_a_laptop_window(page, demo):
         "() => Array.from(document.querySelectorAll('.card'))"
         ".every(card => card.scrollWidth <= card.clientWidth + 1)"
     )
+
+
+def _pdf_page_sizes(pdf: bytes) -> list[tuple[float, float]]:
+    import re
+
+    boxes = re.findall(
+        rb"/Type\s*/Page\b(?!s).*?/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)", pdf, re.S
+    )
+    return [(float(w), float(h)) for w, h in boxes]
+
+
+def test_a_plan_and_the_dashboard_print_for_a_meeting(page, demo):
+    """Printed, a page is its content on white paper: no menu, no buttons; the plan's tree,
+    with every column, across an A4 landscape sheet, its figures as text."""
+    from salesloop.targets.models import Plan, PlanStatus
+
+    draft = Plan.objects.get(status=PlanStatus.DRAFT)
+    log_in(page, "director", PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{draft.pk}/")
+    page.wait_for_load_state("networkidle")
+    page.emulate_media(media="print")
+    expect(page.locator(".sidebar")).to_be_hidden()
+    assert page.locator(".btn:visible, button:visible").count() == 0
+    # the typed figures read as text: no box around them
+    amount = page.locator(".tree-table input.amount").first
+    assert amount.evaluate("e => getComputedStyle(e).borderTopStyle") == "none"
+    pdf = page.pdf(format="A4")
+    sizes = _pdf_page_sizes(pdf)
+    assert sizes and all(w > h for w, h in sizes), sizes  # landscape: the wide tree fits across
+    # on that sheet (A4 landscape less its margins: 277 mm, 1,047 CSS px) no column is cut off
+    page.set_viewport_size({"width": 1047, "height": 700})
+    table = page.locator(".tree-table")
+    assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1")
+    page.emulate_media(media="screen")
+    expect(page.locator(".sidebar")).to_be_visible()
+
+    page.goto(f"{page.base}/dashboard/")
+    charts_render(page)
+    page.emulate_media(media="print")
+    expect(page.locator(".sidebar")).to_be_hidden()
+    sizes = _pdf_page_sizes(page.pdf(format="A4"))
+    assert sizes and all(w > h for w, h in sizes), sizes

@@ -70,6 +70,17 @@
     });
   }
 
+  // Printing lays the page out again at the paper's width: each chart is fitted to its card
+  // there, and back to the screen afterwards.
+  function fitCharts() {
+    if (typeof Plotly === "undefined") return;
+    document.querySelectorAll(".chart[data-rendered]").forEach(function (el) {
+      if (el.offsetParent !== null) Plotly.Plots.resize(el);
+    });
+  }
+  window.addEventListener("beforeprint", fitCharts);
+  window.addEventListener("afterprint", fitCharts);
+
   // Target tree: a row whose values were changed is marked, which shows its Save / Revise.
   document.documentElement.classList.add("js");
   function markDirty(event) {
