@@ -598,3 +598,26 @@ def test_the_history_names_a_product_line_and_counts_hires_in_people(client, org
     assert f"Uplift {org.product_line.name} 20,000" in history
     assert f"Uplift {code} " not in history or code == org.product_line.name
     assert "2 planned hires" in history
+
+
+def test_a_computation_no_worker_took_says_so_after_a_while(client, org, plan, login, time_machine):
+    """Queued and not started (no worker running): the page follows it quietly at first, then
+    says that no background worker has started it and what to do, with the seconds waited."""
+    time_machine.move_to("2026-11-20 09:00:00+08:00", tick=False)
+    run = PlanRun.objects.create(
+        plan=plan, metric="booked_revenue", requested_by=org.director, inputs={}
+    )
+    login(org.director)
+    url = reverse("targets:run", args=[plan.pk, run.pk])
+    time_machine.move_to("2026-11-20 09:00:12+08:00", tick=False)
+    first = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Waiting to start…" in first and 'data-testid="job-waiting"' not in first
+    time_machine.move_to("2026-11-20 09:00:45+08:00", tick=False)
+    later = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "No background worker has started it in 45 seconds." in later
+    assert "salesloop worker" in later and 'hx-trigger="every 1s"' in later  # still following
+    run.status = PlanRun.Status.RUNNING  # a worker took it: the notice goes
+    run.save()
+    assert (
+        'data-testid="job-waiting"' not in client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    )

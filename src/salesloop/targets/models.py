@@ -356,6 +356,18 @@ class PlanJob(TimeStampedModel):
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
+    #: seconds a job may wait in the queue before its page says that no worker has taken it
+    WAIT_NOTICE_SECONDS = 20
+
+    @property
+    def waited(self) -> int | None:
+        """Whole seconds it has been waiting for a worker, once that is longer than a worker
+        normally takes to start it (``WAIT_NOTICE_SECONDS``); None otherwise."""
+        if self.status != self.Status.QUEUED or self.created_at is None:
+            return None
+        seconds = int((timezone.now() - self.created_at).total_seconds())
+        return seconds if seconds >= self.WAIT_NOTICE_SECONDS else None
+
 
 class PlanImport(PlanJob):
     """A plan's workbook applied in the background (``targets.imports``): an import of more
