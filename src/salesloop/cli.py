@@ -4,6 +4,8 @@ salesloop demo [--scale S] [--seed N] [--no-serve] [--port P]
 salesloop serve [--port P] [--host H]
 salesloop migrate
 salesloop createuser USERNAME --role ROLE --unit UNIT_ID
+salesloop worker / salesloop scheduler (background tasks and their schedule)
+salesloop import FILE / salesloop export DATASET
 salesloop <any django-admin command>
 """
 
@@ -17,6 +19,10 @@ USER_COMMANDS = {
     "serve": "Serve salesloop over HTTP (development server; use gunicorn in production).",
     "migrate": "Create or update the database tables.",
     "createuser": "Create a user with a role in the org tree.",
+    "worker": "Run background tasks (plan computations, imports, reports, alerts). One or more.",
+    "scheduler": "Queue the periodic jobs (reminders, weekly and monthly reports). Run one.",
+    "import": "Import customers, orders, targets … from an XLSX or CSV file.",
+    "export": "Export customers, orders, activities … to an XLSX or CSV file.",
     "check": "Check the installation for problems.",
     "shell": "Open a Python shell with salesloop loaded.",
 }
