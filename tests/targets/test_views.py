@@ -621,3 +621,21 @@ def test_a_computation_no_worker_took_says_so_after_a_while(client, org, plan, l
     assert (
         'data-testid="job-waiting"' not in client.get(url, HTTP_HX_REQUEST="true").content.decode()
     )
+
+
+def test_a_new_plan_offers_round_figures_in_10000s(client, org, plan, login):
+    """A director writes ¥1,200万, not ¥12,003,456.78: a plan not computed yet offers targets
+    rounded to ¥10,000; one computed to the cent offers what it was computed with."""
+    import re
+
+    login(org.director)
+    url = reverse("targets:plan", args=[plan.pk])
+
+    def chosen():
+        page = client.get(url).content.decode()
+        select = re.search(r'<select name="round_to".*?</select>', page, re.S)[0]
+        return re.search(r'<option value="(\d+)" selected', select)[1]
+
+    assert chosen() == "10000"
+    client.post(reverse("targets:recompute", args=[plan.pk]), {**RECOMPUTE, "round_to": "0"})
+    assert chosen() == "0"

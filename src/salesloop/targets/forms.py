@@ -147,7 +147,9 @@ class InputsForm(forms.Form):
     round_to = forms.TypedChoiceField(
         label=_("Round targets to"),
         coerce=int,
-        initial=0,
+        # a new plan's money targets in whole ¥10,000 (万), as a director writes them; a plan
+        # computed before keeps what it was computed with (``initial_from``)
+        initial=10_000,
         required=False,
         empty_value=0,
         help_text=_(
