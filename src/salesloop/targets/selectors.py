@@ -296,19 +296,17 @@ def decidable_proposals(*, member: Any, plan: Plan, metric: str) -> list[tuple[P
     return out
 
 
+def proposals_within(decidable: Sequence[tuple[Proposal, Any]], within: Any) -> list[Proposal]:
+    """The ``decidable`` proposals (with their gap to the top-down target, a share) within
+    ``within`` percent of it; all of them for ``None``."""
+    return [
+        p for p, gap in decidable if within is None or (gap is not None and gap * 100 <= within)
+    ]
+
+
 def accept_within_counts(decidable: Sequence[tuple[Proposal, Any]]) -> list[tuple[Any, int]]:
     """For each choice of ``ACCEPT_WITHIN``, how many of the ``decidable`` proposals it takes."""
-    return [
-        (
-            within,
-            sum(
-                1
-                for _p, gap in decidable
-                if within is None or (gap is not None and gap * 100 <= within)
-            ),
-        )
-        for within in ACCEPT_WITHIN
-    ]
+    return [(within, len(proposals_within(decidable, within))) for within in ACCEPT_WITHIN]
 
 
 def latest_proposal_requests(plan_ids: list[int]) -> dict[tuple[int, str], Any]:

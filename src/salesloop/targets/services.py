@@ -2127,7 +2127,7 @@ def proposals_accept_within(
     proposals accepted, oldest first. Refused, changing nothing, when the plan is not a draft,
     the actor decides nothing, ``within`` is not a percentage from 0 to 100, or no proposal is
     that close."""
-    from salesloop.targets.selectors import decidable_proposals
+    from salesloop.targets.selectors import decidable_proposals, proposals_within
 
     member = _actor_member(actor)
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
@@ -2143,11 +2143,7 @@ def proposals_accept_within(
         raise ValidationError(
             {"within": _("Give how close as a percentage from 0 to 100, e.g. 5.")}
         )
-    chosen = [
-        p
-        for p, gap in decidable_proposals(member=member, plan=plan, metric=metric)
-        if within is None or (gap is not None and gap * 100 <= within)
-    ]
+    chosen = proposals_within(decidable_proposals(member=member, plan=plan, metric=metric), within)
     if not chosen:
         raise ValidationError(
             _("No proposal of %(metric)s that you decide is within ±%(within)s%% of its target.")
