@@ -206,3 +206,20 @@ def test_a_phone_starts_on_the_page_not_on_the_menu(page, org):
     page.goto(f"{page.base}/alerts/")  # the last link: scrolled into the bar's view
     box = page.locator("nav .nav-link.active").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_the_search_boxes_read_their_whole_hint(page, org):
+    """On a laptop each list's search box is wide enough for what it says it searches ("Search
+    deals or customers" was cut after "custo")."""
+    log_in(page, "rep_a1", f.PASSWORD)
+    for path in ("/opportunities/", "/opportunities/board/", "/customers/"):
+        page.goto(f"{page.base}{path}")
+        box = page.locator("input[type=search]").first
+        hint = box.get_attribute("placeholder")
+        fits = box.evaluate(
+            """e => { const c = document.createElement('canvas').getContext('2d');
+                      const s = getComputedStyle(e); c.font = s.font;
+                      const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+                      return c.measureText(e.placeholder).width <= room; }"""
+        )
+        assert fits, (path, hint)
