@@ -727,3 +727,22 @@ def test_the_plan_pages_fit_a_phone(page, org):
     box = page.locator("[data-testid='recon-Rep_A1'] td").nth(1).bounding_box()
     assert box is not None and box["x"] + box["width"] <= 390, box
     shot(page, "reconcile-phone")
+
+
+def test_a_figure_to_the_cent_is_read_whole_in_its_box(page, org):
+    """¥598,785,815.74 (a plan computed to the cent) widens its box instead of hiding its last
+    digits (the bold target box showed "598,785,815.7")."""
+    from salesloop.targets import services as s
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    f.set_levels(f.target_node(plan, unit=org.company), Decimal("598785815.75"), org.director)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    company = row(page, "Company")
+    expect(company.locator("input[name=target]")).to_have_value("598,785,815.75")
+    cut = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.tree-table input.amount'))
+            .filter(e => e.scrollWidth > e.clientWidth).map(e => e.name + ' ' + e.value)"""
+    )
+    assert not cut, cut
