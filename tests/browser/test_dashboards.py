@@ -252,3 +252,33 @@ def test_a_plan_and_the_dashboard_print_for_a_meeting(page, demo):
     expect(page.locator(".sidebar")).to_be_hidden()
     sizes = _pdf_page_sizes(page.pdf(format="A4"))
     assert sizes and all(w > h for w, h in sizes), sizes
+
+
+def test_every_box_and_button_has_a_name_a_screen_reader_says(page, demo):
+    """The lists' filters, the plan's metric and product-line choices, the hires' table and the
+    proposal box are bare boxes on screen: each carries its label as its accessible name."""
+    from salesloop.targets.models import Plan, PlanStatus
+
+    draft = Plan.objects.get(status=PlanStatus.DRAFT)
+    unnamed = """() => Array.from(document.querySelectorAll(
+        'input:not([type=hidden]), select, textarea, button')).filter(e => {
+            if (e.tagName === 'BUTTON') return !(e.textContent.trim() || e.ariaLabel || e.title);
+            const label = e.id && document.querySelector(`label[for="${e.id}"]`);
+            return !(label || e.closest('label') || e.ariaLabel || e.title
+                     || e.getAttribute('aria-labelledby'));
+        }).map(e => e.tagName + ' ' + (e.name || e.type))"""
+    for user in ("director", "manager"):
+        page.context.clear_cookies()
+        log_in(page, user, PASSWORD)
+        for path in (
+            "/customers/",
+            "/opportunities/",
+            "/opportunities/board/",
+            "/targets/mine/",
+            f"/targets/plans/{draft.pk}/",
+            f"/targets/plans/{draft.pk}/compare/",
+        ):
+            page.goto(f"{page.base}{path}")
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate(unnamed) == [], (user, path)
+    expect(page.get_by_label("Metric").first).to_be_visible()  # found by its name

@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from salesloop.common.forms import search_field
+from salesloop.common.forms import FilterForm, search_field
 from salesloop.customers.choices import Industry, Tier
 from salesloop.customers.models import Customer
 
@@ -23,7 +23,7 @@ ORDERINGS = {
 }
 
 
-class CustomerFilter(forms.Form):
+class CustomerFilter(FilterForm):
     q = search_field(_("Name, contact or phone"))
     tier = forms.ChoiceField(
         label=_("Tier"), required=False, choices=[("", _("All tiers")), *Tier.choices]

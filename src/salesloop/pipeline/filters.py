@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from salesloop.common.forms import search_field
+from salesloop.common.forms import FilterForm, search_field
 from salesloop.customers.models import ProductLine
 from salesloop.pipeline.choices import StageKind
 from salesloop.pipeline.models import Opportunity, Stage
@@ -21,7 +21,7 @@ ORDERINGS = {
 }
 
 
-class OpportunityFilter(forms.Form):
+class OpportunityFilter(FilterForm):
     q = search_field(_("Search deals or customers"))
     status = forms.ChoiceField(
         label=_("Status"),

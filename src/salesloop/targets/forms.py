@@ -93,7 +93,13 @@ class ProposalForm(forms.Form):
         min_value=Decimal(0),
         max_digits=ENTRY_DIGITS,
         decimal_places=2,
-        widget=forms.TextInput(attrs={"placeholder": _("My proposal"), "inputmode": "decimal"}),
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": _("My proposal"),
+                "aria-label": _("My proposal"),
+                "inputmode": "decimal",
+            }
+        ),
     )
     comment = forms.CharField(
         label=_("Why"),
@@ -195,6 +201,10 @@ class InputsForm(forms.Form):
             self.fields[f"hire{i}_ramp"] = forms.IntegerField(
                 label=_("Ramp (months)"), required=False, min_value=1, max_value=24, initial=6
             )
+            # shown in a table under column headings: each box says what it is and which hire
+            for name in (f"hire{i}_month", f"hire{i}_fte", f"hire{i}_ramp"):
+                field = self.fields[name]
+                field.widget.attrs["aria-label"] = f"{field.label} · {i + 1}"
 
     @property
     def uplift_fields(self) -> list[forms.BoundField]:
