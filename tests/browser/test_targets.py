@@ -746,3 +746,36 @@ def test_a_figure_to_the_cent_is_read_whole_in_its_box(page, org):
             .filter(e => e.scrollWidth > e.clientWidth).map(e => e.name + ' ' + e.value)"""
     )
     assert not cut, cut
+
+
+def test_escape_puts_back_a_row_being_typed_and_enter_saves_it(page, org):
+    """As in a spreadsheet: Escape in a changed row puts back what is saved (its Save hidden, the
+    team's sum as saved again); Enter saves the row."""
+    from salesloop.targets import services as s
+
+    plan = s.plan_create(fiscal_year=2027, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    f.set_levels(f.target_node(plan, unit=org.company), Decimal("1000000"), org.director)
+    f.set_levels(f.target_node(plan, unit=org.east), Decimal("600000"), org.director)
+    f.set_levels(f.target_node(plan, unit=org.west), Decimal("400000"), org.director)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    west = row(page, "West")
+    box = west.locator("input[name=target]")
+    company_sum = page.locator(f"[data-live-sum='{f.target_node(plan, unit=org.company).pk}']")
+    saved_sum = company_sum.inner_text()
+    box.fill("450000")
+    expect(west.locator("button:has-text('Save')")).to_be_visible()
+    expect(company_sum).to_contain_text("*")  # the sum as typed
+    box.press("Escape")
+    expect(box).to_have_value("400,000")
+    expect(west.locator("button:has-text('Save')")).to_be_hidden()
+    expect(company_sum).to_have_text(saved_sum)
+    assert f.target_node(plan, unit=org.west).target == Decimal("400000")  # nothing written
+    box.fill("450000")
+    west.locator("input[name=floor]").fill("360000")
+    west.locator("input[name=stretch]").fill("540000")
+    with page.expect_response(lambda r: "/save/" in r.url):
+        box.press("Enter")
+    expect(row(page, "West").locator("input[name=target]")).to_have_value("450,000")
+    assert f.target_node(plan, unit=org.west).target == Decimal("450000")

@@ -159,6 +159,26 @@
     if (row.getAttribute("data-parent")) liveSum(row.getAttribute("data-parent"));
   });
 
+  // Target tree: Escape in a changed row puts back what is saved (as a spreadsheet undoes a cell
+  // being typed), hides its Save / Revise and the typed sums; Enter saves it (the form's own).
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Escape" || !input.form || !input.form.classList.contains("target-edit")) return;
+    var row = input.closest("tr");
+    if (!row || !row.classList.contains("dirty")) return;
+    row.querySelectorAll("input, select").forEach(function (field) {
+      if (field.tagName === "SELECT") {
+        Array.prototype.forEach.call(field.options, function (o) { o.selected = o.defaultSelected; });
+      } else if (field.type === "checkbox") field.checked = field.defaultChecked;
+      else if (field.type !== "hidden") field.value = field.defaultValue;
+    });
+    row.classList.remove("dirty");
+    var target = row.querySelector("input[name=target]");
+    if (target) target.dispatchEvent(new Event("input", { bubbles: true }));  // the sums again
+    row.classList.remove("dirty");  // that input event marked it once more
+    event.preventDefault();
+  });
+
   // Monthly split: the shares' sum and each month's amount as typed; presets fill the shares.
   function setupMonths(root) {
     var form = root.querySelector && root.querySelector("form[data-month-split]");
