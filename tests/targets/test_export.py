@@ -58,6 +58,25 @@ def active_plan(org, history, time_machine):
     return plan
 
 
+def _soffice(tmp_path, path, to):
+    """``path`` converted by LibreOffice (headless, its own profile) into ``to`` in ``tmp_path``."""
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            to,
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 def _sheet_rows(ws):
     header = [c.value for c in ws[HEADER_ROW]]
     return header, [
@@ -167,21 +186,7 @@ def test_libreoffice_reads_the_figures(org, active_plan, tmp_path):
     path = tmp_path / "plan.xlsx"
     with translation.override("en"):
         path.write_bytes(plan_workbook(user=org.director.user, plan=active_plan))
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "csv",
-            "--outdir",
-            str(tmp_path),
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    _soffice(tmp_path, path, "csv")
     lines = (tmp_path / "plan.csv").read_text(encoding="utf-8", errors="replace").splitlines()
     root = Target.objects.get(
         plan=active_plan, parent=None, metric="booked_revenue", product_line=None
@@ -212,21 +217,7 @@ def _pdf_pages(tmp_path, name, data):
 
     path = tmp_path / f"{name}.xlsx"
     path.write_bytes(data)
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    _soffice(tmp_path, path, "pdf")
     pdf = (tmp_path / f"{name}.pdf").read_bytes()
     boxes = re.findall(
         rb"/Type\s*/Page\b(?!s).*?/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)", pdf, re.S
