@@ -144,6 +144,14 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     shot(page, "my-targets-proposal-refused")
     form = mine.locator("form.propose").first
     form.locator("input[name=value]").fill(f"{proposed:,}")
+    # what the figure means, said as it is typed: against last year's actual and the top-down
+    # target (80 % of it: −20 %)
+    last = Decimal(form.get_attribute("data-last"))
+    change = proposed / last - 1
+    on_last = f"{'+' if change > 0 else '−'}{abs(change) * 100:.0f}%"
+    expect(form.get_by_test_id("proposal-change")).to_have_text(
+        f"{on_last} on the last 12 months · −20% against the top-down target"
+    )
     form.locator("input[name=comment]").fill("两个大客户预算削减")
     form.locator("button").click()
     expect(page.locator("[data-testid=my-proposal]").first).to_contain_text("Awaiting decision")

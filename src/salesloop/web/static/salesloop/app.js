@@ -179,6 +179,28 @@
     event.preventDefault();
   });
 
+  // My targets: a figure being proposed says at once what it means — its change on the last
+  // year's actual and against the top-down target ("+12% on the last 12 months · −8% against
+  // the top-down target"), as the table's Change column does for the target.
+  function signedPercent(ratio) {
+    var whole = Math.round(Math.abs(ratio) * 100);  // half away from zero, as the pages round
+    return (whole === 0 ? "" : ratio > 0 ? "+" : "−") + whole + "%";
+  }
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (input.name !== "value" || !input.form || !input.form.classList.contains("propose")) return;
+    var form = input.form, out = form.querySelector(".proposal-change");
+    if (!out) return;
+    var value = typedNumber(input.value);
+    var parts = [];
+    if (input.value.trim() !== "" && !isNaN(value)) {
+      var last = parseFloat(form.dataset.last), target = parseFloat(form.dataset.target);
+      if (last > 0) parts.push(form.dataset.vsLast.replace("%s", signedPercent(value / last - 1)));
+      if (target > 0) parts.push(form.dataset.vsTarget.replace("%s", signedPercent(value / target - 1)));
+    }
+    out.textContent = parts.join(" · ");
+  });
+
   // Monthly split: the shares' sum and each month's amount as typed; presets fill the shares.
   function setupMonths(root) {
     var form = root.querySelector && root.querySelector("form[data-month-split]");
