@@ -4,6 +4,7 @@ and a manager revises an active target with a reason — in real Chromium."""
 from __future__ import annotations
 
 import io
+import math
 import re
 from decimal import Decimal
 
@@ -72,6 +73,31 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     assert why.evaluate("e => e.scrollHeight > e.clientHeight + 1")
     why.focus()
     assert why.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
+    # typing a target says at once its chance of being reached, read from the row's stored
+    # quantiles as the server reads them (smart.probability_from); Escape puts it away
+    from salesloop.targets import smart
+
+    rep = Target.objects.get(
+        plan=plan, member=org.rep_a1, metric="booked_revenue", product_line=None
+    )
+    totals = [float(round(v)) for v in rep.smart_basis["totals"]]
+    rep_row = row(page, "Rep_A1")
+    # below every quantile, on one, between two, above all, and 10 % over the saved target
+    for typed in (
+        Decimal(int(totals[0] // 2)),
+        Decimal(int(totals[3])),
+        Decimal(int((totals[11] + totals[12]) // 2)),
+        Decimal(int(totals[-1] * 2)),
+        (rep.target * Decimal("1.1")).quantize(Decimal(1)),
+    ):
+        # whole percents, halves up (as Math.round; Python's round() would go to even)
+        expected = math.floor(smart.probability_from(totals, float(typed)) * 100 + 0.5)
+        rep_row.locator("input[name=target]").fill(f"{typed:,}")
+        expect(rep_row.get_by_test_id("live-chance")).to_have_text(
+            f"About {expected}% chance of reaching it on the current trend, as typed"
+        )
+    rep_row.locator("input[name=target]").press("Escape")
+    expect(rep_row.get_by_test_id("live-chance")).to_be_hidden()
     # on a phone the fan chart's legend takes two entries a row (it stood in one column that
     # scrolled inside the chart)
     page.set_viewport_size({"width": 390, "height": 844})

@@ -129,6 +129,9 @@ class Row:
     proposable: bool = False
     smart: dict[str, Any] = field(default_factory=dict)
     own_baseline: dict[str, float] = field(default_factory=dict)
+    #: the quantiles of its forecast total (``smart.BASIS_PROBS``), whole units, comma-joined:
+    #: the page reads the chance of reaching a figure being typed from them ("" without them)
+    chance_totals: str = ""
     #: the lock versions of the subtree added up: it moves on with any change below (a split
     #: from a page sends it back, so that it never overwrites what it did not show)
     stamp: int = 0
@@ -199,6 +202,8 @@ def plan_rows(
             smart={} if values_only else smart.summary(t.smart, t.metric),
             own_baseline={} if values_only else (t.recommendation or {}).get("own_baseline", {}),
         )
+        if not values_only and (row.editable or row.revisable):
+            row.chance_totals = _chance_totals(t)
         rows.append(row)
         row.stamp = t.lock_version + sum(walk(k, depth + 1) for k in kids)
         return row.stamp
@@ -208,6 +213,14 @@ def plan_rows(
     if month_gaps:
         _mark_month_gaps([r for r in rows if r.children_sum and not r.gaps])
     return rows
+
+
+def _chance_totals(t: Target) -> str:
+    """``Row.chance_totals`` of ``t``: its stored quantiles, whole units, comma-joined."""
+    totals = (t.smart_basis or {}).get("totals") or []
+    if len(totals) != len(smart.BASIS_PROBS):
+        return ""
+    return ",".join(str(round(float(v))) for v in totals)
 
 
 def _mark_month_gaps(rows: list[Row]) -> None:

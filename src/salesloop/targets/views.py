@@ -32,7 +32,7 @@ from salesloop.org.decorators import writer_required
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.services import company_get
 from salesloop.org.visibility import can_write, member_of, sees_everything, visible
-from salesloop.targets import charts, moves, rules, selectors, services
+from salesloop.targets import charts, moves, rules, selectors, services, smart
 from salesloop.targets.choices import MONEY_METRICS, Metric, PlanStatus
 from salesloop.targets.forms import (
     InputsForm,
@@ -171,6 +171,9 @@ def _plan_context(
         "may_edit_plan": bool(member) and rules.may_edit_plan(member, plan),  # type: ignore[arg-type]
         "may_approve": bool(member) and rules.may_approve_plan(member, plan),  # type: ignore[arg-type]
         "may_set_targets": rules.may_set_targets(member),
+        # the probabilities of a row's stored quantiles (``Row.chance_totals``), for its chance
+        # as a figure is typed
+        "chance_probs": ",".join(str(p) for p in smart.BASIS_PROBS),
         # a computation's progress is for those who may start one
         "run": selectors.latest_run(plan=plan, metric=metric)
         if member is not None and rules.may_edit_plan(member, plan)

@@ -150,11 +150,43 @@
     span.textContent = gap === 0 ? "Σ ✓ *" : "Σ " + formatFigure(sum, false) + " · " + words.replace("%s", formatFigure(Math.abs(gap), money)) + " *";
     out.replaceChildren(span);
   }
+  // The chance of reaching a target being typed, read from the row's stored quantiles of its
+  // forecast total as the server reads it (smart.probability_from: linear between them, beyond
+  // the first and the last half-way to certainty).
+  function chanceOf(value, totals, probs) {
+    var below;
+    if (value < totals[0]) below = probs[0] / 2;
+    else if (value > totals[totals.length - 1]) below = 1 - (1 - probs[probs.length - 1]) / 2;
+    else {
+      for (var i = 1; i < totals.length; i++) {
+        if (value <= totals[i]) {
+          var span = totals[i] - totals[i - 1];
+          below = span > 0 ? probs[i - 1] + (probs[i] - probs[i - 1]) * (value - totals[i - 1]) / span : probs[i];
+          break;
+        }
+      }
+    }
+    return 1 - below;
+  }
+  function liveChance(row, input) {
+    var out = row.querySelector(".live-chance");
+    var table = row.closest("table");
+    if (!out || !table || !row.dataset.chance) return;
+    var value = typedNumber(input.value);
+    var saved = parseFloat(row.getAttribute("data-saved-target"));
+    if (isNaN(value) || Math.abs(value - saved) < 0.0001) { out.hidden = true; return; }
+    var totals = row.dataset.chance.split(",").map(Number);
+    var probs = table.dataset.chanceProbs.split(",").map(Number);
+    var chance = Math.round(chanceOf(value, totals, probs) * 100);
+    out.textContent = table.dataset.chanceWords.replace("%s", chance + "%");
+    out.hidden = false;
+  }
   document.addEventListener("input", function (event) {
     var input = event.target;
     if (input.name !== "target" || !input.form || !input.form.classList.contains("target-edit")) return;
     var row = input.closest("tr[data-pk]");
     if (!row) return;
+    liveChance(row, input);
     liveSum(row.getAttribute("data-pk"));  // the row's own children against what it now says
     if (row.getAttribute("data-parent")) liveSum(row.getAttribute("data-parent"));
   });
