@@ -96,6 +96,10 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
         expect(rep_row.get_by_test_id("live-chance")).to_have_text(
             f"About {expected}% chance of reaching it on the current trend, as typed"
         )
+    rep_row.locator("input[name=target]").fill("")  # an empty box is no figure to judge
+    expect(rep_row.get_by_test_id("live-chance")).to_be_hidden()
+    rep_row.locator("input[name=target]").fill("1")
+    expect(rep_row.get_by_test_id("live-chance")).to_be_visible()
     rep_row.locator("input[name=target]").press("Escape")
     expect(rep_row.get_by_test_id("live-chance")).to_be_hidden()
     # on a phone the fan chart's legend takes two entries a row (it stood in one column that

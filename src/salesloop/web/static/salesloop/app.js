@@ -174,7 +174,8 @@
     if (!out || !table || !row.dataset.chance) return;
     var value = typedNumber(input.value);
     var saved = parseFloat(row.getAttribute("data-saved-target"));
-    if (isNaN(value) || Math.abs(value - saved) < 0.0001) { out.hidden = true; return; }
+    // nothing typed yet, not a figure, or the figure saved: nothing to say
+    if (!input.value.trim() || isNaN(value) || Math.abs(value - saved) < 0.0001) { out.hidden = true; return; }
     var totals = row.dataset.chance.split(",").map(Number);
     var probs = table.dataset.chanceProbs.split(",").map(Number);
     var chance = Math.round(chanceOf(value, totals, probs) * 100);
