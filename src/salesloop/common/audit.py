@@ -40,6 +40,26 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
 
 
+def _event(
+    actor: Any,
+    action: str,
+    subject: models.Model | None,
+    changes: dict[str, Any] | None,
+    kind: str,
+    ip: str | None = None,
+) -> AuditEvent:
+    """The audit event, not saved yet: who (None for an anonymous actor), what, on what."""
+    return AuditEvent(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        kind=kind,
+        action=action,
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=str(subject.pk) if subject is not None else "",
+        changes=changes or {},
+        ip=ip,
+    )
+
+
 def audit_record(
     *,
     actor: Any,
@@ -49,16 +69,9 @@ def audit_record(
     kind: str = AuditEvent.Kind.UPDATE,
     ip: str | None = None,
 ) -> AuditEvent:
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEvent.objects.create(
-        actor=user,
-        kind=kind,
-        action=action,
-        subject_type=subject._meta.label_lower if subject is not None else "",
-        subject_id=str(subject.pk) if subject is not None else "",
-        changes=changes or {},
-        ip=ip,
-    )
+    event = _event(actor, action, subject, changes, kind, ip)
+    event.save(force_insert=True)
+    return event
 
 
 def audit_record_many(
@@ -70,17 +83,8 @@ def audit_record_many(
 ) -> list[AuditEvent]:
     """``audit_record`` for many subjects at once (subject, changes), in one statement, in
     their order."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=user,
-            kind=kind,
-            action=action,
-            subject_type=subject._meta.label_lower,
-            subject_id=str(subject.pk),
-            changes=changes or {},
-        )
-        for subject, changes in items
+        _event(actor, action, subject, changes, kind) for subject, changes in items
     )
 
 
