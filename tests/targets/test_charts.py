@@ -97,3 +97,29 @@ def test_a_waterfall_step_hovers_with_its_own_amount_not_the_running_total():
     assert "%{customdata}" in trace["hovertemplate"] and "%{y" not in trace["hovertemplate"]
     counts = waterfall(rec, money=False)["data"][0]
     assert counts["customdata"][1] == "+69,780,000"
+
+
+def test_the_actual_line_goes_on_from_the_history():
+    """Months recorded since the history join its last month (the line had a gap there that read
+    as a shift of a month); that joint carries no marker. A gap of months stays a gap."""
+    fig = forecast_fan(
+        history=[30.0, 40.0],  # November, December 2025
+        history_start=date(2025, 11, 1),
+        recommendation={k: v for k, v in REC.items() if k != "lead_in"},
+        plan_start=date(2026, 1, 1),
+        actual=[45.0, 70.0],
+        actual_start=date(2026, 1, 1),
+    )
+    (line,) = (t for t in fig["data"] if t["name"] == "Actual")
+    assert line["x"] == ["2025-12", "2026-01", "2026-02"] and line["y"] == [40.0, 45.0, 70.0]
+    assert line["marker"]["size"] == [0, 5, 5]
+    fig = forecast_fan(
+        history=[30.0, 40.0],
+        history_start=date(2025, 10, 1),  # October, November: December is missing
+        recommendation={k: v for k, v in REC.items() if k != "lead_in"},
+        plan_start=date(2026, 1, 1),
+        actual=[45.0],
+        actual_start=date(2026, 1, 1),
+    )
+    (line,) = (t for t in fig["data"] if t["name"] == "Actual")
+    assert line["x"] == ["2026-01"] and line["marker"]["size"] == [5]

@@ -229,7 +229,11 @@ def test_the_plan_compared_with_by_default(org, versions):
     s.plan_activate(plan=v1, actor=director)
     assert compare.default_other(user=director, plan=next_year) == v1  # the active one
     alone = s.plan_create(fiscal_year=2031, owner=org.director, actor=director)
-    assert compare.default_other(user=director, plan=alone) is None
+    assert compare.default_other(user=director, plan=alone) is None  # no year on either side
+    # the first year's plan, before anything else of its year: next year's draft
+    after = s.plan_create(fiscal_year=2032, owner=org.director, actor=director)
+    assert compare.default_other(user=director, plan=alone) == after
+    assert compare.default_other(user=director, plan=after) == alone  # last year's comes first
 
 
 def test_the_page(client, org, versions, login):
@@ -312,6 +316,31 @@ def test_the_page_without_another_plan(client, org, login):
     login(org.director)
     page = client.get(reverse("targets:compare", args=[plan.pk])).content.decode()
     assert "There is no other plan to compare this one with yet" in page
+    # a plan years away is no usual choice, but it is there to choose: the page says so
+    far = s.plan_create(fiscal_year=2030, owner=org.director, actor=org.director.user)
+    page = client.get(reverse("targets:compare", args=[plan.pk])).content.decode()
+    assert "no other plan" not in page and f'<option value="{far.pk}"' in page
+    assert "Choose the plan to compare this one with" in page
+
+
+def test_the_earlier_plan_reads_forward_to_the_later(client, org, versions, login):
+    """The first year's plan, whose usual comparison is next year's draft (or a version beside
+    a newer one): the page is the later plan's beside it, so that changes read forward; a plan
+    chosen by hand keeps its direction."""
+    v1, v2 = versions
+    login(org.director)
+    url = reverse("targets:compare", args=[v1.pk])
+    moved = client.get(url, {"metric": "booked_revenue"})
+    assert moved.status_code == 302
+    assert moved["Location"] == (
+        reverse("targets:compare", args=[v2.pk]) + f"?metric=booked_revenue&with={v1.pk}"
+    )
+    page = client.get(moved["Location"]).content.decode()
+    assert "Largest rises: Rep_A1 +20%" in page and f'value="{v1.pk}" selected' in page
+    assert client.get(url, {"with": v2.pk}).status_code == 200  # as chosen
+    this_year = s.plan_create(fiscal_year=2026, owner=org.director, actor=org.director.user)
+    there = client.get(reverse("targets:compare", args=[this_year.pk]))
+    assert there["Location"].startswith(reverse("targets:compare", args=[v2.pk]))
 
 
 def test_an_unknown_metric_or_line_in_the_address_says_what_is_shown_instead(

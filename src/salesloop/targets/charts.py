@@ -258,15 +258,22 @@ def forecast_fan(
             }
         )
     if actual and actual_start is not None:
+        ax, ay = _month_labels(actual_start, len(actual)), list(actual)
+        sizes = [5] * len(ax)
+        if hx and _month_labels(date.fromisoformat(hx[-1] + "-01"), 2)[1] == ax[0]:
+            # the months recorded since follow the history's last: the line goes on from it
+            # (no marker there: that month is the history's), instead of a gap that read as
+            # a shift of a month
+            ax, ay, sizes = [hx[-1], *ax], [history[-1], *ay], [0, *sizes]
         traces.append(
             {
                 "type": "scatter",
-                "x": _month_labels(actual_start, len(actual)),
-                "y": actual,
+                "x": ax,
+                "y": ay,
                 "name": _("Actual"),
                 "mode": "lines+markers",
                 "line": {"color": "#0f172a", "width": 2.5},
-                "marker": {"size": 5},
+                "marker": {"size": sizes},
                 "hovertemplate": hover,
             }
         )

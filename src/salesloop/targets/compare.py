@@ -119,7 +119,9 @@ def candidates(*, user: Any, plan: Plan) -> QuerySet[Plan]:
 
 def default_other(*, user: Any, plan: Plan) -> Plan | None:
     """The plan a comparison starts from: the version this one was copied from; else the latest
-    other version of the same year; else last year's active plan, or its latest version."""
+    other version of the same year; else last year's active plan, or its latest version, or one
+    not a draft; else, for a plan with no year before it (the first year's, whose next year is
+    being drafted), next year's plan chosen the same way."""
     plans = candidates(user=user, plan=plan)
     if plan.based_on_id:
         based_on = plans.filter(pk=plan.based_on_id).first()
@@ -128,12 +130,16 @@ def default_other(*, user: Any, plan: Plan) -> Plan | None:
     same_year = plans.filter(fiscal_year=plan.fiscal_year).order_by("-version").first()
     if same_year is not None:
         return same_year
-    last_year = plans.filter(fiscal_year=plan.fiscal_year - 1)
-    return (
-        last_year.filter(status=PlanStatus.ACTIVE).first()
-        or last_year.filter(~Q(status=PlanStatus.DRAFT)).order_by("-version").first()
-        or last_year.order_by("-version").first()
-    )
+    for year in (plan.fiscal_year - 1, plan.fiscal_year + 1):
+        of_year = plans.filter(fiscal_year=year)
+        chosen = (
+            of_year.filter(status=PlanStatus.ACTIVE).first()
+            or of_year.filter(~Q(status=PlanStatus.DRAFT)).order_by("-version").first()
+            or of_year.order_by("-version").first()
+        )
+        if chosen is not None:
+            return chosen
+    return None
 
 
 def plan_compare(

@@ -431,7 +431,7 @@ class CompareQuery(Schema):
         ge=1,
         alias="with",
         description="The plan to compare with. Empty: the version this plan was copied from, "
-        "else the latest other version of its year, else last year's active plan.",
+        "else the latest other version of its year, else last year's active plan, else next year's.",
     )
     metric: Metric = Metric.BOOKED_REVENUE
     product_line: int | None = Field(

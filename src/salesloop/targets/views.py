@@ -1047,13 +1047,11 @@ def _within(text: str) -> Decimal:
     return Decimal(number)
 
 
-def _comparison(request: HttpRequest, plan: Any) -> dict[str, Any]:
-    """The comparison a compare page or its export shows: the plan chosen in ``with`` (or the
-    usual one), the metric and the product line."""
+def _compared_with(request: HttpRequest, plan: Any) -> tuple[list[Any], Any]:
+    """The plans ``plan`` can be compared with, and the one chosen in ``with`` (or the usual
+    one; None when there is none)."""
     from salesloop.targets import compare
 
-    metric = _metric(request)
-    line = _line(request) if metric in LINE_METRICS else None
     choices = list(compare.candidates(user=request.user, plan=plan))
     raw = request.GET.get("with", "")
     other = next((p for p in choices if str(p.pk) == raw), None)
@@ -1065,6 +1063,19 @@ def _comparison(request: HttpRequest, plan: Any) -> dict[str, Any]:
         )
     if other is None:
         other = compare.default_other(user=request.user, plan=plan)
+    return choices, other
+
+
+def _comparison(
+    request: HttpRequest, plan: Any, chosen: tuple[list[Any], Any] | None = None
+) -> dict[str, Any]:
+    """The comparison a compare page or its export shows: the plan chosen in ``with`` (or the
+    usual one), the metric and the product line."""
+    from salesloop.targets import compare
+
+    metric = _metric(request)
+    line = _line(request) if metric in LINE_METRICS else None
+    choices, other = chosen if chosen is not None else _compared_with(request, plan)
     return {
         "plan": plan,
         "other": other,
@@ -1079,9 +1090,25 @@ def _comparison(request: HttpRequest, plan: Any) -> dict[str, Any]:
     }
 
 
+def _plan_order(plan: Any) -> tuple[int, int, int]:
+    """Earlier plans first: by fiscal year, then version."""
+    return (plan.fiscal_year, plan.version, plan.pk)
+
+
 def compare_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The plan beside another one (by default the version it was copied from, or last year's)."""
-    context = _comparison(request, selectors.plan_get(user=request.user, pk=pk))
+    """The plan beside another one (by default the version it was copied from, or last year's).
+    Changes read from the earlier plan to the later: when the usual plan to compare with is a
+    later one (the first year's plan beside next year's draft, a version beside a newer one),
+    the page is the later plan's, beside this one. A plan chosen in ``with`` is shown as
+    chosen."""
+    plan = selectors.plan_get(user=request.user, pk=pk)
+    chosen = _compared_with(request, plan)
+    other = chosen[1]
+    if not request.GET.get("with") and other is not None and _plan_order(other) > _plan_order(plan):
+        query = request.GET.copy()
+        query["with"] = str(plan.pk)
+        return redirect(f"{reverse('targets:compare', args=[other.pk])}?{query.urlencode()}")
+    context = _comparison(request, plan, chosen)
     comparison = context["comparison"]
     only_changes = request.GET.get("changes") == "1"
     rows = comparison.rows if comparison is not None else []
