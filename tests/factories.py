@@ -179,3 +179,16 @@ def set_levels(target: Any, value: Decimal, actor: Member) -> None:
         stretch=value * Decimal("1.2"),
         actor=actor.user,
     )
+
+
+def with_a_figure(plan: Any, value: Decimal = Decimal("1000"), member: Any = None) -> Any:
+    """Give ``plan`` one target above 0 (``member``'s own booked revenue, else the first
+    person's, written directly: no months, no history), as a plan must hold before it is
+    submitted; returns the plan."""
+    from salesloop.targets.models import Target
+
+    people = Target.objects.filter(plan=plan, member__isnull=False, product_line=None)
+    first = (people.filter(member=member) if member is not None else people).order_by("pk").first()
+    assert first is not None, "the plan has no person's target yet"
+    Target.objects.filter(pk=first.pk).update(floor=value, target=value, stretch=value)
+    return plan

@@ -12,6 +12,7 @@ from salesloop.common.models import AuditEvent
 from salesloop.targets import services as s
 from salesloop.targets.models import Plan, Proposal, Revision, Target
 from salesloop.targets.planning import split_subtree
+from tests import factories as f
 from tests.api.conftest import ApiClient
 from tests.api.matrix import API_ROUTES
 from tests.api.test_matrix import NOT_FOUND, OBJECT_OWNERS, ROLES, SEES
@@ -396,6 +397,20 @@ def test_a_read_only_token_and_anonymous_change_nothing(org, draft, active, api_
 # ---------------------------------------------------------------- behaviour
 
 
+def test_a_plan_of_zeros_is_not_submitted(org, api_as):
+    from salesloop.targets.models import Plan
+
+    plan = s.plan_create(fiscal_year=2029, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    version = Plan.objects.get(pk=plan.pk).lock_version
+    refused = api_as(org.director).post(f"/api/plans/{plan.pk}/transition", {"action": "submit"})
+    assert refused.status_code == 422
+    assert "Every target of this plan is 0" in refused.json()["detail"]
+    plan = Plan.objects.get(pk=plan.pk)
+    assert plan.status == "draft" and plan.lock_version == version
+    assert not AuditEvent.objects.filter(action="plan.submitted").exists()
+
+
 def test_the_workflow_goes_by_role(org, draft, api_as):
     rep, director, admin = api_as(org.rep_a1), api_as(org.director), api_as(org.admin)
     path = f"/api/plans/{draft.pk}/transition"
@@ -712,7 +727,8 @@ def test_bad_recompute_inputs_are_422_and_start_nothing(org, history, api_as):
     assert api_as(org.rep_a1).post(path, {}).status_code == 403
     assert not PlanRun.objects.exists()
     assert api.get(f"/api/plans/{plan.pk}/runs/1").json() == NOT_FOUND
-    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_build_tree(plan=plan, metric="booked_revenue")
+    s.plan_submit(plan=f.with_a_figure(plan), actor=org.director.user)
     submitted = api.post(path, {})
     assert submitted.status_code == 422 and "draft" in submitted.json()["detail"]
     assert not PlanRun.objects.exists()

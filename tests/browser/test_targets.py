@@ -221,14 +221,17 @@ def test_plan_from_recommendation_lock_approve_and_revise(page, org, history):
     log_in(page, "director", f.PASSWORD)
     page.goto(f"{page.base}/targets/plans/{plan.pk}/")
 
+    expect(page.get_by_test_id("readiness")).to_contain_text("Before you submit")
     page.click("button:has-text('Submit for approval')")
     expect(page.locator("[data-testid=plan-status]")).to_contain_text("Submitted")
+    expect(page.get_by_test_id("readiness")).to_have_count(0)  # the owner does not approve
     log_out(page)
     log_in(page, "admin", f.PASSWORD)
     # the admin is told the plan waits for them, and the notice leads to it
     page.goto(f"{page.base}/alerts/")
     page.click(f"text={plan} is waiting for your approval")
     page.wait_for_url(f"**/targets/plans/{plan.pk}/")
+    expect(page.get_by_test_id("readiness")).to_contain_text("Before you approve")
     page.click("button:has-text('Approve')")
     expect(page.locator("[data-testid=plan-status]")).to_contain_text("Approved")
     page.click("button:has-text('Activate')")
@@ -735,6 +738,39 @@ def test_refused_recommendation_inputs_are_said_in_the_panel_itself(page, org):
     expect(page.locator("#id_target_probability")).to_have_value("70")
     assert not PlanRun.objects.exists()
     shot(page, "plan-inputs-refused")
+
+
+def test_before_submitting_the_page_says_what_the_plan_lacks(page, org):
+    """Team A split down under an East of zero, a proposal waiting: the card names East with its
+    figures and leads to its row; a plan of zeros cannot be submitted (the button says why)."""
+    from salesloop.targets import services as s
+
+    plan, _team = f.team_a_plan(org)
+    rep = Target.objects.get(plan=plan, member=org.rep_a1, product_line=None)
+    s.proposal_create(target=rep, value=Decimal(450000), comment="", actor=org.rep_a1.user)
+    east = Target.objects.get(plan=plan, unit=org.east, member=None, product_line=None)
+    log_in(page, "director", f.PASSWORD)
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    card = page.get_by_test_id("readiness")
+    expect(card.get_by_test_id("ready-unbalanced")).to_contain_text(
+        "1 target does not add up to the targets under it: East · Booked revenue "
+        "(Target: ¥1,200,000 under it, ¥0 its own)."
+    )
+    expect(card.get_by_test_id("ready-proposals")).to_contain_text("1 proposal waits")
+    shot(page, "plan-readiness")
+    card.get_by_role("link", name="East · Booked revenue").click()
+    page.wait_for_url(f"**#target-{east.pk}")
+    expect(page.locator(f"#target-{east.pk}")).to_be_in_viewport()
+    card.get_by_role("link", name="Top-down vs bottom-up").click()
+    page.wait_for_url(f"**/targets/plans/{plan.pk}/reconcile/?metric=booked_revenue")
+    # a plan of zeros: Submit is off, and its title says why
+    empty = s.plan_create(fiscal_year=2029, owner=org.director, actor=org.director.user)
+    s.plan_build_tree(plan=empty, metric="booked_revenue")
+    page.goto(f"{page.base}/targets/plans/{empty.pk}/")
+    button = page.get_by_test_id("submit-plan")
+    expect(button).to_be_disabled()
+    expect(button).to_have_attribute("title", re.compile("^Every target of this plan is 0"))
+    expect(page.get_by_test_id("ready-empty")).to_be_visible()
 
 
 def test_the_plan_pages_fit_a_phone(page, org):

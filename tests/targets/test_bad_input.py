@@ -17,6 +17,7 @@ from salesloop.core.periods import SeasonalWeights
 from salesloop.targets import services as s
 from salesloop.targets.models import PlanStatus, Proposal, Revision, Target
 from salesloop.targets.planning import split_subtree
+from tests import factories as f
 from tests.factories import set_levels
 from tests.factories import target_node as node
 
@@ -137,7 +138,7 @@ def test_a_workflow_step_without_the_pages_version_is_refused(client, org, plan,
 
 
 def test_a_plan_goes_back_to_draft_only_with_a_few_words(org, plan):
-    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_submit(plan=f.with_a_figure(plan), actor=org.director.user)
     with pytest.raises(ValidationError, match="at least a few words"):
         s.plan_return_to_draft(plan=plan, actor=org.admin.user, reason="x")
     s.plan_return_to_draft(plan=plan, actor=org.admin.user, reason="增长假设再看看")
@@ -344,7 +345,7 @@ def test_a_months_revision_that_changes_nothing_is_refused(org, plan, time_machi
 def test_proposals_are_decided_only_while_the_plan_is_a_draft(org, plan, accept):
     rep = node(plan, member=org.rep_a1)
     proposal = s.proposal_create(target=rep, value=D(90000), comment="", actor=org.rep_a1.user)
-    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_submit(plan=f.with_a_figure(plan), actor=org.director.user)
     with pytest.raises(ValidationError, match="decided while the plan is a draft"):
         s.proposal_decide(proposal=proposal, accept=accept, actor=org.mgr_a.user)
     proposal.refresh_from_db()
@@ -376,7 +377,7 @@ def test_activating_a_version_archives_the_years_other_open_versions(org, plan):
     rep = node(plan, member=org.rep_a1)
     s.proposal_create(target=rep, value=D(90000), comment="", actor=org.rep_a1.user)
     v2 = s.plan_copy(plan=plan, actor=org.director.user)
-    s.plan_submit(plan=v2, actor=org.director.user)
+    s.plan_submit(plan=f.with_a_figure(v2), actor=org.director.user)
     s.plan_approve(plan=v2, actor=org.admin.user)
     s.plan_activate(plan=v2, actor=org.admin.user)
     plan.refresh_from_db()

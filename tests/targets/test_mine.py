@@ -16,6 +16,7 @@ from salesloop.orders.models import Order
 from salesloop.targets import selectors
 from salesloop.targets import services as s
 from salesloop.targets.models import Proposal
+from tests import factories as f
 from tests.factories import set_levels as set_values
 from tests.factories import target_node as node
 
@@ -301,7 +302,7 @@ def test_proposal_typed_with_separators_from_my_targets(org, plan2027, login):
     client.post(reverse("targets:propose", args=[target.pk]), {"value": "350万", "comment": ""})
     assert Proposal.objects.order_by("-pk").first().value == D(3500000)
     # a row that no longer takes a proposal (the plan was submitted meanwhile): said at the top
-    s.plan_submit(plan=plan2027, actor=org.director.user)
+    s.plan_submit(plan=f.with_a_figure(plan2027), actor=org.director.user)
     html = client.post(
         reverse("targets:propose", args=[target.pk]), {"value": "360万", "comment": ""}, follow=True
     ).content.decode()

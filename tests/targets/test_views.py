@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from salesloop.targets import services as s
 from salesloop.targets.models import Plan, PlanRun, Proposal, Target
+from tests import factories as f
 from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
@@ -257,6 +258,18 @@ def test_bad_recompute_inputs_change_nothing(client, org, plan, login):
 
 
 def test_transitions_through_the_page(client, org, plan, login):
+    login(org.director)
+    # a plan of zeros: the button is there but off, and a submission is refused with the reason
+    page = client.get(reverse("targets:plan", args=[plan.pk])).content.decode()
+    assert re.search(r'value="submit" disabled title="Every target of this plan is 0', page)
+    refused = client.post(
+        reverse("targets:transition", args=[plan.pk]),
+        {"action": "submit", "version": plan.lock_version},
+        follow=True,
+    ).content.decode()
+    assert "Every target of this plan is 0: compute the recommendation" in refused
+    assert Plan.objects.get(pk=plan.pk).status == "draft"
+    f.with_a_figure(plan)
     login(org.mgr_a)
     client.post(
         reverse("targets:transition", args=[plan.pk]),
@@ -493,7 +506,7 @@ def test_an_active_plan_says_from_which_month_a_revision_counts(client, org, log
     for year in (2026, 2027):
         plan = s.plan_create(fiscal_year=year, owner=org.director, actor=org.director.user)
         s.plan_build_tree(plan=plan, metric="booked_revenue")
-        s.plan_submit(plan=plan, actor=org.director.user)
+        s.plan_submit(plan=f.with_a_figure(plan), actor=org.director.user)
         s.plan_approve(plan=plan, actor=org.admin.user)
         s.plan_activate(plan=plan, actor=org.admin.user)
     login(org.mgr_a)
@@ -575,7 +588,7 @@ def test_refusals_and_missing_pages_speak_the_users_language(client, org, plan, 
 def test_the_comparison_asks_for_a_plan_when_it_has_none_to_show(client, org, plan, login):
     """A plan with no earlier version nor last year's plan: the selector asks for one instead
     of showing the first plan as if it were chosen."""
-    s.plan_create(fiscal_year=2028, owner=org.director, actor=org.director.user)
+    s.plan_create(fiscal_year=2030, owner=org.director, actor=org.director.user)  # years away
     login(org.director)
     page = client.get(reverse("targets:compare", args=[plan.pk])).content.decode()
     assert '<option value="" selected disabled>Choose a plan to compare with…</option>' in page

@@ -14,6 +14,7 @@ from salesloop.org.visibility import visible
 from salesloop.targets import services as s
 from salesloop.targets.history import describe
 from salesloop.targets.models import Plan, Target, TargetMonth
+from tests import factories as f
 from tests.factories import target_node as node
 
 pytestmark = pytest.mark.django_db
@@ -207,6 +208,13 @@ def test_stale_edit_is_refused_never_merged(org, plan):
 
 
 def test_workflow_submit_approve_activate_and_revise(org, plan):
+    # a plan of zeros is not submitted: nothing changes
+    with pytest.raises(ValidationError, match="Every target of this plan is 0"):
+        s.plan_submit(plan=plan, actor=org.director.user)
+    plan.refresh_from_db()
+    assert plan.status == "draft" and plan.submitted_at is None
+    assert not AuditEvent.objects.filter(action="plan.submitted").exists()
+    f.with_a_figure(plan, member=org.rep_a2)
     with pytest.raises(PermissionDenied, match="not by its owner"):
         s.plan_submit(plan=plan, actor=org.director.user)
         s.plan_approve(plan=plan, actor=org.director.user)
@@ -248,7 +256,7 @@ def test_workflow_submit_approve_activate_and_revise(org, plan):
 
 
 def test_activating_a_new_version_archives_the_old_one(org, plan):
-    s.plan_submit(plan=plan, actor=org.director.user)
+    s.plan_submit(plan=f.with_a_figure(plan), actor=org.director.user)
     s.plan_approve(plan=plan, actor=org.admin.user)
     s.plan_activate(plan=plan, actor=org.director.user)
     v2 = s.plan_copy(plan=plan, actor=org.director.user)

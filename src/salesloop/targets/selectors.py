@@ -8,7 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Abs
 
 from salesloop.common.models import AuditEvent
 from salesloop.customers.models import ProductLine
@@ -213,6 +214,107 @@ def plan_rows(
     if month_gaps:
         _mark_month_gaps([r for r in rows if r.children_sum and not r.gaps])
     return rows
+
+
+@dataclass(frozen=True)
+class FamilyGap:
+    """A target whose targets one level under it do not add up to it: the first level that
+    differs (``floor``, ``target`` or ``stretch``), what they add up to and its own value."""
+
+    target: Target
+    level: str
+    below: Decimal
+    own: Decimal
+
+    @property
+    def level_label(self) -> str:
+        from django.utils.translation import gettext
+
+        return {"floor": gettext("Floor"), "target": gettext("Target")}.get(
+            self.level, gettext("Stretch")
+        )
+
+
+HALF_CENT = Decimal("0.005")
+CENT = Decimal("0.01")
+
+
+def _family_gap(t: Target) -> FamilyGap:
+    """The first level of ``t`` (read with ``below_*``) its targets under it miss."""
+    for level in ("target", "floor", "stretch"):
+        below = Decimal(getattr(t, f"below_{level}") or 0)
+        own = getattr(t, level)
+        if abs(below - own) >= HALF_CENT:
+            return FamilyGap(t, level, below.quantize(CENT), own)
+    raise AssertionError("read as a gap, but adds up")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What a plan still lacks before it is submitted (or approved), as far as the user may
+    see: ``empty`` — no target above 0 at all (submitting is refused); ``zero_metrics`` — the
+    labels of metrics whose every target is 0; ``unbalanced`` — the first targets whose
+    targets one level under them do not add up to them (floor, target or stretch), each with
+    what they add up to, ``unbalanced_count`` how many in all; ``open_proposals`` — figures
+    proposed and not decided (once submitted, nobody can decide them until it is a draft
+    again)."""
+
+    empty: bool
+    zero_metrics: list[str]
+    unbalanced: list[FamilyGap]
+    unbalanced_count: int
+    open_proposals: int
+
+    @property
+    def ready(self) -> bool:
+        return not (self.empty or self.zero_metrics or self.unbalanced_count or self.open_proposals)
+
+
+def plan_readiness(*, user: Any, plan: Plan, shown: int = 3) -> Readiness:
+    """``Readiness`` of ``plan``: four grouped reads, whatever the size of the plan."""
+    targets = visible(Target.objects.filter(plan=plan), user=user)
+    set_metrics = set(
+        targets.filter(Q(floor__gt=0) | Q(target__gt=0) | Q(stretch__gt=0))
+        .values_list("metric", flat=True)
+        .distinct()
+    )
+    all_metrics = set(targets.values_list("metric", flat=True).distinct())
+    under = Target.objects.filter(parent=OuterRef("pk")).order_by().values("parent")
+
+    def below(level: str) -> Subquery:
+        return Subquery(under.annotate(total=Sum(level)).values("total")[:1])
+
+    gaps = (
+        targets.filter(Exists(Target.objects.filter(parent=OuterRef("pk"))))
+        .annotate(
+            below_floor=below("floor"), below_target=below("target"), below_stretch=below("stretch")
+        )
+        # at least half a cent apart: SQLite adds decimals up as floats
+        .annotate(
+            off_floor=Abs(F("floor") - F("below_floor")),
+            off_target=Abs(F("target") - F("below_target")),
+            off_stretch=Abs(F("stretch") - F("below_stretch")),
+        )
+        .filter(
+            Q(off_floor__gte=HALF_CENT)
+            | Q(off_target__gte=HALF_CENT)
+            | Q(off_stretch__gte=HALF_CENT)
+        )
+        .select_related("unit", "member", "product_line")
+        .order_by("metric", F("product_line_id").asc(nulls_first=True), "pk")
+    )
+    first = list(gaps[:shown])
+    return Readiness(
+        empty=not set_metrics,
+        zero_metrics=[Metric(m).label for m in Metric.values if m in all_metrics - set_metrics]
+        if set_metrics
+        else [],
+        unbalanced=[_family_gap(t) for t in first],
+        unbalanced_count=len(first) if len(first) < shown else gaps.count(),
+        open_proposals=visible(
+            Proposal.objects.filter(target__plan=plan, status=ProposalStatus.OPEN), user=user
+        ).count(),
+    )
 
 
 def _chance_totals(t: Target) -> str:

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from salesloop.common.audit import audit_record, audit_record_many
 from salesloop.common.db import update_rows
@@ -271,11 +272,25 @@ def _transition(
     return plan
 
 
+#: why a plan of zeros is not submitted (the plan page says it before, on the button)
+EMPTY_PLAN = gettext_lazy(
+    "Every target of this plan is 0: compute the recommendation (or type the targets) before "
+    "submitting it."
+)
+
+
 @transaction.atomic
 def plan_submit(*, plan: Plan, actor: Any, expected_version: int | None = None) -> Plan:
     member = _actor_member(actor)
     if not rules.may_edit_plan(member, plan):
         raise PermissionDenied(_("You may not submit this plan."))
+    if (
+        plan.status == PlanStatus.DRAFT
+        and not Target.objects.filter(plan=plan)
+        .filter(Q(floor__gt=0) | Q(target__gt=0) | Q(stretch__gt=0))
+        .exists()
+    ):
+        raise ValidationError(str(EMPTY_PLAN))
     plan = _transition(
         plan,
         to=PlanStatus.SUBMITTED,

@@ -196,6 +196,14 @@ def _plan_context(
         "revision_from": _revision_from(revision_months),
         "query": f"metric={metric}" + (f"&line={line.pk}" if line else ""),
     }
+    if (
+        plan.status == PlanStatus.DRAFT
+        and context["may_edit_plan"]
+        or plan.status == PlanStatus.SUBMITTED
+        and context["may_approve"]
+    ):
+        context["readiness"] = selectors.plan_readiness(user=request.user, plan=plan)
+        context["readiness_lines"] = _readiness_lines(context["readiness"], plan, metric)
     rec = (root.recommendation if root is not None and root.product_line_id is None else {}) or {}
     if rec.get("fan") and sees_everything(request.user):
         money = metric in MONEY_METRICS
@@ -220,6 +228,85 @@ def _plan_context(
             metric=metric,
         )
     return context
+
+
+def _html(template: str, **values: Any) -> str:
+    """A translated sentence with %(name)s placeholders, the sentence and the values escaped
+    (a value already safe, a link, is kept as it is)."""
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+
+    # both the sentence and the values are escaped
+    return mark_safe(
+        conditional_escape(template) % {k: conditional_escape(v) for k, v in values.items()}
+    )
+
+
+def _readiness_lines(
+    readiness: selectors.Readiness, plan: Any, metric: str
+) -> list[tuple[str, str]]:
+    """The plan page's "Before you submit" list: (the line's test id, its HTML), the
+    punctuation as the reader writes it."""
+    from django.utils.html import format_html
+    from django.utils.translation import pgettext
+
+    lines: list[tuple[str, str]] = []
+    if readiness.empty:
+        lines.append(("ready-empty", _html(str(services.EMPTY_PLAN))))
+    if readiness.zero_metrics:
+        zero = _html(_("%(metrics)s: every target is 0."), metrics=listed(readiness.zero_metrics))
+        lines.append(("ready-zero", zero))
+    if readiness.unbalanced_count:
+        items = []
+        for gap in readiness.unbalanced:
+            t = gap.target
+            name = " · ".join(
+                [t.owner_name, t.get_metric_display()]
+                + ([t.product_line.name] if t.product_line else [])
+            )
+            query = f"?metric={t.metric}" + (
+                f"&line={t.product_line_id}" if t.product_line_id else ""
+            )
+            figures = {
+                "below": exact_figure(gap.below, t.metric),
+                "own": exact_figure(gap.own, t.metric),
+            }
+            detail = labelled(gap.level_label, _("%(below)s under it, %(own)s its own") % figures)
+            link = format_html('<a href="{}">{}</a>', f"{query}#target-{t.pk}", name)
+            items.append(_html(_("%(name)s (%(detail)s)"), name=link, detail=detail))
+        joined = items[0]
+        for item in items[1:]:
+            between = pgettext("between the parts of a sentence", "%(first)s; %(next)s")
+            joined = _html(between, first=joined, next=item)
+        n = readiness.unbalanced_count
+        text = _html(
+            ngettext(
+                "%(n)s target does not add up to the targets under it: %(items)s%(more)s.",
+                "%(n)s targets do not add up to the targets under them: %(items)s%(more)s.",
+                n,
+            ),
+            n=n,
+            items=joined,
+            more=" …" if n > len(items) else "",
+        )
+        hint = _("“Split down” on it spreads it again.")
+        both = _html(
+            pgettext("two sentences in a row", "%(first)s %(next)s"), first=text, next=hint
+        )
+        lines.append(("ready-unbalanced", both))
+    if readiness.open_proposals:
+        where = reverse("targets:reconcile", args=[plan.pk]) + f"?metric={metric}"
+        link = format_html('<a href="{}">{}</a>', where, _("Top-down vs bottom-up"))
+        n = readiness.open_proposals
+        waiting = ngettext(
+            "%(n)s proposal waits for a decision (%(where)s): once the plan is submitted, it is "
+            "decided only when the plan is a draft again.",
+            "%(n)s proposals wait for a decision (%(where)s): once the plan is submitted, they "
+            "are decided only when the plan is a draft again.",
+            n,
+        )
+        lines.append(("ready-proposals", _html(waiting, n=n, where=link)))
+    return lines
 
 
 def _fan_figure(
