@@ -4,6 +4,7 @@ in the URL, "Apply" keeps the period and customer health loads after the page.""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -210,6 +211,24 @@ def test_wide_tables_fit_a_laptop_window(page, demo):
         "() => Array.from(document.querySelectorAll('.card'))"
         ".every(card => card.scrollWidth <= card.clientWidth + 1)"
     )
+    # a small laptop, 1,100 to 1,279 px: the director's plan trees still fit their cards
+    # (smaller figure boxes, the lock box without its word, a narrower menu below 1,180 px);
+    # they were 54 px (1,200) and 154 px (1,100) too wide
+    page.context.clear_cookies()
+    log_in(page, "director", PASSWORD)
+    for width in (1100, 1200):
+        page.set_viewport_size({"width": width, "height": 900})
+        for plan in (active, draft):
+            page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+            page.wait_for_load_state("networkidle")
+            tree = page.locator(".tree-table")
+            over = tree.evaluate("t => t.scrollWidth - t.parentElement.clientWidth")
+            assert over <= 1, (width, plan.status, over)
+        # the lock box's word is hidden from sight only
+        expect(page.locator(".tree-table label.lock input").first).to_have_accessible_name(
+            re.compile("lock")
+        )
+    shot(page, "laptop-plan-1200")
 
 
 def _pdf_page_sizes(pdf: bytes) -> list[tuple[float, float]]:

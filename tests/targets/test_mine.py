@@ -308,6 +308,15 @@ def test_proposal_typed_with_separators_from_my_targets(org, plan2027, login):
     ).content.decode()
     assert f"{plan2027.name} · {target}: Proposals are made while the plan is a draft." in html
     assert 'data-testid="proposal-error"' not in html
+    # the 350万 left waiting when the plan was submitted: not decided, not "awaiting decision"
+    mine = client.get(reverse("targets:mine")).content.decode()
+    assert re.search(
+        r'data-testid="my-proposal">My proposal: ¥3,500,000 <span class="badge" '
+        r'data-testid="my-proposal-undecided" title="The plan left draft before this proposal '
+        r'was decided[^"]*">Not decided</span>',
+        mine,
+    ), mine[mine.index("my-proposal") - 100 :][:600]
+    assert "Awaiting decision" not in mine
 
 
 def test_a_plan_is_named_once_with_its_year(org, plan2027, login):
