@@ -93,6 +93,36 @@ def test_report_pages_render_with_their_charts(page, alerted, time_machine):
     expect(page.locator("[data-testid=chart-gap-last] .main-svg").first).to_be_visible()
     expect(page.locator("[data-testid=recommendations]")).to_be_visible()
     shot(page, "report-quarterly-director")
+    # printed (A4 portrait, 718 px of text across): every chart as wide as its card on the
+    # sheet, in its proportions — they kept their screen width, two thirds of a card or wider
+    # than the sheet; one drawn wider than the sheet is drawn again at its width first, so that
+    # its type is not shrunk; back to the screen afterwards
+    charts = page.locator(".chart.js-plotly-plot")
+    screen = charts.evaluate_all(
+        "cs => cs.map(c => c.querySelector('svg.main-svg').getAttribute('width'))"
+    )
+    assert max(float(w) for w in screen) > 690  # the test has a chart wider than the sheet
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 718, "height": 1000})
+    fits = charts.evaluate_all(
+        """cs => cs.map(c => { const svg = c.querySelector('svg.main-svg');
+            return [svg.getBoundingClientRect().width, c.clientWidth,
+                    Number(svg.getAttribute('width'))]; })"""
+    )
+    for shown, room, drawn in fits:
+        assert abs(shown - room) <= 1 and drawn <= 690, fits
+    sizes = page.pdf(format="A4")
+    assert b"/MediaBox" in sizes
+    page.emulate_media(media="screen")
+    page.set_viewport_size({"width": 1360, "height": 900})
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    expect(page.locator(".chart.print-scaled")).to_have_count(0)
+    page.wait_for_function(
+        """want => Array.from(document.querySelectorAll('.chart.js-plotly-plot')).every(
+            (c, i) => c.querySelector('svg.main-svg').getAttribute('width') === want[i])""",
+        arg=screen,
+    )
     with page.expect_download() as dl:
         page.click("[data-testid=xlsx]")
     assert dl.value.suggested_filename.endswith(".xlsx")

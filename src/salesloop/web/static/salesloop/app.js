@@ -70,16 +70,50 @@
     });
   }
 
-  // Printing lays the page out again at the paper's width: each chart is fitted to its card
-  // there, and back to the screen afterwards.
-  function fitCharts() {
+  // Printing lays the page out again at the paper's width right after "beforeprint", too soon
+  // for Plotly's resize (it redraws 100 ms later: printed charts kept their screen width, two
+  // thirds of a card that is wider on paper, or wider than the sheet). So, before printing, a
+  // chart wider than the sheet's text is drawn again at that width (synchronously), and every
+  // chart is made to scale: its layers get a viewBox of the size drawn, and the print
+  // stylesheet sizes them to the card's width in their proportions; back afterwards.
+  // The sheet's text width follows @page in app.css: A4 portrait less 10 mm a side (718 px),
+  // A4 landscape less 10 mm a side (1,047 px) for the pages printed across.
+  var PRINTED_ACROSS = ".content:has(.tree-table, .history-table, .my-table, .dash-filters)";
+  function scalableCharts() {
     if (typeof Plotly === "undefined") return;
-    document.querySelectorAll(".chart[data-rendered]").forEach(function (el) {
-      if (el.offsetParent !== null) Plotly.Plots.resize(el);
+    var across = document.querySelector(PRINTED_ACROSS) !== null;
+    var sheet = (across ? 1047 : 718) - 28;  // less a card's padding and border
+    // every chart Plotly has drawn (a report draws its own: not only those marked rendered)
+    document.querySelectorAll(".chart.js-plotly-plot").forEach(function (el) {
+      var first = el.querySelector("svg.main-svg");
+      if (!first || el.offsetParent === null) return;
+      if (Number(first.getAttribute("width")) > sheet) {
+        el.dataset.printRedrawn = "1";
+        Plotly.relayout(el, { width: sheet });
+      }
+      // the size Plotly drew it at (its container's own height can read 0)
+      var width = Number(first.getAttribute("width")), height = Number(first.getAttribute("height"));
+      if (!width || !height) return;
+      el.querySelectorAll("svg.main-svg").forEach(function (svg) {
+        svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+      });
+      el.style.setProperty("--print-ratio", String(width / height));
+      el.classList.add("print-scaled");
     });
   }
-  window.addEventListener("beforeprint", fitCharts);
-  window.addEventListener("afterprint", fitCharts);
+  function screenCharts() {
+    document.querySelectorAll(".chart.print-scaled").forEach(function (el) {
+      el.querySelectorAll("svg.main-svg").forEach(function (svg) { svg.removeAttribute("viewBox"); });
+      el.style.removeProperty("--print-ratio");
+      el.classList.remove("print-scaled");
+      if (el.dataset.printRedrawn) {
+        delete el.dataset.printRedrawn;
+        Plotly.relayout(el, { width: null });  // its container's width again
+      }
+    });
+  }
+  window.addEventListener("beforeprint", scalableCharts);
+  window.addEventListener("afterprint", screenCharts);
 
   // Target tree: a row whose values were changed is marked, which shows its Save / Revise.
   document.documentElement.classList.add("js");
