@@ -94,6 +94,7 @@ API_ROUTES = {
     "target_recommendation": "target",
     "target_update": "target-write",
     "target_split": "target-write",
+    "target_take_sum": "target-write",
     "target_months": "target-write",
     "target_revise": "target-write",
     "proposal_create": "target-propose",

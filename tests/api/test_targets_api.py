@@ -110,6 +110,7 @@ def test_every_target_route_kind_is_tested_here():
         "target_recommendation",
         "target_update",
         "target_split",
+        "target_take_sum",
         "target_months",
         "target_revise",
         "proposal_create",
@@ -359,6 +360,7 @@ def test_a_read_only_token_and_anonymous_change_nothing(org, draft, active, api_
         ("PATCH", f"/api/targets/{t.pk}", {"locked": True}),
         ("PUT", f"/api/targets/{t.pk}/months", {"shares": [1.0] * 12}),
         ("POST", f"/api/targets/{node(draft, unit=org.team_a).pk}/split", None),
+        ("POST", f"/api/targets/{node(draft, unit=org.team_a).pk}/take-sum", None),
         ("POST", f"/api/targets/{live.pk}/revisions", {**values(live), "reason": "原因说明"}),
         ("POST", f"/api/targets/{t.pk}/proposals", {"value": "1.00"}),
         ("POST", f"/api/proposals/{proposal.pk}/decide", {"accept": True}),
@@ -732,6 +734,22 @@ def test_bad_recompute_inputs_are_422_and_start_nothing(org, history, api_as):
     submitted = api.post(path, {})
     assert submitted.status_code == 422 and "draft" in submitted.json()["detail"]
     assert not PlanRun.objects.exists()
+
+
+def test_a_team_takes_the_sum_of_its_people(org, draft, api_as):
+    """Rep A1 raised by 1,000 behind the team's back: Team A takes its people's sum (its
+    manager may not: a team is set from above); taken again, it adds up already (422)."""
+    team, rep = node(draft, unit=org.team_a), node(draft, member=org.rep_a1)
+    Target.objects.filter(pk=rep.pk).update(target=rep.target + D(1000))
+    want = sum(t.target for t in Target.objects.filter(parent=team))
+    path = f"/api/targets/{team.pk}/take-sum"
+    assert api_as(org.mgr_a).post(path).status_code == 403
+    assert api_as(org.rep_b1).post(path).json() == NOT_FOUND
+    taken = api_as(org.director).post(path)
+    assert taken.status_code == 200 and D(taken.json()["target"]) == want
+    assert sum(D(m["target"]) for m in taken.json()["months"]) == want
+    again = api_as(org.director).post(path)
+    assert again.status_code == 422 and "add up to it already" in again.json()["detail"]
 
 
 def test_splitting_a_leaf_changes_nothing(org, draft, api_as):

@@ -761,6 +761,14 @@ def test_before_submitting_the_page_says_what_the_plan_lacks(page, org):
     card.get_by_role("link", name="East · Booked revenue").click()
     page.wait_for_url(f"**#target-{east.pk}")
     expect(page.locator(f"#target-{east.pk}")).to_be_in_viewport()
+    # bottom-up: East takes what is under it, then the company what is under it
+    row(page, "East").get_by_test_id("take-sum").click()
+    expect(card.get_by_test_id("ready-unbalanced")).to_contain_text("Company · Booked revenue")
+    assert Target.objects.get(pk=east.pk).target == Decimal(1200000)
+    row(page, "Company").get_by_test_id("take-sum").click()
+    expect(card.get_by_test_id("ready-unbalanced")).to_have_count(0)
+    expect(page.get_by_test_id("take-sum")).to_have_count(0)
+    shot(page, "plan-took-the-sums")
     card.get_by_role("link", name="Top-down vs bottom-up").click()
     page.wait_for_url(f"**/targets/plans/{plan.pk}/reconcile/?metric=booked_revenue")
     # a plan of zeros: Submit is off, and its title says why

@@ -61,6 +61,7 @@ ROUTES = {
     "targets:save": "targets",
     "targets:method": "targets",
     "targets:split": "targets",
+    "targets:take_sum": "targets",
     "targets:months": "targets",
     "targets:propose": "targets",
     "targets:decide": "targets",

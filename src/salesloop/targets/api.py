@@ -529,6 +529,19 @@ def target_split_route(request: HttpRequest, target_id: PathId) -> Any:
 
 
 @router.post(
+    "/targets/{target_id}/take-sum",
+    response={200: TargetOut, **WRITE_ERRORS},
+    url_name="target_take_sum",
+)
+def target_take_sum_route(request: HttpRequest, target_id: PathId, response: HttpResponse) -> Any:
+    """Bottom-up: a draft target takes what the targets one level under it add up to (floor,
+    target, stretch and each month; a total's product lines the same way). 422 when nothing is
+    under it or it adds up already; the targets above it are left as they are."""
+    services.target_take_sum(target=_target(request, target_id), actor=request.user)
+    return _target_out(request, target_id, response)
+
+
+@router.post(
     "/targets/{target_id}/revisions",
     response={200: RevisionOut, **WRITE_ERRORS},
     url_name="target_revise",

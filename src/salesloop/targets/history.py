@@ -29,6 +29,7 @@ ACTIONS = {
     "plan.import": gettext_lazy("Workbook imported"),
     "target.allocate": gettext_lazy("Split from its parent"),
     "target.split": gettext_lazy("Split down"),
+    "target.summed": gettext_lazy("Set to the sum of the targets under it"),
     "target.method": gettext_lazy("Split method changed"),
     "target.lock": gettext_lazy("Lock changed"),
     "target.months": gettext_lazy("Monthly split set by hand"),

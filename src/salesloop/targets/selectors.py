@@ -136,6 +136,9 @@ class Row:
     #: the lock versions of the subtree added up: it moves on with any change below (a split
     #: from a page sends it back, so that it never overwrites what it did not show)
     stamp: int = 0
+    #: its lock version and those of the targets one level under it added up: "Take the sum"
+    #: sends it back, so that it never adopts a sum it did not show
+    family_stamp: int = 0
 
 
 def plan_rows(
@@ -206,6 +209,7 @@ def plan_rows(
         if not values_only and (row.editable or row.revisable):
             row.chance_totals = _chance_totals(t)
         rows.append(row)
+        row.family_stamp = t.lock_version + sum(k.lock_version for k in kids)
         row.stamp = t.lock_version + sum(walk(k, depth + 1) for k in kids)
         return row.stamp
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -1472,6 +1472,121 @@ def target_set(
     smart_recheck([target])
     audit_record(actor=actor, action=audit_action, subject=target, changes=changes)
     return target
+
+
+@transaction.atomic
+def target_take_sum(*, target: Target, actor: Any, expected_stamp: int | None = None) -> Target:
+    """Bottom-up: a draft target takes what the targets one level under it add up to — its
+    floor, target and stretch, and month by month its months (when every one under it has its
+    twelve; else its months keep their profile). A total's product-line targets take their own
+    children's sums the same way, then, if they no longer add up to the total, its mix
+    (``realign_lines``). Checked again against SMART; one audit event.
+
+    ``expected_stamp``: its lock version and those of the targets under it added up, as the page
+    showed them (``selectors.Row.family_stamp``). Refused, changing nothing: not a draft, not the
+    actor's to set, nothing under it, already adding up, a stale page."""
+    member = _actor_member(actor)
+    target = _draft_target_to_set(target, member)
+    kids = list(Target.objects.select_for_update().filter(parent=target).order_by("pk"))
+    if not kids:
+        raise ValidationError(
+            _("%(owner)s has no targets under it to add up.") % {"owner": target.owner_name}
+        )
+    stamp = target.lock_version + sum(k.lock_version for k in kids)
+    if expected_stamp is not None and expected_stamp != stamp:
+        raise StaleEdit(
+            _(
+                "Someone changed %(owner)s or the targets under it after this page was loaded: "
+                "nothing was changed. Reload the page to see their changes."
+            )
+            % {"owner": target.owner_name}
+        )
+    sums = [sum((getattr(k, f) for k in kids), Decimal(0)) for f in VALUE_FIELDS]
+    if sums == [getattr(target, f) for f in VALUE_FIELDS]:
+        raise ValidationError(
+            _("The targets under %(owner)s add up to it already.") % {"owner": target.owner_name}
+        )
+    _check_order(*sums, target.metric)
+    before = _values(target)
+    places = metric_places(target.metric)
+    lines = (
+        list(
+            Target.objects.select_for_update()
+            .filter(
+                plan=target.plan,
+                metric=target.metric,
+                unit=target.unit_id,
+                member=target.member_id,
+                product_line__isnull=False,
+                children__isnull=False,
+            )
+            .distinct()
+        )
+        if target.product_line_id is None
+        else []
+    )
+    _adopt_sums([target, *lines], places)
+    target.refresh_from_db()
+    changes: dict[str, Any] = {
+        k: [before[k], v] for k, v in _values(target).items() if before[k] != v
+    }
+    if lines:
+        line_sum = Target.objects.filter(pk__in=[t.pk for t in lines]).aggregate(
+            total=Sum("target")
+        )["total"]
+        if line_sum != target.target:
+            realign_lines(target=target)
+        changes["product_lines_realigned"] = [None, len(lines)]
+    smart_recheck([target, *Target.objects.filter(pk__in=[t.pk for t in lines])])
+    audit_record(actor=actor, action="target.summed", subject=target, changes=changes)
+    return target
+
+
+def _adopt_sums(targets: Sequence[Target], places: int) -> None:
+    """Each of ``targets`` (one metric) takes the floor, target and stretch its children add up
+    to, and their months added up when every child has its twelve and they make its year (a
+    child of 0 without months counts as zeros; else it is split again by its own profile): three
+    grouped reads, whatever their number."""
+    ids = [t.pk for t in targets]
+    sums = {
+        row["parent"]: row
+        for row in Target.objects.filter(parent__in=ids)
+        .values("parent")
+        .annotate(**{f"sum_{f}": Sum(f) for f in VALUE_FIELDS}, n=Count("pk"))
+    }
+    kids: dict[int, list[int]] = {}
+    empty: set[int] = set()  # children of 0 everywhere: no months needed
+    for pk, parent, *values in Target.objects.filter(parent__in=ids).values_list(
+        "pk", "parent_id", *VALUE_FIELDS
+    ):
+        kids.setdefault(parent, []).append(pk)
+        if not any(values):
+            empty.add(pk)
+    update_rows(
+        Target,
+        ["id"],
+        list(VALUE_FIELDS),
+        [(pk, *(sums[pk][f"sum_{f}"] for f in VALUE_FIELDS)) for pk in ids if pk in sums],
+    )
+    Target.objects.filter(pk__in=ids).update(
+        lock_version=F("lock_version") + 1, updated_at=timezone.now()
+    )
+    months = stored_months([k for ks in kids.values() for k in ks], places)
+    for k in empty - set(months):
+        months[k] = np.zeros((3, 12), dtype=np.int64)
+    tables = {
+        pk: sum((months[k] for k in kids[pk]), np.zeros((3, 12), dtype=np.int64))
+        for pk in ids
+        if pk in kids and all(k in months for k in kids[pk])
+    }
+    for pk in list(tables):  # months that do not make the year (a child's own are off): split
+        year = [_minor(sums[pk][f"sum_{f}"], places) for f in VALUE_FIELDS]
+        if tables[pk].sum(axis=1).tolist() != year:
+            del tables[pk]
+    _write_month_tables(tables, places)
+    for t in targets:
+        if t.pk not in tables:
+            target_split_months(target=Target.objects.select_related("plan").get(pk=t.pk))
 
 
 def typed_months(values: Sequence[Any], plan: Plan | None = None) -> list[Decimal]:

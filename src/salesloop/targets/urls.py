@@ -26,6 +26,7 @@ urlpatterns = [
     path("t/<int:pk>/save/", views.target_save_view, name="save"),
     path("t/<int:pk>/method/", views.target_method_view, name="method"),
     path("t/<int:pk>/split/", views.target_split_view, name="split"),
+    path("t/<int:pk>/take-sum/", views.target_take_sum_view, name="take_sum"),
     path("t/<int:pk>/months/", views.target_months_view, name="months"),
     path("t/<int:pk>/propose/", views.proposal_create_view, name="propose"),
     path("proposals/<int:pk>/decide/", views.proposal_decide_view, name="decide"),

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -289,7 +290,10 @@ def _readiness_lines(
             items=joined,
             more=" …" if n > len(items) else "",
         )
-        hint = _("“Split down” on it spreads it again.")
+        hint = _(
+            "“Split down” on it spreads it again over them; “Take their sum” makes it what they "
+            "add up to."
+        )
         both = _html(
             pgettext("two sentences in a row", "%(first)s %(next)s"), first=text, next=hint
         )
@@ -459,10 +463,13 @@ def _tree_response(
     context["tree_error"] = error
     context["tree_notice"] = notice
     context["failed"] = failed
-    template = (
-        "targets/plan.html#tree" if request.htmx else "targets/plan.html"
-    )  # no JavaScript: the whole page
-    return render(request, template, context, status=status)
+    if not request.htmx:  # no JavaScript: the whole page
+        return render(request, "targets/plan.html", context, status=status)
+    # the tree, and the "Before you submit" card beside it (a change may settle or open a gap)
+    html = render_to_string("targets/plan.html#tree", context, request)
+    if context.get("readiness"):
+        html += render_to_string("targets/plan.html#readiness", {**context, "oob": True}, request)
+    return HttpResponse(html, status=status)
 
 
 @writer_required
@@ -551,6 +558,21 @@ def target_split_view(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     try:
         split_subtree(
+            target=target, actor=request.user, expected_stamp=_posted_int(request, "stamp")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        error = " ".join(getattr(exc, "messages", [str(exc)]))
+    return _tree_response(request, target.plan, status=400 if error else 200, error=error)
+
+
+@writer_required
+@require_POST
+def target_take_sum_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Bottom-up: the target takes what the targets under it add up to."""
+    target = selectors.target_get(user=request.user, pk=pk)
+    error = ""
+    try:
+        services.target_take_sum(
             target=target, actor=request.user, expected_stamp=_posted_int(request, "stamp")
         )
     except (ValidationError, PermissionDenied) as exc:
