@@ -4,6 +4,7 @@ import functools
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -532,21 +533,31 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@writer_required
-@require_POST
-def target_method_view(request: HttpRequest, pk: int) -> HttpResponse:
+def _tree_action(request: HttpRequest, pk: int, action: Callable[[Any], Any]) -> HttpResponse:
+    """Do ``action`` on the target the user may see, then show the tree again, with the
+    refusal's sentence (and status 400) when it is refused."""
     target = selectors.target_get(user=request.user, pk=pk)
     error = ""
     try:
-        services.target_set_method(
+        action(target)
+    except (ValidationError, PermissionDenied) as exc:
+        error = " ".join(getattr(exc, "messages", [str(exc)]))
+    return _tree_response(request, target.plan, status=400 if error else 200, error=error)
+
+
+@writer_required
+@require_POST
+def target_method_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _tree_action(
+        request,
+        pk,
+        lambda target: services.target_set_method(
             target=target,
             method=request.POST.get("method", ""),
             actor=request.user,
             expected_version=_posted_int(request, "version"),
-        )
-    except (ValidationError, PermissionDenied) as exc:
-        error = " ".join(getattr(exc, "messages", [str(exc)]))
-    return _tree_response(request, target.plan, status=400 if error else 200, error=error)
+        ),
+    )
 
 
 @writer_required
@@ -554,30 +565,26 @@ def target_method_view(request: HttpRequest, pk: int) -> HttpResponse:
 def target_split_view(request: HttpRequest, pk: int) -> HttpResponse:
     from salesloop.targets.planning import split_subtree
 
-    target = selectors.target_get(user=request.user, pk=pk)
-    error = ""
-    try:
-        split_subtree(
+    return _tree_action(
+        request,
+        pk,
+        lambda target: split_subtree(
             target=target, actor=request.user, expected_stamp=_posted_int(request, "stamp")
-        )
-    except (ValidationError, PermissionDenied) as exc:
-        error = " ".join(getattr(exc, "messages", [str(exc)]))
-    return _tree_response(request, target.plan, status=400 if error else 200, error=error)
+        ),
+    )
 
 
 @writer_required
 @require_POST
 def target_take_sum_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Bottom-up: the target takes what the targets under it add up to."""
-    target = selectors.target_get(user=request.user, pk=pk)
-    error = ""
-    try:
-        services.target_take_sum(
+    return _tree_action(
+        request,
+        pk,
+        lambda target: services.target_take_sum(
             target=target, actor=request.user, expected_stamp=_posted_int(request, "stamp")
-        )
-    except (ValidationError, PermissionDenied) as exc:
-        error = " ".join(getattr(exc, "messages", [str(exc)]))
-    return _tree_response(request, target.plan, status=400 if error else 200, error=error)
+        ),
+    )
 
 
 @writer_required
