@@ -136,7 +136,7 @@ class Row:
     #: the lock versions of the subtree added up: it moves on with any change below (a split
     #: from a page sends it back, so that it never overwrites what it did not show)
     stamp: int = 0
-    #: its lock version and those of the targets one level under it added up: "Take the sum"
+    #: its lock version and those of the targets one level under it added up: "Take their sum"
     #: sends it back, so that it never adopts a sum it did not show
     family_stamp: int = 0
 

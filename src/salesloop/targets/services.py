@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -1477,8 +1477,8 @@ def target_set(
 @transaction.atomic
 def target_take_sum(*, target: Target, actor: Any, expected_stamp: int | None = None) -> Target:
     """Bottom-up: a draft target takes what the targets one level under it add up to — its
-    floor, target and stretch, and month by month its months (when every one under it has its
-    twelve; else its months keep their profile). A total's product-line targets take their own
+    floor, target and stretch, and month by month its months (when theirs make its year; else its
+    months keep their profile). A total's product-line targets take their own
     children's sums the same way, then, if they no longer add up to the total, its mix
     (``realign_lines``). Checked again against SMART; one audit event.
 
@@ -1552,7 +1552,7 @@ def _adopt_sums(targets: Sequence[Target], places: int) -> None:
         row["parent"]: row
         for row in Target.objects.filter(parent__in=ids)
         .values("parent")
-        .annotate(**{f"sum_{f}": Sum(f) for f in VALUE_FIELDS}, n=Count("pk"))
+        .annotate(**{f"sum_{f}": Sum(f) for f in VALUE_FIELDS})
     }
     kids: dict[int, list[int]] = {}
     empty: set[int] = set()  # children of 0 everywhere: no months needed
