@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import Exists, F, Max, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -1513,14 +1513,14 @@ def target_take_sum(*, target: Target, actor: Any, expected_stamp: int | None = 
         list(
             Target.objects.select_for_update()
             .filter(
+                Exists(Target.objects.filter(parent=OuterRef("pk"))),
                 plan=target.plan,
                 metric=target.metric,
                 unit=target.unit_id,
                 member=target.member_id,
                 product_line__isnull=False,
-                children__isnull=False,
             )
-            .distinct()
+            .order_by("pk")
         )
         if target.product_line_id is None
         else []
