@@ -76,6 +76,29 @@ def test_a_plan_goes_through_the_workflow_and_each_step_reaches_the_right_people
     assert len(notices(org.admin)) == 2  # the two requests for approval
 
 
+def test_a_proposal_left_undecided_by_a_submission_is_told_to_its_author(org, plan, run_on_commit):
+    """Rep A1 proposed a figure nobody decided before the director submitted the plan: Rep A1
+    hears that it was not decided and why (the approver hears of the plan as before); Rep A2,
+    whose proposal was rejected, hears nothing more."""
+    mine = s.proposal_create(
+        target=node(plan, member=org.rep_a1), value=D(1300000), comment="", actor=org.rep_a1.user
+    )
+    theirs = s.proposal_create(
+        target=node(plan, member=org.rep_a2), value=D(50000), comment="", actor=org.rep_a2.user
+    )
+    s.proposal_decide(proposal=theirs, accept=False, actor=org.mgr_a.user)
+    before = len(notices(org.rep_a2))
+    run_on_commit(s.plan_submit, plan=plan, actor=org.director.user)
+    [told] = notices(org.rep_a1)
+    assert told.title == "Your proposal of ¥1,300,000 for Rep_A1 · Booked revenue was not decided"
+    assert told.body.startswith(f"{plan} was submitted for approval before it was decided")
+    assert told.link == reverse("targets:mine")
+    assert told.localized("title", "zh-hans") == "您为 Rep_A1 · 签约额 提报的 ¥1,300,000 未获决定"
+    assert len(notices(org.rep_a2)) == before
+    mine.refresh_from_db()
+    assert mine.status == "open"  # still there, decided if the plan goes back to draft
+
+
 def test_a_plan_withdrawn_by_its_owner_tells_those_asked_to_approve_it(org, plan, run_on_commit):
     run_on_commit(s.plan_submit, plan=plan, actor=org.director.user)
     run_on_commit(

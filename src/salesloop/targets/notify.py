@@ -173,6 +173,38 @@ def plan_submitted(plan_pk: int, actor_pk: int) -> None:
         )
 
     _send(approvers, message, reverse("targets:plan", args=[plan.pk]), plan.submitted_at)
+    _undecided_told(plan, actor)
+
+
+def _undecided_told(plan: Plan, actor: Member) -> None:
+    """Whoever proposed a figure still undecided when the plan was submitted hears that it was
+    not decided: it can be only if the plan goes back to draft (My targets says "Not
+    decided")."""
+    waiting = (
+        Proposal.objects.filter(target__plan=plan, status=ProposalStatus.OPEN)
+        .exclude(proposed_by=actor)
+        .select_related("target__member", "target__unit", "target__product_line", "proposed_by")
+        .order_by("pk")
+    )
+    for proposal in waiting:
+
+        def message(_member: Member, proposal: Proposal = proposal) -> tuple[str, str]:
+            values = {
+                "value": _figure(proposal.value, proposal.target.metric),
+                "target": proposal.target,
+                "plan": plan,
+            }
+            return (
+                _("Your proposal of %(value)s for %(target)s was not decided") % values,
+                _(
+                    "%(plan)s was submitted for approval before it was decided: it can be "
+                    "decided only if the plan is sent back to draft. Ask the plan's owner if "
+                    "it still matters."
+                )
+                % values,
+            )
+
+        _send([proposal.proposed_by], message, reverse("targets:mine"), plan.submitted_at)
 
 
 def plan_returned(plan_pk: int, actor_pk: int, reason: str) -> None:
