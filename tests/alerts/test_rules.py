@@ -260,3 +260,27 @@ def test_a_fast_buying_key_account_is_not_quiet_after_a_few_days(scenario):
             severity=rule.severity,
             actor=scenario.org.admin.user,
         )
+
+
+def test_quiet_hours_hold_email_only_inside_them():
+    """Within the hours (those crossing midnight too) an email waits for their end; outside it
+    goes now; hours that start and end at once (refused when saved) hold nothing."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    from salesloop.alerts.delivery import after_quiet_hours
+    from salesloop.alerts.models import NotificationPreference
+
+    def held(start, end, hour, minute=0):
+        pref = NotificationPreference(quiet_start=start, quiet_end=end)
+        now = timezone.make_aware(datetime(2026, 3, 10, hour, minute))
+        until = after_quiet_hours(pref, now)
+        return None if until is None else timezone.localtime(until).strftime("%d %H:%M")
+
+    night = (time(22), time(7, 30))
+    assert held(*night, 23) == "11 07:30" and held(*night, 3) == "10 07:30"
+    assert held(*night, 7, 30) is None and held(*night, 12) is None and held(*night, 21, 59) is None
+    lunch = (time(12), time(13))
+    assert held(*lunch, 12, 15) == "10 13:00" and held(*lunch, 13) is None
+    assert held(time(9), time(9), 9) is None and held(time(9), time(9), 20) is None

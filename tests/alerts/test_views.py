@@ -169,6 +169,19 @@ def test_preferences(alerted, client, login):
     assert pref.digest and pref.quiet_start.hour == 22
     response = client.post(reverse("alerts:preferences"), {"email": "on", "quiet_start": "22:00"})
     assert response.status_code == 200 and "both ends" in response.content.decode()
+    # quiet hours of no length (they used to hold every email back a day, for ever): refused
+    same = {"email": "on", "quiet_start": "09:00", "quiet_end": "09:00", "reports": "on"}
+    body = client.post(reverse("alerts:preferences"), same).content.decode()
+    assert "start and end at 09:00" in body
+    pref.refresh_from_db()
+    assert pref.digest and pref.quiet_start.hour == 22 and pref.quiet_end.minute == 30
+    # the page says where email goes, or that it cannot go anywhere
+    org.rep_a1.user.email = "a1@example.cn"
+    org.rep_a1.user.save()
+    assert "go to a1@example.cn" in client.get(reverse("alerts:preferences")).content.decode()
+    org.rep_a1.user.email = ""
+    org.rep_a1.user.save()
+    assert "has no email address" in client.get(reverse("alerts:preferences")).content.decode()
 
 
 def test_reports_page_lists_only_mine(alerted, client, login):

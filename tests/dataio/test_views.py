@@ -2,11 +2,14 @@
 
 import csv
 import io
+from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from salesloop.common.models import AuditEvent
@@ -238,3 +241,54 @@ def test_a_queued_check_is_followed_by_its_page_until_a_worker_runs_it(org, logi
     job.status = "checked"  # what the second request read
     import_job_queue(job=job, dry_run=False)
     assert DBTaskResult.objects.filter(task_path__endswith="run_import_job").count() == 2
+
+
+def test_the_export_page_exports_a_period_and_refuses_a_wrong_one(org, login, tmp_path):
+    """The export page's period: contracts signed, activities held within it (both ends
+    included); a date that is not one, or a period ending before it starts, answers with the
+    page and a sentence, writes no file and audits nothing (it used to export every row)."""
+    from django.core.management import CommandError, call_command
+
+    from salesloop.orders.services import order_create
+
+    cust = f.customer(org.rep_a1)
+    for number, day in (
+        ("C-1", date(2026, 2, 28)),
+        ("C-2", date(2026, 3, 1)),
+        ("C-3", date(2026, 3, 31)),
+        ("C-4", date(2026, 4, 1)),
+    ):
+        order_create(
+            number=number, customer=cust, owner=org.rep_a1, signed_on=day, amount=Decimal("100")
+        )
+    f.activity(org.rep_a1, cust, at=timezone.make_aware(datetime(2026, 3, 31, 23, 30)))
+    f.activity(org.rep_a1, cust, at=timezone.make_aware(datetime(2026, 4, 1, 8, 0)))
+    client = login(org.rep_a1)
+    url = reverse("dataio:export")
+    march = "&from=2026-03-01&to=2026-03-31"
+    rows = _csv(client.get(f"{url}?export=orders:csv{march}"))
+    assert sorted(r[0] for r in rows[1:]) == ["C-2", "C-3"]
+    assert len(_csv(client.get(f"{url}?export=activities:csv{march}"))) == 2  # header + 31 March
+    assert len(_csv(client.get(f"{url}?export=customers:csv{march}"))) == 2  # not dated: all
+    page = client.get(url).content.decode()
+    assert 'name="from"' in page and "period by the date signed".capitalize() in page
+    audits = AuditEvent.objects.filter(action="export").count()
+    for query, says in (
+        ("export=orders:xlsx&from=2026-13-01", "2026-13-01 is not a date"),
+        ("export=orders:csv&from=2026-04-01&to=2026-03-01", "ends (2026-03-01) before it starts"),
+        ("kind=orders&format=csv&signed_on_to=31/02/2026", "31/02/2026 is not a date"),
+    ):
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 400 and "Content-Disposition" not in response
+        assert (
+            says in response.content.decode()
+            and "Nothing was exported" in response.content.decode()
+        )
+    assert AuditEvent.objects.filter(action="export").count() == audits
+    out = tmp_path / "o.csv"
+    with pytest.raises(CommandError, match="ends .* before it starts"):
+        call_command(
+            "export", "--kind", "orders", "--user", "rep_a1", "-o", str(out),
+            "--filter", "from=2026-04-01", "--filter", "to=2026-03-01",
+        )  # fmt: skip
+    assert not out.exists()

@@ -40,8 +40,8 @@ def absolute(link: str) -> str:
 
 def after_quiet_hours(pref: NotificationPreference, now: datetime | None = None) -> datetime | None:
     """The end of the member's quiet hours when ``now`` falls inside them, else None."""
-    if pref.quiet_start is None or pref.quiet_end is None:
-        return None
+    if pref.quiet_start is None or pref.quiet_end is None or pref.quiet_start == pref.quiet_end:
+        return None  # none, or of no length (refused when saved; one stored before holds nothing)
     local = timezone.localtime(now or timezone.now())
     t, start, end = local.time(), pref.quiet_start, pref.quiet_end
     inside = (start <= t < end) if start < end else (t >= start or t < end)

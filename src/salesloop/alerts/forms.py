@@ -144,10 +144,43 @@ class RuleForm(forms.Form):
 
 
 class PreferenceForm(forms.ModelForm):
+    """What reaches a member besides the notification centre, each choice said in full: the
+    address mail goes to (or that there is none), when the digest comes, what quiet hours do."""
+
     class Meta:
         model = NotificationPreference
-        fields = ["email", "digest", "quiet_start", "quiet_end", "reports"]
+        fields = ["email", "digest", "reports", "quiet_start", "quiet_end"]
+        labels = {
+            "email": _("Send me email"),
+            "digest": _("One daily digest instead of each alert"),
+            "reports": _("Weekly and monthly reports by email"),
+            "quiet_start": _("From"),
+            "quiet_end": _("Until"),
+        }
+        help_texts = {
+            "digest": _(
+                "Each morning, the alerts of the last 24 hours in one email. Managers and "
+                "directors get their team's or the company's digest either way."
+            ),
+            "reports": _("The weekly progress report and the monthly review, with Excel attached."),
+            "quiet_start": _(
+                "No email between these times (e.g. 22:00 to 07:00): what comes "
+                "then waits until they end."
+            ),
+            "quiet_end": _("Leave both empty for none."),
+        }
         widgets = {
             "quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+
+    def __init__(self, *args: Any, address: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = (
+            _("Alerts, digests and reports go to %(address)s.") % {"address": address}
+            if address
+            else _(
+                "Your account has no email address: an administrator can add one. Until "
+                "then everything stays in the notification centre."
+            )
+        )

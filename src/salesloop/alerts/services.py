@@ -431,6 +431,11 @@ def preference_save(
 ) -> NotificationPreference:
     if (quiet_start is None) != (quiet_end is None):
         raise ValidationError(_("Give both ends of the quiet hours, or neither."))
+    if quiet_start is not None and quiet_start == quiet_end:
+        raise ValidationError(
+            _("The quiet hours start and end at %(time)s: give them a length, or leave both empty.")
+            % {"time": quiet_start.strftime("%H:%M")}
+        )
     pref, _created = NotificationPreference.objects.get_or_create(member=member)
     pref.email, pref.digest, pref.quiet_start, pref.quiet_end, pref.reports = (
         email,

@@ -101,7 +101,7 @@ def preferences_view(request: HttpRequest) -> HttpResponse:
     pref = NotificationPreference.objects.filter(member=member).first() or NotificationPreference(
         member=member
     )
-    form = PreferenceForm(request.POST or None, instance=pref)
+    form = PreferenceForm(request.POST or None, instance=pref, address=member.user.email)
     if request.method == "POST" and form.is_valid():
         try:
             services.preference_save(member=member, **form.cleaned_data)

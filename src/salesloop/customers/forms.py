@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from salesloop.customers.models import Contact, Customer
-from salesloop.org.visibility import assignable_owners
+from salesloop.org.visibility import assignable_owners, default_owner
 
 
 class CustomerForm(forms.ModelForm):
@@ -32,8 +32,8 @@ class CustomerForm(forms.ModelForm):
         self.fields["owner"].queryset = assignable_owners(user)
         self.fields["potential"].min_value = Decimal("0")
         self.fields["potential"].widget.attrs["min"] = "0"
-        if not self.instance.pk and (owners := self.fields["owner"].queryset).count() == 1:
-            self.fields["owner"].initial = owners.first()
+        if not self.instance.pk:
+            self.initial["owner"] = default_owner(user, self.fields["owner"].queryset)
 
     def clean_potential(self) -> Decimal:
         value = self.cleaned_data.get("potential") or Decimal("0")

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
@@ -40,6 +41,34 @@ class Dataset:
     label: Promise | str
     columns: tuple[tuple[Promise | str, Callable[[Any], Any]], ...]
     queryset: Callable[[Any, QueryDict], QuerySet[Any]]
+    #: the column a period ("from", "to") applies to, as the export page names it; None: all rows
+    dated_by: Promise | str | None = None
+
+
+def export_period(params: QueryDict) -> tuple[date | None, date | None]:
+    """The period asked for (``from`` / ``to``, or ``<field>_from`` / ``<field>_to``), checked:
+    a date that is not one, or a period that ends before it starts, is refused with a sentence
+    rather than quietly exporting every row."""
+    from django import forms
+
+    found: dict[str, date] = {}
+    for name, raw in params.items():
+        if not raw or not (name in {"from", "to"} or name.endswith(("_from", "_to"))):
+            continue
+        try:
+            found[name] = forms.DateField().clean(raw)
+        except forms.ValidationError:
+            raise ValidationError(
+                _("%(value)s is not a date: write it as 2026-01-31.") % {"value": raw[:40]}
+            ) from None
+    start = found.get("from") or next((v for k, v in found.items() if k.endswith("_from")), None)
+    end = found.get("to") or next((v for k, v in found.items() if k.endswith("_to")), None)
+    if start and end and end < start:
+        raise ValidationError(
+            _("The period ends (%(end)s) before it starts (%(start)s).")
+            % {"start": start.isoformat(), "end": end.isoformat()}
+        )
+    return start, end
 
 
 def _display(attr: str) -> Callable[[Any], Any]:
@@ -60,17 +89,17 @@ def _opportunities(user: Any, params: QueryDict) -> QuerySet[Any]:
     return opportunity_list(user=user, filters=OpportunityFilter(params))
 
 
-def _date_range(queryset: QuerySet[Any], field: str, params: QueryDict) -> QuerySet[Any]:
+def _date_range(
+    queryset: QuerySet[Any], field: str, params: QueryDict, lookup_field: str = ""
+) -> QuerySet[Any]:
+    """Rows whose ``field`` falls in the period (``export_period`` has checked the dates)."""
     from django import forms
 
     for suffix, lookup in (("from", "gte"), ("to", "lte")):
         raw = params.get(f"{field}_{suffix}") or params.get(suffix)
         if raw:
-            try:
-                value = forms.DateField().clean(raw)
-            except forms.ValidationError:
-                continue
-            queryset = queryset.filter(**{f"{field}__{lookup}": value})
+            value = forms.DateField().clean(raw)
+            queryset = queryset.filter(**{f"{lookup_field or field}__{lookup}": value})
     return queryset
 
 
@@ -103,7 +132,11 @@ def _activities(user: Any, params: QueryDict) -> QuerySet[Any]:
     from salesloop.activities.choices import ActivityKind
     from salesloop.activities.selectors import activity_list
 
-    queryset = _owner(activity_list(user=user), "owner_id", params)
+    queryset = _owner(
+        _date_range(activity_list(user=user), "occurred_at", params, "occurred_at__date"),
+        "owner_id",
+        params,
+    )
     # "kind" names the dataset (kind=activities); the activity's own kind is "type"
     if (kind := params.get("type")) in ActivityKind.values:
         queryset = queryset.filter(kind=kind)
@@ -113,7 +146,11 @@ def _activities(user: Any, params: QueryDict) -> QuerySet[Any]:
 def _leads(user: Any, params: QueryDict) -> QuerySet[Any]:
     from salesloop.pipeline.selectors import lead_list
 
-    queryset = _owner(lead_list(user=user), "owner_id", params)
+    queryset = _owner(
+        _date_range(lead_list(user=user), "created_at", params, "created_at__date"),
+        "owner_id",
+        params,
+    )
     if status := params.get("status"):
         queryset = queryset.filter(status=status)
     return queryset.order_by("-created_at", "-id")
@@ -174,6 +211,7 @@ DATASETS: dict[str, Dataset] = {
                 (_("Status"), _display("status")),
             ),
             _orders,
+            dated_by=_("period by the date signed"),
         ),
         Dataset(
             "payments",
@@ -190,6 +228,7 @@ DATASETS: dict[str, Dataset] = {
                 (_("Method"), _display("method")),
             ),
             _payments,
+            dated_by=_("period by the date paid"),
         ),
         Dataset(
             "activities",
@@ -207,6 +246,7 @@ DATASETS: dict[str, Dataset] = {
                 (_("Next follow-up due"), lambda a: a.follow_up_due),
             ),
             _activities,
+            dated_by=_("period by the activity's date"),
         ),
         Dataset(
             "leads",
@@ -223,6 +263,7 @@ DATASETS: dict[str, Dataset] = {
                 (_("Created on"), lambda lead: lead.created_at),
             ),
             _leads,
+            dated_by=_("period by the date created"),
         ),
     )
 }

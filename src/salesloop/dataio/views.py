@@ -18,7 +18,13 @@ from django.views.decorators.http import require_POST
 from salesloop.common.audit import security_event
 from salesloop.common.forms import apply_service_errors
 from salesloop.dataio import services
-from salesloop.dataio.exports import DATASETS, csv_stream, export_rows, write_xlsx_rows
+from salesloop.dataio.exports import (
+    DATASETS,
+    csv_stream,
+    export_period,
+    export_rows,
+    write_xlsx_rows,
+)
 from salesloop.dataio.forms import MappingForm, UploadForm
 from salesloop.dataio.kinds import KINDS
 from salesloop.dataio.models import ImportJob
@@ -236,15 +242,26 @@ def _ascii(name: str) -> str:
 
 def export_view(request: HttpRequest) -> HttpResponse:
     """Download a list as CSV or XLSX, with the page's filters and the visibility rule."""
-    kind = request.GET.get("kind")
+    # the export page's buttons send export=<kind>:<format>; lists link with kind= and format=
+    chosen, _sep, chosen_format = request.GET.get("export", "").partition(":")
+    kind = chosen or request.GET.get("kind")
+    page = {"datasets": DATASETS.values(), "period": request.GET}
     if not kind:
-        return render(request, "dataio/export.html", {"datasets": DATASETS.values()})
+        return render(request, "dataio/export.html", page)
     dataset = DATASETS.get(kind)
     if dataset is None:
         raise Http404
-    fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    fmt = "xlsx" if (chosen_format or request.GET.get("format")) == "xlsx" else "csv"
     params = request.GET.copy()
-    filters = {k: v for k, v in params.items() if k not in {"kind", "format", "page"} and v}
+    try:
+        export_period(params)
+    except ValidationError as error:
+        return render(
+            request, "dataio/export.html", {**page, "error": error.messages[0]}, status=400
+        )
+    filters = {
+        k: v for k, v in params.items() if k not in {"kind", "format", "page", "export"} and v
+    }
     security_event(actor=request.user, action="export", kind=kind, format=fmt, filters=filters)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     filename = f"{kind}-{stamp}.{fmt}"

@@ -102,3 +102,14 @@ def assignable_owners(user: Any) -> models.QuerySet[Member]:
     from salesloop.org.models import Member
 
     return visible(Member.objects.filter(left_on__isnull=True), user=user)
+
+
+def default_owner(user: Any, owners: models.QuerySet[Member], preferred: Any = None) -> Any:
+    """Who a new record belongs to unless the user picks someone else: ``preferred`` (e.g. the
+    customer's owner for a deal opened from a customer's page) when the user may assign it,
+    else the user themselves, else the only member they may assign; None leaves the choice open."""
+    for pk in (preferred, getattr(member_of(user), "pk", None)):
+        if pk is not None and owners.filter(pk=pk).exists():
+            return pk
+    only = list(owners.values_list("pk", flat=True)[:2])
+    return only[0] if len(only) == 1 else None

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from salesloop.common.forms import DateInput
 from salesloop.customers.models import Customer
 from salesloop.customers.selectors import customer_list
-from salesloop.org.visibility import assignable_owners
+from salesloop.org.visibility import assignable_owners, default_owner
 from salesloop.pipeline.choices import LostReason
 from salesloop.pipeline.models import Opportunity, Stage
 
@@ -54,8 +54,10 @@ class OpportunityForm(forms.ModelForm):
             self.initial["customer"] = (
                 f"{self.instance.customer.name} · #{self.instance.customer_id}"
             )
-        if not self.instance.pk and (owners := self.fields["owner"].queryset).count() == 1:
-            self.fields["owner"].initial = owners.first()
+        if not self.instance.pk:
+            self.initial["owner"] = default_owner(
+                user, self.fields["owner"].queryset, preferred=self.initial.get("owner")
+            )
 
     def clean_amount(self) -> Decimal:
         value = self.cleaned_data.get("amount")

@@ -72,6 +72,7 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
         customer = customer_list(user=request.user).filter(pk=customer_id).first()
         if customer is not None:
             initial["customer"] = f"{customer.name} · #{customer.pk}"
+            initial["owner"] = customer.owner_id  # the account's owner, when the user may assign
     form = OpportunityForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

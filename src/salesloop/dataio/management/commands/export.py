@@ -6,12 +6,19 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from salesloop.common.audit import security_event
-from salesloop.dataio.exports import DATASETS, csv_stream, export_rows, write_xlsx_rows
+from salesloop.dataio.exports import (
+    DATASETS,
+    csv_stream,
+    export_period,
+    export_rows,
+    write_xlsx_rows,
+)
 
 
 class Command(BaseCommand):
@@ -38,6 +45,10 @@ class Command(BaseCommand):
         for item in options["filter"]:
             name, _sep, value = item.partition("=")
             params[name] = value
+        try:
+            export_period(params)
+        except ValidationError as error:
+            raise CommandError(error.messages[0]) from None
         dataset = DATASETS[options["kind"]]
         out = Path(options["output"])
         rows = export_rows(dataset, user, params)
