@@ -213,7 +213,15 @@ def test_wide_tables_fit_a_laptop_window(page, demo):
     )
     # a small laptop, 1,100 to 1,279 px: the director's plan trees still fit their cards
     # (smaller figure boxes, the lock box without its word, a narrower menu below 1,180 px);
-    # they were 54 px (1,200) and 154 px (1,100) too wide
+    # they were 54 px (1,200) and 154 px (1,100) too wide. So do a manager's tree (25 px over
+    # at 1,100), the comparison (97 px) and the revisions (61 px), which scrolled sideways.
+    cards_cut = """() => Array.from(document.querySelectorAll('.card'))
+        .filter(card => card.scrollWidth > card.clientWidth + 1)
+        .map(card => card.scrollWidth - card.clientWidth)"""
+    for width in (1100, 1200):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{page.base}/targets/plans/{draft.pk}/")
+        assert page.evaluate(cards_cut) == [], ("manager", width)
     page.context.clear_cookies()
     log_in(page, "director", PASSWORD)
     for width in (1100, 1200):
@@ -228,7 +236,11 @@ def test_wide_tables_fit_a_laptop_window(page, demo):
         expect(page.locator(".tree-table label.lock input").first).to_have_accessible_name(
             re.compile("lock")
         )
-    shot(page, "laptop-plan-1200")
+        for path in (f"/targets/plans/{draft.pk}/compare/", f"/targets/plans/{active.pk}/history/"):
+            page.goto(f"{page.base}{path}")
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate(cards_cut) == [], (width, path)
+    shot(page, "laptop-history-1200")
 
 
 def _pdf_page_sizes(pdf: bytes) -> list[tuple[float, float]]:
