@@ -148,3 +148,16 @@ def test_a_manager_opens_a_deal_for_a_reps_customer_and_edits_it(page, org):
     # a new deal with no customer chosen is the manager's own to begin with
     page.goto(f"{page.base}/opportunities/new/")
     expect(page.locator("#id_owner option:checked")).to_have_text("Mgr_A")
+
+
+def test_a_form_only_address_visited_shows_a_page_to_go_on_from(page, org):
+    """Chromium showed "This page isn't working · HTTP ERROR 405" for the empty answer."""
+    log_in(page, "rep_a1", f.PASSWORD)
+    response = page.goto(f"{page.base}/activities/log/")
+    assert response is not None and response.status == 405
+    card = page.get_by_test_id("error-page")
+    expect(card).to_contain_text("Nothing to show at this address")
+    expect(card).to_contain_text("nothing was changed")
+    shot(page, "error-405")
+    card.get_by_role("link", name="Back to my day").click()
+    expect(page.locator("h1")).to_contain_text("Rep_A1")

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "salesloop.org.middleware.MemberLanguageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "salesloop.web.middleware.MethodNotAllowedPage",
 ]
 
 ROOT_URLCONF = "salesloop.urls"
