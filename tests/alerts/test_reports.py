@@ -299,3 +299,29 @@ def test_a_report_reads_large_counts_and_lists_as_a_chinese_reader_writes_them(
     assert "实际：" in text and "Actual" not in text
     assert re.search(r"（底线 ¥[^，]+，挑战 ¥[^）]+）", text)
     assert re.search(r"签约 ¥[^，]+，赢单 \d+，新增预警 \d+", text)
+
+
+def test_the_top_risks_take_each_kind_in_turn():
+    """Eight reps' overdue follow-ups no longer fill the report's ten risks: each kind gives
+    its most severe first, round by round, and severity orders what was picked."""
+    from salesloop.alerts.models import Alert
+    from salesloop.alerts.reports.builders import risk_kinds, top_risks
+
+    def alert(name, rule, severity):
+        return Alert(title=name, rule=rule, severity=severity)
+
+    overdue = [alert(f"OF{i}", "overdue_followups", "critical") for i in range(1, 9)]
+    quiet = alert("KQ1", "key_account_quiet", "critical")
+    behind = [alert(f"BP{i}", "behind_pace", "warning") for i in (1, 2)]
+    slipped = alert("SL1", "big_deal_slipped", "info")
+    alerts = [overdue[0], quiet, *overdue[1:], *behind, slipped]  # severity first, as read
+    assert [a.title for a in top_risks(alerts, 5)] == ["OF1", "KQ1", "OF2", "BP1", "SL1"]
+    assert [a.title for a in top_risks(alerts)] == [
+        "OF1", "KQ1", "OF2", "OF3", "OF4", "OF5", "OF6", "BP1", "BP2", "SL1",
+    ]  # fmt: skip
+    assert [a.title for a in top_risks(alerts[:3])] == ["OF1", "KQ1", "OF2"]
+    assert top_risks([]) == []
+    assert risk_kinds(alerts) == [
+        ["overdue_followups", 8], ["behind_pace", 2], ["key_account_quiet", 1],
+        ["big_deal_slipped", 1],
+    ]  # fmt: skip

@@ -37,6 +37,33 @@ DRIVERS = ("opportunities", "win_rate", "deal_size")
 SCHEMA = 2  # the snapshot's layout: 2 = language-neutral (older reports carry built text)
 
 
+def top_risks(alerts: list[Alert], n: int = 10) -> list[Alert]:
+    """The report's risks: the open alerts most severe first, but each kind of alert in turn, so
+    that a kind with many (eighty reps' overdue follow-ups) does not push out the few of another
+    (a team behind pace, a key account gone quiet). Round by round, each kind gives its next
+    alert (its kinds ordered by their first alert); then severity orders what was picked, the
+    rounds' order kept among equals. ``alerts`` come sorted by severity, newest first."""
+    kinds: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        kinds.setdefault(alert.rule, []).append(alert)
+    picked: list[Alert] = []
+    depth = 0
+    while len(picked) < n and any(len(group) > depth for group in kinds.values()):
+        picked += [group[depth] for group in kinds.values() if len(group) > depth][
+            : n - len(picked)
+        ]
+        depth += 1
+    return sorted(picked, key=lambda a: SEVERITY_ORDER.get(a.severity, 9))
+
+
+def risk_kinds(alerts: list[Alert]) -> list[list[Any]]:
+    """How many open alerts of each kind, most first: [[rule, count], …]."""
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        counts[alert.rule] = counts.get(alert.rule, 0) + 1
+    return [[rule, count] for rule, count in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
 def _num(v: Decimal | float | None, places: int = 2) -> float | None:
     return None if v is None else round(float(v), places)
 
@@ -199,9 +226,10 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
                 "action": _texts(a, "action", reader=member),
                 "link": a.link,
             }
-            for a in open_alerts[:10]
+            for a in top_risks(open_alerts)
         ],
         "risk_count": len(open_alerts),
+        "risk_kinds": risk_kinds(open_alerts),
         "actions": {
             "overdue_count": overdue_count,
             "overdue": [

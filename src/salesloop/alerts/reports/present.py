@@ -71,6 +71,10 @@ def report_present(data: dict[str, Any], language: str | None = None) -> dict[st
         risk["action"] = _in_language(risk.get("action"))
         risk["severity_label"] = _label(Severity, risk.get("severity"))
         risk["rule_label"] = _label(RuleKey, risk.get("rule"))
+    out["risk_kinds"] = [
+        {"rule": rule, "label": _label(RuleKey, rule), "count": count}
+        for rule, count in out.get("risk_kinds") or []
+    ]
     calibration = out.get("calibration")
     if calibration:
         calibration["message"] = calibration_text(calibration)
