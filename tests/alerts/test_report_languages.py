@@ -141,6 +141,12 @@ def test_a_review_built_in_chinese_reads_in_english_with_the_same_figures(
     assert all(CJK.search(a["text"]) for a in zh_data["actions"])
     assert CJK.search(zh_data["calibration"]["message"])
     assert chart(zh, "gap_target")["data"][0]["x"][1:4] == ["商机", "赢单率", "单笔金额"]
+    # the change tables head their reference column with the month compared with (the column
+    # read "上一页", a pager's "previous page")
+    assert (
+        '<th class="num">2025-04</th>' in zh.content.decode()
+        and "上一页" not in zh.content.decode()
+    )
     # the figures do not depend on the language
     assert kpis(zh.content.decode()) == kpis(html)
     assert chart(zh, "gap_target")["data"][0]["y"] == gap["y"]
