@@ -98,3 +98,19 @@ def test_alerts_read_money_as_the_pages_do_in_each_language(chinese_company):
         if "Rep_A2" in a.data["i18n"]["en"]["title"]
     ]
     assert "¥8.6万" in behind.action and "¥86,000" in behind.data["i18n"]["en"]["message"]
+
+
+def test_an_alerts_title_is_a_heading_and_a_contacts_a_job():
+    """"title" names two things: in Chinese an alert's, a notification's or a report's is a
+    heading (标题), a contact's or a member's a job (职务); all five read 职务 before."""
+    from django.utils import translation
+
+    from salesloop.alerts.models import Alert, Notification, Report
+    from salesloop.customers.models import Contact
+    from salesloop.org.models import Member
+
+    with translation.override("zh-hans"):
+        for model in (Alert, Notification, Report):
+            assert str(model._meta.get_field("title").verbose_name) == "标题"
+        for model in (Contact, Member):
+            assert str(model._meta.get_field("title").verbose_name) == "职务"

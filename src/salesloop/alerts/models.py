@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesloop.alerts.choices import (
     AlertStatus,
@@ -79,7 +80,7 @@ class Alert(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN
     )
-    title = models.CharField(_("title"), max_length=255)
+    title = models.CharField(pgettext_lazy("heading", "title"), max_length=255)
     message = models.TextField(_("message"))
     action = models.TextField(_("what to do"), blank=True)
     link = models.CharField(_("link"), max_length=255, blank=True)
@@ -151,7 +152,7 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
-    title = models.CharField(_("title"), max_length=255)
+    title = models.CharField(pgettext_lazy("heading", "title"), max_length=255)
     body = models.TextField(_("body"), blank=True)
     # the title and body in each interface language ({"en": {"title": …, "body": …}}) where
     # they were written for every language (workflow notices); else only as stored
@@ -333,7 +334,7 @@ class Report(models.Model):
     )
     period_start = models.DateField(_("period start"))
     period_end = models.DateField(_("period end"))
-    title = models.CharField(_("title"), max_length=255)
+    title = models.CharField(pgettext_lazy("heading", "title"), max_length=255)
     data = models.JSONField(_("data snapshot"), default=dict)
     text = models.TextField(_("text"), blank=True)
     html = models.TextField(_("HTML"), blank=True)
