@@ -151,6 +151,41 @@ def test_editing_a_threshold_changes_the_alert_set(alerted, client, login):
     assert "was not saved" in bad.content.decode()
 
 
+def test_the_quiet_key_account_rule_takes_tiers_by_name(alerted, client, login):
+    """The tiers are boxes to tick (they were codes to type: "vip" or "A" matched nothing, in
+    silence); an unknown one sent anyway is refused by the service, nothing saved."""
+    from salesloop.alerts import services
+
+    login(alerted.org.director)
+    rule = AlertRule.objects.get(key="key_account_quiet")
+    page = client.get(reverse("alerts:rules")).content.decode()
+    assert 'type="checkbox" name="key_account_quiet-p_tiers" value="a"' in page
+    data = {
+        "key_account_quiet-enabled": "on",
+        "key_account_quiet-severity": "warning",
+        "key_account_quiet-p_tiers": ["key", "a"],
+        "key_account_quiet-p_factor": "1.5",
+        "key_account_quiet-p_min_orders": "3",
+        "key_account_quiet-p_min_silent_days": "30",
+    }
+    assert client.post(reverse("alerts:rule_edit", args=[rule.key]), data).status_code == 302
+    rule.refresh_from_db()
+    assert rule.params["tiers"] == ["key", "a"]
+    refused = client.post(
+        reverse("alerts:rule_edit", args=[rule.key]),
+        {**data, "key_account_quiet-p_tiers": ["vip"]},
+        follow=True,
+    ).content.decode()
+    assert "was not saved" in refused
+    with pytest.raises(services.ValidationError, match="vip is not a customer tier"):
+        services.rule_update(
+            rule=rule, params={**rule.params, "tiers": "key,vip"}, enabled=True,
+            severity="warning", actor=alerted.org.director.user,
+        )  # fmt: skip
+    rule.refresh_from_db()
+    assert rule.params["tiers"] == ["key", "a"]
+
+
 def test_preferences(alerted, client, login):
     org = alerted.org
     login(org.rep_a1)

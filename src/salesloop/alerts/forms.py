@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from salesloop.alerts.choices import Severity
 from salesloop.alerts.models import AlertRule, NotificationPreference
 from salesloop.alerts.rules import DEFAULTS, params_for
+from salesloop.customers.choices import Tier
 
 PARAM_LABELS: dict[str, tuple[Any, Any]] = {
     "period": (_("Period"), _("The period the rule looks at.")),
@@ -37,7 +38,7 @@ PARAM_LABELS: dict[str, tuple[Any, Any]] = {
         _("Critical from"),
         _("This many overdue follow-ups make the alert critical."),
     ),
-    "tiers": (_("Customer tiers"), _("Comma-separated tier codes, e.g. key,a.")),
+    "tiers": (_("Customer tiers"), _("The tiers whose customers the rule watches.")),
     "factor": (
         _("Silence factor"),
         _("Quiet = no order for longer than this × the customer's usual gap."),
@@ -121,7 +122,7 @@ class RuleForm(forms.Form):
         current = params_for(rule.key, rule.params)
         initial = {"enabled": rule.enabled, "severity": rule.severity}
         for name, value in current.items():
-            initial[f"p_{name}"] = ",".join(value) if name == "tiers" else value
+            initial[f"p_{name}"] = value
         super().__init__(*args, initial=initial, **kwargs)
         self.rule = rule
         for name, default in DEFAULTS[rule.key].items():
@@ -131,7 +132,9 @@ class RuleForm(forms.Form):
             if name == "period":
                 field = forms.ChoiceField(choices=PERIOD_CHOICES)
             elif name == "tiers":
-                field = forms.CharField(max_length=100)
+                field = forms.MultipleChoiceField(
+                    choices=Tier.choices, widget=forms.CheckboxSelectMultiple
+                )
             elif isinstance(default, int) and not isinstance(default, bool):
                 field = forms.IntegerField(min_value=0)
             else:

@@ -31,6 +31,7 @@ from salesloop.alerts.rules import (
     params_for,
 )
 from salesloop.common.audit import audit_record
+from salesloop.customers.choices import Tier
 from salesloop.org.choices import COMPANY_WIDE_ROLES, Role
 from salesloop.org.models import Member, OrgUnit
 from salesloop.org.visibility import visible
@@ -69,6 +70,11 @@ def _clean_params(key: str, raw: dict[str, Any]) -> dict[str, Any]:
                 ]
                 if not value:
                     raise ValueError
+                if unknown := [v for v in value if v not in Tier.values]:
+                    errors[name] = _(
+                        "%(unknown)s is not a customer tier: choose among %(known)s."
+                    ) % {"unknown": ", ".join(unknown), "known": ", ".join(Tier.values)}
+                    continue
             elif value in (None, ""):
                 if default is not None:
                     raise ValueError
