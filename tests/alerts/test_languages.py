@@ -101,7 +101,7 @@ def test_alerts_read_money_as_the_pages_do_in_each_language(chinese_company):
 
 
 def test_an_alerts_title_is_a_heading_and_a_contacts_a_job():
-    """"title" names two things: in Chinese an alert's, a notification's or a report's is a
+    """ "title" names two things: in Chinese an alert's, a notification's or a report's is a
     heading (标题), a contact's or a member's a job (职务); all five read 职务 before."""
     from django.utils import translation
 
