@@ -161,3 +161,28 @@ def test_a_form_only_address_visited_shows_a_page_to_go_on_from(page, org):
     shot(page, "error-405")
     card.get_by_role("link", name="Back to my day").click()
     expect(page.locator("h1")).to_contain_text("Rep_A1")
+
+
+def test_a_manager_edits_a_reps_customer(page, org):
+    """The edit page leads back to the customer by name; a negative potential is refused with
+    nothing changed; the owner can be handed to another rep of the team."""
+    cust = f.customer(org.rep_a1, name="杭州远景", potential=Decimal("100000"))
+    log_in(page, "mgr_a", f.PASSWORD)
+    page.goto(f"{page.base}/customers/{cust.pk}/")
+    page.click("a.btn:has-text('Edit')")
+    expect(page.locator(".crumbs")).to_contain_text("Customers › 杭州远景 ›")
+    page.fill("#id_potential", "-1")
+    page.click("button:has-text('Save')")
+    expect(page.locator(".field-errors")).to_be_visible()
+    cust.refresh_from_db()
+    assert cust.potential == Decimal("100000")
+    page.fill("#id_potential", "880000")
+    page.select_option("#id_owner", label="Rep_A2")
+    page.select_option("#id_tier", "key")
+    page.click("button:has-text('Save')")
+    expect(page.locator(".message-success")).to_contain_text("Changes saved")
+    expect(page.locator("h1")).to_contain_text("杭州远景")
+    cust.refresh_from_db()
+    assert (cust.potential, cust.owner, cust.tier) == (Decimal("880000"), org.rep_a2, "key")
+    page.click(".crumbs a:has-text('Customers')")
+    expect(page.locator("h1")).to_have_text("Customers")
