@@ -60,25 +60,29 @@ def pipeline_stages(pipeline: Pipeline) -> QuerySet[Stage]:
     return pipeline.stages.order_by("order")
 
 
-def pipeline_summary(*, user: Any) -> dict[str, Any]:
-    """Open pipeline the user can see: count, amount and stage-probability-weighted amount."""
+def opportunity_totals(queryset: QuerySet[Opportunity]) -> dict[str, Any]:
+    """Count, amount (company currency) and stage-probability-weighted amount of the deals in
+    ``queryset``, summed by the database."""
     weighted = ExpressionWrapper(
         F("amount_base") * F("stage__probability") * Decimal("0.01"),
         output_field=DecimalField(max_digits=20, decimal_places=4),
     )
-    # by the open stages' ids, which the (owner, stage) index serves; joined on the stage's
-    # kind, PostgreSQL read every deal of a manager's team first (S1: 0.16 s -> 0.01 s)
-    open_ids = list(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
-    figures = (
-        opportunity_list(user=user)
-        .filter(stage__in=open_ids)
-        .aggregate(n=Count("id"), amount=Sum("amount_base"), weighted=Sum(weighted))
+    figures = queryset.order_by().aggregate(
+        n=Count("id"), amount=Sum("amount_base"), weighted=Sum(weighted)
     )
     return {
         "count": figures["n"],
         "amount": figures["amount"] or Decimal(0),
-        "weighted": figures["weighted"] or Decimal(0),
+        "weighted": Decimal(figures["weighted"] or 0).quantize(Decimal("1")),
     }
+
+
+def pipeline_summary(*, user: Any) -> dict[str, Any]:
+    """Open pipeline the user can see: count, amount and stage-probability-weighted amount."""
+    # by the open stages' ids, which the (owner, stage) index serves; joined on the stage's
+    # kind, PostgreSQL read every deal of a manager's team first (S1: 0.16 s -> 0.01 s)
+    open_ids = list(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
+    return opportunity_totals(opportunity_list(user=user).filter(stage__in=open_ids))
 
 
 #: Won and lost columns of the board show the deals closed in this many days (newest first):

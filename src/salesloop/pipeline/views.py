@@ -26,6 +26,7 @@ from salesloop.pipeline.selectors import (
     board_more_cards,
     opportunity_get,
     opportunity_list,
+    opportunity_totals,
     pipeline_stages,
     stage_history,
 )
@@ -39,12 +40,13 @@ def opportunity_list_view(request: HttpRequest) -> HttpResponse:
     if "status" not in params:
         params["status"] = "open"
     filters = OpportunityFilter(params)
-    page = Paginator(opportunity_list(user=request.user, filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    listed = opportunity_list(user=request.user, filters=filters)
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "filters": filters,
         "page": page,
+        # what the filters list, on every page: the sum a manager reads off a spreadsheet
+        "totals": opportunity_totals(listed) if page.paginator.count else None,
         "query": params,
         "owners": filters.owner_options(request.user),
         "today": timezone.localdate(),
