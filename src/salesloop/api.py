@@ -58,6 +58,13 @@ class SalesloopAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
         for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                # Ninja titles a view's name ("customer_list_route" -> "Customer List Route"):
+                # the docs list "Customer list", as a sentence and without our suffix
+                summary = operation.get("summary") if isinstance(operation, dict) else None
+                if summary and summary.endswith(" Route"):
+                    words = summary.removesuffix(" Route").split()
+                    operation["summary"] = " ".join([words[0], *(w.lower() for w in words[1:])])
             post = item.get("post")
             if post is not None:
                 post.setdefault("parameters", []).append(
