@@ -186,3 +186,21 @@ def test_a_manager_edits_a_reps_customer(page, org):
     assert (cust.potential, cust.owner, cust.tier) == (Decimal("880000"), org.rep_a2, "key")
     page.click(".crumbs a:has-text('Customers')")
     expect(page.locator("h1")).to_have_text("Customers")
+
+
+def test_a_follow_up_settled_on_my_day_counts_down_there_too(page, org):
+    today = timezone.localdate()
+    week_ago = timezone.now() - timedelta(days=7)
+    cust = f.customer(org.rep_a1, name="温州恒信")
+    late = f.activity(org.rep_a1, cust, at=week_ago, due=today - timedelta(2))
+    f.activity(org.rep_a1, cust, at=week_ago, due=today - timedelta(1), subject="Second call")
+    f.activity(org.rep_a1, cust, at=week_ago, due=today, subject="Today's call")
+    log_in(page, "rep_a1", f.PASSWORD)
+    expect(page.get_by_test_id("overdue-count")).to_have_text("2")
+    expect(page.locator('[data-count="today"]')).to_have_text("1")
+    page.locator(f"#followup-{late.pk} button:has-text('Done')").click()
+    expect(page.locator(f"#followup-{late.pk}")).to_have_count(0)
+    expect(page.get_by_test_id("overdue-count")).to_have_text("1")
+    expect(page.locator('[data-count="today"]')).to_have_text("1")  # another kind: as it was
+    late.refresh_from_db()
+    assert late.followed_up_at is not None

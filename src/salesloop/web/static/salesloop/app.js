@@ -46,14 +46,15 @@
     });
   }
 
-  // A follow-up marked done leaves its list: its card's count goes down with it, and a list
-  // left empty says so (the text the page would show, kept on the list as data-empty).
+  // A follow-up marked done leaves its list: the counts of its kind (overdue, due today, …) on
+  // the page go down with it, and a list left empty says so (the text the page would show,
+  // kept on the list as data-empty).
   document.addEventListener("htmx:beforeSwap", function (event) {
     var row = event.detail.target;
     if (event.detail.xhr.status >= 300 || !row.matches || !row.matches("li[id^=followup-]")) return;
-    var card = row.closest(".card");
-    var count = card && card.querySelector("[data-count]");
-    if (count) count.textContent = Math.max(0, parseInt(count.textContent, 10) - 1);
+    document.querySelectorAll('[data-count="' + row.dataset.bucket + '"]').forEach(function (count) {
+      count.textContent = Math.max(0, parseInt(count.textContent, 10) - 1);
+    });
     var list = row.parentElement;
     if (list && list.children.length === 1 && list.dataset.empty) {
       var empty = document.createElement("p");
