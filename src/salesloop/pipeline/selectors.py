@@ -10,9 +10,6 @@ from typing import Any
 from django.db.models import (
     Count,
     DateField,
-    DecimalField,
-    ExpressionWrapper,
-    F,
     QuerySet,
     Sum,
     Value,
@@ -62,18 +59,24 @@ def pipeline_stages(pipeline: Pipeline) -> QuerySet[Stage]:
 
 def opportunity_totals(queryset: QuerySet[Opportunity]) -> dict[str, Any]:
     """Count, amount (company currency) and stage-probability-weighted amount of the deals in
-    ``queryset``, summed by the database."""
-    weighted = ExpressionWrapper(
-        F("amount_base") * F("stage__probability") * Decimal("0.01"),
-        output_field=DecimalField(max_digits=20, decimal_places=4),
+    ``queryset``: summed by the database per stage (no join: S1, a director's 500,000 deals,
+    0.14 s against 0.24 s joined to the stages), weighted here by the few stages' probabilities."""
+    per_stage = list(
+        queryset.order_by().values("stage_id").annotate(n=Count("id"), amount=Sum("amount_base"))
     )
-    figures = queryset.order_by().aggregate(
-        n=Count("id"), amount=Sum("amount_base"), weighted=Sum(weighted)
+    probability = dict(
+        Stage.objects.filter(pk__in=[r["stage_id"] for r in per_stage]).values_list(
+            "pk", "probability"
+        )
+    )
+    amount = sum((r["amount"] or Decimal(0) for r in per_stage), Decimal(0))
+    weighted = sum(
+        ((r["amount"] or Decimal(0)) * probability[r["stage_id"]] for r in per_stage), Decimal(0)
     )
     return {
-        "count": figures["n"],
-        "amount": figures["amount"] or Decimal(0),
-        "weighted": Decimal(figures["weighted"] or 0).quantize(Decimal("1")),
+        "count": sum(r["n"] for r in per_stage),
+        "amount": amount,
+        "weighted": (weighted / 100).quantize(Decimal("1")),
     }
 
 
