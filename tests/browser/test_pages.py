@@ -3,6 +3,7 @@ preferences, and a deal opened and edited from a customer's page."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 from datetime import date, timedelta
@@ -204,3 +205,56 @@ def test_a_follow_up_settled_on_my_day_counts_down_there_too(page, org):
     expect(page.locator('[data-count="today"]')).to_have_text("1")  # another kind: as it was
     late.refresh_from_db()
     assert late.followed_up_at is not None
+
+
+def test_a_managers_own_follow_up_settled_on_my_day_counts_down_the_teams_too(page, org):
+    """The team's count (everyone the manager sees, the manager included) goes down with the
+    manager's own, thousands separator kept."""
+    today = timezone.localdate()
+    week_ago = timezone.now() - timedelta(days=7)
+    own = f.activity(org.mgr_a, f.customer(org.mgr_a, name="宁波海达"), at=week_ago, due=today - timedelta(1))
+    rep_cust = f.customer(org.rep_a1, name="温州恒信")
+    first = f.activity(org.rep_a1, rep_cust, at=week_ago, due=today - timedelta(3))
+    copies = []
+    for i in range(1000):
+        first.pk = None
+        first.subject = f"Call {i}"
+        copies.append(copy.copy(first))
+    Activity.objects.bulk_create(copies)
+    log_in(page, "mgr_a", f.PASSWORD)
+    expect(page.get_by_test_id("overdue-count")).to_have_text("1")
+    expect(page.get_by_test_id("team-overdue-count")).to_have_text("1,002")
+    page.locator(f"#followup-{own.pk} button:has-text('Done')").click()
+    expect(page.locator(f"#followup-{own.pk}")).to_have_count(0)
+    expect(page.get_by_test_id("overdue-count")).to_have_text("0")
+    expect(page.get_by_test_id("team-overdue-count")).to_have_text("1,001")
+    page.reload()
+    expect(page.get_by_test_id("team-overdue-count")).to_have_text("1,001")
+
+
+def test_the_customer_list_totals_follow_its_filters(page, org):
+    today = timezone.localdate()
+    for i, (name, tier, amount) in enumerate(
+        [("杭州远景", "key", "120000"), ("宁波海达", "key", None), ("温州恒信", "b", "30000")]
+    ):
+        cust = f.customer(org.rep_a1, name=name, tier=tier)
+        if amount:
+            order_create(
+                number=f"C{i}",
+                customer=cust,
+                owner=org.rep_a1,
+                signed_on=today - timedelta(days=30),
+                amount=Decimal(amount),
+            )
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.goto(f"{page.base}/customers/")
+    totals = page.get_by_test_id("totals")
+    expect(totals).to_contain_text("The 3 customers these filters list: 2 bought in the last 12 months")
+    expect(totals.locator("strong")).to_have_text("¥150,000")
+    shot(page, "customer-list-totals")
+    page.select_option("select[name=tier]", "key")
+    expect(totals).to_contain_text("The 2 customers these filters list: 1 bought")
+    expect(totals.locator("strong")).to_have_text("¥120,000")
+    page.fill("input[name=q]", "no such name")
+    expect(page.locator("#customer-table .empty")).to_be_visible()
+    expect(totals).to_have_count(0)

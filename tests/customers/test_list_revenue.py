@@ -128,3 +128,60 @@ def test_customer_page_lists_open_deals_first_then_the_newest_closed(
     html = client.get(reverse("customers:detail", args=[cust.pk])).content.decode()
     assert "Won long ago" not in html.split('data-testid="customer-deals"')[1].split("</ul>")[0]
     assert f"?customer={cust.pk}&status=" in html and "All 4 deals" in html
+
+
+def test_list_totals_add_up_the_listed_customers_on_every_page(org, client, login):
+    """Under the table: how many customers the filters list, how many bought in the last 12
+    months and the sum of the revenue column, over all pages (not only the one shown), from
+    the orders the user may see."""
+    today = timezone.localdate()
+    big = f.customer(org.rep_a1, name="Big Buyer", tier="key")
+    f.customer(org.rep_a1, name="No Orders", tier="key")
+    lapsed = f.customer(org.rep_a1, name="Lapsed", tier="b")
+    for number, customer, owner, days_ago, amount in [
+        ("B1", big, org.rep_a1, 10, "1000"),
+        ("B2", big, org.rep_a1, 364, "2000"),
+        ("B3", big, org.rep_a1, 365, "4000"),  # one day too old
+        ("B5", big, org.rep_w1, 20, "16000"),  # only those who see rep_w1 count it
+        ("L1", lapsed, org.rep_a1, 400, "500"),
+    ]:
+        order_create(
+            number=number,
+            customer=customer,
+            owner=owner,
+            signed_on=today - timedelta(days=days_ago),
+            amount=Decimal(amount),
+        )
+    for i in range(30):  # two pages of small buyers
+        small = f.customer(org.rep_a1, name=f"Small {i:02}", tier="b")
+        order_create(
+            number=f"S{i}",
+            customer=small,
+            owner=org.rep_a1,
+            signed_on=today - timedelta(days=i),
+            amount=Decimal(100),
+        )
+    login(org.rep_a1)
+    response = client.get(reverse("customers:list"), {"order": "name"})
+    totals = response.context["totals"]
+    # by hand: 1 000 + 2 000 + 30 × 100; Big Buyer and the thirty small ones bought
+    assert totals == {"count": 33, "revenue": Decimal("6000"), "buyers": 31}
+    # the same as adding up the column row by row
+    rows = list(customer_list(user=org.rep_a1.user, filters=CustomerFilter({})))
+    assert totals["revenue"] == sum(r.revenue_12m for r in rows)
+    assert totals["buyers"] == sum(1 for r in rows if r.revenue_12m)
+    html = response.content.decode()
+    assert "The 33 customers these filters list: 31 bought in the last 12 months" in html
+    assert "<strong>¥6,000</strong>" in html
+    # a filter narrows them; the second page carries the same totals
+    key = client.get(reverse("customers:list"), {"tier": "key"}).context["totals"]
+    assert key == {"count": 2, "revenue": Decimal("3000"), "buyers": 1}
+    second = client.get(reverse("customers:list"), {"order": "name", "page": 2}).context
+    assert second["totals"] == totals and len(second["page"].object_list) == 8
+    # the director also sees rep_w1's order
+    login(org.director)
+    assert client.get(reverse("customers:list")).context["totals"]["revenue"] >= Decimal(22000)
+    director = client.get(reverse("customers:list"), {"q": "Big Buyer"}).context["totals"]
+    assert director == {"count": 1, "revenue": Decimal("19000"), "buyers": 1}
+    none = client.get(reverse("customers:list"), {"q": "no such customer"})
+    assert none.context["totals"] is None and 'data-testid="totals"' not in none.content.decode()

@@ -23,6 +23,7 @@ from salesloop.customers.selectors import (
     customer_get,
     customer_list,
     customer_search,
+    customer_totals,
 )
 from salesloop.orders.selectors import customer_revenue, order_list
 from salesloop.org.decorators import writer_required
@@ -33,12 +34,13 @@ PAGE_SIZE = 25
 
 def customer_list_view(request: HttpRequest) -> HttpResponse:
     filters = CustomerFilter(request.GET)
-    page = Paginator(customer_list(user=request.user, filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    listed = customer_list(user=request.user, filters=filters)
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    count = page.paginator.count
     context = {
         "filters": filters,
         "page": page,
+        "totals": {"count": count, **customer_totals(listed, user=request.user)} if count else None,
         "query": request.GET.copy(),
         "owners": filters.owner_options(request.user),
     }

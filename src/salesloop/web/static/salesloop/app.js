@@ -52,8 +52,13 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var row = event.detail.target;
     if (event.detail.xhr.status >= 300 || !row.matches || !row.matches("li[id^=followup-]")) return;
+    // A manager's own follow-up is also one of the team's: the team's count (written with
+    // thousands separators) carries the same data-count and goes down too.
     document.querySelectorAll('[data-count="' + row.dataset.bucket + '"]').forEach(function (count) {
-      count.textContent = Math.max(0, parseInt(count.textContent, 10) - 1);
+      var text = count.textContent.trim();
+      var left = Math.max(0, parseInt(text.replace(/\D/g, ""), 10) - 1);
+      var sep = (text.match(/\D/) || [""])[0];
+      count.textContent = sep ? String(left).replace(/\B(?=(\d{3})+(?!\d))/g, sep) : String(left);
     });
     var list = row.parentElement;
     if (list && list.children.length === 1 && list.dataset.empty) {
