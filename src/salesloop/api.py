@@ -32,6 +32,7 @@ from salesloop.apitokens.docs import LocalSwagger, docs_access, docs_asset
 from salesloop.apitokens.idempotency import HEADER as IDEMPOTENCY_HEADER
 from salesloop.apitokens.idempotency import idempotent
 from salesloop.apitokens.rest import BadRequest, Conflict
+from salesloop.common.words import sentences
 from salesloop.targets.services import STALE_VERSION, StaleEdit
 
 log = logging.getLogger("salesloop.api")
@@ -142,7 +143,7 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
         }
     else:
         fields = {"__all__": [str(m) for m in exc.messages]}
-    detail = " ".join(m for messages in fields.values() for m in messages) or _(
+    detail = sentences(m for messages in fields.values() for m in messages) or _(
         "The request is not valid."
     )
     return error(request, 422, "validation_error", detail, fields)
@@ -153,7 +154,7 @@ def on_stale(request: HttpRequest, exc: StaleEdit) -> HttpResponse:
     if getattr(exc, "code", None) == STALE_VERSION:  # the page's words speak of reloading it
         detail = _("Someone else changed this record after you read it: read it again, then retry.")
         return error(request, 409, "stale", detail)
-    return error(request, 409, "stale", " ".join(exc.messages))
+    return error(request, 409, "stale", sentences(exc.messages))
 
 
 @api.exception_handler(Conflict)

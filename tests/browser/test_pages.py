@@ -258,3 +258,4 @@ def test_the_customer_list_totals_follow_its_filters(page, org):
     page.fill("input[name=q]", "no such name")
     expect(page.locator("#customer-table .empty")).to_be_visible()
     expect(totals).to_have_count(0)
+    expect(page.get_by_test_id("totals-loading")).to_have_count(0)

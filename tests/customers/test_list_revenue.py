@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from salesloop.customers.filters import CustomerFilter
-from salesloop.customers.selectors import customer_list
+from salesloop.customers.selectors import customer_list, customer_totals
 from salesloop.orders.services import order_cancel, order_create
 from tests import factories as f
 
@@ -133,7 +133,7 @@ def test_customer_page_lists_open_deals_first_then_the_newest_closed(
 def test_list_totals_add_up_the_listed_customers_on_every_page(org, client, login):
     """Under the table: how many customers the filters list, how many bought in the last 12
     months and the sum of the revenue column, over all pages (not only the one shown), from
-    the orders the user may see."""
+    the orders the user may see. The list asks for them once shown, with its filters."""
     today = timezone.localdate()
     big = f.customer(org.rep_a1, name="Big Buyer", tier="key")
     f.customer(org.rep_a1, name="No Orders", tier="key")
@@ -162,26 +162,36 @@ def test_list_totals_add_up_the_listed_customers_on_every_page(org, client, logi
             amount=Decimal(100),
         )
     login(org.rep_a1)
-    response = client.get(reverse("customers:list"), {"order": "name"})
-    totals = response.context["totals"]
+    page = client.get(reverse("customers:list"), {"order": "name", "page": 2}).content.decode()
+    # the list shows at once and asks for its totals with the same filters
+    assert 'hx-get="/customers/totals/?order=name&amp;page=2"' in page
+    assert 'hx-trigger="load"' in page and 'data-testid="totals"' not in page
+
+    def totals(params):
+        html = client.get(reverse("customers:totals"), params, HTTP_HX_REQUEST="true")
+        return html.content.decode()
+
     # by hand: 1 000 + 2 000 + 30 × 100; Big Buyer and the thirty small ones bought
-    assert totals == {"count": 33, "revenue": Decimal("6000"), "buyers": 31}
+    listed = customer_list(user=org.rep_a1.user, filters=CustomerFilter({}))
+    assert customer_totals(listed, user=org.rep_a1.user) == {
+        "revenue": Decimal("6000"),
+        "buyers": 31,
+    }
     # the same as adding up the column row by row
-    rows = list(customer_list(user=org.rep_a1.user, filters=CustomerFilter({})))
-    assert totals["revenue"] == sum(r.revenue_12m for r in rows)
-    assert totals["buyers"] == sum(1 for r in rows if r.revenue_12m)
-    html = response.content.decode()
+    assert sum(r.revenue_12m for r in listed) == Decimal("6000")
+    assert sum(1 for r in listed if r.revenue_12m) == 31
+    html = totals({"order": "name"})
+    assert html.startswith("<tfoot>") and 'data-testid="totals"' in html
     assert "The 33 customers these filters list: 31 bought in the last 12 months" in html
     assert "<strong>¥6,000</strong>" in html
-    # a filter narrows them; the second page carries the same totals
-    key = client.get(reverse("customers:list"), {"tier": "key"}).context["totals"]
-    assert key == {"count": 2, "revenue": Decimal("3000"), "buyers": 1}
-    second = client.get(reverse("customers:list"), {"order": "name", "page": 2}).context
-    assert second["totals"] == totals and len(second["page"].object_list) == 8
+    # the page number does not change them; a filter narrows them
+    assert totals({"order": "name", "page": 2}) == html
+    key = totals({"tier": "key"})
+    assert "The 2 customers these filters list: 1 bought" in key and "¥3,000<" in key
     # the director also sees rep_w1's order
     login(org.director)
-    assert client.get(reverse("customers:list")).context["totals"]["revenue"] >= Decimal(22000)
-    director = client.get(reverse("customers:list"), {"q": "Big Buyer"}).context["totals"]
-    assert director == {"count": 1, "revenue": Decimal("19000"), "buyers": 1}
-    none = client.get(reverse("customers:list"), {"q": "no such customer"})
-    assert none.context["totals"] is None and 'data-testid="totals"' not in none.content.decode()
+    director = totals({"q": "Big Buyer"})
+    assert "The 1 customer these filters list: 1 bought" in director and "¥19,000<" in director
+    none = client.get(reverse("customers:list"), {"q": "no such customer"}).content.decode()
+    assert "totals-loading" not in none
+    assert totals({"q": "no such customer"}).strip() == ""

@@ -11,6 +11,7 @@ from salesloop.activities import services
 from salesloop.activities.forms import ActivityForm
 from salesloop.activities.selectors import activity_get, activity_list, follow_up_buckets
 from salesloop.common.forms import apply_service_errors
+from salesloop.common.words import sentences
 from salesloop.customers.selectors import customer_get
 from salesloop.org.decorators import writer_required
 from salesloop.org.visibility import member_of, sees_everything
@@ -83,7 +84,7 @@ def follow_up_done_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.follow_up_complete(activity=activity)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, sentences(error.messages))
     if request.htmx:
         return HttpResponse("")
     return redirect("activities:followups")

@@ -29,6 +29,7 @@ from django.utils.translation import ngettext, pgettext
 from salesloop.activities.selectors import open_follow_ups
 from salesloop.alerts.choices import RuleKey, Severity, SubjectType
 from salesloop.common.models import AuditEvent
+from salesloop.common.words import sentences
 from salesloop.core import gaps as core_gaps
 from salesloop.core.customers import key_account_silence, orders_frame
 from salesloop.core.rounding import percent
@@ -867,7 +868,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                     )
                 )
                 % {"n": count, "name": member.display_name},
-                message=" ".join(lines),
+                message=sentences(lines),
                 action=(
                     _("Propose your own figure on My targets: your manager then decides on it.")
                     if count == len(wanted)

@@ -31,6 +31,7 @@ from salesloop.alerts.rules import (
     params_for,
 )
 from salesloop.common.audit import audit_record
+from salesloop.common.words import labelled
 from salesloop.customers.choices import Tier
 from salesloop.org.choices import COMPANY_WIDE_ROLES, Role
 from salesloop.org.models import Member, OrgUnit
@@ -307,7 +308,7 @@ def _notify(alert: Alert, member: Member, *, email: bool) -> None:
         delivery.email_queue(
             member=member,
             subject=title,
-            text=f"{message}\n\n{_('What to do')}: {action}",
+            text=f"{message}\n\n{labelled(_('What to do'), action)}",
             html=render_to_string("alerts/email_alert.html", {"alert": alert, "action": action}),
             link=alert.link,
             not_before=delivery.after_quiet_hours(pref),

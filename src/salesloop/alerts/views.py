@@ -23,7 +23,7 @@ from salesloop.alerts.models import AlertRule, NotificationPreference
 from salesloop.alerts.reports.present import report_present
 from salesloop.alerts.reports.xlsx import report_workbook
 from salesloop.common.audit import security_event
-from salesloop.common.words import labelled
+from salesloop.common.words import labelled, sentences
 from salesloop.insights.charts import with_category_axes
 from salesloop.org.choices import COMPANY_WIDE_ROLES
 from salesloop.org.visibility import member_of
@@ -208,7 +208,9 @@ def rule_edit_view(request: HttpRequest, key: str) -> HttpResponse:
             % {
                 "rule": rule,
                 "errors": "; ".join(
-                    labelled(form.fields[k].label, " ".join(v)) if k in form.fields else " ".join(v)
+                    labelled(form.fields[k].label, sentences(v))
+                    if k in form.fields
+                    else sentences(v)
                     for k, v in form.errors.items()
                 ),
             },

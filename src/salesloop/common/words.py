@@ -22,14 +22,15 @@ def listed(items: Any) -> str:
     return pgettext("between the items of a list", ", ").join(str(item) for item in items)
 
 
+def sentence_gap() -> str:
+    """What the reader writes between two sentences: a space in English, nothing in Chinese."""
+    return pgettext("two sentences in a row", "%(first)s %(next)s") % {"first": "", "next": ""}
+
+
 def sentences(items: Iterable[Any]) -> str:
     """Sentences one after the other as the reader writes them ("A. B." / "甲。乙。")."""
     out = ""
     for item in items:
         text = str(item)
-        out = (
-            pgettext("two sentences in a row", "%(first)s %(next)s") % {"first": out, "next": text}
-            if out
-            else text
-        )
+        out = out + sentence_gap() + text if out else text
     return out

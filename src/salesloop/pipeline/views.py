@@ -13,6 +13,7 @@ from salesloop.activities.forms import ActivityForm
 from salesloop.activities.selectors import activity_list
 from salesloop.common.forms import apply_service_errors
 from salesloop.common.htmx import render_page_or_partial
+from salesloop.common.words import sentences
 from salesloop.customers.selectors import customer_list
 from salesloop.org.decorators import writer_required
 from salesloop.pipeline import services
@@ -141,7 +142,7 @@ def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
         return response
     if status == 400:
         for error in form.errors.values():
-            messages.error(request, " ".join(error))
+            messages.error(request, sentences(error))
     else:
         messages.success(request, _("Moved to %(stage)s.") % {"stage": opportunity.stage.name})
     return redirect("pipeline:detail", pk=opportunity.pk)

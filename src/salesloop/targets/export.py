@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from salesloop.common.words import sentences
 from salesloop.common.xlsx import print_setup
 from salesloop.core.periods import FiscalCalendar
 from salesloop.customers.models import ProductLine
@@ -134,7 +135,7 @@ def _metric_sheet(
                     (" ".join(f"{letter} ✗" for letter in flags) if flags else "✓")
                     if verdict.get("checked")
                     else "",
-                    safe(" ".join(verdict.get("sentences") or [])) if flags else "",
+                    safe(sentences(verdict.get("sentences") or [])) if flags else "",
                     *[monthly.get(t.pk, {}).get(m) for m in range(1, 13)],
                     row_key(t),
                 ]

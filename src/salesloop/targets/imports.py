@@ -849,7 +849,9 @@ def _revise(
             )
         except ValidationError as exc:
             if "from_month" not in getattr(exc, "error_dict", {}):  # said of its row's owner
-                raise ValidationError([f"{e.owner or target}: {m}" for m in exc.messages]) from exc
+                raise ValidationError(
+                    [labelled(e.owner or target, m) for m in exc.messages]
+                ) from exc
             raise ValidationError(
                 _(
                     "%(owner)s: the months before %(month)s keep their targets, and the revised "

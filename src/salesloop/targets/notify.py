@@ -32,6 +32,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from salesloop.common.words import labelled
 from salesloop.org.choices import Role
 from salesloop.org.models import Member
 from salesloop.targets import rules
@@ -280,7 +281,7 @@ def plan_activated(plan_pk: int, actor_pk: int) -> None:
     def message(member: Member) -> tuple[str, str]:
         order = {value: i for i, value in enumerate(Metric.values)}
         lines = [
-            f"{t.owner_name} · {_metric(t)}: {_levels(t)}"
+            labelled(f"{t.owner_name} · {_metric(t)}", _levels(t))
             for t in sorted(
                 mine[member.pk], key=lambda t: (t.unit_id is not None, order.get(t.metric, 99))
             )
@@ -488,7 +489,7 @@ def target_revised(revision_pk: int) -> None:
             _("Target revised: %(target)s") % {"target": target},
             "\n".join(
                 [
-                    f"{target.plan} · {_metric(target)}: {change} ({_levels(target)})",
+                    labelled(f"{target.plan} · {_metric(target)}", f"{change} ({_levels(target)})"),
                     _("Reason: %(reason)s") % {"reason": revision.reason},
                     _("By %(who)s.") % {"who": revision.author.display_name},
                 ]

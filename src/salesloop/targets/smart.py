@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from django.utils.translation import gettext as _
 
+from salesloop.common.words import sentences
 from salesloop.core import planning as core
 from salesloop.core.rounding import half_up, percent
 
@@ -195,9 +196,13 @@ def sentence(check: dict[str, Any], metric: str = "") -> str:
     }
     text = messages.get(str(reason), str(reason))
     if reason in ("probability_low", "probability_high") and f.get("trend_median") is not None:
-        text += " " + _("The trend alone reaches about %(median)s with even odds.") % {
-            "median": _about(f["trend_median"], metric)
-        }
+        text = sentences(
+            [
+                text,
+                _("The trend alone reaches about %(median)s with even odds.")
+                % {"median": _about(f["trend_median"], metric)},
+            ]
+        )
     return text
 
 

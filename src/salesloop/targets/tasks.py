@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django_tasks import task
 
 from salesloop.common.db import SideChannel
+from salesloop.common.words import sentences
 from salesloop.targets.models import PlanImport, PlanRun
 
 #: How often a running import's count of changes written is updated on its job (seconds).
@@ -39,7 +40,7 @@ def plan_recompute(run_id: int) -> None:
     except ValidationError as exc:  # refused (e.g. the plan changed meanwhile): said, not raised
         PlanRun.objects.filter(pk=run.pk).update(
             status=PlanRun.Status.FAILED,
-            message=" ".join(exc.messages)[:2000],
+            message=sentences(exc.messages)[:2000],
             seconds=time.perf_counter() - started,
         )
         return

@@ -127,7 +127,7 @@ def plan_create_view(request: HttpRequest) -> HttpResponse:
     if member is None or not sees_everything(request.user):
         raise PermissionDenied
     if not form.is_valid():
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, sentences(e for errs in form.errors.values() for e in errs))
         return redirect("targets:plans")
     existing = Plan.objects.filter(fiscal_year=form.cleaned_data["fiscal_year"]).order_by(
         "-version"
@@ -514,7 +514,7 @@ def target_save_view(request: HttpRequest, pk: int) -> HttpResponse:
                     lock=d["locked"],
                 )
         except (ValidationError, PermissionDenied) as exc:
-            error = " ".join(getattr(exc, "messages", [str(exc)]))
+            error = sentences(getattr(exc, "messages", [str(exc)]))
             if hasattr(exc, "error_dict"):  # {"reason": …}: about that field
                 refused = list(exc.error_dict)
             elif getattr(exc, "code", None) in ("floor", "target", "stretch"):
@@ -541,7 +541,7 @@ def _tree_action(request: HttpRequest, pk: int, action: Callable[[Any], Any]) ->
     try:
         action(target)
     except (ValidationError, PermissionDenied) as exc:
-        error = " ".join(getattr(exc, "messages", [str(exc)]))
+        error = sentences(getattr(exc, "messages", [str(exc)]))
     return _tree_response(request, target.plan, status=400 if error else 200, error=error)
 
 
@@ -667,7 +667,7 @@ def plan_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as exc:
         messages.error(request, str(exc) or _("You may not do that."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, sentences(exc.messages))
     else:
         messages.success(
             request,
@@ -827,7 +827,7 @@ def target_months_view(request: HttpRequest, pk: int) -> HttpResponse:
                 exact=exact,
             )
         except (ValidationError, PermissionDenied) as exc:
-            error = " ".join(getattr(exc, "messages", [str(exc)]))
+            error = sentences(getattr(exc, "messages", [str(exc)]))
             code = getattr(exc, "code", None) or ""
             bad_month = int(code.removeprefix("month-")) if code.startswith("month-") else 0
         else:
@@ -1289,7 +1289,7 @@ def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
             note=request.POST.get("note", ""),
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, sentences(getattr(exc, "messages", [str(exc)])))
     else:
         from salesloop.web.templatetags.salesloop import exact_figure
 
@@ -1340,7 +1340,7 @@ def proposal_create_view(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except (ValidationError, PermissionDenied) as exc:
-            error = " ".join(getattr(exc, "messages", [str(exc)]))
+            error = sentences(getattr(exc, "messages", [str(exc)]))
         else:
             messages.success(request, _("Proposal sent to your manager."))
     else:

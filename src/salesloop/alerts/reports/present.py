@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from salesloop.alerts.choices import ReportKind, RuleKey, Severity
 from salesloop.alerts.reports.builders import DRIVERS, SCHEMA
+from salesloop.common.words import sentences
 from salesloop.core.rounding import percent
 from salesloop.insights import charts
 from salesloop.insights.scope import period_text
@@ -268,7 +269,7 @@ def planning_text(row: dict[str, Any]) -> str:
             )
             % {"n": row["not_proposed"]}
         )
-    return " ".join(parts)
+    return sentences(parts)
 
 
 # ------------------------------------------------------------------ figures

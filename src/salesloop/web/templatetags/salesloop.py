@@ -11,7 +11,8 @@ from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from salesloop.common.words import labelled as words_labelled
-from salesloop.common.words import listed
+from salesloop.common.words import listed, sentence_gap
+from salesloop.common.words import sentences as words_sentences
 from salesloop.core.rounding import half_up, percent
 
 register = template.Library()
@@ -229,6 +230,21 @@ def colon() -> str:
     ``{% translate "Owner" %}{% colon %}<strong>…</strong>`` — ": " / "：" (the colon of
     :func:`salesloop.common.words.labelled`)."""
     return words_labelled("", "")
+
+
+@register.filter(name="sentences")
+def sentences_filter(items: Any) -> str:
+    """``{{ form.non_field_errors|sentences }}``: sentences one after the other as the reader
+    writes them ("A. B." / "甲。乙。"), in place of ``|join:" "``."""
+    return words_sentences(items or [])
+
+
+@register.simple_tag
+def gap() -> str:
+    """What the reader writes between two sentences the template writes one after the other:
+    ``{% blocktranslate %}…{% endblocktranslate %}{% gap %}{% blocktranslate %}…`` — a space
+    in English, nothing in Chinese (the sentences of :func:`salesloop.common.words.sentences`)."""
+    return sentence_gap()
 
 
 @register.filter
