@@ -27,6 +27,7 @@ ROUTES = {
     "healthz": "public",
     "customers:list": "page",
     "customers:search": "page",
+    "customers:totals": "page",
     "customers:create": "create",
     "customers:detail": "object",
     "customers:edit": "object-write",
