@@ -212,7 +212,9 @@ def test_a_managers_own_follow_up_settled_on_my_day_counts_down_the_teams_too(pa
     manager's own, thousands separator kept."""
     today = timezone.localdate()
     week_ago = timezone.now() - timedelta(days=7)
-    own = f.activity(org.mgr_a, f.customer(org.mgr_a, name="宁波海达"), at=week_ago, due=today - timedelta(1))
+    own = f.activity(
+        org.mgr_a, f.customer(org.mgr_a, name="宁波海达"), at=week_ago, due=today - timedelta(1)
+    )
     rep_cust = f.customer(org.rep_a1, name="温州恒信")
     first = f.activity(org.rep_a1, rep_cust, at=week_ago, due=today - timedelta(3))
     copies = []
@@ -249,7 +251,9 @@ def test_the_customer_list_totals_follow_its_filters(page, org):
     log_in(page, "rep_a1", f.PASSWORD)
     page.goto(f"{page.base}/customers/")
     totals = page.get_by_test_id("totals")
-    expect(totals).to_contain_text("The 3 customers these filters list: 2 bought in the last 12 months")
+    expect(totals).to_contain_text(
+        "The 3 customers these filters list: 2 bought in the last 12 months"
+    )
     expect(totals.locator("strong")).to_have_text("¥150,000")
     shot(page, "customer-list-totals")
     page.select_option("select[name=tier]", "key")
