@@ -399,3 +399,54 @@ def test_new_business_uncertainty_from_the_members_months(org, time_machine):
     time_machine.move_to(at(TODAY, 12), tick=False)
     scope = resolve_scope(org.director.user, {"period": "quarter"}, today=TODAY)
     assert s.new_business(scope, [a1.pk])[3] == pytest.approx(0.18527, abs=1e-4)
+
+
+def test_a_persons_chances_are_the_same_alone_and_on_the_teams_leaderboard(org, time_machine):
+    """The growth, the rates' uncertainty and the pooled deal size the simulation uses are the
+    company's, not those of the members on the page. rep_a2 sold five 50 000 orders in the rest
+    of Q2 2024 (so new business is expected of them) and nothing in the last 180 days: alone,
+    there was no deal size to draw from and no new business was simulated (a chance of 0); on
+    the team's leaderboard they took rep_a1's sizes (a chance well above 0)."""
+    from salesloop.orders.services import order_create
+    from salesloop.targets.choices import PlanStatus
+    from salesloop.targets.models import Plan
+    from tests.insights.conftest import at, member_target
+
+    a1, a2 = org.rep_a1, org.rep_a2
+    for i in range(5):
+        order_create(
+            number=f"Y-{i}",
+            customer=f.customer(a2),
+            owner=a2,
+            signed_on=date(2024, 5, 20),
+            amount=Decimal("50000"),
+        )
+    for i in range(30):
+        order_create(
+            number=f"R-{i}",
+            customer=f.customer(a1),
+            owner=a1,
+            signed_on=date(2025, 1, 10 + i % 15),
+            amount=Decimal("10000"),
+        )
+    time_machine.move_to(at(TODAY, 12), tick=False)
+    plan = Plan.objects.create(
+        fiscal_year=2025,
+        name="FY2025",
+        status=PlanStatus.ACTIVE,
+        owner=org.director,
+        root_unit=org.company,
+    )
+    member_target(plan, a1, "480000")
+    member_target(plan, a2, "240000")  # 60 000 in Q2: new business must bring it all
+    team = scope_for(org.mgr_a.user)
+    board = s.cards(team, [team.node, *team.children], Facts(team.node.member_ids))
+    own = scope_for(a2.user)
+    alone = s.cards(own, [own.node], Facts(own.node.member_ids))[own.node.key]
+    on_board = board[f"m{a2.pk}"]
+    # 2.5 deals expected of the company's size (10 000): the floor (48 000) needs five, P(N ≥ 5)
+    # for a Poisson count of mean 2.5 is 0.109
+    assert alone.p_floor == pytest.approx(0.109, abs=0.03)
+    assert on_board.p_floor == pytest.approx(alone.p_floor, abs=0.03)
+    assert on_board.p_target == pytest.approx(alone.p_target, abs=0.03)
+    assert on_board.p_stretch == pytest.approx(alone.p_stretch, abs=0.03)

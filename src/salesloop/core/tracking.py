@@ -644,24 +644,29 @@ def _simulate_new_business(
     min_bootstrap: int,
     lognormal_prior_strength: float,
     factor: FloatArray | None = None,
+    pooled_fit: tuple[float, float] | None = None,
 ) -> None:
     """Compound Poisson new business (in place): a Poisson count of deals per owner and
     draw, each deal's size bootstrapped from the owner's won amounts (>= min_bootstrap
     of them) or drawn from a lognormal fitted to the owner's log amounts and shrunk
     toward the pooled fit (owners with fewer deals). ``factor`` (one per draw, mean about
-    1): every owner's rate in draw d is ``lam * factor[d]`` (a shock common to all)."""
+    1): every owner's rate in draw d is ``lam * factor[d]`` (a shock common to all).
+    ``pooled_fit``: the pooled (log-mean, log-variance) given, not fitted to this history."""
     n_owners, d = totals.shape
     positive = hist_cents > 0
     hist_owner, hist_cents = hist_owner[positive], hist_cents[positive]
-    if hist_cents.size == 0 or not np.any(lam > 0):
+    if (hist_cents.size == 0 and pooled_fit is None) or not np.any(lam > 0):
         return  # no deal-size information at all: new business is not simulated
     order = np.argsort(hist_owner, kind="stable")
     hist_owner, hist_cents = hist_owner[order], hist_cents[order]
     count = np.bincount(hist_owner, minlength=n_owners)
     offset = np.r_[0, np.cumsum(count)[:-1]]
     logs = np.log(hist_cents)
-    pool_mu = float(logs.mean())
-    pool_var = float(logs.var()) if logs.size > 1 else 0.0
+    if pooled_fit is not None:
+        pool_mu, pool_var = float(pooled_fit[0]), max(float(pooled_fit[1]), 0.0)
+    else:
+        pool_mu = float(logs.mean())
+        pool_var = float(logs.var()) if logs.size > 1 else 0.0
     sum_log = np.bincount(hist_owner, weights=logs, minlength=n_owners)
     sum_sq = np.bincount(hist_owner, weights=logs * logs, minlength=n_owners)
     safe = np.maximum(count, 1)
@@ -734,6 +739,7 @@ def probability_of_attainment(
     chunk_elements: int = 1 << 21,
     groups: ArrayLike | None = None,
     rate_sd: float = 0.0,
+    pooled_fit: tuple[float, float] | None = None,
 ) -> AttainmentProbability:
     """Probability of reaching floor, target and stretch by the end of P (Monte Carlo).
 
@@ -757,7 +763,11 @@ def probability_of_attainment(
       business is not simulated. ``rate_sd`` > 0: the rates are uncertain in common —
       in each draw every rate is multiplied by one lognormal factor
       ``exp(rate_sd * Z - rate_sd² / 2)`` (mean 1), as a market that is better or worse
-      for everyone (see :func:`rate_uncertainty`).
+      for everyone (see :func:`rate_uncertainty`). ``pooled_fit`` (log-mean, log-variance of
+      deal sizes in cents): the pooled fit to shrink toward, in place of the one fitted to the
+      history passed — so that an owner's figures do not depend on who else is simulated with
+      them (an owner with no history of their own then takes it, rather than not being
+      simulated).
 
     Then ``P(actual_to_date + simulated >= threshold)`` for each threshold, the mean
     and the ``levels`` percentiles (linear interpolation) of the projected total.
@@ -824,6 +834,7 @@ def probability_of_attainment(
             min_bootstrap,
             lognormal_prior_strength,
             factor,
+            pooled_fit,
         )
 
     if group_of is not None:

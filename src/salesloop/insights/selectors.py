@@ -18,7 +18,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast, Ln, TruncDate
 from django.utils import timezone
 
 from salesloop.activities.models import Activity
@@ -366,12 +366,82 @@ def new_business_of_day(scope: Scope, member_ids: list[int]) -> NewBusiness:
     director). A deal won since is in the sample within ``HISTORY_TTL``."""
     owners, amounts = deal_sizes_of_day(scope, member_ids)
     rates = _kept(
-        "newbiz3",
+        "newbiz4",
         [*_scope_key(scope), sorted(member_ids)],
         HISTORY_TTL,
-        lambda: new_business_rates(scope, member_ids),
+        lambda: new_business_rates(scope, member_ids, growth=company_growth_of_day(scope)),
     )
-    return rates, owners, amounts, new_business_spread_of_month(scope, member_ids)
+    return rates, owners, amounts, new_business_spread_of_month(scope, company_members())
+
+
+def company_members() -> list[int]:
+    """Every member, in order: the reference the simulation's common parameters are read from
+    (the growth, the rates' uncertainty and the pooled deal size), so that a person's or a
+    team's chances are the same on every page — their own, their team's leaderboard, My day —
+    whoever else is simulated with them. Read from the members on the page, a rep alone and the
+    same rep on the team's leaderboard differed by up to 30 points."""
+    return once(
+        "company_members", lambda: sorted(Member.objects.order_by().values_list("pk", flat=True))
+    )
+
+
+def company_growth_of_day(scope: Scope) -> float:
+    """The company's year-over-year growth of new business (:func:`new_business_growth` of
+    every member), kept in the cache for the day (``HISTORY_TTL`` at most): keyed by the day
+    read, the metric and the line, not the period (it compares the two years to the day read),
+    so the quarter and the year read it once."""
+    members = company_members()
+    parts = [
+        connection.settings_dict.get("NAME"),
+        scope.as_of,
+        scope.today,
+        scope.metric,
+        scope.product_line.pk if scope.product_line else None,
+        members,
+    ]
+    return float(_kept("growth", parts, HISTORY_TTL, lambda: new_business_growth(scope, members)))
+
+
+def company_deal_size_fit_of_day(scope: Scope) -> tuple[float, float] | None:
+    """The company's pooled deal-size fit (:func:`deal_size_fit` of every member), kept in the
+    cache for the day (``HISTORY_TTL`` at most)."""
+    members = company_members()
+    parts = [
+        connection.settings_dict.get("NAME"),
+        scope.as_of,
+        scope.today,
+        scope.metric,
+        scope.product_line.pk if scope.product_line else None,
+        members,
+    ]
+    fit = _kept("sizefit", parts, HISTORY_TTL, lambda: deal_size_fit(scope, members) or ())
+    return (float(fit[0]), float(fit[1])) if fit else None
+
+
+def deal_size_fit(scope: Scope, member_ids: list[int]) -> tuple[float, float] | None:
+    """The log-mean and log-variance (population) of the deal sizes in cents that
+    :func:`deal_sizes` reads (the amounts won in the last 180 days and, for booked revenue, the
+    direct orders signed), summed by the database; ``None`` without a positive amount."""
+    tz = timezone.get_current_timezone()
+    since = datetime.combine(scope.as_of - timedelta(days=180), time.min, tzinfo=tz)
+    log = Ln(Cast("amount_base", FloatField()) * 100.0)
+    sums = {"n": Count("pk"), "s": Sum(log), "ss": Sum(log * log)}
+    rows = [
+        _won_deals(scope, member_ids)
+        .filter(closed_at__gte=since, amount_base__gt=0)
+        .aggregate(**sums)
+    ]
+    if scope.metric == Metric.BOOKED_REVENUE:
+        rows.append(
+            _direct_orders(scope, member_ids)
+            .filter(signed_on__gte=scope.as_of - timedelta(days=180), amount_base__gt=0)
+            .aggregate(**sums)
+        )
+    n = sum(r["n"] or 0 for r in rows)
+    if not n:
+        return None
+    mean = sum(float(r["s"] or 0) for r in rows) / n
+    return mean, max(sum(float(r["ss"] or 0) for r in rows) / n - mean * mean, 0.0)
 
 
 def deal_sizes_of_day(scope: Scope, member_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -522,14 +592,35 @@ def deal_sizes(scope: Scope, member_ids: list[int]) -> tuple[np.ndarray, np.ndar
     return table[:, 0].astype(np.int64), table[:, 1]
 
 
-def new_business_rates(scope: Scope, member_ids: list[int]) -> dict[int, float]:
+def new_business_rates(
+    scope: Scope, member_ids: list[int], *, growth: float | None = None
+) -> dict[int, float]:
     """Historical new business per member for the rest of the period: the number of deals
     created and won inside the same days of the two previous years (from the day after today to
     the period's end, shifted by one and two years), carried forward by the members' year-over-
     year growth (:func:`~salesloop.core.tracking.yearly_growth` of the deals won in the last 365
     days against the 365 days before; :func:`~salesloop.core.tracking.grown_rates`). For booked
     revenue, orders signed without an opportunity (repeat business) count as new business too.
-    The rates are for the rest of the period as a whole (not per period)."""
+    The rates are for the rest of the period as a whole (not per period). ``growth``: the
+    year-over-year growth to carry them by (the pages pass the company's,
+    :func:`company_growth_of_day`); by default the members' own, pooled."""
+    owners, matrix = _new_business_counts(scope, member_ids)
+    if growth is None:
+        growth = yearly_growth(matrix[:, -2], matrix[:, -1])
+    return dict(zip(owners, grown_rates(matrix[:, :-2], growth).tolist(), strict=True))
+
+
+def new_business_growth(scope: Scope, member_ids: list[int]) -> float:
+    """The members' year-over-year growth of new business, pooled
+    (:func:`~salesloop.core.tracking.yearly_growth`)."""
+    _owners, matrix = _new_business_counts(scope, member_ids)
+    return yearly_growth(matrix[:, -2], matrix[:, -1])
+
+
+def _new_business_counts(scope: Scope, member_ids: list[int]) -> tuple[list[int], np.ndarray]:
+    """Per member: the new business of the same days of the two previous years (as
+    :func:`new_business_rates` counts it) and of the two growth years, as a matrix (one row per
+    member, columns: one year back, two years back, the last 365 days, the 365 before)."""
     p = scope.period
     # The same days of the two previous years: new business is seasonal (a year-end push, a
     # Chinese New Year lull), and a deal created near the period's end has little time to close
@@ -598,9 +689,7 @@ def new_business_rates(scope: Scope, member_ids: list[int]) -> dict[int, float]:
             .order_by()
         )
     owners = list(counts)
-    matrix = np.array([counts[o] for o in owners]).reshape(len(owners), len(columns))
-    growth = yearly_growth(matrix[:, -2], matrix[:, -1])
-    return dict(zip(owners, grown_rates(matrix[:, :-2], growth).tolist(), strict=True))
+    return owners, np.array([counts[o] for o in owners]).reshape(len(owners), len(columns))
 
 
 def cards(
@@ -658,7 +747,7 @@ def cards(
             pipe = open_pipeline(scope, all_members)
             # read once for all the nodes (a node and its children have the same members)
             history = new_business_of_day(scope, all_members)
-            _simulate(scope, nodes, out, pipe, history)
+            _simulate(scope, nodes, out, pipe, history, company_deal_size_fit_of_day(scope))
             cache.set(
                 key,
                 [
@@ -724,6 +813,7 @@ def _simulate(
     out: dict[str, Card],
     pipe: Pipeline,
     history: NewBusiness,
+    pooled_fit: tuple[float, float] | None = None,
 ) -> None:
     """The probabilities of ``nodes`` (which may share members: a node and its children), from
     the open pipeline and the new-business ``history`` (:func:`new_business`) of at least
@@ -763,6 +853,7 @@ def _simulate(
         levels=(50.0,),
         groups=groups,
         rate_sd=rate_sd,
+        pooled_fit=pooled_fit,
     )
     for i, c in enumerate(cards_):
         if c.thresholds.defined:
