@@ -86,3 +86,27 @@ def test_update_and_delete_are_validated_and_audited(org):
     activity_delete(activity=activity, actor=org.rep_a1.user)
     assert not Activity.objects.exists()
     assert AuditEvent.objects.get(action="activity.delete").changes["subject"] == ["复盘电话", None]
+
+
+def test_an_activity_after_today_is_refused_and_settles_nothing(org):
+    """An activity is logged once it happened: one dated next year used to be saved and to
+    settle the open follow-up with the customer as if it had taken place."""
+    cust = f.customer(org.rep_a1)
+    pending = f.activity(org.rep_a1, cust, due=timezone.localdate() + timedelta(days=7))
+    tomorrow = timezone.now() + timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        f.activity(org.rep_a1, cust, at=tomorrow, subject="Future visit")
+    assert "after today" in str(refused.value.message_dict["occurred_at"])
+    pending.refresh_from_db()
+    assert pending.followed_up_at is None
+    assert not Activity.objects.filter(subject="Future visit").exists()
+    # later today is still today (a meeting logged as it starts)
+    f.activity(org.rep_a1, cust, at=timezone.localtime().replace(hour=23, minute=59))
+
+
+def test_the_log_form_always_has_a_type_picked():
+    from salesloop.activities.forms import ActivityForm
+
+    form = ActivityForm()
+    values = [value for value, _label in form.fields["kind"].choices]
+    assert "" not in values and form.fields["kind"].initial == "call" and "visit" in values

@@ -33,6 +33,10 @@ class ActivityForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        # a type is always picked (a call, the most frequent, by default): no "---------"
+        kind = self.fields["kind"]
+        kind.choices = [c for c in kind.choices if c[0]]  # type: ignore[attr-defined]
+        kind.initial = kind.initial or "call"
         self.fields["duration_minutes"].widget.attrs.update({"min": "0", "max": str(24 * 60)})
         self.fields["subject"].widget.attrs["placeholder"] = _("What happened, in a few words")
 

@@ -37,6 +37,16 @@ def activity_log(
     if opportunity is not None and opportunity.customer_id != customer.pk:
         raise ValidationError({"opportunity": _("The opportunity belongs to another customer.")})
     local_day = timezone.localtime(occurred_at).date()
+    if local_day > timezone.localdate():
+        raise ValidationError(
+            {
+                "occurred_at": _(
+                    "An activity is logged once it has happened: %(day)s is after today. "
+                    "For something planned, set the next follow-up of the last activity instead."
+                )
+                % {"day": local_day.isoformat()}
+            }
+        )
     if follow_up_due is not None and follow_up_due < local_day:
         raise ValidationError(
             {
