@@ -152,16 +152,17 @@ def scenario(org, time_machine) -> Scenario:
     time_machine.move_to(at(date(2025, 5, 6)), tick=False)
     opportunity_move_stage(opportunity=q2, stage=won, actor=a1.user)
     opportunity_move_stage(opportunity=q2_lost, stage=lost, actor=b1.user)
-    # activities of the last two weeks: a1 and a3 busy, a2 nearly silent (and one follow-up overdue)
+    time_machine.move_to(at(date(2025, 5, 12)), tick=False)
+    opportunity_update(opportunity=slipped, actor=w1.user, expected_close=date(2025, 7, 15))
+    time_machine.move_to(at(TODAY, 12), tick=False)
+    # activities of the last two weeks (logged once they happened): a1 and a3 busy, a2 nearly
+    # silent (and one follow-up overdue)
     c2, c3 = f.customer(a2), f.customer(rep_a3)
     for day in range(10):
         d = TODAY - timedelta(days=day + 1)
         f.activity(a1, cust, at=at(d, 11), due=None)
         f.activity(rep_a3, c3, at=at(d, 11), due=None)
     f.activity(a2, c2, at=at(date(2025, 4, 25), 11), due=date(2025, 5, 1))
-    time_machine.move_to(at(date(2025, 5, 12)), tick=False)
-    opportunity_update(opportunity=slipped, actor=w1.user, expected_close=date(2025, 7, 15))
-    time_machine.move_to(at(TODAY, 12), tick=False)
     plan = Plan.objects.create(
         fiscal_year=2025,
         name="FY2025",

@@ -107,7 +107,7 @@ def test_threshold_change_changes_the_alert_set(scenario):
     rule = AlertRule.objects.get(key="behind_pace")
     rule_update(
         rule=rule,
-        params={**rule.params, "pace_below": 0.1},
+        params={**rule.params, "pace_below": 0.1, "critical_below": 0.05},
         enabled=True,
         severity="warning",
         actor=scenario.org.admin.user,
@@ -284,3 +284,43 @@ def test_quiet_hours_hold_email_only_inside_them():
     lunch = (time(12), time(13))
     assert held(*lunch, 12, 15) == "10 13:00" and held(*lunch, 13) is None
     assert held(time(9), time(9), 9) is None and held(time(9), time(9), 20) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "params", "field", "words"),
+    [
+        ("behind_pace", {"pace_below": "5"}, "pace_below", "from 0 to 2"),
+        ("behind_pace", {"min_elapsed": "2.0"}, "min_elapsed", "from 0 to 1"),
+        (
+            "behind_pace",
+            {"pace_below": "0.7", "critical_below": "0.9"},
+            "critical_below",
+            "below the warning's (0.7)",
+        ),
+        ("low_probability", {"p_floor_below": "1.5"}, "p_floor_below", "from 0 to 1"),
+        (
+            "overdue_follow_up",
+            {"min_count": "5", "critical_count": "2"},
+            "critical_count",
+            "at least 5",
+        ),
+    ],
+)
+def test_a_threshold_that_cannot_work_is_refused_and_nothing_changes(
+    scenario, key, params, field, words
+):
+    """Saved before: a pace threshold of 5, a critical level above the warning's (so every
+    warning was critical), more than the whole period gone (the rule could never fire)."""
+    from django.core.exceptions import ValidationError
+
+    rule = AlertRule.objects.get(key=key)
+    before = (dict(rule.params), rule.severity)
+    with pytest.raises(ValidationError) as refused:
+        rule_update(rule=rule, params=params, enabled=True, severity="warning", actor=None)
+    assert words in " ".join(refused.value.message_dict[field])
+    rule.refresh_from_db()
+    assert (rule.params, rule.severity) == before
+    # the bounds themselves are fine
+    ok = {"pace_below": "2", "critical_below": "0.6", "min_elapsed": "1"}
+    if key == "behind_pace":
+        rule_update(rule=rule, params=ok, enabled=True, severity="warning", actor=None)

@@ -144,6 +144,13 @@ def test_a_plan_goes_back_to_draft_only_with_a_few_words(org, plan):
     s.plan_return_to_draft(plan=plan, actor=org.admin.user, reason="增长假设再看看")
     plan.refresh_from_db()
     assert plan.status == PlanStatus.DRAFT
+    # one event in the history, with the status and the reason (there were two)
+    from salesloop.targets.selectors import plan_audit
+
+    sent_back = [line for line in plan_audit(plan=plan)[0] if "draft" in line.what.lower()]
+    assert len(sent_back) == 1, sent_back
+    assert any("增长假设再看看" in d for d in sent_back[0].details)
+    assert any("Submitted" in d and "Draft" in d for d in sent_back[0].details)
 
 
 def test_an_uplift_beyond_any_amount_is_refused(client, org, plan, login):
@@ -156,6 +163,31 @@ def test_an_uplift_beyond_any_amount_is_refused(client, org, plan, login):
     )
     assert response.status_code == 400
     assert not PlanRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "words"),
+    [
+        ({"hire0_month": "3", "hire0_ramp": "6"}, "hire0_fte", "Hire 1: give how many people"),
+        ({"hire1_fte": "2", "hire1_ramp": "3"}, "hire1_month", "Hire 2: give the month"),
+    ],
+)
+def test_half_a_hire_is_refused_not_guessed(client, org, plan, login, row, field, words):
+    """A hire with no headcount used to be taken as one person, one with no month was dropped:
+    the capacity behind the waterfall's "new hires" was quietly not what was typed."""
+    from salesloop.targets.models import PlanRun
+
+    login(org.director)
+    before = dict(plan.assumptions)
+    response = client.post(
+        reverse("targets:recompute", args=[plan.pk]),
+        {"metric": "booked_revenue", "growth_pct": "0", **row},
+    )
+    assert response.status_code == 400
+    assert words in response.content.decode()
+    assert not PlanRun.objects.exists()
+    plan.refresh_from_db()
+    assert plan.assumptions == before
 
 
 def test_a_managers_split_keeps_their_own_target_as_if_locked(org, plan):

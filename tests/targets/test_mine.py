@@ -127,7 +127,8 @@ def test_reconcile_page_offers_each_reader_the_way_to_propose_their_own_figure(
 
 def test_reconcile_page_reads_a_small_gap_as_small_not_as_minus_zero(org, plan2027, login):
     """Rep_A1 proposes 999 against a top-down 1,000: the gap reads −¥1 (−0.1%), not "(-0%)";
-    a proposal 10 % under reads (−10%)."""
+    a proposal 10 % under reads (−10.0%), one 9.77 % under (−9.8%): it is not flagged, and
+    read as whole percents it said −10% beside the 10 % rule."""
     set_values(node(plan2027, member=org.rep_a1), D(1000), org.mgr_a)
     set_values(node(plan2027, member=org.rep_a2), D(100), org.mgr_a)
     for rep, value in ((org.rep_a1, D(999)), (org.rep_a2, D(90))):
@@ -140,7 +141,16 @@ def test_reconcile_page_reads_a_small_gap_as_small_not_as_minus_zero(org, plan20
     small = re.search(r'data-testid="recon-Rep_A1".*?</tr>', html, re.S)[0]
     assert "−¥1" in small and "(−0.1%)" in small and "-0%" not in small
     tenth = re.search(r'data-testid="recon-Rep_A2".*?</tr>', html, re.S)[0]
-    assert "(−10%)" in tenth
+    assert "(−10.0%)" in tenth
+    set_values(node(plan2027, member=org.rep_a2), D(100000), org.mgr_a)
+    s.proposal_create(
+        target=node(plan2027, member=org.rep_a2), value=D(90230), comment="", actor=org.rep_a2.user
+    )
+    html = unescape(
+        login(org.director).get(reverse("targets:reconcile", args=[plan2027.pk])).content.decode()
+    )
+    near = re.search(r'data-testid="recon-Rep_A2".*?</tr>', html, re.S)[0]
+    assert "(−9.8%)" in near and "−10%" not in near
 
 
 def test_rejecting_on_the_page_says_so_keeps_the_reason_and_shows_the_rejection(
@@ -470,3 +480,14 @@ def test_the_reconciliation_exports_as_the_page_shows_it(org, plan2027, login):
     assert (
         AuditEvent.objects.filter(action="export", changes__kind="plan-reconciliation").count() == 3
     )
+
+
+def test_plans_read_the_year_under_way_then_the_years_to_come_nearest_first(org, history):
+    """FY2026 under way, FY2027 and FY2028 to come, FY2025 over: 2026, 2027, 2028, 2025 (the
+    year after next used to come before next year)."""
+    for year in (2025, 2028, 2026, 2027):
+        plan = s.plan_create(fiscal_year=year, owner=org.director, actor=org.director.user)
+        s.plan_build_tree(plan=plan, metric="booked_revenue")
+        set_values(node(plan, member=org.rep_a1), D(100000 + year), org.mgr_a)
+    years = [mp.plan.fiscal_year for mp in selectors.my_targets(user=org.rep_a1.user)]
+    assert years == [2026, 2027, 2028, 2025]

@@ -54,7 +54,16 @@ def rules_ensure() -> list[AlertRule]:
     return [existing[k] for k in RuleKey]
 
 
+#: Thresholds that are shares (of the period gone, of a median, a probability): 0 to 1.
+SHARE_PARAMS = frozenset({"min_elapsed", "p_floor_below", "share_above", "share_of_median"})
+#: Thresholds on a pace index or a ratio to the expected (1 = on pace): 0 to 2.
+PACE_PARAMS = frozenset({"pace_below", "critical_below", "median_below", "behind_below"})
+
+
 def _clean_params(key: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """A rule's thresholds as typed, checked: numbers not below 0, shares from 0 to 1, pace
+    thresholds from 0 to 2, a critical level beyond the warning one. Refused with a sentence per
+    field (nothing changes) otherwise."""
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, default in DEFAULTS[key].items():
@@ -91,7 +100,25 @@ def _clean_params(key: str, raw: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError):
             errors[name] = _("Enter a valid, non-negative value.")
             continue
+        if name in SHARE_PARAMS and value is not None and value > 1:
+            errors[name] = _("Give a share from 0 to 1 (0.25 is a quarter), not %(value)s.") % {
+                "value": value
+            }
+            continue
+        if name in PACE_PARAMS and value is not None and value > 2:
+            errors[name] = _(
+                "Give a pace from 0 to 2 (1 is on pace, 0.8 is 20 %% behind), not %(value)s."
+            ) % {"value": value}
+            continue
         out[name] = value
+    if not errors and out.get("critical_below", 0) > out.get("pace_below", 2):
+        errors["critical_below"] = _(
+            "Critical is for those further behind: give a pace below the warning's (%(warn)s)."
+        ) % {"warn": out["pace_below"]}
+    if not errors and out.get("critical_count", 10**9) < out.get("min_count", 0):
+        errors["critical_count"] = _(
+            "Critical is for more overdue follow-ups than a warning: give at least %(min)s."
+        ) % {"min": out["min_count"]}
     if errors:
         raise ValidationError(errors)
     return out

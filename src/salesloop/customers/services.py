@@ -46,7 +46,13 @@ def customer_create(
     external_id: str | None = None,
     contacts: Iterable[Mapping[str, Any]] = (),
     actor: Any = None,
+    unique_name: bool = True,
 ) -> Customer:
+    """A new customer; refused when another has the same name (letter case aside) unless
+    ``unique_name`` is off: two customers of one name made every order imported by that name
+    ambiguous ("several customers are called …")."""
+    if unique_name:
+        _refuse_a_taken_name(name, actor=actor)
     customer = Customer(
         name=name.strip(),
         owner=owner,
@@ -74,12 +80,41 @@ def customer_create(
 
 
 @transaction.atomic
+def _refuse_a_taken_name(name: str, *, actor: Any, exclude: int | None = None) -> None:
+    """Refuse ``name`` when another customer has it: naming its owner to whom may see it,
+    without naming anyone to whom may not."""
+    from salesloop.org.visibility import visible
+
+    taken = Customer.objects.filter(name__iexact=name.strip()).exclude(pk=exclude)
+    first = taken.select_related("owner").order_by("pk").first()
+    if first is None:
+        return
+    seen = actor is not None and visible(Customer.objects.filter(pk=first.pk), user=actor).exists()
+    raise ValidationError(
+        {
+            "name": _(
+                "A customer named %(name)s already exists (owner: %(owner)s): open it rather "
+                "than making a second one."
+            )
+            % {"name": first.name, "owner": first.owner.display_name}
+            if seen
+            else _(
+                "A customer named %(name)s already exists, with someone outside your view: ask "
+                "your manager to hand it to you rather than making a second one."
+            )
+            % {"name": first.name}
+        }
+    )
+
+
 def customer_update(*, customer: Customer, actor: Any = None, **fields: Any) -> Customer:
     unknown = set(fields) - CUSTOMER_EDITABLE
     if unknown:
         raise ValidationError(
             _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
         )
+    if "name" in fields and str(fields["name"]).strip().lower() != customer.name.lower():
+        _refuse_a_taken_name(str(fields["name"]), actor=actor, exclude=customer.pk)
     before = snapshot(customer, CUSTOMER_AUDITED)
     for key, value in fields.items():
         setattr(customer, key, value)

@@ -409,6 +409,7 @@ def lead_convert(
         owner=lead.owner,
         phone=lead.phone,
         actor=actor,
+        unique_name=False,  # a lead of a known company: not refused here (a known limit)
         contacts=[
             {"name": lead.name, "phone": lead.phone, "email": lead.email, "is_primary": True}
         ],

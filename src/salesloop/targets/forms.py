@@ -224,6 +224,27 @@ class InputsForm(forms.Form):
             data.get("target_probability"),
             data.get("stretch_probability"),
         )
+        # a hire is a start month and a headcount: half a row is said, not guessed (a missing
+        # headcount used to become 1 and a missing month dropped the hire without a word)
+        for i in range(HIRE_ROWS):
+            month, fte = data.get(f"hire{i}_month"), data.get(f"hire{i}_fte")
+            if f"hire{i}_month" in self.errors or f"hire{i}_fte" in self.errors:
+                continue
+            if month and not fte:
+                self.add_error(
+                    f"hire{i}_fte",
+                    _(
+                        "Hire %(n)s: give how many people start (e.g. 2, or 0.5 for a half-time "
+                        "post), or clear its month."
+                    )
+                    % {"n": i + 1},
+                )
+            elif fte and not month:
+                self.add_error(
+                    f"hire{i}_month",
+                    _("Hire %(n)s: give the month they start (1 to 12), or clear the row.")
+                    % {"n": i + 1},
+                )
         if None not in (fp, tp, sp) and not fp > tp > sp:  # type: ignore[operator]
             raise forms.ValidationError(
                 _("The floor must be the most likely, then the target, then the stretch.")
@@ -238,7 +259,7 @@ class InputsForm(forms.Form):
                 hires.append(
                     {
                         "start_month": d[f"hire{i}_month"],
-                        "fte": float(d.get(f"hire{i}_fte") or 1),
+                        "fte": float(d[f"hire{i}_fte"]),
                         "ramp_months": d.get(f"hire{i}_ramp") or 6,
                     }
                 )

@@ -63,6 +63,7 @@ FIELDS = {
     "targets": gettext_lazy("Targets changed"),
     "asked": gettext_lazy("People asked"),
     "note": gettext_lazy("Note"),
+    "due": gettext_lazy("Due by"),
 }
 
 

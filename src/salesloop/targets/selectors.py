@@ -899,8 +899,15 @@ def my_targets(*, user: Any, today: Any = None) -> list[MyPlan]:
         mp.sections = [s for s in mp.sections if s.lines]
         for section in mp.sections:  # metrics in the order of Metric, each before its lines
             section.lines.sort(key=lambda ln: (order.get(ln.target.metric, 99), ln.is_line))
-    # the plan under way first, then the others, newest year first
-    out.sort(key=lambda mp: (not (mp.started and today <= mp.year.end), -mp.plan.fiscal_year))
+
+    # the plan under way first, then the years to come, nearest first (next year before the
+    # one after), then the years over, latest first
+    def rank(mp: MyPlan) -> tuple[int, int]:
+        if not mp.started:
+            return 1, mp.plan.fiscal_year
+        return (0, 0) if today <= mp.year.end else (2, -mp.plan.fiscal_year)
+
+    out.sort(key=rank)
     return out
 
 

@@ -256,8 +256,12 @@ def _transition(
     allowed_from: Sequence[str],
     expected_version: int | None,
     actor: Any,
+    audit_action: str | None = None,
+    audit_changes: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Plan:
+    """Move ``plan`` to status ``to`` (from one of ``allowed_from``), recorded as one event
+    (``audit_action``, default ``plan.<to>``, with ``audit_changes`` beside the status)."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in allowed_from:
         raise ValidationError(
@@ -268,7 +272,12 @@ def _transition(
     old = plan.status
     Plan.objects.filter(pk=plan.pk).update(status=to, **fields)
     plan.refresh_from_db()
-    audit_record(actor=actor, action=f"plan.{to}", subject=plan, changes={"status": [old, to]})
+    audit_record(
+        actor=actor,
+        action=audit_action or f"plan.{to}",
+        subject=plan,
+        changes={"status": [old, to], **(audit_changes or {})},
+    )
     return plan
 
 
@@ -318,15 +327,11 @@ def plan_return_to_draft(
         allowed_from=[PlanStatus.SUBMITTED, PlanStatus.APPROVED],
         expected_version=expected_version,
         actor=actor,
+        audit_action="plan.returned",  # one event: the status and the reason
+        audit_changes={"reason": [None, reason.strip()]},
         submitted_at=None,
         approved_at=None,
         approved_by=None,
-    )
-    audit_record(
-        actor=actor,
-        action="plan.returned",
-        subject=plan,
-        changes={"reason": [None, reason.strip()]},
     )
     notify.after_commit(notify.plan_returned, plan.pk, member.pk, reason.strip())
     return plan

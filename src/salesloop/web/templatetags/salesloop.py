@@ -203,11 +203,15 @@ def chance_text(p: float) -> str:
 
 
 @register.filter
-def signed_pct(value: Any) -> str:
-    """0.287 → +29%, -0.05 → −5%, 0.0004 → +0.04% (a growth rate)."""
+def signed_pct(value: Any, places: Any = "") -> str:
+    """0.287 → +29%, -0.05 → −5%, 0.0004 → +0.04% (a growth rate). ``places``: decimals to
+    keep (``|signed_pct:1``: −9.8%, where a gap of −9.77% must not read as the −10% that
+    would have flagged it)."""
     if value is None or value == "":
         return "—"
     exact = float(value)
+    if places not in ("", None) and abs(exact) >= 0.5 * 10 ** -(2 + int(places)):
+        return ("+" if exact > 0 else "−") + percent(abs(exact), int(places))
     rate = int(half_up(exact, 2).scaleb(2))  # whole percents, half away from zero
     if rate == 0 and exact != 0:  # a small change is not no change: +0.4%, −0.04%, +<0.01%
         sign, size = ("+" if exact > 0 else "−"), abs(exact)
