@@ -107,6 +107,13 @@ def test_huge_month_figures_are_shares_and_an_exponent_is_a_slip(client, org, pl
     assert "2027-01: enter a share of 0 or more (a percentage), not 1e308." in (
         refused.content.decode()
     )
+    # a number beyond any amount says so (it said "0 or more", as if it were negative)
+    huge = {"m1": "99999999999999999999", **{f"m{i}": "1" for i in range(2, 13)}}
+    refused = client.post(url, {**huge, "version": team.lock_version})
+    assert refused.status_code == 400
+    assert "2027-01: 99999999999999999999 is more than any share or amount can be." in (
+        refused.content.decode()
+    )
     # the largest figures one may type are shares of their sum like any other
     typed = {"m1": "999,999,999,999", "m2": "999999999999", **{f"m{i}": "0" for i in range(3, 13)}}
     asked = client.post(url, {**typed, "version": team.lock_version})
@@ -162,6 +169,19 @@ def test_an_uplift_beyond_any_amount_is_refused(client, org, plan, login):
         {"metric": "booked_revenue", "growth_pct": "0", f"uplift_{org.product_line.code}": "1e400"},
     )
     assert response.status_code == 400
+    assert not PlanRun.objects.exists()
+    # a figure too large is said once (it broke both the size and the bound: two sentences)
+    response = client.post(
+        reverse("targets:recompute", args=[plan.pk]),
+        {
+            "metric": "booked_revenue",
+            "growth_pct": "0",
+            f"uplift_{org.product_line.code}": "99999999999999999",
+        },
+    )
+    assert response.status_code == 400
+    assert response.content.decode().count("At most 999,999,999,999.99") == 1
+    assert "less than or equal to" not in response.content.decode()
     assert not PlanRun.objects.exists()
 
 

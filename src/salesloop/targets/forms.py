@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +36,25 @@ class AmountField(forms.DecimalField):
         for validator in self.validators:
             if isinstance(validator, MinValueValidator) and validator.limit_value == 0:
                 validator.message = _("Cannot be negative.")
+            elif isinstance(validator, MaxValueValidator) and validator.limit_value == ENTRY_MAX:
+                validator.message = too_large
+            elif isinstance(validator, MinValueValidator) and validator.limit_value == -ENTRY_MAX:
+                validator.message = format_lazy(
+                    _("At least {least}, please."), least=f"−{ENTRY_MAX:,}"
+                )
+
+    def run_validators(self, value: Any) -> None:
+        """The first thing wrong, said once (a figure too large broke both the size and the
+        bound, and read "At most 999999999999.99. At most 999,999,999,999.99.")."""
+        if value in self.empty_values:
+            return
+        for validator in self.validators:
+            try:
+                validator(value)
+            except forms.ValidationError as error:
+                if getattr(error, "code", None) in self.error_messages:
+                    error.message = self.error_messages[error.code]
+                raise forms.ValidationError(error.error_list[:1]) from None
 
     def to_python(self, value: Any) -> Decimal | None:
         if isinstance(value, str) and value.strip():

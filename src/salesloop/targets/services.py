@@ -1606,15 +1606,15 @@ def typed_months(values: Sequence[Any], plan: Plan | None = None) -> list[Decima
         text = str(raw).strip().removesuffix("%").strip()
         number = typed_figure(text) if text else Decimal(0)
         if number is None or number < 0 or abs(number) > ENTRY_MAX:
+            month = _month_label(plan, i) if plan is not None else _("Month %(m)s") % {"m": i}
             raise ValidationError(
                 code=f"month-{i}",  # the page marks that month's cell
-                message=_("%(month)s: enter a share of 0 or more (a percentage), not %(v)s.")
-                % {
-                    "month": _month_label(plan, i)
-                    if plan is not None
-                    else _("Month %(m)s") % {"m": i},
-                    "v": raw,
-                },
+                message=(
+                    _("%(month)s: %(v)s is more than any share or amount can be.")
+                    if number is not None and number > 0
+                    else _("%(month)s: enter a share of 0 or more (a percentage), not %(v)s.")
+                )
+                % {"month": month, "v": raw},
             )
         numbers.append(number)
     return numbers
