@@ -136,6 +136,15 @@ def test_admin_edits_a_threshold_and_the_alert_set_changes(page, alerted):
     shot(page, "alert-rules")
     card.locator("input[name='behind_pace-p_pace_below']").fill("0.1")
     card.locator("button:has-text('Save')").click()
+    # a warning at 0.1 under a critical level of 0.6 would make every warning critical
+    refused = page.locator(".message-error")
+    expect(refused).to_contain_text("was not saved")
+    expect(refused).to_contain_text("give a pace below the warning's (0.1)")
+    card = page.locator("[data-testid=rule-behind_pace]")
+    assert Alert.objects.filter(rule="behind_pace", status="open").count() == 2
+    card.locator("input[name='behind_pace-p_pace_below']").fill("0.1")
+    card.locator("input[name='behind_pace-p_critical_below']").fill("0.05")
+    card.locator("button:has-text('Save')").click()
     expect(page.locator(".message-success")).to_be_visible()
     card = page.locator("[data-testid=rule-behind_pace]")
     expect(card.locator("[data-testid=open-count]")).to_have_text("1 open")

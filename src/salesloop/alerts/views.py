@@ -193,7 +193,9 @@ def rule_edit_view(request: HttpRequest, key: str) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
+            # said like the form's own errors: the rule, then each threshold by its label
+            for name, words in getattr(exc, "message_dict", {"": exc.messages}).items():
+                form.add_error(f"p_{name}" if f"p_{name}" in form.fields else None, words)
         else:
             from salesloop.alerts.tasks import alerts_evaluate
 
@@ -201,7 +203,7 @@ def rule_edit_view(request: HttpRequest, key: str) -> HttpResponse:
             messages.success(
                 request, _("“%(rule)s” saved; its alerts are being re-evaluated.") % {"rule": rule}
             )
-    else:
+    if form.errors:
         messages.error(
             request,
             _("“%(rule)s” was not saved: %(errors)s")
