@@ -391,14 +391,7 @@ def company_growth_of_day(scope: Scope) -> float:
     read, the metric and the line, not the period (it compares the two years to the day read),
     so the quarter and the year read it once."""
     members = company_members()
-    parts = [
-        connection.settings_dict.get("NAME"),
-        scope.as_of,
-        scope.today,
-        scope.metric,
-        scope.product_line.pk if scope.product_line else None,
-        members,
-    ]
+    parts = _day_key(scope, members)
     return float(_kept("growth", parts, HISTORY_TTL, lambda: new_business_growth(scope, members)))
 
 
@@ -406,15 +399,12 @@ def company_deal_size_fit_of_day(scope: Scope) -> tuple[float, float] | None:
     """The company's pooled deal-size fit (:func:`deal_size_fit` of every member), kept in the
     cache for the day (``HISTORY_TTL`` at most)."""
     members = company_members()
-    parts = [
-        connection.settings_dict.get("NAME"),
-        scope.as_of,
-        scope.today,
-        scope.metric,
-        scope.product_line.pk if scope.product_line else None,
-        members,
-    ]
-    fit = _kept("sizefit", parts, HISTORY_TTL, lambda: deal_size_fit(scope, members) or ())
+    fit = _kept(
+        "sizefit",
+        _day_key(scope, members),
+        HISTORY_TTL,
+        lambda: deal_size_fit(scope, members) or (),
+    )
     return (float(fit[0]), float(fit[1])) if fit else None
 
 
@@ -447,15 +437,21 @@ def deal_size_fit(scope: Scope, member_ids: list[int]) -> tuple[float, float] | 
 def deal_sizes_of_day(scope: Scope, member_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`deal_sizes`, kept in the cache for the day (``HISTORY_TTL`` at most): keyed by
     the database, the members, the day it is read on, the metric and the line."""
-    parts = [
+    parts = _day_key(scope, sorted(member_ids))
+    return _kept("sizes", parts, HISTORY_TTL, lambda: deal_sizes(scope, member_ids))  # type: ignore[no-any-return]
+
+
+def _day_key(scope: Scope, members: list[int]) -> list[Any]:
+    """What a figure read for the day depends on, the period aside: the database, the day read
+    and "as of", the metric, the line and the members."""
+    return [
         connection.settings_dict.get("NAME"),
         scope.as_of,
         scope.today,
         scope.metric,
         scope.product_line.pk if scope.product_line else None,
-        sorted(member_ids),
+        members,
     ]
-    return _kept("sizes", parts, HISTORY_TTL, lambda: deal_sizes(scope, member_ids))  # type: ignore[no-any-return]
 
 
 def _kept(kind: str, parts: list[Any], ttl: int, compute: Any) -> Any:
