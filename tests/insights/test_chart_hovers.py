@@ -57,6 +57,17 @@ def test_gap_waterfall_hover_is_each_steps_own_amount_signed():
     # on a phone the long labels are on short lines, not over each other
     ticks = fig["narrow"]["xaxis"]
     assert ticks["tickvals"] == trace["x"] and ticks["ticktext"][0] == "应由赢<br>单带来"
+    # in English every two-word label takes two lines (at 1,100 px "Deal size" and "Won to
+    # date" ran into each other)
+    with translation.override("en"):
+        fig = charts.gap_waterfall(split, reference_label="FY2026 Q3", current_label="Won to date")
+    assert fig["data"][0]["x"] == [
+        "FY2026<br>Q3",
+        "Opportunities",
+        "Win<br>rate",
+        "Deal<br>size",
+        "Won to<br>date",
+    ]
 
 
 def test_trend_and_driver_bars_hover_in_money():

@@ -123,3 +123,28 @@ def test_the_actual_line_goes_on_from_the_history():
     )
     (line,) = (t for t in fig["data"] if t["name"] == "Actual")
     assert line["x"] == ["2026-01"] and line["marker"]["size"] == [5]
+
+
+def test_the_waterfalls_english_labels_take_two_lines_where_they_have_two_words():
+    """At 1,100 px "Baseline" and "Market growth" ran into each other under their bars."""
+    from django.utils import translation
+
+    from salesloop.targets.charts import waterfall
+
+    rec = {
+        "waterfall": [
+            {"key": "baseline", "amount": 100.0},
+            {"key": "growth", "amount": 10.0},
+            {"key": "hires", "amount": 5.0},
+        ],
+        "target": 115.0,
+    }
+    with translation.override("en"):
+        assert waterfall(rec)["data"][0]["x"] == [
+            "Baseline",
+            "Market<br>growth",
+            "New<br>hires",
+            "Target",
+        ]
+    with translation.override("zh-hans"):
+        assert waterfall(rec)["data"][0]["x"][:3] == ["基线", "市场增长", "新招聘"]

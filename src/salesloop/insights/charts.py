@@ -294,12 +294,14 @@ def funnel(labels: list[str], reached: list[float]) -> dict[str, Any]:
 def gap_waterfall(split: Any, *, reference_label: str, current_label: str) -> dict[str, Any]:
     """Reference → three drivers → current: the LMDI contributions add up exactly."""
     # long labels wrap onto two lines rather than tilt
+    # (all of them where they have two words: at 1,100 px "Deal size" and "Won to date" ran
+    # into each other)
     x = [
-        _wrap(reference_label),
+        _wrap(reference_label, 0),
         _("Opportunities"),
-        _("Win rate"),
-        _("Deal size"),
-        _wrap(current_label),
+        _wrap(str(_("Win rate")), 0),
+        _wrap(str(_("Deal size")), 0),
+        _wrap(current_label, 0),
     ]
     y = [
         float(split.reference),
@@ -364,9 +366,9 @@ def with_category_axes(figure: dict[str, Any]) -> dict[str, Any]:
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}(-\d{2})?")
 
 
-def _wrap(label: str) -> str:
+def _wrap(label: str, longer_than: int = 12) -> str:
     words = label.split(" ")
-    if len(label) <= 12 or len(words) < 2:
+    if len(label) <= longer_than or len(words) < 2:
         return label
     # the break that makes the longer line shortest ("Expected<br>to date", not "Expected to<br>date")
     best = min(

@@ -334,7 +334,9 @@ def waterfall(
             label = _("Uplift: %(line)s") % {"line": (line_names or {}).get(code, code)}
             label = label.replace(": ", ":<br>", 1).replace("：", "：<br>", 1)
         else:
-            label = names.get(key, key)
+            # two lines where the words allow ("Market<br>growth"): at 1,100 px the English
+            # labels ran into each other ("BaselineMarket growth")
+            label = str(names.get(key, key)).replace(" ", "<br>", 1)
         x.append(label)
         y.append(step["amount"])
         measure.append("absolute" if key == "baseline" else "relative")
