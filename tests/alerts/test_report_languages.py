@@ -126,7 +126,8 @@ def test_a_review_built_in_chinese_reads_in_english_with_the_same_figures(
     assert all(t.startswith("Revise ") for t in texts[1:])
     assert not any(CJK.search(t) for t in [*texts, data["calibration"]["message"]])
     gap = chart(page, "gap_target")["data"][0]
-    assert gap["x"][1:4] == ["Opportunities", "Win rate", "Deal size"]
+    assert gap["x"][1:4] == ["Opportunities", "Win<br>rate", "Deal<br>size"]
+    assert gap["x"][4] == "Won"  # a month reviewed once over: won, not "won to date"
     assert chart(page, "gap_last")["data"][0]["x"][0] == "2025-04"  # the month before
     assert [t["name"] for t in chart(page, "gap_children")["data"]] == [
         "Opportunities",

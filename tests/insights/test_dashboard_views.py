@@ -215,3 +215,19 @@ def test_every_chart_speaks_the_readers_language(client, org, sales, login):
     assert not any(english.values()), english
     funnel = figs["funnel"]["data"][0]
     assert funnel["customdata"][1].startswith("到达数：") and "占上一步" in funnel["customdata"][1]
+
+
+def test_a_period_that_is_over_reads_actual_not_actual_to_date(client, org, sales, login):
+    """April 2025 seen on 15 May: its actual is not "to date", its deals were won, not "won to
+    date"; the quarter under way still reads "to date"."""
+    login(org.director)
+    april = client.get("/dashboard/?period=month&on=2025-04-01")
+    html = april.content.decode()
+    assert ">Actual<" in html and "Actual to date</span>" not in html
+    from html import unescape
+
+    figures = unescape(html)
+    assert "Won to<br>date" not in figures and '"Expected<br>from deals"' in figures
+    assert '"Won"' in figures
+    now = client.get("/dashboard/?period=quarter").content.decode()
+    assert "Actual to date</span>" in now

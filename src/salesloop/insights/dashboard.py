@@ -49,7 +49,8 @@ def build_dashboard(scope: Scope) -> Dashboard:
         figures["gap_target"] = charts.gap_waterfall(
             gaps["vs_target"],
             reference_label=_("Expected from deals"),
-            current_label=_("Won to date"),
+            # a period that is over was won, not "won to date"
+            current_label=_("Won to date") if scope.today <= scope.period.end else _("Won"),
         )
     children_rows = []
     # member children with nothing at all (no actual, target, pipeline, closed deal or activity

@@ -474,7 +474,8 @@ def build_review(member: Member, today: date, kind: str) -> dict[str, Any]:
             "chart": "gap_waterfall",
             "split": "vs_target",
             "reference": "expected_from_deals",
-            "current": "won_to_date",
+            # a month reviewed once it is over was won, not "won to date"
+            "current": "won_to_date" if scope.today <= scope.period.end else "won",
         }
     if scope.children and any(_moved(gaps["children"].children[c.key]) for c in scope.children):
         figures["gap_children"] = {"chart": "children_drivers"}

@@ -41,6 +41,7 @@ ACTION_KINDS = {
 FIGURE_LABELS = {
     "expected_from_deals": gettext_lazy("Expected from deals"),
     "won_to_date": gettext_lazy("Won to date"),
+    "won": gettext_lazy("Won"),
 }
 
 
