@@ -255,6 +255,25 @@ def test_a_duplicated_row_is_refused(client, org, draft, login):
     assert any("appears twice" in e for e in response.context["reading"].errors)
 
 
+def test_a_row_added_by_hand_is_refused_not_skipped(client, org, draft, login):
+    """A new person typed under the others, without a row key: the file was read as "no
+    change" and the row quietly ignored."""
+    login(org.director)
+    wb = exported(org.director.user, draft)
+    ws = wb["Booked revenue"]
+    added = [c.value for c in row_of(ws, "Rep_A1").values()]
+    header = next(r for r in ws.iter_rows(values_only=True) if "Row key" in r)
+    key_col = header.index("Row key")
+    added[key_col] = None
+    added[0] = "新人甲"
+    ws.append(added)
+    ws.append([None] * len(added))  # an empty row stays quiet
+    response = check(client, draft, wb)
+    errors = response.context["reading"].errors
+    assert len(errors) == 1 and "a row without a row key (新人甲" in errors[0], errors
+    assert "rows cannot be added in the workbook" in errors[0]
+
+
 def test_what_is_not_a_plan_workbook_is_refused(client, org, draft, login):
     login(org.director)
     before = snapshot(draft)

@@ -328,6 +328,22 @@ def read_workbook(data: bytes, *, plan: Plan, user: Any, reason: str = "") -> Re
                 cell = dict(enumerate(values))
                 key = _text(cell.get(columns["key"]))
                 if not key:
+                    # a row added by hand (its figures typed, no key): said, not skipped
+                    typed = [_text(cell.get(columns[n])) for n in LEVELS if n in columns] + [
+                        _text(cell.get(i)) for i in month_cols.values()
+                    ]
+                    if any(typed):
+                        reading.error(
+                            _(
+                                "%(where)s: a row without a row key (%(row)s): rows cannot be "
+                                "added in the workbook. Add the person or team in salesloop, "
+                                "then export the plan again."
+                            )
+                            % {
+                                "where": f"{ws.title}!{r}",
+                                "row": " · ".join(_text(v) for v in values[:3] if _text(v))[:60],
+                            }
+                        )
                     continue
                 match = KEY.match(key)
                 where = f"{ws.title}!{r}"
