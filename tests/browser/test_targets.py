@@ -769,6 +769,20 @@ def test_before_submitting_the_page_says_what_the_plan_lacks(page, org):
     expect(card.get_by_test_id("ready-unbalanced")).to_have_count(0)
     expect(page.get_by_test_id("take-sum")).to_have_count(0)
     shot(page, "plan-took-the-sums")
+    # the proposal still waits: Submit asks first (it went straight through); dismissed, the
+    # plan stays a draft
+    asked: list[str] = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.get_by_test_id("submit-plan").click()
+    expect(card.get_by_test_id("ready-proposals")).to_be_visible()
+    assert asked == ["The checks on this page list what the plan still lacks. Go on all the same?"]
+    plan.refresh_from_db()
+    assert plan.status == "draft"
     card.get_by_role("link", name="Top-down vs bottom-up").click()
     page.wait_for_url(f"**/targets/plans/{plan.pk}/reconcile/?metric=booked_revenue")
     # a plan of zeros: Submit is off, and its title says why
@@ -779,6 +793,11 @@ def test_before_submitting_the_page_says_what_the_plan_lacks(page, org):
     expect(button).to_be_disabled()
     expect(button).to_have_attribute("title", re.compile("^Every target of this plan is 0"))
     expect(page.get_by_test_id("ready-empty")).to_be_visible()
+    # going on all the same submits it
+    page.goto(f"{page.base}/targets/plans/{plan.pk}/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("submit-plan").click()
+    expect(page.locator("[data-testid=plan-status]")).to_contain_text("Submitted")
 
 
 def test_the_plan_pages_fit_a_phone(page, org):

@@ -46,6 +46,16 @@
     });
   }
 
+  // Submitting or approving a plan whose checks ("Before you submit") still list something
+  // asks first; the checks are read when the button is pressed (edits update them in place).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-confirm-unready]") : null;
+    if (!button) return;
+    if (document.querySelector("#readiness:not(.is-ready) li") && !window.confirm(button.dataset.confirmUnready)) {
+      event.preventDefault();
+    }
+  });
+
   // A follow-up marked done leaves its list: the counts of its kind (overdue, due today, …) on
   // the page go down with it, and a list left empty says so (the text the page would show,
   // kept on the list as data-empty).
