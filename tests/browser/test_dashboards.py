@@ -99,10 +99,13 @@ def test_filters_stay_in_the_url_and_apply_keeps_the_period(page, demo):
     charts_render(page, ("burn-up", "gap-last"))
     # the month's own label ("2026-10") names the first bar: the axis stays one of categories
     # (Plotly read it as dates once and dropped the other four bars)
+    # (a two-word label is two lines, one tspan each: read them with a space between)
     ticks = page.locator("[data-testid=chart-gap-last] .xtick text").evaluate_all(
-        "els => els.map(e => e.textContent)"
+        "els => els.map(e => { const lines = [...e.querySelectorAll('tspan.line')];"
+        " return lines.length ? lines.map(t => t.textContent).join(' ') : e.textContent; })"
     )
     assert len(ticks) == 5 and "Opportunities" in ticks and "This period" in ticks, ticks
+    assert "Win rate" in ticks and "Deal size" in ticks, ticks
     # previous period keeps the line and the kind
     page.get_by_test_id("prev").click()
     page.wait_for_url("**period=month**")
