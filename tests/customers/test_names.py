@@ -58,3 +58,19 @@ def test_the_new_customer_page_says_so_and_creates_nothing(org, client, login):
     assert response.status_code in (200, 400)
     assert "already exists" in response.content.decode()
     assert Customer.objects.filter(name="杭州远景").count() == 1
+
+
+
+def test_an_edit_and_its_audit_entry_are_written_together(org, monkeypatch):
+    """When the audit entry cannot be written, the edit is not kept either."""
+    from salesloop.customers import services
+
+    cust = f.customer(org.rep_a1, name="Gamma Ltd")
+
+    def broken(**kwargs):
+        raise RuntimeError("the audit trail is down")
+
+    monkeypatch.setattr(services, "audit_record", broken)
+    with pytest.raises(RuntimeError):
+        customer_update(customer=cust, name="Gamma Holdings", actor=org.rep_a1.user)
+    assert Customer.objects.get(pk=cust.pk).name == "Gamma Ltd"

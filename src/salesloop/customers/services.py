@@ -79,7 +79,6 @@ def customer_create(
     return customer
 
 
-@transaction.atomic
 def _refuse_a_taken_name(name: str, *, actor: Any, exclude: int | None = None) -> None:
     """Refuse ``name`` when another customer has it: naming its owner to whom may see it,
     without naming anyone to whom may not."""
@@ -107,6 +106,7 @@ def _refuse_a_taken_name(name: str, *, actor: Any, exclude: int | None = None) -
     )
 
 
+@transaction.atomic
 def customer_update(*, customer: Customer, actor: Any = None, **fields: Any) -> Customer:
     unknown = set(fields) - CUSTOMER_EDITABLE
     if unknown:
