@@ -60,7 +60,6 @@ def test_the_new_customer_page_says_so_and_creates_nothing(org, client, login):
     assert Customer.objects.filter(name="杭州远景").count() == 1
 
 
-
 def test_an_edit_and_its_audit_entry_are_written_together(org, monkeypatch):
     """When the audit entry cannot be written, the edit is not kept either."""
     from salesloop.customers import services
