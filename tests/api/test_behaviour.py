@@ -315,6 +315,28 @@ def test_order_with_lines_sums_and_checks(org, api_as):
     assert payment.status_code == 422 and "paid_on" in payment.json()["errors"]
 
 
+def test_a_lead_of_a_known_company_converts_into_it_through_the_api(org, api_as):
+    """The refusal names the customer to choose (to whom may see it); `customer` picks it; a
+    customer outside the caller's view cannot be picked."""
+    api = api_as(org.rep_a1)
+    known = f.customer(org.rep_a1, name="杭州云帆")
+    hidden = f.customer(org.rep_b1, name="宁波海天")
+    lead = api.post("/api/leads/", {"name": "王经理", "company_name": "杭州云帆"}).json()
+    body = {"amount": "50000", "expected_close": "2030-06-30"}
+    refused = api.post(f"/api/leads/{lead['id']}/convert", body)
+    assert refused.status_code == 422
+    assert f"number {known.pk}" in " ".join(refused.json()["errors"]["customer"])
+    other = api.post(f"/api/leads/{lead['id']}/convert", {**body, "customer": hidden.pk})
+    assert other.status_code == 422 and "customer" in other.json()["errors"]
+    converted = api.post(f"/api/leads/{lead['id']}/convert", {**body, "customer": known.pk})
+    assert converted.status_code == 201 and converted.json()["customer"] == known.pk
+    lead2 = api.post("/api/leads/", {"name": "陈总", "company_name": "宁波海天"}).json()
+    unseen = api.post(f"/api/leads/{lead2['id']}/convert", body)
+    assert unseen.status_code == 422
+    text = " ".join(unseen.json()["errors"]["customer"])
+    assert "outside your view" in text and org.rep_b1.display_name not in text
+
+
 def test_lead_convert_and_activity_follow_up(org, api_as):
     api = api_as(org.rep_a1)
     lead = api.post("/api/leads/", {"name": "王经理", "company_name": "杭州云帆"}).json()

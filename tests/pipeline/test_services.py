@@ -147,6 +147,32 @@ def test_lead_converts_once_into_customer_and_opportunity(org):
     assert Opportunity.objects.count() == 1
 
 
+def test_a_lead_of_a_known_company_is_converted_into_it_never_into_a_second_one(org):
+    """Converting a lead whose company is a customer already is refused, naming that customer
+    (so the fix is to choose it), and nothing is written; converting into it adds the lead's
+    person as a contact and keeps one customer of that name."""
+    from salesloop.customers.models import Customer
+
+    known = f.customer(org.rep_a1, name="杭州云帆科技")
+    lead = lead_create(name="王芳", company_name="杭州云帆科技 ", owner=org.rep_a1, phone="138")
+    close = timezone.localdate() + timedelta(days=60)
+    with pytest.raises(ValidationError) as refused:
+        lead_convert(lead=lead, amount=Decimal("50000"), expected_close=close, actor=org.rep_a1.user)
+    message = refused.value.message_dict["customer"][0]
+    assert "杭州云帆科技" in message and f"number {known.pk}" in message and "convert" in message
+    lead.refresh_from_db()
+    assert lead.status == "new" and Opportunity.objects.count() == 0
+    assert Customer.objects.filter(name__icontains="云帆").count() == 1
+
+    opp = lead_convert(
+        lead=lead, amount=Decimal("50000"), expected_close=close, customer=known, actor=None
+    )
+    lead.refresh_from_db()
+    assert opp.customer == known and lead.converted_customer == known
+    assert list(known.contacts.values_list("name", "phone")) == [("王芳", "138")]
+    assert Customer.objects.filter(name__icontains="云帆").count() == 1
+
+
 def test_pipeline_needs_won_and_lost_stages(db):
     with pytest.raises(ValidationError):
         pipeline_create(name="Broken", stages=[("Only", 10, "open")])

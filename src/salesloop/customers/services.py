@@ -47,12 +47,13 @@ def customer_create(
     contacts: Iterable[Mapping[str, Any]] = (),
     actor: Any = None,
     unique_name: bool = True,
+    converting: bool = False,
 ) -> Customer:
     """A new customer; refused when another has the same name (letter case aside) unless
     ``unique_name`` is off: two customers of one name made every order imported by that name
     ambiguous ("several customers are called …")."""
     if unique_name:
-        _refuse_a_taken_name(name, actor=actor)
+        _refuse_a_taken_name(name, actor=actor, converting=converting)
     customer = Customer(
         name=name.strip(),
         owner=owner,
@@ -79,9 +80,12 @@ def customer_create(
     return customer
 
 
-def _refuse_a_taken_name(name: str, *, actor: Any, exclude: int | None = None) -> None:
+def _refuse_a_taken_name(
+    name: str, *, actor: Any, exclude: int | None = None, converting: bool = False
+) -> None:
     """Refuse ``name`` when another customer has it: naming its owner to whom may see it,
-    without naming anyone to whom may not."""
+    without naming anyone to whom may not. ``converting``: the name comes from a lead being
+    converted, which may go into the customer that exists instead."""
     from salesloop.org.visibility import visible
 
     taken = Customer.objects.filter(name__iexact=name.strip()).exclude(pk=exclude)
@@ -89,20 +93,23 @@ def _refuse_a_taken_name(name: str, *, actor: Any, exclude: int | None = None) -
     if first is None:
         return
     seen = actor is not None and visible(Customer.objects.filter(pk=first.pk), user=actor).exists()
+    if seen and converting:
+        message = _(
+            "A customer named %(name)s already exists (owner: %(owner)s, number %(id)s): convert "
+            "the lead into it rather than making a second one."
+        )
+    elif seen:
+        message = _(
+            "A customer named %(name)s already exists (owner: %(owner)s): open it rather "
+            "than making a second one."
+        )
+    else:
+        message = _(
+            "A customer named %(name)s already exists, with someone outside your view: ask "
+            "your manager to hand it to you rather than making a second one."
+        )
     raise ValidationError(
-        {
-            "name": _(
-                "A customer named %(name)s already exists (owner: %(owner)s): open it rather "
-                "than making a second one."
-            )
-            % {"name": first.name, "owner": first.owner.display_name}
-            if seen
-            else _(
-                "A customer named %(name)s already exists, with someone outside your view: ask "
-                "your manager to hand it to you rather than making a second one."
-            )
-            % {"name": first.name}
-        }
+        {"name": message % {"name": first.name, "owner": first.owner.display_name, "id": first.pk}}
     )
 
 

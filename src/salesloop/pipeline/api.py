@@ -252,7 +252,10 @@ def lead_delete_route(request: HttpRequest, lead_id: PathId) -> Any:
     url_name="lead_convert",
 )
 def lead_convert_route(request: HttpRequest, lead_id: PathId, payload: LeadConvertIn) -> Any:
-    """Turn the lead into a customer and an opportunity, owned by the lead's owner."""
+    """Turn the lead into an opportunity owned by the lead's owner: of a new customer named after
+    the lead's company, or of `customer` when the company is already one (the lead's person
+    becomes its contact). A new customer whose name is taken is refused (422), naming the
+    customer to convert into when the caller may see it."""
     lead = get_visible_or_404(Lead.objects.all(), user=request.user, pk=lead_id)
     opportunity = services.lead_convert(
         lead=lead,
@@ -261,6 +264,9 @@ def lead_convert_route(request: HttpRequest, lead_id: PathId, payload: LeadConve
         opportunity_name=payload.opportunity_name,
         product_line=resolve_one(
             ProductLine.objects.all(), payload.product_line, field="product_line"
+        ),
+        customer=resolve_one(
+            customer_list(user=request.user), payload.customer, field="customer"
         ),
         actor=request.user,
     )

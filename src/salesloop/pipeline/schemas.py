@@ -143,6 +143,7 @@ class LeadConvertIn(Schema):
     expected_close: Day
     opportunity_name: Text(200, min_length=1) | None = None  # type: ignore[valid-type]
     product_line: Id | None = None
+    customer: Id | None = None
 
 
 class LeadOut(Schema):

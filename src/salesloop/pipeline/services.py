@@ -18,7 +18,7 @@ from salesloop.common.audit import audit_record, diff, snapshot
 from salesloop.common.models import AuditEvent
 from salesloop.common.money import money
 from salesloop.customers.models import Customer, ProductLine
-from salesloop.customers.services import customer_create
+from salesloop.customers.services import contact_create, customer_create
 from salesloop.orders.services import (
     CreditIn,
     company_currency,
@@ -396,24 +396,36 @@ def lead_convert(
     expected_close: date,
     opportunity_name: str | None = None,
     product_line: ProductLine | None = None,
+    customer: Customer | None = None,
     actor: Any = None,
 ) -> Opportunity:
-    """Turn a lead into a customer and an opportunity (both owned by the lead's owner)."""
+    """Turn a lead into an opportunity owned by the lead's owner: of a new customer named after
+    the lead's company, or of ``customer`` (a company already known; the lead's person becomes
+    one of its contacts). A new customer whose name is taken is refused, naming the one that
+    exists, so that a company is never split in two by a conversion."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
         raise ValidationError(
             _("This lead is already %(status)s.") % {"status": lead.get_status_display()}
         )
-    customer = customer_create(
-        name=lead.company_name or lead.name,
-        owner=lead.owner,
-        phone=lead.phone,
-        actor=actor,
-        unique_name=False,  # a lead of a known company: not refused here (a known limit)
-        contacts=[
-            {"name": lead.name, "phone": lead.phone, "email": lead.email, "is_primary": True}
-        ],
-    )
+    person = {"name": lead.name, "phone": lead.phone, "email": lead.email}
+    if customer is None:
+        try:
+            customer = customer_create(
+                name=lead.company_name or lead.name,
+                owner=lead.owner,
+                phone=lead.phone,
+                actor=actor,
+                converting=True,
+                contacts=[{**person, "is_primary": True}],
+            )
+        except ValidationError as exc:  # the name taken: the customer to choose is the fix
+            errors = getattr(exc, "error_dict", {})
+            if "name" in errors:
+                raise ValidationError({"customer": errors["name"]}) from exc
+            raise
+    elif not customer.contacts.filter(name=lead.name).exists():
+        contact_create(customer=customer, **person)
     opportunity = opportunity_create(
         name=opportunity_name or customer.name,
         customer=customer,
