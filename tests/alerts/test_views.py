@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from salesloop.alerts.models import Alert, AlertRule, Notification, NotificationPreference
@@ -241,3 +242,31 @@ def test_alerts_read_in_the_readers_language(alerted, client, login):
     # the action in Chinese too, worded for Rep_A2 (the alert is about them: test_own_action)
     assert zh["title"] in body and zh["own_action"] in body and zh["action"] not in body
     assert alert.title not in body
+
+
+@pytest.mark.parametrize(
+    ("language", "gap", "wrong"), [("en", ". Critical", ";"), ("zh-hans", "。严重", "；")]
+)
+def test_a_refused_rule_says_its_errors_as_sentences(
+    alerted, client, login, language, gap, wrong
+):
+    """Two refused thresholds read as two sentences, the way the reader writes them (they were
+    joined by "; " in Chinese too: "…之间。; 严重…")."""
+    login(alerted.org.admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    rule = AlertRule.objects.get(key="behind_pace")
+    data = {
+        "behind_pace-enabled": "on",
+        "behind_pace-severity": "warning",
+        "behind_pace-p_period": "quarter",
+        "behind_pace-p_pace_below": "-1",
+        "behind_pace-p_critical_below": "-1",
+        "behind_pace-p_min_elapsed": "0.25",
+    }
+    page = client.post(reverse("alerts:rule_edit", args=[rule.key]), data, follow=True)
+    text = page.content.decode()
+    start = text.index('class="message message-error')
+    message = text[start : text.index("</div>", start)]
+    assert gap in message and wrong not in message and "; " not in message
+    rule.refresh_from_db()
+    assert rule.params.get("pace_below") != -1

@@ -209,7 +209,7 @@ def rule_edit_view(request: HttpRequest, key: str) -> HttpResponse:
             _("“%(rule)s” was not saved: %(errors)s")
             % {
                 "rule": rule,
-                "errors": "; ".join(
+                "errors": sentences(
                     labelled(form.fields[k].label, sentences(v))
                     if k in form.fields
                     else sentences(v)
