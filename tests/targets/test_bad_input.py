@@ -93,6 +93,19 @@ def test_a_proposal_too_large_is_refused_and_the_pages_that_list_proposals_still
     assert client.get(reverse("targets:reconcile", args=[plan.pk])).status_code == 200
 
 
+def test_a_proposal_of_zero_needs_a_reason(client, org, plan, login):
+    """Zero was taken in silence, as if a rep expected to sell nothing; with a reason (leaving
+    in March, a product line dropped) it is a figure the manager can weigh."""
+    login(org.rep_a1)
+    rep = node(plan, member=org.rep_a1)
+    url = reverse("targets:propose", args=[rep.pk])
+    refused = client.post(url, {"value": "0", "comment": "  "}, follow=True)
+    assert "A proposal of zero needs a reason" in refused.content.decode()
+    assert not Proposal.objects.exists()
+    client.post(url, {"value": "0", "comment": "三月离职"})
+    assert (Proposal.objects.get().value, Proposal.objects.get().comment) == (D(0), "三月离职")
+
+
 def test_huge_month_figures_are_shares_and_an_exponent_is_a_slip(client, org, plan, login):
     assert SeasonalWeights.from_raw([1e308, 1e308] + [0.0] * 10).values[:3] == (0.5, 0.5, 0.0)
     team = node(plan, unit=org.team_a)

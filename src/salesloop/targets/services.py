@@ -2120,6 +2120,10 @@ def proposal_create(*, target: Target, value: Decimal, comment: str, actor: Any)
     value = _quantize(Decimal(value), metric_places(target.metric))
     if value < 0:
         raise ValidationError({"value": _("A proposal cannot be negative.")})
+    if value == 0 and not comment.strip():  # a slip, or a reason the decider must read
+        raise ValidationError(
+            {"comment": _("A proposal of zero needs a reason: say why you expect none.")}
+        )
     proposal = Proposal(target=target, proposed_by=member, value=value, comment=comment.strip())
     proposal.full_clean()
     # the author's newest figure replaces their earlier open one: one thing to decide, and an
