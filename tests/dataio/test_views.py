@@ -292,3 +292,44 @@ def test_the_export_page_exports_a_period_and_refuses_a_wrong_one(org, login, tm
             "--filter", "from=2026-04-01", "--filter", "to=2026-03-01",
         )  # fmt: skip
     assert not out.exists()
+
+
+def test_back_dated_orders_reach_the_dashboards_when_the_import_ends(org, login):
+    """Orders signed before today used to reach the dashboards only at the next scheduled
+    rollup refresh (up to 15 minutes; never without a scheduler), and nothing said so: the
+    dashboards read those days from the rollup. The import now refreshes it and says so."""
+    from datetime import timedelta
+
+    from salesloop.insights.models import RollupCount
+    from salesloop.insights.rollups import fill_state, rollup_refresh
+
+    f.customer(org.rep_a1, name="华东机电")
+    day = timezone.localdate().replace(day=1) - timedelta(days=20)  # last month: in the rollup
+    rollup_refresh()
+
+    def booked() -> Decimal:
+        row = RollupCount.objects.filter(
+            grain="m", metric="booked", member=org.rep_a1, day=day.replace(day=1),
+            product_line=None,
+        ).first()  # fmt: skip
+        return row.value if row else Decimal(0)
+
+    assert booked() == 0
+    client = login(org.mgr_a)
+    body = f"合同编号,客户,负责人,签约日期,金额\nHT-77,华东机电,rep_a1,{day.isoformat()},50000\n"
+    _upload(client, body.encode(), name="订单.csv", kind="orders")
+    job = ImportJob.objects.get()
+    mapping = {"col_0": "number", "col_1": "customer", "col_2": "owner", "col_3": "signed_on"}
+    client.post(reverse("dataio:mapping", args=[job.pk]), {**mapping, "col_4": "amount"})
+    client.post(reverse("dataio:run", args=[job.pk]))
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == ("done", 1)
+    assert booked() == Decimal("50000.00")
+    page = client.get(reverse("dataio:job", args=[job.pk])).content.decode()
+    assert "The dashboards include these rows." in page
+    # had the refresh not run (or failed), the page says when the rows will be there
+    state = fill_state()
+    state.payload["refreshed_at"] = (job.finished_at - timedelta(seconds=1)).isoformat()
+    state.save()
+    page = client.get(reverse("dataio:job", args=[job.pk])).content.decode()
+    assert "after their next refresh (every 15 minutes)" in page

@@ -930,7 +930,9 @@ class OrderHandler(Handler):
             actor=self.ctx.user,
         )
         if values["product_line"] is not None:
-            Order.objects.filter(pk=order.pk).update(product_line=values["product_line"])
+            Order.objects.filter(pk=order.pk).update(
+                product_line=values["product_line"], updated_at=timezone.now()
+            )
         if values["status"] != OrderStatus.ACTIVE:
             order_update(order=order, actor=self.ctx.user, status=values["status"])
         return "created"
@@ -982,8 +984,8 @@ class OrderHandler(Handler):
             return "unchanged"
         if changes:
             order_update(order=existing, actor=self.ctx.user, **changes)
-        if extra:
-            Order.objects.filter(pk=existing.pk).update(**extra)
+        if extra:  # (updated_at: the rollup refresh finds the order's day by it)
+            Order.objects.filter(pk=existing.pk).update(**extra, updated_at=timezone.now())
         return "updated"
 
     def flush(self) -> None:

@@ -7,10 +7,12 @@ the project folder), one sub-folder per job, never served by the web server.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from salesloop.dataio.kinds import KINDS, suggest_mapping
 from salesloop.dataio.models import ImportJob, ImportTemplate
 from salesloop.dataio.readers import FileRejected, open_table, sheet_preview
 from salesloop.org.visibility import can_write
+
+logger = logging.getLogger("salesloop.dataio")
 
 DEFAULT_MAX_UPLOAD = 100 * 1024 * 1024
 
@@ -213,13 +217,16 @@ def import_job_run(*, job: ImportJob, dry_run: bool) -> ImportJob:
             rejects_path=rejects_csv(job),
             progress=progress,
         )
+    finished = timezone.now()  # the rows are in (before the dashboards catch up)
+    if not dry_run and result.committed and result.created + result.updated:
+        _dashboards_catch_up(job, progress_file)
     job.total_rows = result.total
     job.created_count, job.updated_count = result.created, result.updated
     job.unchanged_count, job.rejected_count = result.unchanged, result.rejected
     job.committed = result.committed
     job.error = result.error
     job.samples = result.samples
-    job.finished_at = timezone.now()
+    job.finished_at = finished
     if result.error:
         job.status = ImportJob.Status.FAILED
     else:
@@ -236,6 +243,46 @@ def import_job_run(*, job: ImportJob, dry_run: bool) -> ImportJob:
     if not dry_run and result.committed:
         job_file(job).unlink(missing_ok=True)  # the data is in the database now
     return job
+
+
+#: The kinds whose rows the dashboards' rollups hold, by the rows' own days (a signing day, a
+#: payment day…): rows dated before today are in the dashboards once the rollup is refreshed.
+ROLLUP_KINDS = frozenset({"orders", "payments", "opportunities", "activities"})
+
+
+def _dashboards_catch_up(job: ImportJob, progress_file: Path) -> None:
+    """Refresh the rollups at once after an import of dated rows, so that the dashboards show
+    rows dated before today now rather than at the next scheduled refresh. A failure is logged
+    and leaves the import as it is: the scheduled refresh catches up (the job's page says which
+    happened by comparing the rollup's last refresh with the import's end)."""
+    if job.kind not in ROLLUP_KINDS:
+        return
+    from salesloop.insights.rollups import rollup_refresh
+
+    progress = json.loads(progress_file.read_text() or "{}")
+    progress_file.write_text(json.dumps({**progress, "refreshing": True}))
+    try:
+        rollup_refresh()
+    except Exception:
+        logger.exception("the rollup refresh after import %s failed", job.pk)
+
+
+def dashboards_include(job: ImportJob) -> bool | None:
+    """Whether the dashboards show an import's rows dated before today: True once the rollup
+    was refreshed after the rows were written, False until then, None when it does not apply
+    (not imported, nothing written, or rows the rollups do not hold)."""
+    if (
+        job.status != ImportJob.Status.DONE
+        or job.kind not in ROLLUP_KINDS
+        or not job.created_count + job.updated_count
+        or job.finished_at is None
+    ):
+        return None
+    from salesloop.insights.rollups import fill_state
+
+    state = fill_state()
+    refreshed = (state.payload or {}).get("refreshed_at") if state else None
+    return bool(refreshed) and datetime.fromisoformat(refreshed) >= job.finished_at
 
 
 def rejects_xlsx(job: ImportJob) -> Path:

@@ -178,6 +178,7 @@ def _job_context(job: ImportJob) -> dict[str, object]:
         "progress": progress,
         "percent": percent,
         "has_rejects": services.rejects_csv(job).exists() and job.rejected_count > 0,
+        "dashboards_include": services.dashboards_include(job),
     }
 
 

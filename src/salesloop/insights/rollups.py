@@ -597,17 +597,19 @@ def _write(
     old = RollupCount.objects.filter(grain=grain, day__gte=lo, day__lte=hi)
     (old.filter(metric__in=list(metrics)) if metrics is not None else old).delete()
     RollupCount.objects.bulk_create(objs, batch_size=BATCH)
-    _new_version()
     return len(objs)
 
 
 def _new_version() -> None:
-    """Give the rollup a new version (in the same transaction as the rows written): the
-    dashboards key their cached rollup reads by it (:mod:`salesloop.insights.facts`)."""
-    state = FillState.objects.select_for_update().filter(property=ROLLUP).first()
-    if state is not None:
-        state.payload = {**(state.payload or {}), "version": uuid.uuid4().hex}
-        state.save(update_fields=["payload", "updated_at"])
+    """Give the rollup a new version, locking its state row until the transaction ends: the
+    dashboards key their cached rollup reads by the version (:mod:`salesloop.insights.facts`),
+    and two fills of the same months (a scheduled refresh and one after an import) take turns.
+    Taken before any row is deleted: on PostgreSQL a second fill that deleted concurrently would
+    not see the first one's new rows, and both sets would stay."""
+    state, _created = FillState.objects.get_or_create(property=ROLLUP)
+    state = FillState.objects.select_for_update().get(pk=state.pk)
+    state.payload = {**(state.payload or {}), "version": uuid.uuid4().hex}
+    state.save(update_fields=["payload", "updated_at"])
 
 
 def rollup_fill(*, start: date, end: date, daily_from: date | dict[str, date] | None = None) -> int:
@@ -627,6 +629,7 @@ def rollup_fill(*, start: date, end: date, daily_from: date | dict[str, date] | 
         groups[since].append(metric)
     steps = funnel_steps()
     with transaction.atomic():
+        _new_version()
         written = _write(MONTH, first, end, raw_rows(first, end, grain=MONTH, steps=steps))
         for since, metrics in sorted(groups.items()):
             lo = max(first, since)
