@@ -261,8 +261,9 @@ def _dashboards_catch_up(job: ImportJob, progress_file: Path) -> None:
 
     progress = json.loads(progress_file.read_text() or "{}")
     progress_file.write_text(json.dumps({**progress, "refreshing": True}))
-    try:
-        rollup_refresh()
+    try:  # the months the rows touched and the current one (the trailing window is the
+        # scheduled refresh's: S1, 3.6 s instead of 20 s)
+        rollup_refresh(window=1)
     except Exception:
         logger.exception("the rollup refresh after import %s failed", job.pk)
 
