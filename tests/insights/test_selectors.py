@@ -75,6 +75,53 @@ def test_attainment_pacing_and_coverage_of_a_rep(org, filled):
     assert card.weighted_coverage == pytest.approx(0.4)
 
 
+def test_a_units_run_rate_is_its_members_added_up_the_same_on_every_page(org, filled):
+    """Each member's actual to date is carried to the quarter's end along their own target's
+    months, and a unit's projection is its members' added up. It used to be the unit's actual
+    carried along the unit's own months: a region read below its only team (another curve),
+    and the members did not add up to their team."""
+    from salesloop.core.periods import SeasonalWeights, run_rate_projection
+    from salesloop.targets.models import Target, TargetMonth
+
+    a2 = Target.objects.get(member=org.rep_a2)
+    june_heavy = {4: 5000, 5: 5000, 6: 30000}  # rep_a2 expects most of Q2 in June
+    for month, value in june_heavy.items():
+        TargetMonth.objects.filter(target=a2, month=month).update(target_value=value)
+    team = Target.objects.create(
+        plan=a2.plan, unit=org.team_a, metric=a2.metric, floor=0, target=360000, stretch=360000
+    )
+    for month in range(1, 13):  # the team's own months: equal
+        TargetMonth.objects.create(
+            target=team, month=month, floor=0, target_value=30000, stretch=30000
+        )
+    page = scope_for(org.mgr_a.user)
+    assert page.node.key == f"u{org.team_a.pk}"
+    nodes = [page.node, *page.children]
+    cards = s.cards(page, nodes, Facts(page.node.member_ids), simulate=False)
+    q2, equal = page.period, None
+    months_a2 = [10000.0] * 12
+    for month, value in june_heavy.items():
+        months_a2[month - 1] = float(value)
+    a1_rr = run_rate_projection(50000.0, q2, TODAY, equal)  # 30 000 + 20 000, equal months
+    a2_rr = run_rate_projection(10000.0, q2, TODAY, SeasonalWeights.of_split(months_a2))
+    assert float(cards[f"m{org.rep_a1.pk}"].run_rate) == pytest.approx(a1_rr, abs=0.01)
+    assert float(cards[f"m{org.rep_a2.pk}"].run_rate) == pytest.approx(a2_rr, abs=0.01)
+    assert float(cards[page.node.key].run_rate) == pytest.approx(a1_rr + a2_rr, abs=0.02)
+    # what the team's own (equal) months gave: the June-heavy rep under-projected
+    assert a1_rr + a2_rr - run_rate_projection(60000.0, q2, TODAY, equal) > 1000
+    # the burn-up's projection line runs from today's actual to that figure
+    card = cards[page.node.key]
+    line = s.burn_up(page, card, Facts(page.node.member_ids))
+    today = line["days"].index(TODAY.isoformat())
+    assert line["run_rate"][today] == pytest.approx(float(card.actual), abs=0.01)
+    assert line["run_rate"][-1] == pytest.approx(float(card.run_rate), abs=0.01)
+    assert line["run_rate"][today - 1] is None
+    # a rep's projection is the same on their own page
+    own = scope_for(org.rep_a2.user)
+    alone = s.cards(own, [own.node], Facts(own.node.member_ids), simulate=False)[own.node.key]
+    assert alone.run_rate == cards[f"m{org.rep_a2.pk}"].run_rate
+
+
 def test_probability_of_attainment_is_bounded_and_ordered(org, sales):
     scope = scope_for(org.rep_a1.user)
     card = s.cards(scope, [scope.node], Facts(scope.node.member_ids))[scope.node.key]

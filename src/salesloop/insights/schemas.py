@@ -74,7 +74,10 @@ class RowOut(Schema):
         "working day (nothing was due before it)."
     )
     run_rate: Decimal | None = Field(
-        description="The period's total at the current pace; null on its first working day."
+        description=(
+            "The period's total at the current pace: each member's actual carried along their "
+            "own target's months, added up for a unit; null on its first working day."
+        )
     )
     remaining_gap: Decimal = Field(description="target − actual, never below 0.")
     open_amount: Decimal = Field(description="Open deals expected to close in the period.")

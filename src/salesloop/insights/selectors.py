@@ -261,6 +261,50 @@ def _weights(th: Thresholds) -> SeasonalWeights | None:
     return SeasonalWeights.of_split(list(th.months)) if th.months else None
 
 
+def member_curves(
+    scope: Scope, member_ids: list[int], memo: dict[Any, Any]
+) -> dict[int, tuple[float, ...] | None]:
+    """Each member's months for the run-rate projection: their own target's by month, None
+    when they have none. Read through the visibility rule (the nodes of a page are within the
+    reader's view, and so are their members' targets)."""
+    key = ("member_curves", scope.period, scope.metric, scope.product_line)
+    held: dict[int, tuple[float, ...] | None] = memo.setdefault(key, {})
+    missing = [m for m in member_ids if m not in held]
+    if missing:
+        fy = scope.fiscal.fiscal_year_of(scope.period.start)
+        per = _target_months(scope, fy, [], missing)
+        for m in missing:
+            own = per.get(("member", m))
+            held[m] = tuple(own[3]) if own is not None and any(own[3]) else None
+    return held
+
+
+def run_rate_of(
+    scope: Scope,
+    node: Node,
+    actuals: dict[int, Decimal],
+    curves: dict[int, tuple[float, ...] | None],
+    own: tuple[float, ...],
+) -> Decimal:
+    """A node's run-rate projection: the sum of its members' — each member's actual to date
+    carried to the period's end along their own target's months (``member_curves``); members
+    without a target along the node's own months ``own`` (working days when it has none). So a
+    unit's projection is its members' added up, the same on every page, whenever the plan gives
+    everyone a target (a region's used to sit below its only team's: another curve).
+    Members of one curve are carried together (the projection is linear in the actual); a curve
+    with nothing elapsed yet carries its actual unchanged."""
+    by_curve: dict[tuple[float, ...] | None, Decimal] = {}
+    for m in node.member_ids:
+        curve = curves.get(m) or (own if any(own) else None)
+        by_curve[curve] = by_curve.get(curve, ZERO) + actuals.get(m, ZERO)
+    total = ZERO
+    for months, actual in by_curve.items():
+        w = SeasonalWeights.of_split(list(months)) if months else None
+        projected = run_rate_projection(actual, scope.period, scope.as_of, w, scope.fiscal)
+        total += actual if projected is None else projected
+    return total
+
+
 @dataclass
 class Pipeline:
     """Open opportunities of the scope expected to close in the rest of the period."""
@@ -704,8 +748,10 @@ def cards(
         facts.memo[memo_key] = pipeline_sums(scope, list(members))
     sums = facts.memo[memo_key]
     out: dict[str, Card] = {}
+    curves = member_curves(scope, all_members, facts.memo) if started else {}
+    member_actual = {m: per_member.get((metric, m), ZERO) for m in all_members}
     for n in nodes:
-        actual = _q(sum((per_member.get((metric, m), ZERO) for m in n.member_ids), ZERO))
+        actual = _q(sum((member_actual[m] for m in n.member_ids), ZERO))
         th = targets.get(n.key, NO_TARGET)
         w = _weights(th)
         a = attainment(actual, floor=th.floor, target=th.target, stretch=th.stretch)
@@ -713,7 +759,7 @@ def cards(
         # pace and run-rate from the period's second working day: on the first, today is not
         # over and nothing was due before it (a morning's 0 would read as "behind")
         begun = started and pace_begun(p, t, w, scope.fiscal)
-        rr = run_rate_projection(actual, p, t, w, scope.fiscal) if begun else None
+        rr = run_rate_of(scope, n, member_actual, curves, th.months) if begun else None
         mine = [sums[m] for m in n.member_ids if m in sums]
         open_amt = float(sum((x[0] for x in mine), ZERO))
         weighted = float(sum((x[1] for x in mine), ZERO))
@@ -886,19 +932,12 @@ def burn_up(scope: Scope, card: Card, facts: Facts) -> dict[str, Any]:
         )
     rr = []
     if card.run_rate is not None and scope.today >= p.start:
+        # from today's actual to the projection, along the node's own months
+        now = elapsed_fraction(p, scope.as_of, w, scope.fiscal)
+        rest = float(card.run_rate - card.actual)
         for d in days:
-            rr.append(
-                round(
-                    float(
-                        run_rate_projection(float(card.actual), p, scope.as_of, w, scope.fiscal)
-                        or 0
-                    )
-                    * elapsed_fraction(p, d, w, scope.fiscal),
-                    2,
-                )
-                if d >= scope.as_of
-                else None
-            )
+            share = (elapsed_fraction(p, d, w, scope.fiscal) - now) / (1 - now) if now < 1 else 1
+            rr.append(round(float(card.actual) + rest * share, 2) if d >= scope.as_of else None)
     return {
         "days": [d.isoformat() for d in days],
         "actual": actual,
