@@ -272,7 +272,11 @@ def member_curves(
     missing = [m for m in member_ids if m not in held]
     if missing:
         fy = scope.fiscal.fiscal_year_of(scope.period.start)
-        per = _target_months(scope, fy, [], missing)
+        read = memo.get(("node_targets", fy, scope.period, scope.metric, scope.product_line))
+        if read is not None and set(missing) <= read[1]:  # the rows node_targets read
+            per = read[2]
+        else:
+            per = _target_months(scope, fy, [], missing)
         for m in missing:
             own = per.get(("member", m))
             held[m] = tuple(own[3]) if own is not None and any(own[3]) else None
