@@ -247,9 +247,7 @@ def test_alerts_read_in_the_readers_language(alerted, client, login):
 @pytest.mark.parametrize(
     ("language", "gap", "wrong"), [("en", ". Critical", ";"), ("zh-hans", "。严重", "；")]
 )
-def test_a_refused_rule_says_its_errors_as_sentences(
-    alerted, client, login, language, gap, wrong
-):
+def test_a_refused_rule_says_its_errors_as_sentences(alerted, client, login, language, gap, wrong):
     """Two refused thresholds read as two sentences, the way the reader writes them (they were
     joined by "; " in Chinese too: "…之间。; 严重…")."""
     login(alerted.org.admin)

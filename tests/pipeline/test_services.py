@@ -157,7 +157,9 @@ def test_a_lead_of_a_known_company_is_converted_into_it_never_into_a_second_one(
     lead = lead_create(name="王芳", company_name="杭州云帆科技 ", owner=org.rep_a1, phone="138")
     close = timezone.localdate() + timedelta(days=60)
     with pytest.raises(ValidationError) as refused:
-        lead_convert(lead=lead, amount=Decimal("50000"), expected_close=close, actor=org.rep_a1.user)
+        lead_convert(
+            lead=lead, amount=Decimal("50000"), expected_close=close, actor=org.rep_a1.user
+        )
     message = refused.value.message_dict["customer"][0]
     assert "杭州云帆科技" in message and f"number {known.pk}" in message and "convert" in message
     lead.refresh_from_db()

@@ -265,9 +265,7 @@ def lead_convert_route(request: HttpRequest, lead_id: PathId, payload: LeadConve
         product_line=resolve_one(
             ProductLine.objects.all(), payload.product_line, field="product_line"
         ),
-        customer=resolve_one(
-            customer_list(user=request.user), payload.customer, field="customer"
-        ),
+        customer=resolve_one(customer_list(user=request.user), payload.customer, field="customer"),
         actor=request.user,
     )
     return Status(201, opportunity_get(user=request.user, pk=opportunity.pk))
