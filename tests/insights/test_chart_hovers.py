@@ -18,8 +18,21 @@ def burn_up_data() -> dict:
         "actual": [9_000_000.0, 68_237_918.0, None],
         "run_rate": [None, 68_237_918.0, 90_000_000.0],
         "floor": 80_000_000.0,
+        "target": 100_000_000.0,
         "stretch": 120_000_000.0,
     }
+
+
+def test_burn_up_draws_the_three_levels_across_the_period_each_named():
+    """The target had no line: only the floor and the stretch were drawn."""
+    with translation.override("en"):
+        fig = charts.burn_up(burn_up_data())
+    levels = [(s["y0"], s["line"]["dash"]) for s in fig["layout"]["shapes"]]
+    assert levels == [(80_000_000.0, "dot"), (100_000_000.0, "solid"), (120_000_000.0, "dot")]
+    names = [(a["y"], a["text"]) for a in fig["layout"]["annotations"]]
+    assert names == [(80_000_000.0, "Floor"), (100_000_000.0, "Target"), (120_000_000.0, "Stretch")]
+    without = charts.burn_up({**burn_up_data(), "target": 0.0})  # no target: no line
+    assert [s["y0"] for s in without["layout"]["shapes"]] == [80_000_000.0, 120_000_000.0]
 
 
 def test_burn_up_hover_carries_the_formatted_figure():

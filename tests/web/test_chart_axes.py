@@ -89,6 +89,7 @@ def test_burn_up_axis_reaches_the_stretch_line():
         "actual": [0.0, 8.0],
         "run_rate": [0.0, 9.0],
         "floor": 40.0,
+        "target": 50.0,
         "stretch": 61.0,
     }
     fig = dash.burn_up(data, money=False)

@@ -144,7 +144,12 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             }
         )
     shapes = []
-    for key, colour in (("floor", ORANGE), ("stretch", RED)):
+    # the three levels across the period (the target's line solid: where the expected line ends)
+    for key, colour, dash in (
+        ("floor", ORANGE, "dot"),
+        ("target", GREEN, "solid"),
+        ("stretch", RED, "dot"),
+    ):
         if data[key]:
             shapes.append(
                 {
@@ -154,7 +159,7 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
                     "x1": 1,
                     "y0": data[key],
                     "y1": data[key],
-                    "line": {"color": colour, "width": 1, "dash": "dot"},
+                    "line": {"color": colour, "width": 1, "dash": dash},
                 }
             )
     # labelled at the left end: the cumulative lines start near zero there, while at the right
@@ -170,7 +175,7 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
             "yanchor": "bottom",
             "font": {"size": 10, "color": GREY},
         }
-        for k, label in (("floor", _("Floor")), ("stretch", _("Stretch")))
+        for k, label in (("floor", _("Floor")), ("target", _("Target")), ("stretch", _("Stretch")))
         if data[k]
     ]
     # dates as numbers (12-06, 2026-03): Plotly's own labels are English ("Dec 6")
@@ -185,7 +190,7 @@ def burn_up(data: dict[str, Any], money: bool = True) -> dict[str, Any]:
                         data["expected"],
                         data["actual"],
                         data["run_rate"],
-                        [data["floor"], data["stretch"]],
+                        [data["floor"], data["target"], data["stretch"]],
                     ),
                     money,
                 ),
