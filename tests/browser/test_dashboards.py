@@ -137,6 +137,14 @@ def test_manager_dashboard(page, demo):
     expect(page.get_by_test_id("health")).to_be_visible(timeout=20_000)
     expect(page.get_by_test_id("bottlenecks")).to_be_visible()
     shot(page, "dashboard-manager")
+    # on a phone the leaderboard's rows stay short: the change by driver takes at most three
+    # lines (at a word a line each row was about 200 px tall)
+    page.set_viewport_size({"width": 390, "height": 844})
+    rows = page.locator("[data-testid=children] tbody tr")
+    expect(rows.first).to_be_visible()
+    heights = rows.evaluate_all("rs => rs.map(r => r.getBoundingClientRect().height)")
+    assert heights and max(heights) <= 80, heights
+    shot(page, "dashboard-manager-phone")
 
 
 def test_rep_dashboard(page, demo):
