@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -279,7 +279,12 @@ def test_a_report_reads_large_counts_and_lists_as_a_chinese_reader_writes_them(
         "<strong>10,613 条逾期跟进</strong>：甲公司（张三，2025-05-01）；乙公司（李四，2025-05-02）"
         in html
     )
-    assert "9,715 个停滞商机需要确定下一步。" in html
+    # what the stalled deals are, and which of them are alerts too (the two counts differed
+    # with nothing to say why)
+    assert (
+        "9,715 个停滞商机需要确定下一步：在当前阶段停留的时间已超过五分之四的商机。"
+        "停滞商机预警（见主要风险）针对金额在 ¥5万 及以上、在当前阶段停留超过 30 天的商机。"
+    ) in html  # (this company's rule counts its own 30 days)
     assert "&gt; 99%" in html and ">100%<" not in html
     # the e-mails alike, as they are sent (from the stored snapshot, in the reader's language)
     from django.utils import translation
@@ -325,3 +330,35 @@ def test_the_top_risks_take_each_kind_in_turn():
         ["overdue_followups", 8], ["behind_pace", 2], ["key_account_quiet", 1],
         ["big_deal_slipped", 1],
     ]  # fmt: skip
+
+
+def test_the_report_says_which_stalled_deals_are_alerts_too(monday, client, login):
+    """The report counted every stalled deal under "Actions due" while "Top risks" counted the
+    stalled-deal alerts (deals of ¥50,000 or more): two counts, nothing to say why they
+    differed. It now says which are alerts, by the rule as it is set when the report is made."""
+    from salesloop.alerts.models import AlertRule
+
+    org = monday.org
+    rule = AlertRule.objects.get(key="stalled_deal")
+    rule.params = {"min_amount": 80000, "limit_days": None}
+    rule.save()
+    reports_send(kind="weekly", today=MONDAY)
+    report = Report.objects.get(recipient=org.director)
+    data = report.data
+    assert data["actions"]["stalled_alerts"] == {"amount": 80000.0, "days": None}
+    data["actions"]["stalled_total"] = 3
+    Report.objects.filter(pk=report.pk).update(data=data)
+    login(org.director)
+    html = client.get(
+        reverse("alerts:report", args=[report.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert (
+        "3 stalled deals need a next step: in their stage longer than four in five deals stay. "
+        "Those of ¥80,000 or more are alerts too (Top risks)."
+    ) in html
+    rule.enabled = False
+    rule.save()
+    reports_send(kind="weekly", today=MONDAY + timedelta(days=7))
+    later = Report.objects.filter(recipient=org.director).order_by("-pk").first()
+    assert later.pk != report.pk and later.data["actions"]["stalled_alerts"] is None
+

@@ -254,6 +254,7 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
                 for o in closing
             ],
             "stalled_total": sum(stalled_counts.values()),
+            "stalled_alerts": _stalled_alerts(),
             "stalled": [
                 {
                     "name": o.name,
@@ -274,6 +275,25 @@ def build_weekly(member: Member, today: date) -> dict[str, Any]:
             }
         },
         "planning": _planning(member),
+    }
+
+
+def _stalled_alerts() -> dict[str, float | None] | None:
+    """Which stalled deals are alerts too, said beside the report's count of stalled deals
+    (the two counts differed with nothing to say why): from what amount, and after how many
+    days in a stage when the rule counts its own days instead of the usual stay. None when the
+    rule is off."""
+    from salesloop.alerts.choices import RuleKey
+    from salesloop.alerts.models import AlertRule
+
+    rule = AlertRule.objects.filter(key=RuleKey.STALLED_DEAL, enabled=True).first()
+    if rule is None:
+        return None
+    params = rule.params or {}
+    days = params.get("limit_days")
+    return {
+        "amount": float(params.get("min_amount") or 0),
+        "days": float(days) if days else None,
     }
 
 
