@@ -19,6 +19,17 @@ def _default_language():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _rollup_cursor_read_again():
+    """The rollup's cursor, believed for 30 s by ``insights.freshness``, is read again in each
+    test (the database of the test before is gone)."""
+    from salesloop.insights.freshness import forget_cursor
+
+    forget_cursor()
+    yield
+    forget_cursor()
+
+
 @pytest.fixture
 def org(db) -> Org:
     return build_org()

@@ -361,4 +361,3 @@ def test_the_report_says_which_stalled_deals_are_alerts_too(monday, client, logi
     reports_send(kind="weekly", today=MONDAY + timedelta(days=7))
     later = Report.objects.filter(recipient=org.director).order_by("-pk").first()
     assert later.pk != report.pk and later.data["actions"]["stalled_alerts"] is None
-

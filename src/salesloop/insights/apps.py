@@ -6,3 +6,8 @@ class InsightsConfig(AppConfig):
     name = "salesloop.insights"
     label = "insights"
     verbose_name = _("Insights")
+
+    def ready(self) -> None:
+        from salesloop.insights import freshness
+
+        freshness.connect()

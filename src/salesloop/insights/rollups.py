@@ -783,6 +783,9 @@ def rollup_refresh(
     FillState.objects.update_or_create(
         property=ROLLUP, defaults={"end": through, "payload": payload}
     )
+    from salesloop.insights.freshness import forget_cursor
+
+    forget_cursor()  # the cursor may have moved
     return {"rows": rows, "ranges": ranges}
 
 

@@ -19,3 +19,12 @@ def insights_refresh() -> dict[str, Any]:
     calibration_refresh()
     warmed = dashboards_warm() if cache_is_shared() else 0
     return {"rows": result["rows"], "dashboards_warmed": warmed}
+
+
+@task()
+def insights_catch_up() -> dict[str, Any]:
+    """Bring the rollups up to date after records dated before today were written one at a time
+    (``insights.freshness``): the months they touched and the current one, without the
+    scheduled refresh's trailing window (S1: 3.6 s for the current month alone)."""
+    result = rollup_refresh(window=1)
+    return {"rows": result["rows"]}
