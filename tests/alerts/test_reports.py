@@ -332,6 +332,35 @@ def test_the_top_risks_take_each_kind_in_turn():
     ]  # fmt: skip
 
 
+def test_the_top_risks_of_a_kind_are_the_weightiest_first():
+    """Within a kind the alerts came newest first: a report showed a ¥55,000 deal stalled 81
+    days and left out one of ¥1,666,000. Now by severity, then by what they are about: the
+    deal's amount, the money behind pace, the overdue count."""
+    from salesloop.alerts.models import Alert
+    from salesloop.alerts.reports.builders import top_risks
+
+    def alert(name, rule, severity="warning", **data):
+        return Alert(title=name, rule=rule, severity=severity, data=data)
+
+    stalled = [
+        alert("small", "stalled_deal", amount="55000.00"),
+        alert("big", "stalled_deal", amount="1666000.00"),
+        alert("middle", "stalled_deal", amount="294000.00"),
+        alert("critical", "stalled_deal", "critical", amount="60000.00"),
+    ]
+    assert [a.title for a in top_risks(stalled, 3)] == ["critical", "big", "middle"]
+    behind = [
+        alert("near", "behind_pace", expected="1000", actual="900"),
+        alert("far", "behind_pace", expected="5000", actual="1000"),
+    ]
+    overdue = [
+        alert("few", "overdue_followups", count=2),
+        alert("many", "overdue_followups", count=9),
+    ]
+    picked = [a.title for a in top_risks([*behind, *overdue], 2)]
+    assert picked == ["far", "many"]
+
+
 def test_the_report_says_which_stalled_deals_are_alerts_too(monday, client, login):
     """The report counted every stalled deal under "Actions due" while "Top risks" counted the
     stalled-deal alerts (deals of ¥50,000 or more): two counts, nothing to say why they
