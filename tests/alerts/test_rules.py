@@ -298,6 +298,9 @@ def test_quiet_hours_hold_email_only_inside_them():
             "below the warning's (0.7)",
         ),
         ("low_probability", {"p_floor_below": "1.5"}, "p_floor_below", "from 0 to 1"),
+        ("low_probability", {"p_floor_below": "5"}, "p_floor_below", "not 5."),  # not "5.0"
+        ("low_activity", {"days": "0"}, "days", "at least 1 day"),
+        ("big_deal_slipped", {"lookback_days": "0"}, "lookback_days", "at least 1 day"),
         (
             "overdue_follow_up",
             {"min_count": "5", "critical_count": "2"},

@@ -268,3 +268,32 @@ def test_a_refused_rule_says_its_errors_as_sentences(alerted, client, login, lan
     assert gap in message and wrong not in message and "; " not in message
     rule.refresh_from_db()
     assert rule.params.get("pace_below") != -1
+
+
+def test_a_refused_rule_says_so_in_its_own_card_with_the_figures_as_typed(alerted, client, login):
+    """The refusal was at the top of the page while the save landed on the rule's card (on a
+    phone 5,000 px below it), and the field went back to its old value: it looked saved."""
+    login(alerted.org.admin)
+    data = {
+        "low_probability-enabled": "on",
+        "low_probability-severity": "warning",
+        "low_probability-p_period": "quarter",
+        "low_probability-p_p_floor_below": "5",
+        "low_probability-p_min_elapsed": "0.2",
+    }
+    page = client.post(reverse("alerts:rule_edit", args=["low_probability"]), data, follow=True)
+    html = page.content.decode()
+    start = html.index('data-testid="rule-low_probability"')
+    card = html[start : html.index("</form>", start)]
+    assert 'data-testid="rule-notice"' in card and "was not saved" in card
+    assert 'name="low_probability-p_p_floor_below" value="5"' in card
+    assert 'class="field-error"' in card and "not 5." in card
+    assert html.count("was not saved") == 1  # not at the top as well
+    assert AlertRule.objects.get(key="low_probability").params.get("p_floor_below") != 5
+    again = client.get(reverse("alerts:rules")).content.decode()
+    assert "was not saved" not in again  # said once
+    data["low_probability-p_p_floor_below"] = "0.4"
+    saved = client.post(reverse("alerts:rule_edit", args=["low_probability"]), data, follow=True)
+    html = saved.content.decode()
+    start = html.index('data-testid="rule-low_probability"')
+    assert "saved; its alerts are being re-evaluated" in html[start : html.index("</form>", start)]

@@ -58,6 +58,9 @@ def rules_ensure() -> list[AlertRule]:
 SHARE_PARAMS = frozenset({"min_elapsed", "p_floor_below", "share_above", "share_of_median"})
 #: Thresholds on a pace index or a ratio to the expected (1 = on pace): 0 to 2.
 PACE_PARAMS = frozenset({"pace_below", "critical_below", "median_below", "behind_below"})
+#: Windows of days a rule looks over: a window of 0 days sees nothing, which switched the rule
+#: off in silence (its alerts vanished, "saved").
+WINDOW_PARAMS = frozenset({"days", "lookback_days", "limit_days"})
 
 
 def _clean_params(key: str, raw: dict[str, Any]) -> dict[str, Any]:
@@ -102,19 +105,25 @@ def _clean_params(key: str, raw: dict[str, Any]) -> dict[str, Any]:
             continue
         if name in SHARE_PARAMS and value is not None and value > 1:
             errors[name] = _("Give a share from 0 to 1 (0.25 is a quarter), not %(value)s.") % {
-                "value": value
+                "value": f"{value:g}"
             }
             continue
         if name in PACE_PARAMS and value is not None and value > 2:
             errors[name] = _(
                 "Give a pace from 0 to 2 (1 is on pace, 0.8 is 20 %% behind), not %(value)s."
-            ) % {"value": value}
+            ) % {"value": f"{value:g}"}
+            continue
+        if name in WINDOW_PARAMS and value is not None and value < 1:
+            errors[name] = _(
+                "Give at least 1 day: a window of 0 days sees nothing, and the rule would raise "
+                "no alert."
+            )
             continue
         out[name] = value
     if not errors and out.get("critical_below", 0) > out.get("pace_below", 2):
         errors["critical_below"] = _(
             "Critical is for those further behind: give a pace below the warning's (%(warn)s)."
-        ) % {"warn": out["pace_below"]}
+        ) % {"warn": f"{out['pace_below']:g}"}
     if not errors and out.get("critical_count", 10**9) < out.get("min_count", 0):
         errors["critical_count"] = _(
             "Critical is for more overdue follow-ups than a warning: give at least %(min)s."

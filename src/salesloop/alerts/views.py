@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -169,10 +169,26 @@ def rules_view(request: HttpRequest) -> HttpResponse:
     _require_rule_admin(request)
     rules = services.rules_ensure()
     open_counts = selectors.alert_counts(user=request.user)
-    forms_ = [
-        (r, RuleForm(rule=r, prefix=r.key), open_counts.get(r.key, 0), RULE_HELP.get(r.key, ""))
-        for r in rules
-    ]
+    # the outcome of the last save, said in its rule's card (at the top of the page it was off
+    # the screen where the save lands): refused, the figures as typed and each error beside its
+    # threshold; saved, a line of confirmation
+    outcome = request.session.pop("rule_outcome", None) or {}
+    forms_ = []
+    for r in rules:
+        form = RuleForm(rule=r, prefix=r.key)
+        notice = None
+        if outcome.get("key") == r.key:
+            notice = outcome
+            if not outcome.get("ok"):
+                data = QueryDict(mutable=True)
+                for name, values in outcome.get("post", {}).items():
+                    data.setlist(name, values)
+                form = RuleForm(data, rule=r, prefix=r.key)
+                form.is_valid()
+                for name, words in outcome.get("errors", {}).items():
+                    if name in form.fields and name not in form.errors:
+                        form.add_error(name, words)
+        forms_.append((r, form, open_counts.get(r.key, 0), RULE_HELP.get(r.key, ""), notice))
     return render(request, "alerts/rules.html", {"rules": forms_})
 
 
@@ -200,13 +216,16 @@ def rule_edit_view(request: HttpRequest, key: str) -> HttpResponse:
             from salesloop.alerts.tasks import alerts_evaluate
 
             alerts_evaluate.enqueue(rules=[rule.key])
-            messages.success(
-                request, _("“%(rule)s” saved; its alerts are being re-evaluated.") % {"rule": rule}
-            )
+            request.session["rule_outcome"] = {
+                "key": rule.key,
+                "ok": True,
+                "text": _("“%(rule)s” saved; its alerts are being re-evaluated.") % {"rule": rule},
+            }
     if form.errors:
-        messages.error(
-            request,
-            _("“%(rule)s” was not saved: %(errors)s")
+        request.session["rule_outcome"] = {
+            "key": rule.key,
+            "ok": False,
+            "text": _("“%(rule)s” was not saved: %(errors)s")
             % {
                 "rule": rule,
                 "errors": sentences(
@@ -216,5 +235,11 @@ def rule_edit_view(request: HttpRequest, key: str) -> HttpResponse:
                     for k, v in form.errors.items()
                 ),
             },
-        )
+            "post": {
+                k: [v[:200] for v in request.POST.getlist(k)][:20]
+                for k in request.POST
+                if k.startswith(f"{rule.key}-")
+            },
+            "errors": {k: [str(w) for w in v] for k, v in form.errors.items() if k in form.fields},
+        }
     return redirect(f"{reverse('alerts:rules')}#rule-{rule.key}")
