@@ -157,7 +157,7 @@ def test_the_reconciliation_offers_it_says_whom_and_when_it_was_last_done(
     assert "Proposals asked for" in history.content.decode()
 
 
-def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time_machine):
+def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time_machine, login):
     """The rule "decisions waiting": three days after the manager asked, each person still
     without a proposal has an alert saying so, leading to My targets; it resolves once they
     propose; a later request counts its days afresh."""
@@ -174,10 +174,29 @@ def test_those_who_have_not_proposed_are_reminded_until_they_do(org, draft, time
     assert set(alerts) == {org.rep_a1, org.rep_a2}
     rep = alerts[org.rep_a2]
     assert rep.title == "1 request for Rep_A2's own figure waits"
-    assert rep.message == (
+    assert rep.localized("message", reader=org.rep_a2) == (
         f"Your own figure of Booked revenue for {draft} was asked for 3 days ago."
     )
-    assert rep.action == ("Propose your own figure on My targets: your manager then decides on it.")
+    assert rep.localized("action", reader=org.rep_a2) == (
+        "Propose your own figure on My targets: your manager then decides on it."
+    )
+    # their manager reads it of Rep_A2 (it used to tell the manager to propose their figure)
+    assert rep.message == (
+        f"Rep_A2's own figure of Booked revenue for {draft} was asked for 3 days ago."
+    )
+    assert rep.action == (
+        "Remind Rep_A2 to propose their own figure on My targets, or set their target in the "
+        "plan yourself."
+    )
+    # the inbox entry says it to whoever it reaches
+    from salesloop.alerts.models import Notification
+
+    own = Notification.objects.create(recipient=org.rep_a2, alert=rep, title=rep.title)
+    above = Notification.objects.create(recipient=org.mgr_a, alert=rep, title=rep.title)
+    assert own.alert_message().startswith("Your own figure")
+    assert above.alert_message().startswith("Rep_A2's own figure")
+    inbox = login(org.rep_a2).get(reverse("alerts:inbox")).content.decode()
+    assert "Your own figure of Booked revenue" in inbox
     assert rep.link == reverse("targets:mine") + f"#plan-{draft.pk}"
     time_machine.move_to(at(date(2026, 11, 5), 11), tick=False)
     s.proposal_create(
@@ -295,7 +314,7 @@ def test_a_due_day_is_told_shown_and_waited_for(
     assert open_decision_alerts(date(2026, 11, 9)) == {}
     alerts = open_decision_alerts(date(2026, 11, 10))
     assert set(alerts) == {org.rep_a1, org.rep_a2}
-    assert alerts[org.rep_a2].message == (
+    assert alerts[org.rep_a2].localized("message", reader=org.rep_a2) == (
         f"Your own figure of Booked revenue for {draft} was due on 2026-11-09."
     )
     # on the pages too, once the day has passed: late, not "Due"

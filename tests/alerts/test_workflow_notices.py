@@ -272,11 +272,24 @@ def test_decisions_that_wait_remind_whoever_must_decide(org, plan, time_machine)
     assert set(alerts) == {org.admin, org.mgr_a}
     admin = alerts[org.admin]
     assert admin.title == "1 target decision waits for Admin"
-    assert admin.message == f"{plan} has waited 4 days for your approval."
+    # as the admin reads it, and as those above read it in their inbox and reports (the
+    # second person was written to whoever read it)
+    assert admin.localized("message", reader=org.admin) == (
+        f"{plan} has waited 4 days for your approval."
+    )
+    assert admin.message == f"{plan} has waited 4 days for Admin's approval."
     assert admin.link == reverse("targets:plan", args=[plan.pk])
     manager = alerts[org.mgr_a]
-    assert manager.message == "1 proposal waits for your decision (the oldest for 3 days)."
-    assert manager.action == "Decide: accept or reject each proposal in the reconciliation view."
+    assert manager.localized("message", reader=org.mgr_a) == (
+        "1 proposal waits for your decision (the oldest for 3 days)."
+    )
+    assert manager.localized("action", reader=org.mgr_a) == (
+        "Decide: accept or reject each proposal in the reconciliation view."
+    )
+    assert manager.message == "1 proposal waits for Mgr_A's decision (the oldest for 3 days)."
+    assert manager.action == (
+        "Ask Mgr_A to accept or reject each proposal in the reconciliation view."
+    )
     assert manager.link == reverse("targets:reconcile", args=[draft.pk]) + (
         "?metric=booked_revenue&show=open"
     )

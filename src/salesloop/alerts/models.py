@@ -108,14 +108,16 @@ class Alert(models.Model):
         """The title, message or action in ``language`` (default: the active one) when the
         evaluation stored it (``data["i18n"]``), else as stored (in the company language).
 
-        ``reader`` (a member or its pk): the action as they should read it — worded for
-        themselves ("agree with your manager …") when the alert is about them and the rule wrote
-        such a wording (``data["own_action"]``), else the manager's ("agree with 韩涛 …")."""
+        ``reader`` (a member or its pk): the action and the message as they should read them —
+        worded for themselves ("agree with your manager …", "your own figure …") when the alert
+        is about them and the rule wrote such a wording (``data["own_action"]``,
+        ``data["own_message"]``), else the manager's ("agree with 韩涛 …", "韩涛's own
+        figure …")."""
         code = language or get_language() or ""
         data = self.data or {}
         texts = (data.get("i18n") or {}).get(code) or {}
-        if field == "action" and self.is_about(reader):
-            own = texts.get("own_action") if texts else data.get("own_action")
+        if field in ("action", "message") and self.is_about(reader):
+            own = texts.get(f"own_{field}") if texts else data.get(f"own_{field}")
             if own:
                 return str(own)
         return str(texts.get(field) or getattr(self, field, ""))
@@ -198,6 +200,12 @@ class Notification(models.Model):
                 return title_in(keys, self.title, code)
             return self.report.localized_title(code)
         return str(text or getattr(self, field, ""))
+
+    def alert_message(self) -> str:
+        """What the alert says, worded for the recipient (their own alert: to them)."""
+        if self.alert is None:
+            return ""
+        return self.alert.localized("message", reader=self.recipient_id)
 
     def alert_action(self) -> str:
         """What to do about the alert, worded for the recipient (their own alert: for them)."""

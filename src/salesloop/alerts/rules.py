@@ -125,6 +125,8 @@ class Finding:
     # the action worded for the person the alert is about, when they read it (``action`` is
     # written for their manager: "Agree with 韩涛 …"); empty when one wording suits both
     own_action: str = ""
+    # the message likewise ("Your own figure … was asked for" / "韩涛's own figure …")
+    own_message: str = ""
 
 
 class SystemViewer:
@@ -789,7 +791,10 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     out = []
     for pk in sorted({*plans, *proposals, *asked, *year}):
         member = active[pk]
-        lines, actions = [], []
+        name = member.display_name
+        # each line twice: as the member reads it ("your approval") and as the leaders above
+        # read it in their inbox and reports ("李桂花's approval")
+        lines, others, actions, asks = [], [], [], []
         link = reverse("targets:plans")
         for plan, days in plans.get(pk, []):
             lines.append(
@@ -800,9 +805,18 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 )
                 % {"plan": plan, "days": days}
             )
+            others.append(
+                ngettext(
+                    "%(plan)s has waited %(days)s day for %(name)s's approval.",
+                    "%(plan)s has waited %(days)s days for %(name)s's approval.",
+                    days,
+                )
+                % {"plan": plan, "days": days, "name": name}
+            )
             link = reverse("targets:plan", args=[plan.pk])
         if plans.get(pk):
             actions.append(_("approve the plan or send it back to draft with a reason"))
+            asks.append(_("approve the plan or send it back to draft with a reason"))
         mine = proposals.get(pk, [])
         if mine:
             oldest = max(days for _p, days in mine)
@@ -814,13 +828,23 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 )
                 % {"n": len(mine), "days": oldest}
             )
+            others.append(
+                ngettext(
+                    "%(n)s proposal waits for %(name)s's decision (the oldest for %(days)s days).",
+                    "%(n)s proposals wait for %(name)s's decision (the oldest for %(days)s "
+                    "days).",
+                    len(mine),
+                )
+                % {"n": len(mine), "days": oldest, "name": name}
+            )
             actions.append(_("accept or reject each proposal in the reconciliation view"))
+            asks.append(_("accept or reject each proposal in the reconciliation view"))
             if not plans.get(pk):
                 oldest = mine[0][0].target
                 link = reconcile_link(oldest.plan_id, oldest.metric)
         wanted = asked.get(pk, [])
         for plan, metric, days, due in wanted:
-            values = {"metric": Metric(metric).label, "plan": plan, "days": days}
+            values = {"metric": Metric(metric).label, "plan": plan, "days": days, "name": name}
             lines.append(
                 _("Your own figure of %(metric)s for %(plan)s was due on %(day)s.")
                 % {**values, "day": due.isoformat()}
@@ -832,22 +856,37 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 )
                 % values
             )
+            others.append(
+                _("%(name)s's own figure of %(metric)s for %(plan)s was due on %(day)s.")
+                % {**values, "day": due.isoformat()}
+                if due
+                else ngettext(
+                    "%(name)s's own figure of %(metric)s for %(plan)s was asked for %(days)s day "
+                    "ago.",
+                    "%(name)s's own figure of %(metric)s for %(plan)s was asked for %(days)s "
+                    "days ago.",
+                    days,
+                )
+                % values
+            )
         if wanted:
             actions.append(_("propose your figure on My targets"))
+            asks.append(_("propose their own figure on My targets"))
             if not plans.get(pk) and not mine:
                 link = mine_link(wanted[0][0].pk)
         if pk in year:
             fy, left = year[pk]
-            lines.append(
-                ngettext(
-                    "FY%(fy)s begins in %(days)s day and has no approved plan.",
-                    "FY%(fy)s begins in %(days)s days and has no approved plan.",
-                    left,
-                )
-                % {"fy": fy, "days": left}
-            )
+            line = ngettext(
+                "FY%(fy)s begins in %(days)s day and has no approved plan.",
+                "FY%(fy)s begins in %(days)s days and has no approved plan.",
+                left,
+            ) % {"fy": fy, "days": left}
+            lines.append(line)
+            others.append(line)
             actions.append(_("have next year's plan approved and activated before it begins"))
+            asks.append(_("have next year's plan approved and activated before it begins"))
         count = len(plans.get(pk, [])) + len(mine) + len(wanted) + (1 if pk in year else 0)
+        between = pgettext("between the items of a list", ", ")
         out.append(
             Finding(
                 SubjectType.MEMBER,
@@ -867,13 +906,22 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                         count,
                     )
                 )
-                % {"n": count, "name": member.display_name},
-                message=sentences(lines),
+                % {"n": count, "name": name},
+                message=sentences(others),
+                own_message=sentences(lines),
                 action=(
+                    _(
+                        "Remind %(name)s to propose their own figure on My targets, or set "
+                        "their target in the plan yourself."
+                    )
+                    % {"name": name}
+                    if count == len(wanted)
+                    else _("Ask %(name)s to %(what)s.") % {"name": name, "what": between.join(asks)}
+                ),
+                own_action=(
                     _("Propose your own figure on My targets: your manager then decides on it.")
                     if count == len(wanted)
-                    else _("Decide: %(what)s.")
-                    % {"what": pgettext("between the items of a list", ", ").join(actions)}
+                    else _("Decide: %(what)s.") % {"what": between.join(actions)}
                 ),
                 link=link,
                 data={

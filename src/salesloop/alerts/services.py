@@ -191,8 +191,12 @@ def _sync(rule: AlertRule, findings: list[Finding], result: EvaluationResult) ->
             "message": f.message,
             "action": f.action,
             "link": f.link,
-            # the action as its subject reads it (Alert.localized with a reader)
-            "data": {**f.data, "own_action": f.own_action} if f.own_action else f.data,
+            # the action and message as its subject reads them (Alert.localized with a reader)
+            "data": {
+                **f.data,
+                **({"own_action": f.own_action} if f.own_action else {}),
+                **({"own_message": f.own_message} if f.own_message else {}),
+            },
             "owner_id": f.owner_id,
             "unit_id": f.unit_id,
             "severity": f.severity or rule.severity,
@@ -243,6 +247,8 @@ def _add_translations(findings: list[Finding], key: str, ctx: Context, params: A
                 texts = {"title": o.title[:255], "message": o.message, "action": o.action}
                 if o.own_action:
                     texts["own_action"] = o.own_action
+                if o.own_message:
+                    texts["own_message"] = o.own_message
                 f.data = {**f.data, "i18n": {**f.data.get("i18n", {}), code: texts}}
 
 
@@ -326,7 +332,8 @@ def _channels_for(path: str) -> list[Channel]:
 
 def _notify(alert: Alert, member: Member, *, email: bool) -> None:
     """One recipient's in-app entry and email for a new alert, in the active language."""
-    title, message = alert.localized("title")[:255], alert.localized("message")
+    title = alert.localized("title")[:255]
+    message = alert.localized("message", reader=member)
     action = alert.localized("action", reader=member)
     with transaction.atomic():
         _note, created = Notification.objects.get_or_create(
@@ -345,7 +352,9 @@ def _notify(alert: Alert, member: Member, *, email: bool) -> None:
             member=member,
             subject=title,
             text=f"{message}\n\n{labelled(_('What to do'), action)}",
-            html=render_to_string("alerts/email_alert.html", {"alert": alert, "action": action}),
+            html=render_to_string(
+                "alerts/email_alert.html", {"alert": alert, "action": action, "message": message}
+            ),
             link=alert.link,
             not_before=delivery.after_quiet_hours(pref),
         )
