@@ -37,3 +37,23 @@ def test_follow_ups_open_on_the_team_for_managers_and_on_mine_for_reps(org, clie
     assert "Send the quote" not in client.get(url, {"scope": "team"}).content.decode()
     login(org.rep_a2)
     assert "Send the quote" in client.get(url).content.decode()
+
+
+def test_my_day_says_its_follow_ups_are_the_next_7_days_and_leads_to_the_rest(org, login):
+    """It read "Due today and this week" on a Friday while listing the next Wednesday, showed
+    8 of 11 with no way to the others, and said "nothing due this week" when empty."""
+    client = login(org.rep_a1)
+    page = client.get(reverse("home")).content.decode()
+    assert "Due today and in the next 7 days" in page and "Nothing due in the next 7 days." in page
+    assert 'data-testid="all-upcoming"' not in page
+    today = timezone.localdate()
+    for i in range(11):
+        f.activity(org.rep_a1, f.customer(org.rep_a1), due=today + timedelta(days=1 + i % 7))
+    f.activity(org.rep_a1, f.customer(org.rep_a1), due=today + timedelta(days=8))  # not within
+    page = client.get(reverse("home")).content.decode()
+    start = page.index("Due today and in the next 7 days")
+    card = page[start : page.index("</section>", start)]
+    assert card.count('data-bucket="upcoming"') == 8
+    assert 'data-testid="all-upcoming"' in card and "See all follow-ups due" in card
+    listed = client.get(reverse("activities:followups")).content.decode()
+    assert listed.count('data-bucket="upcoming"') == 11
