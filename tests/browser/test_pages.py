@@ -89,6 +89,30 @@ def test_a_rep_exports_a_month_of_contracts_and_a_wrong_period_exports_nothing(p
     expect(page.locator("input[name=to]")).to_have_value("2026-03-31")
 
 
+def test_a_list_exports_what_its_filters_show_as_they_are_set(page, org):
+    """The filters change the table in place; the export link kept the filters of the page's
+    first load and exported every deal (5,003 of them for a list showing 65)."""
+    from openpyxl import load_workbook
+
+    cust = f.customer(org.rep_a1, name="Own Co")
+    f.opportunity(org.rep_a1, cust, name="Open one", amount="1000")
+    gone = f.opportunity(org.rep_a1, cust, name="Lost one", amount="2000")
+    lost = org.pipeline.stages.get(kind="lost")
+    from salesloop.pipeline.services import opportunity_move_stage
+
+    opportunity_move_stage(opportunity=gone, stage=lost, actor=org.rep_a1.user)
+    log_in(page, "rep_a1", f.PASSWORD)
+    page.goto(f"{page.base}/opportunities/")
+    expect(page.locator("#opportunity-table tbody tr")).to_contain_text("Open one")
+    page.select_option("form.filters select[name=status]", "lost")
+    expect(page.locator("#opportunity-table tbody tr")).to_contain_text("Lost one")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-list").click()
+    sheet = load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active  # noqa: SIM115
+    names = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True) if row[1]]
+    assert names == ["Lost one"]
+
+
 def test_notification_preferences_say_what_they_do_and_keep_bad_hours_out(page, org):
     org.rep_a1.user.email = "a1@huaxin.example.cn"
     org.rep_a1.user.save()

@@ -831,8 +831,7 @@ def decisions_waiting(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             others.append(
                 ngettext(
                     "%(n)s proposal waits for %(name)s's decision (the oldest for %(days)s days).",
-                    "%(n)s proposals wait for %(name)s's decision (the oldest for %(days)s "
-                    "days).",
+                    "%(n)s proposals wait for %(name)s's decision (the oldest for %(days)s days).",
                     len(mine),
                 )
                 % {"n": len(mine), "days": oldest, "name": name}

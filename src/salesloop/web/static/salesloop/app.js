@@ -56,6 +56,24 @@
     }
   });
 
+  // An export link of a list exports what the list shows: the filters as they are set when it
+  // is clicked (they change the table in place, so the link written with the page kept the
+  // filters of the page's first load and exported everything).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-export-filters]") : null;
+    var form = link ? document.querySelector(link.dataset.exportFilters) : null;
+    if (!form) return;
+    var url = new URL(link.getAttribute("href"), window.location.href);
+    var query = new URLSearchParams();
+    ["kind", "format"].forEach(function (key) {
+      if (url.searchParams.has(key)) query.set(key, url.searchParams.get(key));
+    });
+    new FormData(form).forEach(function (value, key) {
+      if (value !== "" && key !== "page") query.append(key, value);
+    });
+    link.setAttribute("href", url.pathname + "?" + query.toString());
+  });
+
   // A follow-up marked done leaves its list: the counts of its kind (overdue, due today, …) on
   // the page go down with it, and a list left empty says so (the text the page would show,
   // kept on the list as data-empty).
